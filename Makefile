@@ -1,0 +1,137 @@
+# criu-lite: one Makefile, in-tree build. `make V=1` shows full commands.
+
+ARCH		?= x86
+CC		?= gcc
+LD		?= ld
+OBJCOPY		?= objcopy
+PROTOC_C	?= protoc-c
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-7s %s\n' $(1) $(2);
+endif
+
+VERSION		:= 0.1
+INCLUDES	:= -iquote include -iquote arch/$(ARCH)/include -iquote criu-lite \
+		   -iquote parasite -iquote proto -iquote pie
+WARN		:= -Wall -Wextra -Werror
+CFLAGS_HOST	:= -std=gnu11 -O2 -g $(WARN) $(INCLUDES) -D_GNU_SOURCE \
+		   -DCR_VERSION='"$(VERSION)"' -MMD -MP $(EXTRA_CFLAGS)
+LIBS		:= -lprotobuf-c
+
+# ---- protobuf ---------------------------------------------------------
+PROTOS		:= $(wildcard proto/*.proto)
+PROTO_C		:= $(PROTOS:.proto=.pb-c.c)
+PROTO_H		:= $(PROTOS:.proto=.pb-c.h)
+PROTO_O		:= $(PROTOS:.proto=.pb-c.o)
+
+proto/%.pb-c.c proto/%.pb-c.h: proto/%.proto
+	$(call msg,PROTOC,$<)
+	$(Q)$(PROTOC_C) --proto_path=proto --c_out=proto $<
+
+proto/%.pb-c.o: proto/%.pb-c.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -iquote proto -c -o $@ $<
+
+# ---- PIE blobs (no libc) ----------------------------------------------
+CFLAGS_PIE	:= -std=gnu11 -O2 $(WARN) -Wno-unused-parameter $(INCLUDES) -iquote pie/lib \
+		   -ffreestanding -nostdlib -fpie -fno-stack-protector \
+		   -fomit-frame-pointer -fno-asynchronous-unwind-tables \
+		   -fno-unwind-tables -fvisibility=hidden -fno-builtin \
+		   -fcf-protection=none -mno-red-zone -D_FORTIFY_SOURCE=0 -U_FORTIFY_SOURCE \
+		   -DPIE_NOLIBC -MMD -MP
+PIE_LIB_SRC	:= $(wildcard pie/lib/*.c) $(wildcard arch/$(ARCH)/pie/*.S)
+PIE_LIB_O	:= $(patsubst %.c,%.pie.o,$(patsubst %.S,%.pie.o,$(PIE_LIB_SRC)))
+BLOBS		:= parasite restorer
+
+pie/%.pie.o: pie/%.c
+	$(call msg,PIECC,$@)
+	$(Q)$(CC) $(CFLAGS_PIE) -c -o $@ $<
+pie/lib/%.pie.o: pie/lib/%.c
+	$(call msg,PIECC,$@)
+	$(Q)$(CC) $(CFLAGS_PIE) -c -o $@ $<
+arch/$(ARCH)/pie/%.pie.o: arch/$(ARCH)/pie/%.S
+	$(call msg,PIEAS,$@)
+	$(Q)$(CC) $(CFLAGS_PIE) -c -o $@ $<
+
+pie/%.elf: pie/%.pie.o $(PIE_LIB_O) pie/pie.lds
+	$(call msg,LD,$@)
+	$(Q)$(LD) -static -nostdlib -pie --no-dynamic-linker -z noexecstack -T pie/pie.lds -o $@ $< $(PIE_LIB_O)
+
+pie/%-blob.h: pie/%.elf scripts/blob2h
+	$(call msg,BLOB,$@)
+	$(Q)sh scripts/blob2h $< $* > $@.tmp && mv $@.tmp $@
+
+BLOB_H		:= $(BLOBS:%=pie/%-blob.h)
+
+# ---- the cr tool --------------------------------------------------------
+TOOL_SRC	:= $(wildcard criu-lite/*.c) $(wildcard parasite/*.c) $(wildcard arch/$(ARCH)/*.c)
+TOOL_O		:= $(TOOL_SRC:.c=.o)
+LIB_O		:= $(filter-out criu-lite/main.o,$(TOOL_O)) $(PROTO_O)
+
+criu-lite/%.o parasite/%.o arch/$(ARCH)/%.o: %.c
+criu-lite/%.o: criu-lite/%.c | $(PROTO_H) $(BLOB_H)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_HOST) -c -o $@ $<
+parasite/%.o: parasite/%.c | $(PROTO_H) $(BLOB_H)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_HOST) -c -o $@ $<
+arch/$(ARCH)/%.o: arch/$(ARCH)/%.c | $(PROTO_H) $(BLOB_H)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_HOST) -c -o $@ $<
+
+all: cr zdtm-bins
+.PHONY: all
+
+cr: $(TOOL_O) $(PROTO_O)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) -o $@ $^ $(LIBS)
+
+# ---- tests --------------------------------------------------------------
+UNIT_SRC	:= $(wildcard test/unit/*.c)
+UNIT_O		:= $(UNIT_SRC:.c=.o)
+test/unit/%.o: test/unit/%.c | $(PROTO_H) $(BLOB_H)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_HOST) -c -o $@ $<
+test/unit/unit-tests: $(UNIT_O) $(LIB_O)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) -o $@ $^ $(LIBS) -lcunit
+
+ZDTM_SRC	:= $(wildcard test/zdtm/static/*.c)
+ZDTM_BIN	:= $(ZDTM_SRC:.c=)
+ZDTM_LIB	:= $(wildcard test/zdtm/lib/*.c)
+test/zdtm/static/%: test/zdtm/static/%.c $(ZDTM_LIB) $(wildcard test/zdtm/lib/*.h)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -iquote test/zdtm/lib -o $@ $< $(ZDTM_LIB) -lpthread -lrt
+zdtm-bins: $(ZDTM_BIN)
+.PHONY: zdtm-bins
+
+deps:
+	$(Q)sh scripts/install-deps
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all test/unit/unit-tests
+	$(Q)sh scripts/run-tests
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory cr scripts/demo-counter
+	$(Q)sh scripts/demo
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory cr
+	$(Q)sh scripts/bench
+
+scripts/demo-counter: scripts/demo-counter.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+clean:
+	$(Q)rm -f cr $(TOOL_O) $(UNIT_O) test/unit/unit-tests $(ZDTM_BIN) \
+		proto/*.pb-c.[cho] pie/*.o pie/lib/*.o arch/*/pie/*.o pie/*.elf pie/*-blob.h \
+		scripts/demo-counter $(shell find . -name '*.d')
+.PHONY: deps check demo bench clean
+
+-include $(shell find . -name '*.d' 2>/dev/null)

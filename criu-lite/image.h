@@ -1,0 +1,100 @@
+#ifndef CR_IMAGE_H
+#define CR_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Image files. Every file starts with a 16-byte header:
+ *	u32 IMG_MAGIC ("CRLT"), u32 type magic, u32 IMG_FORMAT_VERSION,
+ *	u32 CRC32C of the previous 12 bytes.
+ * Message images continue with records:  u32 length, u32 CRC32C(payload),
+ * payload (a packed protobuf-c message).
+ * The page image (IMG_PAGES) has the header padded to IMG_PAGES_DATA_OFF
+ * bytes and then raw pages; their checksums live in the pagemap entries.
+ */
+
+#define IMG_MAGIC		0x544c5243u	/* "CRLT" little-endian */
+#define IMG_FORMAT_VERSION	1u
+#define IMG_HDR_SIZE		16u
+#define IMG_PAGES_DATA_OFF	4096u
+#define IMG_MAX_RECORD		(64u << 20)	/* refuse absurd lengths */
+
+enum img_type {
+	IMG_INVENTORY,
+	IMG_PSTREE,
+	IMG_CORE,
+	IMG_MM,
+	IMG_PAGEMAP,
+	IMG_PAGES,
+	IMG_FILES,
+	IMG_FDINFO,
+	IMG_TYPE_MAX,
+};
+
+/* Protobuf message kinds that pb_read_one/pb_write_one handle. */
+enum pb_type {
+	PB_INVENTORY,
+	PB_PSTREE,
+	PB_CORE,
+	PB_MM,
+	PB_PAGEMAP_HEAD,
+	PB_PAGEMAP,
+	PB_FILE,
+	PB_FDINFO,
+	PB_TYPE_MAX,
+};
+
+struct img_desc {
+	const char *fmt;	/* file name, printf format with at most one %u */
+	uint32_t magic;
+	const char *name;	/* for messages */
+};
+extern const struct img_desc img_descs[IMG_TYPE_MAX];
+
+struct img {
+	int fd;
+	enum img_type type;
+	char name[64];		/* file name inside the image directory */
+	/* buffered I/O for records */
+	unsigned char *buf;
+	size_t buf_len, buf_pos, buf_cap;
+	bool writing;
+	uint64_t off;		/* logical offset of the next record */
+};
+
+/*
+ * Opens image @type (with @id substituted into the name) in directory
+ * @dfd. O_WRONLY creates it (0600, O_EXCL is not used: dump checks the
+ * directory first) and writes the header; O_RDONLY checks the header.
+ * Returns 0 and sets *ret_img, or -errno after logging the file name and
+ * the reason (-ENOENT missing, -EBADMSG bad magic/version/header crc).
+ */
+int img_open(int dfd, enum img_type type, unsigned id, int oflags, struct img **ret_img);
+/* Flushes (when writing) and closes; returns 0 or -errno. NULL is a no-op. */
+int img_close(struct img *img);
+static inline void img_closep(struct img **p) { if (*p) img_close(*p); }
+#define _cleanup_img_	__attribute__((cleanup(img_closep)))
+
+/*
+ * pb_write_one() packs @msg (a protobuf-c message of kind @type) as one
+ * record. Returns 0 or -errno.
+ *
+ * pb_read_one() reads the next record and unpacks it into *ret_msg (free
+ * with pb_free()). Returns 1 for a message, 0 at a clean end of file
+ * (no partial record), -EBADMSG for a truncated record, a checksum
+ * mismatch, or an unpackable payload (logged with the file name and the
+ * record offset), other -errno on I/O errors.
+ */
+int pb_write_one(struct img *img, const void *msg, enum pb_type type);
+int pb_read_one(struct img *img, void **ret_msg, enum pb_type type);
+void pb_free(void *msg, enum pb_type type);
+
+/* pb_read_one() that treats EOF as an error (-EBADMSG, "missing record"). */
+int pb_read_one_required(struct img *img, void **ret_msg, enum pb_type type);
+
+/* CRC32C (Castagnoli), hardware-accelerated where the CPU allows. */
+uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,88 @@
+#ifndef CR_PROC_PARSE_H
+#define CR_PROC_PARSE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * Parsers for /proc files. Each parse_*_buf() works on a NUL-terminated
+ * buffer (so unit tests feed canned text) and the proc_* wrappers read
+ * the live file. All return 0 or -errno (-EINVAL for text that does not
+ * parse, logged with the file and line).
+ */
+
+struct proc_vma {
+	uint64_t start, end, pgoff;
+	uint32_t prot;		/* PROT_READ|PROT_WRITE|PROT_EXEC */
+	bool shared;		/* 's' in the perms column */
+	uint32_t dev_major, dev_minor;
+	uint64_t ino;
+	bool deleted;		/* path ended in " (deleted)" (stripped) */
+	char *path;		/* NULL for anonymous; "[heap]" etc. kept;
+				 * maps' "\012" escapes decoded */
+};
+
+struct proc_maps {
+	struct proc_vma *vmas;
+	unsigned nr;
+};
+
+int parse_maps_buf(const char *buf, struct proc_maps *ret);
+int proc_parse_maps(pid_t pid, struct proc_maps *ret);
+void proc_maps_free(struct proc_maps *m);
+
+/* /proc/PID/stat fields we use (man 5 proc numbering in comments). */
+struct proc_stat {
+	int pid;			/* 1 */
+	char comm[64];			/* 2, parentheses removed; may hold ) and spaces */
+	char state;			/* 3 */
+	int ppid, pgid, sid;		/* 4, 5, 6 */
+	unsigned long flags;		/* 9 */
+	long num_threads;		/* 20 */
+	uint64_t start_code, end_code, start_stack;	/* 26, 27, 28 */
+	int exit_signal;		/* 38 */
+	uint64_t start_data, end_data, start_brk;	/* 45, 46, 47 */
+	uint64_t arg_start, arg_end, env_start, env_end;	/* 48-51 */
+	int exit_code;			/* 52 */
+};
+
+int parse_stat_buf(const char *buf, struct proc_stat *ret);
+int proc_parse_stat(pid_t pid, struct proc_stat *ret);
+
+/* /proc/PID/status fields we use. */
+struct proc_status {
+	char name[64];
+	uint32_t umask;
+	char state;
+	int tgid, pid, ppid, tracer_pid;
+	uint32_t uid[4], gid[4];	/* real, effective, saved, fs */
+	int threads;
+	uint64_t sig_pnd, shd_pnd, sig_blk, sig_ign, sig_cgt;
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	int no_new_privs;
+	int seccomp;
+	bool kthread;			/* "Kthread: 1" (6.x) */
+};
+
+int parse_status_buf(const char *buf, struct proc_status *ret);
+int proc_parse_status(pid_t pid, struct proc_status *ret);
+
+/* /proc/PID/fdinfo/FD */
+struct proc_fdinfo {
+	uint64_t pos;
+	uint32_t flags;		/* octal "flags:" field, includes O_CLOEXEC */
+	int mnt_id;
+	uint64_t ino;
+};
+
+int parse_fdinfo_buf(const char *buf, struct proc_fdinfo *ret);
+int proc_parse_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret);
+
+/*
+ * Reads a whole /proc (or any) file into a malloc'ed NUL-terminated
+ * buffer; *ret_len excludes the NUL. Returns 0 or -errno.
+ */
+int read_file_at(int dfd, const char *path, char **ret_buf, size_t *ret_len);
+
+#endif
