@@ -1,0 +1,34 @@
+#ifndef CR_CR_H
+#define CR_CR_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Options of the cr commands; names and meanings follow criu's. */
+struct cr_options {
+	const char *command;		/* dump, restore, check, show */
+	pid_t pid;			/* -t */
+	const char *images_dir;		/* -D, default "." */
+	const char *log_file;		/* -o, relative to -D */
+	int verbosity;			/* -v0..-v4 */
+	bool leave_running;		/* --leave-running */
+	bool restore_detached;		/* -d, --restore-detached */
+	const char *pidfile;		/* --pidfile */
+	const char *show_path;		/* cr show DIR|FILE */
+};
+
+extern struct cr_options opts;
+
+int cr_dump(void);
+int cr_restore(void);
+int cr_check(void);
+int cr_show(const char *path);
+
+/*
+ * Failure injection for tests: CR_FAIL_AT=<point name> makes cr_fail_point()
+ * return -EIO (logged) at that point, so tests can prove a failed dump or
+ * restore leaves nothing behind. Returns 0 when not armed.
+ */
+int cr_fail_point(const char *name);
+
+#endif
