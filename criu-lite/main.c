@@ -1,0 +1,355 @@
+/*
+ * cr: the command line. Parses criu-compatible options into `opts`, sets
+ * up logging and dispatches to one command. Exit status is 0 or 1 only:
+ * callers (runtimes, shells) read >= 128 as "killed by a signal".
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "compiler.h"
+#include "cr.h"
+#include "log.h"
+
+#define DEFAULT_VERBOSITY	LOG_WARN
+#define MAX_VERBOSITY		LOG_DEBUG
+
+struct cr_options opts;
+
+/* Long-only options get values above the char range. */
+enum {
+	OPT_LEAVE_RUNNING = 256,
+	OPT_PIDFILE,
+	OPT_VERBOSITY,
+};
+
+/* Leading ':' makes getopt report a missing argument as ':'. */
+static const char short_opts[] = ":t:D:o:v::RdhV";
+
+static const struct option long_opts[] = {
+	{ "tree",		required_argument,	NULL, 't' },
+	{ "images-dir",		required_argument,	NULL, 'D' },
+	{ "log-file",		required_argument,	NULL, 'o' },
+	/*
+	 * Required, unlike -v's optional argument, so "--verbosity 4" works
+	 * as written in the help text (getopt only attaches an optional
+	 * argument given with '=').
+	 */
+	{ "verbosity",		required_argument,	NULL, OPT_VERBOSITY },
+	{ "leave-running",	no_argument,		NULL, OPT_LEAVE_RUNNING },
+	{ "restore-detached",	no_argument,		NULL, 'd' },
+	{ "pidfile",		required_argument,	NULL, OPT_PIDFILE },
+	{ "help",		no_argument,		NULL, 'h' },
+	{ "version",		no_argument,		NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage:\n"
+"  cr dump -t PID [-D DIR] [options]   checkpoint the process tree rooted at PID\n"
+"  cr restore [-D DIR] [options]       restore a tree from the images in DIR\n"
+"  cr check                            probe the kernel features cr needs\n"
+"  cr show DIR|FILE                    print images as JSON\n"
+"\n"
+"Options:\n"
+"  -t, --tree PID           root of the tree to dump\n"
+"  -D, --images-dir DIR     image directory (default: .; dump creates it)\n"
+"  -o, --log-file FILE      log to FILE, relative to DIR (default: stderr)\n"
+"  -v[N], --verbosity N     log level 0..4 (default 2 = warnings);\n"
+"                           each extra -v adds one\n"
+"  -R, --leave-running      dump: let the tree run on after the dump\n"
+"  -d, --restore-detached   restore: return once the tree runs, do not wait\n"
+"      --pidfile FILE       restore: write the root's PID to FILE\n"
+"  -h, --help               this text\n"
+"  -V, --version            print the version\n"
+"\n"
+"Environment: CR_FAIL_AT=<point> injects a failure (for tests).\n");
+}
+
+/* Complains on stderr: logging is not set up while options are parsed. */
+__attribute__((format(printf, 1, 2)))
+static void usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cr: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'cr --help' for more information.\n", stderr);
+}
+
+/*
+ * Strict integer parsing: the whole string must be a decimal number in
+ * [min, max]. Returns 0 and sets *ret, or -EINVAL / -ERANGE.
+ */
+static int parse_long(const char *s, long min, long max, long *ret)
+{
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (*end != '\0')
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+static int parse_pid(const char *s, pid_t *ret)
+{
+	long v;
+
+	if (parse_long(s, 1, INT_MAX, &v)) {
+		usage_error("option -t: '%s' is not a PID", s);
+		return -EINVAL;
+	}
+	*ret = (pid_t)v;
+	return 0;
+}
+
+/* -v, -vN, -vvv (getopt hands "vv" as the argument of the first v). */
+static int parse_v(const char *arg, int *level)
+{
+	long v;
+
+	if (!arg) {
+		(*level)++;
+	} else if (arg[strspn(arg, "v")] == '\0') {
+		*level += strlen(arg) + 1;
+	} else if (!parse_long(arg, 0, MAX_VERBOSITY, &v)) {
+		*level = (int)v;
+	} else {
+		usage_error("option -v: '%s' is not a level 0..%d", arg, MAX_VERBOSITY);
+		return -EINVAL;
+	}
+	if (*level > MAX_VERBOSITY)
+		*level = MAX_VERBOSITY;
+	return 0;
+}
+
+static int parse_verbosity(const char *arg, int *level)
+{
+	long v;
+
+	if (parse_long(arg, 0, MAX_VERBOSITY, &v)) {
+		usage_error("option --verbosity: '%s' is not a level 0..%d",
+			    arg, MAX_VERBOSITY);
+		return -EINVAL;
+	}
+	*level = (int)v;
+	return 0;
+}
+
+enum parse_result {
+	PARSE_RUN,
+	PARSE_EXIT_OK,		/* --help, --version */
+	PARSE_EXIT_FAIL,
+};
+
+static enum parse_result parse_options(int argc, char **argv)
+{
+	int c;
+
+	opts.images_dir = ".";
+	opts.verbosity = DEFAULT_VERBOSITY;
+
+	/* We print our own messages with the usage hint. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (parse_pid(optarg, &opts.pid))
+				return PARSE_EXIT_FAIL;
+			break;
+		case 'D':
+			opts.images_dir = optarg;
+			break;
+		case 'o':
+			opts.log_file = optarg;
+			break;
+		case 'v':
+			if (parse_v(optarg, &opts.verbosity))
+				return PARSE_EXIT_FAIL;
+			break;
+		case OPT_VERBOSITY:
+			if (parse_verbosity(optarg, &opts.verbosity))
+				return PARSE_EXIT_FAIL;
+			break;
+		case 'R':
+		case OPT_LEAVE_RUNNING:
+			opts.leave_running = true;
+			break;
+		case 'd':
+			opts.restore_detached = true;
+			break;
+		case OPT_PIDFILE:
+			opts.pidfile = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return PARSE_EXIT_OK;
+		case 'V':
+			printf("cr (criu-lite) %s\n", CR_VERSION);
+			return PARSE_EXIT_OK;
+		case ':':
+			usage_error("option '%s' needs an argument", argv[optind - 1]);
+			return PARSE_EXIT_FAIL;
+		case '?':
+		default:
+			/* optopt is the character for a short option, 0 for a long one. */
+			if (optopt)
+				usage_error("unknown option '-%c'", optopt);
+			else
+				usage_error("unknown option '%s'", argv[optind - 1]);
+			return PARSE_EXIT_FAIL;
+		}
+	}
+
+	if (optind >= argc) {
+		usage_error("no command given");
+		return PARSE_EXIT_FAIL;
+	}
+	opts.command = argv[optind++];
+
+	if (!strcmp(opts.command, "show")) {
+		if (optind >= argc) {
+			usage_error("show needs a directory or an image file");
+			return PARSE_EXIT_FAIL;
+		}
+		opts.show_path = argv[optind++];
+	} else if (strcmp(opts.command, "dump") && strcmp(opts.command, "restore") &&
+		   strcmp(opts.command, "check")) {
+		usage_error("unknown command '%s'", opts.command);
+		return PARSE_EXIT_FAIL;
+	}
+
+	if (optind < argc) {
+		usage_error("unexpected argument '%s'", argv[optind]);
+		return PARSE_EXIT_FAIL;
+	}
+
+	if (!strcmp(opts.command, "dump") && opts.pid <= 0) {
+		usage_error("dump needs -t PID");
+		return PARSE_EXIT_FAIL;
+	}
+	return PARSE_RUN;
+}
+
+/*
+ * dump writes into -D; create it (only the last component, 0700: images
+ * hold the memory of the process) so the log file can be opened there.
+ */
+static int prepare_images_dir(void)
+{
+	if (mkdir(opts.images_dir, 0700) == 0 || errno == EEXIST)
+		return 0;
+	fprintf(stderr, "cr: cannot create images directory %s: %s\n",
+		opts.images_dir, strerror(errno));
+	return -errno;
+}
+
+/* -o is relative to -D as in criu; an absolute path stays as it is. */
+static int setup_log(char *path, size_t size)
+{
+	int ret;
+
+	log_set_level(opts.verbosity);
+	if (!opts.log_file)
+		return 0;
+
+	if (opts.log_file[0] == '/')
+		ret = snprintf(path, size, "%s", opts.log_file);
+	else
+		ret = snprintf(path, size, "%s/%s", opts.images_dir, opts.log_file);
+	if (ret < 0 || (size_t)ret >= size) {
+		fprintf(stderr, "cr: log file path too long\n");
+		return -ENAMETOOLONG;
+	}
+
+	ret = log_open_file(path);
+	if (ret) {
+		fprintf(stderr, "cr: cannot open log file %s: %s\n", path, strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+static int run_command(void)
+{
+	if (!strcmp(opts.command, "dump"))
+		return cr_dump();
+	if (!strcmp(opts.command, "restore"))
+		return cr_restore();
+	if (!strcmp(opts.command, "check"))
+		return cr_check();
+	return cr_show(opts.show_path);
+}
+
+/*
+ * Makes the failure visible on stderr exactly once: log.c already wrote
+ * errors to stderr when it logs there at level >= 1, and to the file
+ * (not stderr) otherwise.
+ */
+static void report_failure(int ret, const char *log_path)
+{
+	const char *last = log_last_error();
+	bool to_file = log_path[0] != '\0';
+	bool already_on_stderr = !to_file && opts.verbosity >= LOG_ERROR && last;
+
+	if (!already_on_stderr) {
+		if (last)
+			fprintf(stderr, "cr: %s\n", last);
+		else
+			fprintf(stderr, "cr: %s failed: %s\n", opts.command, strerror(-ret));
+	}
+	if (to_file)
+		fprintf(stderr, "cr: %s failed, see the log %s\n", opts.command, log_path);
+}
+
+int main(int argc, char **argv)
+{
+	char log_path[PATH_MAX] = "";
+	int ret;
+
+	switch (parse_options(argc, argv)) {
+	case PARSE_EXIT_OK:
+		return 0;
+	case PARSE_EXIT_FAIL:
+		return 1;
+	case PARSE_RUN:
+		break;
+	}
+
+	if (!strcmp(opts.command, "dump") && prepare_images_dir())
+		return 1;
+	if (setup_log(log_path, sizeof(log_path)))
+		return 1;
+
+	if (!strcmp(opts.command, "dump") && opts.restore_detached)
+		pr_warn("-d/--restore-detached has no meaning for dump; ignored");
+	if (strcmp(opts.command, "dump") && opts.pid)
+		pr_warn("-t is only used by dump; ignored");
+
+	pr_debug("cr (criu-lite) %s: %s", CR_VERSION, opts.command);
+	ret = run_command();
+	if (ret < 0)
+		report_failure(ret, log_path);
+	/* Flush pending output before the log file goes away. */
+	fflush(stdout);
+	log_close();
+	return ret < 0 ? 1 : 0;
+}
