@@ -94,7 +94,15 @@ void pb_free(void *msg, enum pb_type type);
 /* pb_read_one() that treats EOF as an error (-EBADMSG, "missing record"). */
 int pb_read_one_required(struct img *img, void **ret_msg, enum pb_type type);
 
-/* CRC32C (Castagnoli), hardware-accelerated where the CPU allows. */
+/*
+ * CRC32C (Castagnoli), iSCSI convention: crc32c(0, "123456789", 9) ==
+ * 0xE3069283, and crc32c(crc32c(0, a), b) == crc32c(0, a || b).
+ * Hardware-accelerated (SSE4.2 + PCLMULQDQ) where the CPU allows.
+ */
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
+/* The table-driven implementation, same results; for tests. */
+uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len);
+/* True when crc32c() uses the crc32 instruction. */
+bool crc32c_hw_accelerated(void);
 
 #endif
