@@ -15,6 +15,9 @@ struct img;
  */
 int files_dump(pid_t pid, struct img *files_img, struct img *fdinfo_img);
 
+/* Restarts file ids at 1, for a new dump in the same process (tests). */
+void files_dump_reset_ids(void);
+
 /*
  * Restore side, in two steps so everything that can fail before a
  * process exists fails there:
@@ -27,7 +30,10 @@ int files_dump(pid_t pid, struct img *files_img, struct img *fdinfo_img);
  * files_restore() runs inside the new process: it opens every file with
  * its flags, seeks to the position, and places it at its fd number with
  * FD_CLOEXEC as dumped. Fds numbered >= @keep_from belong to cr and are
- * never touched. Returns 0 or -errno (logged with the fd and path).
+ * never touched; fds below it that the plan does not name are closed at
+ * the end, so nothing of cr's leaks into the task. The caller guarantees
+ * keep_from > files_max_fd() (else -EINVAL). Returns 0 or -errno (logged
+ * with the fd and path).
  */
 struct files_plan;
 int files_prepare(int dfd, pid_t pid, struct files_plan **ret);
