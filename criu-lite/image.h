@@ -20,6 +20,17 @@
 #define IMG_HDR_SIZE		16u
 #define IMG_PAGES_DATA_OFF	4096u
 #define IMG_MAX_RECORD		(64u << 20)	/* refuse absurd lengths */
+#define IMG_REC_HDR_SIZE	8u		/* u32 length, u32 crc32c */
+
+/* Second header word: which kind of image this is. */
+#define INVENTORY_MAGIC		0x564e4901u	/* "\1INV" */
+#define PSTREE_MAGIC		0x52545302u	/* "\2STR" */
+#define CORE_MAGIC		0x524f4303u	/* "\3COR" */
+#define MM_MAGIC		0x4d4d4d04u	/* "\4MMM" */
+#define PAGEMAP_MAGIC		0x504d5005u	/* "\5PMP" */
+#define PAGES_MAGIC		0x47415006u	/* "\6PAG" */
+#define FILES_MAGIC		0x4c494607u	/* "\7FIL" */
+#define FDINFO_MAGIC		0x49444608u	/* "\10FDI" */
 
 enum img_type {
 	IMG_INVENTORY,
@@ -50,6 +61,13 @@ struct img_desc {
 	const char *fmt;	/* file name, printf format with at most one %u */
 	uint32_t magic;
 	const char *name;	/* for messages */
+	/*
+	 * Records the file holds: an optional first record of kind
+	 * @pb_head, then any number of @pb_entry. PB_TYPE_MAX means none
+	 * (the pages image holds no records at all).
+	 */
+	enum pb_type pb_head;
+	enum pb_type pb_entry;
 };
 extern const struct img_desc img_descs[IMG_TYPE_MAX];
 
@@ -72,6 +90,29 @@ struct img {
  * the reason (-ENOENT missing, -EBADMSG bad magic/version/header crc).
  */
 int img_open(int dfd, enum img_type type, unsigned id, int oflags, struct img **ret_img);
+/*
+ * Opens file @name in @dfd for reading, whatever its type: the type comes
+ * from the header's magic (for `cr show` and checks). Same returns as
+ * img_open(). For IMG_PAGES the fd is left at IMG_PAGES_DATA_OFF.
+ */
+int img_open_any(int dfd, const char *name, struct img **ret_img);
+
+/*
+ * Tells whether @name is a file name of ours (one of the img_descs
+ * patterns). Returns true and fills *ret_type and *ret_id (0 for names
+ * without an id); either may be NULL.
+ */
+bool img_match_name(const char *name, enum img_type *ret_type, unsigned *ret_id);
+
+/*
+ * Prepares @dir for a dump: creates it (0700) if missing. An existing
+ * non-empty directory is refused with -EEXIST unless everything in it is
+ * a criu-lite image or a *.log file; then it is reused and the old images
+ * are removed (logs are kept: ours may be open in there). Returns 0 and a
+ * directory fd in *ret_dfd, or -errno after logging.
+ */
+int img_check_dir_for_dump(const char *dir, int *ret_dfd);
+
 /* Flushes (when writing) and closes; returns 0 or -errno. NULL is a no-op. */
 int img_close(struct img *img);
 static inline void img_closep(struct img **p) { if (*p) img_close(*p); }
@@ -90,6 +131,10 @@ static inline void img_closep(struct img **p) { if (*p) img_close(*p); }
 int pb_write_one(struct img *img, const void *msg, enum pb_type type);
 int pb_read_one(struct img *img, void **ret_msg, enum pb_type type);
 void pb_free(void *msg, enum pb_type type);
+
+/* The protobuf-c descriptor of @type, or NULL if out of range. */
+struct ProtobufCMessageDescriptor;
+const struct ProtobufCMessageDescriptor *pb_descriptor(enum pb_type type);
 
 /* pb_read_one() that treats EOF as an error (-EBADMSG, "missing record"). */
 int pb_read_one_required(struct img *img, void **ret_msg, enum pb_type type);

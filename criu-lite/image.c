@@ -1,0 +1,647 @@
+/*
+ * Image files: the header, the record codec and the image directory.
+ * Only pb_write_one() and pb_read_one() know the record format, so
+ * checksums and versioning live here and nowhere else.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "cleanup.h"
+#include "compiler.h"
+#include "image.h"
+#include "log.h"
+
+#include "core.pb-c.h"
+#include "fdinfo.pb-c.h"
+#include "inventory.pb-c.h"
+#include "mm.pb-c.h"
+#include "pagemap.pb-c.h"
+#include "pstree.pb-c.h"
+
+#define IMG_WBUF_SIZE	(64u << 10)	/* write buffer; also the first read chunk */
+
+const struct img_desc img_descs[IMG_TYPE_MAX] = {
+	[IMG_INVENTORY] = { "inventory.img",  INVENTORY_MAGIC, "inventory", PB_TYPE_MAX,     PB_INVENTORY },
+	[IMG_PSTREE]    = { "pstree.img",     PSTREE_MAGIC,    "pstree",    PB_TYPE_MAX,     PB_PSTREE },
+	[IMG_CORE]      = { "core-%u.img",    CORE_MAGIC,      "core",      PB_TYPE_MAX,     PB_CORE },
+	[IMG_MM]        = { "mm-%u.img",      MM_MAGIC,        "mm",        PB_TYPE_MAX,     PB_MM },
+	[IMG_PAGEMAP]   = { "pagemap-%u.img", PAGEMAP_MAGIC,   "pagemap",   PB_PAGEMAP_HEAD, PB_PAGEMAP },
+	[IMG_PAGES]     = { "pages-%u.img",   PAGES_MAGIC,     "pages",     PB_TYPE_MAX,     PB_TYPE_MAX },
+	[IMG_FILES]     = { "files.img",      FILES_MAGIC,     "files",     PB_TYPE_MAX,     PB_FILE },
+	[IMG_FDINFO]    = { "fdinfo-%u.img",  FDINFO_MAGIC,    "fdinfo",    PB_TYPE_MAX,     PB_FDINFO },
+};
+
+static const ProtobufCMessageDescriptor *const pb_descs[PB_TYPE_MAX] = {
+	[PB_INVENTORY]	  = &inventory_entry__descriptor,
+	[PB_PSTREE]	  = &pstree_entry__descriptor,
+	[PB_CORE]	  = &core_entry__descriptor,
+	[PB_MM]		  = &mm_entry__descriptor,
+	[PB_PAGEMAP_HEAD] = &pagemap_head__descriptor,
+	[PB_PAGEMAP]	  = &pagemap_entry__descriptor,
+	[PB_FILE]	  = &file_entry__descriptor,
+	[PB_FDINFO]	  = &fdinfo_entry__descriptor,
+};
+
+const struct ProtobufCMessageDescriptor *pb_descriptor(enum pb_type type)
+{
+	if ((unsigned)type >= PB_TYPE_MAX)
+		return NULL;
+	return pb_descs[type];
+}
+
+/* On-disk values are little-endian whatever the host is. */
+static inline void put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = v;
+	p[1] = v >> 8;
+	p[2] = v >> 16;
+	p[3] = v >> 24;
+}
+
+static inline uint32_t get_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 |
+	       (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int write_all(int fd, const void *buf, size_t len, const char *name)
+{
+	const unsigned char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return pr_errno(-errno, "%s: write failed", name);
+		}
+		/* A regular file only writes short when the disk is full. */
+		if (n == 0)
+			return pr_errno(-ENOSPC, "%s: write failed", name);
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Reads up to @len bytes; returns the count (short only at EOF) or -errno. */
+static ssize_t read_full(int fd, void *buf, size_t len, const char *name)
+{
+	unsigned char *p = buf;
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, p + got, len - got);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return pr_errno(-errno, "%s: read failed", name);
+		}
+		if (n == 0)
+			break;
+		got += n;
+	}
+	return got;
+}
+
+static struct img *img_alloc(int fd, enum img_type type, const char *name)
+{
+	struct img *img = xzalloc(sizeof(*img));
+
+	if (!img)
+		return NULL;
+	img->fd = fd;
+	img->type = type;
+	snprintf(img->name, sizeof(img->name), "%s", name);
+	return img;
+}
+
+static void img_free(struct img *img)
+{
+	if (!img)
+		return;
+	if (img->fd >= 0)
+		close(img->fd);
+	free(img->buf);
+	free(img);
+}
+
+static void img_freep(struct img **p) { img_free(*p); }
+#define _cleanup_img_free_ __attribute__((cleanup(img_freep)))
+
+static int buf_reserve(struct img *img, size_t cap)
+{
+	unsigned char *b;
+
+	if (img->buf_cap >= cap)
+		return 0;
+	b = xrealloc(img->buf, cap);
+	if (!b)
+		return -ENOMEM;
+	img->buf = b;
+	img->buf_cap = cap;
+	return 0;
+}
+
+static int img_flush(struct img *img)
+{
+	int ret;
+
+	if (!img->writing || img->buf_len == 0)
+		return 0;
+	ret = write_all(img->fd, img->buf, img->buf_len, img->name);
+	img->buf_len = 0;
+	return ret;
+}
+
+/*
+ * Makes at least @need unread bytes available in the read buffer unless
+ * the file ends first. Returns the number of unread bytes or -errno.
+ */
+static ssize_t img_fill(struct img *img, size_t need)
+{
+	size_t avail = img->buf_len - img->buf_pos;
+	ssize_t n;
+	int ret;
+
+	if (avail >= need)
+		return avail;
+	/* Move the unread tail to the front, then top the buffer up. */
+	if (img->buf_pos) {
+		memmove(img->buf, img->buf + img->buf_pos, avail);
+		img->buf_pos = 0;
+		img->buf_len = avail;
+	}
+	ret = buf_reserve(img, max(need, (size_t)IMG_WBUF_SIZE));
+	if (ret)
+		return ret;
+	n = read_full(img->fd, img->buf + img->buf_len,
+		      img->buf_cap - img->buf_len, img->name);
+	if (n < 0)
+		return n;
+	img->buf_len += n;
+	return img->buf_len - img->buf_pos;
+}
+
+static void hdr_build(unsigned char hdr[IMG_HDR_SIZE], uint32_t magic)
+{
+	put_le32(hdr, IMG_MAGIC);
+	put_le32(hdr + 4, magic);
+	put_le32(hdr + 8, IMG_FORMAT_VERSION);
+	put_le32(hdr + 12, crc32c(0, hdr, 12));
+}
+
+/*
+ * Checks a header. @want_type IMG_TYPE_MAX accepts any known type.
+ * Returns 0 and the type in *ret_type, or -EBADMSG after logging.
+ */
+static int hdr_check(const unsigned char *hdr, const char *name,
+		     enum img_type want_type, enum img_type *ret_type)
+{
+	uint32_t version = get_le32(hdr + 8);
+	uint32_t magic = get_le32(hdr + 4);
+	bool crc_ok = get_le32(hdr + 12) == crc32c(0, hdr, 12);
+	int t;
+
+	if (get_le32(hdr) != IMG_MAGIC) {
+		pr_err("%s: not a criu-lite image (bad magic)", name);
+		return -EBADMSG;
+	}
+	/*
+	 * A newer format may checksum its header differently, so a version
+	 * we do not know is reported as such, checksum or not.
+	 */
+	if (version > IMG_FORMAT_VERSION || (crc_ok && version != IMG_FORMAT_VERSION)) {
+		pr_err("%s: image format version %u, this cr reads version %u",
+		       name, version, IMG_FORMAT_VERSION);
+		return -EBADMSG;
+	}
+	if (!crc_ok) {
+		pr_err("%s: header checksum mismatch", name);
+		return -EBADMSG;
+	}
+	for (t = 0; t < IMG_TYPE_MAX; t++)
+		if (img_descs[t].magic == magic)
+			break;
+	if (t == IMG_TYPE_MAX) {
+		pr_err("%s: unknown image type (magic 0x%08x)", name, magic);
+		return -EBADMSG;
+	}
+	if (want_type != IMG_TYPE_MAX && (enum img_type)t != want_type) {
+		pr_err("%s: is a %s image, expected a %s image", name,
+		       img_descs[t].name, img_descs[want_type].name);
+		return -EBADMSG;
+	}
+	*ret_type = t;
+	return 0;
+}
+
+static int img_open_write(int dfd, enum img_type type, const char *name,
+			  struct img **ret_img)
+{
+	_cleanup_img_free_ struct img *img = NULL;
+	unsigned char hdr[IMG_HDR_SIZE];
+	int fd, ret;
+
+	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return pr_errno(-errno, "%s: cannot create", name);
+	img = img_alloc(fd, type, name);
+	if (!img) {
+		close(fd);
+		return -ENOMEM;
+	}
+	img->writing = true;
+	hdr_build(hdr, img_descs[type].magic);
+
+	if (type == IMG_PAGES) {
+		/*
+		 * Page data is spliced straight into the file and later read
+		 * with preadv into place, so it starts page-aligned.
+		 */
+		unsigned char pad[IMG_PAGES_DATA_OFF] = { 0 };
+
+		memcpy(pad, hdr, sizeof(hdr));
+		ret = write_all(fd, pad, sizeof(pad), name);
+		if (ret)
+			return ret;
+		img->off = IMG_PAGES_DATA_OFF;
+	} else {
+		ret = buf_reserve(img, IMG_WBUF_SIZE);
+		if (ret)
+			return ret;
+		memcpy(img->buf, hdr, sizeof(hdr));
+		img->buf_len = sizeof(hdr);
+		img->off = IMG_HDR_SIZE;
+	}
+	*ret_img = TAKE_PTR(img);
+	return 0;
+}
+
+static int img_open_read(int dfd, enum img_type want_type, const char *name,
+			 struct img **ret_img)
+{
+	_cleanup_img_free_ struct img *img = NULL;
+	enum img_type type;
+	ssize_t n;
+	int fd, ret;
+
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return pr_errno(-errno, "%s: missing", name);
+		return pr_errno(-errno, "%s: cannot open", name);
+	}
+	img = img_alloc(fd, want_type, name);
+	if (!img) {
+		close(fd);
+		return -ENOMEM;
+	}
+	n = img_fill(img, IMG_HDR_SIZE);
+	if (n < 0)
+		return n;
+	if (n < (ssize_t)IMG_HDR_SIZE) {
+		pr_err("%s: header is truncated (needs %u bytes, %zd left)",
+		       name, IMG_HDR_SIZE, n);
+		return -EBADMSG;
+	}
+	ret = hdr_check(img->buf, name, want_type, &type);
+	if (ret)
+		return ret;
+	img->type = type;
+	img->buf_pos = IMG_HDR_SIZE;
+	img->off = IMG_HDR_SIZE;
+
+	if (type == IMG_PAGES) {
+		/* Pages are read by offset; the record buffer is not used. */
+		off_t pos = lseek(fd, IMG_PAGES_DATA_OFF, SEEK_SET);
+
+		if (pos < 0)
+			return pr_errno(-errno, "%s: cannot seek to the page data", name);
+		img->buf_pos = img->buf_len = 0;
+		img->off = IMG_PAGES_DATA_OFF;
+	}
+	*ret_img = TAKE_PTR(img);
+	return 0;
+}
+
+int img_open(int dfd, enum img_type type, unsigned id, int oflags, struct img **ret_img)
+{
+	char name[sizeof(((struct img *)0)->name)];
+
+	if ((unsigned)type >= IMG_TYPE_MAX) {
+		pr_err("image type %d is out of range", type);
+		return -EINVAL;
+	}
+	snprintf(name, sizeof(name), img_descs[type].fmt, id);
+
+	switch (oflags & O_ACCMODE) {
+	case O_WRONLY:
+		return img_open_write(dfd, type, name, ret_img);
+	case O_RDONLY:
+		return img_open_read(dfd, type, name, ret_img);
+	default:
+		pr_err("%s: images are opened either read-only or write-only", name);
+		return -EINVAL;
+	}
+}
+
+int img_open_any(int dfd, const char *name, struct img **ret_img)
+{
+	return img_open_read(dfd, IMG_TYPE_MAX, name, ret_img);
+}
+
+int img_close(struct img *img)
+{
+	int ret, fd;
+
+	if (!img)
+		return 0;
+	ret = img_flush(img);
+	fd = img->fd;
+	img->fd = -1;
+	/* close() of a written file can report a deferred write error. */
+	if (close(fd) < 0 && img->writing && !ret)
+		ret = pr_errno(-errno, "%s: close failed", img->name);
+	img_free(img);
+	return ret;
+}
+
+/* Is @type one of the kinds of records this image holds? */
+static int pb_type_check(const struct img *img, enum pb_type type)
+{
+	const struct img_desc *d = &img_descs[img->type];
+
+	if ((unsigned)type >= PB_TYPE_MAX) {
+		pr_err("%s: record type %d is out of range", img->name, type);
+		return -EINVAL;
+	}
+	if (type != d->pb_head && type != d->pb_entry) {
+		pr_err("%s: %s records do not belong in a %s image", img->name,
+		       pb_descs[type]->name, d->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Appends one record: u32 length, u32 CRC32C(payload), payload, all
+ * little-endian. Returns 0 or -errno (logged).
+ */
+int pb_write_one(struct img *img, const void *msg, enum pb_type type)
+{
+	const ProtobufCMessage *m = msg;
+	unsigned char *rec;
+	size_t len;
+	int ret;
+
+	if (!img->writing) {
+		pr_err("%s: not opened for writing", img->name);
+		return -EBADF;
+	}
+	ret = pb_type_check(img, type);
+	if (ret)
+		return ret;
+	if (m->descriptor != pb_descs[type]) {
+		pr_err("%s: message is a %s, not a %s", img->name,
+		       m->descriptor->name, pb_descs[type]->name);
+		return -EINVAL;
+	}
+	len = protobuf_c_message_get_packed_size(m);
+	if (len > IMG_MAX_RECORD) {
+		pr_err("%s: %s record of %zu bytes is over the %u limit",
+		       img->name, pb_descs[type]->name, len, IMG_MAX_RECORD);
+		return -EFBIG;
+	}
+	if (img->buf_len + IMG_REC_HDR_SIZE + len > img->buf_cap) {
+		ret = img_flush(img);
+		if (ret)
+			return ret;
+		/* A record larger than the buffer grows it once. */
+		ret = buf_reserve(img, IMG_REC_HDR_SIZE + len);
+		if (ret)
+			return ret;
+	}
+	rec = img->buf + img->buf_len;
+	if (protobuf_c_message_pack(m, rec + IMG_REC_HDR_SIZE) != len) {
+		pr_err("%s: packing a %s gave an unexpected size", img->name,
+		       pb_descs[type]->name);
+		return -EINVAL;
+	}
+	put_le32(rec, len);
+	put_le32(rec + 4, crc32c(0, rec + IMG_REC_HDR_SIZE, len));
+	img->buf_len += IMG_REC_HDR_SIZE + len;
+	img->off += IMG_REC_HDR_SIZE + len;
+	return 0;
+}
+
+/*
+ * Reads the next record into a freshly unpacked message.
+ * Returns 1 and sets *ret_msg (free it with pb_free()), 0 at a clean end
+ * of file (no byte of a further record), -EBADMSG for a truncated record,
+ * an absurd length, a checksum mismatch or an unpackable payload, other
+ * -errno for I/O errors. Every failure is logged with file and offset.
+ */
+int pb_read_one(struct img *img, void **ret_msg, enum pb_type type)
+{
+	const unsigned char *rec;
+	ProtobufCMessage *m;
+	uint32_t len, crc;
+	ssize_t avail;
+	int ret;
+
+	if (img->writing || img->type == IMG_PAGES) {
+		pr_err("%s: not opened for reading records", img->name);
+		return -EBADF;
+	}
+	ret = pb_type_check(img, type);
+	if (ret)
+		return ret;
+
+	avail = img_fill(img, IMG_REC_HDR_SIZE);
+	if (avail < 0)
+		return avail;
+	if (avail == 0)
+		return 0;
+	if (avail < (ssize_t)IMG_REC_HDR_SIZE) {
+		pr_err("%s: record at offset %llu is truncated (needs %u bytes, %zd left)",
+		       img->name, (unsigned long long)img->off, IMG_REC_HDR_SIZE, avail);
+		return -EBADMSG;
+	}
+	rec = img->buf + img->buf_pos;
+	len = get_le32(rec);
+	crc = get_le32(rec + 4);
+	if (len > IMG_MAX_RECORD) {
+		pr_err("%s: record at offset %llu claims %u bytes, over the %u limit",
+		       img->name, (unsigned long long)img->off, len, IMG_MAX_RECORD);
+		return -EBADMSG;
+	}
+	avail = img_fill(img, IMG_REC_HDR_SIZE + len);
+	if (avail < 0)
+		return avail;
+	if (avail < (ssize_t)(IMG_REC_HDR_SIZE + len)) {
+		pr_err("%s: record at offset %llu is truncated (needs %u bytes, %zd left)",
+		       img->name, (unsigned long long)img->off,
+		       IMG_REC_HDR_SIZE + len, avail);
+		return -EBADMSG;
+	}
+	rec = img->buf + img->buf_pos;	/* img_fill may have moved it */
+	if (crc32c(0, rec + IMG_REC_HDR_SIZE, len) != crc) {
+		pr_err("%s: checksum mismatch in record at offset %llu",
+		       img->name, (unsigned long long)img->off);
+		return -EBADMSG;
+	}
+	m = protobuf_c_message_unpack(pb_descs[type], NULL, len, rec + IMG_REC_HDR_SIZE);
+	if (!m) {
+		pr_err("%s: record at offset %llu is not a valid %s",
+		       img->name, (unsigned long long)img->off, pb_descs[type]->name);
+		return -EBADMSG;
+	}
+	img->buf_pos += IMG_REC_HDR_SIZE + len;
+	img->off += IMG_REC_HDR_SIZE + len;
+	*ret_msg = m;
+	return 1;
+}
+
+int pb_read_one_required(struct img *img, void **ret_msg, enum pb_type type)
+{
+	int ret = pb_read_one(img, ret_msg, type);
+
+	if (ret == 0) {
+		pr_err("%s: missing record (expected a %s at offset %llu)",
+		       img->name, pb_descs[type]->name, (unsigned long long)img->off);
+		return -EBADMSG;
+	}
+	return ret;
+}
+
+void pb_free(void *msg, enum pb_type type)
+{
+	(void)type;	/* the message carries its own descriptor */
+	if (msg)
+		protobuf_c_message_free_unpacked(msg, NULL);
+}
+
+bool img_match_name(const char *name, enum img_type *ret_type, unsigned *ret_id)
+{
+	for (int t = 0; t < IMG_TYPE_MAX; t++) {
+		const char *fmt = img_descs[t].fmt;
+		const char *pct = strstr(fmt, "%u");
+		size_t plen, slen, nlen = strlen(name);
+		unsigned long id = 0;
+		const char *p, *end;
+
+		if (!pct) {
+			if (strcmp(name, fmt))
+				continue;
+			goto found;
+		}
+		plen = pct - fmt;
+		slen = strlen(pct + 2);
+		if (nlen <= plen + slen || strncmp(name, fmt, plen) ||
+		    strcmp(name + nlen - slen, pct + 2))
+			continue;
+		/* Only what "%u" prints: digits, no leading zero, fits. */
+		p = name + plen;
+		end = name + nlen - slen;
+		if (end - p > 10 || (*p == '0' && end - p > 1))
+			continue;
+		for (; p < end; p++) {
+			if (*p < '0' || *p > '9')
+				break;
+			id = id * 10 + (*p - '0');
+		}
+		if (p != end || id > UINT32_MAX)
+			continue;
+found:
+		if (ret_type)
+			*ret_type = t;
+		if (ret_id)
+			*ret_id = id;
+		return true;
+	}
+	return false;
+}
+
+static bool is_log_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 4 && !strcmp(name + n - 4, ".log");
+}
+
+/*
+ * Opens @dir (creating the last component if needed) and checks that a
+ * dump may write there; see image.h.
+ */
+int img_check_dir_for_dump(const char *dir, int *ret_dfd)
+{
+	_cleanup_close_ int dfd = -EBADF;
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int fd, ret;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return pr_errno(-errno, "cannot create the image directory %s", dir);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return pr_errno(-errno, "cannot open the image directory %s", dir);
+
+	/* fdopendir() takes its fd, so give it a copy of ours. */
+	fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return pr_errno(-errno, "%s: cannot duplicate the directory fd", dir);
+	d = fdopendir(fd);
+	if (!d) {
+		ret = -errno;
+		close(fd);
+		return pr_errno(ret, "cannot list the image directory %s", dir);
+	}
+
+	/* First pass only looks: nothing is removed if anything is foreign. */
+	errno = 0;
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return pr_errno(-errno, "%s: cannot stat %s", dir, de->d_name);
+		if (!S_ISREG(st.st_mode) ||
+		    !(img_match_name(de->d_name, NULL, NULL) || is_log_name(de->d_name))) {
+			pr_err("image directory %s is not empty and holds %s, which is not a criu-lite image",
+			       dir, de->d_name);
+			return -EEXIST;
+		}
+		errno = 0;
+	}
+	if (errno)
+		return pr_errno(-errno, "cannot list the image directory %s", dir);
+
+	/* Old images go so no stale pages-N or core-N mixes with this dump. */
+	rewinddir(d);
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (!img_match_name(de->d_name, NULL, NULL))
+			continue;
+		if (unlinkat(dfd, de->d_name, 0) < 0)
+			return pr_errno(-errno, "%s: cannot remove the old image %s",
+					dir, de->d_name);
+		pr_info("%s: removed the old image %s", dir, de->d_name);
+		errno = 0;
+	}
+	if (errno)
+		return pr_errno(-errno, "cannot list the image directory %s", dir);
+
+	*ret_dfd = TAKE_FD(dfd);
+	return 0;
+}
