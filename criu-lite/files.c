@@ -331,7 +331,7 @@ static int dump_one_fd(pid_t pid, int fd, struct img *files_img, struct img *fdi
 	FileEntry fe = FILE_ENTRY__INIT;
 	FdinfoEntry fdi = FDINFO_ENTRY__INIT;
 	_cleanup_free_ struct fd_probe *p = NULL;
-	FileKind kind;
+	FileKind kind = FILE_KIND__FILE_REG;	/* set by classify_fd() */
 	uint32_t flags;
 	int ret;
 
