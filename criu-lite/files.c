@@ -24,6 +24,13 @@
 #include "proc-parse.h"
 #include "fdinfo.pb-c.h"
 
+/*
+ * The kernel's O_LARGEFILE bit (asm-generic/fcntl.h). glibc defines
+ * O_LARGEFILE as 0 on 64-bit, yet the kernel sets this bit in f_flags of
+ * every file opened by a 64-bit task, so fdinfo always shows it.
+ */
+#define KERNEL_O_LARGEFILE	0100000
+
 /* What the kernel appends to a magic link whose dentry was unlinked. */
 #define DELETED_SUFFIX		" (deleted)"
 
@@ -355,7 +362,7 @@ static int dump_one_fd(pid_t pid, int fd, struct img *files_img, struct img *fdi
 	 * O_CLOEXEC belongs to the fd, not the file, and O_LARGEFILE is
 	 * forced by open() on 64-bit anyway.
 	 */
-	flags = p->fdi.flags & ~(O_CLOEXEC | O_LARGEFILE);
+	flags = p->fdi.flags & ~(O_CLOEXEC | KERNEL_O_LARGEFILE);
 	if (flags & O_ASYNC)
 		pr_warn("pid %d: fd %d (%s): O_ASYNC will not be restored (no owner/signal yet)",
 			pid, fd, p->link);
