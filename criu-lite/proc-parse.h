@@ -26,11 +26,29 @@ struct proc_vma {
 struct proc_maps {
 	struct proc_vma *vmas;
 	unsigned nr;
+	/*
+	 * Every vma->path points into this one buffer (the maps text,
+	 * decoded in place), so a maps of thousands of VMAs costs two
+	 * allocations. Paths live until proc_maps_free(): xstrdup() one
+	 * to keep it longer, and never free() a path on its own.
+	 */
+	char *strtab;
 };
 
+/*
+ * maps can't tell a deleted file from a live one literally named
+ * "x (deleted)": both print the same. The parser always strips the suffix
+ * and sets deleted; the caller settles it with map_files/START-END and
+ * fstat() (st_nlink == 0 means really deleted). Likewise a backslash is
+ * not escaped by the kernel, so a name holding the four characters "\012"
+ * reads back as a newline; map_files/ is the authority there too.
+ *
+ * On success *ret is filled (nr may be 0: kernel threads and empty text)
+ * and must be released with proc_maps_free(). On failure *ret is untouched.
+ */
 int parse_maps_buf(const char *buf, struct proc_maps *ret);
 int proc_parse_maps(pid_t pid, struct proc_maps *ret);
-void proc_maps_free(struct proc_maps *m);
+void proc_maps_free(struct proc_maps *m);	/* accepts a zeroed struct */
 
 /* /proc/PID/stat fields we use (man 5 proc numbering in comments). */
 struct proc_stat {
@@ -50,9 +68,13 @@ struct proc_stat {
 int parse_stat_buf(const char *buf, struct proc_stat *ret);
 int proc_parse_stat(pid_t pid, struct proc_stat *ret);
 
-/* /proc/PID/status fields we use. */
+/*
+ * /proc/PID/status fields we use. Umask, CapAmb, NoNewPrivs, Seccomp and
+ * Kthread are optional (older kernels lack them) and read as 0/false when
+ * absent; every other field is required.
+ */
 struct proc_status {
-	char name[64];
+	char name[64];			/* "\n" and "\\" escapes decoded */
 	uint32_t umask;
 	char state;
 	int tgid, pid, ppid, tracer_pid;
@@ -68,7 +90,11 @@ struct proc_status {
 int parse_status_buf(const char *buf, struct proc_status *ret);
 int proc_parse_status(pid_t pid, struct proc_status *ret);
 
-/* /proc/PID/fdinfo/FD */
+/*
+ * /proc/PID/fdinfo/FD. pos, flags and mnt_id are required; ino (recent kernels only)
+ * reads as 0 when absent. Lines of other keys (eventfd-count, tfd,
+ * inotify, lock, ...) are skipped.
+ */
 struct proc_fdinfo {
 	uint64_t pos;
 	uint32_t flags;		/* octal "flags:" field, includes O_CLOEXEC */
@@ -84,5 +110,16 @@ int proc_parse_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret);
  * buffer; *ret_len excludes the NUL. Returns 0 or -errno.
  */
 int read_file_at(int dfd, const char *path, char **ret_buf, size_t *ret_len);
+
+/*
+ * /proc/PID/auxv as raw u64 words: type, value, type, value, ... up to and
+ * including the AT_NULL pair. *ret_nr counts u64 words (2 per pair), as
+ * mm_entry.auxv stores them. An empty auxv (kernel thread) gives
+ * *ret_auxv = NULL, *ret_nr = 0. Returns 0 or -errno.
+ */
+int proc_parse_auxv(pid_t pid, uint64_t **ret_auxv, unsigned *ret_nr);
+
+/* Opens /proc/PID/pagemap read-only, O_CLOEXEC: an fd or -errno (logged). */
+int proc_pagemap_open(pid_t pid);
 
 #endif
