@@ -1,0 +1,339 @@
+/*
+ * files.c: dump the fds of a forked child into images in a temp dir,
+ * restore them in another forked child and compare fdinfo; check the
+ * refusal messages and the restore-time checks.
+ */
+#include <CUnit/CUnit.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "files.h"
+#include "image.h"
+#include "log.h"
+
+int unit_register_files(void);
+
+/* Restored fds live below this; the restoring child keeps its own above. */
+#define KEEP_FROM	64
+
+static char base[64];
+
+static int saved_level;
+static void quiet_begin(void)
+{
+	saved_level = log_get_level();
+	log_set_level(LOG_MSG);
+	log_clear_last_error();
+}
+static void quiet_end(void) { log_set_level(saved_level); }
+
+static void path_of(char *buf, size_t sz, const char *name)
+{
+	snprintf(buf, sz, "%s/%s", base, name);
+}
+
+static void write_file(const char *name, const char *content)
+{
+	char p[256];
+	_cleanup_fclose_ FILE *f = NULL;
+
+	path_of(p, sizeof(p), name);
+	f = fopen(p, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	fputs(content, f);
+}
+
+/* In a child: open @path at fd @target with @flags and seek to @pos, or _exit. */
+static void child_open(int target, const char *path, int flags, off_t pos)
+{
+	int fd = open(path, flags, 0600);
+
+	if (fd < 0 || lseek(fd, pos, SEEK_SET) < 0)
+		_exit(10);
+	if (fd != target) {
+		if (dup3(fd, target, flags & O_CLOEXEC) < 0)
+			_exit(11);
+		close(fd);
+	}
+}
+
+typedef void (*setup_fn)(void);
+
+/*
+ * Forks a child with only the fds @setup opens (0-2 point to /dev/null),
+ * and returns its pid once they are open.
+ */
+static pid_t spawn(setup_fn setup)
+{
+	int p[2];
+	char c;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		int ready = fcntl(p[1], F_DUPFD_CLOEXEC, 1000);
+
+		if (ready < 0 || close_range(3, 999, 0) < 0)
+			_exit(9);
+		child_open(0, "/dev/null", O_RDONLY, 0);
+		child_open(1, "/dev/null", O_WRONLY, 0);
+		child_open(2, "/dev/null", O_WRONLY, 0);
+		setup();
+		/* Closing the pipe (EOF) is the signal: no stray fd remains. */
+		close(ready);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	while (read(p[0], &c, 1) > 0)
+		;
+	close(p[0]);
+	return pid;
+}
+
+static void reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static int dump_to(pid_t pid, const char *name)
+{
+	_cleanup_close_ int dfd = -EBADF;
+	struct img *files = NULL, *fdinfo = NULL;
+	char dir[256];
+	int ret, r1, r2;
+
+	path_of(dir, sizeof(dir), name);
+	if (mkdir(dir, 0700) < 0)
+		return -errno;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+
+	files_dump_reset_ids();
+	ret = img_open(dfd, IMG_FILES, 0, O_WRONLY, &files);
+	if (!ret)
+		ret = img_open(dfd, IMG_FDINFO, pid, O_WRONLY, &fdinfo);
+	if (!ret)
+		ret = files_dump(pid, files, fdinfo);
+	r1 = img_close(files);
+	r2 = img_close(fdinfo);
+	return ret ? ret : r1 ? r1 : r2;
+}
+
+static int read_fdinfo(pid_t pid, int fd, char *buf, size_t sz)
+{
+	char p[64];
+	_cleanup_close_ int f = -EBADF;
+	ssize_t n;
+
+	snprintf(p, sizeof(p), "/proc/%d/fdinfo/%d", pid, fd);
+	f = open(p, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return -errno;
+	n = read(f, buf, sz - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+/* ---- round trip ----------------------------------------------------------- */
+
+static void setup_round_trip(void)
+{
+	char p[256];
+
+	path_of(p, sizeof(p), "a.txt");
+	child_open(3, p, O_RDWR, 5);
+	child_open(7, p, O_RDONLY | O_CLOEXEC | O_NOATIME, 2);
+	path_of(p, sizeof(p), "b.txt");
+	child_open(4, p, O_WRONLY | O_APPEND, 3);
+	child_open(5, base, O_RDONLY | O_DIRECTORY, 0);
+	child_open(9, "/dev/zero", O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
+	child_open(11, "/dev/urandom", O_RDONLY, 0);
+}
+
+static const int round_trip_fds[] = { 0, 1, 2, 3, 4, 5, 7, 9, 11 };
+
+/*
+ * Runs in a forked child: restores the plan and compares every fd's
+ * fdinfo (pos, flags incl. O_CLOEXEC, mnt_id, ino) with the original's.
+ * Exits 0 when all match.
+ */
+static void __attribute__((noreturn)) restore_and_compare(const char *dir, pid_t orig)
+{
+	struct files_plan *plan = NULL;
+	int dfd, bad = 0;
+
+	dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (dfd < 0 || dup3(dfd, KEEP_FROM + 1, O_CLOEXEC) < 0)
+		_exit(20);
+	close(dfd);
+	dfd = KEEP_FROM + 1;
+	/* Junk in a gap: the restore must close it. */
+	if (dup2(dfd, 20) < 0)
+		_exit(21);
+	if (files_prepare(dfd, orig, &plan) < 0)
+		_exit(22);
+	if (files_max_fd(plan) != 11)
+		_exit(23);
+	if (files_restore(plan, KEEP_FROM) < 0)
+		_exit(24);
+	files_plan_free(plan);
+
+	for (size_t i = 0; i < sizeof(round_trip_fds) / sizeof(round_trip_fds[0]); i++) {
+		char a[512], b[512];
+
+		if (read_fdinfo(orig, round_trip_fds[i], a, sizeof(a)) ||
+		    read_fdinfo(getpid(), round_trip_fds[i], b, sizeof(b)) || strcmp(a, b))
+			bad++;
+	}
+	if (fcntl(20, F_GETFD) != -1 || fcntl(6, F_GETFD) != -1)
+		bad++;
+	_exit(bad ? 30 : 0);
+}
+
+static void test_round_trip(void)
+{
+	char dir[256];
+	pid_t pid, r;
+	int st;
+
+	write_file("a.txt", "0123456789");
+	write_file("b.txt", "bbbbbbb");
+	pid = spawn(setup_round_trip);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT(dump_to(pid, "img-rt") == 0);
+
+	path_of(dir, sizeof(dir), "img-rt");
+	r = fork();
+	if (r == 0)
+		restore_and_compare(dir, pid);
+	CU_ASSERT(waitpid(r, &st, 0) == r);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	reap(pid);
+}
+
+/* ---- refusals ------------------------------------------------------------- */
+
+static void setup_pipe(void) { int p[2]; if (pipe(p)) _exit(12); }
+static void setup_socket(void) { int s[2]; if (socketpair(AF_UNIX, SOCK_STREAM, 0, s)) _exit(12); }
+static void setup_eventfd(void) { if (eventfd(0, 0) < 0) _exit(12); }
+static void setup_opath(void) { if (open("/", O_PATH) < 0) _exit(12); }
+static void setup_deleted(void)
+{
+	char p[256];
+
+	path_of(p, sizeof(p), "gone.txt");
+	if (open(p, O_RDWR | O_CREAT, 0600) < 0 || unlink(p) < 0)
+		_exit(12);
+}
+
+static void expect_refusal(const char *img, setup_fn setup, const char *needle)
+{
+	pid_t pid = spawn(setup);
+	const char *msg;
+	int ret;
+
+	CU_ASSERT_FATAL(pid > 0);
+	quiet_begin();
+	ret = dump_to(pid, img);
+	quiet_end();
+	msg = log_last_error();
+	CU_ASSERT(ret == -ENOTSUP);
+	CU_ASSERT(msg && strstr(msg, needle) && strstr(msg, "which cr cannot dump yet"));
+	reap(pid);
+}
+
+static void test_refuse_pipe(void) { expect_refusal("img-pipe", setup_pipe, "fd 3 is a pipe (pipe:["); }
+static void test_refuse_socket(void) { expect_refusal("img-sock", setup_socket, "fd 3 is a socket (socket:["); }
+static void test_refuse_eventfd(void) { expect_refusal("img-efd", setup_eventfd, "anonymous inode (eventfd)"); }
+static void test_refuse_opath(void) { expect_refusal("img-opath", setup_opath, "O_PATH"); }
+static void test_refuse_deleted(void) { expect_refusal("img-del", setup_deleted, "is a deleted file"); }
+
+/* ---- restore-time checks -------------------------------------------------- */
+
+static void setup_size(void)
+{
+	char p[256];
+
+	path_of(p, sizeof(p), "size.txt");
+	child_open(3, p, O_RDONLY, 0);
+}
+
+static void test_size_changed(void)
+{
+	_cleanup_close_ int dfd = -EBADF;
+	struct files_plan *plan = NULL;
+	char dir[256];
+	pid_t pid;
+	int ret;
+
+	write_file("size.txt", "12345");
+	pid = spawn(setup_size);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_FATAL(dump_to(pid, "img-size") == 0);
+	reap(pid);
+
+	path_of(dir, sizeof(dir), "img-size");
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CU_ASSERT_FATAL(dfd >= 0);
+	CU_ASSERT(files_prepare(dfd, pid, &plan) == 0);
+	files_plan_free(plan);
+	plan = NULL;
+
+	write_file("size.txt", "1234567");
+	quiet_begin();
+	ret = files_prepare(dfd, pid, &plan);
+	quiet_end();
+	CU_ASSERT(ret < 0);
+	CU_ASSERT(plan == NULL);
+	CU_ASSERT(log_last_error() &&
+		  strstr(log_last_error(), "size.txt changed size since dump (was 5 bytes, now 7)"));
+}
+
+static int suite_init(void)
+{
+	strcpy(base, "/tmp/cr-unit-files.XXXXXX");
+	return mkdtemp(base) ? 0 : -1;
+}
+
+static int suite_clean(void)
+{
+	char cmd[128];
+
+	/* Test scratch only: a leftover dir is harmless, so the result is ignored. */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	(void)!system(cmd);
+	return 0;
+}
+
+int unit_register_files(void)
+{
+	CU_pSuite s = CU_add_suite("files", suite_init, suite_clean);
+
+	if (!s ||
+	    !CU_add_test(s, "dump+restore round trip", test_round_trip) ||
+	    !CU_add_test(s, "refuse pipe", test_refuse_pipe) ||
+	    !CU_add_test(s, "refuse socket", test_refuse_socket) ||
+	    !CU_add_test(s, "refuse eventfd", test_refuse_eventfd) ||
+	    !CU_add_test(s, "refuse O_PATH", test_refuse_opath) ||
+	    !CU_add_test(s, "refuse deleted file", test_refuse_deleted) ||
+	    !CU_add_test(s, "size changed since dump", test_size_changed))
+		return CU_get_error();
+	return 0;
+}
