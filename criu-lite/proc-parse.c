@@ -506,9 +506,18 @@ static int kv_parse_value(const struct kv_field *f, const char *p,
 	uint64_t v;
 	unsigned i;
 
+	/*
+	 * The kernel writes "Key:\t" (fdinfo pads some keys with spaces).
+	 * A name keeps its own blanks, which status does not escape: drop
+	 * only the tab there.
+	 */
+	if (f->type == KV_NAME)
+		return kv_parse_name(p + (*p == '\t'), eol, dst, f->size);
+	p = skip_blanks(p);
+
 	switch (f->type) {
 	case KV_NAME:
-		return kv_parse_name(p, eol, dst, f->size);
+		break;
 	case KV_STATE:
 		if (p == eol || *p == ' ')
 			return -EINVAL;
@@ -577,8 +586,7 @@ static int kv_parse(const char *buf, const char *what,
 				if (seen[i] || strlen(table[i].key) != key_len ||
 				    memcmp(table[i].key, line, key_len))
 					continue;
-				if (kv_parse_value(&table[i], skip_blanks(colon + 1),
-						   eol, base)) {
+				if (kv_parse_value(&table[i], colon + 1, eol, base)) {
 					int len = (int)min(eol - line, (ptrdiff_t)BAD_LINE_QUOTE);
 
 					pr_err("%s: line %u does not parse: '%.*s'",

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -401,6 +403,22 @@ static void test_status_old_kernel(void)
 	CU_ASSERT_EQUAL(st.cap_bnd, 0xffffffffULL);
 }
 
+/* status escapes only newline and backslash in Name: blanks are kept */
+static void test_status_name_blanks(void)
+{
+	_cleanup_free_ char *buf = strdup(status_user);
+	struct proc_status st;
+	char *p;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+	p = strstr(buf, "my\\\\pro\\ncess");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	/* same length (13) as the name it replaces */
+	memcpy(p, " a\tb c \\n   z", 13);
+	CU_ASSERT_EQUAL_FATAL(parse_status_buf(buf, &st), 0);
+	CU_ASSERT_STRING_EQUAL(st.name, " a\tb c \n   z");
+}
+
 static void test_status_malformed(void)
 {
 	struct proc_status st = { .pid = 12345 };
@@ -477,10 +495,12 @@ static void test_live_maps(void)
 {
 	struct proc_maps m = { 0 };
 	uintptr_t text = (uintptr_t)&test_live_maps;
+	uintptr_t vdso = getauxval(AT_SYSINFO_EHDR);	/* 0 under valgrind */
 	char exe[PATH_MAX];
+	struct stat sb;
 	ssize_t n;
 	unsigned i;
-	bool found = false, vdso = false;
+	bool found = false, vdso_found = false;
 
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	CU_ASSERT_FATAL(n > 0);
@@ -493,8 +513,11 @@ static void test_live_maps(void)
 
 		if (i)
 			CU_ASSERT(v->start >= m.vmas[i - 1].end);
-		if (v->path && !strcmp(v->path, "[vdso]"))
-			vdso = true;
+		if (vdso && v->start == vdso) {
+			CU_ASSERT_PTR_NOT_NULL_FATAL(v->path);
+			CU_ASSERT_STRING_EQUAL(v->path, "[vdso]");
+			vdso_found = true;
+		}
 		if (text < v->start || text >= v->end)
 			continue;
 		found = true;
@@ -502,9 +525,14 @@ static void test_live_maps(void)
 		CU_ASSERT_FALSE(v->shared);
 		CU_ASSERT_PTR_NOT_NULL_FATAL(v->path);
 		CU_ASSERT_STRING_EQUAL(v->path, exe);
+		/* dev and ino columns name the same file */
+		CU_ASSERT_EQUAL_FATAL(stat(v->path, &sb), 0);
+		CU_ASSERT_EQUAL(v->ino, sb.st_ino);
+		CU_ASSERT_EQUAL(v->dev_major, major(sb.st_dev));
+		CU_ASSERT_EQUAL(v->dev_minor, minor(sb.st_dev));
 	}
 	CU_ASSERT_TRUE(found);
-	CU_ASSERT_TRUE(vdso);
+	CU_ASSERT_EQUAL(vdso_found, vdso != 0);
 	proc_maps_free(&m);
 }
 
@@ -564,8 +592,17 @@ static void test_live_stat_status(void)
 	CU_ASSERT_EQUAL(st.sid, getsid(0));
 	CU_ASSERT_EQUAL(st.state, 'R');
 	CU_ASSERT(st.num_threads >= 1);
-	CU_ASSERT(st.start_code <= (uintptr_t)&test_live_stat_status);
-	CU_ASSERT(st.end_code > (uintptr_t)&test_live_stat_status);
+	CU_ASSERT_EQUAL(st.exit_signal, SIGCHLD);
+	CU_ASSERT_EQUAL(st.exit_code, 0);
+	/*
+	 * The mm fields, by their order in the address space (not by our
+	 * own addresses: under valgrind they describe valgrind).
+	 */
+	CU_ASSERT(st.start_code != 0 && st.start_code < st.end_code);
+	CU_ASSERT(st.start_data <= st.end_data && st.end_data <= st.start_brk);
+	CU_ASSERT(st.start_stack != 0);
+	CU_ASSERT(st.arg_start < st.arg_end && st.arg_end <= st.env_start);
+	CU_ASSERT(st.env_start <= st.env_end);
 
 	CU_ASSERT_EQUAL_FATAL(proc_parse_status(getpid(), &ss), 0);
 	CU_ASSERT_EQUAL(ss.tgid, getpid());
@@ -726,6 +763,7 @@ int unit_register_proc_parse(void)
 		{ "status: kernel thread", test_status_kthread },
 		{ "status: user process", test_status_user },
 		{ "status: old kernel", test_status_old_kernel },
+		{ "status: blanks in Name", test_status_name_blanks },
 		{ "status: malformed", test_status_malformed },
 		{ "fdinfo: file, eventfd, inotify", test_fdinfo },
 		{ "read_file_at", test_read_file_at },
