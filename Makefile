@@ -59,7 +59,7 @@ arch/$(ARCH)/pie/%.pie.o: arch/$(ARCH)/pie/%.S
 
 pie/%.elf: pie/%.pie.o $(PIE_LIB_O) pie/pie.lds
 	$(call msg,LD,$@)
-	$(Q)$(LD) -static -nostdlib -pie --no-dynamic-linker -z noexecstack -T pie/pie.lds -o $@ $< $(PIE_LIB_O)
+	$(Q)$(LD) -static -nostdlib -pie --no-dynamic-linker -z noexecstack --no-warn-rwx-segments -T pie/pie.lds -o $@ $< $(PIE_LIB_O)
 
 pie/%-blob.h: pie/%.elf scripts/blob2h
 	$(call msg,BLOB,$@)
@@ -72,7 +72,6 @@ TOOL_SRC	:= $(wildcard criu-lite/*.c) $(wildcard parasite/*.c) $(wildcard arch/$
 TOOL_O		:= $(TOOL_SRC:.c=.o)
 LIB_O		:= $(filter-out criu-lite/main.o,$(TOOL_O)) $(PROTO_O)
 
-criu-lite/%.o parasite/%.o arch/$(ARCH)/%.o: %.c
 criu-lite/%.o: criu-lite/%.c | $(PROTO_H) $(BLOB_H)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_HOST) -c -o $@ $<
@@ -82,6 +81,8 @@ parasite/%.o: parasite/%.c | $(PROTO_H) $(BLOB_H)
 arch/$(ARCH)/%.o: arch/$(ARCH)/%.c | $(PROTO_H) $(BLOB_H)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_HOST) -c -o $@ $<
+
+.SECONDARY:
 
 all: cr zdtm-bins
 .PHONY: all

@@ -1,0 +1,86 @@
+#ifndef CR_PARASITE_ABI_H
+#define CR_PARASITE_ABI_H
+
+/*
+ * The contract between cr and the parasite blob. The shared area (a memfd
+ * mapped by both) is laid out as:
+ *	[ blob code | struct parasite_args | command data | stack ]
+ * Commands travel over a SOCK_SEQPACKET unix socket as struct
+ * parasite_msg; bulk arguments and results live in the shared area; fds
+ * travel with SCM_RIGHTS.
+ */
+
+#include "compiler.h"
+#include "asm/regs.h"
+
+#define PARASITE_STACK_SIZE	(64 * 1024)
+#define PARASITE_DATA_SIZE	(256 * 1024)
+#define PARASITE_SUN_PATH_MAX	108
+
+enum parasite_cmd {
+	PARASITE_CMD_ACK = 1,		/* reply */
+	PARASITE_CMD_DUMP_PAGES,	/* pipe fd via SCM_RIGHTS, iovs in data */
+	PARASITE_CMD_DUMP_MISC,		/* sigactions, itimers, brk, umask, ... */
+	PARASITE_CMD_FINI,		/* leave through int3 for cr to cure */
+	PARASITE_CMD_MAX,
+};
+
+struct parasite_msg {
+	u32 cmd;
+	int ret;			/* reply: 0 or -errno */
+	u64 arg;
+};
+
+/* Written by cr before the parasite starts. */
+struct parasite_args {
+	u16 sun_len;			/* bytes of sun_path used (abstract name) */
+	char sun_path[PARASITE_SUN_PATH_MAX];
+	u64 log_level;
+	/*
+	 * A complete rt_sigframe holding the task's original state: if the
+	 * channel to cr breaks (cr died), the parasite rt_sigreturns through
+	 * it and the task continues as if never touched.
+	 */
+	u64 cure_frame;			/* address in the task, 64-byte aligned */
+	u64 data;			/* address of the command data area */
+};
+
+/* PARASITE_CMD_DUMP_PAGES: iovs of present pages, in address order. */
+struct parasite_page_iov {
+	u64 addr;
+	u32 nr_pages;
+	u32 prot;			/* VMA prot: the parasite adds PROT_READ if needed */
+	u32 crc;			/* filled by the parasite: CRC32C of the run */
+	u32 __pad;
+};
+
+struct parasite_dump_pages {
+	u32 nr_iovs;
+	u32 __pad;
+	struct parasite_page_iov iovs[];
+};
+#define PARASITE_MAX_IOVS \
+	((PARASITE_DATA_SIZE - sizeof(struct parasite_dump_pages)) / sizeof(struct parasite_page_iov))
+
+#define PARASITE_NSIG		64
+
+struct parasite_sigaction {
+	u64 handler, flags, restorer, mask;
+};
+
+struct parasite_itimerval {
+	u64 isec, iusec, vsec, vusec;
+};
+
+/* PARASITE_CMD_DUMP_MISC result. */
+struct parasite_dump_misc {
+	struct parasite_sigaction sa[PARASITE_NSIG];	/* index = signo - 1 */
+	struct parasite_itimerval itimers[3];		/* REAL, VIRTUAL, PROF */
+	u64 brk;
+	u32 umask;
+	int pid;
+	struct arch_stack sigaltstack;
+};
+BUILD_BUG_ON(sizeof(struct parasite_dump_misc) > PARASITE_DATA_SIZE);
+
+#endif

@@ -1,0 +1,92 @@
+#ifndef CR_INFECT_H
+#define CR_INFECT_H
+
+/*
+ * The injection engine: seize a task, run syscalls inside it, load a blob
+ * into it and talk to that blob, then put everything back. It knows
+ * ptrace, registers and the blob ABI; nothing about images. It never
+ * prints: it logs through the callback installed with infect_set_logger().
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "compiler.h"
+#include "asm/regs.h"
+
+typedef void (*infect_log_fn)(int level, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void infect_set_logger(infect_log_fn fn);
+
+/* The complete CPU state of a stopped thread. */
+struct infect_regs {
+	struct user_regs gpr;
+	uint32_t xsave_size;
+	unsigned char *xsave;		/* xsave_size bytes, user (standard) format */
+};
+void infect_regs_free(struct infect_regs *r);
+
+/*
+ * Seizes @pid (PTRACE_SEIZE + PTRACE_INTERRUPT) and waits until it is
+ * stopped. -ESRCH: no such task; -EPERM: not allowed or already traced.
+ */
+int __must_check infect_seize(pid_t pid);
+/* Detaches (the task runs on) or kills it. Returns 0 or -errno. */
+int infect_detach(pid_t pid);
+
+int __must_check infect_get_regs(pid_t pid, struct infect_regs *ret);
+int __must_check infect_set_regs(pid_t pid, const struct infect_regs *r);
+int __must_check infect_get_sigmask(pid_t pid, uint64_t *ret_mask);
+int __must_check infect_set_sigmask(pid_t pid, uint64_t mask);
+
+/*
+ * Pending signals of @pid's private (shared=0) or process-wide (shared=1)
+ * queue, as an array of 128-byte siginfo records. Peeked, not dequeued.
+ */
+int __must_check infect_peek_siginfo(pid_t pid, int shared, void **ret_infos, unsigned *ret_nr);
+
+struct parasite_ctl;
+
+/*
+ * Saves the state of the seized, stopped @pid and blocks all its signals
+ * while we work in it. @code_addr: an address in an executable mapping of
+ * the task where a syscall instruction can be written for a moment.
+ */
+int __must_check infect_prepare(pid_t pid, uint64_t code_addr, struct parasite_ctl **ret_ctl);
+const struct infect_regs *infect_orig_regs(const struct parasite_ctl *ctl);
+uint64_t infect_orig_sigmask(const struct parasite_ctl *ctl);
+
+/* Runs syscall @nr with up to six arguments inside the task. */
+int __must_check infect_syscall(struct parasite_ctl *ctl, long nr, long *ret,
+				long a1, long a2, long a3, long a4, long a5, long a6);
+
+/*
+ * Maps a shared area in the task and in cr, copies the blob there, starts
+ * it at @entry_off and accepts its connection. The blob gets
+ * struct parasite_args; @data_size bytes of command data follow it.
+ * On failure everything done so far is undone.
+ */
+int __must_check infect_start_blob(struct parasite_ctl *ctl, const void *blob, size_t blob_size,
+				   size_t entry_off, size_t syscall_off, size_t data_size);
+
+/* cr's view of the command data area. */
+void *infect_data(struct parasite_ctl *ctl);
+
+/* Sends @cmd (and @fd when >= 0) and waits for the reply: 0 or -errno. */
+int __must_check infect_cmd(struct parasite_ctl *ctl, unsigned cmd, int fd);
+
+/*
+ * Stops the blob, unmaps the area from the task and cr, restores the
+ * registers and signal mask, and frees @ctl. After it the task is as it
+ * was at infect_prepare(), still seized and stopped. Works at any stage
+ * (also after a failed command). Returns 0 or -errno.
+ */
+int infect_cure(struct parasite_ctl *ctl);
+
+
+
+/* The two halves of infect_cmd(), for commands cr feeds while they run. */
+int __must_check infect_cmd_send(struct parasite_ctl *ctl, unsigned cmd, int fd);
+int __must_check infect_cmd_wait(struct parasite_ctl *ctl, unsigned cmd);
+#endif

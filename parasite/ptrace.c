@@ -1,0 +1,119 @@
+/* Seizing, stopping and releasing tasks; signal state through ptrace. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+
+#include "cleanup.h"
+#include "infect.h"
+#include "infect-log.h"
+
+#define PEEKSIGINFO_SHARED	1
+
+/* The kernel's struct ptrace_peeksiginfo_args (glibc only declares it). */
+struct peeksiginfo_args {
+	uint64_t off;
+	uint32_t flags;
+	int32_t nr;
+};
+
+infect_log_fn infect_log;
+
+void infect_set_logger(infect_log_fn fn)
+{
+	infect_log = fn;
+}
+
+int infect_seize(pid_t pid)
+{
+	int status;
+
+	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACESYSGOOD)) {
+		int err = -errno;
+
+		if (err == -ESRCH)
+			return ierrno(err, "pid %d: no such process", pid);
+		if (err == -EPERM)
+			return ierrno(err, "pid %d: cannot seize it (already traced, or not permitted)", pid);
+		return ierrno(err, "pid %d: PTRACE_SEIZE failed", pid);
+	}
+	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0)) {
+		int err = ierrno(-errno, "pid %d: PTRACE_INTERRUPT failed", pid);
+		ptrace(PTRACE_DETACH, pid, 0, 0);
+		return err;
+	}
+
+	/*
+	 * Wait for the interrupt stop. A signal arriving first gives a
+	 * signal-delivery stop: let it through (it is the task's) and wait
+	 * again; the pending interrupt then stops the task.
+	 */
+	for (;;) {
+		if (waitpid(pid, &status, __WALL) != pid)
+			return ierrno(-errno, "pid %d: waiting for the seize stop", pid);
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return ierrno(-ESRCH, "pid %d: exited while being seized", pid);
+		if (WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP)
+			return 0;
+		if (WIFSTOPPED(status)) {
+			idebug("pid %d: passing signal %d through while seizing", pid, WSTOPSIG(status));
+			if (ptrace(PTRACE_CONT, pid, 0, WSTOPSIG(status)))
+				return ierrno(-errno, "pid %d: PTRACE_CONT", pid);
+		}
+	}
+}
+
+int infect_detach(pid_t pid)
+{
+	if (ptrace(PTRACE_DETACH, pid, 0, 0))
+		return ierrno(-errno, "pid %d: PTRACE_DETACH", pid);
+	return 0;
+}
+
+int infect_get_sigmask(pid_t pid, uint64_t *ret_mask)
+{
+	uint64_t m;
+
+	if (ptrace(PTRACE_GETSIGMASK, pid, sizeof(m), &m))
+		return ierrno(-errno, "pid %d: PTRACE_GETSIGMASK", pid);
+	*ret_mask = m;
+	return 0;
+}
+
+int infect_set_sigmask(pid_t pid, uint64_t mask)
+{
+	if (ptrace(PTRACE_SETSIGMASK, pid, sizeof(mask), &mask))
+		return ierrno(-errno, "pid %d: PTRACE_SETSIGMASK", pid);
+	return 0;
+}
+
+#define SIGINFO_SIZE	128
+#define PEEK_BATCH	32
+
+int infect_peek_siginfo(pid_t pid, int shared, void **ret_infos, unsigned *ret_nr)
+{
+	_cleanup_free_ unsigned char *buf = NULL;
+	unsigned nr = 0;
+
+	for (;;) {
+		struct peeksiginfo_args a = {
+			.off = nr, .flags = shared ? PEEKSIGINFO_SHARED : 0, .nr = PEEK_BATCH,
+		};
+		unsigned char *nb = xrealloc(buf, (size_t)(nr + PEEK_BATCH) * SIGINFO_SIZE);
+		long n;
+
+		if (!nb)
+			return -ENOMEM;
+		buf = nb;
+		n = ptrace(PTRACE_PEEKSIGINFO, pid, &a, buf + (size_t)nr * SIGINFO_SIZE);
+		if (n < 0)
+			return ierrno(-errno, "pid %d: PTRACE_PEEKSIGINFO", pid);
+		nr += n;
+		if (n < PEEK_BATCH)
+			break;
+	}
+	*ret_nr = nr;
+	*ret_infos = TAKE_PTR(buf);
+	return 0;
+}

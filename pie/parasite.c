@@ -1,0 +1,207 @@
+/*
+ * The parasite: runs inside the dumped task, in the shared area cr mapped
+ * there, with every signal blocked. It serves cr's commands over a unix
+ * socket until FINI, then returns into the int3 of the head. If the
+ * socket breaks (cr died), it puts the task back by rt_sigreturn through
+ * the frame cr prepared with the original registers.
+ */
+#include <linux/mman.h>
+#include <linux/net.h>
+#include <linux/socket.h>
+#include <linux/un.h>
+#include <linux/uio.h>
+#include <asm/signal.h>
+
+#include "pie-lib.h"
+#include "parasite-abi.h"
+#include "asm/pie-arch.h"
+
+#define AF_UNIX_	1
+#define SOCK_SEQPACKET_	5
+#define SOCK_CLOEXEC_	02000000
+#define SCM_RIGHTS_	1
+#define SOL_SOCKET_	1
+#define PROT_READ_	1
+#define PAGE_CHUNK	(1UL << 20)	/* crc + vmsplice granularity */
+
+struct msghdr_ {
+	void *name;
+	int namelen;
+	struct iovec *iov;
+	unsigned long iovlen;
+	void *control;
+	unsigned long controllen;
+	unsigned flags;
+};
+
+struct cmsghdr_ {
+	unsigned long len;
+	int level;
+	int type;
+	int fd;
+};
+
+static int recv_cmd(int sock, struct parasite_msg *m, int *ret_fd)
+{
+	struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
+	struct cmsghdr_ cm = { 0 };
+	struct msghdr_ h = {
+		.iov = &iov, .iovlen = 1, .control = &cm, .controllen = sizeof(cm),
+	};
+	long r = sys_recvmsg(sock, &h, 0);
+
+	if (r <= 0)
+		return r ? (int)r : -1;
+	*ret_fd = (h.controllen >= sizeof(cm) && cm.type == SCM_RIGHTS_) ? cm.fd : -1;
+	return 0;
+}
+
+static int send_reply(int sock, int ret)
+{
+	struct parasite_msg m = { .cmd = PARASITE_CMD_ACK, .ret = ret };
+	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+	struct msghdr_ h = { .iov = &iov, .iovlen = 1 };
+
+	return sys_sendmsg(sock, &h, 0) == sizeof(m) ? 0 : -1;
+}
+
+static int splice_all(int pipe_fd, unsigned long addr, unsigned long len)
+{
+	while (len) {
+		struct iovec iov = { .iov_base = (void *)addr, .iov_len = len };
+		long r = sys_vmsplice(pipe_fd, &iov, 1, 0);
+
+		if (r < 0)
+			return (int)r;
+		addr += r;
+		len -= r;
+	}
+	return 0;
+}
+
+/*
+ * Checksums and vmsplices every run. Runs are cut in PAGE_CHUNK pieces so
+ * cr's splice on the other core overlaps our checksumming.
+ */
+static int dump_pages(struct parasite_dump_pages *dp, int pipe_fd)
+{
+	u32 i;
+	int ret = 0;
+
+	for (i = 0; i < dp->nr_iovs && !ret; i++) {
+		struct parasite_page_iov *v = &dp->iovs[i];
+		unsigned long addr = v->addr, left = (unsigned long)v->nr_pages * PAGE_SIZE;
+		unsigned crc = 0;
+
+		if (!(v->prot & PROT_READ_)) {
+			ret = sys_mprotect(v->addr, left, v->prot | PROT_READ_);
+			if (ret)
+				break;
+		}
+		while (left && !ret) {
+			unsigned long n = left < PAGE_CHUNK ? left : PAGE_CHUNK;
+
+			crc = pie_crc32c(crc, (void *)addr, n);
+			ret = splice_all(pipe_fd, addr, n);
+			addr += n;
+			left -= n;
+		}
+		v->crc = crc;
+		if (!(v->prot & PROT_READ_)) {
+			int r = sys_mprotect(v->addr, (unsigned long)v->nr_pages * PAGE_SIZE, v->prot);
+			if (!ret)
+				ret = r;
+		}
+	}
+	return ret;
+}
+
+struct ksigaction {
+	u64 handler, flags, restorer, mask;
+};
+
+static int dump_misc(struct parasite_dump_misc *m)
+{
+	int i, ret;
+
+	for (i = 1; i <= PARASITE_NSIG; i++) {
+		struct ksigaction ka;
+
+		if (i == SIGKILL || i == SIGSTOP)
+			continue;
+		ret = sys_rt_sigaction(i, 0, &ka, 8);
+		if (ret)
+			return ret;
+		m->sa[i - 1].handler = ka.handler;
+		m->sa[i - 1].flags = ka.flags;
+		m->sa[i - 1].restorer = ka.restorer;
+		m->sa[i - 1].mask = ka.mask;
+	}
+	for (i = 0; i < 3; i++) {
+		long v[4];
+
+		ret = sys_getitimer(i, v);
+		if (ret)
+			return ret;
+		m->itimers[i].isec = v[0];
+		m->itimers[i].iusec = v[1];
+		m->itimers[i].vsec = v[2];
+		m->itimers[i].vusec = v[3];
+	}
+	m->brk = sys_brk(0);
+	/* umask can only be read by setting it: put it straight back. */
+	m->umask = sys_umask(0);
+	sys_umask(m->umask);
+	m->pid = sys_getpid();
+	return sys_sigaltstack(0, &m->sigaltstack);
+}
+
+static __noreturn void self_cure(struct parasite_args *args)
+{
+	struct arch_rt_sigframe *f = (void *)args->cure_frame;
+
+	/* The frame carries the mask and registers; keep the current altstack. */
+	sys_sigaltstack(0, &f->uc.uc_stack);
+	arch_rt_sigreturn(ARCH_SIGFRAME_SP(f));
+}
+
+int blob_main(struct parasite_args *args)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX_ };
+	int sock, fd = -1, ret;
+
+	sock = sys_socket(AF_UNIX_, SOCK_SEQPACKET_ | SOCK_CLOEXEC_, 0);
+	if (sock < 0)
+		self_cure(args);
+	memcpy(addr.sun_path, args->sun_path, args->sun_len);
+	if (sys_connect(sock, &addr, 2 + args->sun_len))
+		goto broken;
+
+	for (;;) {
+		struct parasite_msg m;
+
+		fd = -1;
+		if (recv_cmd(sock, &m, &fd))
+			goto broken;
+		switch (m.cmd) {
+		case PARASITE_CMD_DUMP_PAGES:
+			ret = fd < 0 ? -9 : dump_pages((void *)args->data, fd);
+			break;
+		case PARASITE_CMD_DUMP_MISC:
+			ret = dump_misc((void *)args->data);
+			break;
+		case PARASITE_CMD_FINI:
+			sys_close(sock);
+			return 0;
+		default:
+			ret = -22;
+		}
+		if (fd >= 0)
+			sys_close(fd);
+		if (send_reply(sock, ret))
+			goto broken;
+	}
+broken:
+	sys_close(sock);
+	self_cure(args);
+}
