@@ -25,6 +25,15 @@
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
 
+/*
+ * Logs "<file>: <what> (<strerror>)" and evaluates to @err: image errors
+ * read as "core-42.img: missing (No such file or directory)".
+ */
+#define img_errno(err, name, fmt, ...)					\
+	({ int __e = (err);						\
+	   pr_err("%s: " fmt " (%s)", name, ##__VA_ARGS__, strerror(-__e)); \
+	   __e; })
+
 #define IMG_WBUF_SIZE	(64u << 10)	/* write buffer; also the first read chunk */
 
 const struct img_desc img_descs[IMG_TYPE_MAX] = {
@@ -81,11 +90,11 @@ static int write_all(int fd, const void *buf, size_t len, const char *name)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return pr_errno(-errno, "%s: write failed", name);
+			return img_errno(-errno, name, "write failed");
 		}
 		/* A regular file only writes short when the disk is full. */
 		if (n == 0)
-			return pr_errno(-ENOSPC, "%s: write failed", name);
+			return img_errno(-ENOSPC, name, "write failed");
 		p += n;
 		len -= n;
 	}
@@ -104,7 +113,7 @@ static ssize_t read_full(int fd, void *buf, size_t len, const char *name)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return pr_errno(-errno, "%s: read failed", name);
+			return img_errno(-errno, name, "read failed");
 		}
 		if (n == 0)
 			break;
@@ -254,7 +263,7 @@ static int img_open_write(int dfd, enum img_type type, const char *name,
 
 	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
-		return pr_errno(-errno, "%s: cannot create", name);
+		return img_errno(-errno, name, "cannot create");
 	img = img_alloc(fd, type, name);
 	if (!img) {
 		close(fd);
@@ -298,8 +307,8 @@ static int img_open_read(int dfd, enum img_type want_type, const char *name,
 	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		if (errno == ENOENT)
-			return pr_errno(-errno, "%s: missing", name);
-		return pr_errno(-errno, "%s: cannot open", name);
+			return img_errno(-errno, name, "missing");
+		return img_errno(-errno, name, "cannot open");
 	}
 	img = img_alloc(fd, want_type, name);
 	if (!img) {
@@ -326,7 +335,7 @@ static int img_open_read(int dfd, enum img_type want_type, const char *name,
 		off_t pos = lseek(fd, IMG_PAGES_DATA_OFF, SEEK_SET);
 
 		if (pos < 0)
-			return pr_errno(-errno, "%s: cannot seek to the page data", name);
+			return img_errno(-errno, name, "cannot seek to the page data");
 		img->buf_pos = img->buf_len = 0;
 		img->off = IMG_PAGES_DATA_OFF;
 	}
@@ -371,7 +380,7 @@ int img_close(struct img *img)
 	img->fd = -1;
 	/* close() of a written file can report a deferred write error. */
 	if (close(fd) < 0 && img->writing && !ret)
-		ret = pr_errno(-errno, "%s: close failed", img->name);
+		ret = img_errno(-errno, img->name, "close failed");
 	img_free(img);
 	return ret;
 }
@@ -591,20 +600,20 @@ int img_check_dir_for_dump(const char *dir, int *ret_dfd)
 	int fd, ret;
 
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return pr_errno(-errno, "cannot create the image directory %s", dir);
+		return img_errno(-errno, dir, "cannot create the image directory");
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
-		return pr_errno(-errno, "cannot open the image directory %s", dir);
+		return img_errno(-errno, dir, "cannot open the image directory");
 
 	/* fdopendir() takes its fd, so give it a copy of ours. */
 	fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0)
-		return pr_errno(-errno, "%s: cannot duplicate the directory fd", dir);
+		return img_errno(-errno, dir, "cannot duplicate the directory fd");
 	d = fdopendir(fd);
 	if (!d) {
 		ret = -errno;
 		close(fd);
-		return pr_errno(ret, "cannot list the image directory %s", dir);
+		return img_errno(ret, dir, "cannot list the image directory");
 	}
 
 	/* First pass only looks: nothing is removed if anything is foreign. */
@@ -615,7 +624,7 @@ int img_check_dir_for_dump(const char *dir, int *ret_dfd)
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			return pr_errno(-errno, "%s: cannot stat %s", dir, de->d_name);
+			return img_errno(-errno, dir, "cannot stat %s", de->d_name);
 		if (!S_ISREG(st.st_mode) ||
 		    !(img_match_name(de->d_name, NULL, NULL) || is_log_name(de->d_name))) {
 			pr_err("image directory %s is not empty and holds %s, which is not a criu-lite image",
@@ -625,7 +634,7 @@ int img_check_dir_for_dump(const char *dir, int *ret_dfd)
 		errno = 0;
 	}
 	if (errno)
-		return pr_errno(-errno, "cannot list the image directory %s", dir);
+		return img_errno(-errno, dir, "cannot list the image directory");
 
 	/* Old images go so no stale pages-N or core-N mixes with this dump. */
 	rewinddir(d);
@@ -634,13 +643,12 @@ int img_check_dir_for_dump(const char *dir, int *ret_dfd)
 		if (!img_match_name(de->d_name, NULL, NULL))
 			continue;
 		if (unlinkat(dfd, de->d_name, 0) < 0)
-			return pr_errno(-errno, "%s: cannot remove the old image %s",
-					dir, de->d_name);
+			return img_errno(-errno, dir, "cannot remove the old image %s", de->d_name);
 		pr_info("%s: removed the old image %s", dir, de->d_name);
 		errno = 0;
 	}
 	if (errno)
-		return pr_errno(-errno, "cannot list the image directory %s", dir);
+		return img_errno(-errno, dir, "cannot list the image directory");
 
 	*ret_dfd = TAKE_FD(dfd);
 	return 0;

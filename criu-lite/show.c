@@ -378,7 +378,6 @@ static int show_file(FILE *f, int dfd, const char *name, int level)
 	_cleanup_img_ struct img *img = NULL;
 	int ret;
 
-	log_clear_last_error();
 	ret = img_open_any(dfd, name, &img);
 	json_file_head(f, name, img, level);
 	if (ret) {
@@ -409,6 +408,8 @@ static int show_dir(FILE *f, const char *dir, int dfd)
 	_cleanup_closedir_ DIR *d = NULL;
 	char **names = NULL;
 	size_t n = 0, cap = 0;
+	const char *first_bad = NULL;
+	unsigned nbad = 0;
 	struct dirent *de;
 	int fd, ret = 0;
 
@@ -455,10 +456,19 @@ static int show_dir(FILE *f, const char *dir, int dfd)
 		indent(f, 1);
 		/* Go on after a bad file: the others may tell what happened. */
 		r = show_file(f, dfd, names[i], 1);
-		if (r && !ret)
-			ret = r;
+		if (r) {
+			nbad++;
+			if (!ret) {
+				ret = r;
+				first_bad = names[i];
+			}
+		}
 	}
 	fputs(n ? "\n]\n" : "]\n", f);
+	/* Later files overwrote the last error; the summary names the first. */
+	if (ret)
+		pr_err("%s: %u of %zu images are bad, the first is %s",
+		       dir, nbad, n, first_bad);
 out:
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
