@@ -16,6 +16,14 @@
  * the runner link without them and skip their suites.
  */
 extern int unit_register_proc_parse(void) __attribute__((weak));
+extern int unit_register_files(void) __attribute__((weak));
+
+/* Every suite registration; NULL entries are test files not linked in. */
+static int (*const registrations[])(void) = {
+	unit_register_image,
+	unit_register_proc_parse,
+	unit_register_files,
+};
 
 int main(void)
 {
@@ -33,10 +41,9 @@ int main(void)
 		fprintf(stderr, "unit: cannot initialise CUnit: %s\n", CU_get_error_msg());
 		return 2;
 	}
-	if (unit_register_image())
-		ret = 1;
-	if (unit_register_proc_parse && unit_register_proc_parse())
-		ret = 1;
+	for (size_t i = 0; i < sizeof(registrations) / sizeof(registrations[0]); i++)
+		if (registrations[i] && registrations[i]())
+			ret = 1;
 	if (ret) {
 		fprintf(stderr, "unit: registering suites failed: %s\n", CU_get_error_msg());
 		CU_cleanup_registry();
