@@ -34,6 +34,7 @@ static uint32_t crc_table[8][256];	/* slicing-by-8 tables */
 static uint32_t k_long, k_mid, k_short;	/* x^(8*lane - 33) mod P, reflected */
 static bool have_hw;			/* sse4.2 crc32 + pclmulqdq */
 static bool have_crc_only;		/* sse4.2 without pclmulqdq */
+static bool crc_ready;
 
 /* Multiply @v (reflected) by x modulo P. */
 static uint32_t xmul(uint32_t v)
@@ -78,6 +79,17 @@ static void crc32c_init(void)
 	__builtin_cpu_init();
 	have_hw = __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("pclmul");
 	have_crc_only = !have_hw && __builtin_cpu_supports("sse4.2");
+	crc_ready = true;
+}
+
+/*
+ * The constructor normally runs first; this covers a caller from another
+ * constructor that runs before ours (init is idempotent).
+ */
+static inline void crc32c_ensure_init(void)
+{
+	if (unlikely(!crc_ready))
+		crc32c_init();
 }
 
 static inline uint64_t load64(const unsigned char *p)
@@ -117,6 +129,7 @@ static uint32_t crc_sw_raw(uint32_t crc, const unsigned char *p, size_t len)
 
 uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len)
 {
+	crc32c_ensure_init();
 	return ~crc_sw_raw(~crc, buf, len);
 }
 
@@ -189,6 +202,7 @@ static uint32_t crc_hw3_raw(uint32_t crc, const unsigned char *p, size_t len)
 
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
 {
+	crc32c_ensure_init();
 	if (likely(have_hw))
 		return ~crc_hw3_raw(~crc, buf, len);
 	if (have_crc_only)
@@ -198,5 +212,6 @@ uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
 
 bool crc32c_hw_accelerated(void)
 {
+	crc32c_ensure_init();
 	return have_hw || have_crc_only;
 }
