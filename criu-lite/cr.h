@@ -15,6 +15,7 @@ struct cr_options {
 	bool restore_detached;		/* -d, --restore-detached */
 	const char *pidfile;		/* --pidfile */
 	const char *show_path;		/* cr show DIR|FILE */
+	int exit_status;		/* restore without -d: the task's exit status */
 };
 
 extern struct cr_options opts;

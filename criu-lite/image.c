@@ -530,7 +530,7 @@ int pb_read_one_required(struct img *img, void **ret_msg, enum pb_type type)
 		       img->name, pb_descs[type]->name, (unsigned long long)img->off);
 		return -EBADMSG;
 	}
-	return ret;
+	return ret < 0 ? ret : 0;
 }
 
 void pb_free(void *msg, enum pb_type type)

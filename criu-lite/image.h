@@ -137,6 +137,7 @@ struct ProtobufCMessageDescriptor;
 const struct ProtobufCMessageDescriptor *pb_descriptor(enum pb_type type);
 
 /* pb_read_one() that treats EOF as an error (-EBADMSG, "missing record"). */
+/* Returns 0 with a message, -EBADMSG (logged) at end of file, or -errno. */
 int pb_read_one_required(struct img *img, void **ret_msg, enum pb_type type);
 
 /*

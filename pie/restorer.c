@@ -1,7 +1,231 @@
-/* The restorer: filled in below (work in progress in this commit). */
-#include "pie-lib.h"
+/*
+ * The restorer: runs in the task being restored, from the region cr
+ * mapped, after cr's own memory is no longer needed. It replaces the
+ * address space with the dumped one, loads the pages, sets the
+ * process-wide state, waits for cr's go, and rt_sigreturns into the
+ * dumped registers. No libc: only sys_*() and the region.
+ */
+#include <linux/mman.h>
+#include <linux/futex.h>
+#include <linux/prctl.h>
+#include <asm/signal.h>
 
-int blob_main(void *args)
+#include "pie-lib.h"
+#include "restorer-abi.h"
+#include "asm/pie-arch.h"
+
+#define MREMAP_MAYMOVE_	1
+#define MREMAP_FIXED_	2
+#define IOV_BATCH	1024	/* IOV_MAX */
+#define SIGINFO_SIZE	128
+
+static struct restorer_args *A;
+
+static __noreturn void fail(u32 step, long err)
 {
-	return 0;
+	pie_err("restore of pid %d failed at step %u: %d", A->pid, step, (int)err);
+	A->err = (int)err;
+	A->step = step;
+	__atomic_store_n(&A->status, RESTORER_FAILED, __ATOMIC_SEQ_CST);
+	sys_futex((void *)&A->status, FUTEX_WAKE, 1, 0, 0, 0);
+	sys_exit_group(1);
+	for (;;)
+		;
+}
+
+#define CHECK(step, expr) ({ long __r = (expr); if (__r < 0) fail(step, __r); __r; })
+
+/* The kernel's vdso/vvar wait inside the region while the layout changes. */
+static void park_specials(void)
+{
+	u32 i;
+
+	for (i = 0; i < A->nr_special; i++) {
+		struct restorer_special *s = &A->special[i];
+
+		if (s->cur_start == s->park)
+			continue;
+		CHECK(RSTEP_PARK_VDSO, sys_mremap(s->cur_start, s->size, s->size,
+						  MREMAP_MAYMOVE_ | MREMAP_FIXED_, s->park));
+	}
+}
+
+static void unmap_old(void)
+{
+	u64 lo = A->region_start, hi = A->region_start + A->region_size;
+
+	/* Everything but the region; [vsyscall] lies above task_size. */
+	if (lo)
+		CHECK(RSTEP_UNMAP, sys_munmap(0, lo));
+	if (hi < A->task_size)
+		CHECK(RSTEP_UNMAP, sys_munmap(hi, A->task_size - hi));
+}
+
+static void map_vmas(void)
+{
+	struct restorer_vma *v = (void *)A->vmas;
+	u32 i;
+
+	for (i = 0; i < A->nr_vmas; i++, v++) {
+		u64 prot = v->prot, flags = v->flags | MAP_FIXED;
+		long addr;
+
+		/* Pages are read in through write permission, fixed later. */
+		if (v->has_pages)
+			prot |= PROT_READ | PROT_WRITE;
+		addr = sys_mmap(v->start, v->end - v->start, prot, flags,
+				v->fd, v->fd >= 0 ? v->pgoff : 0);
+		if (addr < 0 || (u64)addr != v->start) {
+			pie_err("mmap %lx-%lx prot %x flags %x fd %d: %ld", v->start, v->end,
+				(unsigned)prot, (unsigned)flags, v->fd, addr);
+			fail(RSTEP_MAP_VMAS, addr < 0 ? addr : -22);
+		}
+	}
+}
+
+static void read_pages(void)
+{
+	struct restorer_iov *iov = (void *)A->iovs;
+	u64 off = A->pages_off;
+	u32 done = 0;
+
+	while (done < A->nr_iovs) {
+		u32 n = A->nr_iovs - done < IOV_BATCH ? A->nr_iovs - done : IOV_BATCH;
+		u64 want = 0, i;
+		long r;
+
+		for (i = 0; i < n; i++)
+			want += iov[done + i].len;
+		r = CHECK(RSTEP_READ_PAGES, sys_preadv(A->pages_fd, &iov[done], n, off));
+		if ((u64)r != want) {
+			/* Short read: advance through the iovs and go on. */
+			u64 left = r;
+
+			if (!r)
+				fail(RSTEP_READ_PAGES, -5);
+			off += r;
+			while (left >= iov[done].len) {
+				left -= iov[done].len;
+				done++;
+			}
+			iov[done].base += left;
+			iov[done].len -= left;
+			continue;
+		}
+		off += want;
+		done += n;
+	}
+}
+
+static void protect_vmas(void)
+{
+	struct restorer_vma *v = (void *)A->vmas;
+	u32 i;
+
+	for (i = 0; i < A->nr_vmas; i++, v++)
+		if (v->has_pages && v->prot != (PROT_READ | PROT_WRITE))
+			CHECK(RSTEP_PROTECT, sys_mprotect(v->start, v->end - v->start, v->prot));
+}
+
+static void move_specials(void)
+{
+	u32 i;
+
+	for (i = 0; i < A->nr_special; i++) {
+		struct restorer_special *s = &A->special[i];
+
+		if (s->dumped_start == s->park)
+			continue;
+		CHECK(RSTEP_MOVE_VDSO, sys_mremap(s->park, s->size, s->size,
+						  MREMAP_MAYMOVE_ | MREMAP_FIXED_, s->dumped_start));
+	}
+}
+
+static void restore_sigactions(void)
+{
+	int i;
+
+	for (i = 1; i <= RESTORER_NSIG; i++) {
+		if (i == SIGKILL || i == SIGSTOP || !A->sa_valid[i - 1])
+			continue;
+		CHECK(RSTEP_SIGACTIONS, sys_rt_sigaction(i, &A->sa[i - 1], 0, 8));
+	}
+}
+
+static void restore_itimers(void)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		CHECK(RSTEP_ITIMERS, sys_setitimer(i, A->itimers[i], 0));
+}
+
+static void restore_rlimits(void)
+{
+	u32 i;
+
+	for (i = 0; i < A->nr_rlimits; i++) {
+		struct restorer_rlimit *r = &A->rlimits[i];
+		long ret = sys_prlimit64(0, r->resource, &r->cur, 0);
+
+		/*
+		 * Raising a hard limit needs CAP_SYS_RESOURCE, which this
+		 * machine's root lacks: say so and keep the current one.
+		 */
+		if (ret < 0)
+			pie_printf(2, "Warn: pid %d: rlimit %u (%lu/%lu) not restored: %ld",
+				   A->pid, r->resource, r->cur, r->max, ret);
+	}
+}
+
+static void restore_signals(void)
+{
+	unsigned char *info = (void *)A->siginfos;
+	u32 i;
+
+	/* Queued while everything is blocked; the sigframe's mask decides. */
+	for (i = 0; i < A->nr_sigs_private + A->nr_sigs_shared; i++, info += SIGINFO_SIZE) {
+		int sig = *(int *)info;
+
+		if (i < A->nr_sigs_private)
+			CHECK(RSTEP_SIGNALS, sys_rt_tgsigqueueinfo(A->pid, A->pid, sig, info));
+		else
+			CHECK(RSTEP_SIGNALS, sys_rt_sigqueueinfo(A->pid, sig, info));
+	}
+}
+
+int blob_main(struct restorer_args *args)
+{
+	A = args;
+	pie_log_init(A->log_fd, A->log_level, "restorer: ");
+	pie_debug("pid %d: restorer running", A->pid);
+
+	park_specials();
+	unmap_old();
+	map_vmas();
+	read_pages();
+	protect_vmas();
+	move_specials();
+	CHECK(RSTEP_MM_MAP, sys_prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&A->mm_map,
+				      sizeof(A->mm_map), 0));
+	restore_sigactions();
+	restore_itimers();
+	restore_rlimits();
+	CHECK(RSTEP_TASK_MISC, sys_personality(A->personality));
+	CHECK(RSTEP_TASK_MISC, sys_prctl(PR_SET_NAME, (unsigned long)A->comm, 0, 0, 0));
+	restore_signals();
+	CHECK(RSTEP_TLS, sys_arch_prctl(ARCH_SET_FS, A->fs_base));
+	CHECK(RSTEP_TLS, sys_arch_prctl(ARCH_SET_GS, A->gs_base));
+
+	pie_debug("pid %d: ready", A->pid);
+	/* cr's fds (page image, mapped files, the log) go before we go live. */
+	sys_close_range(A->helper_fd_from, ~0U, 0);
+	__atomic_store_n(&A->status, RESTORER_READY, __ATOMIC_SEQ_CST);
+	sys_futex((void *)&A->status, FUTEX_WAKE, 1, 0, 0, 0);
+	while (!__atomic_load_n(&A->go, __ATOMIC_SEQ_CST))
+		sys_futex((void *)&A->go, FUTEX_WAIT, 0, 0, 0, 0);
+
+	/* cr stays our parent only while restoring; then no death signal. */
+	sys_prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	arch_rt_sigreturn(ARCH_SIGFRAME_SP(A->sigframe));
 }

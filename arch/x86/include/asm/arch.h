@@ -12,4 +12,25 @@ uint64_t arch_xfeatures(void);
 /* 1 if the stopped task runs 64-bit code. */
 int arch_task_is_64bit(const struct infect_regs *r);
 
+struct user_regs;
+struct UserRegsEntry;
+void arch_regs_to_pb(const struct user_regs *r, struct UserRegsEntry *e);
+void arch_regs_from_pb(const struct UserRegsEntry *e, struct user_regs *r);
+
+/* Switches to @sp and jumps to @entry with @arg as its first argument. */
+static inline __attribute__((noreturn)) void arch_jump_to_blob(uint64_t entry, uint64_t sp, uint64_t arg)
+{
+	__asm__ volatile("movq %0, %%rsp\n\t"
+			 "movq %2, %%rdi\n\t"
+			 "jmpq *%1"
+			 :
+			 : "r"(sp), "r"(entry), "r"(arg)
+			 : "memory");
+	__builtin_unreachable();
+}
+
+/* Highest user address + 1 with 4-level paging. */
+#define ARCH_TASK_SIZE		((1ULL << 47) - 4096)
+#define ARCH_NR_RT_SIGRETURN	15
+
 #endif

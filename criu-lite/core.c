@@ -1,0 +1,306 @@
+/* Per-task CPU, signal and process state: dump and restore side. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "asm/arch.h"
+#include "cleanup.h"
+#include "core.h"
+#include "image.h"
+#include "infect.h"
+#include "log.h"
+#include "parasite-abi.h"
+#include "proc-parse.h"
+#include "region.h"
+#include "restorer-abi.h"
+
+#define SIGINFO_SIZE	128
+
+static int read_link(pid_t pid, const char *name, char **ret)
+{
+	char path[64], buf[PATH_MAX + 1];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	n = readlink(path, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return pr_errno(-errno, "readlink %s", path);
+	buf[n] = 0;
+	if (n > 10 && !strcmp(buf + n - 10, " (deleted)"))
+		return pr_errno(-ENOTSUP, "pid %d: its %s %s was deleted", pid, name, buf);
+	*ret = xstrdup(buf);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int read_personality(pid_t pid, uint32_t *ret)
+{
+	_cleanup_free_ char *buf = NULL;
+	char path[64];
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/personality", pid);
+	err = read_file_at(AT_FDCWD, path, &buf, NULL);
+	if (err)
+		return err;
+	*ret = strtoul(buf, NULL, 16);
+	return 0;
+}
+
+static int siginfos_to_pb(const void *infos, unsigned nr, ProtobufCBinaryData **ret, size_t *ret_n)
+{
+	ProtobufCBinaryData *b;
+	unsigned i;
+
+	*ret_n = 0;
+	if (!nr)
+		return 0;
+	b = xzalloc(sizeof(*b) * nr);
+	if (!b)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++) {
+		b[i].len = SIGINFO_SIZE;
+		b[i].data = (uint8_t *)infos + (size_t)i * SIGINFO_SIZE;
+	}
+	*ret = b;
+	*ret_n = nr;
+	return 0;
+}
+
+struct core_bufs {
+	SigactionEntry *sa;
+	SigactionEntry **sap;
+	ItimerEntry it[3];
+	ItimerEntry *itp[3];
+	RlimitEntry rl[RLIM_NLIMITS];
+	RlimitEntry *rlp[RLIM_NLIMITS];
+};
+
+static void core_bufs_free(struct core_bufs *b, CoreEntry *c)
+{
+	free(b->sa);
+	free(b->sap);
+	free(c->thread->pending_sigs);
+	free(c->shared_pending_sigs);
+	free(c->cwd);
+	free(c->root);
+}
+
+int core_collect_pending(pid_t pid, struct core_pending *ret)
+{
+	struct core_pending p = { 0 };
+	int err;
+
+	err = infect_peek_siginfo(pid, 0, &p.priv, &p.nr_priv);
+	if (!err)
+		err = infect_peek_siginfo(pid, 1, &p.shared, &p.nr_shared);
+	if (err) {
+		core_pending_free(&p);
+		return err;
+	}
+	*ret = p;
+	return 0;
+}
+
+void core_pending_free(struct core_pending *p)
+{
+	free(p->priv);
+	free(p->shared);
+	p->priv = p->shared = NULL;
+}
+
+static int dump_signals(struct parasite_ctl *ctl, const struct parasite_dump_misc *m,
+			const struct core_pending *p, CoreEntry *c, struct core_bufs *b)
+{
+	unsigned i, n = 0;
+	int err;
+
+	err = siginfos_to_pb(p->priv, p->nr_priv, &c->thread->pending_sigs, &c->thread->n_pending_sigs);
+	if (!err)
+		err = siginfos_to_pb(p->shared, p->nr_shared, &c->shared_pending_sigs, &c->n_shared_pending_sigs);
+	if (err)
+		return err;
+	c->thread->blk_sigset = infect_orig_sigmask(ctl);
+
+	b->sa = xzalloc(sizeof(*b->sa) * PARASITE_NSIG);
+	b->sap = xzalloc(sizeof(*b->sap) * PARASITE_NSIG);
+	if (!b->sa || !b->sap)
+		return -ENOMEM;
+	for (i = 1; i <= PARASITE_NSIG; i++) {
+		if (i == SIGKILL || i == SIGSTOP)
+			continue;
+		sigaction_entry__init(&b->sa[n]);
+		b->sa[n].sig = i;
+		b->sa[n].handler = m->sa[i - 1].handler;
+		b->sa[n].flags = m->sa[i - 1].flags;
+		b->sa[n].restorer = m->sa[i - 1].restorer;
+		b->sa[n].mask = m->sa[i - 1].mask;
+		b->sap[n] = &b->sa[n];
+		n++;
+	}
+	c->sigactions = b->sap;
+	c->n_sigactions = n;
+
+	for (i = 0; i < 3; i++) {
+		itimer_entry__init(&b->it[i]);
+		b->it[i].which = i;
+		b->it[i].isec = m->itimers[i].isec;
+		b->it[i].iusec = m->itimers[i].iusec;
+		b->it[i].vsec = m->itimers[i].vsec;
+		b->it[i].vusec = m->itimers[i].vusec;
+		b->itp[i] = &b->it[i];
+	}
+	c->itimers = b->itp;
+	c->n_itimers = 3;
+	return 0;
+}
+
+static int dump_rlimits(pid_t pid, CoreEntry *c, struct core_bufs *b)
+{
+	int i;
+
+	for (i = 0; i < RLIM_NLIMITS; i++) {
+		struct rlimit rl;
+
+		if (prlimit(pid, i, NULL, &rl))
+			return pr_errno(-errno, "pid %d: prlimit %d", pid, i);
+		rlimit_entry__init(&b->rl[i]);
+		b->rl[i].resource = i;
+		b->rl[i].cur = rl.rlim_cur;
+		b->rl[i].max = rl.rlim_max;
+		b->rlp[i] = &b->rl[i];
+	}
+	c->rlimits = b->rlp;
+	c->n_rlimits = RLIM_NLIMITS;
+	return 0;
+}
+
+int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
+	      const struct core_pending *pending, struct img *img, uint64_t *ret_brk)
+{
+	const struct infect_regs *regs = infect_orig_regs(ctl);
+	const struct parasite_dump_misc *m = infect_data(ctl);
+	CoreEntry c = CORE_ENTRY__INIT;
+	ThreadCoreEntry t = THREAD_CORE_ENTRY__INIT;
+	UserRegsEntry ur = USER_REGS_ENTRY__INIT;
+	struct core_bufs b = { 0 };
+	int err;
+
+	c.thread = &t;
+	t.regs = &ur;
+	err = infect_cmd(ctl, PARASITE_CMD_DUMP_MISC, -1);
+	if (err)
+		return err;
+
+	c.comm = (char *)st->comm;
+	c.exit_signal = st->exit_signal;
+	c.umask = m->umask;
+	t.tid = pid;
+	arch_regs_to_pb(&regs->gpr, &ur);
+	t.xsave.data = regs->xsave;
+	t.xsave.len = regs->xsave_size;
+	t.has_sas_sp = t.has_sas_size = t.has_sas_flags = true;
+	t.sas_sp = m->sigaltstack.ss_sp;
+	t.sas_size = m->sigaltstack.ss_size;
+	t.sas_flags = m->sigaltstack.ss_flags;
+
+	err = read_personality(pid, &c.personality);
+	if (!err)
+		err = read_link(pid, "cwd", &c.cwd);
+	if (!err)
+		err = read_link(pid, "root", &c.root);
+	if (!err)
+		err = dump_signals(ctl, m, pending, &c, &b);
+	if (!err)
+		err = dump_rlimits(pid, &c, &b);
+	if (!err)
+		err = pb_write_one(img, &c, PB_CORE);
+	if (!err)
+		*ret_brk = m->brk;
+	core_bufs_free(&b, &c);
+	return err;
+}
+
+int core_prepare_restore(const CoreEntry *core, pid_t pid, struct restorer_args *a,
+			 struct region *rg)
+{
+	const ThreadCoreEntry *t = core->thread;
+	struct arch_stack ss = { .ss_flags = ARCH_SS_DISABLE };
+	uint32_t xsize = arch_xsave_size();
+	struct user_regs r;
+	unsigned char *infos, *frame;
+	uint64_t img_xfeatures;
+	size_t i;
+
+	/* The xsave image must fit this CPU: same size, no unknown features. */
+	if (t->xsave.len < 576 || t->xsave.len > XSAVE_MAX_SIZE)
+		return pr_errno(-EBADMSG, "core-%d.img: xsave area of %zu bytes is invalid", pid, t->xsave.len);
+	img_xfeatures = *(const uint64_t *)(t->xsave.data + XSAVE_HDR_OFF);
+	if (img_xfeatures & ~arch_xfeatures())
+		return pr_errno(-EOPNOTSUPP, "core-%d.img: uses CPU state features 0x%llx this CPU lacks (has 0x%llx)",
+				pid, (unsigned long long)img_xfeatures, (unsigned long long)arch_xfeatures());
+	if (t->xsave.len != xsize)
+		return pr_errno(-EOPNOTSUPP, "core-%d.img: xsave area is %zu bytes, this CPU uses %u",
+				pid, t->xsave.len, xsize);
+
+	for (i = 0; i < core->n_sigactions; i++) {
+		const SigactionEntry *s = core->sigactions[i];
+
+		if (s->sig < 1 || s->sig > RESTORER_NSIG)
+			return pr_errno(-EBADMSG, "core-%d.img: bad signal number %u", pid, s->sig);
+		a->sa_valid[s->sig - 1] = 1;
+		a->sa[s->sig - 1] = (struct restorer_sigaction){ s->handler, s->flags, s->restorer, s->mask };
+	}
+	for (i = 0; i < core->n_itimers && i < 3; i++) {
+		const ItimerEntry *it = core->itimers[i];
+
+		if (it->which > 2)
+			return pr_errno(-EBADMSG, "core-%d.img: bad itimer %u", pid, it->which);
+		a->itimers[it->which][0] = it->isec;
+		a->itimers[it->which][1] = it->iusec;
+		a->itimers[it->which][2] = it->vsec;
+		a->itimers[it->which][3] = it->vusec;
+	}
+	for (i = 0; i < core->n_rlimits && i < RESTORER_NR_RLIMITS; i++) {
+		a->rlimits[i] = (struct restorer_rlimit){ core->rlimits[i]->cur, core->rlimits[i]->max,
+							  core->rlimits[i]->resource, 1 };
+	}
+	a->nr_rlimits = i;
+	a->personality = core->personality;
+	snprintf(a->comm, sizeof(a->comm), "%s", core->comm);
+
+	a->nr_sigs_private = t->n_pending_sigs;
+	a->nr_sigs_shared = core->n_shared_pending_sigs;
+	infos = region_alloc(rg, SIGINFO_SIZE * (a->nr_sigs_private + a->nr_sigs_shared + 1), 8);
+	if (!infos)
+		return -ENOMEM;
+	for (i = 0; i < t->n_pending_sigs + core->n_shared_pending_sigs; i++) {
+		const ProtobufCBinaryData *d = i < t->n_pending_sigs ? &t->pending_sigs[i]
+				: &core->shared_pending_sigs[i - t->n_pending_sigs];
+		if (d->len != SIGINFO_SIZE)
+			return pr_errno(-EBADMSG, "core-%d.img: pending signal record of %zu bytes", pid, d->len);
+		memcpy(infos + i * SIGINFO_SIZE, d->data, SIGINFO_SIZE);
+	}
+	a->siginfos = (uint64_t)infos;
+
+	arch_regs_from_pb(t->regs, &r);
+	if (r.cs != USER_CS_64)
+		return pr_errno(-EOPNOTSUPP, "core-%d.img: not a 64-bit task", pid);
+	a->fs_base = r.fs_base;
+	a->gs_base = r.gs_base;
+	arch_fixup_restart(&r, 0);
+	if (t->has_sas_sp) {
+		ss.ss_sp = t->sas_sp;
+		ss.ss_size = t->sas_size;
+		ss.ss_flags = t->sas_flags;
+	}
+	frame = region_alloc(rg, ARCH_SIGFRAME_SIZE(xsize), 64);
+	if (!frame)
+		return -ENOMEM;
+	arch_build_sigframe(frame, (uint64_t)frame, &r, t->xsave.data, xsize, t->blk_sigset, &ss);
+	a->sigframe = (uint64_t)frame;
+	return 0;
+}

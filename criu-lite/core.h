@@ -1,0 +1,40 @@
+#ifndef CR_CORE_H
+#define CR_CORE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core.pb-c.h"
+
+struct img;
+struct parasite_ctl;
+struct proc_stat;
+struct restorer_args;
+struct region;
+
+/* Pending signals, peeked while the task is in a ptrace stop. */
+struct core_pending {
+	void *priv, *shared;		/* 128-byte siginfo records */
+	unsigned nr_priv, nr_shared;
+};
+int core_collect_pending(pid_t pid, struct core_pending *ret);
+void core_pending_free(struct core_pending *p);
+
+/*
+ * Dump: the task's CPU, signal and per-process state into core-PID.img.
+ * Asks the parasite for what only the task can read (sigactions,
+ * itimers, umask, brk, sigaltstack); *ret_brk gets the current brk.
+ */
+int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
+	      const struct core_pending *pending, struct img *img, uint64_t *ret_brk);
+
+/*
+ * Restore: checks that this CPU can load the image's xsave state, then
+ * fills the restorer's arguments (sigactions, itimers, rlimits, pending
+ * signals, TLS bases, and the rt_sigframe with the registers), taking
+ * room for arrays from @rg. Returns 0 or -errno.
+ */
+int core_prepare_restore(const CoreEntry *core, pid_t pid, struct restorer_args *a,
+			 struct region *rg);
+
+#endif

@@ -1,0 +1,489 @@
+/*
+ * Memory: the VMA layout and the page contents, dump and restore side.
+ * The restorer blob does the mapping itself; this file prepares what it
+ * needs (the VMA list, the page runs, the opened files).
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "compiler.h"
+#include "cr.h"
+#include "image.h"
+#include "infect.h"
+#include "log.h"
+#include "mem.h"
+#include "parasite-abi.h"
+#include "pagemap.pb-c.h"
+#include "proc-parse.h"
+
+#define PME_PRESENT		(1ULL << 63)
+#define PME_SWAP		(1ULL << 62)
+#define PME_FILE_SHARED		(1ULL << 61)
+#define PAGEMAP_BATCH		(64 * 1024)	/* entries read per pread */
+#define RUN_MAX_PAGES		512		/* one checksum per 2 MiB at most */
+#define PIPE_MAX_SIZE_FILE	"/proc/sys/fs/pipe-max-size"
+
+static const struct {
+	const char *name;
+	VmaKind kind;
+} special_vmas[] = {
+	{ "[vdso]", VMA_KIND__VMA_VDSO },
+	{ "[vvar]", VMA_KIND__VMA_VVAR },
+	{ "[vvar_vclock]", VMA_KIND__VMA_VVAR_VCLOCK },
+	{ "[vsyscall]", VMA_KIND__VMA_VSYSCALL },
+};
+
+/* Opens the file behind a mapping and checks it is the one maps names. */
+static int check_mapped_file(pid_t pid, const struct proc_vma *v, VmaEntry *e)
+{
+	char mf[96];
+	struct stat st, pst, lst;
+
+	snprintf(mf, sizeof(mf), "/proc/%d/map_files/%lx-%lx", pid,
+		 (unsigned long)v->start, (unsigned long)v->end);
+	if (stat(mf, &st))
+		return pr_errno(-errno, "pid %d: %s", pid, mf);
+	if (lstat(mf, &lst))
+		return pr_errno(-errno, "pid %d: %s", pid, mf);
+	if (st.st_nlink == 0 || v->deleted)
+		return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx of deleted file %s is not supported yet",
+				pid, (unsigned long)v->start, (unsigned long)v->end, v->path);
+	if (v->path[0] != '/' || stat(v->path, &pst) || pst.st_dev != st.st_dev ||
+	    pst.st_ino != st.st_ino)
+		return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx: file %s no longer has that name",
+				pid, (unsigned long)v->start, (unsigned long)v->end, v->path);
+	if (!S_ISREG(st.st_mode))
+		return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx of %s: not a regular file",
+				pid, (unsigned long)v->start, (unsigned long)v->end, v->path);
+
+	e->path = xstrdup(v->path);
+	if (!e->path)
+		return -ENOMEM;
+	e->has_dev = e->has_ino = e->has_file_size = e->has_file_writable = true;
+	e->dev = st.st_dev;
+	e->ino = st.st_ino;
+	e->file_size = st.st_size;
+	/* The map_files link's mode shows how the file was opened. */
+	e->file_writable = !!(lst.st_mode & S_IWUSR);
+	return 0;
+}
+
+static int classify_vma(pid_t pid, const struct proc_vma *v, VmaEntry *e)
+{
+	unsigned i;
+
+	e->start = v->start;
+	e->end = v->end;
+	e->pgoff = v->pgoff;
+	e->prot = v->prot;
+	e->flags = v->shared ? MAP_SHARED : MAP_PRIVATE;
+
+	if (v->path) {
+		for (i = 0; i < ARRAY_SIZE(special_vmas); i++) {
+			if (!strcmp(v->path, special_vmas[i].name)) {
+				e->kind = special_vmas[i].kind;
+				e->name = xstrdup(v->path);
+				return e->name ? 0 : -ENOMEM;
+			}
+		}
+	}
+
+	if (!v->path || v->path[0] == '[') {
+		if (v->path && strncmp(v->path, "[anon:", 6) && strcmp(v->path, "[heap]") &&
+		    strcmp(v->path, "[stack]") && strncmp(v->path, "[anon_shmem:", 12))
+			return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx %s is of a kind cr cannot dump",
+					pid, (unsigned long)v->start, (unsigned long)v->end, v->path);
+		e->kind = v->shared ? VMA_KIND__VMA_ANON_SHARED : VMA_KIND__VMA_ANON_PRIVATE;
+		e->flags |= MAP_ANONYMOUS;
+		if (v->path && !strcmp(v->path, "[stack]"))
+			e->flags |= MAP_GROWSDOWN;
+		if (v->path) {
+			e->name = xstrdup(v->path);
+			if (!e->name)
+				return -ENOMEM;
+		}
+		return 0;
+	}
+
+	/* MAP_SHARED|MAP_ANONYMOUS memory shows as a deleted /dev/zero. */
+	if (v->shared && v->deleted && !strcmp(v->path, "/dev/zero")) {
+		e->kind = VMA_KIND__VMA_ANON_SHARED;
+		e->flags |= MAP_ANONYMOUS;
+		return 0;
+	}
+
+	e->kind = v->shared ? VMA_KIND__VMA_FILE_SHARED : VMA_KIND__VMA_FILE_PRIVATE;
+	return check_mapped_file(pid, v, e);
+}
+
+int mem_collect_vmas(pid_t pid, const struct proc_maps *maps, MmEntry *mm)
+{
+	VmaEntry *entries;
+	unsigned i;
+	int ret;
+
+	entries = xzalloc(sizeof(*entries) * (maps->nr ? maps->nr : 1));
+	mm->vmas = xzalloc(sizeof(*mm->vmas) * (maps->nr ? maps->nr : 1));
+	if (!entries || !mm->vmas) {
+		free(entries);
+		return -ENOMEM;
+	}
+	for (i = 0; i < maps->nr; i++) {
+		vma_entry__init(&entries[i]);
+		mm->vmas[i] = &entries[i];
+		mm->n_vmas = i + 1;
+		ret = classify_vma(pid, &maps->vmas[i], &entries[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void mem_free_vmas(MmEntry *mm)
+{
+	size_t i;
+
+	if (!mm->vmas)
+		return;
+	for (i = 0; i < mm->n_vmas; i++) {
+		free(mm->vmas[i]->path);
+		free(mm->vmas[i]->name);
+	}
+	free(mm->vmas[0]);
+	free(mm->vmas);
+	mm->vmas = NULL;
+	mm->n_vmas = 0;
+}
+
+static bool vma_has_pages(const VmaEntry *v)
+{
+	return v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_ANON_SHARED ||
+	       v->kind == VMA_KIND__VMA_FILE_PRIVATE;
+}
+
+/* A page is worth saving if it exists and the file does not hold it. */
+static bool page_wanted(const VmaEntry *v, uint64_t pme)
+{
+	if (!(pme & (PME_PRESENT | PME_SWAP)))
+		return false;
+	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE)
+		return !(pme & PME_FILE_SHARED);
+	return true;
+}
+
+struct page_dumper {
+	struct parasite_ctl *ctl;
+	struct parasite_dump_pages *batch;	/* in the shared area */
+	int pipe_r, pipe_w;
+	struct img *pagemap, *pages;
+	uint64_t bytes;
+	uint64_t batch_bytes;
+};
+
+static int open_pipe(struct page_dumper *d)
+{
+	_cleanup_free_ char *buf = NULL;
+	int p[2], size = 1 << 20;
+
+	if (pipe2(p, O_CLOEXEC))
+		return pr_errno(-errno, "pipe for pages");
+	d->pipe_r = p[0];
+	d->pipe_w = p[1];
+	/* A bigger pipe means fewer round trips; root may go up to the limit. */
+	if (!read_file_at(AT_FDCWD, PIPE_MAX_SIZE_FILE, &buf, NULL))
+		size = atoi(buf);
+	if (fcntl(d->pipe_w, F_SETPIPE_SZ, size) < 0)
+		pr_debug("F_SETPIPE_SZ %d: %s", size, strerror(errno));
+	return 0;
+}
+
+/* Sends the batch to the parasite and moves its bytes to the page image. */
+static int flush_batch(struct page_dumper *d)
+{
+	struct parasite_dump_pages *b = d->batch;
+	uint64_t left = d->batch_bytes;
+	int ret, err = 0;
+	uint32_t i;
+
+	if (!b->nr_iovs)
+		return 0;
+	ret = infect_cmd_send(d->ctl, PARASITE_CMD_DUMP_PAGES, d->pipe_w);
+	if (ret)
+		return ret;
+	while (left) {
+		ssize_t n = splice(d->pipe_r, NULL, d->pages->fd, NULL, left, SPLICE_F_MOVE);
+
+		if (n <= 0) {
+			err = n < 0 ? pr_errno(-errno, "splicing pages into %s", d->pages->name)
+				    : pr_errno(-EIO, "the parasite stopped sending pages");
+			break;
+		}
+		left -= n;
+	}
+	ret = infect_cmd_wait(d->ctl, PARASITE_CMD_DUMP_PAGES);
+	if (err || ret)
+		return err ? err : ret;
+
+	for (i = 0; i < b->nr_iovs; i++) {
+		PagemapEntry pe = PAGEMAP_ENTRY__INIT;
+
+		pe.vaddr = b->iovs[i].addr;
+		pe.nr_pages = b->iovs[i].nr_pages;
+		pe.crc = b->iovs[i].crc;
+		ret = pb_write_one(d->pagemap, &pe, PB_PAGEMAP);
+		if (ret)
+			return ret;
+	}
+	d->bytes += d->batch_bytes;
+	d->batch_bytes = 0;
+	b->nr_iovs = 0;
+	return 0;
+}
+
+static int add_run(struct page_dumper *d, const VmaEntry *v, uint64_t addr, uint32_t nr)
+{
+	struct parasite_page_iov *iov;
+
+	if (d->batch->nr_iovs == PARASITE_MAX_IOVS) {
+		int ret = flush_batch(d);
+		if (ret)
+			return ret;
+	}
+	iov = &d->batch->iovs[d->batch->nr_iovs++];
+	iov->addr = addr;
+	iov->nr_pages = nr;
+	iov->prot = v->prot;
+	iov->crc = 0;
+	d->batch_bytes += (uint64_t)nr * PAGE_SIZE;
+	return 0;
+}
+
+static int scan_vma(struct page_dumper *d, int pm_fd, const VmaEntry *v, uint64_t *pme)
+{
+	uint64_t addr = v->start, run_start = 0;
+	uint32_t run_len = 0;
+	int ret;
+
+	while (addr < v->end) {
+		size_t nr = min((v->end - addr) / PAGE_SIZE, (uint64_t)PAGEMAP_BATCH), i;
+		ssize_t n = pread(pm_fd, pme, nr * 8, (addr / PAGE_SIZE) * 8);
+
+		if (n != (ssize_t)(nr * 8))
+			return pr_errno(n < 0 ? -errno : -EIO, "reading pagemap at %lx", (unsigned long)addr);
+		for (i = 0; i < nr; i++, addr += PAGE_SIZE) {
+			if (page_wanted(v, pme[i])) {
+				if (!run_len)
+					run_start = addr;
+				if (++run_len < RUN_MAX_PAGES)
+					continue;
+			}
+			if (run_len) {
+				ret = add_run(d, v, run_start, run_len);
+				if (ret)
+					return ret;
+				run_len = 0;
+				/* a full run ended at a wanted page: it was counted */
+			}
+		}
+	}
+	return run_len ? add_run(d, v, run_start, run_len) : 0;
+}
+
+int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
+		   struct img *pagemap, struct img *pages, uint64_t *ret_bytes)
+{
+	struct page_dumper d = { .ctl = ctl, .batch = infect_data(ctl), .pipe_r = -1, .pipe_w = -1,
+				 .pagemap = pagemap, .pages = pages };
+	PagemapHead head = PAGEMAP_HEAD__INIT;
+	_cleanup_free_ uint64_t *pme = xmalloc(PAGEMAP_BATCH * 8);
+	_cleanup_close_ int pm_fd = -EBADF;
+	off_t off;
+	size_t i;
+	int ret;
+
+	if (!pme)
+		return -ENOMEM;
+	pm_fd = proc_pagemap_open(pid);
+	if (pm_fd < 0)
+		return pm_fd;
+	off = lseek(pages->fd, 0, SEEK_CUR);
+	if (off < 0)
+		return pr_errno(-errno, "%s: lseek", pages->name);
+	head.pages_id = 1;
+	head.page_off = off;
+	ret = pb_write_one(pagemap, &head, PB_PAGEMAP_HEAD);
+	if (ret)
+		return ret;
+	ret = open_pipe(&d);
+	if (ret)
+		return ret;
+
+	d.batch->nr_iovs = 0;
+	for (i = 0; i < mm->n_vmas && !ret; i++)
+		if (vma_has_pages(mm->vmas[i]))
+			ret = scan_vma(&d, pm_fd, mm->vmas[i], pme);
+	if (!ret)
+		ret = cr_fail_point("drain-pages");
+	if (!ret)
+		ret = flush_batch(&d);
+	close(d.pipe_r);
+	close(d.pipe_w);
+	if (!ret)
+		*ret_bytes = d.bytes;
+	return ret;
+}
+
+static const VmaEntry *find_vma(const MmEntry *mm, uint64_t start, uint64_t end)
+{
+	size_t i;
+
+	for (i = 0; i < mm->n_vmas; i++)
+		if (mm->vmas[i]->start <= start && end <= mm->vmas[i]->end)
+			return mm->vmas[i];
+	return NULL;
+}
+
+/* Reads the runs and checks them against the page image. */
+static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct mem_plan *plan)
+{
+	_cleanup_img_ struct img *img = NULL;
+	PagemapHead *head = NULL;
+	struct stat st;
+	const unsigned char *map = NULL;
+	unsigned cap = 0;
+	uint64_t off;
+	int ret;
+
+	ret = img_open(dfd, IMG_PAGEMAP, pid, O_RDONLY, &img);
+	if (ret)
+		return ret;
+	ret = pb_read_one_required(img, (void **)&head, PB_PAGEMAP_HEAD);
+	if (ret)
+		return ret;
+	plan->pages_off = off = head->page_off;
+	plan->pages_id = head->pages_id;
+	pb_free(head, PB_PAGEMAP_HEAD);
+
+	if (fstat(pages_fd, &st))
+		return pr_errno(-errno, "pages-%u.img: fstat", plan->pages_id);
+	if (st.st_size > IMG_PAGES_DATA_OFF) {
+		map = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, pages_fd, 0);
+		if (map == MAP_FAILED)
+			return pr_errno(-errno, "pages-%u.img: mmap", plan->pages_id);
+	}
+
+	for (;;) {
+		PagemapEntry *pe;
+		const VmaEntry *v;
+		uint64_t len;
+
+		ret = pb_read_one(img, (void **)&pe, PB_PAGEMAP);
+		if (ret <= 0)
+			break;
+		ret = 0;
+		len = (uint64_t)pe->nr_pages * PAGE_SIZE;
+		v = find_vma(mm, pe->vaddr, pe->vaddr + len);
+		if (!v || !vma_has_pages(v) || !pe->nr_pages) {
+			ret = pr_errno(-EBADMSG, "%s: run of %u pages at %lx lies outside the dumped memory",
+				       img->name, pe->nr_pages, (unsigned long)pe->vaddr);
+		} else if (off + len > (uint64_t)st.st_size) {
+			ret = pr_errno(-EBADMSG, "pages-%u.img: truncated (run at %lx needs bytes up to %lu, file has %lu)",
+				       plan->pages_id, (unsigned long)pe->vaddr,
+				       (unsigned long)(off + len), (unsigned long)st.st_size);
+		} else if (crc32c(0, map + off, len) != pe->crc) {
+			ret = pr_errno(-EBADMSG, "pages-%u.img: checksum mismatch in the %u pages at file offset %lu (address %lx)",
+				       plan->pages_id, pe->nr_pages, (unsigned long)off,
+				       (unsigned long)pe->vaddr);
+		} else if (plan->nr_runs == cap) {
+			struct mem_run *n = xrealloc(plan->runs, sizeof(*n) * (cap = cap ? cap * 2 : 256));
+			if (!n)
+				ret = -ENOMEM;
+			else
+				plan->runs = n;
+		}
+		if (!ret) {
+			plan->runs[plan->nr_runs].vaddr = pe->vaddr;
+			plan->runs[plan->nr_runs].len = len;
+			plan->nr_runs++;
+			off += len;
+		}
+		pb_free(pe, PB_PAGEMAP);
+		if (ret)
+			break;
+	}
+	if (map)
+		munmap((void *)map, st.st_size);
+	return ret;
+}
+
+/* Opens the files of file-backed VMAs, refusing files that changed. */
+static int open_vma_files(const MmEntry *mm, struct mem_plan *plan)
+{
+	size_t i;
+
+	plan->vma_fds = xmalloc(sizeof(int) * (mm->n_vmas ? mm->n_vmas : 1));
+	if (!plan->vma_fds)
+		return -ENOMEM;
+	for (i = 0; i < mm->n_vmas; i++)
+		plan->vma_fds[i] = -1;
+	plan->nr_vma_fds = mm->n_vmas;
+
+	for (i = 0; i < mm->n_vmas; i++) {
+		const VmaEntry *v = mm->vmas[i];
+		bool rw = v->kind == VMA_KIND__VMA_FILE_SHARED && v->file_writable;
+		struct stat st;
+		int fd;
+
+		if (v->kind != VMA_KIND__VMA_FILE_PRIVATE && v->kind != VMA_KIND__VMA_FILE_SHARED)
+			continue;
+		if (!v->path)
+			return pr_errno(-EBADMSG, "mm image: file mapping at %lx has no path",
+					(unsigned long)v->start);
+		fd = open(v->path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+		if (fd < 0)
+			return pr_errno(-errno, "mapped file %s", v->path);
+		plan->vma_fds[i] = fd;
+		if (fstat(fd, &st))
+			return pr_errno(-errno, "mapped file %s: fstat", v->path);
+		if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != v->file_size)
+			return pr_errno(-ESTALE, "mapped file %s changed since dump (size was %lu, now %lu)",
+					v->path, (unsigned long)v->file_size, (unsigned long)st.st_size);
+	}
+	return 0;
+}
+
+int mem_prepare(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct mem_plan *ret)
+{
+	struct mem_plan plan = { 0 };
+	int err;
+
+	err = read_runs(dfd, pid, mm, pages_fd, &plan);
+	if (!err)
+		err = open_vma_files(mm, &plan);
+	if (err) {
+		mem_plan_free(&plan);
+		return err;
+	}
+	*ret = plan;
+	return 0;
+}
+
+void mem_plan_free(struct mem_plan *plan)
+{
+	unsigned i;
+
+	if (plan->vma_fds)
+		for (i = 0; i < plan->nr_vma_fds; i++)
+			if (plan->vma_fds[i] >= 0)
+				close(plan->vma_fds[i]);
+	free(plan->vma_fds);
+	free(plan->runs);
+	memset(plan, 0, sizeof(*plan));
+}

@@ -1,0 +1,124 @@
+#ifndef CR_RESTORER_ABI_H
+#define CR_RESTORER_ABI_H
+
+/*
+ * The contract between cr restore and the restorer blob. cr builds one
+ * region, mapped MAP_SHARED at an address free both in its own layout and
+ * in the dumped one, before it clones the task, so cr and the restorer
+ * see the same bytes at the same address:
+ *	[ blob | struct restorer_args | arrays | sigframe | stack | park ]
+ * Pointers in here are plain addresses valid in both.
+ */
+
+#include "compiler.h"
+#include "asm/regs.h"
+
+#define RESTORER_STACK_SIZE	(64 * 1024)
+#define RESTORER_NSIG		64
+#define RESTORER_NR_RLIMITS	16
+#define RESTORER_NR_SPECIAL	3	/* vvar_vclock, vvar, vdso */
+
+enum restorer_status {
+	RESTORER_RUNNING = 0,
+	RESTORER_READY,			/* all done, waiting for go */
+	RESTORER_FAILED,		/* err and step say why */
+};
+
+struct restorer_vma {
+	u64 start, end, pgoff;
+	u32 prot, flags;		/* final prot; MAP_* */
+	int fd;				/* file, or -1 */
+	u32 has_pages;
+};
+
+struct restorer_iov {			/* matches struct iovec */
+	u64 base, len;
+};
+
+struct restorer_special {
+	u64 cur_start;			/* where the kernel put ours */
+	u64 size;
+	u64 park;			/* where it waits inside the region */
+	u64 dumped_start;		/* where the image wants it */
+};
+
+struct restorer_sigaction {
+	u64 handler, flags, restorer, mask;
+};
+
+struct restorer_rlimit {
+	u64 cur, max;
+	u32 resource, set;
+};
+
+/* The kernel's struct prctl_mm_map. */
+struct restorer_mm_map {
+	u64 start_code, end_code, start_data, end_data;
+	u64 start_brk, brk, start_stack;
+	u64 arg_start, arg_end, env_start, env_end;
+	u64 auxv;
+	u32 auxv_size;
+	u32 exe_fd;
+};
+
+struct restorer_args {
+	/* progress, read by cr */
+	volatile u32 status;
+	volatile int err;
+	volatile u32 step;		/* enum restorer_step where it failed */
+	volatile u32 go;		/* futex: cr sets 1 to let the task run */
+
+	int log_fd, log_level;
+	int helper_fd_from;		/* cr's fds in the task start here */
+	int pages_fd;
+	u64 pages_off;
+
+	u64 region_start, region_size;
+	u64 task_size;
+
+	u32 nr_vmas;
+	u64 vmas;			/* struct restorer_vma[] */
+	u32 nr_iovs;
+	u64 iovs;			/* struct restorer_iov[] in page-image order */
+
+	u32 nr_special;
+	struct restorer_special special[RESTORER_NR_SPECIAL];
+
+	struct restorer_mm_map mm_map;
+	u32 sa_valid[RESTORER_NSIG];
+	struct restorer_sigaction sa[RESTORER_NSIG];	/* index signo - 1 */
+	u64 itimers[3][4];		/* isec iusec vsec vusec */
+	u32 nr_rlimits;
+	struct restorer_rlimit rlimits[RESTORER_NR_RLIMITS];
+	u32 personality;
+	char comm[16];
+
+	u32 nr_sigs_private, nr_sigs_shared;
+	u64 siginfos;			/* 128-byte records: private ones first */
+	int pid;
+
+	u64 fs_base, gs_base;
+	u64 sigframe;			/* complete rt_sigframe */
+};
+
+/* Steps, so cr can say where a restore failed. */
+enum restorer_step {
+	RSTEP_CHILD_SETUP = 1,		/* in cr's code, before the blob */
+	RSTEP_PARK_VDSO,
+	RSTEP_UNMAP,
+	RSTEP_MAP_VMAS,
+	RSTEP_READ_PAGES,
+	RSTEP_PROTECT,
+	RSTEP_MOVE_VDSO,
+	RSTEP_MM_MAP,
+	RSTEP_SIGACTIONS,
+	RSTEP_ITIMERS,
+	RSTEP_RLIMITS,
+	RSTEP_TASK_MISC,
+	RSTEP_SIGNALS,
+	RSTEP_TLS,
+	RSTEP_WAIT,
+	RSTEP_MAX,
+};
+
+#endif
