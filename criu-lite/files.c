@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/kcmp.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -333,7 +335,53 @@ static int check_path(const struct fd_probe *p, FileKind kind)
 	return 0;
 }
 
-static int dump_one_fd(pid_t pid, int fd, struct img *files_img, struct img *fdinfo_img)
+/*
+ * Fds seen so far in this task, to find ones that share an open file
+ * description (dup, fork, SCM_RIGHTS): those keep one file_entry, so the
+ * restored fds share one position and one set of flags again.
+ */
+struct seen_fd {
+	dev_t dev;
+	ino_t ino;
+	int fd;
+	uint32_t id;
+};
+
+struct seen_fds {
+	struct seen_fd *v;
+	size_t nr, cap;
+};
+
+/* The id of an earlier fd of @pid sharing @fd's open file, or 0. */
+static uint32_t shared_id(pid_t pid, const struct seen_fds *seen, const struct stat *st, int fd)
+{
+	for (size_t i = 0; i < seen->nr; i++) {
+		const struct seen_fd *s = &seen->v[i];
+
+		if (s->dev == st->st_dev && s->ino == st->st_ino &&
+		    syscall(SYS_kcmp, pid, pid, KCMP_FILE, s->fd, fd) == 0)
+			return s->id;
+	}
+	return 0;
+}
+
+static int remember_fd(struct seen_fds *seen, const struct stat *st, int fd, uint32_t id)
+{
+	if (seen->nr == seen->cap) {
+		size_t cap = seen->cap ? seen->cap * 2 : 16;
+		struct seen_fd *n = xrealloc(seen->v, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		seen->v = n;
+		seen->cap = cap;
+	}
+	seen->v[seen->nr++] = (struct seen_fd){ st->st_dev, st->st_ino, fd, id };
+	return 0;
+}
+
+static int dump_one_fd(pid_t pid, int fd, struct img *files_img, struct img *fdinfo_img,
+		       struct seen_fds *seen)
 {
 	FileEntry fe = FILE_ENTRY__INIT;
 	FdinfoEntry fdi = FDINFO_ENTRY__INIT;
@@ -356,6 +404,14 @@ static int dump_one_fd(pid_t pid, int fd, struct img *files_img, struct img *fdi
 	ret = check_path(p, kind);
 	if (ret < 0)
 		return ret;
+
+	fdi.fd = fd;
+	fdi.cloexec = !!(p->fdi.flags & O_CLOEXEC);
+	fdi.id = shared_id(pid, seen, &p->st, fd);
+	if (fdi.id) {
+		pr_debug("pid %d: fd %d shares file id %u", pid, fd, fdi.id);
+		return pb_write_one(fdinfo_img, &fdi, PB_FDINFO);
+	}
 
 	/*
 	 * fdinfo's flags are f_flags plus O_CLOEXEC from the fd table;
@@ -382,9 +438,10 @@ static int dump_one_fd(pid_t pid, int fd, struct img *files_img, struct img *fdi
 		fe.rdev = rdev_encode(p->st.st_rdev);
 	}
 
-	fdi.fd = fd;
 	fdi.id = fe.id;
-	fdi.cloexec = !!(p->fdi.flags & O_CLOEXEC);
+	ret = remember_fd(seen, &p->st, fd, fe.id);
+	if (ret < 0)
+		return ret;
 
 	ret = pb_write_one(files_img, &fe, PB_FILE);
 	if (ret < 0)
@@ -403,17 +460,18 @@ static int dump_one_fd(pid_t pid, int fd, struct img *files_img, struct img *fdi
 int files_dump(pid_t pid, struct img *files_img, struct img *fdinfo_img)
 {
 	_cleanup_free_ int *fds = NULL;
-	int nr, ret;
+	struct seen_fds seen = { 0 };
+	int nr, ret = 0;
 
 	nr = list_fds(pid, &fds);
 	if (nr < 0)
 		return nr;
 
-	for (int i = 0; i < nr; i++) {
-		ret = dump_one_fd(pid, fds[i], files_img, fdinfo_img);
-		if (ret < 0)
-			return ret;
-	}
+	for (int i = 0; i < nr && !ret; i++)
+		ret = dump_one_fd(pid, fds[i], files_img, fdinfo_img, &seen);
+	free(seen.v);
+	if (ret < 0)
+		return ret;
 	pr_info("pid %d: dumped %d file descriptors", pid, nr);
 	return 0;
 }
@@ -422,6 +480,7 @@ int files_dump(pid_t pid, struct img *files_img, struct img *fdinfo_img)
 
 struct files_plan_fd {
 	int fd;
+	uint32_t id;			/* fds with one id share one open file */
 	bool cloexec;
 	FileKind kind;
 	char *path;
@@ -608,6 +667,7 @@ static int plan_add(struct files_plan *plan, size_t *cap, const FdinfoEntry *fdi
 	if (!pf->path)
 		return -ENOMEM;
 	pf->fd = fdi->fd;
+	pf->id = fdi->id;
 	pf->cloexec = fdi->cloexec;
 	pf->kind = fe->kind;
 	pf->flags = fe->flags;
@@ -762,9 +822,20 @@ int files_restore(const struct files_plan *plan, int keep_from)
 
 	for (unsigned i = 0; i < plan->nr; i++) {
 		const struct files_plan_fd *pf = &plan->fds[i];
-		int tmp;
+		int tmp = -1;
 
-		tmp = open_one(plan, pf);
+		/* A file an earlier fd already opened is shared, not reopened. */
+		for (unsigned j = 0; j < i; j++) {
+			if (plan->fds[j].id != pf->id)
+				continue;
+			tmp = fcntl(plan->fds[j].fd, F_DUPFD_CLOEXEC, 0);
+			if (tmp < 0)
+				return pr_errno(-errno, "pid %d: fd %d: can't dup fd %d", plan->pid,
+						pf->fd, plan->fds[j].fd);
+			break;
+		}
+		if (tmp < 0)
+			tmp = open_one(plan, pf);
 		if (tmp < 0)
 			return tmp;
 		/*

@@ -41,6 +41,11 @@ int log_open_file(const char *path)
 	return 0;
 }
 
+void log_use_fd(int fd)
+{
+	log_fd = fd;
+}
+
 void log_close(void)
 {
 	if (log_fd >= 0)

@@ -423,6 +423,16 @@ static __noreturn void child_main(struct restore_ctx *r, int keep_from)
 	uint64_t stack_top = a->region_start + r->rg.size + RESTORER_STACK_SIZE - 64;
 	int err = 0;
 
+	sigset_t all;
+
+	/*
+	 * Nothing may be delivered until rt_sigreturn installs the dumped
+	 * mask: the restorer sets handlers and queues signals meanwhile.
+	 */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	/* cr's log fd may be one of the numbers the task's files take. */
+	log_use_fd(a->log_fd);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (r->pst->sid == (uint32_t)r->pid) {
 		if (setsid() < 0)

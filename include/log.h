@@ -28,6 +28,8 @@ int log_get_level(void);
 int log_open_file(const char *path);		/* 0 or -errno */
 int log_get_fd(void);				/* fd of the log file or -1 */
 void log_close(void);
+/* From now on log to @fd (a restored task's copy of the log). */
+void log_use_fd(int fd);
 const char *log_last_error(void);
 void log_clear_last_error(void);
 void log_line(int level, const char *file, int line, const char *fmt, ...)
