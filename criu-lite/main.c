@@ -351,5 +351,8 @@ int main(int argc, char **argv)
 	/* Flush pending output before the log file goes away. */
 	fflush(stdout);
 	log_close();
-	return ret < 0 ? 1 : 0;
+	if (ret < 0)
+		return 1;
+	/* restore without -d exits with the restored task's status, as criu */
+	return opts.exit_status;
 }
