@@ -28,11 +28,17 @@ PROTO_C		:= $(PROTOS:.proto=.pb-c.c)
 PROTO_H		:= $(PROTOS:.proto=.pb-c.h)
 PROTO_O		:= $(PROTOS:.proto=.pb-c.o)
 
-proto/%.pb-c.c proto/%.pb-c.h: proto/%.proto
+# Static pattern rules throughout: generated headers must be explicit
+# targets, or make's implicit search rejects rules that need them.
+$(PROTO_H): proto/%.pb-c.h: proto/%.proto
 	$(call msg,PROTOC,$<)
 	$(Q)$(PROTOC_C) --proto_path=proto --c_out=proto $<
 
-proto/%.pb-c.o: proto/%.pb-c.c
+# protoc-c writes the .c together with the .h.
+$(PROTO_C): proto/%.pb-c.c: proto/%.pb-c.h
+	$(Q)test -f $@ || $(PROTOC_C) --proto_path=proto --c_out=proto proto/$*.proto
+
+$(PROTO_O): %.o: %.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -iquote proto -c -o $@ $<
 
@@ -61,24 +67,23 @@ pie/%.elf: pie/%.pie.o $(PIE_LIB_O) pie/pie.lds
 	$(call msg,LD,$@)
 	$(Q)$(LD) -static -nostdlib -pie --no-dynamic-linker -z noexecstack --no-warn-rwx-segments -T pie/pie.lds -o $@ $< $(PIE_LIB_O)
 
-pie/%-blob.h: pie/%.elf scripts/blob2h
+BLOB_H		:= $(BLOBS:%=pie/%-blob.h)
+$(BLOB_H): pie/%-blob.h: pie/%.elf scripts/blob2h
 	$(call msg,BLOB,$@)
 	$(Q)sh scripts/blob2h $< $* > $@.tmp && mv $@.tmp $@
-
-BLOB_H		:= $(BLOBS:%=pie/%-blob.h)
 
 # ---- the cr tool --------------------------------------------------------
 TOOL_SRC	:= $(wildcard criu-lite/*.c) $(wildcard parasite/*.c) $(wildcard arch/$(ARCH)/*.c)
 TOOL_O		:= $(TOOL_SRC:.c=.o)
 LIB_O		:= $(filter-out criu-lite/main.o,$(TOOL_O)) $(PROTO_O)
 
-criu-lite/%.o: criu-lite/%.c | $(PROTO_H) $(BLOB_H)
+$(filter criu-lite/%,$(TOOL_O)): criu-lite/%.o: criu-lite/%.c | $(PROTO_H) $(BLOB_H)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_HOST) -c -o $@ $<
-parasite/%.o: parasite/%.c | $(PROTO_H) $(BLOB_H)
+$(filter parasite/%,$(TOOL_O)): parasite/%.o: parasite/%.c | $(PROTO_H) $(BLOB_H)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_HOST) -c -o $@ $<
-arch/$(ARCH)/%.o: arch/$(ARCH)/%.c | $(PROTO_H) $(BLOB_H)
+$(filter arch/$(ARCH)/%,$(TOOL_O)): arch/$(ARCH)/%.o: arch/$(ARCH)/%.c | $(PROTO_H) $(BLOB_H)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_HOST) -c -o $@ $<
 
@@ -94,12 +99,16 @@ cr: $(TOOL_O) $(PROTO_O)
 # ---- tests --------------------------------------------------------------
 UNIT_SRC	:= $(wildcard test/unit/*.c)
 UNIT_O		:= $(UNIT_SRC:.c=.o)
-test/unit/%.o: test/unit/%.c | $(PROTO_H) $(BLOB_H)
+$(UNIT_O): test/unit/%.o: test/unit/%.c | $(PROTO_H) $(BLOB_H)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_HOST) -c -o $@ $<
-test/unit/unit-tests: $(UNIT_O) $(LIB_O)
+# An archive: tests pull in only the objects they use.
+libcr.a: $(LIB_O)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+test/unit/unit-tests: $(UNIT_O) libcr.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) -o $@ $^ $(LIBS) -lcunit
+	$(Q)$(CC) -o $@ $(UNIT_O) libcr.a $(LIBS) -lcunit
 
 ZDTM_SRC	:= $(wildcard test/zdtm/static/*.c)
 ZDTM_BIN	:= $(ZDTM_SRC:.c=)
@@ -130,7 +139,7 @@ scripts/demo-counter: scripts/demo-counter.c
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
 clean:
-	$(Q)rm -f cr $(TOOL_O) $(UNIT_O) test/unit/unit-tests $(ZDTM_BIN) \
+	$(Q)rm -f cr libcr.a $(TOOL_O) $(UNIT_O) test/unit/unit-tests $(ZDTM_BIN) \
 		proto/*.pb-c.[cho] pie/*.o pie/lib/*.o arch/*/pie/*.o pie/*.elf pie/*-blob.h \
 		scripts/demo-counter $(shell find . -name '*.d')
 .PHONY: deps check demo bench clean

@@ -97,6 +97,8 @@ int core_collect_pending(pid_t pid, struct core_pending *ret)
 	err = infect_peek_siginfo(pid, 0, &p.priv, &p.nr_priv);
 	if (!err)
 		err = infect_peek_siginfo(pid, 1, &p.shared, &p.nr_shared);
+	if (!err)
+		err = infect_get_rseq(pid, &p.rseq);
 	if (err) {
 		core_pending_free(&p);
 		return err;
@@ -206,6 +208,10 @@ int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
 	t.sas_sp = m->sigaltstack.ss_sp;
 	t.sas_size = m->sigaltstack.ss_size;
 	t.sas_flags = m->sigaltstack.ss_flags;
+	t.has_rseq_ptr = t.has_rseq_size = t.has_rseq_sig = true;
+	t.rseq_ptr = pending->rseq.ptr;
+	t.rseq_size = pending->rseq.size;
+	t.rseq_sig = pending->rseq.sig;
 
 	err = read_personality(pid, &c.personality);
 	if (!err)
@@ -270,6 +276,9 @@ int core_prepare_restore(const CoreEntry *core, pid_t pid, struct restorer_args 
 	}
 	a->nr_rlimits = i;
 	a->personality = core->personality;
+	a->rseq_ptr = t->rseq_ptr;
+	a->rseq_size = t->rseq_size;
+	a->rseq_sig = t->rseq_sig;
 	snprintf(a->comm, sizeof(a->comm), "%s", core->comm);
 
 	a->nr_sigs_private = t->n_pending_sigs;

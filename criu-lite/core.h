@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include "core.pb-c.h"
+#include "infect.h"
 
 struct img;
 struct parasite_ctl;
@@ -12,10 +13,11 @@ struct proc_stat;
 struct restorer_args;
 struct region;
 
-/* Pending signals, peeked while the task is in a ptrace stop. */
+/* What ptrace reads while the task is stopped, before the parasite runs. */
 struct core_pending {
-	void *priv, *shared;		/* 128-byte siginfo records */
+	void *priv, *shared;		/* pending signals: 128-byte siginfo records */
 	unsigned nr_priv, nr_shared;
+	struct infect_rseq rseq;
 };
 int core_collect_pending(pid_t pid, struct core_pending *ret);
 void core_pending_free(struct core_pending *p);

@@ -73,6 +73,7 @@ static const char *const step_names[RSTEP_MAX] = {
 	[RSTEP_TASK_MISC] = "personality and name",
 	[RSTEP_SIGNALS] = "queueing pending signals",
 	[RSTEP_TLS] = "TLS base registers",
+	[RSTEP_RSEQ] = "registering rseq",
 	[RSTEP_WAIT] = "waiting to go live",
 };
 

@@ -97,6 +97,8 @@ struct restorer_args {
 	u64 siginfos;			/* 128-byte records: private ones first */
 	int pid;
 
+	u64 rseq_ptr;			/* re-register at the same address */
+	u32 rseq_size, rseq_sig;
 	u64 fs_base, gs_base;
 	u64 sigframe;			/* complete rt_sigframe */
 };
@@ -117,6 +119,7 @@ enum restorer_step {
 	RSTEP_TASK_MISC,
 	RSTEP_SIGNALS,
 	RSTEP_TLS,
+	RSTEP_RSEQ,
 	RSTEP_WAIT,
 	RSTEP_MAX,
 };

@@ -46,6 +46,13 @@ int __must_check infect_set_sigmask(pid_t pid, uint64_t mask);
  */
 int __must_check infect_peek_siginfo(pid_t pid, int shared, void **ret_infos, unsigned *ret_nr);
 
+/* The task's rseq registration (PTRACE_GET_RSEQ_CONFIGURATION). */
+struct infect_rseq {
+	uint64_t ptr;			/* 0: none registered */
+	uint32_t size, sig;
+};
+int __must_check infect_get_rseq(pid_t pid, struct infect_rseq *ret);
+
 struct parasite_ctl;
 
 /*

@@ -88,6 +88,25 @@ int infect_set_sigmask(pid_t pid, uint64_t mask)
 	return 0;
 }
 
+#define GET_RSEQ_CONFIGURATION	0x420f
+
+struct rseq_configuration {
+	uint64_t ptr;
+	uint32_t size, sig, flags, pad;
+};
+
+int infect_get_rseq(pid_t pid, struct infect_rseq *ret)
+{
+	struct rseq_configuration c = { 0 };
+
+	if (ptrace(GET_RSEQ_CONFIGURATION, pid, sizeof(c), &c) < 0)
+		return ierrno(-errno, "pid %d: PTRACE_GET_RSEQ_CONFIGURATION", pid);
+	ret->ptr = c.ptr;
+	ret->size = c.size;
+	ret->sig = c.sig;
+	return 0;
+}
+
 #define SIGINFO_SIZE	128
 #define PEEK_BATCH	32
 

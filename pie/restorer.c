@@ -216,6 +216,8 @@ int blob_main(struct restorer_args *args)
 	restore_signals();
 	CHECK(RSTEP_TLS, sys_arch_prctl(ARCH_SET_FS, A->fs_base));
 	CHECK(RSTEP_TLS, sys_arch_prctl(ARCH_SET_GS, A->gs_base));
+	if (A->rseq_ptr)
+		CHECK(RSTEP_RSEQ, sys_rseq(A->rseq_ptr, A->rseq_size, 0, A->rseq_sig));
 
 	pie_debug("pid %d: ready", A->pid);
 	/* cr's fds (page image, mapped files, the log) go before we go live. */

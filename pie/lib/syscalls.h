@@ -51,6 +51,7 @@ static inline long sys_prlimit64(int pid, int res, const void *n, void *old) { r
 static inline long sys_personality(unsigned long p) { return SC(__NR_personality, p); }
 static inline long sys_futex(void *uaddr, int op, unsigned val, const void *ts, void *u2, unsigned v3)
 { return SC(__NR_futex, uaddr, op, val, ts, u2, v3); }
+static inline long sys_rseq(unsigned long ptr, unsigned len, int flags, unsigned sig) { return SC(__NR_rseq, ptr, len, flags, sig); }
 static inline long sys_kill(int pid, int sig) { return SC(__NR_kill, pid, sig); }
 static inline long sys_exit_group(int code) { return SC(__NR_exit_group, code); }
 
