@@ -228,14 +228,16 @@ static int finish_images(struct dump_ctx *d)
 	return err;
 }
 
-static void kill_and_wait(pid_t pid)
+/*
+ * SIGKILL is final even for a stopped, traced task; not waiting for the
+ * kernel to free its memory (tens of ms per GiB) is what makes a large
+ * dump return as soon as the images are safe. Its parent reaps it.
+ */
+static int kill_task(pid_t pid)
 {
-	int status;
-
-	kill(pid, SIGKILL);
-	/* As its tracer we see it die; its parent still reaps it. */
-	while (waitpid(pid, &status, __WALL) == pid && !WIFEXITED(status) && !WIFSIGNALED(status))
-		;
+	if (kill(pid, SIGKILL))
+		return pr_errno(-errno, "pid %d: kill", pid);
+	return 0;
 }
 
 static void dump_ctx_release(struct dump_ctx *d)
@@ -327,7 +329,7 @@ int cr_dump(void)
 		if (err) {
 			infect_detach(d.pid);
 		} else {
-			kill_and_wait(d.pid);
+			err = kill_task(d.pid);
 			pr_info("frozen for %.6f s", since(&d.t_seize));
 		}
 	} else {

@@ -356,7 +356,6 @@ static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct
 	_cleanup_img_ struct img *img = NULL;
 	PagemapHead *head = NULL;
 	struct stat st;
-	const unsigned char *map = NULL;
 	unsigned cap = 0;
 	uint64_t off;
 	int ret;
@@ -373,11 +372,6 @@ static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct
 
 	if (fstat(pages_fd, &st))
 		return pr_errno(-errno, "pages-%u.img: fstat", plan->pages_id);
-	if (st.st_size > IMG_PAGES_DATA_OFF) {
-		map = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, pages_fd, 0);
-		if (map == MAP_FAILED)
-			return pr_errno(-errno, "pages-%u.img: mmap", plan->pages_id);
-	}
 
 	for (;;) {
 		PagemapEntry *pe;
@@ -397,10 +391,6 @@ static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct
 			ret = pr_errno(-EBADMSG, "pages-%u.img: truncated (run at %lx needs bytes up to %lu, file has %lu)",
 				       plan->pages_id, (unsigned long)pe->vaddr,
 				       (unsigned long)(off + len), (unsigned long)st.st_size);
-		} else if (crc32c(0, map + off, len) != pe->crc) {
-			ret = pr_errno(-EBADMSG, "pages-%u.img: checksum mismatch in the %u pages at file offset %lu (address %lx)",
-				       plan->pages_id, pe->nr_pages, (unsigned long)off,
-				       (unsigned long)pe->vaddr);
 		} else if (plan->nr_runs == cap) {
 			struct mem_run *n = xrealloc(plan->runs, sizeof(*n) * (cap = cap ? cap * 2 : 256));
 			if (!n)
@@ -411,6 +401,7 @@ static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct
 		if (!ret) {
 			plan->runs[plan->nr_runs].vaddr = pe->vaddr;
 			plan->runs[plan->nr_runs].len = len;
+			plan->runs[plan->nr_runs].crc = pe->crc;
 			plan->nr_runs++;
 			off += len;
 		}
@@ -418,9 +409,64 @@ static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct
 		if (ret)
 			break;
 	}
-	if (map)
-		munmap((void *)map, st.st_size);
 	return ret;
+}
+
+#define VERIFY_WINDOW	(8UL << 20)
+
+int mem_verify_pages(int pages_fd, const struct mem_plan *plan, unsigned *ret_bad)
+{
+	uint64_t off = plan->pages_off, win_off = 0, win_len = 0;
+	const unsigned char *win = NULL;
+	unsigned i;
+	int ret = 0;
+
+	for (i = 0; i < plan->nr_runs && !ret; i++) {
+		uint64_t left = plan->runs[i].len;
+		uint32_t crc = 0;
+
+		while (left) {
+			uint64_t n;
+
+			if (!win || off >= win_off + win_len) {
+				if (win)
+					munmap((void *)win, win_len);
+				win_off = ALIGN_DOWN(off, PAGE_SIZE);
+				win_len = VERIFY_WINDOW;
+				/* Populate: one call maps the window, no per-page faults. */
+				win = mmap(NULL, win_len, PROT_READ, MAP_SHARED | MAP_POPULATE, pages_fd, win_off);
+				if (win == MAP_FAILED) {
+					win = NULL;
+					ret = -errno;
+					break;
+				}
+			}
+			n = min(left, win_off + win_len - off);
+			crc = crc32c(crc, win + (off - win_off), n);
+			off += n;
+			left -= n;
+		}
+		if (!ret && crc != plan->runs[i].crc)
+			ret = -EBADMSG;
+	}
+	if (win)
+		munmap((void *)win, win_len);
+	if (ret)
+		*ret_bad = i - 1;
+	return ret;
+}
+
+void mem_log_bad_run(const struct mem_plan *plan, unsigned bad)
+{
+	uint64_t off = plan->pages_off;
+	unsigned i;
+
+	for (i = 0; i < bad && i < plan->nr_runs; i++)
+		off += plan->runs[i].len;
+	if (bad < plan->nr_runs)
+		pr_err("pages-%u.img: checksum mismatch in the %lu pages at file offset %lu (address %lx)",
+		       plan->pages_id, (unsigned long)(plan->runs[bad].len / PAGE_SIZE),
+		       (unsigned long)off, (unsigned long)plan->runs[bad].vaddr);
 }
 
 /* Opens the files of file-backed VMAs, refusing files that changed. */

@@ -27,6 +27,7 @@ int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
 struct mem_run {
 	uint64_t vaddr;
 	uint64_t len;
+	uint32_t crc;			/* CRC32C the dump recorded */
 };
 
 struct mem_plan {
@@ -39,12 +40,23 @@ struct mem_plan {
 };
 
 /*
- * Restore: reads pagemap-PID.img, checks each run's CRC32C against the
- * page image @pages_fd (mapped read-only, so nothing is copied), checks
- * that the runs fall in dumped VMAs of a dumpable kind, and opens the
- * files of file-backed VMAs (checking they still have the dumped size).
+ * Restore: reads pagemap-PID.img, checks that the runs fall in dumped
+ * VMAs of a dumpable kind and inside the page image @pages_fd (a
+ * truncated image fails here), and opens the files of file-backed VMAs
+ * (checking they still have the dumped size).
  */
 int mem_prepare(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct mem_plan *ret);
+
+/*
+ * Restore: checks every run's CRC32C against the page image, streaming
+ * it through a small window (cr's memory stays small whatever the image
+ * size). Meant to run on a second core while the restorer reads the same
+ * pages into place. It neither logs nor allocates (it may run while the
+ * main thread forks); on a mismatch it returns -EBADMSG and the index of
+ * the bad run in *ret_bad; mem_log_bad_run() then says which.
+ */
+int mem_verify_pages(int pages_fd, const struct mem_plan *plan, unsigned *ret_bad);
+void mem_log_bad_run(const struct mem_plan *plan, unsigned bad);
 void mem_plan_free(struct mem_plan *plan);
 
 #endif

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <linux/sched.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -77,8 +78,18 @@ static const char *const step_names[RSTEP_MAX] = {
 	[RSTEP_WAIT] = "waiting to go live",
 };
 
+struct page_verifier {
+	pthread_t thread;
+	bool started;
+	int pages_fd;
+	const struct mem_plan *plan;
+	unsigned bad;
+	int ret;
+};
+
 struct restore_ctx {
 	int dfd;
+	struct page_verifier verifier;
 	InventoryEntry *inv;
 	PstreeEntry *pst;
 	CoreEntry *core;
@@ -574,8 +585,53 @@ static int release_task(struct restore_ctx *r)
 	return err;
 }
 
+static void *verify_thread(void *arg)
+{
+	struct page_verifier *v = arg;
+
+	v->ret = mem_verify_pages(v->pages_fd, v->plan, &v->bad);
+	return NULL;
+}
+
+/*
+ * Page checksums are checked on the second core while the restorer reads
+ * the same pages into place: a full pass before the fork would cost as
+ * much again as the restore itself. The task cannot go live before the
+ * check passed (release_task runs after verifier_join), and a mismatch
+ * kills it, so a corrupted page never runs.
+ */
+static int verifier_start(struct restore_ctx *r)
+{
+	struct page_verifier *v = &r->verifier;
+	int err;
+
+	v->pages_fd = r->pages->fd;
+	v->plan = &r->mem;
+	err = pthread_create(&v->thread, NULL, verify_thread, v);
+	if (err)
+		return pr_errno(-err, "starting the page checksum thread");
+	v->started = true;
+	return 0;
+}
+
+static int verifier_join(struct restore_ctx *r)
+{
+	struct page_verifier *v = &r->verifier;
+
+	if (!v->started)
+		return 0;
+	pthread_join(v->thread, NULL);
+	v->started = false;
+	if (v->ret == -EBADMSG)
+		mem_log_bad_run(v->plan, v->bad);
+	else if (v->ret)
+		pr_errno(v->ret, "pages-%u.img: reading for the checksum check", v->plan->pages_id);
+	return v->ret;
+}
+
 static void restore_ctx_release(struct restore_ctx *r)
 {
+	verifier_join(r);
 	if (r->args)
 		munmap(r->rg.base, r->args->region_size);
 	if (r->exe_fd >= 0)
@@ -641,6 +697,8 @@ int cr_restore(void)
 	r.args->log_level = log_get_level();
 	r.args->log_fd = fcntl(log_fd, F_DUPFD_CLOEXEC, keep_from);
 	err = cr_fail_point("fork");
+	if (!err)
+		err = verifier_start(&r);
 	if (err)
 		goto out;
 
@@ -659,6 +717,8 @@ int cr_restore(void)
 		close(r.args->log_fd);
 
 	err = wait_ready(&r);
+	if (!err)
+		err = verifier_join(&r);
 	if (!err)
 		err = cr_fail_point("restorer");
 	if (!err)
