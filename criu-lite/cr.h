@@ -28,7 +28,8 @@ int cr_show(const char *path);
 /*
  * Failure injection for tests: CR_FAIL_AT=<point name> makes cr_fail_point()
  * return -EIO (logged) at that point, so tests can prove a failed dump or
- * restore leaves nothing behind. Returns 0 when not armed.
+ * restore leaves nothing behind; CR_FAIL_AT=sigkill:<point> makes cr die
+ * of SIGKILL there. Returns 0 when not armed.
  */
 int cr_fail_point(const char *name);
 

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include "cr.h"
 #include "log.h"
@@ -20,7 +22,14 @@ int cr_fail_point(const char *name)
 		armed = getenv("CR_FAIL_AT");
 		loaded = true;
 	}
-	if (!armed || !name || strcmp(armed, name))
+	if (!armed || !name)
+		return 0;
+	/* "sigkill:<point>": cr dies there as if killed from outside. */
+	if (!strncmp(armed, "sigkill:", 8) && !strcmp(armed + 8, name)) {
+		pr_err("killing cr at %s (injected)", name);
+		kill(getpid(), SIGKILL);
+	}
+	if (strcmp(armed, name))
 		return 0;
 
 	pr_err("failure injected at %s", name);
