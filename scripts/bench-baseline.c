@@ -50,8 +50,11 @@ static void *map_mib(size_t mib)
 
 static int warm(size_t mib)
 {
-	char *p = map_mib(mib);
+	char *p;
 
+	if (!mib)
+		return 0;
+	p = map_mib(mib);
 	if (!p)
 		return 1;
 	memset(p, 0x5a, mib * MIB);
