@@ -23,6 +23,7 @@ static int (*const registrations[])(void) = {
 	unit_register_image,
 	unit_register_proc_parse,
 	unit_register_files,
+	unit_register_arch,
 };
 
 int main(void)
