@@ -22,7 +22,7 @@
 #define SCM_RIGHTS_	1
 #define SOL_SOCKET_	1
 #define PROT_READ_	1
-#define PAGE_CHUNK	(1UL << 20)	/* crc + vmsplice granularity */
+#define PAGE_CHUNK	(256UL << 10)	/* crc + vmsplice granularity: a quarter of the pipe */
 
 struct msghdr_ {
 	void *name;
