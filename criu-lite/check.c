@@ -5,7 +5,6 @@
  * a config option turned off; so every probe forks a child or makes the
  * call, and undoes what it did.
  */
-#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -26,7 +25,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "asm/arch.h"
 #include "cleanup.h"
+#include "infect.h"
+#include "proc-parse.h"
 #include "compiler.h"
 #include "cr.h"
 #include "log.h"
@@ -153,23 +155,17 @@ static int probe_ptrace_seize(char *why, size_t len)
 static int probe_ptrace_xstate(char *why, size_t len)
 {
 	_cleanup_child_ pid_t pid = 0;
-	_cleanup_free_ void *buf = NULL;
-	/* Larger than any xsave area today (AMX makes it ~11 KiB). */
-	const size_t size = 64 * 1024;
-	struct iovec iov;
+	struct infect_regs regs;
 	int ret;
 
 	ret = seize_child(&pid, why, len);
 	if (ret)
 		return ret;
-	buf = calloc(1, size);
-	if (!buf)
-		return fail(-ENOMEM, "out of memory");
-	iov.iov_base = buf;
-	iov.iov_len = size;
-	if (ptrace(PTRACE_GETREGSET, pid, (void *)NT_X86_XSTATE, &iov))
-		return fail_errno(-errno, "PTRACE_GETREGSET NT_X86_XSTATE");
-	pr_info("ptrace xstate regset: %zu bytes", iov.iov_len);
+	ret = infect_get_regs(pid, &regs);
+	if (ret)
+		return fail(ret, "reading the register sets of a seized child");
+	pr_info("ptrace xstate regset: %u bytes", regs.xsave_size);
+	infect_regs_free(&regs);
 	return 0;
 }
 
@@ -488,25 +484,25 @@ static int probe_caps(char *why, size_t len)
  */
 static int probe_vdso(char *why, size_t len)
 {
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/maps", "re");
+	struct proc_maps maps = { 0 };
 	unsigned long vdso = 0, vvar = 0, vclock = 0;
-	char line[512];
+	int ret = proc_parse_maps(getpid(), &maps);
 
-	if (!f)
-		return fail_errno(-errno, "open /proc/self/maps");
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long start, end;
-		char name[64] = "";
+	if (ret)
+		return fail(ret, "reading /proc/self/maps");
+	for (unsigned i = 0; i < maps.nr; i++) {
+		const char *name = maps.vmas[i].path;
 
-		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %63s", &start, &end, name) < 2)
+		if (!name)
 			continue;
 		if (!strcmp(name, "[vdso]"))
-			vdso = start;
+			vdso = maps.vmas[i].start;
 		else if (!strcmp(name, "[vvar]"))
-			vvar = start;
+			vvar = maps.vmas[i].start;
 		else if (!strcmp(name, "[vvar_vclock]"))
-			vclock = start;
+			vclock = maps.vmas[i].start;
 	}
+	proc_maps_free(&maps);
 	if (!vdso)
 		return fail(-ENOENT, "no [vdso] in /proc/self/maps");
 	if (!vvar)
@@ -518,56 +514,14 @@ static int probe_vdso(char *why, size_t len)
 
 /* ---- xsave ------------------------------------------------------------ */
 
-#define CPUID_FEATURES		1
-#define CPUID_ECX_XSAVE		(1u << 26)
-#define CPUID_ECX_OSXSAVE	(1u << 27)
-#define CPUID_XSAVE_LEAF	0xd
-
-static const char *const xfeature_names[] = {
-	[0] = "x87", [1] = "sse", [2] = "avx", [3] = "mpx_bndregs",
-	[4] = "mpx_bndcsr", [5] = "avx512_opmask", [6] = "avx512_zmm_hi256",
-	[7] = "avx512_hi16_zmm", [9] = "pkru", [17] = "amx_tilecfg",
-	[18] = "amx_tiledata",
-};
-
-static uint64_t read_xcr0(void)
-{
-	uint32_t lo, hi;
-
-	/* xgetbv with ecx=0 reads XCR0; only valid when OSXSAVE is set. */
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	return ((uint64_t)hi << 32) | lo;
-}
-
 static char xsave_info[512];
 
 static int probe_xsave(char *why, size_t len)
 {
-	unsigned int eax, ebx, ecx, edx;
-	uint64_t xcr0;
-	size_t off;
-	unsigned i;
+	int ret = arch_cpu_describe(xsave_info, sizeof(xsave_info));
 
-	if (!__get_cpuid(CPUID_FEATURES, &eax, &ebx, &ecx, &edx))
-		return fail(-ENOTSUP, "CPUID leaf 1 unavailable");
-	if (!(ecx & CPUID_ECX_XSAVE) || !(ecx & CPUID_ECX_OSXSAVE))
-		return fail(-ENOTSUP, "XSAVE not supported or not enabled by the OS");
-	if (!__get_cpuid_count(CPUID_XSAVE_LEAF, 0, &eax, &ebx, &ecx, &edx))
-		return fail(-ENOTSUP, "CPUID leaf 0xD unavailable");
-
-	xcr0 = read_xcr0();
-	/* EBX: size needed for the features enabled in XCR0 right now. */
-	off = snprintf(xsave_info, sizeof(xsave_info), "size %u bytes, XCR0 %#" PRIx64 ":",
-		       ebx, xcr0);
-	for (i = 0; i < 64 && off < sizeof(xsave_info); i++) {
-		if (!(xcr0 & (1ULL << i)))
-			continue;
-		if (i < ARRAY_SIZE(xfeature_names) && xfeature_names[i])
-			off += snprintf(xsave_info + off, sizeof(xsave_info) - off, " %s",
-					xfeature_names[i]);
-		else
-			off += snprintf(xsave_info + off, sizeof(xsave_info) - off, " bit%u", i);
-	}
+	if (ret)
+		return fail(ret, "%s", xsave_info);
 	return 0;
 }
 

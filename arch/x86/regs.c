@@ -1,5 +1,4 @@
 /* Register sets of stopped tasks through ptrace (x86-64). */
-#include <cpuid.h>
 #include <elf.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,24 +9,6 @@
 #include "infect.h"
 #include "infect-log.h"
 #include "asm/arch.h"
-
-uint32_t arch_xsave_size(void)
-{
-	unsigned a, b, c, d;
-
-	/* CPUID 0xD.0: EBX is the size the enabled XCR0 features need. */
-	if (!__get_cpuid_count(0xd, 0, &a, &b, &c, &d) || b < 576)
-		return 512 + 64;
-	return b;
-}
-
-uint64_t arch_xfeatures(void)
-{
-	unsigned lo, hi;
-
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	return ((uint64_t)hi << 32) | lo;
-}
 
 int infect_get_regs(pid_t pid, struct infect_regs *ret)
 {

@@ -1,6 +1,8 @@
 #ifndef CR_ASM_ARCH_H
 #define CR_ASM_ARCH_H
 
+#include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct infect_regs;
@@ -9,6 +11,11 @@ struct infect_regs;
 uint32_t arch_xsave_size(void);
 /* XCR0: the xsave features in use. */
 uint64_t arch_xfeatures(void);
+/*
+ * Describes the CPU's xsave support ("size N bytes, XCR0 0x..: x87 sse ...")
+ * into @buf; -ENOTSUP with the reason in @buf when it has none.
+ */
+int arch_cpu_describe(char *buf, size_t len);
 /* 1 if the stopped task runs 64-bit code. */
 int arch_task_is_64bit(const struct infect_regs *r);
 
