@@ -84,6 +84,15 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 	e->pgoff = v->pgoff;
 	e->prot = v->prot;
 	e->flags = v->shared ? MAP_SHARED : MAP_PRIVATE;
+	if (v->vmflags & VMF_NORESERVE)
+		e->flags |= MAP_NORESERVE;
+	if (v->vmflags & VMF_GROWSDOWN)
+		e->flags |= MAP_GROWSDOWN;
+	e->has_madv = true;
+	e->madv = v->vmflags & VMF_MADVISE_MASK;
+	if (v->vmflags & VMF_LOCKED)
+		pr_warn("pid %d: mapping %lx-%lx is mlock()ed; it is restored unlocked",
+			pid, (unsigned long)v->start, (unsigned long)v->end);
 
 	if (v->path) {
 		for (i = 0; i < ARRAY_SIZE(special_vmas); i++) {
@@ -102,8 +111,6 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 					pid, (unsigned long)v->start, (unsigned long)v->end, v->path);
 		e->kind = v->shared ? VMA_KIND__VMA_ANON_SHARED : VMA_KIND__VMA_ANON_PRIVATE;
 		e->flags |= MAP_ANONYMOUS;
-		if (v->path && !strcmp(v->path, "[stack]"))
-			e->flags |= MAP_GROWSDOWN;
 		if (v->path) {
 			e->name = xstrdup(v->path);
 			if (!e->name)
@@ -123,12 +130,16 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 	return check_mapped_file(pid, v, e);
 }
 
-int mem_collect_vmas(pid_t pid, const struct proc_maps *maps, MmEntry *mm)
+int mem_collect_vmas(pid_t pid, struct proc_maps *maps, MmEntry *mm)
 {
 	VmaEntry *entries;
 	unsigned i;
 	int ret;
 
+	/* MAP_NORESERVE, MAP_GROWSDOWN and madvise() state show only in smaps. */
+	ret = proc_parse_vmflags(pid, maps);
+	if (ret)
+		return ret;
 	entries = xzalloc(sizeof(*entries) * (maps->nr ? maps->nr : 1));
 	mm->vmas = xzalloc(sizeof(*mm->vmas) * (maps->nr ? maps->nr : 1));
 	if (!entries || !mm->vmas) {

@@ -11,7 +11,7 @@ struct parasite_ctl;
 struct proc_maps;
 
 /* Dump: fills mm->vmas from @maps, checking that every kind is supported. */
-int mem_collect_vmas(pid_t pid, const struct proc_maps *maps, MmEntry *mm);
+int mem_collect_vmas(pid_t pid, struct proc_maps *maps, MmEntry *mm);
 void mem_free_vmas(MmEntry *mm);
 
 /*

@@ -337,6 +337,79 @@ int proc_parse_maps(pid_t pid, struct proc_maps *ret)
 	return maps_parse_owned(buf, path, ret);
 }
 
+static const struct {
+	char name[3];
+	uint32_t flag;
+} vmflag_names[] = {
+	{ "gd", VMF_GROWSDOWN }, { "nr", VMF_NORESERVE }, { "dd", VMF_DONTDUMP },
+	{ "dc", VMF_DONTCOPY }, { "wf", VMF_WIPEONFORK }, { "hg", VMF_HUGEPAGE },
+	{ "nh", VMF_NOHUGEPAGE }, { "mg", VMF_MERGEABLE }, { "sr", VMF_SEQ_READ },
+	{ "rr", VMF_RAND_READ }, { "lo", VMF_LOCKED },
+};
+
+static uint32_t parse_vmflags_line(const char *p)
+{
+	uint32_t flags = 0;
+
+	while (*p && *p != '\n') {
+		while (*p == ' ')
+			p++;
+		if (p[0] && p[1] && (p[2] == ' ' || p[2] == '\n' || !p[2])) {
+			for (unsigned i = 0; i < ARRAY_SIZE(vmflag_names); i++)
+				if (p[0] == vmflag_names[i].name[0] && p[1] == vmflag_names[i].name[1])
+					flags |= vmflag_names[i].flag;
+		}
+		while (*p && *p != ' ' && *p != '\n')
+			p++;
+	}
+	return flags;
+}
+
+int parse_vmflags_buf(const char *buf, struct proc_maps *maps)
+{
+	const char *line = buf;
+	unsigned idx = 0;
+	bool have = false;
+
+	while (*line) {
+		const char *next = strchr(line, '\n');
+		unsigned long long start, end;
+		int n = 0;
+
+		if (!strncmp(line, "VmFlags:", 8)) {
+			if (!have)
+				return pr_errno(-EINVAL, "smaps: VmFlags line before any mapping");
+			maps->vmas[idx].vmflags = parse_vmflags_line(line + 8);
+		} else if (sscanf(line, "%llx-%llx %n", &start, &end, &n) == 2 && n > 0) {
+			/* Same order as maps: look forward from the last match. */
+			while (idx < maps->nr && maps->vmas[idx].start < start)
+				idx++;
+			have = idx < maps->nr && maps->vmas[idx].start == start;
+			if (!have)
+				return pr_errno(-ESTALE, "smaps: mapping at %llx is not in maps (layout changed)",
+						start);
+		}
+		if (!next)
+			break;
+		line = next + 1;
+	}
+	return 0;
+}
+
+int proc_parse_vmflags(pid_t pid, struct proc_maps *maps)
+{
+	char path[PROC_PATH_MAX];
+	char *buf;
+	int err;
+
+	err = read_proc_file(pid, "smaps", path, &buf, NULL);
+	if (err)
+		return err;
+	err = parse_vmflags_buf(buf, maps);
+	free(buf);
+	return err;
+}
+
 void proc_maps_free(struct proc_maps *m)
 {
 	if (!m)

@@ -19,6 +19,7 @@ struct proc_vma {
 	uint32_t dev_major, dev_minor;
 	uint64_t ino;
 	bool deleted;		/* path ended in " (deleted)" (stripped) */
+	uint32_t vmflags;	/* VMF_*, from smaps (proc_parse_vmflags) */
 	char *path;		/* NULL for anonymous; "[heap]" etc. kept;
 				 * maps' "\012" escapes decoded */
 };
@@ -46,9 +47,35 @@ struct proc_maps {
  * On success *ret is filled (nr may be 0: kernel threads and empty text)
  * and must be released with proc_maps_free(). On failure *ret is untouched.
  */
+/* smaps "VmFlags:" mnemonics cr acts on. */
+enum {
+	VMF_GROWSDOWN	= 1 << 0,	/* gd */
+	VMF_NORESERVE	= 1 << 1,	/* nr */
+	VMF_DONTDUMP	= 1 << 2,	/* dd */
+	VMF_DONTCOPY	= 1 << 3,	/* dc */
+	VMF_WIPEONFORK	= 1 << 4,	/* wf */
+	VMF_HUGEPAGE	= 1 << 5,	/* hg */
+	VMF_NOHUGEPAGE	= 1 << 6,	/* nh */
+	VMF_MERGEABLE	= 1 << 7,	/* mg */
+	VMF_SEQ_READ	= 1 << 8,	/* sr */
+	VMF_RAND_READ	= 1 << 9,	/* rr */
+	VMF_LOCKED	= 1 << 10,	/* lo */
+};
+/* The flags a restore puts back with madvise(). */
+#define VMF_MADVISE_MASK (VMF_DONTDUMP | VMF_DONTCOPY | VMF_WIPEONFORK | VMF_HUGEPAGE | \
+			  VMF_NOHUGEPAGE | VMF_MERGEABLE | VMF_SEQ_READ | VMF_RAND_READ)
+
 int parse_maps_buf(const char *buf, struct proc_maps *ret);
 int proc_parse_maps(pid_t pid, struct proc_maps *ret);
-void proc_maps_free(struct proc_maps *m);	/* accepts a zeroed struct */
+void proc_maps_free(struct proc_maps *m);
+
+/*
+ * Fills vmflags of every VMA in @maps from smaps text @buf (or the live
+ * /proc/PID/smaps). VMAs are matched by start address; one missing from
+ * smaps (the layout changed in between) is -ESTALE.
+ */
+int parse_vmflags_buf(const char *buf, struct proc_maps *maps);
+int proc_parse_vmflags(pid_t pid, struct proc_maps *maps);	/* accepts a zeroed struct */
 
 /* /proc/PID/stat fields we use (man 5 proc numbering in comments). */
 struct proc_stat {

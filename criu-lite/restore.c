@@ -64,6 +64,7 @@ static const char *const step_names[RSTEP_MAX] = {
 	[RSTEP_PARK_VDSO] = "moving the vdso aside",
 	[RSTEP_UNMAP] = "unmapping cr's memory",
 	[RSTEP_MAP_VMAS] = "mapping the dumped memory",
+	[RSTEP_MADVISE] = "madvise() of the dumped memory",
 	[RSTEP_READ_PAGES] = "reading pages",
 	[RSTEP_PROTECT] = "setting memory protections",
 	[RSTEP_MOVE_VDSO] = "moving the vdso into place",
@@ -305,6 +306,25 @@ static int move_fd_high(int *fd, int from)
 	return 0;
 }
 
+/* VMF_* bits of the image to the madvise() calls that set them. */
+static const struct {
+	uint32_t vmf;
+	uint32_t advice;
+} madv_map[] = {
+	{ VMF_DONTDUMP, MADV_DONTDUMP }, { VMF_DONTCOPY, MADV_DONTFORK },
+	{ VMF_WIPEONFORK, MADV_WIPEONFORK }, { VMF_HUGEPAGE, MADV_HUGEPAGE },
+	{ VMF_NOHUGEPAGE, MADV_NOHUGEPAGE }, { VMF_MERGEABLE, MADV_MERGEABLE },
+	{ VMF_SEQ_READ, MADV_SEQUENTIAL }, { VMF_RAND_READ, MADV_RANDOM },
+};
+BUILD_BUG_ON(ARRAY_SIZE(madv_map) > RESTORER_MAX_MADV);
+
+static void fill_madv(struct restorer_vma *v, uint32_t vmf)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(madv_map); i++)
+		if (vmf & madv_map[i].vmf)
+			v->madv[v->nr_madv++] = madv_map[i].advice;
+}
+
 static int fill_vmas(struct restore_ctx *r, int keep_from)
 {
 	struct restorer_args *a = r->args;
@@ -332,6 +352,7 @@ static int fill_vmas(struct restore_ctx *r, int keep_from)
 			.flags = e->flags, .fd = r->mem.vma_fds[i],
 			.has_pages = e->kind != VMA_KIND__VMA_FILE_SHARED,
 		};
+		fill_madv(&v[k], e->madv);
 		k++;
 	}
 	a->vmas = (uint64_t)v;

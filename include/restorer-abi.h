@@ -17,6 +17,7 @@
 #define RESTORER_NSIG		64
 #define RESTORER_NR_RLIMITS	16
 #define RESTORER_NR_SPECIAL	3	/* vvar_vclock, vvar, vdso */
+#define RESTORER_MAX_MADV	8
 
 enum restorer_status {
 	RESTORER_RUNNING = 0,
@@ -29,6 +30,8 @@ struct restorer_vma {
 	u32 prot, flags;		/* final prot; MAP_* */
 	int fd;				/* file, or -1 */
 	u32 has_pages;
+	u32 nr_madv;
+	u32 madv[RESTORER_MAX_MADV];	/* MADV_* advice to apply */
 };
 
 struct restorer_iov {			/* matches struct iovec */
@@ -109,6 +112,7 @@ enum restorer_step {
 	RSTEP_PARK_VDSO,
 	RSTEP_UNMAP,
 	RSTEP_MAP_VMAS,
+	RSTEP_MADVISE,
 	RSTEP_READ_PAGES,
 	RSTEP_PROTECT,
 	RSTEP_MOVE_VDSO,

@@ -83,6 +83,16 @@ static void map_vmas(void)
 	}
 }
 
+static void madvise_vmas(void)
+{
+	struct restorer_vma *v = (void *)A->vmas;
+	u32 i, j;
+
+	for (i = 0; i < A->nr_vmas; i++, v++)
+		for (j = 0; j < v->nr_madv; j++)
+			CHECK(RSTEP_MADVISE, sys_madvise(v->start, v->end - v->start, v->madv[j]));
+}
+
 static void read_pages(void)
 {
 	struct restorer_iov *iov = (void *)A->iovs;
@@ -203,6 +213,7 @@ int blob_main(struct restorer_args *args)
 	park_specials();
 	unmap_old();
 	map_vmas();
+	madvise_vmas();
 	read_pages();
 	protect_vmas();
 	move_specials();
