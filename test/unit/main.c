@@ -24,6 +24,7 @@ static int (*const registrations[])(void) = {
 	unit_register_proc_parse,
 	unit_register_files,
 	unit_register_arch,
+	unit_register_vmflags,
 };
 
 int main(void)

@@ -9,5 +9,6 @@ int unit_register_image(void);
 int unit_register_proc_parse(void);
 int unit_register_files(void);
 int unit_register_arch(void);
+int unit_register_vmflags(void);
 
 #endif
