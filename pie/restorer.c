@@ -35,18 +35,23 @@ static __noreturn void fail(u32 step, long err)
 
 #define CHECK(step, expr) ({ long __r = (expr); if (__r < 0) fail(step, __r); __r; })
 
-/* The kernel's vdso/vvar wait inside the region while the layout changes. */
-static void park_specials(void)
+/*
+ * The kernel's vdso/vvar first wait inside the region while the layout
+ * changes (@to_dumped = 0), then move to their dumped addresses (1).
+ */
+static void move_specials(int to_dumped)
 {
 	u32 i;
 
 	for (i = 0; i < A->nr_special; i++) {
 		struct restorer_special *s = &A->special[i];
+		u64 from = to_dumped ? s->park : s->cur_start;
+		u64 to = to_dumped ? s->dumped_start : s->park;
 
-		if (s->cur_start == s->park)
+		if (from == to)
 			continue;
-		CHECK(RSTEP_PARK_VDSO, sys_mremap(s->cur_start, s->size, s->size,
-						  MREMAP_MAYMOVE_ | MREMAP_FIXED_, s->park));
+		CHECK(to_dumped ? RSTEP_MOVE_VDSO : RSTEP_PARK_VDSO,
+		      sys_mremap(from, s->size, s->size, MREMAP_MAYMOVE_ | MREMAP_FIXED_, to));
 	}
 }
 
@@ -137,20 +142,6 @@ static void protect_vmas(void)
 			CHECK(RSTEP_PROTECT, sys_mprotect(v->start, v->end - v->start, v->prot));
 }
 
-static void move_specials(void)
-{
-	u32 i;
-
-	for (i = 0; i < A->nr_special; i++) {
-		struct restorer_special *s = &A->special[i];
-
-		if (s->dumped_start == s->park)
-			continue;
-		CHECK(RSTEP_MOVE_VDSO, sys_mremap(s->park, s->size, s->size,
-						  MREMAP_MAYMOVE_ | MREMAP_FIXED_, s->dumped_start));
-	}
-}
-
 static void restore_sigactions(void)
 {
 	int i;
@@ -210,13 +201,13 @@ int blob_main(struct restorer_args *args)
 	pie_log_init(A->log_fd, A->log_level, "restorer: ");
 	pie_debug("pid %d: restorer running", A->pid);
 
-	park_specials();
+	move_specials(0);
 	unmap_old();
 	map_vmas();
 	madvise_vmas();
 	read_pages();
 	protect_vmas();
-	move_specials();
+	move_specials(1);
 	CHECK(RSTEP_MM_MAP, sys_prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&A->mm_map,
 				      sizeof(A->mm_map), 0));
 	restore_sigactions();
