@@ -59,28 +59,30 @@ static int check_target(pid_t pid)
 	char path[64];
 	int err;
 
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	if (access(path, F_OK))
+		return pr_err("pid %d: no such process", pid), -ESRCH;
 	err = proc_parse_status(pid, &st);
-	if (err == -ENOENT)
-		return pr_errno(-ESRCH, "pid %d: no such process", pid);
 	if (err)
 		return err;
 	if (st.kthread)
-		return pr_errno(-EPERM, "pid %d (%s) is a kernel thread; only user processes can be dumped",
-				pid, st.name);
+		return pr_err("pid %d (%s) is a kernel thread; only user processes can be dumped",
+			      pid, st.name), -EPERM;
 	if (st.tgid != pid)
-		return pr_errno(-EINVAL, "pid %d is a thread of process %d; dump the process", pid, st.tgid);
+		return pr_err("pid %d is a thread of process %d; dump the process", pid, st.tgid), -EINVAL;
 	if (st.tracer_pid)
-		return pr_errno(-EBUSY, "pid %d is already traced by pid %d (a debugger?)", pid, st.tracer_pid);
+		return pr_err("pid %d is already traced by pid %d (a debugger?)", pid, st.tracer_pid), -EBUSY;
 	if (st.threads > 1)
-		return pr_errno(-EOPNOTSUPP, "pid %d has %d threads; multi-threaded processes are not supported yet",
-				pid, st.threads);
+		return pr_err("pid %d has %d threads; multi-threaded processes are not supported yet",
+			      pid, st.threads), -EOPNOTSUPP;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", pid, pid);
 	err = read_file_at(AT_FDCWD, path, &children, NULL);
 	if (err)
 		return err;
+	children[strcspn(children, "\n")] = 0;
 	if (children[0])
-		return pr_errno(-EOPNOTSUPP, "pid %d has child processes (%.40s); process trees are not supported yet",
-				pid, children);
+		return pr_err("pid %d has child processes (%.40s); process trees are not supported yet",
+			      pid, children), -EOPNOTSUPP;
 	return 0;
 }
 
@@ -338,12 +340,9 @@ int cr_dump(void)
 	if (!err)
 		pr_info("pid %d: dumped, %lu bytes of pages", d.pid, (unsigned long)d.page_bytes);
 out:
-	if (err) {
-		char cause[512];
-
-		snprintf(cause, sizeof(cause), "%s", log_last_error() ? log_last_error() : strerror(-err));
-		pr_err("dump of pid %d failed: %s", d.pid, cause);
-	}
+	/* The cause was logged where it happened; main() repeats it on stderr. */
+	if (err)
+		pr_info("dump of pid %d failed: %s", d.pid, strerror(-err));
 	dump_ctx_release(&d);
 	return err;
 }
