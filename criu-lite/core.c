@@ -71,6 +71,8 @@ static int siginfos_to_pb(const void *infos, unsigned nr, ProtobufCBinaryData **
 }
 
 struct core_bufs {
+	CredsEntry creds;
+	uint32_t *groups;
 	SigactionEntry *sa;
 	SigactionEntry **sap;
 	ItimerEntry it[3];
@@ -81,6 +83,7 @@ struct core_bufs {
 
 static void core_bufs_free(struct core_bufs *b, CoreEntry *c)
 {
+	free(b->groups);
 	free(b->sa);
 	free(b->sap);
 	free(c->thread->pending_sigs);
@@ -160,24 +163,58 @@ static int dump_signals(struct parasite_ctl *ctl, const struct parasite_dump_mis
 	return 0;
 }
 
-static int dump_rlimits(pid_t pid, CoreEntry *c, struct core_bufs *b)
+static int dump_creds(pid_t pid, const struct parasite_dump_misc *m, CoreEntry *c,
+		      struct core_bufs *b)
+{
+	_cleanup_free_ struct proc_status *st = xzalloc(sizeof(*st));
+	CredsEntry *cr = &b->creds;
+	int err;
+
+	if (!st)
+		return -ENOMEM;
+	err = proc_parse_status(pid, st);
+	if (err)
+		return err;
+	creds_entry__init(cr);
+	cr->uid = st->uid[0]; cr->euid = st->uid[1]; cr->suid = st->uid[2]; cr->fsuid = st->uid[3];
+	cr->gid = st->gid[0]; cr->egid = st->gid[1]; cr->sgid = st->gid[2]; cr->fsgid = st->gid[3];
+	if (st->nr_groups) {
+		b->groups = xmalloc(sizeof(uint32_t) * st->nr_groups);
+		if (!b->groups)
+			return -ENOMEM;
+		memcpy(b->groups, st->groups, sizeof(uint32_t) * st->nr_groups);
+	}
+	cr->groups = b->groups;
+	cr->n_groups = st->nr_groups;
+	cr->cap_inh = st->cap_inh;
+	cr->cap_prm = st->cap_prm;
+	cr->cap_eff = st->cap_eff;
+	cr->cap_bnd = st->cap_bnd;
+	cr->cap_amb = st->cap_amb;
+	cr->secbits = m->secbits;
+	cr->no_new_privs = st->no_new_privs;
+	cr->dumpable = m->dumpable;
+	if (st->seccomp)
+		return pr_err("pid %d uses seccomp (mode %d); seccomp filters are not supported yet",
+			      pid, st->seccomp), -EOPNOTSUPP;
+	c->creds = cr;
+	return 0;
+}
+
+static void dump_rlimits(const struct parasite_dump_misc *m, CoreEntry *c, struct core_bufs *b)
 {
 	int i;
 
+	BUILD_BUG_ON(PARASITE_NR_RLIMITS != RLIM_NLIMITS);
 	for (i = 0; i < RLIM_NLIMITS; i++) {
-		struct rlimit rl;
-
-		if (prlimit(pid, i, NULL, &rl))
-			return pr_errno(-errno, "pid %d: prlimit %d", pid, i);
 		rlimit_entry__init(&b->rl[i]);
 		b->rl[i].resource = i;
-		b->rl[i].cur = rl.rlim_cur;
-		b->rl[i].max = rl.rlim_max;
+		b->rl[i].cur = m->rlimits[i][0];
+		b->rl[i].max = m->rlimits[i][1];
 		b->rlp[i] = &b->rl[i];
 	}
 	c->rlimits = b->rlp;
 	c->n_rlimits = RLIM_NLIMITS;
-	return 0;
 }
 
 int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
@@ -221,7 +258,9 @@ int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
 	if (!err)
 		err = dump_signals(ctl, m, pending, &c, &b);
 	if (!err)
-		err = dump_rlimits(pid, &c, &b);
+		dump_rlimits(m, &c, &b);
+	if (!err)
+		err = dump_creds(pid, m, &c, &b);
 	if (!err)
 		err = pb_write_one(img, &c, PB_CORE);
 	if (!err)
@@ -230,9 +269,45 @@ int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
 	return err;
 }
 
+#define CAP_LAST_CAP_FILE	"/proc/sys/kernel/cap_last_cap"
+
+static int prepare_creds(const CredsEntry *cr, pid_t pid, struct restorer_args *a,
+			 struct region *rg)
+{
+	struct restorer_creds *c = &a->creds;
+	_cleanup_free_ char *last = NULL;
+	uint32_t *groups;
+	int err;
+
+	err = read_file_at(AT_FDCWD, CAP_LAST_CAP_FILE, &last, NULL);
+	if (err)
+		return err;
+	c->last_cap = atoi(last);
+	/* Capabilities this kernel does not know cannot be given back. */
+	if (c->last_cap < 63 && (cr->cap_prm | cr->cap_inh | cr->cap_amb) >> (c->last_cap + 1))
+		return pr_err("core-%d.img: capabilities beyond this kernel's last (%u)", pid, c->last_cap),
+		       -EOPNOTSUPP;
+	groups = region_alloc(rg, sizeof(uint32_t) * (cr->n_groups + 1), 8);
+	if (!groups)
+		return -ENOMEM;
+	memcpy(groups, cr->groups, sizeof(uint32_t) * cr->n_groups);
+	*c = (struct restorer_creds){
+		.uid = cr->uid, .euid = cr->euid, .suid = cr->suid, .fsuid = cr->fsuid,
+		.gid = cr->gid, .egid = cr->egid, .sgid = cr->sgid, .fsgid = cr->fsgid,
+		.cap_inh = cr->cap_inh, .cap_prm = cr->cap_prm, .cap_eff = cr->cap_eff,
+		.cap_bnd = cr->cap_bnd, .cap_amb = cr->cap_amb, .secbits = cr->secbits,
+		.no_new_privs = cr->no_new_privs, .dumpable = cr->dumpable,
+		.last_cap = c->last_cap, .nr_groups = cr->n_groups, .groups = (uint64_t)groups,
+	};
+	a->has_creds = 1;
+	return 0;
+}
+
 int core_prepare_restore(const CoreEntry *core, pid_t pid, struct restorer_args *a,
 			 struct region *rg)
 {
+	int err;
+
 	const ThreadCoreEntry *t = core->thread;
 	struct arch_stack ss = { .ss_flags = ARCH_SS_DISABLE };
 	uint32_t xsize = arch_xsave_size();
@@ -275,6 +350,11 @@ int core_prepare_restore(const CoreEntry *core, pid_t pid, struct restorer_args 
 							  core->rlimits[i]->resource, 1 };
 	}
 	a->nr_rlimits = i;
+	if (core->creds) {
+		err = prepare_creds(core->creds, pid, a, rg);
+		if (err)
+			return err;
+	}
 	a->personality = core->personality;
 	a->rseq_ptr = t->rseq_ptr;
 	a->rseq_size = t->rseq_size;

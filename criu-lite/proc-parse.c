@@ -711,12 +711,44 @@ static const struct kv_field status_fields[] = {
 	ST("Seccomp",	 KV_INT,	seccomp,	false),	/* CONFIG_SECCOMP */
 };
 
+/* "Groups:\t1000 1001 \n": a list, which the key/value table does not do. */
+static int groups_parse(const char *buf, const char *what, struct proc_status *st)
+{
+	const char *p = strstr(buf, "\nGroups:");
+	char *end;
+
+	if (!p)
+		return 0;
+	for (p += 8; *p && *p != '\n'; p = end) {
+		unsigned long g;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\n' || !*p)
+			break;
+		errno = 0;
+		g = strtoul(p, &end, 10);
+		if (end == p || errno || g > UINT32_MAX) {
+			pr_err("%s: Groups line does not parse", what);
+			return -EINVAL;
+		}
+		if (st->nr_groups == PROC_MAX_GROUPS) {
+			pr_err("%s: more than %d supplementary groups", what, PROC_MAX_GROUPS);
+			return -E2BIG;
+		}
+		st->groups[st->nr_groups++] = g;
+	}
+	return 0;
+}
+
 static int status_parse(const char *buf, const char *what, struct proc_status *ret)
 {
 	struct proc_status st = { 0 };
 	int err;
 
 	err = kv_parse(buf, what, status_fields, ARRAY_SIZE(status_fields), &st);
+	if (!err)
+		err = groups_parse(buf, what, &st);
 	if (err)
 		return err;
 	*ret = st;

@@ -100,6 +100,8 @@ int proc_parse_stat(pid_t pid, struct proc_stat *ret);
  * Kthread are optional (older kernels lack them) and read as 0/false when
  * absent; every other field is required.
  */
+#define PROC_MAX_GROUPS	256		/* more are refused with -E2BIG */
+
 struct proc_status {
 	char name[64];			/* "\n" and "\\" escapes decoded */
 	uint32_t umask;
@@ -112,6 +114,8 @@ struct proc_status {
 	int no_new_privs;
 	int seccomp;
 	bool kthread;			/* "Kthread: 1" (6.x) */
+	unsigned nr_groups;		/* supplementary groups */
+	uint32_t groups[PROC_MAX_GROUPS];
 };
 
 int parse_status_buf(const char *buf, struct proc_status *ret);

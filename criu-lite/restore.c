@@ -76,6 +76,7 @@ static const char *const step_names[RSTEP_MAX] = {
 	[RSTEP_SIGNALS] = "queueing pending signals",
 	[RSTEP_TLS] = "TLS base registers",
 	[RSTEP_RSEQ] = "registering rseq",
+	[RSTEP_CREDS] = "credentials (uids, gids, groups, capabilities)",
 	[RSTEP_WAIT] = "waiting to go live",
 };
 

@@ -63,6 +63,11 @@ struct parasite_dump_pages {
 	((PARASITE_DATA_SIZE - sizeof(struct parasite_dump_pages)) / sizeof(struct parasite_page_iov))
 
 #define PARASITE_NSIG		64
+/*
+ * RLIM_NLIMITS. Read from inside: prlimit() on another process with other
+ * uids needs CAP_SYS_RESOURCE, which cr may not have.
+ */
+#define PARASITE_NR_RLIMITS	16
 
 struct parasite_sigaction {
 	u64 handler, flags, restorer, mask;
@@ -78,6 +83,9 @@ struct parasite_dump_misc {
 	struct parasite_itimerval itimers[3];		/* REAL, VIRTUAL, PROF */
 	u64 brk;
 	u32 umask;
+	u64 rlimits[PARASITE_NR_RLIMITS][2];	/* cur, max */
+	u32 secbits;			/* PR_GET_SECUREBITS */
+	u32 dumpable;			/* PR_GET_DUMPABLE */
 	int pid;
 	struct arch_stack sigaltstack;
 };

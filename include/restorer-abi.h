@@ -64,6 +64,14 @@ struct restorer_mm_map {
 	u32 exe_fd;
 };
 
+struct restorer_creds {
+	u32 uid, euid, suid, fsuid, gid, egid, sgid, fsgid;
+	u64 cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	u32 secbits, no_new_privs, dumpable, last_cap;
+	u32 nr_groups;
+	u64 groups;			/* u32[] */
+};
+
 struct restorer_args {
 	/* progress, read by cr */
 	volatile u32 status;
@@ -102,6 +110,8 @@ struct restorer_args {
 
 	u64 rseq_ptr;			/* re-register at the same address */
 	u32 rseq_size, rseq_sig;
+	u32 has_creds;
+	struct restorer_creds creds;
 	u64 fs_base, gs_base;
 	u64 sigframe;			/* complete rt_sigframe */
 };
@@ -124,6 +134,7 @@ enum restorer_step {
 	RSTEP_SIGNALS,
 	RSTEP_TLS,
 	RSTEP_RSEQ,
+	RSTEP_CREDS,
 	RSTEP_WAIT,
 	RSTEP_MAX,
 };

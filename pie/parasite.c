@@ -22,6 +22,8 @@
 #define SCM_RIGHTS_	1
 #define SOL_SOCKET_	1
 #define PROT_READ_	1
+#define PR_GET_DUMPABLE_	3
+#define PR_GET_SECUREBITS_	27
 #define PAGE_CHUNK	(256UL << 10)	/* crc + vmsplice granularity: a quarter of the pipe */
 
 struct msghdr_ {
@@ -148,11 +150,24 @@ static int dump_misc(struct parasite_dump_misc *m)
 		m->itimers[i].vsec = v[2];
 		m->itimers[i].vusec = v[3];
 	}
+	for (i = 0; i < PARASITE_NR_RLIMITS; i++) {
+		ret = sys_prlimit64(0, i, 0, m->rlimits[i]);
+		if (ret)
+			return ret;
+	}
 	m->brk = sys_brk(0);
 	/* umask can only be read by setting it: put it straight back. */
 	m->umask = sys_umask(0);
 	sys_umask(m->umask);
 	m->pid = sys_getpid();
+	ret = sys_prctl(PR_GET_SECUREBITS_, 0, 0, 0, 0);
+	if (ret < 0)
+		return ret;
+	m->secbits = ret;
+	ret = sys_prctl(PR_GET_DUMPABLE_, 0, 0, 0, 0);
+	if (ret < 0)
+		return ret;
+	m->dumpable = ret;
 	return sys_sigaltstack(0, &m->sigaltstack);
 }
 

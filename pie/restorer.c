@@ -195,6 +195,60 @@ static void restore_signals(void)
 	}
 }
 
+#define PR_SET_SECUREBITS_	28
+#define SECBIT_NO_SETUID_FIXUP_	(1 << 2)
+#define SECBIT_KEEP_CAPS_	(1 << 4)
+#define CAP_VERSION_3		0x20080522
+#define CAP_SETPCAP_		8
+
+struct cap_header {
+	u32 version;
+	int pid;
+};
+
+struct cap_data {
+	u32 effective, permitted, inheritable;
+};
+
+/*
+ * Becomes the dumped user. The order is forced by what each step needs:
+ * dropping from the bounding set needs CAP_SETPCAP, so it comes first;
+ * NO_SETUID_FIXUP keeps all capabilities through the uid change, so
+ * setting the dumped securebits (CAP_SETPCAP again) still works after
+ * it; capset() then narrows to the dumped sets, ambient ones need those
+ * sets in place, and no_new_privs can only ever be set, so it is last.
+ */
+static void restore_creds(void)
+{
+	struct restorer_creds *c = &A->creds;
+	struct cap_header hdr = { CAP_VERSION_3, 0 };
+	struct cap_data data[2] = {
+		{ (u32)c->cap_eff, (u32)c->cap_prm, (u32)c->cap_inh },
+		{ (u32)(c->cap_eff >> 32), (u32)(c->cap_prm >> 32), (u32)(c->cap_inh >> 32) },
+	};
+	u32 cap;
+
+	for (cap = 0; cap <= c->last_cap; cap++)
+		if (!(c->cap_bnd & (1ULL << cap)))
+			CHECK(RSTEP_CREDS, sys_prctl(PR_CAPBSET_DROP, cap, 0, 0, 0));
+	CHECK(RSTEP_CREDS, sys_prctl(PR_SET_SECUREBITS_, SECBIT_NO_SETUID_FIXUP_ | SECBIT_KEEP_CAPS_, 0, 0, 0));
+	CHECK(RSTEP_CREDS, sys_setgroups(c->nr_groups, (void *)c->groups));
+	CHECK(RSTEP_CREDS, sys_setresgid(c->gid, c->egid, c->sgid));
+	sys_setfsgid(c->fsgid);		/* returns the old fsgid, never fails */
+	CHECK(RSTEP_CREDS, sys_setresuid(c->uid, c->euid, c->suid));
+	sys_setfsuid(c->fsuid);
+	CHECK(RSTEP_CREDS, sys_prctl(PR_SET_SECUREBITS_, c->secbits, 0, 0, 0));
+	CHECK(RSTEP_CREDS, sys_capset(&hdr, data));
+	CHECK(RSTEP_CREDS, sys_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0));
+	for (cap = 0; cap <= c->last_cap; cap++)
+		if (c->cap_amb & (1ULL << cap))
+			CHECK(RSTEP_CREDS, sys_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0));
+	if (c->no_new_privs)
+		CHECK(RSTEP_CREDS, sys_prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+	/* Changing creds resets the dumpable flag: set it last. */
+	CHECK(RSTEP_CREDS, sys_prctl(PR_SET_DUMPABLE, c->dumpable, 0, 0, 0));
+}
+
 int blob_main(struct restorer_args *args)
 {
 	A = args;
@@ -220,6 +274,8 @@ int blob_main(struct restorer_args *args)
 	CHECK(RSTEP_TLS, sys_arch_prctl(ARCH_SET_GS, A->gs_base));
 	if (A->rseq_ptr)
 		CHECK(RSTEP_RSEQ, sys_rseq(A->rseq_ptr, A->rseq_size, 0, A->rseq_sig));
+	if (A->has_creds)
+		restore_creds();
 
 	pie_debug("pid %d: ready", A->pid);
 	/* cr's fds (page image, mapped files, the log) go before we go live. */

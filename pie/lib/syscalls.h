@@ -52,6 +52,12 @@ static inline long sys_personality(unsigned long p) { return SC(__NR_personality
 static inline long sys_futex(void *uaddr, int op, unsigned val, const void *ts, void *u2, unsigned v3)
 { return SC(__NR_futex, uaddr, op, val, ts, u2, v3); }
 static inline long sys_rseq(unsigned long ptr, unsigned len, int flags, unsigned sig) { return SC(__NR_rseq, ptr, len, flags, sig); }
+static inline long sys_setgroups(long n, const void *g) { return SC(__NR_setgroups, n, g); }
+static inline long sys_setresuid(long r, long e, long s) { return SC(__NR_setresuid, r, e, s); }
+static inline long sys_setresgid(long r, long e, long s) { return SC(__NR_setresgid, r, e, s); }
+static inline long sys_setfsuid(long u) { return SC(__NR_setfsuid, u); }
+static inline long sys_setfsgid(long g) { return SC(__NR_setfsgid, g); }
+static inline long sys_capset(void *hdr, const void *data) { return SC(__NR_capset, hdr, data); }
 static inline long sys_kill(int pid, int sig) { return SC(__NR_kill, pid, sig); }
 static inline long sys_exit_group(int code) { return SC(__NR_exit_group, code); }
 
