@@ -50,6 +50,48 @@ static int read_personality(pid_t pid, uint32_t *ret)
 	return 0;
 }
 
+static int read_oom_score_adj(pid_t pid, int32_t *ret)
+{
+	_cleanup_free_ char *buf = NULL;
+	char path[64];
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", pid);
+	err = read_file_at(AT_FDCWD, path, &buf, NULL);
+	if (err)
+		return err;
+	*ret = atoi(buf);
+	return 0;
+}
+
+int core_restore_oom_score_adj(const CoreEntry *core, pid_t pid)
+{
+	char path[64], val[16];
+	_cleanup_close_ int fd = -EBADF;
+	int n;
+
+	if (!core->has_oom_score_adj)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", pid);
+	n = snprintf(val, sizeof(val), "%d", core->oom_score_adj);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pr_errno(-errno, "open %s", path);
+	/*
+	 * Going below the current value needs CAP_SYS_RESOURCE, which this
+	 * machine's root lacks: say so, keep the inherited value.
+	 */
+	if (write(fd, val, n) != n) {
+		if (errno == EACCES || errno == EPERM) {
+			pr_warn("pid %d: oom_score_adj %d not restored: %s", pid, core->oom_score_adj,
+				strerror(errno));
+			return 0;
+		}
+		return pr_errno(-errno, "write %s", path);
+	}
+	return 0;
+}
+
 static int siginfos_to_pb(const void *infos, unsigned nr, ProtobufCBinaryData **ret, size_t *ret_n)
 {
 	ProtobufCBinaryData *b;
@@ -237,6 +279,9 @@ int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
 	c.comm = (char *)st->comm;
 	c.exit_signal = st->exit_signal;
 	c.umask = m->umask;
+	c.has_pdeath_sig = c.has_child_subreaper = c.has_oom_score_adj = true;
+	c.pdeath_sig = m->pdeath_sig;
+	c.child_subreaper = m->child_subreaper;
 	t.tid = pid;
 	arch_regs_to_pb(&regs->gpr, &ur);
 	t.xsave.data = regs->xsave;
@@ -251,6 +296,8 @@ int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
 	t.rseq_sig = pending->rseq.sig;
 
 	err = read_personality(pid, &c.personality);
+	if (!err)
+		err = read_oom_score_adj(pid, &c.oom_score_adj);
 	if (!err)
 		err = read_link(pid, "cwd", &c.cwd);
 	if (!err)
@@ -356,6 +403,8 @@ int core_prepare_restore(const CoreEntry *core, pid_t pid, struct restorer_args 
 			return err;
 	}
 	a->personality = core->personality;
+	a->pdeath_sig = core->pdeath_sig;
+	a->child_subreaper = core->child_subreaper;
 	a->rseq_ptr = t->rseq_ptr;
 	a->rseq_size = t->rseq_size;
 	a->rseq_sig = t->rseq_sig;

@@ -36,6 +36,9 @@ int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
  * signals, TLS bases, and the rt_sigframe with the registers), taking
  * room for arrays from @rg. Returns 0 or -errno.
  */
+/* Restore, from cr: the oom_score_adj of the new task @pid (warns if it may not be lowered). */
+int core_restore_oom_score_adj(const CoreEntry *core, pid_t pid);
+
 int core_prepare_restore(const CoreEntry *core, pid_t pid, struct restorer_args *a,
 			 struct region *rg);
 

@@ -742,6 +742,8 @@ int cr_restore(void)
 	if (!err)
 		err = verifier_join(&r);
 	if (!err)
+		err = core_restore_oom_score_adj(r.core, r.pid);
+	if (!err)
 		err = cr_fail_point("restorer");
 	if (!err)
 		err = release_task(&r);

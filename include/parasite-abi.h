@@ -86,6 +86,8 @@ struct parasite_dump_misc {
 	u64 rlimits[PARASITE_NR_RLIMITS][2];	/* cur, max */
 	u32 secbits;			/* PR_GET_SECUREBITS */
 	u32 dumpable;			/* PR_GET_DUMPABLE */
+	int pdeath_sig;			/* PR_GET_PDEATHSIG */
+	int child_subreaper;		/* PR_GET_CHILD_SUBREAPER */
 	int pid;
 	struct arch_stack sigaltstack;
 };

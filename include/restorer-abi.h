@@ -102,6 +102,8 @@ struct restorer_args {
 	u32 nr_rlimits;
 	struct restorer_rlimit rlimits[RESTORER_NR_RLIMITS];
 	u32 personality;
+	int pdeath_sig;
+	u32 child_subreaper;
 	char comm[16];
 
 	u32 nr_sigs_private, nr_sigs_shared;

@@ -24,6 +24,8 @@
 #define PROT_READ_	1
 #define PR_GET_DUMPABLE_	3
 #define PR_GET_SECUREBITS_	27
+#define PR_GET_PDEATHSIG_	2
+#define PR_GET_CHILD_SUBREAPER_	37
 #define PAGE_CHUNK	(256UL << 10)	/* crc + vmsplice granularity: a quarter of the pipe */
 
 struct msghdr_ {
@@ -168,6 +170,11 @@ static int dump_misc(struct parasite_dump_misc *m)
 	if (ret < 0)
 		return ret;
 	m->dumpable = ret;
+	ret = sys_prctl(PR_GET_PDEATHSIG_, (unsigned long)&m->pdeath_sig, 0, 0, 0);
+	if (!ret)
+		ret = sys_prctl(PR_GET_CHILD_SUBREAPER_, (unsigned long)&m->child_subreaper, 0, 0, 0);
+	if (ret)
+		return ret;
 	return sys_sigaltstack(0, &m->sigaltstack);
 }
 

@@ -268,6 +268,7 @@ int blob_main(struct restorer_args *args)
 	restore_itimers();
 	restore_rlimits();
 	CHECK(RSTEP_TASK_MISC, sys_personality(A->personality));
+	CHECK(RSTEP_TASK_MISC, sys_prctl(PR_SET_CHILD_SUBREAPER, A->child_subreaper, 0, 0, 0));
 	CHECK(RSTEP_TASK_MISC, sys_prctl(PR_SET_NAME, (unsigned long)A->comm, 0, 0, 0));
 	restore_signals();
 	CHECK(RSTEP_TLS, sys_arch_prctl(ARCH_SET_FS, A->fs_base));
@@ -285,7 +286,7 @@ int blob_main(struct restorer_args *args)
 	while (!__atomic_load_n(&A->go, __ATOMIC_SEQ_CST))
 		sys_futex((void *)&A->go, FUTEX_WAIT, 0, 0, 0, 0);
 
-	/* cr stays our parent only while restoring; then no death signal. */
-	sys_prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	/* cr was the parent only while restoring: now the dumped death signal. */
+	sys_prctl(PR_SET_PDEATHSIG, A->pdeath_sig, 0, 0, 0);
 	arch_rt_sigreturn(ARCH_SIGFRAME_SP(A->sigframe));
 }
