@@ -17,6 +17,7 @@
 #include "proc-parse.h"
 #include "region.h"
 #include "restorer-abi.h"
+#include "timers.h"
 
 #define SIGINFO_SIZE	128
 
@@ -113,6 +114,7 @@ static int siginfos_to_pb(const void *infos, unsigned nr, ProtobufCBinaryData **
 }
 
 struct core_bufs {
+	struct timers_dump timers;
 	CredsEntry creds;
 	uint32_t *groups;
 	SigactionEntry *sa;
@@ -125,6 +127,7 @@ struct core_bufs {
 
 static void core_bufs_free(struct core_bufs *b, CoreEntry *c)
 {
+	timers_dump_free(&b->timers);
 	free(b->groups);
 	free(b->sa);
 	free(b->sap);
@@ -272,9 +275,14 @@ int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
 
 	c.thread = &t;
 	t.regs = &ur;
-	err = infect_cmd(ctl, PARASITE_CMD_DUMP_MISC, -1);
-	if (err)
+	err = timers_collect(pid, &b.timers, infect_data(ctl));
+	if (!err)
+		err = infect_cmd(ctl, PARASITE_CMD_DUMP_MISC, -1);
+	if (err) {
+		timers_dump_free(&b.timers);
 		return err;
+	}
+	timers_to_core(&b.timers, m, &c);
 
 	c.comm = (char *)st->comm;
 	c.exit_signal = st->exit_signal;
@@ -402,6 +410,9 @@ int core_prepare_restore(const CoreEntry *core, pid_t pid, struct restorer_args 
 		if (err)
 			return err;
 	}
+	err = timers_prepare_restore(core, pid, a, rg);
+	if (err)
+		return err;
 	a->personality = core->personality;
 	a->pdeath_sig = core->pdeath_sig;
 	a->child_subreaper = core->child_subreaper;

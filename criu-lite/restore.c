@@ -71,6 +71,7 @@ static const char *const step_names[RSTEP_MAX] = {
 	[RSTEP_MM_MAP] = "PR_SET_MM_MAP",
 	[RSTEP_SIGACTIONS] = "signal actions",
 	[RSTEP_ITIMERS] = "interval timers",
+	[RSTEP_POSIX_TIMERS] = "POSIX timers (PR_TIMER_CREATE_RESTORE_IDS needs Linux 6.15)",
 	[RSTEP_RLIMITS] = "resource limits",
 	[RSTEP_TASK_MISC] = "personality and name",
 	[RSTEP_SIGNALS] = "queueing pending signals",

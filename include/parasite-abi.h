@@ -77,6 +77,14 @@ struct parasite_itimerval {
 	u64 isec, iusec, vsec, vusec;
 };
 
+#define PARASITE_MAX_TIMERS	512
+
+struct parasite_timer {
+	int id;				/* in: from /proc/PID/timers */
+	int __pad;
+	u64 isec, insec, vsec, vnsec;	/* out: timer_gettime() */
+};
+
 /* PARASITE_CMD_DUMP_MISC result. */
 struct parasite_dump_misc {
 	struct parasite_sigaction sa[PARASITE_NSIG];	/* index = signo - 1 */
@@ -90,6 +98,8 @@ struct parasite_dump_misc {
 	int child_subreaper;		/* PR_GET_CHILD_SUBREAPER */
 	int pid;
 	struct arch_stack sigaltstack;
+	u32 nr_timers;			/* in */
+	struct parasite_timer timers[PARASITE_MAX_TIMERS];
 };
 BUILD_BUG_ON(sizeof(struct parasite_dump_misc) > PARASITE_DATA_SIZE);
 

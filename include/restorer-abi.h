@@ -72,6 +72,13 @@ struct restorer_creds {
 	u64 groups;			/* u32[] */
 };
 
+struct restorer_timer {
+	int id, clock, signo, notify, tid;
+	int __pad;
+	u64 sigval;
+	u64 its[4];			/* struct itimerspec: interval, value */
+};
+
 struct restorer_args {
 	/* progress, read by cr */
 	volatile u32 status;
@@ -112,6 +119,8 @@ struct restorer_args {
 
 	u64 rseq_ptr;			/* re-register at the same address */
 	u32 rseq_size, rseq_sig;
+	u32 nr_timers;
+	u64 timers;			/* struct restorer_timer[] */
 	u32 has_creds;
 	struct restorer_creds creds;
 	u64 fs_base, gs_base;
@@ -131,6 +140,7 @@ enum restorer_step {
 	RSTEP_MM_MAP,
 	RSTEP_SIGACTIONS,
 	RSTEP_ITIMERS,
+	RSTEP_POSIX_TIMERS,
 	RSTEP_RLIMITS,
 	RSTEP_TASK_MISC,
 	RSTEP_SIGNALS,

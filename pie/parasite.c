@@ -157,6 +157,13 @@ static int dump_misc(struct parasite_dump_misc *m)
 		if (ret)
 			return ret;
 	}
+	for (i = 0; i < (int)m->nr_timers; i++) {
+		struct parasite_timer *t = &m->timers[i];
+
+		ret = sys_timer_gettime(t->id, &t->isec);
+		if (ret)
+			return ret;
+	}
 	m->brk = sys_brk(0);
 	/* umask can only be read by setting it: put it straight back. */
 	m->umask = sys_umask(0);

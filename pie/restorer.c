@@ -161,6 +161,40 @@ static void restore_itimers(void)
 		CHECK(RSTEP_ITIMERS, sys_setitimer(i, A->itimers[i], 0));
 }
 
+#define PR_TIMER_CREATE_RESTORE_IDS_	77
+
+struct ksigevent {
+	u64 value;
+	int signo;
+	int notify;
+	int tid;
+	int pad[11];
+};
+
+static void restore_posix_timers(void)
+{
+	struct restorer_timer *t = (void *)A->timers;
+	u32 i;
+
+	if (!A->nr_timers)
+		return;
+	/* timer_create() then takes the id to use from its third argument. */
+	CHECK(RSTEP_POSIX_TIMERS, sys_prctl(PR_TIMER_CREATE_RESTORE_IDS_, 1, 0, 0, 0));
+	for (i = 0; i < A->nr_timers; i++, t++) {
+		struct ksigevent sev = { t->sigval, t->signo, t->notify, t->tid, { 0 } };
+		int id = t->id;
+
+		CHECK(RSTEP_POSIX_TIMERS, sys_timer_create(t->clock, &sev, &id));
+		if (id != t->id)
+			fail(RSTEP_POSIX_TIMERS, -17);
+	}
+	CHECK(RSTEP_POSIX_TIMERS, sys_prctl(PR_TIMER_CREATE_RESTORE_IDS_, 0, 0, 0, 0));
+	t = (void *)A->timers;
+	for (i = 0; i < A->nr_timers; i++, t++)
+		if (t->its[2] || t->its[3])	/* armed: relative time left */
+			CHECK(RSTEP_POSIX_TIMERS, sys_timer_settime(t->id, 0, t->its, 0));
+}
+
 static void restore_rlimits(void)
 {
 	u32 i;
@@ -266,6 +300,7 @@ int blob_main(struct restorer_args *args)
 				      sizeof(A->mm_map), 0));
 	restore_sigactions();
 	restore_itimers();
+	restore_posix_timers();
 	restore_rlimits();
 	CHECK(RSTEP_TASK_MISC, sys_personality(A->personality));
 	CHECK(RSTEP_TASK_MISC, sys_prctl(PR_SET_CHILD_SUBREAPER, A->child_subreaper, 0, 0, 0));

@@ -58,6 +58,10 @@ static inline long sys_setresgid(long r, long e, long s) { return SC(__NR_setres
 static inline long sys_setfsuid(long u) { return SC(__NR_setfsuid, u); }
 static inline long sys_setfsgid(long g) { return SC(__NR_setfsgid, g); }
 static inline long sys_capset(void *hdr, const void *data) { return SC(__NR_capset, hdr, data); }
+static inline long sys_timer_gettime(long id, void *its) { return SC(__NR_timer_gettime, id, its); }
+static inline long sys_timer_create(long clock, void *sev, int *id) { return SC(__NR_timer_create, clock, sev, id); }
+static inline long sys_timer_settime(long id, long fl, const void *its, void *old)
+{ return SC(__NR_timer_settime, id, fl, its, old); }
 static inline long sys_kill(int pid, int sig) { return SC(__NR_kill, pid, sig); }
 static inline long sys_exit_group(int code) { return SC(__NR_exit_group, code); }
 
