@@ -18,6 +18,9 @@ struct core_pending {
 	void *priv, *shared;		/* pending signals: 128-byte siginfo records */
 	unsigned nr_priv, nr_shared;
 	struct infect_rseq rseq;
+	unsigned nr_filters;		/* seccomp filters, oldest first */
+	SeccompFilterEntry *filters;
+	SeccompFilterEntry **filter_ptrs;
 };
 int core_collect_pending(pid_t pid, struct core_pending *ret);
 void core_pending_free(struct core_pending *p);

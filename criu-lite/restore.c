@@ -78,6 +78,7 @@ static const char *const step_names[RSTEP_MAX] = {
 	[RSTEP_TLS] = "TLS base registers",
 	[RSTEP_RSEQ] = "registering rseq",
 	[RSTEP_CREDS] = "credentials (uids, gids, groups, capabilities)",
+	[RSTEP_SECCOMP] = "installing seccomp filters",
 	[RSTEP_WAIT] = "waiting to go live",
 };
 

@@ -79,6 +79,13 @@ struct restorer_timer {
 	u64 its[4];			/* struct itimerspec: interval, value */
 };
 
+struct restorer_filter {		/* a struct sock_fprog */
+	u32 len;			/* instructions */
+	u32 __pad;
+	u64 insns;
+	u64 flags;			/* SECCOMP_FILTER_FLAG_* */
+};
+
 struct restorer_args {
 	/* progress, read by cr */
 	volatile u32 status;
@@ -121,6 +128,8 @@ struct restorer_args {
 	u32 rseq_size, rseq_sig;
 	u32 nr_timers;
 	u64 timers;			/* struct restorer_timer[] */
+	u32 nr_filters;
+	u64 filters;			/* struct restorer_filter[], oldest first */
 	u32 has_creds;
 	struct restorer_creds creds;
 	u64 fs_base, gs_base;
@@ -147,6 +156,7 @@ enum restorer_step {
 	RSTEP_TLS,
 	RSTEP_RSEQ,
 	RSTEP_CREDS,
+	RSTEP_SECCOMP,
 	RSTEP_WAIT,
 	RSTEP_MAX,
 };

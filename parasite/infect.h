@@ -53,6 +53,14 @@ struct infect_rseq {
 };
 int __must_check infect_get_rseq(pid_t pid, struct infect_rseq *ret);
 
+/*
+ * Seccomp filter @index of @pid (0: the newest) as classic BPF: returns 1
+ * with the instructions (8 bytes each, free()) and SECCOMP_FILTER_FLAG_*,
+ * 0 when there is no such filter, -errno on failure.
+ */
+int __must_check infect_seccomp_filter(pid_t pid, unsigned index, void **ret_insns,
+				       unsigned *ret_len, uint64_t *ret_flags);
+
 struct parasite_ctl;
 
 /*

@@ -29,7 +29,13 @@ int infect_seize(pid_t pid)
 {
 	int status;
 
-	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACESYSGOOD)) {
+	/*
+	 * Seccomp filters would also judge the syscalls we run in the task;
+	 * suspend them while it is ours (needs CAP_SYS_ADMIN; without it,
+	 * seize plainly and hope the filter allows what we need).
+	 */
+	if (ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP) &&
+	    (errno != EPERM || ptrace(PTRACE_SEIZE, pid, 0, PTRACE_O_TRACESYSGOOD))) {
 		int err = -errno;
 
 		if (err == -ESRCH)
@@ -86,6 +92,41 @@ int infect_set_sigmask(pid_t pid, uint64_t mask)
 	if (ptrace(PTRACE_SETSIGMASK, pid, sizeof(mask), &mask))
 		return ierrno(-errno, "pid %d: PTRACE_SETSIGMASK", pid);
 	return 0;
+}
+
+#define SECCOMP_GET_FILTER_	0x420c
+#define SECCOMP_GET_METADATA_	0x420d
+#define BPF_INSN_SIZE		8	/* struct sock_filter */
+
+struct seccomp_metadata_ {
+	uint64_t filter_off;
+	uint64_t flags;
+};
+
+int infect_seccomp_filter(pid_t pid, unsigned index, void **ret_insns, unsigned *ret_len,
+			  uint64_t *ret_flags)
+{
+	struct seccomp_metadata_ md = { .filter_off = index };
+	_cleanup_free_ void *buf = NULL;
+	long n;
+
+	n = ptrace(SECCOMP_GET_FILTER_, pid, index, NULL);
+	if (n < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return ierrno(-errno, "pid %d: PTRACE_SECCOMP_GET_FILTER %u", pid, index);
+	}
+	buf = xmalloc(n * BPF_INSN_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	if (ptrace(SECCOMP_GET_FILTER_, pid, index, buf) != n)
+		return ierrno(-EIO, "pid %d: seccomp filter %u changed while read", pid, index);
+	if (ptrace(SECCOMP_GET_METADATA_, pid, sizeof(md), &md) < 0)
+		return ierrno(-errno, "pid %d: PTRACE_GET_SECCOMP_METADATA %u", pid, index);
+	*ret_insns = TAKE_PTR(buf);
+	*ret_len = n;
+	*ret_flags = md.flags;
+	return 1;
 }
 
 #define GET_RSEQ_CONFIGURATION	0x420f

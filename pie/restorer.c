@@ -283,6 +283,31 @@ static void restore_creds(void)
 	CHECK(RSTEP_CREDS, sys_prctl(PR_SET_DUMPABLE, c->dumpable, 0, 0, 0));
 }
 
+#define SECCOMP_SET_MODE_FILTER_	1
+
+struct sock_fprog_ {
+	unsigned short len;
+	unsigned short pad[3];
+	u64 filter;
+};
+
+/*
+ * Last of all, right before rt_sigreturn: a filter judges every syscall
+ * after it, and the restore's own must not be refused. Installing needs
+ * no_new_privs or CAP_SYS_ADMIN, as it did for the task.
+ */
+static void install_seccomp(void)
+{
+	struct restorer_filter *f = (void *)A->filters;
+	u32 i;
+
+	for (i = 0; i < A->nr_filters; i++, f++) {
+		struct sock_fprog_ prog = { .len = (unsigned short)f->len, .filter = f->insns };
+
+		CHECK(RSTEP_SECCOMP, sys_seccomp(SECCOMP_SET_MODE_FILTER_, f->flags, &prog));
+	}
+}
+
 int blob_main(struct restorer_args *args)
 {
 	A = args;
@@ -323,5 +348,6 @@ int blob_main(struct restorer_args *args)
 
 	/* cr was the parent only while restoring: now the dumped death signal. */
 	sys_prctl(PR_SET_PDEATHSIG, A->pdeath_sig, 0, 0, 0);
+	install_seccomp();
 	arch_rt_sigreturn(ARCH_SIGFRAME_SP(A->sigframe));
 }

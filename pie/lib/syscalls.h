@@ -62,6 +62,7 @@ static inline long sys_timer_gettime(long id, void *its) { return SC(__NR_timer_
 static inline long sys_timer_create(long clock, void *sev, int *id) { return SC(__NR_timer_create, clock, sev, id); }
 static inline long sys_timer_settime(long id, long fl, const void *its, void *old)
 { return SC(__NR_timer_settime, id, fl, its, old); }
+static inline long sys_seccomp(long op, long flags, void *args) { return SC(__NR_seccomp, op, flags, args); }
 static inline long sys_kill(int pid, int sig) { return SC(__NR_kill, pid, sig); }
 static inline long sys_exit_group(int code) { return SC(__NR_exit_group, code); }
 
