@@ -112,7 +112,8 @@ int infect_seccomp_filter(pid_t pid, unsigned index, void **ret_insns, unsigned 
 
 	n = ptrace(SECCOMP_GET_FILTER_, pid, index, NULL);
 	if (n < 0) {
-		if (errno == ENOENT)
+		/* ENOENT: past the last filter; EINVAL: not in filter mode at all */
+		if (errno == ENOENT || errno == EINVAL)
 			return 0;
 		return ierrno(-errno, "pid %d: PTRACE_SECCOMP_GET_FILTER %u", pid, index);
 	}
