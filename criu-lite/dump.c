@@ -70,6 +70,9 @@ static int check_target(pid_t pid)
 			      pid, st.name), -EPERM;
 	if (st.tgid != pid)
 		return pr_err("pid %d is a thread of process %d; dump the process", pid, st.tgid), -EINVAL;
+	if (st.state == 'T')
+		return pr_err("pid %d is stopped (job control); stopped processes are not supported yet, "
+			      "continue it with SIGCONT first", pid), -EOPNOTSUPP;
 	if (st.tracer_pid)
 		return pr_err("pid %d is already traced by pid %d (a debugger?)", pid, st.tracer_pid), -EBUSY;
 	if (st.threads > 1)
