@@ -26,6 +26,7 @@
 #define PME_PRESENT		(1ULL << 63)
 #define PME_SWAP		(1ULL << 62)
 #define PME_FILE_SHARED		(1ULL << 61)
+#define PME_PFN_MASK		((1ULL << 55) - 1)
 #define PAGEMAP_BATCH		(64 * 1024)	/* entries read per pread */
 #define RUN_MAX_PAGES		512		/* one checksum per 2 MiB at most */
 #define PIPE_MAX_SIZE_FILE	"/proc/sys/fs/pipe-max-size"
@@ -179,13 +180,39 @@ static bool vma_has_pages(const VmaEntry *v)
 	       v->kind == VMA_KIND__VMA_FILE_PRIVATE;
 }
 
-/* A page is worth saving if it exists and the file does not hold it. */
-static bool page_wanted(const VmaEntry *v, uint64_t pme)
+/*
+ * The PFN of the kernel's shared zero page, or 0 if pagemap hides PFNs.
+ * Anonymous memory that was read but never written maps it: such pages
+ * hold nothing, and restoring them as data would turn free reads into
+ * resident memory.
+ */
+static uint64_t zero_page_pfn(void)
+{
+	_cleanup_close_ int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	volatile char *p;
+	uint64_t pme = 0;
+
+	if (fd < 0)
+		return 0;
+	p = mmap(NULL, PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return 0;
+	(void)p[0];	/* a read fault maps the zero page */
+	if (pread(fd, &pme, sizeof(pme), ((uintptr_t)p / PAGE_SIZE) * 8) != sizeof(pme))
+		pme = 0;
+	munmap((void *)p, PAGE_SIZE);
+	return (pme & PME_PRESENT) ? pme & PME_PFN_MASK : 0;
+}
+
+/* A page is worth saving if it exists, holds data, and no file holds it. */
+static bool page_wanted(const VmaEntry *v, uint64_t pme, uint64_t zero_pfn)
 {
 	if (!(pme & (PME_PRESENT | PME_SWAP)))
 		return false;
 	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE)
 		return !(pme & PME_FILE_SHARED);
+	if (zero_pfn && (pme & PME_PRESENT) && (pme & PME_PFN_MASK) == zero_pfn)
+		return false;
 	return true;
 }
 
@@ -196,6 +223,7 @@ struct page_dumper {
 	struct img *pagemap, *pages;
 	uint64_t bytes;
 	uint64_t batch_bytes;
+	uint64_t zero_pfn;
 };
 
 static int open_pipe(struct page_dumper *d)
@@ -289,7 +317,7 @@ static int scan_vma(struct page_dumper *d, int pm_fd, const VmaEntry *v, uint64_
 		if (n != (ssize_t)(nr * 8))
 			return pr_errno(n < 0 ? -errno : -EIO, "reading pagemap at %lx", (unsigned long)addr);
 		for (i = 0; i < nr; i++, addr += PAGE_SIZE) {
-			if (page_wanted(v, pme[i])) {
+			if (page_wanted(v, pme[i], d->zero_pfn)) {
 				if (!run_len)
 					run_start = addr;
 				if (++run_len < RUN_MAX_PAGES)
@@ -335,6 +363,7 @@ int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
 	ret = open_pipe(&d);
 	if (ret)
 		return ret;
+	d.zero_pfn = zero_page_pfn();
 
 	d.batch->nr_iovs = 0;
 	for (i = 0; i < mm->n_vmas && !ret; i++)
