@@ -39,31 +39,21 @@ static int read_link(pid_t pid, const char *name, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-static int read_personality(pid_t pid, uint32_t *ret)
+/* A number from /proc/PID/@name, in @base. */
+static int read_proc_number(pid_t pid, const char *name, int base, long *ret)
 {
 	_cleanup_free_ char *buf = NULL;
-	char path[64];
+	char path[64], *end;
 	int err;
 
-	snprintf(path, sizeof(path), "/proc/%d/personality", pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
 	err = read_file_at(AT_FDCWD, path, &buf, NULL);
 	if (err)
 		return err;
-	*ret = strtoul(buf, NULL, 16);
-	return 0;
-}
-
-static int read_oom_score_adj(pid_t pid, int32_t *ret)
-{
-	_cleanup_free_ char *buf = NULL;
-	char path[64];
-	int err;
-
-	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", pid);
-	err = read_file_at(AT_FDCWD, path, &buf, NULL);
-	if (err)
-		return err;
-	*ret = atoi(buf);
+	errno = 0;
+	*ret = strtol(buf, &end, base);
+	if (errno || end == buf)
+		return pr_err("%s: '%s' is not a number", path, buf), -EINVAL;
 	return 0;
 }
 
@@ -320,6 +310,7 @@ int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
 	ThreadCoreEntry t = THREAD_CORE_ENTRY__INIT;
 	UserRegsEntry ur = USER_REGS_ENTRY__INIT;
 	struct core_bufs b = { 0 };
+	long num = 0;
 	int err;
 
 	c.thread = &t;
@@ -354,9 +345,11 @@ int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
 	c.seccomp_filters = pending->filter_ptrs;
 	c.n_seccomp_filters = pending->nr_filters;
 
-	err = read_personality(pid, &c.personality);
+	err = read_proc_number(pid, "personality", 16, &num);
+	c.personality = num;
 	if (!err)
-		err = read_oom_score_adj(pid, &c.oom_score_adj);
+		err = read_proc_number(pid, "oom_score_adj", 10, &num);
+	c.oom_score_adj = num;
 	if (!err)
 		err = read_link(pid, "cwd", &c.cwd);
 	if (!err)
