@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,13 +108,20 @@ void pass(void)
 
 void fail(const char *fmt, ...)
 {
+	bool child = tree_root && getpid() != tree_root;
 	va_list ap;
 
+	/* A child of a tree test only reports its own failure: the root
+	 * collects it and gives the verdict of the whole test. */
+	if (child)
+		printf("[%d] ", getpid());
 	printf("FAIL: ");
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
 	fflush(stdout);
+	if (child)
+		_exit(1);
 	exit(1);
 }

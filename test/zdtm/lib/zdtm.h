@@ -43,4 +43,55 @@ void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 			     __FILE__, __LINE__);			\
 	} while (0)
 
+/* ---- process trees (tree.c) ---------------------------------------------
+ *
+ * A tree test forks all its processes before test_ready(). The runner sends
+ * SIGTERM to the root only, so, after test_wait_checkpoint():
+ *   - every process forwards SIGTERM to its own children (tree_forward),
+ *   - checks its own state from inside,
+ *   - collects its children's verdicts by pid (tree_collect: exit 0 = ok),
+ *   - and ends with tree_exit(): the root prints PASS or FAIL, any other
+ *     process exits 0 or 1.
+ * fail() in a process other than the root prints "[pid] FAIL: ..." and
+ * exits 1 without printing a verdict for the whole test.
+ *
+ * Processes tell each other that they are set up with tree_send() and
+ * tree_recv(): a queued real-time signal (TREE_SIG, blocked by tree_init()
+ * in the root and so in every process forked after it) carrying an int.
+ * No fds are involved: cr supports none but 0-2 and regular files.
+ */
+#include <sys/types.h>
+
+#define TREE_SIG	(SIGRTMAX)
+
+extern pid_t tree_root;			/* set by tree_init() */
+
+void tree_init(void);
+void tree_send(pid_t to, int value);
+/* Wait (10 s at most) for a tree_send() from FROM, return its value; fails
+ * when FROM is gone without sending. */
+int tree_recv(pid_t from);
+void tree_forward(const pid_t *kids, int nr);
+/* waitpid() every kid by pid; returns how many did not exit with 0. */
+int tree_collect(const pid_t *kids, int nr);
+void tree_exit(int nr_bad) __attribute__((noreturn));
+
+struct tree_ids {
+	pid_t pid, ppid, pgid, sid;
+};
+
+void tree_ids_get(struct tree_ids *ids);
+/* Compare with the current ids, report each difference; returns their
+ * number. The root's ppid is not compared (a restored root has a new
+ * parent), every other process's is. */
+int tree_ids_check(const struct tree_ids *before);
+
+/* Fields of /proc/PID/stat; state 0 when the pid does not exist. */
+struct proc_stat {
+	char state;
+	pid_t ppid, pgrp, session;
+};
+
+int proc_stat_read(pid_t pid, struct proc_stat *ret_st);
+
 #endif
