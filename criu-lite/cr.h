@@ -29,8 +29,11 @@ int cr_show(const char *path);
  * Failure injection for tests: CR_FAIL_AT=<point name> makes cr_fail_point()
  * return -EIO (logged) at that point, so tests can prove a failed dump or
  * restore leaves nothing behind; CR_FAIL_AT=sigkill:<point> makes cr die
- * of SIGKILL there. Returns 0 when not armed.
+ * of SIGKILL there; <point>@N arms the N-th arrival. Returns 0 when not
+ * armed.
  */
 int cr_fail_point(const char *name);
+/* The same for a point whose arrivals the caller counts (1-based). */
+int cr_fail_point_nth(const char *name, unsigned nth);
 
 #endif

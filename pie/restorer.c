@@ -142,14 +142,22 @@ static void protect_vmas(void)
 			CHECK(RSTEP_PROTECT, sys_mprotect(v->start, v->end - v->start, v->prot));
 }
 
+/*
+ * Setting SIG_IGN first drops whatever is pending (the SIGCHLDs of the
+ * helpers and zombies of the restore): afterwards only the signals the
+ * image lists are pending, queued by restore_signals().
+ */
 static void restore_sigactions(void)
 {
+	struct restorer_sigaction ign = { .handler = (u64)SIG_IGN };
 	int i;
 
 	for (i = 1; i <= RESTORER_NSIG; i++) {
-		if (i == SIGKILL || i == SIGSTOP || !A->sa_valid[i - 1])
+		if (i == SIGKILL || i == SIGSTOP)
 			continue;
-		CHECK(RSTEP_SIGACTIONS, sys_rt_sigaction(i, &A->sa[i - 1], 0, 8));
+		CHECK(RSTEP_SIGACTIONS, sys_rt_sigaction(i, &ign, 0, 8));
+		if (A->sa_valid[i - 1])
+			CHECK(RSTEP_SIGACTIONS, sys_rt_sigaction(i, &A->sa[i - 1], 0, 8));
 	}
 }
 

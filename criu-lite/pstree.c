@@ -1,0 +1,553 @@
+/*
+ * The process tree, dump and restore side. Dump: walk /proc from the
+ * root, seize every thread, record zombies. Restore: read it back and
+ * work out an order of fork(), setsid() and setpgid() the kernel
+ * accepts, with helper tasks standing in for group leaders that are gone.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "compiler.h"
+#include "image.h"
+#include "infect.h"
+#include "log.h"
+#include "proc-parse.h"
+#include "pstree.h"
+#include "pstree.pb-c.h"
+
+#define PSTREE_MAX_TASKS	65536
+
+static int task_add(struct pstree *t, pid_t pid, int parent, int *ret_idx)
+{
+	struct pstree_task *n;
+
+	if (t->nr >= PSTREE_MAX_TASKS)
+		return pr_errno(-E2BIG, "the tree has more than %d processes", PSTREE_MAX_TASKS);
+	n = xrealloc(t->tasks, sizeof(*n) * (t->nr + 1));
+	if (!n)
+		return -ENOMEM;
+	t->tasks = n;
+	n[t->nr] = (struct pstree_task){ .pid = pid, .parent = parent };
+	*ret_idx = t->nr++;
+	return 0;
+}
+
+static int add_tid(struct pstree_task *task, pid_t tid)
+{
+	pid_t *n = xrealloc(task->tids, sizeof(*n) * (task->nr_tids + 1));
+
+	if (!n)
+		return -ENOMEM;
+	task->tids = n;
+	n[task->nr_tids++] = tid;
+	return 0;
+}
+
+struct pstree_task *pstree_find(const struct pstree *t, pid_t pid)
+{
+	for (unsigned i = 0; i < t->nr; i++)
+		if (t->tasks[i].pid == pid)
+			return &t->tasks[i];
+	return NULL;
+}
+
+static bool has_tid(const struct pstree_task *task, pid_t tid)
+{
+	for (unsigned i = 0; i < task->nr_tids; i++)
+		if (task->tids[i] == tid)
+			return true;
+	return false;
+}
+
+/* What cr refuses to touch, said before touching it. */
+static int check_task(pid_t pid, bool root)
+{
+	struct proc_status st;
+	int err = proc_parse_status(pid, &st);
+
+	if (err)
+		return err;
+	if (st.kthread)
+		return pr_errno(-EPERM, "pid %d (%s) is a kernel thread; only user processes can be dumped",
+				pid, st.name);
+	if (root && st.tgid != pid)
+		return pr_errno(-EINVAL, "pid %d is a thread of process %d; dump the process", pid, st.tgid);
+	if (st.state == 'T')
+		return pr_errno(-EOPNOTSUPP, "pid %d (%s) is stopped (job control); stopped processes are not "
+				"supported yet, continue it with SIGCONT first", pid, st.name);
+	if (st.tracer_pid)
+		return pr_errno(-EBUSY, "pid %d (%s) is already traced by pid %d (a debugger?)", pid, st.name,
+				st.tracer_pid);
+	return 0;
+}
+
+/* Seizes every thread of @task, listing them again until none is new. */
+static int seize_threads(struct pstree_task *task)
+{
+	char path[64];
+	bool added = true;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", task->pid);
+	while (added && !err) {
+		_cleanup_closedir_ DIR *d = opendir(path);
+		struct dirent *de;
+
+		if (!d)
+			return pr_errno(-errno, "pid %d: opendir %s", task->pid, path);
+		added = false;
+		while (!err && (de = readdir(d))) {
+			pid_t tid = atoi(de->d_name);
+
+			if (tid <= 0 || has_tid(task, tid))
+				continue;
+			err = infect_seize(tid);
+			if (err == -ESRCH && tid != task->pid) {
+				err = 0;	/* the thread exited meanwhile */
+				continue;
+			}
+			if (!err)
+				err = add_tid(task, tid);
+			if (!err) {
+				task->nr_seized = task->nr_tids;
+				added = true;
+			}
+		}
+	}
+	return err;
+}
+
+/* Main thread first: clone() callers look for it in tids[0]. */
+static int seize_task(struct pstree *t, int idx)
+{
+	struct pstree_task *task = &t->tasks[idx];
+	struct proc_stat st;
+	int err;
+
+	err = proc_parse_stat(task->pid, &st);
+	if (!err && st.state != 'Z')
+		err = check_task(task->pid, idx == 0);
+	if (!err && st.state != 'Z') {
+		err = infect_seize(task->pid);
+		if (err == -ESRCH && !proc_parse_stat(task->pid, &st) && st.state == 'Z')
+			err = 0;	/* exited just now: a zombie after all */
+		else if (!err)
+			err = add_tid(task, task->pid);
+		if (!err && st.state != 'Z') {
+			task->nr_seized = 1;
+			err = seize_threads(task);
+		}
+	}
+	if (err)
+		return err;
+	/* Stopped now (or dead): these no longer change. */
+	err = proc_parse_stat(task->pid, &st);
+	if (err)
+		return err;
+	task->ppid = st.ppid;
+	task->pgid = st.pgid;
+	task->sid = st.sid;
+	if (st.state == 'Z') {
+		if (task->nr_tids > 1)
+			return pr_errno(-EOPNOTSUPP, "pid %d: its main thread exited while others run; "
+					"not supported", task->pid);
+		task->kind = TASK_ZOMBIE;
+		task->exit_code = st.exit_code;
+		pr_debug("pid %d: zombie, exit code 0x%x", task->pid, st.exit_code);
+	} else {
+		task->kind = TASK_ALIVE;
+		t->nr_alive++;
+	}
+	return 0;
+}
+
+/* Adds the children of every thread of task @idx not seen yet. */
+static int walk_children(struct pstree *t, int idx, bool *ret_new)
+{
+	unsigned i;
+	int err = 0;
+
+	for (i = 0; i < t->tasks[idx].nr_tids && !err; i++) {
+		_cleanup_free_ char *buf = NULL;
+		char path[80], *p, *end;
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", t->tasks[idx].pid,
+			 t->tasks[idx].tids[i]);
+		err = read_file_at(AT_FDCWD, path, &buf, NULL);
+		if (err)
+			return err;
+		for (p = buf; !err; p = end) {
+			long pid = strtol(p, &end, 10);
+			int child;
+
+			if (end == p)
+				break;
+			if (pstree_find(t, pid))
+				continue;
+			err = task_add(t, pid, idx, &child);
+			if (!err)
+				err = seize_task(t, child);
+			*ret_new = true;
+		}
+	}
+	return err;
+}
+
+int pstree_seize(pid_t root, struct pstree *ret)
+{
+	struct pstree t = { 0 };
+	bool again = true;
+	int idx, err;
+	unsigned i;
+
+	err = task_add(&t, root, -1, &idx);
+	if (!err)
+		err = seize_task(&t, 0);
+	if (!err && t.tasks[0].kind == TASK_ZOMBIE)
+		err = pr_errno(-ESRCH, "pid %d is a zombie; there is nothing to dump", root);
+	/*
+	 * A task seized late may have forked or cloned before it stopped:
+	 * walk again until a whole pass finds nothing new.
+	 */
+	while (!err && again) {
+		again = false;
+		for (i = 0; i < t.nr && !err; i++) {
+			if (t.tasks[i].kind != TASK_ALIVE)
+				continue;
+			err = seize_threads(&t.tasks[i]);
+			if (!err)
+				err = walk_children(&t, i, &again);
+		}
+	}
+	if (err) {
+		pstree_detach(&t);
+		pstree_free(&t);
+		return err;
+	}
+	pr_info("tree of pid %d: %u processes (%u alive)", root, t.nr, t.nr_alive);
+	*ret = t;
+	return 0;
+}
+
+void pstree_detach(struct pstree *t)
+{
+	for (unsigned i = 0; i < t->nr; i++) {
+		struct pstree_task *task = &t->tasks[i];
+
+		while (task->nr_seized)
+			infect_detach(task->tids[--task->nr_seized]);
+	}
+}
+
+int pstree_kill(struct pstree *t)
+{
+	int err = 0;
+
+	/*
+	 * SIGKILL is final even for a stopped, traced task; not waiting for
+	 * the kernel to free the memory is what makes a large dump return as
+	 * soon as the images are safe.
+	 */
+	for (unsigned i = 0; i < t->nr; i++) {
+		struct pstree_task *task = &t->tasks[i];
+
+		if (task->kind != TASK_ALIVE)
+			continue;
+		if (kill(task->pid, SIGKILL) && !err)
+			err = pr_errno(-errno, "pid %d: kill", task->pid);
+		task->nr_seized = 0;
+	}
+	return err;
+}
+
+void pstree_free(struct pstree *t)
+{
+	for (unsigned i = 0; i < t->nr; i++) {
+		free(t->tasks[i].tids);
+		free(t->tasks[i].children);
+	}
+	free(t->tasks);
+	t->tasks = NULL;
+	t->nr = 0;
+}
+
+int pstree_write(int dfd, const struct pstree *t)
+{
+	_cleanup_img_ struct img *img = NULL;
+	int err;
+
+	err = img_open(dfd, IMG_PSTREE, 0, O_WRONLY, &img);
+	for (unsigned i = 0; i < t->nr && !err; i++) {
+		const struct pstree_task *task = &t->tasks[i];
+		PstreeEntry e = PSTREE_ENTRY__INIT;
+
+		e.pid = task->pid;
+		e.ppid = task->ppid;
+		e.pgid = task->pgid;
+		e.sid = task->sid;
+		e.threads = (uint32_t *)task->tids;
+		e.n_threads = task->nr_tids;
+		e.has_state = true;
+		e.state = task->kind == TASK_ZOMBIE ? TASK_STATE__TASK_STATE_ZOMBIE
+						    : TASK_STATE__TASK_STATE_ALIVE;
+		if (task->kind == TASK_ZOMBIE) {
+			e.has_exit_code = true;
+			e.exit_code = task->exit_code;
+		}
+		err = pb_write_one(img, &e, PB_PSTREE);
+	}
+	if (!err)
+		err = img_close(TAKE_PTR(img));
+	return err;
+}
+
+/* ---- restore ------------------------------------------------------------ */
+
+static int entry_to_task(struct pstree *t, const PstreeEntry *e)
+{
+	struct pstree_task *task;
+	int idx, parent = -1, err;
+	size_t i;
+
+	if (e->pid == 0 || e->pid > (1u << 22))
+		return pr_errno(-EBADMSG, "pstree.img: invalid pid %u", e->pid);
+	if (pstree_find(t, e->pid))
+		return pr_errno(-EBADMSG, "pstree.img: pid %u appears twice", e->pid);
+	if (t->nr) {
+		struct pstree_task *p = pstree_find(t, e->ppid);
+
+		if (!p)
+			return pr_errno(-EBADMSG, "pstree.img: the parent %u of pid %u comes after it or is missing",
+					e->ppid, e->pid);
+		parent = p - t->tasks;
+	}
+	err = task_add(t, e->pid, parent, &idx);
+	if (err)
+		return err;
+	task = &t->tasks[idx];
+	task->ppid = e->ppid;
+	task->pgid = e->pgid;
+	task->sid = e->sid;
+	task->kind = e->has_state && e->state == TASK_STATE__TASK_STATE_ZOMBIE ? TASK_ZOMBIE : TASK_ALIVE;
+	task->exit_code = e->exit_code;
+	if (task->kind == TASK_ALIVE) {
+		if (!e->n_threads || e->threads[0] != e->pid)
+			return pr_errno(-EBADMSG, "pstree.img: pid %u: its main thread is not listed first", e->pid);
+		t->nr_alive++;
+	}
+	for (i = 0; i < e->n_threads && !err; i++)
+		err = add_tid(task, e->threads[i]);
+	return err;
+}
+
+/* Every TID once in the whole tree (a PID is its main thread's TID). */
+static int check_unique_ids(const struct pstree *t)
+{
+	for (unsigned i = 0; i < t->nr; i++)
+		for (unsigned k = 0; k < t->tasks[i].nr_tids; k++) {
+			pid_t tid = t->tasks[i].tids[k];
+
+			for (unsigned j = 0; j <= i; j++) {
+				const struct pstree_task *o = &t->tasks[j];
+				unsigned from = j == i ? k + 1 : 0;
+
+				for (unsigned m = from; m < o->nr_tids; m++)
+					if (o->tids[m] == tid)
+						return pr_errno(-EBADMSG, "pstree.img: tid %d appears twice", tid);
+				if (j != i && o->pid == tid)
+					return pr_errno(-EBADMSG, "pstree.img: tid %d is also a pid", tid);
+			}
+		}
+	return 0;
+}
+
+static int add_child(struct pstree_task *p, int child)
+{
+	int *n = xrealloc(p->children, sizeof(*n) * (p->nr_children + 1));
+
+	if (!n)
+		return -ENOMEM;
+	p->children = n;
+	n[p->nr_children++] = child;
+	return 0;
+}
+
+/* The session a task is born into, i.e. its parent's at fork time. */
+static pid_t born_sid(const struct pstree *t, int idx, pid_t cr_sid)
+{
+	const struct pstree_task *task = &t->tasks[idx];
+
+	if (task->parent < 0)
+		return cr_sid;
+	if (task->before_setsid)
+		return born_sid(t, task->parent, cr_sid);
+	return t->tasks[task->parent].sid;
+}
+
+/*
+ * A group whose leader is no longer in the tree gets a helper with the
+ * leader's PID: it creates the group, waits until the members joined,
+ * and exits. Its parent is a member's parent in the same session, or
+ * the session leader.
+ */
+static int add_group_helpers(struct pstree *t)
+{
+	unsigned i, nr = t->nr;
+	int err = 0;
+
+	for (i = 0; i < nr && !err; i++) {
+		struct pstree_task *m = &t->tasks[i], *h, *p;
+		int parent = -1, idx;
+
+		if (pstree_find(t, m->pgid))
+			continue;
+		if (m->parent >= 0 && t->tasks[m->parent].sid == m->sid)
+			parent = m->parent;
+		else if ((p = pstree_find(t, m->sid)))
+			parent = p - t->tasks;
+		if (parent < 0)
+			return pr_errno(-EOPNOTSUPP, "pid %d: neither the leader of its group %d nor of its session %d "
+					"is in the tree; cannot recreate the group", m->pid, m->pgid, m->sid);
+		err = task_add(t, m->pgid, parent, &idx);
+		if (err)
+			return err;
+		m = &t->tasks[i];
+		h = &t->tasks[idx];
+		h->kind = TASK_HELPER;
+		h->ppid = t->tasks[parent].pid;
+		h->pgid = m->pgid;
+		h->sid = m->sid;
+		pr_debug("pid %d: helper for group %d (session %d), child of %d", h->pid, h->pgid, h->sid, h->ppid);
+	}
+	return err;
+}
+
+static int plan_sessions(struct pstree *t, pid_t cr_sid)
+{
+	unsigned i;
+	int err = 0;
+
+	for (i = 1; i < t->nr; i++) {
+		struct pstree_task *c = &t->tasks[i], *p = &t->tasks[c->parent];
+		const struct pstree_task *leader = pstree_find(t, c->pgid);
+
+		if (c->sid == c->pid && c->pgid != c->pid)
+			return pr_errno(-EBADMSG, "pstree.img: pid %d leads session %d but not its group %d",
+					c->pid, c->sid, c->pgid);
+		if (leader && leader->sid != c->sid)
+			return pr_errno(-EBADMSG, "pstree.img: pid %d: its group %d lives in another session",
+					c->pid, c->pgid);
+		if (c->sid == c->pid || c->sid == p->sid)
+			continue;
+		if (p->sid == p->pid && c->sid == born_sid(t, c->parent, cr_sid)) {
+			c->before_setsid = true;
+			continue;
+		}
+		return pr_errno(-EOPNOTSUPP, "pid %d: its session %d cannot be recreated from its parent %d "
+				"(session %d)", c->pid, c->sid, p->pid, p->sid);
+	}
+	/* Children born before the parent's setsid() come first. */
+	for (int pass = 1; pass >= 0 && !err; pass--)
+		for (i = 1; i < t->nr && !err; i++)
+			if (t->tasks[i].before_setsid == pass)
+				err = add_child(&t->tasks[t->tasks[i].parent], i);
+	return err;
+}
+
+/*
+ * The root is born in cr's session and group; where it led neither, the
+ * ids it had stand for cr's in the whole tree.
+ */
+static void map_root_ids(struct pstree *t, pid_t cr_sid, pid_t cr_pgid)
+{
+	pid_t sid = t->tasks[0].sid, pgid = t->tasks[0].pgid, pid = t->tasks[0].pid;
+
+	for (unsigned i = 0; i < t->nr; i++) {
+		if (sid != pid && t->tasks[i].sid == sid)
+			t->tasks[i].sid = cr_sid;
+		if (pgid != pid && t->tasks[i].pgid == pgid)
+			t->tasks[i].pgid = cr_pgid;
+	}
+	if (sid != pid)
+		pr_info("pid %d did not lead its session %d: it joins cr's (%d)", pid, sid, cr_sid);
+}
+
+int pstree_read(int dfd, pid_t cr_sid, struct pstree *ret)
+{
+	_cleanup_img_ struct img *img = NULL;
+	struct pstree t = { 0 };
+	int err;
+
+	err = img_open(dfd, IMG_PSTREE, 0, O_RDONLY, &img);
+	while (!err) {
+		PstreeEntry *e;
+
+		err = pb_read_one(img, (void **)&e, PB_PSTREE);
+		if (err <= 0)
+			break;
+		err = entry_to_task(&t, e);
+		pb_free(e, PB_PSTREE);
+	}
+	if (!err && !t.nr)
+		err = pr_errno(-EBADMSG, "pstree.img: no processes");
+	if (!err && t.tasks[0].kind != TASK_ALIVE)
+		err = pr_errno(-EBADMSG, "pstree.img: the root %d is not alive", t.tasks[0].pid);
+	if (!err)
+		err = check_unique_ids(&t);
+	if (!err) {
+		map_root_ids(&t, cr_sid, getpgrp());
+		err = add_group_helpers(&t);
+	}
+	if (!err)
+		err = plan_sessions(&t, cr_sid);
+	if (err) {
+		pstree_free(&t);
+		return err;
+	}
+	*ret = t;
+	return 0;
+}
+
+int pstree_check_free(const struct pstree *t)
+{
+	char list[256] = "";
+	size_t len = 0;
+	unsigned nr = 0;
+
+	for (unsigned i = 0; i < t->nr; i++) {
+		const struct pstree_task *task = &t->tasks[i];
+
+		for (unsigned k = 0; k < (task->nr_tids ? task->nr_tids : 1); k++) {
+			pid_t id = task->nr_tids ? task->tids[k] : task->pid;
+			char path[32];
+
+			snprintf(path, sizeof(path), "/proc/%d", id);
+			if (access(path, F_OK))
+				continue;
+			if (!nr++) {
+				_cleanup_free_ char *comm = NULL;
+
+				snprintf(path, sizeof(path), "/proc/%d/comm", id);
+				if (!read_file_at(AT_FDCWD, path, &comm, NULL)) {
+					comm[strcspn(comm, "\n")] = 0;
+					len += snprintf(list + len, sizeof(list) - len, "%d (%s)", id, comm);
+				} else {
+					len += snprintf(list + len, sizeof(list) - len, "%d", id);
+				}
+			} else if (len < sizeof(list) - 16) {
+				len += snprintf(list + len, sizeof(list) - len, ", %d", id);
+			}
+		}
+	}
+	if (nr)
+		return pr_errno(-EEXIST, "%s %s in use; %s must be free to restore",
+				nr == 1 ? "pid" : "pids", list, nr == 1 ? "it" : "they");
+	return 0;
+}

@@ -1,0 +1,69 @@
+#ifndef CR_PSTREE_H
+#define CR_PSTREE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/*
+ * The process tree: which tasks, who is whose parent, their groups and
+ * sessions, their threads. Dump side: walk and seize it; restore side:
+ * read it back and plan the order in which the kernel accepts its
+ * sessions and groups.
+ */
+
+enum task_kind {
+	TASK_ALIVE = 1,
+	TASK_ZOMBIE = 2,
+	TASK_HELPER = 3,		/* restore only: holds a leaderless group */
+};
+
+struct pstree_task {
+	pid_t pid, ppid, pgid, sid;
+	int kind;
+	int exit_code;			/* zombie: the status waitpid() reports */
+	pid_t *tids;			/* alive: threads, the main thread first */
+	unsigned nr_tids;
+	unsigned nr_seized;		/* dump: tids[0..nr_seized) are ours */
+	int parent;			/* index, -1 for the root */
+	/* restore plan */
+	bool before_setsid;		/* forked by the parent before its setsid() */
+	int *children;			/* indexes, in fork order */
+	unsigned nr_children;
+};
+
+struct pstree {
+	struct pstree_task *tasks;	/* parents before children; the root first */
+	unsigned nr;
+	unsigned nr_alive;
+};
+
+/*
+ * Dump: seizes @root and every descendant and thread (PTRACE_SEIZE +
+ * INTERRUPT), walking again until a pass finds nothing new, so a fork or
+ * clone during the walk is caught. Zombies are recorded, not seized.
+ * Refuses (one line, naming the PID) kernel threads, stopped or traced
+ * tasks. On failure whatever was seized is detached again.
+ */
+int pstree_seize(pid_t root, struct pstree *ret);
+/* Detaches every seized thread: the tree runs on. */
+void pstree_detach(struct pstree *t);
+/* SIGKILLs every live process of the tree (not waited for). */
+int pstree_kill(struct pstree *t);
+int pstree_write(int dfd, const struct pstree *t);
+void pstree_free(struct pstree *t);
+struct pstree_task *pstree_find(const struct pstree *t, pid_t pid);
+
+/*
+ * Restore: reads pstree.img, checks it is a well-formed tree, adds helper
+ * tasks for process groups whose leader is gone and orders every task's
+ * children so the kernel accepts the sessions and groups: a task forks
+ * the children that keep its inherited session before it calls setsid().
+ * @cr_sid: the session the root is born into (cr's); a root that was not
+ * a session leader stays in it. An unrestorable arrangement is refused
+ * naming the PID.
+ */
+int pstree_read(int dfd, pid_t cr_sid, struct pstree *ret);
+/* Restore: fails naming every PID and TID of the tree that is in use. */
+int pstree_check_free(const struct pstree *t);
+
+#endif

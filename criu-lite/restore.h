@@ -1,0 +1,40 @@
+#ifndef CR_RESTORE_H
+#define CR_RESTORE_H
+
+/* Shared by the parts of cr restore: the per-task state cr builds. */
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core.pb-c.h"
+#include "mem.h"
+#include "mm.pb-c.h"
+#include "region.h"
+
+struct files_plan;
+struct restorer_args;
+
+struct rst_task {
+	pid_t pid;
+	CoreEntry *core;
+	MmEntry *mm;
+	struct mem_plan mem;
+	struct files_plan *files;
+	int exe_fd;
+	struct region rg;
+	struct restorer_args *args;	/* in rg */
+};
+
+/*
+ * Maps @t's restorer region (blob, arguments, stack) at an address free
+ * in cr's layout, which holds every region made so far, and in the
+ * task's dumped one, and fills the arguments. cr's fds the restorer
+ * uses are moved to @keep_from and above.
+ */
+int region_build(struct rst_task *t, int keep_from);
+void region_free(struct rst_task *t);
+
+/* Moves @fd to a number >= @from, where the task's own fds cannot be. */
+int move_fd_high(int *fd, int from);
+
+#endif
