@@ -94,4 +94,23 @@ struct proc_stat {
 
 int proc_stat_read(pid_t pid, struct proc_stat *ret_st);
 
+/* ---- memory (mem.c) -----------------------------------------------------
+ * A pattern whose 8-byte word k is a hash of SEED + k: any range of it can
+ * be checked on its own with pattern_check(p + off, len, seed + off / 8). */
+#include <stddef.h>
+#include <stdint.h>
+
+void pattern_fill(void *p, size_t len, uint64_t seed);
+/* Offset of the first word that differs from the pattern, or -1. */
+long pattern_check(const void *p, size_t len, uint64_t seed);
+
+/* The /proc/self/maps line of the mapping that holds ADDR. */
+struct vma_info {
+	unsigned long start, end, pgoff, inode;
+	char perms[5];
+	char path[256];
+};
+
+int vma_find(const void *addr, struct vma_info *ret_vma);
+
 #endif
