@@ -17,6 +17,7 @@
 #include "proc-parse.h"
 #include "region.h"
 #include "restorer-abi.h"
+#include "thread.h"
 #include "timers.h"
 
 #define SIGINFO_SIZE	128
@@ -302,8 +303,10 @@ static void dump_rlimits(const struct parasite_dump_misc *m, CoreEntry *c, struc
 }
 
 int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
-	      const struct core_pending *pending, struct img *img, uint64_t *ret_brk)
+	      const struct core_pending *pending, struct thread_dump *threads, unsigned nr_threads,
+	      struct img *img, uint64_t *ret_brk)
 {
+	_cleanup_free_ ThreadCoreEntry **others = NULL;
 	const struct infect_regs *regs = infect_orig_regs(ctl);
 	const struct parasite_dump_misc *m = infect_data(ctl);
 	CoreEntry c = CORE_ENTRY__INIT;
@@ -344,6 +347,24 @@ int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
 	t.rseq_sig = pending->rseq.sig;
 	c.seccomp_filters = pending->filter_ptrs;
 	c.n_seccomp_filters = pending->nr_filters;
+	/* threads[0] holds the main thread's extras, the others are whole. */
+	t.has_clear_tid_addr = t.has_robust_list = t.has_robust_len = true;
+	t.clear_tid_addr = threads[0].te.clear_tid_addr;
+	t.robust_list = threads[0].te.robust_list;
+	t.robust_len = threads[0].te.robust_len;
+	t.sched = threads[0].te.sched;
+	t.name = threads[0].te.name;
+	if (nr_threads > 1) {
+		others = xmalloc(sizeof(*others) * (nr_threads - 1));
+		if (!others) {
+			core_bufs_free(&b, &c);
+			return -ENOMEM;
+		}
+		for (unsigned i = 1; i < nr_threads; i++)
+			others[i - 1] = &threads[i].te;
+		c.threads = others;
+		c.n_threads = nr_threads - 1;
+	}
 
 	err = read_proc_number(pid, "personality", 16, &num);
 	c.personality = num;
@@ -434,27 +455,13 @@ static int prepare_seccomp(const CoreEntry *core, pid_t pid, struct restorer_arg
 int core_prepare_restore(const CoreEntry *core, pid_t pid, struct restorer_args *a,
 			 struct region *rg)
 {
+	struct restorer_thread *th;
+	unsigned char *infos;
+	size_t i;
 	int err;
 
-	const ThreadCoreEntry *t = core->thread;
-	struct arch_stack ss = { .ss_flags = ARCH_SS_DISABLE };
-	uint32_t xsize = arch_xsave_size();
-	struct user_regs r;
-	unsigned char *infos, *frame;
-	uint64_t img_xfeatures;
-	size_t i;
-
-	/* The xsave image must fit this CPU: same size, no unknown features. */
-	if (t->xsave.len < 576 || t->xsave.len > XSAVE_MAX_SIZE)
-		return pr_errno(-EBADMSG, "core-%d.img: xsave area of %zu bytes is invalid", pid, t->xsave.len);
-	img_xfeatures = *(const uint64_t *)(t->xsave.data + XSAVE_HDR_OFF);
-	if (img_xfeatures & ~arch_xfeatures())
-		return pr_errno(-EOPNOTSUPP, "core-%d.img: uses CPU state features 0x%llx this CPU lacks (has 0x%llx)",
-				pid, (unsigned long long)img_xfeatures, (unsigned long long)arch_xfeatures());
-	if (t->xsave.len != xsize)
-		return pr_errno(-EOPNOTSUPP, "core-%d.img: xsave area is %zu bytes, this CPU uses %u",
-				pid, t->xsave.len, xsize);
-
+	if (!core->thread)
+		return pr_errno(-EBADMSG, "core-%d.img: no main thread", pid);
 	for (i = 0; i < core->n_sigactions; i++) {
 		const SigactionEntry *s = core->sigactions[i];
 
@@ -491,40 +498,35 @@ int core_prepare_restore(const CoreEntry *core, pid_t pid, struct restorer_args 
 	a->personality = core->personality;
 	a->pdeath_sig = core->pdeath_sig;
 	a->child_subreaper = core->child_subreaper;
-	a->rseq_ptr = t->rseq_ptr;
-	a->rseq_size = t->rseq_size;
-	a->rseq_sig = t->rseq_sig;
-	snprintf(a->comm, sizeof(a->comm), "%s", core->comm);
 
-	a->nr_sigs_private = t->n_pending_sigs;
 	a->nr_sigs_shared = core->n_shared_pending_sigs;
-	infos = region_alloc(rg, SIGINFO_SIZE * (a->nr_sigs_private + a->nr_sigs_shared + 1), 8);
+	infos = region_alloc(rg, SIGINFO_SIZE * (a->nr_sigs_shared + 1), 8);
 	if (!infos)
 		return -ENOMEM;
-	for (i = 0; i < t->n_pending_sigs + core->n_shared_pending_sigs; i++) {
-		const ProtobufCBinaryData *d = i < t->n_pending_sigs ? &t->pending_sigs[i]
-				: &core->shared_pending_sigs[i - t->n_pending_sigs];
+	for (i = 0; i < core->n_shared_pending_sigs; i++) {
+		const ProtobufCBinaryData *d = &core->shared_pending_sigs[i];
+
 		if (d->len != SIGINFO_SIZE)
 			return pr_errno(-EBADMSG, "core-%d.img: pending signal record of %zu bytes", pid, d->len);
 		memcpy(infos + i * SIGINFO_SIZE, d->data, SIGINFO_SIZE);
 	}
 	a->siginfos = (uint64_t)infos;
 
-	arch_regs_from_pb(t->regs, &r);
-	if (r.cs != USER_CS_64)
-		return pr_errno(-EOPNOTSUPP, "core-%d.img: not a 64-bit task", pid);
-	a->fs_base = r.fs_base;
-	a->gs_base = r.gs_base;
-	arch_fixup_restart(&r, 0);
-	if (t->has_sas_sp) {
-		ss.ss_sp = t->sas_sp;
-		ss.ss_size = t->sas_size;
-		ss.ss_flags = t->sas_flags;
-	}
-	frame = region_alloc(rg, ARCH_SIGFRAME_SIZE(xsize), 64);
-	if (!frame)
+	th = region_alloc(rg, sizeof(*th) * (core->n_threads + 1), 64);
+	if (!th)
 		return -ENOMEM;
-	arch_build_sigframe(frame, (uint64_t)frame, &r, t->xsave.data, xsize, t->blk_sigset, &ss);
-	a->sigframe = (uint64_t)frame;
-	return 0;
+	memset(th, 0, sizeof(*th) * (core->n_threads + 1));
+	err = thread_prepare_restore(core->thread, pid, &th[0], rg);
+	if (!th[0].comm[0])
+		snprintf(th[0].comm, sizeof(th[0].comm), "%s", core->comm);
+	for (i = 0; i < core->n_threads && !err; i++) {
+		char *stack = region_alloc(rg, RESTORER_THREAD_STACK, 64);
+
+		err = stack ? thread_prepare_restore(core->threads[i], pid, &th[i + 1], rg) : -ENOMEM;
+		if (!err)
+			th[i + 1].stack_top = (uint64_t)stack + RESTORER_THREAD_STACK;
+	}
+	a->threads = (uint64_t)th;
+	a->nr_threads = core->n_threads + 1;
+	return err;
 }

@@ -12,6 +12,7 @@ struct parasite_ctl;
 struct proc_stat;
 struct restorer_args;
 struct region;
+struct thread_dump;
 
 /* What ptrace reads while the task is stopped, before the parasite runs. */
 struct core_pending {
@@ -29,9 +30,12 @@ void core_pending_free(struct core_pending *p);
  * Dump: the task's CPU, signal and per-process state into core-PID.img.
  * Asks the parasite for what only the task can read (sigactions,
  * itimers, umask, brk, sigaltstack); *ret_brk gets the current brk.
+ * @threads: from thread_dump(), the main thread's extras first, then
+ * every other thread whole.
  */
 int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
-	      const struct core_pending *pending, struct img *img, uint64_t *ret_brk);
+	      const struct core_pending *pending, struct thread_dump *threads, unsigned nr_threads,
+	      struct img *img, uint64_t *ret_brk);
 
 /*
  * Restore: checks that this CPU can load the image's xsave state, then

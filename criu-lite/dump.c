@@ -28,6 +28,7 @@
 #include "parasite-blob.h"
 #include "proc-parse.h"
 #include "pstree.h"
+#include "thread.h"
 
 /* What lives for the whole dump. */
 struct dump_ctx {
@@ -49,6 +50,8 @@ struct task_ctx {
 	MmEntry mm;
 	struct parasite_ctl *ctl;
 	struct core_pending pending;
+	struct thread_dump *threads;	/* one per tid, the main thread first */
+	unsigned nr_threads;
 	struct img *imgs[IMG_TYPE_MAX];	/* this task's: core, mm, pagemap, fdinfo */
 };
 
@@ -133,7 +136,8 @@ static int drain(struct task_ctx *t)
 	uint64_t brk = 0, bytes = 0;
 	int err;
 
-	err = core_dump(t->pid, t->ctl, &t->stat, &t->pending, t->imgs[IMG_CORE], &brk);
+	err = core_dump(t->pid, t->ctl, &t->stat, &t->pending, t->threads, t->nr_threads,
+			t->imgs[IMG_CORE], &brk);
 	if (!err)
 		err = dump_mm(t, brk);
 	if (!err)
@@ -187,9 +191,26 @@ static int task_ctx_release(struct task_ctx *t)
 		if (!err)
 			err = e;
 	}
+	for (unsigned i = 0; i < t->nr_threads; i++)
+		thread_dump_free(&t->threads[i]);
+	free(t->threads);
 	mem_free_vmas(&t->mm);
 	core_pending_free(&t->pending);
 	proc_maps_free(&t->maps);
+	return err;
+}
+
+static int collect_threads(struct task_ctx *t, uint64_t code)
+{
+	int err = 0;
+
+	t->threads = xzalloc(sizeof(*t->threads) * t->task->nr_tids);
+	if (!t->threads)
+		return -ENOMEM;
+	for (unsigned i = 0; i < t->task->nr_tids && !err; i++) {
+		err = thread_dump(t->pid, t->task->tids[i], code, i == 0, &t->threads[i]);
+		t->nr_threads = i + 1;
+	}
 	return err;
 }
 
@@ -216,6 +237,8 @@ static int infect_and_drain(struct task_ctx *t)
 	err = open_images(t);
 	if (!err)
 		err = core_collect_pending(t->pid, &t->pending);
+	if (!err)
+		err = collect_threads(t, code);
 	if (!err)
 		err = files_dump(t->pid, t->d->files, t->imgs[IMG_FDINFO]);
 	if (!err)

@@ -18,6 +18,7 @@
 #include "restore.h"
 #include "restorer-abi.h"
 #include "restorer-blob.h"
+#include "thread.h"
 
 #define REGION_LOW		0x10000000ULL	/* search for room above 256 MiB */
 
@@ -236,8 +237,17 @@ static size_t region_size(const struct rst_task *r, size_t park)
 	s += sizeof(struct restorer_vma) * (r->mm->n_vmas + 1) + 64;
 	s += sizeof(struct restorer_iov) * (r->mem.nr_runs + 1) + 64;
 	s += sizeof(uint64_t) * (r->mm->n_auxv + 2) + 64;
-	s += 128 * (r->core->thread->n_pending_sigs + r->core->n_shared_pending_sigs + 1) + 64;
-	s += ARCH_SIGFRAME_SIZE(arch_xsave_size()) + 128;
+	s += 128 * (r->core->n_shared_pending_sigs + 1) + 64;
+	s += sizeof(struct restorer_timer) * (r->core->n_posix_timers + 1) + 64;
+	s += sizeof(struct restorer_filter) * (r->core->n_seccomp_filters + 1) + 64;
+	for (size_t i = 0; i < r->core->n_seccomp_filters; i++)
+		s += r->core->seccomp_filters[i]->insns.len + 64;
+	if (r->core->creds)
+		s += sizeof(uint32_t) * (r->core->creds->n_groups + 1) + 64;
+	s += (sizeof(struct restorer_thread) + 64) * (r->core->n_threads + 1);
+	s += thread_region_size(r->core->thread);
+	for (size_t i = 0; i < r->core->n_threads; i++)
+		s += thread_region_size(r->core->threads[i]) + RESTORER_THREAD_STACK + 64;
 	s = ALIGN_UP(s, PAGE_SIZE) + RESTORER_STACK_SIZE;
 	return ALIGN_UP(s, PAGE_SIZE) + ALIGN_UP(park, PAGE_SIZE);
 }

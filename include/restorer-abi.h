@@ -18,6 +18,7 @@
 #define RESTORER_NR_RLIMITS	16
 #define RESTORER_NR_SPECIAL	3	/* vvar_vclock, vvar, vdso */
 #define RESTORER_MAX_MADV	8
+#define RESTORER_THREAD_STACK	(16 * 1024)
 
 enum restorer_status {
 	RESTORER_RUNNING = 0,
@@ -86,6 +87,31 @@ struct restorer_filter {		/* a struct sock_fprog */
 	u64 flags;			/* SECCOMP_FILTER_FLAG_* */
 };
 
+struct restorer_sched {			/* the kernel's struct sched_attr */
+	u32 size, policy;
+	u64 flags;
+	int nice;
+	u32 priority;
+	u64 runtime, deadline, period;
+};
+
+/* Per thread; the main thread is threads[0]. */
+struct restorer_thread {
+	int tid;
+	u32 has_sched;
+	u64 fs_base, gs_base;
+	u64 sigframe;			/* complete rt_sigframe */
+	u64 rseq_ptr;			/* re-register at the same address */
+	u32 rseq_size, rseq_sig;
+	u64 clear_tid;			/* set_tid_address() */
+	u64 robust_head, robust_len;	/* set_robust_list() */
+	struct restorer_sched sched;
+	char comm[16];
+	u32 nr_sigs;
+	u64 siginfos;			/* private pending: 128-byte records */
+	u64 stack_top;			/* not the main thread: its stack */
+};
+
 struct restorer_args {
 	/* progress, read by cr */
 	volatile u32 status;
@@ -118,22 +144,20 @@ struct restorer_args {
 	u32 personality;
 	int pdeath_sig;
 	u32 child_subreaper;
-	char comm[16];
 
-	u32 nr_sigs_private, nr_sigs_shared;
-	u64 siginfos;			/* 128-byte records: private ones first */
+	u32 nr_sigs_shared;
+	u64 siginfos;			/* process-wide pending: 128-byte records */
 	int pid;
 
-	u64 rseq_ptr;			/* re-register at the same address */
-	u32 rseq_size, rseq_sig;
 	u32 nr_timers;
 	u64 timers;			/* struct restorer_timer[] */
 	u32 nr_filters;
 	u64 filters;			/* struct restorer_filter[], oldest first */
 	u32 has_creds;
 	struct restorer_creds creds;
-	u64 fs_base, gs_base;
-	u64 sigframe;			/* complete rt_sigframe */
+	u32 nr_threads;
+	u64 threads;			/* struct restorer_thread[], main first */
+	volatile u32 threads_ready;	/* futex: threads done with their setup */
 };
 
 /* Steps, so cr can say where a restore failed. */
@@ -155,6 +179,8 @@ enum restorer_step {
 	RSTEP_SIGNALS,
 	RSTEP_TLS,
 	RSTEP_RSEQ,
+	RSTEP_THREADS,
+	RSTEP_THREAD_STATE,
 	RSTEP_CREDS,
 	RSTEP_SECCOMP,
 	RSTEP_WAIT,

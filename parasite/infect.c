@@ -162,6 +162,11 @@ static int unpoke_code(struct parasite_ctl *ctl)
 	return 0;
 }
 
+int infect_poke_syscall(struct parasite_ctl *ctl)
+{
+	return ctl->code_poked ? 0 : poke_code(ctl);
+}
+
 static int remote_check(struct parasite_ctl *ctl, const char *what, long nr, long *ret,
 			long a1, long a2, long a3, long a4, long a5, long a6)
 {

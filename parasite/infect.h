@@ -72,6 +72,12 @@ int __must_check infect_prepare(pid_t pid, uint64_t code_addr, struct parasite_c
 const struct infect_regs *infect_orig_regs(const struct parasite_ctl *ctl);
 uint64_t infect_orig_sigmask(const struct parasite_ctl *ctl);
 
+/*
+ * Writes a syscall instruction at the code address for infect_syscall()
+ * (infect_cure() puts the bytes back); infect_start_blob() does it itself.
+ */
+int __must_check infect_poke_syscall(struct parasite_ctl *ctl);
+
 /* Runs syscall @nr with up to six arguments inside the task. */
 int __must_check infect_syscall(struct parasite_ctl *ctl, long nr, long *ret,
 				long a1, long a2, long a3, long a4, long a5, long a6);

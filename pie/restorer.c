@@ -7,6 +7,7 @@
  */
 #include <linux/mman.h>
 #include <linux/futex.h>
+#include <linux/sched.h>
 #include <linux/prctl.h>
 #include <asm/signal.h>
 
@@ -221,17 +222,17 @@ static void restore_rlimits(void)
 	}
 }
 
-static void restore_signals(void)
+/* Queued while everything is blocked; the sigframes' masks decide. */
+static void queue_signals(int tid, u64 infos, u32 nr)
 {
-	unsigned char *info = (void *)A->siginfos;
+	unsigned char *info = (void *)infos;
 	u32 i;
 
-	/* Queued while everything is blocked; the sigframe's mask decides. */
-	for (i = 0; i < A->nr_sigs_private + A->nr_sigs_shared; i++, info += SIGINFO_SIZE) {
+	for (i = 0; i < nr; i++, info += SIGINFO_SIZE) {
 		int sig = *(int *)info;
 
-		if (i < A->nr_sigs_private)
-			CHECK(RSTEP_SIGNALS, sys_rt_tgsigqueueinfo(A->pid, A->pid, sig, info));
+		if (tid)
+			CHECK(RSTEP_SIGNALS, sys_rt_tgsigqueueinfo(A->pid, tid, sig, info));
 		else
 			CHECK(RSTEP_SIGNALS, sys_rt_sigqueueinfo(A->pid, sig, info));
 	}
@@ -316,9 +317,91 @@ static void install_seccomp(void)
 	}
 }
 
+static void restore_creds(void);
+
+/* What every thread restores for itself, the main one included. */
+static void thread_setup(struct restorer_thread *th)
+{
+	if (th->has_sched) {
+		long r = sys_sched_setattr(0, &th->sched, 0);
+
+		/* A realtime or deadline policy may be refused here (limits, admission). */
+		if (r < 0)
+			pie_printf(2, "Warn: tid %d: scheduling policy %u not restored: %ld",
+				   th->tid, th->sched.policy, r);
+	}
+	CHECK(RSTEP_THREAD_STATE, sys_prctl(PR_SET_NAME, (unsigned long)th->comm, 0, 0, 0));
+	sys_set_tid_address(th->clear_tid);	/* returns the tid, cannot fail */
+	if (th->robust_head)
+		CHECK(RSTEP_THREAD_STATE, sys_set_robust_list(th->robust_head, th->robust_len));
+	queue_signals(th->tid, th->siginfos, th->nr_sigs);
+	CHECK(RSTEP_TLS, sys_arch_prctl(ARCH_SET_FS, th->fs_base));
+	CHECK(RSTEP_TLS, sys_arch_prctl(ARCH_SET_GS, th->gs_base));
+	if (th->rseq_ptr)
+		CHECK(RSTEP_RSEQ, sys_rseq(th->rseq_ptr, th->rseq_size, 0, th->rseq_sig));
+	/* Credentials belong to each thread. */
+	if (A->has_creds)
+		restore_creds();
+}
+
+static void wait_go(void)
+{
+	while (!__atomic_load_n(&A->go, __ATOMIC_SEQ_CST))
+		sys_futex((void *)&A->go, FUTEX_WAIT, 0, 0, 0, 0);
+}
+
+static __noreturn void thread_main(void *arg)
+{
+	struct restorer_thread *th = arg;
+
+	thread_setup(th);
+	__atomic_add_fetch(&A->threads_ready, 1, __ATOMIC_SEQ_CST);
+	sys_futex((void *)&A->threads_ready, FUTEX_WAKE, 1, 0, 0, 0);
+	wait_go();
+	install_seccomp();
+	arch_rt_sigreturn(ARCH_SIGFRAME_SP(th->sigframe));
+}
+
+#define CLONE_THREAD_FLAGS	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | \
+				 CLONE_THREAD | CLONE_SYSVSEM)
+
+struct clone_args_ {
+	u64 flags, pidfd, child_tid, parent_tid, exit_signal;
+	u64 stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+/* Each thread gets its TID; before the creds change, which may drop CAP_CHECKPOINT_RESTORE. */
+static void clone_threads(void)
+{
+	struct restorer_thread *th = (void *)A->threads;
+	u32 i, ready;
+
+	for (i = 1; i < A->nr_threads; i++) {
+		int tid = th[i].tid;
+		struct clone_args_ ca = {
+			.flags = CLONE_THREAD_FLAGS,
+			.stack = th[i].stack_top - RESTORER_THREAD_STACK,
+			.stack_size = RESTORER_THREAD_STACK,
+			.set_tid = (u64)&tid, .set_tid_size = 1,
+		};
+		long r = arch_clone_thread(&ca, sizeof(ca), thread_main, &th[i]);
+
+		if (r < 0) {
+			pie_err("clone3 of thread %d: %ld", tid, r);
+			fail(RSTEP_THREADS, r);
+		}
+	}
+	thread_setup(&th[0]);
+	while ((ready = __atomic_load_n(&A->threads_ready, __ATOMIC_SEQ_CST)) < A->nr_threads - 1)
+		sys_futex((void *)&A->threads_ready, FUTEX_WAIT, ready, 0, 0, 0);
+}
+
 int blob_main(struct restorer_args *args)
 {
+	struct restorer_thread *main_thread;
+
 	A = args;
+	main_thread = (void *)A->threads;
 	pie_log_init(A->log_fd, A->log_level, "restorer: ");
 	pie_debug("pid %d: restorer running", A->pid);
 
@@ -337,25 +420,18 @@ int blob_main(struct restorer_args *args)
 	restore_rlimits();
 	CHECK(RSTEP_TASK_MISC, sys_personality(A->personality));
 	CHECK(RSTEP_TASK_MISC, sys_prctl(PR_SET_CHILD_SUBREAPER, A->child_subreaper, 0, 0, 0));
-	CHECK(RSTEP_TASK_MISC, sys_prctl(PR_SET_NAME, (unsigned long)A->comm, 0, 0, 0));
-	restore_signals();
-	CHECK(RSTEP_TLS, sys_arch_prctl(ARCH_SET_FS, A->fs_base));
-	CHECK(RSTEP_TLS, sys_arch_prctl(ARCH_SET_GS, A->gs_base));
-	if (A->rseq_ptr)
-		CHECK(RSTEP_RSEQ, sys_rseq(A->rseq_ptr, A->rseq_size, 0, A->rseq_sig));
-	if (A->has_creds)
-		restore_creds();
+	queue_signals(0, A->siginfos, A->nr_sigs_shared);
+	clone_threads();
 
 	pie_debug("pid %d: ready", A->pid);
 	/* cr's fds (page image, mapped files, the log) go before we go live. */
 	sys_close_range(A->helper_fd_from, ~0U, 0);
 	__atomic_store_n(&A->status, RESTORER_READY, __ATOMIC_SEQ_CST);
 	sys_futex((void *)&A->status, FUTEX_WAKE, 1, 0, 0, 0);
-	while (!__atomic_load_n(&A->go, __ATOMIC_SEQ_CST))
-		sys_futex((void *)&A->go, FUTEX_WAIT, 0, 0, 0, 0);
+	wait_go();
 
 	/* cr was the parent only while restoring: now the dumped death signal. */
 	sys_prctl(PR_SET_PDEATHSIG, A->pdeath_sig, 0, 0, 0);
 	install_seccomp();
-	arch_rt_sigreturn(ARCH_SIGFRAME_SP(A->sigframe));
+	arch_rt_sigreturn(ARCH_SIGFRAME_SP(main_thread->sigframe));
 }

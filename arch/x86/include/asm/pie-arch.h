@@ -16,6 +16,9 @@ static inline __attribute__((noreturn)) void arch_rt_sigreturn(unsigned long sp)
 	__builtin_unreachable();
 }
 
+/* clone3() a thread running @fn(@arg) on @ca's stack; head.S. */
+long arch_clone_thread(void *ca, unsigned long size, void (*fn)(void *), void *arg);
+
 #define ARCH_SET_GS	0x1001
 #define ARCH_SET_FS	0x1002
 

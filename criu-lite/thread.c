@@ -1,0 +1,290 @@
+/*
+ * Threads: what each thread has of its own, dump and restore side.
+ * core.c handles the process-wide state and the main thread's
+ * registers; this file the rest of every thread.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "asm/arch.h"
+#include "cleanup.h"
+#include "log.h"
+#include "proc-parse.h"
+#include "region.h"
+#include "restorer-abi.h"
+#include "thread.h"
+
+#define SIGINFO_SIZE		128
+#define SCRATCH_BELOW_SP	(128 + 64)	/* past the red zone */
+#define SCHED_DEADLINE_		6
+
+/* The kernel's struct sched_attr (first version, 48 bytes) + utilization. */
+struct sched_attr_ {
+	uint32_t size, policy;
+	uint64_t flags;
+	int32_t nice;
+	uint32_t priority;
+	uint64_t runtime, deadline, period;
+	uint32_t util_min, util_max;
+};
+
+/* The kernel's stack_t. */
+struct sas_ {
+	uint64_t sp;
+	int32_t flags;
+	int32_t pad;
+	uint64_t size;
+};
+
+static int peek_words(pid_t tid, uint64_t addr, void *buf, size_t len)
+{
+	for (size_t off = 0; off < len; off += 8) {
+		long w;
+
+		errno = 0;
+		w = ptrace(PTRACE_PEEKDATA, tid, addr + off, 0);
+		if (errno)
+			return pr_errno(-errno, "tid %d: reading its stack at %lx", tid, (unsigned long)(addr + off));
+		memcpy((char *)buf + off, &w, len - off < 8 ? len - off : 8);
+	}
+	return 0;
+}
+
+/*
+ * clear_child_tid and the sigaltstack can only be asked by the thread
+ * itself: run the two syscalls in it, with the answers written below
+ * its stack pointer, where nothing lives.
+ */
+static int remote_state(pid_t tid, uint64_t code, bool want_sas, struct thread_dump *td)
+{
+	struct parasite_ctl *ctl = NULL;
+	uint64_t scratch, clear_tid = 0;
+	struct sas_ sas = { 0 };
+	long ret;
+	int err, e;
+
+	err = infect_prepare(tid, code, &ctl);
+	if (err)
+		return err;
+	scratch = (infect_orig_regs(ctl)->gpr.sp - SCRATCH_BELOW_SP - sizeof(sas)) & ~15ULL;
+	err = infect_poke_syscall(ctl);
+	if (!err)
+		err = infect_syscall(ctl, __NR_prctl, &ret, PR_GET_TID_ADDRESS, scratch, 0, 0, 0, 0);
+	if (!err && ret)
+		err = pr_errno((int)ret, "tid %d: PR_GET_TID_ADDRESS", tid);
+	if (!err)
+		err = peek_words(tid, scratch, &clear_tid, sizeof(clear_tid));
+	if (!err && want_sas) {
+		err = infect_syscall(ctl, __NR_sigaltstack, &ret, 0, scratch, 0, 0, 0, 0);
+		if (!err && ret)
+			err = pr_errno((int)ret, "tid %d: sigaltstack", tid);
+		if (!err)
+			err = peek_words(tid, scratch, &sas, sizeof(sas));
+	}
+	e = infect_cure(ctl);
+	if (!err)
+		err = e;
+	if (err)
+		return err;
+	td->te.has_clear_tid_addr = true;
+	td->te.clear_tid_addr = clear_tid;
+	if (want_sas) {
+		td->te.has_sas_sp = td->te.has_sas_size = td->te.has_sas_flags = true;
+		td->te.sas_sp = sas.sp;
+		td->te.sas_size = sas.size;
+		td->te.sas_flags = sas.flags;
+	}
+	return 0;
+}
+
+/* What another process may read of a thread: robust list, scheduling, name. */
+static int plain_state(pid_t pid, pid_t tid, struct thread_dump *td)
+{
+	struct sched_attr_ sa = { 0 };
+	_cleanup_free_ char *comm = NULL;
+	uint64_t head = 0;
+	size_t len = 0;
+	char path[64];
+	int err;
+
+	if (syscall(SYS_get_robust_list, tid, &head, &len))
+		return pr_errno(-errno, "tid %d: get_robust_list", tid);
+	td->te.has_robust_list = td->te.has_robust_len = true;
+	td->te.robust_list = head;
+	td->te.robust_len = len;
+
+	if (syscall(SYS_sched_getattr, tid, &sa, sizeof(sa), 0))
+		return pr_errno(-errno, "tid %d: sched_getattr", tid);
+	sched_entry__init(&td->sched);
+	td->sched.policy = sa.policy;
+	td->sched.flags = sa.flags;
+	td->sched.nice = sa.nice;
+	td->sched.priority = sa.priority;
+	if (sa.policy == SCHED_DEADLINE_) {
+		td->sched.has_runtime = td->sched.has_deadline = td->sched.has_period = true;
+		td->sched.runtime = sa.runtime;
+		td->sched.deadline = sa.deadline;
+		td->sched.period = sa.period;
+	}
+	td->te.sched = &td->sched;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	err = read_file_at(AT_FDCWD, path, &comm, NULL);
+	if (err)
+		return err;
+	comm[strcspn(comm, "\n")] = 0;
+	snprintf(td->name, sizeof(td->name), "%s", comm);
+	td->te.name = td->name;
+	return 0;
+}
+
+/* Registers, mask, signals and rseq of a thread other than the main one. */
+static int cpu_state(pid_t tid, struct thread_dump *td)
+{
+	struct infect_rseq rseq;
+	int err;
+
+	err = infect_get_regs(tid, &td->regs);
+	if (!err && td->regs.gpr.cs != USER_CS_64)
+		err = pr_errno(-EOPNOTSUPP, "tid %d: runs 32-bit code, which cr does not support", tid);
+	if (!err)
+		err = infect_get_sigmask(tid, &td->te.blk_sigset);
+	if (!err)
+		err = infect_peek_siginfo(tid, 0, &td->sigs, &td->nr_sigs);
+	if (!err)
+		err = infect_get_rseq(tid, &rseq);
+	if (err)
+		return err;
+	td->te.regs = &td->ur;
+	arch_regs_to_pb(&td->regs.gpr, &td->ur);
+	td->te.xsave.data = td->regs.xsave;
+	td->te.xsave.len = td->regs.xsave_size;
+	td->te.has_rseq_ptr = td->te.has_rseq_size = td->te.has_rseq_sig = true;
+	td->te.rseq_ptr = rseq.ptr;
+	td->te.rseq_size = rseq.size;
+	td->te.rseq_sig = rseq.sig;
+	if (td->nr_sigs) {
+		td->sigs_pb = xzalloc(sizeof(*td->sigs_pb) * td->nr_sigs);
+		if (!td->sigs_pb)
+			return -ENOMEM;
+		for (unsigned i = 0; i < td->nr_sigs; i++) {
+			td->sigs_pb[i].len = SIGINFO_SIZE;
+			td->sigs_pb[i].data = (uint8_t *)td->sigs + (size_t)i * SIGINFO_SIZE;
+		}
+		td->te.pending_sigs = td->sigs_pb;
+		td->te.n_pending_sigs = td->nr_sigs;
+	}
+	return 0;
+}
+
+int thread_dump(pid_t pid, pid_t tid, uint64_t code, bool main_thread, struct thread_dump *td)
+{
+	int err;
+
+	memset(td, 0, sizeof(*td));
+	thread_core_entry__init(&td->te);
+	user_regs_entry__init(&td->ur);
+	td->te.tid = tid;
+	/* Registers first: the remote syscalls below change them for a moment. */
+	err = main_thread ? 0 : cpu_state(tid, td);
+	if (!err)
+		err = plain_state(pid, tid, td);
+	if (!err)
+		err = remote_state(tid, code, !main_thread, td);
+	return err;
+}
+
+void thread_dump_free(struct thread_dump *td)
+{
+	infect_regs_free(&td->regs);
+	free(td->sigs);
+	free(td->sigs_pb);
+	td->sigs = NULL;
+	td->sigs_pb = NULL;
+}
+
+/* ---- restore ---------------------------------------------------------------- */
+
+size_t thread_region_size(const ThreadCoreEntry *te)
+{
+	return ARCH_SIGFRAME_SIZE(XSAVE_MAX_SIZE) + 128 + SIGINFO_SIZE * (te->n_pending_sigs + 1) + 64;
+}
+
+int thread_prepare_restore(const ThreadCoreEntry *te, pid_t pid, struct restorer_thread *th,
+			   struct region *rg)
+{
+	struct arch_stack ss = { .ss_flags = ARCH_SS_DISABLE };
+	uint32_t xsize = arch_xsave_size();
+	unsigned char *infos, *frame;
+	uint64_t img_xfeatures;
+	struct user_regs r;
+	size_t i;
+
+	/* The xsave image must fit this CPU: same size, no unknown features. */
+	if (te->xsave.len < 576 || te->xsave.len > XSAVE_MAX_SIZE)
+		return pr_errno(-EBADMSG, "core-%d.img: tid %u: xsave area of %zu bytes is invalid", pid, te->tid,
+				te->xsave.len);
+	img_xfeatures = *(const uint64_t *)(te->xsave.data + XSAVE_HDR_OFF);
+	if (img_xfeatures & ~arch_xfeatures())
+		return pr_errno(-EOPNOTSUPP, "core-%d.img: uses CPU state features 0x%llx this CPU lacks (has 0x%llx)",
+				pid, (unsigned long long)img_xfeatures, (unsigned long long)arch_xfeatures());
+	if (te->xsave.len != xsize)
+		return pr_errno(-EOPNOTSUPP, "core-%d.img: xsave area is %zu bytes, this CPU uses %u",
+				pid, te->xsave.len, xsize);
+
+	th->tid = te->tid;
+	th->rseq_ptr = te->rseq_ptr;
+	th->rseq_size = te->rseq_size;
+	th->rseq_sig = te->rseq_sig;
+	th->clear_tid = te->clear_tid_addr;
+	th->robust_head = te->robust_list;
+	th->robust_len = te->robust_len;
+	if (te->sched) {
+		th->has_sched = 1;
+		th->sched = (struct restorer_sched){
+			.size = sizeof(th->sched), .policy = te->sched->policy, .flags = te->sched->flags,
+			.nice = te->sched->nice, .priority = te->sched->priority,
+			.runtime = te->sched->runtime, .deadline = te->sched->deadline,
+			.period = te->sched->period,
+		};
+	}
+	if (te->name)
+		snprintf(th->comm, sizeof(th->comm), "%s", te->name);
+
+	th->nr_sigs = te->n_pending_sigs;
+	infos = region_alloc(rg, SIGINFO_SIZE * (te->n_pending_sigs + 1), 8);
+	if (!infos)
+		return -ENOMEM;
+	for (i = 0; i < te->n_pending_sigs; i++) {
+		if (te->pending_sigs[i].len != SIGINFO_SIZE)
+			return pr_errno(-EBADMSG, "core-%d.img: tid %u: pending signal record of %zu bytes", pid,
+					te->tid, te->pending_sigs[i].len);
+		memcpy(infos + i * SIGINFO_SIZE, te->pending_sigs[i].data, SIGINFO_SIZE);
+	}
+	th->siginfos = (uint64_t)infos;
+
+	arch_regs_from_pb(te->regs, &r);
+	if (r.cs != USER_CS_64)
+		return pr_errno(-EOPNOTSUPP, "core-%d.img: tid %u: not a 64-bit thread", pid, te->tid);
+	th->fs_base = r.fs_base;
+	th->gs_base = r.gs_base;
+	arch_fixup_restart(&r, 0);
+	if (te->has_sas_sp) {
+		ss.ss_sp = te->sas_sp;
+		ss.ss_size = te->sas_size;
+		ss.ss_flags = te->sas_flags;
+	}
+	frame = region_alloc(rg, ARCH_SIGFRAME_SIZE(xsize), 64);
+	if (!frame)
+		return -ENOMEM;
+	arch_build_sigframe(frame, (uint64_t)frame, &r, te->xsave.data, xsize, te->blk_sigset, &ss);
+	th->sigframe = (uint64_t)frame;
+	return 0;
+}

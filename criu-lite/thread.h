@@ -1,0 +1,51 @@
+#ifndef CR_THREAD_H
+#define CR_THREAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core.pb-c.h"
+#include "infect.h"
+
+struct region;
+struct restorer_thread;
+
+/*
+ * One thread's state, dump side. For the main thread only what core.c
+ * does not read itself: clear_child_tid, robust list, scheduling and
+ * name. For the others everything: registers, FPU state, signal mask,
+ * private pending signals, sigaltstack, rseq as well.
+ */
+struct thread_dump {
+	ThreadCoreEntry te;
+	UserRegsEntry ur;
+	SchedEntry sched;
+	struct infect_regs regs;
+	void *sigs;			/* 128-byte siginfo records */
+	unsigned nr_sigs;
+	ProtobufCBinaryData *sigs_pb;
+	char name[32];
+};
+
+/*
+ * Reads thread @tid of process @pid (seized and stopped). Runs two
+ * syscalls inside it (PR_GET_TID_ADDRESS, sigaltstack) with a syscall
+ * instruction written at @code for a moment; the thread is put back.
+ */
+int thread_dump(pid_t pid, pid_t tid, uint64_t code, bool main_thread, struct thread_dump *td);
+void thread_dump_free(struct thread_dump *td);
+
+/*
+ * Restore: fills @th for the restorer from @te: TLS bases, rseq, robust
+ * list, clear_child_tid, scheduling, name, private signals and the
+ * rt_sigframe that becomes the thread's registers, mask and altstack.
+ * Room comes from @rg. Returns 0 or -errno (logged, naming @pid).
+ */
+int thread_prepare_restore(const ThreadCoreEntry *te, pid_t pid, struct restorer_thread *th,
+			   struct region *rg);
+
+/* Bytes of region a thread needs beyond struct restorer_thread. */
+size_t thread_region_size(const ThreadCoreEntry *te);
+
+#endif
