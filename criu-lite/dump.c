@@ -28,6 +28,7 @@
 #include "parasite-blob.h"
 #include "proc-parse.h"
 #include "pstree.h"
+#include "shmem.h"
 #include "thread.h"
 
 /* What lives for the whole dump. */
@@ -35,7 +36,8 @@ struct dump_ctx {
 	pid_t root;
 	int dfd;
 	struct pstree tree;
-	struct img *pages, *files;	/* shared by all tasks */
+	struct img *pages, *files, *shmem;	/* shared by all tasks */
+	struct shmem_dump shm;
 	uint64_t page_bytes;
 	struct timespec t_seize;
 };
@@ -158,6 +160,9 @@ static int finish_images(struct dump_ctx *d)
 	e = img_close(TAKE_PTR(d->files));
 	if (!err)
 		err = e;
+	e = img_close(TAKE_PTR(d->shmem));
+	if (!err)
+		err = e;
 	if (!err)
 		err = pstree_write(d->dfd, &d->tree);
 	if (!err)
@@ -224,6 +229,8 @@ static int infect_and_drain(struct task_ctx *t)
 		err = proc_parse_maps(t->pid, &t->maps);
 	if (!err)
 		err = mem_collect_vmas(t->pid, &t->maps, &t->mm);
+	if (!err)
+		err = shmem_dump_task(&t->d->shm, t->pid, &t->mm, t->d->shmem, t->d->pages);
 	if (err)
 		return err;
 	code = find_code_addr(&t->mm);
@@ -291,6 +298,8 @@ static void dump_ctx_release(struct dump_ctx *d)
 {
 	img_close(d->pages);
 	img_close(d->files);
+	img_close(d->shmem);
+	shmem_dump_free(&d->shm);
 	pstree_free(&d->tree);
 	if (d->dfd >= 0)
 		close(d->dfd);
@@ -314,6 +323,8 @@ int cr_dump(void)
 	if (!err)
 		err = img_open(d.dfd, IMG_FILES, 0, O_WRONLY, &d.files);
 	if (!err)
+		err = img_open(d.dfd, IMG_SHMEM, 0, O_WRONLY, &d.shmem);
+	if (!err)
 		err = cr_fail_point("seize");
 	if (!err)
 		err = pstree_seize(d.root, &d.tree);
@@ -331,8 +342,8 @@ int cr_dump(void)
 	pstree_detach(&d.tree);
 	pr_info("frozen for %.6f s", since(&d.t_seize));
 	if (!err)
-		pr_info("pid %d: dumped %u processes, %lu bytes of pages", d.root, d.tree.nr_alive,
-			(unsigned long)d.page_bytes);
+		pr_info("pid %d: dumped %u processes, %lu bytes of pages, %lu of shared memory", d.root,
+			d.tree.nr_alive, (unsigned long)d.page_bytes, (unsigned long)d.shm.bytes);
 out:
 	/* The cause was logged where it happened; main() repeats it on stderr. */
 	if (err)

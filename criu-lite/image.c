@@ -24,6 +24,7 @@
 #include "mm.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
+#include "shmem.pb-c.h"
 
 /*
  * Logs "<file>: <what> (<strerror>)" and evaluates to @err: image errors
@@ -45,6 +46,7 @@ const struct img_desc img_descs[IMG_TYPE_MAX] = {
 	[IMG_PAGES]     = { "pages-%u.img",   PAGES_MAGIC,     "pages",     PB_TYPE_MAX,     PB_TYPE_MAX },
 	[IMG_FILES]     = { "files.img",      FILES_MAGIC,     "files",     PB_TYPE_MAX,     PB_FILE },
 	[IMG_FDINFO]    = { "fdinfo-%u.img",  FDINFO_MAGIC,    "fdinfo",    PB_TYPE_MAX,     PB_FDINFO },
+	[IMG_SHMEM]     = { "shmem.img",      SHMEM_MAGIC,     "shmem",     PB_TYPE_MAX,     PB_SHMEM },
 };
 
 static const ProtobufCMessageDescriptor *const pb_descs[PB_TYPE_MAX] = {
@@ -56,6 +58,7 @@ static const ProtobufCMessageDescriptor *const pb_descs[PB_TYPE_MAX] = {
 	[PB_PAGEMAP]	  = &pagemap_entry__descriptor,
 	[PB_FILE]	  = &file_entry__descriptor,
 	[PB_FDINFO]	  = &fdinfo_entry__descriptor,
+	[PB_SHMEM]	  = &shmem_entry__descriptor,
 };
 
 const struct ProtobufCMessageDescriptor *pb_descriptor(enum pb_type type)

@@ -31,6 +31,7 @@
 #define PAGES_MAGIC		0x47415006u	/* "\6PAG" */
 #define FILES_MAGIC		0x4c494607u	/* "\7FIL" */
 #define FDINFO_MAGIC		0x49444608u	/* "\10FDI" */
+#define SHMEM_MAGIC		0x4d485309u	/* "\11SHM" */
 
 enum img_type {
 	IMG_INVENTORY,
@@ -41,6 +42,7 @@ enum img_type {
 	IMG_PAGES,
 	IMG_FILES,
 	IMG_FDINFO,
+	IMG_SHMEM,
 	IMG_TYPE_MAX,
 };
 
@@ -54,6 +56,7 @@ enum pb_type {
 	PB_PAGEMAP,
 	PB_FILE,
 	PB_FDINFO,
+	PB_SHMEM,
 	PB_TYPE_MAX,
 };
 

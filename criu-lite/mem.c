@@ -22,6 +22,7 @@
 #include "parasite-abi.h"
 #include "pagemap.pb-c.h"
 #include "proc-parse.h"
+#include "shmem.h"
 
 #define PME_PRESENT		(1ULL << 63)
 #define PME_SWAP		(1ULL << 62)
@@ -126,6 +127,14 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 		e->flags |= MAP_ANONYMOUS;
 		return 0;
 	}
+	if (v->deleted && !strncmp(v->path, "/memfd:", 7)) {
+		if (!v->shared)
+			return pr_errno(-ENOTSUP, "pid %d: private mapping %lx-%lx of memfd %s is not supported yet",
+					pid, (unsigned long)v->start, (unsigned long)v->end, v->path);
+		e->kind = VMA_KIND__VMA_MEMFD_SHARED;
+		e->path = xstrdup(v->path);
+		return e->path ? 0 : -ENOMEM;
+	}
 
 	e->kind = v->shared ? VMA_KIND__VMA_FILE_SHARED : VMA_KIND__VMA_FILE_PRIVATE;
 	return check_mapped_file(pid, v, e);
@@ -174,10 +183,9 @@ void mem_free_vmas(MmEntry *mm)
 	mm->n_vmas = 0;
 }
 
-static bool vma_has_pages(const VmaEntry *v)
+bool mem_vma_has_pages(const VmaEntry *v)
 {
-	return v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_ANON_SHARED ||
-	       v->kind == VMA_KIND__VMA_FILE_PRIVATE;
+	return v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_FILE_PRIVATE;
 }
 
 /*
@@ -367,7 +375,7 @@ int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
 
 	d.batch->nr_iovs = 0;
 	for (i = 0; i < mm->n_vmas && !ret; i++)
-		if (vma_has_pages(mm->vmas[i]))
+		if (mem_vma_has_pages(mm->vmas[i]))
 			ret = scan_vma(&d, pm_fd, mm->vmas[i], pme);
 	if (!ret)
 		ret = cr_fail_point("drain-pages");
@@ -424,7 +432,7 @@ static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct
 		ret = 0;
 		len = (uint64_t)pe->nr_pages * PAGE_SIZE;
 		v = find_vma(mm, pe->vaddr, pe->vaddr + len);
-		if (!v || !vma_has_pages(v) || !pe->nr_pages) {
+		if (!v || !mem_vma_has_pages(v) || !pe->nr_pages) {
 			ret = pr_errno(-EBADMSG, "%s: run of %u pages at %lx lies outside the dumped memory",
 				       img->name, pe->nr_pages, (unsigned long)pe->vaddr);
 		} else if (off + len > (uint64_t)st.st_size) {
@@ -510,7 +518,7 @@ void mem_log_bad_run(const struct mem_plan *plan, unsigned bad)
 }
 
 /* Opens the files of file-backed VMAs, refusing files that changed. */
-static int open_vma_files(const MmEntry *mm, struct mem_plan *plan)
+static int open_vma_files(const MmEntry *mm, const struct shmem_table *shm, struct mem_plan *plan)
 {
 	size_t i;
 
@@ -527,6 +535,18 @@ static int open_vma_files(const MmEntry *mm, struct mem_plan *plan)
 		struct stat st;
 		int fd;
 
+		if (v->kind == VMA_KIND__VMA_ANON_SHARED || v->kind == VMA_KIND__VMA_MEMFD_SHARED) {
+			fd = v->has_shmid ? shmem_fd(shm, v->shmid) : -EBADMSG;
+			if (fd == -EBADMSG && !v->has_shmid)
+				return pr_errno(fd, "mm image: shared mapping at %lx names no object",
+						(unsigned long)v->start);
+			if (fd < 0)
+				return fd;
+			plan->vma_fds[i] = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+			if (plan->vma_fds[i] < 0)
+				return pr_errno(-errno, "dup of a shared memory object");
+			continue;
+		}
 		if (v->kind != VMA_KIND__VMA_FILE_PRIVATE && v->kind != VMA_KIND__VMA_FILE_SHARED)
 			continue;
 		if (!v->path)
@@ -545,14 +565,15 @@ static int open_vma_files(const MmEntry *mm, struct mem_plan *plan)
 	return 0;
 }
 
-int mem_prepare(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct mem_plan *ret)
+int mem_prepare(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, const struct shmem_table *shm,
+		struct mem_plan *ret)
 {
 	struct mem_plan plan = { 0 };
 	int err;
 
 	err = read_runs(dfd, pid, mm, pages_fd, &plan);
 	if (!err)
-		err = open_vma_files(mm, &plan);
+		err = open_vma_files(mm, shm, &plan);
 	if (err) {
 		mem_plan_free(&plan);
 		return err;

@@ -1,6 +1,7 @@
 #ifndef CR_MEM_H
 #define CR_MEM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -13,6 +14,8 @@ struct proc_maps;
 /* Dump: fills mm->vmas from @maps, checking that every kind is supported. */
 int mem_collect_vmas(pid_t pid, struct proc_maps *maps, MmEntry *mm);
 void mem_free_vmas(MmEntry *mm);
+/* Its pages are in the task's pagemap (not a file's, nor a shared object's). */
+bool mem_vma_has_pages(const VmaEntry *v);
 
 /*
  * Dump: finds the pages worth saving with /proc/PID/pagemap, has the
@@ -43,9 +46,12 @@ struct mem_plan {
  * Restore: reads pagemap-PID.img, checks that the runs fall in dumped
  * VMAs of a dumpable kind and inside the page image @pages_fd (a
  * truncated image fails here), and opens the files of file-backed VMAs
- * (checking they still have the dumped size).
+ * (checking they still have the dumped size); shared memory mappings
+ * get a dup of their object's fd from @shm.
  */
-int mem_prepare(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct mem_plan *ret);
+struct shmem_table;
+int mem_prepare(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, const struct shmem_table *shm,
+		struct mem_plan *ret);
 
 /*
  * Restore: checks every run's CRC32C against the page image, streaming

@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "core.h"
 #include "log.h"
+#include "mem.h"
 #include "proc-parse.h"
 #include "restore.h"
 #include "restorer-abi.h"
@@ -192,8 +193,8 @@ static int fill_vmas(struct rst_task *r, int keep_from)
 			return err;
 		v[k] = (struct restorer_vma){
 			.start = e->start, .end = e->end, .pgoff = e->pgoff, .prot = e->prot,
-			.flags = e->flags, .fd = r->mem.vma_fds[i],
-			.has_pages = e->kind != VMA_KIND__VMA_FILE_SHARED,
+			.flags = r->mem.vma_fds[i] >= 0 ? e->flags & ~MAP_ANONYMOUS : e->flags,
+			.fd = r->mem.vma_fds[i], .has_pages = mem_vma_has_pages(e),
 		};
 		fill_madv(&v[k], e->madv);
 		k++;

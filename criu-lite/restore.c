@@ -39,6 +39,7 @@
 #include "proc-parse.h"
 #include "pstree.h"
 #include "restore.h"
+#include "shmem.h"
 #include "restorer-abi.h"
 #include "restorer-blob.h"
 
@@ -124,6 +125,7 @@ struct restore_ctx {
 	struct pstree tree;
 	struct rst_task *tasks;		/* parallel to tree.tasks */
 	struct img *pages;
+	struct shmem_table *shm;
 	struct rst_shared *sh;
 	size_t sh_size;
 	int keep_from, log_fd;
@@ -147,7 +149,7 @@ static int read_task_images(struct restore_ctx *r, struct rst_task *t)
 	if (!err)
 		err = read_one_image(r->dfd, IMG_MM, t->pid, PB_MM, (void **)&t->mm);
 	if (!err)
-		err = mem_prepare(r->dfd, t->pid, t->mm, r->pages->fd, &t->mem);
+		err = mem_prepare(r->dfd, t->pid, t->mm, r->pages->fd, r->shm, &t->mem);
 	if (!err)
 		err = files_prepare(r->dfd, t->pid, &t->files);
 	if (err)
@@ -179,6 +181,8 @@ static int read_images(struct restore_ctx *r)
 		return pr_errno(-EBADMSG, "pstree.img: root pid %d does not match inventory.img (%u)",
 				r->tree.tasks[0].pid, r->inv->root_pid);
 	err = img_open(r->dfd, IMG_PAGES, r->inv->pages_id, O_RDONLY, &r->pages);
+	if (!err)
+		err = shmem_restore_prepare(r->dfd, r->pages->fd, &r->shm);
 	if (err)
 		return err;
 	r->tasks = xzalloc(sizeof(*r->tasks) * r->tree.nr);
@@ -692,6 +696,8 @@ static void restore_ctx_release(struct restore_ctx *r)
 		close(r->log_fd);
 	r->log_fd = -1;
 	pstree_free(&r->tree);
+	shmem_table_free(r->shm);
+	r->shm = NULL;
 	img_close(r->pages);
 	r->pages = NULL;
 	if (r->inv)

@@ -1,0 +1,46 @@
+#ifndef CR_SHMEM_H
+#define CR_SHMEM_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mm.pb-c.h"
+
+struct img;
+
+/*
+ * Memory objects that mappings share: MAP_SHARED anonymous memory and
+ * memfds. Each is dumped once, from the object itself (the map_files
+ * link opens it), however many tasks map it; restore recreates it once
+ * in cr, and every mapping maps that one object again, so a write in one
+ * task is seen in the others.
+ */
+
+struct shmem_seen;
+struct shmem_dump {
+	struct shmem_seen *objs;
+	unsigned nr;
+	uint64_t bytes;			/* page bytes written */
+};
+
+/*
+ * Dump: for each shared-object VMA of @mm, finds its object (by device
+ * and inode), writing its entry to @shmem_img and its pages to @pages the
+ * first time the object is seen, and sets the VMA's shmid.
+ */
+int shmem_dump_task(struct shmem_dump *sd, pid_t pid, MmEntry *mm, struct img *shmem_img,
+		    struct img *pages);
+void shmem_dump_free(struct shmem_dump *sd);
+
+/*
+ * Restore: reads shmem.img, creates every object and fills it from the
+ * page image, checking each run's CRC32C (a mismatch names the file and
+ * offset). Runs before any process exists.
+ */
+struct shmem_table;
+int shmem_restore_prepare(int dfd, int pages_fd, struct shmem_table **ret);
+/* The object's fd (owned by the table), or -EBADMSG (logged) if unknown. */
+int shmem_fd(const struct shmem_table *t, uint64_t id);
+void shmem_table_free(struct shmem_table *t);
+
+#endif
