@@ -127,6 +127,14 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 		e->flags |= MAP_ANONYMOUS;
 		return 0;
 	}
+	if (v->deleted && !strncmp(v->path, "/SYSV", 5)) {
+		if (!v->shared || v->pgoff)
+			return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx: only whole SysV segments can be dumped",
+					pid, (unsigned long)v->start, (unsigned long)v->end);
+		e->kind = VMA_KIND__VMA_SYSV_SHM;
+		e->path = xstrdup(v->path);
+		return e->path ? 0 : -ENOMEM;
+	}
 	if (v->deleted && !strncmp(v->path, "/memfd:", 7)) {
 		if (!v->shared)
 			return pr_errno(-ENOTSUP, "pid %d: private mapping %lx-%lx of memfd %s is not supported yet",
@@ -523,10 +531,11 @@ static int open_vma_files(const MmEntry *mm, const struct shmem_table *shm, stru
 	size_t i;
 
 	plan->vma_fds = xmalloc(sizeof(int) * (mm->n_vmas ? mm->n_vmas : 1));
-	if (!plan->vma_fds)
+	plan->vma_sysv = xmalloc(sizeof(int) * (mm->n_vmas ? mm->n_vmas : 1));
+	if (!plan->vma_fds || !plan->vma_sysv)
 		return -ENOMEM;
 	for (i = 0; i < mm->n_vmas; i++)
-		plan->vma_fds[i] = -1;
+		plan->vma_fds[i] = plan->vma_sysv[i] = -1;
 	plan->nr_vma_fds = mm->n_vmas;
 
 	for (i = 0; i < mm->n_vmas; i++) {
@@ -535,6 +544,14 @@ static int open_vma_files(const MmEntry *mm, const struct shmem_table *shm, stru
 		struct stat st;
 		int fd;
 
+		if (v->kind == VMA_KIND__VMA_SYSV_SHM) {
+			int id = v->has_shmid ? shmem_sysv_id(shm, v->shmid) : -EBADMSG;
+
+			if (id < 0)
+				return id;
+			plan->vma_sysv[i] = id;
+			continue;
+		}
 		if (v->kind == VMA_KIND__VMA_ANON_SHARED || v->kind == VMA_KIND__VMA_MEMFD_SHARED) {
 			fd = v->has_shmid ? shmem_fd(shm, v->shmid) : -EBADMSG;
 			if (fd == -EBADMSG && !v->has_shmid)
@@ -591,6 +608,7 @@ void mem_plan_free(struct mem_plan *plan)
 			if (plan->vma_fds[i] >= 0)
 				close(plan->vma_fds[i]);
 	free(plan->vma_fds);
+	free(plan->vma_sysv);
 	free(plan->runs);
 	memset(plan, 0, sizeof(*plan));
 }

@@ -39,6 +39,7 @@ struct mem_plan {
 	uint64_t pages_off;		/* file offset of the first run */
 	uint32_t pages_id;
 	int *vma_fds;			/* per VMA: opened file or -1 */
+	int *vma_sysv;			/* per VMA: SysV segment id or -1 */
 	unsigned nr_vma_fds;
 };
 

@@ -195,6 +195,7 @@ static int fill_vmas(struct rst_task *r, int keep_from)
 			.start = e->start, .end = e->end, .pgoff = e->pgoff, .prot = e->prot,
 			.flags = r->mem.vma_fds[i] >= 0 ? e->flags & ~MAP_ANONYMOUS : e->flags,
 			.fd = r->mem.vma_fds[i], .has_pages = mem_vma_has_pages(e),
+			.sysv_id = r->mem.vma_sysv[i],
 		};
 		fill_madv(&v[k], e->madv);
 		k++;

@@ -130,6 +130,7 @@ struct restore_ctx {
 	size_t sh_size;
 	int keep_from, log_fd;
 	bool forked;			/* the root was cloned */
+	bool restored;			/* every task went live */
 	struct page_verifier verifier;
 };
 
@@ -696,7 +697,7 @@ static void restore_ctx_release(struct restore_ctx *r)
 		close(r->log_fd);
 	r->log_fd = -1;
 	pstree_free(&r->tree);
-	shmem_table_free(r->shm);
+	shmem_table_free(r->shm, r->restored);
 	r->shm = NULL;
 	img_close(r->pages);
 	r->pages = NULL;
@@ -795,12 +796,15 @@ int cr_restore(void)
 	if (!err)
 		err = verifier_join(&r);
 	if (!err)
+		err = shmem_restore_finish(r.shm);
+	if (!err)
 		err = release_tree(&r);
 	if (err)
 		goto out;
 
 	root = r.tree.tasks[0].pid;
 	r.forked = false;		/* it is the tree's own life from here */
+	r.restored = true;
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	pr_info("pid %d: restored %u processes", root, r.tree.nr_alive);
 	err = write_pidfile(root);

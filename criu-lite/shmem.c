@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +17,7 @@
 #include "compiler.h"
 #include "image.h"
 #include "log.h"
+#include "proc-parse.h"
 #include "shmem.h"
 #include "shmem.pb-c.h"
 
@@ -28,7 +31,8 @@ struct shmem_seen {
 
 static bool is_shmem_vma(const VmaEntry *e)
 {
-	return e->kind == VMA_KIND__VMA_ANON_SHARED || e->kind == VMA_KIND__VMA_MEMFD_SHARED;
+	return e->kind == VMA_KIND__VMA_ANON_SHARED || e->kind == VMA_KIND__VMA_MEMFD_SHARED ||
+	       e->kind == VMA_KIND__VMA_SYSV_SHM;
 }
 
 /* Copies one run of the object into the page image, with its checksum. */
@@ -102,6 +106,44 @@ static int dump_object(int obj_fd, const struct stat *st, ShmemEntry *e, struct 
 	return err;
 }
 
+#define SYSVIPC_SHM	"/proc/sysvipc/shm"
+
+/*
+ * A segment's inode number is its id. One removed (IPC_RMID) while
+ * attached stays listed in /proc/sysvipc/shm with SHM_DEST in its mode
+ * until the last detach.
+ */
+static int sysv_describe(int shmid, ShmemEntry *e)
+{
+	_cleanup_free_ char *buf = NULL;
+	char *line;
+	int err;
+
+	err = read_file_at(AT_FDCWD, SYSVIPC_SHM, &buf, NULL);
+	if (err)
+		return err;
+	e->has_shmid = e->has_key = e->has_mode = e->has_uid = e->has_gid = e->has_removed = true;
+	e->shmid = shmid;
+	e->removed = true;
+	for (line = strchr(buf, '\n'); line; line = strchr(line + 1, '\n')) {
+		int key, id;
+		unsigned mode, uid, gid;
+		unsigned long size;
+
+		if (sscanf(line + 1, "%d %d %o %lu %*d %*d %*u %u %u", &key, &id, &mode, &size, &uid, &gid) == 6 &&
+		    id == shmid) {
+			e->key = key;
+			e->mode = mode & 0777;
+			e->uid = uid;
+			e->gid = gid;
+			e->removed = !!(mode & SHM_DEST);
+			return 0;
+		}
+	}
+	e->mode = 0600;
+	return 0;
+}
+
 static int dump_new_object(struct shmem_dump *sd, pid_t pid, const VmaEntry *v, int fd,
 			   const struct stat *st, struct img *shmem_img, struct img *pages)
 {
@@ -115,10 +157,19 @@ static int dump_new_object(struct shmem_dump *sd, pid_t pid, const VmaEntry *v, 
 	sd->objs = n;
 	n[sd->nr] = (struct shmem_seen){ st->st_dev, st->st_ino, sd->nr + 1 };
 	e.id = sd->nr + 1;
-	e.kind = v->kind == VMA_KIND__VMA_MEMFD_SHARED ? SHMEM_KIND__SHMEM_MEMFD : SHMEM_KIND__SHMEM_ANON;
+	e.kind = v->kind == VMA_KIND__VMA_MEMFD_SHARED ? SHMEM_KIND__SHMEM_MEMFD :
+		 v->kind == VMA_KIND__VMA_SYSV_SHM ? SHMEM_KIND__SHMEM_SYSV : SHMEM_KIND__SHMEM_ANON;
 	e.size = st->st_size;
 	e.name = v->kind == VMA_KIND__VMA_MEMFD_SHARED ? v->path + strlen("/memfd:") : NULL;
-	err = dump_object(fd, st, &e, pages, &sd->bytes);
+	err = 0;
+	if (v->kind == VMA_KIND__VMA_SYSV_SHM) {
+		if (ALIGN_UP((uint64_t)st->st_size, PAGE_SIZE) != v->end - v->start)
+			return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx: only whole SysV segments can be dumped",
+					pid, (unsigned long)v->start, (unsigned long)v->end);
+		err = sysv_describe(st->st_ino, &e);
+	}
+	if (!err)
+		err = dump_object(fd, st, &e, pages, &sd->bytes);
 	if (!err)
 		err = pb_write_one(shmem_img, &e, PB_SHMEM);
 	if (e.runs && e.n_runs)
@@ -176,13 +227,82 @@ void shmem_dump_free(struct shmem_dump *sd)
 
 struct shmem_obj {
 	uint64_t id;
-	int fd;
+	int fd;				/* anon, memfd */
+	int sysv_id;			/* SysV: the new segment, else -1 */
+	bool removed;			/* SysV: IPC_RMID once attached */
+	bool gone;			/* SysV: IPC_RMID done */
 };
 
 struct shmem_table {
 	struct shmem_obj *objs;
 	unsigned nr;
 };
+
+#define SHM_NEXT_ID	"/proc/sys/kernel/shm_next_id"
+
+/*
+ * A new segment, with the dumped id where the kernel lets us choose it
+ * (shm_next_id, CONFIG_CHECKPOINT_RESTORE): a task may keep the id.
+ * Someone else's shmget() racing with ours may take it; then the task
+ * gets another id, which is said.
+ */
+static int create_sysv(const ShmemEntry *e)
+{
+	key_t key = e->removed ? IPC_PRIVATE : e->key;
+	char val[16];
+	int fd, id, n;
+
+	fd = open(SHM_NEXT_ID, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = snprintf(val, sizeof(val), "%d", e->shmid);
+		if (write(fd, val, n) != n)
+			pr_debug("%s: %s", SHM_NEXT_ID, strerror(errno));
+		close(fd);
+	}
+	id = shmget(key, e->size, IPC_CREAT | IPC_EXCL | (e->mode & 0777));
+	if (id < 0) {
+		if (errno == EEXIST)
+			return pr_errno(-EEXIST, "SysV shared memory key 0x%x is in use; it must be free to restore",
+					e->key);
+		return pr_errno(-errno, "shmget of %lu bytes (SysV segment %d)", (unsigned long)e->size, e->shmid);
+	}
+	if (id != e->shmid)
+		pr_warn("SysV segment %d comes back as %d: that id is taken", e->shmid, id);
+	if (e->uid || e->gid) {
+		struct shmid_ds ds;
+
+		if (!shmctl(id, IPC_STAT, &ds)) {
+			ds.shm_perm.uid = e->uid;
+			ds.shm_perm.gid = e->gid;
+			if (shmctl(id, IPC_SET, &ds))
+				pr_warn("SysV segment %d: owner %u:%u not restored: %s", id, e->uid, e->gid,
+					strerror(errno));
+		}
+	}
+	return id;
+}
+
+/* The segment's memory as a file, through an attachment of our own. */
+static int sysv_open(int id)
+{
+	char path[96];
+	void *p;
+	int fd;
+	struct shmid_ds ds;
+
+	if (shmctl(id, IPC_STAT, &ds))
+		return pr_errno(-errno, "SysV segment %d: IPC_STAT", id);
+	p = shmat(id, NULL, 0);
+	if (p == (void *)-1)
+		return pr_errno(-errno, "SysV segment %d: shmat", id);
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)p,
+		 (unsigned long)p + ALIGN_UP(ds.shm_segsz, PAGE_SIZE));
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		fd = pr_errno(-errno, "SysV segment %d: %s", id, path);
+	shmdt(p);
+	return fd;
+}
 
 /*
  * Anonymous shared memory comes from an anonymous MAP_SHARED mapping of
@@ -255,7 +375,7 @@ static int restore_object(struct shmem_table *t, int pages_fd, const ShmemEntry 
 	struct shmem_obj *n;
 	int fd, err;
 
-	if (!e->size || e->size % PAGE_SIZE)
+	if (!e->size || (e->kind != SHMEM_KIND__SHMEM_SYSV && e->size % PAGE_SIZE))
 		return pr_errno(-EBADMSG, "shmem.img: object %lu has invalid size %lu", (unsigned long)e->id,
 				(unsigned long)e->size);
 	for (unsigned i = 0; i < t->nr; i++)
@@ -265,12 +385,24 @@ static int restore_object(struct shmem_table *t, int pages_fd, const ShmemEntry 
 	if (!n)
 		return -ENOMEM;
 	t->objs = n;
+	if (e->kind == SHMEM_KIND__SHMEM_SYSV) {
+		int id = create_sysv(e);
+
+		if (id < 0)
+			return id;
+		n[t->nr++] = (struct shmem_obj){ .id = e->id, .fd = -1, .sysv_id = id, .removed = e->removed };
+		fd = sysv_open(id);
+		if (fd < 0)
+			return fd;
+		err = fill_object(fd, pages_fd, e, buf);
+		close(fd);
+		return err;
+	}
 	fd = e->kind == SHMEM_KIND__SHMEM_MEMFD ? create_memfd(e->name, e->size) : create_anon(e->size);
 	if (fd < 0)
 		return fd;
-	n[t->nr++] = (struct shmem_obj){ e->id, fd };
-	err = fill_object(fd, pages_fd, e, buf);
-	return err;
+	n[t->nr++] = (struct shmem_obj){ .id = e->id, .fd = fd, .sysv_id = -1 };
+	return fill_object(fd, pages_fd, e, buf);
 }
 
 int shmem_restore_prepare(int dfd, int pages_fd, struct shmem_table **ret)
@@ -294,28 +426,53 @@ int shmem_restore_prepare(int dfd, int pages_fd, struct shmem_table **ret)
 		pb_free(e, PB_SHMEM);
 	}
 	if (err) {
-		shmem_table_free(t);
+		shmem_table_free(t, false);
 		return err;
 	}
 	*ret = t;
 	return 0;
 }
 
+int shmem_sysv_id(const struct shmem_table *t, uint64_t id)
+{
+	for (unsigned i = 0; t && i < t->nr; i++)
+		if (t->objs[i].id == id && t->objs[i].sysv_id >= 0)
+			return t->objs[i].sysv_id;
+	return pr_errno(-EBADMSG, "mm image: a mapping refers to SysV segment object %lu, which shmem.img lacks",
+			(unsigned long)id);
+}
+
+int shmem_restore_finish(struct shmem_table *t)
+{
+	for (unsigned i = 0; i < t->nr; i++)
+		if (t->objs[i].sysv_id >= 0 && t->objs[i].removed) {
+			if (shmctl(t->objs[i].sysv_id, IPC_RMID, NULL))
+				return pr_errno(-errno, "SysV segment %d: IPC_RMID", t->objs[i].sysv_id);
+			t->objs[i].gone = true;
+		}
+	return 0;
+}
+
 int shmem_fd(const struct shmem_table *t, uint64_t id)
 {
 	for (unsigned i = 0; t && i < t->nr; i++)
-		if (t->objs[i].id == id)
+		if (t->objs[i].id == id && t->objs[i].fd >= 0)
 			return t->objs[i].fd;
 	return pr_errno(-EBADMSG, "mm image: a mapping refers to shared memory object %lu, which shmem.img lacks",
 			(unsigned long)id);
 }
 
-void shmem_table_free(struct shmem_table *t)
+void shmem_table_free(struct shmem_table *t, bool restored)
 {
 	if (!t)
 		return;
-	for (unsigned i = 0; i < t->nr; i++)
-		close(t->objs[i].fd);
+	for (unsigned i = 0; i < t->nr; i++) {
+		if (t->objs[i].fd >= 0)
+			close(t->objs[i].fd);
+		/* A failed restore leaves no segment behind. */
+		if (t->objs[i].sysv_id >= 0 && !t->objs[i].gone && !restored)
+			shmctl(t->objs[i].sysv_id, IPC_RMID, NULL);
+	}
 	free(t->objs);
 	free(t);
 }

@@ -1,6 +1,7 @@
 #ifndef CR_SHMEM_H
 #define CR_SHMEM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -9,8 +10,8 @@
 struct img;
 
 /*
- * Memory objects that mappings share: MAP_SHARED anonymous memory and
- * memfds. Each is dumped once, from the object itself (the map_files
+ * Memory objects that mappings share: MAP_SHARED anonymous memory,
+ * memfds and SysV shared memory segments. Each is dumped once, from the object itself (the map_files
  * link opens it), however many tasks map it; restore recreates it once
  * in cr, and every mapping maps that one object again, so a write in one
  * task is seen in the others.
@@ -41,6 +42,14 @@ struct shmem_table;
 int shmem_restore_prepare(int dfd, int pages_fd, struct shmem_table **ret);
 /* The object's fd (owned by the table), or -EBADMSG (logged) if unknown. */
 int shmem_fd(const struct shmem_table *t, uint64_t id);
-void shmem_table_free(struct shmem_table *t);
+/* A SysV object's new segment id, or -EBADMSG (logged) if unknown. */
+int shmem_sysv_id(const struct shmem_table *t, uint64_t id);
+/*
+ * Once every task attached its segments: marks the ones that were
+ * removed (IPC_RMID) at dump time removed again.
+ */
+int shmem_restore_finish(struct shmem_table *t);
+/* Unless @restored, removes every SysV segment the restore created. */
+void shmem_table_free(struct shmem_table *t, bool restored);
 
 #endif

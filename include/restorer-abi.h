@@ -30,6 +30,7 @@ struct restorer_vma {
 	u64 start, end, pgoff;
 	u32 prot, flags;		/* final prot; MAP_* */
 	int fd;				/* file, or -1 */
+	int sysv_id;			/* SysV segment to shmat(), or -1 */
 	u32 has_pages;
 	u32 nr_madv;
 	u32 madv[RESTORER_MAX_MADV];	/* MADV_* advice to apply */

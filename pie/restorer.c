@@ -67,6 +67,24 @@ static void unmap_old(void)
 		CHECK(RSTEP_UNMAP, sys_munmap(hi, A->task_size - hi));
 }
 
+#define SHM_RDONLY_	010000
+#define SHM_REMAP_	040000
+#define SHM_EXEC_	0100000
+
+/* A SysV segment is attached, not mapped: shmdt() and shm_nattch must work. */
+static void map_sysv(const struct restorer_vma *v)
+{
+	int flags = SHM_REMAP_ | (v->prot & PROT_WRITE ? 0 : SHM_RDONLY_) | (v->prot & PROT_EXEC ? SHM_EXEC_ : 0);
+	long addr = sys_shmat(v->sysv_id, v->start, flags);
+
+	if (addr < 0 || (u64)addr != v->start) {
+		pie_err("shmat %d at %lx: %ld", v->sysv_id, v->start, addr);
+		fail(RSTEP_MAP_VMAS, addr < 0 ? addr : -22);
+	}
+	if (v->prot != (PROT_READ | (v->prot & (PROT_WRITE | PROT_EXEC))))
+		CHECK(RSTEP_MAP_VMAS, sys_mprotect(v->start, v->end - v->start, v->prot));
+}
+
 static void map_vmas(void)
 {
 	struct restorer_vma *v = (void *)A->vmas;
@@ -76,6 +94,10 @@ static void map_vmas(void)
 		u64 prot = v->prot, flags = v->flags | MAP_FIXED;
 		long addr;
 
+		if (v->sysv_id >= 0) {
+			map_sysv(v);
+			continue;
+		}
 		/* Pages are read in through write permission, fixed later. */
 		if (v->has_pages)
 			prot |= PROT_READ | PROT_WRITE;

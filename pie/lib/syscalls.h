@@ -65,6 +65,7 @@ static inline long sys_timer_settime(long id, long fl, const void *its, void *ol
 static inline long sys_seccomp(long op, long flags, void *args) { return SC(__NR_seccomp, op, flags, args); }
 static inline long sys_kill(int pid, int sig) { return SC(__NR_kill, pid, sig); }
 static inline long sys_exit_group(int code) { return SC(__NR_exit_group, code); }
+static inline long sys_shmat(int id, unsigned long addr, int flags) { return SC(__NR_shmat, id, addr, flags); }
 static inline long sys_set_tid_address(unsigned long addr) { return SC(__NR_set_tid_address, addr); }
 static inline long sys_set_robust_list(unsigned long head, unsigned long len)
 { return SC(__NR_set_robust_list, head, len); }
