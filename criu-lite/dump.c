@@ -38,6 +38,7 @@ struct dump_ctx {
 	struct pstree tree;
 	struct img *pages, *files, *shmem;	/* shared by all tasks */
 	struct shmem_dump shm;
+	struct page_dedup *dedup;
 	uint64_t page_bytes;
 	struct timespec t_seize;
 };
@@ -143,7 +144,8 @@ static int drain(struct task_ctx *t)
 	if (!err)
 		err = dump_mm(t, brk);
 	if (!err)
-		err = mem_dump_pages(t->ctl, t->pid, &t->mm, t->imgs[IMG_PAGEMAP], t->d->pages, &bytes);
+		err = mem_dump_pages(t->ctl, t->pid, &t->mm, t->imgs[IMG_PAGEMAP], t->d->pages, t->d->dedup,
+				     &bytes);
 	t->d->page_bytes += bytes;
 	return err;
 }
@@ -300,6 +302,7 @@ static void dump_ctx_release(struct dump_ctx *d)
 	img_close(d->files);
 	img_close(d->shmem);
 	shmem_dump_free(&d->shm);
+	page_dedup_free(d->dedup);
 	pstree_free(&d->tree);
 	if (d->dfd >= 0)
 		close(d->dfd);
@@ -324,6 +327,8 @@ int cr_dump(void)
 		err = img_open(d.dfd, IMG_FILES, 0, O_WRONLY, &d.files);
 	if (!err)
 		err = img_open(d.dfd, IMG_SHMEM, 0, O_WRONLY, &d.shmem);
+	if (!err && !(d.dedup = page_dedup_new()))
+		err = -ENOMEM;
 	if (!err)
 		err = cr_fail_point("seize");
 	if (!err)

@@ -27,6 +27,7 @@
 #define PME_PRESENT		(1ULL << 63)
 #define PME_SWAP		(1ULL << 62)
 #define PME_FILE_SHARED		(1ULL << 61)
+#define PME_EXCLUSIVE		(1ULL << 56)
 #define PME_PFN_MASK		((1ULL << 55) - 1)
 #define PAGEMAP_BATCH		(64 * 1024)	/* entries read per pread */
 #define RUN_MAX_PAGES		512		/* one checksum per 2 MiB at most */
@@ -232,14 +233,98 @@ static bool page_wanted(const VmaEntry *v, uint64_t pme, uint64_t zero_pfn)
 	return true;
 }
 
+/* PFN -> page image offset of its stored copy; open addressing. */
+struct page_dedup {
+	uint64_t *pfn, *off;
+	size_t cap, nr;
+	uint64_t saved;			/* bytes not written thanks to it */
+};
+
+struct page_dedup *page_dedup_new(void)
+{
+	return xzalloc(sizeof(struct page_dedup));
+}
+
+void page_dedup_free(struct page_dedup *dd)
+{
+	if (!dd)
+		return;
+	pr_info("%lu bytes of pages shared copy-on-write were stored once", (unsigned long)dd->saved);
+	free(dd->pfn);
+	free(dd->off);
+	free(dd);
+}
+
+static size_t dedup_slot(const struct page_dedup *dd, uint64_t pfn)
+{
+	size_t i = (pfn * 0x9E3779B97F4A7C15ULL) & (dd->cap - 1);
+
+	while (dd->pfn[i] && dd->pfn[i] != pfn)
+		i = (i + 1) & (dd->cap - 1);
+	return i;
+}
+
+static int dedup_grow(struct page_dedup *dd)
+{
+	struct page_dedup n = { .cap = dd->cap ? dd->cap * 2 : 4096 };
+
+	n.pfn = xzalloc(sizeof(uint64_t) * n.cap);
+	n.off = xmalloc(sizeof(uint64_t) * n.cap);
+	if (!n.pfn || !n.off) {
+		free(n.pfn);
+		free(n.off);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < dd->cap; i++)
+		if (dd->pfn[i]) {
+			size_t k = dedup_slot(&n, dd->pfn[i]);
+
+			n.pfn[k] = dd->pfn[i];
+			n.off[k] = dd->off[i];
+		}
+	free(dd->pfn);
+	free(dd->off);
+	dd->pfn = n.pfn;
+	dd->off = n.off;
+	dd->cap = n.cap;
+	return 0;
+}
+
+/* Stored offset of @pfn, or 0 after recording @off for it. */
+static int dedup_lookup_add(struct page_dedup *dd, uint64_t pfn, uint64_t off, uint64_t *ret_found)
+{
+	size_t k;
+
+	*ret_found = 0;
+	if ((dd->nr + 1) * 2 > dd->cap) {
+		int err = dedup_grow(dd);
+
+		if (err)
+			return err;
+	}
+	k = dedup_slot(dd, pfn);
+	if (dd->pfn[k]) {
+		*ret_found = dd->off[k];
+		return 0;
+	}
+	dd->pfn[k] = pfn;
+	dd->off[k] = off;
+	dd->nr++;
+	return 0;
+}
+
 struct page_dumper {
 	struct parasite_ctl *ctl;
 	struct parasite_dump_pages *batch;	/* in the shared area */
 	int pipe_r, pipe_w;
 	struct img *pagemap, *pages;
+	uint64_t page_off;			/* this task's first byte in @pages */
 	uint64_t bytes;
 	uint64_t batch_bytes;
 	uint64_t zero_pfn;
+	struct page_dedup *dd;
+	uint64_t ref_addr, ref_off;		/* pending run of shared pages */
+	uint32_t ref_len;
 };
 
 static int open_pipe(struct page_dumper *d)
@@ -320,6 +405,51 @@ static int add_run(struct page_dumper *d, const VmaEntry *v, uint64_t addr, uint
 	return 0;
 }
 
+static int flush_ref(struct page_dumper *d)
+{
+	PagemapEntry pe = PAGEMAP_ENTRY__INIT;
+
+	if (!d->ref_len)
+		return 0;
+	pe.vaddr = d->ref_addr;
+	pe.nr_pages = d->ref_len;
+	pe.has_shared_off = true;
+	pe.shared_off = d->ref_off;
+	d->dd->saved += (uint64_t)d->ref_len * PAGE_SIZE;
+	d->ref_len = 0;
+	return pb_write_one(d->pagemap, &pe, PB_PAGEMAP);
+}
+
+/*
+ * A page mapped elsewhere too (not exclusive) may be one an earlier task
+ * of the tree stored already: then refer to that copy (returns 1).
+ * Otherwise remember where this one will be stored (@off) and return 0.
+ */
+static int dedup_page(struct page_dumper *d, uint64_t addr, uint64_t pme, uint64_t off)
+{
+	uint64_t found;
+	int ret;
+
+	if (!d->dd || !(pme & PME_PRESENT) || (pme & PME_EXCLUSIVE) || !(pme & PME_PFN_MASK))
+		return 0;
+	ret = dedup_lookup_add(d->dd, pme & PME_PFN_MASK, off, &found);
+	if (ret || !found)
+		return ret;
+	if (d->ref_len && (d->ref_addr + (uint64_t)d->ref_len * PAGE_SIZE != addr ||
+			   d->ref_off + (uint64_t)d->ref_len * PAGE_SIZE != found ||
+			   d->ref_len >= RUN_MAX_PAGES)) {
+		ret = flush_ref(d);
+		if (ret)
+			return ret;
+	}
+	if (!d->ref_len) {
+		d->ref_addr = addr;
+		d->ref_off = found;
+	}
+	d->ref_len++;
+	return 1;
+}
+
 static int scan_vma(struct page_dumper *d, int pm_fd, const VmaEntry *v, uint64_t *pme)
 {
 	uint64_t addr = v->start, run_start = 0;
@@ -334,10 +464,17 @@ static int scan_vma(struct page_dumper *d, int pm_fd, const VmaEntry *v, uint64_
 			return pr_errno(n < 0 ? -errno : -EIO, "reading pagemap at %lx", (unsigned long)addr);
 		for (i = 0; i < nr; i++, addr += PAGE_SIZE) {
 			if (page_wanted(v, pme[i], d->zero_pfn)) {
-				if (!run_len)
-					run_start = addr;
-				if (++run_len < RUN_MAX_PAGES)
-					continue;
+				uint64_t off = d->page_off + d->bytes + d->batch_bytes + (uint64_t)run_len * PAGE_SIZE;
+
+				ret = dedup_page(d, addr, pme[i], off);
+				if (ret < 0)
+					return ret;
+				if (!ret) {
+					if (!run_len)
+						run_start = addr;
+					if (++run_len < RUN_MAX_PAGES)
+						continue;
+				}
 			}
 			if (run_len) {
 				ret = add_run(d, v, run_start, run_len);
@@ -348,14 +485,16 @@ static int scan_vma(struct page_dumper *d, int pm_fd, const VmaEntry *v, uint64_
 			}
 		}
 	}
-	return run_len ? add_run(d, v, run_start, run_len) : 0;
+	/* A run, own or shared, lies in one VMA. */
+	ret = run_len ? add_run(d, v, run_start, run_len) : 0;
+	return ret ? ret : flush_ref(d);
 }
 
 int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
-		   struct img *pagemap, struct img *pages, uint64_t *ret_bytes)
+		   struct img *pagemap, struct img *pages, struct page_dedup *dd, uint64_t *ret_bytes)
 {
 	struct page_dumper d = { .ctl = ctl, .batch = infect_data(ctl), .pipe_r = -1, .pipe_w = -1,
-				 .pagemap = pagemap, .pages = pages };
+				 .pagemap = pagemap, .pages = pages, .dd = dd };
 	PagemapHead head = PAGEMAP_HEAD__INIT;
 	_cleanup_free_ uint64_t *pme = xmalloc(PAGEMAP_BATCH * 8);
 	_cleanup_close_ int pm_fd = -EBADF;
@@ -373,6 +512,7 @@ int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
 		return pr_errno(-errno, "%s: lseek", pages->name);
 	head.pages_id = 1;
 	head.page_off = off;
+	d.page_off = off;
 	ret = pb_write_one(pagemap, &head, PB_PAGEMAP_HEAD);
 	if (ret)
 		return ret;
@@ -389,6 +529,8 @@ int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
 		ret = cr_fail_point("drain-pages");
 	if (!ret)
 		ret = flush_batch(&d);
+	if (!ret)
+		ret = flush_ref(&d);
 	close(d.pipe_r);
 	close(d.pipe_w);
 	if (!ret)
@@ -443,7 +585,13 @@ static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct
 		if (!v || !mem_vma_has_pages(v) || !pe->nr_pages) {
 			ret = pr_errno(-EBADMSG, "%s: run of %u pages at %lx lies outside the dumped memory",
 				       img->name, pe->nr_pages, (unsigned long)pe->vaddr);
-		} else if (off + len > (uint64_t)st.st_size) {
+		} else if (pe->has_shared_off && (pe->shared_off % PAGE_SIZE || pe->shared_off < IMG_PAGES_DATA_OFF ||
+						  pe->shared_off + len > plan->pages_off)) {
+			/* Only bytes stored for an earlier task, which its own checksums cover. */
+			ret = pr_errno(-EBADMSG, "%s: run at %lx refers to pages-%u.img bytes %lu-%lu, which no earlier "
+				       "task stored", img->name, (unsigned long)pe->vaddr, plan->pages_id,
+				       (unsigned long)pe->shared_off, (unsigned long)(pe->shared_off + len));
+		} else if (!pe->has_shared_off && off + len > (uint64_t)st.st_size) {
 			ret = pr_errno(-EBADMSG, "pages-%u.img: truncated (run at %lx needs bytes up to %lu, file has %lu)",
 				       plan->pages_id, (unsigned long)pe->vaddr,
 				       (unsigned long)(off + len), (unsigned long)st.st_size);
@@ -455,11 +603,15 @@ static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct
 				plan->runs = n;
 		}
 		if (!ret) {
-			plan->runs[plan->nr_runs].vaddr = pe->vaddr;
-			plan->runs[plan->nr_runs].len = len;
-			plan->runs[plan->nr_runs].crc = pe->crc;
-			plan->nr_runs++;
-			off += len;
+			struct mem_run *run = &plan->runs[plan->nr_runs++];
+
+			run->vaddr = pe->vaddr;
+			run->len = len;
+			run->crc = pe->crc;
+			run->shared = pe->has_shared_off;
+			run->off = pe->has_shared_off ? pe->shared_off : off;
+			if (!run->shared)
+				off += len;
 		}
 		pb_free(pe, PB_PAGEMAP);
 		if (ret)
@@ -472,7 +624,7 @@ static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct
 
 int mem_verify_pages(int pages_fd, const struct mem_plan *plan, unsigned *ret_bad)
 {
-	uint64_t off = plan->pages_off, win_off = 0, win_len = 0;
+	uint64_t off, win_off = 0, win_len = 0;
 	const unsigned char *win = NULL;
 	unsigned i;
 	int ret = 0;
@@ -480,6 +632,10 @@ int mem_verify_pages(int pages_fd, const struct mem_plan *plan, unsigned *ret_ba
 	for (i = 0; i < plan->nr_runs && !ret; i++) {
 		uint64_t left = plan->runs[i].len;
 		uint32_t crc = 0;
+
+		if (plan->runs[i].shared)
+			continue;
+		off = plan->runs[i].off;
 
 		while (left) {
 			uint64_t n;
@@ -514,15 +670,10 @@ int mem_verify_pages(int pages_fd, const struct mem_plan *plan, unsigned *ret_ba
 
 void mem_log_bad_run(const struct mem_plan *plan, unsigned bad)
 {
-	uint64_t off = plan->pages_off;
-	unsigned i;
-
-	for (i = 0; i < bad && i < plan->nr_runs; i++)
-		off += plan->runs[i].len;
 	if (bad < plan->nr_runs)
 		pr_err("pages-%u.img: checksum mismatch in the %lu pages at file offset %lu (address %lx)",
 		       plan->pages_id, (unsigned long)(plan->runs[bad].len / PAGE_SIZE),
-		       (unsigned long)off, (unsigned long)plan->runs[bad].vaddr);
+		       (unsigned long)plan->runs[bad].off, (unsigned long)plan->runs[bad].vaddr);
 }
 
 /* Opens the files of file-backed VMAs, refusing files that changed. */

@@ -22,19 +22,31 @@ bool mem_vma_has_pages(const VmaEntry *v);
  * parasite vmsplice them into a pipe and splices that into @pages (no
  * copy through cr), writing a pagemap head and one entry per run (with
  * the parasite's CRC32C) to @pagemap. *ret_bytes: page bytes written.
+ * With @dd, pages seen before in the tree are not written again.
  */
+struct page_dedup;
 int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
-		   struct img *pagemap, struct img *pages, uint64_t *ret_bytes);
+		   struct img *pagemap, struct img *pages, struct page_dedup *dd, uint64_t *ret_bytes);
+
+/*
+ * Pages a task shares with an earlier one of the tree (the kernel maps
+ * the same physical page in both: copy-on-write after fork, not written
+ * since) are stored once; later tasks' pagemaps refer to that copy.
+ */
+struct page_dedup *page_dedup_new(void);
+void page_dedup_free(struct page_dedup *dd);
 
 /* Restore: what the restorer needs to fill a task's memory. */
 struct mem_run {
 	uint64_t vaddr;
 	uint64_t len;
+	uint64_t off;			/* where its bytes are in the page image */
 	uint32_t crc;			/* CRC32C the dump recorded */
+	bool shared;			/* bytes stored (and checked) for another task */
 };
 
 struct mem_plan {
-	struct mem_run *runs;		/* in page-image order */
+	struct mem_run *runs;		/* this task's own in page-image order */
 	unsigned nr_runs;
 	uint64_t pages_off;		/* file offset of the first run */
 	uint32_t pages_id;

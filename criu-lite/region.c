@@ -174,13 +174,15 @@ static int fill_vmas(struct rst_task *r, int keep_from)
 	struct restorer_args *a = r->args;
 	struct restorer_vma *v;
 	struct restorer_iov *iov;
+	uint64_t *offs;
 	size_t i;
 	unsigned k = 0;
 	int err;
 
 	v = region_alloc(&r->rg, sizeof(*v) * (r->mm->n_vmas + 1), 8);
 	iov = region_alloc(&r->rg, sizeof(*iov) * (r->mem.nr_runs + 1), 8);
-	if (!v || !iov)
+	offs = region_alloc(&r->rg, sizeof(*offs) * (r->mem.nr_runs + 1), 8);
+	if (!v || !iov || !offs)
 		return -ENOMEM;
 	for (i = 0; i < r->mm->n_vmas; i++) {
 		const VmaEntry *e = r->mm->vmas[i];
@@ -202,11 +204,13 @@ static int fill_vmas(struct rst_task *r, int keep_from)
 	}
 	a->vmas = (uint64_t)v;
 	a->nr_vmas = k;
-	for (i = 0; i < r->mem.nr_runs; i++)
+	for (i = 0; i < r->mem.nr_runs; i++) {
 		iov[i] = (struct restorer_iov){ r->mem.runs[i].vaddr, r->mem.runs[i].len };
+		offs[i] = r->mem.runs[i].off;
+	}
 	a->iovs = (uint64_t)iov;
+	a->iov_offs = (uint64_t)offs;
 	a->nr_iovs = r->mem.nr_runs;
-	a->pages_off = r->mem.pages_off;
 	return 0;
 }
 
@@ -237,7 +241,7 @@ static size_t region_size(const struct rst_task *r, size_t park)
 	size_t s = ALIGN_UP(sizeof(restorer_blob), 64) + sizeof(struct restorer_args) + 64;
 
 	s += sizeof(struct restorer_vma) * (r->mm->n_vmas + 1) + 64;
-	s += sizeof(struct restorer_iov) * (r->mem.nr_runs + 1) + 64;
+	s += (sizeof(struct restorer_iov) + sizeof(uint64_t)) * (r->mem.nr_runs + 1) + 128;
 	s += sizeof(uint64_t) * (r->mm->n_auxv + 2) + 64;
 	s += 128 * (r->core->n_shared_pending_sigs + 1) + 64;
 	s += sizeof(struct restorer_timer) * (r->core->n_posix_timers + 1) + 64;

@@ -123,7 +123,6 @@ struct restorer_args {
 	int log_fd, log_level;
 	int helper_fd_from;		/* cr's fds in the task start here */
 	int pages_fd;
-	u64 pages_off;
 
 	u64 region_start, region_size;
 	u64 task_size;
@@ -131,7 +130,8 @@ struct restorer_args {
 	u32 nr_vmas;
 	u64 vmas;			/* struct restorer_vma[] */
 	u32 nr_iovs;
-	u64 iovs;			/* struct restorer_iov[] in page-image order */
+	u64 iovs;			/* struct restorer_iov[] */
+	u64 iov_offs;			/* u64[]: each iov's offset in the page image */
 
 	u32 nr_special;
 	struct restorer_special special[RESTORER_NR_SPECIAL];

@@ -124,16 +124,19 @@ static void madvise_vmas(void)
 static void read_pages(void)
 {
 	struct restorer_iov *iov = (void *)A->iovs;
-	u64 off = A->pages_off;
+	u64 *offs = (void *)A->iov_offs;
 	u32 done = 0;
 
 	while (done < A->nr_iovs) {
-		u32 n = A->nr_iovs - done < IOV_BATCH ? A->nr_iovs - done : IOV_BATCH;
-		u64 want = 0, i;
+		u64 off = offs[done], want = iov[done].len;
+		u32 n = 1;
 		long r;
 
-		for (i = 0; i < n; i++)
-			want += iov[done + i].len;
+		/* One preadv for the runs stored back to back. */
+		while (done + n < A->nr_iovs && n < IOV_BATCH && offs[done + n] == off + want) {
+			want += iov[done + n].len;
+			n++;
+		}
 		r = CHECK(RSTEP_READ_PAGES, sys_preadv(A->pages_fd, &iov[done], n, off));
 		if ((u64)r != want) {
 			/* Short read: advance through the iovs and go on. */
@@ -141,16 +144,15 @@ static void read_pages(void)
 
 			if (!r)
 				fail(RSTEP_READ_PAGES, -5);
-			off += r;
 			while (left >= iov[done].len) {
 				left -= iov[done].len;
 				done++;
 			}
 			iov[done].base += left;
 			iov[done].len -= left;
+			offs[done] += left;
 			continue;
 		}
-		off += want;
 		done += n;
 	}
 }
