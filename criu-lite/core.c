@@ -86,7 +86,7 @@ int core_restore_oom_score_adj(const CoreEntry *core, pid_t pid)
 	return 0;
 }
 
-static int siginfos_to_pb(const void *infos, unsigned nr, ProtobufCBinaryData **ret, size_t *ret_n)
+int core_siginfos_to_pb(const void *infos, unsigned nr, ProtobufCBinaryData **ret, size_t *ret_n)
 {
 	ProtobufCBinaryData *b;
 	unsigned i;
@@ -207,9 +207,9 @@ static int dump_signals(struct parasite_ctl *ctl, const struct parasite_dump_mis
 	unsigned i, n = 0;
 	int err;
 
-	err = siginfos_to_pb(p->priv, p->nr_priv, &c->thread->pending_sigs, &c->thread->n_pending_sigs);
+	err = core_siginfos_to_pb(p->priv, p->nr_priv, &c->thread->pending_sigs, &c->thread->n_pending_sigs);
 	if (!err)
-		err = siginfos_to_pb(p->shared, p->nr_shared, &c->shared_pending_sigs, &c->n_shared_pending_sigs);
+		err = core_siginfos_to_pb(p->shared, p->nr_shared, &c->shared_pending_sigs, &c->n_shared_pending_sigs);
 	if (err)
 		return err;
 	c->thread->blk_sigset = infect_orig_sigmask(ctl);

@@ -15,6 +15,7 @@
 
 #include "asm/arch.h"
 #include "cleanup.h"
+#include "core.h"
 #include "log.h"
 #include "proc-parse.h"
 #include "region.h"
@@ -170,18 +171,7 @@ static int cpu_state(pid_t tid, struct thread_dump *td)
 	td->te.rseq_ptr = rseq.ptr;
 	td->te.rseq_size = rseq.size;
 	td->te.rseq_sig = rseq.sig;
-	if (td->nr_sigs) {
-		td->sigs_pb = xzalloc(sizeof(*td->sigs_pb) * td->nr_sigs);
-		if (!td->sigs_pb)
-			return -ENOMEM;
-		for (unsigned i = 0; i < td->nr_sigs; i++) {
-			td->sigs_pb[i].len = SIGINFO_SIZE;
-			td->sigs_pb[i].data = (uint8_t *)td->sigs + (size_t)i * SIGINFO_SIZE;
-		}
-		td->te.pending_sigs = td->sigs_pb;
-		td->te.n_pending_sigs = td->nr_sigs;
-	}
-	return 0;
+	return core_siginfos_to_pb(td->sigs, td->nr_sigs, &td->te.pending_sigs, &td->te.n_pending_sigs);
 }
 
 int thread_dump(pid_t pid, pid_t tid, uint64_t code, bool main_thread, struct thread_dump *td)
@@ -205,9 +195,9 @@ void thread_dump_free(struct thread_dump *td)
 {
 	infect_regs_free(&td->regs);
 	free(td->sigs);
-	free(td->sigs_pb);
+	free(td->te.pending_sigs);
 	td->sigs = NULL;
-	td->sigs_pb = NULL;
+	td->te.pending_sigs = NULL;
 }
 
 /* ---- restore ---------------------------------------------------------------- */

@@ -24,7 +24,6 @@ struct thread_dump {
 	struct infect_regs regs;
 	void *sigs;			/* 128-byte siginfo records */
 	unsigned nr_sigs;
-	ProtobufCBinaryData *sigs_pb;
 	char name[32];
 };
 
