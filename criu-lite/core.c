@@ -167,6 +167,30 @@ static int collect_seccomp(pid_t pid, struct core_pending *p)
 	return 0;
 }
 
+static bool same_filters(const struct core_pending *a, const struct core_pending *b)
+{
+	if (a->nr_filters != b->nr_filters)
+		return false;
+	for (unsigned i = 0; i < a->nr_filters; i++)
+		if (a->filters[i].flags != b->filters[i].flags ||
+		    a->filters[i].insns.len != b->filters[i].insns.len ||
+		    memcmp(a->filters[i].insns.data, b->filters[i].insns.data, a->filters[i].insns.len))
+			return false;
+	return true;
+}
+
+int core_check_thread_seccomp(pid_t tid, const struct core_pending *main_thread)
+{
+	struct core_pending p = { 0 };
+	int err = collect_seccomp(tid, &p);
+
+	if (!err && !same_filters(&p, main_thread))
+		err = pr_errno(-EOPNOTSUPP, "thread %d has other seccomp filters than its main thread; "
+			       "per-thread filters are not supported yet", tid);
+	core_pending_free(&p);
+	return err;
+}
+
 int core_collect_pending(pid_t pid, struct core_pending *ret)
 {
 	struct core_pending p = { 0 };

@@ -27,6 +27,11 @@ int core_collect_pending(pid_t pid, struct core_pending *ret);
 /* @nr 128-byte siginfo records as image bytes fields pointing into @infos. */
 int core_siginfos_to_pb(const void *infos, unsigned nr, ProtobufCBinaryData **ret, size_t *ret_n);
 void core_pending_free(struct core_pending *p);
+/*
+ * Every thread gets the main thread's seccomp filters back: refuses
+ * (-EOPNOTSUPP, logged) a thread @tid whose filters differ.
+ */
+int core_check_thread_seccomp(pid_t tid, const struct core_pending *main_thread);
 
 /*
  * Dump: the task's CPU, signal and per-process state into core-PID.img.

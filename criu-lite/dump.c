@@ -217,6 +217,8 @@ static int collect_threads(struct task_ctx *t, uint64_t code)
 	for (unsigned i = 0; i < t->task->nr_tids && !err; i++) {
 		err = thread_dump(t->pid, t->task->tids[i], code, i == 0, &t->threads[i]);
 		t->nr_threads = i + 1;
+		if (!err && i)
+			err = core_check_thread_seccomp(t->task->tids[i], &t->pending);
 	}
 	return err;
 }

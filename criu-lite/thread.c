@@ -59,8 +59,8 @@ static int peek_words(pid_t tid, uint64_t addr, void *buf, size_t len)
 }
 
 /*
- * clear_child_tid and the sigaltstack can only be asked by the thread
- * itself: run the two syscalls in it, with the answers written below
+ * clear_child_tid, the parent-death signal and the sigaltstack can only
+ * be asked by the thread itself: run the two syscalls in it, with the answers written below
  * its stack pointer, where nothing lives.
  */
 static int remote_state(pid_t tid, uint64_t code, bool want_sas, struct thread_dump *td)
@@ -68,6 +68,7 @@ static int remote_state(pid_t tid, uint64_t code, bool want_sas, struct thread_d
 	struct parasite_ctl *ctl = NULL;
 	uint64_t scratch, clear_tid = 0;
 	struct sas_ sas = { 0 };
+	int32_t pdeath = 0;
 	long ret;
 	int err, e;
 
@@ -82,6 +83,13 @@ static int remote_state(pid_t tid, uint64_t code, bool want_sas, struct thread_d
 		err = pr_errno((int)ret, "tid %d: PR_GET_TID_ADDRESS", tid);
 	if (!err)
 		err = peek_words(tid, scratch, &clear_tid, sizeof(clear_tid));
+	if (!err && want_sas) {
+		err = infect_syscall(ctl, __NR_prctl, &ret, PR_GET_PDEATHSIG, scratch, 0, 0, 0, 0);
+		if (!err && ret)
+			err = pr_errno((int)ret, "tid %d: PR_GET_PDEATHSIG", tid);
+		if (!err)
+			err = peek_words(tid, scratch, &pdeath, sizeof(pdeath));
+	}
 	if (!err && want_sas) {
 		err = infect_syscall(ctl, __NR_sigaltstack, &ret, 0, scratch, 0, 0, 0, 0);
 		if (!err && ret)
@@ -101,6 +109,8 @@ static int remote_state(pid_t tid, uint64_t code, bool want_sas, struct thread_d
 		td->te.sas_sp = sas.sp;
 		td->te.sas_size = sas.size;
 		td->te.sas_flags = sas.flags;
+		td->te.has_pdeath_sig = true;
+		td->te.pdeath_sig = pdeath;
 	}
 	return 0;
 }
@@ -236,6 +246,7 @@ int thread_prepare_restore(const ThreadCoreEntry *te, pid_t pid, struct restorer
 	th->clear_tid = te->clear_tid_addr;
 	th->robust_head = te->robust_list;
 	th->robust_len = te->robust_len;
+	th->pdeath_sig = te->pdeath_sig;
 	if (te->sched) {
 		th->has_sched = 1;
 		th->sched = (struct restorer_sched){

@@ -106,6 +106,8 @@ struct restorer_thread {
 	u32 rseq_size, rseq_sig;
 	u64 clear_tid;			/* set_tid_address() */
 	u64 robust_head, robust_len;	/* set_robust_list() */
+	int pdeath_sig;			/* not the main thread: see pdeath_sig */
+	int __pad;
 	struct restorer_sched sched;
 	char comm[16];
 	u32 nr_sigs;

@@ -382,6 +382,7 @@ static __noreturn void thread_main(void *arg)
 	__atomic_add_fetch(&A->threads_ready, 1, __ATOMIC_SEQ_CST);
 	sys_futex((void *)&A->threads_ready, FUTEX_WAKE, 1, 0, 0, 0);
 	wait_go();
+	sys_prctl(PR_SET_PDEATHSIG, th->pdeath_sig, 0, 0, 0);
 	install_seccomp();
 	arch_rt_sigreturn(ARCH_SIGFRAME_SP(th->sigframe));
 }
