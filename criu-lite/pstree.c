@@ -397,7 +397,7 @@ static pid_t born_sid(const struct pstree *t, int idx, pid_t cr_sid)
  * and exits. Its parent is a member's parent in the same session, or
  * the session leader.
  */
-static int add_group_helpers(struct pstree *t)
+static int add_group_helpers(struct pstree *t, pid_t cr_pgid)
 {
 	unsigned i, nr = t->nr;
 	int err = 0;
@@ -406,7 +406,8 @@ static int add_group_helpers(struct pstree *t)
 		struct pstree_task *m = &t->tasks[i], *h, *p;
 		int parent = -1, idx;
 
-		if (pstree_find(t, m->pgid))
+		/* cr's own group, which the root did not lead, exists already. */
+		if (pstree_find(t, m->pgid) || (m->pgid == cr_pgid && t->tasks[0].pgid == cr_pgid))
 			continue;
 		if (m->parent >= 0 && t->tasks[m->parent].sid == m->sid)
 			parent = m->parent;
@@ -503,7 +504,7 @@ int pstree_read(int dfd, pid_t cr_sid, struct pstree *ret)
 		err = check_unique_ids(&t);
 	if (!err) {
 		map_root_ids(&t, cr_sid, getpgrp());
-		err = add_group_helpers(&t);
+		err = add_group_helpers(&t, getpgrp());
 	}
 	if (!err)
 		err = plan_sessions(&t, cr_sid);
