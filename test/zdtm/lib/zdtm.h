@@ -78,6 +78,7 @@ void tree_exit(int nr_bad) __attribute__((noreturn));
 
 struct tree_ids {
 	pid_t pid, ppid, pgid, sid;
+	pid_t root_pgid, root_sid;	/* the root's, when these were taken */
 };
 
 void tree_ids_get(struct tree_ids *ids);
