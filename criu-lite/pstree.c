@@ -168,6 +168,13 @@ static int seize_task(struct pstree *t, int idx)
 	return 0;
 }
 
+static bool task_gone(pid_t pid)
+{
+	struct proc_stat st;
+
+	return proc_parse_stat(pid, &st) || st.state == 'X';
+}
+
 /* Adds the children of every thread of task @idx not seen yet. */
 static int walk_children(struct pstree *t, int idx, bool *ret_new)
 {
@@ -194,6 +201,15 @@ static int walk_children(struct pstree *t, int idx, bool *ret_new)
 			err = task_add(t, pid, idx, &child);
 			if (!err)
 				err = seize_task(t, child);
+			if ((err == -ESRCH || err == -ENOENT) && task_gone(pid)) {
+				/* Exited and reaped while we looked: it is not part of the tree. */
+				pr_debug("pid %ld: gone while seizing the tree", pid);
+				while (t->tasks[child].nr_seized)
+					infect_detach(t->tasks[child].tids[--t->tasks[child].nr_seized]);
+				free(t->tasks[child].tids);
+				t->nr--;
+				err = 0;
+			}
 			*ret_new = true;
 		}
 	}
