@@ -8,8 +8,9 @@
  * restored loop reaps and joins them as usual. Until SIGTERM; then every
  * process checks its ids.
  *
- * zdtm: tree-changes (the runner checks only the pids it finds in the
- * images, and in leave-running mode only the root)
+ * zdtm: tree-changes (the runner expects in the restored tree only the
+ * pids of the images that are not reaped yet, and in leave-running mode
+ * checks only the root)
  */
 #include <errno.h>
 #include <pthread.h>
