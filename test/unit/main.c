@@ -25,6 +25,7 @@ static int (*const registrations[])(void) = {
 	unit_register_files,
 	unit_register_arch,
 	unit_register_vmflags,
+	unit_register_pstree,
 };
 
 int main(void)

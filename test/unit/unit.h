@@ -10,5 +10,6 @@ int unit_register_proc_parse(void);
 int unit_register_files(void);
 int unit_register_arch(void);
 int unit_register_vmflags(void);
+int unit_register_pstree(void);
 
 #endif
