@@ -6,7 +6,7 @@
  * joining a worker thread that returns a value of its own. A dump can
  * catch a child alive or as a zombie and a worker alive or just gone: the
  * restored loop reaps and joins them as usual. Until SIGTERM; then every
- * process checks its ids.
+ * process forks and creates a few more and checks its ids.
  *
  * zdtm: tree-changes (the runner expects in the restored tree only the
  * pids of the images that are not reaped yet, and in leave-running mode
@@ -128,11 +128,26 @@ static int churn_loop(struct churn *c, unsigned long nr)
 	return bad;
 }
 
-/* Stops the thread churner (SIGTERM was seen), returns its failures. */
+/*
+ * Stops the thread churner (SIGTERM was seen), then forks and creates a
+ * few more: the restored process can still do both. Returns the failures.
+ */
 static int churn_stop(struct churn *c)
 {
-	pthread_join(c->churner, NULL);
-	return c->bad;
+	int bad = pthread_join(c->churner, NULL) ? 1 : c->bad;
+
+	for (unsigned long i = 1; i <= 5 && !bad; i++) {
+		pthread_t t;
+		void *ret;
+
+		bad = fork_one(++c->forks);
+		if (!bad && (pthread_create(&t, NULL, worker, (void *)i) ||
+			     pthread_join(t, &ret) || (unsigned long)ret != i * 3 + 1)) {
+			test_msg("FAIL: a worker thread after the checkpoint");
+			bad = 1;
+		}
+	}
+	return bad;
 }
 
 __attribute__((noreturn))
