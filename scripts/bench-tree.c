@@ -1,15 +1,18 @@
 /*
  * bench-tree CHILDREN GRANDCHILDREN MIB READY-FILE: the benchmark's process
- * tree. The root forks CHILDREN children and each child forks GRANDCHILDREN
- * grandchildren, so the tree has 1 + C + C * G processes (scripts/bench
- * uses 9 and 10: 100 processes, three levels). Every process maps MIB of
- * private anonymous memory and writes every page with non-zero content
- * unique to the process and the page.
+ * tree. The root forks CHILDREN children, and the children fork
+ * GRANDCHILDREN grandchildren in all, spread as evenly as possible (the
+ * first GRANDCHILDREN % CHILDREN children get one more), so the tree has
+ * 1 + C + G processes in three levels (scripts/bench uses 9 and 90 for 100
+ * processes, 19 and 180 for 200). Every process maps MIB of private
+ * anonymous memory and writes every page with non-zero content unique to
+ * the process and the page.
  *
  * The root creates READY-FILE once every process exists and has written
  * its memory, then all of them wait in sigsuspend(). On SIGUSR1 a process
  * checks its pages and writes "ok" or "bad" to READY-FILE.check.INDEX
- * (0 is the root, 1..C the children, then the grandchildren), so the bench
+ * (0 is the root, 1..C the children, then the grandchildren of child 1,
+ * of child 2, ...), so the bench
  * can tell a fast restore from a wrong one.
  *
  * Readiness travels over a pipe that every process closes before the root
@@ -30,7 +33,7 @@
 
 #define PAGE		4096UL
 #define PAGE_MAGIC	0x62656e6368747265ULL	/* "benchtre" */
-#define MAX_FANOUT	1000
+#define MAX_FANOUT	1000	/* children, and grandchildren in all */
 
 static volatile sig_atomic_t check_requested;
 
@@ -199,7 +202,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pages = (size_t)mib * (1 << 20) / PAGE;
-	want = children + children * grandchildren;
+	if (grandchildren && !children) {
+		fprintf(stderr, "bench-tree: grandchildren need children\n");
+		return 2;
+	}
+	want = children + grandchildren;
 
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
@@ -214,6 +221,10 @@ int main(int argc, char **argv)
 	}
 
 	for (long c = 0; c < children; c++) {
+		/* Child c's share of the grandchildren, and the index of its first. */
+		long mine = grandchildren / children + (c < grandchildren % children);
+		long first = children + 1 + c * (grandchildren / children) +
+			     (c < grandchildren % children ? c : grandchildren % children);
 		pid_t pid = fork();
 
 		if (pid < 0) {
@@ -223,8 +234,8 @@ int main(int argc, char **argv)
 		if (pid)
 			continue;
 		/* A child: its grandchildren first, so they inherit the pipe. */
-		for (long g = 0; g < grandchildren; g++) {
-			unsigned long idx = children + 1 + c * grandchildren + g;
+		for (long g = 0; g < mine; g++) {
+			unsigned long idx = first + g;
 
 			pid = fork();
 			if (pid < 0) {
