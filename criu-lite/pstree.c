@@ -88,6 +88,17 @@ static int check_task(pid_t pid, bool root)
 	return 0;
 }
 
+static bool thread_gone(pid_t pid, pid_t tid)
+{
+	_cleanup_free_ char *buf = NULL;
+	char path[64];
+	struct proc_stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	return read_file_at(AT_FDCWD, path, &buf, NULL) || parse_stat_buf(buf, &st) ||
+	       st.state == 'Z' || st.state == 'X';
+}
+
 /* Seizes every thread of @task, listing them again until none is new. */
 static int seize_threads(struct pstree_task *task)
 {
@@ -109,7 +120,7 @@ static int seize_threads(struct pstree_task *task)
 			if (tid <= 0 || has_tid(task, tid))
 				continue;
 			err = infect_seize(tid);
-			if (err == -ESRCH && tid != task->pid) {
+			if ((err == -ESRCH || err == -EPERM) && tid != task->pid && thread_gone(task->pid, tid)) {
 				err = 0;	/* the thread exited meanwhile */
 				continue;
 			}
@@ -136,7 +147,8 @@ static int seize_task(struct pstree *t, int idx)
 		err = check_task(task->pid, idx == 0);
 	if (!err && st.state != 'Z') {
 		err = infect_seize(task->pid);
-		if (err == -ESRCH && !proc_parse_stat(task->pid, &st) && st.state == 'Z')
+		/* An exiting task refuses PTRACE_SEIZE with EPERM, a dead one with ESRCH. */
+		if ((err == -ESRCH || err == -EPERM) && !proc_parse_stat(task->pid, &st) && st.state == 'Z')
 			err = 0;	/* exited just now: a zombie after all */
 		else if (!err)
 			err = add_tid(task, task->pid);
@@ -201,7 +213,7 @@ static int walk_children(struct pstree *t, int idx, bool *ret_new)
 			err = task_add(t, pid, idx, &child);
 			if (!err)
 				err = seize_task(t, child);
-			if ((err == -ESRCH || err == -ENOENT) && task_gone(pid)) {
+			if ((err == -ESRCH || err == -ENOENT || err == -EPERM) && task_gone(pid)) {
 				/* Exited and reaped while we looked: it is not part of the tree. */
 				pr_debug("pid %ld: gone while seizing the tree", pid);
 				while (t->tasks[child].nr_seized)
@@ -363,24 +375,34 @@ static int entry_to_task(struct pstree *t, const PstreeEntry *e)
 	return err;
 }
 
-/* Every TID once in the whole tree (a PID is its main thread's TID). */
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Every id once in the whole tree: PIDs, and the TIDs of other threads. */
 static int check_unique_ids(const struct pstree *t)
 {
-	for (unsigned i = 0; i < t->nr; i++)
-		for (unsigned k = 0; k < t->tasks[i].nr_tids; k++) {
-			pid_t tid = t->tasks[i].tids[k];
+	_cleanup_free_ pid_t *ids = NULL;
+	size_t nr = 0, i;
 
-			for (unsigned j = 0; j <= i; j++) {
-				const struct pstree_task *o = &t->tasks[j];
-				unsigned from = j == i ? k + 1 : 0;
-
-				for (unsigned m = from; m < o->nr_tids; m++)
-					if (o->tids[m] == tid)
-						return pr_errno(-EBADMSG, "pstree.img: tid %d appears twice", tid);
-				if (j != i && o->pid == tid)
-					return pr_errno(-EBADMSG, "pstree.img: tid %d is also a pid", tid);
-			}
-		}
+	for (i = 0; i < t->nr; i++)
+		nr += 1 + t->tasks[i].nr_tids;
+	ids = xmalloc(sizeof(*ids) * nr);
+	if (!ids)
+		return -ENOMEM;
+	nr = 0;
+	for (i = 0; i < t->nr; i++) {
+		ids[nr++] = t->tasks[i].pid;
+		for (unsigned k = 1; k < t->tasks[i].nr_tids; k++)
+			ids[nr++] = t->tasks[i].tids[k];
+	}
+	qsort(ids, nr, sizeof(*ids), cmp_pid);
+	for (i = 1; i < nr; i++)
+		if (ids[i] == ids[i - 1])
+			return pr_errno(-EBADMSG, "pstree.img: pid or tid %d appears twice", ids[i]);
 	return 0;
 }
 
