@@ -314,7 +314,7 @@ static void test_duplicate_tid(void)
 
 	CU_ASSERT_EQUAL(refused(s, N(s), "tid 101 appears twice"), -EBADMSG);
 	CU_ASSERT_EQUAL(refused(s2, N(s2), "tid 112 appears twice"), -EBADMSG);
-	CU_ASSERT_EQUAL(refused(s3, N(s3), "tid 120 is also a pid"), -EBADMSG);
+	CU_ASSERT_EQUAL(refused(s3, N(s3), "tid 120 appears twice"), -EBADMSG);
 	CU_ASSERT_EQUAL(refused(s4, N(s4), "tid 120"), -EBADMSG);
 }
 
