@@ -43,6 +43,14 @@ struct parasite_args {
 	 */
 	u64 cure_frame;			/* address in the task, 64-byte aligned */
 	u64 data;			/* address of the command data area */
+	/*
+	 * The thread's rseq registration: the kernel rewrites that area
+	 * whenever the parasite is preempted or migrated, which would
+	 * change pages between their checksum and their copy. The parasite
+	 * unregisters it while it runs and registers it again on the way out.
+	 */
+	u64 rseq_ptr;			/* 0: none */
+	u32 rseq_size, rseq_sig;
 };
 
 /* PARASITE_CMD_DUMP_PAGES: iovs of present pages, in address order. */

@@ -305,6 +305,7 @@ int infect_start_blob(struct parasite_ctl *ctl, const void *blob, size_t blob_si
 	size_t data_off = ALIGN_UP(frame_off + frame_size, 64);
 	size_t size = ALIGN_UP(data_off + data_size + PARASITE_STACK_SIZE, PAGE_SIZE);
 	struct arch_stack no_ss = { .ss_flags = ARCH_SS_DISABLE };
+	struct infect_rseq rs;
 	struct parasite_args *args;
 	struct infect_regs r = { .gpr = ctl->orig.gpr };
 	int err;
@@ -319,6 +320,12 @@ int infect_start_blob(struct parasite_ctl *ctl, const void *blob, size_t blob_si
 	args = (void *)((char *)ctl->local_base + args_off);
 	args->cure_frame = ctl->remote_base + frame_off;
 	args->data = ctl->remote_base + data_off;
+	err = infect_get_rseq(ctl->pid, &rs);
+	if (err)
+		return err;
+	args->rseq_ptr = rs.ptr;
+	args->rseq_size = rs.size;
+	args->rseq_sig = rs.sig;
 
 	/* The way back if cr dies: the original state, restart fixed up. */
 	r.gpr.orig_ax = ctl->orig.gpr.orig_ax;

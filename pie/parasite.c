@@ -185,9 +185,19 @@ static int dump_misc(struct parasite_dump_misc *m)
 	return sys_sigaltstack(0, &m->sigaltstack);
 }
 
+#define RSEQ_FLAG_UNREGISTER_	1
+
+static void rseq_pause(const struct parasite_args *args, int resume)
+{
+	if (args->rseq_ptr)
+		sys_rseq(args->rseq_ptr, args->rseq_size, resume ? 0 : RSEQ_FLAG_UNREGISTER_, args->rseq_sig);
+}
+
 static __noreturn void self_cure(struct parasite_args *args)
 {
 	struct arch_rt_sigframe *f = (void *)args->cure_frame;
+
+	rseq_pause(args, 1);
 
 	/* The frame carries the mask and registers; keep the current altstack. */
 	sys_sigaltstack(0, &f->uc.uc_stack);
@@ -199,6 +209,7 @@ int blob_main(struct parasite_args *args)
 	struct sockaddr_un addr = { .sun_family = AF_UNIX_ };
 	int sock, fd = -1, ret;
 
+	rseq_pause(args, 0);
 	sock = sys_socket(AF_UNIX_, SOCK_SEQPACKET_ | SOCK_CLOEXEC_, 0);
 	if (sock < 0)
 		self_cure(args);
@@ -221,6 +232,7 @@ int blob_main(struct parasite_args *args)
 			break;
 		case PARASITE_CMD_FINI:
 			sys_close(sock);
+			rseq_pause(args, 1);
 			return 0;
 		default:
 			ret = -22;
