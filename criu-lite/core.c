@@ -503,6 +503,15 @@ int core_prepare_restore(const CoreEntry *core, pid_t pid, struct restorer_args 
 		a->itimers[it->which][1] = it->iusec;
 		a->itimers[it->which][2] = it->vsec;
 		a->itimers[it->which][3] = it->vusec;
+		/*
+		 * A periodic ITIMER_REAL that fired while the task was frozen
+		 * waits for its SIGALRM to be dequeued to rearm and reads 0
+		 * left; set with 0 it would be disarmed. One interval it is.
+		 */
+		if (!it->vsec && !it->vusec && (it->isec || it->iusec)) {
+			a->itimers[it->which][2] = it->isec;
+			a->itimers[it->which][3] = it->iusec;
+		}
 	}
 	for (i = 0; i < core->n_rlimits && i < RESTORER_NR_RLIMITS; i++) {
 		a->rlimits[i] = (struct restorer_rlimit){ core->rlimits[i]->cur, core->rlimits[i]->max,
