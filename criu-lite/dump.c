@@ -48,7 +48,7 @@ struct task_ctx {
 	struct dump_ctx *d;
 	const struct pstree_task *task;
 	pid_t pid;
-	struct proc_stat stat;
+	const struct proc_stat *stat;	/* read when the tree was seized */
 	struct proc_maps maps;
 	MmEntry mm;
 	struct parasite_ctl *ctl;
@@ -112,17 +112,17 @@ static int dump_mm(struct task_ctx *t, uint64_t brk)
 		return pr_errno(-errno, "readlink %s", path);
 	exe[n] = 0;
 
-	mm->start_code = t->stat.start_code;
-	mm->end_code = t->stat.end_code;
-	mm->start_data = t->stat.start_data;
-	mm->end_data = t->stat.end_data;
-	mm->start_stack = t->stat.start_stack;
-	mm->start_brk = t->stat.start_brk;
+	mm->start_code = t->stat->start_code;
+	mm->end_code = t->stat->end_code;
+	mm->start_data = t->stat->start_data;
+	mm->end_data = t->stat->end_data;
+	mm->start_stack = t->stat->start_stack;
+	mm->start_brk = t->stat->start_brk;
 	mm->brk = brk;
-	mm->arg_start = t->stat.arg_start;
-	mm->arg_end = t->stat.arg_end;
-	mm->env_start = t->stat.env_start;
-	mm->env_end = t->stat.env_end;
+	mm->arg_start = t->stat->arg_start;
+	mm->arg_end = t->stat->arg_end;
+	mm->env_start = t->stat->env_start;
+	mm->env_end = t->stat->env_end;
 	mm->auxv = auxv;
 	mm->n_auxv = nr_auxv;
 	mm->exe = exe;
@@ -139,7 +139,7 @@ static int drain(struct task_ctx *t)
 	uint64_t brk = 0, bytes = 0;
 	int err;
 
-	err = core_dump(t->pid, t->ctl, &t->stat, &t->pending, t->threads, t->nr_threads,
+	err = core_dump(t->pid, t->ctl, t->stat, &t->pending, t->threads, t->nr_threads,
 			t->imgs[IMG_CORE], &brk);
 	if (!err)
 		err = dump_mm(t, brk);
@@ -228,9 +228,7 @@ static int infect_and_drain(struct task_ctx *t)
 	uint64_t code;
 	int err;
 
-	err = proc_parse_stat(t->pid, &t->stat);
-	if (!err)
-		err = proc_parse_maps(t->pid, &t->maps);
+	err = proc_parse_maps(t->pid, &t->maps);
 	if (!err)
 		err = mem_collect_vmas(t->pid, &t->maps, &t->mm);
 	if (!err)
@@ -274,7 +272,8 @@ static int infect_and_drain(struct task_ctx *t)
  */
 static int dump_task(struct dump_ctx *d, const struct pstree_task *task)
 {
-	struct task_ctx t = { .d = d, .task = task, .pid = task->pid, .mm = MM_ENTRY__INIT };
+	struct task_ctx t = { .d = d, .task = task, .pid = task->pid, .stat = &task->stat,
+			      .mm = MM_ENTRY__INIT };
 	int err, e;
 
 	err = infect_and_drain(&t);

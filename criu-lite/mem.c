@@ -695,8 +695,12 @@ static int open_vma_files(const MmEntry *mm, const struct shmem_table *shm, stru
 		struct stat st;
 		int fd;
 
+		if ((v->kind == VMA_KIND__VMA_SYSV_SHM || v->kind == VMA_KIND__VMA_ANON_SHARED ||
+		     v->kind == VMA_KIND__VMA_MEMFD_SHARED) && !v->has_shmid)
+			return pr_errno(-EBADMSG, "mm image: shared mapping at %lx names no object",
+					(unsigned long)v->start);
 		if (v->kind == VMA_KIND__VMA_SYSV_SHM) {
-			int id = v->has_shmid ? shmem_sysv_id(shm, v->shmid) : -EBADMSG;
+			int id = shmem_sysv_id(shm, v->shmid);
 
 			if (id < 0)
 				return id;
@@ -704,10 +708,7 @@ static int open_vma_files(const MmEntry *mm, const struct shmem_table *shm, stru
 			continue;
 		}
 		if (v->kind == VMA_KIND__VMA_ANON_SHARED || v->kind == VMA_KIND__VMA_MEMFD_SHARED) {
-			fd = v->has_shmid ? shmem_fd(shm, v->shmid) : -EBADMSG;
-			if (fd == -EBADMSG && !v->has_shmid)
-				return pr_errno(fd, "mm image: shared mapping at %lx names no object",
-						(unsigned long)v->start);
+			fd = shmem_fd(shm, v->shmid);
 			if (fd < 0)
 				return fd;
 			plan->vma_fds[i] = fcntl(fd, F_DUPFD_CLOEXEC, 0);

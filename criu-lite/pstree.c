@@ -163,6 +163,7 @@ static int seize_task(struct pstree *t, int idx)
 	err = proc_parse_stat(task->pid, &st);
 	if (err)
 		return err;
+	task->stat = st;
 	task->ppid = st.ppid;
 	task->pgid = st.pgid;
 	task->sid = st.sid;

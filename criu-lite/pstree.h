@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "proc-parse.h"
+
 /*
  * The process tree: which tasks, who is whose parent, their groups and
  * sessions, their threads. Dump side: walk and seize it; restore side:
@@ -24,6 +26,7 @@ struct pstree_task {
 	pid_t *tids;			/* alive: threads, the main thread first */
 	unsigned nr_tids;
 	unsigned nr_seized;		/* dump: tids[0..nr_seized) are ours */
+	struct proc_stat stat;		/* dump: /proc/PID/stat, read once stopped */
 	int parent;			/* index, -1 for the root */
 	/* restore plan */
 	bool before_setsid;		/* forked by the parent before its setsid() */

@@ -341,8 +341,6 @@ static void install_seccomp(void)
 	}
 }
 
-static void restore_creds(void);
-
 /* What every thread restores for itself, the main one included. */
 static void thread_setup(struct restorer_thread *th)
 {
