@@ -14,6 +14,9 @@ Q := @
 msg = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
+# `make` alone builds what `make all` does.
+.DEFAULT_GOAL	:= all
+
 VERSION		:= 0.1
 INCLUDES	:= -iquote include -iquote arch/$(ARCH)/include -iquote criu-lite \
 		   -iquote parasite -iquote proto -iquote pie

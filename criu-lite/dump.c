@@ -36,7 +36,8 @@ struct dump_ctx {
 	pid_t root;
 	int dfd;
 	struct pstree tree;
-	struct img *pages, *files, *shmem;	/* shared by all tasks */
+	struct img *pages, *shmem;	/* shared by all tasks */
+	struct files_dump *files;
 	struct shmem_dump shm;
 	struct page_dedup *dedup;
 	uint64_t page_bytes;
@@ -159,7 +160,7 @@ static int finish_images(struct dump_ctx *d)
 	int err, e;
 
 	err = img_close(TAKE_PTR(d->pages));
-	e = img_close(TAKE_PTR(d->files));
+	e = files_dump_finish(d->files);
 	if (!err)
 		err = e;
 	e = img_close(TAKE_PTR(d->shmem));
@@ -249,7 +250,7 @@ static int infect_and_drain(struct task_ctx *t)
 	if (!err)
 		err = collect_threads(t, code);
 	if (!err)
-		err = files_dump(t->pid, t->d->files, t->imgs[IMG_FDINFO]);
+		err = files_dump(t->d->files, t->pid, t->imgs[IMG_FDINFO]);
 	if (!err)
 		err = infect_prepare(t->pid, code, &t->ctl);
 	if (!err)
@@ -300,7 +301,7 @@ static int dump_tree(struct dump_ctx *d)
 static void dump_ctx_release(struct dump_ctx *d)
 {
 	img_close(d->pages);
-	img_close(d->files);
+	files_dump_free(d->files);
 	img_close(d->shmem);
 	shmem_dump_free(&d->shm);
 	page_dedup_free(d->dedup);
@@ -325,7 +326,7 @@ int cr_dump(void)
 	if (!err)
 		err = img_open(d.dfd, IMG_PAGES, 1, O_WRONLY, &d.pages);
 	if (!err)
-		err = img_open(d.dfd, IMG_FILES, 0, O_WRONLY, &d.files);
+		err = files_dump_begin(d.dfd, &d.files);
 	if (!err)
 		err = img_open(d.dfd, IMG_SHMEM, 0, O_WRONLY, &d.shmem);
 	if (!err && !(d.dedup = page_dedup_new()))

@@ -1,9 +1,16 @@
 /*
- * File descriptors of one process: regular files, directories and a short
- * list of harmless character devices. Dump reads /proc/PID/fd and fdinfo;
- * restore reopens every file by path and moves it to its fd number.
+ * The fd framework: which open file descriptions the tree has, which fds
+ * name them, and how each task gets them back at the same numbers.
+ *
+ * Dump: every fd of every task is looked up by (device, inode) and then
+ * ordered with kcmp(KCMP_FILE), so one open file description seen from
+ * several fds or tasks gets one id in files.img; the kind's dump() runs
+ * once per id, on a copy of the description in cr (pidfd_getfd).
+ *
+ * Restore: cr creates every description once, before the first fork,
+ * preferably at the fd number of its first user. Each task inherits all
+ * of them and moves its own to their numbers (files_restore()).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,106 +19,342 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <linux/kcmp.h>
 #include <sys/sysmacros.h>
+#include <linux/kcmp.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "compiler.h"
 #include "log.h"
 #include "files.h"
+#include "files-kind.h"
 #include "image.h"
 #include "proc-parse.h"
-#include "fdinfo.pb-c.h"
+#include "restorer-abi.h"
 
-/*
- * The kernel's O_LARGEFILE bit (asm-generic/fcntl.h). glibc defines
- * O_LARGEFILE as 0 on 64-bit, yet the kernel sets this bit in f_flags of
- * every file opened by a 64-bit task, so fdinfo always shows it.
- */
+/* The kernel's O_LARGEFILE (asm-generic/fcntl.h); glibc's is 0 on 64-bit. */
 #define KERNEL_O_LARGEFILE	0100000
 
-/* What the kernel appends to a magic link whose dentry was unlinked. */
-#define DELETED_SUFFIX		" (deleted)"
+/* Status flags F_SETFL can change (fs/fcntl.c SETFL_MASK). */
+#define SETFL_MASK	(O_APPEND | O_NONBLOCK | O_NDELAY | O_DIRECT | O_NOATIME | O_ASYNC)
 
-/* Character devices that carry no state worth keeping: reopening is exact. */
-static const struct {
-	unsigned major, minor;
-	const char *name;
-} chr_allowed[] = {
-	{ 1, 3, "/dev/null" },
-	{ 1, 5, "/dev/zero" },
-	{ 1, 7, "/dev/full" },
-	{ 1, 8, "/dev/random" },
-	{ 1, 9, "/dev/urandom" },
+static const struct fd_kind *const kinds[] = {
+	&fd_kind_reg, &fd_kind_dir, &fd_kind_chr,
 };
 
-/* Majors of terminals (Documentation/admin-guide/devices.txt). */
-#define TTY_MAJOR		4	/* virtual consoles, serial ports */
-#define TTYAUX_MAJOR		5	/* /dev/tty, /dev/console, /dev/ptmx */
-#define PTS_MAJOR_FIRST		136	/* Unix98 pty slaves: 136..143 */
-#define PTS_MAJOR_LAST		143
-
-/*
- * rdev is 32 bits in the image: the kernel's "new" dev_t encoding (12-bit
- * major, 20-bit minor) covers every device number Linux hands out.
- */
-static uint32_t rdev_encode(dev_t dev)
+static const struct fd_kind *kind_of(FileKind k)
 {
-	unsigned maj = major(dev), min = minor(dev);
-
-	return (min & 0xff) | (maj << 8) | ((min & ~0xffu) << 12);
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+		if (kinds[i]->kind == k)
+			return kinds[i];
+	return NULL;
 }
 
-static dev_t rdev_decode(uint32_t v)
-{
-	unsigned maj = (v & 0xfff00) >> 8;
-	unsigned min = (v & 0xff) | ((v >> 12) & 0xfff00);
+/* ==== dump ============================================================== */
 
-	return makedev(maj, min);
+/* One fd known to hold an open file of a bucket, ordered by kcmp. */
+struct fd_rep {
+	pid_t pid;
+	int fd;
+	uint32_t id;
+};
+
+/* All open files of the tree with one (device, inode). */
+struct fd_bucket {
+	dev_t dev;
+	ino_t ino;
+	struct fd_rep *reps;
+	unsigned nr, cap;
+	struct fd_bucket *next;		/* hash chain */
+};
+
+/* Locks found in an fdinfo, as written to the image. */
+struct lock_list {
+	FileLock **v;
+	size_t nr;
+};
+
+static void lock_list_free(struct lock_list *l)
+{
+	for (size_t i = 0; i < l->nr; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->nr = 0;
 }
 
-static bool chr_is_allowed(dev_t rdev)
+/* A description whose kind dumps once the whole tree is seen. */
+struct fd_deferred {
+	struct fd_dump d;
+	const struct fd_kind *kind;
+	FileEntry fe;
+	FownEntry fown;
+	struct lock_list locks;
+};
+
+struct files_dump {
+	struct img *files, *fdata;
+	uint32_t next_id;
+	struct fd_bucket **hash;
+	size_t hash_size, nr_buckets;
+	struct fd_deferred **deferred;
+	size_t nr_deferred, cap_deferred;
+};
+
+static size_t bucket_hash(const struct files_dump *df, dev_t dev, ino_t ino)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(chr_allowed); i++)
-		if (major(rdev) == chr_allowed[i].major && minor(rdev) == chr_allowed[i].minor)
-			return true;
-	return false;
+	uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ull ^ (uint64_t)dev * 0xc2b2ae3d27d4eb4full;
+
+	return (h >> 17) & (df->hash_size - 1);
 }
 
-static bool chr_is_tty(dev_t rdev)
+static struct fd_bucket *bucket_find(const struct files_dump *df, dev_t dev, ino_t ino)
 {
-	unsigned maj = major(rdev);
+	struct fd_bucket *b;
 
-	return maj == TTY_MAJOR || maj == TTYAUX_MAJOR ||
-	       (maj >= PTS_MAJOR_FIRST && maj <= PTS_MAJOR_LAST);
+	for (b = df->hash[bucket_hash(df, dev, ino)]; b; b = b->next)
+		if (b->dev == dev && b->ino == ino)
+			return b;
+	return NULL;
 }
 
-static const char *kind_name(FileKind kind)
+static int hash_grow(struct files_dump *df)
 {
-	switch (kind) {
-	case FILE_KIND__FILE_REG: return "regular file";
-	case FILE_KIND__FILE_DIR: return "directory";
-	case FILE_KIND__FILE_CHR: return "character device";
-	default: return "unknown kind";
+	size_t old = df->hash_size, size = old ? old * 2 : 1024;
+	struct fd_bucket **n = xzalloc(size * sizeof(*n)), **o = df->hash;
+
+	if (!n)
+		return -ENOMEM;
+	df->hash = n;
+	df->hash_size = size;
+	for (size_t i = 0; i < old; i++) {
+		while (o[i]) {
+			struct fd_bucket *b = o[i];
+			size_t h = bucket_hash(df, b->dev, b->ino);
+
+			o[i] = b->next;
+			b->next = n[h];
+			n[h] = b;
+		}
 	}
+	free(o);
+	return 0;
 }
 
-/* ---- dump ------------------------------------------------------------ */
+static struct fd_bucket *bucket_get(struct files_dump *df, dev_t dev, ino_t ino)
+{
+	struct fd_bucket *b = bucket_find(df, dev, ino);
+	size_t h;
+
+	if (b)
+		return b;
+	if (df->nr_buckets >= df->hash_size && hash_grow(df))
+		return NULL;
+	b = xzalloc(sizeof(*b));
+	if (!b)
+		return NULL;
+	b->dev = dev;
+	b->ino = ino;
+	h = bucket_hash(df, dev, ino);
+	b->next = df->hash[h];
+	df->hash[h] = b;
+	df->nr_buckets++;
+	return b;
+}
+
+struct kcmp_file_arg {
+	pid_t pid;
+	int fd;
+};
+
+static int kcmp_file(pid_t pid, int fd, void *arg)
+{
+	const struct kcmp_file_arg *a = arg;
+
+	return syscall(SYS_kcmp, a->pid, pid, KCMP_FILE, a->fd, fd);
+}
 
 /*
- * Ids of open file descriptions, unique across the whole dump (several
- * files_dump() calls write into one files.img once the tree is dumped).
+ * Binary search of @b's reps with @same. Returns the index of the equal
+ * rep (>= 0), or -(insertion point) - 1, or -ERANGE-ish via *err.
  */
-static uint32_t files_next_id = 1;
-
-void files_dump_reset_ids(void)
+static long bucket_search(struct fd_bucket *b, int (*same)(pid_t, int, void *), void *arg, int *err)
 {
-	files_next_id = 1;
+	long lo = 0, hi = (long)b->nr - 1;
+
+	*err = 0;
+	while (lo <= hi) {
+		long mid = (lo + hi) / 2;
+		int r = same(b->reps[mid].pid, b->reps[mid].fd, arg);
+
+		if (r == 0)
+			return mid;
+		if (r == 1)		/* ours is lower */
+			hi = mid - 1;
+		else if (r == 2)
+			lo = mid + 1;
+		else {
+			*err = r < 0 ? -errno : -EINVAL;
+			return 0;
+		}
+	}
+	return -lo - 1;
 }
 
+int files_dump_find(struct files_dump *df, dev_t dev, ino_t ino,
+		    int (*same)(pid_t pid, int fd, void *arg), void *arg, uint32_t *ret_id)
+{
+	struct fd_bucket *b = bucket_find(df, dev, ino);
+	long i;
+	int err;
+
+	if (!b || !b->nr)
+		return -ENOENT;
+	if (!same) {
+		*ret_id = b->reps[0].id;
+		for (unsigned k = 1; k < b->nr; k++)
+			if (b->reps[k].id < *ret_id)
+				*ret_id = b->reps[k].id;
+		return 0;
+	}
+	i = bucket_search(b, same, arg, &err);
+	if (err)
+		return pr_errno(err, "comparing open files with kcmp");
+	if (i < 0)
+		return -ENOENT;
+	*ret_id = b->reps[i].id;
+	return 0;
+}
+
+int files_refuse(const struct fd_dump *d, const char *what, const char *why)
+{
+	if (why)
+		pr_err("pid %d: fd %d is %s (%s), which cr cannot dump: %s",
+		       d->pid, d->fd, what, d->link, why);
+	else
+		pr_err("pid %d: fd %d is %s (%s), which cr cannot dump",
+		       d->pid, d->fd, what, d->link);
+	return -ENOTSUP;
+}
+
+int fdata_append(struct files_dump *df, const void *buf, size_t len, DataRef *ref)
+{
+	struct img *img = df->fdata;
+	size_t done = 0;
+
+	data_ref__init(ref);
+	ref->off = img->off;
+	ref->len = len;
+	ref->crc = crc32c(0, buf, len);
+	while (done < len) {
+		ssize_t n = write(img->fd, (const char *)buf + done, len - done);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return pr_errno(-errno, "%s: writing file data", img->name);
+		}
+		done += n;
+	}
+	img->off += len;
+	return 0;
+}
+
+int fdata_append_fd(struct files_dump *df, int fd, uint64_t off, uint64_t len, DataRef *ref)
+{
+	enum { CHUNK = 1 << 20 };
+	_cleanup_free_ char *buf = xmalloc(CHUNK);
+	struct img *img = df->fdata;
+	uint64_t done = 0;
+	uint32_t crc = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	data_ref__init(ref);
+	ref->off = img->off;
+	ref->len = len;
+	while (done < len) {
+		size_t want = len - done < CHUNK ? len - done : CHUNK;
+		ssize_t n = pread(fd, buf, want, off + done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return pr_errno(-errno, "reading file content at %llu", (unsigned long long)(off + done));
+		if (n == 0)
+			return pr_errno(-EIO, "file content ends at %llu, %llu bytes expected",
+					(unsigned long long)(off + done), (unsigned long long)(off + len));
+		if (write(img->fd, buf, n) != n)
+			return pr_errno(errno ? -errno : -EIO, "%s: writing file data", img->name);
+		crc = crc32c(crc, buf, n);
+		done += n;
+	}
+	ref->crc = crc;
+	img->off += len;
+	return 0;
+}
+
+int files_dump_begin(int dfd, struct files_dump **ret)
+{
+	struct files_dump *df = xzalloc(sizeof(*df));
+	int err;
+
+	if (!df)
+		return -ENOMEM;
+	df->next_id = 1;
+	err = hash_grow(df);
+	if (!err)
+		err = img_open(dfd, IMG_FILES, 0, O_WRONLY, &df->files);
+	if (!err)
+		err = img_open(dfd, IMG_FDATA, 0, O_WRONLY, &df->fdata);
+	if (err) {
+		files_dump_free(df);
+		return err;
+	}
+	*ret = df;
+	return 0;
+}
+
+static void fd_dump_release(struct fd_dump *d)
+{
+	if (d->cr_fd >= 0)
+		close(d->cr_fd);
+	d->cr_fd = -1;
+	free(d->link);
+	free(d->fdinfo);
+	d->link = d->fdinfo = NULL;
+}
+
+void files_dump_free(struct files_dump *df)
+{
+	if (!df)
+		return;
+	img_close(df->files);
+	img_close(df->fdata);
+	for (size_t i = 0; i < df->hash_size; i++) {
+		while (df->hash[i]) {
+			struct fd_bucket *b = df->hash[i];
+
+			df->hash[i] = b->next;
+			free(b->reps);
+			free(b);
+		}
+	}
+	free(df->hash);
+	for (size_t i = 0; i < df->nr_deferred; i++) {
+		fd_dump_release(&df->deferred[i]->d);
+		lock_list_free(&df->deferred[i]->locks);
+		free(df->deferred[i]);
+	}
+	free(df->deferred);
+	free(df);
+}
+
+/* Reads the fd numbers of /proc/PID/fd, sorted; returns the count or -errno. */
 static int cmp_int(const void *a, const void *b)
 {
 	int x = *(const int *)a, y = *(const int *)b;
@@ -119,7 +362,6 @@ static int cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Reads the fd numbers of /proc/PID/fd, sorted; returns the count or -errno. */
 static int list_fds(pid_t pid, int **ret_fds)
 {
 	_cleanup_closedir_ DIR *d = NULL;
@@ -132,7 +374,6 @@ static int list_fds(pid_t pid, int **ret_fds)
 	d = opendir(dpath);
 	if (!d)
 		return pr_errno(-errno, "pid %d: can't open %s", pid, dpath);
-
 	for (;;) {
 		char *end;
 		long fd;
@@ -154,7 +395,7 @@ static int list_fds(pid_t pid, int **ret_fds)
 		if (nr == cap) {
 			int *n;
 
-			cap = cap ? cap * 2 : 16;
+			cap = cap ? cap * 2 : 64;
 			n = xrealloc(fds, cap * sizeof(*fds));
 			if (!n)
 				return -ENOMEM;
@@ -162,478 +403,608 @@ static int list_fds(pid_t pid, int **ret_fds)
 		}
 		fds[nr++] = fd;
 	}
-
 	qsort(fds, nr, sizeof(*fds), cmp_int);
 	*ret_fds = TAKE_PTR(fds);
 	return nr;
 }
 
-/*
- * Everything we learn about one fd of the target before deciding whether
- * we can dump it.
- */
-struct fd_probe {
-	pid_t pid;
-	int fd;
-	char link[PATH_MAX + 1];
-	struct stat st;			/* of the file the fd refers to */
-	struct proc_fdinfo fdi;
-};
-
-static int probe_fd(pid_t pid, int fd, struct fd_probe *p)
+/* Link, stat and fdinfo of one fd. */
+static int probe_fd(pid_t pid, int fd, struct fd_dump *d)
 {
-	char lpath[64];
+	char lpath[64], buf[PATH_MAX + 1];
 	ssize_t n;
-	int ret;
+	int err;
 
-	p->pid = pid;
-	p->fd = fd;
+	d->pid = pid;
+	d->fd = fd;
+	d->cr_fd = -1;
 	snprintf(lpath, sizeof(lpath), "/proc/%d/fd/%d", pid, fd);
-
-	n = readlink(lpath, p->link, sizeof(p->link));
+	n = readlink(lpath, buf, sizeof(buf));
 	if (n < 0)
 		return pr_errno(-errno, "pid %d: fd %d: readlink %s", pid, fd, lpath);
-	if ((size_t)n >= sizeof(p->link)) {
-		pr_err("pid %d: fd %d: link target is longer than PATH_MAX", pid, fd);
-		return -ENAMETOOLONG;
-	}
-	p->link[n] = '\0';
-
+	if ((size_t)n >= sizeof(buf))
+		return pr_errno(-ENAMETOOLONG, "pid %d: fd %d: link target is longer than PATH_MAX", pid, fd);
+	buf[n] = '\0';
+	d->link = xstrdup(buf);
+	if (!d->link)
+		return -ENOMEM;
 	/* stat() follows the magic link to the open file itself. */
-	if (stat(lpath, &p->st) < 0)
-		return pr_errno(-errno, "pid %d: fd %d (%s): stat %s", pid, fd, p->link, lpath);
-
-	ret = proc_parse_fdinfo(pid, fd, &p->fdi);
-	if (ret < 0)
-		return ret;
+	if (stat(lpath, &d->st) < 0)
+		return pr_errno(-errno, "pid %d: fd %d (%s): stat %s", pid, fd, d->link, lpath);
+	snprintf(lpath, sizeof(lpath), "/proc/%d/fdinfo/%d", pid, fd);
+	err = read_file_at(AT_FDCWD, lpath, &d->fdinfo, NULL);
+	if (!err)
+		err = parse_fdinfo_buf(d->fdinfo, &d->fdi);
+	if (err)
+		return pr_errno(err, "pid %d: fd %d: %s", pid, fd, lpath);
 	return 0;
 }
 
-static bool has_prefix(const char *s, const char *prefix)
+static const struct fd_kind *classify(const struct fd_dump *d)
 {
-	return !strncmp(s, prefix, strlen(prefix));
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+		if (kinds[i]->match && kinds[i]->match(d))
+			return kinds[i];
+	return NULL;
 }
 
-static bool has_suffix(const char *s, const char *suffix)
+/* Names what an fd without a kind is, for the refusal. */
+static int refuse_unknown(const struct fd_dump *d)
 {
-	size_t ls = strlen(s), lx = strlen(suffix);
-
-	return ls >= lx && !strcmp(s + ls - lx, suffix);
-}
-
-/*
- * Refuses an fd we can't dump, naming what it is. Always returns -ENOTSUP.
- * @what is the kind with its article ("a pipe").
- */
-static int refuse(const struct fd_probe *p, const char *what)
-{
-	pr_err("pid %d: fd %d is %s (%s), which cr cannot dump yet",
-	       p->pid, p->fd, what, p->link);
-	return -ENOTSUP;
-}
-
-/*
- * Decides the kind of a probed fd. Returns 0 and *ret_kind, or -ENOTSUP
- * (logged) for everything outside regular files, directories and the
- * allowed character devices.
- */
-static int classify_fd(const struct fd_probe *p, FileKind *ret_kind)
-{
+	const char *l = d->link;
 	char what[128];
-	mode_t fmt = p->st.st_mode & S_IFMT;
 
-	/*
-	 * The link text goes first: anonymous inodes report S_IFREG on recent
-	 * kernels, so the mode alone would take an eventfd for a file.
-	 */
-	if (has_prefix(p->link, "pipe:"))
-		return refuse(p, "a pipe");
-	if (has_prefix(p->link, "socket:"))
-		return refuse(p, "a socket");
-	if (has_prefix(p->link, "anon_inode:")) {
-		const char *type = p->link + strlen("anon_inode:");
+	if (!strncmp(l, "anon_inode:", 11)) {
+		const char *type = l + 11;
 		size_t len = strlen(type);
 
-		/* "[eventfd]" -> "eventfd"; "inotify" has no brackets. */
 		if (len >= 2 && type[0] == '[' && type[len - 1] == ']') {
 			type++;
 			len -= 2;
 		}
 		snprintf(what, sizeof(what), "an anonymous inode (%.*s)", (int)len, type);
-		return refuse(p, what);
+	} else if (!strncmp(l, "pipe:", 5) || S_ISFIFO(d->st.st_mode)) {
+		snprintf(what, sizeof(what), "a pipe");
+	} else if (!strncmp(l, "socket:", 7) || S_ISSOCK(d->st.st_mode)) {
+		snprintf(what, sizeof(what), "a socket");
+	} else if (S_ISBLK(d->st.st_mode)) {
+		snprintf(what, sizeof(what), "block device %u:%u", major(d->st.st_rdev), minor(d->st.st_rdev));
+	} else if (S_ISCHR(d->st.st_mode)) {
+		snprintf(what, sizeof(what), "character device %u:%u", major(d->st.st_rdev), minor(d->st.st_rdev));
+	} else {
+		snprintf(what, sizeof(what), "a file of a kind cr does not know (mode 0%o)",
+			 (unsigned)d->st.st_mode);
 	}
-	if (p->fdi.flags & O_PATH)
-		return refuse(p, "an O_PATH descriptor");
-	if (has_suffix(p->link, DELETED_SUFFIX) && p->st.st_nlink == 0)
-		return refuse(p, "a deleted file");
-
-	switch (fmt) {
-	case S_IFREG:
-	case S_IFDIR:
-		/* nsfs, pidfs and friends are "regular" with a non-path link. */
-		if (p->link[0] != '/')
-			return refuse(p, "a special file");
-		*ret_kind = fmt == S_IFREG ? FILE_KIND__FILE_REG : FILE_KIND__FILE_DIR;
-		return 0;
-	case S_IFCHR:
-		if (chr_is_allowed(p->st.st_rdev)) {
-			*ret_kind = FILE_KIND__FILE_CHR;
-			return 0;
-		}
-		if (chr_is_tty(p->st.st_rdev))
-			return refuse(p, "a terminal");
-		snprintf(what, sizeof(what), "character device %u:%u",
-			 major(p->st.st_rdev), minor(p->st.st_rdev));
-		return refuse(p, what);
-	case S_IFBLK:
-		snprintf(what, sizeof(what), "block device %u:%u",
-			 major(p->st.st_rdev), minor(p->st.st_rdev));
-		return refuse(p, what);
-	case S_IFIFO:
-		return refuse(p, "a named pipe (FIFO)");
-	case S_IFSOCK:
-		return refuse(p, "a socket");
-	default:
-		snprintf(what, sizeof(what), "a file of unknown type (mode 0%o)",
-			 (unsigned)p->st.st_mode);
-		return refuse(p, what);
-	}
+	return files_refuse(d, what, NULL);
 }
 
+/* ---- locks: "lock:\t1: POSIX  ADVISORY  WRITE 1234 00:2a:5678 10 EOF" ---- */
+
 /*
- * Restore reopens by path, so the path must name the very object the fd
- * refers to now. Returns 0 or -ENOTSUP/-errno (logged).
+ * Collects the locks in @d's fdinfo: flock and OFD locks when @posix is
+ * false, POSIX locks when it is true. A lease is refused.
  */
-static int check_path(const struct fd_probe *p, FileKind kind)
+static int parse_locks(const struct fd_dump *d, bool posix, struct lock_list *out)
 {
-	struct stat st;
+	for (const char *line = d->fdinfo; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		char kind[16], adv[16], type[16], end[32];
+		long long start;
+		int pid, n;
+		FileLock *l, **v;
+		LockKind k;
 
-	if (p->link[0] != '/') {
-		pr_err("pid %d: fd %d: path %s is not absolute", p->pid, p->fd, p->link);
-		return -ENOTSUP;
-	}
-	if (stat(p->link, &st) < 0) {
-		int err = -errno;
+		if (strncmp(line, "lock:", 5))
+			continue;
+		n = sscanf(line, "lock:%*[ \t]%*d:%15s %15s %15s %d %*s %lld %31s",
+			   kind, adv, type, &pid, &start, end);
+		if (n != 6)
+			return pr_errno(-EINVAL, "pid %d: fd %d: unexpected lock line in fdinfo: %.80s",
+					d->pid, d->fd, line);
+		if (!strcmp(kind, "POSIX"))
+			k = LOCK_KIND__LOCK_POSIX;
+		else if (!strcmp(kind, "FLOCK"))
+			k = LOCK_KIND__LOCK_FLOCK;
+		else if (!strcmp(kind, "OFDLCK"))
+			k = LOCK_KIND__LOCK_OFD;
+		else
+			return files_refuse(d, "a file with a lease or delegation", kind);
+		if ((k == LOCK_KIND__LOCK_POSIX) != posix)
+			continue;
+		if (strcmp(adv, "ADVISORY"))
+			return files_refuse(d, "a file with a mandatory lock", NULL);
+		if (k == LOCK_KIND__LOCK_POSIX && pid != d->pid)
+			return files_refuse(d, "a file with a POSIX lock of another process", NULL);
 
-		pr_err("pid %d: fd %d: %s no longer exists under that name (renamed or deleted?): %s",
-		       p->pid, p->fd, p->link, strerror(-err));
-		return err == -ENOENT ? -ENOTSUP : err;
-	}
-	if (kind == FILE_KIND__FILE_CHR) {
-		if (!S_ISCHR(st.st_mode) || st.st_rdev != p->st.st_rdev) {
-			pr_err("pid %d: fd %d: %s is not character device %u:%u any more",
-			       p->pid, p->fd, p->link, major(p->st.st_rdev), minor(p->st.st_rdev));
-			return -ENOTSUP;
+		l = xmalloc(sizeof(*l));
+		v = l ? xrealloc(out->v, (out->nr + 1) * sizeof(*v)) : NULL;
+		if (!v) {
+			free(l);
+			return -ENOMEM;
 		}
-		return 0;
-	}
-	if (st.st_dev != p->st.st_dev || st.st_ino != p->st.st_ino) {
-		pr_err("pid %d: fd %d: %s now names another file than the open one (renamed or replaced, or another mount namespace)",
-		       p->pid, p->fd, p->link);
-		return -ENOTSUP;
+		out->v = v;
+		file_lock__init(l);
+		l->kind = k;
+		l->type = !strcmp(type, "WRITE") ? F_WRLCK : F_RDLCK;
+		l->start = start;
+		l->len = !strcmp(end, "EOF") ? 0 : strtoll(end, NULL, 10) - start + 1;
+		out->v[out->nr++] = l;
 	}
 	return 0;
 }
 
-/*
- * Fds seen so far in this task, to find ones that share an open file
- * description (dup, fork, SCM_RIGHTS): those keep one file_entry, so the
- * restored fds share one position and one set of flags again.
- */
-struct seen_fd {
-	dev_t dev;
-	ino_t ino;
-	int fd;
-	uint32_t id;
-};
-
-struct seen_fds {
-	struct seen_fd *v;
-	size_t nr, cap;
-};
-
-/* The id of an earlier fd of @pid sharing @fd's open file, or 0. */
-static uint32_t shared_id(pid_t pid, const struct seen_fds *seen, const struct stat *st, int fd)
+/* The owner (F_SETOWN_EX) and signal (F_SETSIG) of the description. */
+static int dump_fown(const struct fd_dump *d, FileEntry *fe, FownEntry *fown)
 {
-	for (size_t i = 0; i < seen->nr; i++) {
-		const struct seen_fd *s = &seen->v[i];
+	struct f_owner_ex ex;
+	int sig;
 
-		if (s->dev == st->st_dev && s->ino == st->st_ino &&
-		    syscall(SYS_kcmp, pid, pid, KCMP_FILE, s->fd, fd) == 0)
-			return s->id;
-	}
+	if (fcntl(d->cr_fd, F_GETOWN_EX, &ex) < 0)
+		return pr_errno(-errno, "pid %d: fd %d: F_GETOWN_EX", d->pid, d->fd);
+	sig = fcntl(d->cr_fd, F_GETSIG);
+	if (sig < 0)
+		return pr_errno(-errno, "pid %d: fd %d: F_GETSIG", d->pid, d->fd);
+	if (!ex.pid && !sig)
+		return 0;
+	fown_entry__init(fown);
+	fown->type = ex.type;
+	fown->pid = ex.pid;
+	fown->signum = sig;
+	fe->fown = fown;
 	return 0;
 }
 
-static int remember_fd(struct seen_fds *seen, const struct stat *st, int fd, uint32_t id)
+static int write_entry(struct files_dump *df, const struct fd_kind *k, struct fd_dump *d,
+		       FileEntry *fe)
 {
-	if (seen->nr == seen->cap) {
-		size_t cap = seen->cap ? seen->cap * 2 : 16;
-		struct seen_fd *n = xrealloc(seen->v, cap * sizeof(*n));
+	int err = k->dump(d, fe);
+
+	if (!err)
+		err = pb_write_one(df->files, fe, PB_FILE);
+	if (k->free_entry)
+		k->free_entry(fe);
+	if (!err)
+		pr_debug("pid %d: fd %d -> file id %u: %s %s flags 0%o", d->pid, d->fd, fe->id,
+			 k->name, d->link, fe->flags);
+	return err;
+}
+
+/* The first sight of an open file description: give it an id and dump it. */
+static int dump_new_file(struct files_dump *df, int pidfd, struct fd_dump *d, uint32_t id)
+{
+	_cleanup_free_ struct fd_deferred *def = NULL;
+	const struct fd_kind *k = classify(d);
+	int err;
+
+	if (!k)
+		return refuse_unknown(d);
+	if (d->fdi.flags & O_PATH) {
+		/* pidfd_getfd() refuses O_PATH files; a new O_PATH open is as good. */
+		char p[64];
+
+		snprintf(p, sizeof(p), "/proc/%d/fd/%d", d->pid, d->fd);
+		d->cr_fd = open(p, O_PATH | O_CLOEXEC);
+	} else {
+		d->cr_fd = syscall(SYS_pidfd_getfd, pidfd, d->fd, 0);
+	}
+	if (d->cr_fd < 0)
+		return pr_errno(-errno, "pid %d: fd %d (%s): getting a copy of it", d->pid, d->fd, d->link);
+
+	def = xzalloc(sizeof(*def));
+	if (!def)
+		return -ENOMEM;
+	file_entry__init(&def->fe);
+	def->fe.id = id;
+	def->fe.kind = k->kind;
+	/* O_CLOEXEC belongs to the fd; O_LARGEFILE is forced on 64-bit. */
+	def->fe.flags = d->fdi.flags & ~(O_CLOEXEC | KERNEL_O_LARGEFILE);
+	/* An O_PATH file has no owner (fcntl refuses F_GETOWN_EX on it). */
+	err = d->fdi.flags & O_PATH ? 0 : dump_fown(d, &def->fe, &def->fown);
+	if (err)
+		return err;
+	if (!err)
+		err = parse_locks(d, false, &def->locks);
+	def->fe.locks = def->locks.v;
+	def->fe.n_locks = def->locks.nr;
+	if (!k->deferred || err) {
+		if (!err)
+			err = write_entry(df, k, d, &def->fe);
+		lock_list_free(&def->locks);
+		return err;
+	}
+
+	if (df->nr_deferred == df->cap_deferred) {
+		size_t cap = df->cap_deferred ? df->cap_deferred * 2 : 16;
+		struct fd_deferred **n = xrealloc(df->deferred, cap * sizeof(*n));
 
 		if (!n)
 			return -ENOMEM;
-		seen->v = n;
-		seen->cap = cap;
+		df->deferred = n;
+		df->cap_deferred = cap;
 	}
-	seen->v[seen->nr++] = (struct seen_fd){ st->st_dev, st->st_ino, fd, id };
+	def->kind = k;
+	def->d = *d;
+	if (def->fe.fown)
+		def->fe.fown = &def->fown;
+	/* The copy owns link, fdinfo and cr_fd now. */
+	d->link = d->fdinfo = NULL;
+	d->cr_fd = -1;
+	df->deferred[df->nr_deferred++] = TAKE_PTR(def);
 	return 0;
 }
 
-static int dump_one_fd(pid_t pid, int fd, struct img *files_img, struct img *fdinfo_img,
-		       struct seen_fds *seen)
+/* Looks @d up among the tree's open files; returns its id, new or known. */
+static int dump_one_fd(struct files_dump *df, int pidfd, struct fd_dump *d, uint32_t *ret_id)
 {
-	FileEntry fe = FILE_ENTRY__INIT;
-	FdinfoEntry fdi = FDINFO_ENTRY__INIT;
-	_cleanup_free_ struct fd_probe *p = NULL;
-	FileKind kind = FILE_KIND__FILE_REG;	/* set by classify_fd() */
-	uint32_t flags;
-	int ret;
+	struct kcmp_file_arg arg = { d->pid, d->fd };
+	struct fd_bucket *b = bucket_get(df, d->st.st_dev, d->st.st_ino);
+	struct fd_rep *rep;
+	long i;
+	int err;
 
-	/* PATH_MAX-sized: keep it off the stack. */
-	p = xzalloc(sizeof(*p));
-	if (!p)
+	if (!b)
 		return -ENOMEM;
-
-	ret = probe_fd(pid, fd, p);
-	if (ret < 0)
-		return ret;
-	ret = classify_fd(p, &kind);
-	if (ret < 0)
-		return ret;
-	ret = check_path(p, kind);
-	if (ret < 0)
-		return ret;
-
-	fdi.fd = fd;
-	fdi.cloexec = !!(p->fdi.flags & O_CLOEXEC);
-	fdi.id = shared_id(pid, seen, &p->st, fd);
-	if (fdi.id) {
-		pr_debug("pid %d: fd %d shares file id %u", pid, fd, fdi.id);
-		return pb_write_one(fdinfo_img, &fdi, PB_FDINFO);
+	i = bucket_search(b, kcmp_file, &arg, &err);
+	if (err)
+		return pr_errno(err, "pid %d: fd %d: kcmp", d->pid, d->fd);
+	if (i >= 0) {
+		*ret_id = b->reps[i].id;
+		return 0;
 	}
+	i = -i - 1;
+	if (b->nr == b->cap) {
+		unsigned cap = b->cap ? b->cap * 2 : 2;
+		struct fd_rep *n = xrealloc(b->reps, cap * sizeof(*n));
 
-	/*
-	 * fdinfo's flags are f_flags plus O_CLOEXEC from the fd table;
-	 * O_CLOEXEC belongs to the fd, not the file, and O_LARGEFILE is
-	 * forced by open() on 64-bit anyway.
-	 */
-	flags = p->fdi.flags & ~(O_CLOEXEC | KERNEL_O_LARGEFILE);
-	if (flags & O_ASYNC)
-		pr_warn("pid %d: fd %d (%s): O_ASYNC will not be restored (no owner/signal yet)",
-			pid, fd, p->link);
-
-	fe.id = files_next_id;
-	fe.kind = kind;
-	fe.path = p->link;
-	fe.flags = flags;
-	fe.pos = p->fdi.pos;
-	fe.has_mode = true;
-	fe.mode = p->st.st_mode;
-	if (kind == FILE_KIND__FILE_REG) {
-		fe.has_size = true;
-		fe.size = p->st.st_size;
-	} else if (kind == FILE_KIND__FILE_CHR) {
-		fe.has_rdev = true;
-		fe.rdev = rdev_encode(p->st.st_rdev);
+		if (!n)
+			return -ENOMEM;
+		b->reps = n;
+		b->cap = cap;
 	}
+	memmove(&b->reps[i + 1], &b->reps[i], (b->nr - i) * sizeof(*b->reps));
+	rep = &b->reps[i];
+	rep->pid = d->pid;
+	rep->fd = d->fd;
+	rep->id = df->next_id++;
+	b->nr++;
+	*ret_id = rep->id;
+	return dump_new_file(df, pidfd, d, rep->id);
+}
 
-	fdi.id = fe.id;
-	ret = remember_fd(seen, &p->st, fd, fe.id);
-	if (ret < 0)
-		return ret;
+/* Inodes whose POSIX locks one task already recorded (every fd shows them). */
+struct locked_inodes {
+	struct { dev_t dev; ino_t ino; } *v;
+	size_t nr;
+};
 
-	ret = pb_write_one(files_img, &fe, PB_FILE);
-	if (ret < 0)
-		return ret;
-	ret = pb_write_one(fdinfo_img, &fdi, PB_FDINFO);
-	if (ret < 0)
-		return ret;
+/* The task's POSIX locks on @d's file, unless an earlier fd of it had them. */
+static int take_posix_locks(const struct fd_dump *d, struct locked_inodes *seen, struct lock_list *pl)
+{
+	void *n;
+	int err;
 
-	files_next_id++;
-	pr_debug("pid %d: fd %d -> file id %u: %s %s flags 0%o pos %llu%s",
-		 pid, fd, fe.id, kind_name(kind), fe.path, fe.flags,
-		 (unsigned long long)fe.pos, fdi.cloexec ? " cloexec" : "");
+	for (size_t i = 0; i < seen->nr; i++)
+		if (seen->v[i].dev == d->st.st_dev && seen->v[i].ino == d->st.st_ino)
+			return 0;
+	err = parse_locks(d, true, pl);
+	if (err || !pl->nr)
+		return err;
+	n = xrealloc(seen->v, (seen->nr + 1) * sizeof(*seen->v));
+	if (!n)
+		return -ENOMEM;
+	seen->v = n;
+	seen->v[seen->nr].dev = d->st.st_dev;
+	seen->v[seen->nr].ino = d->st.st_ino;
+	seen->nr++;
 	return 0;
 }
 
-int files_dump(pid_t pid, struct img *files_img, struct img *fdinfo_img)
+int files_dump(struct files_dump *df, pid_t pid, struct img *fdinfo_img)
 {
+	struct locked_inodes seen = { 0 };
 	_cleanup_free_ int *fds = NULL;
-	struct seen_fds seen = { 0 };
-	int nr, ret = 0;
+	_cleanup_close_ int pidfd = -EBADF;
+	int nr, err = 0;
 
 	nr = list_fds(pid, &fds);
 	if (nr < 0)
 		return nr;
+	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return pr_errno(-errno, "pid %d: pidfd_open", pid);
 
-	for (int i = 0; i < nr && !ret; i++)
-		ret = dump_one_fd(pid, fds[i], files_img, fdinfo_img, &seen);
+	for (int i = 0; i < nr && !err; i++) {
+		struct fd_dump d = { .df = df, .cr_fd = -1 };
+		FdinfoEntry fdi = FDINFO_ENTRY__INIT;
+
+		struct lock_list pl = { 0 };
+
+		err = probe_fd(pid, fds[i], &d);
+		if (!err)
+			err = dump_one_fd(df, pidfd, &d, &fdi.id);
+		if (!err && strstr(d.fdinfo, "lock:"))
+			err = take_posix_locks(&d, &seen, &pl);
+		if (!err) {
+			fdi.fd = fds[i];
+			fdi.cloexec = !!(d.fdi.flags & O_CLOEXEC);
+			fdi.posix_locks = pl.v;
+			fdi.n_posix_locks = pl.nr;
+			err = pb_write_one(fdinfo_img, &fdi, PB_FDINFO);
+		}
+		lock_list_free(&pl);
+		fd_dump_release(&d);
+	}
 	free(seen.v);
-	if (ret < 0)
-		return ret;
-	pr_info("pid %d: dumped %d file descriptors", pid, nr);
-	return 0;
+	if (!err)
+		pr_info("pid %d: dumped %d file descriptors", pid, nr);
+	return err;
 }
 
-/* ---- restore --------------------------------------------------------- */
+int files_dump_finish(struct files_dump *df)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < df->nr_deferred && !err; i++) {
+		struct fd_deferred *def = df->deferred[i];
+
+		err = write_entry(df, def->kind, &def->d, &def->fe);
+	}
+	if (!err)
+		err = img_close(TAKE_PTR(df->files));
+	if (!err)
+		err = img_close(TAKE_PTR(df->fdata));
+	return err;
+}
+
+/* ==== restore =========================================================== */
+
+struct rst_file {
+	FileEntry *fe;
+	const struct fd_kind *kind;
+	int fd;				/* cr's, -1 until open */
+	int want_fd;			/* the number of its first user, -1 none */
+	bool opening, post_done;
+};
+
+struct files_rst {
+	int dfd;
+	struct rst_file *f;		/* sorted by id */
+	size_t nr;
+	int fdata_fd;
+	int keep_from;
+	/*
+	 * at[n] for n < keep_from: 1 + the index of the file whose copy is
+	 * at number n in cr, 0 for none. Each task updates its own copy.
+	 */
+	int *at;
+};
 
 struct files_plan_fd {
 	int fd;
-	uint32_t id;			/* fds with one id share one open file */
+	unsigned idx;			/* into files_rst.f */
 	bool cloexec;
-	FileKind kind;
-	char *path;
-	uint32_t flags;
-	uint64_t pos;
 };
 
 struct files_plan {
 	pid_t pid;
 	struct files_plan_fd *fds;	/* sorted by fd */
 	unsigned nr;
+	struct restorer_lock *locks;	/* POSIX locks, taken by the restorer */
+	unsigned nr_locks;
 };
+
+const FileEntry *files_rst_entry(const struct files_rst *rf, uint32_t id)
+{
+	size_t lo = 0, hi = rf->nr;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (rf->f[mid].fe->id == id)
+			return rf->f[mid].fe;
+		if (rf->f[mid].fe->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static long rst_index(const struct files_rst *rf, uint32_t id)
+{
+	const FileEntry *fe = files_rst_entry(rf, id);
+
+	if (!fe)
+		return -1;
+	for (size_t lo = 0, hi = rf->nr; lo < hi;) {
+		size_t mid = (lo + hi) / 2;
+
+		if (rf->f[mid].fe == fe)
+			return mid;
+		if (rf->f[mid].fe->id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+int fdata_read(struct files_rst *rf, const DataRef *ref, void *buf)
+{
+	size_t done = 0;
+
+	while (done < ref->len) {
+		ssize_t n = pread(rf->fdata_fd, (char *)buf + done, ref->len - done,
+				  ref->off + done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return pr_errno(-errno, "fdata.img: reading %llu bytes at %llu",
+					(unsigned long long)ref->len, (unsigned long long)ref->off);
+		if (n == 0)
+			return pr_errno(-EBADMSG, "fdata.img is truncated (%llu bytes at %llu expected)",
+					(unsigned long long)ref->len, (unsigned long long)ref->off);
+		done += n;
+	}
+	if (crc32c(0, buf, ref->len) != ref->crc)
+		return pr_errno(-EBADMSG, "fdata.img: checksum mismatch in %llu bytes at %llu",
+				(unsigned long long)ref->len, (unsigned long long)ref->off);
+	return 0;
+}
+
+int fdata_copy_to_fd(struct files_rst *rf, const DataRef *ref, int fd)
+{
+	enum { CHUNK = 1 << 20 };
+	_cleanup_free_ char *buf = xmalloc(CHUNK);
+	uint64_t done = 0;
+	uint32_t crc = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	while (done < ref->len) {
+		size_t want = ref->len - done < CHUNK ? ref->len - done : CHUNK;
+		ssize_t n = pread(rf->fdata_fd, buf, want, ref->off + done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return pr_errno(-errno, "fdata.img: reading at %llu", (unsigned long long)(ref->off + done));
+		if (n == 0)
+			return pr_errno(-EBADMSG, "fdata.img is truncated (%llu bytes at %llu expected)",
+					(unsigned long long)ref->len, (unsigned long long)ref->off);
+		crc = crc32c(crc, buf, n);
+		for (ssize_t w = 0; w < n;) {
+			ssize_t k = write(fd, buf + w, n - w);
+
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0)
+				return pr_errno(-errno, "writing restored file content");
+			w += k;
+		}
+		done += n;
+	}
+	if (crc != ref->crc)
+		return pr_errno(-EBADMSG, "fdata.img: checksum mismatch in %llu bytes at %llu",
+				(unsigned long long)ref->len, (unsigned long long)ref->off);
+	return 0;
+}
+
+static int cmp_rst_file(const void *a, const void *b)
+{
+	uint32_t x = ((const struct rst_file *)a)->fe->id, y = ((const struct rst_file *)b)->fe->id;
+
+	return (x > y) - (x < y);
+}
+
+void files_rst_free(struct files_rst *rf, bool failed)
+{
+	if (!rf)
+		return;
+	for (size_t i = 0; i < rf->nr; i++) {
+		struct rst_file *f = &rf->f[i];
+
+		if (failed && f->fd >= 0 && f->kind && f->kind->abort)
+			f->kind->abort(rf, f->fe);
+		if (f->fd >= 0)
+			close(f->fd);
+		pb_free(f->fe, PB_FILE);
+	}
+	free(rf->f);
+	free(rf->at);
+	if (rf->fdata_fd >= 0)
+		close(rf->fdata_fd);
+	free(rf);
+}
+
+static int rst_read_table(struct files_rst *rf)
+{
+	_cleanup_img_ struct img *img = NULL;
+	size_t cap = 0;
+	int err;
+
+	err = img_open(rf->dfd, IMG_FILES, 0, O_RDONLY, &img);
+	if (err)
+		return err;
+	for (;;) {
+		FileEntry *fe;
+		void *msg;
+
+		err = pb_read_one(img, &msg, PB_FILE);
+		if (err <= 0)
+			break;
+		fe = msg;
+		if (rf->nr == cap) {
+			struct rst_file *n;
+
+			cap = cap ? cap * 2 : 64;
+			n = xrealloc(rf->f, cap * sizeof(*n));
+			if (!n) {
+				pb_free(msg, PB_FILE);
+				return -ENOMEM;
+			}
+			rf->f = n;
+		}
+		rf->f[rf->nr++] = (struct rst_file){ .fe = fe, .fd = -1, .want_fd = -1 };
+		rf->f[rf->nr - 1].kind = kind_of(fe->kind);
+		if (!rf->f[rf->nr - 1].kind)
+			return pr_errno(-EBADMSG, "files.img: file id %u is of kind %d, which this cr does not know",
+					fe->id, fe->kind);
+	}
+	if (err < 0)
+		return err;
+	qsort(rf->f, rf->nr, sizeof(*rf->f), cmp_rst_file);
+	for (size_t i = 1; i < rf->nr; i++)
+		if (rf->f[i].fe->id == rf->f[i - 1].fe->id)
+			return pr_errno(-EBADMSG, "files.img: file id %u appears twice", rf->f[i].fe->id);
+	return 0;
+}
+
+int files_rst_read(int dfd, struct files_rst **ret)
+{
+	struct files_rst *rf = xzalloc(sizeof(*rf));
+	int err;
+
+	if (!rf)
+		return -ENOMEM;
+	rf->dfd = dfd;
+	rf->fdata_fd = -1;
+	err = rst_read_table(rf);
+	if (!err) {
+		rf->fdata_fd = openat(dfd, img_descs[IMG_FDATA].fmt, O_RDONLY | O_CLOEXEC);
+		if (rf->fdata_fd < 0)
+			err = pr_errno(-errno, "%s: cannot open", img_descs[IMG_FDATA].fmt);
+	}
+	if (!err) {
+		struct img *probe = NULL;
+
+		/* The header check only; data is read by offset. */
+		err = img_open(dfd, IMG_FDATA, 0, O_RDONLY, &probe);
+		img_close(probe);
+	}
+	for (size_t i = 0; i < rf->nr && !err; i++)
+		if (rf->f[i].kind->check)
+			err = rf->f[i].kind->check(rf, rf->f[i].fe);
+	if (err) {
+		files_rst_free(rf, false);
+		return err;
+	}
+	*ret = rf;
+	return 0;
+}
 
 void files_plan_free(struct files_plan *plan)
 {
 	if (!plan)
 		return;
-	for (unsigned i = 0; i < plan->nr; i++)
-		free(plan->fds[i].path);
 	free(plan->fds);
+	free(plan->locks);
 	free(plan);
 }
 
 static void files_plan_freep(struct files_plan **p)
 {
 	files_plan_free(*p);
-}
-
-/* All of files.img in memory, looked up by id. */
-struct file_table {
-	FileEntry **e;
-	size_t nr;
-};
-
-static void file_table_release(struct file_table *t)
-{
-	for (size_t i = 0; i < t->nr; i++)
-		pb_free(t->e[i], PB_FILE);
-	free(t->e);
-	t->e = NULL;
-	t->nr = 0;
-}
-
-static int file_table_read(int dfd, struct file_table *t)
-{
-	_cleanup_img_ struct img *img = NULL;
-	size_t cap = 0;
-	int ret;
-
-	ret = img_open(dfd, IMG_FILES, 0, O_RDONLY, &img);
-	if (ret < 0)
-		return ret;
-
-	for (;;) {
-		void *msg;
-
-		ret = pb_read_one(img, &msg, PB_FILE);
-		if (ret < 0)
-			return ret;
-		if (ret == 0)
-			break;
-		if (t->nr == cap) {
-			FileEntry **n;
-
-			cap = cap ? cap * 2 : 16;
-			n = xrealloc(t->e, cap * sizeof(*n));
-			if (!n) {
-				pb_free(msg, PB_FILE);
-				return -ENOMEM;
-			}
-			t->e = n;
-		}
-		t->e[t->nr++] = msg;
-	}
-	return 0;
-}
-
-static FileEntry *file_table_find(const struct file_table *t, uint32_t id)
-{
-	for (size_t i = 0; i < t->nr; i++)
-		if (t->e[i]->id == id)
-			return t->e[i];
-	return NULL;
-}
-
-/*
- * Checks that @fe can be reopened as dumped, without touching anything.
- * Returns 0 or -errno (logged with the path).
- */
-static int validate_file(const FileEntry *fe)
-{
-	struct stat st;
-	bool ok;
-
-	if (fe->path[0] != '/') {
-		pr_err("file id %u: path %s in the image is not absolute", fe->id, fe->path);
-		return -EBADMSG;
-	}
-	if (stat(fe->path, &st) < 0)
-		return pr_errno(-errno, "file %s (open at dump) can't be found", fe->path);
-
-	switch (fe->kind) {
-	case FILE_KIND__FILE_REG:
-		ok = S_ISREG(st.st_mode);
-		break;
-	case FILE_KIND__FILE_DIR:
-		ok = S_ISDIR(st.st_mode);
-		break;
-	case FILE_KIND__FILE_CHR:
-		ok = S_ISCHR(st.st_mode);
-		break;
-	default:
-		pr_err("file %s: unknown kind %d in the image", fe->path, fe->kind);
-		return -EBADMSG;
-	}
-	if (!ok) {
-		pr_err("file %s was a %s at dump, it is not one now", fe->path, kind_name(fe->kind));
-		return -ESTALE;
-	}
-
-	if (fe->kind == FILE_KIND__FILE_REG) {
-		if (!fe->has_size) {
-			pr_err("file %s: regular file without a size in the image", fe->path);
-			return -EBADMSG;
-		}
-		if ((uint64_t)st.st_size != fe->size) {
-			pr_err("file %s changed size since dump (was %llu bytes, now %llu)",
-			       fe->path, (unsigned long long)fe->size,
-			       (unsigned long long)st.st_size);
-			return -ESTALE;
-		}
-	}
-	if (fe->kind == FILE_KIND__FILE_CHR) {
-		dev_t want;
-
-		if (!fe->has_rdev) {
-			pr_err("file %s: character device without rdev in the image", fe->path);
-			return -EBADMSG;
-		}
-		want = rdev_decode(fe->rdev);
-		if (!chr_is_allowed(want)) {
-			pr_err("file %s: character device %u:%u in the image is not one cr restores",
-			       fe->path, major(want), minor(want));
-			return -EBADMSG;
-		}
-		if (st.st_rdev != want) {
-			pr_err("file %s was character device %u:%u at dump, now %u:%u",
-			       fe->path, major(want), minor(want),
-			       major(st.st_rdev), minor(st.st_rdev));
-			return -ESTALE;
-		}
-	}
-	return 0;
 }
 
 static int cmp_plan_fd(const void *a, const void *b)
@@ -643,102 +1014,96 @@ static int cmp_plan_fd(const void *a, const void *b)
 	return (x->fd > y->fd) - (x->fd < y->fd);
 }
 
-/* Appends the fd described by @fdi to @plan. Returns 0 or -errno. */
-static int plan_add(struct files_plan *plan, size_t *cap, const FdinfoEntry *fdi,
-		    const FileEntry *fe)
+static int plan_add_locks(struct files_plan *plan, const FdinfoEntry *fdi)
 {
-	struct files_plan_fd *pf;
+	struct restorer_lock *n = xrealloc(plan->locks,
+					   (plan->nr_locks + fdi->n_posix_locks) * sizeof(*n));
 
-	if (fdi->fd > INT_MAX) {
-		pr_err("pid %d: fd %u in the image is out of range", plan->pid, fdi->fd);
-		return -EBADMSG;
-	}
-	if (plan->nr == *cap) {
-		struct files_plan_fd *n;
-
-		*cap = *cap ? *cap * 2 : 16;
-		n = xrealloc(plan->fds, *cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		plan->fds = n;
-	}
-	pf = &plan->fds[plan->nr];
-	pf->path = xstrdup(fe->path);
-	if (!pf->path)
+	if (!n)
 		return -ENOMEM;
-	pf->fd = fdi->fd;
-	pf->id = fdi->id;
-	pf->cloexec = fdi->cloexec;
-	pf->kind = fe->kind;
-	pf->flags = fe->flags;
-	pf->pos = fe->pos;
-	plan->nr++;
+	plan->locks = n;
+	for (size_t i = 0; i < fdi->n_posix_locks; i++) {
+		const FileLock *l = fdi->posix_locks[i];
+
+		if (l->kind != LOCK_KIND__LOCK_POSIX || (l->type != F_RDLCK && l->type != F_WRLCK))
+			return pr_errno(-EBADMSG, "pid %d: fd %u: invalid POSIX lock in the image",
+					plan->pid, fdi->fd);
+		plan->locks[plan->nr_locks++] = (struct restorer_lock){
+			.fd = fdi->fd, .type = l->type, .start = l->start, .len = l->len,
+		};
+	}
 	return 0;
 }
 
-int files_prepare(int dfd, pid_t pid, struct files_plan **ret)
+unsigned files_posix_locks(const struct files_plan *plan, const struct restorer_lock **ret)
 {
-	_cleanup_(files_plan_freep) struct files_plan *plan = NULL;
-	_cleanup_img_ struct img *img = NULL;
-	struct file_table table = { 0 };
-	size_t cap = 0;
-	int r;
+	*ret = plan ? plan->locks : NULL;
+	return plan ? plan->nr_locks : 0;
+}
 
-	plan = xzalloc(sizeof(*plan));
+int files_prepare(struct files_rst *rf, pid_t pid, struct files_plan **ret)
+{
+	_cleanup_(files_plan_freep) struct files_plan *plan = xzalloc(sizeof(*plan));
+	_cleanup_img_ struct img *img = NULL;
+	size_t cap = 0;
+	int err;
+
 	if (!plan)
 		return -ENOMEM;
 	plan->pid = pid;
-
-	r = file_table_read(dfd, &table);
-	if (r < 0)
-		goto out;
-
-	r = img_open(dfd, IMG_FDINFO, pid, O_RDONLY, &img);
-	if (r < 0)
-		goto out;
-
+	err = img_open(rf->dfd, IMG_FDINFO, pid, O_RDONLY, &img);
+	if (err)
+		return err;
 	for (;;) {
 		FdinfoEntry *fdi;
-		FileEntry *fe;
 		void *msg;
+		long idx;
 
-		r = pb_read_one(img, &msg, PB_FDINFO);
-		if (r <= 0)
+		err = pb_read_one(img, &msg, PB_FDINFO);
+		if (err <= 0)
 			break;
+		err = 0;
 		fdi = msg;
+		idx = rst_index(rf, fdi->id);
+		if (idx < 0)
+			err = pr_errno(-EBADMSG, "pid %d: fd %u refers to file id %u, which files.img lacks",
+				       pid, fdi->fd, fdi->id);
+		else if (fdi->fd > INT_MAX)
+			err = pr_errno(-EBADMSG, "pid %d: fd %u in the image is out of range", pid, fdi->fd);
+		if (!err && plan->nr == cap) {
+			struct files_plan_fd *n;
 
-		fe = file_table_find(&table, fdi->id);
-		if (!fe) {
-			pr_err("pid %d: fd %u refers to file id %u, which files.img lacks",
-			       pid, fdi->fd, fdi->id);
-			r = -EBADMSG;
-		} else {
-			r = validate_file(fe);
-			if (r == 0)
-				r = plan_add(plan, &cap, fdi, fe);
+			cap = cap ? cap * 2 : 64;
+			n = xrealloc(plan->fds, cap * sizeof(*n));
+			if (!n)
+				err = -ENOMEM;
+			else
+				plan->fds = n;
 		}
+		if (!err)
+			plan->fds[plan->nr++] = (struct files_plan_fd){ fdi->fd, idx, fdi->cloexec };
+		if (!err && fdi->n_posix_locks)
+			err = plan_add_locks(plan, fdi);
 		pb_free(msg, PB_FDINFO);
-		if (r < 0)
-			goto out;
+		if (err)
+			return err;
 	}
-	if (r < 0)
-		goto out;
+	if (err < 0)
+		return err;
 
 	qsort(plan->fds, plan->nr, sizeof(*plan->fds), cmp_plan_fd);
-	for (unsigned i = 1; i < plan->nr; i++) {
-		if (plan->fds[i].fd == plan->fds[i - 1].fd) {
-			pr_err("pid %d: fd %d appears twice in %s", pid, plan->fds[i].fd, img->name);
-			r = -EBADMSG;
-			goto out;
-		}
-	}
+	for (unsigned i = 0; i < plan->nr; i++) {
+		struct rst_file *f = &rf->f[plan->fds[i].idx];
 
+		if (i && plan->fds[i].fd == plan->fds[i - 1].fd)
+			return pr_errno(-EBADMSG, "pid %d: fd %d appears twice in %s", pid,
+					plan->fds[i].fd, img->name);
+		if (f->want_fd < 0)
+			f->want_fd = plan->fds[i].fd;
+	}
 	pr_info("pid %d: %u file descriptors to restore", pid, plan->nr);
 	*ret = TAKE_PTR(plan);
-	r = 0;
-out:
-	file_table_release(&table);
-	return r;
+	return 0;
 }
 
 int files_max_fd(const struct files_plan *plan)
@@ -748,53 +1113,192 @@ int files_max_fd(const struct files_plan *plan)
 	return plan->fds[plan->nr - 1].fd;
 }
 
-/* Opens one planned fd at a free number (O_CLOEXEC) and seeks it. */
-static int open_one(const struct files_plan *plan, const struct files_plan_fd *pf)
+/*
+ * Moves a new description @fd of file @idx to the number of its first
+ * user if cr has that number free, else above keep_from.
+ */
+static int place_file(struct files_rst *rf, size_t idx, int fd)
 {
-	_cleanup_close_ int tmp = -EBADF;
-	/* Reopening must never create, truncate or fail on an existing file. */
-	int oflags = (pf->flags & ~(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC;
+	struct rst_file *f = &rf->f[idx];
+	int want = f->want_fd, nfd;
 
-	tmp = open(pf->path, oflags);
-	if (tmp < 0)
-		return pr_errno(-errno, "pid %d: fd %d: can't reopen %s (flags 0%o)",
-				plan->pid, pf->fd, pf->path, oflags);
-
-	/*
-	 * Positions matter for directories too (getdents resumes from it).
-	 * Character devices ignore or refuse seeks; the position has no
-	 * meaning for the allowed ones, so an error there is harmless.
-	 */
-	if (lseek(tmp, pf->pos, SEEK_SET) < 0 && pf->kind != FILE_KIND__FILE_CHR)
-		return pr_errno(-errno, "pid %d: fd %d: can't seek %s to %llu",
-				plan->pid, pf->fd, pf->path, (unsigned long long)pf->pos);
-
-	return TAKE_FD(tmp);
-}
-
-/* Moves @tmp to number @fd with the dumped close-on-exec flag; consumes @tmp. */
-static int place_fd(const struct files_plan *plan, const struct files_plan_fd *pf, int tmp)
-{
-	_cleanup_close_ int src = tmp;
-
-	if (src == pf->fd) {
-		/* dup3() refuses equal numbers; only the flag needs fixing. */
-		if (fcntl(src, F_SETFD, pf->cloexec ? FD_CLOEXEC : 0) < 0)
-			return pr_errno(-errno, "pid %d: fd %d: can't set FD_CLOEXEC on %s",
-					plan->pid, pf->fd, pf->path);
-		TAKE_FD(src);
-		return 0;
+	if (want >= 0 && want < rf->keep_from && !rf->at[want] &&
+	    fcntl(want, F_GETFD) < 0 && errno == EBADF) {
+		nfd = fd == want ? fd : dup3(fd, want, O_CLOEXEC);
+		if (nfd >= 0)
+			rf->at[want] = idx + 1;
+	} else {
+		nfd = fcntl(fd, F_DUPFD_CLOEXEC, rf->keep_from);
 	}
-	if (dup3(src, pf->fd, pf->cloexec ? O_CLOEXEC : 0) < 0)
-		return pr_errno(-errno, "pid %d: fd %d: can't move %s there from fd %d",
-				plan->pid, pf->fd, pf->path, src);
+	if (nfd < 0) {
+		int err = -errno;
+
+		close(fd);
+		if (err == -EMFILE)
+			return pr_errno(err, "file id %u: cr ran out of fd numbers (RLIMIT_NOFILE %d is too low for this tree)",
+					f->fe->id, (int)sysconf(_SC_OPEN_MAX));
+		return pr_errno(err, "file id %u: moving it to its fd number", f->fe->id);
+	}
+	if (nfd != fd)
+		close(fd);
+	f->fd = nfd;
 	return 0;
 }
 
-/*
- * Closes every fd below @keep_from that the plan does not name, so the
- * restored task does not inherit cr's (or its harness's) descriptors.
- */
+int files_rst_set(struct files_rst *rf, uint32_t id, int fd)
+{
+	long idx = rst_index(rf, id);
+
+	if (idx < 0) {
+		close(fd);
+		return pr_errno(-EBADMSG, "files.img: no file id %u", id);
+	}
+	if (rf->f[idx].fd >= 0) {
+		close(fd);
+		return pr_errno(-EBADMSG, "files.img: file id %u is created twice", id);
+	}
+	return place_file(rf, idx, fd);
+}
+
+/* The generic part: status flags F_SETFL can set. */
+static int set_status_flags(const struct rst_file *f)
+{
+	int cur, want = f->fe->flags & SETFL_MASK;
+
+	if (f->fe->flags & O_PATH)
+		return 0;
+	cur = fcntl(f->fd, F_GETFL);
+	if (cur < 0)
+		return pr_errno(-errno, "file id %u: F_GETFL", f->fe->id);
+	if ((cur & SETFL_MASK) == want)
+		return 0;
+	if (fcntl(f->fd, F_SETFL, (cur & ~SETFL_MASK) | want) < 0)
+		return pr_errno(-errno, "file id %u (%s): setting status flags 0%o",
+				f->fe->id, f->kind->name, want);
+	return 0;
+}
+
+static int rst_open_idx(struct files_rst *rf, size_t idx)
+{
+	struct rst_file *f = &rf->f[idx];
+	int fd, err;
+
+	if (f->fd >= 0)
+		return f->fd;
+	if (f->opening)
+		return pr_errno(-ELOOP, "file id %u (%s) depends on itself", f->fe->id, f->kind->name);
+	f->opening = true;
+	fd = f->kind->open(rf, f->fe);
+	f->opening = false;
+	if (fd < 0)
+		return fd;
+	if (f->fd >= 0) {		/* the kind set it through files_rst_set() */
+		close(fd);
+		return pr_errno(-EBADMSG, "file id %u (%s) was created twice", f->fe->id, f->kind->name);
+	}
+	err = place_file(rf, idx, fd);
+	return err ? err : f->fd;
+}
+
+int files_rst_get(struct files_rst *rf, uint32_t id)
+{
+	long idx = rst_index(rf, id);
+
+	if (idx < 0)
+		return pr_errno(-EBADMSG, "files.img: no file id %u", id);
+	return rst_open_idx(rf, idx);
+}
+
+/* flock() and OFD locks of a description. */
+static int take_locks(const struct rst_file *f)
+{
+	for (size_t i = 0; i < f->fe->n_locks; i++) {
+		const FileLock *l = f->fe->locks[i];
+		struct flock fl = {
+			.l_type = l->type, .l_whence = SEEK_SET, .l_start = l->start, .l_len = l->len,
+		};
+		int err = 0;
+
+		if (l->type != F_RDLCK && l->type != F_WRLCK)
+			return pr_errno(-EBADMSG, "file id %u: invalid lock type %u in the image",
+					f->fe->id, l->type);
+		if (l->kind == LOCK_KIND__LOCK_FLOCK)
+			err = flock(f->fd, (l->type == F_WRLCK ? LOCK_EX : LOCK_SH) | LOCK_NB);
+		else if (l->kind == LOCK_KIND__LOCK_OFD)
+			err = fcntl(f->fd, F_OFD_SETLK, &fl);
+		else
+			return pr_errno(-EBADMSG, "file id %u: a POSIX lock in a file's lock list",
+					f->fe->id);
+		if (err < 0)
+			return pr_errno(-errno, "file id %u (%s): taking its %s lock again (does someone else hold it now?)",
+					f->fe->id, f->kind->name,
+					l->kind == LOCK_KIND__LOCK_FLOCK ? "flock" : "OFD");
+	}
+	return 0;
+}
+
+int files_open_all(struct files_rst *rf, int keep_from)
+{
+	int err = 0;
+
+	rf->keep_from = keep_from;
+	rf->at = xzalloc(sizeof(*rf->at) * (keep_from + 1));
+	if (!rf->at)
+		return -ENOMEM;
+	for (size_t i = 0; i < rf->nr && !err; i++) {
+		int fd = rst_open_idx(rf, i);
+
+		err = fd < 0 ? fd : 0;
+	}
+	for (size_t i = 0; i < rf->nr && !err; i++) {
+		struct rst_file *f = &rf->f[i];
+
+		if (f->kind->post_open)
+			err = f->kind->post_open(rf, f->fe, f->fd);
+		if (!err)
+			err = set_status_flags(f);
+		if (!err)
+			err = take_locks(f);
+	}
+	if (!err)
+		pr_info("%zu open files created", rf->nr);
+	return err;
+}
+
+int files_restore_owners(struct files_rst *rf)
+{
+	for (size_t i = 0; i < rf->nr; i++) {
+		const FownEntry *o = rf->f[i].fe->fown;
+		struct f_owner_ex ex;
+
+		if (!o || rf->f[i].fd < 0)
+			continue;
+		if (o->signum && fcntl(rf->f[i].fd, F_SETSIG, o->signum) < 0)
+			return pr_errno(-errno, "file id %u: F_SETSIG %u", rf->f[i].fe->id, o->signum);
+		if (!o->pid)
+			continue;
+		ex.type = o->type;
+		ex.pid = o->pid;
+		if (fcntl(rf->f[i].fd, F_SETOWN_EX, &ex) < 0) {
+			if (errno != ESRCH)
+				return pr_errno(-errno, "file id %u: F_SETOWN_EX %d", rf->f[i].fe->id, o->pid);
+			pr_warn("file id %u: its owner %d is not in the restored tree; it has none now",
+				rf->f[i].fe->id, o->pid);
+		}
+	}
+	return 0;
+}
+
+void files_close_all(struct files_rst *rf)
+{
+	for (size_t i = 0; rf && i < rf->nr; i++) {
+		if (rf->f[i].fd >= 0)
+			close(rf->f[i].fd);
+		rf->f[i].fd = -1;
+	}
+}
+
+/* Closes every number below @keep_from the plan does not name. */
 static int close_unplanned(const struct files_plan *plan, int keep_from)
 {
 	unsigned next = 0;
@@ -803,53 +1307,54 @@ static int close_unplanned(const struct files_plan *plan, int keep_from)
 		unsigned end = i < plan->nr ? (unsigned)plan->fds[i].fd : (unsigned)keep_from;
 
 		if (end > next && close_range(next, end - 1, 0) < 0)
-			return pr_errno(-errno, "pid %d: can't close fds %u..%u",
-					plan->pid, next, end - 1);
+			return pr_errno(-errno, "pid %d: can't close fds %u..%u", plan->pid, next, end - 1);
 		next = end + 1;
 	}
 	return 0;
 }
 
-int files_restore(const struct files_plan *plan, int keep_from)
+/*
+ * In the new task: every file of the tree is open at cr's numbers (see
+ * place_file()); put this task's at their numbers. A number that holds
+ * another file this task still needs is moved out of the way first.
+ * Works on the task's own copy of @rf (copy-on-write after fork).
+ */
+int files_restore(const struct files_plan *plan, struct files_rst *rf)
 {
-	int ret;
+	int keep_from = rf->keep_from, err;
 
-	if (files_max_fd(plan) >= keep_from) {
-		pr_err("pid %d: fd %d collides with cr's own fds (from %d up)",
-		       plan->pid, files_max_fd(plan), keep_from);
-		return -EINVAL;
-	}
+	if (files_max_fd(plan) >= keep_from)
+		return pr_errno(-EINVAL, "pid %d: fd %d collides with cr's own fds (from %d up)",
+				plan->pid, files_max_fd(plan), keep_from);
 
 	for (unsigned i = 0; i < plan->nr; i++) {
 		const struct files_plan_fd *pf = &plan->fds[i];
-		int tmp = -1;
+		struct rst_file *f = &rf->f[pf->idx];
+		int t = pf->fd, occ = rf->at[t] - 1;
 
-		/* A file an earlier fd already opened is shared, not reopened. */
-		for (unsigned j = 0; j < i; j++) {
-			if (plan->fds[j].id != pf->id)
-				continue;
-			tmp = fcntl(plan->fds[j].fd, F_DUPFD_CLOEXEC, 0);
-			if (tmp < 0)
-				return pr_errno(-errno, "pid %d: fd %d: can't dup fd %d", plan->pid,
-						pf->fd, plan->fds[j].fd);
-			break;
+		if (occ >= 0 && occ != (int)pf->idx && rf->f[occ].fd == t) {
+			int n = fcntl(t, F_DUPFD_CLOEXEC, keep_from);
+
+			if (n < 0)
+				return pr_errno(-errno, "pid %d: moving a file out of fd %d", plan->pid, t);
+			rf->f[occ].fd = n;
 		}
-		if (tmp < 0)
-			tmp = open_one(plan, pf);
-		if (tmp < 0)
-			return tmp;
-		/*
-		 * The temporary number may be one a later entry needs; that
-		 * is fine since place_fd() frees it before the next open.
-		 * It can't be an earlier entry's: those are in use.
-		 */
-		ret = place_fd(plan, pf, tmp);
-		if (ret < 0)
-			return ret;
-		pr_debug("pid %d: restored fd %d: %s %s flags 0%o pos %llu%s",
-			 plan->pid, pf->fd, kind_name(pf->kind), pf->path, pf->flags,
-			 (unsigned long long)pf->pos, pf->cloexec ? " cloexec" : "");
+		if (f->fd == t)
+			err = fcntl(t, F_SETFD, pf->cloexec ? FD_CLOEXEC : 0);
+		else
+			err = dup3(f->fd, t, pf->cloexec ? O_CLOEXEC : 0);
+		if (err < 0)
+			return pr_errno(-errno, "pid %d: fd %d: placing file id %u (%s) there",
+					plan->pid, t, f->fe->id, f->kind->name);
+		f->fd = t;
+		rf->at[t] = pf->idx + 1;
 	}
+	err = close_unplanned(plan, keep_from);
+	for (unsigned i = 0; i < plan->nr && !err; i++) {
+		const struct rst_file *f = &rf->f[plan->fds[i].idx];
 
-	return close_unplanned(plan, keep_from);
+		if (f->kind->task_setup)
+			err = f->kind->task_setup(f->fe, plan->fds[i].fd);
+	}
+	return err;
 }

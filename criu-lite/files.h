@@ -1,44 +1,56 @@
 #ifndef CR_FILES_H
 #define CR_FILES_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
+/*
+ * Open files of the tree (files.c; the kinds are in files-kind.h).
+ *
+ * Dump: files_dump_begin() opens files.img and fdata.img in @dfd;
+ * files_dump() walks one task's fds (call it for every task, the tree
+ * frozen), writing fdinfo-PID.img into @fdinfo_img and each open file
+ * description once into files.img; files_dump_finish() completes the
+ * kinds that refer to other files and closes the images. An fd cr cannot
+ * keep fails with -ENOTSUP and a line naming the PID, fd, kind and path.
+ * All return 0 or -errno.
+ */
 struct img;
+struct files_dump;
+
+int files_dump_begin(int dfd, struct files_dump **ret);
+int files_dump(struct files_dump *df, pid_t pid, struct img *fdinfo_img);
+int files_dump_finish(struct files_dump *df);
+void files_dump_free(struct files_dump *df);
 
 /*
- * Dump side: walks /proc/PID/fd, and for every fd writes one file_entry
- * (to @files_img, ids unique across the dump; the same open file
- * description seen twice may share one id later, issue 4) and one
- * fdinfo_entry (to @fdinfo_img). Unsupported kinds (pipes, sockets,
- * anon inodes, ttys, other devices) fail with -ENOTSUP and a message
- * naming the PID, fd number, kind and link target. Returns 0 or -errno.
+ * Restore, in this order:
+ *  files_rst_read()	reads files.img and checks every entry (paths
+ *			exist with the dumped kind and size); creates nothing;
+ *  files_prepare()	reads one task's fdinfo-PID.img into a plan;
+ *  files_open_all()	in cr, before the first fork: creates every open
+ *			file description once. Task fd numbers are below
+ *			@keep_from; cr's own fds are at or above it;
+ *  files_restore()	in each new task: its fds at their numbers, every
+ *			other number below keep_from closed;
+ *  files_restore_owners()	in cr once every task exists (F_SETOWN_EX);
+ *  files_close_all()	in cr when the tasks have their copies;
+ *  files_rst_free()	@failed: undo what was created outside cr.
  */
-int files_dump(pid_t pid, struct img *files_img, struct img *fdinfo_img);
-
-/* Restarts file ids at 1, for a new dump in the same process (tests). */
-void files_dump_reset_ids(void);
-
-/*
- * Restore side, in two steps so everything that can fail before a
- * process exists fails there:
- *
- * files_prepare() reads files.img and fdinfo-PID.img from @dfd and checks
- * that every path exists with the dumped kind (and, for regular files,
- * the same size: a changed size is an error naming the file). Nothing is
- * created or truncated. Returns 0 and a plan in *ret, or -errno.
- *
- * files_restore() runs inside the new process: it opens every file with
- * its flags, seeks to the position, and places it at its fd number with
- * FD_CLOEXEC as dumped. Fds numbered >= @keep_from belong to cr and are
- * never touched; fds below it that the plan does not name are closed at
- * the end, so nothing of cr's leaks into the task. The caller guarantees
- * keep_from > files_max_fd() (else -EINVAL). Returns 0 or -errno (logged
- * with the fd and path).
- */
+struct files_rst;
 struct files_plan;
-int files_prepare(int dfd, pid_t pid, struct files_plan **ret);
+
+int files_rst_read(int dfd, struct files_rst **ret);
+int files_prepare(struct files_rst *rf, pid_t pid, struct files_plan **ret);
 int files_max_fd(const struct files_plan *plan);	/* -1 if none */
-int files_restore(const struct files_plan *plan, int keep_from);
+int files_open_all(struct files_rst *rf, int keep_from);
+int files_restore(const struct files_plan *plan, struct files_rst *rf);
+int files_restore_owners(struct files_rst *rf);
+void files_close_all(struct files_rst *rf);
 void files_plan_free(struct files_plan *plan);
+/* The task's POSIX locks, for the restorer (taken once cr's fds are closed). */
+struct restorer_lock;
+unsigned files_posix_locks(const struct files_plan *plan, const struct restorer_lock **ret);
+void files_rst_free(struct files_rst *rf, bool failed);
 
 #endif

@@ -47,6 +47,7 @@ const struct img_desc img_descs[IMG_TYPE_MAX] = {
 	[IMG_FILES]     = { "files.img",      FILES_MAGIC,     "files",     PB_TYPE_MAX,     PB_FILE },
 	[IMG_FDINFO]    = { "fdinfo-%u.img",  FDINFO_MAGIC,    "fdinfo",    PB_TYPE_MAX,     PB_FDINFO },
 	[IMG_SHMEM]     = { "shmem.img",      SHMEM_MAGIC,     "shmem",     PB_TYPE_MAX,     PB_SHMEM },
+	[IMG_FDATA]     = { "fdata.img",      FDATA_MAGIC,     "fdata",     PB_TYPE_MAX,     PB_TYPE_MAX },
 };
 
 static const ProtobufCMessageDescriptor *const pb_descs[PB_TYPE_MAX] = {
@@ -275,7 +276,7 @@ static int img_open_write(int dfd, enum img_type type, const char *name,
 	img->writing = true;
 	hdr_build(hdr, img_descs[type].magic);
 
-	if (type == IMG_PAGES) {
+	if (img_type_is_raw(type)) {
 		/*
 		 * Page data is spliced straight into the file and later read
 		 * with preadv into place, so it starts page-aligned.
@@ -333,12 +334,29 @@ static int img_open_read(int dfd, enum img_type want_type, const char *name,
 	img->buf_pos = IMG_HDR_SIZE;
 	img->off = IMG_HDR_SIZE;
 
-	if (type == IMG_PAGES) {
-		/* Pages are read by offset; the record buffer is not used. */
-		off_t pos = lseek(fd, IMG_PAGES_DATA_OFF, SEEK_SET);
+	if (img_type_is_raw(type)) {
+		/* Raw data is read by offset; the record buffer is not used. */
+		unsigned char pad[IMG_PAGES_DATA_OFF - IMG_HDR_SIZE];
+		ssize_t got = pread(fd, pad, sizeof(pad), IMG_HDR_SIZE);
+		off_t pos;
 
+		if (got < 0)
+			return img_errno(-errno, name, "cannot read the header");
+		if (got < (ssize_t)sizeof(pad)) {
+			pr_err("%s: header is truncated (needs %u bytes, %zd left)", name,
+			       IMG_PAGES_DATA_OFF, got + (ssize_t)IMG_HDR_SIZE);
+			return -EBADMSG;
+		}
+		for (size_t i = 0; i < sizeof(pad); i++) {
+			if (pad[i]) {
+				pr_err("%s: header padding is corrupted at offset %zu", name,
+				       i + IMG_HDR_SIZE);
+				return -EBADMSG;
+			}
+		}
+		pos = lseek(fd, IMG_PAGES_DATA_OFF, SEEK_SET);
 		if (pos < 0)
-			return img_errno(-errno, name, "cannot seek to the page data");
+			return img_errno(-errno, name, "cannot seek to the data");
 		img->buf_pos = img->buf_len = 0;
 		img->off = IMG_PAGES_DATA_OFF;
 	}
@@ -471,7 +489,7 @@ int pb_read_one(struct img *img, void **ret_msg, enum pb_type type)
 	ssize_t avail;
 	int ret;
 
-	if (img->writing || img->type == IMG_PAGES) {
+	if (img->writing || img_type_is_raw(img->type)) {
 		pr_err("%s: not opened for reading records", img->name);
 		return -EBADF;
 	}

@@ -11,8 +11,9 @@
  *	u32 CRC32C of the previous 12 bytes.
  * Message images continue with records:  u32 length, u32 CRC32C(payload),
  * payload (a packed protobuf-c message).
- * The page image (IMG_PAGES) has the header padded to IMG_PAGES_DATA_OFF
- * bytes and then raw pages; their checksums live in the pagemap entries.
+ * The raw images (IMG_PAGES, IMG_FDATA) have the header padded to
+ * IMG_PAGES_DATA_OFF bytes and then raw data; their checksums live in the
+ * records that refer to them (pagemap entries, data_ref).
  */
 
 #define IMG_MAGIC		0x544c5243u	/* "CRLT" little-endian */
@@ -32,6 +33,7 @@
 #define FILES_MAGIC		0x4c494607u	/* "\7FIL" */
 #define FDINFO_MAGIC		0x49444608u	/* "\10FDI" */
 #define SHMEM_MAGIC		0x4d485309u	/* "\11SHM" */
+#define FDATA_MAGIC		0x5441440au	/* "\12DAT" */
 
 enum img_type {
 	IMG_INVENTORY,
@@ -43,6 +45,7 @@ enum img_type {
 	IMG_FILES,
 	IMG_FDINFO,
 	IMG_SHMEM,
+	IMG_FDATA,	/* raw bytes of files (pipe buffers, deleted files), like IMG_PAGES */
 	IMG_TYPE_MAX,
 };
 
@@ -115,6 +118,12 @@ bool img_match_name(const char *name, enum img_type *ret_type, unsigned *ret_id)
  * directory fd in *ret_dfd, or -errno after logging.
  */
 int img_check_dir_for_dump(const char *dir, int *ret_dfd);
+
+/* True for images of raw data after a padded header (no records). */
+static inline bool img_type_is_raw(enum img_type type)
+{
+	return type == IMG_PAGES || type == IMG_FDATA;
+}
 
 /* Flushes (when writing) and closes; returns 0 or -errno. NULL is a no-op. */
 int img_close(struct img *img);

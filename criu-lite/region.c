@@ -13,6 +13,7 @@
 #include "asm/arch.h"
 #include "cleanup.h"
 #include "core.h"
+#include "files.h"
 #include "log.h"
 #include "mem.h"
 #include "proc-parse.h"
@@ -239,6 +240,7 @@ static int fill_mm(struct rst_task *r)
 static size_t region_size(const struct rst_task *r, size_t park)
 {
 	size_t s = ALIGN_UP(sizeof(restorer_blob), 64) + sizeof(struct restorer_args) + 64;
+	const struct restorer_lock *locks;
 
 	s += sizeof(struct restorer_vma) * (r->mm->n_vmas + 1) + 64;
 	s += (sizeof(struct restorer_iov) + sizeof(uint64_t)) * (r->mem.nr_runs + 1) + 128;
@@ -252,6 +254,7 @@ static size_t region_size(const struct rst_task *r, size_t park)
 		s += sizeof(uint32_t) * (r->core->creds->n_groups + 1) + 64;
 	s += (sizeof(struct restorer_thread) + 64) * (r->core->n_threads + 1);
 	s += thread_region_size(r->core->thread);
+	s += sizeof(struct restorer_lock) * files_posix_locks(r->files, &locks) + 64;
 	for (size_t i = 0; i < r->core->n_threads; i++)
 		s += thread_region_size(r->core->threads[i]) + RESTORER_THREAD_STACK + 64;
 	s = ALIGN_UP(s, PAGE_SIZE) + RESTORER_STACK_SIZE;

@@ -88,6 +88,7 @@ static const char *const step_names[RSTEP_MAX] = {
 	[RSTEP_CREDS] = "credentials (uids, gids, groups, capabilities)",
 	[RSTEP_SECCOMP] = "installing seccomp filters",
 	[RSTEP_WAIT] = "waiting to go live",
+	[RSTEP_FILE_LOCKS] = "taking POSIX file locks",
 };
 
 enum { REP_NONE, REP_BORN, REP_FAILED };
@@ -126,6 +127,7 @@ struct restore_ctx {
 	struct rst_task *tasks;		/* parallel to tree.tasks */
 	struct img *pages;
 	struct shmem_table *shm;
+	struct files_rst *files;
 	struct rst_shared *sh;
 	size_t sh_size;
 	int keep_from, log_fd;
@@ -152,7 +154,7 @@ static int read_task_images(struct restore_ctx *r, struct rst_task *t)
 	if (!err)
 		err = mem_prepare(r->dfd, t->pid, t->mm, r->pages->fd, r->shm, &t->mem);
 	if (!err)
-		err = files_prepare(r->dfd, t->pid, &t->files);
+		err = files_prepare(r->files, t->pid, &t->files);
 	if (err)
 		return err;
 	t->exe_fd = open(t->mm->exe, O_RDONLY | O_CLOEXEC);
@@ -184,6 +186,8 @@ static int read_images(struct restore_ctx *r)
 	err = img_open(r->dfd, IMG_PAGES, r->inv->pages_id, O_RDONLY, &r->pages);
 	if (!err)
 		err = shmem_restore_prepare(r->dfd, r->pages->fd, &r->shm);
+	if (!err)
+		err = files_rst_read(r->dfd, &r->files);
 	if (err)
 		return err;
 	r->tasks = xzalloc(sizeof(*r->tasks) * r->tree.nr);
@@ -197,6 +201,24 @@ static int read_images(struct restore_ctx *r)
 		if (r->tree.tasks[i].kind == TASK_ALIVE)
 			err = read_task_images(r, &r->tasks[i]);
 	return err;
+}
+
+/* The task's POSIX locks go to its restorer. */
+static int place_posix_locks(struct rst_task *t)
+{
+	const struct restorer_lock *locks;
+	unsigned nr = files_posix_locks(t->files, &locks);
+	struct restorer_lock *l;
+
+	if (!nr)
+		return 0;
+	l = region_alloc(&t->rg, sizeof(*l) * nr, 8);
+	if (!l)
+		return -ENOMEM;
+	memcpy(l, locks, sizeof(*l) * nr);
+	t->args->locks = (uint64_t)l;
+	t->args->nr_locks = nr;
+	return 0;
 }
 
 /* Each alive task gets its region; cr's fds go above every task's own. */
@@ -226,6 +248,9 @@ static int build_regions(struct restore_ctx *r)
 		if (err)
 			break;
 		a = t->args;
+		err = place_posix_locks(t);
+		if (err)
+			break;
 		a->pages_fd = r->pages->fd;
 		a->mm_map.exe_fd = t->exe_fd;
 		a->helper_fd_from = r->keep_from;
@@ -366,7 +391,7 @@ static int setup_alive(struct restore_ctx *r, unsigned idx)
 		return pr_errno(-errno, "pid %d: chroot %s", t->pid, c->root);
 	if (chdir(c->cwd))
 		return pr_errno(-errno, "pid %d: chdir %s", t->pid, c->cwd);
-	return files_restore(t->files, r->keep_from);
+	return files_restore(t->files, r->files);
 }
 
 /* A new task, still in cr's code: the tree below it, its ids, then the blob. */
@@ -698,6 +723,8 @@ static void restore_ctx_release(struct restore_ctx *r)
 	r->log_fd = -1;
 	pstree_free(&r->tree);
 	shmem_table_free(r->shm, r->restored);
+	files_rst_free(r->files, !r->restored);
+	r->files = NULL;
 	r->shm = NULL;
 	img_close(r->pages);
 	r->pages = NULL;
@@ -782,6 +809,8 @@ int cr_restore(void)
 		err = pstree_check_free(&r.tree);
 	if (!err)
 		err = build_regions(&r);
+	if (!err)
+		err = files_open_all(r.files, r.keep_from);
 	/* Orphans of a failed restore come to cr, which reaps them. */
 	if (!err && prctl(PR_SET_CHILD_SUBREAPER, 1))
 		err = pr_errno(-errno, "PR_SET_CHILD_SUBREAPER");
@@ -797,6 +826,10 @@ int cr_restore(void)
 		err = verifier_join(&r);
 	if (!err)
 		err = shmem_restore_finish(r.shm);
+	if (!err)
+		err = files_restore_owners(r.files);
+	if (!err)
+		files_close_all(r.files);
 	if (!err)
 		err = release_tree(&r);
 	if (err)

@@ -340,7 +340,8 @@ static int show_pages(FILE *f, struct img *img, int level)
 	}
 	fputs(",", f);
 	indent(f, level + 1);
-	fprintf(f, "\"pages_bytes\": %lld", (long long)(st.st_size - IMG_PAGES_DATA_OFF));
+	fprintf(f, "\"%s_bytes\": %lld", img_descs[img->type].name,
+		(long long)(st.st_size - IMG_PAGES_DATA_OFF));
 	return 0;
 }
 
@@ -384,7 +385,7 @@ static int show_file(FILE *f, int dfd, const char *name, int level)
 		json_file_error(f, level);
 		return ret;
 	}
-	if (img->type == IMG_PAGES)
+	if (img_type_is_raw(img->type))
 		ret = show_pages(f, img, level);
 	else
 		ret = show_records(f, img, level);

@@ -115,6 +115,16 @@ struct restorer_thread {
 	u64 stack_top;			/* not the main thread: its stack */
 };
 
+/*
+ * A POSIX record lock, taken by the restorer once cr's fds are closed:
+ * closing any fd of a file drops the process's POSIX locks on it.
+ */
+struct restorer_lock {
+	int fd;
+	u32 type;			/* F_RDLCK, F_WRLCK */
+	long long start, len;
+};
+
 struct restorer_args {
 	/* progress, read by cr */
 	volatile u32 status;
@@ -160,6 +170,8 @@ struct restorer_args {
 	struct restorer_creds creds;
 	u32 nr_threads;
 	u64 threads;			/* struct restorer_thread[], main first */
+	u32 nr_locks;
+	u64 locks;			/* struct restorer_lock[]: POSIX record locks */
 	volatile u32 threads_ready;	/* futex: threads done with their setup */
 };
 
@@ -187,6 +199,7 @@ enum restorer_step {
 	RSTEP_CREDS,
 	RSTEP_SECCOMP,
 	RSTEP_WAIT,
+	RSTEP_FILE_LOCKS,
 	RSTEP_MAX,
 };
 

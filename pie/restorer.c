@@ -7,6 +7,7 @@
  */
 #include <linux/mman.h>
 #include <linux/futex.h>
+#include <linux/fcntl.h>
 #include <linux/sched.h>
 #include <linux/prctl.h>
 #include <asm/signal.h>
@@ -203,6 +204,24 @@ struct ksigevent {
 	int tid;
 	int pad[11];
 };
+
+/*
+ * POSIX record locks belong to the process and go when it closes any fd
+ * of the file, so they are taken after cr's fds are closed.
+ */
+static void restore_posix_locks(void)
+{
+	const struct restorer_lock *l = (const void *)A->locks;
+
+	for (u32 i = 0; i < A->nr_locks; i++) {
+		struct flock fl = {
+			.l_type = l[i].type, .l_whence = 0 /* SEEK_SET */,
+			.l_start = l[i].start, .l_len = l[i].len,
+		};
+
+		CHECK(RSTEP_FILE_LOCKS, sys_fcntl(l[i].fd, F_SETLK, &fl));
+	}
+}
 
 static void restore_posix_timers(void)
 {
@@ -449,6 +468,7 @@ int blob_main(struct restorer_args *args)
 	pie_debug("pid %d: ready", A->pid);
 	/* cr's fds (page image, mapped files, the log) go before we go live. */
 	sys_close_range(A->helper_fd_from, ~0U, 0);
+	restore_posix_locks();
 	__atomic_store_n(&A->status, RESTORER_READY, __ATOMIC_SEQ_CST);
 	sys_futex((void *)&A->status, FUTEX_WAKE, 1, 0, 0, 0);
 	wait_go();

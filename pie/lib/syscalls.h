@@ -15,6 +15,7 @@
 static inline long sys_read(int fd, void *buf, unsigned long n) { return SC(__NR_read, fd, buf, n); }
 static inline long sys_write(int fd, const void *buf, unsigned long n) { return SC(__NR_write, fd, buf, n); }
 static inline long sys_close(int fd) { return SC(__NR_close, fd); }
+static inline long sys_fcntl(int fd, int cmd, void *arg) { return SC(__NR_fcntl, fd, cmd, arg); }
 static inline long sys_close_range(unsigned lo, unsigned hi, unsigned fl) { return SC(__NR_close_range, lo, hi, fl); }
 static inline long sys_mmap(unsigned long addr, unsigned long len, long prot, long flags, long fd, unsigned long off)
 { return SC(__NR_mmap, addr, len, prot, flags, fd, off); }

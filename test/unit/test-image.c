@@ -345,13 +345,15 @@ static void test_rt_pagemap(void)
 static void test_rt_files(void)
 {
 	FileEntry f[2] = { FILE_ENTRY__INIT, FILE_ENTRY__INIT };
+	RegFileEntry r[2] = { REG_FILE_ENTRY__INIT, REG_FILE_ENTRY__INIT };
 	FdinfoEntry fd[2] = { FDINFO_ENTRY__INIT, FDINFO_ENTRY__INIT };
 	void *fm[2] = { &f[0], &f[1] }, *dm[2] = { &fd[0], &fd[1] };
 
-	f[0].id = 1; f[0].kind = FILE_KIND__FILE_REG; f[0].path = "/tmp/a";
-	f[0].flags = O_RDWR | O_APPEND; f[0].pos = 99; f[0].has_size = 1; f[0].size = 100;
-	f[1].id = 2; f[1].kind = FILE_KIND__FILE_CHR; f[1].path = "/dev/null";
-	f[1].has_rdev = 1; f[1].rdev = 0x103;
+	f[0].id = 1; f[0].kind = FILE_KIND__FILE_REG; f[0].reg = &r[0]; r[0].path = "/tmp/a";
+	f[0].flags = O_RDWR | O_APPEND; f[0].has_pos = 1; f[0].pos = 99;
+	r[0].has_size = 1; r[0].size = 100;
+	f[1].id = 2; f[1].kind = FILE_KIND__FILE_CHR; f[1].reg = &r[1]; r[1].path = "/dev/null";
+	r[1].has_rdev = 1; r[1].rdev = 0x103;
 	fd[0].fd = 0; fd[0].id = 2;
 	fd[1].fd = 5; fd[1].id = 1; fd[1].cloexec = 1;
 	round_trip(IMG_FILES, 0, 0, NULL, PB_FILE, fm, 2);

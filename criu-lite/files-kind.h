@@ -1,0 +1,130 @@
+#ifndef CR_FILES_KIND_H
+#define CR_FILES_KIND_H
+
+/*
+ * What one kind of open file (regular file, pipe, eventfd, socket, ...)
+ * provides to the fd framework in files.c, and what the framework offers
+ * it. A kind lives in one file (files-reg.c, pipes.c, ...) with its dump
+ * and restore side together, and is listed once in files.c's kinds[].
+ *
+ * Dump: the framework walks every task's fds, finds which fds of the
+ * whole tree share one open file description (kcmp), and calls the
+ * kind's dump() once per description with a copy of it in cr (cr_fd,
+ * from pidfd_getfd). The generic part of the file_entry (id, kind, status
+ * flags, owner) is filled by the framework.
+ *
+ * Restore: before any task exists, cr creates every open file
+ * description once (open()) and keeps it; each task inherits them all
+ * at fork and dups its own ones to their numbers. So whatever was shared
+ * between tasks or fds is shared again, and nothing is passed around.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "proc-parse.h"
+#include "fdinfo.pb-c.h"
+
+struct files_dump;
+struct files_rst;
+
+/* One fd at the first sight of its open file description. */
+struct fd_dump {
+	pid_t pid;
+	int fd;				/* its number in the task */
+	int cr_fd;			/* the same open file description, in cr */
+	char *link;			/* readlink of /proc/PID/fd/FD */
+	char *fdinfo;			/* all of /proc/PID/fdinfo/FD */
+	struct stat st;			/* of the open file (stat through the link) */
+	struct proc_fdinfo fdi;		/* pos, flags, mnt_id, ino */
+	struct files_dump *df;
+};
+
+struct fd_kind {
+	FileKind kind;
+	const char *name;		/* for messages: "pipe", "eventfd" */
+
+	/* Dump. match() says whether the probed fd is of this kind. */
+	bool (*match)(const struct fd_dump *d);
+	/*
+	 * Fills @fe's kind part (allocations hang off @fe and are freed
+	 * with it by files_entry_free_kind()). An fd this kind cannot keep
+	 * is refused with files_refuse(). Returns 0 or -errno.
+	 */
+	int (*dump)(struct fd_dump *d, FileEntry *fe);
+	/*
+	 * Set for kinds whose entry names other open files (epoll targets,
+	 * socket peers): dump() then runs after every task's fds have been
+	 * seen, so files_dump_find() knows all ids. The tree is still frozen.
+	 */
+	bool deferred;
+	/* Frees what dump() hung off @fe. */
+	void (*free_entry)(FileEntry *fe);
+
+	/*
+	 * Restore, in cr. check() runs for every entry before anything is
+	 * created: a missing file, another kind of file at the path, a
+	 * changed size is an error naming the file. May be NULL.
+	 */
+	int (*check)(struct files_rst *rf, const FileEntry *fe);
+	/*
+	 * Creates the open file description and returns its fd in cr
+	 * (any number, O_CLOEXEC), or -errno. Status flags the kind does
+	 * not set at open are set after by the framework (F_SETFL).
+	 */
+	int (*open)(struct files_rst *rf, const FileEntry *fe);
+	/* Once every entry is open: links between them (epoll watches). May be NULL. */
+	int (*post_open)(struct files_rst *rf, const FileEntry *fe, int fd);
+	/* In a task, once all its fds are at their numbers. May be NULL. */
+	int (*task_setup)(const FileEntry *fe, int fd);
+	/* A failed restore: undo what open() made outside cr (socket files). May be NULL. */
+	void (*abort)(struct files_rst *rf, const FileEntry *fe);
+};
+
+/* ---- services for kinds: dump ------------------------------------------ */
+
+/*
+ * Refuses @d: logs "pid P: fd N is WHAT (LINK), which cr cannot dump:
+ * WHY" and returns -ENOTSUP. @why may be NULL.
+ */
+int files_refuse(const struct fd_dump *d, const char *what, const char *why);
+
+/*
+ * Finds the id of an open file already seen in the tree: among the fds
+ * whose file has @dev/@ino, the one for which @same(pid, fd, @arg)
+ * returns 0 (kcmp() convention: 0 equal, 1 less, 2 greater, -1 error).
+ * @same == NULL gives the lowest id with that inode: the first open file
+ * description of it dumped (may be the caller's own; sockets and pipes
+ * have one inode per object). Returns 0 and *ret_id, -ENOENT, or -errno.
+ */
+int files_dump_find(struct files_dump *df, dev_t dev, ino_t ino,
+		    int (*same)(pid_t pid, int fd, void *arg), void *arg, uint32_t *ret_id);
+
+/* Appends @len bytes to fdata.img; fills *ref (data_ref__init'ed here). */
+int fdata_append(struct files_dump *df, const void *buf, size_t len, DataRef *ref);
+/* Appends @len bytes read from @fd at @off (pread) to fdata.img. */
+int fdata_append_fd(struct files_dump *df, int fd, uint64_t off, uint64_t len, DataRef *ref);
+
+/* ---- services for kinds: restore --------------------------------------- */
+
+/* The entry with @id, or NULL. */
+const FileEntry *files_rst_entry(const struct files_rst *rf, uint32_t id);
+/*
+ * cr's fd of entry @id, opening it now if it is not open yet (a kind
+ * that needs another entry first, like a socket's peer). -errno on error.
+ */
+int files_rst_get(struct files_rst *rf, uint32_t id);
+/* Records @fd as entry @id's open file (socketpair: both ends at once). */
+int files_rst_set(struct files_rst *rf, uint32_t id, int fd);
+/* Reads a data_ref into @buf (ref->len bytes), checking its CRC. */
+int fdata_read(struct files_rst *rf, const DataRef *ref, void *buf);
+/* Writes a data_ref's bytes to @fd at its position, checking the CRC. */
+int fdata_copy_to_fd(struct files_rst *rf, const DataRef *ref, int fd);
+
+/* ---- the kinds ---------------------------------------------------------- */
+
+extern const struct fd_kind fd_kind_reg, fd_kind_dir, fd_kind_chr;
+
+#endif

@@ -1,0 +1,472 @@
+/*
+ * Files reopened by path: regular files (also O_PATH fds of anything
+ * but directories), directories and a short list of character devices.
+ * A file unlinked while open, and a memfd, have no path to reopen: their
+ * data is saved in fdata.img (data runs only, holes stay holes) and they
+ * are recreated unlinked.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "compiler.h"
+#include "files-kind.h"
+#include "log.h"
+
+#define DELETED_SUFFIX	" (deleted)"
+#define MEMFD_PREFIX	"/memfd:"
+
+/* Character devices that carry no state worth keeping: reopening is exact. */
+static const struct {
+	unsigned major, minor;
+} chr_allowed[] = {
+	{ 1, 3 },	/* /dev/null */
+	{ 1, 5 },	/* /dev/zero */
+	{ 1, 7 },	/* /dev/full */
+	{ 1, 8 },	/* /dev/random */
+	{ 1, 9 },	/* /dev/urandom */
+};
+
+/*
+ * rdev is 32 bits in the image: the kernel's "new" dev_t encoding (12-bit
+ * major, 20-bit minor) covers every device number Linux hands out.
+ */
+static uint32_t rdev_encode(dev_t dev)
+{
+	unsigned maj = major(dev), min = minor(dev);
+
+	return (min & 0xff) | (maj << 8) | ((min & ~0xffu) << 12);
+}
+
+static dev_t rdev_decode(uint32_t v)
+{
+	return makedev((v & 0xfff00) >> 8, (v & 0xff) | ((v >> 12) & 0xfff00));
+}
+
+static bool chr_is_allowed(dev_t rdev)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(chr_allowed); i++)
+		if (major(rdev) == chr_allowed[i].major && minor(rdev) == chr_allowed[i].minor)
+			return true;
+	return false;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t ls = strlen(s), lx = strlen(suffix);
+
+	return ls >= lx && !strcmp(s + ls - lx, suffix);
+}
+
+static bool is_deleted(const struct fd_dump *d)
+{
+	return d->st.st_nlink == 0 && has_suffix(d->link, DELETED_SUFFIX);
+}
+
+static bool is_memfd(const struct fd_dump *d)
+{
+	return S_ISREG(d->st.st_mode) && !strncmp(d->link, MEMFD_PREFIX, strlen(MEMFD_PREFIX)) &&
+	       is_deleted(d);
+}
+
+/* ---- dump ---------------------------------------------------------------- */
+
+/*
+ * Restore reopens by path, so the path must name the very object the fd
+ * refers to now. Returns 0 or -ENOTSUP (logged).
+ */
+static int check_path_now(const struct fd_dump *d)
+{
+	struct stat st;
+
+	if (d->link[0] != '/')
+		return files_refuse(d, "a file without a path", NULL);
+	if (stat(d->link, &st) < 0)
+		return files_refuse(d, "a file", "its path no longer names it (renamed?)");
+	if (st.st_dev != d->st.st_dev || st.st_ino != d->st.st_ino)
+		return files_refuse(d, "a file", "its path now names another file (renamed or replaced, or another mount namespace)");
+	return 0;
+}
+
+/* The data runs of a deleted file or memfd (SEEK_DATA/SEEK_HOLE), into fdata.img. */
+static int dump_content(struct fd_dump *d, RegFileEntry *r)
+{
+	off_t size = d->st.st_size, pos = 0;
+	_cleanup_close_ int fd = -EBADF;
+	char p[64];
+
+	/* A description of our own: seeking cr_fd would move the task's position. */
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", d->cr_fd);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pr_errno(-errno, "pid %d: fd %d (%s): opening it to save its content",
+				d->pid, d->fd, d->link);
+
+	while (pos < size) {
+		off_t start = lseek(fd, pos, SEEK_DATA), end;
+		DataRef *ref, **n;
+		int err;
+
+		if (start < 0 && errno == ENXIO)
+			break;
+		if (start < 0)
+			return pr_errno(-errno, "pid %d: fd %d (%s): SEEK_DATA", d->pid, d->fd, d->link);
+		end = lseek(fd, start, SEEK_HOLE);
+		if (end < 0)
+			return pr_errno(-errno, "pid %d: fd %d (%s): SEEK_HOLE", d->pid, d->fd, d->link);
+		if (end > size)
+			end = size;
+		n = xrealloc(r->data, (r->n_data + 1) * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		r->data = n;
+		ref = xmalloc(sizeof(*ref));
+		if (!ref)
+			return -ENOMEM;
+		r->data[r->n_data++] = ref;
+		err = fdata_append_fd(d->df, fd, start, end - start, ref);
+		if (err)
+			return pr_errno(err, "pid %d: fd %d (%s): saving its content", d->pid, d->fd, d->link);
+		ref->has_at = true;
+		ref->at = start;
+		pos = end;
+	}
+	return 0;
+}
+
+/* A deleted file or memfd: once per inode, other descriptions point to it. */
+static int dump_unlinked(struct fd_dump *d, FileEntry *fe, RegFileEntry *r)
+{
+	uint32_t first;
+	int err;
+
+	r->has_deleted = true;
+	r->deleted = true;
+	r->has_size = true;
+	r->size = d->st.st_size;
+	if (is_memfd(d)) {
+		const char *name = d->link + strlen(MEMFD_PREFIX);
+		int seals;
+
+		r->memfd_name = strndup(name, strlen(name) - strlen(DELETED_SUFFIX));
+		if (!r->memfd_name)
+			return -ENOMEM;
+		seals = fcntl(d->cr_fd, F_GET_SEALS);
+		if (seals < 0)
+			return pr_errno(-errno, "pid %d: fd %d (%s): F_GET_SEALS", d->pid, d->fd, d->link);
+		r->has_seals = true;
+		r->seals = seals;
+	} else if (d->link[0] != '/') {
+		return files_refuse(d, "a deleted file", "it has no path");
+	}
+
+	err = files_dump_find(d->df, d->st.st_dev, d->st.st_ino, NULL, NULL, &first);
+	if (err)
+		return err;
+	if (first != fe->id) {
+		r->has_same_as = true;
+		r->same_as = first;
+		return 0;
+	}
+	return dump_content(d, r);
+}
+
+static int reg_dump(struct fd_dump *d, FileEntry *fe)
+{
+	RegFileEntry *r = xmalloc(sizeof(*r));
+	int err = 0;
+
+	if (!r)
+		return -ENOMEM;
+	reg_file_entry__init(r);
+	fe->reg = r;
+	r->path = xstrdup(d->link);
+	if (!r->path)
+		return -ENOMEM;
+	r->mode = d->st.st_mode;
+	fe->has_pos = true;
+	fe->pos = d->fdi.pos;
+
+	if (is_deleted(d)) {
+		r->path[strlen(r->path) - strlen(DELETED_SUFFIX)] = '\0';
+		if (fe->flags & O_PATH)
+			return files_refuse(d, "an O_PATH descriptor of a deleted file", NULL);
+		if (!S_ISREG(d->st.st_mode))
+			return files_refuse(d, "a deleted directory or device", NULL);
+		return dump_unlinked(d, fe, r);
+	}
+	if (S_ISCHR(d->st.st_mode) && !(fe->flags & O_PATH)) {
+		r->has_rdev = true;
+		r->rdev = rdev_encode(d->st.st_rdev);
+	}
+	if (S_ISREG(d->st.st_mode)) {
+		r->has_size = true;
+		r->size = d->st.st_size;
+	}
+	err = check_path_now(d);
+	return err;
+}
+
+static void reg_free_entry(FileEntry *fe)
+{
+	RegFileEntry *r = fe->reg;
+
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n_data; i++)
+		free(r->data[i]);
+	free(r->data);
+	free(r->path);
+	free(r->memfd_name);
+	free(r);
+	fe->reg = NULL;
+}
+
+static bool reg_match(const struct fd_dump *d)
+{
+	if (S_ISDIR(d->st.st_mode))
+		return false;
+	if (d->fdi.flags & O_PATH)
+		return d->link[0] == '/';
+	return S_ISREG(d->st.st_mode) && d->link[0] == '/';
+}
+
+static bool dir_match(const struct fd_dump *d)
+{
+	return S_ISDIR(d->st.st_mode) && d->link[0] == '/';
+}
+
+static bool chr_match(const struct fd_dump *d)
+{
+	return S_ISCHR(d->st.st_mode) && !(d->fdi.flags & O_PATH) && chr_is_allowed(d->st.st_rdev);
+}
+
+/* ---- restore ------------------------------------------------------------- */
+
+static const char *type_name(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return "regular file";
+	case S_IFDIR: return "directory";
+	case S_IFCHR: return "character device";
+	case S_IFBLK: return "block device";
+	case S_IFIFO: return "FIFO";
+	case S_IFSOCK: return "socket";
+	case S_IFLNK: return "symbolic link";
+	default: return "file of unknown type";
+	}
+}
+
+/* Checks that the path still names what the image says; creates nothing. */
+static int reg_check(struct files_rst *rf, const FileEntry *fe)
+{
+	const RegFileEntry *r = fe->reg;
+	struct stat st;
+
+	(void)rf;
+	if (!r)
+		return pr_errno(-EBADMSG, "files.img: file id %u has no path record", fe->id);
+	if (r->path[0] != '/' && !r->memfd_name)
+		return pr_errno(-EBADMSG, "files.img: file id %u: path %s is not absolute", fe->id, r->path);
+	if (r->has_same_as) {
+		const FileEntry *o = files_rst_entry(rf, r->same_as);
+
+		if (!o || !o->reg || !o->reg->deleted || o->reg->has_same_as)
+			return pr_errno(-EBADMSG, "files.img: file id %u refers to file id %u, which is not a saved deleted file",
+					fe->id, r->same_as);
+		return 0;
+	}
+	if (r->memfd_name)
+		return 0;
+	if (r->deleted) {
+		char dir[PATH_MAX];
+		char *slash;
+
+		snprintf(dir, sizeof(dir), "%s", r->path);
+		slash = strrchr(dir, '/');
+		if (slash == dir)
+			slash[1] = '\0';
+		else if (slash)
+			*slash = '\0';
+		if (stat(dir, &st) < 0)
+			return pr_errno(-errno, "deleted file %s: its directory %s can't be found", r->path, dir);
+		if (!S_ISDIR(st.st_mode))
+			return pr_errno(-ENOTDIR, "deleted file %s: %s is not a directory now", r->path, dir);
+		return 0;
+	}
+
+	if (stat(r->path, &st) < 0)
+		return pr_errno(-errno, "file %s (open at dump) can't be found", r->path);
+	if ((st.st_mode & S_IFMT) != (r->mode & S_IFMT))
+		return pr_errno(-ESTALE, "file %s was a %s at dump, it is a %s now", r->path,
+				type_name(r->mode), type_name(st.st_mode));
+	if (S_ISREG(st.st_mode) && r->has_size && (uint64_t)st.st_size != r->size)
+		return pr_errno(-ESTALE, "file %s changed size since dump (was %llu bytes, now %llu)",
+				r->path, (unsigned long long)r->size, (unsigned long long)st.st_size);
+	if (fe->kind == FILE_KIND__FILE_CHR) {
+		dev_t want = rdev_decode(r->rdev);
+
+		if (!r->has_rdev || !chr_is_allowed(want))
+			return pr_errno(-EBADMSG, "file %s: the image names no character device cr restores",
+					r->path);
+		if (st.st_rdev != want)
+			return pr_errno(-ESTALE, "file %s was character device %u:%u at dump, now %u:%u",
+					r->path, major(want), minor(want), major(st.st_rdev), minor(st.st_rdev));
+	}
+	return 0;
+}
+
+/* Reopens @fd (cr's) through /proc/self/fd with @flags: a new description of the same file. */
+static int reopen_fd(int fd, int flags, const char *what)
+{
+	char p[64];
+	int nfd;
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	nfd = open(p, (flags & ~(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC | O_NOCTTY);
+	if (nfd < 0)
+		return pr_errno(-errno, "%s: reopening with flags 0%o", what, flags);
+	return nfd;
+}
+
+static int fill_content(struct files_rst *rf, const RegFileEntry *r, int fd, const char *what)
+{
+	int err;
+
+	if (ftruncate(fd, r->size) < 0)
+		return pr_errno(-errno, "%s: setting its size to %llu", what, (unsigned long long)r->size);
+	for (size_t i = 0; i < r->n_data; i++) {
+		if (lseek(fd, r->data[i]->at, SEEK_SET) < 0)
+			return pr_errno(-errno, "%s: seeking to %llu", what, (unsigned long long)r->data[i]->at);
+		err = fdata_copy_to_fd(rf, r->data[i], fd);
+		if (err)
+			return pr_errno(err, "%s: writing its saved content", what);
+	}
+	return 0;
+}
+
+/* Creates the file unlinked: at its own name if that is free (so /proc shows the same), else O_TMPFILE. */
+static int create_unlinked(const FileEntry *fe)
+{
+	const RegFileEntry *r = fe->reg;
+	mode_t mode = r->mode & 07777;
+	char dir[PATH_MAX];
+	char *slash;
+	int fd;
+
+	if (r->memfd_name) {
+		unsigned fl = MFD_CLOEXEC;
+
+		/* A memfd without MFD_ALLOW_SEALING reports exactly F_SEAL_SEAL. */
+		if (r->seals != F_SEAL_SEAL)
+			fl |= MFD_ALLOW_SEALING;
+		fd = memfd_create(r->memfd_name, fl);
+		if (fd < 0)
+			return pr_errno(-errno, "memfd %s: memfd_create", r->memfd_name);
+		return fd;
+	}
+	fd = open(r->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd >= 0) {
+		if (unlink(r->path) < 0) {
+			int err = pr_errno(-errno, "deleted file %s: unlinking it again", r->path);
+
+			close(fd);
+			return err;
+		}
+		return fd;
+	}
+	if (errno != EEXIST)
+		return pr_errno(-errno, "deleted file %s: creating it", r->path);
+	snprintf(dir, sizeof(dir), "%s", r->path);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+	if (fd < 0)
+		return pr_errno(-errno, "deleted file %s: the name is taken, and O_TMPFILE in %s failed",
+				r->path, dir);
+	pr_warn("deleted file %s: a new file has that name; restored as an unnamed file in %s",
+		r->path, dir);
+	return fd;
+}
+
+static int open_unlinked(struct files_rst *rf, const FileEntry *fe)
+{
+	const RegFileEntry *r = fe->reg;
+	const char *what = r->memfd_name ? r->memfd_name : r->path;
+	_cleanup_close_ int fd = -EBADF;
+	int err;
+
+	if (r->has_same_as) {
+		int first = files_rst_get(rf, r->same_as);
+
+		return first < 0 ? first : reopen_fd(first, fe->flags, what);
+	}
+	fd = create_unlinked(fe);
+	if (fd < 0)
+		return fd;
+	err = fill_content(rf, r, fd, what);
+	if (!err && r->memfd_name && r->seals != F_SEAL_SEAL && r->seals &&
+	    fcntl(fd, F_ADD_SEALS, r->seals) < 0)
+		err = pr_errno(-errno, "memfd %s: adding seals 0x%x", what, r->seals);
+	if (err)
+		return err;
+	if ((fe->flags & O_ACCMODE) != O_RDWR)
+		return reopen_fd(fd, fe->flags, what);
+	return TAKE_FD(fd);
+}
+
+static int reg_open(struct files_rst *rf, const FileEntry *fe)
+{
+	const RegFileEntry *r = fe->reg;
+	/* Reopening must never create, truncate or fail on an existing file. */
+	int flags = (fe->flags & ~(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC | O_NOCTTY;
+	_cleanup_close_ int fd = -EBADF;
+
+	if (r->deleted)
+		fd = open_unlinked(rf, fe);
+	else {
+		fd = open(r->path, flags);
+		if (fd < 0)
+			fd = pr_errno(-errno, "can't reopen %s (flags 0%o)", r->path, flags);
+	}
+	if (fd < 0)
+		return fd;
+	/*
+	 * Positions matter for directories too (getdents resumes from it).
+	 * The allowed character devices ignore positions.
+	 */
+	if (fe->has_pos && !(fe->flags & O_PATH) && fe->kind != FILE_KIND__FILE_CHR &&
+	    lseek(fd, fe->pos, SEEK_SET) < 0)
+		return pr_errno(-errno, "can't seek %s to %llu", r->memfd_name ? r->memfd_name : r->path,
+				(unsigned long long)fe->pos);
+	return TAKE_FD(fd);
+}
+
+const struct fd_kind fd_kind_reg = {
+	.kind = FILE_KIND__FILE_REG, .name = "regular file",
+	.match = reg_match, .dump = reg_dump, .free_entry = reg_free_entry,
+	.check = reg_check, .open = reg_open,
+};
+
+const struct fd_kind fd_kind_dir = {
+	.kind = FILE_KIND__FILE_DIR, .name = "directory",
+	.match = dir_match, .dump = reg_dump, .free_entry = reg_free_entry,
+	.check = reg_check, .open = reg_open,
+};
+
+const struct fd_kind fd_kind_chr = {
+	.kind = FILE_KIND__FILE_CHR, .name = "character device",
+	.match = chr_match, .dump = reg_dump, .free_entry = reg_free_entry,
+	.check = reg_check, .open = reg_open,
+};
