@@ -326,7 +326,7 @@ int cr_dump(void)
 	if (!err)
 		err = img_open(d.dfd, IMG_PAGES, 1, O_WRONLY, &d.pages);
 	if (!err)
-		err = files_dump_begin(d.dfd, &d.files);
+		err = files_dump_begin(d.dfd, &d.tree, &d.files);
 	if (!err)
 		err = img_open(d.dfd, IMG_SHMEM, 0, O_WRONLY, &d.shmem);
 	if (!err && !(d.dedup = page_dedup_new()))

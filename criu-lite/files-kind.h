@@ -75,6 +75,12 @@ struct fd_kind {
 	 * not set at open are set after by the framework (F_SETFL).
 	 */
 	int (*open)(struct files_rst *rf, const FileEntry *fe);
+	/*
+	 * Entries that can only be opened once every task exists (files
+	 * under /proc/PID/ of the tree): each task that has the entry opens
+	 * it with open() itself, after the tree is created. May be NULL.
+	 */
+	bool (*open_in_task)(const FileEntry *fe);
 	/* Once every entry is open: links between them (epoll watches). May be NULL. */
 	int (*post_open)(struct files_rst *rf, const FileEntry *fe, int fd);
 	/* In a task, once all its fds are at their numbers. May be NULL. */
@@ -102,6 +108,9 @@ int files_refuse(const struct fd_dump *d, const char *what, const char *why);
 int files_dump_find(struct files_dump *df, dev_t dev, ino_t ino,
 		    int (*same)(pid_t pid, int fd, void *arg), void *arg, uint32_t *ret_id);
 
+/* Whether @pid is a process of the dumped tree. */
+bool files_dump_pid_in_tree(const struct files_dump *df, pid_t pid);
+
 /* Appends @len bytes to fdata.img; fills *ref (data_ref__init'ed here). */
 int fdata_append(struct files_dump *df, const void *buf, size_t len, DataRef *ref);
 /* Appends @len bytes read from @fd at @off (pread) to fdata.img. */
@@ -118,6 +127,9 @@ const FileEntry *files_rst_entry(const struct files_rst *rf, uint32_t id);
 int files_rst_get(struct files_rst *rf, uint32_t id);
 /* Records @fd as entry @id's open file (socketpair: both ends at once). */
 int files_rst_set(struct files_rst *rf, uint32_t id, int fd);
+/* The shared memory objects of the restore (shmem.h), for memfds. */
+struct shmem_table;
+const struct shmem_table *files_rst_shmem(const struct files_rst *rf);
 /* Reads a data_ref into @buf (ref->len bytes), checking its CRC. */
 int fdata_read(struct files_rst *rf, const DataRef *ref, void *buf);
 /* Writes a data_ref's bytes to @fd at its position, checking the CRC. */

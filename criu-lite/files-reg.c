@@ -20,6 +20,7 @@
 #include "compiler.h"
 #include "files-kind.h"
 #include "log.h"
+#include "shmem.h"
 
 #define DELETED_SUFFIX	" (deleted)"
 #define MEMFD_PREFIX	"/memfd:"
@@ -164,6 +165,8 @@ static int dump_unlinked(struct fd_dump *d, FileEntry *fe, RegFileEntry *r)
 			return pr_errno(-errno, "pid %d: fd %d (%s): F_GET_SEALS", d->pid, d->fd, d->link);
 		r->has_seals = true;
 		r->seals = seals;
+		r->has_ino = true;
+		r->ino = d->st.st_ino;
 	} else if (d->link[0] != '/') {
 		return files_refuse(d, "a deleted file", "it has no path");
 	}
@@ -177,6 +180,19 @@ static int dump_unlinked(struct fd_dump *d, FileEntry *fe, RegFileEntry *r)
 		return 0;
 	}
 	return dump_content(d, r);
+}
+
+/* A file under /proc/PID/ of a task of the tree: it exists again only once the task does. */
+static bool under_tree_proc(const struct fd_dump *d)
+{
+	char *end;
+	long pid;
+
+	if (strncmp(d->link, "/proc/", 6))
+		return false;
+	pid = strtol(d->link + 6, &end, 10);
+	return end != d->link + 6 && (*end == '/' || !*end) && pid > 0 &&
+	       files_dump_pid_in_tree(d->df, pid);
 }
 
 static int reg_dump(struct fd_dump *d, FileEntry *fe)
@@ -212,6 +228,8 @@ static int reg_dump(struct fd_dump *d, FileEntry *fe)
 		r->size = d->st.st_size;
 	}
 	err = check_path_now(d);
+	if (!err && under_tree_proc(d))
+		r->has_in_tree_proc = r->in_tree_proc = true;
 	return err;
 }
 
@@ -284,7 +302,7 @@ static int reg_check(struct files_rst *rf, const FileEntry *fe)
 					fe->id, r->same_as);
 		return 0;
 	}
-	if (r->memfd_name)
+	if (r->memfd_name || r->in_tree_proc)
 		return 0;
 	if (r->deleted) {
 		char dir[PATH_MAX];
@@ -412,6 +430,13 @@ static int open_unlinked(struct files_rst *rf, const FileEntry *fe)
 
 		return first < 0 ? first : reopen_fd(first, fe->flags, what);
 	}
+	if (r->memfd_name && r->has_ino) {
+		int shm = shmem_memfd_by_ino(files_rst_shmem(rf), r->ino);
+
+		/* Mapped too: the mapping's object is this memfd, filled already. */
+		if (shm >= 0)
+			return reopen_fd(shm, fe->flags, what);
+	}
 	fd = create_unlinked(fe);
 	if (fd < 0)
 		return fd;
@@ -453,20 +478,25 @@ static int reg_open(struct files_rst *rf, const FileEntry *fe)
 	return TAKE_FD(fd);
 }
 
+static bool reg_open_in_task(const FileEntry *fe)
+{
+	return fe->reg && fe->reg->in_tree_proc;
+}
+
 const struct fd_kind fd_kind_reg = {
 	.kind = FILE_KIND__FILE_REG, .name = "regular file",
 	.match = reg_match, .dump = reg_dump, .free_entry = reg_free_entry,
-	.check = reg_check, .open = reg_open,
+	.check = reg_check, .open = reg_open, .open_in_task = reg_open_in_task,
 };
 
 const struct fd_kind fd_kind_dir = {
 	.kind = FILE_KIND__FILE_DIR, .name = "directory",
 	.match = dir_match, .dump = reg_dump, .free_entry = reg_free_entry,
-	.check = reg_check, .open = reg_open,
+	.check = reg_check, .open = reg_open, .open_in_task = reg_open_in_task,
 };
 
 const struct fd_kind fd_kind_chr = {
 	.kind = FILE_KIND__FILE_CHR, .name = "character device",
 	.match = chr_match, .dump = reg_dump, .free_entry = reg_free_entry,
-	.check = reg_check, .open = reg_open,
+	.check = reg_check, .open = reg_open, .open_in_task = reg_open_in_task,
 };

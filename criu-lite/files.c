@@ -34,6 +34,7 @@
 #include "files-kind.h"
 #include "image.h"
 #include "proc-parse.h"
+#include "pstree.h"
 #include "restorer-abi.h"
 
 /* The kernel's O_LARGEFILE (asm-generic/fcntl.h); glibc's is 0 on 64-bit. */
@@ -97,6 +98,7 @@ struct fd_deferred {
 };
 
 struct files_dump {
+	const struct pstree *tree;
 	struct img *files, *fdata;
 	uint32_t next_id;
 	struct fd_bucket **hash;
@@ -298,13 +300,19 @@ int fdata_append_fd(struct files_dump *df, int fd, uint64_t off, uint64_t len, D
 	return 0;
 }
 
-int files_dump_begin(int dfd, struct files_dump **ret)
+bool files_dump_pid_in_tree(const struct files_dump *df, pid_t pid)
+{
+	return df->tree && pstree_find(df->tree, pid);
+}
+
+int files_dump_begin(int dfd, const struct pstree *tree, struct files_dump **ret)
 {
 	struct files_dump *df = xzalloc(sizeof(*df));
 	int err;
 
 	if (!df)
 		return -ENOMEM;
+	df->tree = tree;
 	df->next_id = 1;
 	err = hash_grow(df);
 	if (!err)
@@ -767,6 +775,7 @@ struct rst_file {
 
 struct files_rst {
 	int dfd;
+	const struct shmem_table *shm;
 	struct rst_file *f;		/* sorted by id */
 	size_t nr;
 	int fdata_fd;
@@ -960,7 +969,12 @@ static int rst_read_table(struct files_rst *rf)
 	return 0;
 }
 
-int files_rst_read(int dfd, struct files_rst **ret)
+const struct shmem_table *files_rst_shmem(const struct files_rst *rf)
+{
+	return rf->shm;
+}
+
+int files_rst_read(int dfd, const struct shmem_table *shm, struct files_rst **ret)
 {
 	struct files_rst *rf = xzalloc(sizeof(*rf));
 	int err;
@@ -968,6 +982,7 @@ int files_rst_read(int dfd, struct files_rst **ret)
 	if (!rf)
 		return -ENOMEM;
 	rf->dfd = dfd;
+	rf->shm = shm;
 	rf->fdata_fd = -1;
 	err = rst_read_table(rf);
 	if (!err) {
@@ -1178,6 +1193,11 @@ static int set_status_flags(const struct rst_file *f)
 	return 0;
 }
 
+static bool in_task(const struct rst_file *f)
+{
+	return f->kind->open_in_task && f->kind->open_in_task(f->fe);
+}
+
 static int rst_open_idx(struct files_rst *rf, size_t idx)
 {
 	struct rst_file *f = &rf->f[idx];
@@ -1246,13 +1266,15 @@ int files_open_all(struct files_rst *rf, int keep_from)
 	if (!rf->at)
 		return -ENOMEM;
 	for (size_t i = 0; i < rf->nr && !err; i++) {
-		int fd = rst_open_idx(rf, i);
+		int fd = in_task(&rf->f[i]) ? 0 : rst_open_idx(rf, i);
 
 		err = fd < 0 ? fd : 0;
 	}
 	for (size_t i = 0; i < rf->nr && !err; i++) {
 		struct rst_file *f = &rf->f[i];
 
+		if (in_task(f))
+			continue;
 		if (f->kind->post_open)
 			err = f->kind->post_open(rf, f->fe, f->fd);
 		if (!err)
@@ -1331,6 +1353,21 @@ int files_restore(const struct files_plan *plan, struct files_rst *rf)
 		const struct files_plan_fd *pf = &plan->fds[i];
 		struct rst_file *f = &rf->f[pf->idx];
 		int t = pf->fd, occ = rf->at[t] - 1;
+
+		if (f->fd < 0 && in_task(f)) {
+			/* Opened here, now that every task exists; placed like the others. */
+			int fd = f->kind->open(rf, f->fe);
+
+			if (fd < 0)
+				return fd;
+			f->fd = fcntl(fd, F_DUPFD_CLOEXEC, keep_from);
+			close(fd);
+			if (f->fd < 0)
+				return pr_errno(-errno, "pid %d: fd %d: moving file id %u", plan->pid, t, f->fe->id);
+			err = set_status_flags(f);
+			if (err)
+				return err;
+		}
 
 		if (occ >= 0 && occ != (int)pf->idx && rf->f[occ].fd == t) {
 			int n = fcntl(t, F_DUPFD_CLOEXEC, keep_from);

@@ -18,7 +18,9 @@
 struct img;
 struct files_dump;
 
-int files_dump_begin(int dfd, struct files_dump **ret);
+struct pstree;
+/* @tree: the seized tree, for files under /proc/PID/ of its tasks. */
+int files_dump_begin(int dfd, const struct pstree *tree, struct files_dump **ret);
 int files_dump(struct files_dump *df, pid_t pid, struct img *fdinfo_img);
 int files_dump_finish(struct files_dump *df);
 void files_dump_free(struct files_dump *df);
@@ -26,7 +28,9 @@ void files_dump_free(struct files_dump *df);
 /*
  * Restore, in this order:
  *  files_rst_read()	reads files.img and checks every entry (paths
- *			exist with the dumped kind and size); creates nothing;
+ *			exist with the dumped kind and size); creates nothing.
+ *			@shm: the shared memory objects already made (a
+ *			memfd an fd holds may be mapped too);
  *  files_prepare()	reads one task's fdinfo-PID.img into a plan;
  *  files_open_all()	in cr, before the first fork: creates every open
  *			file description once. Task fd numbers are below
@@ -40,7 +44,8 @@ void files_dump_free(struct files_dump *df);
 struct files_rst;
 struct files_plan;
 
-int files_rst_read(int dfd, struct files_rst **ret);
+struct shmem_table;
+int files_rst_read(int dfd, const struct shmem_table *shm, struct files_rst **ret);
 int files_prepare(struct files_rst *rf, pid_t pid, struct files_plan **ret);
 int files_max_fd(const struct files_plan *plan);	/* -1 if none */
 int files_open_all(struct files_rst *rf, int keep_from);

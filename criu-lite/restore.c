@@ -187,7 +187,7 @@ static int read_images(struct restore_ctx *r)
 	if (!err)
 		err = shmem_restore_prepare(r->dfd, r->pages->fd, &r->shm);
 	if (!err)
-		err = files_rst_read(r->dfd, &r->files);
+		err = files_rst_read(r->dfd, r->shm, &r->files);
 	if (err)
 		return err;
 	r->tasks = xzalloc(sizeof(*r->tasks) * r->tree.nr);

@@ -161,6 +161,10 @@ static int dump_new_object(struct shmem_dump *sd, pid_t pid, const VmaEntry *v, 
 		 v->kind == VMA_KIND__VMA_SYSV_SHM ? SHMEM_KIND__SHMEM_SYSV : SHMEM_KIND__SHMEM_ANON;
 	e.size = st->st_size;
 	e.name = v->kind == VMA_KIND__VMA_MEMFD_SHARED ? v->path + strlen("/memfd:") : NULL;
+	if (v->kind == VMA_KIND__VMA_MEMFD_SHARED) {
+		e.has_ino = true;
+		e.ino = st->st_ino;
+	}
 	err = 0;
 	if (v->kind == VMA_KIND__VMA_SYSV_SHM) {
 		if (ALIGN_UP((uint64_t)st->st_size, PAGE_SIZE) != v->end - v->start)
@@ -231,6 +235,7 @@ struct shmem_obj {
 	int sysv_id;			/* SysV: the new segment, else -1 */
 	bool removed;			/* SysV: IPC_RMID once attached */
 	bool gone;			/* SysV: IPC_RMID done */
+	uint64_t ino;			/* memfd: inode at dump, 0 if unknown */
 };
 
 struct shmem_table {
@@ -401,7 +406,8 @@ static int restore_object(struct shmem_table *t, int pages_fd, const ShmemEntry 
 	fd = e->kind == SHMEM_KIND__SHMEM_MEMFD ? create_memfd(e->name, e->size) : create_anon(e->size);
 	if (fd < 0)
 		return fd;
-	n[t->nr++] = (struct shmem_obj){ .id = e->id, .fd = fd, .sysv_id = -1 };
+	n[t->nr++] = (struct shmem_obj){ .id = e->id, .fd = fd, .sysv_id = -1,
+					 .ino = e->has_ino ? e->ino : 0 };
 	return fill_object(fd, pages_fd, e, buf);
 }
 
@@ -460,6 +466,14 @@ int shmem_fd(const struct shmem_table *t, uint64_t id)
 			return t->objs[i].fd;
 	return pr_errno(-EBADMSG, "mm image: a mapping refers to shared memory object %lu, which shmem.img lacks",
 			(unsigned long)id);
+}
+
+int shmem_memfd_by_ino(const struct shmem_table *t, uint64_t ino)
+{
+	for (unsigned i = 0; t && ino && i < t->nr; i++)
+		if (t->objs[i].ino == ino && t->objs[i].fd >= 0)
+			return t->objs[i].fd;
+	return -ENOENT;
 }
 
 void shmem_table_free(struct shmem_table *t, bool restored)

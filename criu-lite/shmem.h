@@ -42,6 +42,11 @@ struct shmem_table;
 int shmem_restore_prepare(int dfd, int pages_fd, struct shmem_table **ret);
 /* The object's fd (owned by the table), or -EBADMSG (logged) if unknown. */
 int shmem_fd(const struct shmem_table *t, uint64_t id);
+/*
+ * The fd of the mapped memfd that had inode @ino at dump (an fd of the
+ * tree may hold the same memfd), or -ENOENT.
+ */
+int shmem_memfd_by_ino(const struct shmem_table *t, uint64_t ino);
 /* A SysV object's new segment id, or -EBADMSG (logged) if unknown. */
 int shmem_sysv_id(const struct shmem_table *t, uint64_t id);
 /*

@@ -188,7 +188,7 @@ static void __attribute__((noreturn)) restore_and_compare(const char *dir, pid_t
 	/* Junk in a gap: the restore must close it. */
 	if (dup2(dfd, 20) < 0)
 		_exit(21);
-	if (files_rst_read(dfd, &rf) < 0 || files_prepare(rf, orig, &plan) < 0)
+	if (files_rst_read(dfd, NULL, &rf) < 0 || files_prepare(rf, orig, &plan) < 0)
 		_exit(22);
 	if (files_max_fd(plan) != 11)
 		_exit(23);
@@ -303,13 +303,13 @@ static void test_size_changed(void)
 	path_of(dir, sizeof(dir), "img-size");
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	CU_ASSERT_FATAL(dfd >= 0);
-	CU_ASSERT(files_rst_read(dfd, &rf) == 0);
+	CU_ASSERT(files_rst_read(dfd, NULL, &rf) == 0);
 	files_rst_free(rf, false);
 	rf = NULL;
 
 	write_file("size.txt", "1234567");
 	quiet_begin();
-	ret = files_rst_read(dfd, &rf);
+	ret = files_rst_read(dfd, NULL, &rf);
 	quiet_end();
 	CU_ASSERT(ret < 0);
 	CU_ASSERT(rf == NULL);
