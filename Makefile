@@ -18,12 +18,15 @@ endif
 .DEFAULT_GOAL	:= all
 
 VERSION		:= 0.1
+# libnl-3 for sock_diag (unix sockets).
+NL_CFLAGS	:= $(shell pkg-config --cflags libnl-3.0)
+NL_LIBS		:= $(shell pkg-config --libs libnl-3.0)
 INCLUDES	:= -iquote include -iquote arch/$(ARCH)/include -iquote criu-lite \
 		   -iquote parasite -iquote proto -iquote pie
 WARN		:= -Wall -Wextra -Werror
 CFLAGS_HOST	:= -std=gnu11 -O2 -g $(WARN) $(INCLUDES) -D_GNU_SOURCE \
-		   -DCR_VERSION='"$(VERSION)"' -MMD -MP $(EXTRA_CFLAGS)
-LIBS		:= -lprotobuf-c
+		   -DCR_VERSION='"$(VERSION)"' -MMD -MP $(NL_CFLAGS) $(EXTRA_CFLAGS)
+LIBS		:= -lprotobuf-c $(NL_LIBS)
 
 # ---- protobuf ---------------------------------------------------------
 PROTOS		:= $(wildcard proto/*.proto)

@@ -71,7 +71,9 @@ struct fd_kind {
 	int (*check)(struct files_rst *rf, const FileEntry *fe);
 	/*
 	 * Creates the open file description and returns its fd in cr
-	 * (any number, O_CLOEXEC), or -errno. Status flags the kind does
+	 * (any number, O_CLOEXEC), or -errno. An entry another one created
+	 * and registered (files_rst_set()) meanwhile returns
+	 * files_rst_get() of itself. Status flags the kind does
 	 * not set at open are set after by the framework (F_SETFL).
 	 */
 	int (*open)(struct files_rst *rf, const FileEntry *fe);
@@ -138,5 +140,6 @@ int fdata_copy_to_fd(struct files_rst *rf, const DataRef *ref, int fd);
 /* ---- the kinds ---------------------------------------------------------- */
 
 extern const struct fd_kind fd_kind_reg, fd_kind_dir, fd_kind_chr;
+extern const struct fd_kind fd_kind_unix;
 
 #endif

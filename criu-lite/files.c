@@ -44,7 +44,7 @@
 #define SETFL_MASK	(O_APPEND | O_NONBLOCK | O_NDELAY | O_DIRECT | O_NOATIME | O_ASYNC)
 
 static const struct fd_kind *const kinds[] = {
-	&fd_kind_reg, &fd_kind_dir, &fd_kind_chr,
+	&fd_kind_reg, &fd_kind_dir, &fd_kind_chr, &fd_kind_unix,
 };
 
 static const struct fd_kind *kind_of(FileKind k)
@@ -729,7 +729,8 @@ int files_dump(struct files_dump *df, pid_t pid, struct img *fdinfo_img)
 		err = probe_fd(pid, fds[i], &d);
 		if (!err)
 			err = dump_one_fd(df, pidfd, &d, &fdi.id);
-		if (!err && strstr(d.fdinfo, "lock:"))
+		/* A deferred description took d.fdinfo along (no locks on those kinds). */
+		if (!err && d.fdinfo && strstr(d.fdinfo, "lock:"))
 			err = take_posix_locks(&d, &seen, &pl);
 		if (!err) {
 			fdi.fd = fds[i];
@@ -1213,6 +1214,9 @@ static int rst_open_idx(struct files_rst *rf, size_t idx)
 	if (fd < 0)
 		return fd;
 	if (f->fd >= 0) {		/* the kind set it through files_rst_set() */
+		/* ... while opening another entry it needs: it returns that fd. */
+		if (fd == f->fd)
+			return fd;
 		close(fd);
 		return pr_errno(-EBADMSG, "file id %u (%s) was created twice", f->fe->id, f->kind->name);
 	}
