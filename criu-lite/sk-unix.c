@@ -208,12 +208,23 @@ static int diag_load(void)
 	return 0;
 }
 
-/* The table for dump @df, read at its first use (the tree is frozen by then). */
-static int diag_get(const struct files_dump *df)
+static const struct usk *diag_find(uint32_t ino)
+{
+	struct usk key = { .ino = ino };
+
+	return diag.nr ? bsearch(&key, diag.v, diag.nr, sizeof(*diag.v), cmp_usk) : NULL;
+}
+
+/*
+ * The table for dump @df, read at its first use (the tree is frozen by
+ * then), and again when it lacks socket @ino: a dump struct may sit
+ * where a freed one was, so the pointer alone cannot tell an old table.
+ */
+static int diag_get(const struct files_dump *df, uint32_t ino)
 {
 	int err;
 
-	if (diag.df == df && diag.v)
+	if (diag.df == df && diag.v && diag_find(ino))
 		return 0;
 	diag_free();
 	err = diag_load();
@@ -223,13 +234,6 @@ static int diag_get(const struct files_dump *df)
 	}
 	diag.df = df;
 	return 0;
-}
-
-static const struct usk *diag_find(uint32_t ino)
-{
-	struct usk key = { .ino = ino };
-
-	return diag.nr ? bsearch(&key, diag.v, diag.nr, sizeof(*diag.v), cmp_usk) : NULL;
 }
 
 static bool same_name(const struct usk *a, const struct usk *b)
@@ -271,7 +275,7 @@ static bool unix_match(const struct fd_dump *d)
 {
 	if (!S_ISSOCK(d->st.st_mode))
 		return false;
-	if (diag_get(d->df))
+	if (diag_get(d->df, d->st.st_ino))
 		return false;
 	return diag_find(d->st.st_ino) != NULL;
 }
@@ -558,6 +562,14 @@ static int dump_links(const struct fd_dump *d, const struct usk *us, UnixSkEntry
 	}
 	if (!us->has_peer)
 		return 0;
+	/*
+	 * Peer inode 0: a closed peer, or the embryo a listener holds for a
+	 * connection not accepted yet (it has no inode). Closing a stream
+	 * peer shuts this end down both ways; a pending connection is not.
+	 */
+	if (!us->peer && us->type != SOCK_DGRAM &&
+	    (us->shutdown & (SK_RCV_SHUTDOWN | SK_SEND_SHUTDOWN)) != (SK_RCV_SHUTDOWN | SK_SEND_SHUTDOWN))
+		return files_refuse(d, "a unix socket", "its connection was not accepted yet by the listening socket");
 	if (!us->peer) {
 		u->has_peer_gone = true;
 		u->peer_gone = true;
@@ -585,7 +597,7 @@ static int unix_dump(struct fd_dump *d, FileEntry *fe)
 	UnixSkEntry *u;
 	int err;
 
-	err = diag_get(d->df);
+	err = diag_get(d->df, d->st.st_ino);
 	if (err)
 		return err;
 	us = diag_find(d->st.st_ino);

@@ -10,8 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -256,6 +259,55 @@ static void setup_opath_deleted(void)
 		_exit(12);
 }
 
+/* fd 4 (the receiving end of a socketpair) holds an fd in flight. */
+static void setup_scm_rights(void)
+{
+	int sv[2], fd;
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { "x", 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0 || sv[0] != 3)
+		_exit(12);
+	fd = open("/dev/null", O_RDONLY);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (fd < 0 || sendmsg(sv[0], &mh, 0) != 1 || close(fd) < 0)
+		_exit(13);
+}
+
+/* An abstract listener in the test process, outside the dumped child. */
+static struct sockaddr_un outside_addr;
+static socklen_t outside_len;
+
+static void setup_connect_outside(void)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	if (fd != 3 || connect(fd, (struct sockaddr *)&outside_addr, outside_len) < 0)
+		_exit(12);
+}
+
+static int outside_listener(void)
+{
+	int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memset(&outside_addr, 0, sizeof(outside_addr));
+	outside_addr.sun_family = AF_UNIX;
+	outside_len = offsetof(struct sockaddr_un, sun_path) + 1 +
+		      snprintf(outside_addr.sun_path + 1, sizeof(outside_addr.sun_path) - 1,
+			       "cr-unit-%d", getpid());
+	if (l < 0 || bind(l, (struct sockaddr *)&outside_addr, outside_len) < 0 || listen(l, 4) < 0) {
+		if (l >= 0)
+			close(l);
+		return -1;
+	}
+	return l;
+}
+
 static void expect_refusal(const char *img, setup_fn setup, const char *needle)
 {
 	pid_t pid = spawn(setup);
@@ -275,6 +327,42 @@ static void expect_refusal(const char *img, setup_fn setup, const char *needle)
 static void test_refuse_pidfd(void) { expect_refusal("img-pidfd", setup_pidfd, "fd 3 is an anonymous inode (pidfd)"); }
 static void test_refuse_deleted_dir(void) { expect_refusal("img-ddir", setup_deleted_dir, "fd 3 is a deleted directory"); }
 static void test_refuse_opath_deleted(void) { expect_refusal("img-odel", setup_opath_deleted, "O_PATH descriptor of a deleted file"); }
+static void test_refuse_scm_rights(void)
+{
+	expect_refusal("img-scm", setup_scm_rights, "fd 4 is a unix socket");
+	CU_ASSERT(strstr(log_last_error(), "in flight") && strstr(log_last_error(), "SCM_RIGHTS"));
+}
+
+static void test_refuse_pending(void)
+{
+	int l = outside_listener();
+
+	CU_ASSERT_FATAL(l >= 0);
+	expect_refusal("img-pending", setup_connect_outside, "its connection was not accepted yet");
+	close(l);
+}
+
+static void test_refuse_peer_outside(void)
+{
+	int l = outside_listener();
+	pid_t pid;
+	int a, ret;
+
+	CU_ASSERT_FATAL(l >= 0);
+	pid = spawn(setup_connect_outside);
+	CU_ASSERT_FATAL(pid > 0);
+	a = accept(l, NULL, NULL);
+	CU_ASSERT(a >= 0);
+	quiet_begin();
+	ret = dump_to(pid, "img-outside");
+	quiet_end();
+	CU_ASSERT(ret == -ENOTSUP);
+	CU_ASSERT(log_last_error() && strstr(log_last_error(), "fd 3 is a unix socket") &&
+		  strstr(log_last_error(), "outside the dumped tree"));
+	reap(pid);
+	close(a);
+	close(l);
+}
 
 /* ---- restore-time checks -------------------------------------------------- */
 
@@ -342,6 +430,9 @@ int unit_register_files(void)
 	    !CU_add_test(s, "refuse pidfd", test_refuse_pidfd) ||
 	    !CU_add_test(s, "refuse deleted directory", test_refuse_deleted_dir) ||
 	    !CU_add_test(s, "refuse O_PATH of a deleted file", test_refuse_opath_deleted) ||
+	    !CU_add_test(s, "refuse SCM_RIGHTS in flight", test_refuse_scm_rights) ||
+	    !CU_add_test(s, "refuse a connection not accepted yet", test_refuse_pending) ||
+	    !CU_add_test(s, "refuse a peer outside the tree", test_refuse_peer_outside) ||
 	    !CU_add_test(s, "size changed since dump", test_size_changed))
 		return CU_get_error();
 	return 0;
