@@ -126,7 +126,7 @@ static int dump_to(pid_t pid, const char *name)
 	if (dfd < 0)
 		return -errno;
 
-	ret = files_dump_begin(dfd, &df);
+	ret = files_dump_begin(dfd, NULL, &df);
 	if (!ret)
 		ret = img_open(dfd, IMG_FDINFO, pid, O_WRONLY, &fdinfo);
 	if (!ret)
