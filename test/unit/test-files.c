@@ -421,6 +421,52 @@ static int suite_clean(void)
 	return 0;
 }
 
+/* fd 3: a datagram socket bound to base/sock.path. */
+static void setup_bound(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+
+	path_of(sa.sun_path, sizeof(sa.sun_path), "sock.path");
+	if (fd != 3 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		_exit(12);
+}
+
+/* A stale socket file at a bound path may be replaced; a regular file may not. */
+static void test_socket_path_taken(void)
+{
+	_cleanup_close_ int dfd = -EBADF;
+	struct files_rst *rf = NULL;
+	char dir[256], p[256];
+	pid_t pid;
+	int ret;
+
+	path_of(p, sizeof(p), "sock.path");
+	unlink(p);
+	pid = spawn(setup_bound);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_FATAL(dump_to(pid, "img-sock") == 0);
+	reap(pid);
+
+	path_of(dir, sizeof(dir), "img-sock");
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CU_ASSERT_FATAL(dfd >= 0);
+	CU_ASSERT(files_rst_read(dfd, NULL, &rf) == 0);	/* the dead socket's file is there */
+	files_rst_free(rf, false);
+	rf = NULL;
+
+	CU_ASSERT_FATAL(unlink(p) == 0);
+	write_file("sock.path", "not a socket");
+	quiet_begin();
+	ret = files_rst_read(dfd, NULL, &rf);
+	quiet_end();
+	CU_ASSERT(ret < 0);
+	CU_ASSERT(rf == NULL);
+	CU_ASSERT(log_last_error() && strstr(log_last_error(), "sock.path") &&
+		  strstr(log_last_error(), "is not a socket"));
+	unlink(p);
+}
+
 int unit_register_files(void)
 {
 	CU_pSuite s = CU_add_suite("files", suite_init, suite_clean);
@@ -433,7 +479,8 @@ int unit_register_files(void)
 	    !CU_add_test(s, "refuse SCM_RIGHTS in flight", test_refuse_scm_rights) ||
 	    !CU_add_test(s, "refuse a connection not accepted yet", test_refuse_pending) ||
 	    !CU_add_test(s, "refuse a peer outside the tree", test_refuse_peer_outside) ||
-	    !CU_add_test(s, "size changed since dump", test_size_changed))
+	    !CU_add_test(s, "size changed since dump", test_size_changed) ||
+	    !CU_add_test(s, "a bound socket's path taken by a regular file", test_socket_path_taken))
 		return CU_get_error();
 	return 0;
 }
