@@ -18,7 +18,7 @@ endif
 .DEFAULT_GOAL	:= all
 
 VERSION		:= 0.1
-# libnl-3 for sock_diag (unix sockets).
+# libnl-3 for sock_diag (unix and inet sockets).
 NL_CFLAGS	:= $(shell pkg-config --cflags libnl-3.0)
 NL_LIBS		:= $(shell pkg-config --libs libnl-3.0)
 INCLUDES	:= -iquote include -iquote arch/$(ARCH)/include -iquote criu-lite \

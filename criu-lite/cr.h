@@ -13,6 +13,7 @@ struct cr_options {
 	int verbosity;			/* -v0..-v4 */
 	bool leave_running;		/* --leave-running */
 	bool restore_detached;		/* -d, --restore-detached */
+	bool tcp_established;		/* --tcp-established: keep established TCP connections */
 	const char *pidfile;		/* --pidfile */
 	const char *show_path;		/* cr show DIR|FILE */
 	int exit_status;		/* restore without -d: the task's exit status */

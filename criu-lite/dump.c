@@ -345,6 +345,8 @@ int cr_dump(void)
 		err = finish_images(&d);
 	if (!err && !opts.leave_running)
 		err = pstree_kill(&d.tree);
+	/* Live objects (TCP repair mode) back as they were, or closed with the killed tree. */
+	files_dump_end(!err && !opts.leave_running);
 	/* After a failure, or with --leave-running: the tree runs on. */
 	pstree_detach(&d.tree);
 	pr_info("frozen for %.6f s", since(&d.t_seize));

@@ -62,6 +62,12 @@ struct fd_kind {
 	bool deferred;
 	/* Frees what dump() hung off @fe. */
 	void (*free_entry)(FileEntry *fe);
+	/*
+	 * The dump is over, before the tree runs again or right after it
+	 * was killed (@tree_killed): put back what dump() changed in the
+	 * live objects (TCP repair mode). May be NULL.
+	 */
+	void (*dump_end)(bool tree_killed);
 
 	/*
 	 * Restore, in cr. check() runs for every entry before anything is
@@ -85,6 +91,12 @@ struct fd_kind {
 	bool (*open_in_task)(const FileEntry *fe);
 	/* Once every entry is open: links between them (epoll watches). May be NULL. */
 	int (*post_open)(struct files_rst *rf, const FileEntry *fe, int fd);
+	/*
+	 * In cr, once every task exists with its fds and before the tree is
+	 * released: the last step of an object shared with the running
+	 * world (TCP repair mode off). May be NULL.
+	 */
+	int (*finish)(struct files_rst *rf, const FileEntry *fe, int fd);
 	/* In a task, once all its fds are at their numbers. May be NULL. */
 	int (*task_setup)(const FileEntry *fe, int fd);
 	/* A failed restore: undo what open() made outside cr (socket files). May be NULL. */
@@ -141,5 +153,6 @@ int fdata_copy_to_fd(struct files_rst *rf, const DataRef *ref, int fd);
 
 extern const struct fd_kind fd_kind_reg, fd_kind_dir, fd_kind_chr;
 extern const struct fd_kind fd_kind_unix;
+extern const struct fd_kind fd_kind_inet_sk;
 
 #endif

@@ -45,6 +45,7 @@
 
 static const struct fd_kind *const kinds[] = {
 	&fd_kind_reg, &fd_kind_dir, &fd_kind_chr, &fd_kind_unix,
+	&fd_kind_inet_sk,
 };
 
 static const struct fd_kind *kind_of(FileKind k)
@@ -764,6 +765,13 @@ int files_dump_finish(struct files_dump *df)
 	return err;
 }
 
+void files_dump_end(bool tree_killed)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+		if (kinds[i]->dump_end)
+			kinds[i]->dump_end(tree_killed);
+}
+
 /* ==== restore =========================================================== */
 
 struct rst_file {
@@ -1311,6 +1319,21 @@ int files_restore_owners(struct files_rst *rf)
 			pr_warn("file id %u: its owner %d is not in the restored tree; it has none now",
 				rf->f[i].fe->id, o->pid);
 		}
+	}
+	return 0;
+}
+
+int files_restore_finish(struct files_rst *rf)
+{
+	for (size_t i = 0; i < rf->nr; i++) {
+		struct rst_file *f = &rf->f[i];
+		int err;
+
+		if (f->fd < 0 || !f->kind->finish)
+			continue;
+		err = f->kind->finish(rf, f->fe, f->fd);
+		if (err)
+			return err;
 	}
 	return 0;
 }

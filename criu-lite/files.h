@@ -23,6 +23,11 @@ struct pstree;
 int files_dump_begin(int dfd, const struct pstree *tree, struct files_dump **ret);
 int files_dump(struct files_dump *df, pid_t pid, struct img *fdinfo_img);
 int files_dump_finish(struct files_dump *df);
+/*
+ * Before the tree runs again, or once it is killed (@tree_killed): the
+ * kinds undo what they changed in live objects. Also after a failure.
+ */
+void files_dump_end(bool tree_killed);
 void files_dump_free(struct files_dump *df);
 
 /*
@@ -38,6 +43,7 @@ void files_dump_free(struct files_dump *df);
  *  files_restore()	in each new task: its fds at their numbers, every
  *			other number below keep_from closed;
  *  files_restore_owners()	in cr once every task exists (F_SETOWN_EX);
+ *  files_restore_finish()	in cr just before the tree is released;
  *  files_close_all()	in cr when the tasks have their copies;
  *  files_rst_free()	@failed: undo what was created outside cr.
  */
@@ -51,6 +57,7 @@ int files_max_fd(const struct files_plan *plan);	/* -1 if none */
 int files_open_all(struct files_rst *rf, int keep_from);
 int files_restore(const struct files_plan *plan, struct files_rst *rf);
 int files_restore_owners(struct files_rst *rf);
+int files_restore_finish(struct files_rst *rf);
 void files_close_all(struct files_rst *rf);
 void files_plan_free(struct files_plan *plan);
 /* The task's POSIX locks, for the restorer (taken once cr's fds are closed). */

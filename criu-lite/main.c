@@ -21,13 +21,12 @@
 #define DEFAULT_VERBOSITY	LOG_WARN
 #define MAX_VERBOSITY		LOG_DEBUG
 
-struct cr_options opts;
-
 /* Long-only options get values above the char range. */
 enum {
 	OPT_LEAVE_RUNNING = 256,
 	OPT_PIDFILE,
 	OPT_VERBOSITY,
+	OPT_TCP_ESTABLISHED,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':'. */
@@ -46,6 +45,7 @@ static const struct option long_opts[] = {
 	{ "leave-running",	no_argument,		NULL, OPT_LEAVE_RUNNING },
 	{ "restore-detached",	no_argument,		NULL, 'd' },
 	{ "pidfile",		required_argument,	NULL, OPT_PIDFILE },
+	{ "tcp-established",	no_argument,		NULL, OPT_TCP_ESTABLISHED },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -70,6 +70,8 @@ static void usage(FILE *f)
 "  -d, --restore-detached   restore: return once the tree runs; without -d\n"
 "                           cr waits and exits with the tree's exit status\n"
 "      --pidfile FILE       restore: write the root's PID to FILE\n"
+"      --tcp-established    dump and restore: keep established TCP connections\n"
+"                           (TCP repair mode); without it dump refuses them\n"
 "  -h, --help               this text\n"
 "  -V, --version            print the version\n"
 "\n"
@@ -199,6 +201,9 @@ static enum parse_result parse_options(int argc, char **argv)
 			break;
 		case OPT_PIDFILE:
 			opts.pidfile = optarg;
+			break;
+		case OPT_TCP_ESTABLISHED:
+			opts.tcp_established = true;
 			break;
 		case 'h':
 			usage(stdout);

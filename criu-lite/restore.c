@@ -829,6 +829,8 @@ int cr_restore(void)
 	if (!err)
 		err = files_restore_owners(r.files);
 	if (!err)
+		err = files_restore_finish(r.files);
+	if (!err)
 		files_close_all(r.files);
 	if (!err)
 		err = release_tree(&r);

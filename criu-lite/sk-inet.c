@@ -1,0 +1,828 @@
+/*
+ * IPv4 and IPv6 TCP and UDP sockets.
+ *
+ * Kept: family, type, bound address and port, listening state and
+ * backlog, a UDP socket's peer and its queued datagrams (with their
+ * senders), the common options (table below). Established TCP
+ * connections go through repair mode (sk-tcp.c) with --tcp-established;
+ * without it they, and TCP sockets in any state but closed, listening or
+ * established, are refused.
+ *
+ * The kernel's sock_diag (inet_diag, through libnl) gives what no
+ * getsockopt() does: a listener's backlog and accept queue, a
+ * connection's shutdown state.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/xattr.h>
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <netinet/udp.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "compiler.h"
+#include "cr.h"
+#include "log.h"
+#include "sk-inet.h"
+
+#define UDP_MAX_PAYLOAD		65535
+/* Datagrams re-sent at restore reach the socket within this, or restore fails. */
+#define UDP_REQUEUE_WAIT_MS	1000
+
+static const char *const tcp_state_names[] = {
+	[TCP_ESTABLISHED] = "ESTABLISHED", [TCP_SYN_SENT] = "SYN_SENT",
+	[TCP_SYN_RECV] = "SYN_RECV", [TCP_FIN_WAIT1] = "FIN_WAIT1",
+	[TCP_FIN_WAIT2] = "FIN_WAIT2", [TCP_TIME_WAIT] = "TIME_WAIT",
+	[TCP_CLOSE] = "CLOSE", [TCP_CLOSE_WAIT] = "CLOSE_WAIT",
+	[TCP_LAST_ACK] = "LAST_ACK", [TCP_LISTEN] = "LISTEN", [TCP_CLOSING] = "CLOSING",
+};
+
+/* ---- addresses ------------------------------------------------------------ */
+
+static size_t addr_len(uint32_t family)
+{
+	return family == AF_INET6 ? sizeof(struct in6_addr) : sizeof(struct in_addr);
+}
+
+socklen_t inet_sockaddr(uint32_t family, const ProtobufCBinaryData *addr, uint32_t port,
+			struct sockaddr_storage *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ret;
+
+		s->sin6_family = AF_INET6;
+		s->sin6_port = htons(port);
+		if (addr->len == sizeof(s->sin6_addr))
+			memcpy(&s->sin6_addr, addr->data, addr->len);
+		return sizeof(*s);
+	} else {
+		struct sockaddr_in *s = (struct sockaddr_in *)ret;
+
+		s->sin_family = AF_INET;
+		s->sin_port = htons(port);
+		if (addr->len == sizeof(s->sin_addr))
+			memcpy(&s->sin_addr, addr->data, addr->len);
+		return sizeof(*s);
+	}
+}
+
+const char *inet_addr_fmt(struct inet_addr_str *buf, uint32_t family,
+			  const ProtobufCBinaryData *addr, uint32_t port)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+
+	if (addr->len == addr_len(family))
+		inet_ntop(family, addr->data, a, sizeof(a));
+	snprintf(buf->s, sizeof(buf->s), family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
+	return buf->s;
+}
+
+/* Fills @addr (allocated) and @port from a sockaddr. */
+static int addr_from_sa(const struct sockaddr_storage *ss, ProtobufCBinaryData *addr, uint32_t *port)
+{
+	const void *src;
+	size_t len;
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
+
+		src = &s->sin6_addr;
+		len = sizeof(s->sin6_addr);
+		*port = ntohs(s->sin6_port);
+	} else if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
+
+		src = &s->sin_addr;
+		len = sizeof(s->sin_addr);
+		*port = ntohs(s->sin_port);
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	addr->data = xmalloc(len);
+	if (!addr->data)
+		return -ENOMEM;
+	memcpy(addr->data, src, len);
+	addr->len = len;
+	return 0;
+}
+
+/* ---- sock_diag: what getsockopt() does not tell ---------------------------- */
+
+struct diag_sk {
+	ino_t ino;
+	uint32_t rqueue, wqueue;	/* listener: accept queue, backlog */
+	uint8_t state, shutdown;
+};
+
+/* TCP sockets of the net namespace, by family, sorted by inode; read once per dump. */
+static struct diag_cache {
+	bool done;
+	struct diag_sk *v;
+	size_t nr, cap;
+	int err;
+} diag_v4, diag_v6;
+
+static int diag_add(struct nl_msg *msg, void *arg)
+{
+	struct diag_cache *c = arg;
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	struct inet_diag_msg *m = nlmsg_data(h);
+	struct nlattr *tb[INET_DIAG_MAX + 1];
+	struct diag_sk *s;
+
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+		return NL_SKIP;
+	if (c->nr == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		struct diag_sk *n = xrealloc(c->v, cap * sizeof(*n));
+
+		if (!n) {
+			c->err = -ENOMEM;
+			return NL_STOP;
+		}
+		c->v = n;
+		c->cap = cap;
+	}
+	s = &c->v[c->nr++];
+	*s = (struct diag_sk){ .ino = m->idiag_inode, .rqueue = m->idiag_rqueue,
+			       .wqueue = m->idiag_wqueue, .state = m->idiag_state };
+	if (nlmsg_parse(h, sizeof(*m), tb, INET_DIAG_MAX, NULL) == 0 && tb[INET_DIAG_SHUTDOWN])
+		s->shutdown = nla_get_u8(tb[INET_DIAG_SHUTDOWN]);
+	return NL_OK;
+}
+
+static int cmp_diag(const void *a, const void *b)
+{
+	ino_t x = ((const struct diag_sk *)a)->ino, y = ((const struct diag_sk *)b)->ino;
+
+	return (x > y) - (x < y);
+}
+
+static int diag_load(struct diag_cache *c, int family)
+{
+	struct inet_diag_req_v2 req = {
+		.sdiag_family = family, .sdiag_protocol = IPPROTO_TCP,
+		.idiag_states = 1 << TCP_LISTEN | 1 << TCP_ESTABLISHED,
+	};
+	struct nl_sock *sk = nl_socket_alloc();
+	int err;
+
+	if (!sk)
+		return pr_errno(-ENOMEM, "sock_diag: nl_socket_alloc");
+	err = nl_connect(sk, NETLINK_SOCK_DIAG);
+	if (!err)
+		err = nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, diag_add, c);
+	if (!err)
+		err = nl_send_simple(sk, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, &req, sizeof(req));
+	if (err >= 0)
+		err = nl_recvmsgs_default(sk);
+	nl_socket_free(sk);
+	if (c->err)
+		return c->err;
+	if (err < 0) {
+		pr_err("sock_diag: listing the TCP sockets (%s): %s",
+		       family == AF_INET6 ? "IPv6" : "IPv4", nl_geterror(err));
+		return -EIO;
+	}
+	qsort(c->v, c->nr, sizeof(*c->v), cmp_diag);
+	c->done = true;
+	return 0;
+}
+
+static int diag_find(const struct fd_dump *d, int family, const struct diag_sk **ret)
+{
+	struct diag_cache *c = family == AF_INET6 ? &diag_v6 : &diag_v4;
+	struct diag_sk key = { .ino = d->st.st_ino };
+	int err;
+
+	if (!c->done && (err = diag_load(c, family)))
+		return err;
+	*ret = bsearch(&key, c->v, c->nr, sizeof(*c->v), cmp_diag);
+	if (!*ret)
+		return pr_errno(-ENOENT, "pid %d: fd %d (%s): sock_diag does not list this TCP socket",
+				d->pid, d->fd, d->link);
+	return 0;
+}
+
+static void diag_free(void)
+{
+	free(diag_v4.v);
+	free(diag_v6.v);
+	memset(&diag_v4, 0, sizeof(diag_v4));
+	memset(&diag_v6, 0, sizeof(diag_v6));
+}
+
+/* ---- options --------------------------------------------------------------- */
+
+enum { ONLY_TCP = 1, ONLY_V6 = 2, SK_BUF = 4, NOT_IN_REPAIR = 8 };
+
+/* Integer options: read at dump, set at restore where they differ from a new socket's. */
+static const struct sk_opt {
+	const char *name;
+	int level, opt, force_opt;	/* force_opt: the *FORCE variant for buffer sizes */
+	unsigned flags;
+	size_t has, val;
+} sk_opts[] = {
+#define OPT(lvl, o, field, fl, force)						\
+	{ #o, lvl, o, force, fl, offsetof(InetSkEntry, has_##field), offsetof(InetSkEntry, field) }
+	OPT(SOL_IPV6, IPV6_V6ONLY, v6only, ONLY_V6, 0),
+	/* Repair mode forces address reuse and clears it when it ends: set then. */
+	OPT(SOL_SOCKET, SO_REUSEADDR, reuseaddr, NOT_IN_REPAIR, 0),
+	OPT(SOL_SOCKET, SO_REUSEPORT, reuseport, 0, 0),
+	OPT(SOL_SOCKET, SO_KEEPALIVE, keepalive, 0, 0),
+	OPT(SOL_SOCKET, SO_BROADCAST, broadcast, 0, 0),
+	OPT(SOL_SOCKET, SO_PRIORITY, priority, 0, 0),
+	OPT(SOL_SOCKET, SO_RCVBUF, rcvbuf, SK_BUF, SO_RCVBUFFORCE),
+	OPT(SOL_SOCKET, SO_SNDBUF, sndbuf, SK_BUF, SO_SNDBUFFORCE),
+	OPT(SOL_TCP, TCP_NODELAY, tcp_nodelay, ONLY_TCP, 0),
+	OPT(SOL_TCP, TCP_KEEPIDLE, tcp_keepidle, ONLY_TCP, 0),
+	OPT(SOL_TCP, TCP_KEEPINTVL, tcp_keepintvl, ONLY_TCP, 0),
+	OPT(SOL_TCP, TCP_KEEPCNT, tcp_keepcnt, ONLY_TCP, 0),
+#undef OPT
+};
+
+static bool opt_applies(const struct sk_opt *o, uint32_t family, uint32_t proto)
+{
+	return !((o->flags & ONLY_TCP) && proto != IPPROTO_TCP) &&
+	       !((o->flags & ONLY_V6) && family != AF_INET6);
+}
+
+static uint64_t tv_us(const struct timeval *tv)
+{
+	return (uint64_t)tv->tv_sec * 1000000 + tv->tv_usec;
+}
+
+static int dump_opts(const struct fd_dump *d, InetSkEntry *e)
+{
+	struct timeval tv;
+	struct linger l;
+	socklen_t len;
+
+	for (size_t i = 0; i < ARRAY_SIZE(sk_opts); i++) {
+		const struct sk_opt *o = &sk_opts[i];
+		int v;
+
+		if (!opt_applies(o, e->family, e->protocol))
+			continue;
+		len = sizeof(v);
+		if (getsockopt(d->cr_fd, o->level, o->opt, &v, &len) < 0)
+			return pr_errno(-errno, "pid %d: fd %d (%s): getsockopt %s", d->pid, d->fd,
+					d->link, o->name);
+		*(protobuf_c_boolean *)((char *)e + o->has) = true;
+		*(uint32_t *)((char *)e + o->val) = v;
+	}
+	len = sizeof(tv);
+	if (getsockopt(d->cr_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &len) < 0)
+		return pr_errno(-errno, "pid %d: fd %d: SO_RCVTIMEO", d->pid, d->fd);
+	e->has_rcvtimeo_us = true;
+	e->rcvtimeo_us = tv_us(&tv);
+	len = sizeof(tv);
+	if (getsockopt(d->cr_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &len) < 0)
+		return pr_errno(-errno, "pid %d: fd %d: SO_SNDTIMEO", d->pid, d->fd);
+	e->has_sndtimeo_us = true;
+	e->sndtimeo_us = tv_us(&tv);
+	len = sizeof(l);
+	if (getsockopt(d->cr_fd, SOL_SOCKET, SO_LINGER, &l, &len) < 0)
+		return pr_errno(-errno, "pid %d: fd %d: SO_LINGER", d->pid, d->fd);
+	e->has_linger_onoff = e->has_linger_secs = true;
+	e->linger_onoff = l.l_onoff;
+	e->linger_secs = l.l_linger;
+	return 0;
+}
+
+static int set_timeo(int fd, const FileEntry *fe, int opt, const char *name, uint64_t us)
+{
+	struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
+
+	if (!us)
+		return 0;
+	if (setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv)) < 0)
+		return pr_errno(-errno, "file id %u (inet socket): setting %s to %llu us", fe->id, name,
+				(unsigned long long)us);
+	return 0;
+}
+
+/* Sets the options that differ from @fd's (a new socket); @repair: skip NOT_IN_REPAIR ones. */
+static int restore_opts(int fd, const FileEntry *fe, bool repair)
+{
+	const InetSkEntry *e = fe->inet_sk;
+	int err;
+
+	for (size_t i = 0; i < ARRAY_SIZE(sk_opts); i++) {
+		const struct sk_opt *o = &sk_opts[i];
+		uint32_t want;
+		socklen_t len;
+		int cur, v;
+
+		if (!opt_applies(o, e->family, e->protocol) || (repair && (o->flags & NOT_IN_REPAIR)) ||
+		    !*(const protobuf_c_boolean *)((const char *)e + o->has))
+			continue;
+		want = *(const uint32_t *)((const char *)e + o->val);
+		len = sizeof(cur);
+		if (getsockopt(fd, o->level, o->opt, &cur, &len) < 0)
+			return pr_errno(-errno, "file id %u (inet socket): getsockopt %s", fe->id, o->name);
+		if ((uint32_t)cur == want)
+			continue;
+		/* The kernel doubles a buffer size it is given (socket(7)). */
+		v = o->flags & SK_BUF ? (int)(want / 2) : (int)want;
+		if (setsockopt(fd, o->level, o->flags & SK_BUF ? o->force_opt : o->opt, &v, sizeof(v)) < 0)
+			return pr_errno(-errno, "file id %u (inet socket): setting %s to %u", fe->id,
+					o->name, want);
+	}
+	err = set_timeo(fd, fe, SO_RCVTIMEO, "SO_RCVTIMEO", e->rcvtimeo_us);
+	if (!err)
+		err = set_timeo(fd, fe, SO_SNDTIMEO, "SO_SNDTIMEO", e->sndtimeo_us);
+	if (!err && e->linger_onoff) {
+		struct linger l = { .l_onoff = 1, .l_linger = e->linger_secs };
+
+		if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) < 0)
+			err = pr_errno(-errno, "file id %u (inet socket): setting SO_LINGER", fe->id);
+	}
+	return err;
+}
+
+/* ---- UDP receive queue -------------------------------------------------- */
+
+static int get_int(const struct fd_dump *d, int level, int opt, const char *name, int *ret)
+{
+	socklen_t len = sizeof(*ret);
+
+	if (getsockopt(d->cr_fd, level, opt, ret, &len) < 0)
+		return pr_errno(-errno, "pid %d: fd %d (%s): getsockopt %s", d->pid, d->fd, d->link, name);
+	return 0;
+}
+
+
+static void dgrams_free(InetSkEntry *e)
+{
+	for (size_t i = 0; i < e->n_dgrams; i++) {
+		free(e->dgrams[i]->src_addr.data);
+		free(e->dgrams[i]->data);
+		free(e->dgrams[i]);
+	}
+	free(e->dgrams);
+	e->dgrams = NULL;
+	e->n_dgrams = 0;
+}
+
+/*
+ * Peeks every queued datagram with its sender. SO_PEEK_OFF makes each
+ * MSG_PEEK go on where the last stopped; it is put back as it was.
+ */
+static int peek_dgrams(struct fd_dump *d, InetSkEntry *e)
+{
+	_cleanup_free_ char *buf = xmalloc(UDP_MAX_PAYLOAD + 1);
+	int zero = 0, saved, err;
+
+	if (!buf)
+		return -ENOMEM;
+	err = get_int(d, SOL_SOCKET, SO_PEEK_OFF, "SO_PEEK_OFF", &saved);
+	if (err)
+		return err;
+	if (setsockopt(d->cr_fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) < 0)
+		return pr_errno(-errno, "pid %d: fd %d (%s): SO_PEEK_OFF", d->pid, d->fd, d->link);
+	for (;;) {
+		struct sockaddr_storage from;
+		struct iovec iov = { buf, UDP_MAX_PAYLOAD + 1 };
+		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from),
+				     .msg_iov = &iov, .msg_iovlen = 1 };
+		UdpDgram *g, **n;
+		ssize_t len = recvmsg(d->cr_fd, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len < 0 && errno == EAGAIN)
+			break;
+		if (len < 0) {
+			err = pr_errno(-errno, "pid %d: fd %d (%s): reading queued datagrams", d->pid,
+				       d->fd, d->link);
+			break;
+		}
+		if (len > UDP_MAX_PAYLOAD) {
+			err = pr_errno(-EMSGSIZE, "pid %d: fd %d (%s): a queued datagram of %zd bytes",
+				       d->pid, d->fd, d->link, len);
+			break;
+		}
+		n = xrealloc(e->dgrams, (e->n_dgrams + 1) * sizeof(*n));
+		g = xmalloc(sizeof(*g));
+		if (n)
+			e->dgrams = n;
+		if (!n || !g) {
+			free(g);
+			err = -ENOMEM;
+			break;
+		}
+		udp_dgram__init(g);
+		g->data = xmalloc(sizeof(*g->data));
+		e->dgrams[e->n_dgrams++] = g;
+		if (!g->data) {
+			err = -ENOMEM;
+			break;
+		}
+		err = addr_from_sa(&from, &g->src_addr, &g->src_port);
+		if (!err)
+			err = fdata_append(d->df, buf, len, g->data);
+		if (err)
+			break;
+	}
+	/* Whatever happened: the program's own peek offset back (normally off, -1). */
+	if (setsockopt(d->cr_fd, SOL_SOCKET, SO_PEEK_OFF, &saved, sizeof(saved)) < 0 && !err)
+		err = pr_errno(-errno, "pid %d: fd %d: SO_PEEK_OFF back to %d", d->pid, d->fd, saved);
+	if (!err && e->n_dgrams)
+		pr_info("pid %d: fd %d: %zu queued datagrams", d->pid, d->fd, e->n_dgrams);
+	return err;
+}
+
+/*
+ * Puts datagram @g back into @fd's queue: sent from its old sender's
+ * address and port through a raw socket (cr makes the UDP header), so the
+ * program's recvfrom() sees the same sender.
+ */
+static int requeue_dgram(struct files_rst *rf, const FileEntry *fe, const struct sockaddr_storage *self,
+			 const UdpDgram *g)
+{
+	const InetSkEntry *e = fe->inet_sk;
+	struct sockaddr_storage src, dst = *self;
+	_cleanup_free_ char *pkt = xmalloc(sizeof(struct udphdr) + g->data->len);
+	_cleanup_close_ int raw = -EBADF;
+	struct inet_addr_str as;
+	struct udphdr *uh;
+	int family = e->family;
+	socklen_t slen, dlen;
+
+	if (!pkt)
+		return -ENOMEM;
+	if (g->src_addr.len != addr_len(e->family) || g->data->len > UDP_MAX_PAYLOAD - sizeof(*uh))
+		return pr_errno(-EBADMSG, "file id %u: a queued datagram's sender or size is invalid", fe->id);
+	slen = inet_sockaddr(e->family, &g->src_addr, 0, &src);
+	dlen = sizeof(struct sockaddr_in6);
+	if (family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&src)->sin6_addr)) {
+		/* An IPv4 sender of a dual-stack socket: IPv4 it is. */
+		struct sockaddr_in6 s6 = *(struct sockaddr_in6 *)&src, d6 = *(struct sockaddr_in6 *)&dst;
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&src, *d4 = (struct sockaddr_in *)&dst;
+
+		memset(&src, 0, sizeof(src));
+		memset(&dst, 0, sizeof(dst));
+		s4->sin_family = d4->sin_family = AF_INET;
+		memcpy(&s4->sin_addr, &s6.sin6_addr.s6_addr[12], 4);
+		if (IN6_IS_ADDR_V4MAPPED(&d6.sin6_addr))
+			memcpy(&d4->sin_addr, &d6.sin6_addr.s6_addr[12], 4);
+		family = AF_INET;
+		slen = sizeof(*s4);
+	}
+	if (family == AF_INET) {
+		struct sockaddr_in *d4 = (struct sockaddr_in *)&dst;
+
+		dlen = sizeof(*d4);
+		if (d4->sin_addr.s_addr == htonl(INADDR_ANY))
+			d4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		d4->sin_port = 0;
+	} else {
+		struct sockaddr_in6 *d6 = (struct sockaddr_in6 *)&dst;
+
+		if (IN6_IS_ADDR_UNSPECIFIED(&d6->sin6_addr))
+			d6->sin6_addr = in6addr_loopback;
+		d6->sin6_port = 0;
+	}
+
+	uh = (struct udphdr *)pkt;
+	uh->source = htons(g->src_port);
+	uh->dest = ((struct sockaddr_in *)self)->sin_port;	/* sin_port and sin6_port coincide */
+	uh->len = htons(sizeof(*uh) + g->data->len);
+	uh->check = 0;		/* IPv4: none; IPv6: the kernel's, IPV6_CHECKSUM below */
+	if (fdata_read(rf, g->data, pkt + sizeof(*uh)))
+		return -EBADMSG;
+
+	raw = socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_UDP);
+	if (raw < 0)
+		return pr_errno(-errno, "file id %u: a raw socket to requeue datagrams", fe->id);
+	if (family == AF_INET6) {
+		int off = offsetof(struct udphdr, check);
+
+		if (setsockopt(raw, SOL_IPV6, IPV6_CHECKSUM, &off, sizeof(off)) < 0)
+			return pr_errno(-errno, "file id %u: IPV6_CHECKSUM", fe->id);
+	}
+	inet_addr_fmt(&as, e->family, &g->src_addr, g->src_port);
+	if (bind(raw, (struct sockaddr *)&src, slen) < 0)
+		return pr_errno(-errno, "file id %u: a queued datagram came from %s, which is not an address of this host now",
+				fe->id, as.s);
+	if (sendto(raw, pkt, sizeof(*uh) + g->data->len, 0, (struct sockaddr *)&dst, dlen) < 0)
+		return pr_errno(-errno, "file id %u: requeueing a datagram from %s", fe->id, as.s);
+	return 0;
+}
+
+/*
+ * Memory the receive queue of @fd holds. It grows with each datagram,
+ * even an empty one; peeking to count them would not do: the kernel marks
+ * an empty datagram peeked with an offset and skips it in later peeks
+ * (the next dump's).
+ */
+static int rmem_alloc(int fd, uint32_t *ret)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mi);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &len) < 0)
+		return -errno;
+	*ret = mi[SK_MEMINFO_RMEM_ALLOC];
+	return 0;
+}
+
+static int requeue_dgrams(struct files_rst *rf, const FileEntry *fe, int fd)
+{
+	const InetSkEntry *e = fe->inet_sk;
+	struct sockaddr_storage self;
+	socklen_t len = sizeof(self);
+
+	if (!e->n_dgrams)
+		return 0;
+	if (getsockname(fd, (struct sockaddr *)&self, &len) < 0)
+		return pr_errno(-errno, "file id %u: getsockname", fe->id);
+	for (size_t i = 0; i < e->n_dgrams; i++) {
+		uint32_t before = 0, now = 0;
+		int err = rmem_alloc(fd, &before);
+
+		if (!err)
+			err = requeue_dgram(rf, fe, &self, e->dgrams[i]);
+		if (err)
+			return err;
+		/* Loopback delivers at once, normally: wait a little before calling it lost. */
+		for (int ms = 0; ms <= UDP_REQUEUE_WAIT_MS && now <= before; ms += 5) {
+			if (ms)
+				nanosleep(&(struct timespec){ 0, 5 * 1000 * 1000 }, NULL);
+			err = rmem_alloc(fd, &now);
+			if (err)
+				return pr_errno(err, "file id %u: SO_MEMINFO", fe->id);
+		}
+		if (now <= before)
+			return pr_errno(-EIO, "file id %u: requeued datagram %zu of %zu did not arrive",
+					fe->id, i + 1, e->n_dgrams);
+	}
+	return 0;
+}
+
+/* ---- dump ---------------------------------------------------------------- */
+
+static bool inet_match(const struct fd_dump *d)
+{
+	char path[64], name[32];
+	ssize_t n;
+
+	if (!S_ISSOCK(d->st.st_mode))
+		return false;
+	/* The protocol's name, through the socket inode: one syscall, no copy of the fd. */
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", d->pid, d->fd);
+	n = getxattr(path, "system.sockprotoname", name, sizeof(name) - 1);
+	if (n <= 0)
+		return false;
+	name[n] = '\0';
+	return !strcmp(name, "TCP") || !strcmp(name, "TCPv6") || !strcmp(name, "UDP") ||
+	       !strcmp(name, "UDPv6");
+}
+
+static int dump_peer(const struct fd_dump *d, InetSkEntry *e)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int err;
+
+	if (getpeername(d->cr_fd, (struct sockaddr *)&ss, &len) < 0)
+		return -errno;
+	err = addr_from_sa(&ss, &e->dst_addr, &e->dst_port);
+	e->has_dst_addr = e->has_dst_port = !err;
+	return err;
+}
+
+static int dump_tcp(struct fd_dump *d, InetSkEntry *e)
+{
+	const struct diag_sk *s;
+	struct inet_addr_str as, bs;
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	char why[200];
+	int err;
+
+	if (getsockopt(d->cr_fd, SOL_TCP, TCP_INFO, &ti, &len) < 0)
+		return pr_errno(-errno, "pid %d: fd %d (%s): TCP_INFO", d->pid, d->fd, d->link);
+	inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port);
+	switch (ti.tcpi_state) {
+	case TCP_CLOSE:
+		e->state = INET_SK_STATE__INET_UNCONNECTED;
+		e->bound = e->src_port != 0;
+		return 0;
+	case TCP_LISTEN:
+		err = diag_find(d, e->family, &s);
+		if (err)
+			return err;
+		if (s->rqueue) {
+			snprintf(why, sizeof(why), "%u connections wait in its accept queue (they would be lost)",
+				 s->rqueue);
+			return files_refuse(d, "a listening TCP socket", why);
+		}
+		e->state = INET_SK_STATE__INET_LISTEN;
+		e->bound = true;
+		e->has_backlog = true;
+		e->backlog = s->wqueue;
+		return 0;
+	case TCP_ESTABLISHED:
+		err = dump_peer(d, e);
+		if (err)
+			return pr_errno(err, "pid %d: fd %d (%s): getpeername", d->pid, d->fd, d->link);
+		inet_addr_fmt(&bs, e->family, &e->dst_addr, e->dst_port);
+		if (!opts.tcp_established) {
+			snprintf(why, sizeof(why), "%s -> %s; dump with --tcp-established to keep it", as.s, bs.s);
+			return files_refuse(d, "an established TCP connection", why);
+		}
+		err = diag_find(d, e->family, &s);
+		if (err)
+			return err;
+		if (s->shutdown) {
+			snprintf(why, sizeof(why), "%s -> %s was shut down for %s", as.s, bs.s,
+				 s->shutdown == 3 ? "reading and writing" : s->shutdown == 1 ? "reading" : "writing");
+			return files_refuse(d, "an established TCP connection", why);
+		}
+		e->state = INET_SK_STATE__INET_CONNECTED;
+		e->bound = true;
+		return tcp_repair_dump(d, e, e->reuseaddr);
+	default:
+		snprintf(why, sizeof(why), "%s is in state %s; only closed, listening and established ones can be kept",
+			 as.s, ti.tcpi_state < ARRAY_SIZE(tcp_state_names) && tcp_state_names[ti.tcpi_state] ?
+			 tcp_state_names[ti.tcpi_state] : "?");
+		return files_refuse(d, "a TCP socket", why);
+	}
+}
+
+static int inet_dump(struct fd_dump *d, FileEntry *fe)
+{
+	InetSkEntry *e = xmalloc(sizeof(*e));
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int family, type, proto, err;
+
+	if (!e)
+		return -ENOMEM;
+	inet_sk_entry__init(e);
+	fe->inet_sk = e;
+	err = get_int(d, SOL_SOCKET, SO_DOMAIN, "SO_DOMAIN", &family);
+	if (!err)
+		err = get_int(d, SOL_SOCKET, SO_TYPE, "SO_TYPE", &type);
+	if (!err)
+		err = get_int(d, SOL_SOCKET, SO_PROTOCOL, "SO_PROTOCOL", &proto);
+	if (err)
+		return err;
+	if ((family != AF_INET && family != AF_INET6) ||
+	    !((type == SOCK_STREAM && proto == IPPROTO_TCP) || (type == SOCK_DGRAM && proto == IPPROTO_UDP)))
+		return files_refuse(d, "an inet socket", "only TCP and UDP sockets of IPv4 and IPv6 are kept");
+	e->family = family;
+	e->type = type;
+	e->protocol = proto;
+	if (getsockname(d->cr_fd, (struct sockaddr *)&ss, &len) < 0)
+		return pr_errno(-errno, "pid %d: fd %d (%s): getsockname", d->pid, d->fd, d->link);
+	err = addr_from_sa(&ss, &e->src_addr, &e->src_port);
+	if (!err)
+		err = dump_opts(d, e);
+	if (err)
+		return err;
+	if (proto == IPPROTO_TCP)
+		return dump_tcp(d, e);
+
+	err = dump_peer(d, e);
+	if (err && err != -ENOTCONN)
+		return pr_errno(err, "pid %d: fd %d (%s): getpeername", d->pid, d->fd, d->link);
+	e->state = err ? INET_SK_STATE__INET_UNCONNECTED : INET_SK_STATE__INET_CONNECTED;
+	e->bound = e->src_port != 0;
+	return peek_dgrams(d, e);
+}
+
+static void inet_free_entry(FileEntry *fe)
+{
+	InetSkEntry *e = fe->inet_sk;
+
+	if (!e)
+		return;
+	free(e->src_addr.data);
+	free(e->dst_addr.data);
+	tcp_stream_free(e->tcp);
+	dgrams_free(e);
+	free(e);
+	fe->inet_sk = NULL;
+}
+
+static void inet_dump_end(bool tree_killed)
+{
+	tcp_repair_dump_end(tree_killed);
+	diag_free();
+}
+
+/* ---- restore --------------------------------------------------------------- */
+
+static bool is_repair(const InetSkEntry *e)
+{
+	return e->protocol == IPPROTO_TCP && e->state == INET_SK_STATE__INET_CONNECTED;
+}
+
+static int inet_check(struct files_rst *rf, const FileEntry *fe)
+{
+	const InetSkEntry *e = fe->inet_sk;
+	bool tcp;
+
+	(void)rf;
+	if (!e)
+		return pr_errno(-EBADMSG, "files.img: inet socket id %u has no socket entry", fe->id);
+	tcp = e->type == SOCK_STREAM && e->protocol == IPPROTO_TCP;
+	if ((e->family != AF_INET && e->family != AF_INET6) ||
+	    !(tcp || (e->type == SOCK_DGRAM && e->protocol == IPPROTO_UDP)) ||
+	    e->src_addr.len != addr_len(e->family) || e->src_port > UINT16_MAX ||
+	    (e->state == INET_SK_STATE__INET_CONNECTED &&
+	     (!e->has_dst_addr || e->dst_addr.len != addr_len(e->family) || e->dst_port > UINT16_MAX)) ||
+	    (e->state == INET_SK_STATE__INET_LISTEN && (!tcp || !e->has_backlog)) ||
+	    (is_repair(e) != !!e->tcp))
+		return pr_errno(-EBADMSG, "files.img: inet socket id %u is inconsistent", fe->id);
+	if (is_repair(e) && !opts.tcp_established) {
+		struct inet_addr_str as, bs;
+
+		pr_err("file id %u: the images hold an established TCP connection %s -> %s; restore with --tcp-established",
+		       fe->id, inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port),
+		       inet_addr_fmt(&bs, e->family, &e->dst_addr, e->dst_port));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int inet_open(struct files_rst *rf, const FileEntry *fe)
+{
+	const InetSkEntry *e = fe->inet_sk;
+	_cleanup_close_ int fd = -EBADF;
+	struct sockaddr_storage ss;
+	struct inet_addr_str as, bs;
+	socklen_t len;
+	int err;
+
+	inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port);
+	fd = socket(e->family, e->type | SOCK_CLOEXEC, e->protocol);
+	if (fd < 0)
+		return pr_errno(-errno, "file id %u: socket for %s", fe->id, as.s);
+	if (is_repair(e)) {
+		int on = TCP_REPAIR_ON;
+
+		if (setsockopt(fd, SOL_TCP, TCP_REPAIR, &on, sizeof(on)) < 0)
+			return pr_errno(-errno, "file id %u: TCP repair mode for %s", fe->id, as.s);
+	}
+	err = restore_opts(fd, fe, is_repair(e));
+	if (err)
+		return err;
+	/* A connection binds in post_open, once every listener holds its port. */
+	if (is_repair(e) || !e->bound)
+		return TAKE_FD(fd);
+
+	len = inet_sockaddr(e->family, &e->src_addr, e->src_port, &ss);
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
+		return pr_errno(-errno, "file id %u: bind %s %s", fe->id,
+				e->protocol == IPPROTO_TCP ? "TCP" : "UDP", as.s);
+	if (e->state == INET_SK_STATE__INET_LISTEN && listen(fd, e->backlog) < 0)
+		return pr_errno(-errno, "file id %u: listen on %s", fe->id, as.s);
+	if (e->protocol == IPPROTO_UDP) {
+		/* Before connect(): a connected socket takes only its peer's datagrams. */
+		err = requeue_dgrams(rf, fe, fd);
+		if (err)
+			return err;
+		if (e->state == INET_SK_STATE__INET_CONNECTED) {
+			len = inet_sockaddr(e->family, &e->dst_addr, e->dst_port, &ss);
+			if (connect(fd, (struct sockaddr *)&ss, len) < 0)
+				return pr_errno(-errno, "file id %u: UDP %s: connect to %s", fe->id, as.s,
+						inet_addr_fmt(&bs, e->family, &e->dst_addr, e->dst_port));
+		}
+	}
+	return TAKE_FD(fd);
+}
+
+static int inet_post_open(struct files_rst *rf, const FileEntry *fe, int fd)
+{
+	return is_repair(fe->inet_sk) ? tcp_repair_restore(rf, fe, fd) : 0;
+}
+
+static int inet_finish(struct files_rst *rf, const FileEntry *fe, int fd)
+{
+	return is_repair(fe->inet_sk) ? tcp_repair_finish(rf, fe, fd) : 0;
+}
+
+const struct fd_kind fd_kind_inet_sk = {
+	.kind = FILE_KIND__FILE_INET_SK, .name = "inet socket",
+	.match = inet_match, .dump = inet_dump, .free_entry = inet_free_entry,
+	.dump_end = inet_dump_end,
+	.check = inet_check, .open = inet_open, .post_open = inet_post_open,
+	.finish = inet_finish,
+};

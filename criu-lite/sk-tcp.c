@@ -1,0 +1,396 @@
+/*
+ * Established TCP connections through the kernel's TCP repair mode
+ * (Documentation/networking: TCP_REPAIR; CRIU's sk-tcp.c and soccr).
+ *
+ * In repair mode a socket sends and receives nothing by itself: its
+ * queues can be read with MSG_PEEK (TCP_REPAIR_QUEUE picks which), its
+ * sequence numbers, window and negotiated options read and set, connect()
+ * makes it established without a handshake, and close() drops it without
+ * a FIN or RST. So the dump reads a connection without disturbing it, a
+ * killed tree's connections vanish quietly, and restore rebuilds both
+ * ends of a loopback connection before either sends a byte.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "sk-inet.h"
+
+/* TCP option kinds of TCP_REPAIR_OPTIONS (RFC 793, 7323, 2018). */
+#define TCPOPT_MSS		2
+#define TCPOPT_WSCALE		3
+#define TCPOPT_SACK_PERM	4
+#define TCPOPT_TSTAMP		8
+
+/* A send of more than this into a repair queue may fail with ENOMEM (one linear skb). */
+#define REPAIR_CHUNK_MIN	1024
+/* Room beyond twice the unsent bytes while they are queued at restore. */
+#define SNDBUF_SLACK		(1 << 20)
+
+/* ---- dump ---------------------------------------------------------------- */
+
+/* Sockets put into repair mode by this dump; cr's own copies. */
+static struct repaired {
+	int fd;
+	bool reuseaddr;
+} *repaired;
+static size_t nr_repaired;
+
+static int repair_set(int fd, int val)
+{
+	return setsockopt(fd, SOL_TCP, TCP_REPAIR, &val, sizeof(val)) < 0 ? -errno : 0;
+}
+
+static int repair_queue(int fd, int queue)
+{
+	return setsockopt(fd, SOL_TCP, TCP_REPAIR_QUEUE, &queue, sizeof(queue)) < 0 ? -errno : 0;
+}
+
+/* Turns repair mode off on @fd; the kernel resets SO_REUSEADDR then. */
+static int repair_off(int fd, bool reuseaddr)
+{
+	int one = 1, err = repair_set(fd, TCP_REPAIR_OFF);
+
+	if (!err && reuseaddr && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+		err = -errno;
+	return err;
+}
+
+void tcp_repair_dump_end(bool tree_killed)
+{
+	for (size_t i = 0; i < nr_repaired; i++) {
+		/*
+		 * Killed: the socket stays in repair mode, so its last close
+		 * (cr's or the dying task's) sends nothing to the peer.
+		 */
+		if (!tree_killed) {
+			int err = repair_off(repaired[i].fd, repaired[i].reuseaddr);
+
+			if (err)
+				pr_errno(err, "a dumped TCP connection could not leave repair mode; it is stuck");
+		}
+		close(repaired[i].fd);
+	}
+	free(repaired);
+	repaired = NULL;
+	nr_repaired = 0;
+}
+
+/* Keeps a copy of @fd and turns repair mode on; undone by tcp_repair_dump_end(). */
+static int repair_on_dump(const struct fd_dump *d, bool reuseaddr)
+{
+	struct repaired *n = xrealloc(repaired, (nr_repaired + 1) * sizeof(*n));
+	int fd, err;
+
+	if (!n)
+		return -ENOMEM;
+	repaired = n;
+	fd = fcntl(d->cr_fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return pr_errno(-errno, "pid %d: fd %d: dup", d->pid, d->fd);
+	err = repair_set(fd, TCP_REPAIR_ON);
+	if (err) {
+		close(fd);
+		return pr_errno(err, "pid %d: fd %d (%s): can't put the TCP connection into repair mode%s",
+				d->pid, d->fd, d->link, err == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
+	}
+	repaired[nr_repaired++] = (struct repaired){ fd, reuseaddr };
+	return 0;
+}
+
+static int get_u32(const struct fd_dump *d, int level, int opt, const char *name, uint32_t *ret)
+{
+	socklen_t len = sizeof(*ret);
+
+	if (getsockopt(d->cr_fd, level, opt, ret, &len) < 0)
+		return pr_errno(-errno, "pid %d: fd %d (%s): getsockopt %s", d->pid, d->fd, d->link, name);
+	return 0;
+}
+
+/* One queue: its sequence number and (peeked, so it stays queued) its bytes. */
+static int dump_queue(struct fd_dump *d, int queue, uint32_t len, uint32_t *ret_seq, DataRef *ref)
+{
+	_cleanup_free_ char *buf = NULL;
+	const char *qname = queue == TCP_RECV_QUEUE ? "receive" : "send";
+	ssize_t n;
+	int err;
+
+	err = repair_queue(d->cr_fd, queue);
+	if (err)
+		return pr_errno(err, "pid %d: fd %d: TCP_REPAIR_QUEUE %s", d->pid, d->fd, qname);
+	err = get_u32(d, SOL_TCP, TCP_QUEUE_SEQ, "TCP_QUEUE_SEQ", ret_seq);
+	if (err)
+		return err;
+	buf = xmalloc(len ? len : 1);
+	if (!buf)
+		return -ENOMEM;
+	/* MSG_PEEK: in repair mode it copies the whole queue and takes nothing. */
+	do
+		n = len ? recv(d->cr_fd, buf, len, MSG_PEEK | MSG_DONTWAIT) : 0;
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return pr_errno(-errno, "pid %d: fd %d: reading the %s queue (%u bytes)",
+				d->pid, d->fd, qname, len);
+	if ((uint32_t)n != len)
+		return pr_errno(-EIO, "pid %d: fd %d: the %s queue gave %zd of its %u bytes",
+				d->pid, d->fd, qname, n, len);
+	return fdata_append(d->df, buf, len, ref);
+}
+
+int tcp_repair_dump(struct fd_dump *d, InetSkEntry *e, bool reuseaddr)
+{
+	TcpStreamEntry *t = xmalloc(sizeof(*t));
+	struct tcp_repair_window w;
+	struct tcp_info ti;
+	socklen_t len;
+	int inq, outq, unsent, err;
+
+	if (!t)
+		return -ENOMEM;
+	tcp_stream_entry__init(t);
+	t->inq = xzalloc(sizeof(*t->inq));
+	t->outq = xzalloc(sizeof(*t->outq));
+	e->tcp = t;
+	if (!t->inq || !t->outq)
+		return -ENOMEM;
+	data_ref__init(t->inq);
+	data_ref__init(t->outq);
+
+	err = repair_on_dump(d, reuseaddr);
+	if (err)
+		return err;
+
+	len = sizeof(ti);
+	if (getsockopt(d->cr_fd, SOL_TCP, TCP_INFO, &ti, &len) < 0)
+		return pr_errno(-errno, "pid %d: fd %d: TCP_INFO", d->pid, d->fd);
+	if (ti.tcpi_state != TCP_ESTABLISHED)
+		return pr_errno(-EAGAIN, "pid %d: fd %d (%s): the TCP connection changed state while frozen",
+				d->pid, d->fd, d->link);
+	t->opt_mask = ti.tcpi_options;
+	t->snd_wscale = ti.tcpi_snd_wscale;
+	t->rcv_wscale = ti.tcpi_rcv_wscale;
+	/* In repair mode TCP_MAXSEG reports the clamp negotiated at connect. */
+	err = get_u32(d, SOL_TCP, TCP_MAXSEG, "TCP_MAXSEG", &t->mss_clamp);
+	if (!err)
+		err = get_u32(d, SOL_TCP, TCP_TIMESTAMP, "TCP_TIMESTAMP", &t->timestamp);
+	if (err)
+		return err;
+	len = sizeof(w);
+	if (getsockopt(d->cr_fd, SOL_TCP, TCP_REPAIR_WINDOW, &w, &len) < 0)
+		return pr_errno(-errno, "pid %d: fd %d: TCP_REPAIR_WINDOW", d->pid, d->fd);
+	t->snd_wl1 = w.snd_wl1;
+	t->snd_wnd = w.snd_wnd;
+	t->max_window = w.max_window;
+	t->rcv_wnd = w.rcv_wnd;
+	t->rcv_wup = w.rcv_wup;
+
+	/* SIOCOUTQ: sent or not, not acknowledged; SIOCOUTQNSD: never sent. */
+	if (ioctl(d->cr_fd, SIOCINQ, &inq) < 0 || ioctl(d->cr_fd, SIOCOUTQ, &outq) < 0 ||
+	    ioctl(d->cr_fd, SIOCOUTQNSD, &unsent) < 0)
+		return pr_errno(-errno, "pid %d: fd %d: queue lengths", d->pid, d->fd);
+	if (inq < 0 || outq < 0 || unsent < 0 || unsent > outq)
+		return pr_errno(-EIO, "pid %d: fd %d: odd queue lengths (in %d, out %d, unsent %d)",
+				d->pid, d->fd, inq, outq, unsent);
+	t->unsent_len = unsent;
+	err = dump_queue(d, TCP_SEND_QUEUE, outq, &t->outq_seq, t->outq);
+	if (!err)
+		err = dump_queue(d, TCP_RECV_QUEUE, inq, &t->inq_seq, t->inq);
+	if (!err && (err = repair_queue(d->cr_fd, TCP_NO_QUEUE)))
+		pr_errno(err, "pid %d: fd %d: TCP_REPAIR_QUEUE off", d->pid, d->fd);
+	if (!err)
+		pr_info("pid %d: fd %d: TCP connection with %d bytes to read, %d to send (%d never sent)",
+			d->pid, d->fd, inq, outq, unsent);
+	return err;
+}
+
+void tcp_stream_free(TcpStreamEntry *t)
+{
+	if (!t)
+		return;
+	free(t->inq);
+	free(t->outq);
+	free(t);
+}
+
+/* ---- restore ------------------------------------------------------------- */
+
+static int set_seq(int fd, int queue, uint32_t seq)
+{
+	int err = repair_queue(fd, queue);
+
+	if (!err && setsockopt(fd, SOL_TCP, TCP_QUEUE_SEQ, &seq, sizeof(seq)) < 0)
+		err = -errno;
+	return err;
+}
+
+/*
+ * Sends @len bytes of @buf. In repair mode they land in the queue
+ * TCP_REPAIR_QUEUE chose, as received or as sent-not-acknowledged data.
+ * The kernel makes one linear buffer of a repair send, so a large one can
+ * fail with ENOMEM: halve it then.
+ */
+static int send_all(int fd, const char *buf, size_t len, int flags)
+{
+	size_t chunk = len, off = 0;
+
+	while (off < len) {
+		size_t want = len - off < chunk ? len - off : chunk;
+		ssize_t n = send(fd, buf + off, want, flags | MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (chunk > REPAIR_CHUNK_MIN && (n == 0 || errno == ENOMEM)) {
+				chunk /= 2;
+				continue;
+			}
+			return n < 0 ? -errno : -EIO;
+		}
+		off += n;
+	}
+	return 0;
+}
+
+static int fill_queue(struct files_rst *rf, int fd, int queue, const DataRef *ref,
+		      uint64_t from, uint64_t len)
+{
+	_cleanup_free_ char *buf = xmalloc(ref->len ? ref->len : 1);
+	int err;
+
+	if (!buf)
+		return -ENOMEM;
+	err = fdata_read(rf, ref, buf);
+	if (err || !len)
+		return err;
+	if (queue >= 0 && (err = repair_queue(fd, queue)))
+		return err;
+	return send_all(fd, buf + from, len, queue >= 0 ? 0 : MSG_DONTWAIT);
+}
+
+int tcp_repair_restore(struct files_rst *rf, const FileEntry *fe, int fd)
+{
+	const InetSkEntry *e = fe->inet_sk;
+	const TcpStreamEntry *t = e->tcp;
+	struct tcp_repair_opt o[4];
+	struct tcp_repair_window w = {
+		.snd_wl1 = t->snd_wl1, .snd_wnd = t->snd_wnd, .max_window = t->max_window,
+		.rcv_wnd = t->rcv_wnd, .rcv_wup = t->rcv_wup,
+	};
+	struct sockaddr_storage src, dst;
+	struct inet_addr_str as, bs;
+	socklen_t slen, dlen;
+	unsigned nr = 0;
+	int err;
+
+	slen = inet_sockaddr(e->family, &e->src_addr, e->src_port, &src);
+	dlen = inet_sockaddr(e->family, &e->dst_addr, e->dst_port, &dst);
+	inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port);
+	inet_addr_fmt(&bs, e->family, &e->dst_addr, e->dst_port);
+	if (t->outq->len < t->unsent_len || t->outq->len > UINT32_MAX || t->inq->len > UINT32_MAX)
+		return pr_errno(-EBADMSG, "file id %u: TCP connection %s -> %s: bad queue lengths in the image",
+				fe->id, as.s, bs.s);
+
+	/* Repair mode binds over a port in use (the listener that accepted this). */
+	if (bind(fd, (struct sockaddr *)&src, slen) < 0)
+		return pr_errno(-errno, "file id %u: TCP connection %s -> %s: bind", fe->id, as.s, bs.s);
+	/* The queues are filled below, so the sequence numbers start before them. */
+	err = set_seq(fd, TCP_RECV_QUEUE, t->inq_seq - (uint32_t)t->inq->len);
+	if (!err)
+		err = set_seq(fd, TCP_SEND_QUEUE, t->outq_seq - (uint32_t)t->outq->len);
+	if (err)
+		return pr_errno(err, "file id %u: TCP connection %s -> %s: setting sequence numbers",
+				fe->id, as.s, bs.s);
+	/* No handshake in repair mode: the socket is established at once. */
+	if (connect(fd, (struct sockaddr *)&dst, dlen) < 0)
+		return pr_errno(-errno, "file id %u: TCP connection %s -> %s: connect in repair mode",
+				fe->id, as.s, bs.s);
+
+	if (t->opt_mask & TCPI_OPT_SACK)
+		o[nr++] = (struct tcp_repair_opt){ TCPOPT_SACK_PERM, 0 };
+	if (t->opt_mask & TCPI_OPT_WSCALE)
+		o[nr++] = (struct tcp_repair_opt){ TCPOPT_WSCALE, t->snd_wscale | t->rcv_wscale << 16 };
+	if (t->opt_mask & TCPI_OPT_TIMESTAMPS)
+		o[nr++] = (struct tcp_repair_opt){ TCPOPT_TSTAMP, 0 };
+	o[nr++] = (struct tcp_repair_opt){ TCPOPT_MSS, t->mss_clamp };
+	/* Before any data: the kernel takes options only on an unused connection. */
+	if (setsockopt(fd, SOL_TCP, TCP_REPAIR_OPTIONS, o, nr * sizeof(o[0])) < 0)
+		return pr_errno(-errno, "file id %u: TCP connection %s -> %s: TCP_REPAIR_OPTIONS",
+				fe->id, as.s, bs.s);
+	if ((t->opt_mask & TCPI_OPT_TIMESTAMPS) &&
+	    setsockopt(fd, SOL_TCP, TCP_TIMESTAMP, &t->timestamp, sizeof(t->timestamp)) < 0)
+		return pr_errno(-errno, "file id %u: TCP connection %s -> %s: TCP_TIMESTAMP",
+				fe->id, as.s, bs.s);
+
+	err = fill_queue(rf, fd, TCP_RECV_QUEUE, t->inq, 0, t->inq->len);
+	if (err)
+		return pr_errno(err, "file id %u: TCP connection %s -> %s: refilling %llu received bytes",
+				fe->id, as.s, bs.s, (unsigned long long)t->inq->len);
+	/* Only what was sent goes in as sent; the rest is sent at finish. */
+	err = fill_queue(rf, fd, TCP_SEND_QUEUE, t->outq, 0, t->outq->len - t->unsent_len);
+	if (err)
+		return pr_errno(err, "file id %u: TCP connection %s -> %s: refilling %llu unacknowledged bytes",
+				fe->id, as.s, bs.s, (unsigned long long)(t->outq->len - t->unsent_len));
+	if (setsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW, &w, sizeof(w)) < 0)
+		return pr_errno(-errno, "file id %u: TCP connection %s -> %s: TCP_REPAIR_WINDOW",
+				fe->id, as.s, bs.s);
+	err = repair_queue(fd, TCP_NO_QUEUE);
+	if (err)
+		return pr_errno(err, "file id %u: TCP_REPAIR_QUEUE off", fe->id);
+	pr_info("file id %u: TCP connection %s -> %s rebuilt in repair mode", fe->id, as.s, bs.s);
+	return 0;
+}
+
+/* Sets the send buffer to @size bytes as getsockopt() shows it (0: leave it). */
+static int set_sndbuf(int fd, uint64_t size)
+{
+	int v = size / 2 > INT_MAX / 2 ? INT_MAX / 2 : (int)(size / 2);
+
+	if (!size)
+		return 0;
+	/* The kernel doubles what it is given (socket(7)). */
+	return setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0 ? -errno : 0;
+}
+
+int tcp_repair_finish(struct files_rst *rf, const FileEntry *fe, int fd)
+{
+	const InetSkEntry *e = fe->inet_sk;
+	const TcpStreamEntry *t = e->tcp;
+	struct inet_addr_str as, bs;
+	int err;
+
+	inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port);
+	inet_addr_fmt(&bs, e->family, &e->dst_addr, e->dst_port);
+	err = repair_off(fd, e->has_reuseaddr && e->reuseaddr);
+	if (err)
+		return pr_errno(err, "file id %u: TCP connection %s -> %s: leaving repair mode",
+				fe->id, as.s, bs.s);
+	if (!t->unsent_len)
+		return 0;
+	/*
+	 * Never sent before the dump: an ordinary send now. The peer's window
+	 * may be closed (that is why it was not sent) and the tree does not
+	 * run yet, so it must all fit at once: the kernel counts a new
+	 * socket's buffers differently, so the send buffer is made roomy for
+	 * this and then set back.
+	 */
+	err = set_sndbuf(fd, (uint64_t)t->unsent_len * 2 + SNDBUF_SLACK);
+	if (!err)
+		err = fill_queue(rf, fd, -1, t->outq, t->outq->len - t->unsent_len, t->unsent_len);
+	if (!err)
+		err = set_sndbuf(fd, e->has_sndbuf ? e->sndbuf : 0);
+	if (err)
+		return pr_errno(err, "file id %u: TCP connection %s -> %s: queueing %u unsent bytes",
+				fe->id, as.s, bs.s, t->unsent_len);
+	return 0;
+}
