@@ -4,6 +4,12 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* --inherit-fd fd[N]:KEY: cr's fd N stands for the file KEY names. */
+struct cr_inherit_fd {
+	int fd;
+	const char *key;
+};
+
 /* Options of the cr commands; names and meanings follow criu's. */
 struct cr_options {
 	const char *command;		/* dump, restore, check, show */
@@ -16,6 +22,9 @@ struct cr_options {
 	bool tcp_established;		/* --tcp-established: keep established TCP connections */
 	const char *pidfile;		/* --pidfile */
 	const char *show_path;		/* cr show DIR|FILE */
+	bool shell_job;			/* --shell-job */
+	struct cr_inherit_fd *inherit_fds;	/* --inherit-fd, restore */
+	unsigned nr_inherit_fds;
 	int exit_status;		/* restore without -d: the task's exit status */
 };
 

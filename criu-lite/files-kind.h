@@ -68,6 +68,10 @@ struct fd_kind {
 	 * live objects (TCP repair mode). May be NULL.
 	 */
 	void (*dump_end)(bool tree_killed);
+	/* Once per task before its fds are walked (tasks in tree order, the root first). May be NULL. */
+	int (*dump_task)(struct files_dump *df, pid_t pid);
+	/* After every task and every deferred entry: checks across the tree. May be NULL. */
+	int (*dump_finish)(struct files_dump *df);
 
 	/*
 	 * Restore, in cr. check() runs for every entry before anything is
@@ -101,6 +105,21 @@ struct fd_kind {
 	int (*task_setup)(const FileEntry *fe, int fd);
 	/* A failed restore: undo what open() made outside cr (socket files). May be NULL. */
 	void (*abort)(struct files_rst *rf, const FileEntry *fe);
+	/*
+	 * The name --inherit-fd fd[N]:KEY matches (criu's: "pipe:[INODE]"
+	 * for pipes), written to @buf; NULL for none. Default when NULL: the
+	 * path of an entry with a reg part.
+	 */
+	const char *(*key)(const FileEntry *fe, char *buf, size_t size);
+	/*
+	 * In a task that leads its session: session_new() right after its
+	 * setsid(), before it forks the tasks born in the session (they
+	 * inherit a controlling terminal set here); session_joined() once
+	 * every group of the tree exists. @fd is cr's fd of the entry (every
+	 * entry's is still open then). May be NULL.
+	 */
+	int (*session_new)(const FileEntry *fe, int fd);
+	int (*session_joined)(const FileEntry *fe, int fd);
 };
 
 /* ---- services for kinds: dump ------------------------------------------ */
@@ -154,5 +173,6 @@ int fdata_copy_to_fd(struct files_rst *rf, const DataRef *ref, int fd);
 extern const struct fd_kind fd_kind_reg, fd_kind_dir, fd_kind_chr;
 extern const struct fd_kind fd_kind_unix;
 extern const struct fd_kind fd_kind_inet_sk;
+extern const struct fd_kind fd_kind_tty, fd_kind_ptmx;
 
 #endif

@@ -29,6 +29,7 @@
 
 #include "cleanup.h"
 #include "compiler.h"
+#include "cr.h"
 #include "log.h"
 #include "files.h"
 #include "files-kind.h"
@@ -43,8 +44,9 @@
 /* Status flags F_SETFL can change (fs/fcntl.c SETFL_MASK). */
 #define SETFL_MASK	(O_APPEND | O_NONBLOCK | O_NDELAY | O_DIRECT | O_NOATIME | O_ASYNC)
 
+/* The tty kinds come before chr (whose short list of devices excludes ttys anyway). */
 static const struct fd_kind *const kinds[] = {
-	&fd_kind_reg, &fd_kind_dir, &fd_kind_chr, &fd_kind_unix,
+	&fd_kind_reg, &fd_kind_dir, &fd_kind_tty, &fd_kind_ptmx, &fd_kind_chr, &fd_kind_unix,
 	&fd_kind_inet_sk,
 };
 
@@ -634,8 +636,14 @@ static int dump_new_file(struct files_dump *df, int pidfd, struct fd_dump *d, ui
 	def->d = *d;
 	if (def->fe.fown)
 		def->fe.fown = &def->fown;
-	/* The copy owns link, fdinfo and cr_fd now. */
-	d->link = d->fdinfo = NULL;
+	/*
+	 * The copy owns link and cr_fd now; fdinfo is copied, the caller
+	 * still reads the task's POSIX locks from it.
+	 */
+	def->d.fdinfo = xstrdup(d->fdinfo);
+	if (!def->d.fdinfo)
+		return -ENOMEM;
+	d->link = NULL;
 	d->cr_fd = -1;
 	df->deferred[df->nr_deferred++] = TAKE_PTR(def);
 	return 0;
@@ -714,6 +722,11 @@ int files_dump(struct files_dump *df, pid_t pid, struct img *fdinfo_img)
 	_cleanup_close_ int pidfd = -EBADF;
 	int nr, err = 0;
 
+	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
+		err = kinds[k]->dump_task ? kinds[k]->dump_task(df, pid) : 0;
+		if (err)
+			return err;
+	}
 	nr = list_fds(pid, &fds);
 	if (nr < 0)
 		return nr;
@@ -758,6 +771,9 @@ int files_dump_finish(struct files_dump *df)
 
 		err = write_entry(df, def->kind, &def->d, &def->fe);
 	}
+	for (size_t k = 0; k < ARRAY_SIZE(kinds) && !err; k++)
+		if (kinds[k]->dump_finish)
+			err = kinds[k]->dump_finish(df);
 	if (!err)
 		err = img_close(TAKE_PTR(df->files));
 	if (!err)
@@ -779,6 +795,7 @@ struct rst_file {
 	const struct fd_kind *kind;
 	int fd;				/* cr's, -1 until open */
 	int want_fd;			/* the number of its first user, -1 none */
+	int inherit_fd;			/* --inherit-fd: cr's fd standing for it, -1 none */
 	bool opening, post_done;
 };
 
@@ -922,7 +939,7 @@ void files_rst_free(struct files_rst *rf, bool failed)
 	for (size_t i = 0; i < rf->nr; i++) {
 		struct rst_file *f = &rf->f[i];
 
-		if (failed && f->fd >= 0 && f->kind && f->kind->abort)
+		if (failed && f->fd >= 0 && f->kind && f->kind->abort && f->inherit_fd < 0)
 			f->kind->abort(rf, f->fe);
 		if (f->fd >= 0)
 			close(f->fd);
@@ -963,7 +980,7 @@ static int rst_read_table(struct files_rst *rf)
 			}
 			rf->f = n;
 		}
-		rf->f[rf->nr++] = (struct rst_file){ .fe = fe, .fd = -1, .want_fd = -1 };
+		rf->f[rf->nr++] = (struct rst_file){ .fe = fe, .fd = -1, .want_fd = -1, .inherit_fd = -1 };
 		rf->f[rf->nr - 1].kind = kind_of(fe->kind);
 		if (!rf->f[rf->nr - 1].kind)
 			return pr_errno(-EBADMSG, "files.img: file id %u is of kind %d, which this cr does not know",
@@ -977,6 +994,47 @@ static int rst_read_table(struct files_rst *rf)
 			return pr_errno(-EBADMSG, "files.img: file id %u appears twice", rf->f[i].fe->id);
 	return 0;
 }
+
+static const char *entry_key(const struct rst_file *f, char *buf, size_t size)
+{
+	if (f->kind->key)
+		return f->kind->key(f->fe, buf, size);
+	return f->fe->reg ? f->fe->reg->path : NULL;
+}
+
+/*
+ * --inherit-fd fd[N]:KEY: every entry whose key is KEY is not created
+ * but taken from cr's fd N (dup'd), as criu does for a container's stdio
+ * pipes. A KEY that names nothing in the images is only a warning: the
+ * caller may pass the same options to every restore.
+ */
+static int match_inherit_fds(struct files_rst *rf)
+{
+	for (unsigned j = 0; j < opts.nr_inherit_fds; j++) {
+		const struct cr_inherit_fd *in = &opts.inherit_fds[j];
+		bool used = false;
+
+		for (size_t i = 0; i < rf->nr; i++) {
+			struct rst_file *f = &rf->f[i];
+			char buf[PATH_MAX];
+			const char *key = entry_key(f, buf, sizeof(buf));
+
+			if (!key || strcmp(key, in->key))
+				continue;
+			if (f->inherit_fd >= 0 && f->inherit_fd != in->fd)
+				return pr_errno(-EINVAL, "--inherit-fd: file %s is given twice (fd %d and fd %d)",
+						in->key, f->inherit_fd, in->fd);
+			f->inherit_fd = in->fd;
+			used = true;
+			pr_info("file id %u (%s %s) comes from cr's fd %d (--inherit-fd)",
+				f->fe->id, f->kind->name, key, in->fd);
+		}
+		if (!used)
+			pr_warn("--inherit-fd fd[%d]:%s: no file of the images has that name", in->fd, in->key);
+	}
+	return 0;
+}
+
 
 const struct shmem_table *files_rst_shmem(const struct files_rst *rf)
 {
@@ -1006,8 +1064,10 @@ int files_rst_read(int dfd, const struct shmem_table *shm, struct files_rst **re
 		err = img_open(dfd, IMG_FDATA, 0, O_RDONLY, &probe);
 		img_close(probe);
 	}
+	if (!err)
+		err = match_inherit_fds(rf);
 	for (size_t i = 0; i < rf->nr && !err; i++)
-		if (rf->f[i].kind->check)
+		if (rf->f[i].kind->check && rf->f[i].inherit_fd < 0)
 			err = rf->f[i].kind->check(rf, rf->f[i].fe);
 	if (err) {
 		files_rst_free(rf, false);
@@ -1204,7 +1264,8 @@ static int set_status_flags(const struct rst_file *f)
 
 static bool in_task(const struct rst_file *f)
 {
-	return f->kind->open_in_task && f->kind->open_in_task(f->fe);
+	/* An inherited file is cr's fd: made before the fork like the rest. */
+	return f->inherit_fd < 0 && f->kind->open_in_task && f->kind->open_in_task(f->fe);
 }
 
 static int rst_open_idx(struct files_rst *rf, size_t idx)
@@ -1217,7 +1278,13 @@ static int rst_open_idx(struct files_rst *rf, size_t idx)
 	if (f->opening)
 		return pr_errno(-ELOOP, "file id %u (%s) depends on itself", f->fe->id, f->kind->name);
 	f->opening = true;
-	fd = f->kind->open(rf, f->fe);
+	if (f->inherit_fd >= 0) {
+		fd = fcntl(f->inherit_fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			fd = pr_errno(-errno, "file id %u: dup of --inherit-fd fd %d", f->fe->id, f->inherit_fd);
+	} else {
+		fd = f->kind->open(rf, f->fe);
+	}
 	f->opening = false;
 	if (fd < 0)
 		return fd;
@@ -1285,7 +1352,8 @@ int files_open_all(struct files_rst *rf, int keep_from)
 	for (size_t i = 0; i < rf->nr && !err; i++) {
 		struct rst_file *f = &rf->f[i];
 
-		if (in_task(f))
+		/* An inherited file is the caller's as it is: flags, locks and all. */
+		if (in_task(f) || f->inherit_fd >= 0)
 			continue;
 		if (f->kind->post_open)
 			err = f->kind->post_open(rf, f->fe, f->fd);
@@ -1305,7 +1373,7 @@ int files_restore_owners(struct files_rst *rf)
 		const FownEntry *o = rf->f[i].fe->fown;
 		struct f_owner_ex ex;
 
-		if (!o || rf->f[i].fd < 0)
+		if (!o || rf->f[i].fd < 0 || rf->f[i].inherit_fd >= 0)
 			continue;
 		if (o->signum && fcntl(rf->f[i].fd, F_SETSIG, o->signum) < 0)
 			return pr_errno(-errno, "file id %u: F_SETSIG %u", rf->f[i].fe->id, o->signum);
@@ -1417,8 +1485,34 @@ int files_restore(const struct files_plan *plan, struct files_rst *rf)
 	for (unsigned i = 0; i < plan->nr && !err; i++) {
 		const struct rst_file *f = &rf->f[plan->fds[i].idx];
 
-		if (f->kind->task_setup)
+		if (f->kind->task_setup && f->inherit_fd < 0)
 			err = f->kind->task_setup(f->fe, plan->fds[i].fd);
 	}
 	return err;
+}
+
+static int session_hook(struct files_rst *rf, bool joined)
+{
+	for (size_t i = 0; i < rf->nr; i++) {
+		const struct rst_file *f = &rf->f[i];
+		int (*hook)(const FileEntry *, int) = joined ? f->kind->session_joined : f->kind->session_new;
+		int err;
+
+		if (!hook || f->fd < 0 || f->inherit_fd >= 0)
+			continue;
+		err = hook(f->fe, f->fd);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int files_session_new(struct files_rst *rf)
+{
+	return session_hook(rf, false);
+}
+
+int files_session_joined(struct files_rst *rf)
+{
+	return session_hook(rf, true);
 }

@@ -36,6 +36,8 @@ void files_dump_free(struct files_dump *df);
  *			exist with the dumped kind and size); creates nothing.
  *			@shm: the shared memory objects already made (a
  *			memfd an fd holds may be mapped too);
+ *			an entry named by --inherit-fd is not checked: cr's
+ *			fd stands for it;
  *  files_prepare()	reads one task's fdinfo-PID.img into a plan;
  *  files_open_all()	in cr, before the first fork: creates every open
  *			file description once. Task fd numbers are below
@@ -56,6 +58,9 @@ int files_prepare(struct files_rst *rf, pid_t pid, struct files_plan **ret);
 int files_max_fd(const struct files_plan *plan);	/* -1 if none */
 int files_open_all(struct files_rst *rf, int keep_from);
 int files_restore(const struct files_plan *plan, struct files_rst *rf);
+/* In a session leader: see fd_kind.session_new/session_joined. */
+int files_session_new(struct files_rst *rf);
+int files_session_joined(struct files_rst *rf);
 int files_restore_owners(struct files_rst *rf);
 int files_restore_finish(struct files_rst *rf);
 void files_close_all(struct files_rst *rf);

@@ -4,6 +4,7 @@
  * callers (runtimes, shells) read >= 128 as "killed by a signal".
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -27,6 +28,8 @@ enum {
 	OPT_PIDFILE,
 	OPT_VERBOSITY,
 	OPT_TCP_ESTABLISHED,
+	OPT_SHELL_JOB,
+	OPT_INHERIT_FD,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':'. */
@@ -46,6 +49,8 @@ static const struct option long_opts[] = {
 	{ "restore-detached",	no_argument,		NULL, 'd' },
 	{ "pidfile",		required_argument,	NULL, OPT_PIDFILE },
 	{ "tcp-established",	no_argument,		NULL, OPT_TCP_ESTABLISHED },
+	{ "shell-job",		no_argument,		NULL, OPT_SHELL_JOB },
+	{ "inherit-fd",		required_argument,	NULL, OPT_INHERIT_FD },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -72,6 +77,12 @@ static void usage(FILE *f)
 "      --pidfile FILE       restore: write the root's PID to FILE\n"
 "      --tcp-established    dump and restore: keep established TCP connections\n"
 "                           (TCP repair mode); without it dump refuses them\n"
+"      --shell-job          the tree shares cr's terminal (a tty whose other\n"
+"                           side is outside the tree, like a shell's): dump\n"
+"                           records it, restore connects it to cr's stdin's\n"
+"                           terminal; needed for dump and restore\n"
+"      --inherit-fd fd[N]:KEY  restore: cr's fd N replaces the tree's file\n"
+"                           KEY (a path as dumped, or pipe:[INODE]); may repeat\n"
 "  -h, --help               this text\n"
 "  -V, --version            print the version\n"
 "\n"
@@ -144,6 +155,40 @@ static int parse_v(const char *arg, int *level)
 	return 0;
 }
 
+/* "fd[N]:KEY" as criu spells it; N must be open in cr. */
+static int parse_inherit_fd(const char *arg)
+{
+	struct cr_inherit_fd *n;
+	const char *key;
+	char *end;
+	long fd;
+
+	if (strncmp(arg, "fd[", 3))
+		goto bad;
+	errno = 0;
+	fd = strtol(arg + 3, &end, 10);
+	if (end == arg + 3 || errno || fd < 0 || fd > INT_MAX || strncmp(end, "]:", 2))
+		goto bad;
+	key = end + 2;
+	if (!*key)
+		goto bad;
+	if (fcntl((int)fd, F_GETFD) < 0) {
+		usage_error("option --inherit-fd %s: fd %ld is not open in cr", arg, fd);
+		return -EBADF;
+	}
+	n = realloc(opts.inherit_fds, (opts.nr_inherit_fds + 1) * sizeof(*n));
+	if (!n) {
+		usage_error("out of memory");
+		return -ENOMEM;
+	}
+	opts.inherit_fds = n;
+	n[opts.nr_inherit_fds++] = (struct cr_inherit_fd){ .fd = (int)fd, .key = key };
+	return 0;
+bad:
+	usage_error("option --inherit-fd: '%s' is not fd[N]:KEY", arg);
+	return -EINVAL;
+}
+
 static int parse_verbosity(const char *arg, int *level)
 {
 	long v;
@@ -204,6 +249,13 @@ static enum parse_result parse_options(int argc, char **argv)
 			break;
 		case OPT_TCP_ESTABLISHED:
 			opts.tcp_established = true;
+			break;
+		case OPT_SHELL_JOB:
+			opts.shell_job = true;
+			break;
+		case OPT_INHERIT_FD:
+			if (parse_inherit_fd(optarg))
+				return PARSE_EXIT_FAIL;
 			break;
 		case 'h':
 			usage(stdout);
@@ -347,6 +399,8 @@ int main(int argc, char **argv)
 
 	if (!strcmp(opts.command, "dump") && opts.restore_detached)
 		pr_warn("-d/--restore-detached has no meaning for dump; ignored");
+	if (strcmp(opts.command, "restore") && opts.nr_inherit_fds)
+		pr_warn("--inherit-fd is only used by restore; ignored");
 	if (strcmp(opts.command, "dump") && opts.pid)
 		pr_warn("-t is only used by dump; ignored");
 

@@ -490,6 +490,8 @@ static int stat_parse(const char *buf, const char *what, struct proc_stat *ret)
 	st.ppid = (int)f[4];
 	st.pgid = (int)f[5];
 	st.sid = (int)f[6];
+	st.tty_nr = (unsigned)f[7];
+	st.tpgid = (int)f[8];
 	st.flags = (unsigned long)f[9];
 	st.num_threads = (long)f[20];
 	st.start_code = f[26];

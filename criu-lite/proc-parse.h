@@ -83,6 +83,8 @@ struct proc_stat {
 	char comm[64];			/* 2, parentheses removed; may hold ) and spaces */
 	char state;			/* 3 */
 	int ppid, pgid, sid;		/* 4, 5, 6 */
+	unsigned tty_nr;		/* 7: the controlling terminal's device, 0 none */
+	int tpgid;			/* 8: its foreground group, -1 none */
 	unsigned long flags;		/* 9 */
 	long num_threads;		/* 20 */
 	uint64_t start_code, end_code, start_stack;	/* 26, 27, 28 */

@@ -418,6 +418,9 @@ static __noreturn void task_main(struct restore_ctx *r, unsigned idx)
 		err = fork_children(r, idx, true);
 	if (!err && pt->sid == pt->pid && setsid() < 0)
 		err = pr_errno(-errno, "pid %d: setsid", pt->pid);
+	/* A controlling terminal set now is inherited by the session's tasks forked below. */
+	else if (!err && pt->sid == pt->pid)
+		err = files_session_new(r->files);
 	else if (!err && pt->sid != pt->pid && pt->pgid == pt->pid && setpgid(0, 0))
 		err = pr_errno(-errno, "pid %d: setpgid to its own group", pt->pid);
 	if (!err)
@@ -430,6 +433,12 @@ static __noreturn void task_main(struct restore_ctx *r, unsigned idx)
 	if (getpgid(0) != pt->pgid && setpgid(0, pt->pgid))
 		task_fail(r, idx, pr_errno(-errno, "pid %d: joining group %d", pt->pid, pt->pgid));
 	barrier_pass(&r->sh->nr_joined, r->tree.nr);
+	/* The foreground group of its terminal exists now. */
+	if (pt->sid == pt->pid) {
+		err = files_session_joined(r->files);
+		if (err)
+			task_fail(r, idx, err);
+	}
 
 	if (pt->kind == TASK_HELPER)
 		_exit(0);
