@@ -13,14 +13,26 @@
  *	stdout+stderr appended to OUTFILE, nothing but fds 0-2 open (an
  *	inherited fd whose other end is outside the test would be state cr
  *	cannot restore).
+ *
+ *   subreaper --pty OUTFILE PROG ARGS...
+ *	Run PROG as a shell job on a new terminal: a "shell" leads the
+ *	terminal's session and puts PROG in its own foreground group;
+ *	what the terminal shows is appended to OUTFILE ("\r\n" as "\n").
+ *	Exits with PROG's status as soon as PROG exits; the terminal (its
+ *	copier and shell) lives on in the background while any other
+ *	process of the session does (a tree PROG restored there).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int launch(const char *outfile, char **argv)
@@ -53,8 +65,130 @@ static int launch(const char *outfile, char **argv)
 	return 127;
 }
 
+/* Another process of session @sid exists. */
+static int session_busy(pid_t sid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int busy = 0;
+
+	while (d && !busy && (de = readdir(d))) {
+		pid_t pid = atoi(de->d_name);
+
+		if (pid > 0 && pid != getpid() && getsid(pid) == sid)
+			busy = 1;
+	}
+	if (d)
+		closedir(d);
+	return busy;
+}
+
+/* The session leader: PROG in the foreground, then wait for the session to empty. */
+static void pty_shell(const char *slave, int status_fd, char **argv)
+{
+	int s, st = 0;
+	pid_t job;
+
+	setsid();
+	s = open(slave, O_RDWR);	/* no O_NOCTTY: our controlling terminal */
+	if (s < 0 || dup2(s, 0) < 0 || dup2(s, 1) < 0 || dup2(s, 2) < 0)
+		_exit(127);
+	if (s > 2)
+		close(s);
+	signal(SIGTTOU, SIG_IGN);
+	job = fork();
+	if (job == 0) {
+		close(status_fd);
+		setpgid(0, 0);
+		tcsetpgrp(0, getpid());
+		signal(SIGTTOU, SIG_DFL);
+		execv(argv[0], argv);
+		perror(argv[0]);
+		_exit(127);
+	}
+	setpgid(job, job);
+	tcsetpgrp(0, job);
+	close(0);
+	close(1);
+	close(2);
+	while (job > 0 && waitpid(job, &st, 0) < 0)
+		;
+	st = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	if (write(status_fd, &st, sizeof(st)) != sizeof(st))
+		_exit(1);
+	close(status_fd);
+	while (session_busy(getpid()))
+		usleep(20 * 1000);
+	_exit(0);
+}
+
+/* Copies the master to @out, "\r\n" as "\n", until the slave side is closed for good. */
+static void pty_copy(int m, int out, pid_t shell)
+{
+	char buf[4096], o[4096];
+	int shell_gone = 0;
+
+	for (;;) {
+		struct pollfd p = { .fd = m, .events = POLLIN };
+		ssize_t n;
+		size_t k = 0;
+
+		if (!shell_gone && waitpid(shell, NULL, WNOHANG) == shell)
+			shell_gone = 1;
+		if (poll(&p, 1, 50) <= 0 || !(p.revents & POLLIN)) {
+			if (shell_gone)
+				break;
+			continue;
+		}
+		n = read(m, buf, sizeof(buf));
+		if (n <= 0) {
+			if (shell_gone)
+				break;
+			usleep(20 * 1000);
+			continue;
+		}
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] != '\r')
+				o[k++] = buf[i];
+		if (write(out, o, k) != (ssize_t)k)
+			break;
+	}
+}
+
+static int pty_run(const char *outfile, char **argv)
+{
+	int out, m, p[2], st = 127;
+	pid_t copier, shell;
+
+	out = open(outfile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (out < 0 || m < 0 || grantpt(m) || unlockpt(m) || pipe2(p, O_CLOEXEC)) {
+		perror("pty");
+		return 127;
+	}
+	copier = fork();
+	if (copier == 0) {
+		close(p[0]);
+		shell = fork();
+		if (shell == 0) {
+			fcntl(p[1], F_SETFD, 0);
+			pty_shell(ptsname(m), p[1], argv);
+		}
+		close(p[1]);
+		pty_copy(m, out, shell);
+		_exit(0);
+	}
+	close(p[1]);
+	close(m);
+	if (copier < 0 || read(p[0], &st, sizeof(st)) != sizeof(st))
+		return 127;
+	return st;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 4 && !strcmp(argv[1], "--pty"))
+		return pty_run(argv[2], argv + 3);
 	if (argc >= 4 && !strcmp(argv[1], "--launch"))
 		return launch(argv[2], argv + 3);
 	if (argc < 2) {
