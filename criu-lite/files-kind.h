@@ -174,5 +174,6 @@ extern const struct fd_kind fd_kind_reg, fd_kind_dir, fd_kind_chr;
 extern const struct fd_kind fd_kind_unix;
 extern const struct fd_kind fd_kind_inet_sk;
 extern const struct fd_kind fd_kind_tty, fd_kind_ptmx;
+extern const struct fd_kind fd_kind_pipe, fd_kind_fifo;
 
 #endif

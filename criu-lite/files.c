@@ -48,6 +48,8 @@
 static const struct fd_kind *const kinds[] = {
 	&fd_kind_reg, &fd_kind_dir, &fd_kind_tty, &fd_kind_ptmx, &fd_kind_chr, &fd_kind_unix,
 	&fd_kind_inet_sk,
+	&fd_kind_reg, &fd_kind_dir, &fd_kind_chr,
+	&fd_kind_pipe, &fd_kind_fifo,
 };
 
 static const struct fd_kind *kind_of(FileKind k)
