@@ -50,6 +50,7 @@ static const struct fd_kind *const kinds[] = {
 	&fd_kind_inet_sk,
 	&fd_kind_reg, &fd_kind_dir, &fd_kind_chr,
 	&fd_kind_pipe, &fd_kind_fifo,
+	&fd_kind_eventfd, &fd_kind_signalfd, &fd_kind_timerfd,
 };
 
 static const struct fd_kind *kind_of(FileKind k)

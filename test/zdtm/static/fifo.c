@@ -53,6 +53,7 @@ static void child(void)
 	test_wait_checkpoint();
 
 	check_fd(wr, "write end", O_WRONLY, LEN);
+	tree_recv(parent);	/* the parent checked before we write more */
 	if (write(wr, buf + LEN, MORE) != MORE)
 		fail_errno("write");
 	close(wr);
@@ -96,6 +97,7 @@ int main(int argc, char **argv)
 	tree_forward(&kid, 1);
 
 	check_fd(rd, "read end", O_RDONLY, LEN);
+	tree_send(kid, 0);
 	tree_recv(kid);		/* the child wrote MORE and closed its end */
 	memset(buf, 0, sizeof(buf));
 	for (;;) {

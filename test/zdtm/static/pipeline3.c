@@ -72,6 +72,7 @@ static void copier(void)
 
 	check_queued(p1[0], "pipe 1", FIRST - COPIED);
 	tree_send(tree_root, 0);
+	tree_recv(tree_root);	/* P2 has checked pipe 2 too */
 	while ((n = read_full(p1[0], buf, sizeof(buf))) > 0)
 		write_full(p2[1], buf, n);
 	close(p2[1]);
@@ -137,6 +138,7 @@ int main(int argc, char **argv)
 
 	tree_recv(kids[0]);	/* both checked what is in flight */
 	tree_recv(kids[1]);
+	tree_send(kids[0], 0);
 	write_full(p1[1], buf + FIRST, TOTAL - FIRST);
 	close(p1[1]);
 	tree_exit(tree_collect(kids, 2));
