@@ -51,6 +51,7 @@ static const struct fd_kind *const kinds[] = {
 	&fd_kind_reg, &fd_kind_dir, &fd_kind_chr,
 	&fd_kind_pipe, &fd_kind_fifo,
 	&fd_kind_eventfd, &fd_kind_signalfd, &fd_kind_timerfd, &fd_kind_epoll,
+	&fd_kind_inotify, &fd_kind_fanotify,
 };
 
 static const struct fd_kind *kind_of(FileKind k)

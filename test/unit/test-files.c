@@ -12,6 +12,9 @@
 #include <string.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -308,6 +311,42 @@ static int outside_listener(void)
 	return l;
 }
 
+static void setup_fanotify(void)
+{
+	if (syscall(SYS_fanotify_init, 0, O_RDONLY) != 3)
+		_exit(12);
+}
+
+static void setup_packet_pipe(void)
+{
+	int p[2];
+
+	if (pipe2(p, O_DIRECT) < 0 || p[0] != 3)
+		_exit(12);
+}
+
+/* An epoll whose only watch is an eventfd held by a process outside the dump. */
+static void setup_epoll_orphan(void)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int e = eventfd(0, 0), ep = epoll_create1(0);
+	pid_t keeper;
+
+	if (e != 3 || ep != 4 || epoll_ctl(ep, EPOLL_CTL_ADD, e, &ev) < 0)
+		_exit(12);
+	keeper = fork();
+	if (keeper < 0)
+		_exit(12);
+	if (keeper == 0) {
+		/* Keep the eventfd only: spawn()'s ready pipe must see EOF. */
+		close_range(4, ~0U, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (;;)
+			pause();
+	}
+	close(e);
+}
+
 static void expect_refusal(const char *img, setup_fn setup, const char *needle)
 {
 	pid_t pid = spawn(setup);
@@ -363,6 +402,10 @@ static void test_refuse_peer_outside(void)
 	close(a);
 	close(l);
 }
+
+static void test_refuse_fanotify(void) { expect_refusal("img-fan", setup_fanotify, "fd 3 is a fanotify group"); }
+static void test_refuse_packet_pipe(void) { expect_refusal("img-ppipe", setup_packet_pipe, "packet mode (O_DIRECT)"); }
+static void test_refuse_epoll_orphan(void) { expect_refusal("img-eporph", setup_epoll_orphan, "no process of the tree has open"); }
 
 /* ---- restore-time checks -------------------------------------------------- */
 
@@ -480,6 +523,9 @@ int unit_register_files(void)
 	    !CU_add_test(s, "refuse a connection not accepted yet", test_refuse_pending) ||
 	    !CU_add_test(s, "refuse a peer outside the tree", test_refuse_peer_outside) ||
 	    !CU_add_test(s, "size changed since dump", test_size_changed) ||
+	    !CU_add_test(s, "refuse fanotify", test_refuse_fanotify) ||
+	    !CU_add_test(s, "refuse a packet-mode pipe", test_refuse_packet_pipe) ||
+	    !CU_add_test(s, "refuse an epoll watching a file outside the tree", test_refuse_epoll_orphan) ||
 	    !CU_add_test(s, "a bound socket's path taken by a regular file", test_socket_path_taken))
 		return CU_get_error();
 	return 0;
