@@ -48,7 +48,6 @@
 static const struct fd_kind *const kinds[] = {
 	&fd_kind_reg, &fd_kind_dir, &fd_kind_tty, &fd_kind_ptmx, &fd_kind_chr, &fd_kind_unix,
 	&fd_kind_inet_sk,
-	&fd_kind_reg, &fd_kind_dir, &fd_kind_chr,
 	&fd_kind_pipe, &fd_kind_fifo,
 	&fd_kind_eventfd, &fd_kind_signalfd, &fd_kind_timerfd, &fd_kind_epoll,
 	&fd_kind_inotify, &fd_kind_fanotify,
@@ -748,7 +747,6 @@ int files_dump(struct files_dump *df, pid_t pid, struct img *fdinfo_img)
 		if (!err)
 			err = dump_one_fd(df, pidfd, &d, &fdi.id);
 		/* A deferred description took d.fdinfo along (no locks on those kinds). */
-		/* A deferred kind took d.fdinfo with it; such files hold no POSIX locks. */
 		if (!err && d.fdinfo && strstr(d.fdinfo, "lock:"))
 			err = take_posix_locks(&d, &seen, &pl);
 		if (!err) {
