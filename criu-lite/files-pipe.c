@@ -307,14 +307,25 @@ static int pipe_open(struct files_rst *rf, const FileEntry *fe)
 	return open_pipe_mode(p, O_RDWR, what);
 }
 
+/* --inherit-fd keys, as criu names them: "pipe:[INODE]"; a FIFO by its path. */
+static const char *pipe_key(const FileEntry *fe, char *buf, size_t size)
+{
+	if (!fe->pipe)
+		return NULL;
+	if (fe->pipe->path)
+		return fe->pipe->path;
+	snprintf(buf, size, "pipe:[%llu]", (unsigned long long)fe->pipe->ino);
+	return buf;
+}
+
 const struct fd_kind fd_kind_pipe = {
 	.kind = FILE_KIND__FILE_PIPE, .name = "pipe",
 	.match = pipe_match, .dump = pipe_dump, .free_entry = pipe_free_entry,
-	.check = pipe_check, .open = pipe_open,
+	.check = pipe_check, .open = pipe_open, .key = pipe_key,
 };
 
 const struct fd_kind fd_kind_fifo = {
 	.kind = FILE_KIND__FILE_FIFO, .name = "FIFO",
 	.match = fifo_match, .dump = pipe_dump, .free_entry = pipe_free_entry,
-	.check = pipe_check, .open = pipe_open,
+	.check = pipe_check, .open = pipe_open, .key = pipe_key,
 };
