@@ -512,6 +512,35 @@ static int dump_name(const struct fd_dump *d, const struct usk *us, UnixSkEntry 
 	return 0;
 }
 
+/*
+ * A client whose connection waits in a listener's queue: the listener
+ * (in the tree) connects it again at restore. What it sent already sits
+ * in the embryo, which cr cannot read: refused.
+ */
+static int dump_pending(const struct fd_dump *d, const struct usk *us, UnixSkEntry *u)
+{
+	const struct usk *l = icon_owner(us->ino);
+	uint32_t id;
+	int err;
+
+	if (!l)
+		return files_refuse(d, "a unix socket", "its connection was not accepted yet, by a listener sock_diag does not show");
+	err = files_dump_find(d->df, d->st.st_dev, l->ino, NULL, NULL, &id);
+	if (err == -ENOENT)
+		return files_refuse(d, "a unix socket",
+				    "its connection was not accepted yet by a listening socket outside the dumped tree");
+	if (err)
+		return err;
+	if (us->wq)
+		return files_refuse(d, "a unix socket",
+				    "it sent data on a connection not accepted yet (cr cannot read it back)");
+	u->has_listener = true;
+	u->listener = id;
+	u->has_pending = true;
+	u->pending = true;
+	return 0;
+}
+
 /* Peer, listener and accepted connections. */
 static int dump_links(const struct fd_dump *d, const struct usk *us, UnixSkEntry *u)
 {
@@ -520,9 +549,22 @@ static int dump_links(const struct fd_dump *d, const struct usk *us, UnixSkEntry
 	int err;
 
 	if (us->state == SK_LISTEN) {
-		if (us->nr_icons)
-			return files_refuse(d, "a listening unix socket",
-					    "connections are waiting to be accepted");
+		/* unix_diag names a pending connection by its client's inode. */
+		for (uint32_t k = 0; k < us->nr_icons; k++) {
+			uint32_t *n;
+
+			err = files_dump_find(d->df, d->st.st_dev, us->icons[k], NULL, NULL, &id);
+			if (err == -ENOENT)
+				return files_refuse(d, "a listening unix socket",
+						    "a connection from outside the dumped tree waits to be accepted");
+			if (err)
+				return err;
+			n = xrealloc(u->icons, (u->n_icons + 1) * sizeof(*n));
+			if (!n)
+				return -ENOMEM;
+			u->icons = n;
+			u->icons[u->n_icons++] = id;
+		}
 		u->has_backlog = true;
 		u->backlog = us->wq;
 		for (size_t i = 0; i < diag.nr; i++) {
@@ -569,7 +611,7 @@ static int dump_links(const struct fd_dump *d, const struct usk *us, UnixSkEntry
 	 */
 	if (!us->peer && us->type != SOCK_DGRAM &&
 	    (us->shutdown & (SK_RCV_SHUTDOWN | SK_SEND_SHUTDOWN)) != (SK_RCV_SHUTDOWN | SK_SEND_SHUTDOWN))
-		return files_refuse(d, "a unix socket", "its connection was not accepted yet by the listening socket");
+		return dump_pending(d, us, u);
 	if (!us->peer) {
 		u->has_peer_gone = true;
 		u->peer_gone = true;
@@ -645,6 +687,7 @@ static void unix_free_entry(FileEntry *fe)
 		free(u->queue[i]);
 	free(u->queue);
 	free(u->accepted);
+	free(u->icons);
 	free(u->name.data);
 	free(u->dir);
 	free(u->opts);
@@ -868,6 +911,22 @@ static bool mutual(struct files_rst *rf, const FileEntry *fe)
 	return p && p->has_peer && p->peer == fe->id;
 }
 
+/* An accepted socket carries its listener's name: it never binds one itself. */
+static bool binds_path(struct files_rst *rf, const FileEntry *fe)
+{
+	const UnixSkEntry *u = fe->unix_sk, *l;
+
+	if (!is_path(u))
+		return false;
+	if (!u->has_listener)
+		return true;
+	l = entry_of(rf, u->listener);
+	for (size_t i = 0; l && i < l->n_accepted; i++)
+		if (l->accepted[i] == fe->id)
+			return false;
+	return true;
+}
+
 static int apply_shutdown(int fd, const UnixSkEntry *u)
 {
 	int how;
@@ -1004,6 +1063,23 @@ static int open_listener(struct files_rst *rf, const FileEntry *fe)
 		if (err)
 			return err;
 	}
+	/* Last, so that accept() above took the connections made for it. */
+	for (size_t i = 0; i < u->n_icons; i++) {
+		const UnixSkEntry *c = entry_of(rf, u->icons[i]);
+		_cleanup_close_ int cfd = -EBADF;
+
+		if (!c)
+			return pr_errno(-EBADMSG, "files.img: listener %u: pending client %u is not a unix socket",
+					fe->id, u->icons[i]);
+		cfd = new_socket(c);
+		if (cfd < 0)
+			return cfd;
+		err = sk_connect(cfd, u);
+		if (!err)
+			err = files_rst_set(rf, u->icons[i], TAKE_FD(cfd));
+		if (err)
+			return err;
+	}
 	return TAKE_FD(l);
 }
 
@@ -1131,7 +1207,7 @@ static int unix_post_open(struct files_rst *rf, const FileEntry *fe, int fd)
 		}
 	}
 names:
-	if (!err && u->deleted && !u->has_listener && is_path(u))
+	if (!err && u->deleted && binds_path(rf, fe))
 		err = unlink_name(u);
 	return err;
 }
@@ -1155,9 +1231,28 @@ static int unix_check(struct files_rst *rf, const FileEntry *fe)
 	if (u->has_listener) {
 		const UnixSkEntry *l = entry_of(rf, u->listener);
 
+		bool listed = false;
+
 		if (!l || l->state != SK_LISTEN)
 			return pr_errno(-EBADMSG, "files.img: unix socket file id %u: listener %u is not a listening unix socket",
 					fe->id, u->listener);
+		for (size_t i = 0; i < l->n_icons; i++)
+			listed |= l->icons[i] == fe->id;
+		for (size_t i = 0; i < l->n_accepted; i++) {
+			const UnixSkEntry *a = entry_of(rf, l->accepted[i]);
+
+			listed |= l->accepted[i] == fe->id || (a && a->has_peer && a->peer == fe->id);
+		}
+		if (!listed)
+			return pr_errno(-EBADMSG, "files.img: unix socket file id %u: listener %u does not list it",
+					fe->id, u->listener);
+	}
+	for (size_t i = 0; i < u->n_icons; i++) {
+		const UnixSkEntry *c = entry_of(rf, u->icons[i]);
+
+		if (!c || !c->pending || c->listener != fe->id)
+			return pr_errno(-EBADMSG, "files.img: listener %u: %u is not a client waiting for it",
+					fe->id, u->icons[i]);
 	}
 	for (size_t i = 0; i < u->n_accepted; i++) {
 		const UnixSkEntry *a = entry_of(rf, u->accepted[i]);
@@ -1167,7 +1262,7 @@ static int unix_check(struct files_rst *rf, const FileEntry *fe)
 					fe->id, u->accepted[i]);
 	}
 	/* Bound sockets only; accepted ones carry their listener's name. */
-	if (is_path(u) && !u->has_listener)
+	if (binds_path(rf, fe))
 		return check_path_free(u, false);
 	return 0;
 }
@@ -1180,8 +1275,7 @@ static void unix_abort(struct files_rst *rf, const FileEntry *fe)
 	struct in_dir s;
 	struct stat st;
 
-	(void)rf;
-	if (!is_path(u) || u->has_listener || enter_dir(u, &s))
+	if (!binds_path(rf, fe) || enter_dir(u, &s))
 		return;
 	snprintf(rel, sizeof(rel), "%.*s", (int)u->name.len, (const char *)u->name.data);
 	if (lstat(rel, &st) == 0 && S_ISSOCK(st.st_mode) && unlink(rel) < 0)

@@ -4,10 +4,13 @@
  * client waits in the server's accepted socket and a greeting from the
  * server waits in each client's socket.
  *
+ * A third client connected but was not accepted yet at the checkpoint.
+ *
  * After restore: the accepted sockets carry the server's name and the
- * clients see it as their peer; the listener still accepts new clients;
- * each side reads exactly what was queued, then both clients keep talking
- * with the server for a few rounds.
+ * clients see it as their peer; each side reads exactly what was queued,
+ * then both clients keep talking with the server for a few rounds. The
+ * pending connection is the first the listener accepts, and its client
+ * talks over it. The listener still accepts new clients.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -20,6 +23,7 @@
 
 #define PATH_SRV	"zdtm_unix_server.sock"
 #define NR_CLIENTS	2
+#define LATE		NR_CLIENTS	/* the client not accepted yet */
 #define ROUNDS		10
 
 static struct sockaddr_un srv_addr;
@@ -69,6 +73,15 @@ static void client(int k)
 
 	if (fd < 0 || connect(fd, (struct sockaddr *)&srv_addr, srv_len))
 		fail_errno("client %d: connect", k);
+	if (k == LATE) {
+		/* Nothing sent before accept: that would sit in the listener's embryo. */
+		tree_send(parent, 0);
+		test_wait_checkpoint();
+		check_name(fd, 1, "pending client");
+		xsend(fd, "late");
+		xrecv(fd, "late ok", 0);
+		tree_exit(0);
+	}
 	snprintf(buf, sizeof(buf), "request from %d", k);
 	xsend(fd, buf);
 	tree_send(parent, 0);
@@ -88,8 +101,8 @@ static void client(int k)
 
 int main(int argc, char **argv)
 {
-	pid_t kids[NR_CLIENTS];
-	int lfd, conn[NR_CLIENTS];
+	pid_t kids[NR_CLIENTS + 1];
+	int lfd, conn[NR_CLIENTS + 1];
 	char buf[64];
 
 	test_init(argc, argv);
@@ -120,10 +133,20 @@ int main(int argc, char **argv)
 		snprintf(buf, sizeof(buf), "welcome %d", k);
 		xsend(conn[k], buf);
 	}
+	kids[LATE] = fork();
+	if (kids[LATE] < 0)
+		fail_errno("fork");
+	if (kids[LATE] == 0) {
+		close(lfd);
+		for (int j = 0; j < NR_CLIENTS; j++)
+			close(conn[j]);
+		client(LATE);
+	}
+	tree_recv(kids[LATE]);
 
 	test_ready();
 	test_wait_checkpoint();
-	tree_forward(kids, NR_CLIENTS);
+	tree_forward(kids, NR_CLIENTS + 1);
 
 	for (int k = 0; k < NR_CLIENTS; k++) {
 		check_name(conn[k], 0, "accepted connection");
@@ -137,6 +160,13 @@ int main(int argc, char **argv)
 			snprintf(buf, sizeof(buf), "%d gets %d", k, r);
 			xsend(conn[k], buf);
 		}
+	/* The connection pending at the checkpoint comes first. */
+	conn[LATE] = accept(lfd, NULL, NULL);
+	if (conn[LATE] < 0)
+		fail_errno("accepting the pending connection");
+	check_name(conn[LATE], 0, "the pending connection");
+	xrecv(conn[LATE], "late", 0);
+	xsend(conn[LATE], "late ok");
 	/* The listener still serves a new client. */
 	{
 		int c = socket(AF_UNIX, SOCK_STREAM, 0), a;
@@ -150,5 +180,5 @@ int main(int argc, char **argv)
 		xrecv(a, "new", 0);
 	}
 	unlink(PATH_SRV);
-	tree_exit(tree_collect(kids, NR_CLIENTS));
+	tree_exit(tree_collect(kids, NR_CLIENTS + 1));
 }
