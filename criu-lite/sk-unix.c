@@ -854,8 +854,9 @@ static int sk_bind(int fd, const UnixSkEntry *u)
 		err = pr_errno(-errno, "unix socket %s: bind", what);
 	else if (is_path(u) && u->has_mode && fchmodat(AT_FDCWD, sa.sun_path, u->mode, 0) < 0)
 		err = pr_errno(-errno, "unix socket %s: chmod 0%o", what, u->mode);
-	if (err && is_path(u) && !(errno == EADDRINUSE))
-		(void)unlink(sa.sun_path);	/* ours if bind got that far; already an error */
+	/* After a failed chmod the file is ours; EADDRINUSE means it is someone else's. */
+	if (err && is_path(u) && err != -EADDRINUSE)
+		(void)unlink(sa.sun_path);
 	leave_dir(&s);
 	return err;
 }

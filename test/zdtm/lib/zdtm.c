@@ -125,3 +125,46 @@ void fail(const char *fmt, ...)
 		_exit(1);
 	exit(1);
 }
+
+/* ---- fdinfo ---------------------------------------------------------------- */
+
+void fdinfo_read(int fd, char *buf, size_t len)
+{
+	char path[64];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		fail_errno("open %s", path);
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void fdinfo_lines(int fd, const char *prefix, const char *cut, char *out, size_t len)
+{
+	char buf[4096], *lines[64];
+	int nr = 0;
+
+	fdinfo_read(fd, buf, sizeof(buf));
+	for (char *s = strtok(buf, "\n"); s && nr < 64; s = strtok(NULL, "\n")) {
+		char *c = strstr(s, cut);
+
+		if (strncmp(s, prefix, strlen(prefix)))
+			continue;
+		if (c)
+			*c = '\0';
+		lines[nr++] = s;
+	}
+	qsort(lines, nr, sizeof(*lines), cmp_line);
+	out[0] = '\0';
+	for (int i = 0; i < nr; i++)
+		snprintf(out + strlen(out), len - strlen(out), "%s\n", lines[i]);
+}

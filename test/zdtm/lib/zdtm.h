@@ -43,6 +43,18 @@ void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 			     __FILE__, __LINE__);			\
 	} while (0)
 
+/* ---- fdinfo (zdtm.c) ----------------------------------------------------- */
+#include <stddef.h>
+
+/* All of /proc/self/fdinfo/FD into BUF (NUL-terminated); fails the test on error. */
+void fdinfo_read(int fd, char *buf, size_t len);
+/*
+ * The lines of /proc/self/fdinfo/FD that start with PREFIX, each cut where
+ * CUT begins (fields a restore changes, such as inodes), sorted (the kernel
+ * lists watches in an order a restore changes), one per line into OUT.
+ */
+void fdinfo_lines(int fd, const char *prefix, const char *cut, char *out, size_t len);
+
 /* ---- process trees (tree.c) ---------------------------------------------
  *
  * A tree test forks all its processes before test_ready(). The runner sends

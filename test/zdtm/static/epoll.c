@@ -33,40 +33,10 @@
 static int ep, p[2], r2, ev, tf, c;
 static char watches[1024];
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* "tfd: N events: E data: D" of every watch, sorted (the kernel orders
- * them by file address, which a restore changes). */
+/* "tfd: N events: E data: D" of every watch, sorted, without the inode fields. */
 static void epoll_watches(char *out, size_t len)
 {
-	char path[64], buf[4096], *lines[64];
-	int nr = 0;
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", ep);
-	f = fopen(path, "r");
-	if (!f)
-		fail_errno("open %s", path);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	for (char *s = strtok(buf, "\n"); s && nr < 64; s = strtok(NULL, "\n")) {
-		char *pos = strstr(s, " pos:");
-
-		if (strncmp(s, "tfd:", 4))
-			continue;
-		if (pos)
-			*pos = '\0';
-		lines[nr++] = s;
-	}
-	qsort(lines, nr, sizeof(*lines), cmp_str);
-	out[0] = '\0';
-	for (int i = 0; i < nr; i++)
-		snprintf(out + strlen(out), len - strlen(out), "%s\n", lines[i]);
+	fdinfo_lines(ep, "tfd:", " pos:", out, len);
 }
 
 static void add(int fd, uint32_t events, uint64_t data)

@@ -31,17 +31,9 @@ static char info[NR][256];
 /* The eventfd lines of the fd's fdinfo. */
 static void efd_info(int fd, char *out, size_t len)
 {
-	char p[64], buf[1024], *l;
-	FILE *f;
-	size_t n;
+	char buf[1024], *l;
 
-	snprintf(p, sizeof(p), "/proc/self/fdinfo/%d", fd);
-	f = fopen(p, "r");
-	if (!f)
-		fail_errno("open %s", p);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
+	fdinfo_read(fd, buf, sizeof(buf));
 	l = strstr(buf, "eventfd-count:");
 	if (!l)
 		fail("fd %d: no eventfd-count in fdinfo", fd);

@@ -29,40 +29,11 @@
 static int in, wd_file, wd_dir;
 static char watches[1024];
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The "inotify wd:..." lines, sorted, without the file handle (another
  * encoding of the same inode). */
 static void inotify_watches(char *out, size_t len)
 {
-	char path[64], buf[4096], *lines[16];
-	int nr = 0;
-	size_t n;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", in);
-	f = fopen(path, "r");
-	if (!f)
-		fail_errno("open %s", path);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	for (char *s = strtok(buf, "\n"); s && nr < 16; s = strtok(NULL, "\n")) {
-		char *fh = strstr(s, " fhandle-bytes:");
-
-		if (strncmp(s, "inotify wd:", 11))
-			continue;
-		if (fh)
-			*fh = '\0';
-		lines[nr++] = s;
-	}
-	qsort(lines, nr, sizeof(*lines), cmp_str);
-	out[0] = '\0';
-	for (int i = 0; i < nr; i++)
-		snprintf(out + strlen(out), len - strlen(out), "%s\n", lines[i]);
+	fdinfo_lines(in, "inotify wd:", " fhandle-bytes:", out, len);
 }
 
 /* The next event, or fail; NULL when the queue is empty. */

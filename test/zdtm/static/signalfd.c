@@ -22,17 +22,9 @@ static char mask_a[64], mask_b[64];
 
 static void sigmask_of(int fd, char *out, size_t len)
 {
-	char p[64], buf[1024], *l;
-	FILE *f;
-	size_t n;
+	char buf[1024], *l;
 
-	snprintf(p, sizeof(p), "/proc/self/fdinfo/%d", fd);
-	f = fopen(p, "r");
-	if (!f)
-		fail_errno("open %s", p);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
+	fdinfo_read(fd, buf, sizeof(buf));
 	l = strstr(buf, "sigmask:");
 	if (!l)
 		fail("fd %d: no sigmask in fdinfo", fd);

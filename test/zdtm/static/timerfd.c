@@ -55,17 +55,9 @@ static int64_t now_ns(clockid_t c)
  */
 static void tfd_info(int i, char *out, size_t len)
 {
-	char p[64], buf[1024];
-	FILE *f;
-	size_t n;
+	char buf[1024];
 
-	snprintf(p, sizeof(p), "/proc/self/fdinfo/%d", fds[i]);
-	f = fopen(p, "r");
-	if (!f)
-		fail_errno("open %s", p);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
+	fdinfo_read(fds[i], buf, sizeof(buf));
 	out[0] = '\0';
 	for (char *s = strtok(buf, "\n"); s; s = strtok(NULL, "\n"))
 		if (!strncmp(s, "clockid:", 8) || (i != PER && !strncmp(s, "ticks:", 6)) ||
