@@ -283,13 +283,25 @@ static const char *type_name(mode_t mode)
 	}
 }
 
+/* The directory an absolute @path is in ("/" for "/x"), into @buf. */
+static void dir_of(const char *path, char *buf, size_t size)
+{
+	char *slash;
+
+	snprintf(buf, size, "%s", path);
+	slash = strrchr(buf, '/');
+	if (slash == buf)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+}
+
 /* Checks that the path still names what the image says; creates nothing. */
 static int reg_check(struct files_rst *rf, const FileEntry *fe)
 {
 	const RegFileEntry *r = fe->reg;
 	struct stat st;
 
-	(void)rf;
 	if (!r)
 		return pr_errno(-EBADMSG, "files.img: file id %u has no path record", fe->id);
 	if (r->path[0] != '/' && !r->memfd_name)
@@ -306,14 +318,8 @@ static int reg_check(struct files_rst *rf, const FileEntry *fe)
 		return 0;
 	if (r->deleted) {
 		char dir[PATH_MAX];
-		char *slash;
 
-		snprintf(dir, sizeof(dir), "%s", r->path);
-		slash = strrchr(dir, '/');
-		if (slash == dir)
-			slash[1] = '\0';
-		else if (slash)
-			*slash = '\0';
+		dir_of(r->path, dir, sizeof(dir));
 		if (stat(dir, &st) < 0)
 			return pr_errno(-errno, "deleted file %s: its directory %s can't be found", r->path, dir);
 		if (!S_ISDIR(st.st_mode))
@@ -377,7 +383,6 @@ static int create_unlinked(const FileEntry *fe)
 	const RegFileEntry *r = fe->reg;
 	mode_t mode = r->mode & 07777;
 	char dir[PATH_MAX];
-	char *slash;
 	int fd;
 
 	if (r->memfd_name) {
@@ -403,12 +408,7 @@ static int create_unlinked(const FileEntry *fe)
 	}
 	if (errno != EEXIST)
 		return pr_errno(-errno, "deleted file %s: creating it", r->path);
-	snprintf(dir, sizeof(dir), "%s", r->path);
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
+	dir_of(r->path, dir, sizeof(dir));
 	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
 	if (fd < 0)
 		return pr_errno(-errno, "deleted file %s: the name is taken, and O_TMPFILE in %s failed",
