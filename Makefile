@@ -122,6 +122,8 @@ ZDTM_LIB	:= $(wildcard test/zdtm/lib/*.c)
 test/zdtm/static/%: test/zdtm/static/%.c $(ZDTM_LIB) $(wildcard test/zdtm/lib/*.h)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -iquote test/zdtm/lib -o $@ $< $(ZDTM_LIB) -lpthread -lrt
+# A test built from another one's source.
+test/zdtm/static/amx_released: test/zdtm/static/amx_tiles.c
 zdtm-bins: $(ZDTM_BIN)
 .PHONY: zdtm-bins
 

@@ -357,6 +357,8 @@ int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
 	c.has_pdeath_sig = c.has_child_subreaper = c.has_oom_score_adj = true;
 	c.pdeath_sig = m->pdeath_sig;
 	c.child_subreaper = m->child_subreaper;
+	c.has_xfeatures_perm = true;
+	c.xfeatures_perm = m->xfeatures_perm;
 	t.tid = pid;
 	arch_regs_to_pb(&regs->gpr, &ur);
 	t.xsave.data = regs->xsave;
@@ -549,13 +551,15 @@ int core_prepare_restore(const CoreEntry *core, pid_t pid, struct restorer_args 
 	if (!th)
 		return -ENOMEM;
 	memset(th, 0, sizeof(*th) * (core->n_threads + 1));
-	err = thread_prepare_restore(core->thread, pid, &th[0], rg);
+	a->xfeatures_req = core->xfeatures_perm & arch_xfeatures_dynamic();
+	err = thread_prepare_restore(core->thread, pid, core->xfeatures_perm, &th[0], rg);
 	if (!th[0].comm[0])
 		snprintf(th[0].comm, sizeof(th[0].comm), "%s", core->comm);
 	for (i = 0; i < core->n_threads && !err; i++) {
 		char *stack = region_alloc(rg, RESTORER_THREAD_STACK, 64);
 
-		err = stack ? thread_prepare_restore(core->threads[i], pid, &th[i + 1], rg) : -ENOMEM;
+		err = stack ? thread_prepare_restore(core->threads[i], pid, core->xfeatures_perm, &th[i + 1], rg)
+			    : -ENOMEM;
 		if (!err)
 			th[i + 1].stack_top = (uint64_t)stack + RESTORER_THREAD_STACK;
 	}

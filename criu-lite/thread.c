@@ -217,13 +217,13 @@ size_t thread_region_size(const ThreadCoreEntry *te)
 	return ARCH_SIGFRAME_SIZE(XSAVE_MAX_SIZE) + 128 + SIGINFO_SIZE * (te->n_pending_sigs + 1) + 64;
 }
 
-int thread_prepare_restore(const ThreadCoreEntry *te, pid_t pid, struct restorer_thread *th,
-			   struct region *rg)
+int thread_prepare_restore(const ThreadCoreEntry *te, pid_t pid, uint64_t xfeatures_perm,
+			   struct restorer_thread *th, struct region *rg)
 {
 	struct arch_stack ss = { .ss_flags = ARCH_SS_DISABLE };
 	uint32_t xsize = arch_xsave_size();
 	unsigned char *infos, *frame;
-	uint64_t img_xfeatures;
+	uint64_t img_xfeatures, features;
 	struct user_regs r;
 	size_t i;
 
@@ -282,10 +282,13 @@ int thread_prepare_restore(const ThreadCoreEntry *te, pid_t pid, struct restorer
 		ss.ss_size = te->sas_size;
 		ss.ss_flags = te->sas_flags;
 	}
+	features = arch_sigframe_xfeatures(te->xsave.data, xfeatures_perm);
 	frame = region_alloc(rg, ARCH_SIGFRAME_SIZE(xsize), 64);
 	if (!frame)
 		return -ENOMEM;
-	arch_build_sigframe(frame, (uint64_t)frame, &r, te->xsave.data, xsize, te->blk_sigset, &ss);
+	arch_build_sigframe(frame, (uint64_t)frame, &r, te->xsave.data, arch_xsave_user_size(features),
+			    features, te->blk_sigset, &ss);
 	th->sigframe = (uint64_t)frame;
+	th->xfeatures = features;
 	return 0;
 }

@@ -41,8 +41,8 @@ void thread_dump_free(struct thread_dump *td);
  * rt_sigframe that becomes the thread's registers, mask and altstack.
  * Room comes from @rg. Returns 0 or -errno (logged, naming @pid).
  */
-int thread_prepare_restore(const ThreadCoreEntry *te, pid_t pid, struct restorer_thread *th,
-			   struct region *rg);
+int thread_prepare_restore(const ThreadCoreEntry *te, pid_t pid, uint64_t xfeatures_perm,
+			   struct restorer_thread *th, struct region *rg);
 
 /* Bytes of region a thread needs beyond struct restorer_thread. */
 size_t thread_region_size(const ThreadCoreEntry *te);

@@ -104,6 +104,7 @@ struct parasite_dump_misc {
 	u32 dumpable;			/* PR_GET_DUMPABLE */
 	int pdeath_sig;			/* PR_GET_PDEATHSIG */
 	int child_subreaper;		/* PR_GET_CHILD_SUBREAPER */
+	u64 xfeatures_perm;		/* ARCH_GET_XCOMP_PERM, 0 if unknown */
 	int pid;
 	struct arch_stack sigaltstack;
 	u32 nr_timers;			/* in */

@@ -107,6 +107,7 @@ struct restorer_thread {
 	u64 clear_tid;			/* set_tid_address() */
 	u64 robust_head, robust_len;	/* set_robust_list() */
 	int pdeath_sig;			/* not the main thread: see pdeath_sig */
+	u64 xfeatures;			/* what its sigframe holds */
 	int __pad;
 	struct restorer_sched sched;
 	char comm[16];
@@ -155,6 +156,7 @@ struct restorer_args {
 	u32 nr_rlimits;
 	struct restorer_rlimit rlimits[RESTORER_NR_RLIMITS];
 	u32 personality;
+	u64 xfeatures_req;		/* dynamic xstate features to ask for (AMX) */
 	int pdeath_sig;
 	u32 child_subreaper;
 

@@ -21,6 +21,7 @@
 #include "infect.h"
 #include "infect-log.h"
 #include "parasite-abi.h"
+#include "asm/arch.h"
 #include "asm/syscall.h"
 
 #define CMD_TIMEOUT_MS		60000	/* a blob silent this long is stuck */
@@ -307,6 +308,7 @@ int infect_start_blob(struct parasite_ctl *ctl, const void *blob, size_t blob_si
 	struct arch_stack no_ss = { .ss_flags = ARCH_SS_DISABLE };
 	struct infect_rseq rs;
 	struct parasite_args *args;
+	uint64_t features;
 	struct infect_regs r = { .gpr = ctl->orig.gpr };
 	int err;
 
@@ -330,8 +332,10 @@ int infect_start_blob(struct parasite_ctl *ctl, const void *blob, size_t blob_si
 	/* The way back if cr dies: the original state, restart fixed up. */
 	r.gpr.orig_ax = ctl->orig.gpr.orig_ax;
 	arch_fixup_restart(&r.gpr, 1);
+	features = arch_sigframe_xfeatures(ctl->orig.xsave, 0);
 	arch_build_sigframe((char *)ctl->local_base + frame_off, args->cure_frame, &r.gpr,
-			    ctl->orig.xsave, ctl->orig.xsave_size, ctl->orig_sigmask, &no_ss);
+			    ctl->orig.xsave, arch_xsave_user_size(features), features, ctl->orig_sigmask,
+			    &no_ss);
 
 	err = listen_socket(ctl, args);
 	if (err)

@@ -182,6 +182,9 @@ static int dump_misc(struct parasite_dump_misc *m)
 		ret = sys_prctl(PR_GET_CHILD_SUBREAPER_, (unsigned long)&m->child_subreaper, 0, 0, 0);
 	if (ret)
 		return ret;
+	/* Older kernels do not know it: then nothing is dynamic. */
+	if (sys_arch_prctl(ARCH_GET_XCOMP_PERM, (unsigned long)&m->xfeatures_perm) < 0)
+		m->xfeatures_perm = 0;
 	return sys_sigaltstack(0, &m->sigaltstack);
 }
 

@@ -360,6 +360,18 @@ static void install_seccomp(void)
 	}
 }
 
+/*
+ * A process has the large AMX xstate only once it asked for it; without,
+ * the kernel would take the sigframes' xstate for x87/SSE only. Process
+ * wide, so once, before any thread goes through rt_sigreturn.
+ */
+static void request_xfeatures(void)
+{
+	for (u32 bit = 0; bit < 64; bit++)
+		if (A->xfeatures_req & (1ULL << bit))
+			CHECK(RSTEP_TASK_MISC, sys_arch_prctl(ARCH_REQ_XCOMP_PERM, bit));
+}
+
 /* What every thread restores for itself, the main one included. */
 static void thread_setup(struct restorer_thread *th)
 {
@@ -376,6 +388,7 @@ static void thread_setup(struct restorer_thread *th)
 	if (th->robust_head)
 		CHECK(RSTEP_THREAD_STATE, sys_set_robust_list(th->robust_head, th->robust_len));
 	queue_signals(th->tid, th->siginfos, th->nr_sigs);
+	arch_xfeatures_touch(th->xfeatures);
 	CHECK(RSTEP_TLS, sys_arch_prctl(ARCH_SET_FS, th->fs_base));
 	CHECK(RSTEP_TLS, sys_arch_prctl(ARCH_SET_GS, th->gs_base));
 	if (th->rseq_ptr)
@@ -463,6 +476,7 @@ int blob_main(struct restorer_args *args)
 	CHECK(RSTEP_TASK_MISC, sys_personality(A->personality));
 	CHECK(RSTEP_TASK_MISC, sys_prctl(PR_SET_CHILD_SUBREAPER, A->child_subreaper, 0, 0, 0));
 	queue_signals(0, A->siginfos, A->nr_sigs_shared);
+	request_xfeatures();
 	clone_threads();
 
 	pie_debug("pid %d: ready", A->pid);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <CUnit/CUnit.h>
 
+#include "asm/arch.h"
 #include "asm/regs.h"
 #include "unit.h"
 
@@ -79,7 +80,9 @@ static void test_sigframe(void)
 
 	*(uint64_t *)(xs + XSAVE_HDR_OFF) = 0xe7;	/* x87 SSE AVX AVX-512 */
 	xs[24] = 0x80;				/* MXCSR low byte */
-	arch_build_sigframe(frame, at, &r, xs, xsize, 0x1234, &ss);
+	/* PTRACE_GETREGSET puts XCR0 where the software bytes go: overwritten. */
+	*(uint64_t *)(xs + XSAVE_SW_BYTES_OFF) = 0x600e7;
+	arch_build_sigframe(frame, at, &r, xs, xsize, 0xe7, 0x1234, &ss);
 
 	CU_ASSERT_EQUAL(f->uc.uc_mcontext.ip, 0x401000);
 	CU_ASSERT_EQUAL(f->uc.uc_mcontext.sp, 0x7ffc0000);
@@ -104,6 +107,32 @@ static void test_sigframe(void)
 	free(frame);
 }
 
+/*
+ * A task that did not ask for AMX has a smaller xstate than CPUID's
+ * XCR0 size; a frame claiming more makes rt_sigreturn drop AVX and up.
+ */
+static void test_sigframe_features(void)
+{
+	uint64_t dyn = arch_xfeatures_dynamic(), xcr0 = arch_xfeatures();
+	unsigned char *xs = calloc(1, arch_xsave_size());
+	uint64_t f;
+
+	CU_ASSERT_EQUAL(dyn & ~xcr0, 0);
+	CU_ASSERT_EQUAL(arch_xsave_user_size(xcr0), arch_xsave_size());
+	CU_ASSERT_EQUAL(arch_xsave_user_size(XFEATURE_MASK_FPSSE), 576);
+	*(uint64_t *)(xs + XSAVE_HDR_OFF) = 0x7;
+	f = arch_sigframe_xfeatures(xs, 0);
+	CU_ASSERT_EQUAL(f, xcr0 & ~dyn);
+	CU_ASSERT_EQUAL(arch_sigframe_xfeatures(xs, dyn), xcr0);
+	if (dyn) {
+		CU_ASSERT(arch_xsave_user_size(f) < arch_xsave_size());
+		/* Dynamic state in use counts as permitted. */
+		*(uint64_t *)(xs + XSAVE_HDR_OFF) |= dyn;
+		CU_ASSERT_EQUAL(arch_sigframe_xfeatures(xs, 0), xcr0);
+	}
+	free(xs);
+}
+
 int unit_register_arch(void)
 {
 	CU_pSuite s = CU_add_suite("arch-x86", NULL, NULL);
@@ -111,7 +140,8 @@ int unit_register_arch(void)
 	if (!s || !CU_add_test(s, "restart codes re-run the syscall", test_restart_codes) ||
 	    !CU_add_test(s, "restart_block: -EINTR or restart_syscall", test_restart_block) ||
 	    !CU_add_test(s, "no syscall, no change", test_no_syscall) ||
-	    !CU_add_test(s, "rt_sigframe layout and xstate magics", test_sigframe))
+	    !CU_add_test(s, "rt_sigframe layout and xstate magics", test_sigframe) ||
+	    !CU_add_test(s, "sigframe claims only the task's xstate", test_sigframe_features))
 		return CU_get_error();
 	return 0;
 }

@@ -12,6 +12,21 @@ uint32_t arch_xsave_size(void);
 /* XCR0: the xsave features in use. */
 uint64_t arch_xfeatures(void);
 /*
+ * The XCR0 features the kernel gives a process only on request
+ * (arch_prctl ARCH_REQ_XCOMP_PERM): AMX tile data. A process that did not
+ * ask has a smaller xstate, and rt_sigreturn ignores the whole extended
+ * state of a frame that claims more than that (it restores x87/SSE only).
+ */
+uint64_t arch_xfeatures_dynamic(void);
+/* Bytes of a standard-format xsave area that holds @features. */
+uint32_t arch_xsave_user_size(uint64_t features);
+/*
+ * The features a sigframe may claim for a task whose xsave image is
+ * @xsave: every static one, plus the dynamic ones it uses or was
+ * @permitted (the permission must be in place before rt_sigreturn).
+ */
+uint64_t arch_sigframe_xfeatures(const void *xsave, uint64_t permitted);
+/*
  * Describes the CPU's xsave support ("size N bytes, XCR0 0x..: x87 sse ...")
  * into @buf; -ENOTSUP with the reason in @buf when it has none.
  */

@@ -21,5 +21,28 @@ long arch_clone_thread(void *ca, unsigned long size, void (*fn)(void *), void *a
 
 #define ARCH_SET_GS	0x1001
 #define ARCH_SET_FS	0x1002
+/* Dynamic xstate features (AMX): what the process may use, and asking for more. */
+#define ARCH_GET_XCOMP_PERM	0x1022
+#define ARCH_REQ_XCOMP_PERM	0x1023
+#define XFEATURE_XTILEDATA	18
+
+/*
+ * The permission alone does not grow a thread's xstate: the kernel does
+ * that at the thread's first instruction that touches tile data (an XFD
+ * #NM trap), and until then rt_sigreturn takes a frame with tile data
+ * for x87/SSE only. TILERELEASE and LDTILECFG do not count (measured on
+ * 6.18): configure one tile, zero it, release all.
+ */
+static inline void arch_xfeatures_touch(unsigned long long features)
+{
+	/* palette 1, tile 0: 1 row of 64 bytes */
+	unsigned char cfg[64] __attribute__((aligned(64))) = { [0] = 1, [16] = 64, [48] = 1 };
+
+	if (features & (1ULL << XFEATURE_XTILEDATA))
+		__asm__ volatile("ldtilecfg %0\n\t"
+				 "tilezero %%tmm0\n\t"
+				 "tilerelease"
+				 : : "m"(cfg) : "memory");
+}
 
 #endif

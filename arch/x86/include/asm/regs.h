@@ -133,15 +133,17 @@ static inline void arch_fixup_restart(struct user_regs *r, int same_task)
 /*
  * Fills a complete rt_sigframe at @frame (room: ARCH_SIGFRAME_SIZE) that
  * rt_sigreturn turns into @r (restart already fixed up), the xsave image
- * @xsave of @xsave_size bytes (user format, as PTRACE_GETREGSET
- * NT_X86_XSTATE gives it), the blocked mask @sigmask and the alternate
- * stack @ss. @frame is where it is built, @frame_addr where the task will
- * see it (they differ when built through a shared mapping); both 64-byte
- * aligned. Used by the host (restore)
- * and by the parasite (self-cure), so it is header-only and libc-free.
+ * @xsave (user format, as PTRACE_GETREGSET NT_X86_XSTATE gives it) for the
+ * components in @xfeatures, the first @xsave_size bytes of it (the
+ * standard-format size of @xfeatures, which must not exceed the task's
+ * own xstate size), the blocked mask @sigmask and the alternate stack @ss.
+ * @frame is where it is built, @frame_addr where the task will see it
+ * (they differ when built through a shared mapping); both 64-byte
+ * aligned. Used by the host (restore) and by the parasite (self-cure), so
+ * it is header-only and libc-free.
  */
 static inline void arch_build_sigframe(void *frame, u64 frame_addr, const struct user_regs *r,
-				       const void *xsave, u32 xsave_size, u64 sigmask,
+				       const void *xsave, u32 xsave_size, u64 xfeatures, u64 sigmask,
 				       const struct arch_stack *ss)
 {
 	struct arch_rt_sigframe *f = frame;
@@ -155,6 +157,8 @@ static inline void arch_build_sigframe(void *frame, u64 frame_addr, const struct
 		((unsigned char *)f)[i] = 0;
 	for (i = 0; i < xsave_size; i++)
 		fp[i] = src[i];
+	/* Components past the copied size must not be claimed as in use. */
+	*(u64 *)(fp + XSAVE_HDR_OFF) &= xfeatures | XFEATURE_MASK_FPSSE;
 
 	f->uc.uc_flags = ARCH_UC_FP_XSTATE | ARCH_UC_SIGCONTEXT_SS | ARCH_UC_STRICT_RESTORE_SS;
 	f->uc.uc_stack = *ss;
@@ -169,15 +173,17 @@ static inline void arch_build_sigframe(void *frame, u64 frame_addr, const struct
 	sc->fpstate = frame_addr + ARCH_SIGFRAME_XSAVE_OFF;
 
 	/*
-	 * Tell the kernel the frame holds a full xsave image. PTRACE_GETREGSET
-	 * already fills these software bytes with the task's user features;
-	 * keep them when present, else restore what the header says is in use.
+	 * Tell the kernel the frame holds an xsave image. PTRACE_GETREGSET puts
+	 * XCR0 where these software bytes go (for core files), so they are
+	 * always written here. The kernel falls back to x87/SSE only when
+	 * xstate_size exceeds the task's xstate (Linux 5.16+, AMX).
 	 */
-	if (sw->magic1 != ARCH_FP_XSTATE_MAGIC1)
-		sw->xfeatures = *(const u64 *)(src + XSAVE_HDR_OFF) | XFEATURE_MASK_FPSSE;
 	sw->magic1 = ARCH_FP_XSTATE_MAGIC1;
+	sw->xfeatures = xfeatures | XFEATURE_MASK_FPSSE;
 	sw->xstate_size = xsave_size;
 	sw->extended_size = xsave_size + ARCH_FP_XSTATE_MAGIC2_SIZE;
+	for (i = 0; i < sizeof(sw->padding) / sizeof(sw->padding[0]); i++)
+		sw->padding[i] = 0;
 	*(u32 *)(fp + xsave_size) = ARCH_FP_XSTATE_MAGIC2;
 }
 
