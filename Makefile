@@ -53,7 +53,8 @@ CFLAGS_PIE	:= -std=gnu11 -O2 $(WARN) -Wno-unused-parameter $(INCLUDES) -iquote p
 		   -ffreestanding -nostdlib -fpie -fno-stack-protector \
 		   -fomit-frame-pointer -fno-asynchronous-unwind-tables \
 		   -fno-unwind-tables -fvisibility=hidden -fno-builtin \
-		   -fcf-protection=none -mno-red-zone -D_FORTIFY_SOURCE=0 -U_FORTIFY_SOURCE \
+		   -fcf-protection=none -mno-red-zone -mgeneral-regs-only \
+		   -D_FORTIFY_SOURCE=0 -U_FORTIFY_SOURCE \
 		   -DPIE_NOLIBC -MMD -MP
 PIE_LIB_SRC	:= $(wildcard pie/lib/*.c) $(wildcard arch/$(ARCH)/pie/*.S)
 PIE_LIB_O	:= $(patsubst %.c,%.pie.o,$(patsubst %.S,%.pie.o,$(PIE_LIB_SRC)))
@@ -80,7 +81,8 @@ $(BLOB_H): pie/%-blob.h: pie/%.elf scripts/blob2h
 
 # ---- the cr tool --------------------------------------------------------
 TOOL_SRC	:= $(wildcard criu-lite/*.c) $(wildcard parasite/*.c) $(wildcard arch/$(ARCH)/*.c)
-TOOL_O		:= $(TOOL_SRC:.c=.o)
+TOOL_ASM	:= $(wildcard arch/$(ARCH)/*.S)
+TOOL_O		:= $(TOOL_SRC:.c=.o) $(TOOL_ASM:.S=.o)
 LIB_O		:= $(filter-out criu-lite/main.o,$(TOOL_O)) $(PROTO_O)
 
 $(filter criu-lite/%,$(TOOL_O)): criu-lite/%.o: criu-lite/%.c | $(PROTO_H) $(BLOB_H)
@@ -89,7 +91,10 @@ $(filter criu-lite/%,$(TOOL_O)): criu-lite/%.o: criu-lite/%.c | $(PROTO_H) $(BLO
 $(filter parasite/%,$(TOOL_O)): parasite/%.o: parasite/%.c | $(PROTO_H) $(BLOB_H)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_HOST) -c -o $@ $<
-$(filter arch/$(ARCH)/%,$(TOOL_O)): arch/$(ARCH)/%.o: arch/$(ARCH)/%.c | $(PROTO_H) $(BLOB_H)
+$(TOOL_ASM:.S=.o): arch/$(ARCH)/%.o: arch/$(ARCH)/%.S
+	$(call msg,AS,$@)
+	$(Q)$(CC) $(CFLAGS_HOST) -c -o $@ $<
+$(filter arch/$(ARCH)/%,$(TOOL_SRC:.c=.o)): arch/$(ARCH)/%.o: arch/$(ARCH)/%.c | $(PROTO_H) $(BLOB_H)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_HOST) -c -o $@ $<
 

@@ -375,7 +375,7 @@ int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
 	c.n_seccomp_filters = pending->nr_filters;
 	/* threads[0] holds the main thread's extras, the others are whole. */
 	t.has_clear_tid_addr = t.has_robust_list = t.has_robust_len = true;
-	t.clear_tid_addr = threads[0].te.clear_tid_addr;
+	t.clear_tid_addr = m->clear_tid;
 	t.robust_list = threads[0].te.robust_list;
 	t.robust_len = threads[0].te.robust_len;
 	t.sched = threads[0].te.sched;

@@ -67,20 +67,6 @@ static double since(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static uint64_t find_code_addr(const MmEntry *mm)
-{
-	size_t i;
-
-	for (i = 0; i < mm->n_vmas; i++) {
-		const VmaEntry *v = mm->vmas[i];
-
-		if ((v->prot & PROT_EXEC) && (v->kind == VMA_KIND__VMA_FILE_PRIVATE ||
-					      v->kind == VMA_KIND__VMA_ANON_PRIVATE))
-			return v->start;
-	}
-	return 0;
-}
-
 static int open_images(struct task_ctx *t)
 {
 	static const enum img_type types[] = { IMG_CORE, IMG_MM, IMG_PAGEMAP, IMG_FDINFO };
@@ -208,7 +194,7 @@ static int task_ctx_release(struct task_ctx *t)
 	return err;
 }
 
-static int collect_threads(struct task_ctx *t, uint64_t code)
+static int collect_threads(struct task_ctx *t, uint64_t place)
 {
 	int err = 0;
 
@@ -216,7 +202,7 @@ static int collect_threads(struct task_ctx *t, uint64_t code)
 	if (!t->threads)
 		return -ENOMEM;
 	for (unsigned i = 0; i < t->task->nr_tids && !err; i++) {
-		err = thread_dump(t->pid, t->task->tids[i], code, i == 0, &t->threads[i]);
+		err = thread_dump(t->pid, t->task->tids[i], place, t->ctl, &t->threads[i]);
 		t->nr_threads = i + 1;
 		if (!err && i)
 			err = core_check_thread_seccomp(t->task->tids[i], &t->pending);
@@ -226,7 +212,7 @@ static int collect_threads(struct task_ctx *t, uint64_t code)
 
 static int infect_and_drain(struct task_ctx *t)
 {
-	uint64_t code;
+	uint64_t place;
 	int err;
 
 	err = proc_parse_maps(t->pid, &t->maps);
@@ -236,29 +222,30 @@ static int infect_and_drain(struct task_ctx *t)
 		err = shmem_dump_task(&t->d->shm, t->pid, &t->mm, t->d->shmem, t->d->pages);
 	if (err)
 		return err;
-	code = find_code_addr(&t->mm);
-	if (!code)
-		return pr_errno(-ENOEXEC, "pid %d: no executable mapping to run the parasite from", t->pid);
+	place = mem_trampoline_place(&t->mm, 0);
+	if (!place)
+		return pr_errno(-ENOEXEC, "pid %d: no vdso and no executable mapping to run the parasite from",
+				t->pid);
 
 	/*
-	 * What needs a stopped task (ptrace reads) or must not see the
-	 * parasite's socket (the fd table) comes before the parasite runs.
+	 * What must not see the parasite's socket (the fd table) comes before
+	 * the parasite runs. The other threads come after it: their remote
+	 * syscalls answer into its data area, through the second slot.
 	 */
 	err = open_images(t);
 	if (!err)
 		err = core_collect_pending(t->pid, &t->pending);
 	if (!err)
-		err = collect_threads(t, code);
-	if (!err)
 		err = files_dump(t->d->files, t->pid, t->imgs[IMG_FDINFO]);
 	if (!err)
-		err = infect_prepare(t->pid, code, &t->ctl);
+		err = infect_prepare(t->pid, place, &t->ctl);
 	if (!err)
 		err = cr_fail_point("infect");
 	if (!err)
 		err = infect_start_blob(t->ctl, parasite_blob, sizeof(parasite_blob),
-					parasite_blob_offset__blob_start,
-					parasite_blob_offset__syscall_insn, PARASITE_DATA_SIZE);
+					parasite_blob_offset__blob_start, PARASITE_DATA_SIZE);
+	if (!err)
+		err = collect_threads(t, mem_trampoline_place(&t->mm, 1));
 	if (!err)
 		err = drain(t);
 	if (!err)

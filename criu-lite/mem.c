@@ -3,15 +3,18 @@
  * The restorer blob does the mapping itself; this file prepares what it
  * needs (the VMA list, the page runs, the opened files).
  */
+#include <elf.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/auxv.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "asm/tramp.h"
 #include "cleanup.h"
 #include "compiler.h"
 #include "cr.h"
@@ -195,6 +198,56 @@ void mem_free_vmas(MmEntry *mm)
 bool mem_vma_has_pages(const VmaEntry *v)
 {
 	return v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_FILE_PRIVATE;
+}
+
+/*
+ * Where the vdso image ends inside its pages, and how large those pages
+ * are: the kernel gives every process the same image, so cr's own tells.
+ * Past the ELF's last byte (section headers come last) the pages are
+ * padding that nothing executes or reads.
+ */
+static int vdso_geometry(uint64_t *ret_used, uint64_t *ret_size)
+{
+	const Elf64_Ehdr *eh = (const void *)getauxval(AT_SYSINFO_EHDR);
+	uint64_t used, size = 0;
+
+	if (!eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64)
+		return -ENOENT;
+	used = eh->e_shoff + (uint64_t)eh->e_shnum * eh->e_shentsize;
+	for (unsigned i = 0; i < eh->e_phnum; i++) {
+		const Elf64_Phdr *ph = (const void *)((const char *)eh + eh->e_phoff + i * eh->e_phentsize);
+
+		if (ph->p_type == PT_LOAD) {
+			used = max(used, ph->p_offset + ph->p_filesz);
+			size = max(size, ALIGN_UP(ph->p_offset + ph->p_memsz, PAGE_SIZE));
+		}
+	}
+	if (!size)
+		return -ENOENT;
+	*ret_used = ALIGN_UP(used, 64);
+	*ret_size = size;
+	return 0;
+}
+
+uint64_t mem_trampoline_place(const MmEntry *mm, unsigned slot)
+{
+	uint64_t used = 0, size = 0, text = 0, room = ARCH_TRAMP_SLOT * ARCH_TRAMP_SLOTS;
+	bool geometry = vdso_geometry(&used, &size) == 0 && used + room <= size;
+
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const VmaEntry *v = mm->vmas[i];
+
+		if (v->kind == VMA_KIND__VMA_VDSO && geometry && v->end - v->start == size)
+			return v->start + used + slot * ARCH_TRAMP_SLOT;
+		if (!text && (v->prot & PROT_EXEC) && (v->kind == VMA_KIND__VMA_FILE_PRIVATE ||
+						      v->kind == VMA_KIND__VMA_ANON_PRIVATE) &&
+		    v->end - v->start >= room)
+			text = v->start;
+	}
+	if (text)
+		pr_debug("no room in the vdso: the trampoline goes over code at %lx for a moment",
+			 (unsigned long)text);
+	return text ? text + slot * ARCH_TRAMP_SLOT : 0;
 }
 
 /*

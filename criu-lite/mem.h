@@ -16,6 +16,14 @@ int mem_collect_vmas(pid_t pid, struct proc_maps *maps, MmEntry *mm);
 void mem_free_vmas(MmEntry *mm);
 /* Its pages are in the task's pagemap (not a file's, nor a shared object's). */
 bool mem_vma_has_pages(const VmaEntry *v);
+/*
+ * Where cr may copy the engine's trampoline in a task with layout @mm
+ * (see infect_prepare()), slot 0 or 1 (ARCH_TRAMP_SLOTS: the main
+ * thread's and another thread's at once): the unused end of its vdso,
+ * else the start of its first executable private mapping (put back when
+ * cr is done, but not if cr dies meanwhile). 0 if there is neither.
+ */
+uint64_t mem_trampoline_place(const MmEntry *mm, unsigned slot);
 
 /*
  * Dump: finds the pages worth saving with /proc/PID/pagemap, has the

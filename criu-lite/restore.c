@@ -50,21 +50,6 @@
  * even where __rseq_size reports the smaller feature size. */
 #define RSEQ_REG_LEN		(__rseq_size > 32 ? __rseq_size : 32)
 
-/* The kernel's struct ptrace_syscall_info, the parts we read. */
-#define GET_SYSCALL_INFO	0x420e
-#define SYSCALL_INFO_ENTRY	1
-#define SYSCALL_INFO_EXIT	2
-struct syscall_info {
-	uint8_t op;
-	uint8_t pad[3];
-	uint32_t arch;
-	uint64_t ip, sp;
-	union {
-		struct { uint64_t nr, args[6]; } entry;
-		struct { int64_t rval; uint8_t is_error; } exit;
-	};
-};
-
 static const char *const step_names[RSTEP_MAX] = {
 	[RSTEP_CHILD_SETUP] = "setting up the new process (session, cwd, files)",
 	[RSTEP_PARK_VDSO] = "moving the vdso aside",
@@ -541,40 +526,8 @@ static int wait_ready(struct restore_ctx *r)
 	return 0;
 }
 
-/* Runs @tid until its rt_sigreturn returned: it is then in its dumped state. */
-static int run_to_sigreturn(pid_t tid)
-{
-	long nr = -1;
-	int status;
-
-	for (;;) {
-		struct syscall_info info;
-
-		if (ptrace(PTRACE_SYSCALL, tid, 0, 0))
-			return pr_errno(-errno, "tid %d: PTRACE_SYSCALL", tid);
-		if (waitpid(tid, &status, __WALL) != tid)
-			return pr_errno(-errno, "tid %d: waitpid", tid);
-		if (!WIFSTOPPED(status))
-			return pr_errno(-ECHILD, "tid %d: died going live (status 0x%x)", tid, status);
-		if (WSTOPSIG(status) != (SIGTRAP | 0x80)) {
-			siginfo_t si = { 0 };
-			struct infect_regs rr = { 0 };
-
-			ptrace(PTRACE_GETSIGINFO, tid, 0, &si);
-			if (!infect_get_regs(tid, &rr))
-				pr_err("tid %d: signal %d addr %p at ip %llx sp %llx", tid, si.si_signo, si.si_addr,
-				       rr.gpr.ip, rr.gpr.sp);
-			infect_regs_free(&rr);
-			return pr_errno(-EIO, "tid %d: unexpected stop 0x%x going live", tid, status);
-		}
-		if (ptrace(GET_SYSCALL_INFO, tid, sizeof(info), &info) <= 0)
-			return pr_errno(-errno, "tid %d: PTRACE_GET_SYSCALL_INFO", tid);
-		if (info.op == SYSCALL_INFO_ENTRY)
-			nr = info.entry.nr;
-		else if (info.op == SYSCALL_INFO_EXIT && nr == ARCH_NR_RT_SIGRETURN)
-			return 0;
-	}
-}
+/* Syscall stops from the go futex to the end of rt_sigreturn: a few. */
+#define GO_LIVE_MAX_STOPS	64
 
 /*
  * Every thread waits on the go futex. Seize them, let each run up to the
@@ -599,9 +552,9 @@ static int release_task(struct restore_ctx *r, unsigned idx)
 		futex_wake_all((uint32_t *)&a->go);
 	}
 	for (i = 0; i < pt->nr_tids && !err; i++)
-		err = run_to_sigreturn(pt->tids[i]);
+		err = infect_run_to_syscall_exit(pt->tids[i], ARCH_NR_RT_SIGRETURN, 0, GO_LIVE_MAX_STOPS, NULL);
 	if (!err)
-		err = infect_prepare(pt->pid, a->region_start + restorer_blob_offset__syscall_insn, &ctl);
+		err = infect_prepare(pt->pid, mem_trampoline_place(r->tasks[idx].mm, 0), &ctl);
 	if (!err) {
 		err = infect_syscall(ctl, __NR_munmap, &ret, a->region_start, a->region_size, 0, 0, 0, 0);
 		if (!err && ret)

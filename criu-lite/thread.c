@@ -23,7 +23,6 @@
 #include "thread.h"
 
 #define SIGINFO_SIZE		128
-#define SCRATCH_BELOW_SP	(128 + 64)	/* past the red zone */
 #define SCHED_DEADLINE_		6
 
 /* The kernel's struct sched_attr (first version, 48 bytes) + utilization. */
@@ -44,74 +43,61 @@ struct sas_ {
 	uint64_t size;
 };
 
-static int peek_words(pid_t tid, uint64_t addr, void *buf, size_t len)
-{
-	for (size_t off = 0; off < len; off += 8) {
-		long w;
-
-		errno = 0;
-		w = ptrace(PTRACE_PEEKDATA, tid, addr + off, 0);
-		if (errno)
-			return pr_errno(-errno, "tid %d: reading its stack at %lx", tid, (unsigned long)(addr + off));
-		memcpy((char *)buf + off, &w, len - off < 8 ? len - off : 8);
-	}
-	return 0;
-}
-
 /*
  * clear_child_tid, the parent-death signal and the sigaltstack can only
- * be asked by the thread itself: run the two syscalls in it, with the answers written below
- * its stack pointer, where nothing lives.
+ * be asked by the thread itself: run the syscalls in it, with the answers
+ * written to the parasite's data area in the main thread (never to the
+ * thread's stack: below a goroutine's stack pointer may be live memory).
  */
-static int remote_state(pid_t tid, uint64_t code, bool want_sas, struct thread_dump *td)
+static int remote_get(struct parasite_ctl *ctl, pid_t tid, const char *what, long nr, long a1, long a2)
 {
-	struct parasite_ctl *ctl = NULL;
-	uint64_t scratch, clear_tid = 0;
-	struct sas_ sas = { 0 };
-	int32_t pdeath = 0;
 	long ret;
+	int err = infect_syscall(ctl, nr, &ret, a1, a2, 0, 0, 0, 0);
+
+	if (!err && ret)
+		err = pr_errno((int)ret, "tid %d: %s", tid, what);
+	return err;
+}
+
+struct remote_answers {
+	uint64_t clear_tid;
+	int32_t pdeath;
+	int32_t __pad;
+	struct sas_ sas;
+};
+
+static int remote_state(pid_t tid, uint64_t place, struct parasite_ctl *main_ctl, struct thread_dump *td)
+{
+	struct remote_answers *ans = infect_data(main_ctl);
+	uint64_t at = infect_remote_data(main_ctl);
+	struct parasite_ctl *ctl = NULL;
 	int err, e;
 
-	err = infect_prepare(tid, code, &ctl);
+	err = infect_prepare(tid, place, &ctl);
 	if (err)
 		return err;
-	scratch = (infect_orig_regs(ctl)->gpr.sp - SCRATCH_BELOW_SP - sizeof(sas)) & ~15ULL;
-	err = infect_poke_syscall(ctl);
+	memset(ans, 0, sizeof(*ans));
+	err = remote_get(ctl, tid, "PR_GET_TID_ADDRESS", __NR_prctl, PR_GET_TID_ADDRESS,
+			 at + offsetof(struct remote_answers, clear_tid));
 	if (!err)
-		err = infect_syscall(ctl, __NR_prctl, &ret, PR_GET_TID_ADDRESS, scratch, 0, 0, 0, 0);
-	if (!err && ret)
-		err = pr_errno((int)ret, "tid %d: PR_GET_TID_ADDRESS", tid);
+		err = remote_get(ctl, tid, "PR_GET_PDEATHSIG", __NR_prctl, PR_GET_PDEATHSIG,
+				 at + offsetof(struct remote_answers, pdeath));
 	if (!err)
-		err = peek_words(tid, scratch, &clear_tid, sizeof(clear_tid));
-	if (!err && want_sas) {
-		err = infect_syscall(ctl, __NR_prctl, &ret, PR_GET_PDEATHSIG, scratch, 0, 0, 0, 0);
-		if (!err && ret)
-			err = pr_errno((int)ret, "tid %d: PR_GET_PDEATHSIG", tid);
-		if (!err)
-			err = peek_words(tid, scratch, &pdeath, sizeof(pdeath));
-	}
-	if (!err && want_sas) {
-		err = infect_syscall(ctl, __NR_sigaltstack, &ret, 0, scratch, 0, 0, 0, 0);
-		if (!err && ret)
-			err = pr_errno((int)ret, "tid %d: sigaltstack", tid);
-		if (!err)
-			err = peek_words(tid, scratch, &sas, sizeof(sas));
-	}
+		err = remote_get(ctl, tid, "sigaltstack", __NR_sigaltstack, 0,
+				 at + offsetof(struct remote_answers, sas));
 	e = infect_cure(ctl);
 	if (!err)
 		err = e;
 	if (err)
 		return err;
 	td->te.has_clear_tid_addr = true;
-	td->te.clear_tid_addr = clear_tid;
-	if (want_sas) {
-		td->te.has_sas_sp = td->te.has_sas_size = td->te.has_sas_flags = true;
-		td->te.sas_sp = sas.sp;
-		td->te.sas_size = sas.size;
-		td->te.sas_flags = sas.flags;
-		td->te.has_pdeath_sig = true;
-		td->te.pdeath_sig = pdeath;
-	}
+	td->te.clear_tid_addr = ans->clear_tid;
+	td->te.has_sas_sp = td->te.has_sas_size = td->te.has_sas_flags = true;
+	td->te.sas_sp = ans->sas.sp;
+	td->te.sas_size = ans->sas.size;
+	td->te.sas_flags = ans->sas.flags;
+	td->te.has_pdeath_sig = true;
+	td->te.pdeath_sig = ans->pdeath;
 	return 0;
 }
 
@@ -184,8 +170,9 @@ static int cpu_state(pid_t tid, struct thread_dump *td)
 	return core_siginfos_to_pb(td->sigs, td->nr_sigs, &td->te.pending_sigs, &td->te.n_pending_sigs);
 }
 
-int thread_dump(pid_t pid, pid_t tid, uint64_t code, bool main_thread, struct thread_dump *td)
+int thread_dump(pid_t pid, pid_t tid, uint64_t place, struct parasite_ctl *main_ctl, struct thread_dump *td)
 {
+	bool main_thread = tid == pid;
 	int err;
 
 	memset(td, 0, sizeof(*td));
@@ -196,8 +183,9 @@ int thread_dump(pid_t pid, pid_t tid, uint64_t code, bool main_thread, struct th
 	err = main_thread ? 0 : cpu_state(tid, td);
 	if (!err)
 		err = plain_state(pid, tid, td);
-	if (!err)
-		err = remote_state(tid, code, !main_thread, td);
+	/* The main thread's are the parasite's to ask (PARASITE_CMD_DUMP_MISC). */
+	if (!err && !main_thread)
+		err = remote_state(tid, place, main_ctl, td);
 	return err;
 }
 

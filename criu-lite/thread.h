@@ -28,11 +28,13 @@ struct thread_dump {
 };
 
 /*
- * Reads thread @tid of process @pid (seized and stopped). Runs two
- * syscalls inside it (PR_GET_TID_ADDRESS, sigaltstack) with a syscall
- * instruction written at @code for a moment; the thread is put back.
+ * Reads thread @tid of process @pid (seized and stopped). A thread other
+ * than the main one runs a few syscalls through the engine's trampoline
+ * at @place (see infect_prepare()), answering into the data area of the
+ * parasite @main_ctl runs in the main thread; the thread is put back.
  */
-int thread_dump(pid_t pid, pid_t tid, uint64_t code, bool main_thread, struct thread_dump *td);
+struct parasite_ctl;
+int thread_dump(pid_t pid, pid_t tid, uint64_t place, struct parasite_ctl *main_ctl, struct thread_dump *td);
 void thread_dump_free(struct thread_dump *td);
 
 /*

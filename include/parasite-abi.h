@@ -2,8 +2,8 @@
 #define CR_PARASITE_ABI_H
 
 /*
- * The contract between cr and the parasite blob. The shared area (a memfd
- * mapped by both) is laid out as:
+ * The contract between cr and the parasite blob. The shared area (shared
+ * anonymous memory, mapped by both) is laid out as:
  *	[ blob code | struct parasite_args | command data | stack ]
  * Commands travel over a SOCK_SEQPACKET unix socket as struct
  * parasite_msg; bulk arguments and results live in the shared area; fds
@@ -21,7 +21,6 @@ enum parasite_cmd {
 	PARASITE_CMD_ACK = 1,		/* reply */
 	PARASITE_CMD_DUMP_PAGES,	/* pipe fd via SCM_RIGHTS, iovs in data */
 	PARASITE_CMD_DUMP_MISC,		/* sigactions, itimers, brk, umask, ... */
-	PARASITE_CMD_FINI,		/* leave through int3 for cr to cure */
 	PARASITE_CMD_MAX,
 };
 
@@ -37,11 +36,12 @@ struct parasite_args {
 	char sun_path[PARASITE_SUN_PATH_MAX];
 	u64 log_level;
 	/*
-	 * A complete rt_sigframe holding the task's original state: if the
-	 * channel to cr breaks (cr died), the parasite rt_sigreturns through
-	 * it and the task continues as if never touched.
+	 * When the channel to cr closes (cr is done, or died), the parasite
+	 * unmaps its area with a munmap issued at the trampoline's syscall
+	 * entry (asm/tramp.h), which then puts the task's state back.
 	 */
-	u64 cure_frame;			/* address in the task, 64-byte aligned */
+	u64 tramp_sys;
+	u64 area_start, area_size;
 	u64 data;			/* address of the command data area */
 	/*
 	 * The thread's rseq registration: the kernel rewrites that area
@@ -105,6 +105,7 @@ struct parasite_dump_misc {
 	int pdeath_sig;			/* PR_GET_PDEATHSIG */
 	int child_subreaper;		/* PR_GET_CHILD_SUBREAPER */
 	u64 xfeatures_perm;		/* ARCH_GET_XCOMP_PERM, 0 if unknown */
+	u64 clear_tid;			/* PR_GET_TID_ADDRESS */
 	int pid;
 	struct arch_stack sigaltstack;
 	u32 nr_timers;			/* in */

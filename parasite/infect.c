@@ -23,19 +23,21 @@
 #include "parasite-abi.h"
 #include "asm/arch.h"
 #include "asm/syscall.h"
+#include "asm/tramp.h"
 
 #define CMD_TIMEOUT_MS		60000	/* a blob silent this long is stuck */
 #define POLL_SLICE_MS		200
+#define MAX_CURE_STOPS		64	/* syscall stops of the parasite's way out */
 
 struct parasite_ctl {
 	pid_t pid;
 	struct infect_regs orig;
 	uint64_t orig_sigmask;
+	int mem_fd;			/* /proc/PID/mem */
 
-	uint64_t code_addr;		/* where we poke a syscall instruction */
-	uint64_t saved_code;		/* original word at code_addr */
-	bool code_poked;
-	uint64_t syscall_ip;		/* a syscall instruction in the task */
+	uint64_t place;			/* the trampoline's copy in the task */
+	unsigned char *saved;		/* what was there before */
+	bool placed;
 
 	uint64_t remote_base;		/* the shared area in the task */
 	void *local_base;		/* and in cr */
@@ -60,34 +62,99 @@ static int wait_stop(pid_t pid, int *ret_status)
 	return 0;
 }
 
-int infect_prepare(pid_t pid, uint64_t code_addr, struct parasite_ctl **ret_ctl)
+static int mem_rw(struct parasite_ctl *ctl, bool write, uint64_t addr, void *buf, size_t len)
 {
-	_cleanup_free_ struct parasite_ctl *ctl = xzalloc(sizeof(*ctl));
+	ssize_t n = write ? pwrite(ctl->mem_fd, buf, len, addr) : pread(ctl->mem_fd, buf, len, addr);
+
+	if (n == (ssize_t)len)
+		return 0;
+	return ierrno(n < 0 ? -errno : -EIO, "pid %d: %s %zu bytes at 0x%lx", ctl->pid,
+		      write ? "writing" : "reading", len, (unsigned long)addr);
+}
+
+uint64_t infect_remote_data(const struct parasite_ctl *ctl)
+{
+	return ctl->remote_base + ctl->data_off;
+}
+
+static void ctl_free(struct parasite_ctl *ctl)
+{
+	if (ctl->mem_fd >= 0)
+		close(ctl->mem_fd);
+	infect_regs_free(&ctl->orig);
+	free(ctl->saved);
+	free(ctl);
+}
+
+/*
+ * The trampoline, filled with this thread's way back, goes to the place;
+ * then the thread is parked at its restore entry. From here on, a task
+ * let go by cr's death finds its own state again, whatever cr was doing.
+ * Only then are its signals blocked: the restore puts the mask back.
+ */
+static int place_trampoline(struct parasite_ctl *ctl)
+{
+	_cleanup_free_ unsigned char *code = xmalloc(ARCH_TRAMP_SIZE);
+	struct infect_regs r = { .gpr = ctl->orig.gpr };
+	int err;
+
+	ctl->saved = xmalloc(ARCH_TRAMP_SIZE);
+	if (!code || !ctl->saved)
+		return -ENOMEM;
+	err = mem_rw(ctl, false, ctl->place, ctl->saved, ARCH_TRAMP_SIZE);
+	if (err)
+		return err;
+	memcpy(code, arch_tramp_start, ARCH_TRAMP_SIZE);
+	arch_fixup_restart(&r.gpr, 1);
+	arch_tramp_fill(code, &r.gpr, ctl->orig_sigmask);
+	err = mem_rw(ctl, true, ctl->place, code, ARCH_TRAMP_SIZE);
+	if (err)
+		return err;
+	ctl->placed = true;
+
+	r.gpr.ip = ctl->place + ARCH_TRAMP_OFF(arch_tramp_restore);
+	r.gpr.orig_ax = (u64)-1;	/* the restore entry restarts what needs it */
+	err = infect_set_regs(ctl->pid, &r);
+	if (!err)	/* nothing may interrupt the code we run in there */
+		err = infect_set_sigmask(ctl->pid, ~0ULL);
+	return err;
+}
+
+int infect_prepare(pid_t pid, uint64_t place, struct parasite_ctl **ret_ctl)
+{
+	struct parasite_ctl *ctl = xzalloc(sizeof(*ctl));
+	char path[64];
 	int ret;
 
 	if (!ctl)
 		return -ENOMEM;
 	ctl->pid = pid;
-	ctl->code_addr = code_addr;
-	ctl->syscall_ip = code_addr;
+	ctl->place = place;
 	ctl->listen_fd = ctl->sock = -1;
-
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	ctl->mem_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (ctl->mem_fd < 0) {
+		ret = ierrno(-errno, "open %s", path);
+		goto fail;
+	}
 	ret = infect_get_regs(pid, &ctl->orig);
+	if (!ret && ctl->orig.gpr.cs != USER_CS_64)
+		ret = ierrno(-EOPNOTSUPP, "pid %d: is a 32-bit process, which cr does not support", pid);
+	if (!ret)
+		ret = infect_get_sigmask(pid, &ctl->orig_sigmask);
+	if (!ret)
+		ret = place_trampoline(ctl);
 	if (ret)
-		return ret;
-	if (ctl->orig.gpr.cs != USER_CS_64) {
-		infect_regs_free(&ctl->orig);
-		return ierrno(-EOPNOTSUPP, "pid %d: is a 32-bit process, which cr does not support", pid);
-	}
-	ret = infect_get_sigmask(pid, &ctl->orig_sigmask);
-	if (!ret)	/* nothing may interrupt the code we run in there */
-		ret = infect_set_sigmask(pid, ~0ULL);
-	if (ret) {
-		infect_regs_free(&ctl->orig);
-		return ret;
-	}
-	*ret_ctl = TAKE_PTR(ctl);
+		goto fail;
+	*ret_ctl = ctl;
 	return 0;
+fail:
+	/* Whatever place_trampoline() changed, infect_cure() puts back. */
+	if (ctl->placed)
+		infect_cure(ctl);
+	else
+		ctl_free(ctl);
+	return ret;
 }
 
 const struct infect_regs *infect_orig_regs(const struct parasite_ctl *ctl) { return &ctl->orig; }
@@ -95,12 +162,12 @@ uint64_t infect_orig_sigmask(const struct parasite_ctl *ctl) { return ctl->orig_
 void *infect_data(struct parasite_ctl *ctl) { return (char *)ctl->local_base + ctl->data_off; }
 
 /*
- * Runs one syscall at ctl->syscall_ip with PTRACE_SYSCALL: stop at entry,
- * stop at exit, read rax. Stopping at the exit (not at a trap after the
- * instruction) lets the syscall unmap the code it was issued from.
+ * Runs one syscall at trampoline entry @entry with PTRACE_SYSCALL: stop at
+ * entry, stop at exit, read rax. Stopping at the exit (not at a trap after
+ * the instruction) lets the syscall unmap the code it was issued from.
  */
-int infect_syscall(struct parasite_ctl *ctl, long nr, long *ret,
-		   long a1, long a2, long a3, long a4, long a5, long a6)
+static int run_at(struct parasite_ctl *ctl, const unsigned char *entry, long nr, long *ret,
+		  long a1, long a2, long a3, long a4, long a5, long a6)
 {
 	struct infect_regs r = { .gpr = ctl->orig.gpr };
 	pid_t pid = ctl->pid;
@@ -109,7 +176,7 @@ int infect_syscall(struct parasite_ctl *ctl, long nr, long *ret,
 	r.gpr.ax = nr;
 	r.gpr.di = a1; r.gpr.si = a2; r.gpr.dx = a3;
 	r.gpr.r10 = a4; r.gpr.r8 = a5; r.gpr.r9 = a6;
-	r.gpr.ip = ctl->syscall_ip;
+	r.gpr.ip = ctl->place + ARCH_TRAMP_OFF(entry);
 	r.gpr.orig_ax = (u64)-1;
 	err = infect_set_regs(pid, &r);
 	if (err)
@@ -134,90 +201,39 @@ int infect_syscall(struct parasite_ctl *ctl, long nr, long *ret,
 	return 0;
 }
 
-static int poke_code(struct parasite_ctl *ctl)
+int infect_syscall(struct parasite_ctl *ctl, long nr, long *ret,
+		   long a1, long a2, long a3, long a4, long a5, long a6)
 {
-	/* "syscall" then the memfd name "crl" right behind it */
-	static const unsigned char code[6] = { ARCH_SYSCALL_INSN, 'c', 'r', 'l', 0 };
-	uint64_t word;
-
-	errno = 0;
-	word = ptrace(PTRACE_PEEKDATA, ctl->pid, ctl->code_addr, 0);
-	if (errno)
-		return ierrno(-errno, "pid %d: cannot read code at 0x%lx", ctl->pid, (long)ctl->code_addr);
-	ctl->saved_code = word;
-	memcpy(&word, code, sizeof(code));
-	if (ptrace(PTRACE_POKEDATA, ctl->pid, ctl->code_addr, word))
-		return ierrno(-errno, "pid %d: cannot write code at 0x%lx", ctl->pid, (long)ctl->code_addr);
-	ctl->code_poked = true;
-	return 0;
+	return run_at(ctl, arch_tramp_sys, nr, ret, a1, a2, a3, a4, a5, a6);
 }
 
-static int unpoke_code(struct parasite_ctl *ctl)
-{
-	if (!ctl->code_poked)
-		return 0;
-	if (ptrace(PTRACE_POKEDATA, ctl->pid, ctl->code_addr, ctl->saved_code))
-		return ierrno(-errno, "pid %d: cannot put back the code at 0x%lx", ctl->pid,
-			      (long)ctl->code_addr);
-	ctl->code_poked = false;
-	return 0;
-}
-
-int infect_poke_syscall(struct parasite_ctl *ctl)
-{
-	return ctl->code_poked ? 0 : poke_code(ctl);
-}
-
-static int remote_check(struct parasite_ctl *ctl, const char *what, long nr, long *ret,
-			long a1, long a2, long a3, long a4, long a5, long a6)
-{
-	int err = infect_syscall(ctl, nr, ret, a1, a2, a3, a4, a5, a6);
-
-	if (err)
-		return err;
-	if (*ret < 0 && *ret > -4096)
-		return ierrno((int)*ret, "pid %d: %s inside the task failed", ctl->pid, what);
-	return 0;
-}
-
-/* Creates a memfd in the task, maps it there and here. */
+/*
+ * Maps the shared area in the task (anonymous MAP_SHARED: no fd to leave
+ * behind) and here, through map_files. The mmap runs at the trampoline
+ * entry that unmaps it again if the task is let go before cr took it.
+ */
 static int map_shared_area(struct parasite_ctl *ctl, size_t size)
 {
 	_cleanup_close_ int lfd = -EBADF;
-	char path[64];
-	long rfd, raddr, ignored;
+	char path[96];
+	long raddr;
 	void *local;
 	int err;
 
-	err = poke_code(ctl);
+	err = run_at(ctl, arch_tramp_map, __NR_mmap, &raddr, 0, size, PROT_READ | PROT_WRITE | PROT_EXEC,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (err)
 		return err;
-	err = remote_check(ctl, "memfd_create", __NR_memfd_create, &rfd,
-			   ctl->code_addr + ARCH_SYSCALL_INSN_LEN, MFD_CLOEXEC, 0, 0, 0, 0);
-	if (err)
-		return err;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd/%ld", ctl->pid, rfd);
-	lfd = open(path, O_RDWR | O_CLOEXEC);
-	if (lfd < 0)
-		err = ierrno(-errno, "open %s", path);
-	else if (ftruncate(lfd, size))
-		err = ierrno(-errno, "pid %d: sizing the shared area", ctl->pid);
-	if (!err)
-		err = remote_check(ctl, "mmap", __NR_mmap, &raddr, 0, size,
-				   PROT_READ | PROT_WRITE | PROT_EXEC, MAP_SHARED, rfd, 0);
-	/* The mapping keeps the memfd alive: drop the task's fd either way. */
-	if (infect_syscall(ctl, __NR_close, &ignored, rfd, 0, 0, 0, 0, 0) && !err)
-		err = -EIO;
-	if (err)
-		return err;
+	if (raddr < 0 && raddr > -4096)
+		return ierrno((int)raddr, "pid %d: mmap inside the task failed", ctl->pid);
 	ctl->remote_base = raddr;
 	ctl->area_size = size;
 
-	err = unpoke_code(ctl);
-	if (err)
-		return err;
-
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", ctl->pid, (unsigned long)raddr,
+		 (unsigned long)(raddr + size));
+	lfd = open(path, O_RDWR | O_CLOEXEC);
+	if (lfd < 0)
+		return ierrno(-errno, "open %s", path);
 	local = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, lfd, 0);
 	if (local == MAP_FAILED)
 		return ierrno(-errno, "mapping the shared area in cr");
@@ -298,30 +314,27 @@ static int accept_blob(struct parasite_ctl *ctl)
 }
 
 int infect_start_blob(struct parasite_ctl *ctl, const void *blob, size_t blob_size,
-		      size_t entry_off, size_t syscall_off, size_t data_size)
+		      size_t entry_off, size_t data_size)
 {
 	size_t args_off = ALIGN_UP(blob_size, 64);
-	size_t frame_off = ALIGN_UP(args_off + sizeof(struct parasite_args), 64);
-	size_t frame_size = ARCH_SIGFRAME_SIZE(ctl->orig.xsave_size);
-	size_t data_off = ALIGN_UP(frame_off + frame_size, 64);
+	size_t data_off = ALIGN_UP(args_off + sizeof(struct parasite_args), 64);
 	size_t size = ALIGN_UP(data_off + data_size + PARASITE_STACK_SIZE, PAGE_SIZE);
-	struct arch_stack no_ss = { .ss_flags = ARCH_SS_DISABLE };
 	struct infect_rseq rs;
 	struct parasite_args *args;
-	uint64_t features;
 	struct infect_regs r = { .gpr = ctl->orig.gpr };
 	int err;
 
 	err = map_shared_area(ctl, size);
 	if (err)
 		return err;
-	ctl->syscall_ip = ctl->remote_base + syscall_off;
 	ctl->data_off = data_off;
 
 	memcpy(ctl->local_base, blob, blob_size);
 	args = (void *)((char *)ctl->local_base + args_off);
-	args->cure_frame = ctl->remote_base + frame_off;
 	args->data = ctl->remote_base + data_off;
+	args->area_start = ctl->remote_base;
+	args->area_size = size;
+	args->tramp_sys = ctl->place + ARCH_TRAMP_OFF(arch_tramp_sys);
 	err = infect_get_rseq(ctl->pid, &rs);
 	if (err)
 		return err;
@@ -329,19 +342,10 @@ int infect_start_blob(struct parasite_ctl *ctl, const void *blob, size_t blob_si
 	args->rseq_size = rs.size;
 	args->rseq_sig = rs.sig;
 
-	/* The way back if cr dies: the original state, restart fixed up. */
-	r.gpr.orig_ax = ctl->orig.gpr.orig_ax;
-	arch_fixup_restart(&r.gpr, 1);
-	features = arch_sigframe_xfeatures(ctl->orig.xsave, 0);
-	arch_build_sigframe((char *)ctl->local_base + frame_off, args->cure_frame, &r.gpr,
-			    ctl->orig.xsave, arch_xsave_user_size(features), features, ctl->orig_sigmask,
-			    &no_ss);
-
 	err = listen_socket(ctl, args);
 	if (err)
 		return err;
 
-	r.gpr = ctl->orig.gpr;
 	r.gpr.ip = ctl->remote_base + entry_off;
 	r.gpr.sp = ctl->remote_base + size - 64;
 	r.gpr.di = ctl->remote_base + args_off;
@@ -402,26 +406,36 @@ int infect_cmd(struct parasite_ctl *ctl, unsigned cmd, int fd)
 	return err ? err : infect_cmd_wait(ctl, cmd);
 }
 
-/* Brings a task that runs the blob (or ran off) back to a ptrace stop. */
-static int stop_blob(struct parasite_ctl *ctl)
+/*
+ * The parasite leaves the way it would if cr had died: its socket closes,
+ * it unmaps its area through the trampoline and would restore the task.
+ * cr follows it syscall by syscall and takes the task over at the exit of
+ * that munmap, so the restart block and the whole xstate stay as they
+ * were. Returns 0 with the area gone, or -errno: then the caller unmaps
+ * it itself (the parasite crashed or is stuck).
+ */
+static int finish_blob(struct parasite_ctl *ctl)
 {
+	uint64_t exit_ip = ctl->place + ARCH_TRAMP_OFF(arch_tramp_sys) + ARCH_SYSCALL_INSN_LEN;
 	int status, err;
+	long ret;
 
-	if (!ctl->blob_running)
-		return 0;
 	ctl->blob_running = false;
-	if (ctl->sock >= 0 && !infect_cmd_send(ctl, PARASITE_CMD_FINI, -1)) {
-		err = wait_stop(ctl->pid, &status);
-		if (err)
-			return err;
-		if (WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP)
-			return 0;
-		iwarn("pid %d: parasite ended with stop 0x%x", ctl->pid, status);
-		return 0;
-	}
 	if (ptrace(PTRACE_INTERRUPT, ctl->pid, 0, 0))
 		return ierrno(-errno, "pid %d: PTRACE_INTERRUPT", ctl->pid);
-	return wait_stop(ctl->pid, &status);
+	err = wait_stop(ctl->pid, &status);
+	if (err)
+		return err;
+	if (!WIFSTOPPED(status) || (status >> 16) != PTRACE_EVENT_STOP)
+		return ierrno(-EIO, "pid %d: the parasite stopped with signal %d", ctl->pid, WSTOPSIG(status));
+	close(ctl->sock);
+	ctl->sock = -1;
+	err = infect_run_to_syscall_exit(ctl->pid, __NR_munmap, exit_ip, MAX_CURE_STOPS, &ret);
+	if (!err && ret)
+		err = ierrno((int)ret, "pid %d: the parasite could not unmap its area", ctl->pid);
+	if (!err)
+		ctl->remote_base = 0;
+	return err;
 }
 
 int infect_cure(struct parasite_ctl *ctl)
@@ -432,37 +446,38 @@ int infect_cure(struct parasite_ctl *ctl)
 
 	if (!ctl)
 		return 0;
-	if (ctl->sock >= 0)
-		err = stop_blob(ctl);
-	else if (ctl->blob_running)
-		err = stop_blob(ctl);
+	if (ctl->blob_running && finish_blob(ctl))
+		iwarn("pid %d: unmapping the parasite's area from cr", ctl->pid);
 	if (ctl->sock >= 0)
 		close(ctl->sock);
 	if (ctl->listen_fd >= 0)
 		close(ctl->listen_fd);
-
-	if (!err && ctl->remote_base) {
+	if (ctl->remote_base) {
 		e = infect_syscall(ctl, __NR_munmap, &ret, ctl->remote_base, ctl->area_size, 0, 0, 0, 0);
 		if (e || ret)
 			err = e ? e : ierrno((int)ret, "pid %d: unmapping the parasite", ctl->pid);
 	}
 	if (ctl->local_base)
 		munmap(ctl->local_base, ctl->area_size);
-	e = unpoke_code(ctl);
+
+	/*
+	 * The mask before the registers: until these are back the task sits
+	 * in the trampoline, which sets the mask again on its own.
+	 */
+	e = infect_set_sigmask(ctl->pid, ctl->orig_sigmask);
 	if (!err)
 		err = e;
-
-	/* Back to the original state; a syscall it sat in restarts. */
 	r = ctl->orig;
 	arch_fixup_restart(&r.gpr, 1);
 	e = infect_set_regs(ctl->pid, &r);
 	if (!err)
 		err = e;
-	e = infect_set_sigmask(ctl->pid, ctl->orig_sigmask);
-	if (!err)
-		err = e;
-
-	infect_regs_free(&ctl->orig);
-	free(ctl);
+	/* The task runs its own code again: the trampoline's place can go back. */
+	if (!e && ctl->placed) {
+		e = mem_rw(ctl, true, ctl->place, ctl->saved, ARCH_TRAMP_SIZE);
+		if (!err)
+			err = e;
+	}
+	ctl_free(ctl);
 	return err;
 }

@@ -64,44 +64,60 @@ int __must_check infect_seccomp_filter(pid_t pid, unsigned index, void **ret_ins
 struct parasite_ctl;
 
 /*
- * Saves the state of the seized, stopped @pid and blocks all its signals
- * while we work in it. @code_addr: an address in an executable mapping of
- * the task where a syscall instruction can be written for a moment.
+ * Takes the seized, stopped @pid in hand: saves its registers and mask,
+ * copies the trampoline (asm/tramp.h) to @place, points the task at it
+ * and then blocks all its signals. @place: ARCH_TRAMP_SIZE bytes of an
+ * executable mapping of the task that nothing runs meanwhile (the unused
+ * end of its vdso); what was there is put back by infect_cure(). From
+ * this call until infect_cure() returns, a task that cr leaves (cr dies)
+ * finds its way back to its own state by itself.
  */
-int __must_check infect_prepare(pid_t pid, uint64_t code_addr, struct parasite_ctl **ret_ctl);
+int __must_check infect_prepare(pid_t pid, uint64_t place, struct parasite_ctl **ret_ctl);
 const struct infect_regs *infect_orig_regs(const struct parasite_ctl *ctl);
 uint64_t infect_orig_sigmask(const struct parasite_ctl *ctl);
 
 /*
- * Writes a syscall instruction at the code address for infect_syscall()
- * (infect_cure() puts the bytes back); infect_start_blob() does it itself.
+ * Runs syscall @nr with up to six arguments inside the task. The syscall
+ * must be harmless if the task runs it alone (cr dies first): it does.
  */
-int __must_check infect_poke_syscall(struct parasite_ctl *ctl);
-
-/* Runs syscall @nr with up to six arguments inside the task. */
 int __must_check infect_syscall(struct parasite_ctl *ctl, long nr, long *ret,
 				long a1, long a2, long a3, long a4, long a5, long a6);
+
+
+/*
+ * Resumes the stopped @pid syscall by syscall until the exit of syscall
+ * @nr (issued from the instruction before @ip, 0: anywhere), at most
+ * @max_stops stops; *ret (if not NULL) gets its result. -EIO if it stops
+ * for anything else, -ESRCH if it dies.
+ */
+int __must_check infect_run_to_syscall_exit(pid_t pid, long nr, uint64_t ip, unsigned max_stops,
+					    long *ret);
 
 /*
  * Maps a shared area in the task and in cr, copies the blob there, starts
  * it at @entry_off and accepts its connection. The blob gets
  * struct parasite_args; @data_size bytes of command data follow it.
- * On failure everything done so far is undone.
+ * On failure, infect_cure() undoes what was done.
  */
 int __must_check infect_start_blob(struct parasite_ctl *ctl, const void *blob, size_t blob_size,
-				   size_t entry_off, size_t syscall_off, size_t data_size);
+				   size_t entry_off, size_t data_size);
 
-/* cr's view of the command data area. */
+/*
+ * cr's view of the command data area, and where the task sees it: remote
+ * syscalls of the task's other threads may write answers there.
+ */
 void *infect_data(struct parasite_ctl *ctl);
+uint64_t infect_remote_data(const struct parasite_ctl *ctl);
 
 /* Sends @cmd (and @fd when >= 0) and waits for the reply: 0 or -errno. */
 int __must_check infect_cmd(struct parasite_ctl *ctl, unsigned cmd, int fd);
 
 /*
- * Stops the blob, unmaps the area from the task and cr, restores the
- * registers and signal mask, and frees @ctl. After it the task is as it
- * was at infect_prepare(), still seized and stopped. Works at any stage
- * (also after a failed command). Returns 0 or -errno.
+ * Lets the blob leave (it unmaps its area), or unmaps the area itself if
+ * the blob cannot; restores the signal mask and the registers, puts back
+ * the trampoline's place and frees @ctl. After it the task is as it was
+ * at infect_prepare(), still seized and stopped. Works at any stage (also
+ * after a failed command). Returns 0 or -errno.
  */
 int infect_cure(struct parasite_ctl *ctl);
 

@@ -178,3 +178,52 @@ int infect_peek_siginfo(pid_t pid, int shared, void **ret_infos, unsigned *ret_n
 	*ret_infos = TAKE_PTR(buf);
 	return 0;
 }
+
+/* The kernel's struct ptrace_syscall_info, the parts we read (Linux 5.3+). */
+#define PTRACE_GET_SYSCALL_INFO_	0x420e
+#define SYSCALL_INFO_ENTRY		1
+#define SYSCALL_INFO_EXIT		2
+struct syscall_info {
+	uint8_t op;
+	uint8_t pad[3];
+	uint32_t arch;
+	uint64_t ip, sp;
+	union {
+		struct { uint64_t nr, args[6]; } entry;
+		struct { int64_t rval; uint8_t is_error; } exit;
+	};
+};
+
+int infect_run_to_syscall_exit(pid_t pid, long nr, uint64_t ip, unsigned max_stops, long *ret)
+{
+	long entered = -1;
+	int status;
+
+	for (unsigned stops = 0; stops < max_stops; stops++) {
+		struct syscall_info info;
+
+		if (ptrace(PTRACE_SYSCALL, pid, 0, 0))
+			return ierrno(-errno, "pid %d: PTRACE_SYSCALL", pid);
+		if (waitpid(pid, &status, __WALL) != pid)
+			return ierrno(-errno, "pid %d: waitpid", pid);
+		if (!WIFSTOPPED(status))
+			return ierrno(-ESRCH, "pid %d: died (status 0x%x)", pid, status);
+		if (WSTOPSIG(status) != (SIGTRAP | 0x80)) {
+			siginfo_t si = { 0 };
+
+			ptrace(PTRACE_GETSIGINFO, pid, 0, &si);
+			return ierrno(-EIO, "pid %d: stopped by signal %d (code %d, address %p) instead of syscall %ld",
+				      pid, WSTOPSIG(status), si.si_code, si.si_addr, nr);
+		}
+		if (ptrace(PTRACE_GET_SYSCALL_INFO_, pid, sizeof(info), &info) <= 0)
+			return ierrno(-errno, "pid %d: PTRACE_GET_SYSCALL_INFO", pid);
+		if (info.op == SYSCALL_INFO_ENTRY)
+			entered = (long)info.entry.nr;
+		else if (info.op == SYSCALL_INFO_EXIT && entered == nr && (!ip || info.ip == ip)) {
+			if (ret)
+				*ret = info.exit.rval;
+			return 0;
+		}
+	}
+	return ierrno(-EIO, "pid %d: no syscall %ld within %u stops", pid, nr, max_stops);
+}

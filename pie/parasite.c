@@ -1,9 +1,11 @@
 /*
  * The parasite: runs inside the dumped task, in the shared area cr mapped
  * there, with every signal blocked. It serves cr's commands over a unix
- * socket until FINI, then returns into the int3 of the head. If the
- * socket breaks (cr died), it puts the task back by rt_sigreturn through
- * the frame cr prepared with the original registers.
+ * socket until the socket closes, cr being done or dead alike; then it
+ * leaves through the trampoline cr placed outside the area, which unmaps
+ * the area and puts the task's own state back. It uses no FPU or vector
+ * register (-mgeneral-regs-only): the trampoline restores only the
+ * general ones.
  */
 #include <linux/mman.h>
 #include <linux/net.h>
@@ -25,8 +27,12 @@
 #define PR_GET_DUMPABLE_	3
 #define PR_GET_SECUREBITS_	27
 #define PR_GET_PDEATHSIG_	2
+#define PR_GET_TID_ADDRESS_	40
 #define PR_GET_CHILD_SUBREAPER_	37
 #define PAGE_CHUNK	(256UL << 10)	/* crc + vmsplice granularity: a quarter of the pipe */
+#define MSG_NOSIGNAL_	0x4000
+#define SIGPIPE_	13
+#define SIGSET_SIZE	8
 
 struct msghdr_ {
 	void *name;
@@ -66,7 +72,8 @@ static int send_reply(int sock, int ret)
 	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
 	struct msghdr_ h = { .iov = &iov, .iovlen = 1 };
 
-	return sys_sendmsg(sock, &h, 0) == sizeof(m) ? 0 : -1;
+	/* cr gone: an error, not a SIGPIPE the task would get later. */
+	return sys_sendmsg(sock, &h, MSG_NOSIGNAL_) == sizeof(m) ? 0 : -1;
 }
 
 static int splice_all(int pipe_fd, unsigned long addr, unsigned long len)
@@ -179,6 +186,8 @@ static int dump_misc(struct parasite_dump_misc *m)
 	m->dumpable = ret;
 	ret = sys_prctl(PR_GET_PDEATHSIG_, (unsigned long)&m->pdeath_sig, 0, 0, 0);
 	if (!ret)
+		ret = sys_prctl(PR_GET_TID_ADDRESS_, (unsigned long)&m->clear_tid, 0, 0, 0);
+	if (!ret)
 		ret = sys_prctl(PR_GET_CHILD_SUBREAPER_, (unsigned long)&m->child_subreaper, 0, 0, 0);
 	if (ret)
 		return ret;
@@ -196,36 +205,56 @@ static void rseq_pause(const struct parasite_args *args, int resume)
 		sys_rseq(args->rseq_ptr, args->rseq_size, resume ? 0 : RSEQ_FLAG_UNREGISTER_, args->rseq_sig);
 }
 
-static __noreturn void self_cure(struct parasite_args *args)
+static int sigpipe_pending(void)
 {
-	struct arch_rt_sigframe *f = (void *)args->cure_frame;
+	u64 pending = 0;
 
+	return sys_rt_sigpending(&pending, SIGSET_SIZE) == 0 && (pending & (1ULL << (SIGPIPE_ - 1)));
+}
+
+/*
+ * A vmsplice into cr's pipe after cr died raised SIGPIPE, held back by the
+ * blocked mask: take it back, unless the task had one pending already.
+ */
+static void drop_own_sigpipe(int had_sigpipe)
+{
+	u64 set = 1ULL << (SIGPIPE_ - 1);
+	struct { long sec, nsec; } now = { 0, 0 };
+
+	if (!had_sigpipe)
+		sys_rt_sigtimedwait(&set, 0, &now, SIGSET_SIZE);
+}
+
+/* Leaves for good: the trampoline unmaps the area and restores the task. */
+static __noreturn void leave(struct parasite_args *args, int sock, int had_sigpipe)
+{
+	if (sock >= 0)
+		sys_close(sock);
+	drop_own_sigpipe(had_sigpipe);
 	rseq_pause(args, 1);
-
-	/* The frame carries the mask and registers; keep the current altstack. */
-	sys_sigaltstack(0, &f->uc.uc_stack);
-	arch_rt_sigreturn(ARCH_SIGFRAME_SP(f));
+	arch_tramp_leave(args->tramp_sys, __NR_munmap, args->area_start, args->area_size);
 }
 
 int blob_main(struct parasite_args *args)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX_ };
+	int had_sigpipe = sigpipe_pending();
 	int sock, fd = -1, ret;
 
 	rseq_pause(args, 0);
 	sock = sys_socket(AF_UNIX_, SOCK_SEQPACKET_ | SOCK_CLOEXEC_, 0);
 	if (sock < 0)
-		self_cure(args);
+		leave(args, -1, had_sigpipe);
 	memcpy(addr.sun_path, args->sun_path, args->sun_len);
 	if (sys_connect(sock, &addr, 2 + args->sun_len))
-		goto broken;
+		leave(args, sock, had_sigpipe);
 
 	for (;;) {
 		struct parasite_msg m;
 
 		fd = -1;
 		if (recv_cmd(sock, &m, &fd))
-			goto broken;
+			break;
 		switch (m.cmd) {
 		case PARASITE_CMD_DUMP_PAGES:
 			ret = fd < 0 ? -9 : dump_pages((void *)args->data, fd);
@@ -233,19 +262,13 @@ int blob_main(struct parasite_args *args)
 		case PARASITE_CMD_DUMP_MISC:
 			ret = dump_misc((void *)args->data);
 			break;
-		case PARASITE_CMD_FINI:
-			sys_close(sock);
-			rseq_pause(args, 1);
-			return 0;
 		default:
 			ret = -22;
 		}
 		if (fd >= 0)
 			sys_close(fd);
 		if (send_reply(sock, ret))
-			goto broken;
+			break;
 	}
-broken:
-	sys_close(sock);
-	self_cure(args);
+	leave(args, sock, had_sigpipe);
 }

@@ -8,18 +8,26 @@
  * For simplicity and because the parasite computes this on its own core
  * in parallel with cr's splice, a single stream is used here.
  */
-__attribute__((target("sse4.2")))
+/*
+ * The crc32 instruction works on general registers; as asm it needs no
+ * SSE target, which -mgeneral-regs-only (the blobs touch no FPU state)
+ * would refuse.
+ */
 unsigned int pie_crc32c(unsigned int crc, const void *buf, unsigned long len)
 {
 	const unsigned char *p = buf;
 	unsigned long long c = ~crc;
 
 	while (len >= 8) {
-		c = __builtin_ia32_crc32di(c, *(const unsigned long long *)p);
+		__asm__("crc32q %1, %0" : "+r"(c) : "rm"(*(const unsigned long long *)p));
 		p += 8;
 		len -= 8;
 	}
-	while (len--)
-		c = __builtin_ia32_crc32qi((unsigned int)c, *p++);
+	while (len--) {
+		unsigned int c32 = (unsigned int)c;
+
+		__asm__("crc32b %1, %0" : "+r"(c32) : "rm"(*p++));
+		c = c32;
+	}
 	return ~(unsigned int)c;
 }

@@ -35,6 +35,9 @@ static inline long sys_rt_sigaction(int sig, const void *act, void *old, unsigne
 { return SC(__NR_rt_sigaction, sig, act, old, sz); }
 static inline long sys_rt_sigprocmask(int how, const void *set, void *old, unsigned long sz)
 { return SC(__NR_rt_sigprocmask, how, set, old, sz); }
+static inline long sys_rt_sigpending(void *set, unsigned long sz) { return SC(__NR_rt_sigpending, set, sz); }
+static inline long sys_rt_sigtimedwait(const void *set, void *info, const void *ts, unsigned long sz)
+{ return SC(__NR_rt_sigtimedwait, set, info, ts, sz); }
 static inline long sys_rt_sigqueueinfo(int pid, int sig, const void *info) { return SC(__NR_rt_sigqueueinfo, pid, sig, info); }
 static inline long sys_rt_tgsigqueueinfo(int tgid, int tid, int sig, const void *info)
 { return SC(__NR_rt_tgsigqueueinfo, tgid, tid, sig, info); }

@@ -16,6 +16,18 @@ static inline __attribute__((noreturn)) void arch_rt_sigreturn(unsigned long sp)
 	__builtin_unreachable();
 }
 
+/*
+ * Jumps to the trampoline's syscall entry (asm/tramp.h) with syscall @nr
+ * and two arguments: the syscall runs outside the blob, then the
+ * trampoline restores the task. Never returns.
+ */
+static inline __attribute__((noreturn)) void arch_tramp_leave(unsigned long tramp_sys, unsigned long nr,
+							       unsigned long a1, unsigned long a2)
+{
+	__asm__ volatile("jmp *%0" : : "r"(tramp_sys), "a"(nr), "D"(a1), "S"(a2) : "memory");
+	__builtin_unreachable();
+}
+
 /* clone3() a thread running @fn(@arg) on @ca's stack; head.S. */
 long arch_clone_thread(void *ca, unsigned long size, void (*fn)(void *), void *arg);
 
