@@ -304,6 +304,7 @@ int cr_dump(void)
 	int err;
 
 	infect_set_logger(log_line);
+	infect_set_fault_hook(cr_fail_point);
 	snprintf(path, sizeof(path), "/proc/%d", d.root);
 	if (d.root <= 0 || access(path, F_OK)) {
 		err = pr_errno(-ESRCH, "pid %d: no such process", d.root);

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -46,6 +47,7 @@
 #define READY_TIMEOUT_MS	30000
 #define POLL_MS			20
 #define REAP_TIMEOUT_MS		5000
+#define BARRIER_SLICE_MS	50
 /* glibc registers its rseq area with the original 32-byte ABI length
  * even where __rseq_size reports the smaller feature size. */
 #define RSEQ_REG_LEN		(__rseq_size > 32 ? __rseq_size : 32)
@@ -116,6 +118,10 @@ struct restore_ctx {
 	struct rst_shared *sh;
 	size_t sh_size;
 	int keep_from, log_fd;
+	int go_rd, go_wr;		/* the go pipe (restorer-abi.h) */
+	int pidfile_fd;
+	bool pidfile_created;
+	pid_t creator;			/* in a new task: who cloned it */
 	bool forked;			/* the root was cloned */
 	bool restored;			/* every task went live */
 	struct page_verifier verifier;
@@ -206,6 +212,27 @@ static int place_posix_locks(struct rst_task *t)
 	return 0;
 }
 
+/*
+ * The go pipe: every task of the tree inherits the read end and waits on
+ * it; cr keeps the only write end. One byte written is the go for the
+ * whole tree at once; cr dying before that closes the last write end,
+ * and every task sees the end of file and exits. No task lives on half
+ * restored, and none goes live unless all do.
+ */
+static int open_go_pipe(struct restore_ctx *r)
+{
+	int p[2], err;
+
+	if (pipe2(p, O_CLOEXEC))
+		return pr_errno(-errno, "creating the go pipe");
+	r->go_rd = p[0];
+	r->go_wr = p[1];
+	err = move_fd_high(&r->go_rd, r->keep_from);
+	if (!err)
+		err = move_fd_high(&r->go_wr, r->keep_from);
+	return err;
+}
+
 /* Each alive task gets its region; cr's fds go above every task's own. */
 static int build_regions(struct restore_ctx *r)
 {
@@ -221,6 +248,8 @@ static int build_regions(struct restore_ctx *r)
 		if (log_get_fd() >= 0 && r->log_fd < 0)
 			err = pr_errno(-errno, "moving the log fd above %d", r->keep_from);
 	}
+	if (!err)
+		err = open_go_pipe(r);
 	for (i = 0; i < r->tree.nr && !err; i++) {
 		struct rst_task *t = &r->tasks[i];
 		struct restorer_args *a;
@@ -239,6 +268,7 @@ static int build_regions(struct restore_ctx *r)
 		a->pages_fd = r->pages->fd;
 		a->mm_map.exe_fd = t->exe_fd;
 		a->helper_fd_from = r->keep_from;
+		a->go_fd = r->go_rd;
 		a->log_level = log_get_level();
 		a->log_fd = r->log_fd;
 	}
@@ -270,15 +300,31 @@ static void futex_wake_all(uint32_t *word)
 	syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
-/* Every task of the tree passes here before any goes on. */
-static void barrier_pass(uint32_t *ctr, uint32_t total)
+/* In a new task: if cr is gone (the go pipe's write end closed), so are we. */
+static void exit_if_abandoned(const struct restore_ctx *r)
 {
+	struct pollfd p = { .fd = r->go_rd, .events = POLLIN };
+
+	if (poll(&p, 1, 0) == 1 && !(p.revents & POLLIN))
+		_exit(1);
+}
+
+/*
+ * Every task of the tree passes here before any goes on. The waits are
+ * short slices: a task whose cr died leaves instead of waiting for
+ * peers that will never come.
+ */
+static void barrier_pass(const struct restore_ctx *r, uint32_t *ctr, uint32_t total)
+{
+	struct timespec slice = { 0, BARRIER_SLICE_MS * 1000000 };
 	uint32_t v = __atomic_add_fetch(ctr, 1, __ATOMIC_SEQ_CST);
 
 	if (v == total)
 		futex_wake_all(ctr);
-	while ((v = __atomic_load_n(ctr, __ATOMIC_SEQ_CST)) < total)
-		syscall(SYS_futex, ctr, FUTEX_WAIT, v, NULL, NULL, 0);
+	while ((v = __atomic_load_n(ctr, __ATOMIC_SEQ_CST)) < total) {
+		syscall(SYS_futex, ctr, FUTEX_WAIT, v, &slice, NULL, 0);
+		exit_if_abandoned(r);
+	}
 }
 
 static __noreturn void task_fail(struct restore_ctx *r, unsigned idx, int err)
@@ -311,6 +357,7 @@ static int fork_children(struct restore_ctx *r, unsigned idx, bool before_setsid
 
 		if (r->tree.tasks[c].before_setsid != before_setsid)
 			continue;
+		r->creator = getpid();
 		pid = clone_with_pid(r->tree.tasks[c].pid, exit_signal_of(r, c));
 		if (pid < 0) {
 			if (errno == EEXIST)
@@ -393,9 +440,14 @@ static __noreturn void task_main(struct restore_ctx *r, unsigned idx)
 	 */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
+	/* Only cr may hold the go pipe's write end: its death must show. */
+	close(r->go_wr);
 	/* cr's log fd may be one of the numbers the task's files take. */
 	log_use_fd(r->log_fd);
+	/* Armed only now: if our parent died before, nobody will kill us. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != r->creator)
+		_exit(1);
 	__atomic_store_n(&r->sh->rep[idx].state, REP_BORN, __ATOMIC_SEQ_CST);
 
 	err = cr_fail_point_nth("task-setup", idx + 1);
@@ -414,10 +466,10 @@ static __noreturn void task_main(struct restore_ctx *r, unsigned idx)
 		task_fail(r, idx, err);
 
 	/* Every group leader exists once all tasks are forked. */
-	barrier_pass(&r->sh->nr_forked, r->tree.nr);
+	barrier_pass(r, &r->sh->nr_forked, r->tree.nr);
 	if (getpgid(0) != pt->pgid && setpgid(0, pt->pgid))
 		task_fail(r, idx, pr_errno(-errno, "pid %d: joining group %d", pt->pid, pt->pgid));
-	barrier_pass(&r->sh->nr_joined, r->tree.nr);
+	barrier_pass(r, &r->sh->nr_joined, r->tree.nr);
 	/* The foreground group of its terminal exists now. */
 	if (pt->sid == pt->pid) {
 		err = files_session_joined(r->files);
@@ -529,47 +581,66 @@ static int wait_ready(struct restore_ctx *r)
 /* Syscall stops from the go futex to the end of rt_sigreturn: a few. */
 #define GO_LIVE_MAX_STOPS	64
 
-/*
- * Every thread waits on the go futex. Seize them, let each run up to the
- * end of its rt_sigreturn, unmap the region from the inside, let go.
- */
-static int release_task(struct restore_ctx *r, unsigned idx)
+/* Seizes every thread of task @idx, waiting for the go in its restorer. */
+static int seize_task(struct restore_ctx *r, unsigned idx)
 {
-	struct pstree_task *pt = &r->tree.tasks[idx];
-	struct restorer_args *a = r->tasks[idx].args;
+	const struct pstree_task *pt = &r->tree.tasks[idx];
+	struct rst_task *t = &r->tasks[idx];
+	int err = 0;
+
+	for (unsigned i = 0; i < pt->nr_tids && !err; i++) {
+		err = infect_seize(pt->tids[i]);
+		if (!err)
+			t->nr_seized++;
+	}
+	return err;
+}
+
+/*
+ * After the go: runs every thread of task @idx to the end of its
+ * rt_sigreturn, the other threads first (the main one waits for them to
+ * have seen the go), then unmaps the region from inside. The task is
+ * then in its dumped state, still seized.
+ */
+static int go_live(struct restore_ctx *r, unsigned idx)
+{
+	const struct pstree_task *pt = &r->tree.tasks[idx];
+	const struct restorer_args *a = r->tasks[idx].args;
 	struct parasite_ctl *ctl = NULL;
-	unsigned i, seized = 0;
 	long ret;
 	int err = 0;
 
-	for (i = 0; i < pt->nr_tids && !err; i++) {
-		err = infect_seize(pt->tids[i]);
-		if (!err)
-			seized++;
-	}
-	if (!err) {
-		__atomic_store_n(&a->go, 1, __ATOMIC_SEQ_CST);
-		futex_wake_all((uint32_t *)&a->go);
-	}
-	for (i = 0; i < pt->nr_tids && !err; i++)
+	for (unsigned i = pt->nr_tids; i-- > 0 && !err;)
 		err = infect_run_to_syscall_exit(pt->tids[i], ARCH_NR_RT_SIGRETURN, 0, GO_LIVE_MAX_STOPS, NULL);
 	if (!err)
 		err = infect_prepare(pt->pid, mem_trampoline_place(r->tasks[idx].mm, 0), &ctl);
-	if (!err) {
-		err = infect_syscall(ctl, __NR_munmap, &ret, a->region_start, a->region_size, 0, 0, 0, 0);
-		if (!err && ret)
-			err = pr_errno((int)ret, "pid %d: unmapping the restorer", pt->pid);
-		if (!err)
-			err = infect_cure(ctl);
-		else
-			infect_cure(ctl);
-	}
-	/* On failure the caller kills the tree; detached or not does not matter. */
-	for (i = 0; i < seized; i++) {
-		int e = infect_detach(pt->tids[i]);
+	if (err)
+		return err;
+	err = infect_syscall(ctl, __NR_munmap, &ret, a->region_start, a->region_size, 0, 0, 0, 0);
+	if (!err && ret)
+		err = pr_errno((int)ret, "pid %d: unmapping the restorer", pt->pid);
+	if (!err)
+		err = infect_cure(ctl);
+	else
+		infect_cure(ctl);
+	return err;
+}
 
-		if (!err)
-			err = e;
+/* Lets every seized thread run; on failure the caller kills the tree anyway. */
+static int detach_tree(struct restore_ctx *r)
+{
+	int err = 0;
+
+	for (unsigned i = 0; i < r->tree.nr; i++) {
+		const struct pstree_task *pt = &r->tree.tasks[i];
+
+		for (unsigned k = 0; k < r->tasks[i].nr_seized; k++) {
+			int e = infect_detach(pt->tids[k]);
+
+			if (!err)
+				err = e;
+		}
+		r->tasks[i].nr_seized = 0;
 	}
 	return err;
 }
@@ -658,6 +729,50 @@ static void kill_tree(struct restore_ctx *r)
 	r->forked = false;
 }
 
+/*
+ * --pidfile is opened before anything exists, so a path cr cannot write
+ * is refused while nothing needs undoing; the pid goes in once the tree
+ * is live (a failed write then kills it).
+ */
+static int pidfile_open(struct restore_ctx *r)
+{
+	if (!opts.pidfile)
+		return 0;
+	r->pidfile_fd = open(opts.pidfile, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (r->pidfile_fd >= 0) {
+		r->pidfile_created = true;
+		return 0;
+	}
+	if (errno == EEXIST)
+		r->pidfile_fd = open(opts.pidfile, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (r->pidfile_fd < 0)
+		return pr_errno(-errno, "pidfile %s", opts.pidfile);
+	return 0;
+}
+
+static int pidfile_write(struct restore_ctx *r, pid_t pid)
+{
+	char buf[16];
+	int n = snprintf(buf, sizeof(buf), "%d", pid);
+
+	if (r->pidfile_fd < 0)
+		return 0;
+	if (ftruncate(r->pidfile_fd, 0) || pwrite(r->pidfile_fd, buf, n, 0) != n)
+		return pr_errno(errno ? -errno : -EIO, "pidfile %s", opts.pidfile);
+	return 0;
+}
+
+/* A restore that failed leaves no pidfile it created. */
+static void pidfile_close(struct restore_ctx *r)
+{
+	if (r->pidfile_fd < 0)
+		return;
+	close(r->pidfile_fd);
+	r->pidfile_fd = -1;
+	if (r->pidfile_created && !r->restored)
+		unlink(opts.pidfile);
+}
+
 static void restore_ctx_release(struct restore_ctx *r)
 {
 	verifier_join(r);
@@ -683,6 +798,12 @@ static void restore_ctx_release(struct restore_ctx *r)
 	if (r->log_fd >= 0)
 		close(r->log_fd);
 	r->log_fd = -1;
+	if (r->go_rd >= 0)
+		close(r->go_rd);
+	if (r->go_wr >= 0)
+		close(r->go_wr);
+	r->go_rd = r->go_wr = -1;
+	pidfile_close(r);
 	pstree_free(&r->tree);
 	shmem_table_free(r->shm, r->restored);
 	files_rst_free(r->files, !r->restored);
@@ -696,18 +817,6 @@ static void restore_ctx_release(struct restore_ctx *r)
 	if (r->dfd >= 0)
 		close(r->dfd);
 	r->dfd = -1;
-}
-
-static int write_pidfile(pid_t pid)
-{
-	_cleanup_fclose_ FILE *f = NULL;
-
-	if (!opts.pidfile)
-		return 0;
-	f = fopen(opts.pidfile, "we");
-	if (!f || fprintf(f, "%d", pid) < 0)
-		return pr_errno(-errno, "pidfile %s", opts.pidfile);
-	return 0;
 }
 
 /* A tree of many tasks keeps many files open in cr at once. */
@@ -725,6 +834,7 @@ static int create_tree(struct restore_ctx *r)
 {
 	pid_t root = r->tree.tasks[0].pid, pid;
 
+	r->creator = getpid();
 	pid = clone_with_pid(root, exit_signal_of(r, 0));
 	if (pid < 0) {
 		if (errno == EEXIST)
@@ -737,6 +847,12 @@ static int create_tree(struct restore_ctx *r)
 	return 0;
 }
 
+/*
+ * Every task waits for the go in its restorer. cr seizes every thread of
+ * the tree, then writes the go: from that byte on the tree goes live
+ * whatever happens to cr; before it, cr's death takes the whole tree.
+ * Then each thread runs to the end of its rt_sigreturn and the regions go.
+ */
 static int release_tree(struct restore_ctx *r)
 {
 	int err = 0;
@@ -746,27 +862,44 @@ static int release_tree(struct restore_ctx *r)
 			err = core_restore_oom_score_adj(r->tasks[i].core, r->tasks[i].pid);
 	if (!err)
 		err = cr_fail_point("restorer");
-	/* Leaves first: a parent goes live with its children complete. */
-	for (unsigned i = r->tree.nr; i-- > 0 && !err;)
+	for (unsigned i = 0; i < r->tree.nr && !err; i++)
 		if (r->tree.tasks[i].kind == TASK_ALIVE)
-			err = release_task(r, i);
+			err = seize_task(r, i);
+	if (!err)
+		err = cr_fail_point("go");
+	if (!err && write(r->go_wr, "g", 1) != 1)
+		err = pr_errno(-errno, "writing the go");
+	for (unsigned i = 0; i < r->tree.nr && !err; i++) {
+		if (r->tree.tasks[i].kind != TASK_ALIVE)
+			continue;
+		err = go_live(r, i);
+		if (!err)
+			err = cr_fail_point("live");
+	}
+	if (!err)
+		err = detach_tree(r);
+	else
+		detach_tree(r);
 	return err;
 }
 
 int cr_restore(void)
 {
-	struct restore_ctx r = { .dfd = -1, .log_fd = -1 };
+	struct restore_ctx r = { .dfd = -1, .log_fd = -1, .go_rd = -1, .go_wr = -1, .pidfile_fd = -1 };
 	pid_t root;
 	int err;
 
 	infect_set_logger(log_line);
+	infect_set_fault_hook(cr_fail_point);
 	raise_nofile();
 	r.dfd = open(opts.images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (r.dfd < 0) {
 		err = pr_errno(-errno, "image directory %s", opts.images_dir);
 		goto out;
 	}
-	err = read_images(&r);
+	err = pidfile_open(&r);
+	if (!err)
+		err = read_images(&r);
 	if (!err)
 		err = pstree_check_free(&r.tree);
 	if (!err)
@@ -796,6 +929,9 @@ int cr_restore(void)
 		files_close_all(r.files);
 	if (!err)
 		err = release_tree(&r);
+	/* The pid file says the tree is live; if it cannot be written, the tree goes. */
+	if (!err)
+		err = pidfile_write(&r, r.tree.tasks[0].pid);
 	if (err)
 		goto out;
 
@@ -804,8 +940,7 @@ int cr_restore(void)
 	r.restored = true;
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	pr_info("pid %d: restored %u processes", root, r.tree.nr_alive);
-	err = write_pidfile(root);
-	if (!err && !opts.restore_detached) {
+	if (!opts.restore_detached) {
 		int status;
 
 		restore_ctx_release(&r);

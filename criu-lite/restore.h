@@ -23,6 +23,7 @@ struct rst_task {
 	int exe_fd;
 	struct region rg;
 	struct restorer_args *args;	/* in rg */
+	unsigned nr_seized;		/* its first threads cr holds for the go */
 };
 
 /*

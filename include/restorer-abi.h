@@ -131,7 +131,13 @@ struct restorer_args {
 	volatile u32 status;
 	volatile int err;
 	volatile u32 step;		/* enum restorer_step where it failed */
-	volatile u32 go;		/* futex: cr sets 1 to let the task run */
+	/*
+	 * The go pipe's read end, shared by the whole tree; cr holds the only
+	 * write end. A byte in it: go live. End of file without one: cr
+	 * died before it let the tree go, and every task exits.
+	 */
+	int go_fd;
+	volatile u32 threads_gone;	/* futex: threads past the go */
 
 	int log_fd, log_level;
 	int helper_fd_from;		/* cr's fds in the task start here */

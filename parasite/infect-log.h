@@ -8,6 +8,13 @@
 
 /* The engine's logging goes through the tool's callback, if any. */
 extern infect_log_fn infect_log;
+extern infect_fault_fn infect_fault;
+
+/* 0, or the error the tool's fault hook injects at @point. */
+static inline int infect_fault_at(const char *point)
+{
+	return infect_fault ? infect_fault(point) : 0;
+}
 
 #define ilog(level, fmt, ...)						\
 	({ int __saved = errno;						\

@@ -28,6 +28,8 @@
 #define CMD_TIMEOUT_MS		60000	/* a blob silent this long is stuck */
 #define POLL_SLICE_MS		200
 #define MAX_CURE_STOPS		64	/* syscall stops of the parasite's way out */
+/* A signal handler the task runs first makes syscalls of its own. */
+#define MAX_SYSCALL_STOPS	4096
 
 struct parasite_ctl {
 	pid_t pid;
@@ -115,8 +117,12 @@ static int place_trampoline(struct parasite_ctl *ctl)
 	r.gpr.ip = ctl->place + ARCH_TRAMP_OFF(arch_tramp_restore);
 	r.gpr.orig_ax = (u64)-1;	/* the restore entry restarts what needs it */
 	err = infect_set_regs(ctl->pid, &r);
+	if (!err)
+		err = infect_fault_at("infect-parked");
 	if (!err)	/* nothing may interrupt the code we run in there */
 		err = infect_set_sigmask(ctl->pid, ~0ULL);
+	if (!err)
+		err = infect_fault_at("infect-masked");
 	return err;
 }
 
@@ -170,35 +176,22 @@ static int run_at(struct parasite_ctl *ctl, const unsigned char *entry, long nr,
 		  long a1, long a2, long a3, long a4, long a5, long a6)
 {
 	struct infect_regs r = { .gpr = ctl->orig.gpr };
-	pid_t pid = ctl->pid;
-	int status, err, stops;
+	uint64_t ip = ctl->place + ARCH_TRAMP_OFF(entry);
+	int err;
 
 	r.gpr.ax = nr;
 	r.gpr.di = a1; r.gpr.si = a2; r.gpr.dx = a3;
 	r.gpr.r10 = a4; r.gpr.r8 = a5; r.gpr.r9 = a6;
-	r.gpr.ip = ctl->place + ARCH_TRAMP_OFF(entry);
+	r.gpr.ip = ip;
 	r.gpr.orig_ax = (u64)-1;
-	err = infect_set_regs(pid, &r);
-	if (err)
-		return err;
-
-	for (stops = 0; stops < 2; stops++) {
-		if (ptrace(PTRACE_SYSCALL, pid, 0, 0))
-			return ierrno(-errno, "pid %d: PTRACE_SYSCALL", pid);
-		err = wait_stop(pid, &status);
-		if (err)
-			return err;
-		if (!WIFSTOPPED(status) || WSTOPSIG(status) != (SIGTRAP | 0x80))
-			return ierrno(-EIO, "pid %d: unexpected stop 0x%x running syscall %ld",
-				      pid, status, nr);
-	}
-	err = infect_get_regs(pid, &r);
-	if (err)
-		return err;
-	*ret = (long)r.gpr.ax;
-	infect_regs_free(&r);
-	idebug("pid %d: remote syscall %ld = %ld", pid, nr, *ret);
-	return 0;
+	err = infect_set_regs(ctl->pid, &r);
+	if (!err)
+		err = infect_fault_at("infect-syscall");
+	if (!err)
+		err = infect_run_to_syscall_exit(ctl->pid, nr, ip + ARCH_SYSCALL_INSN_LEN, MAX_SYSCALL_STOPS, ret);
+	if (!err)
+		idebug("pid %d: remote syscall %ld = %ld", ctl->pid, nr, *ret);
+	return err;
 }
 
 int infect_syscall(struct parasite_ctl *ctl, long nr, long *ret,
@@ -228,6 +221,9 @@ static int map_shared_area(struct parasite_ctl *ctl, size_t size)
 		return ierrno((int)raddr, "pid %d: mmap inside the task failed", ctl->pid);
 	ctl->remote_base = raddr;
 	ctl->area_size = size;
+	err = infect_fault_at("infect-mapped");
+	if (err)
+		return err;
 
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", ctl->pid, (unsigned long)raddr,
 		 (unsigned long)(raddr + size));
@@ -356,7 +352,8 @@ int infect_start_blob(struct parasite_ctl *ctl, const void *blob, size_t blob_si
 	if (ptrace(PTRACE_CONT, ctl->pid, 0, 0))
 		return ierrno(-errno, "pid %d: starting the parasite", ctl->pid);
 	ctl->blob_running = true;
-	return accept_blob(ctl);
+	err = infect_fault_at("blob-started");
+	return err ? err : accept_blob(ctl);
 }
 
 int infect_cmd_send(struct parasite_ctl *ctl, unsigned cmd, int fd)
@@ -428,14 +425,19 @@ static int finish_blob(struct parasite_ctl *ctl)
 		return err;
 	if (!WIFSTOPPED(status) || (status >> 16) != PTRACE_EVENT_STOP)
 		return ierrno(-EIO, "pid %d: the parasite stopped with signal %d", ctl->pid, WSTOPSIG(status));
+	err = infect_fault_at("cure-stopped");
+	if (err)
+		return err;
+	/* The listener too: a parasite not accepted yet then sees a reset. */
 	close(ctl->sock);
-	ctl->sock = -1;
+	close(ctl->listen_fd);
+	ctl->sock = ctl->listen_fd = -1;
 	err = infect_run_to_syscall_exit(ctl->pid, __NR_munmap, exit_ip, MAX_CURE_STOPS, &ret);
 	if (!err && ret)
 		err = ierrno((int)ret, "pid %d: the parasite could not unmap its area", ctl->pid);
 	if (!err)
 		ctl->remote_base = 0;
-	return err;
+	return err ? err : infect_fault_at("cure-unmapped");
 }
 
 int infect_cure(struct parasite_ctl *ctl)
@@ -467,11 +469,13 @@ int infect_cure(struct parasite_ctl *ctl)
 	e = infect_set_sigmask(ctl->pid, ctl->orig_sigmask);
 	if (!err)
 		err = e;
+	infect_fault_at("cure-unmasked");	/* a cure goes on whatever happens */
 	r = ctl->orig;
 	arch_fixup_restart(&r.gpr, 1);
 	e = infect_set_regs(ctl->pid, &r);
 	if (!err)
 		err = e;
+	infect_fault_at("cure-regs");
 	/* The task runs its own code again: the trampoline's place can go back. */
 	if (!e && ctl->placed) {
 		e = mem_rw(ctl, true, ctl->place, ctl->saved, ARCH_TRAMP_SIZE);

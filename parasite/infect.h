@@ -19,6 +19,15 @@ typedef void (*infect_log_fn)(int level, const char *file, int line, const char 
 	__attribute__((format(printf, 4, 5)));
 void infect_set_logger(infect_log_fn fn);
 
+/*
+ * Fault injection for tests: the engine calls @fn at named points of its
+ * work in a task ("infect-parked", "infect-masked", "infect-syscall",
+ * "infect-mapped", "blob-started", "cure-stopped", "cure-unmapped",
+ * "cure-unmasked", "cure-regs"); a non-zero return is an error there.
+ */
+typedef int (*infect_fault_fn)(const char *point);
+void infect_set_fault_hook(infect_fault_fn fn);
+
 /* The complete CPU state of a stopped thread. */
 struct infect_regs {
 	struct user_regs gpr;

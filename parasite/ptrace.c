@@ -4,12 +4,14 @@
 #include <stdlib.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "cleanup.h"
 #include "infect.h"
 #include "infect-log.h"
 
 #define PEEKSIGINFO_SHARED	1
+#define SYSCALL_STOP_TIMEOUT_MS	10000
 
 /* The kernel's struct ptrace_peeksiginfo_args (glibc only declares it). */
 struct peeksiginfo_args {
@@ -19,10 +21,16 @@ struct peeksiginfo_args {
 };
 
 infect_log_fn infect_log;
+infect_fault_fn infect_fault;
 
 void infect_set_logger(infect_log_fn fn)
 {
 	infect_log = fn;
+}
+
+void infect_set_fault_hook(infect_fault_fn fn)
+{
+	infect_fault = fn;
 }
 
 int infect_seize(pid_t pid)
@@ -194,27 +202,81 @@ struct syscall_info {
 	};
 };
 
+/*
+ * Waits for the next stop of @pid, at most @timeout_ms: a task that blocks
+ * in a syscall instead of getting where we wait for it is interrupted,
+ * -ETIMEDOUT.
+ */
+static int wait_stop_timeout(pid_t pid, int *ret_status, int timeout_ms)
+{
+	struct timespec nap = { 0, 0 };
+	int waited_us = 0;
+
+	for (;;) {
+		pid_t r = waitpid(pid, ret_status, __WALL | WNOHANG);
+
+		if (r == pid)
+			return 0;
+		if (r < 0)
+			return ierrno(-errno, "pid %d: waitpid", pid);
+		if (waited_us >= timeout_ms * 1000) {
+			ptrace(PTRACE_INTERRUPT, pid, 0, 0);
+			waitpid(pid, ret_status, __WALL);
+			return ierrno(-ETIMEDOUT, "pid %d: did not get there within %d ms", pid, timeout_ms);
+		}
+		/* Stops come within microseconds: poll fast first, then back off. */
+		nap.tv_nsec = waited_us < 1000 ? 10000 : 1000000;
+		nanosleep(&nap, NULL);
+		waited_us += nap.tv_nsec / 1000;
+	}
+}
+
+/*
+ * A stop that is not a syscall stop. A signal the task unblocked (a
+ * restored task after its rt_sigreturn) is its own: it is delivered with
+ * the next resume, its handler returning to where the task was. A signal
+ * the task crashed with (in our code) is an error; so is anything else.
+ */
+static int pass_signal(pid_t pid, int status, int *ret_sig)
+{
+	siginfo_t si = { 0 };
+	int sig = WSTOPSIG(status);
+
+	if ((status >> 16) == PTRACE_EVENT_STOP) {
+		*ret_sig = 0;
+		return 0;
+	}
+	ptrace(PTRACE_GETSIGINFO, pid, 0, &si);
+	if (si.si_code > 0 && (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGTRAP || sig == SIGFPE))
+		return ierrno(-EIO, "pid %d: crashed with signal %d (code %d, address %p)", pid, sig,
+			      si.si_code, si.si_addr);
+	idebug("pid %d: signal %d on the way, delivered now", pid, sig);
+	*ret_sig = sig;
+	return 0;
+}
+
 int infect_run_to_syscall_exit(pid_t pid, long nr, uint64_t ip, unsigned max_stops, long *ret)
 {
 	long entered = -1;
-	int status;
+	int status, err, sig = 0;
 
 	for (unsigned stops = 0; stops < max_stops; stops++) {
 		struct syscall_info info;
 
-		if (ptrace(PTRACE_SYSCALL, pid, 0, 0))
+		if (ptrace(PTRACE_SYSCALL, pid, 0, sig))
 			return ierrno(-errno, "pid %d: PTRACE_SYSCALL", pid);
-		if (waitpid(pid, &status, __WALL) != pid)
-			return ierrno(-errno, "pid %d: waitpid", pid);
+		err = wait_stop_timeout(pid, &status, SYSCALL_STOP_TIMEOUT_MS);
+		if (err)
+			return err;
 		if (!WIFSTOPPED(status))
 			return ierrno(-ESRCH, "pid %d: died (status 0x%x)", pid, status);
 		if (WSTOPSIG(status) != (SIGTRAP | 0x80)) {
-			siginfo_t si = { 0 };
-
-			ptrace(PTRACE_GETSIGINFO, pid, 0, &si);
-			return ierrno(-EIO, "pid %d: stopped by signal %d (code %d, address %p) instead of syscall %ld",
-				      pid, WSTOPSIG(status), si.si_code, si.si_addr, nr);
+			err = pass_signal(pid, status, &sig);
+			if (err)
+				return err;
+			continue;
 		}
+		sig = 0;
 		if (ptrace(PTRACE_GET_SYSCALL_INFO_, pid, sizeof(info), &info) <= 0)
 			return ierrno(-errno, "pid %d: PTRACE_GET_SYSCALL_INFO", pid);
 		if (info.op == SYSCALL_INFO_ENTRY)

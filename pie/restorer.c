@@ -398,10 +398,28 @@ static void thread_setup(struct restorer_thread *th)
 		restore_creds();
 }
 
+#define POLLIN_		0x001
+#define POLLHUP_	0x010
+#define POLLERR_	0x008
+#define POLLNVAL_	0x020
+
+/*
+ * Waits for cr's go. A tree cr left before it let it go must not live on
+ * half restored: every task leaves as soon as the pipe says cr is gone.
+ */
 static void wait_go(void)
 {
-	while (!__atomic_load_n(&A->go, __ATOMIC_SEQ_CST))
-		sys_futex((void *)&A->go, FUTEX_WAIT, 0, 0, 0, 0);
+	for (;;) {
+		struct { int fd; short events, revents; } p = { A->go_fd, POLLIN_, 0 };
+		long r = sys_ppoll(&p, 1, 0, 0, 8);
+
+		if (r > 0 && (p.revents & POLLIN_))
+			return;
+		if (r > 0 || (r < 0 && r != -4 /* EINTR */)) {
+			pie_debug("pid %d: cr is gone before the go: leaving", A->pid);
+			sys_exit_group(1);
+		}
+	}
 }
 
 static __noreturn void thread_main(void *arg)
@@ -409,10 +427,13 @@ static __noreturn void thread_main(void *arg)
 	struct restorer_thread *th = arg;
 
 	thread_setup(th);
+	/* Before the go: from here cr's death is told by the go pipe. */
+	sys_prctl(PR_SET_PDEATHSIG, th->pdeath_sig, 0, 0, 0);
 	__atomic_add_fetch(&A->threads_ready, 1, __ATOMIC_SEQ_CST);
 	sys_futex((void *)&A->threads_ready, FUTEX_WAKE, 1, 0, 0, 0);
 	wait_go();
-	sys_prctl(PR_SET_PDEATHSIG, th->pdeath_sig, 0, 0, 0);
+	__atomic_add_fetch(&A->threads_gone, 1, __ATOMIC_SEQ_CST);
+	sys_futex((void *)&A->threads_gone, FUTEX_WAKE, 1, 0, 0, 0);
 	install_seccomp();
 	arch_rt_sigreturn(ARCH_SIGFRAME_SP(th->sigframe));
 }
@@ -480,15 +501,22 @@ int blob_main(struct restorer_args *args)
 	clone_threads();
 
 	pie_debug("pid %d: ready", A->pid);
-	/* cr's fds (page image, mapped files, the log) go before we go live. */
-	sys_close_range(A->helper_fd_from, ~0U, 0);
+	/* cr's fds (page image, mapped files, the log) go before we go live; the go pipe last. */
+	sys_close_range(A->helper_fd_from, A->go_fd - 1, 0);
+	sys_close_range(A->go_fd + 1, ~0U, 0);
 	restore_posix_locks();
+	/*
+	 * cr was the parent only while restoring: now the dumped death signal.
+	 * A cr that dies from here on is seen through the go pipe.
+	 */
+	sys_prctl(PR_SET_PDEATHSIG, A->pdeath_sig, 0, 0, 0);
 	__atomic_store_n(&A->status, RESTORER_READY, __ATOMIC_SEQ_CST);
 	sys_futex((void *)&A->status, FUTEX_WAKE, 1, 0, 0, 0);
 	wait_go();
-
-	/* cr was the parent only while restoring: now the dumped death signal. */
-	sys_prctl(PR_SET_PDEATHSIG, A->pdeath_sig, 0, 0, 0);
+	/* Every thread has seen the go before its pipe closes. */
+	for (u32 gone; (gone = __atomic_load_n(&A->threads_gone, __ATOMIC_SEQ_CST)) < A->nr_threads - 1;)
+		sys_futex((void *)&A->threads_gone, FUTEX_WAIT, gone, 0, 0, 0);
+	sys_close(A->go_fd);
 	install_seccomp();
 	arch_rt_sigreturn(ARCH_SIGFRAME_SP(main_thread->sigframe));
 }

@@ -53,6 +53,8 @@ static inline long sys_prctl(int op, unsigned long a, unsigned long b, unsigned 
 { return SC(__NR_prctl, op, a, b, c, d); }
 static inline long sys_prlimit64(int pid, int res, const void *n, void *old) { return SC(__NR_prlimit64, pid, res, n, old); }
 static inline long sys_personality(unsigned long p) { return SC(__NR_personality, p); }
+static inline long sys_ppoll(void *fds, unsigned n, const void *ts, const void *mask, unsigned long sz)
+{ return SC(__NR_ppoll, fds, n, ts, mask, sz); }
 static inline long sys_futex(void *uaddr, int op, unsigned val, const void *ts, void *u2, unsigned v3)
 { return SC(__NR_futex, uaddr, op, val, ts, u2, v3); }
 static inline long sys_rseq(unsigned long ptr, unsigned len, int flags, unsigned sig) { return SC(__NR_rseq, ptr, len, flags, sig); }

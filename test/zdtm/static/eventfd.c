@@ -118,9 +118,9 @@ int main(int argc, char **argv)
 
 	test_ready();
 	test_wait_checkpoint();
-	tree_forward(&kid, 1);
-
+	/* Before the child hears SIGTERM: it then adds to the shared counter. */
 	check_recorded();
+	tree_forward(&kid, 1);
 	tree_recv(kid);
 	v = rd(SHARED);
 	if (v != BIG + CHILD_ADD)
