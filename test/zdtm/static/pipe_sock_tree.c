@@ -47,39 +47,6 @@
 
 static int p1[2], p2[2], sk[2], sq[2];
 
-static size_t read_full(int fd, void *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = read(fd, (char *)buf + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			fail_errno("read fd %d", fd);
-		if (n == 0)
-			break;
-		done += n;
-	}
-	return done;
-}
-
-static void write_full(int fd, const void *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = write(fd, (const char *)buf + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			fail_errno("write %zu bytes to fd %d", len - done, fd);
-		done += n;
-	}
-}
-
 /* Reads what should be the whole stream of @len bytes of pattern @seed, then EOF. */
 static void check_stream(const char *name, int fd, size_t len, uint64_t seed)
 {
@@ -140,21 +107,16 @@ static void sq_check(const char *name, int fd, uint64_t seed)
 __attribute__((noreturn))
 static void copier(void)
 {
-	static char buf[PIPE_TOTAL];
-	size_t n;
-
 	close(p1[1]);
 	close(p2[0]);
 	close(sk[0]);
 	close(sk[1]);
-	if (read_full(p1[0], buf, PIPE_COPIED) != PIPE_COPIED)
+	if (copy_fd(p1[0], p2[1], PIPE_COPIED) != PIPE_COPIED)
 		fail("copier: short read before the checkpoint");
-	write_full(p2[1], buf, PIPE_COPIED);
 	tree_send(tree_root, 0);
 	test_wait_checkpoint();
 
-	while ((n = read_full(p1[0], buf, sizeof(buf))) > 0)
-		write_full(p2[1], buf, n);
+	copy_fd(p1[0], p2[1], SIZE_MAX);
 	close(p2[1]);
 	tree_exit(0);
 }
