@@ -129,6 +129,7 @@ test/zdtm/static/%: test/zdtm/static/%.c $(ZDTM_LIB) $(wildcard test/zdtm/lib/*.
 	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -iquote test/zdtm/lib -o $@ $< $(ZDTM_LIB) -lpthread -lrt
 # A test built from another one's source.
 test/zdtm/static/amx_released: test/zdtm/static/amx_tiles.c
+test/zdtm/static/anon_256m: test/zdtm/static/anon_64m.c
 zdtm-bins: $(ZDTM_BIN)
 .PHONY: zdtm-bins
 

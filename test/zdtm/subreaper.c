@@ -21,18 +21,28 @@
  *	Exits with PROG's status as soon as PROG exits; the terminal (its
  *	copier and shell) lives on in the background while any other
  *	process of the session does (a tree PROG restored there).
+ *
+ *   subreaper --kill-after USEC SECS LOG PROG ARGS...
+ *	For the fault suite (test/zdtm/fault): run PROG with stdout and
+ *	stderr appended to LOG and SIGKILL it USEC microseconds after it
+ *	was forked (USEC -1: never, only after SECS seconds, the timeout).
+ *	Prints one line, times in microseconds since the fork:
+ *	"killed T" (it died of our SIGKILL, sent at T), "exited RC T" or
+ *	"signaled SIG T" (it ended by itself at T), "timeout T".
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int launch(const char *outfile, char **argv)
@@ -185,8 +195,80 @@ static int pty_run(const char *outfile, char **argv)
 	return st;
 }
 
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int kill_after(int64_t usec, int64_t secs, const char *log, char **argv)
+{
+	int64_t t0, deadline, killed_at = -1;
+	int pidfd, st, out;
+	pid_t pid;
+
+	out = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (out < 0) {
+		perror(log);
+		return 2;
+	}
+	t0 = now_us();
+	pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		return 2;
+	}
+	if (pid == 0) {
+		if (dup2(out, 1) < 0 || dup2(out, 2) < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		perror(argv[0]);
+		_exit(127);
+	}
+	/* A pidfd: poll() wakes us when PROG ends before its kill time, and
+	 * the SIGKILL cannot hit a reused pid. */
+	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		perror("pidfd_open");
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return 2;
+	}
+	deadline = t0 + (usec >= 0 && usec < secs * 1000000 ? usec : secs * 1000000);
+	for (;;) {
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+		int64_t left = deadline - now_us();
+		struct timespec ts = { left / 1000000, left % 1000000 * 1000 };
+
+		if (left <= 0) {
+			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+			killed_at = now_us() - t0;
+			break;
+		}
+		if (ppoll(&p, 1, &ts, NULL) > 0)
+			break;
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		;
+	if (killed_at >= 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) {
+		if (usec < 0 || usec >= secs * 1000000)
+			printf("timeout %lld\n", (long long)killed_at);
+		else
+			printf("killed %lld\n", (long long)killed_at);
+	} else if (WIFSIGNALED(st)) {
+		printf("signaled %d %lld\n", WTERMSIG(st), (long long)(now_us() - t0));
+	} else {
+		printf("exited %d %lld\n", WEXITSTATUS(st), (long long)(now_us() - t0));
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 6 && !strcmp(argv[1], "--kill-after"))
+		return kill_after(atoll(argv[2]), atoll(argv[3]), argv[4], argv + 5);
 	if (argc >= 4 && !strcmp(argv[1], "--pty"))
 		return pty_run(argv[2], argv + 3);
 	if (argc >= 4 && !strcmp(argv[1], "--launch"))

@@ -55,6 +55,14 @@ void fdinfo_read(int fd, char *buf, size_t len);
  */
 void fdinfo_lines(int fd, const char *prefix, const char *cut, char *out, size_t len);
 
+/* ---- whole reads and writes (io.c) ----------------------------------------- */
+/* Reads until LEN bytes or EOF; returns how many. Fails the test on error. */
+size_t read_full(int fd, void *buf, size_t len);
+/* Writes all LEN bytes or fails the test. */
+void write_full(int fd, const void *buf, size_t len);
+/* Copies LEN bytes (SIZE_MAX: up to EOF) from IN to OUT; returns how many. */
+size_t copy_fd(int in, int out, size_t len);
+
 /* ---- process trees (tree.c) ---------------------------------------------
  *
  * A tree test forks all its processes before test_ready(). The runner sends

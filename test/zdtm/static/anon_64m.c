@@ -1,9 +1,14 @@
-/* 64 MiB of private anonymous memory, every word depending on its offset. */
+/*
+ * 64 MiB of private anonymous memory, every word depending on its offset.
+ * anon_256m.c builds this with a larger AREA_SIZE.
+ */
 #include <stdint.h>
 #include <sys/mman.h>
 #include "zdtm.h"
 
+#ifndef AREA_SIZE
 #define AREA_SIZE	(64UL << 20)
+#endif
 
 static uint64_t pattern(uint64_t off)
 {

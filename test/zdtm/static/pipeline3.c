@@ -24,28 +24,6 @@
 
 static int p1[2], p2[2];
 
-static size_t read_full(int fd, char *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = read(fd, buf + done, len - done);
-
-		if (n < 0)
-			fail_errno("read fd %d", fd);
-		if (n == 0)
-			break;
-		done += n;
-	}
-	return done;
-}
-
-static void write_full(int fd, const char *buf, size_t len)
-{
-	if (write(fd, buf, len) != (ssize_t)len)
-		fail_errno("write %zu bytes to fd %d", len, fd);
-}
-
 static void check_queued(int fd, const char *name, int want)
 {
 	int q = -1;
@@ -59,22 +37,17 @@ static void check_queued(int fd, const char *name, int want)
 __attribute__((noreturn))
 static void copier(void)
 {
-	static char buf[TOTAL];
-	size_t n;
-
 	close(p1[1]);
 	close(p2[0]);
-	if (read_full(p1[0], buf, COPIED) != COPIED)
+	if (copy_fd(p1[0], p2[1], COPIED) != COPIED)
 		fail("P1: short read before the checkpoint");
-	write_full(p2[1], buf, COPIED);
 	tree_send(tree_root, 0);
 	test_wait_checkpoint();
 
 	check_queued(p1[0], "pipe 1", FIRST - COPIED);
 	tree_send(tree_root, 0);
 	tree_recv(tree_root);	/* P2 has checked pipe 2 too */
-	while ((n = read_full(p1[0], buf, sizeof(buf))) > 0)
-		write_full(p2[1], buf, n);
+	copy_fd(p1[0], p2[1], SIZE_MAX);
 	close(p2[1]);
 	tree_exit(0);
 }

@@ -1,0 +1,207 @@
+# shellcheck shell=bash disable=SC2034 # REASON, RC, TREE_PIDS: for the sourcing script
+# Shell helpers shared by the zdtm runner (test/zdtm/run) and the fault
+# suite (test/zdtm/fault): running under the subreaper, processes seen
+# through /proc, waits with a timeout, and the cleanup of what a case
+# started. Sourced, not run.
+#
+# The script sets ZDTM_DIR and ROOT (the repository) before sourcing, and,
+# before calling the helpers, STATIC (the test binaries' folder), CR (the
+# cr binary), T (the timeout of every wait, in seconds), OWNED=() (the
+# pids it started or restored) and TREE_PIDS=(). Failing helpers set
+# REASON through err().
+
+SR=$ZDTM_DIR/subreaper
+TREE=()		# scratch list filled by tree_add
+KIDS=()		# scratch list filled by children_of
+
+# subreaper_exec SCRIPT ARGS...: unless already done, build the subreaper
+# helper when missing or stale and re-execute SCRIPT under it, so that the
+# script is a child subreaper: tests restored with -d, or left behind by a
+# killed cr, get reparented to it and are reaped at once, freeing their
+# pids.
+subreaper_exec()
+{
+	[ -z "${ZDTM_SUBREAPER:-}" ] || return 0
+	if [ ! -x "$SR" ] || [ "$ZDTM_DIR/subreaper.c" -nt "$SR" ]; then
+		# Build to a private name, then rename: two runners starting at
+		# once never execute a half-written binary.
+		gcc -O2 -Wall -Wextra -Werror -o "$SR.$$" "$ZDTM_DIR/subreaper.c" &&
+			mv -f "$SR.$$" "$SR" || { echo "zdtm: cannot build $SR" >&2; exit 2; }
+	fi
+	exec "$SR" "$@"
+}
+
+# drop_job_notices [COMMANDS]: bash reports background jobs that died of a
+# signal ("line N: PID Killed ( cd "$WD" ...") on its stderr; a test
+# started by `( cd "$WD" ...) &` and then killed by a dump is no news, nor
+# are the COMMANDS (an extended regex of how further commands start):
+# drop exactly those notices and keep everything else.
+drop_job_notices()
+{
+	local cmds='\( cd "\$WD"'
+	[ -n "${1:-}" ] && cmds="$cmds|$1"
+	exec 2> >(grep --line-buffered -Ev "^.*: line [0-9]+: +[0-9]+ [A-Za-z ]+ +($cmds)" >&2)
+}
+
+# ensure_bins NAME...: build the test binaries that are missing or older
+# than their source.
+ensure_bins()
+{
+	local t missing=0
+	for t in "$@"; do
+		[ -x "$STATIC/$t" ] && [ ! "$STATIC/$t.c" -nt "$STATIC/$t" ] || missing=1
+	done
+	if [ $missing = 1 ]; then
+		make -C "$ROOT" --no-print-directory -s zdtm-bins >&2 ||
+			echo "zdtm: make zdtm-bins failed; unbuilt tests will fail" >&2
+	fi
+}
+
+err()
+{
+	REASON=$*
+	return 1
+}
+
+# ---- processes -----------------------------------------------------------
+# proc_state_v PID: PSTATE = R/S/D/T/t/Z, empty if gone. Builtins only:
+# no fork per process, which counts on trees of hundreds.
+proc_state_v()
+{
+	local s=""
+	PSTATE=""
+	{ read -r s <"/proc/$1/stat"; } 2>/dev/null
+	[ -n "$s" ] || return 0
+	s=${s##*) }
+	PSTATE=${s%% *}
+}
+
+proc_state()	# R/S/D/T/t/Z, empty if gone
+{
+	proc_state_v "$1"
+	echo "$PSTATE"
+}
+
+# children_of PID: KIDS = the children of all threads of PID. Builtins
+# only: no fork per process.
+children_of()
+{
+	local f k
+	local -a line
+	KIDS=()
+	for f in "/proc/$1"/task/*/children; do
+		line=()
+		{ read -r -a line <"$f"; } 2>/dev/null
+		for k in "${line[@]}"; do
+			KIDS+=("$k")
+		done
+	done
+}
+
+# tree_add PID: append PID and all its descendants to TREE.
+tree_add()
+{
+	local pid=$1 k
+	local -a kids
+	[ -d "/proc/$pid" ] || return 0
+	TREE+=("$pid")
+	children_of "$pid"
+	kids=("${KIDS[@]}")
+	for k in "${kids[@]}"; do
+		tree_add "$k"
+	done
+}
+
+# same_file A B: the two (small) files have the same lines; no fork.
+same_file()
+{
+	local -a a b
+	{ mapfile -t a <"$1"; mapfile -t b <"$2"; } 2>/dev/null
+	local IFS=$'\n'
+	[ "${a[*]}" = "${b[*]}" ]
+}
+
+# ---- waits -----------------------------------------------------------------
+# wait_gone PID [SECS]: until the pid no longer exists. A zombie keeps the
+# pid taken; bash reaps every child (ours or reparented to us as
+# subreaper) from its SIGCHLD handler, so zombies go away by themselves.
+wait_gone()
+{
+	local pid=$1 end=$((SECONDS + ${2:-$T}))
+	while [ -e "/proc/$pid" ]; do
+		[ "$(proc_state "$pid")" = Z ] && wait "$pid" 2>/dev/null
+		[ $SECONDS -ge $end ] && return 1
+		sleep 0.02
+	done
+	return 0
+}
+
+# wait_child PID: wait (with timeout) for a child of ours to exit, set RC.
+wait_child()
+{
+	local pid=$1 end=$((SECONDS + T))
+	while kill -0 "$pid" 2>/dev/null && [ "$(proc_state "$pid")" != Z ]; do
+		if [ $SECONDS -ge $end ]; then
+			RC=timeout
+			return 1
+		fi
+		sleep 0.02
+	done
+	wait "$pid"
+	RC=$?
+	return 0
+}
+
+# wait_pidfile FILE: until the test started as LPID has written its pid
+# file (it is ready), or failed, or T seconds passed.
+wait_pidfile()
+{
+	local end=$((SECONDS + T))
+	while [ ! -s "$1" ]; do
+		if ! kill -0 "$LPID" 2>/dev/null || [ "$(proc_state "$LPID")" = Z ]; then
+			wait "$LPID"
+			err "test exited with $? before it was ready"
+			return 1
+		fi
+		[ $SECONDS -ge $end ] && { err "test not ready after ${T}s"; return 1; }
+		sleep 0.02
+	done
+	return 0
+}
+
+# ---- cleanup -----------------------------------------------------------------
+# Kill the pids that still run one of our test binaries or cr (a pid we
+# used may have been reused by an unrelated process since), then wait
+# until they are gone.
+kill_ours()
+{
+	local pid exe killed=()
+	for pid in "$@"; do
+		exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || continue
+		case $exe in
+		"$STATIC"/*|"$CR") kill -KILL "$pid" 2>/dev/null && killed+=("$pid") ;;
+		esac
+	done
+	for pid in "${killed[@]}"; do
+		wait_gone "$pid" 5 || true
+	done
+}
+
+# Kill everything a case left: the owned pids, their descendants, and the
+# test processes reparented to us (we are a subreaper) when their parent
+# died. Descendants are collected before anything is killed.
+cleanup_owned()
+{
+	local pid
+	TREE=()
+	for pid in "${OWNED[@]}"; do
+		tree_add "$pid"
+	done
+	children_of $$
+	for pid in "${KIDS[@]}"; do
+		tree_add "$pid"
+	done
+	kill_ours "${OWNED[@]}" "${TREE[@]}"
+	OWNED=()
+	TREE_PIDS=()
+}
