@@ -531,15 +531,21 @@ static int check_alive(struct restore_ctx *r, unsigned idx)
 			st.state == 'Z' ? st.exit_code : 0);
 }
 
-/* The first failure any task reported, or 0. */
+/*
+ * The first failure any task reported, or the first task that died: a
+ * task that died anywhere holds up the whole tree at the next barrier.
+ */
 static int check_reports(struct restore_ctx *r)
 {
 	for (unsigned i = 0; i < r->tree.nr; i++) {
 		const struct rst_report *rep = &r->sh->rep[i];
+		int err;
 
 		if (__atomic_load_n(&rep->state, __ATOMIC_SEQ_CST) == REP_FAILED)
 			return pr_errno(rep->err, "restore of pid %d failed at: %s", r->tree.tasks[i].pid,
 					step_name(rep->step));
+		if (r->tree.tasks[i].kind == TASK_ALIVE && (err = check_alive(r, i)))
+			return err;
 	}
 	return 0;
 }
@@ -564,8 +570,6 @@ static int wait_ready(struct restore_ctx *r)
 				return pr_errno(a->err, "restore of pid %d failed at: %s", r->tree.tasks[i].pid,
 						step_name(a->step));
 			err = check_reports(r);
-			if (!err)
-				err = check_alive(r, i);
 			if (err)
 				return err;
 			if (waited >= READY_TIMEOUT_MS)
