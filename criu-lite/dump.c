@@ -19,6 +19,7 @@
 #include "core.h"
 #include "cr.h"
 #include "files.h"
+#include "guard.h"
 #include "image.h"
 #include "infect.h"
 #include "inventory.pb-c.h"
@@ -40,6 +41,7 @@ struct dump_ctx {
 	struct files_dump *files;
 	struct shmem_dump shm;
 	struct page_dedup *dedup;
+	struct guard *guard;
 	uint64_t page_bytes;
 	struct timespec t_seize;
 };
@@ -137,6 +139,32 @@ static int drain(struct task_ctx *t)
 	return err;
 }
 
+enum dump_stage {
+	DUMP_FROZEN,		/* the tree runs on if cr dies */
+	DUMP_COMMITTING,	/* the inventory may be complete: the tree dies with it */
+};
+
+/*
+ * In the guard, when cr died. Once the images are complete (a valid
+ * inventory) and the tree was to be killed, it is killed: a checkpoint
+ * with its tree still running could not be restored. Otherwise the tree
+ * runs on, and the repaired connections are let out of repair mode.
+ */
+static bool dump_guard_death(void *arg, unsigned stage)
+{
+	struct dump_ctx *d = arg;
+	_cleanup_img_ struct img *img = NULL;
+	void *inv = NULL;
+
+	if (stage != DUMP_COMMITTING || img_open(d->dfd, IMG_INVENTORY, 0, O_RDONLY, &img) ||
+	    pb_read_one_required(img, &inv, PB_INVENTORY))
+		return true;
+	pb_free(inv, PB_INVENTORY);
+	pr_warn("pid %d: the images are complete: killing the tree cr left", d->root);
+	pstree_kill(&d->tree);
+	return false;
+}
+
 /* Writes the tree and then the inventory, which marks a complete dump. */
 static int finish_images(struct dump_ctx *d)
 {
@@ -167,7 +195,10 @@ static int finish_images(struct dump_ctx *d)
 	inv.xsave_size = arch_xsave_size();
 	inv.kernel = u.release;
 	inv.pages_id = 1;
-	err = img_open(d->dfd, IMG_INVENTORY, 0, O_WRONLY, &img);
+	if (!opts.leave_running)
+		err = guard_stage(d->guard, DUMP_COMMITTING);
+	if (!err)
+		err = img_open(d->dfd, IMG_INVENTORY, 0, O_WRONLY, &img);
 	if (!err)
 		err = pb_write_one(img, &inv, PB_INVENTORY);
 	if (!err)
@@ -328,7 +359,11 @@ int cr_dump(void)
 	clock_gettime(CLOCK_MONOTONIC, &d.t_seize);
 	pr_info("pid %d: seized %u processes", d.root, d.tree.nr_alive);
 
-	err = dump_tree(&d);
+	err = guard_start(dump_guard_death, &d, d.dfd, &d.guard);
+	if (!err) {
+		files_dump_set_guard(d.files, d.guard);
+		err = dump_tree(&d);
+	}
 	if (!err)
 		err = finish_images(&d);
 	if (!err && !opts.leave_running)
@@ -337,6 +372,7 @@ int cr_dump(void)
 	files_dump_end(!err && !opts.leave_running);
 	/* After a failure, or with --leave-running: the tree runs on. */
 	pstree_detach(&d.tree);
+	guard_stop(TAKE_PTR(d.guard));
 	pr_info("frozen for %.6f s", since(&d.t_seize));
 	if (!err)
 		pr_info("pid %d: dumped %u processes, %lu bytes of pages, %lu of shared memory", d.root,

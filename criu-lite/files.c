@@ -106,6 +106,7 @@ struct fd_deferred {
 
 struct files_dump {
 	const struct pstree *tree;
+	struct guard *guard;		/* or NULL */
 	struct img *files, *fdata;
 	uint32_t next_id;
 	struct fd_bucket **hash;
@@ -310,6 +311,16 @@ int fdata_append_fd(struct files_dump *df, int fd, uint64_t off, uint64_t len, D
 bool files_dump_pid_in_tree(const struct files_dump *df, pid_t pid)
 {
 	return df->tree && pstree_find(df->tree, pid);
+}
+
+void files_dump_set_guard(struct files_dump *df, struct guard *g)
+{
+	df->guard = g;
+}
+
+struct guard *files_dump_guard(const struct files_dump *df)
+{
+	return df->guard;
 }
 
 int files_dump_begin(int dfd, const struct pstree *tree, struct files_dump **ret)

@@ -29,6 +29,13 @@ int files_dump_finish(struct files_dump *df);
  */
 void files_dump_end(bool tree_killed);
 void files_dump_free(struct files_dump *df);
+/*
+ * The guard (guard.h) kinds hand what they change in live objects to, so
+ * that it is undone if cr dies; NULL: none.
+ */
+struct guard;
+void files_dump_set_guard(struct files_dump *df, struct guard *g);
+struct guard *files_dump_guard(const struct files_dump *df);
 
 /*
  * Restore, in this order:

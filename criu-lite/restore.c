@@ -32,6 +32,7 @@
 #include "core.h"
 #include "cr.h"
 #include "files.h"
+#include "guard.h"
 #include "image.h"
 #include "infect.h"
 #include "inventory.pb-c.h"
@@ -600,13 +601,26 @@ static int seize_task(struct restore_ctx *r, unsigned idx)
 	return err;
 }
 
+static bool in_region(const struct restorer_args *a, pid_t tid)
+{
+	struct infect_regs regs;
+	bool in;
+
+	if (infect_get_regs(tid, &regs))
+		return true;	/* then running it to its rt_sigreturn says what is wrong */
+	in = regs.gpr.ip >= a->region_start && regs.gpr.ip < a->region_start + a->region_size;
+	infect_regs_free(&regs);
+	return in;
+}
+
 /*
  * After the go: runs every thread of task @idx to the end of its
  * rt_sigreturn, the other threads first (the main one waits for them to
  * have seen the go), then unmaps the region from inside. The task is
- * then in its dumped state, still seized.
+ * then in its dumped state, still seized. @maybe_out: threads may be past
+ * their rt_sigreturn already (the guard, after cr died): those are left.
  */
-static int go_live(struct restore_ctx *r, unsigned idx)
+static int go_live(struct restore_ctx *r, unsigned idx, bool maybe_out)
 {
 	const struct pstree_task *pt = &r->tree.tasks[idx];
 	const struct restorer_args *a = r->tasks[idx].args;
@@ -615,7 +629,9 @@ static int go_live(struct restore_ctx *r, unsigned idx)
 	int err = 0;
 
 	for (unsigned i = pt->nr_tids; i-- > 0 && !err;)
-		err = infect_run_to_syscall_exit(pt->tids[i], ARCH_NR_RT_SIGRETURN, 0, GO_LIVE_MAX_STOPS, NULL);
+		if (!maybe_out || in_region(a, pt->tids[i]))
+			err = infect_run_to_syscall_exit(pt->tids[i], ARCH_NR_RT_SIGRETURN, 0, GO_LIVE_MAX_STOPS,
+							 NULL);
 	if (!err)
 		err = infect_prepare(pt->pid, mem_trampoline_place(r->tasks[idx].mm, 0), &ctl);
 	if (err)
@@ -852,14 +868,41 @@ static int create_tree(struct restore_ctx *r)
 }
 
 /*
+ * In the guard, when cr died with the tree seized for the go. Without the
+ * go the tree leaves by itself (end of file on the go pipe). With it the
+ * tree is live: the guard does what cr did not get to, taking every task
+ * out of its restorer and its region away.
+ */
+static bool restore_guard_death(void *arg, unsigned stage)
+{
+	struct restore_ctx *r = arg;
+	struct pollfd p = { .fd = r->go_rd, .events = POLLIN };
+
+	(void)stage;
+	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+		return false;
+	for (unsigned i = 0; i < r->tree.nr; i++) {
+		if (r->tree.tasks[i].kind != TASK_ALIVE)
+			continue;
+		r->tasks[i].nr_seized = 0;	/* cr's seizures went with it */
+		if (seize_task(r, i) || go_live(r, i, true))
+			pr_err("pid %d: the guard could not finish its release", r->tree.tasks[i].pid);
+	}
+	detach_tree(r);
+	return false;
+}
+
+/*
  * Every task waits for the go in its restorer. cr seizes every thread of
  * the tree, then writes the go: from that byte on the tree goes live
- * whatever happens to cr; before it, cr's death takes the whole tree.
- * Then each thread runs to the end of its rt_sigreturn and the regions go.
+ * whatever happens to cr (the guard finishes for it); before it, cr's
+ * death takes the whole tree. Then each thread runs to the end of its
+ * rt_sigreturn and the regions go.
  */
 static int release_tree(struct restore_ctx *r)
 {
-	int err = 0;
+	struct guard *g = NULL;
+	int err = 0, e;
 
 	for (unsigned i = 0; i < r->tree.nr && !err; i++)
 		if (r->tree.tasks[i].kind == TASK_ALIVE)
@@ -870,21 +913,23 @@ static int release_tree(struct restore_ctx *r)
 		if (r->tree.tasks[i].kind == TASK_ALIVE)
 			err = seize_task(r, i);
 	if (!err)
+		err = guard_start(restore_guard_death, r, r->go_rd, &g);
+	if (!err)
 		err = cr_fail_point("go");
 	if (!err && write(r->go_wr, "g", 1) != 1)
 		err = pr_errno(-errno, "writing the go");
 	for (unsigned i = 0; i < r->tree.nr && !err; i++) {
 		if (r->tree.tasks[i].kind != TASK_ALIVE)
 			continue;
-		err = go_live(r, i);
+		err = go_live(r, i, false);
 		if (!err)
 			err = cr_fail_point("live");
 	}
+	e = detach_tree(r);
 	if (!err)
-		err = detach_tree(r);
-	else
-		detach_tree(r);
-	return err;
+		err = e;
+	e = guard_stop(g);
+	return err ? err : e;
 }
 
 int cr_restore(void)

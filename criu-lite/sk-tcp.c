@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "files.h"
+#include "guard.h"
 #include "log.h"
 #include "sk-inet.h"
 
@@ -87,9 +89,22 @@ void tcp_repair_dump_end(bool tree_killed)
 	nr_repaired = 0;
 }
 
-/* Keeps a copy of @fd and turns repair mode on; undone by tcp_repair_dump_end(). */
+/* The guard's undo, if cr dies while the connection is in repair mode. */
+static void repair_undo(int fd, uint64_t reuseaddr)
+{
+	int err = repair_off(fd, reuseaddr);
+
+	if (err)
+		pr_errno(err, "the guard could not take a TCP connection out of repair mode");
+}
+
+/*
+ * Keeps a copy of @fd and turns repair mode on; undone by
+ * tcp_repair_dump_end(), or by the guard if cr dies before.
+ */
 static int repair_on_dump(const struct fd_dump *d, bool reuseaddr)
 {
+	struct guard *g = files_dump_guard(d->df);
 	struct repaired *n = xrealloc(repaired, (nr_repaired + 1) * sizeof(*n));
 	int fd, err;
 
@@ -106,7 +121,7 @@ static int repair_on_dump(const struct fd_dump *d, bool reuseaddr)
 				d->pid, d->fd, d->link, err == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
 	}
 	repaired[nr_repaired++] = (struct repaired){ fd, reuseaddr };
-	return 0;
+	return g ? guard_keep_fd(g, fd, repair_undo, reuseaddr) : 0;
 }
 
 static int get_u32(const struct fd_dump *d, int level, int opt, const char *name, uint32_t *ret)

@@ -1,0 +1,244 @@
+/*
+ * The guard process (guard.h): a fork of cr on the other end of a
+ * SOCK_SEQPACKET pair. cr's messages tell it the stage and hand it fds to
+ * undo; the end of file without a stop message means cr died.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "compiler.h"
+#include "guard.h"
+#include "log.h"
+
+#define GUARD_MAX_FDS		4096
+#define CR_EXIT_TIMEOUT_MS	5000
+
+enum guard_msg_type {
+	GUARD_STAGE = 1,
+	GUARD_KEEP_FD,		/* + the fd (SCM_RIGHTS) */
+	GUARD_FORGET_FDS,
+	GUARD_STOP,
+};
+
+struct guard_msg {
+	uint32_t type;
+	uint32_t stage;		/* GUARD_STAGE */
+	guard_undo_fn fn;	/* GUARD_KEEP_FD */
+	uint64_t tag;
+};
+
+struct guard {
+	pid_t pid;
+	int sock;
+};
+
+struct kept_fd {
+	int fd;
+	guard_undo_fn fn;
+	uint64_t tag;
+};
+
+/* ---- in the guard ---------------------------------------------------------- */
+
+static int recv_msg(int sock, struct guard_msg *m, int *ret_fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { m, sizeof(*m) };
+	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	do
+		n = recvmsg(sock, &h, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n != sizeof(*m))
+		return -EPIPE;	/* cr is gone (or broke the protocol: the same to us) */
+	*ret_fd = -1;
+	c = CMSG_FIRSTHDR(&h);
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+		memcpy(ret_fd, CMSG_DATA(c), sizeof(int));
+	return 0;
+}
+
+static void forget(struct kept_fd *kept, unsigned *nr)
+{
+	for (unsigned i = 0; i < *nr; i++)
+		close(kept[i].fd);
+	*nr = 0;
+}
+
+/*
+ * cr's end of the channel closes while cr exits, before the kernel has
+ * let go of cr's tracees: wait until cr is a zombie (its pidfd is
+ * readable), then they can be seized.
+ */
+static void wait_cr_gone(int cr_pidfd)
+{
+	struct pollfd p = { .fd = cr_pidfd, .events = POLLIN };
+
+	if (cr_pidfd >= 0 && poll(&p, 1, CR_EXIT_TIMEOUT_MS) != 1)
+		pr_warn("cr is not gone %d ms after it closed the guard's channel", CR_EXIT_TIMEOUT_MS);
+}
+
+static __noreturn void guard_main(int sock, int cr_pidfd, guard_death_fn on_death, void *arg)
+{
+	static struct kept_fd kept[GUARD_MAX_FDS];
+	unsigned nr = 0, stage = 0;
+
+	for (;;) {
+		struct guard_msg m;
+		int fd;
+
+		if (recv_msg(sock, &m, &fd))
+			break;
+		switch (m.type) {
+		case GUARD_STAGE:
+			stage = m.stage;
+			break;
+		case GUARD_KEEP_FD:
+			if (fd >= 0 && nr < GUARD_MAX_FDS)
+				kept[nr++] = (struct kept_fd){ fd, m.fn, m.tag };
+			else if (fd >= 0)
+				close(fd);
+			break;
+		case GUARD_FORGET_FDS:
+			forget(kept, &nr);
+			break;
+		case GUARD_STOP:
+			_exit(0);
+		}
+	}
+	wait_cr_gone(cr_pidfd);
+	pr_warn("cr died at stage %u: the guard finishes for it", stage);
+	if (on_death(arg, stage))
+		for (unsigned i = 0; i < nr; i++)
+			kept[i].fn(kept[i].fd, kept[i].tag);
+	forget(kept, &nr);
+	_exit(0);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* Terminal signals and the session are cr's: a Ctrl-C must leave us standing. */
+static void detach_from_cr(int *keep, unsigned nr_keep)
+{
+	static const int sigs[] = { SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU };
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	unsigned from = 3;
+
+	for (unsigned i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaction(sigs[i], &ign, NULL);
+	setsid();
+	prctl(PR_SET_NAME, "cr-guard");
+	prctl(PR_SET_PDEATHSIG, 0);
+	/* Nothing else of cr's stays open: a pipe end held here would hide cr's death from others. */
+	qsort(keep, nr_keep, sizeof(*keep), cmp_int);
+	for (unsigned i = 0; i < nr_keep; i++) {
+		if (keep[i] < (int)from)
+			continue;
+		if (keep[i] > (int)from)
+			close_range(from, keep[i] - 1, 0);
+		from = keep[i] + 1;
+	}
+	close_range(from, ~0U, 0);
+}
+
+/* ---- in cr ------------------------------------------------------------------- */
+
+int guard_start(guard_death_fn on_death, void *arg, int keep_fd, struct guard **ret)
+{
+	_cleanup_free_ struct guard *g = xzalloc(sizeof(*g));
+	int sv[2];
+	pid_t pid;
+
+	if (!g)
+		return -ENOMEM;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		return pr_errno(-errno, "guard: socketpair");
+	pid = fork();
+	if (pid < 0) {
+		int err = pr_errno(-errno, "guard: fork");
+
+		close(sv[0]);
+		close(sv[1]);
+		return err;
+	}
+	if (pid == 0) {
+		int cr_pidfd = syscall(SYS_pidfd_open, getppid(), 0);
+		int keep[] = { sv[1], log_get_fd(), keep_fd, cr_pidfd };
+
+		close(sv[0]);
+		detach_from_cr(keep, ARRAY_SIZE(keep));
+		guard_main(sv[1], cr_pidfd, on_death, arg);
+	}
+	close(sv[1]);
+	g->pid = pid;
+	g->sock = sv[0];
+	pr_debug("guard %d started", pid);
+	*ret = TAKE_PTR(g);
+	return 0;
+}
+
+static int send_msg(struct guard *g, const struct guard_msg *m, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { (void *)m, sizeof(*m) };
+	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		struct cmsghdr *c;
+
+		h.msg_control = cbuf;
+		h.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&h);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	if (sendmsg(g->sock, &h, MSG_NOSIGNAL) != sizeof(*m))
+		return pr_errno(-errno, "guard %d: cannot reach it", g->pid);
+	return 0;
+}
+
+int guard_stage(struct guard *g, unsigned stage)
+{
+	return send_msg(g, &(struct guard_msg){ .type = GUARD_STAGE, .stage = stage }, -1);
+}
+
+int guard_keep_fd(struct guard *g, int fd, guard_undo_fn fn, uint64_t tag)
+{
+	return send_msg(g, &(struct guard_msg){ .type = GUARD_KEEP_FD, .fn = fn, .tag = tag }, fd);
+}
+
+int guard_forget_fds(struct guard *g)
+{
+	return send_msg(g, &(struct guard_msg){ .type = GUARD_FORGET_FDS }, -1);
+}
+
+int guard_stop(struct guard *g)
+{
+	int err;
+
+	if (!g)
+		return 0;
+	err = send_msg(g, &(struct guard_msg){ .type = GUARD_STOP }, -1);
+	close(g->sock);
+	if (waitpid(g->pid, NULL, 0) != g->pid && !err)
+		err = pr_errno(-errno, "guard %d: waitpid", g->pid);
+	free(g);
+	return err;
+}

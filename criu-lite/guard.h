@@ -1,0 +1,49 @@
+#ifndef CR_GUARD_H
+#define CR_GUARD_H
+
+/*
+ * The guard: a small process forked from cr that outlives it. While cr
+ * works on a tree it may leave things half done that no task can finish
+ * alone (connections in TCP repair mode, a tree to kill once the images
+ * are complete, restorer regions to unmap once a restored tree is live).
+ * If cr dies (SIGKILL, OOM), the guard sees its channel close, undoes or
+ * finishes what cr said, and exits. If cr ends normally it stops the guard,
+ * which then does nothing.
+ *
+ * The guard is a fork: function pointers and memory as they were at
+ * guard_start() are valid in it; what changes later is told by messages.
+ * It ignores terminal signals and leaves cr's session, so a Ctrl-C or a
+ * hangup that kills cr does not take it along. Only one thread may run
+ * in cr at guard_start().
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct guard;
+
+/*
+ * Called in the guard when cr died, with the last stage cr set; returns
+ * true if the guard is to undo what the kept fds stand for.
+ */
+typedef bool (*guard_death_fn)(void *arg, unsigned stage);
+/* Undoes what cr did to the object behind @fd (the guard's copy of it). */
+typedef void (*guard_undo_fn)(int fd, uint64_t tag);
+
+/*
+ * Forks the guard. @keep_fd (or -1) stays open in it at the same number
+ * for @on_death; every other fd of cr is closed there. Returns 0 and the
+ * handle, or -errno (logged).
+ */
+int guard_start(guard_death_fn on_death, void *arg, int keep_fd, struct guard **ret);
+/* Tells the guard how far cr got; @on_death gets the last stage. */
+int guard_stage(struct guard *g, unsigned stage);
+/* The guard keeps a copy of @fd, to call @fn(copy, @tag) if @on_death says so. */
+int guard_keep_fd(struct guard *g, int fd, guard_undo_fn fn, uint64_t tag);
+/* cr undid everything itself: the guard drops the fds it keeps. */
+int guard_forget_fds(struct guard *g);
+/* cr is done: the guard exits without acting. NULL is a no-op. Returns 0 or -errno. */
+int guard_stop(struct guard *g);
+
+#endif
