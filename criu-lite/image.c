@@ -84,6 +84,17 @@ static inline uint32_t get_le32(const unsigned char *p)
 	       (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+static inline void put_le64(unsigned char *p, uint64_t v)
+{
+	put_le32(p, v);
+	put_le32(p + 4, v >> 32);
+}
+
+static inline uint64_t get_le64(const unsigned char *p)
+{
+	return get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
 static int write_all(int fd, const void *buf, size_t len, const char *name)
 {
 	const unsigned char *p = buf;
@@ -177,32 +188,43 @@ static int img_flush(struct img *img)
 }
 
 /*
- * Makes at least @need unread bytes available in the read buffer unless
- * the file ends first. Returns the number of unread bytes or -errno.
+ * Reads the whole file into the buffer, after the @got bytes of @head
+ * already read: message images are small (bulk data lives in the raw
+ * images) and are checked whole before their first record is used.
+ * Returns 0 or -errno (logged).
  */
-static ssize_t img_fill(struct img *img, size_t need)
+static int img_read_all(struct img *img, const unsigned char *head, size_t got)
 {
-	size_t avail = img->buf_len - img->buf_pos;
-	ssize_t n;
-	int ret;
+	struct stat st;
+	size_t cap;
 
-	if (avail >= need)
-		return avail;
-	/* Move the unread tail to the front, then top the buffer up. */
-	if (img->buf_pos) {
-		memmove(img->buf, img->buf + img->buf_pos, avail);
-		img->buf_pos = 0;
-		img->buf_len = avail;
+	if (fstat(img->fd, &st) < 0)
+		return img_errno(-errno, img->name, "cannot stat");
+	if ((uint64_t)st.st_size > IMG_MAX_MSG_FILE) {
+		pr_err("%s: %llu bytes, more than an image of records may hold (%u)", img->name,
+		       (unsigned long long)st.st_size, IMG_MAX_MSG_FILE);
+		return -EFBIG;
 	}
-	ret = buf_reserve(img, max(need, (size_t)IMG_WBUF_SIZE));
-	if (ret)
-		return ret;
-	n = read_full(img->fd, img->buf + img->buf_len,
-		      img->buf_cap - img->buf_len, img->name);
-	if (n < 0)
-		return n;
-	img->buf_len += n;
-	return img->buf_len - img->buf_pos;
+	/* One byte more than the size, so that the end of file shows in one pass. */
+	cap = max((size_t)st.st_size, got) + 1;
+	if (buf_reserve(img, cap))
+		return -ENOMEM;
+	memcpy(img->buf, head, got);
+	img->buf_len = got;
+	for (; cap <= IMG_MAX_MSG_FILE + 1ul; cap *= 2) {
+		ssize_t n;
+
+		if (buf_reserve(img, cap))
+			return -ENOMEM;
+		n = read_full(img->fd, img->buf + img->buf_len, img->buf_cap - img->buf_len, img->name);
+		if (n < 0)
+			return n;
+		img->buf_len += n;
+		if (img->buf_len < img->buf_cap)
+			return 0;
+	}
+	pr_err("%s: grew past %u bytes while it was read", img->name, IMG_MAX_MSG_FILE);
+	return -EFBIG;
 }
 
 static void hdr_build(unsigned char hdr[IMG_HDR_SIZE], uint32_t magic)
@@ -258,6 +280,81 @@ static int hdr_check(const unsigned char *hdr, const char *name,
 	return 0;
 }
 
+/* The CRC32C chain of the end marker starts from the header's CRC word. */
+static uint32_t chain_start(const unsigned char hdr[IMG_HDR_SIZE])
+{
+	return crc32c(0, hdr + 12, 4);
+}
+
+static void trailer_build(unsigned char t[IMG_TRAILER_SIZE], uint32_t nr, uint64_t bytes, uint32_t chain)
+{
+	put_le32(t, IMG_END_MARK);
+	put_le32(t + 4, nr);
+	put_le64(t + 8, bytes);
+	put_le32(t + 16, chain);
+	put_le32(t + 20, crc32c(0, t, 20));
+}
+
+static bool trailer_crc_ok(const unsigned char t[IMG_TRAILER_SIZE])
+{
+	return get_le32(t) == IMG_END_MARK && get_le32(t + 20) == crc32c(0, t, 20);
+}
+
+/*
+ * Checks what the end marker @t (its checksum already checked) says
+ * against what precedes it: @nr records (or raw data) of @bytes, whose
+ * chain is @chain. Returns 0 or -EBADMSG after logging.
+ */
+static int trailer_check(const struct img *img, const unsigned char t[IMG_TRAILER_SIZE],
+			 uint32_t nr, uint64_t bytes, uint32_t chain)
+{
+	const char *what = img_type_is_raw(img->type) ? "data" : "records";
+
+	if (get_le32(t + 4) != nr) {
+		pr_err("%s: the end marker counts %u records, the file holds %u",
+		       img->name, get_le32(t + 4), nr);
+		return -EBADMSG;
+	}
+	if (get_le64(t + 8) != bytes) {
+		pr_err("%s: the end marker counts %llu bytes of %s, the file holds %llu", img->name,
+		       (unsigned long long)get_le64(t + 8), what, (unsigned long long)bytes);
+		return -EBADMSG;
+	}
+	if (get_le32(t + 16) != chain) {
+		pr_err("%s: the %s not match the end marker (checksum chain)", img->name,
+		       img_type_is_raw(img->type) ? "header does" : "records do");
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* Appends the end marker of an image opened for writing. 0 or -errno. */
+static int img_write_trailer(struct img *img)
+{
+	unsigned char t[IMG_TRAILER_SIZE];
+	struct stat st;
+	int ret;
+
+	if (!img_type_is_raw(img->type)) {
+		trailer_build(t, img->nr_records, img->off - IMG_HDR_SIZE, img->chain);
+		if (img->buf_len + sizeof(t) > img->buf_cap) {
+			ret = img_flush(img);
+			if (ret)
+				return ret;
+		}
+		memcpy(img->buf + img->buf_len, t, sizeof(t));
+		img->buf_len += sizeof(t);
+		return 0;
+	}
+	/* Raw data went straight to the fd (splice, write): the marker follows it. */
+	if (fstat(img->fd, &st) < 0)
+		return img_errno(-errno, img->name, "cannot stat");
+	trailer_build(t, 0, st.st_size - IMG_PAGES_DATA_OFF, img->chain);
+	if (pwrite(img->fd, t, sizeof(t), st.st_size) != (ssize_t)sizeof(t))
+		return img_errno(errno ? -errno : -ENOSPC, img->name, "cannot write the end marker");
+	return 0;
+}
+
 static int img_open_write(int dfd, enum img_type type, const char *name,
 			  struct img **ret_img)
 {
@@ -275,6 +372,7 @@ static int img_open_write(int dfd, enum img_type type, const char *name,
 	}
 	img->writing = true;
 	hdr_build(hdr, img_descs[type].magic);
+	img->chain = chain_start(hdr);
 
 	if (img_type_is_raw(type)) {
 		/*
@@ -300,12 +398,140 @@ static int img_open_write(int dfd, enum img_type type, const char *name,
 	return 0;
 }
 
+/*
+ * Checks the records and the end marker of a message image read whole:
+ * each record's length and checksum, then the marker's count, size and
+ * chain, and that nothing follows it. Sets data_end to the marker's
+ * offset. Returns 0 or -EBADMSG after logging the file and the offset.
+ */
+static int img_check_records(struct img *img)
+{
+	const unsigned char *b = img->buf;
+	size_t pos = IMG_HDR_SIZE, size = img->buf_len;
+	uint32_t nr = 0, chain = chain_start(b);
+
+	for (;;) {
+		size_t left = size - pos;
+		uint32_t len;
+
+		if (!left) {
+			if (nr)
+				pr_err("%s: truncated after record %u (no end marker)", img->name, nr);
+			else
+				pr_err("%s: truncated after the header (no end marker)", img->name);
+			return -EBADMSG;
+		}
+		if (left < 4) {
+			pr_err("%s: record or end marker at offset %zu is truncated (%zu bytes left)",
+			       img->name, pos, left);
+			return -EBADMSG;
+		}
+		len = get_le32(b + pos);
+		if (len == IMG_END_MARK)
+			break;
+		if (left < IMG_REC_HDR_SIZE) {
+			pr_err("%s: record at offset %zu is truncated (needs %u bytes, %zu left)",
+			       img->name, pos, IMG_REC_HDR_SIZE, left);
+			return -EBADMSG;
+		}
+		if (len > IMG_MAX_RECORD) {
+			pr_err("%s: record at offset %zu claims %u bytes, over the %u limit",
+			       img->name, pos, len, IMG_MAX_RECORD);
+			return -EBADMSG;
+		}
+		if (left < IMG_REC_HDR_SIZE + len) {
+			pr_err("%s: record at offset %zu is truncated (needs %u bytes, %zu left)",
+			       img->name, pos, IMG_REC_HDR_SIZE + len, left);
+			return -EBADMSG;
+		}
+		if (crc32c(0, b + pos + IMG_REC_HDR_SIZE, len) != get_le32(b + pos + 4)) {
+			pr_err("%s: checksum mismatch in record at offset %zu", img->name, pos);
+			return -EBADMSG;
+		}
+		chain = crc32c(chain, b + pos + 4, 4);
+		nr++;
+		pos += IMG_REC_HDR_SIZE + len;
+	}
+
+	if (size - pos < IMG_TRAILER_SIZE) {
+		pr_err("%s: end marker at offset %zu is truncated (needs %u bytes, %zu left)",
+		       img->name, pos, IMG_TRAILER_SIZE, size - pos);
+		return -EBADMSG;
+	}
+	if (!trailer_crc_ok(b + pos)) {
+		pr_err("%s: end marker checksum mismatch at offset %zu", img->name, pos);
+		return -EBADMSG;
+	}
+	if (trailer_check(img, b + pos, nr, pos - IMG_HDR_SIZE, chain))
+		return -EBADMSG;
+	if (size - pos > IMG_TRAILER_SIZE) {
+		size_t extra = size - pos - IMG_TRAILER_SIZE;
+
+		pr_err("%s: %zu byte%s after the end marker", img->name, extra, extra == 1 ? "" : "s");
+		return -EBADMSG;
+	}
+	img->nr_records = nr;
+	img->data_end = pos;
+	return 0;
+}
+
+int img_raw_data_end(int fd, const char *name, uint64_t *ret_end)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return img_errno(-errno, name, "cannot stat");
+	if (st.st_size < (off_t)(IMG_PAGES_DATA_OFF + IMG_TRAILER_SIZE)) {
+		pr_err("%s: no end marker at the end of the file (cut, or bytes added after it)", name);
+		return -EBADMSG;
+	}
+	*ret_end = st.st_size - IMG_TRAILER_SIZE;
+	return 0;
+}
+
+/*
+ * A raw image: the header padding is zero and the end marker closes the
+ * data. The fd is left at IMG_PAGES_DATA_OFF. Returns 0 or -errno (logged).
+ */
+static int img_check_raw(struct img *img, const unsigned char *head, size_t got)
+{
+	unsigned char t[IMG_TRAILER_SIZE];
+	int ret;
+
+	if (got < IMG_PAGES_DATA_OFF) {
+		pr_err("%s: header is truncated (needs %u bytes, %zu left)", img->name,
+		       IMG_PAGES_DATA_OFF, got);
+		return -EBADMSG;
+	}
+	for (size_t i = IMG_HDR_SIZE; i < IMG_PAGES_DATA_OFF; i++) {
+		if (head[i]) {
+			pr_err("%s: header padding is corrupted at offset %zu", img->name, i);
+			return -EBADMSG;
+		}
+	}
+	ret = img_raw_data_end(img->fd, img->name, &img->data_end);
+	if (ret)
+		return ret;
+	if (pread(img->fd, t, sizeof(t), img->data_end) != (ssize_t)sizeof(t) || !trailer_crc_ok(t)) {
+		pr_err("%s: no end marker at the end of the file (cut, or bytes added after it)", img->name);
+		return -EBADMSG;
+	}
+	if (trailer_check(img, t, 0, img->data_end - IMG_PAGES_DATA_OFF, chain_start(head)))
+		return -EBADMSG;
+	if (lseek(img->fd, IMG_PAGES_DATA_OFF, SEEK_SET) < 0)
+		return img_errno(-errno, img->name, "cannot seek to the data");
+	img->off = IMG_PAGES_DATA_OFF;
+	return 0;
+}
+
 static int img_open_read(int dfd, enum img_type want_type, const char *name,
 			 struct img **ret_img)
 {
 	_cleanup_img_free_ struct img *img = NULL;
+	/* A raw image's header and padding; a message image is read whole. */
+	unsigned char raw_head[IMG_PAGES_DATA_OFF];
 	enum img_type type;
-	ssize_t n;
+	ssize_t got;
 	int fd, ret;
 
 	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -319,47 +545,28 @@ static int img_open_read(int dfd, enum img_type want_type, const char *name,
 		close(fd);
 		return -ENOMEM;
 	}
-	n = img_fill(img, IMG_HDR_SIZE);
-	if (n < 0)
-		return n;
-	if (n < (ssize_t)IMG_HDR_SIZE) {
+	got = read_full(fd, raw_head, sizeof(raw_head), name);
+	if (got < 0)
+		return got;
+	if (got < (ssize_t)IMG_HDR_SIZE) {
 		pr_err("%s: header is truncated (needs %u bytes, %zd left)",
-		       name, IMG_HDR_SIZE, n);
+		       name, IMG_HDR_SIZE, got);
 		return -EBADMSG;
 	}
-	ret = hdr_check(img->buf, name, want_type, &type);
+	ret = hdr_check(raw_head, name, want_type, &type);
 	if (ret)
 		return ret;
 	img->type = type;
-	img->buf_pos = IMG_HDR_SIZE;
-	img->off = IMG_HDR_SIZE;
-
 	if (img_type_is_raw(type)) {
-		/* Raw data is read by offset; the record buffer is not used. */
-		unsigned char pad[IMG_PAGES_DATA_OFF - IMG_HDR_SIZE];
-		ssize_t got = pread(fd, pad, sizeof(pad), IMG_HDR_SIZE);
-		off_t pos;
-
-		if (got < 0)
-			return img_errno(-errno, name, "cannot read the header");
-		if (got < (ssize_t)sizeof(pad)) {
-			pr_err("%s: header is truncated (needs %u bytes, %zd left)", name,
-			       IMG_PAGES_DATA_OFF, got + (ssize_t)IMG_HDR_SIZE);
-			return -EBADMSG;
-		}
-		for (size_t i = 0; i < sizeof(pad); i++) {
-			if (pad[i]) {
-				pr_err("%s: header padding is corrupted at offset %zu", name,
-				       i + IMG_HDR_SIZE);
-				return -EBADMSG;
-			}
-		}
-		pos = lseek(fd, IMG_PAGES_DATA_OFF, SEEK_SET);
-		if (pos < 0)
-			return img_errno(-errno, name, "cannot seek to the data");
-		img->buf_pos = img->buf_len = 0;
-		img->off = IMG_PAGES_DATA_OFF;
+		ret = img_check_raw(img, raw_head, got);
+	} else {
+		ret = img_read_all(img, raw_head, got);
+		if (!ret)
+			ret = img_check_records(img);
+		img->buf_pos = img->off = IMG_HDR_SIZE;
 	}
+	if (ret)
+		return ret;
 	*ret_img = TAKE_PTR(img);
 	return 0;
 }
@@ -396,7 +603,9 @@ int img_close(struct img *img)
 
 	if (!img)
 		return 0;
-	ret = img_flush(img);
+	ret = img->writing ? img_write_trailer(img) : 0;
+	if (!ret)
+		ret = img_flush(img);
 	fd = img->fd;
 	img->fd = -1;
 	/* close() of a written file can report a deferred write error. */
@@ -469,24 +678,24 @@ int pb_write_one(struct img *img, const void *msg, enum pb_type type)
 	}
 	put_le32(rec, len);
 	put_le32(rec + 4, crc32c(0, rec + IMG_REC_HDR_SIZE, len));
+	img->chain = crc32c(img->chain, rec + 4, 4);
+	img->nr_records++;
 	img->buf_len += IMG_REC_HDR_SIZE + len;
 	img->off += IMG_REC_HDR_SIZE + len;
 	return 0;
 }
 
 /*
- * Reads the next record into a freshly unpacked message.
- * Returns 1 and sets *ret_msg (free it with pb_free()), 0 at a clean end
- * of file (no byte of a further record), -EBADMSG for a truncated record,
- * an absurd length, a checksum mismatch or an unpackable payload, other
- * -errno for I/O errors. Every failure is logged with file and offset.
+ * Unpacks the next record, checked with the whole file when it was
+ * opened. Returns 1 and sets *ret_msg (free it with pb_free()), 0 at the
+ * end marker (and again after it), -EBADMSG for a payload that is not a
+ * valid message of @type (logged with file and offset).
  */
 int pb_read_one(struct img *img, void **ret_msg, enum pb_type type)
 {
 	const unsigned char *rec;
 	ProtobufCMessage *m;
-	uint32_t len, crc;
-	ssize_t avail;
+	uint32_t len;
 	int ret;
 
 	if (img->writing || img_type_is_raw(img->type)) {
@@ -496,40 +705,10 @@ int pb_read_one(struct img *img, void **ret_msg, enum pb_type type)
 	ret = pb_type_check(img, type);
 	if (ret)
 		return ret;
-
-	avail = img_fill(img, IMG_REC_HDR_SIZE);
-	if (avail < 0)
-		return avail;
-	if (avail == 0)
+	if (img->buf_pos >= img->data_end)
 		return 0;
-	if (avail < (ssize_t)IMG_REC_HDR_SIZE) {
-		pr_err("%s: record at offset %llu is truncated (needs %u bytes, %zd left)",
-		       img->name, (unsigned long long)img->off, IMG_REC_HDR_SIZE, avail);
-		return -EBADMSG;
-	}
 	rec = img->buf + img->buf_pos;
 	len = get_le32(rec);
-	crc = get_le32(rec + 4);
-	if (len > IMG_MAX_RECORD) {
-		pr_err("%s: record at offset %llu claims %u bytes, over the %u limit",
-		       img->name, (unsigned long long)img->off, len, IMG_MAX_RECORD);
-		return -EBADMSG;
-	}
-	avail = img_fill(img, IMG_REC_HDR_SIZE + len);
-	if (avail < 0)
-		return avail;
-	if (avail < (ssize_t)(IMG_REC_HDR_SIZE + len)) {
-		pr_err("%s: record at offset %llu is truncated (needs %u bytes, %zd left)",
-		       img->name, (unsigned long long)img->off,
-		       IMG_REC_HDR_SIZE + len, avail);
-		return -EBADMSG;
-	}
-	rec = img->buf + img->buf_pos;	/* img_fill may have moved it */
-	if (crc32c(0, rec + IMG_REC_HDR_SIZE, len) != crc) {
-		pr_err("%s: checksum mismatch in record at offset %llu",
-		       img->name, (unsigned long long)img->off);
-		return -EBADMSG;
-	}
 	m = protobuf_c_message_unpack(pb_descs[type], NULL, len, rec + IMG_REC_HDR_SIZE);
 	if (!m) {
 		pr_err("%s: record at offset %llu is not a valid %s",

@@ -14,14 +14,30 @@
  * The raw images (IMG_PAGES, IMG_FDATA) have the header padded to
  * IMG_PAGES_DATA_OFF bytes and then raw data; their checksums live in the
  * records that refer to them (pagemap entries, data_ref).
+ *
+ * Every image ends with an end marker of IMG_TRAILER_SIZE bytes, after
+ * its last record or its data, so that a file cut anywhere, even between
+ * two records, is told from a shorter image:
+ *	u32 IMG_END_MARK (longer than any record can be),
+ *	u32 number of records (raw images: 0),
+ *	u64 bytes between the header and the marker (raw: from
+ *	    IMG_PAGES_DATA_OFF),
+ *	u32 CRC32C chain: CRC32C of the header's CRC word, continued over
+ *	    each record's CRC word in order (raw images: the header's only),
+ *	u32 CRC32C of the marker's previous 20 bytes.
+ * Nothing may follow the marker. All words are little-endian.
  */
 
 #define IMG_MAGIC		0x544c5243u	/* "CRLT" little-endian */
-#define IMG_FORMAT_VERSION	1u
+#define IMG_FORMAT_VERSION	2u		/* 2: the end marker */
 #define IMG_HDR_SIZE		16u
 #define IMG_PAGES_DATA_OFF	4096u
 #define IMG_MAX_RECORD		(64u << 20)	/* refuse absurd lengths */
 #define IMG_REC_HDR_SIZE	8u		/* u32 length, u32 crc32c */
+#define IMG_TRAILER_SIZE	24u
+#define IMG_END_MARK		0xffffffffu	/* first word of the end marker */
+/* A message image is read whole before its first record is used. */
+#define IMG_MAX_MSG_FILE	(1u << 30)
 
 /* Second header word: which kind of image this is. */
 #define INVENTORY_MAGIC		0x564e4901u	/* "\1INV" */
@@ -81,11 +97,15 @@ struct img {
 	int fd;
 	enum img_type type;
 	char name[64];		/* file name inside the image directory */
-	/* buffered I/O for records */
+	/* buffered I/O for records; a message image read is all in buf */
 	unsigned char *buf;
 	size_t buf_len, buf_pos, buf_cap;
 	bool writing;
 	uint64_t off;		/* logical offset of the next record */
+	uint32_t nr_records;	/* written so far, or in the file */
+	uint32_t chain;		/* the end marker's CRC32C chain so far */
+	/* Read: where the records or the raw data end (the end marker's offset). */
+	uint64_t data_end;
 };
 
 /*
@@ -119,13 +139,23 @@ bool img_match_name(const char *name, enum img_type *ret_type, unsigned *ret_id)
  */
 int img_check_dir_for_dump(const char *dir, int *ret_dfd);
 
+/*
+ * Where the data of the raw image open at @fd (named @name) ends: its end
+ * marker, checked when the image was opened, follows. Records pointing
+ * past it are refused with it. Returns 0 or -errno (logged).
+ */
+int img_raw_data_end(int fd, const char *name, uint64_t *ret_end);
+
 /* True for images of raw data after a padded header (no records). */
 static inline bool img_type_is_raw(enum img_type type)
 {
 	return type == IMG_PAGES || type == IMG_FDATA;
 }
 
-/* Flushes (when writing) and closes; returns 0 or -errno. NULL is a no-op. */
+/*
+ * When writing, appends the end marker and flushes; closes. Returns 0 or
+ * -errno. NULL is a no-op.
+ */
 int img_close(struct img *img);
 static inline void img_closep(struct img **p) { if (*p) img_close(*p); }
 #define _cleanup_img_	__attribute__((cleanup(img_closep)))
@@ -135,10 +165,9 @@ static inline void img_closep(struct img **p) { if (*p) img_close(*p); }
  * record. Returns 0 or -errno.
  *
  * pb_read_one() reads the next record and unpacks it into *ret_msg (free
- * with pb_free()). Returns 1 for a message, 0 at a clean end of file
- * (no partial record), -EBADMSG for a truncated record, a checksum
- * mismatch, or an unpackable payload (logged with the file name and the
- * record offset), other -errno on I/O errors.
+ * with pb_free()). Returns 1 for a message, 0 at the end marker (the file
+ * was checked whole when it was opened), -EBADMSG for an unpackable
+ * payload (logged with the file name and the record offset).
  */
 int pb_write_one(struct img *img, const void *msg, enum pb_type type);
 int pb_read_one(struct img *img, void **ret_msg, enum pb_type type);

@@ -329,19 +329,10 @@ static void json_file_error(FILE *f, int level)
 
 static int show_pages(FILE *f, struct img *img, int level)
 {
-	struct stat st;
-
-	if (fstat(img->fd, &st) < 0)
-		return pr_errno(-errno, "%s: cannot stat", img->name);
-	if (st.st_size < (off_t)IMG_PAGES_DATA_OFF) {
-		pr_err("%s: header is truncated (needs %u bytes, %lld left)", img->name,
-		       IMG_PAGES_DATA_OFF, (long long)st.st_size);
-		return -EBADMSG;
-	}
 	fputs(",", f);
 	indent(f, level + 1);
-	fprintf(f, "\"%s_bytes\": %lld", img_descs[img->type].name,
-		(long long)(st.st_size - IMG_PAGES_DATA_OFF));
+	fprintf(f, "\"%s_bytes\": %llu", img_descs[img->type].name,
+		(unsigned long long)(img->data_end - IMG_PAGES_DATA_OFF));
 	return 0;
 }
 

@@ -1,0 +1,260 @@
+/*
+ * Images that must be refused: cut at a record boundary, with bytes after
+ * their end, from another dump, under another name, not regular files.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CUnit/CUnit.h>
+
+#include "cleanup.h"
+#include "compiler.h"
+#include "image.h"
+#include "log.h"
+#include "unit.h"
+
+#include "fdinfo.pb-c.h"
+#include "pagemap.pb-c.h"
+#include "pstree.pb-c.h"
+
+#define NR_RECS		5
+
+/*
+ * Writes image @type (id @id) with NR_RECS records (a pagemap gets its
+ * head first, counted as a record). bounds[k] is the offset after k
+ * records: bounds[0] the end of the header, bounds[nr] the end marker.
+ * Returns the file's bytes and sets *len and *nr, or NULL.
+ */
+static unsigned char *make_image(enum img_type type, unsigned id, size_t *bounds, unsigned *nr, size_t *len)
+{
+	_cleanup_img_ struct img *img = NULL;
+	PagemapHead h = PAGEMAP_HEAD__INIT;
+	char name[64];
+	unsigned k = 0;
+
+	if (img_open(tmp_dfd, type, id, O_WRONLY, &img))
+		return NULL;
+	bounds[k++] = img->off;
+	if (type == IMG_PAGEMAP) {
+		h.pages_id = 1;
+		h.page_off = IMG_PAGES_DATA_OFF;
+		if (pb_write_one(img, &h, PB_PAGEMAP_HEAD))
+			return NULL;
+		bounds[k++] = img->off;
+	}
+	while (k <= NR_RECS) {
+		PagemapEntry pe = PAGEMAP_ENTRY__INIT;
+		PstreeEntry ps = PSTREE_ENTRY__INIT;
+		FdinfoEntry fd = FDINFO_ENTRY__INIT;
+		int err;
+
+		pe.vaddr = 0x1000 * k; pe.nr_pages = k; pe.crc = k;
+		ps.pid = ps.ppid = ps.pgid = ps.sid = 100 + k;
+		fd.fd = k; fd.id = k;
+		err = type == IMG_PAGEMAP ? pb_write_one(img, &pe, PB_PAGEMAP) :
+		      type == IMG_PSTREE ? pb_write_one(img, &ps, PB_PSTREE) :
+					   pb_write_one(img, &fd, PB_FDINFO);
+		if (err)
+			return NULL;
+		bounds[k++] = img->off;
+	}
+	if (img_close(TAKE_PTR(img)))
+		return NULL;
+	*nr = k - 1;
+	snprintf(name, sizeof(name), img_descs[type].fmt, id);
+	return slurp(name, len);
+}
+
+/* Opens and reads every record; the number read or the first error. */
+static int read_image(enum img_type type, unsigned id)
+{
+	const struct img_desc *d = &img_descs[type];
+	_cleanup_img_ struct img *img = NULL;
+	int ret, n = 0;
+	void *msg;
+
+	ret = img_open(tmp_dfd, type, id, O_RDONLY, &img);
+	if (ret)
+		return ret;
+	for (;;) {
+		enum pb_type t = (n == 0 && d->pb_head != PB_TYPE_MAX) ? d->pb_head : d->pb_entry;
+
+		ret = pb_read_one(img, &msg, t);
+		if (ret <= 0)
+			break;
+		pb_free(msg, t);
+		n++;
+	}
+	return ret ? ret : n;
+}
+
+/* ---- the end marker ------------------------------------------------------ */
+
+static void test_cut_at_boundaries(void)
+{
+	static const enum img_type types[] = { IMG_PAGEMAP, IMG_PSTREE, IMG_FDINFO };
+
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
+		enum img_type type = types[i];
+		unsigned id = type == IMG_PSTREE ? 0 : 42, nr;
+		size_t bounds[NR_RECS + 2], len;
+		_cleanup_free_ unsigned char *b = make_image(type, id, bounds, &nr, &len);
+		char name[64], msg[160];
+
+		CU_ASSERT_FATAL(b != NULL);
+		snprintf(name, sizeof(name), img_descs[type].fmt, id);
+		CU_ASSERT_EQUAL(read_image(type, id), (int)nr);
+		CU_ASSERT_EQUAL(len, bounds[nr] + IMG_TRAILER_SIZE);
+		for (unsigned k = 0; k <= nr; k++) {
+			CU_ASSERT_FATAL(spit(name, b, bounds[k]) == 0);
+			CU_ASSERT_EQUAL(read_image(type, id), -EBADMSG);
+			if (k)
+				snprintf(msg, sizeof(msg), "%s: truncated after record %u (no end marker)", name, k);
+			else
+				snprintf(msg, sizeof(msg), "%s: truncated after the header (no end marker)", name);
+			CU_ASSERT(last_error_has(msg));
+			if (!last_error_has(msg))
+				fprintf(stderr, "cut after %u records: %s\n", k, log_last_error());
+		}
+		/* Inside the end marker. */
+		for (size_t cut = bounds[nr] + 1; cut < len; cut++) {
+			CU_ASSERT_FATAL(spit(name, b, cut) == 0);
+			CU_ASSERT_EQUAL(read_image(type, id), -EBADMSG);
+			CU_ASSERT(last_error_has("end marker"));
+		}
+	}
+}
+
+static void test_trailing_bytes(void)
+{
+	size_t bounds[NR_RECS + 2], len;
+	unsigned nr;
+	_cleanup_free_ unsigned char *b = make_image(IMG_FDINFO, 42, bounds, &nr, &len);
+	_cleanup_free_ unsigned char *twice = malloc(2 * len);
+
+	CU_ASSERT_FATAL(b != NULL && twice != NULL);
+	memcpy(twice, b, len);
+	twice[len] = 0;
+	CU_ASSERT_FATAL(spit("fdinfo-42.img", twice, len + 1) == 0);
+	CU_ASSERT_EQUAL(read_image(IMG_FDINFO, 42), -EBADMSG);
+	CU_ASSERT(last_error_has("fdinfo-42.img: 1 byte after the end marker"));
+
+	/* A second end marker, or the whole image again. */
+	memcpy(twice + len, b + len - IMG_TRAILER_SIZE, IMG_TRAILER_SIZE);
+	CU_ASSERT_FATAL(spit("fdinfo-42.img", twice, len + IMG_TRAILER_SIZE) == 0);
+	CU_ASSERT_EQUAL(read_image(IMG_FDINFO, 42), -EBADMSG);
+	CU_ASSERT(last_error_has("24 bytes after the end marker"));
+	memcpy(twice + len, b, len);
+	CU_ASSERT_FATAL(spit("fdinfo-42.img", twice, 2 * len) == 0);
+	CU_ASSERT_EQUAL(read_image(IMG_FDINFO, 42), -EBADMSG);
+	CU_ASSERT(last_error_has("after the end marker"));
+}
+
+/* Records dropped or reordered with the end marker kept. */
+static void test_records_vs_marker(void)
+{
+	size_t bounds[NR_RECS + 2], len, r1, r2, n;
+	unsigned nr;
+	_cleanup_free_ unsigned char *b = make_image(IMG_FDINFO, 42, bounds, &nr, &len);
+	_cleanup_free_ unsigned char *c = malloc(len);
+
+	CU_ASSERT_FATAL(b != NULL && c != NULL);
+	/* Record 2 cut out. */
+	r1 = bounds[1];
+	r2 = bounds[2];
+	memcpy(c, b, r1);
+	memcpy(c + r1, b + r2, len - r2);
+	CU_ASSERT_FATAL(spit("fdinfo-42.img", c, len - (r2 - r1)) == 0);
+	CU_ASSERT_EQUAL(read_image(IMG_FDINFO, 42), -EBADMSG);
+	CU_ASSERT(last_error_has("fdinfo-42.img: the end marker counts 5 records, the file holds 4"));
+
+	/* Records 1 and 2 swapped (same size: fd and id 1 and 2). */
+	CU_ASSERT_EQUAL_FATAL(bounds[2] - bounds[1], bounds[1] - bounds[0]);
+	n = bounds[1] - bounds[0];
+	memcpy(c, b, len);
+	memcpy(c + bounds[0], b + bounds[1], n);
+	memcpy(c + bounds[1], b + bounds[0], n);
+	CU_ASSERT_FATAL(spit("fdinfo-42.img", c, len) == 0);
+	CU_ASSERT_EQUAL(read_image(IMG_FDINFO, 42), -EBADMSG);
+	CU_ASSERT(last_error_has("fdinfo-42.img: the records do not match the end marker"));
+}
+
+static void test_empty_has_marker(void)
+{
+	_cleanup_img_ struct img *img = NULL;
+	size_t len;
+	_cleanup_free_ unsigned char *b = NULL;
+
+	CU_ASSERT_FATAL(img_open(tmp_dfd, IMG_FDINFO, 3, O_WRONLY, &img) == 0);
+	CU_ASSERT_EQUAL(img_close(TAKE_PTR(img)), 0);
+	b = slurp("fdinfo-3.img", &len);
+	CU_ASSERT_FATAL(b != NULL);
+	CU_ASSERT_EQUAL(len, IMG_HDR_SIZE + IMG_TRAILER_SIZE);
+	CU_ASSERT_EQUAL(read_image(IMG_FDINFO, 3), 0);
+	CU_ASSERT_FATAL(spit("fdinfo-3.img", b, IMG_HDR_SIZE) == 0);
+	CU_ASSERT_EQUAL(read_image(IMG_FDINFO, 3), -EBADMSG);
+	CU_ASSERT(last_error_has("fdinfo-3.img: truncated after the header (no end marker)"));
+}
+
+/* Raw images: an end marker after the data, which records describe. */
+static void test_raw_end(void)
+{
+	_cleanup_img_ struct img *img = NULL;
+	_cleanup_free_ unsigned char *b = NULL;
+	unsigned char page[4096];
+	size_t len;
+
+	memset(page, 0x5a, sizeof(page));
+	CU_ASSERT_FATAL(img_open(tmp_dfd, IMG_PAGES, 1, O_WRONLY, &img) == 0);
+	CU_ASSERT_EQUAL(write(img->fd, page, sizeof(page)), (ssize_t)sizeof(page));
+	CU_ASSERT_EQUAL(write(img->fd, page, 100), 100);
+	CU_ASSERT_EQUAL(img_close(TAKE_PTR(img)), 0);
+	b = slurp("pages-1.img", &len);
+	CU_ASSERT_FATAL(b != NULL);
+	CU_ASSERT_EQUAL_FATAL(len, IMG_PAGES_DATA_OFF + sizeof(page) + 100 + IMG_TRAILER_SIZE);
+
+	CU_ASSERT_FATAL(img_open(tmp_dfd, IMG_PAGES, 1, O_RDONLY, &img) == 0);
+	CU_ASSERT_EQUAL(img->data_end, IMG_PAGES_DATA_OFF + sizeof(page) + 100);
+	img_close(TAKE_PTR(img));
+
+	/* Cut anywhere past the header padding, at a page boundary too. */
+	for (size_t cut = IMG_PAGES_DATA_OFF; cut < len; cut += cut < len - 64 ? 97 : 1) {
+		CU_ASSERT_FATAL(spit("pages-1.img", b, cut) == 0);
+		CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_PAGES, 1, O_RDONLY, &img), -EBADMSG);
+		CU_ASSERT(last_error_has("pages-1.img: no end marker"));
+	}
+	CU_ASSERT_FATAL(spit("pages-1.img", b, IMG_PAGES_DATA_OFF + sizeof(page)) == 0);
+	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_PAGES, 1, O_RDONLY, &img), -EBADMSG);
+
+	/* Data added after the end marker. */
+	b = realloc(b, len + 4096);
+	CU_ASSERT_FATAL(b != NULL);
+	memset(b + len, 0, 4096);
+	CU_ASSERT_FATAL(spit("pages-1.img", b, len + 4096) == 0);
+	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_PAGES, 1, O_RDONLY, &img), -EBADMSG);
+	CU_ASSERT(last_error_has("pages-1.img: no end marker"));
+	CU_ASSERT_FATAL(spit("pages-1.img", b, len) == 0);
+	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_PAGES, 1, O_RDONLY, &img), 0);
+}
+
+/* ---- registration ------------------------------------------------------ */
+
+int unit_register_image_safety(void)
+{
+	/* Every test gets a fresh temp directory. */
+	CU_pSuite s = CU_add_suite_with_setup_and_teardown("image safety", NULL, NULL,
+							   tmp_setup, tmp_teardown);
+
+	if (!s ||
+	    !CU_add_test(s, "cut at every record boundary", test_cut_at_boundaries) ||
+	    !CU_add_test(s, "bytes after the end marker", test_trailing_bytes) ||
+	    !CU_add_test(s, "records dropped or swapped under the end marker", test_records_vs_marker) ||
+	    !CU_add_test(s, "an image without records has an end marker", test_empty_has_marker) ||
+	    !CU_add_test(s, "raw image: cut or grown", test_raw_end))
+		return CU_get_error();
+	return 0;
+}
