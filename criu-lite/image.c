@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -227,43 +228,126 @@ static int img_read_all(struct img *img, const unsigned char *head, size_t got)
 	return -EFBIG;
 }
 
-static void hdr_build(unsigned char hdr[IMG_HDR_SIZE], uint32_t magic)
+/* Where the header's fields are (see image.h). */
+#define HDR_TYPE	4
+#define HDR_VERSION	8
+#define HDR_ID		12
+#define HDR_DUMP_ID	16
+#define HDR_CRC		(IMG_HDR_SIZE - 4)
+
+/* The dump this cr writes or reads (see img_dump_id_new()). */
+static struct {
+	bool have_id;
+	uint8_t dump_id[IMG_DUMP_ID_SIZE];
+	char first[sizeof(((struct img *)0)->name)];	/* reading: the image that set it */
+} session;
+
+int img_dump_id_new(void)
 {
+	ssize_t n;
+
+	do
+		n = getrandom(session.dump_id, sizeof(session.dump_id), 0);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(session.dump_id))
+		return pr_errno(n < 0 ? -errno : -EIO, "getrandom for the dump id");
+	session.have_id = true;
+	session.first[0] = 0;
+	return 0;
+}
+
+void img_dump_id_forget(void)
+{
+	memset(&session, 0, sizeof(session));
+}
+
+void img_dump_id_str(const uint8_t *id, char *buf)
+{
+	for (unsigned i = 0; i < IMG_DUMP_ID_SIZE; i++)
+		sprintf(buf + 2 * i, "%02x", id[i]);
+}
+
+/* The first image read gives the dump id; every other one must match it. */
+static int dump_id_check(const char *name, const uint8_t *id)
+{
+	char got[IMG_DUMP_ID_SIZE * 2 + 1], want[IMG_DUMP_ID_SIZE * 2 + 1];
+
+	if (!session.have_id) {
+		memcpy(session.dump_id, id, IMG_DUMP_ID_SIZE);
+		session.have_id = true;
+		snprintf(session.first, sizeof(session.first), "%s", name);
+		return 0;
+	}
+	if (!memcmp(session.dump_id, id, IMG_DUMP_ID_SIZE))
+		return 0;
+	img_dump_id_str(id, got);
+	img_dump_id_str(session.dump_id, want);
+	if (session.first[0])
+		pr_err("%s: is from another dump (dump id %s) than %s (dump id %s)",
+		       name, got, session.first, want);
+	else
+		pr_err("%s: is from another dump (dump id %s, this one is %s)", name, got, want);
+	return -EBADMSG;
+}
+
+static int hdr_build(unsigned char hdr[IMG_HDR_SIZE], enum img_type type, uint32_t id)
+{
+	if (!session.have_id) {
+		int ret = img_dump_id_new();
+
+		if (ret)
+			return ret;
+	}
 	put_le32(hdr, IMG_MAGIC);
-	put_le32(hdr + 4, magic);
-	put_le32(hdr + 8, IMG_FORMAT_VERSION);
-	put_le32(hdr + 12, crc32c(0, hdr, 12));
+	put_le32(hdr + HDR_TYPE, img_descs[type].magic);
+	put_le32(hdr + HDR_VERSION, IMG_FORMAT_VERSION);
+	put_le32(hdr + HDR_ID, id);
+	memcpy(hdr + HDR_DUMP_ID, session.dump_id, IMG_DUMP_ID_SIZE);
+	put_le32(hdr + HDR_CRC, crc32c(0, hdr, HDR_CRC));
+	return 0;
+}
+
+static int hdr_truncated(const char *name, size_t got)
+{
+	pr_err("%s: header is truncated (needs %u bytes, %zu left)", name, IMG_HDR_SIZE, got);
+	return -EBADMSG;
 }
 
 /*
- * Checks a header. @want_type IMG_TYPE_MAX accepts any known type.
- * Returns 0 and the type in *ret_type, or -EBADMSG after logging.
+ * Checks the @got bytes of the header of @img: magic, version, checksum,
+ * then that its type and id are the ones its file name says (names that
+ * are not ours are taken as they are, for cr show) and that it belongs to
+ * this dump. Fills img->type, id and dump_id. Returns 0 or -EBADMSG after
+ * logging.
  */
-static int hdr_check(const unsigned char *hdr, const char *name,
-		     enum img_type want_type, enum img_type *ret_type)
+static int hdr_check(struct img *img, const unsigned char *hdr, size_t got)
 {
-	uint32_t version = get_le32(hdr + 8);
-	uint32_t magic = get_le32(hdr + 4);
-	bool crc_ok = get_le32(hdr + 12) == crc32c(0, hdr, 12);
+	const char *name = img->name;
+	enum img_type name_type;
+	unsigned name_id;
+	uint32_t version, magic, id;
 	int t;
 
+	if (got < HDR_VERSION + 4)
+		return hdr_truncated(name, got);
 	if (get_le32(hdr) != IMG_MAGIC) {
 		pr_err("%s: not a criu-lite image (bad magic)", name);
 		return -EBADMSG;
 	}
-	/*
-	 * A newer format may checksum its header differently, so a version
-	 * we do not know is reported as such, checksum or not.
-	 */
-	if (version > IMG_FORMAT_VERSION || (crc_ok && version != IMG_FORMAT_VERSION)) {
+	/* Another version may lay its header out differently: no checksum first. */
+	version = get_le32(hdr + HDR_VERSION);
+	if (version != IMG_FORMAT_VERSION) {
 		pr_err("%s: image format version %u, this cr reads version %u",
 		       name, version, IMG_FORMAT_VERSION);
 		return -EBADMSG;
 	}
-	if (!crc_ok) {
+	if (got < IMG_HDR_SIZE)
+		return hdr_truncated(name, got);
+	if (get_le32(hdr + HDR_CRC) != crc32c(0, hdr, HDR_CRC)) {
 		pr_err("%s: header checksum mismatch", name);
 		return -EBADMSG;
 	}
+	magic = get_le32(hdr + HDR_TYPE);
 	for (t = 0; t < IMG_TYPE_MAX; t++)
 		if (img_descs[t].magic == magic)
 			break;
@@ -271,19 +355,30 @@ static int hdr_check(const unsigned char *hdr, const char *name,
 		pr_err("%s: unknown image type (magic 0x%08x)", name, magic);
 		return -EBADMSG;
 	}
-	if (want_type != IMG_TYPE_MAX && (enum img_type)t != want_type) {
-		pr_err("%s: is a %s image, expected a %s image", name,
-		       img_descs[t].name, img_descs[want_type].name);
-		return -EBADMSG;
+	id = get_le32(hdr + HDR_ID);
+	if (img_match_name(name, &name_type, &name_id)) {
+		if ((enum img_type)t != name_type) {
+			pr_err("%s: is a %s image, expected a %s image", name,
+			       img_descs[t].name, img_descs[name_type].name);
+			return -EBADMSG;
+		}
+		if (id != name_id) {
+			pr_err("%s: is the %s image of %u, not of %u", name, img_descs[t].name, id, name_id);
+			return -EBADMSG;
+		}
 	}
-	*ret_type = t;
+	if (dump_id_check(name, hdr + HDR_DUMP_ID))
+		return -EBADMSG;
+	img->type = t;
+	img->id = id;
+	memcpy(img->dump_id, hdr + HDR_DUMP_ID, IMG_DUMP_ID_SIZE);
 	return 0;
 }
 
 /* The CRC32C chain of the end marker starts from the header's CRC word. */
 static uint32_t chain_start(const unsigned char hdr[IMG_HDR_SIZE])
 {
-	return crc32c(0, hdr + 12, 4);
+	return crc32c(0, hdr + HDR_CRC, 4);
 }
 
 static void trailer_build(unsigned char t[IMG_TRAILER_SIZE], uint32_t nr, uint64_t bytes, uint32_t chain)
@@ -355,7 +450,7 @@ static int img_write_trailer(struct img *img)
 	return 0;
 }
 
-static int img_open_write(int dfd, enum img_type type, const char *name,
+static int img_open_write(int dfd, enum img_type type, unsigned id, const char *name,
 			  struct img **ret_img)
 {
 	_cleanup_img_free_ struct img *img = NULL;
@@ -371,7 +466,11 @@ static int img_open_write(int dfd, enum img_type type, const char *name,
 		return -ENOMEM;
 	}
 	img->writing = true;
-	hdr_build(hdr, img_descs[type].magic);
+	img->id = id;
+	ret = hdr_build(hdr, type, id);
+	if (ret)
+		return ret;
+	memcpy(img->dump_id, hdr + HDR_DUMP_ID, IMG_DUMP_ID_SIZE);
 	img->chain = chain_start(hdr);
 
 	if (img_type_is_raw(type)) {
@@ -524,13 +623,12 @@ static int img_check_raw(struct img *img, const unsigned char *head, size_t got)
 	return 0;
 }
 
-static int img_open_read(int dfd, enum img_type want_type, const char *name,
-			 struct img **ret_img)
+/* Opens @name and checks it whole; its type and id come from its name (see hdr_check()). */
+static int img_open_read(int dfd, const char *name, struct img **ret_img)
 {
 	_cleanup_img_free_ struct img *img = NULL;
 	/* A raw image's header and padding; a message image is read whole. */
 	unsigned char raw_head[IMG_PAGES_DATA_OFF];
-	enum img_type type;
 	ssize_t got;
 	int fd, ret;
 
@@ -540,7 +638,7 @@ static int img_open_read(int dfd, enum img_type want_type, const char *name,
 			return img_errno(-errno, name, "missing");
 		return img_errno(-errno, name, "cannot open");
 	}
-	img = img_alloc(fd, want_type, name);
+	img = img_alloc(fd, IMG_TYPE_MAX, name);
 	if (!img) {
 		close(fd);
 		return -ENOMEM;
@@ -548,16 +646,10 @@ static int img_open_read(int dfd, enum img_type want_type, const char *name,
 	got = read_full(fd, raw_head, sizeof(raw_head), name);
 	if (got < 0)
 		return got;
-	if (got < (ssize_t)IMG_HDR_SIZE) {
-		pr_err("%s: header is truncated (needs %u bytes, %zd left)",
-		       name, IMG_HDR_SIZE, got);
-		return -EBADMSG;
-	}
-	ret = hdr_check(raw_head, name, want_type, &type);
+	ret = hdr_check(img, raw_head, got);
 	if (ret)
 		return ret;
-	img->type = type;
-	if (img_type_is_raw(type)) {
+	if (img_type_is_raw(img->type)) {
 		ret = img_check_raw(img, raw_head, got);
 	} else {
 		ret = img_read_all(img, raw_head, got);
@@ -583,9 +675,9 @@ int img_open(int dfd, enum img_type type, unsigned id, int oflags, struct img **
 
 	switch (oflags & O_ACCMODE) {
 	case O_WRONLY:
-		return img_open_write(dfd, type, name, ret_img);
+		return img_open_write(dfd, type, id, name, ret_img);
 	case O_RDONLY:
-		return img_open_read(dfd, type, name, ret_img);
+		return img_open_read(dfd, name, ret_img);
 	default:
 		pr_err("%s: images are opened either read-only or write-only", name);
 		return -EINVAL;
@@ -594,7 +686,7 @@ int img_open(int dfd, enum img_type type, unsigned id, int oflags, struct img **
 
 int img_open_any(int dfd, const char *name, struct img **ret_img)
 {
-	return img_open_read(dfd, IMG_TYPE_MAX, name, ret_img);
+	return img_open_read(dfd, name, ret_img);
 }
 
 int img_close(struct img *img)
@@ -836,20 +928,31 @@ int img_check_dir_for_dump(const char *dir, int *ret_dfd)
 	if (errno)
 		return img_errno(-errno, dir, "cannot list the image directory");
 
-	/* Old images go so no stale pages-N or core-N mixes with this dump. */
+	/*
+	 * Old images go so no stale pages-N or core-N mixes with this dump;
+	 * the old inventory first, so that a dump killed meanwhile does not
+	 * leave what looks like a complete one. The new dump's images carry a
+	 * new dump id anyway.
+	 */
+	if (unlinkat(dfd, img_descs[IMG_INVENTORY].fmt, 0) < 0 && errno != ENOENT)
+		return img_errno(-errno, dir, "cannot remove the old image %s", img_descs[IMG_INVENTORY].fmt);
 	rewinddir(d);
 	errno = 0;
 	while ((de = readdir(d))) {
 		if (!img_match_name(de->d_name, NULL, NULL))
 			continue;
-		if (unlinkat(dfd, de->d_name, 0) < 0)
+		/* The inventory is gone already (a stream may still list it). */
+		if (unlinkat(dfd, de->d_name, 0) < 0 && errno != ENOENT)
 			return img_errno(-errno, dir, "cannot remove the old image %s", de->d_name);
 		pr_info("%s: removed the old image %s", dir, de->d_name);
 		errno = 0;
 	}
 	if (errno)
 		return img_errno(-errno, dir, "cannot list the image directory");
-
+	ret = img_dump_id_new();
+	if (ret)
+		return ret;
 	*ret_dfd = TAKE_FD(dfd);
 	return 0;
 }
+

@@ -6,9 +6,13 @@
 #include <stdint.h>
 
 /*
- * Image files. Every file starts with a 16-byte header:
+ * Image files. Every file starts with an IMG_HDR_SIZE (36) byte header:
  *	u32 IMG_MAGIC ("CRLT"), u32 type magic, u32 IMG_FORMAT_VERSION,
- *	u32 CRC32C of the previous 12 bytes.
+ *	u32 id: the N of its file name (core-N.img, pages-N.img), 0 for
+ *	    names without one; a file read under another name is refused,
+ *	u8[16] dump id: random, the same in every file of one dump; images
+ *	    of different dumps are refused together (see img_dump_id_new()),
+ *	u32 CRC32C of the previous 32 bytes.
  * Message images continue with records:  u32 length, u32 CRC32C(payload),
  * payload (a packed protobuf-c message).
  * The raw images (IMG_PAGES, IMG_FDATA) have the header padded to
@@ -29,8 +33,8 @@
  */
 
 #define IMG_MAGIC		0x544c5243u	/* "CRLT" little-endian */
-#define IMG_FORMAT_VERSION	2u		/* 2: the end marker */
-#define IMG_HDR_SIZE		16u
+#define IMG_FORMAT_VERSION	2u		/* 2: ids in the header, the end marker */
+#define IMG_HDR_SIZE		36u
 #define IMG_PAGES_DATA_OFF	4096u
 #define IMG_MAX_RECORD		(64u << 20)	/* refuse absurd lengths */
 #define IMG_REC_HDR_SIZE	8u		/* u32 length, u32 crc32c */
@@ -93,9 +97,24 @@ struct img_desc {
 };
 extern const struct img_desc img_descs[IMG_TYPE_MAX];
 
+/*
+ * Every image of one dump carries the same random dump id in its header.
+ * A dump makes a new one before it writes (img_check_dir_for_dump());
+ * reading, the first image opened sets it (restore opens inventory.img
+ * first) and every later one must carry it. img_dump_id_forget() starts
+ * over, for cr show and tests.
+ */
+#define IMG_DUMP_ID_SIZE	16
+int img_dump_id_new(void);		/* 0 or -errno (logged) */
+void img_dump_id_forget(void);
+/* @id as hex digits into @buf, which holds IMG_DUMP_ID_SIZE * 2 + 1 bytes. */
+void img_dump_id_str(const uint8_t *id, char *buf);
+
 struct img {
 	int fd;
 	enum img_type type;
+	uint32_t id;		/* the N of its file name, 0 for names without one */
+	uint8_t dump_id[IMG_DUMP_ID_SIZE];
 	char name[64];		/* file name inside the image directory */
 	/* buffered I/O for records; a message image read is all in buf */
 	unsigned char *buf;
@@ -118,8 +137,9 @@ struct img {
 int img_open(int dfd, enum img_type type, unsigned id, int oflags, struct img **ret_img);
 /*
  * Opens file @name in @dfd for reading, whatever its type: the type comes
- * from the header's magic (for `cr show` and checks). Same returns as
- * img_open(). For IMG_PAGES the fd is left at IMG_PAGES_DATA_OFF.
+ * from the header's magic (for `cr show` and checks); a name of ours must
+ * still say the header's type and id. Same returns as img_open(). For raw
+ * images the fd is left at IMG_PAGES_DATA_OFF.
  */
 int img_open_any(int dfd, const char *name, struct img **ret_img);
 

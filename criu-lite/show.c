@@ -303,14 +303,26 @@ static void json_file_head(FILE *f, const char *name, const struct img *img, int
 	fputs("\"file\": ", f);
 	json_str(f, name);
 	if (img) {
+		char dump_id[IMG_DUMP_ID_SIZE * 2 + 1];
+
 		snprintf(magic, sizeof(magic), "0x%08x", img_descs[img->type].magic);
+		img_dump_id_str(img->dump_id, dump_id);
 		fputs(",", f);
 		indent(f, level + 1);
 		fprintf(f, "\"type\": \"%s\",", img_descs[img->type].name);
 		indent(f, level + 1);
 		fprintf(f, "\"magic\": \"%s\",", magic);
 		indent(f, level + 1);
-		fprintf(f, "\"version\": %u", IMG_FORMAT_VERSION);
+		fprintf(f, "\"version\": %u,", IMG_FORMAT_VERSION);
+		indent(f, level + 1);
+		fprintf(f, "\"id\": %u,", img->id);
+		indent(f, level + 1);
+		fprintf(f, "\"dump_id\": \"%s\"", dump_id);
+		if (!img_type_is_raw(img->type)) {
+			fputs(",", f);
+			indent(f, level + 1);
+			fprintf(f, "\"records\": %u", img->nr_records);
+		}
 	}
 }
 
@@ -389,12 +401,22 @@ static int show_file(FILE *f, int dfd, const char *name, int level)
 	return 0;
 }
 
+/* inventory.img first: its dump id is the one the others must carry. */
 static int name_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	const char *inv = img_descs[IMG_INVENTORY].fmt;
+
+	if (strcmp(x, inv) == 0 || strcmp(y, inv) == 0)
+		return (strcmp(y, inv) == 0) - (strcmp(x, inv) == 0);
+	return strcmp(x, y);
 }
 
-/* Shows every image of ours in @dir, in name order, as a JSON array. */
+/*
+ * Shows every image of ours in @dir as a JSON array: inventory.img, then
+ * the others in name order. An image of another dump than the first is
+ * shown with the reason it would be refused.
+ */
 static int show_dir(FILE *f, const char *dir, int dfd)
 {
 	_cleanup_closedir_ DIR *d = NULL;
@@ -439,6 +461,7 @@ static int show_dir(FILE *f, const char *dir, int dfd)
 	}
 	if (n)
 		qsort(names, n, sizeof(*names), name_cmp);
+	img_dump_id_forget();
 
 	fputc('[', f);
 	for (size_t i = 0; i < n; i++) {

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "unit.h"
 
+#include "core.h"
 #include "fdinfo.pb-c.h"
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
@@ -241,6 +242,104 @@ static void test_raw_end(void)
 	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_PAGES, 1, O_RDONLY, &img), 0);
 }
 
+/* ---- the dump id and the id in the name -------------------------------- */
+
+/* Writes image @type of @id with one fdinfo-like record or none. */
+static void write_empty(enum img_type type, unsigned id)
+{
+	_cleanup_img_ struct img *img = NULL;
+
+	CU_ASSERT_FATAL(img_open(tmp_dfd, type, id, O_WRONLY, &img) == 0);
+	CU_ASSERT_FATAL(img_close(TAKE_PTR(img)) == 0);
+}
+
+static void test_dump_id(void)
+{
+	_cleanup_img_ struct img *img = NULL;
+	char a[IMG_DUMP_ID_SIZE * 2 + 1], b[IMG_DUMP_ID_SIZE * 2 + 1];
+
+	CU_ASSERT_FATAL(img_dump_id_new() == 0);
+	write_empty(IMG_INVENTORY, 0);
+	write_empty(IMG_CORE, 42);
+	CU_ASSERT_FATAL(img_open(tmp_dfd, IMG_CORE, 42, O_RDONLY, &img) == 0);
+	img_dump_id_str(img->dump_id, a);
+	img_close(TAKE_PTR(img));
+
+	/* Another dump writes mm-42.img and, later, core-43.img. */
+	CU_ASSERT_FATAL(img_dump_id_new() == 0);
+	write_empty(IMG_MM, 42);
+	CU_ASSERT_FATAL(img_open(tmp_dfd, IMG_MM, 42, O_RDONLY, &img) == 0);
+	img_dump_id_str(img->dump_id, b);
+	img_close(TAKE_PTR(img));
+	CU_ASSERT(strcmp(a, b) != 0);
+
+	/* A reader takes the first image's id: the inventory's. */
+	img_dump_id_forget();
+	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_INVENTORY, 0, O_RDONLY, &img), 0);
+	img_close(TAKE_PTR(img));
+	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_CORE, 42, O_RDONLY, &img), 0);
+	img_close(TAKE_PTR(img));
+	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_MM, 42, O_RDONLY, &img), -EBADMSG);
+	CU_ASSERT(last_error_has("mm-42.img: is from another dump (dump id"));
+	CU_ASSERT(last_error_has(b));
+	CU_ASSERT(last_error_has("than inventory.img"));
+	CU_ASSERT(last_error_has(a));
+	CU_ASSERT_PTR_NULL(img);
+	/* img_open_any() too. */
+	CU_ASSERT_EQUAL(img_open_any(tmp_dfd, "mm-42.img", &img), -EBADMSG);
+
+	/* With mm-42.img first, the others are the foreign ones. */
+	img_dump_id_forget();
+	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_MM, 42, O_RDONLY, &img), 0);
+	img_close(TAKE_PTR(img));
+	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_CORE, 42, O_RDONLY, &img), -EBADMSG);
+	CU_ASSERT(last_error_has("core-42.img: is from another dump"));
+}
+
+static void test_id_in_name(void)
+{
+	_cleanup_img_ struct img *img = NULL;
+
+	write_empty(IMG_CORE, 42);
+	write_empty(IMG_PAGES, 1);
+	CU_ASSERT_EQUAL(renameat(tmp_dfd, "core-42.img", tmp_dfd, "core-43.img"), 0);
+	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_CORE, 43, O_RDONLY, &img), -EBADMSG);
+	CU_ASSERT(last_error_has("core-43.img: is the core image of 42, not of 43"));
+	CU_ASSERT_EQUAL(img_open_any(tmp_dfd, "core-43.img", &img), -EBADMSG);
+	CU_ASSERT_EQUAL(renameat(tmp_dfd, "pages-1.img", tmp_dfd, "pages-2.img"), 0);
+	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_PAGES, 2, O_RDONLY, &img), -EBADMSG);
+	CU_ASSERT(last_error_has("pages-2.img: is the pages image of 1, not of 2"));
+
+	/* Under a name that is not one of ours, only cr show opens it. */
+	CU_ASSERT_EQUAL(renameat(tmp_dfd, "core-43.img", tmp_dfd, "saved-core.img"), 0);
+	CU_ASSERT_EQUAL(img_open_any(tmp_dfd, "saved-core.img", &img), 0);
+	CU_ASSERT_EQUAL(img->type, IMG_CORE);
+	CU_ASSERT_EQUAL(img->id, 42);
+}
+
+/* A core record must describe the task its file name says. */
+static void test_core_pid(void)
+{
+	CoreEntry c = CORE_ENTRY__INIT;
+	ThreadCoreEntry main_th = THREAD_CORE_ENTRY__INIT, other = THREAD_CORE_ENTRY__INIT;
+	ThreadCoreEntry *others[1] = { &other };
+
+	CU_ASSERT_EQUAL(core_check_ids(&c, 42), -EBADMSG);
+	CU_ASSERT(last_error_has("core-42.img: no main thread"));
+	c.thread = &main_th;
+	main_th.tid = 42;
+	CU_ASSERT_EQUAL(core_check_ids(&c, 42), 0);
+	CU_ASSERT_EQUAL(core_check_ids(&c, 43), -EBADMSG);
+	CU_ASSERT(last_error_has("core-43.img: describes pid 42"));
+	c.threads = others;
+	c.n_threads = 1;
+	other.tid = 44;
+	CU_ASSERT_EQUAL(core_check_ids(&c, 42), 0);
+	other.tid = 42;
+	CU_ASSERT_EQUAL(core_check_ids(&c, 42), -EBADMSG);
+	CU_ASSERT(last_error_has("core-42.img: thread 1 has the main thread's id 42"));
+}
+
 /* ---- registration ------------------------------------------------------ */
 
 int unit_register_image_safety(void)
@@ -254,7 +353,10 @@ int unit_register_image_safety(void)
 	    !CU_add_test(s, "bytes after the end marker", test_trailing_bytes) ||
 	    !CU_add_test(s, "records dropped or swapped under the end marker", test_records_vs_marker) ||
 	    !CU_add_test(s, "an image without records has an end marker", test_empty_has_marker) ||
-	    !CU_add_test(s, "raw image: cut or grown", test_raw_end))
+	    !CU_add_test(s, "raw image: cut or grown", test_raw_end) ||
+	    !CU_add_test(s, "images of another dump", test_dump_id) ||
+	    !CU_add_test(s, "the id in the header is the one in the name", test_id_in_name) ||
+	    !CU_add_test(s, "a core record describes its file's pid", test_core_pid))
 		return CU_get_error();
 	return 0;
 }

@@ -318,7 +318,10 @@ static void test_wrong_kind(void)
 	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_CORE, 1, O_RDONLY, &img), -EBADMSG);
 	CU_ASSERT(last_error_has("core-1.img: is a mm image"));
 	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_CORE, 1, O_RDWR, &img), -EINVAL);
-	CU_ASSERT_FATAL(img_open_any(tmp_dfd, "core-1.img", &img) == 0);
+	CU_ASSERT_EQUAL(img_open_any(tmp_dfd, "core-1.img", &img), -EBADMSG);
+	/* Under a name of no type, the header tells. */
+	CU_ASSERT_EQUAL(renameat(tmp_dfd, "core-1.img", tmp_dfd, "some-mm.img"), 0);
+	CU_ASSERT_FATAL(img_open_any(tmp_dfd, "some-mm.img", &img) == 0);
 	CU_ASSERT_EQUAL(img->type, IMG_MM);
 	CU_ASSERT_EQUAL(pb_read_one(img, &got, PB_CORE), -EINVAL);
 }
@@ -426,7 +429,8 @@ static void test_bitflips(void)
 	b[IMG_HDR_SIZE + IMG_REC_HDR_SIZE] ^= 0x10;	/* payload */
 	CU_ASSERT_FATAL(spit("fdinfo-9.img", b, len) == 0);
 	CU_ASSERT_EQUAL(read_all(), -EBADMSG);
-	CU_ASSERT(last_error_has("fdinfo-9.img: checksum mismatch in record at offset 16"));
+	snprintf(msg, sizeof(msg), "fdinfo-9.img: checksum mismatch in record at offset %u", IMG_HDR_SIZE);
+	CU_ASSERT(last_error_has(msg));
 	b[IMG_HDR_SIZE + IMG_REC_HDR_SIZE] ^= 0x10;
 	b[rec2 + 5] ^= 0x01;				/* crc of record 2 */
 	CU_ASSERT_FATAL(spit("fdinfo-9.img", b, len) == 0);
@@ -434,11 +438,11 @@ static void test_bitflips(void)
 	snprintf(msg, sizeof(msg), "checksum mismatch in record at offset %zu", rec2);
 	CU_ASSERT(last_error_has(msg));
 	b[rec2 + 5] ^= 0x01;
-	b[13] ^= 0x80;					/* header crc */
+	b[IMG_HDR_SIZE - 3] ^= 0x80;			/* header crc */
 	CU_ASSERT_FATAL(spit("fdinfo-9.img", b, len) == 0);
 	CU_ASSERT_EQUAL(read_all(), -EBADMSG);
 	CU_ASSERT(last_error_has("fdinfo-9.img: header checksum mismatch"));
-	b[13] ^= 0x80;
+	b[IMG_HDR_SIZE - 3] ^= 0x80;
 	CU_ASSERT_FATAL(spit("fdinfo-9.img", b, len) == 0);
 	CU_ASSERT_EQUAL(read_all(), 2);
 }
@@ -696,6 +700,9 @@ static void test_show(void)
 	CU_ASSERT(strstr(out, "(102400 bytes)\"") != NULL);
 	CU_ASSERT(strstr(out, "\"page_off\": 69632") != NULL);
 	CU_ASSERT(strstr(out, "notes.txt") == NULL);
+	CU_ASSERT(strstr(out, "\"id\": 42,") != NULL);
+	CU_ASSERT(strstr(out, "\"dump_id\": \"") != NULL);
+	CU_ASSERT(strstr(out, "\"records\": 3") != NULL);	/* core-42.img */
 
 	/* One file; then a corrupt one: error returned, output still closed. */
 	snprintf(path, sizeof(path), "%s/mm-42.img", tmp_dir);
@@ -713,6 +720,14 @@ static void test_show(void)
 	CU_ASSERT(out3 && json_balanced(out3));
 	CU_ASSERT(out3 && strstr(out3, "\"error\": ") != NULL);
 	CU_ASSERT(out3 && strstr(out3, "core-42.img") != NULL);
+
+	/* An image of another dump is shown with the reason it is refused. */
+	CU_ASSERT_FATAL(img_dump_id_new() == 0);
+	test_empty_image();
+	free(out3);
+	CU_ASSERT_EQUAL(show_capture(tmp_dir, &out3), -EBADMSG);
+	CU_ASSERT(out3 && strstr(out3, "fdinfo-3.img: is from another dump") != NULL);
+	CU_ASSERT(out3 && json_balanced(out3));
 }
 
 /* ---- registration ------------------------------------------------------ */
