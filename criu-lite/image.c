@@ -18,6 +18,7 @@
 #include "compiler.h"
 #include "image.h"
 #include "log.h"
+#include "open-file.h"
 
 #include "core.pb-c.h"
 #include "fdinfo.pb-c.h"
@@ -457,9 +458,9 @@ static int img_open_write(int dfd, enum img_type type, unsigned id, const char *
 	unsigned char hdr[IMG_HDR_SIZE];
 	int fd, ret;
 
-	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = open_own_file(dfd, name, 0);
 	if (fd < 0)
-		return img_errno(-errno, name, "cannot create");
+		return fd;
 	img = img_alloc(fd, type, name);
 	if (!img) {
 		close(fd);
@@ -629,15 +630,13 @@ static int img_open_read(int dfd, const char *name, struct img **ret_img)
 	_cleanup_img_free_ struct img *img = NULL;
 	/* A raw image's header and padding; a message image is read whole. */
 	unsigned char raw_head[IMG_PAGES_DATA_OFF];
+	struct stat st;
 	ssize_t got;
 	int fd, ret;
 
-	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return img_errno(-errno, name, "missing");
-		return img_errno(-errno, name, "cannot open");
-	}
+	fd = open_regular(dfd, name, &st);
+	if (fd < 0)
+		return fd;
 	img = img_alloc(fd, IMG_TYPE_MAX, name);
 	if (!img) {
 		close(fd);

@@ -320,30 +320,28 @@ static int prepare_images_dir(void)
 	return -errno;
 }
 
-/* -o is relative to -D as in criu; an absolute path stays as it is. */
-static int setup_log(char *path, size_t size)
+/*
+ * -o is relative to -D as in criu; an absolute path stays as it is. The
+ * path goes to @ret_path (PATH_MAX bytes) once the log is open; a failure
+ * was logged (to stderr) by log_open_file().
+ */
+static int setup_log(char *ret_path)
 {
+	char path[PATH_MAX];
 	int ret;
 
-	log_set_level(opts.verbosity);
 	if (!opts.log_file)
 		return 0;
-
 	if (opts.log_file[0] == '/')
-		ret = snprintf(path, size, "%s", opts.log_file);
+		ret = snprintf(path, sizeof(path), "%s", opts.log_file);
 	else
-		ret = snprintf(path, size, "%s/%s", opts.images_dir, opts.log_file);
-	if (ret < 0 || (size_t)ret >= size) {
-		fprintf(stderr, "cr: log file path too long\n");
-		return -ENAMETOOLONG;
-	}
-
+		ret = snprintf(path, sizeof(path), "%s/%s", opts.images_dir, opts.log_file);
+	if (ret < 0 || (size_t)ret >= sizeof(path))
+		return pr_errno(-ENAMETOOLONG, "log file %s/%s", opts.images_dir, opts.log_file);
 	ret = log_open_file(path);
-	if (ret) {
-		fprintf(stderr, "cr: cannot open log file %s: %s\n", path, strerror(-ret));
-		return ret;
-	}
-	return 0;
+	if (!ret)
+		strcpy(ret_path, path);
+	return ret;
 }
 
 static int run_command(void)
@@ -392,10 +390,14 @@ int main(int argc, char **argv)
 		break;
 	}
 
+	log_set_level(opts.verbosity);
 	if (!strcmp(opts.command, "dump") && prepare_images_dir())
 		return 1;
-	if (setup_log(log_path, sizeof(log_path)))
+	ret = setup_log(log_path);
+	if (ret) {
+		report_failure(ret, log_path);
 		return 1;
+	}
 
 	if (!strcmp(opts.command, "dump") && opts.restore_detached)
 		pr_warn("-d/--restore-detached has no meaning for dump; ignored");

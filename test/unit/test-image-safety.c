@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -340,6 +341,109 @@ static void test_core_pid(void)
 	CU_ASSERT(last_error_has("core-42.img: thread 1 has the main thread's id 42"));
 }
 
+/* ---- files that are not regular files of ours ---------------------------- */
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	fprintf(stderr, "blocked opening a FIFO\n");
+	_exit(1);
+}
+
+/* Whether the file @name of the temp dir still holds exactly @want. */
+static bool holds(const char *name, const char *want)
+{
+	size_t len;
+	_cleanup_free_ unsigned char *b = slurp(name, &len);
+
+	return b && len == strlen(want) && !memcmp(b, want, len);
+}
+
+static void test_not_regular(void)
+{
+	struct sigaction sa = { .sa_handler = on_alarm }, old;
+	_cleanup_img_ struct img *img = NULL;
+
+	/* Blocking in open() would hang the whole run: fail it instead. */
+	sigaction(SIGALRM, &sa, &old);
+	alarm(10);
+	CU_ASSERT_FATAL(mkfifoat(tmp_dfd, "core-42.img", 0600) == 0);
+	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_CORE, 42, O_RDONLY, &img), -EINVAL);
+	CU_ASSERT(last_error_has("core-42.img: is a FIFO, not a regular file"));
+	CU_ASSERT_EQUAL(img_open_any(tmp_dfd, "core-42.img", &img), -EINVAL);
+	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_CORE, 42, O_WRONLY, &img), -EINVAL);
+	CU_ASSERT(last_error_has("core-42.img: is a FIFO, not a regular file"));
+	alarm(0);
+	sigaction(SIGALRM, &old, NULL);
+
+	CU_ASSERT_FATAL(mkdirat(tmp_dfd, "mm-42.img", 0700) == 0);
+	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_MM, 42, O_RDONLY, &img), -EINVAL);
+	CU_ASSERT(last_error_has("mm-42.img: is a directory, not a regular file"));
+
+	/* A symbolic link is not followed, even to a good image. */
+	write_empty(IMG_FDINFO, 42);
+	CU_ASSERT_FATAL(symlinkat("fdinfo-42.img", tmp_dfd, "fdinfo-43.img") == 0);
+	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_FDINFO, 43, O_RDONLY, &img), -EINVAL);
+	CU_ASSERT(last_error_has("fdinfo-43.img: is a symbolic link, not a regular file"));
+}
+
+/* An image written over a file that is not cr's own: refused, the file untouched. */
+static void test_write_not_ours(void)
+{
+	_cleanup_img_ struct img *img = NULL;
+
+	CU_ASSERT_FATAL(spit("victim", "precious", 8) == 0);
+	CU_ASSERT_FATAL(linkat(tmp_dfd, "victim", tmp_dfd, "core-42.img", 0) == 0);
+	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_CORE, 42, O_WRONLY, &img), -EPERM);
+	CU_ASSERT(last_error_has("core-42.img: has 2 links"));
+	CU_ASSERT(holds("victim", "precious"));
+	CU_ASSERT_FATAL(symlinkat("victim", tmp_dfd, "mm-42.img") == 0);
+	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_MM, 42, O_WRONLY, &img), -EINVAL);
+	CU_ASSERT(last_error_has("mm-42.img: is a symbolic link, not a regular file"));
+	CU_ASSERT(holds("victim", "precious"));
+	CU_ASSERT_FATAL(spit("fdinfo-42.img", "theirs", 6) == 0);
+	CU_ASSERT_FATAL(fchownat(tmp_dfd, "fdinfo-42.img", 65534, 65534, 0) == 0);
+	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_FDINFO, 42, O_WRONLY, &img), -EPERM);
+	CU_ASSERT(last_error_has("fdinfo-42.img: is owned by uid 65534"));
+	CU_ASSERT(holds("fdinfo-42.img", "theirs"));
+	/* An old image of ours is written over. */
+	CU_ASSERT_FATAL(spit("pstree.img", "old", 3) == 0);
+	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_PSTREE, 0, O_WRONLY, &img), 0);
+	CU_ASSERT_EQUAL(img_close(TAKE_PTR(img)), 0);
+	CU_ASSERT_EQUAL(read_image(IMG_PSTREE, 0), 0);
+}
+
+/* The log file (-o): the same rule; an own log is truncated. */
+static void test_log_file(void)
+{
+	char path[128];
+
+	CU_ASSERT_FATAL(spit("victim", "precious", 8) == 0);
+	CU_ASSERT_FATAL(symlinkat("victim", tmp_dfd, "link.log") == 0);
+	snprintf(path, sizeof(path), "%s/link.log", tmp_dir);
+	CU_ASSERT_EQUAL(log_open_file(path), -EINVAL);
+	CU_ASSERT(last_error_has("link.log: is a symbolic link, not a regular file"));
+	CU_ASSERT_FATAL(linkat(tmp_dfd, "victim", tmp_dfd, "hard.log", 0) == 0);
+	snprintf(path, sizeof(path), "%s/hard.log", tmp_dir);
+	CU_ASSERT_EQUAL(log_open_file(path), -EPERM);
+	CU_ASSERT(last_error_has("hard.log: has 2 links"));
+	CU_ASSERT(holds("victim", "precious"));
+	CU_ASSERT_FATAL(mkfifoat(tmp_dfd, "fifo.log", 0600) == 0);
+	snprintf(path, sizeof(path), "%s/fifo.log", tmp_dir);
+	CU_ASSERT_EQUAL(log_open_file(path), -EINVAL);
+	CU_ASSERT(last_error_has("fifo.log: is a FIFO, not a regular file"));
+
+	CU_ASSERT_FATAL(spit("own.log", "old lines", 9) == 0);
+	snprintf(path, sizeof(path), "%s/own.log", tmp_dir);
+	CU_ASSERT_EQUAL(log_open_file(path), 0);
+	log_close();
+	CU_ASSERT(holds("own.log", ""));
+	snprintf(path, sizeof(path), "%s/new.log", tmp_dir);
+	CU_ASSERT_EQUAL(log_open_file(path), 0);
+	log_close();
+	CU_ASSERT(holds("new.log", ""));
+}
+
 /* ---- registration ------------------------------------------------------ */
 
 int unit_register_image_safety(void)
@@ -356,7 +460,10 @@ int unit_register_image_safety(void)
 	    !CU_add_test(s, "raw image: cut or grown", test_raw_end) ||
 	    !CU_add_test(s, "images of another dump", test_dump_id) ||
 	    !CU_add_test(s, "the id in the header is the one in the name", test_id_in_name) ||
-	    !CU_add_test(s, "a core record describes its file's pid", test_core_pid))
+	    !CU_add_test(s, "a core record describes its file's pid", test_core_pid) ||
+	    !CU_add_test(s, "a FIFO, a directory or a link named like an image", test_not_regular) ||
+	    !CU_add_test(s, "an image is not written over a file of someone else", test_write_not_ours) ||
+	    !CU_add_test(s, "the log file is ours or refused", test_log_file))
 		return CU_get_error();
 	return 0;
 }
