@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -879,35 +880,52 @@ static bool is_log_name(const char *name)
 	return n > 4 && !strcmp(name + n - 4, ".log");
 }
 
+/* The directory img_dir_lock() took, until img_dir_open() hands it over. */
+static int locked_dfd = -1;
+
+static bool same_inode(int a, int b)
+{
+	struct stat sa, sb;
+
+	return !fstat(a, &sa) && !fstat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 /*
- * Opens @dir (creating the last component if needed) and checks that a
- * dump may write there; see image.h.
+ * Opens @dir (creating it first when @create) with the lock: the one
+ * img_dir_lock() took when it is the same directory, else a new flock().
+ * Returns 0 and *ret_dfd, or -errno (-EBUSY: another cr has it), logged.
  */
-int img_check_dir_for_dump(const char *dir, int *ret_dfd)
+static int dir_open_locked(const char *dir, bool create, int *ret_dfd)
 {
 	_cleanup_close_ int dfd = -EBADF;
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *de;
-	int fd, ret;
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	if (create && mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return img_errno(-errno, dir, "cannot create the image directory");
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return img_errno(-errno, dir, "cannot open the image directory");
-
-	/* fdopendir() takes its fd, so give it a copy of ours. */
-	fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0)
-		return img_errno(-errno, dir, "cannot duplicate the directory fd");
-	d = fdopendir(fd);
-	if (!d) {
-		ret = -errno;
-		close(fd);
-		return img_errno(ret, dir, "cannot list the image directory");
+	if (locked_dfd >= 0 && same_inode(dfd, locked_dfd)) {
+		close(dfd);
+		dfd = TAKE_FD(locked_dfd);
+	} else if (flock(dfd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK)
+			return img_errno(-errno, dir, "cannot lock the image directory");
+		pr_err("image directory %s is in use by another cr", dir);
+		return -EBUSY;
 	}
+	*ret_dfd = TAKE_FD(dfd);
+	return 0;
+}
 
-	/* First pass only looks: nothing is removed if anything is foreign. */
+/* A dump may write where there are only our images and logs, all regular files. */
+static int dir_check_contents(int dfd, const char *dir)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int ret = open_dir_stream(dfd, dir, &d);
+
+	if (ret)
+		return ret;
 	errno = 0;
 	while ((de = readdir(d))) {
 		struct stat st;
@@ -926,16 +944,26 @@ int img_check_dir_for_dump(const char *dir, int *ret_dfd)
 	}
 	if (errno)
 		return img_errno(-errno, dir, "cannot list the image directory");
+	return 0;
+}
 
-	/*
-	 * Old images go so no stale pages-N or core-N mixes with this dump;
-	 * the old inventory first, so that a dump killed meanwhile does not
-	 * leave what looks like a complete one. The new dump's images carry a
-	 * new dump id anyway.
-	 */
+/*
+ * Old images go so no stale pages-N or core-N mixes with this dump; the
+ * old inventory first, so that a dump killed meanwhile does not leave
+ * what looks like a complete one. The new images carry a new dump id
+ * anyway.
+ */
+static int dir_remove_images(int dfd, const char *dir)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int ret;
+
 	if (unlinkat(dfd, img_descs[IMG_INVENTORY].fmt, 0) < 0 && errno != ENOENT)
 		return img_errno(-errno, dir, "cannot remove the old image %s", img_descs[IMG_INVENTORY].fmt);
-	rewinddir(d);
+	ret = open_dir_stream(dfd, dir, &d);
+	if (ret)
+		return ret;
 	errno = 0;
 	while ((de = readdir(d))) {
 		if (!img_match_name(de->d_name, NULL, NULL))
@@ -948,10 +976,43 @@ int img_check_dir_for_dump(const char *dir, int *ret_dfd)
 	}
 	if (errno)
 		return img_errno(-errno, dir, "cannot list the image directory");
-	ret = img_dump_id_new();
+	return 0;
+}
+
+int img_dir_lock(const char *dir, enum img_dir_use use)
+{
+	_cleanup_close_ int dfd = -EBADF;
+	int ret = dir_open_locked(dir, use == IMG_DIR_DUMP, &dfd);
+
+	if (!ret && use == IMG_DIR_DUMP)
+		ret = dir_check_contents(dfd, dir);
+	if (ret)
+		return ret;
+	if (locked_dfd >= 0)
+		close(locked_dfd);
+	locked_dfd = TAKE_FD(dfd);
+	return 0;
+}
+
+int img_dir_open(const char *dir, int *ret_dfd)
+{
+	return dir_open_locked(dir, false, ret_dfd);
+}
+
+int img_check_dir_for_dump(const char *dir, int *ret_dfd)
+{
+	_cleanup_close_ int dfd = -EBADF;
+	int ret;
+
+	ret = dir_open_locked(dir, true, &dfd);
+	if (!ret)
+		ret = dir_check_contents(dfd, dir);
+	if (!ret)
+		ret = dir_remove_images(dfd, dir);
+	if (!ret)
+		ret = img_dump_id_new();
 	if (ret)
 		return ret;
 	*ret_dfd = TAKE_FD(dfd);
 	return 0;
 }
-

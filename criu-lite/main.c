@@ -12,11 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "compiler.h"
 #include "cr.h"
+#include "image.h"
 #include "log.h"
 
 #define DEFAULT_VERBOSITY	LOG_WARN
@@ -308,16 +308,18 @@ static enum parse_result parse_options(int argc, char **argv)
 }
 
 /*
- * dump writes into -D; create it (only the last component, 0700: images
- * hold the memory of the process) so the log file can be opened there.
+ * dump and restore take -D for themselves (image.c: locked, checked, a
+ * dump's created 0700: images hold the memory of the process) before the
+ * log is opened there, so that a directory refused, or in use by another
+ * cr, has nothing in it created or truncated.
  */
-static int prepare_images_dir(void)
+static int take_images_dir(void)
 {
-	if (mkdir(opts.images_dir, 0700) == 0 || errno == EEXIST)
-		return 0;
-	fprintf(stderr, "cr: cannot create images directory %s: %s\n",
-		opts.images_dir, strerror(errno));
-	return -errno;
+	if (!strcmp(opts.command, "dump"))
+		return img_dir_lock(opts.images_dir, IMG_DIR_DUMP);
+	if (!strcmp(opts.command, "restore"))
+		return img_dir_lock(opts.images_dir, IMG_DIR_RESTORE);
+	return 0;
 }
 
 /*
@@ -391,9 +393,9 @@ int main(int argc, char **argv)
 	}
 
 	log_set_level(opts.verbosity);
-	if (!strcmp(opts.command, "dump") && prepare_images_dir())
-		return 1;
-	ret = setup_log(log_path);
+	ret = take_images_dir();
+	if (!ret)
+		ret = setup_log(log_path);
 	if (ret) {
 		report_failure(ret, log_path);
 		return 1;

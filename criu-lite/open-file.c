@@ -1,4 +1,5 @@
 /* Opening cr's own files without following, blocking on or truncating someone else's. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -99,4 +100,21 @@ int open_own_file(int dfd, const char *name, int flags)
 		return pr_errno(-errno, "%s: cannot truncate", name);
 	err = clear_nonblock(fd, name);
 	return err ? err : TAKE_FD(fd);
+}
+
+int open_dir_stream(int dfd, const char *dir, DIR **ret)
+{
+	int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3), err;
+
+	if (fd < 0)
+		return pr_errno(-errno, "%s: cannot duplicate the directory fd", dir);
+	*ret = fdopendir(fd);
+	if (*ret) {
+		rewinddir(*ret);
+		return 0;
+	}
+	err = -errno;
+	close(fd);
+	pr_err("%s: cannot list the directory (%s)", dir, strerror(-err));
+	return err;
 }

@@ -24,6 +24,14 @@
 int open_regular(int dfd, const char *name, struct stat *ret_st);
 int open_own_file(int dfd, const char *name, int flags);
 
+/*
+ * A stream over a copy of the directory fd @dfd (fdopendir() takes the fd
+ * it is given), from the start: the copy shares the position an earlier
+ * stream left. Returns 0 or -errno (logged, naming @dir).
+ */
+#include <dirent.h>
+int open_dir_stream(int dfd, const char *dir, DIR **ret);
+
 /* "a FIFO", "a directory", ... for messages about a file of mode @mode. */
 const char *file_kind_name(mode_t mode);
 

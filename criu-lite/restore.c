@@ -808,11 +808,9 @@ int cr_restore(void)
 
 	infect_set_logger(log_line);
 	raise_nofile();
-	r.dfd = open(opts.images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (r.dfd < 0) {
-		err = pr_errno(-errno, "image directory %s", opts.images_dir);
+	err = img_dir_open(opts.images_dir, &r.dfd);
+	if (err)
 		goto out;
-	}
 	err = read_images(&r);
 	if (!err)
 		err = pstree_check_free(&r.tree);

@@ -19,6 +19,7 @@
 #include "cr.h"
 #include "image.h"
 #include "log.h"
+#include "open-file.h"
 
 #define SHOW_MAX_BYTES	2048	/* bytes fields: 4096 hex chars at most */
 
@@ -425,17 +426,10 @@ static int show_dir(FILE *f, const char *dir, int dfd)
 	const char *first_bad = NULL;
 	unsigned nbad = 0;
 	struct dirent *de;
-	int fd, ret = 0;
+	int ret = open_dir_stream(dfd, dir, &d);
 
-	fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0)
-		return pr_errno(-errno, "%s: cannot duplicate the directory fd", dir);
-	d = fdopendir(fd);
-	if (!d) {
-		ret = -errno;
-		close(fd);
-		return pr_errno(ret, "cannot list %s", dir);
-	}
+	if (ret)
+		return ret;
 	while ((errno = 0, de = readdir(d))) {
 		if (!img_match_name(de->d_name, NULL, NULL))
 			continue;

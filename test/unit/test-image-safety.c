@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -444,6 +445,49 @@ static void test_log_file(void)
 	CU_ASSERT(holds("new.log", ""));
 }
 
+/* ---- one cr at a time in a directory ------------------------------------ */
+
+static void test_dir_lock(void)
+{
+	char dir[128];
+	int dfd = -1, dfd2 = -1, other;
+
+	snprintf(dir, sizeof(dir), "%s/d", tmp_dir);
+	CU_ASSERT_EQUAL_FATAL(img_dir_lock(dir, IMG_DIR_DUMP), 0);	/* creates it */
+	/* The dump takes the locked directory over; nobody else gets it. */
+	CU_ASSERT_EQUAL_FATAL(img_check_dir_for_dump(dir, &dfd), 0);
+	CU_ASSERT_EQUAL(img_dir_open(dir, &dfd2), -EBUSY);
+	CU_ASSERT(last_error_has("image directory "));
+	CU_ASSERT(last_error_has("/d is in use by another cr"));
+	CU_ASSERT_EQUAL(img_dir_lock(dir, IMG_DIR_RESTORE), -EBUSY);
+	/* Closing its fd lets it go. */
+	close(dfd);
+	CU_ASSERT_EQUAL_FATAL(img_dir_open(dir, &dfd2), 0);
+	close(dfd2);
+
+	/* Held by another process (another open file description here). */
+	other = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	CU_ASSERT_FATAL(other >= 0);
+	CU_ASSERT_FATAL(flock(other, LOCK_EX | LOCK_NB) == 0);
+	CU_ASSERT_EQUAL(img_dir_lock(dir, IMG_DIR_DUMP), -EBUSY);
+	CU_ASSERT_EQUAL(img_check_dir_for_dump(dir, &dfd), -EBUSY);
+	CU_ASSERT_EQUAL(img_dir_open(dir, &dfd), -EBUSY);
+	close(other);
+	CU_ASSERT_EQUAL_FATAL(img_dir_lock(dir, IMG_DIR_RESTORE), 0);
+	CU_ASSERT_EQUAL_FATAL(img_dir_open(dir, &dfd), 0);
+	close(dfd);
+}
+
+/* A dump refuses a directory before anything is written or truncated. */
+static void test_dir_lock_refused(void)
+{
+	CU_ASSERT_FATAL(spit("notes.txt", "mine", 4) == 0);
+	CU_ASSERT_EQUAL(img_dir_lock(tmp_dir, IMG_DIR_DUMP), -EEXIST);
+	CU_ASSERT(last_error_has("notes.txt, which is not a criu-lite image"));
+	CU_ASSERT_EQUAL(img_dir_lock("/nonexistent/x", IMG_DIR_RESTORE), -ENOENT);
+	CU_ASSERT(last_error_has("/nonexistent/x"));
+}
+
 /* ---- registration ------------------------------------------------------ */
 
 int unit_register_image_safety(void)
@@ -463,7 +507,9 @@ int unit_register_image_safety(void)
 	    !CU_add_test(s, "a core record describes its file's pid", test_core_pid) ||
 	    !CU_add_test(s, "a FIFO, a directory or a link named like an image", test_not_regular) ||
 	    !CU_add_test(s, "an image is not written over a file of someone else", test_write_not_ours) ||
-	    !CU_add_test(s, "the log file is ours or refused", test_log_file))
+	    !CU_add_test(s, "the log file is ours or refused", test_log_file) ||
+	    !CU_add_test(s, "one cr at a time in an image directory", test_dir_lock) ||
+	    !CU_add_test(s, "a refused directory is refused before the log", test_dir_lock_refused))
 		return CU_get_error();
 	return 0;
 }
