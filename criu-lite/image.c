@@ -269,6 +269,36 @@ void img_dump_id_str(const uint8_t *id, char *buf)
 		sprintf(buf + 2 * i, "%02x", id[i]);
 }
 
+static enum img_trust trust = IMG_TRUST_ANY;
+
+void img_trust_set(enum img_trust t)
+{
+	trust = t;
+}
+
+/* See image.h: only root or cr's own user may write what is restored. */
+static int trust_check(const char *path, const struct stat *st)
+{
+	char why[64];
+
+	if (trust == IMG_TRUST_ANY)
+		return 0;
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		snprintf(why, sizeof(why), "writable by group or others (mode %04o)",
+			 (unsigned)(st->st_mode & 07777));
+	else if (st->st_uid != 0 && st->st_uid != geteuid())
+		snprintf(why, sizeof(why), "owned by uid %u", (unsigned)st->st_uid);
+	else
+		return 0;
+	if (trust == IMG_TRUST_WARN) {
+		pr_warn("%s: is %s: whoever can write it decides what is restored", path, why);
+		return 0;
+	}
+	pr_err("%s: is %s, and cr runs as root: not restoring from it (--allow-untrusted-images would)",
+	       path, why);
+	return -EPERM;
+}
+
 /* The first image read gives the dump id; every other one must match it. */
 static int dump_id_check(const char *name, const uint8_t *id)
 {
@@ -643,6 +673,9 @@ static int img_open_read(int dfd, const char *name, struct img **ret_img)
 		close(fd);
 		return -ENOMEM;
 	}
+	ret = trust_check(name, &st);
+	if (ret)
+		return ret;
 	got = read_full(fd, raw_head, sizeof(raw_head), name);
 	if (got < 0)
 		return got;
@@ -979,13 +1012,23 @@ static int dir_remove_images(int dfd, const char *dir)
 	return 0;
 }
 
+/* A restore's directory: see img_trust_set(). */
+static int dir_check_trust(int dfd, const char *dir)
+{
+	struct stat st;
+
+	if (fstat(dfd, &st) < 0)
+		return img_errno(-errno, dir, "cannot stat the image directory");
+	return trust_check(dir, &st);
+}
+
 int img_dir_lock(const char *dir, enum img_dir_use use)
 {
 	_cleanup_close_ int dfd = -EBADF;
 	int ret = dir_open_locked(dir, use == IMG_DIR_DUMP, &dfd);
 
-	if (!ret && use == IMG_DIR_DUMP)
-		ret = dir_check_contents(dfd, dir);
+	if (!ret)
+		ret = use == IMG_DIR_DUMP ? dir_check_contents(dfd, dir) : dir_check_trust(dfd, dir);
 	if (ret)
 		return ret;
 	if (locked_dfd >= 0)
@@ -1016,3 +1059,4 @@ int img_check_dir_for_dump(const char *dir, int *ret_dfd)
 	*ret_dfd = TAKE_FD(dfd);
 	return 0;
 }
+

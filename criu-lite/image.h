@@ -165,6 +165,19 @@ bool img_match_name(const char *name, enum img_type *ret_type, unsigned *ret_id)
  * Returns 0 or -errno (logged).
  */
 enum img_dir_use { IMG_DIR_DUMP, IMG_DIR_RESTORE };
+
+/*
+ * Images a restore may trust: the image directory and every image read
+ * are owned by root or cr's effective user and writable by neither group
+ * nor others (or anyone who can write there decides what is restored).
+ * IMG_TRUST_REFUSE (a restore as root) refuses anything else naming the
+ * path (-EPERM), IMG_TRUST_WARN (another user, or --allow-untrusted-images)
+ * warns and goes on; IMG_TRUST_ANY (the default: cr show, tests) checks
+ * nothing. img_dir_lock(IMG_DIR_RESTORE) checks the directory, every
+ * image open for reading checks its file.
+ */
+enum img_trust { IMG_TRUST_ANY, IMG_TRUST_WARN, IMG_TRUST_REFUSE };
+void img_trust_set(enum img_trust trust);
 int img_dir_lock(const char *dir, enum img_dir_use use);
 int img_dir_open(const char *dir, int *ret_dfd);
 

@@ -30,6 +30,7 @@ enum {
 	OPT_TCP_ESTABLISHED,
 	OPT_SHELL_JOB,
 	OPT_INHERIT_FD,
+	OPT_ALLOW_UNTRUSTED,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':'. */
@@ -51,6 +52,7 @@ static const struct option long_opts[] = {
 	{ "tcp-established",	no_argument,		NULL, OPT_TCP_ESTABLISHED },
 	{ "shell-job",		no_argument,		NULL, OPT_SHELL_JOB },
 	{ "inherit-fd",		required_argument,	NULL, OPT_INHERIT_FD },
+	{ "allow-untrusted-images", no_argument,	NULL, OPT_ALLOW_UNTRUSTED },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -83,6 +85,9 @@ static void usage(FILE *f)
 "                           terminal; needed for dump and restore\n"
 "      --inherit-fd fd[N]:KEY  restore: cr's fd N replaces the tree's file\n"
 "                           KEY (a path as dumped, or pipe:[INODE]); may repeat\n"
+"      --allow-untrusted-images  restore as root from a directory or images\n"
+"                           that group or others can write, or another user\n"
+"                           owns (refused without it; a warning with it)\n"
 "  -h, --help               this text\n"
 "  -V, --version            print the version\n"
 "\n"
@@ -257,6 +262,9 @@ static enum parse_result parse_options(int argc, char **argv)
 			if (parse_inherit_fd(optarg))
 				return PARSE_EXIT_FAIL;
 			break;
+		case OPT_ALLOW_UNTRUSTED:
+			opts.allow_untrusted_images = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return PARSE_EXIT_OK;
@@ -309,16 +317,21 @@ static enum parse_result parse_options(int argc, char **argv)
 
 /*
  * dump and restore take -D for themselves (image.c: locked, checked, a
- * dump's created 0700: images hold the memory of the process) before the
- * log is opened there, so that a directory refused, or in use by another
- * cr, has nothing in it created or truncated.
+ * dump's created 0700: images hold the memory of the process; a
+ * restore's trusted) before the log is opened there, so that a directory
+ * refused, or in use by another cr, has nothing in it created or
+ * truncated.
  */
 static int take_images_dir(void)
 {
 	if (!strcmp(opts.command, "dump"))
 		return img_dir_lock(opts.images_dir, IMG_DIR_DUMP);
-	if (!strcmp(opts.command, "restore"))
+	if (!strcmp(opts.command, "restore")) {
+		/* Root restores what another user could have written only when told to. */
+		img_trust_set(geteuid() == 0 && !opts.allow_untrusted_images ? IMG_TRUST_REFUSE
+									    : IMG_TRUST_WARN);
 		return img_dir_lock(opts.images_dir, IMG_DIR_RESTORE);
+	}
 	return 0;
 }
 
@@ -407,6 +420,8 @@ int main(int argc, char **argv)
 		pr_warn("--inherit-fd is only used by restore; ignored");
 	if (strcmp(opts.command, "dump") && opts.pid)
 		pr_warn("-t is only used by dump; ignored");
+	if (strcmp(opts.command, "restore") && opts.allow_untrusted_images)
+		pr_warn("--allow-untrusted-images is only used by restore; ignored");
 
 	pr_debug("cr (criu-lite) %s: %s", CR_VERSION, opts.command);
 	ret = run_command();

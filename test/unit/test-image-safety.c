@@ -488,6 +488,49 @@ static void test_dir_lock_refused(void)
 	CU_ASSERT(last_error_has("/nonexistent/x"));
 }
 
+/* ---- images someone else could have written ------------------------------ */
+
+static void test_untrusted(void)
+{
+	_cleanup_img_ struct img *img = NULL;
+	char dir[128];
+
+	snprintf(dir, sizeof(dir), "%s", tmp_dir);
+	write_empty(IMG_CORE, 42);
+	img_trust_set(IMG_TRUST_REFUSE);
+
+	CU_ASSERT_FATAL(chmod(dir, 0777) == 0);
+	CU_ASSERT_EQUAL(img_dir_lock(dir, IMG_DIR_RESTORE), -EPERM);
+	CU_ASSERT(last_error_has(dir));
+	CU_ASSERT(last_error_has("is writable by group or others (mode 0777)"));
+	CU_ASSERT(last_error_has("--allow-untrusted-images"));
+	CU_ASSERT_FATAL(chmod(dir, 01770) == 0);
+	CU_ASSERT_EQUAL(img_dir_lock(dir, IMG_DIR_RESTORE), -EPERM);
+	CU_ASSERT_FATAL(chmod(dir, 0755) == 0);
+	CU_ASSERT_FATAL(chown(dir, 65534, 65534) == 0);
+	CU_ASSERT_EQUAL(img_dir_lock(dir, IMG_DIR_RESTORE), -EPERM);
+	CU_ASSERT(last_error_has("is owned by uid 65534"));
+	CU_ASSERT_FATAL(chown(dir, 0, 0) == 0);
+	CU_ASSERT_EQUAL(img_dir_lock(dir, IMG_DIR_RESTORE), 0);
+
+	CU_ASSERT_FATAL(fchmodat(tmp_dfd, "core-42.img", 0620, 0) == 0);
+	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_CORE, 42, O_RDONLY, &img), -EPERM);
+	CU_ASSERT(last_error_has("core-42.img: is writable by group or others (mode 0620)"));
+	CU_ASSERT_FATAL(fchmodat(tmp_dfd, "core-42.img", 0644, 0) == 0);
+	CU_ASSERT_FATAL(fchownat(tmp_dfd, "core-42.img", 1000, 0, 0) == 0);
+	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_CORE, 42, O_RDONLY, &img), -EPERM);
+	CU_ASSERT(last_error_has("core-42.img: is owned by uid 1000"));
+
+	/* Overridden (or not root): a warning, and it goes on. */
+	img_trust_set(IMG_TRUST_WARN);
+	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_CORE, 42, O_RDONLY, &img), 0);
+	img_close(TAKE_PTR(img));
+	CU_ASSERT_FATAL(chmod(dir, 0777) == 0);
+	CU_ASSERT_EQUAL(img_dir_lock(dir, IMG_DIR_RESTORE), 0);
+	CU_ASSERT_FATAL(chmod(dir, 0700) == 0);
+	img_trust_set(IMG_TRUST_ANY);
+}
+
 /* ---- registration ------------------------------------------------------ */
 
 int unit_register_image_safety(void)
@@ -509,7 +552,8 @@ int unit_register_image_safety(void)
 	    !CU_add_test(s, "an image is not written over a file of someone else", test_write_not_ours) ||
 	    !CU_add_test(s, "the log file is ours or refused", test_log_file) ||
 	    !CU_add_test(s, "one cr at a time in an image directory", test_dir_lock) ||
-	    !CU_add_test(s, "a refused directory is refused before the log", test_dir_lock_refused))
+	    !CU_add_test(s, "a refused directory is refused before the log", test_dir_lock_refused) ||
+	    !CU_add_test(s, "untrusted directory or images: refused as root, else a warning", test_untrusted))
 		return CU_get_error();
 	return 0;
 }
