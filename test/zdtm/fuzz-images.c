@@ -163,6 +163,7 @@ static unsigned char *read_whole(int dfd, const char *name, size_t *len)
 	if (!b || pread(fd, b, st.st_size, 0) != st.st_size)
 		die("%s: cannot read", name);
 	close(fd);
+	b[st.st_size] = 0;	/* text files are read as strings */
 	*len = st.st_size;
 	return b;
 }
