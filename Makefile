@@ -130,7 +130,11 @@ test/zdtm/static/%: test/zdtm/static/%.c $(ZDTM_LIB) $(wildcard test/zdtm/lib/*.
 # A test built from another one's source.
 test/zdtm/static/amx_released: test/zdtm/static/amx_tiles.c
 test/zdtm/static/anon_256m: test/zdtm/static/anon_64m.c
-zdtm-bins: $(ZDTM_BIN)
+# The image fuzzer knows the format from image.h alone.
+test/zdtm/fuzz-images: test/zdtm/fuzz-images.c criu-lite/image.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -iquote criu-lite -o $@ $<
+zdtm-bins: $(ZDTM_BIN) test/zdtm/fuzz-images
 .PHONY: zdtm-bins
 
 deps:
@@ -153,7 +157,7 @@ scripts/demo-counter: scripts/demo-counter.c
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
 clean:
-	$(Q)rm -f cr libcr.a $(TOOL_O) $(UNIT_O) test/unit/unit-tests $(ZDTM_BIN) \
+	$(Q)rm -f cr libcr.a $(TOOL_O) $(UNIT_O) test/unit/unit-tests $(ZDTM_BIN) test/zdtm/fuzz-images \
 		proto/*.pb-c.[cho] pie/*.o pie/lib/*.o arch/*/pie/*.o pie/*.elf pie/*-blob.h \
 		scripts/demo-counter $(shell find . -name '*.d')
 .PHONY: deps check demo bench clean

@@ -478,6 +478,19 @@ static int prepare_seccomp(const CoreEntry *core, pid_t pid, struct restorer_arg
 	return 0;
 }
 
+int core_check_ids(const CoreEntry *core, pid_t pid)
+{
+	if (!core->thread)
+		return pr_errno(-EBADMSG, "core-%d.img: no main thread", pid);
+	if (core->thread->tid != (uint32_t)pid)
+		return pr_errno(-EBADMSG, "core-%d.img: describes pid %u", pid, core->thread->tid);
+	for (size_t i = 0; i < core->n_threads; i++)
+		if (core->threads[i]->tid == (uint32_t)pid)
+			return pr_errno(-EBADMSG, "core-%d.img: thread %zu has the main thread's id %d",
+					pid, i + 1, pid);
+	return 0;
+}
+
 int core_prepare_restore(const CoreEntry *core, pid_t pid, struct restorer_args *a,
 			 struct region *rg)
 {
@@ -486,8 +499,9 @@ int core_prepare_restore(const CoreEntry *core, pid_t pid, struct restorer_args 
 	size_t i;
 	int err;
 
-	if (!core->thread)
-		return pr_errno(-EBADMSG, "core-%d.img: no main thread", pid);
+	err = core_check_ids(core, pid);
+	if (err)
+		return err;
 	for (i = 0; i < core->n_sigactions; i++) {
 		const SigactionEntry *s = core->sigactions[i];
 

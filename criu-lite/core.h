@@ -53,6 +53,12 @@ int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
 /* Restore, from cr: the oom_score_adj of the new task @pid (warns if it may not be lowered). */
 int core_restore_oom_score_adj(const CoreEntry *core, pid_t pid);
 
+/*
+ * Restore: core-@pid.img describes @pid: its main thread is @pid and no
+ * other thread has that id. Returns 0 or -EBADMSG (logged).
+ */
+int core_check_ids(const CoreEntry *core, pid_t pid);
+
 int core_prepare_restore(const CoreEntry *core, pid_t pid, struct restorer_args *a,
 			 struct region *rg);
 

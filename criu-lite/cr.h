@@ -23,6 +23,7 @@ struct cr_options {
 	const char *pidfile;		/* --pidfile */
 	const char *show_path;		/* cr show DIR|FILE */
 	bool shell_job;			/* --shell-job */
+	bool allow_untrusted_images;	/* --allow-untrusted-images: restore as root anyway */
 	struct cr_inherit_fd *inherit_fds;	/* --inherit-fd, restore */
 	unsigned nr_inherit_fds;
 	int exit_status;		/* restore without -d: the task's exit status */

@@ -820,6 +820,7 @@ struct files_rst {
 	struct rst_file *f;		/* sorted by id */
 	size_t nr;
 	int fdata_fd;
+	uint64_t fdata_end;		/* where its data ends */
 	int keep_from;
 	/*
 	 * at[n] for n < keep_from: 1 + the index of the file whose copy is
@@ -878,9 +879,23 @@ static long rst_index(const struct files_rst *rf, uint32_t id)
 	return -1;
 }
 
+/* A data reference must lie in fdata.img's data. 0 or -EBADMSG (logged). */
+static int fdata_ref_check(const struct files_rst *rf, const DataRef *ref)
+{
+	if (ref->off < IMG_PAGES_DATA_OFF || ref->off > rf->fdata_end || ref->len > rf->fdata_end - ref->off)
+		return pr_errno(-EBADMSG, "fdata.img: %llu bytes at %llu lie outside its data (%u-%llu)",
+				(unsigned long long)ref->len, (unsigned long long)ref->off,
+				IMG_PAGES_DATA_OFF, (unsigned long long)rf->fdata_end);
+	return 0;
+}
+
 int fdata_read(struct files_rst *rf, const DataRef *ref, void *buf)
 {
 	size_t done = 0;
+	int err = fdata_ref_check(rf, ref);
+
+	if (err)
+		return err;
 
 	while (done < ref->len) {
 		ssize_t n = pread(rf->fdata_fd, (char *)buf + done, ref->len - done,
@@ -908,7 +923,10 @@ int fdata_copy_to_fd(struct files_rst *rf, const DataRef *ref, int fd)
 	_cleanup_free_ char *buf = xmalloc(CHUNK);
 	uint64_t done = 0;
 	uint32_t crc = 0;
+	int err = fdata_ref_check(rf, ref);
 
+	if (err)
+		return err;
 	if (!buf)
 		return -ENOMEM;
 	while (done < ref->len) {
@@ -1068,16 +1086,15 @@ int files_rst_read(int dfd, const struct shmem_table *shm, struct files_rst **re
 	rf->fdata_fd = -1;
 	err = rst_read_table(rf);
 	if (!err) {
-		rf->fdata_fd = openat(dfd, img_descs[IMG_FDATA].fmt, O_RDONLY | O_CLOEXEC);
-		if (rf->fdata_fd < 0)
-			err = pr_errno(-errno, "%s: cannot open", img_descs[IMG_FDATA].fmt);
-	}
-	if (!err) {
-		struct img *probe = NULL;
+		struct img *fdata = NULL;
 
-		/* The header check only; data is read by offset. */
-		err = img_open(dfd, IMG_FDATA, 0, O_RDONLY, &probe);
-		img_close(probe);
+		/* Its header and end marker checked; data is read by offset. */
+		err = img_open(dfd, IMG_FDATA, 0, O_RDONLY, &fdata);
+		if (!err) {
+			rf->fdata_fd = TAKE_FD(fdata->fd);
+			rf->fdata_end = fdata->data_end;
+			img_close(fdata);
+		}
 	}
 	if (!err)
 		err = match_inherit_fds(rf);

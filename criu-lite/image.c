@@ -1,13 +1,14 @@
 /*
- * Image files: the header, the record codec and the image directory.
+ * Image files: the header, the record codec and the end marker (the
+ * image directory is image-dir.c's).
  * Only pb_write_one() and pb_read_one() know the record format, so
  * checksums and versioning live here and nowhere else.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,7 +17,9 @@
 #include "cleanup.h"
 #include "compiler.h"
 #include "image.h"
+#include "image-priv.h"
 #include "log.h"
+#include "open-file.h"
 
 #include "core.pb-c.h"
 #include "fdinfo.pb-c.h"
@@ -25,15 +28,6 @@
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
 #include "shmem.pb-c.h"
-
-/*
- * Logs "<file>: <what> (<strerror>)" and evaluates to @err: image errors
- * read as "core-42.img: missing (No such file or directory)".
- */
-#define img_errno(err, name, fmt, ...)					\
-	({ int __e = (err);						\
-	   pr_err("%s: " fmt " (%s)", name, ##__VA_ARGS__, strerror(-__e)); \
-	   __e; })
 
 #define IMG_WBUF_SIZE	(64u << 10)	/* write buffer; also the first read chunk */
 
@@ -82,6 +76,17 @@ static inline uint32_t get_le32(const unsigned char *p)
 {
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 |
 	       (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline void put_le64(unsigned char *p, uint64_t v)
+{
+	put_le32(p, v);
+	put_le32(p + 4, v >> 32);
+}
+
+static inline uint64_t get_le64(const unsigned char *p)
+{
+	return get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
 }
 
 static int write_all(int fd, const void *buf, size_t len, const char *name)
@@ -177,71 +182,165 @@ static int img_flush(struct img *img)
 }
 
 /*
- * Makes at least @need unread bytes available in the read buffer unless
- * the file ends first. Returns the number of unread bytes or -errno.
+ * Reads the whole file into the buffer, after the @got bytes of @head
+ * already read: message images are small (bulk data lives in the raw
+ * images) and are checked whole before their first record is used.
+ * Returns 0 or -errno (logged).
  */
-static ssize_t img_fill(struct img *img, size_t need)
+static int img_read_all(struct img *img, const unsigned char *head, size_t got)
 {
-	size_t avail = img->buf_len - img->buf_pos;
-	ssize_t n;
-	int ret;
+	struct stat st;
+	size_t cap;
 
-	if (avail >= need)
-		return avail;
-	/* Move the unread tail to the front, then top the buffer up. */
-	if (img->buf_pos) {
-		memmove(img->buf, img->buf + img->buf_pos, avail);
-		img->buf_pos = 0;
-		img->buf_len = avail;
+	if (fstat(img->fd, &st) < 0)
+		return img_errno(-errno, img->name, "cannot stat");
+	if ((uint64_t)st.st_size > IMG_MAX_MSG_FILE) {
+		pr_err("%s: %llu bytes, more than an image of records may hold (%u)", img->name,
+		       (unsigned long long)st.st_size, IMG_MAX_MSG_FILE);
+		return -EFBIG;
 	}
-	ret = buf_reserve(img, max(need, (size_t)IMG_WBUF_SIZE));
-	if (ret)
-		return ret;
-	n = read_full(img->fd, img->buf + img->buf_len,
-		      img->buf_cap - img->buf_len, img->name);
-	if (n < 0)
-		return n;
-	img->buf_len += n;
-	return img->buf_len - img->buf_pos;
+	/* One byte more than the size, so that the end of file shows in one pass. */
+	cap = max((size_t)st.st_size, got) + 1;
+	if (buf_reserve(img, cap))
+		return -ENOMEM;
+	memcpy(img->buf, head, got);
+	img->buf_len = got;
+	for (; cap <= IMG_MAX_MSG_FILE + 1ul; cap *= 2) {
+		ssize_t n;
+
+		if (buf_reserve(img, cap))
+			return -ENOMEM;
+		n = read_full(img->fd, img->buf + img->buf_len, img->buf_cap - img->buf_len, img->name);
+		if (n < 0)
+			return n;
+		img->buf_len += n;
+		if (img->buf_len < img->buf_cap)
+			return 0;
+	}
+	pr_err("%s: grew past %u bytes while it was read", img->name, IMG_MAX_MSG_FILE);
+	return -EFBIG;
 }
 
-static void hdr_build(unsigned char hdr[IMG_HDR_SIZE], uint32_t magic)
+/* Where the header's fields are (see image.h). */
+#define HDR_TYPE	4
+#define HDR_VERSION	8
+#define HDR_ID		12
+#define HDR_DUMP_ID	16
+#define HDR_CRC		(IMG_HDR_SIZE - 4)
+
+/* The dump this cr writes or reads (see img_dump_id_new()). */
+static struct {
+	bool have_id;
+	uint8_t dump_id[IMG_DUMP_ID_SIZE];
+	char first[sizeof(((struct img *)0)->name)];	/* reading: the image that set it */
+} session;
+
+int img_dump_id_new(void)
 {
+	ssize_t n;
+
+	do
+		n = getrandom(session.dump_id, sizeof(session.dump_id), 0);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(session.dump_id))
+		return pr_errno(n < 0 ? -errno : -EIO, "getrandom for the dump id");
+	session.have_id = true;
+	session.first[0] = 0;
+	return 0;
+}
+
+void img_dump_id_forget(void)
+{
+	memset(&session, 0, sizeof(session));
+}
+
+void img_dump_id_str(const uint8_t *id, char *buf)
+{
+	for (unsigned i = 0; i < IMG_DUMP_ID_SIZE; i++)
+		sprintf(buf + 2 * i, "%02x", id[i]);
+}
+
+/* The first image read gives the dump id; every other one must match it. */
+static int dump_id_check(const char *name, const uint8_t *id)
+{
+	char got[IMG_DUMP_ID_SIZE * 2 + 1], want[IMG_DUMP_ID_SIZE * 2 + 1];
+
+	if (!session.have_id) {
+		memcpy(session.dump_id, id, IMG_DUMP_ID_SIZE);
+		session.have_id = true;
+		snprintf(session.first, sizeof(session.first), "%s", name);
+		return 0;
+	}
+	if (!memcmp(session.dump_id, id, IMG_DUMP_ID_SIZE))
+		return 0;
+	img_dump_id_str(id, got);
+	img_dump_id_str(session.dump_id, want);
+	if (session.first[0])
+		pr_err("%s: is from another dump (dump id %s) than %s (dump id %s)",
+		       name, got, session.first, want);
+	else
+		pr_err("%s: is from another dump (dump id %s, this one is %s)", name, got, want);
+	return -EBADMSG;
+}
+
+static int hdr_build(unsigned char hdr[IMG_HDR_SIZE], enum img_type type, uint32_t id)
+{
+	if (!session.have_id) {
+		int ret = img_dump_id_new();
+
+		if (ret)
+			return ret;
+	}
 	put_le32(hdr, IMG_MAGIC);
-	put_le32(hdr + 4, magic);
-	put_le32(hdr + 8, IMG_FORMAT_VERSION);
-	put_le32(hdr + 12, crc32c(0, hdr, 12));
+	put_le32(hdr + HDR_TYPE, img_descs[type].magic);
+	put_le32(hdr + HDR_VERSION, IMG_FORMAT_VERSION);
+	put_le32(hdr + HDR_ID, id);
+	memcpy(hdr + HDR_DUMP_ID, session.dump_id, IMG_DUMP_ID_SIZE);
+	put_le32(hdr + HDR_CRC, crc32c(0, hdr, HDR_CRC));
+	return 0;
+}
+
+static int hdr_truncated(const char *name, size_t got)
+{
+	pr_err("%s: header is truncated (needs %u bytes, %zu left)", name, IMG_HDR_SIZE, got);
+	return -EBADMSG;
 }
 
 /*
- * Checks a header. @want_type IMG_TYPE_MAX accepts any known type.
- * Returns 0 and the type in *ret_type, or -EBADMSG after logging.
+ * Checks the @got bytes of the header of @img: magic, version, checksum,
+ * then that its type and id are the ones its file name says (names that
+ * are not ours are taken as they are, for cr show) and that it belongs to
+ * this dump. Fills img->type, id and dump_id. Returns 0 or -EBADMSG after
+ * logging.
  */
-static int hdr_check(const unsigned char *hdr, const char *name,
-		     enum img_type want_type, enum img_type *ret_type)
+static int hdr_check(struct img *img, const unsigned char *hdr, size_t got)
 {
-	uint32_t version = get_le32(hdr + 8);
-	uint32_t magic = get_le32(hdr + 4);
-	bool crc_ok = get_le32(hdr + 12) == crc32c(0, hdr, 12);
+	const char *name = img->name;
+	enum img_type name_type;
+	unsigned name_id;
+	uint32_t version, magic, id;
 	int t;
 
+	if (got < HDR_VERSION + 4)
+		return hdr_truncated(name, got);
 	if (get_le32(hdr) != IMG_MAGIC) {
 		pr_err("%s: not a criu-lite image (bad magic)", name);
 		return -EBADMSG;
 	}
-	/*
-	 * A newer format may checksum its header differently, so a version
-	 * we do not know is reported as such, checksum or not.
-	 */
-	if (version > IMG_FORMAT_VERSION || (crc_ok && version != IMG_FORMAT_VERSION)) {
+	/* Another version may lay its header out differently: no checksum first. */
+	version = get_le32(hdr + HDR_VERSION);
+	if (version != IMG_FORMAT_VERSION) {
 		pr_err("%s: image format version %u, this cr reads version %u",
 		       name, version, IMG_FORMAT_VERSION);
 		return -EBADMSG;
 	}
-	if (!crc_ok) {
+	if (got < IMG_HDR_SIZE)
+		return hdr_truncated(name, got);
+	if (get_le32(hdr + HDR_CRC) != crc32c(0, hdr, HDR_CRC)) {
 		pr_err("%s: header checksum mismatch", name);
 		return -EBADMSG;
 	}
+	magic = get_le32(hdr + HDR_TYPE);
 	for (t = 0; t < IMG_TYPE_MAX; t++)
 		if (img_descs[t].magic == magic)
 			break;
@@ -249,32 +348,123 @@ static int hdr_check(const unsigned char *hdr, const char *name,
 		pr_err("%s: unknown image type (magic 0x%08x)", name, magic);
 		return -EBADMSG;
 	}
-	if (want_type != IMG_TYPE_MAX && (enum img_type)t != want_type) {
-		pr_err("%s: is a %s image, expected a %s image", name,
-		       img_descs[t].name, img_descs[want_type].name);
-		return -EBADMSG;
+	id = get_le32(hdr + HDR_ID);
+	if (img_match_name(name, &name_type, &name_id)) {
+		if ((enum img_type)t != name_type) {
+			pr_err("%s: is a %s image, expected a %s image", name,
+			       img_descs[t].name, img_descs[name_type].name);
+			return -EBADMSG;
+		}
+		if (id != name_id) {
+			pr_err("%s: is the %s image of %u, not of %u", name, img_descs[t].name, id, name_id);
+			return -EBADMSG;
+		}
 	}
-	*ret_type = t;
+	if (dump_id_check(name, hdr + HDR_DUMP_ID))
+		return -EBADMSG;
+	img->type = t;
+	img->id = id;
+	memcpy(img->dump_id, hdr + HDR_DUMP_ID, IMG_DUMP_ID_SIZE);
 	return 0;
 }
 
-static int img_open_write(int dfd, enum img_type type, const char *name,
+/* The CRC32C chain of the end marker starts from the header's CRC word. */
+static uint32_t chain_start(const unsigned char hdr[IMG_HDR_SIZE])
+{
+	return crc32c(0, hdr + HDR_CRC, 4);
+}
+
+static void trailer_build(unsigned char t[IMG_TRAILER_SIZE], uint32_t nr, uint64_t bytes, uint32_t chain)
+{
+	put_le32(t, IMG_END_MARK);
+	put_le32(t + 4, nr);
+	put_le64(t + 8, bytes);
+	put_le32(t + 16, chain);
+	put_le32(t + 20, crc32c(0, t, 20));
+}
+
+static bool trailer_crc_ok(const unsigned char t[IMG_TRAILER_SIZE])
+{
+	return get_le32(t) == IMG_END_MARK && get_le32(t + 20) == crc32c(0, t, 20);
+}
+
+/*
+ * Checks what the end marker @t (its checksum already checked) says
+ * against what precedes it: @nr records (or raw data) of @bytes, whose
+ * chain is @chain. Returns 0 or -EBADMSG after logging.
+ */
+static int trailer_check(const struct img *img, const unsigned char t[IMG_TRAILER_SIZE],
+			 uint32_t nr, uint64_t bytes, uint32_t chain)
+{
+	const char *what = img_type_is_raw(img->type) ? "data" : "records";
+
+	if (get_le32(t + 4) != nr) {
+		pr_err("%s: the end marker counts %u records, the file holds %u",
+		       img->name, get_le32(t + 4), nr);
+		return -EBADMSG;
+	}
+	if (get_le64(t + 8) != bytes) {
+		pr_err("%s: the end marker counts %llu bytes of %s, the file holds %llu", img->name,
+		       (unsigned long long)get_le64(t + 8), what, (unsigned long long)bytes);
+		return -EBADMSG;
+	}
+	if (get_le32(t + 16) != chain) {
+		pr_err("%s: the %s not match the end marker (checksum chain)", img->name,
+		       img_type_is_raw(img->type) ? "header does" : "records do");
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* Appends the end marker of an image opened for writing. 0 or -errno. */
+static int img_write_trailer(struct img *img)
+{
+	unsigned char t[IMG_TRAILER_SIZE];
+	struct stat st;
+	int ret;
+
+	if (!img_type_is_raw(img->type)) {
+		trailer_build(t, img->nr_records, img->off - IMG_HDR_SIZE, img->chain);
+		if (img->buf_len + sizeof(t) > img->buf_cap) {
+			ret = img_flush(img);
+			if (ret)
+				return ret;
+		}
+		memcpy(img->buf + img->buf_len, t, sizeof(t));
+		img->buf_len += sizeof(t);
+		return 0;
+	}
+	/* Raw data went straight to the fd (splice, write): the marker follows it. */
+	if (fstat(img->fd, &st) < 0)
+		return img_errno(-errno, img->name, "cannot stat");
+	trailer_build(t, 0, st.st_size - IMG_PAGES_DATA_OFF, img->chain);
+	if (pwrite(img->fd, t, sizeof(t), st.st_size) != (ssize_t)sizeof(t))
+		return img_errno(errno ? -errno : -ENOSPC, img->name, "cannot write the end marker");
+	return 0;
+}
+
+static int img_open_write(int dfd, enum img_type type, unsigned id, const char *name,
 			  struct img **ret_img)
 {
 	_cleanup_img_free_ struct img *img = NULL;
 	unsigned char hdr[IMG_HDR_SIZE];
 	int fd, ret;
 
-	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = open_own_file(dfd, name, 0);
 	if (fd < 0)
-		return img_errno(-errno, name, "cannot create");
+		return fd;
 	img = img_alloc(fd, type, name);
 	if (!img) {
 		close(fd);
 		return -ENOMEM;
 	}
 	img->writing = true;
-	hdr_build(hdr, img_descs[type].magic);
+	img->id = id;
+	ret = hdr_build(hdr, type, id);
+	if (ret)
+		return ret;
+	memcpy(img->dump_id, hdr + HDR_DUMP_ID, IMG_DUMP_ID_SIZE);
+	img->chain = chain_start(hdr);
 
 	if (img_type_is_raw(type)) {
 		/*
@@ -300,66 +490,169 @@ static int img_open_write(int dfd, enum img_type type, const char *name,
 	return 0;
 }
 
-static int img_open_read(int dfd, enum img_type want_type, const char *name,
-			 struct img **ret_img)
+/*
+ * Checks the records and the end marker of a message image read whole:
+ * each record's length and checksum, then the marker's count, size and
+ * chain, and that nothing follows it. Sets data_end to the marker's
+ * offset. Returns 0 or -EBADMSG after logging the file and the offset.
+ */
+static int img_check_records(struct img *img)
+{
+	const unsigned char *b = img->buf;
+	size_t pos = IMG_HDR_SIZE, size = img->buf_len;
+	uint32_t nr = 0, chain = chain_start(b);
+
+	for (;;) {
+		size_t left = size - pos;
+		uint32_t len;
+
+		if (!left) {
+			if (nr)
+				pr_err("%s: truncated after record %u (no end marker)", img->name, nr);
+			else
+				pr_err("%s: truncated after the header (no end marker)", img->name);
+			return -EBADMSG;
+		}
+		if (left < 4) {
+			pr_err("%s: record or end marker at offset %zu is truncated (%zu bytes left)",
+			       img->name, pos, left);
+			return -EBADMSG;
+		}
+		len = get_le32(b + pos);
+		if (len == IMG_END_MARK)
+			break;
+		if (left < IMG_REC_HDR_SIZE) {
+			pr_err("%s: record at offset %zu is truncated (needs %u bytes, %zu left)",
+			       img->name, pos, IMG_REC_HDR_SIZE, left);
+			return -EBADMSG;
+		}
+		if (len > IMG_MAX_RECORD) {
+			pr_err("%s: record at offset %zu claims %u bytes, over the %u limit",
+			       img->name, pos, len, IMG_MAX_RECORD);
+			return -EBADMSG;
+		}
+		if (left < IMG_REC_HDR_SIZE + len) {
+			pr_err("%s: record at offset %zu is truncated (needs %u bytes, %zu left)",
+			       img->name, pos, IMG_REC_HDR_SIZE + len, left);
+			return -EBADMSG;
+		}
+		if (crc32c(0, b + pos + IMG_REC_HDR_SIZE, len) != get_le32(b + pos + 4)) {
+			pr_err("%s: checksum mismatch in record at offset %zu", img->name, pos);
+			return -EBADMSG;
+		}
+		chain = crc32c(chain, b + pos + 4, 4);
+		nr++;
+		pos += IMG_REC_HDR_SIZE + len;
+	}
+
+	if (size - pos < IMG_TRAILER_SIZE) {
+		pr_err("%s: end marker at offset %zu is truncated (needs %u bytes, %zu left)",
+		       img->name, pos, IMG_TRAILER_SIZE, size - pos);
+		return -EBADMSG;
+	}
+	if (!trailer_crc_ok(b + pos)) {
+		pr_err("%s: end marker checksum mismatch at offset %zu", img->name, pos);
+		return -EBADMSG;
+	}
+	if (trailer_check(img, b + pos, nr, pos - IMG_HDR_SIZE, chain))
+		return -EBADMSG;
+	if (size - pos > IMG_TRAILER_SIZE) {
+		size_t extra = size - pos - IMG_TRAILER_SIZE;
+
+		pr_err("%s: %zu byte%s after the end marker", img->name, extra, extra == 1 ? "" : "s");
+		return -EBADMSG;
+	}
+	img->nr_records = nr;
+	img->data_end = pos;
+	return 0;
+}
+
+int img_raw_data_end(int fd, const char *name, uint64_t *ret_end)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return img_errno(-errno, name, "cannot stat");
+	if (st.st_size < (off_t)(IMG_PAGES_DATA_OFF + IMG_TRAILER_SIZE)) {
+		pr_err("%s: no end marker at the end of the file (cut, or bytes added after it)", name);
+		return -EBADMSG;
+	}
+	*ret_end = st.st_size - IMG_TRAILER_SIZE;
+	return 0;
+}
+
+/*
+ * A raw image: the header padding is zero and the end marker closes the
+ * data. The fd is left at IMG_PAGES_DATA_OFF. Returns 0 or -errno (logged).
+ */
+static int img_check_raw(struct img *img, const unsigned char *head, size_t got)
+{
+	unsigned char t[IMG_TRAILER_SIZE];
+	int ret;
+
+	if (got < IMG_PAGES_DATA_OFF) {
+		pr_err("%s: header is truncated (needs %u bytes, %zu left)", img->name,
+		       IMG_PAGES_DATA_OFF, got);
+		return -EBADMSG;
+	}
+	for (size_t i = IMG_HDR_SIZE; i < IMG_PAGES_DATA_OFF; i++) {
+		if (head[i]) {
+			pr_err("%s: header padding is corrupted at offset %zu", img->name, i);
+			return -EBADMSG;
+		}
+	}
+	ret = img_raw_data_end(img->fd, img->name, &img->data_end);
+	if (ret)
+		return ret;
+	if (pread(img->fd, t, sizeof(t), img->data_end) != (ssize_t)sizeof(t) || !trailer_crc_ok(t)) {
+		pr_err("%s: no end marker at the end of the file (cut, or bytes added after it)", img->name);
+		return -EBADMSG;
+	}
+	if (trailer_check(img, t, 0, img->data_end - IMG_PAGES_DATA_OFF, chain_start(head)))
+		return -EBADMSG;
+	if (lseek(img->fd, IMG_PAGES_DATA_OFF, SEEK_SET) < 0)
+		return img_errno(-errno, img->name, "cannot seek to the data");
+	img->off = IMG_PAGES_DATA_OFF;
+	return 0;
+}
+
+/* Opens @name and checks it whole; its type and id come from its name (see hdr_check()). */
+static int img_open_read(int dfd, const char *name, struct img **ret_img)
 {
 	_cleanup_img_free_ struct img *img = NULL;
-	enum img_type type;
-	ssize_t n;
+	/* A raw image's header and padding; a message image is read whole. */
+	unsigned char raw_head[IMG_PAGES_DATA_OFF];
+	struct stat st;
+	ssize_t got;
 	int fd, ret;
 
-	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return img_errno(-errno, name, "missing");
-		return img_errno(-errno, name, "cannot open");
-	}
-	img = img_alloc(fd, want_type, name);
+	fd = open_regular(dfd, name, &st);
+	if (fd < 0)
+		return fd;
+	img = img_alloc(fd, IMG_TYPE_MAX, name);
 	if (!img) {
 		close(fd);
 		return -ENOMEM;
 	}
-	n = img_fill(img, IMG_HDR_SIZE);
-	if (n < 0)
-		return n;
-	if (n < (ssize_t)IMG_HDR_SIZE) {
-		pr_err("%s: header is truncated (needs %u bytes, %zd left)",
-		       name, IMG_HDR_SIZE, n);
-		return -EBADMSG;
-	}
-	ret = hdr_check(img->buf, name, want_type, &type);
+	ret = img_trust_check(name, &st);
 	if (ret)
 		return ret;
-	img->type = type;
-	img->buf_pos = IMG_HDR_SIZE;
-	img->off = IMG_HDR_SIZE;
-
-	if (img_type_is_raw(type)) {
-		/* Raw data is read by offset; the record buffer is not used. */
-		unsigned char pad[IMG_PAGES_DATA_OFF - IMG_HDR_SIZE];
-		ssize_t got = pread(fd, pad, sizeof(pad), IMG_HDR_SIZE);
-		off_t pos;
-
-		if (got < 0)
-			return img_errno(-errno, name, "cannot read the header");
-		if (got < (ssize_t)sizeof(pad)) {
-			pr_err("%s: header is truncated (needs %u bytes, %zd left)", name,
-			       IMG_PAGES_DATA_OFF, got + (ssize_t)IMG_HDR_SIZE);
-			return -EBADMSG;
-		}
-		for (size_t i = 0; i < sizeof(pad); i++) {
-			if (pad[i]) {
-				pr_err("%s: header padding is corrupted at offset %zu", name,
-				       i + IMG_HDR_SIZE);
-				return -EBADMSG;
-			}
-		}
-		pos = lseek(fd, IMG_PAGES_DATA_OFF, SEEK_SET);
-		if (pos < 0)
-			return img_errno(-errno, name, "cannot seek to the data");
-		img->buf_pos = img->buf_len = 0;
-		img->off = IMG_PAGES_DATA_OFF;
+	got = read_full(fd, raw_head, sizeof(raw_head), name);
+	if (got < 0)
+		return got;
+	ret = hdr_check(img, raw_head, got);
+	if (ret)
+		return ret;
+	if (img_type_is_raw(img->type)) {
+		ret = img_check_raw(img, raw_head, got);
+	} else {
+		ret = img_read_all(img, raw_head, got);
+		if (!ret)
+			ret = img_check_records(img);
+		img->buf_pos = img->off = IMG_HDR_SIZE;
 	}
+	if (ret)
+		return ret;
 	*ret_img = TAKE_PTR(img);
 	return 0;
 }
@@ -376,9 +669,9 @@ int img_open(int dfd, enum img_type type, unsigned id, int oflags, struct img **
 
 	switch (oflags & O_ACCMODE) {
 	case O_WRONLY:
-		return img_open_write(dfd, type, name, ret_img);
+		return img_open_write(dfd, type, id, name, ret_img);
 	case O_RDONLY:
-		return img_open_read(dfd, type, name, ret_img);
+		return img_open_read(dfd, name, ret_img);
 	default:
 		pr_err("%s: images are opened either read-only or write-only", name);
 		return -EINVAL;
@@ -387,7 +680,7 @@ int img_open(int dfd, enum img_type type, unsigned id, int oflags, struct img **
 
 int img_open_any(int dfd, const char *name, struct img **ret_img)
 {
-	return img_open_read(dfd, IMG_TYPE_MAX, name, ret_img);
+	return img_open_read(dfd, name, ret_img);
 }
 
 int img_close(struct img *img)
@@ -396,7 +689,9 @@ int img_close(struct img *img)
 
 	if (!img)
 		return 0;
-	ret = img_flush(img);
+	ret = img->writing ? img_write_trailer(img) : 0;
+	if (!ret)
+		ret = img_flush(img);
 	fd = img->fd;
 	img->fd = -1;
 	/* close() of a written file can report a deferred write error. */
@@ -469,24 +764,24 @@ int pb_write_one(struct img *img, const void *msg, enum pb_type type)
 	}
 	put_le32(rec, len);
 	put_le32(rec + 4, crc32c(0, rec + IMG_REC_HDR_SIZE, len));
+	img->chain = crc32c(img->chain, rec + 4, 4);
+	img->nr_records++;
 	img->buf_len += IMG_REC_HDR_SIZE + len;
 	img->off += IMG_REC_HDR_SIZE + len;
 	return 0;
 }
 
 /*
- * Reads the next record into a freshly unpacked message.
- * Returns 1 and sets *ret_msg (free it with pb_free()), 0 at a clean end
- * of file (no byte of a further record), -EBADMSG for a truncated record,
- * an absurd length, a checksum mismatch or an unpackable payload, other
- * -errno for I/O errors. Every failure is logged with file and offset.
+ * Unpacks the next record, checked with the whole file when it was
+ * opened. Returns 1 and sets *ret_msg (free it with pb_free()), 0 at the
+ * end marker (and again after it), -EBADMSG for a payload that is not a
+ * valid message of @type (logged with file and offset).
  */
 int pb_read_one(struct img *img, void **ret_msg, enum pb_type type)
 {
 	const unsigned char *rec;
 	ProtobufCMessage *m;
-	uint32_t len, crc;
-	ssize_t avail;
+	uint32_t len;
 	int ret;
 
 	if (img->writing || img_type_is_raw(img->type)) {
@@ -496,40 +791,10 @@ int pb_read_one(struct img *img, void **ret_msg, enum pb_type type)
 	ret = pb_type_check(img, type);
 	if (ret)
 		return ret;
-
-	avail = img_fill(img, IMG_REC_HDR_SIZE);
-	if (avail < 0)
-		return avail;
-	if (avail == 0)
+	if (img->buf_pos >= img->data_end)
 		return 0;
-	if (avail < (ssize_t)IMG_REC_HDR_SIZE) {
-		pr_err("%s: record at offset %llu is truncated (needs %u bytes, %zd left)",
-		       img->name, (unsigned long long)img->off, IMG_REC_HDR_SIZE, avail);
-		return -EBADMSG;
-	}
 	rec = img->buf + img->buf_pos;
 	len = get_le32(rec);
-	crc = get_le32(rec + 4);
-	if (len > IMG_MAX_RECORD) {
-		pr_err("%s: record at offset %llu claims %u bytes, over the %u limit",
-		       img->name, (unsigned long long)img->off, len, IMG_MAX_RECORD);
-		return -EBADMSG;
-	}
-	avail = img_fill(img, IMG_REC_HDR_SIZE + len);
-	if (avail < 0)
-		return avail;
-	if (avail < (ssize_t)(IMG_REC_HDR_SIZE + len)) {
-		pr_err("%s: record at offset %llu is truncated (needs %u bytes, %zd left)",
-		       img->name, (unsigned long long)img->off,
-		       IMG_REC_HDR_SIZE + len, avail);
-		return -EBADMSG;
-	}
-	rec = img->buf + img->buf_pos;	/* img_fill may have moved it */
-	if (crc32c(0, rec + IMG_REC_HDR_SIZE, len) != crc) {
-		pr_err("%s: checksum mismatch in record at offset %llu",
-		       img->name, (unsigned long long)img->off);
-		return -EBADMSG;
-	}
 	m = protobuf_c_message_unpack(pb_descs[type], NULL, len, rec + IMG_REC_HDR_SIZE);
 	if (!m) {
 		pr_err("%s: record at offset %llu is not a valid %s",
@@ -600,77 +865,4 @@ found:
 		return true;
 	}
 	return false;
-}
-
-static bool is_log_name(const char *name)
-{
-	size_t n = strlen(name);
-
-	return n > 4 && !strcmp(name + n - 4, ".log");
-}
-
-/*
- * Opens @dir (creating the last component if needed) and checks that a
- * dump may write there; see image.h.
- */
-int img_check_dir_for_dump(const char *dir, int *ret_dfd)
-{
-	_cleanup_close_ int dfd = -EBADF;
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *de;
-	int fd, ret;
-
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return img_errno(-errno, dir, "cannot create the image directory");
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return img_errno(-errno, dir, "cannot open the image directory");
-
-	/* fdopendir() takes its fd, so give it a copy of ours. */
-	fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0)
-		return img_errno(-errno, dir, "cannot duplicate the directory fd");
-	d = fdopendir(fd);
-	if (!d) {
-		ret = -errno;
-		close(fd);
-		return img_errno(ret, dir, "cannot list the image directory");
-	}
-
-	/* First pass only looks: nothing is removed if anything is foreign. */
-	errno = 0;
-	while ((de = readdir(d))) {
-		struct stat st;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			return img_errno(-errno, dir, "cannot stat %s", de->d_name);
-		if (!S_ISREG(st.st_mode) ||
-		    !(img_match_name(de->d_name, NULL, NULL) || is_log_name(de->d_name))) {
-			pr_err("image directory %s is not empty and holds %s, which is not a criu-lite image",
-			       dir, de->d_name);
-			return -EEXIST;
-		}
-		errno = 0;
-	}
-	if (errno)
-		return img_errno(-errno, dir, "cannot list the image directory");
-
-	/* Old images go so no stale pages-N or core-N mixes with this dump. */
-	rewinddir(d);
-	errno = 0;
-	while ((de = readdir(d))) {
-		if (!img_match_name(de->d_name, NULL, NULL))
-			continue;
-		if (unlinkat(dfd, de->d_name, 0) < 0)
-			return img_errno(-errno, dir, "cannot remove the old image %s", de->d_name);
-		pr_info("%s: removed the old image %s", dir, de->d_name);
-		errno = 0;
-	}
-	if (errno)
-		return img_errno(-errno, dir, "cannot list the image directory");
-
-	*ret_dfd = TAKE_FD(dfd);
-	return 0;
 }

@@ -6,22 +6,42 @@
 #include <stdint.h>
 
 /*
- * Image files. Every file starts with a 16-byte header:
+ * Image files. Every file starts with an IMG_HDR_SIZE (36) byte header:
  *	u32 IMG_MAGIC ("CRLT"), u32 type magic, u32 IMG_FORMAT_VERSION,
- *	u32 CRC32C of the previous 12 bytes.
+ *	u32 id: the N of its file name (core-N.img, pages-N.img), 0 for
+ *	    names without one; a file read under another name is refused,
+ *	u8[16] dump id: random, the same in every file of one dump; images
+ *	    of different dumps are refused together (see img_dump_id_new()),
+ *	u32 CRC32C of the previous 32 bytes.
  * Message images continue with records:  u32 length, u32 CRC32C(payload),
  * payload (a packed protobuf-c message).
  * The raw images (IMG_PAGES, IMG_FDATA) have the header padded to
  * IMG_PAGES_DATA_OFF bytes and then raw data; their checksums live in the
  * records that refer to them (pagemap entries, data_ref).
+ *
+ * Every image ends with an end marker of IMG_TRAILER_SIZE bytes, after
+ * its last record or its data, so that a file cut anywhere, even between
+ * two records, is told from a shorter image:
+ *	u32 IMG_END_MARK (longer than any record can be),
+ *	u32 number of records (raw images: 0),
+ *	u64 bytes between the header and the marker (raw: from
+ *	    IMG_PAGES_DATA_OFF),
+ *	u32 CRC32C chain: CRC32C of the header's CRC word, continued over
+ *	    each record's CRC word in order (raw images: the header's only),
+ *	u32 CRC32C of the marker's previous 20 bytes.
+ * Nothing may follow the marker. All words are little-endian.
  */
 
 #define IMG_MAGIC		0x544c5243u	/* "CRLT" little-endian */
-#define IMG_FORMAT_VERSION	1u
-#define IMG_HDR_SIZE		16u
+#define IMG_FORMAT_VERSION	2u		/* 2: ids in the header, the end marker */
+#define IMG_HDR_SIZE		36u
 #define IMG_PAGES_DATA_OFF	4096u
 #define IMG_MAX_RECORD		(64u << 20)	/* refuse absurd lengths */
 #define IMG_REC_HDR_SIZE	8u		/* u32 length, u32 crc32c */
+#define IMG_TRAILER_SIZE	24u
+#define IMG_END_MARK		0xffffffffu	/* first word of the end marker */
+/* A message image is read whole before its first record is used. */
+#define IMG_MAX_MSG_FILE	(1u << 30)
 
 /* Second header word: which kind of image this is. */
 #define INVENTORY_MAGIC		0x564e4901u	/* "\1INV" */
@@ -77,15 +97,34 @@ struct img_desc {
 };
 extern const struct img_desc img_descs[IMG_TYPE_MAX];
 
+/*
+ * Every image of one dump carries the same random dump id in its header.
+ * A dump makes a new one before it writes (img_check_dir_for_dump());
+ * reading, the first image opened sets it (restore opens inventory.img
+ * first) and every later one must carry it. img_dump_id_forget() starts
+ * over, for cr show and tests.
+ */
+#define IMG_DUMP_ID_SIZE	16
+int img_dump_id_new(void);		/* 0 or -errno (logged) */
+void img_dump_id_forget(void);
+/* @id as hex digits into @buf, which holds IMG_DUMP_ID_SIZE * 2 + 1 bytes. */
+void img_dump_id_str(const uint8_t *id, char *buf);
+
 struct img {
 	int fd;
 	enum img_type type;
+	uint32_t id;		/* the N of its file name, 0 for names without one */
+	uint8_t dump_id[IMG_DUMP_ID_SIZE];
 	char name[64];		/* file name inside the image directory */
-	/* buffered I/O for records */
+	/* buffered I/O for records; a message image read is all in buf */
 	unsigned char *buf;
 	size_t buf_len, buf_pos, buf_cap;
 	bool writing;
 	uint64_t off;		/* logical offset of the next record */
+	uint32_t nr_records;	/* written so far, or in the file */
+	uint32_t chain;		/* the end marker's CRC32C chain so far */
+	/* Read: where the records or the raw data end (the end marker's offset). */
+	uint64_t data_end;
 };
 
 /*
@@ -98,8 +137,9 @@ struct img {
 int img_open(int dfd, enum img_type type, unsigned id, int oflags, struct img **ret_img);
 /*
  * Opens file @name in @dfd for reading, whatever its type: the type comes
- * from the header's magic (for `cr show` and checks). Same returns as
- * img_open(). For IMG_PAGES the fd is left at IMG_PAGES_DATA_OFF.
+ * from the header's magic (for `cr show` and checks); a name of ours must
+ * still say the header's type and id. Same returns as img_open(). For raw
+ * images the fd is left at IMG_PAGES_DATA_OFF.
  */
 int img_open_any(int dfd, const char *name, struct img **ret_img);
 
@@ -111,13 +151,52 @@ int img_open_any(int dfd, const char *name, struct img **ret_img);
 bool img_match_name(const char *name, enum img_type *ret_type, unsigned *ret_id);
 
 /*
+ * One cr at a time in an image directory. img_dir_lock() takes @dir for
+ * this cr's dump or restore before anything else happens there (main.c,
+ * before the log is opened): it opens it (a dump creates it, 0700), takes
+ * an exclusive flock() on it, refused with -EBUSY as "image directory /x
+ * is in use by another cr", and checks it: a dump's must hold only images
+ * and logs (see img_check_dir_for_dump()), a restore's must be
+ * trustworthy. Returns 0 or -errno (logged).
+ *
+ * img_dir_open() hands the directory over: the one img_dir_lock() took
+ * (same inode), whose lock then goes with *ret_dfd and ends when the
+ * caller closes it; any other directory is opened and locked anew.
+ * Returns 0 or -errno (logged).
+ */
+enum img_dir_use { IMG_DIR_DUMP, IMG_DIR_RESTORE };
+
+/*
+ * Images a restore may trust: the image directory and every image read
+ * are owned by root or cr's effective user and writable by neither group
+ * nor others (or anyone who can write there decides what is restored).
+ * IMG_TRUST_REFUSE (a restore as root) refuses anything else naming the
+ * path (-EPERM), IMG_TRUST_WARN (another user, or --allow-untrusted-images)
+ * warns and goes on; IMG_TRUST_ANY (the default: cr show, tests) checks
+ * nothing. img_dir_lock(IMG_DIR_RESTORE) checks the directory, every
+ * image open for reading checks its file.
+ */
+enum img_trust { IMG_TRUST_ANY, IMG_TRUST_WARN, IMG_TRUST_REFUSE };
+void img_trust_set(enum img_trust trust);
+int img_dir_lock(const char *dir, enum img_dir_use use);
+int img_dir_open(const char *dir, int *ret_dfd);
+
+/*
  * Prepares @dir for a dump: creates it (0700) if missing. An existing
  * non-empty directory is refused with -EEXIST unless everything in it is
  * a criu-lite image or a *.log file; then it is reused and the old images
- * are removed (logs are kept: ours may be open in there). Returns 0 and a
+ * are removed (logs are kept: ours may be open in there). The directory
+ * is locked (img_dir_open()), and a new dump id is made. Returns 0 and a
  * directory fd in *ret_dfd, or -errno after logging.
  */
 int img_check_dir_for_dump(const char *dir, int *ret_dfd);
+
+/*
+ * Where the data of the raw image open at @fd (named @name) ends: its end
+ * marker, checked when the image was opened, follows. Records pointing
+ * past it are refused with it. Returns 0 or -errno (logged).
+ */
+int img_raw_data_end(int fd, const char *name, uint64_t *ret_end);
 
 /* True for images of raw data after a padded header (no records). */
 static inline bool img_type_is_raw(enum img_type type)
@@ -125,7 +204,10 @@ static inline bool img_type_is_raw(enum img_type type)
 	return type == IMG_PAGES || type == IMG_FDATA;
 }
 
-/* Flushes (when writing) and closes; returns 0 or -errno. NULL is a no-op. */
+/*
+ * When writing, appends the end marker and flushes; closes. Returns 0 or
+ * -errno. NULL is a no-op.
+ */
 int img_close(struct img *img);
 static inline void img_closep(struct img **p) { if (*p) img_close(*p); }
 #define _cleanup_img_	__attribute__((cleanup(img_closep)))
@@ -135,10 +217,9 @@ static inline void img_closep(struct img **p) { if (*p) img_close(*p); }
  * record. Returns 0 or -errno.
  *
  * pb_read_one() reads the next record and unpacks it into *ret_msg (free
- * with pb_free()). Returns 1 for a message, 0 at a clean end of file
- * (no partial record), -EBADMSG for a truncated record, a checksum
- * mismatch, or an unpackable payload (logged with the file name and the
- * record offset), other -errno on I/O errors.
+ * with pb_free()). Returns 1 for a message, 0 at the end marker (the file
+ * was checked whole when it was opened), -EBADMSG for an unpackable
+ * payload (logged with the file name and the record offset).
  */
 int pb_write_one(struct img *img, const void *msg, enum pb_type type);
 int pb_read_one(struct img *img, void **ret_msg, enum pb_type type);

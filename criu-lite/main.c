@@ -12,11 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "compiler.h"
 #include "cr.h"
+#include "image.h"
 #include "log.h"
 
 #define DEFAULT_VERBOSITY	LOG_WARN
@@ -30,6 +30,7 @@ enum {
 	OPT_TCP_ESTABLISHED,
 	OPT_SHELL_JOB,
 	OPT_INHERIT_FD,
+	OPT_ALLOW_UNTRUSTED,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':'. */
@@ -51,6 +52,7 @@ static const struct option long_opts[] = {
 	{ "tcp-established",	no_argument,		NULL, OPT_TCP_ESTABLISHED },
 	{ "shell-job",		no_argument,		NULL, OPT_SHELL_JOB },
 	{ "inherit-fd",		required_argument,	NULL, OPT_INHERIT_FD },
+	{ "allow-untrusted-images", no_argument,	NULL, OPT_ALLOW_UNTRUSTED },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -83,6 +85,9 @@ static void usage(FILE *f)
 "                           terminal; needed for dump and restore\n"
 "      --inherit-fd fd[N]:KEY  restore: cr's fd N replaces the tree's file\n"
 "                           KEY (a path as dumped, or pipe:[INODE]); may repeat\n"
+"      --allow-untrusted-images  restore as root from a directory or images\n"
+"                           that group or others can write, or another user\n"
+"                           owns (refused without it; a warning with it)\n"
 "  -h, --help               this text\n"
 "  -V, --version            print the version\n"
 "\n"
@@ -257,6 +262,9 @@ static enum parse_result parse_options(int argc, char **argv)
 			if (parse_inherit_fd(optarg))
 				return PARSE_EXIT_FAIL;
 			break;
+		case OPT_ALLOW_UNTRUSTED:
+			opts.allow_untrusted_images = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return PARSE_EXIT_OK;
@@ -308,42 +316,47 @@ static enum parse_result parse_options(int argc, char **argv)
 }
 
 /*
- * dump writes into -D; create it (only the last component, 0700: images
- * hold the memory of the process) so the log file can be opened there.
+ * dump and restore take -D for themselves (image.c: locked, checked, a
+ * dump's created 0700: images hold the memory of the process; a
+ * restore's trusted) before the log is opened there, so that a directory
+ * refused, or in use by another cr, has nothing in it created or
+ * truncated.
  */
-static int prepare_images_dir(void)
+static int take_images_dir(void)
 {
-	if (mkdir(opts.images_dir, 0700) == 0 || errno == EEXIST)
-		return 0;
-	fprintf(stderr, "cr: cannot create images directory %s: %s\n",
-		opts.images_dir, strerror(errno));
-	return -errno;
-}
-
-/* -o is relative to -D as in criu; an absolute path stays as it is. */
-static int setup_log(char *path, size_t size)
-{
-	int ret;
-
-	log_set_level(opts.verbosity);
-	if (!opts.log_file)
-		return 0;
-
-	if (opts.log_file[0] == '/')
-		ret = snprintf(path, size, "%s", opts.log_file);
-	else
-		ret = snprintf(path, size, "%s/%s", opts.images_dir, opts.log_file);
-	if (ret < 0 || (size_t)ret >= size) {
-		fprintf(stderr, "cr: log file path too long\n");
-		return -ENAMETOOLONG;
-	}
-
-	ret = log_open_file(path);
-	if (ret) {
-		fprintf(stderr, "cr: cannot open log file %s: %s\n", path, strerror(-ret));
-		return ret;
+	if (!strcmp(opts.command, "dump"))
+		return img_dir_lock(opts.images_dir, IMG_DIR_DUMP);
+	if (!strcmp(opts.command, "restore")) {
+		/* Root restores what another user could have written only when told to. */
+		img_trust_set(geteuid() == 0 && !opts.allow_untrusted_images ? IMG_TRUST_REFUSE
+									    : IMG_TRUST_WARN);
+		return img_dir_lock(opts.images_dir, IMG_DIR_RESTORE);
 	}
 	return 0;
+}
+
+/*
+ * -o is relative to -D as in criu; an absolute path stays as it is. The
+ * path goes to @ret_path (PATH_MAX bytes) once the log is open; a failure
+ * was logged (to stderr) by log_open_file().
+ */
+static int setup_log(char *ret_path)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	if (!opts.log_file)
+		return 0;
+	if (opts.log_file[0] == '/')
+		ret = snprintf(path, sizeof(path), "%s", opts.log_file);
+	else
+		ret = snprintf(path, sizeof(path), "%s/%s", opts.images_dir, opts.log_file);
+	if (ret < 0 || (size_t)ret >= sizeof(path))
+		return pr_errno(-ENAMETOOLONG, "log file %s/%s", opts.images_dir, opts.log_file);
+	ret = log_open_file(path);
+	if (!ret)
+		strcpy(ret_path, path);
+	return ret;
 }
 
 static int run_command(void)
@@ -392,10 +405,14 @@ int main(int argc, char **argv)
 		break;
 	}
 
-	if (!strcmp(opts.command, "dump") && prepare_images_dir())
+	log_set_level(opts.verbosity);
+	ret = take_images_dir();
+	if (!ret)
+		ret = setup_log(log_path);
+	if (ret) {
+		report_failure(ret, log_path);
 		return 1;
-	if (setup_log(log_path, sizeof(log_path)))
-		return 1;
+	}
 
 	if (!strcmp(opts.command, "dump") && opts.restore_detached)
 		pr_warn("-d/--restore-detached has no meaning for dump; ignored");
@@ -403,6 +420,8 @@ int main(int argc, char **argv)
 		pr_warn("--inherit-fd is only used by restore; ignored");
 	if (strcmp(opts.command, "dump") && opts.pid)
 		pr_warn("-t is only used by dump; ignored");
+	if (strcmp(opts.command, "restore") && opts.allow_untrusted_images)
+		pr_warn("--allow-untrusted-images is only used by restore; ignored");
 
 	pr_debug("cr (criu-lite) %s: %s", CR_VERSION, opts.command);
 	ret = run_command();

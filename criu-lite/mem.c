@@ -606,9 +606,9 @@ static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct
 {
 	_cleanup_img_ struct img *img = NULL;
 	PagemapHead *head = NULL;
-	struct stat st;
+	uint64_t off, data_end;
 	unsigned cap = 0;
-	uint64_t off;
+	char pages_name[32];
 	int ret;
 
 	ret = img_open(dfd, IMG_PAGEMAP, pid, O_RDONLY, &img);
@@ -621,8 +621,10 @@ static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct
 	plan->pages_id = head->pages_id;
 	pb_free(head, PB_PAGEMAP_HEAD);
 
-	if (fstat(pages_fd, &st))
-		return pr_errno(-errno, "pages-%u.img: fstat", plan->pages_id);
+	snprintf(pages_name, sizeof(pages_name), img_descs[IMG_PAGES].fmt, plan->pages_id);
+	ret = img_raw_data_end(pages_fd, pages_name, &data_end);
+	if (ret)
+		return ret;
 
 	for (;;) {
 		PagemapEntry *pe;
@@ -644,10 +646,10 @@ static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct
 			ret = pr_errno(-EBADMSG, "%s: run at %lx refers to pages-%u.img bytes %lu-%lu, which no earlier "
 				       "task stored", img->name, (unsigned long)pe->vaddr, plan->pages_id,
 				       (unsigned long)pe->shared_off, (unsigned long)(pe->shared_off + len));
-		} else if (!pe->has_shared_off && off + len > (uint64_t)st.st_size) {
-			ret = pr_errno(-EBADMSG, "pages-%u.img: truncated (run at %lx needs bytes up to %lu, file has %lu)",
-				       plan->pages_id, (unsigned long)pe->vaddr,
-				       (unsigned long)(off + len), (unsigned long)st.st_size);
+		} else if (!pe->has_shared_off && off + len > data_end) {
+			ret = pr_errno(-EBADMSG, "%s: run at %lx needs bytes up to %lu, the data ends at %lu",
+				       pages_name, (unsigned long)pe->vaddr,
+				       (unsigned long)(off + len), (unsigned long)data_end);
 		} else if (plan->nr_runs == cap) {
 			struct mem_run *n = xrealloc(plan->runs, sizeof(*n) * (cap = cap ? cap * 2 : 256));
 			if (!n)

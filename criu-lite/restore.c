@@ -38,6 +38,7 @@
 #include "inventory.pb-c.h"
 #include "log.h"
 #include "mem.h"
+#include "open-file.h"
 #include "proc-parse.h"
 #include "pstree.h"
 #include "restore.h"
@@ -756,18 +757,14 @@ static void kill_tree(struct restore_ctx *r)
  */
 static int pidfile_open(struct restore_ctx *r)
 {
+	struct stat st;
+
 	if (!opts.pidfile)
 		return 0;
-	r->pidfile_fd = open(opts.pidfile, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (r->pidfile_fd >= 0) {
-		r->pidfile_created = true;
-		return 0;
-	}
-	if (errno == EEXIST)
-		r->pidfile_fd = open(opts.pidfile, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (r->pidfile_fd < 0)
-		return pr_errno(-errno, "pidfile %s", opts.pidfile);
-	return 0;
+	/* Like the log: no link followed, no FIFO opened, nobody else's file truncated. */
+	r->pidfile_created = lstat(opts.pidfile, &st) && errno == ENOENT;
+	r->pidfile_fd = open_own_file(AT_FDCWD, opts.pidfile, 0);
+	return r->pidfile_fd < 0 ? r->pidfile_fd : 0;
 }
 
 static int pidfile_write(struct restore_ctx *r, pid_t pid)
@@ -941,11 +938,9 @@ int cr_restore(void)
 	infect_set_logger(log_line);
 	infect_set_fault_hook(cr_fail_point);
 	raise_nofile();
-	r.dfd = open(opts.images_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (r.dfd < 0) {
-		err = pr_errno(-errno, "image directory %s", opts.images_dir);
+	err = img_dir_open(opts.images_dir, &r.dfd);
+	if (err)
 		goto out;
-	}
 	err = pidfile_open(&r);
 	if (!err)
 		err = read_images(&r);

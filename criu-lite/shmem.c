@@ -347,9 +347,17 @@ static int create_memfd(const char *name, uint64_t size)
 	return fd;
 }
 
+/* Where objects are filled from: the page image, up to its data's end. */
+struct shmem_src {
+	int fd;
+	uint64_t end;
+	char *buf;		/* RUN_MAX_BYTES */
+};
+
 /* Fills the object from the page image, checking every run. */
-static int fill_object(int fd, int pages_fd, const ShmemEntry *e, char *buf)
+static int fill_object(int fd, const struct shmem_src *src, const ShmemEntry *e)
 {
+	char *buf = src->buf;
 	uint64_t off = e->page_off;
 
 	for (size_t i = 0; i < e->n_runs; i++) {
@@ -360,7 +368,11 @@ static int fill_object(int fd, int pages_fd, const ShmemEntry *e, char *buf)
 		if (!run->nr_pages || len > RUN_MAX_BYTES || run->off + len > e->size || run->off % PAGE_SIZE)
 			return pr_errno(-EBADMSG, "shmem.img: object %lu: run at %lu of %u pages is invalid",
 					(unsigned long)e->id, (unsigned long)run->off, run->nr_pages);
-		n = pread(pages_fd, buf, len, off);
+		if (off + len > src->end)
+			return pr_errno(-EBADMSG, "pages-1.img: shared memory object %lu needs bytes up to %lu, "
+					"the data ends at %lu", (unsigned long)e->id, (unsigned long)(off + len),
+					(unsigned long)src->end);
+		n = pread(src->fd, buf, len, off);
 		if (n != (ssize_t)len)
 			return pr_errno(n < 0 ? -errno : -EBADMSG, "pages-1.img: truncated (shared memory run at offset %lu)",
 					(unsigned long)off);
@@ -375,7 +387,7 @@ static int fill_object(int fd, int pages_fd, const ShmemEntry *e, char *buf)
 	return 0;
 }
 
-static int restore_object(struct shmem_table *t, int pages_fd, const ShmemEntry *e, char *buf)
+static int restore_object(struct shmem_table *t, const struct shmem_src *src, const ShmemEntry *e)
 {
 	struct shmem_obj *n;
 	int fd, err;
@@ -399,7 +411,7 @@ static int restore_object(struct shmem_table *t, int pages_fd, const ShmemEntry 
 		fd = sysv_open(id);
 		if (fd < 0)
 			return fd;
-		err = fill_object(fd, pages_fd, e, buf);
+		err = fill_object(fd, src, e);
 		close(fd);
 		return err;
 	}
@@ -408,7 +420,7 @@ static int restore_object(struct shmem_table *t, int pages_fd, const ShmemEntry 
 		return fd;
 	n[t->nr++] = (struct shmem_obj){ .id = e->id, .fd = fd, .sysv_id = -1,
 					 .ino = e->has_ino ? e->ino : 0 };
-	return fill_object(fd, pages_fd, e, buf);
+	return fill_object(fd, src, e);
 }
 
 int shmem_restore_prepare(int dfd, int pages_fd, struct shmem_table **ret)
@@ -416,19 +428,22 @@ int shmem_restore_prepare(int dfd, int pages_fd, struct shmem_table **ret)
 	_cleanup_img_ struct img *img = NULL;
 	_cleanup_free_ char *buf = NULL;
 	struct shmem_table *t = xzalloc(sizeof(*t));
+	struct shmem_src src = { .fd = pages_fd };
 	int err;
 
 	if (!t)
 		return -ENOMEM;
-	buf = xmalloc(RUN_MAX_BYTES);
-	err = buf ? img_open(dfd, IMG_SHMEM, 0, O_RDONLY, &img) : -ENOMEM;
+	src.buf = buf = xmalloc(RUN_MAX_BYTES);
+	err = buf ? img_raw_data_end(pages_fd, "pages-1.img", &src.end) : -ENOMEM;
+	if (!err)
+		err = img_open(dfd, IMG_SHMEM, 0, O_RDONLY, &img);
 	while (!err) {
 		ShmemEntry *e;
 
 		err = pb_read_one(img, (void **)&e, PB_SHMEM);
 		if (err <= 0)
 			break;
-		err = restore_object(t, pages_fd, e, buf);
+		err = restore_object(t, &src, e);
 		pb_free(e, PB_SHMEM);
 	}
 	if (err) {

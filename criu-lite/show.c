@@ -19,6 +19,7 @@
 #include "cr.h"
 #include "image.h"
 #include "log.h"
+#include "open-file.h"
 
 #define SHOW_MAX_BYTES	2048	/* bytes fields: 4096 hex chars at most */
 
@@ -303,14 +304,26 @@ static void json_file_head(FILE *f, const char *name, const struct img *img, int
 	fputs("\"file\": ", f);
 	json_str(f, name);
 	if (img) {
+		char dump_id[IMG_DUMP_ID_SIZE * 2 + 1];
+
 		snprintf(magic, sizeof(magic), "0x%08x", img_descs[img->type].magic);
+		img_dump_id_str(img->dump_id, dump_id);
 		fputs(",", f);
 		indent(f, level + 1);
 		fprintf(f, "\"type\": \"%s\",", img_descs[img->type].name);
 		indent(f, level + 1);
 		fprintf(f, "\"magic\": \"%s\",", magic);
 		indent(f, level + 1);
-		fprintf(f, "\"version\": %u", IMG_FORMAT_VERSION);
+		fprintf(f, "\"version\": %u,", IMG_FORMAT_VERSION);
+		indent(f, level + 1);
+		fprintf(f, "\"id\": %u,", img->id);
+		indent(f, level + 1);
+		fprintf(f, "\"dump_id\": \"%s\"", dump_id);
+		if (!img_type_is_raw(img->type)) {
+			fputs(",", f);
+			indent(f, level + 1);
+			fprintf(f, "\"records\": %u", img->nr_records);
+		}
 	}
 }
 
@@ -329,19 +342,10 @@ static void json_file_error(FILE *f, int level)
 
 static int show_pages(FILE *f, struct img *img, int level)
 {
-	struct stat st;
-
-	if (fstat(img->fd, &st) < 0)
-		return pr_errno(-errno, "%s: cannot stat", img->name);
-	if (st.st_size < (off_t)IMG_PAGES_DATA_OFF) {
-		pr_err("%s: header is truncated (needs %u bytes, %lld left)", img->name,
-		       IMG_PAGES_DATA_OFF, (long long)st.st_size);
-		return -EBADMSG;
-	}
 	fputs(",", f);
 	indent(f, level + 1);
-	fprintf(f, "\"%s_bytes\": %lld", img_descs[img->type].name,
-		(long long)(st.st_size - IMG_PAGES_DATA_OFF));
+	fprintf(f, "\"%s_bytes\": %llu", img_descs[img->type].name,
+		(unsigned long long)(img->data_end - IMG_PAGES_DATA_OFF));
 	return 0;
 }
 
@@ -398,12 +402,22 @@ static int show_file(FILE *f, int dfd, const char *name, int level)
 	return 0;
 }
 
+/* inventory.img first: its dump id is the one the others must carry. */
 static int name_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	const char *inv = img_descs[IMG_INVENTORY].fmt;
+
+	if (strcmp(x, inv) == 0 || strcmp(y, inv) == 0)
+		return (strcmp(y, inv) == 0) - (strcmp(x, inv) == 0);
+	return strcmp(x, y);
 }
 
-/* Shows every image of ours in @dir, in name order, as a JSON array. */
+/*
+ * Shows every image of ours in @dir as a JSON array: inventory.img, then
+ * the others in name order. An image of another dump than the first is
+ * shown with the reason it would be refused.
+ */
 static int show_dir(FILE *f, const char *dir, int dfd)
 {
 	_cleanup_closedir_ DIR *d = NULL;
@@ -412,17 +426,10 @@ static int show_dir(FILE *f, const char *dir, int dfd)
 	const char *first_bad = NULL;
 	unsigned nbad = 0;
 	struct dirent *de;
-	int fd, ret = 0;
+	int ret = open_dir_stream(dfd, dir, &d);
 
-	fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0)
-		return pr_errno(-errno, "%s: cannot duplicate the directory fd", dir);
-	d = fdopendir(fd);
-	if (!d) {
-		ret = -errno;
-		close(fd);
-		return pr_errno(ret, "cannot list %s", dir);
-	}
+	if (ret)
+		return ret;
 	while ((errno = 0, de = readdir(d))) {
 		if (!img_match_name(de->d_name, NULL, NULL))
 			continue;
@@ -448,6 +455,7 @@ static int show_dir(FILE *f, const char *dir, int dfd)
 	}
 	if (n)
 		qsort(names, n, sizeof(*names), name_cmp);
+	img_dump_id_forget();
 
 	fputc('[', f);
 	for (size_t i = 0; i < n; i++) {

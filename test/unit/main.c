@@ -26,6 +26,7 @@ static int (*const registrations[])(void) = {
 	unit_register_arch,
 	unit_register_vmflags,
 	unit_register_pstree,
+	unit_register_image_safety,
 };
 
 int main(void)

@@ -25,76 +25,6 @@
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static char tmp_dir[64];	/* fresh per test */
-static int tmp_dfd = -1;
-
-static void rm_rf(const char *dir)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	(void)!system(cmd);	/* best effort: only /tmp debris is at stake */
-}
-
-static void tmp_setup(void)
-{
-	strcpy(tmp_dir, "/tmp/cr-unit-XXXXXX");
-	CU_ASSERT_FATAL(mkdtemp(tmp_dir) != NULL);
-	tmp_dfd = open(tmp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	CU_ASSERT_FATAL(tmp_dfd >= 0);
-}
-
-static void tmp_teardown(void)
-{
-	if (tmp_dfd >= 0)
-		close(tmp_dfd);
-	tmp_dfd = -1;
-	rm_rf(tmp_dir);
-}
-
-static bool last_error_has(const char *s)
-{
-	const char *e = log_last_error();
-
-	return e && strstr(e, s);
-}
-
-/* Reads a whole file of the temp dir; *len gets its size. */
-static unsigned char *slurp(const char *name, size_t *len)
-{
-	struct stat st;
-	unsigned char *b;
-	int fd = openat(tmp_dfd, name, O_RDONLY);
-
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return NULL;
-	}
-	b = malloc(st.st_size + 1);
-	if (b && pread(fd, b, st.st_size, 0) != st.st_size) {
-		free(b);
-		b = NULL;
-	}
-	close(fd);
-	*len = st.st_size;
-	return b;
-}
-
-static int spit(const char *name, const void *buf, size_t len)
-{
-	int fd = openat(tmp_dfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	int ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, buf, len) != (ssize_t)len)
-		ret = -EIO;
-	close(fd);
-	return ret;
-}
-
 /* Packs @m into a malloc'ed buffer: equal packings mean equal messages. */
 static unsigned char *pack(const void *m, size_t *len)
 {
@@ -388,7 +318,10 @@ static void test_wrong_kind(void)
 	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_CORE, 1, O_RDONLY, &img), -EBADMSG);
 	CU_ASSERT(last_error_has("core-1.img: is a mm image"));
 	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_CORE, 1, O_RDWR, &img), -EINVAL);
-	CU_ASSERT_FATAL(img_open_any(tmp_dfd, "core-1.img", &img) == 0);
+	CU_ASSERT_EQUAL(img_open_any(tmp_dfd, "core-1.img", &img), -EBADMSG);
+	/* Under a name of no type, the header tells. */
+	CU_ASSERT_EQUAL(renameat(tmp_dfd, "core-1.img", tmp_dfd, "some-mm.img"), 0);
+	CU_ASSERT_FATAL(img_open_any(tmp_dfd, "some-mm.img", &img) == 0);
 	CU_ASSERT_EQUAL(img->type, IMG_MM);
 	CU_ASSERT_EQUAL(pb_read_one(img, &got, PB_CORE), -EINVAL);
 }
@@ -450,29 +383,23 @@ static void test_truncated(void)
 
 	CU_ASSERT_FATAL(b != NULL);
 	CU_ASSERT(rec2 > IMG_HDR_SIZE + IMG_REC_HDR_SIZE);
-	CU_ASSERT_EQUAL(read_all(), 2);
-	for (size_t cut = 0; cut < len; cut++) {
-		int ret;
+	size_t end = len - IMG_TRAILER_SIZE;	/* where the end marker starts */
 
+	CU_ASSERT_EQUAL(read_all(), 2);
+	/* Even a cut between records: the end marker is missing. */
+	for (size_t cut = 0; cut < len; cut++) {
 		CU_ASSERT_FATAL(spit("fdinfo-9.img", b, cut) == 0);
-		ret = read_all();
-		if (cut == IMG_HDR_SIZE) {
-			CU_ASSERT_EQUAL(ret, 0);
-		} else if (cut == rec2) {
-			CU_ASSERT_EQUAL(ret, 1);
-		} else {
-			CU_ASSERT_EQUAL(ret, -EBADMSG);
-		}
+		CU_ASSERT_EQUAL(read_all(), -EBADMSG);
 	}
 	CU_ASSERT_FATAL(spit("fdinfo-9.img", b, rec2 + 5) == 0);
 	CU_ASSERT_EQUAL(read_all(), -EBADMSG);
 	snprintf(msg, sizeof(msg),
 		 "fdinfo-9.img: record at offset %zu is truncated (needs 8 bytes, 5 left)", rec2);
 	CU_ASSERT(last_error_has(msg));
-	CU_ASSERT_FATAL(spit("fdinfo-9.img", b, len - 1) == 0);
+	CU_ASSERT_FATAL(spit("fdinfo-9.img", b, end - 1) == 0);
 	CU_ASSERT_EQUAL(read_all(), -EBADMSG);
 	snprintf(msg, sizeof(msg), "fdinfo-9.img: record at offset %zu is truncated (needs %zu bytes, %zu left)",
-		 rec2, len - rec2, len - 1 - rec2);
+		 rec2, end - rec2, end - 1 - rec2);
 	CU_ASSERT(last_error_has(msg));
 	CU_ASSERT_FATAL(spit("fdinfo-9.img", b, 5) == 0);
 	CU_ASSERT_EQUAL(read_all(), -EBADMSG);
@@ -502,7 +429,8 @@ static void test_bitflips(void)
 	b[IMG_HDR_SIZE + IMG_REC_HDR_SIZE] ^= 0x10;	/* payload */
 	CU_ASSERT_FATAL(spit("fdinfo-9.img", b, len) == 0);
 	CU_ASSERT_EQUAL(read_all(), -EBADMSG);
-	CU_ASSERT(last_error_has("fdinfo-9.img: checksum mismatch in record at offset 16"));
+	snprintf(msg, sizeof(msg), "fdinfo-9.img: checksum mismatch in record at offset %u", IMG_HDR_SIZE);
+	CU_ASSERT(last_error_has(msg));
 	b[IMG_HDR_SIZE + IMG_REC_HDR_SIZE] ^= 0x10;
 	b[rec2 + 5] ^= 0x01;				/* crc of record 2 */
 	CU_ASSERT_FATAL(spit("fdinfo-9.img", b, len) == 0);
@@ -510,20 +438,43 @@ static void test_bitflips(void)
 	snprintf(msg, sizeof(msg), "checksum mismatch in record at offset %zu", rec2);
 	CU_ASSERT(last_error_has(msg));
 	b[rec2 + 5] ^= 0x01;
-	b[13] ^= 0x80;					/* header crc */
+	b[IMG_HDR_SIZE - 3] ^= 0x80;			/* header crc */
 	CU_ASSERT_FATAL(spit("fdinfo-9.img", b, len) == 0);
 	CU_ASSERT_EQUAL(read_all(), -EBADMSG);
 	CU_ASSERT(last_error_has("fdinfo-9.img: header checksum mismatch"));
-	b[13] ^= 0x80;
+	b[IMG_HDR_SIZE - 3] ^= 0x80;
 	CU_ASSERT_FATAL(spit("fdinfo-9.img", b, len) == 0);
 	CU_ASSERT_EQUAL(read_all(), 2);
+}
+
+/*
+ * Writes @name as a real image without records, then sets its type magic
+ * and version words and its header checksum again.
+ */
+static void patch_header(const char *name, enum img_type type, uint32_t magic, uint32_t version)
+{
+	_cleanup_img_ struct img *img = NULL;
+	_cleanup_free_ unsigned char *b = NULL;
+	uint32_t crc;
+	size_t len;
+
+	CU_ASSERT_FATAL(img_open(tmp_dfd, type, 0, O_WRONLY, &img) == 0);
+	CU_ASSERT_FATAL(img_close(TAKE_PTR(img)) == 0);
+	b = slurp(name, &len);
+	CU_ASSERT_FATAL(b != NULL);
+	/* x86 is little-endian, so the words go in as they are. */
+	memcpy(b + 4, &magic, 4);
+	memcpy(b + 8, &version, 4);
+	crc = crc32c(0, b, IMG_HDR_SIZE - 4);
+	memcpy(b + IMG_HDR_SIZE - 4, &crc, 4);
+	CU_ASSERT_FATAL(spit(name, b, len) == 0);
 }
 
 static void test_foreign_and_newer(void)
 {
 	static const char junk[] = "#!/bin/sh\necho this is not an image\n";
-	unsigned char hdr[IMG_HDR_SIZE];
-	uint32_t w[3] = { IMG_MAGIC, INVENTORY_MAGIC, 7 }, crc;
+	uint32_t v1[4] = { IMG_MAGIC, INVENTORY_MAGIC, 1, 0 };
+	char msg[128];
 	struct img *img = NULL;
 	void *got;
 
@@ -531,30 +482,28 @@ static void test_foreign_and_newer(void)
 	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_PSTREE, 0, O_RDONLY, &img), -EBADMSG);
 	CU_ASSERT(last_error_has("pstree.img: not a criu-lite image (bad magic)"));
 
-	/* x86 is little-endian, so the words go out as they are. */
-	memcpy(hdr, w, 12);
-	crc = crc32c(0, hdr, 12);
-	memcpy(hdr + 12, &crc, 4);
-	CU_ASSERT_FATAL(spit("inventory.img", hdr, sizeof(hdr)) == 0);
+	patch_header("inventory.img", IMG_INVENTORY, INVENTORY_MAGIC, 7);
 	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_INVENTORY, 0, O_RDONLY, &img), -EBADMSG);
-	CU_ASSERT(last_error_has("inventory.img: image format version 7, this cr reads version 1"));
+	snprintf(msg, sizeof(msg), "inventory.img: image format version 7, this cr reads version %u",
+		 IMG_FORMAT_VERSION);
+	CU_ASSERT(last_error_has(msg));
+
+	/* A version 1 image: 16 bytes of header, no end marker. */
+	v1[3] = crc32c(0, v1, 12);
+	CU_ASSERT_FATAL(spit("inventory.img", v1, sizeof(v1)) == 0);
+	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_INVENTORY, 0, O_RDONLY, &img), -EBADMSG);
+	snprintf(msg, sizeof(msg), "inventory.img: image format version 1, this cr reads version %u",
+		 IMG_FORMAT_VERSION);
+	CU_ASSERT(last_error_has(msg));
 
 	/* The same header with our version is fine. */
-	w[2] = IMG_FORMAT_VERSION;
-	memcpy(hdr, w, 12);
-	crc = crc32c(0, hdr, 12);
-	memcpy(hdr + 12, &crc, 4);
-	CU_ASSERT_FATAL(spit("inventory.img", hdr, sizeof(hdr)) == 0);
+	patch_header("inventory.img", IMG_INVENTORY, INVENTORY_MAGIC, IMG_FORMAT_VERSION);
 	CU_ASSERT_EQUAL_FATAL(img_open(tmp_dfd, IMG_INVENTORY, 0, O_RDONLY, &img), 0);
 	CU_ASSERT_EQUAL(pb_read_one(img, &got, PB_INVENTORY), 0);
 	CU_ASSERT_EQUAL(img_close(img), 0);
 
 	/* Unknown type magic. */
-	w[1] = 0xdeadbeef;
-	memcpy(hdr, w, 12);
-	crc = crc32c(0, hdr, 12);
-	memcpy(hdr + 12, &crc, 4);
-	CU_ASSERT_FATAL(spit("files.img", hdr, sizeof(hdr)) == 0);
+	patch_header("files.img", IMG_FILES, 0xdeadbeef, IMG_FORMAT_VERSION);
 	img = NULL;
 	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_FILES, 0, O_RDONLY, &img), -EBADMSG);
 	CU_ASSERT(last_error_has("files.img: unknown image type"));
@@ -591,7 +540,7 @@ static void test_pages(void)
 
 	b = slurp("pages-2.img", &len);
 	CU_ASSERT_FATAL(b != NULL);
-	CU_ASSERT_EQUAL(len, IMG_PAGES_DATA_OFF + sizeof(page));
+	CU_ASSERT_EQUAL(len, IMG_PAGES_DATA_OFF + sizeof(page) + IMG_TRAILER_SIZE);
 	for (size_t i = IMG_HDR_SIZE; i < IMG_PAGES_DATA_OFF; i++)
 		if (b[i]) {
 			CU_FAIL("header padding is not zero");
@@ -751,6 +700,9 @@ static void test_show(void)
 	CU_ASSERT(strstr(out, "(102400 bytes)\"") != NULL);
 	CU_ASSERT(strstr(out, "\"page_off\": 69632") != NULL);
 	CU_ASSERT(strstr(out, "notes.txt") == NULL);
+	CU_ASSERT(strstr(out, "\"id\": 42,") != NULL);
+	CU_ASSERT(strstr(out, "\"dump_id\": \"") != NULL);
+	CU_ASSERT(strstr(out, "\"records\": 3") != NULL);	/* core-42.img */
 
 	/* One file; then a corrupt one: error returned, output still closed. */
 	snprintf(path, sizeof(path), "%s/mm-42.img", tmp_dir);
@@ -759,7 +711,7 @@ static void test_show(void)
 
 	b = make_two_records(&len, &rec2);
 	CU_ASSERT_FATAL(b != NULL);
-	b[len - 1] ^= 1;
+	b[len - IMG_TRAILER_SIZE - 1] ^= 1;	/* the last record's payload */
 	CU_ASSERT_FATAL(spit("fdinfo-9.img", b, len) == 0);
 	free(b);
 	CU_ASSERT_EQUAL(show_capture(tmp_dir, &out3), -EBADMSG);
@@ -768,6 +720,14 @@ static void test_show(void)
 	CU_ASSERT(out3 && json_balanced(out3));
 	CU_ASSERT(out3 && strstr(out3, "\"error\": ") != NULL);
 	CU_ASSERT(out3 && strstr(out3, "core-42.img") != NULL);
+
+	/* An image of another dump is shown with the reason it is refused. */
+	CU_ASSERT_FATAL(img_dump_id_new() == 0);
+	test_empty_image();
+	free(out3);
+	CU_ASSERT_EQUAL(show_capture(tmp_dir, &out3), -EBADMSG);
+	CU_ASSERT(out3 && strstr(out3, "fdinfo-3.img: is from another dump") != NULL);
+	CU_ASSERT(out3 && json_balanced(out3));
 }
 
 /* ---- registration ------------------------------------------------------ */

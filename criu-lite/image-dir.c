@@ -1,0 +1,203 @@
+/*
+ * The image directory: one cr at a time in it (flock), what a dump may
+ * reuse and remove there, and whether a restore may trust what is in it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "image.h"
+#include "image-priv.h"
+#include "log.h"
+#include "open-file.h"
+
+static enum img_trust trust = IMG_TRUST_ANY;
+
+void img_trust_set(enum img_trust t)
+{
+	trust = t;
+}
+
+/* See image.h: only root or cr's own user may write what is restored. */
+int img_trust_check(const char *path, const struct stat *st)
+{
+	char why[64];
+
+	if (trust == IMG_TRUST_ANY)
+		return 0;
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		snprintf(why, sizeof(why), "writable by group or others (mode %04o)",
+			 (unsigned)(st->st_mode & 07777));
+	else if (st->st_uid != 0 && st->st_uid != geteuid())
+		snprintf(why, sizeof(why), "owned by uid %u", (unsigned)st->st_uid);
+	else
+		return 0;
+	if (trust == IMG_TRUST_WARN) {
+		pr_warn("%s: is %s: whoever can write it decides what is restored", path, why);
+		return 0;
+	}
+	pr_err("%s: is %s, and cr runs as root: not restoring from it (--allow-untrusted-images would)",
+	       path, why);
+	return -EPERM;
+}
+
+static bool is_log_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 4 && !strcmp(name + n - 4, ".log");
+}
+
+/* The directory img_dir_lock() took, until img_dir_open() hands it over. */
+static int locked_dfd = -1;
+
+static bool same_inode(int a, int b)
+{
+	struct stat sa, sb;
+
+	return !fstat(a, &sa) && !fstat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/*
+ * Opens @dir (creating it first when @create) with the lock: the one
+ * img_dir_lock() took when it is the same directory, else a new flock().
+ * Returns 0 and *ret_dfd, or -errno (-EBUSY: another cr has it), logged.
+ */
+static int dir_open_locked(const char *dir, bool create, int *ret_dfd)
+{
+	_cleanup_close_ int dfd = -EBADF;
+
+	if (create && mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return img_errno(-errno, dir, "cannot create the image directory");
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return img_errno(-errno, dir, "cannot open the image directory");
+	if (locked_dfd >= 0 && same_inode(dfd, locked_dfd)) {
+		close(dfd);
+		dfd = TAKE_FD(locked_dfd);
+	} else if (flock(dfd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK)
+			return img_errno(-errno, dir, "cannot lock the image directory");
+		pr_err("image directory %s is in use by another cr", dir);
+		return -EBUSY;
+	}
+	*ret_dfd = TAKE_FD(dfd);
+	return 0;
+}
+
+/* A dump may write where there are only our images and logs, all regular files. */
+static int dir_check_contents(int dfd, const char *dir)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int ret = open_dir_stream(dfd, dir, &d);
+
+	if (ret)
+		return ret;
+	errno = 0;
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return img_errno(-errno, dir, "cannot stat %s", de->d_name);
+		if (!S_ISREG(st.st_mode) ||
+		    !(img_match_name(de->d_name, NULL, NULL) || is_log_name(de->d_name))) {
+			pr_err("image directory %s is not empty and holds %s, which is not a criu-lite image",
+			       dir, de->d_name);
+			return -EEXIST;
+		}
+		errno = 0;
+	}
+	if (errno)
+		return img_errno(-errno, dir, "cannot list the image directory");
+	return 0;
+}
+
+/*
+ * Old images go so no stale pages-N or core-N mixes with this dump; the
+ * old inventory first, so that a dump killed meanwhile does not leave
+ * what looks like a complete one. The new images carry a new dump id
+ * anyway.
+ */
+static int dir_remove_images(int dfd, const char *dir)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int ret;
+
+	if (unlinkat(dfd, img_descs[IMG_INVENTORY].fmt, 0) < 0 && errno != ENOENT)
+		return img_errno(-errno, dir, "cannot remove the old image %s", img_descs[IMG_INVENTORY].fmt);
+	ret = open_dir_stream(dfd, dir, &d);
+	if (ret)
+		return ret;
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (!img_match_name(de->d_name, NULL, NULL))
+			continue;
+		/* The inventory is gone already (a stream may still list it). */
+		if (unlinkat(dfd, de->d_name, 0) < 0 && errno != ENOENT)
+			return img_errno(-errno, dir, "cannot remove the old image %s", de->d_name);
+		pr_info("%s: removed the old image %s", dir, de->d_name);
+		errno = 0;
+	}
+	if (errno)
+		return img_errno(-errno, dir, "cannot list the image directory");
+	return 0;
+}
+
+/* A restore's directory: see img_trust_set(). */
+static int dir_check_trust(int dfd, const char *dir)
+{
+	struct stat st;
+
+	if (fstat(dfd, &st) < 0)
+		return img_errno(-errno, dir, "cannot stat the image directory");
+	return img_trust_check(dir, &st);
+}
+
+int img_dir_lock(const char *dir, enum img_dir_use use)
+{
+	_cleanup_close_ int dfd = -EBADF;
+	int ret = dir_open_locked(dir, use == IMG_DIR_DUMP, &dfd);
+
+	if (!ret)
+		ret = use == IMG_DIR_DUMP ? dir_check_contents(dfd, dir) : dir_check_trust(dfd, dir);
+	if (ret)
+		return ret;
+	if (locked_dfd >= 0)
+		close(locked_dfd);
+	locked_dfd = TAKE_FD(dfd);
+	return 0;
+}
+
+int img_dir_open(const char *dir, int *ret_dfd)
+{
+	return dir_open_locked(dir, false, ret_dfd);
+}
+
+int img_check_dir_for_dump(const char *dir, int *ret_dfd)
+{
+	_cleanup_close_ int dfd = -EBADF;
+	int ret;
+
+	ret = dir_open_locked(dir, true, &dfd);
+	if (!ret)
+		ret = dir_check_contents(dfd, dir);
+	if (!ret)
+		ret = dir_remove_images(dfd, dir);
+	if (!ret)
+		ret = img_dump_id_new();
+	if (ret)
+		return ret;
+	*ret_dfd = TAKE_FD(dfd);
+	return 0;
+}
+

@@ -1,0 +1,26 @@
+#ifndef CR_IMAGE_PRIV_H
+#define CR_IMAGE_PRIV_H
+
+/* Shared by image.c and image-dir.c only. */
+
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+
+/*
+ * Logs "<file>: <what> (<strerror>)" and evaluates to @err: image errors
+ * read as "core-42.img: missing (No such file or directory)".
+ */
+#define img_errno(err, name, fmt, ...)					\
+	({ int __e = (err);						\
+	   pr_err("%s: " fmt " (%s)", name, ##__VA_ARGS__, strerror(-__e)); \
+	   __e; })
+
+/*
+ * The trust rule of img_trust_set() for @path (a directory or an image),
+ * as it was opened (@st). Returns 0, or -EPERM after logging.
+ */
+int img_trust_check(const char *path, const struct stat *st);
+
+#endif

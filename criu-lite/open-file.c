@@ -1,0 +1,120 @@
+/* Opening cr's own files without following, blocking on or truncating someone else's. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "open-file.h"
+
+const char *file_kind_name(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:	return "a regular file";
+	case S_IFDIR:	return "a directory";
+	case S_IFLNK:	return "a symbolic link";
+	case S_IFIFO:	return "a FIFO";
+	case S_IFSOCK:	return "a socket";
+	case S_IFCHR:	return "a character device";
+	case S_IFBLK:	return "a block device";
+	}
+	return "of an unknown kind";
+}
+
+static int refuse_kind(const char *name, mode_t mode)
+{
+	pr_err("%s: is %s, not a regular file", name, file_kind_name(mode));
+	return -EINVAL;
+}
+
+/*
+ * open() of @name with O_NOFOLLOW | O_NONBLOCK; an existing file that is
+ * not regular is refused by its kind, whether open() failed on it (a
+ * link, a FIFO without a reader) or not. Returns the fd (still
+ * O_NONBLOCK) and fills *st, or -errno after logging.
+ */
+static int open_checked(int dfd, const char *name, int flags, struct stat *st)
+{
+	_cleanup_close_ int fd = openat(dfd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	int err = -errno;
+
+	if (fd < 0) {
+		if (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st->st_mode))
+			return refuse_kind(name, st->st_mode);
+		if (err == -ENOENT && !(flags & O_CREAT))
+			pr_err("%s: missing (%s)", name, strerror(-err));
+		else
+			pr_err("%s: cannot %s (%s)", name, flags & O_CREAT ? "create" : "open", strerror(-err));
+		return err;
+	}
+	if (fstat(fd, st) < 0)
+		return pr_errno(-errno, "%s: cannot stat", name);
+	if (!S_ISREG(st->st_mode))
+		return refuse_kind(name, st->st_mode);
+	return TAKE_FD(fd);
+}
+
+/* Blocking I/O from here on: the file is regular. */
+static int clear_nonblock(int fd, const char *name)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return pr_errno(-errno, "%s: fcntl", name);
+	return 0;
+}
+
+int open_regular(int dfd, const char *name, struct stat *ret_st)
+{
+	_cleanup_close_ int fd = open_checked(dfd, name, O_RDONLY, ret_st);
+	int err;
+
+	if (fd < 0)
+		return fd;
+	err = clear_nonblock(fd, name);
+	return err ? err : TAKE_FD(fd);
+}
+
+int open_own_file(int dfd, const char *name, int flags)
+{
+	struct stat st;
+	_cleanup_close_ int fd = open_checked(dfd, name, O_WRONLY | O_CREAT | flags, &st);
+	int err;
+
+	if (fd < 0)
+		return fd;
+	if (st.st_uid != geteuid()) {
+		pr_err("%s: is owned by uid %u, not by cr's %u: not written over",
+		       name, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if (st.st_nlink != 1) {
+		pr_err("%s: has %lu links, so it is also another file: not written over",
+		       name, (unsigned long)st.st_nlink);
+		return -EPERM;
+	}
+	if (ftruncate(fd, 0) < 0)
+		return pr_errno(-errno, "%s: cannot truncate", name);
+	err = clear_nonblock(fd, name);
+	return err ? err : TAKE_FD(fd);
+}
+
+int open_dir_stream(int dfd, const char *dir, DIR **ret)
+{
+	int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3), err;
+
+	if (fd < 0)
+		return pr_errno(-errno, "%s: cannot duplicate the directory fd", dir);
+	*ret = fdopendir(fd);
+	if (*ret) {
+		rewinddir(*ret);
+		return 0;
+	}
+	err = -errno;
+	close(fd);
+	pr_err("%s: cannot list the directory (%s)", dir, strerror(-err));
+	return err;
+}
