@@ -26,13 +26,16 @@ struct cr_options {
 	bool allow_untrusted_images;	/* --allow-untrusted-images: restore as root anyway */
 	struct cr_inherit_fd *inherit_fds;	/* --inherit-fd, restore */
 	unsigned nr_inherit_fds;
-	int exit_status;		/* restore without -d: the task's exit status */
 };
 
-extern struct cr_options opts;
-
-int cr_dump(void);
-int cr_restore(void);
+/*
+ * The commands. @dfd is the image directory img_dir_lock() opened and
+ * locked (the only open of -D); they take it over. cr_restore() without
+ * -d waits for the tree and puts the root's exit status in
+ * *ret_exit_status (as a shell: 128 + signal if it was killed).
+ */
+int cr_dump(const struct cr_options *o, int dfd);
+int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status);
 int cr_check(void);
 int cr_show(const char *path);
 

@@ -34,6 +34,7 @@
 
 /* What lives for the whole dump. */
 struct dump_ctx {
+	const struct cr_options *o;
 	pid_t root;
 	int dfd;
 	struct pstree tree;
@@ -195,7 +196,7 @@ static int finish_images(struct dump_ctx *d)
 	inv.xsave_size = arch_xsave_size();
 	inv.kernel = u.release;
 	inv.pages_id = 1;
-	if (!opts.leave_running)
+	if (!d->o->leave_running)
 		err = guard_stage(d->guard, DUMP_COMMITTING);
 	if (!err)
 		err = img_open(d->dfd, IMG_INVENTORY, 0, O_WRONLY, &img);
@@ -328,9 +329,9 @@ static void dump_ctx_release(struct dump_ctx *d)
 		close(d->dfd);
 }
 
-int cr_dump(void)
+int cr_dump(const struct cr_options *o, int dfd)
 {
-	struct dump_ctx d = { .root = opts.pid, .dfd = -1 };
+	struct dump_ctx d = { .o = o, .root = o->pid, .dfd = dfd };
 	char path[32];
 	int err;
 
@@ -341,11 +342,11 @@ int cr_dump(void)
 		err = pr_errno(-ESRCH, "pid %d: no such process", d.root);
 		goto out;
 	}
-	err = img_check_dir_for_dump(opts.images_dir, &d.dfd);
+	err = img_dump_dir_prepare(d.dfd, o->images_dir);
 	if (!err)
 		err = img_open(d.dfd, IMG_PAGES, 1, O_WRONLY, &d.pages);
 	if (!err)
-		err = files_dump_begin(d.dfd, &d.tree, &d.files);
+		err = files_dump_begin(d.dfd, &d.tree, o, &d.files);
 	if (!err)
 		err = img_open(d.dfd, IMG_SHMEM, 0, O_WRONLY, &d.shmem);
 	if (!err && !(d.dedup = page_dedup_new()))
@@ -366,10 +367,10 @@ int cr_dump(void)
 	}
 	if (!err)
 		err = finish_images(&d);
-	if (!err && !opts.leave_running)
+	if (!err && !o->leave_running)
 		err = pstree_kill(&d.tree);
 	/* Live objects (TCP repair mode) back as they were, or closed with the killed tree. */
-	files_dump_end(!err && !opts.leave_running);
+	files_dump_end(!err && !o->leave_running);
 	/* After a failure, or with --leave-running: the tree runs on. */
 	pstree_detach(&d.tree);
 	guard_stop(TAKE_PTR(d.guard));

@@ -42,6 +42,14 @@ struct fd_dump {
 	struct files_dump *df;
 };
 
+/* What the framework offers the kinds: the options of this dump or restore, */
+struct cr_options;
+const struct cr_options *files_dump_opts(const struct files_dump *df);
+const struct cr_options *files_rst_opts(const struct files_rst *rf);
+/* and the guard (guard.h) to hand what they change in live objects to, or NULL. */
+struct guard;
+struct guard *files_dump_guard(const struct files_dump *df);
+
 struct fd_kind {
 	FileKind kind;
 	const char *name;		/* for messages: "pipe", "eventfd" */

@@ -104,7 +104,11 @@ struct fd_deferred {
 	struct lock_list locks;
 };
 
+/* Options as a dump or restore without any (unit tests). */
+static const struct cr_options no_options;
+
 struct files_dump {
+	const struct cr_options *opts;
 	const struct pstree *tree;
 	struct guard *guard;		/* or NULL */
 	struct img *files, *fdata;
@@ -323,13 +327,19 @@ struct guard *files_dump_guard(const struct files_dump *df)
 	return df->guard;
 }
 
-int files_dump_begin(int dfd, const struct pstree *tree, struct files_dump **ret)
+const struct cr_options *files_dump_opts(const struct files_dump *df)
+{
+	return df->opts;
+}
+
+int files_dump_begin(int dfd, const struct pstree *tree, const struct cr_options *o, struct files_dump **ret)
 {
 	struct files_dump *df = xzalloc(sizeof(*df));
 	int err;
 
 	if (!df)
 		return -ENOMEM;
+	df->opts = o ? o : &no_options;
 	df->tree = tree;
 	df->next_id = 1;
 	err = hash_grow(df);
@@ -815,6 +825,7 @@ struct rst_file {
 };
 
 struct files_rst {
+	const struct cr_options *opts;
 	int dfd;
 	const struct shmem_table *shm;
 	struct rst_file *f;		/* sorted by id */
@@ -1043,8 +1054,8 @@ static const char *entry_key(const struct rst_file *f, char *buf, size_t size)
  */
 static int match_inherit_fds(struct files_rst *rf)
 {
-	for (unsigned j = 0; j < opts.nr_inherit_fds; j++) {
-		const struct cr_inherit_fd *in = &opts.inherit_fds[j];
+	for (unsigned j = 0; j < rf->opts->nr_inherit_fds; j++) {
+		const struct cr_inherit_fd *in = &rf->opts->inherit_fds[j];
 		bool used = false;
 
 		for (size_t i = 0; i < rf->nr; i++) {
@@ -1074,13 +1085,19 @@ const struct shmem_table *files_rst_shmem(const struct files_rst *rf)
 	return rf->shm;
 }
 
-int files_rst_read(int dfd, const struct shmem_table *shm, struct files_rst **ret)
+const struct cr_options *files_rst_opts(const struct files_rst *rf)
+{
+	return rf->opts;
+}
+
+int files_rst_read(int dfd, const struct shmem_table *shm, const struct cr_options *o, struct files_rst **ret)
 {
 	struct files_rst *rf = xzalloc(sizeof(*rf));
 	int err;
 
 	if (!rf)
 		return -ENOMEM;
+	rf->opts = o ? o : &no_options;
 	rf->dfd = dfd;
 	rf->shm = shm;
 	rf->fdata_fd = -1;

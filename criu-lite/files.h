@@ -17,10 +17,13 @@
  */
 struct img;
 struct files_dump;
+struct files_rst;
 
 struct pstree;
 /* @tree: the seized tree, for files under /proc/PID/ of its tasks. */
-int files_dump_begin(int dfd, const struct pstree *tree, struct files_dump **ret);
+struct cr_options;
+/* @o: the dump's options (NULL: none set), for the kinds (files_dump_opts()). */
+int files_dump_begin(int dfd, const struct pstree *tree, const struct cr_options *o, struct files_dump **ret);
 int files_dump(struct files_dump *df, pid_t pid, struct img *fdinfo_img);
 int files_dump_finish(struct files_dump *df);
 /*
@@ -35,7 +38,7 @@ void files_dump_free(struct files_dump *df);
  */
 struct guard;
 void files_dump_set_guard(struct files_dump *df, struct guard *g);
-struct guard *files_dump_guard(const struct files_dump *df);
+
 
 /*
  * Restore, in this order:
@@ -60,7 +63,7 @@ struct files_rst;
 struct files_plan;
 
 struct shmem_table;
-int files_rst_read(int dfd, const struct shmem_table *shm, struct files_rst **ret);
+int files_rst_read(int dfd, const struct shmem_table *shm, const struct cr_options *o, struct files_rst **ret);
 int files_prepare(struct files_rst *rf, pid_t pid, struct files_plan **ret);
 int files_max_fd(const struct files_plan *plan);	/* -1 if none */
 int files_open_all(struct files_rst *rf, int keep_from);

@@ -54,19 +54,8 @@ static bool is_log_name(const char *name)
 	return n > 4 && !strcmp(name + n - 4, ".log");
 }
 
-/* The directory img_dir_lock() took, until img_dir_open() hands it over. */
-static int locked_dfd = -1;
-
-static bool same_inode(int a, int b)
-{
-	struct stat sa, sb;
-
-	return !fstat(a, &sa) && !fstat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
 /*
- * Opens @dir (creating it first when @create) with the lock: the one
- * img_dir_lock() took when it is the same directory, else a new flock().
+ * Opens @dir (creating it first when @create) and takes the lock.
  * Returns 0 and *ret_dfd, or -errno (-EBUSY: another cr has it), logged.
  */
 static int dir_open_locked(const char *dir, bool create, int *ret_dfd)
@@ -78,10 +67,7 @@ static int dir_open_locked(const char *dir, bool create, int *ret_dfd)
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return img_errno(-errno, dir, "cannot open the image directory");
-	if (locked_dfd >= 0 && same_inode(dfd, locked_dfd)) {
-		close(dfd);
-		dfd = TAKE_FD(locked_dfd);
-	} else if (flock(dfd, LOCK_EX | LOCK_NB) < 0) {
+	if (flock(dfd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK)
 			return img_errno(-errno, dir, "cannot lock the image directory");
 		pr_err("image directory %s is in use by another cr", dir);
@@ -163,7 +149,7 @@ static int dir_check_trust(int dfd, const char *dir)
 	return img_trust_check(dir, &st);
 }
 
-int img_dir_lock(const char *dir, enum img_dir_use use)
+int img_dir_lock(const char *dir, enum img_dir_use use, int *ret_dfd)
 {
 	_cleanup_close_ int dfd = -EBADF;
 	int ret = dir_open_locked(dir, use == IMG_DIR_DUMP, &dfd);
@@ -172,32 +158,26 @@ int img_dir_lock(const char *dir, enum img_dir_use use)
 		ret = use == IMG_DIR_DUMP ? dir_check_contents(dfd, dir) : dir_check_trust(dfd, dir);
 	if (ret)
 		return ret;
-	if (locked_dfd >= 0)
-		close(locked_dfd);
-	locked_dfd = TAKE_FD(dfd);
+	*ret_dfd = TAKE_FD(dfd);
 	return 0;
 }
 
-int img_dir_open(const char *dir, int *ret_dfd)
+int img_dump_dir_prepare(int dfd, const char *dir)
 {
-	return dir_open_locked(dir, false, ret_dfd);
+	int ret = dir_remove_images(dfd, dir);
+
+	return ret ? ret : img_dump_id_new();
 }
 
 int img_check_dir_for_dump(const char *dir, int *ret_dfd)
 {
 	_cleanup_close_ int dfd = -EBADF;
-	int ret;
+	int ret = img_dir_lock(dir, IMG_DIR_DUMP, &dfd);
 
-	ret = dir_open_locked(dir, true, &dfd);
 	if (!ret)
-		ret = dir_check_contents(dfd, dir);
-	if (!ret)
-		ret = dir_remove_images(dfd, dir);
-	if (!ret)
-		ret = img_dump_id_new();
+		ret = img_dump_dir_prepare(dfd, dir);
 	if (ret)
 		return ret;
 	*ret_dfd = TAKE_FD(dfd);
 	return 0;
 }
-

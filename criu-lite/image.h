@@ -153,16 +153,13 @@ bool img_match_name(const char *name, enum img_type *ret_type, unsigned *ret_id)
 /*
  * One cr at a time in an image directory. img_dir_lock() takes @dir for
  * this cr's dump or restore before anything else happens there (main.c,
- * before the log is opened): it opens it (a dump creates it, 0700), takes
- * an exclusive flock() on it, refused with -EBUSY as "image directory /x
- * is in use by another cr", and checks it: a dump's must hold only images
- * and logs (see img_check_dir_for_dump()), a restore's must be
- * trustworthy. Returns 0 or -errno (logged).
- *
- * img_dir_open() hands the directory over: the one img_dir_lock() took
- * (same inode), whose lock then goes with *ret_dfd and ends when the
- * caller closes it; any other directory is opened and locked anew.
- * Returns 0 or -errno (logged).
+ * before the log is opened, and the only place -D is opened): it opens it
+ * (a dump creates it, 0700), takes an exclusive flock() on it, refused
+ * with -EBUSY as "image directory /x is in use by another cr", and checks
+ * it: a dump's must hold only images and logs (see
+ * img_check_dir_for_dump()), a restore's must be trustworthy. Returns 0
+ * and the directory in *ret_dfd, whose lock ends when it is closed, or
+ * -errno (logged).
  */
 enum img_dir_use { IMG_DIR_DUMP, IMG_DIR_RESTORE };
 
@@ -178,18 +175,20 @@ enum img_dir_use { IMG_DIR_DUMP, IMG_DIR_RESTORE };
  */
 enum img_trust { IMG_TRUST_ANY, IMG_TRUST_WARN, IMG_TRUST_REFUSE };
 void img_trust_set(enum img_trust trust);
-int img_dir_lock(const char *dir, enum img_dir_use use);
-int img_dir_open(const char *dir, int *ret_dfd);
+int img_dir_lock(const char *dir, enum img_dir_use use, int *ret_dfd);
 
 /*
  * Prepares @dir for a dump: creates it (0700) if missing. An existing
  * non-empty directory is refused with -EEXIST unless everything in it is
  * a criu-lite image or a *.log file; then it is reused and the old images
  * are removed (logs are kept: ours may be open in there). The directory
- * is locked (img_dir_open()), and a new dump id is made. Returns 0 and a
+ * is locked (img_dir_lock()), and a new dump id is made. Returns 0 and a
  * directory fd in *ret_dfd, or -errno after logging.
+ * img_dump_dir_prepare() is its second half, for the directory @dfd
+ * img_dir_lock(IMG_DIR_DUMP) gave.
  */
 int img_check_dir_for_dump(const char *dir, int *ret_dfd);
+int img_dump_dir_prepare(int dfd, const char *dir);
 
 /*
  * Where the data of the raw image open at @fd (named @name) ends: its end

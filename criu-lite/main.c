@@ -34,6 +34,9 @@ enum {
 };
 
 /* Leading ':' makes getopt report a missing argument as ':'. */
+/* This run's command line; passed as a value to the command it runs. */
+static struct cr_options opts;
+
 static const char short_opts[] = ":t:D:o:v::RdhV";
 
 static const struct option long_opts[] = {
@@ -322,15 +325,15 @@ static enum parse_result parse_options(int argc, char **argv)
  * refused, or in use by another cr, has nothing in it created or
  * truncated.
  */
-static int take_images_dir(void)
+static int take_images_dir(int *ret_dfd)
 {
 	if (!strcmp(opts.command, "dump"))
-		return img_dir_lock(opts.images_dir, IMG_DIR_DUMP);
+		return img_dir_lock(opts.images_dir, IMG_DIR_DUMP, ret_dfd);
 	if (!strcmp(opts.command, "restore")) {
 		/* Root restores what another user could have written only when told to. */
 		img_trust_set(geteuid() == 0 && !opts.allow_untrusted_images ? IMG_TRUST_REFUSE
 									    : IMG_TRUST_WARN);
-		return img_dir_lock(opts.images_dir, IMG_DIR_RESTORE);
+		return img_dir_lock(opts.images_dir, IMG_DIR_RESTORE, ret_dfd);
 	}
 	return 0;
 }
@@ -359,12 +362,12 @@ static int setup_log(char *ret_path)
 	return ret;
 }
 
-static int run_command(void)
+static int run_command(int dfd, int *ret_exit_status)
 {
 	if (!strcmp(opts.command, "dump"))
-		return cr_dump();
+		return cr_dump(&opts, dfd);
 	if (!strcmp(opts.command, "restore"))
-		return cr_restore();
+		return cr_restore(&opts, dfd, ret_exit_status);
 	if (!strcmp(opts.command, "check"))
 		return cr_check();
 	return cr_show(opts.show_path);
@@ -394,7 +397,7 @@ static void report_failure(int ret, const char *log_path)
 int main(int argc, char **argv)
 {
 	char log_path[PATH_MAX] = "";
-	int ret;
+	int ret, dfd = -1, exit_status = 0;
 
 	switch (parse_options(argc, argv)) {
 	case PARSE_EXIT_OK:
@@ -406,7 +409,7 @@ int main(int argc, char **argv)
 	}
 
 	log_set_level(opts.verbosity);
-	ret = take_images_dir();
+	ret = take_images_dir(&dfd);
 	if (!ret)
 		ret = setup_log(log_path);
 	if (ret) {
@@ -424,7 +427,7 @@ int main(int argc, char **argv)
 		pr_warn("--allow-untrusted-images is only used by restore; ignored");
 
 	pr_debug("cr (criu-lite) %s: %s", CR_VERSION, opts.command);
-	ret = run_command();
+	ret = run_command(dfd, &exit_status);
 	if (ret < 0)
 		report_failure(ret, log_path);
 	/* Flush pending output before the log file goes away. */
@@ -433,5 +436,5 @@ int main(int argc, char **argv)
 	if (ret < 0)
 		return 1;
 	/* restore without -d exits with the restored task's status, as criu */
-	return opts.exit_status;
+	return exit_status;
 }

@@ -1,28 +1,13 @@
 /*
- * The restorer region of one task: the blob, its arguments and arrays,
- * its stack and the parking place of the vdso, mapped MAP_SHARED in cr
- * at an address that is free in cr and in the task's dumped layout.
+ * A bump allocator over one mapping: the restorer's region, or a scratch
+ * mapping of the same layout that measures what a region needs.
  */
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include <errno.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
-#include "asm/arch.h"
-#include "cleanup.h"
-#include "core.h"
-#include "files.h"
+#include "compiler.h"
 #include "log.h"
-#include "mem.h"
-#include "proc-parse.h"
-#include "restore.h"
-#include "restorer-abi.h"
-#include "restorer-blob.h"
-#include "thread.h"
-
-#define REGION_LOW		0x10000000ULL	/* search for room above 256 MiB */
+#include "region.h"
 
 void *region_alloc(struct region *rg, size_t size, size_t align)
 {
@@ -36,283 +21,19 @@ void *region_alloc(struct region *rg, size_t size, size_t align)
 	return rg->base + off;
 }
 
-struct span {
-	uint64_t start, end;
-};
-
-static int cmp_span(const void *a, const void *b)
+int region_map_scratch(struct region *rg, size_t size)
 {
-	const struct span *x = a, *y = b;
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-/* An address range free in cr's layout and in the dumped one. */
-static int find_region(const MmEntry *mm, const struct proc_maps *self, size_t size, uint64_t *ret)
-{
-	size_t n = mm->n_vmas + self->nr, i, k = 0;
-	_cleanup_free_ struct span *s = xmalloc(sizeof(*s) * (n ? n : 1));
-	uint64_t cand = REGION_LOW;
-
-	if (!s)
-		return -ENOMEM;
-	for (i = 0; i < mm->n_vmas; i++)
-		s[k++] = (struct span){ mm->vmas[i]->start, mm->vmas[i]->end };
-	for (i = 0; i < self->nr; i++)
-		s[k++] = (struct span){ self->vmas[i].start, self->vmas[i].end };
-	qsort(s, k, sizeof(*s), cmp_span);
-	for (i = 0; i < k; i++) {
-		if (cand + size + PAGE_SIZE <= s[i].start)
-			break;
-		if (s[i].end + PAGE_SIZE > cand)
-			cand = s[i].end + PAGE_SIZE;
-	}
-	if (cand + size > ARCH_TASK_SIZE)
-		return pr_errno(-ENOMEM, "no free address range of %zu bytes for the restorer", size);
-	*ret = cand;
+	if (p == MAP_FAILED)
+		return pr_errno(-errno, "mapping %zu bytes of scratch memory", size);
+	*rg = (struct region){ .base = p, .size = size };
 	return 0;
 }
 
-static const char *const special_names[RESTORER_NR_SPECIAL] = { "[vvar_vclock]", "[vvar]", "[vdso]" };
-static const VmaKind special_kinds[RESTORER_NR_SPECIAL] = {
-	VMA_KIND__VMA_VVAR_VCLOCK, VMA_KIND__VMA_VVAR, VMA_KIND__VMA_VDSO,
-};
-
-/*
- * Our own vdso and vvar pages become the task's: the restorer parks them
- * in the region, then moves each to its dumped address. Same kernel, same
- * sizes; a different layout means the image comes from another kernel.
- */
-static int plan_specials(struct rst_task *r, const struct proc_maps *self, uint64_t park_base)
+void region_unmap(struct region *rg)
 {
-	struct restorer_args *a = r->args;
-	uint64_t lo = UINT64_MAX;
-	unsigned i;
-	size_t j;
-
-	for (j = 0; j < self->nr; j++)
-		for (i = 0; i < RESTORER_NR_SPECIAL; i++)
-			if (self->vmas[j].path && !strcmp(self->vmas[j].path, special_names[i]) &&
-			    self->vmas[j].start < lo)
-				lo = self->vmas[j].start;
-
-	for (i = 0; i < RESTORER_NR_SPECIAL; i++) {
-		const struct proc_vma *own = NULL;
-		const VmaEntry *dumped = NULL;
-		struct restorer_special *s;
-
-		for (j = 0; j < self->nr; j++)
-			if (self->vmas[j].path && !strcmp(self->vmas[j].path, special_names[i]))
-				own = &self->vmas[j];
-		for (j = 0; j < r->mm->n_vmas; j++)
-			if (r->mm->vmas[j]->kind == special_kinds[i])
-				dumped = r->mm->vmas[j];
-		if (!own && !dumped)
-			continue;
-		if (!own || (dumped && dumped->end - dumped->start != own->end - own->start))
-			return pr_errno(-EOPNOTSUPP, "mm-%d.img: its %s does not match this kernel's (dumped on another kernel?)",
-					r->pid, special_names[i]);
-		s = &a->special[a->nr_special++];
-		s->cur_start = own->start;
-		s->size = own->end - own->start;
-		s->park = park_base + (own->start - lo);
-		s->dumped_start = dumped ? dumped->start : s->park;
-	}
-	return 0;
-}
-
-static size_t specials_span(const struct proc_maps *self)
-{
-	uint64_t lo = UINT64_MAX, hi = 0;
-	size_t j;
-	unsigned i;
-
-	for (j = 0; j < self->nr; j++)
-		for (i = 0; i < RESTORER_NR_SPECIAL; i++)
-			if (self->vmas[j].path && !strcmp(self->vmas[j].path, special_names[i])) {
-				lo = min(lo, self->vmas[j].start);
-				hi = max(hi, self->vmas[j].end);
-			}
-	return hi > lo ? hi - lo : 0;
-}
-
-/* Moves @fd to a number >= @from, where the task's own fds cannot be. */
-int move_fd_high(int *fd, int from)
-{
-	int nfd;
-
-	if (*fd < 0 || *fd >= from)
-		return 0;
-	nfd = fcntl(*fd, F_DUPFD_CLOEXEC, from);
-	if (nfd < 0)
-		return pr_errno(-errno, "moving fd %d above %d", *fd, from);
-	close(*fd);
-	*fd = nfd;
-	return 0;
-}
-
-/* VMF_* bits of the image to the madvise() calls that set them. */
-static const struct {
-	uint32_t vmf;
-	uint32_t advice;
-} madv_map[] = {
-	{ VMF_DONTDUMP, MADV_DONTDUMP }, { VMF_DONTCOPY, MADV_DONTFORK },
-	{ VMF_WIPEONFORK, MADV_WIPEONFORK }, { VMF_HUGEPAGE, MADV_HUGEPAGE },
-	{ VMF_NOHUGEPAGE, MADV_NOHUGEPAGE }, { VMF_MERGEABLE, MADV_MERGEABLE },
-	{ VMF_SEQ_READ, MADV_SEQUENTIAL }, { VMF_RAND_READ, MADV_RANDOM },
-};
-BUILD_BUG_ON(ARRAY_SIZE(madv_map) > RESTORER_MAX_MADV);
-
-static void fill_madv(struct restorer_vma *v, uint32_t vmf)
-{
-	for (unsigned i = 0; i < ARRAY_SIZE(madv_map); i++)
-		if (vmf & madv_map[i].vmf)
-			v->madv[v->nr_madv++] = madv_map[i].advice;
-}
-
-static int fill_vmas(struct rst_task *r, int keep_from)
-{
-	struct restorer_args *a = r->args;
-	struct restorer_vma *v;
-	struct restorer_iov *iov;
-	uint64_t *offs;
-	size_t i;
-	unsigned k = 0;
-	int err;
-
-	v = region_alloc(&r->rg, sizeof(*v) * (r->mm->n_vmas + 1), 8);
-	iov = region_alloc(&r->rg, sizeof(*iov) * (r->mem.nr_runs + 1), 8);
-	offs = region_alloc(&r->rg, sizeof(*offs) * (r->mem.nr_runs + 1), 8);
-	if (!v || !iov || !offs)
-		return -ENOMEM;
-	for (i = 0; i < r->mm->n_vmas; i++) {
-		const VmaEntry *e = r->mm->vmas[i];
-
-		if (e->kind == VMA_KIND__VMA_VDSO || e->kind == VMA_KIND__VMA_VVAR ||
-		    e->kind == VMA_KIND__VMA_VVAR_VCLOCK || e->kind == VMA_KIND__VMA_VSYSCALL)
-			continue;
-		err = move_fd_high(&r->mem.vma_fds[i], keep_from);
-		if (err)
-			return err;
-		v[k] = (struct restorer_vma){
-			.start = e->start, .end = e->end, .pgoff = e->pgoff, .prot = e->prot,
-			.flags = r->mem.vma_fds[i] >= 0 ? e->flags & ~MAP_ANONYMOUS : e->flags,
-			.fd = r->mem.vma_fds[i], .has_pages = mem_vma_has_pages(e),
-			.sysv_id = r->mem.vma_sysv[i],
-		};
-		fill_madv(&v[k], e->madv);
-		k++;
-	}
-	a->vmas = (uint64_t)v;
-	a->nr_vmas = k;
-	for (i = 0; i < r->mem.nr_runs; i++) {
-		iov[i] = (struct restorer_iov){ r->mem.runs[i].vaddr, r->mem.runs[i].len };
-		offs[i] = r->mem.runs[i].off;
-	}
-	a->iovs = (uint64_t)iov;
-	a->iov_offs = (uint64_t)offs;
-	a->nr_iovs = r->mem.nr_runs;
-	return 0;
-}
-
-static int fill_mm(struct rst_task *r)
-{
-	struct restorer_args *a = r->args;
-	const MmEntry *mm = r->mm;
-	uint64_t *auxv;
-
-	auxv = region_alloc(&r->rg, sizeof(uint64_t) * (mm->n_auxv + 2), 8);
-	if (!auxv)
-		return -ENOMEM;
-	memcpy(auxv, mm->auxv, sizeof(uint64_t) * mm->n_auxv);
-	a->mm_map = (struct restorer_mm_map){
-		.start_code = mm->start_code, .end_code = mm->end_code,
-		.start_data = mm->start_data, .end_data = mm->end_data,
-		.start_brk = mm->start_brk, .brk = mm->brk, .start_stack = mm->start_stack,
-		.arg_start = mm->arg_start, .arg_end = mm->arg_end,
-		.env_start = mm->env_start, .env_end = mm->env_end,
-		.auxv = (uint64_t)auxv, .auxv_size = sizeof(uint64_t) * mm->n_auxv,
-		.exe_fd = r->exe_fd,
-	};
-	return 0;
-}
-
-static size_t region_size(const struct rst_task *r, size_t park)
-{
-	size_t s = ALIGN_UP(sizeof(restorer_blob), 64) + sizeof(struct restorer_args) + 64;
-	const struct restorer_lock *locks;
-
-	s += sizeof(struct restorer_vma) * (r->mm->n_vmas + 1) + 64;
-	s += (sizeof(struct restorer_iov) + sizeof(uint64_t)) * (r->mem.nr_runs + 1) + 128;
-	s += sizeof(uint64_t) * (r->mm->n_auxv + 2) + 64;
-	s += 128 * (r->core->n_shared_pending_sigs + 1) + 64;
-	s += sizeof(struct restorer_timer) * (r->core->n_posix_timers + 1) + 64;
-	s += sizeof(struct restorer_filter) * (r->core->n_seccomp_filters + 1) + 64;
-	for (size_t i = 0; i < r->core->n_seccomp_filters; i++)
-		s += r->core->seccomp_filters[i]->insns.len + 64;
-	if (r->core->creds)
-		s += sizeof(uint32_t) * (r->core->creds->n_groups + 1) + 64;
-	s += (sizeof(struct restorer_thread) + 64) * (r->core->n_threads + 1);
-	s += thread_region_size(r->core->thread);
-	s += sizeof(struct restorer_lock) * files_posix_locks(r->files, &locks) + 64;
-	for (size_t i = 0; i < r->core->n_threads; i++)
-		s += thread_region_size(r->core->threads[i]) + RESTORER_THREAD_STACK + 64;
-	s = ALIGN_UP(s, PAGE_SIZE) + RESTORER_STACK_SIZE;
-	return ALIGN_UP(s, PAGE_SIZE) + ALIGN_UP(park, PAGE_SIZE);
-}
-
-/* Maps the region and fills everything the restorer needs. */
-int region_build(struct rst_task *r, int keep_from)
-{
-	struct proc_maps self = { 0 };
-	size_t park, size;
-	uint64_t addr;
-	void *p;
-	int err;
-
-	err = proc_parse_maps(getpid(), &self);
-	if (err)
-		return err;
-	park = specials_span(&self);
-	size = region_size(r, park);
-	err = find_region(r->mm, &self, size, &addr);
-	if (err)
-		goto out;
-	p = mmap((void *)addr, size, PROT_READ | PROT_WRITE | PROT_EXEC,
-		 MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (p == MAP_FAILED) {
-		err = pr_errno(-errno, "mapping the restorer region at %lx", (unsigned long)addr);
-		goto out;
-	}
-	r->rg = (struct region){ .base = p, .size = size - ALIGN_UP(park, PAGE_SIZE) - RESTORER_STACK_SIZE };
-	memcpy(p, restorer_blob, sizeof(restorer_blob));
-	r->rg.used = sizeof(restorer_blob);
-	r->args = region_alloc(&r->rg, sizeof(*r->args), 64);
-	if (!r->args) {
-		err = -ENOMEM;
-		goto out;
-	}
-	r->args->region_start = addr;
-	r->args->region_size = size;
-	r->args->task_size = ARCH_TASK_SIZE;
-	r->args->pid = r->pid;
-
-	err = plan_specials(r, &self, addr + size - ALIGN_UP(park, PAGE_SIZE));
-	if (!err)
-		err = fill_vmas(r, keep_from);
-	if (!err)
-		err = fill_mm(r);
-	if (!err)
-		err = core_prepare_restore(r->core, r->pid, r->args, &r->rg);
-out:
-	proc_maps_free(&self);
-	return err;
-}
-
-
-void region_free(struct rst_task *r)
-{
-	if (r->args)
-		munmap(r->rg.base, r->args->region_size);
-	r->args = NULL;
+	if (rg->base)
+		munmap(rg->base, rg->size);
+	*rg = (struct region){ 0 };
 }

@@ -110,6 +110,7 @@ struct page_verifier {
 };
 
 struct restore_ctx {
+	const struct cr_options *o;
 	int dfd;
 	InventoryEntry *inv;
 	struct pstree tree;
@@ -180,7 +181,7 @@ static int read_images(struct restore_ctx *r)
 	if (!err)
 		err = shmem_restore_prepare(r->dfd, r->pages->fd, &r->shm);
 	if (!err)
-		err = files_rst_read(r->dfd, r->shm, &r->files);
+		err = files_rst_read(r->dfd, r->shm, r->o, &r->files);
 	if (err)
 		return err;
 	r->tasks = xzalloc(sizeof(*r->tasks) * r->tree.nr);
@@ -194,24 +195,6 @@ static int read_images(struct restore_ctx *r)
 		if (r->tree.tasks[i].kind == TASK_ALIVE)
 			err = read_task_images(r, &r->tasks[i]);
 	return err;
-}
-
-/* The task's POSIX locks go to its restorer. */
-static int place_posix_locks(struct rst_task *t)
-{
-	const struct restorer_lock *locks;
-	unsigned nr = files_posix_locks(t->files, &locks);
-	struct restorer_lock *l;
-
-	if (!nr)
-		return 0;
-	l = region_alloc(&t->rg, sizeof(*l) * nr, 8);
-	if (!l)
-		return -ENOMEM;
-	memcpy(l, locks, sizeof(*l) * nr);
-	t->args->locks = (uint64_t)l;
-	t->args->nr_locks = nr;
-	return 0;
 }
 
 /*
@@ -264,9 +247,6 @@ static int build_regions(struct restore_ctx *r)
 		if (err)
 			break;
 		a = t->args;
-		err = place_posix_locks(t);
-		if (err)
-			break;
 		a->pages_fd = r->pages->fd;
 		a->mm_map.exe_fd = t->exe_fd;
 		a->helper_fd_from = r->keep_from;
@@ -759,11 +739,11 @@ static int pidfile_open(struct restore_ctx *r)
 {
 	struct stat st;
 
-	if (!opts.pidfile)
+	if (!r->o->pidfile)
 		return 0;
 	/* Like the log: no link followed, no FIFO opened, nobody else's file truncated. */
-	r->pidfile_created = lstat(opts.pidfile, &st) && errno == ENOENT;
-	r->pidfile_fd = open_own_file(AT_FDCWD, opts.pidfile, 0);
+	r->pidfile_created = lstat(r->o->pidfile, &st) && errno == ENOENT;
+	r->pidfile_fd = open_own_file(AT_FDCWD, r->o->pidfile, 0);
 	return r->pidfile_fd < 0 ? r->pidfile_fd : 0;
 }
 
@@ -775,7 +755,7 @@ static int pidfile_write(struct restore_ctx *r, pid_t pid)
 	if (r->pidfile_fd < 0)
 		return 0;
 	if (ftruncate(r->pidfile_fd, 0) || pwrite(r->pidfile_fd, buf, n, 0) != n)
-		return pr_errno(errno ? -errno : -EIO, "pidfile %s", opts.pidfile);
+		return pr_errno(errno ? -errno : -EIO, "pidfile %s", r->o->pidfile);
 	return 0;
 }
 
@@ -787,7 +767,7 @@ static void pidfile_close(struct restore_ctx *r)
 	close(r->pidfile_fd);
 	r->pidfile_fd = -1;
 	if (r->pidfile_created && !r->restored)
-		unlink(opts.pidfile);
+		unlink(r->o->pidfile);
 }
 
 static void restore_ctx_release(struct restore_ctx *r)
@@ -929,18 +909,15 @@ static int release_tree(struct restore_ctx *r)
 	return err ? err : e;
 }
 
-int cr_restore(void)
+int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 {
-	struct restore_ctx r = { .dfd = -1, .log_fd = -1, .go_rd = -1, .go_wr = -1, .pidfile_fd = -1 };
+	struct restore_ctx r = { .o = o, .dfd = dfd, .log_fd = -1, .go_rd = -1, .go_wr = -1, .pidfile_fd = -1 };
 	pid_t root;
 	int err;
 
 	infect_set_logger(log_line);
 	infect_set_fault_hook(cr_fail_point);
 	raise_nofile();
-	err = img_dir_open(opts.images_dir, &r.dfd);
-	if (err)
-		goto out;
 	err = pidfile_open(&r);
 	if (!err)
 		err = read_images(&r);
@@ -984,13 +961,13 @@ int cr_restore(void)
 	r.restored = true;
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	pr_info("pid %d: restored %u processes", root, r.tree.nr_alive);
-	if (!opts.restore_detached) {
+	if (!o->restore_detached) {
 		int status;
 
 		restore_ctx_release(&r);
 		if (waitpid(root, &status, 0) != root)
 			return pr_errno(-errno, "waiting for pid %d", root);
-		opts.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		*ret_exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 		return 0;
 	}
 out:

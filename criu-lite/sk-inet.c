@@ -642,7 +642,7 @@ static int dump_tcp(struct fd_dump *d, InetSkEntry *e)
 		if (err)
 			return pr_errno(err, "pid %d: fd %d (%s): getpeername", d->pid, d->fd, d->link);
 		inet_addr_fmt(&bs, e->family, &e->dst_addr, e->dst_port);
-		if (!opts.tcp_established) {
+		if (!files_dump_opts(d->df)->tcp_established) {
 			snprintf(why, sizeof(why), "%s -> %s; dump with --tcp-established to keep it", as.s, bs.s);
 			return files_refuse(d, "an established TCP connection", why);
 		}
@@ -751,7 +751,7 @@ static int inet_check(struct files_rst *rf, const FileEntry *fe)
 	    (e->state == INET_SK_STATE__INET_LISTEN && (!tcp || !e->has_backlog)) ||
 	    (is_repair(e) != !!e->tcp))
 		return pr_errno(-EBADMSG, "files.img: inet socket id %u is inconsistent", fe->id);
-	if (is_repair(e) && !opts.tcp_established) {
+	if (is_repair(e) && !files_rst_opts(rf)->tcp_established) {
 		struct inet_addr_str as, bs;
 
 		pr_err("file id %u: the images hold an established TCP connection %s -> %s; restore with --tcp-established",

@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "files.h"
+#include "files-kind.h"
 #include "guard.h"
 #include "log.h"
 #include "sk-inet.h"

@@ -200,11 +200,6 @@ void thread_dump_free(struct thread_dump *td)
 
 /* ---- restore ---------------------------------------------------------------- */
 
-size_t thread_region_size(const ThreadCoreEntry *te)
-{
-	return ARCH_SIGFRAME_SIZE(XSAVE_MAX_SIZE) + 128 + SIGINFO_SIZE * (te->n_pending_sigs + 1) + 64;
-}
-
 int thread_prepare_restore(const ThreadCoreEntry *te, pid_t pid, uint64_t xfeatures_perm,
 			   struct restorer_thread *th, struct region *rg)
 {

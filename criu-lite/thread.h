@@ -46,7 +46,5 @@ void thread_dump_free(struct thread_dump *td);
 int thread_prepare_restore(const ThreadCoreEntry *te, pid_t pid, uint64_t xfeatures_perm,
 			   struct restorer_thread *th, struct region *rg);
 
-/* Bytes of region a thread needs beyond struct restorer_thread. */
-size_t thread_region_size(const ThreadCoreEntry *te);
 
 #endif

@@ -445,7 +445,7 @@ static int slave_queue_dump(struct fd_dump *d, struct tty_master *m, TtyEntry *t
 
 static int external_dump(struct fd_dump *d, TtyEntry *t)
 {
-	if (!opts.shell_job)
+	if (!files_dump_opts(d->df)->shell_job)
 		return files_refuse(d, "a terminal whose other side is outside the tree",
 				    "if it is the terminal cr runs on (a shell job), dump with --shell-job");
 	if (dst.external && dst.external != d->st.st_rdev)
@@ -534,7 +534,7 @@ static int tty_dump_finish(struct files_dump *df)
 
 		if (!k->tty_nr || (is_pts(dev) && master_by_index(pts_index(dev))))
 			continue;
-		if (!opts.shell_job)
+		if (!files_dump_opts(df)->shell_job)
 			err = pr_errno(-ENOTSUP, "pid %d: its controlling terminal (device %u:%u) is outside the tree; "
 				       "if it is the terminal cr runs on (a shell job), dump with --shell-job",
 				       k->pid, major(dev), minor(dev));
@@ -616,7 +616,7 @@ static int tty_check(struct files_rst *rf, const FileEntry *fe)
 		return 0;
 	}
 	case TTY_TYPE__TTY_EXTERNAL:
-		if (!opts.shell_job)
+		if (!files_rst_opts(rf)->shell_job)
 			return pr_errno(-ENOTSUP, "the tree used the terminal %s of its caller (file id %u): restore with --shell-job",
 					t->path ? t->path : "?", fe->id);
 		if (!isatty(STDIN_FILENO))

@@ -129,7 +129,7 @@ static int dump_to(pid_t pid, const char *name)
 	if (dfd < 0)
 		return -errno;
 
-	ret = files_dump_begin(dfd, NULL, &df);
+	ret = files_dump_begin(dfd, NULL, NULL, &df);
 	if (!ret)
 		ret = img_open(dfd, IMG_FDINFO, pid, O_WRONLY, &fdinfo);
 	if (!ret)
@@ -194,7 +194,7 @@ static void __attribute__((noreturn)) restore_and_compare(const char *dir, pid_t
 	/* Junk in a gap: the restore must close it. */
 	if (dup2(dfd, 20) < 0)
 		_exit(21);
-	if (files_rst_read(dfd, NULL, &rf) < 0 || files_prepare(rf, orig, &plan) < 0)
+	if (files_rst_read(dfd, NULL, NULL, &rf) < 0 || files_prepare(rf, orig, &plan) < 0)
 		_exit(22);
 	if (files_max_fd(plan) != 11)
 		_exit(23);
@@ -434,13 +434,13 @@ static void test_size_changed(void)
 	path_of(dir, sizeof(dir), "img-size");
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	CU_ASSERT_FATAL(dfd >= 0);
-	CU_ASSERT(files_rst_read(dfd, NULL, &rf) == 0);
+	CU_ASSERT(files_rst_read(dfd, NULL, NULL, &rf) == 0);
 	files_rst_free(rf, false);
 	rf = NULL;
 
 	write_file("size.txt", "1234567");
 	quiet_begin();
-	ret = files_rst_read(dfd, NULL, &rf);
+	ret = files_rst_read(dfd, NULL, NULL, &rf);
 	quiet_end();
 	CU_ASSERT(ret < 0);
 	CU_ASSERT(rf == NULL);
@@ -494,14 +494,14 @@ static void test_socket_path_taken(void)
 	path_of(dir, sizeof(dir), "img-sock");
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	CU_ASSERT_FATAL(dfd >= 0);
-	CU_ASSERT(files_rst_read(dfd, NULL, &rf) == 0);	/* the dead socket's file is there */
+	CU_ASSERT(files_rst_read(dfd, NULL, NULL, &rf) == 0);	/* the dead socket's file is there */
 	files_rst_free(rf, false);
 	rf = NULL;
 
 	CU_ASSERT_FATAL(unlink(p) == 0);
 	write_file("sock.path", "not a socket");
 	quiet_begin();
-	ret = files_rst_read(dfd, NULL, &rf);
+	ret = files_rst_read(dfd, NULL, NULL, &rf);
 	quiet_end();
 	CU_ASSERT(ret < 0);
 	CU_ASSERT(rf == NULL);

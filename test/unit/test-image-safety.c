@@ -453,38 +453,38 @@ static void test_dir_lock(void)
 	int dfd = -1, dfd2 = -1, other;
 
 	snprintf(dir, sizeof(dir), "%s/d", tmp_dir);
-	CU_ASSERT_EQUAL_FATAL(img_dir_lock(dir, IMG_DIR_DUMP), 0);	/* creates it */
-	/* The dump takes the locked directory over; nobody else gets it. */
-	CU_ASSERT_EQUAL_FATAL(img_check_dir_for_dump(dir, &dfd), 0);
-	CU_ASSERT_EQUAL(img_dir_open(dir, &dfd2), -EBUSY);
+	CU_ASSERT_EQUAL_FATAL(img_dir_lock(dir, IMG_DIR_DUMP, &dfd), 0);	/* creates it */
+	/* Held by this dump; nobody else gets it. */
+	CU_ASSERT_EQUAL(img_dump_dir_prepare(dfd, dir), 0);
+	CU_ASSERT_EQUAL(img_dir_lock(dir, IMG_DIR_RESTORE, &dfd2), -EBUSY);
 	CU_ASSERT(last_error_has("image directory "));
 	CU_ASSERT(last_error_has("/d is in use by another cr"));
-	CU_ASSERT_EQUAL(img_dir_lock(dir, IMG_DIR_RESTORE), -EBUSY);
+	CU_ASSERT_EQUAL(img_check_dir_for_dump(dir, &dfd2), -EBUSY);
 	/* Closing its fd lets it go. */
 	close(dfd);
-	CU_ASSERT_EQUAL_FATAL(img_dir_open(dir, &dfd2), 0);
+	CU_ASSERT_EQUAL_FATAL(img_dir_lock(dir, IMG_DIR_RESTORE, &dfd2), 0);
 	close(dfd2);
 
 	/* Held by another process (another open file description here). */
 	other = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	CU_ASSERT_FATAL(other >= 0);
 	CU_ASSERT_FATAL(flock(other, LOCK_EX | LOCK_NB) == 0);
-	CU_ASSERT_EQUAL(img_dir_lock(dir, IMG_DIR_DUMP), -EBUSY);
+	CU_ASSERT_EQUAL(img_dir_lock(dir, IMG_DIR_DUMP, &dfd), -EBUSY);
 	CU_ASSERT_EQUAL(img_check_dir_for_dump(dir, &dfd), -EBUSY);
-	CU_ASSERT_EQUAL(img_dir_open(dir, &dfd), -EBUSY);
 	close(other);
-	CU_ASSERT_EQUAL_FATAL(img_dir_lock(dir, IMG_DIR_RESTORE), 0);
-	CU_ASSERT_EQUAL_FATAL(img_dir_open(dir, &dfd), 0);
+	CU_ASSERT_EQUAL_FATAL(img_dir_lock(dir, IMG_DIR_RESTORE, &dfd), 0);
 	close(dfd);
 }
 
 /* A dump refuses a directory before anything is written or truncated. */
 static void test_dir_lock_refused(void)
 {
+	int dfd = -1;
+
 	CU_ASSERT_FATAL(spit("notes.txt", "mine", 4) == 0);
-	CU_ASSERT_EQUAL(img_dir_lock(tmp_dir, IMG_DIR_DUMP), -EEXIST);
+	CU_ASSERT_EQUAL(img_dir_lock(tmp_dir, IMG_DIR_DUMP, &dfd), -EEXIST);
 	CU_ASSERT(last_error_has("notes.txt, which is not a criu-lite image"));
-	CU_ASSERT_EQUAL(img_dir_lock("/nonexistent/x", IMG_DIR_RESTORE), -ENOENT);
+	CU_ASSERT_EQUAL(img_dir_lock("/nonexistent/x", IMG_DIR_RESTORE, &dfd), -ENOENT);
 	CU_ASSERT(last_error_has("/nonexistent/x"));
 }
 
@@ -493,6 +493,7 @@ static void test_dir_lock_refused(void)
 static void test_untrusted(void)
 {
 	_cleanup_img_ struct img *img = NULL;
+	int dfd = -1;
 	char dir[128];
 
 	snprintf(dir, sizeof(dir), "%s", tmp_dir);
@@ -500,18 +501,19 @@ static void test_untrusted(void)
 	img_trust_set(IMG_TRUST_REFUSE);
 
 	CU_ASSERT_FATAL(chmod(dir, 0777) == 0);
-	CU_ASSERT_EQUAL(img_dir_lock(dir, IMG_DIR_RESTORE), -EPERM);
+	CU_ASSERT_EQUAL(img_dir_lock(dir, IMG_DIR_RESTORE, &dfd), -EPERM);
 	CU_ASSERT(last_error_has(dir));
 	CU_ASSERT(last_error_has("is writable by group or others (mode 0777)"));
 	CU_ASSERT(last_error_has("--allow-untrusted-images"));
 	CU_ASSERT_FATAL(chmod(dir, 01770) == 0);
-	CU_ASSERT_EQUAL(img_dir_lock(dir, IMG_DIR_RESTORE), -EPERM);
+	CU_ASSERT_EQUAL(img_dir_lock(dir, IMG_DIR_RESTORE, &dfd), -EPERM);
 	CU_ASSERT_FATAL(chmod(dir, 0755) == 0);
 	CU_ASSERT_FATAL(chown(dir, 65534, 65534) == 0);
-	CU_ASSERT_EQUAL(img_dir_lock(dir, IMG_DIR_RESTORE), -EPERM);
+	CU_ASSERT_EQUAL(img_dir_lock(dir, IMG_DIR_RESTORE, &dfd), -EPERM);
 	CU_ASSERT(last_error_has("is owned by uid 65534"));
 	CU_ASSERT_FATAL(chown(dir, 0, 0) == 0);
-	CU_ASSERT_EQUAL(img_dir_lock(dir, IMG_DIR_RESTORE), 0);
+	CU_ASSERT_EQUAL(img_dir_lock(dir, IMG_DIR_RESTORE, &dfd), 0);
+	close(dfd);
 
 	CU_ASSERT_FATAL(fchmodat(tmp_dfd, "core-42.img", 0620, 0) == 0);
 	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_CORE, 42, O_RDONLY, &img), -EPERM);
@@ -526,7 +528,8 @@ static void test_untrusted(void)
 	CU_ASSERT_EQUAL(img_open(tmp_dfd, IMG_CORE, 42, O_RDONLY, &img), 0);
 	img_close(TAKE_PTR(img));
 	CU_ASSERT_FATAL(chmod(dir, 0777) == 0);
-	CU_ASSERT_EQUAL(img_dir_lock(dir, IMG_DIR_RESTORE), 0);
+	CU_ASSERT_EQUAL(img_dir_lock(dir, IMG_DIR_RESTORE, &dfd), 0);
+	close(dfd);
 	CU_ASSERT_FATAL(chmod(dir, 0700) == 0);
 	img_trust_set(IMG_TRUST_ANY);
 }
