@@ -19,14 +19,15 @@ endif
 
 VERSION		:= 0.1
 # libnl-3 for sock_diag (unix and inet sockets).
-NL_CFLAGS	:= $(shell pkg-config --cflags libnl-3.0)
-NL_LIBS		:= $(shell pkg-config --libs libnl-3.0)
+# Evaluated when used (after `make deps` installed libnl), quiet before.
+NL_CFLAGS	= $(shell pkg-config --cflags libnl-3.0 2>/dev/null)
+NL_LIBS		= $(shell pkg-config --libs libnl-3.0 2>/dev/null)
 INCLUDES	:= -iquote include -iquote arch/$(ARCH)/include -iquote criu-lite \
 		   -iquote parasite -iquote proto -iquote pie
 WARN		:= -Wall -Wextra -Werror
-CFLAGS_HOST	:= -std=gnu11 -O2 -g $(WARN) $(INCLUDES) -D_GNU_SOURCE \
+CFLAGS_HOST	= -std=gnu11 -O2 -g $(WARN) $(INCLUDES) -D_GNU_SOURCE \
 		   -DCR_VERSION='"$(VERSION)"' -MMD -MP $(NL_CFLAGS) $(EXTRA_CFLAGS)
-LIBS		:= -lprotobuf-c $(NL_LIBS)
+LIBS		= -lprotobuf-c $(NL_LIBS)
 
 # ---- protobuf ---------------------------------------------------------
 PROTOS		:= $(wildcard proto/*.proto)
@@ -146,7 +147,7 @@ check: deps
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory cr scripts/demo-counter
-	$(Q)sh scripts/demo
+	$(Q)V=$(V) sh scripts/demo
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory cr
