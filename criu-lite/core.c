@@ -86,26 +86,6 @@ int core_restore_oom_score_adj(const CoreEntry *core, pid_t pid)
 	return 0;
 }
 
-int core_siginfos_to_pb(const void *infos, unsigned nr, ProtobufCBinaryData **ret, size_t *ret_n)
-{
-	ProtobufCBinaryData *b;
-	unsigned i;
-
-	*ret_n = 0;
-	if (!nr)
-		return 0;
-	b = xzalloc(sizeof(*b) * nr);
-	if (!b)
-		return -ENOMEM;
-	for (i = 0; i < nr; i++) {
-		b[i].len = SIGINFO_SIZE;
-		b[i].data = (uint8_t *)infos + (size_t)i * SIGINFO_SIZE;
-	}
-	*ret = b;
-	*ret_n = nr;
-	return 0;
-}
-
 struct core_bufs {
 	struct timers_dump timers;
 	CredsEntry creds;
@@ -231,9 +211,9 @@ static int dump_signals(struct parasite_ctl *ctl, const struct parasite_dump_mis
 	unsigned i, n = 0;
 	int err;
 
-	err = core_siginfos_to_pb(p->priv, p->nr_priv, &c->thread->pending_sigs, &c->thread->n_pending_sigs);
+	err = thread_siginfos_to_pb(p->priv, p->nr_priv, &c->thread->pending_sigs, &c->thread->n_pending_sigs);
 	if (!err)
-		err = core_siginfos_to_pb(p->shared, p->nr_shared, &c->shared_pending_sigs, &c->n_shared_pending_sigs);
+		err = thread_siginfos_to_pb(p->shared, p->nr_shared, &c->shared_pending_sigs, &c->n_shared_pending_sigs);
 	if (err)
 		return err;
 	c->thread->blk_sigset = infect_orig_sigmask(ctl);

@@ -24,8 +24,6 @@ struct core_pending {
 	SeccompFilterEntry **filter_ptrs;
 };
 int core_collect_pending(pid_t pid, struct core_pending *ret);
-/* @nr 128-byte siginfo records as image bytes fields pointing into @infos. */
-int core_siginfos_to_pb(const void *infos, unsigned nr, ProtobufCBinaryData **ret, size_t *ret_n);
 void core_pending_free(struct core_pending *p);
 /*
  * Every thread gets the main thread's seccomp filters back: refuses

@@ -17,10 +17,6 @@
 	   pr_err("%s: " fmt " (%s)", name, ##__VA_ARGS__, strerror(-__e)); \
 	   __e; })
 
-/*
- * The trust rule of img_trust_set() for @path (a directory or an image),
- * as it was opened (@st). Returns 0, or -EPERM after logging.
- */
-int img_trust_check(const char *path, const struct stat *st);
+#include "image-trust.h"
 
 #endif

@@ -7,7 +7,6 @@
 
 #include "compiler.h"
 #include "log.h"
-#include "open-file.h"
 
 static int log_level = LOG_WARN;
 static int log_fd = -1;			/* -1: log to stderr */
@@ -30,17 +29,11 @@ int log_get_fd(void) { return log_fd >= 0 ? log_fd : STDERR_FILENO; }
 const char *log_last_error(void) { return last_error[0] ? last_error : NULL; }
 void log_clear_last_error(void) { last_error[0] = 0; }
 
-/* The rule for an existing log file is open_own_file()'s: cr's own, or refused untouched. */
-int log_open_file(const char *path)
+void log_set_file(int fd)
 {
-	int fd = open_own_file(AT_FDCWD, path, O_APPEND);
-
-	if (fd < 0)
-		return fd;
 	if (log_fd >= 0)
 		close(log_fd);
 	log_fd = fd;
-	return 0;
 }
 
 void log_use_fd(int fd)

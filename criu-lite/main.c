@@ -18,6 +18,7 @@
 #include "cr.h"
 #include "image.h"
 #include "log.h"
+#include "open-file.h"
 
 #define DEFAULT_VERBOSITY	LOG_WARN
 #define MAX_VERBOSITY		LOG_DEBUG

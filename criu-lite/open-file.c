@@ -118,3 +118,13 @@ int open_dir_stream(int dfd, const char *dir, DIR **ret)
 	pr_err("%s: cannot list the directory (%s)", dir, strerror(-err));
 	return err;
 }
+
+int log_open_file(const char *path)
+{
+	int fd = open_own_file(AT_FDCWD, path, O_APPEND);
+
+	if (fd < 0)
+		return fd;
+	log_set_file(fd);
+	return 0;
+}

@@ -25,6 +25,13 @@ int open_regular(int dfd, const char *name, struct stat *ret_st);
 int open_own_file(int dfd, const char *name, int flags);
 
 /*
+ * Logs to @path from now on: opened as open_own_file() does (created
+ * 0600, or cr's own file truncated; anything else refused untouched).
+ * Returns 0 or -errno (logged, to stderr: the log is not open).
+ */
+int log_open_file(const char *path);
+
+/*
  * A stream over a copy of the directory fd @dfd (fdopendir() takes the fd
  * it is given), from the start: the copy shares the position an earlier
  * stream left. Returns 0 or -errno (logged, naming @dir).

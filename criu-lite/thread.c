@@ -15,7 +15,6 @@
 
 #include "asm/arch.h"
 #include "cleanup.h"
-#include "core.h"
 #include "log.h"
 #include "proc-parse.h"
 #include "region.h"
@@ -142,6 +141,26 @@ static int plain_state(pid_t pid, pid_t tid, struct thread_dump *td)
 	return 0;
 }
 
+int thread_siginfos_to_pb(const void *infos, unsigned nr, ProtobufCBinaryData **ret, size_t *ret_n)
+{
+	ProtobufCBinaryData *b;
+	unsigned i;
+
+	*ret_n = 0;
+	if (!nr)
+		return 0;
+	b = xzalloc(sizeof(*b) * nr);
+	if (!b)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++) {
+		b[i].len = SIGINFO_SIZE;
+		b[i].data = (uint8_t *)infos + (size_t)i * SIGINFO_SIZE;
+	}
+	*ret = b;
+	*ret_n = nr;
+	return 0;
+}
+
 /* Registers, mask, signals and rseq of a thread other than the main one. */
 static int cpu_state(pid_t tid, struct thread_dump *td)
 {
@@ -167,7 +186,7 @@ static int cpu_state(pid_t tid, struct thread_dump *td)
 	td->te.rseq_ptr = rseq.ptr;
 	td->te.rseq_size = rseq.size;
 	td->te.rseq_sig = rseq.sig;
-	return core_siginfos_to_pb(td->sigs, td->nr_sigs, &td->te.pending_sigs, &td->te.n_pending_sigs);
+	return thread_siginfos_to_pb(td->sigs, td->nr_sigs, &td->te.pending_sigs, &td->te.n_pending_sigs);
 }
 
 int thread_dump(pid_t pid, pid_t tid, uint64_t place, struct parasite_ctl *main_ctl, struct thread_dump *td)

@@ -28,6 +28,12 @@ struct thread_dump {
 };
 
 /*
+ * @nr 128-byte siginfo records as image bytes fields pointing into
+ * @infos (a thread's private queue, or the process-wide one).
+ */
+int thread_siginfos_to_pb(const void *infos, unsigned nr, ProtobufCBinaryData **ret, size_t *ret_n);
+
+/*
  * Reads thread @tid of process @pid (seized and stopped). A thread other
  * than the main one runs a few syscalls through the engine's trampoline
  * at @place (see infect_prepare()), answering into the data area of the

@@ -25,13 +25,8 @@ enum log_level {
 
 void log_set_level(int level);
 int log_get_level(void);
-/*
- * Logs to @path from now on: created 0600, or an existing regular file of
- * cr's effective uid with one link, truncated; anything else (a symbolic
- * link, a FIFO, someone else's file, a hard link) is refused untouched.
- * Returns 0 or -errno (logged, to stderr: the log is not open).
- */
-int log_open_file(const char *path);
+/* Logs to the open file @fd from now on (taken over; see log_open_file()). */
+void log_set_file(int fd);
 int log_get_fd(void);				/* fd of the log file or -1 */
 void log_close(void);
 /* From now on log to @fd (a restored task's copy of the log). */

@@ -17,6 +17,7 @@
 #include "compiler.h"
 #include "image.h"
 #include "log.h"
+#include "open-file.h"
 #include "unit.h"
 
 #include "core.h"
