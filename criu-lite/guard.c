@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "compiler.h"
+#include "cr.h"
 #include "guard.h"
 #include "log.h"
 
@@ -181,6 +182,7 @@ int guard_start(guard_death_fn on_death, void *arg, int keep_fd, struct guard **
 		int keep[] = { sv[1], log_get_fd(), keep_fd, cr_pidfd };
 
 		close(sv[0]);
+		cr_fail_disarm();
 		detach_from_cr(keep, ARRAY_SIZE(keep));
 		guard_main(sv[1], cr_pidfd, on_death, arg);
 	}

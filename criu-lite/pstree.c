@@ -17,6 +17,7 @@
 #include "compiler.h"
 #include "image.h"
 #include "infect.h"
+#include "cr.h"
 #include "log.h"
 #include "proc-parse.h"
 #include "pstree.h"
@@ -289,6 +290,12 @@ int pstree_kill(struct pstree *t)
 
 		if (task->kind != TASK_ALIVE)
 			continue;
+		/*
+		 * For the tests that kill cr halfway through (the guard must kill
+		 * the rest); an injected error means nothing here: the images are
+		 * complete, the tree goes.
+		 */
+		(void)cr_fail_point("kill-tree");
 		if (kill(task->pid, SIGKILL) && !err)
 			err = pr_errno(-errno, "pid %d: kill", task->pid);
 		task->nr_seized = 0;
