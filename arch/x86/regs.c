@@ -7,7 +7,7 @@
 
 #include "cleanup.h"
 #include "infect.h"
-#include "infect-log.h"
+#include "infect-priv.h"
 #include "asm/arch.h"
 
 int infect_get_regs(pid_t pid, struct infect_regs *ret)
@@ -20,7 +20,7 @@ int infect_get_regs(pid_t pid, struct infect_regs *ret)
 	if (ptrace(PTRACE_GETREGSET, pid, NT_PRSTATUS, &iov))
 		return ierrno(-errno, "pid %d: cannot read registers", pid);
 
-	xs = xzalloc(size);
+	xs = izalloc(size);
 	if (!xs)
 		return -ENOMEM;
 	iov.iov_base = xs;
