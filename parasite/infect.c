@@ -144,7 +144,7 @@ int infect_prepare(pid_t pid, uint64_t place, struct parasite_ctl **ret_ctl)
 		goto fail;
 	}
 	ret = infect_get_regs(pid, &ctl->orig);
-	if (!ret && ctl->orig.gpr.cs != USER_CS_64)
+	if (!ret && !arch_task_is_64bit(&ctl->orig.gpr))
 		ret = ierrno(-EOPNOTSUPP, "pid %d: is a 32-bit process, which cr does not support", pid);
 	if (!ret)
 		ret = infect_get_sigmask(pid, &ctl->orig_sigmask);
