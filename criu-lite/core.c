@@ -13,7 +13,7 @@
 #include "image.h"
 #include "infect.h"
 #include "log.h"
-#include "parasite-abi.h"
+#include "parasite-cmds.h"
 #include "proc-parse.h"
 #include "region.h"
 #include "regs-pb.h"

@@ -20,7 +20,7 @@
 #include "cleanup.h"
 #include "infect.h"
 #include "infect-priv.h"
-#include "parasite-abi.h"
+#include "infect-abi.h"
 #include "asm/arch.h"
 #include "asm/syscall.h"
 #include "asm/tramp.h"
