@@ -27,6 +27,10 @@ WARN		:= -Wall -Wextra -Werror
 CFLAGS_HOST	:= -std=gnu11 -O2 -g $(WARN) $(INCLUDES) -D_GNU_SOURCE \
 		   -DCR_VERSION='"$(VERSION)"' -MMD -MP $(NL_CFLAGS) $(EXTRA_CFLAGS)
 LIBS		:= -lprotobuf-c $(NL_LIBS)
+# The injection engine (parasite/, arch/) sees none of the tool's folders:
+# an include of criu-lite/, proto/ or pie/ there does not compile.
+ENGINE_INCLUDES	:= -iquote include -iquote arch/$(ARCH)/include -iquote parasite
+CFLAGS_ENGINE	:= -std=gnu11 -O2 -g $(WARN) $(ENGINE_INCLUDES) -D_GNU_SOURCE -MMD -MP $(EXTRA_CFLAGS)
 
 # ---- protobuf ---------------------------------------------------------
 PROTOS		:= $(wildcard proto/*.proto)
@@ -79,22 +83,29 @@ $(BLOB_H): pie/%-blob.h: pie/%.elf scripts/blob2h
 	$(call msg,BLOB,$@)
 	$(Q)sh scripts/blob2h $< $* > $@.tmp && mv $@.tmp $@
 
+# ---- the injection engine: libinfect.a -----------------------------------
+# parasite/ and arch/ alone; its API is parasite/infect.h (the blob's side:
+# parasite/infect-abi.h). cr and the unit tests link it.
+ENGINE_SRC	:= $(wildcard parasite/*.c) $(wildcard arch/$(ARCH)/*.c)
+ENGINE_ASM	:= $(wildcard arch/$(ARCH)/*.S)
+ENGINE_O	:= $(ENGINE_SRC:.c=.o) $(ENGINE_ASM:.S=.o)
+
+$(ENGINE_SRC:.c=.o): %.o: %.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_ENGINE) -c -o $@ $<
+$(ENGINE_ASM:.S=.o): %.o: %.S
+	$(call msg,AS,$@)
+	$(Q)$(CC) $(CFLAGS_ENGINE) -c -o $@ $<
+libinfect.a: $(ENGINE_O)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 # ---- the cr tool --------------------------------------------------------
-TOOL_SRC	:= $(wildcard criu-lite/*.c) $(wildcard parasite/*.c) $(wildcard arch/$(ARCH)/*.c)
-TOOL_ASM	:= $(wildcard arch/$(ARCH)/*.S)
-TOOL_O		:= $(TOOL_SRC:.c=.o) $(TOOL_ASM:.S=.o)
+TOOL_SRC	:= $(wildcard criu-lite/*.c)
+TOOL_O		:= $(TOOL_SRC:.c=.o)
 LIB_O		:= $(filter-out criu-lite/main.o,$(TOOL_O)) $(PROTO_O)
 
 $(filter criu-lite/%,$(TOOL_O)): criu-lite/%.o: criu-lite/%.c | $(PROTO_H) $(BLOB_H)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS_HOST) -c -o $@ $<
-$(filter parasite/%,$(TOOL_O)): parasite/%.o: parasite/%.c | $(PROTO_H) $(BLOB_H)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS_HOST) -c -o $@ $<
-$(TOOL_ASM:.S=.o): arch/$(ARCH)/%.o: arch/$(ARCH)/%.S
-	$(call msg,AS,$@)
-	$(Q)$(CC) $(CFLAGS_HOST) -c -o $@ $<
-$(filter arch/$(ARCH)/%,$(TOOL_SRC:.c=.o)): arch/$(ARCH)/%.o: arch/$(ARCH)/%.c | $(PROTO_H) $(BLOB_H)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_HOST) -c -o $@ $<
 
@@ -103,7 +114,7 @@ $(filter arch/$(ARCH)/%,$(TOOL_SRC:.c=.o)): arch/$(ARCH)/%.o: arch/$(ARCH)/%.c |
 all: cr zdtm-bins
 .PHONY: all
 
-cr: $(TOOL_O) $(PROTO_O)
+cr: $(TOOL_O) $(PROTO_O) libinfect.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -o $@ $^ $(LIBS)
 
@@ -117,9 +128,9 @@ $(UNIT_O): test/unit/%.o: test/unit/%.c | $(PROTO_H) $(BLOB_H)
 libcr.a: $(LIB_O)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
-test/unit/unit-tests: $(UNIT_O) libcr.a
+test/unit/unit-tests: $(UNIT_O) libcr.a libinfect.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) -o $@ $(UNIT_O) libcr.a $(LIBS) -lcunit
+	$(Q)$(CC) -o $@ $(UNIT_O) libcr.a libinfect.a $(LIBS) -lcunit
 
 ZDTM_SRC	:= $(wildcard test/zdtm/static/*.c)
 ZDTM_BIN	:= $(ZDTM_SRC:.c=)
@@ -157,7 +168,7 @@ scripts/demo-counter: scripts/demo-counter.c
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
 clean:
-	$(Q)rm -f cr libcr.a $(TOOL_O) $(UNIT_O) test/unit/unit-tests $(ZDTM_BIN) test/zdtm/fuzz-images \
+	$(Q)rm -f cr libcr.a libinfect.a $(TOOL_O) $(ENGINE_O) $(UNIT_O) test/unit/unit-tests $(ZDTM_BIN) test/zdtm/fuzz-images \
 		proto/*.pb-c.[cho] pie/*.o pie/lib/*.o arch/*/pie/*.o pie/*.elf pie/*-blob.h \
 		scripts/demo-counter $(shell find . -name '*.d')
 .PHONY: deps check demo bench clean
