@@ -53,13 +53,15 @@ $(PROTO_O): %.o: %.c
 	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -iquote proto -c -o $@ $<
 
 # ---- PIE blobs (no libc) ----------------------------------------------
-CFLAGS_PIE	:= -std=gnu11 -O2 $(WARN) -Wno-unused-parameter $(INCLUDES) -iquote pie/lib \
+PIE_FLAGS	:= -std=gnu11 -O2 $(WARN) -Wno-unused-parameter \
 		   -ffreestanding -nostdlib -fpie -fno-stack-protector \
 		   -fomit-frame-pointer -fno-asynchronous-unwind-tables \
 		   -fno-unwind-tables -fvisibility=hidden -fno-builtin \
 		   -fcf-protection=none -mno-red-zone -mgeneral-regs-only \
 		   -D_FORTIFY_SOURCE=0 -U_FORTIFY_SOURCE \
 		   -DPIE_NOLIBC -MMD -MP
+CFLAGS_PIE	:= $(PIE_FLAGS) $(INCLUDES) -iquote pie/lib
+LINK_BLOB	= $(LD) -static -nostdlib -pie --no-dynamic-linker -z noexecstack --no-warn-rwx-segments -T pie/pie.lds
 PIE_LIB_SRC	:= $(wildcard pie/lib/*.c) $(wildcard arch/$(ARCH)/pie/*.S)
 PIE_LIB_O	:= $(patsubst %.c,%.pie.o,$(patsubst %.S,%.pie.o,$(PIE_LIB_SRC)))
 BLOBS		:= parasite restorer
@@ -76,7 +78,7 @@ arch/$(ARCH)/pie/%.pie.o: arch/$(ARCH)/pie/%.S
 
 pie/%.elf: pie/%.pie.o $(PIE_LIB_O) pie/pie.lds
 	$(call msg,LD,$@)
-	$(Q)$(LD) -static -nostdlib -pie --no-dynamic-linker -z noexecstack --no-warn-rwx-segments -T pie/pie.lds -o $@ $< $(PIE_LIB_O)
+	$(Q)$(LINK_BLOB) -o $@ $< $(PIE_LIB_O)
 
 BLOB_H		:= $(BLOBS:%=pie/%-blob.h)
 $(BLOB_H): pie/%-blob.h: pie/%.elf scripts/blob2h
@@ -85,7 +87,7 @@ $(BLOB_H): pie/%-blob.h: pie/%.elf scripts/blob2h
 
 # ---- the injection engine: libinfect.a -----------------------------------
 # parasite/ and arch/ alone; its API is parasite/infect.h (the blob's side:
-# parasite/infect-abi.h). cr and the unit tests link it.
+# parasite/infect-abi.h). cr, the unit tests and test/engine link it.
 ENGINE_SRC	:= $(wildcard parasite/*.c) $(wildcard arch/$(ARCH)/*.c)
 ENGINE_ASM	:= $(wildcard arch/$(ARCH)/*.S)
 ENGINE_O	:= $(ENGINE_SRC:.c=.o) $(ENGINE_ASM:.S=.o)
@@ -111,7 +113,7 @@ $(filter criu-lite/%,$(TOOL_O)): criu-lite/%.o: criu-lite/%.c | $(PROTO_H) $(BLO
 
 .SECONDARY:
 
-all: cr zdtm-bins
+all: cr zdtm-bins engine-test
 .PHONY: all
 
 cr: $(TOOL_O) $(PROTO_O) libinfect.a
@@ -131,6 +133,31 @@ libcr.a: $(LIB_O)
 test/unit/unit-tests: $(UNIT_O) libcr.a libinfect.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -o $@ $(UNIT_O) libcr.a libinfect.a $(LIBS) -lcunit
+
+# The engine's own test: a target, a blob built like pie/'s but from the
+# engine's headers alone, and a program that sees only the engine's
+# folders and links every object of libinfect.a and nothing else: an
+# undefined reference there is the engine leaning on cr.
+test/engine/engine-blob.pie.o: test/engine/engine-blob.c
+	$(call msg,PIECC,$@)
+	$(Q)$(CC) $(PIE_FLAGS) $(ENGINE_INCLUDES) -c -o $@ $<
+test/engine/engine-blob.elf: test/engine/engine-blob.pie.o arch/$(ARCH)/pie/head.pie.o pie/pie.lds
+	$(call msg,LD,$@)
+	$(Q)$(LINK_BLOB) -o $@ $(filter %.o,$^)
+test/engine/engine-blob.h: test/engine/engine-blob.elf scripts/blob2h
+	$(call msg,BLOB,$@)
+	$(Q)sh scripts/blob2h $< engine > $@.tmp && mv $@.tmp $@
+test/engine/engine-test.o: test/engine/engine-test.c | test/engine/engine-blob.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_ENGINE) -c -o $@ $<
+test/engine/engine-test: test/engine/engine-test.o libinfect.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) -o $@ $< -Wl,--whole-archive libinfect.a -Wl,--no-whole-archive
+test/engine/engine-target: test/engine/engine-target.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -o $@ $<
+engine-test: test/engine/engine-test test/engine/engine-target
+.PHONY: engine-test
 
 ZDTM_SRC	:= $(wildcard test/zdtm/static/*.c)
 ZDTM_BIN	:= $(ZDTM_SRC:.c=)
@@ -170,7 +197,8 @@ scripts/demo-counter: scripts/demo-counter.c
 clean:
 	$(Q)rm -f cr libcr.a libinfect.a $(TOOL_O) $(ENGINE_O) $(UNIT_O) test/unit/unit-tests $(ZDTM_BIN) test/zdtm/fuzz-images \
 		proto/*.pb-c.[cho] pie/*.o pie/lib/*.o arch/*/pie/*.o pie/*.elf pie/*-blob.h \
-		scripts/demo-counter $(shell find . -name '*.d')
+		scripts/demo-counter test/engine/engine-test test/engine/engine-target test/engine/*.o \
+		test/engine/*.elf test/engine/*-blob.h $(shell find . -name '*.d')
 .PHONY: deps check demo bench clean
 
 -include $(shell find . -name '*.d' 2>/dev/null)
