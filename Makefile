@@ -28,6 +28,10 @@ WARN		:= -Wall -Wextra -Werror
 CFLAGS_HOST	= -std=gnu11 -O2 -g $(WARN) $(INCLUDES) -D_GNU_SOURCE \
 		   -DCR_VERSION='"$(VERSION)"' -MMD -MP $(NL_CFLAGS) $(EXTRA_CFLAGS)
 LIBS		= -lprotobuf-c $(NL_LIBS)
+# The injection engine (parasite/, arch/) sees none of the tool's folders:
+# an include of criu-lite/, proto/ or pie/ there does not compile.
+ENGINE_INCLUDES	:= -iquote include -iquote arch/$(ARCH)/include -iquote parasite
+CFLAGS_ENGINE	:= -std=gnu11 -O2 -g $(WARN) $(ENGINE_INCLUDES) -D_GNU_SOURCE -MMD -MP $(EXTRA_CFLAGS)
 
 # ---- protobuf ---------------------------------------------------------
 PROTOS		:= $(wildcard proto/*.proto)
@@ -50,13 +54,15 @@ $(PROTO_O): %.o: %.c
 	$(Q)$(CC) -std=gnu11 -O2 -g -Wall -iquote proto -c -o $@ $<
 
 # ---- PIE blobs (no libc) ----------------------------------------------
-CFLAGS_PIE	:= -std=gnu11 -O2 $(WARN) -Wno-unused-parameter $(INCLUDES) -iquote pie/lib \
+PIE_FLAGS	:= -std=gnu11 -O2 $(WARN) -Wno-unused-parameter \
 		   -ffreestanding -nostdlib -fpie -fno-stack-protector \
 		   -fomit-frame-pointer -fno-asynchronous-unwind-tables \
 		   -fno-unwind-tables -fvisibility=hidden -fno-builtin \
 		   -fcf-protection=none -mno-red-zone -mgeneral-regs-only \
 		   -D_FORTIFY_SOURCE=0 -U_FORTIFY_SOURCE \
 		   -DPIE_NOLIBC -MMD -MP
+CFLAGS_PIE	:= $(PIE_FLAGS) $(INCLUDES) -iquote pie/lib
+LINK_BLOB	= $(LD) -static -nostdlib -pie --no-dynamic-linker -z noexecstack --no-warn-rwx-segments -T pie/pie.lds
 PIE_LIB_SRC	:= $(wildcard pie/lib/*.c) $(wildcard arch/$(ARCH)/pie/*.S)
 PIE_LIB_O	:= $(patsubst %.c,%.pie.o,$(patsubst %.S,%.pie.o,$(PIE_LIB_SRC)))
 BLOBS		:= parasite restorer
@@ -73,38 +79,45 @@ arch/$(ARCH)/pie/%.pie.o: arch/$(ARCH)/pie/%.S
 
 pie/%.elf: pie/%.pie.o $(PIE_LIB_O) pie/pie.lds
 	$(call msg,LD,$@)
-	$(Q)$(LD) -static -nostdlib -pie --no-dynamic-linker -z noexecstack --no-warn-rwx-segments -T pie/pie.lds -o $@ $< $(PIE_LIB_O)
+	$(Q)$(LINK_BLOB) -o $@ $< $(PIE_LIB_O)
 
 BLOB_H		:= $(BLOBS:%=pie/%-blob.h)
 $(BLOB_H): pie/%-blob.h: pie/%.elf scripts/blob2h
 	$(call msg,BLOB,$@)
 	$(Q)sh scripts/blob2h $< $* > $@.tmp && mv $@.tmp $@
 
+# ---- the injection engine: libinfect.a -----------------------------------
+# parasite/ and arch/ alone; its API is parasite/infect.h (the blob's side:
+# parasite/infect-abi.h). cr, the unit tests and test/engine link it.
+ENGINE_SRC	:= $(wildcard parasite/*.c) $(wildcard arch/$(ARCH)/*.c)
+ENGINE_ASM	:= $(wildcard arch/$(ARCH)/*.S)
+ENGINE_O	:= $(ENGINE_SRC:.c=.o) $(ENGINE_ASM:.S=.o)
+
+$(ENGINE_SRC:.c=.o): %.o: %.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_ENGINE) -c -o $@ $<
+$(ENGINE_ASM:.S=.o): %.o: %.S
+	$(call msg,AS,$@)
+	$(Q)$(CC) $(CFLAGS_ENGINE) -c -o $@ $<
+libinfect.a: $(ENGINE_O)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 # ---- the cr tool --------------------------------------------------------
-TOOL_SRC	:= $(wildcard criu-lite/*.c) $(wildcard parasite/*.c) $(wildcard arch/$(ARCH)/*.c)
-TOOL_ASM	:= $(wildcard arch/$(ARCH)/*.S)
-TOOL_O		:= $(TOOL_SRC:.c=.o) $(TOOL_ASM:.S=.o)
+TOOL_SRC	:= $(wildcard criu-lite/*.c)
+TOOL_O		:= $(TOOL_SRC:.c=.o)
 LIB_O		:= $(filter-out criu-lite/main.o,$(TOOL_O)) $(PROTO_O)
 
 $(filter criu-lite/%,$(TOOL_O)): criu-lite/%.o: criu-lite/%.c | $(PROTO_H) $(BLOB_H)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS_HOST) -c -o $@ $<
-$(filter parasite/%,$(TOOL_O)): parasite/%.o: parasite/%.c | $(PROTO_H) $(BLOB_H)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS_HOST) -c -o $@ $<
-$(TOOL_ASM:.S=.o): arch/$(ARCH)/%.o: arch/$(ARCH)/%.S
-	$(call msg,AS,$@)
-	$(Q)$(CC) $(CFLAGS_HOST) -c -o $@ $<
-$(filter arch/$(ARCH)/%,$(TOOL_SRC:.c=.o)): arch/$(ARCH)/%.o: arch/$(ARCH)/%.c | $(PROTO_H) $(BLOB_H)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS_HOST) -c -o $@ $<
 
 .SECONDARY:
 
-all: cr zdtm-bins
+all: cr zdtm-bins engine-test
 .PHONY: all
 
-cr: $(TOOL_O) $(PROTO_O)
+cr: $(TOOL_O) $(PROTO_O) libinfect.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -o $@ $^ $(LIBS)
 
@@ -118,9 +131,34 @@ $(UNIT_O): test/unit/%.o: test/unit/%.c | $(PROTO_H) $(BLOB_H)
 libcr.a: $(LIB_O)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
-test/unit/unit-tests: $(UNIT_O) libcr.a
+test/unit/unit-tests: $(UNIT_O) libcr.a libinfect.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) -o $@ $(UNIT_O) libcr.a $(LIBS) -lcunit
+	$(Q)$(CC) -o $@ $(UNIT_O) libcr.a libinfect.a $(LIBS) -lcunit
+
+# The engine's own test: a target, a blob built like pie/'s but from the
+# engine's headers alone, and a program that sees only the engine's
+# folders and links every object of libinfect.a and nothing else: an
+# undefined reference there is the engine leaning on cr.
+test/engine/engine-blob.pie.o: test/engine/engine-blob.c
+	$(call msg,PIECC,$@)
+	$(Q)$(CC) $(PIE_FLAGS) $(ENGINE_INCLUDES) -c -o $@ $<
+test/engine/engine-blob.elf: test/engine/engine-blob.pie.o arch/$(ARCH)/pie/head.pie.o pie/pie.lds
+	$(call msg,LD,$@)
+	$(Q)$(LINK_BLOB) -o $@ $(filter %.o,$^)
+test/engine/engine-blob.h: test/engine/engine-blob.elf scripts/blob2h
+	$(call msg,BLOB,$@)
+	$(Q)sh scripts/blob2h $< engine > $@.tmp && mv $@.tmp $@
+test/engine/engine-test.o: test/engine/engine-test.c | test/engine/engine-blob.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS_ENGINE) -c -o $@ $<
+test/engine/engine-test: test/engine/engine-test.o libinfect.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) -o $@ $< -Wl,--whole-archive libinfect.a -Wl,--no-whole-archive
+test/engine/engine-target: test/engine/engine-target.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -o $@ $<
+engine-test: test/engine/engine-test test/engine/engine-target
+.PHONY: engine-test
 
 ZDTM_SRC	:= $(wildcard test/zdtm/static/*.c)
 ZDTM_BIN	:= $(ZDTM_SRC:.c=)
@@ -158,9 +196,10 @@ scripts/demo-counter: scripts/demo-counter.c
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
 clean:
-	$(Q)rm -f cr libcr.a $(TOOL_O) $(UNIT_O) test/unit/unit-tests $(ZDTM_BIN) test/zdtm/fuzz-images \
+	$(Q)rm -f cr libcr.a libinfect.a $(TOOL_O) $(ENGINE_O) $(UNIT_O) test/unit/unit-tests $(ZDTM_BIN) test/zdtm/fuzz-images \
 		proto/*.pb-c.[cho] pie/*.o pie/lib/*.o arch/*/pie/*.o pie/*.elf pie/*-blob.h \
-		scripts/demo-counter $(shell find . -name '*.d')
+		scripts/demo-counter test/engine/engine-test test/engine/engine-target test/engine/*.o \
+		test/engine/*.elf test/engine/*-blob.h $(shell find . -name '*.d')
 .PHONY: deps check demo bench clean
 
 -include $(shell find . -name '*.d' 2>/dev/null)

@@ -13,9 +13,10 @@
 #include "image.h"
 #include "infect.h"
 #include "log.h"
-#include "parasite-abi.h"
+#include "parasite-cmds.h"
 #include "proc-parse.h"
 #include "region.h"
+#include "regs-pb.h"
 #include "restorer-abi.h"
 #include "thread.h"
 #include "timers.h"
@@ -340,7 +341,7 @@ int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
 	c.has_xfeatures_perm = true;
 	c.xfeatures_perm = m->xfeatures_perm;
 	t.tid = pid;
-	arch_regs_to_pb(&regs->gpr, &ur);
+	regs_to_pb(&regs->gpr, &ur);
 	t.xsave.data = regs->xsave;
 	t.xsave.len = regs->xsave_size;
 	t.has_sas_sp = t.has_sas_size = t.has_sas_flags = true;

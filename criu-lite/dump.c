@@ -25,7 +25,7 @@
 #include "inventory.pb-c.h"
 #include "log.h"
 #include "mem.h"
-#include "parasite-abi.h"
+#include "parasite-cmds.h"
 #include "parasite-blob.h"
 #include "proc-parse.h"
 #include "pstree.h"

@@ -22,7 +22,7 @@
 #include "infect.h"
 #include "log.h"
 #include "mem.h"
-#include "parasite-abi.h"
+#include "parasite-cmds.h"
 #include "pagemap.pb-c.h"
 #include "proc-parse.h"
 #include "shmem.h"

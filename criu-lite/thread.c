@@ -18,6 +18,7 @@
 #include "log.h"
 #include "proc-parse.h"
 #include "region.h"
+#include "regs-pb.h"
 #include "restorer-abi.h"
 #include "thread.h"
 
@@ -179,7 +180,7 @@ static int cpu_state(pid_t tid, struct thread_dump *td)
 	if (err)
 		return err;
 	td->te.regs = &td->ur;
-	arch_regs_to_pb(&td->regs.gpr, &td->ur);
+	regs_to_pb(&td->regs.gpr, &td->ur);
 	td->te.xsave.data = td->regs.xsave;
 	td->te.xsave.len = td->regs.xsave_size;
 	td->te.has_rseq_ptr = td->te.has_rseq_size = td->te.has_rseq_sig = true;
@@ -273,7 +274,7 @@ int thread_prepare_restore(const ThreadCoreEntry *te, pid_t pid, uint64_t xfeatu
 	}
 	th->siginfos = (uint64_t)infos;
 
-	arch_regs_from_pb(te->regs, &r);
+	regs_from_pb(te->regs, &r);
 	if (r.cs != USER_CS_64)
 		return pr_errno(-EOPNOTSUPP, "core-%d.img: tid %u: not a 64-bit thread", pid, te->tid);
 	th->fs_base = r.fs_base;

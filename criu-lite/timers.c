@@ -13,7 +13,7 @@
 
 #include "cleanup.h"
 #include "log.h"
-#include "parasite-abi.h"
+#include "parasite-cmds.h"
 #include "proc-parse.h"
 #include "region.h"
 #include "restorer-abi.h"

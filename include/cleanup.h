@@ -11,7 +11,11 @@
 #include <unistd.h>
 #include <dirent.h>
 
-/* systemd-style scope cleanup; every destructor accepts NULL / -1. */
+/*
+ * systemd-style scope cleanup; every destructor accepts NULL / -1. Header
+ * only: the engine (parasite/) uses it as well as the tool. The tool's
+ * allocators are in log.h.
+ */
 
 static inline void freep(void *p) { free(*(void **)p); }
 static inline void closep(int *fd)
@@ -33,11 +37,5 @@ static inline void closedirp(DIR **d) { if (*d) closedir(*d); }
 
 #define TAKE_PTR(p)	({ __typeof__(p) __p = (p); (p) = NULL; __p; })
 #define TAKE_FD(fd)	({ int __fd = (fd); (fd) = -EBADF; __fd; })
-
-/* Allocators that log on failure and return NULL; never abort. */
-void *xmalloc(size_t size);
-void *xzalloc(size_t size);
-void *xrealloc(void *p, size_t size);
-char *xstrdup(const char *s);
 
 #endif

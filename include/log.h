@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <string.h>
 
 /*
@@ -35,6 +36,16 @@ const char *log_last_error(void);
 void log_clear_last_error(void);
 void log_line(int level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/*
+ * cr's allocators (criu-lite/util.c): they log through this logger on
+ * failure and return NULL; never abort. The engine has its own
+ * (parasite/infect-priv.h).
+ */
+void *xmalloc(size_t size);
+void *xzalloc(size_t size);
+void *xrealloc(void *p, size_t size);
+char *xstrdup(const char *s);
 
 /* Every macro keeps errno as it found it (libbpf's __pr). */
 #define __pr(level, fmt, ...)						\

@@ -19,8 +19,8 @@
 
 #include "cleanup.h"
 #include "infect.h"
-#include "infect-log.h"
-#include "parasite-abi.h"
+#include "infect-priv.h"
+#include "infect-abi.h"
 #include "asm/arch.h"
 #include "asm/syscall.h"
 #include "asm/tramp.h"
@@ -96,11 +96,11 @@ static void ctl_free(struct parasite_ctl *ctl)
  */
 static int place_trampoline(struct parasite_ctl *ctl)
 {
-	_cleanup_free_ unsigned char *code = xmalloc(ARCH_TRAMP_SIZE);
+	_cleanup_free_ unsigned char *code = imalloc(ARCH_TRAMP_SIZE);
 	struct infect_regs r = { .gpr = ctl->orig.gpr };
 	int err;
 
-	ctl->saved = xmalloc(ARCH_TRAMP_SIZE);
+	ctl->saved = imalloc(ARCH_TRAMP_SIZE);
 	if (!code || !ctl->saved)
 		return -ENOMEM;
 	err = mem_rw(ctl, false, ctl->place, ctl->saved, ARCH_TRAMP_SIZE);
@@ -128,7 +128,7 @@ static int place_trampoline(struct parasite_ctl *ctl)
 
 int infect_prepare(pid_t pid, uint64_t place, struct parasite_ctl **ret_ctl)
 {
-	struct parasite_ctl *ctl = xzalloc(sizeof(*ctl));
+	struct parasite_ctl *ctl = izalloc(sizeof(*ctl));
 	char path[64];
 	int ret;
 
@@ -144,7 +144,7 @@ int infect_prepare(pid_t pid, uint64_t place, struct parasite_ctl **ret_ctl)
 		goto fail;
 	}
 	ret = infect_get_regs(pid, &ctl->orig);
-	if (!ret && ctl->orig.gpr.cs != USER_CS_64)
+	if (!ret && !arch_task_is_64bit(&ctl->orig.gpr))
 		ret = ierrno(-EOPNOTSUPP, "pid %d: is a 32-bit process, which cr does not support", pid);
 	if (!ret)
 		ret = infect_get_sigmask(pid, &ctl->orig_sigmask);

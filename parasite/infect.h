@@ -2,10 +2,15 @@
 #define CR_INFECT_H
 
 /*
- * The injection engine: seize a task, run syscalls inside it, load a blob
- * into it and talk to that blob, then put everything back. It knows
- * ptrace, registers and the blob ABI; nothing about images. It never
- * prints: it logs through the callback installed with infect_set_logger().
+ * The injection engine, libinfect.a (parasite/ and arch/): seize a task,
+ * run syscalls inside it, load a blob into it and talk to that blob, then
+ * put everything back. It knows ptrace, registers and the blob ABI
+ * (infect-abi.h); nothing about images, nothing of the tool that links
+ * it. This header is its API, with the arch headers it includes and
+ * asm/tramp.h (the room infect_prepare() needs). It never prints: it logs
+ * through the callback installed with infect_set_logger(). It never
+ * aborts: a failed allocation is -ENOMEM. Not thread-safe: one thread
+ * drives it.
  */
 
 #include <stddef.h>
@@ -13,8 +18,13 @@
 #include <sys/types.h>
 
 #include "compiler.h"
+#include "infect-abi.h"
 #include "asm/regs.h"
 
+/*
+ * @level: 1 error, 2 warning, 4 debug (cr's -v levels); @file:@line in
+ * the engine. No callback: the engine is silent.
+ */
 typedef void (*infect_log_fn)(int level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void infect_set_logger(infect_log_fn fn);
@@ -34,6 +44,7 @@ struct infect_regs {
 	uint32_t xsave_size;
 	unsigned char *xsave;		/* xsave_size bytes, user (standard) format */
 };
+/* Frees what infect_get_regs() allocated (not @r itself). */
 void infect_regs_free(struct infect_regs *r);
 
 /*
@@ -51,7 +62,8 @@ int __must_check infect_set_sigmask(pid_t pid, uint64_t mask);
 
 /*
  * Pending signals of @pid's private (shared=0) or process-wide (shared=1)
- * queue, as an array of 128-byte siginfo records. Peeked, not dequeued.
+ * queue, as an array of 128-byte siginfo records (free()). Peeked, not
+ * dequeued.
  */
 int __must_check infect_peek_siginfo(pid_t pid, int shared, void **ret_infos, unsigned *ret_nr);
 
@@ -78,20 +90,21 @@ struct parasite_ctl;
  * and then blocks all its signals. @place: ARCH_TRAMP_SIZE bytes of an
  * executable mapping of the task that nothing runs meanwhile (the unused
  * end of its vdso); what was there is put back by infect_cure(). From
- * this call until infect_cure() returns, a task that cr leaves (cr dies)
- * finds its way back to its own state by itself.
+ * this call until infect_cure() returns, a task that the caller leaves
+ * (it dies) finds its way back to its own state by itself.
  */
 int __must_check infect_prepare(pid_t pid, uint64_t place, struct parasite_ctl **ret_ctl);
 const struct infect_regs *infect_orig_regs(const struct parasite_ctl *ctl);
 uint64_t infect_orig_sigmask(const struct parasite_ctl *ctl);
 
 /*
- * Runs syscall @nr with up to six arguments inside the task. The syscall
- * must be harmless if the task runs it alone (cr dies first): it does.
+ * Runs syscall @nr with up to six arguments inside the task; *ret gets
+ * its result (-errno from the kernel is a result, not a failure of the
+ * call). The syscall must be harmless if the task runs it alone (the
+ * caller dies first): it does.
  */
 int __must_check infect_syscall(struct parasite_ctl *ctl, long nr, long *ret,
 				long a1, long a2, long a3, long a4, long a5, long a6);
-
 
 /*
  * Resumes the stopped @pid syscall by syscall until the exit of syscall
@@ -103,22 +116,25 @@ int __must_check infect_run_to_syscall_exit(pid_t pid, long nr, uint64_t ip, uns
 					    long *ret);
 
 /*
- * Maps a shared area in the task and in cr, copies the blob there, starts
- * it at @entry_off and accepts its connection. The blob gets
- * struct parasite_args; @data_size bytes of command data follow it.
- * On failure, infect_cure() undoes what was done.
+ * Maps a shared area in the task and in the caller, copies the blob
+ * there, starts it at @entry_off and accepts its connection. The blob
+ * gets struct parasite_args (infect-abi.h); @data_size bytes of command
+ * data follow it. On failure, infect_cure() undoes what was done.
  */
 int __must_check infect_start_blob(struct parasite_ctl *ctl, const void *blob, size_t blob_size,
 				   size_t entry_off, size_t data_size);
 
 /*
- * cr's view of the command data area, and where the task sees it: remote
- * syscalls of the task's other threads may write answers there.
+ * The caller's view of the command data area, and where the task sees
+ * it: remote syscalls of the task's other threads may write answers there.
  */
 void *infect_data(struct parasite_ctl *ctl);
 uint64_t infect_remote_data(const struct parasite_ctl *ctl);
 
-/* Sends @cmd (and @fd when >= 0) and waits for the reply: 0 or -errno. */
+/*
+ * Sends @cmd (PARASITE_USER_CMDS and up; and @fd when >= 0) and waits for
+ * the blob's reply: 0, the -errno it answered, or -errno of the channel.
+ */
 int __must_check infect_cmd(struct parasite_ctl *ctl, unsigned cmd, int fd);
 
 /*
@@ -130,9 +146,7 @@ int __must_check infect_cmd(struct parasite_ctl *ctl, unsigned cmd, int fd);
  */
 int infect_cure(struct parasite_ctl *ctl);
 
-
-
-/* The two halves of infect_cmd(), for commands cr feeds while they run. */
+/* The two halves of infect_cmd(), for commands the caller feeds while they run. */
 int __must_check infect_cmd_send(struct parasite_ctl *ctl, unsigned cmd, int fd);
 int __must_check infect_cmd_wait(struct parasite_ctl *ctl, unsigned cmd);
 #endif

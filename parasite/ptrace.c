@@ -8,7 +8,7 @@
 
 #include "cleanup.h"
 #include "infect.h"
-#include "infect-log.h"
+#include "infect-priv.h"
 
 #define PEEKSIGINFO_SHARED	1
 #define SYSCALL_STOP_TIMEOUT_MS	10000
@@ -125,7 +125,7 @@ int infect_seccomp_filter(pid_t pid, unsigned index, void **ret_insns, unsigned 
 			return 0;
 		return ierrno(-errno, "pid %d: PTRACE_SECCOMP_GET_FILTER %u", pid, index);
 	}
-	buf = xmalloc(n * BPF_INSN_SIZE);
+	buf = imalloc(n * BPF_INSN_SIZE);
 	if (!buf)
 		return -ENOMEM;
 	if (ptrace(SECCOMP_GET_FILTER_, pid, index, buf) != n)
@@ -169,7 +169,7 @@ int infect_peek_siginfo(pid_t pid, int shared, void **ret_infos, unsigned *ret_n
 		struct peeksiginfo_args a = {
 			.off = nr, .flags = shared ? PEEKSIGINFO_SHARED : 0, .nr = PEEK_BATCH,
 		};
-		unsigned char *nb = xrealloc(buf, (size_t)(nr + PEEK_BATCH) * SIGINFO_SIZE);
+		unsigned char *nb = irealloc(buf, (size_t)(nr + PEEK_BATCH) * SIGINFO_SIZE);
 		long n;
 
 		if (!nb)

@@ -15,7 +15,7 @@
 #include <asm/signal.h>
 
 #include "pie-lib.h"
-#include "parasite-abi.h"
+#include "parasite-cmds.h"
 #include "asm/pie-arch.h"
 
 #define AF_UNIX_	1

@@ -1,11 +1,15 @@
 #ifndef CR_ASM_ARCH_H
 #define CR_ASM_ARCH_H
 
+#include <elf.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
-struct infect_regs;
+#include "asm/regs.h"
+
+/* The ptrace regset of the extended register state (xsave, user format). */
+#define ARCH_NT_XSTATE		NT_X86_XSTATE
 
 /* Bytes of one xsave area for the features this CPU/kernel enable. */
 uint32_t arch_xsave_size(void);
@@ -32,12 +36,10 @@ uint64_t arch_sigframe_xfeatures(const void *xsave, uint64_t permitted);
  */
 int arch_cpu_describe(char *buf, size_t len);
 /* 1 if the stopped task runs 64-bit code. */
-int arch_task_is_64bit(const struct infect_regs *r);
-
-struct user_regs;
-struct UserRegsEntry;
-void arch_regs_to_pb(const struct user_regs *r, struct UserRegsEntry *e);
-void arch_regs_from_pb(const struct UserRegsEntry *e, struct user_regs *r);
+static inline int arch_task_is_64bit(const struct user_regs *r)
+{
+	return r->cs == USER_CS_64;
+}
 
 /* Switches to @sp and jumps to @entry with @arg as its first argument. */
 static inline __attribute__((noreturn)) void arch_jump_to_blob(uint64_t entry, uint64_t sp, uint64_t arg)

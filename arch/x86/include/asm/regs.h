@@ -23,6 +23,17 @@ struct user_regs {
 };
 BUILD_BUG_ON(sizeof(struct user_regs) != 27 * 8);
 
+/*
+ * The fields of struct user_regs in their order, X(name) for each: a
+ * plain description for code that handles every register alike without
+ * naming one (cr's conversion to and from its image message).
+ */
+#define ARCH_USER_REGS(X) X(r15) X(r14) X(r13) X(r12) X(bp) X(bx) X(r11) X(r10) X(r9) X(r8) \
+	X(ax) X(cx) X(dx) X(si) X(di) X(orig_ax) X(ip) X(cs) X(flags) X(sp) X(ss) \
+	X(fs_base) X(gs_base) X(ds) X(es) X(fs) X(gs)
+#define ARCH_USER_REG_COUNT_(f) + 1
+BUILD_BUG_ON(sizeof(struct user_regs) != (0 ARCH_USER_REGS(ARCH_USER_REG_COUNT_)) * sizeof(u64));
+
 #define USER_CS_64		0x33
 #define USER_DS			0x2b
 

@@ -1,56 +1,23 @@
-#ifndef CR_PARASITE_ABI_H
-#define CR_PARASITE_ABI_H
+#ifndef CR_PARASITE_CMDS_H
+#define CR_PARASITE_CMDS_H
 
 /*
- * The contract between cr and the parasite blob. The shared area (shared
- * anonymous memory, mapped by both) is laid out as:
- *	[ blob code | struct parasite_args | command data | stack ]
- * Commands travel over a SOCK_SEQPACKET unix socket as struct
- * parasite_msg; bulk arguments and results live in the shared area; fds
- * travel with SCM_RIGHTS.
+ * cr's commands to its parasite (pie/parasite.c) and their data, on top
+ * of the engine's channel (parasite/infect-abi.h): arguments and results
+ * live in the command data area, PARASITE_DATA_SIZE bytes that cr asks
+ * infect_start_blob() for.
  */
 
 #include "compiler.h"
+#include "infect-abi.h"
 #include "asm/regs.h"
 
-#define PARASITE_STACK_SIZE	(64 * 1024)
 #define PARASITE_DATA_SIZE	(256 * 1024)
-#define PARASITE_SUN_PATH_MAX	108
 
 enum parasite_cmd {
-	PARASITE_CMD_ACK = 1,		/* reply */
-	PARASITE_CMD_DUMP_PAGES,	/* pipe fd via SCM_RIGHTS, iovs in data */
+	PARASITE_CMD_DUMP_PAGES = PARASITE_USER_CMDS,	/* pipe fd via SCM_RIGHTS, iovs in data */
 	PARASITE_CMD_DUMP_MISC,		/* sigactions, itimers, brk, umask, ... */
 	PARASITE_CMD_MAX,
-};
-
-struct parasite_msg {
-	u32 cmd;
-	int ret;			/* reply: 0 or -errno */
-	u64 arg;
-};
-
-/* Written by cr before the parasite starts. */
-struct parasite_args {
-	u16 sun_len;			/* bytes of sun_path used (abstract name) */
-	char sun_path[PARASITE_SUN_PATH_MAX];
-	u64 log_level;
-	/*
-	 * When the channel to cr closes (cr is done, or died), the parasite
-	 * unmaps its area with a munmap issued at the trampoline's syscall
-	 * entry (asm/tramp.h), which then puts the task's state back.
-	 */
-	u64 tramp_sys;
-	u64 area_start, area_size;
-	u64 data;			/* address of the command data area */
-	/*
-	 * The thread's rseq registration: the kernel rewrites that area
-	 * whenever the parasite is preempted or migrated, which would
-	 * change pages between their checksum and their copy. The parasite
-	 * unregisters it while it runs and registers it again on the way out.
-	 */
-	u64 rseq_ptr;			/* 0: none */
-	u32 rseq_size, rseq_sig;
 };
 
 /* PARASITE_CMD_DUMP_PAGES: iovs of present pages, in address order. */

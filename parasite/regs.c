@@ -1,14 +1,18 @@
-/* Register sets of stopped tasks through ptrace (x86-64). */
+/*
+ * Register sets of stopped tasks through ptrace: the general registers
+ * (NT_PRSTATUS) and the arch's extended state (asm/arch.h), whose size
+ * the arch says.
+ */
 #include <elf.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 
+#include "asm/arch.h"
 #include "cleanup.h"
 #include "infect.h"
-#include "infect-log.h"
-#include "asm/arch.h"
+#include "infect-priv.h"
 
 int infect_get_regs(pid_t pid, struct infect_regs *ret)
 {
@@ -20,12 +24,12 @@ int infect_get_regs(pid_t pid, struct infect_regs *ret)
 	if (ptrace(PTRACE_GETREGSET, pid, NT_PRSTATUS, &iov))
 		return ierrno(-errno, "pid %d: cannot read registers", pid);
 
-	xs = xzalloc(size);
+	xs = izalloc(size);
 	if (!xs)
 		return -ENOMEM;
 	iov.iov_base = xs;
 	iov.iov_len = size;
-	if (ptrace(PTRACE_GETREGSET, pid, NT_X86_XSTATE, &iov))
+	if (ptrace(PTRACE_GETREGSET, pid, ARCH_NT_XSTATE, &iov))
 		return ierrno(-errno, "pid %d: cannot read the xsave state", pid);
 	if (iov.iov_len != size)
 		iwarn("pid %d: xsave state is %zu bytes, CPUID says %u", pid, iov.iov_len, size);
@@ -45,7 +49,7 @@ int infect_set_regs(pid_t pid, const struct infect_regs *r)
 	if (r->xsave) {
 		iov.iov_base = r->xsave;
 		iov.iov_len = r->xsave_size;
-		if (ptrace(PTRACE_SETREGSET, pid, NT_X86_XSTATE, &iov))
+		if (ptrace(PTRACE_SETREGSET, pid, ARCH_NT_XSTATE, &iov))
 			return ierrno(-errno, "pid %d: cannot set the xsave state", pid);
 	}
 	return 0;
@@ -55,9 +59,4 @@ void infect_regs_free(struct infect_regs *r)
 {
 	free(r->xsave);
 	r->xsave = NULL;
-}
-
-int arch_task_is_64bit(const struct infect_regs *r)
-{
-	return r->gpr.cs == USER_CS_64;
 }
