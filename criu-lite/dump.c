@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -147,11 +148,12 @@ enum dump_stage {
 
 /*
  * In the guard, when cr died. Once the images are complete (a valid
- * inventory) and the tree was to be killed, it is killed: a checkpoint
- * with its tree still running could not be restored. Otherwise the tree
- * runs on, and the repaired connections are let out of repair mode.
+ * inventory) and the tree was to be killed, it is killed (the pidfds cr
+ * handed over): a checkpoint with its tree still running could not be
+ * restored. Otherwise the tree runs on, and the repaired connections
+ * are let out of repair mode.
  */
-static bool dump_guard_death(void *arg, unsigned stage)
+static unsigned dump_guard_death(void *arg, unsigned stage)
 {
 	struct dump_ctx *d = arg;
 	_cleanup_img_ struct img *img = NULL;
@@ -159,11 +161,39 @@ static bool dump_guard_death(void *arg, unsigned stage)
 
 	if (stage != DUMP_COMMITTING || img_open(d->dfd, IMG_INVENTORY, 0, O_RDONLY, &img) ||
 	    pb_read_one_required(img, &inv, PB_INVENTORY))
-		return true;
+		return GUARD_UNDO;
 	pb_free(inv, PB_INVENTORY);
 	pr_warn("pid %d: the images are complete: killing the tree cr left", d->root);
-	pstree_kill(&d->tree);
-	return false;
+	return GUARD_FINISH;
+}
+
+static void kill_pidfd(int pidfd, uint64_t pid)
+{
+	if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) && errno != ESRCH)
+		pr_perror("the guard could not kill pid %lu", (unsigned long)pid);
+}
+
+/*
+ * The tree is to die with the images: the guard gets a pidfd of every
+ * task (no pid reuse can make it kill another process) and the stage.
+ */
+static int guard_commit(struct dump_ctx *d)
+{
+	int err = 0;
+
+	for (unsigned i = 0; i < d->tree.nr && !err; i++) {
+		const struct pstree_task *t = &d->tree.tasks[i];
+		int pidfd;
+
+		if (t->kind != TASK_ALIVE)
+			continue;
+		pidfd = syscall(SYS_pidfd_open, t->pid, 0);
+		if (pidfd < 0)
+			return pr_errno(-errno, "pid %d: pidfd_open", t->pid);
+		err = guard_keep_fd(d->guard, pidfd, kill_pidfd, t->pid, GUARD_FINISH);
+		close(pidfd);
+	}
+	return err ? err : guard_stage(d->guard, DUMP_COMMITTING);
 }
 
 /* Writes the tree and then the inventory, which marks a complete dump. */
@@ -197,7 +227,7 @@ static int finish_images(struct dump_ctx *d)
 	inv.kernel = u.release;
 	inv.pages_id = 1;
 	if (!d->o->leave_running)
-		err = guard_stage(d->guard, DUMP_COMMITTING);
+		err = guard_commit(d);
 	if (!err)
 		err = img_open(d->dfd, IMG_INVENTORY, 0, O_WRONLY, &img);
 	if (!err)
@@ -319,6 +349,8 @@ static int dump_tree(struct dump_ctx *d)
 
 static void dump_ctx_release(struct dump_ctx *d)
 {
+	/* The tree is detached or dead, the repaired connections let out: nothing left to guard. */
+	guard_stop(TAKE_PTR(d->guard));
 	img_close(d->pages);
 	files_dump_free(d->files);
 	img_close(d->shmem);
@@ -351,6 +383,11 @@ int cr_dump(const struct cr_options *o, int dfd)
 		err = img_open(d.dfd, IMG_SHMEM, 0, O_WRONLY, &d.shmem);
 	if (!err && !(d.dedup = page_dedup_new()))
 		err = -ENOMEM;
+	/* Before the tree is frozen: forking the guard costs it nothing. */
+	if (!err)
+		err = guard_start(dump_guard_death, &d, d.dfd, &d.guard);
+	if (!err)
+		files_dump_set_guard(d.files, d.guard);
 	if (!err)
 		err = cr_fail_point("seize");
 	if (!err)
@@ -360,11 +397,7 @@ int cr_dump(const struct cr_options *o, int dfd)
 	clock_gettime(CLOCK_MONOTONIC, &d.t_seize);
 	pr_info("pid %d: seized %u processes", d.root, d.tree.nr_alive);
 
-	err = guard_start(dump_guard_death, &d, d.dfd, &d.guard);
-	if (!err) {
-		files_dump_set_guard(d.files, d.guard);
-		err = dump_tree(&d);
-	}
+	err = dump_tree(&d);
 	if (!err)
 		err = finish_images(&d);
 	if (!err && !o->leave_running)
@@ -373,7 +406,6 @@ int cr_dump(const struct cr_options *o, int dfd)
 	files_dump_end(!err && !o->leave_running);
 	/* After a failure, or with --leave-running: the tree runs on. */
 	pstree_detach(&d.tree);
-	guard_stop(TAKE_PTR(d.guard));
 	pr_info("frozen for %.6f s", since(&d.t_seize));
 	if (!err)
 		pr_info("pid %d: dumped %u processes, %lu bytes of pages, %lu of shared memory", d.root,

@@ -32,7 +32,7 @@ enum guard_msg_type {
 
 struct guard_msg {
 	uint32_t type;
-	uint32_t stage;		/* GUARD_STAGE */
+	uint32_t stage;		/* GUARD_STAGE; GUARD_KEEP_FD: when */
 	guard_undo_fn fn;	/* GUARD_KEEP_FD */
 	uint64_t tag;
 };
@@ -44,6 +44,7 @@ struct guard {
 
 struct kept_fd {
 	int fd;
+	unsigned when;
 	guard_undo_fn fn;
 	uint64_t tag;
 };
@@ -94,7 +95,7 @@ static void wait_cr_gone(int cr_pidfd)
 static __noreturn void guard_main(int sock, int cr_pidfd, guard_death_fn on_death, void *arg)
 {
 	static struct kept_fd kept[GUARD_MAX_FDS];
-	unsigned nr = 0, stage = 0;
+	unsigned nr = 0, stage = 0, when;
 
 	for (;;) {
 		struct guard_msg m;
@@ -108,7 +109,7 @@ static __noreturn void guard_main(int sock, int cr_pidfd, guard_death_fn on_deat
 			break;
 		case GUARD_KEEP_FD:
 			if (fd >= 0 && nr < GUARD_MAX_FDS)
-				kept[nr++] = (struct kept_fd){ fd, m.fn, m.tag };
+				kept[nr++] = (struct kept_fd){ fd, m.stage, m.fn, m.tag };
 			else if (fd >= 0)
 				close(fd);
 			break;
@@ -121,8 +122,9 @@ static __noreturn void guard_main(int sock, int cr_pidfd, guard_death_fn on_deat
 	}
 	wait_cr_gone(cr_pidfd);
 	pr_warn("cr died at stage %u: the guard finishes for it", stage);
-	if (on_death(arg, stage))
-		for (unsigned i = 0; i < nr; i++)
+	when = on_death(arg, stage);
+	for (unsigned i = 0; i < nr && when; i++)
+		if (kept[i].when == when)
 			kept[i].fn(kept[i].fd, kept[i].tag);
 	forget(kept, &nr);
 	_exit(0);
@@ -221,9 +223,9 @@ int guard_stage(struct guard *g, unsigned stage)
 	return send_msg(g, &(struct guard_msg){ .type = GUARD_STAGE, .stage = stage }, -1);
 }
 
-int guard_keep_fd(struct guard *g, int fd, guard_undo_fn fn, uint64_t tag)
+int guard_keep_fd(struct guard *g, int fd, guard_undo_fn fn, uint64_t tag, unsigned when)
 {
-	return send_msg(g, &(struct guard_msg){ .type = GUARD_KEEP_FD, .fn = fn, .tag = tag }, fd);
+	return send_msg(g, &(struct guard_msg){ .type = GUARD_KEEP_FD, .stage = when, .fn = fn, .tag = tag }, fd);
 }
 
 int guard_forget_fds(struct guard *g)
@@ -237,10 +239,12 @@ int guard_stop(struct guard *g)
 
 	if (!g)
 		return 0;
+	pr_debug("guard %d: stopping", g->pid);
 	err = send_msg(g, &(struct guard_msg){ .type = GUARD_STOP }, -1);
 	close(g->sock);
 	if (waitpid(g->pid, NULL, 0) != g->pid && !err)
 		err = pr_errno(-errno, "guard %d: waitpid", g->pid);
+	pr_debug("guard %d: stopped", g->pid);
 	free(g);
 	return err;
 }

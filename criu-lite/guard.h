@@ -23,12 +23,20 @@
 
 struct guard;
 
+/* What a dump's guard does if cr died (the @when of guard_keep_fd()). */
+enum guard_action {
+	GUARD_NOTHING,
+	GUARD_UNDO,		/* the tree runs on: undo what cr changed in it */
+	GUARD_FINISH,		/* the images are complete: finish (kill the tree) */
+};
+
 /*
  * Called in the guard when cr died, with the last stage cr set; returns
- * true if the guard is to undo what the kept fds stand for.
+ * which of the kept fds the guard acts on: those kept with that @when
+ * (0: none).
  */
-typedef bool (*guard_death_fn)(void *arg, unsigned stage);
-/* Undoes what cr did to the object behind @fd (the guard's copy of it). */
+typedef unsigned (*guard_death_fn)(void *arg, unsigned stage);
+/* Undoes or finishes what cr did to the object behind @fd (the guard's copy of it). */
 typedef void (*guard_undo_fn)(int fd, uint64_t tag);
 
 /*
@@ -39,8 +47,8 @@ typedef void (*guard_undo_fn)(int fd, uint64_t tag);
 int guard_start(guard_death_fn on_death, void *arg, int keep_fd, struct guard **ret);
 /* Tells the guard how far cr got; @on_death gets the last stage. */
 int guard_stage(struct guard *g, unsigned stage);
-/* The guard keeps a copy of @fd, to call @fn(copy, @tag) if @on_death says so. */
-int guard_keep_fd(struct guard *g, int fd, guard_undo_fn fn, uint64_t tag);
+/* The guard keeps a copy of @fd, to call @fn(copy, @tag) if @on_death returns @when. */
+int guard_keep_fd(struct guard *g, int fd, guard_undo_fn fn, uint64_t tag, unsigned when);
 /* cr undid everything itself: the guard drops the fds it keeps. */
 int guard_forget_fds(struct guard *g);
 /* cr is done: the guard exits without acting. NULL is a no-op. Returns 0 or -errno. */

@@ -850,14 +850,14 @@ static int create_tree(struct restore_ctx *r)
  * tree is live: the guard does what cr did not get to, taking every task
  * out of its restorer and its region away.
  */
-static bool restore_guard_death(void *arg, unsigned stage)
+static unsigned restore_guard_death(void *arg, unsigned stage)
 {
 	struct restore_ctx *r = arg;
 	struct pollfd p = { .fd = r->go_rd, .events = POLLIN };
 
 	(void)stage;
 	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
-		return false;
+		return 0;
 	for (unsigned i = 0; i < r->tree.nr; i++) {
 		if (r->tree.tasks[i].kind != TASK_ALIVE)
 			continue;
@@ -866,7 +866,7 @@ static bool restore_guard_death(void *arg, unsigned stage)
 			pr_err("pid %d: the guard could not finish its release", r->tree.tasks[i].pid);
 	}
 	detach_tree(r);
-	return false;
+	return 0;
 }
 
 /*

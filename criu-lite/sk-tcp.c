@@ -121,7 +121,7 @@ static int repair_on_dump(const struct fd_dump *d, bool reuseaddr)
 				d->pid, d->fd, d->link, err == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
 	}
 	repaired[nr_repaired++] = (struct repaired){ fd, reuseaddr };
-	return g ? guard_keep_fd(g, fd, repair_undo, reuseaddr) : 0;
+	return g ? guard_keep_fd(g, fd, repair_undo, reuseaddr, GUARD_UNDO) : 0;
 }
 
 static int get_u32(const struct fd_dump *d, int level, int opt, const char *name, uint32_t *ret)

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -12,6 +13,7 @@
 
 #define PEEKSIGINFO_SHARED	1
 #define SYSCALL_STOP_TIMEOUT_MS	10000
+#define FAST_WAIT_US		2000
 
 /* The kernel's struct ptrace_peeksiginfo_args (glibc only declares it). */
 struct peeksiginfo_args {
@@ -207,10 +209,18 @@ struct syscall_info {
  * in a syscall instead of getting where we wait for it is interrupted,
  * -ETIMEDOUT.
  */
+static int64_t now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
 static int wait_stop_timeout(pid_t pid, int *ret_status, int timeout_ms)
 {
-	struct timespec nap = { 0, 0 };
-	int waited_us = 0;
+	const struct timespec nap = { 0, 1000000 };
+	int64_t start = now_us(), waited;
 
 	for (;;) {
 		pid_t r = waitpid(pid, ret_status, __WALL | WNOHANG);
@@ -219,15 +229,20 @@ static int wait_stop_timeout(pid_t pid, int *ret_status, int timeout_ms)
 			return 0;
 		if (r < 0)
 			return ierrno(-errno, "pid %d: waitpid", pid);
-		if (waited_us >= timeout_ms * 1000) {
+		waited = now_us() - start;
+		if (waited >= (int64_t)timeout_ms * 1000) {
 			ptrace(PTRACE_INTERRUPT, pid, 0, 0);
 			waitpid(pid, ret_status, __WALL);
 			return ierrno(-ETIMEDOUT, "pid %d: did not get there within %d ms", pid, timeout_ms);
 		}
-		/* Stops come within microseconds: poll fast first, then back off. */
-		nap.tv_nsec = waited_us < 1000 ? 10000 : 1000000;
-		nanosleep(&nap, NULL);
-		waited_us += nap.tv_nsec / 1000;
+		/*
+		 * Stops come within microseconds: yield while they do (a sleep
+		 * of any length costs the timer slack, 50 us), then back off.
+		 */
+		if (waited < FAST_WAIT_US)
+			sched_yield();
+		else
+			nanosleep(&nap, NULL);
 	}
 }
 
