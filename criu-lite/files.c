@@ -34,6 +34,7 @@
 #include "files.h"
 #include "files-kind.h"
 #include "image.h"
+#include "io.h"
 #include "proc-parse.h"
 #include "pstree.h"
 #include "restorer-abi.h"
@@ -254,22 +255,15 @@ int files_refuse(const struct fd_dump *d, const char *what, const char *why)
 int fdata_append(struct files_dump *df, const void *buf, size_t len, DataRef *ref)
 {
 	struct img *img = df->fdata;
-	size_t done = 0;
+	int err;
 
 	data_ref__init(ref);
 	ref->off = img->off;
 	ref->len = len;
 	ref->crc = crc32c(0, buf, len);
-	while (done < len) {
-		ssize_t n = write(img->fd, (const char *)buf + done, len - done);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return pr_errno(-errno, "%s: writing file data", img->name);
-		}
-		done += n;
-	}
+	err = write_all(img->fd, buf, len);
+	if (err)
+		return pr_errno(err, "%s: writing file data", img->name);
 	img->off += len;
 	return 0;
 }
@@ -281,6 +275,7 @@ int fdata_append_fd(struct files_dump *df, int fd, uint64_t off, uint64_t len, D
 	struct img *img = df->fdata;
 	uint64_t done = 0;
 	uint32_t crc = 0;
+	int err;
 
 	if (!buf)
 		return -ENOMEM;
@@ -298,8 +293,9 @@ int fdata_append_fd(struct files_dump *df, int fd, uint64_t off, uint64_t len, D
 		if (n == 0)
 			return pr_errno(-EIO, "file content ends at %llu, %llu bytes expected",
 					(unsigned long long)(off + done), (unsigned long long)(off + len));
-		if (write(img->fd, buf, n) != n)
-			return pr_errno(errno ? -errno : -EIO, "%s: writing file data", img->name);
+		err = write_all(img->fd, buf, n);
+		if (err)
+			return pr_errno(err, "%s: writing file data", img->name);
 		crc = crc32c(crc, buf, n);
 		done += n;
 	}
@@ -941,15 +937,9 @@ int fdata_copy_to_fd(struct files_rst *rf, const DataRef *ref, int fd)
 			return pr_errno(-EBADMSG, "fdata.img is truncated (%llu bytes at %llu expected)",
 					(unsigned long long)ref->len, (unsigned long long)ref->off);
 		crc = crc32c(crc, buf, n);
-		for (ssize_t w = 0; w < n;) {
-			ssize_t k = write(fd, buf + w, n - w);
-
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k < 0)
-				return pr_errno(-errno, "writing restored file content");
-			w += k;
-		}
+		err = write_all(fd, buf, n);
+		if (err)
+			return pr_errno(err, "writing restored file content");
 		done += n;
 	}
 	if (crc != ref->crc)
