@@ -27,7 +27,6 @@
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
 #include <netlink/msg.h>
-#include <netlink/netlink.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +35,7 @@
 #include "cr.h"
 #include "log.h"
 #include "sk-inet.h"
+#include "sock-diag.h"
 
 #define UDP_MAX_PAYLOAD		65535
 /* Datagrams re-sent at restore reach the socket within this, or restore fails. */
@@ -132,27 +132,24 @@ static struct diag_cache {
 	bool done;
 	struct diag_sk *v;
 	size_t nr, cap;
-	int err;
 } diag_v4, diag_v6;
 
-static int diag_add(struct nl_msg *msg, void *arg)
+/* One reply of the dump: a socket into the cache. 0 or -ENOMEM. */
+static int diag_add(struct nlmsghdr *h, void *arg)
 {
 	struct diag_cache *c = arg;
-	struct nlmsghdr *h = nlmsg_hdr(msg);
 	struct inet_diag_msg *m = nlmsg_data(h);
 	struct nlattr *tb[INET_DIAG_MAX + 1];
 	struct diag_sk *s;
 
 	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
-		return NL_SKIP;
+		return 0;
 	if (c->nr == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 64;
 		struct diag_sk *n = xrealloc(c->v, cap * sizeof(*n));
 
-		if (!n) {
-			c->err = -ENOMEM;
-			return NL_STOP;
-		}
+		if (!n)
+			return -ENOMEM;
 		c->v = n;
 		c->cap = cap;
 	}
@@ -161,7 +158,7 @@ static int diag_add(struct nl_msg *msg, void *arg)
 			       .wqueue = m->idiag_wqueue, .state = m->idiag_state };
 	if (nlmsg_parse(h, sizeof(*m), tb, INET_DIAG_MAX, NULL) == 0 && tb[INET_DIAG_SHUTDOWN])
 		s->shutdown = nla_get_u8(tb[INET_DIAG_SHUTDOWN]);
-	return NL_OK;
+	return 0;
 }
 
 static int cmp_diag(const void *a, const void *b)
@@ -177,26 +174,12 @@ static int diag_load(struct diag_cache *c, int family)
 		.sdiag_family = family, .sdiag_protocol = IPPROTO_TCP,
 		.idiag_states = 1 << TCP_LISTEN | 1 << TCP_ESTABLISHED,
 	};
-	struct nl_sock *sk = nl_socket_alloc();
-	int err;
+	int err = sock_diag_dump(&req, sizeof(req),
+				 family == AF_INET6 ? "the TCP sockets (IPv6)" : "the TCP sockets (IPv4)",
+				 diag_add, c);
 
-	if (!sk)
-		return pr_errno(-ENOMEM, "sock_diag: nl_socket_alloc");
-	err = nl_connect(sk, NETLINK_SOCK_DIAG);
-	if (!err)
-		err = nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, diag_add, c);
-	if (!err)
-		err = nl_send_simple(sk, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, &req, sizeof(req));
-	if (err >= 0)
-		err = nl_recvmsgs_default(sk);
-	nl_socket_free(sk);
-	if (c->err)
-		return c->err;
-	if (err < 0) {
-		pr_err("sock_diag: listing the TCP sockets (%s): %s",
-		       family == AF_INET6 ? "IPv6" : "IPv4", nl_geterror(err));
-		return -EIO;
-	}
+	if (err)
+		return err;
 	qsort(c->v, c->nr, sizeof(*c->v), cmp_diag);
 	c->done = true;
 	return 0;

@@ -34,16 +34,14 @@
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
 #include <netlink/msg.h>
-#include <netlink/netlink.h>
-#include <netlink/socket.h>
 
 #include "cleanup.h"
 #include "compiler.h"
 #include "files-kind.h"
 #include "log.h"
+#include "sock-diag.h"
 
 /* Socket states as unix_diag reports them (include/net/tcp_states.h). */
 #define SK_ESTABLISHED	1
@@ -81,7 +79,6 @@ static struct {
 	const struct files_dump *df;	/* the dump the table was read for */
 	struct usk *v;			/* sorted by ino */
 	size_t nr, cap;
-	int err;
 } diag;
 
 static void diag_free(void)
@@ -92,26 +89,22 @@ static void diag_free(void)
 	memset(&diag, 0, sizeof(diag));
 }
 
-static int diag_parse(struct nl_msg *msg, void *arg)
+/* One reply of the dump: a socket into the table. 0 or -errno (logged). */
+static int diag_parse(struct nlmsghdr *nlh, void *arg)
 {
-	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 	struct unix_diag_msg *m = nlmsg_data(nlh);
 	struct nlattr *tb[UNIX_DIAG_MAX + 1];
 	struct usk *u;
 
 	(void)arg;
-	if (nlmsg_parse(nlh, sizeof(*m), tb, UNIX_DIAG_MAX, NULL) < 0) {
-		diag.err = pr_errno(-EBADMSG, "sock_diag: a malformed unix_diag message");
-		return NL_STOP;
-	}
+	if (nlmsg_parse(nlh, sizeof(*m), tb, UNIX_DIAG_MAX, NULL) < 0)
+		return pr_errno(-EBADMSG, "sock_diag: a malformed unix_diag message");
 	if (diag.nr == diag.cap) {
 		size_t cap = diag.cap ? diag.cap * 2 : 64;
 		struct usk *n = xrealloc(diag.v, cap * sizeof(*n));
 
-		if (!n) {
-			diag.err = -ENOMEM;
-			return NL_STOP;
-		}
+		if (!n)
+			return -ENOMEM;
 		diag.v = n;
 		diag.cap = cap;
 	}
@@ -153,14 +146,12 @@ static int diag_parse(struct nl_msg *msg, void *arg)
 	if (tb[UNIX_DIAG_ICONS] && nla_len(tb[UNIX_DIAG_ICONS]) >= (int)sizeof(uint32_t)) {
 		u->nr_icons = nla_len(tb[UNIX_DIAG_ICONS]) / sizeof(uint32_t);
 		u->icons = xmalloc(u->nr_icons * sizeof(uint32_t));
-		if (!u->icons) {
-			diag.err = -ENOMEM;
-			return NL_STOP;
-		}
+		if (!u->icons)
+			return -ENOMEM;
 		memcpy(u->icons, nla_data(tb[UNIX_DIAG_ICONS]), u->nr_icons * sizeof(uint32_t));
 	}
 	diag.nr++;
-	return NL_OK;
+	return 0;
 }
 
 static int cmp_usk(const void *a, const void *b)
@@ -173,36 +164,16 @@ static int cmp_usk(const void *a, const void *b)
 /* Reads every unix socket of cr's netns. Returns 0 or -errno (logged). */
 static int diag_load(void)
 {
-	struct nl_sock *sk = nl_socket_alloc();
 	struct unix_diag_req req = {
 		.sdiag_family = AF_UNIX,
 		.udiag_states = ~0u,
 		.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS | UDIAG_SHOW_PEER |
 			      UDIAG_SHOW_ICONS | UDIAG_SHOW_RQLEN,
 	};
-	int err;
+	int err = sock_diag_dump(&req, sizeof(req), "unix sockets", diag_parse, NULL);
 
-	if (!sk)
-		return pr_errno(-ENOMEM, "sock_diag: nl_socket_alloc");
-	nl_socket_disable_auto_ack(sk);
-	err = nl_connect(sk, NETLINK_SOCK_DIAG);
-	if (err < 0) {
-		pr_err("sock_diag: connecting a NETLINK_SOCK_DIAG socket: %s", nl_geterror(err));
-		nl_socket_free(sk);
-		return -EIO;
-	}
-	err = nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, diag_parse, NULL);
-	if (err >= 0)
-		err = nl_send_simple(sk, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP | NLM_F_REQUEST, &req, sizeof(req));
-	if (err >= 0)
-		err = nl_recvmsgs_default(sk);
-	nl_socket_free(sk);
-	if (diag.err)
-		return diag.err;
-	if (err < 0) {
-		pr_err("sock_diag: listing unix sockets: %s", nl_geterror(err));
-		return -EIO;
-	}
+	if (err)
+		return err;
 	qsort(diag.v, diag.nr, sizeof(*diag.v), cmp_usk);
 	pr_debug("sock_diag: %zu unix sockets", diag.nr);
 	return 0;
