@@ -35,6 +35,7 @@
 #include "cr.h"
 #include "log.h"
 #include "sk-inet.h"
+#include "sk-opts.h"
 #include "sock-diag.h"
 
 #define UDP_MAX_PAYLOAD		65535
@@ -210,144 +211,55 @@ static void diag_free(void)
 
 /* ---- options --------------------------------------------------------------- */
 
-enum { ONLY_TCP = 1, ONLY_V6 = 2, SK_BUF = 4, NOT_IN_REPAIR = 8 };
+enum { ONLY_TCP = SK_OPT_CALLER, ONLY_V6 = SK_OPT_CALLER << 1, NOT_IN_REPAIR = SK_OPT_CALLER << 2 };
 
-/* Integer options: read at dump, set at restore where they differ from a new socket's. */
-static const struct sk_opt {
-	const char *name;
-	int level, opt, force_opt;	/* force_opt: the *FORCE variant for buffer sizes */
-	unsigned flags;
-	size_t has, val;
-} sk_opts[] = {
-#define OPT(lvl, o, field, fl, force)						\
-	{ #o, lvl, o, force, fl, offsetof(InetSkEntry, has_##field), offsetof(InetSkEntry, field) }
-	OPT(SOL_IPV6, IPV6_V6ONLY, v6only, ONLY_V6, 0),
+/* Read at dump; the integers set at restore where they differ from a new socket's. */
+#define INET_OPT(lvl, o, set_o, fl, field)						\
+	SK_OPT_INT_ROW(InetSkEntry, lvl, o, set_o, SK_SET_CHANGED, fl, field, SK_OPT_HAS(InetSkEntry, field))
+static const struct sk_opt inet_opts[] = {
+	INET_OPT(SOL_IPV6, IPV6_V6ONLY, IPV6_V6ONLY, ONLY_V6, v6only),
 	/* Repair mode forces address reuse and clears it when it ends: set then. */
-	OPT(SOL_SOCKET, SO_REUSEADDR, reuseaddr, NOT_IN_REPAIR, 0),
-	OPT(SOL_SOCKET, SO_REUSEPORT, reuseport, 0, 0),
-	OPT(SOL_SOCKET, SO_KEEPALIVE, keepalive, 0, 0),
-	OPT(SOL_SOCKET, SO_BROADCAST, broadcast, 0, 0),
-	OPT(SOL_SOCKET, SO_PRIORITY, priority, 0, 0),
-	OPT(SOL_SOCKET, SO_RCVBUF, rcvbuf, SK_BUF, SO_RCVBUFFORCE),
-	OPT(SOL_SOCKET, SO_SNDBUF, sndbuf, SK_BUF, SO_SNDBUFFORCE),
-	OPT(SOL_TCP, TCP_NODELAY, tcp_nodelay, ONLY_TCP, 0),
-	OPT(SOL_TCP, TCP_KEEPIDLE, tcp_keepidle, ONLY_TCP, 0),
-	OPT(SOL_TCP, TCP_KEEPINTVL, tcp_keepintvl, ONLY_TCP, 0),
-	OPT(SOL_TCP, TCP_KEEPCNT, tcp_keepcnt, ONLY_TCP, 0),
-#undef OPT
+	INET_OPT(SOL_SOCKET, SO_REUSEADDR, SO_REUSEADDR, NOT_IN_REPAIR, reuseaddr),
+	INET_OPT(SOL_SOCKET, SO_REUSEPORT, SO_REUSEPORT, 0, reuseport),
+	INET_OPT(SOL_SOCKET, SO_KEEPALIVE, SO_KEEPALIVE, 0, keepalive),
+	INET_OPT(SOL_SOCKET, SO_BROADCAST, SO_BROADCAST, 0, broadcast),
+	INET_OPT(SOL_SOCKET, SO_PRIORITY, SO_PRIORITY, 0, priority),
+	INET_OPT(SOL_SOCKET, SO_RCVBUF, SO_RCVBUFFORCE, SK_OPT_HALF, rcvbuf),
+	INET_OPT(SOL_SOCKET, SO_SNDBUF, SO_SNDBUFFORCE, SK_OPT_HALF, sndbuf),
+	INET_OPT(SOL_TCP, TCP_NODELAY, TCP_NODELAY, ONLY_TCP, tcp_nodelay),
+	INET_OPT(SOL_TCP, TCP_KEEPIDLE, TCP_KEEPIDLE, ONLY_TCP, tcp_keepidle),
+	INET_OPT(SOL_TCP, TCP_KEEPINTVL, TCP_KEEPINTVL, ONLY_TCP, tcp_keepintvl),
+	INET_OPT(SOL_TCP, TCP_KEEPCNT, TCP_KEEPCNT, ONLY_TCP, tcp_keepcnt),
+#undef INET_OPT
+	SK_OPT_TIMEO_ROW(InetSkEntry, SO_RCVTIMEO, rcvtimeo_us, SK_OPT_HAS(InetSkEntry, rcvtimeo_us)),
+	SK_OPT_TIMEO_ROW(InetSkEntry, SO_SNDTIMEO, sndtimeo_us, SK_OPT_HAS(InetSkEntry, sndtimeo_us)),
+	SK_OPT_LINGER_ROW(InetSkEntry, linger_onoff, linger_secs, SK_OPT_HAS(InetSkEntry, linger_onoff),
+			  SK_OPT_HAS(InetSkEntry, linger_secs)),
 };
 
-static bool opt_applies(const struct sk_opt *o, uint32_t family, uint32_t proto)
+/* The rows that do not apply to a socket of @family and @proto. */
+static unsigned opts_skip(uint32_t family, uint32_t proto)
 {
-	return !((o->flags & ONLY_TCP) && proto != IPPROTO_TCP) &&
-	       !((o->flags & ONLY_V6) && family != AF_INET6);
-}
-
-static uint64_t tv_us(const struct timeval *tv)
-{
-	return (uint64_t)tv->tv_sec * 1000000 + tv->tv_usec;
+	return (proto != IPPROTO_TCP ? ONLY_TCP : 0) | (family != AF_INET6 ? ONLY_V6 : 0);
 }
 
 static int dump_opts(const struct fd_dump *d, InetSkEntry *e)
 {
-	struct timeval tv;
-	struct linger l;
-	socklen_t len;
-
-	for (size_t i = 0; i < ARRAY_SIZE(sk_opts); i++) {
-		const struct sk_opt *o = &sk_opts[i];
-		int v;
-
-		if (!opt_applies(o, e->family, e->protocol))
-			continue;
-		len = sizeof(v);
-		if (getsockopt(d->cr_fd, o->level, o->opt, &v, &len) < 0)
-			return pr_errno(-errno, "pid %d: fd %d (%s): getsockopt %s", d->pid, d->fd,
-					d->link, o->name);
-		*(protobuf_c_boolean *)((char *)e + o->has) = true;
-		*(uint32_t *)((char *)e + o->val) = v;
-	}
-	len = sizeof(tv);
-	if (getsockopt(d->cr_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &len) < 0)
-		return pr_errno(-errno, "pid %d: fd %d: SO_RCVTIMEO", d->pid, d->fd);
-	e->has_rcvtimeo_us = true;
-	e->rcvtimeo_us = tv_us(&tv);
-	len = sizeof(tv);
-	if (getsockopt(d->cr_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &len) < 0)
-		return pr_errno(-errno, "pid %d: fd %d: SO_SNDTIMEO", d->pid, d->fd);
-	e->has_sndtimeo_us = true;
-	e->sndtimeo_us = tv_us(&tv);
-	len = sizeof(l);
-	if (getsockopt(d->cr_fd, SOL_SOCKET, SO_LINGER, &l, &len) < 0)
-		return pr_errno(-errno, "pid %d: fd %d: SO_LINGER", d->pid, d->fd);
-	e->has_linger_onoff = e->has_linger_secs = true;
-	e->linger_onoff = l.l_onoff;
-	e->linger_secs = l.l_linger;
-	return 0;
-}
-
-static int set_timeo(int fd, const FileEntry *fe, int opt, const char *name, uint64_t us)
-{
-	struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
-
-	if (!us)
-		return 0;
-	if (setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv)) < 0)
-		return pr_errno(-errno, "file id %u (inet socket): setting %s to %llu us", fe->id, name,
-				(unsigned long long)us);
-	return 0;
+	return sk_opts_dump(d, inet_opts, ARRAY_SIZE(inet_opts), opts_skip(e->family, e->protocol), e);
 }
 
 /* Sets the options that differ from @fd's (a new socket); @repair: skip NOT_IN_REPAIR ones. */
 static int restore_opts(int fd, const FileEntry *fe, bool repair)
 {
 	const InetSkEntry *e = fe->inet_sk;
-	int err;
+	char what[64];
 
-	for (size_t i = 0; i < ARRAY_SIZE(sk_opts); i++) {
-		const struct sk_opt *o = &sk_opts[i];
-		uint32_t want;
-		socklen_t len;
-		int cur, v;
-
-		if (!opt_applies(o, e->family, e->protocol) || (repair && (o->flags & NOT_IN_REPAIR)) ||
-		    !*(const protobuf_c_boolean *)((const char *)e + o->has))
-			continue;
-		want = *(const uint32_t *)((const char *)e + o->val);
-		len = sizeof(cur);
-		if (getsockopt(fd, o->level, o->opt, &cur, &len) < 0)
-			return pr_errno(-errno, "file id %u (inet socket): getsockopt %s", fe->id, o->name);
-		if ((uint32_t)cur == want)
-			continue;
-		/* The kernel doubles a buffer size it is given (socket(7)). */
-		v = o->flags & SK_BUF ? (int)(want / 2) : (int)want;
-		if (setsockopt(fd, o->level, o->flags & SK_BUF ? o->force_opt : o->opt, &v, sizeof(v)) < 0)
-			return pr_errno(-errno, "file id %u (inet socket): setting %s to %u", fe->id,
-					o->name, want);
-	}
-	err = set_timeo(fd, fe, SO_RCVTIMEO, "SO_RCVTIMEO", e->rcvtimeo_us);
-	if (!err)
-		err = set_timeo(fd, fe, SO_SNDTIMEO, "SO_SNDTIMEO", e->sndtimeo_us);
-	if (!err && e->linger_onoff) {
-		struct linger l = { .l_onoff = 1, .l_linger = e->linger_secs };
-
-		if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) < 0)
-			err = pr_errno(-errno, "file id %u (inet socket): setting SO_LINGER", fe->id);
-	}
-	return err;
+	snprintf(what, sizeof(what), "file id %u (inet socket)", fe->id);
+	return sk_opts_restore(fd, inet_opts, ARRAY_SIZE(inet_opts),
+			       opts_skip(e->family, e->protocol) | (repair ? NOT_IN_REPAIR : 0), e, what);
 }
 
 /* ---- UDP receive queue -------------------------------------------------- */
-
-static int get_int(const struct fd_dump *d, int level, int opt, const char *name, int *ret)
-{
-	socklen_t len = sizeof(*ret);
-
-	if (getsockopt(d->cr_fd, level, opt, ret, &len) < 0)
-		return pr_errno(-errno, "pid %d: fd %d (%s): getsockopt %s", d->pid, d->fd, d->link, name);
-	return 0;
-}
-
 
 static void dgrams_free(InetSkEntry *e)
 {
@@ -368,15 +280,15 @@ static void dgrams_free(InetSkEntry *e)
 static int peek_dgrams(struct fd_dump *d, InetSkEntry *e)
 {
 	_cleanup_free_ char *buf = xmalloc(UDP_MAX_PAYLOAD + 1);
-	int zero = 0, saved, err;
+	int saved, back, err;
 
 	if (!buf)
 		return -ENOMEM;
-	err = get_int(d, SOL_SOCKET, SO_PEEK_OFF, "SO_PEEK_OFF", &saved);
+	err = sk_dump_getsockopt(d, SOL_SOCKET, SO_PEEK_OFF, "SO_PEEK_OFF", &saved, sizeof(saved));
+	if (!err)
+		err = sk_dump_set_peek_off(d, 0);
 	if (err)
 		return err;
-	if (setsockopt(d->cr_fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) < 0)
-		return pr_errno(-errno, "pid %d: fd %d (%s): SO_PEEK_OFF", d->pid, d->fd, d->link);
 	for (;;) {
 		struct sockaddr_storage from;
 		struct iovec iov = { buf, UDP_MAX_PAYLOAD + 1 };
@@ -422,8 +334,9 @@ static int peek_dgrams(struct fd_dump *d, InetSkEntry *e)
 			break;
 	}
 	/* Whatever happened: the program's own peek offset back (normally off, -1). */
-	if (setsockopt(d->cr_fd, SOL_SOCKET, SO_PEEK_OFF, &saved, sizeof(saved)) < 0 && !err)
-		err = pr_errno(-errno, "pid %d: fd %d: SO_PEEK_OFF back to %d", d->pid, d->fd, saved);
+	back = sk_dump_set_peek_off(d, saved);
+	if (!err)
+		err = back;
 	if (!err && e->n_dgrams)
 		pr_info("pid %d: fd %d: %zu queued datagrams", d->pid, d->fd, e->n_dgrams);
 	return err;
@@ -659,11 +572,11 @@ static int inet_dump(struct fd_dump *d, FileEntry *fe)
 		return -ENOMEM;
 	inet_sk_entry__init(e);
 	fe->inet_sk = e;
-	err = get_int(d, SOL_SOCKET, SO_DOMAIN, "SO_DOMAIN", &family);
+	err = sk_dump_getsockopt(d, SOL_SOCKET, SO_DOMAIN, "SO_DOMAIN", &family, sizeof(family));
 	if (!err)
-		err = get_int(d, SOL_SOCKET, SO_TYPE, "SO_TYPE", &type);
+		err = sk_dump_getsockopt(d, SOL_SOCKET, SO_TYPE, "SO_TYPE", &type, sizeof(type));
 	if (!err)
-		err = get_int(d, SOL_SOCKET, SO_PROTOCOL, "SO_PROTOCOL", &proto);
+		err = sk_dump_getsockopt(d, SOL_SOCKET, SO_PROTOCOL, "SO_PROTOCOL", &proto, sizeof(proto));
 	if (err)
 		return err;
 	if ((family != AF_INET && family != AF_INET6) ||

@@ -41,6 +41,7 @@
 #include "compiler.h"
 #include "files-kind.h"
 #include "log.h"
+#include "sk-opts.h"
 #include "sock-diag.h"
 
 /* Socket states as unix_diag reports them (include/net/tcp_states.h). */
@@ -261,58 +262,25 @@ static const char *type_name(unsigned type)
 	}
 }
 
-static int get_int_opt(const struct fd_dump *d, int opt, const char *name, int *ret)
-{
-	socklen_t len = sizeof(*ret);
-
-	if (getsockopt(d->cr_fd, SOL_SOCKET, opt, ret, &len) < 0)
-		return pr_errno(-errno, "pid %d: fd %d (%s): getsockopt %s", d->pid, d->fd, d->link, name);
-	return 0;
-}
-
-static int get_timeo(const struct fd_dump *d, int opt, const char *name, uint64_t *ret)
-{
-	struct timeval tv;
-	socklen_t len = sizeof(tv);
-
-	if (getsockopt(d->cr_fd, SOL_SOCKET, opt, &tv, &len) < 0)
-		return pr_errno(-errno, "pid %d: fd %d (%s): getsockopt %s", d->pid, d->fd, d->link, name);
-	*ret = (uint64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-	return 0;
-}
+/* The options kept (the same for every unix socket type), in the order restore sets them. */
+#define UNIX_OPT(o, when, fl, field)							\
+	SK_OPT_INT_ROW(UnixSkOpts, SOL_SOCKET, o, o, when, fl, field, SK_OPT_NO_HAS)
+static const struct sk_opt unix_opts[] = {
+	/* getsockopt reports the doubled value the kernel keeps; setsockopt doubles. */
+	UNIX_OPT(SO_SNDBUF, SK_SET_ALWAYS, SK_OPT_HALF, sndbuf),
+	UNIX_OPT(SO_RCVBUF, SK_SET_ALWAYS, SK_OPT_HALF, rcvbuf),
+	UNIX_OPT(SO_PASSCRED, SK_SET_NONZERO, 0, passcred),
+	UNIX_OPT(SO_PASSSEC, SK_SET_NONZERO, 0, passsec),
+	UNIX_OPT(SO_PEEK_OFF, SK_SET_NONNEG, 0, peek_off),
+	SK_OPT_TIMEO_ROW(UnixSkOpts, SO_RCVTIMEO, rcvtimeo_us, SK_OPT_NO_HAS),
+	SK_OPT_TIMEO_ROW(UnixSkOpts, SO_SNDTIMEO, sndtimeo_us, SK_OPT_NO_HAS),
+#undef UNIX_OPT
+};
 
 static int dump_opts(const struct fd_dump *d, UnixSkOpts *o)
 {
-	int v, err;
-
 	unix_sk_opts__init(o);
-	err = get_int_opt(d, SO_RCVBUF, "SO_RCVBUF", &v);
-	o->rcvbuf = v;
-	if (!err)
-		err = get_int_opt(d, SO_SNDBUF, "SO_SNDBUF", &v);
-	o->sndbuf = v;
-	if (!err)
-		err = get_int_opt(d, SO_PASSCRED, "SO_PASSCRED", &v);
-	o->passcred = v;
-	if (!err)
-		err = get_int_opt(d, SO_PASSSEC, "SO_PASSSEC", &v);
-	o->passsec = v;
-	if (!err)
-		err = get_int_opt(d, SO_PEEK_OFF, "SO_PEEK_OFF", &v);
-	o->peek_off = v;
-	if (!err)
-		err = get_timeo(d, SO_RCVTIMEO, "SO_RCVTIMEO", &o->rcvtimeo_us);
-	if (!err)
-		err = get_timeo(d, SO_SNDTIMEO, "SO_SNDTIMEO", &o->sndtimeo_us);
-	return err;
-}
-
-static int set_peek_off(const struct fd_dump *d, int off)
-{
-	if (setsockopt(d->cr_fd, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)) < 0)
-		return pr_errno(-errno, "pid %d: fd %d (%s): setting SO_PEEK_OFF to %d",
-				d->pid, d->fd, d->link, off);
-	return 0;
+	return sk_opts_dump(d, unix_opts, ARRAY_SIZE(unix_opts), 0, o);
 }
 
 /* Fds in flight came with the peek (the kernel clones them): close ours, refuse. */
@@ -386,7 +354,7 @@ static int walk_queue(const struct fd_dump *d, UnixSkEntry *u)
 
 	if (!b.p)
 		return -ENOMEM;
-	err = set_peek_off(d, 0);
+	err = sk_dump_set_peek_off(d, 0);
 	while (!err) {
 		ssize_t n = peek_one(d, &b, u->type == SOCK_STREAM ? 0 : MSG_TRUNC);
 
@@ -421,7 +389,7 @@ static int walk_queue(const struct fd_dump *d, UnixSkEntry *u)
 			}
 			b.p = p;
 			b.size = n;
-			err = set_peek_off(d, off);
+			err = sk_dump_set_peek_off(d, off);
 			continue;
 		} else {
 			err = add_ref(d, u, b.p, n);
@@ -432,7 +400,7 @@ static int walk_queue(const struct fd_dump *d, UnixSkEntry *u)
 	if (!err && stream_len)
 		err = add_ref(d, u, stream, stream_len);
 	/* SO_PEEK_OFF belongs to the socket: the task gets its own value back. */
-	if (set_peek_off(d, u->opts->peek_off) && !err)
+	if (sk_dump_set_peek_off(d, u->opts->peek_off) && !err)
 		err = -EIO;
 	return err;
 }
@@ -731,44 +699,13 @@ static void leave_dir(struct in_dir *s)
 	s->saved = -1;
 }
 
-static int set_int(int fd, int opt, int v, const char *name, const char *what)
-{
-	if (setsockopt(fd, SOL_SOCKET, opt, &v, sizeof(v)) < 0)
-		return pr_errno(-errno, "unix socket %s: setsockopt %s %d", what, name, v);
-	return 0;
-}
-
-static int set_timeo(int fd, int opt, uint64_t us, const char *name, const char *what)
-{
-	struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
-
-	if (setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv)) < 0)
-		return pr_errno(-errno, "unix socket %s: setsockopt %s", what, name);
-	return 0;
-}
-
 static int set_opts(int fd, const UnixSkEntry *u)
 {
-	const UnixSkOpts *o = u->opts;
-	char what[SUN_PATH_MAX + PATH_MAX + 8];
-	int err;
+	char name[SUN_PATH_MAX + PATH_MAX + 8], what[sizeof(name) + 16];
 
-	name_str(u, what, sizeof(what));
-	/* getsockopt reports the doubled value the kernel keeps; setsockopt doubles. */
-	err = set_int(fd, SO_SNDBUF, o->sndbuf / 2, "SO_SNDBUF", what);
-	if (!err)
-		err = set_int(fd, SO_RCVBUF, o->rcvbuf / 2, "SO_RCVBUF", what);
-	if (!err && o->passcred)
-		err = set_int(fd, SO_PASSCRED, 1, "SO_PASSCRED", what);
-	if (!err && o->passsec)
-		err = set_int(fd, SO_PASSSEC, 1, "SO_PASSSEC", what);
-	if (!err && o->peek_off >= 0)
-		err = set_int(fd, SO_PEEK_OFF, o->peek_off, "SO_PEEK_OFF", what);
-	if (!err && o->rcvtimeo_us)
-		err = set_timeo(fd, SO_RCVTIMEO, o->rcvtimeo_us, "SO_RCVTIMEO", what);
-	if (!err && o->sndtimeo_us)
-		err = set_timeo(fd, SO_SNDTIMEO, o->sndtimeo_us, "SO_SNDTIMEO", what);
-	return err;
+	name_str(u, name, sizeof(name));
+	snprintf(what, sizeof(what), "unix socket %s", name);
+	return sk_opts_restore(fd, unix_opts, ARRAY_SIZE(unix_opts), 0, u->opts, what);
 }
 
 /*
