@@ -8,7 +8,7 @@
  * without it they, and TCP sockets in any state but closed, listening or
  * established, are refused.
  *
- * The kernel's sock_diag (inet_diag, through libnl) gives what no
+ * The kernel's sock_diag (inet_diag, sock-diag.c) gives what no
  * getsockopt() does: a listener's backlog and accept queue, a
  * connection's shutdown state.
  */
@@ -34,8 +34,9 @@
 #include "compiler.h"
 #include "cr.h"
 #include "log.h"
-#include "sk-inet.h"
+#include "sk-inet-addr.h"
 #include "sk-opts.h"
+#include "sk-tcp.h"
 #include "sock-diag.h"
 
 #define UDP_MAX_PAYLOAD		65535
@@ -49,76 +50,6 @@ static const char *const tcp_state_names[] = {
 	[TCP_CLOSE] = "CLOSE", [TCP_CLOSE_WAIT] = "CLOSE_WAIT",
 	[TCP_LAST_ACK] = "LAST_ACK", [TCP_LISTEN] = "LISTEN", [TCP_CLOSING] = "CLOSING",
 };
-
-/* ---- addresses ------------------------------------------------------------ */
-
-static size_t addr_len(uint32_t family)
-{
-	return family == AF_INET6 ? sizeof(struct in6_addr) : sizeof(struct in_addr);
-}
-
-socklen_t inet_sockaddr(uint32_t family, const ProtobufCBinaryData *addr, uint32_t port,
-			struct sockaddr_storage *ret)
-{
-	memset(ret, 0, sizeof(*ret));
-	if (family == AF_INET6) {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ret;
-
-		s->sin6_family = AF_INET6;
-		s->sin6_port = htons(port);
-		if (addr->len == sizeof(s->sin6_addr))
-			memcpy(&s->sin6_addr, addr->data, addr->len);
-		return sizeof(*s);
-	} else {
-		struct sockaddr_in *s = (struct sockaddr_in *)ret;
-
-		s->sin_family = AF_INET;
-		s->sin_port = htons(port);
-		if (addr->len == sizeof(s->sin_addr))
-			memcpy(&s->sin_addr, addr->data, addr->len);
-		return sizeof(*s);
-	}
-}
-
-const char *inet_addr_fmt(struct inet_addr_str *buf, uint32_t family,
-			  const ProtobufCBinaryData *addr, uint32_t port)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-
-	if (addr->len == addr_len(family))
-		inet_ntop(family, addr->data, a, sizeof(a));
-	snprintf(buf->s, sizeof(buf->s), family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
-	return buf->s;
-}
-
-/* Fills @addr (allocated) and @port from a sockaddr. */
-static int addr_from_sa(const struct sockaddr_storage *ss, ProtobufCBinaryData *addr, uint32_t *port)
-{
-	const void *src;
-	size_t len;
-
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
-
-		src = &s->sin6_addr;
-		len = sizeof(s->sin6_addr);
-		*port = ntohs(s->sin6_port);
-	} else if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
-
-		src = &s->sin_addr;
-		len = sizeof(s->sin_addr);
-		*port = ntohs(s->sin_port);
-	} else {
-		return -EAFNOSUPPORT;
-	}
-	addr->data = xmalloc(len);
-	if (!addr->data)
-		return -ENOMEM;
-	memcpy(addr->data, src, len);
-	addr->len = len;
-	return 0;
-}
 
 /* ---- sock_diag: what getsockopt() does not tell ---------------------------- */
 
@@ -327,7 +258,7 @@ static int peek_dgrams(struct fd_dump *d, InetSkEntry *e)
 			err = -ENOMEM;
 			break;
 		}
-		err = addr_from_sa(&from, &g->src_addr, &g->src_port);
+		err = inet_addr_from_sa(&from, &g->src_addr, &g->src_port);
 		if (!err)
 			err = fdata_append(d->df, buf, len, g->data);
 		if (err)
@@ -361,7 +292,7 @@ static int requeue_dgram(struct files_rst *rf, const FileEntry *fe, const struct
 
 	if (!pkt)
 		return -ENOMEM;
-	if (g->src_addr.len != addr_len(e->family) || g->data->len > UDP_MAX_PAYLOAD - sizeof(*uh))
+	if (g->src_addr.len != inet_addr_len(e->family) || g->data->len > UDP_MAX_PAYLOAD - sizeof(*uh))
 		return pr_errno(-EBADMSG, "file id %u: a queued datagram's sender or size is invalid", fe->id);
 	slen = inet_sockaddr(e->family, &g->src_addr, 0, &src);
 	dlen = sizeof(struct sockaddr_in6);
@@ -497,7 +428,7 @@ static int dump_peer(const struct fd_dump *d, InetSkEntry *e)
 
 	if (getpeername(d->cr_fd, (struct sockaddr *)&ss, &len) < 0)
 		return -errno;
-	err = addr_from_sa(&ss, &e->dst_addr, &e->dst_port);
+	err = inet_addr_from_sa(&ss, &e->dst_addr, &e->dst_port);
 	e->has_dst_addr = e->has_dst_port = !err;
 	return err;
 }
@@ -587,7 +518,7 @@ static int inet_dump(struct fd_dump *d, FileEntry *fe)
 	e->protocol = proto;
 	if (getsockname(d->cr_fd, (struct sockaddr *)&ss, &len) < 0)
 		return pr_errno(-errno, "pid %d: fd %d (%s): getsockname", d->pid, d->fd, d->link);
-	err = addr_from_sa(&ss, &e->src_addr, &e->src_port);
+	err = inet_addr_from_sa(&ss, &e->src_addr, &e->src_port);
 	if (!err)
 		err = dump_opts(d, e);
 	if (err)
@@ -641,9 +572,9 @@ static int inet_check(struct files_rst *rf, const FileEntry *fe)
 	tcp = e->type == SOCK_STREAM && e->protocol == IPPROTO_TCP;
 	if ((e->family != AF_INET && e->family != AF_INET6) ||
 	    !(tcp || (e->type == SOCK_DGRAM && e->protocol == IPPROTO_UDP)) ||
-	    e->src_addr.len != addr_len(e->family) || e->src_port > UINT16_MAX ||
+	    e->src_addr.len != inet_addr_len(e->family) || e->src_port > UINT16_MAX ||
 	    (e->state == INET_SK_STATE__INET_CONNECTED &&
-	     (!e->has_dst_addr || e->dst_addr.len != addr_len(e->family) || e->dst_port > UINT16_MAX)) ||
+	     (!e->has_dst_addr || e->dst_addr.len != inet_addr_len(e->family) || e->dst_port > UINT16_MAX)) ||
 	    (e->state == INET_SK_STATE__INET_LISTEN && (!tcp || !e->has_backlog)) ||
 	    (is_repair(e) != !!e->tcp))
 		return pr_errno(-EBADMSG, "files.img: inet socket id %u is inconsistent", fe->id);

@@ -27,8 +27,9 @@
 #include "files.h"
 #include "guard.h"
 #include "log.h"
-#include "sk-inet.h"
+#include "sk-inet-addr.h"
 #include "sk-opts.h"
+#include "sk-tcp.h"
 
 /* TCP option kinds of TCP_REPAIR_OPTIONS (RFC 793, 7323, 2018). */
 #define TCPOPT_MSS		2
