@@ -152,7 +152,7 @@ int files_dump_find(struct files_dump *df, dev_t dev, ino_t ino,
 /* Whether @pid is a process of the dumped tree. */
 bool files_dump_pid_in_tree(const struct files_dump *df, pid_t pid);
 
-/* Appends @len bytes to fdata.img; fills *ref (data_ref__init'ed here). */
+/* fdata.img (fdata.c): appends @len bytes; fills *ref (data_ref__init'ed here). */
 int fdata_append(struct files_dump *df, const void *buf, size_t len, DataRef *ref);
 /* Appends @len bytes read from @fd at @off (pread) to fdata.img. */
 int fdata_append_fd(struct files_dump *df, int fd, uint64_t off, uint64_t len, DataRef *ref);
@@ -171,7 +171,7 @@ int files_rst_set(struct files_rst *rf, uint32_t id, int fd);
 /* The shared memory objects of the restore (shmem.h), for memfds. */
 struct shmem_table;
 const struct shmem_table *files_rst_shmem(const struct files_rst *rf);
-/* Reads a data_ref into @buf (ref->len bytes), checking its CRC. */
+/* fdata.img (fdata.c): reads a data_ref into @buf (ref->len bytes), checking its CRC. */
 int fdata_read(struct files_rst *rf, const DataRef *ref, void *buf);
 /* Writes a data_ref's bytes to @fd at its position, checking the CRC. */
 int fdata_copy_to_fd(struct files_rst *rf, const DataRef *ref, int fd);

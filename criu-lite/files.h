@@ -5,7 +5,8 @@
 #include <sys/types.h>
 
 /*
- * Open files of the tree (files.c; the kinds are in files-kind.h).
+ * Open files of the tree (files.c and the parts files-priv.h lists; the
+ * kinds are in files-kind.h).
  *
  * Dump: files_dump_begin() opens files.img and fdata.img in @dfd;
  * files_dump() walks one task's fds (call it for every task, the tree

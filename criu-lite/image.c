@@ -18,6 +18,7 @@
 #include "compiler.h"
 #include "image.h"
 #include "image-priv.h"
+#include "io.h"
 #include "log.h"
 #include "open-file.h"
 
@@ -89,25 +90,12 @@ static inline uint64_t get_le64(const unsigned char *p)
 	return get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
 }
 
-static int write_all(int fd, const void *buf, size_t len, const char *name)
+/* write_all() of image bytes; a failure is logged with the image's name. */
+static int img_write_all(int fd, const void *buf, size_t len, const char *name)
 {
-	const unsigned char *p = buf;
+	int ret = write_all(fd, buf, len);
 
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return img_errno(-errno, name, "write failed");
-		}
-		/* A regular file only writes short when the disk is full. */
-		if (n == 0)
-			return img_errno(-ENOSPC, name, "write failed");
-		p += n;
-		len -= n;
-	}
-	return 0;
+	return ret ? img_errno(ret, name, "write failed") : 0;
 }
 
 /* Reads up to @len bytes; returns the count (short only at EOF) or -errno. */
@@ -176,7 +164,7 @@ static int img_flush(struct img *img)
 
 	if (!img->writing || img->buf_len == 0)
 		return 0;
-	ret = write_all(img->fd, img->buf, img->buf_len, img->name);
+	ret = img_write_all(img->fd, img->buf, img->buf_len, img->name);
 	img->buf_len = 0;
 	return ret;
 }
@@ -474,7 +462,7 @@ static int img_open_write(int dfd, enum img_type type, unsigned id, const char *
 		unsigned char pad[IMG_PAGES_DATA_OFF] = { 0 };
 
 		memcpy(pad, hdr, sizeof(hdr));
-		ret = write_all(fd, pad, sizeof(pad), name);
+		ret = img_write_all(fd, pad, sizeof(pad), name);
 		if (ret)
 			return ret;
 		img->off = IMG_PAGES_DATA_OFF;

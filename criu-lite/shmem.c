@@ -16,6 +16,7 @@
 #include "cleanup.h"
 #include "compiler.h"
 #include "image.h"
+#include "io.h"
 #include "log.h"
 #include "proc-parse.h"
 #include "shmem.h"
@@ -39,12 +40,14 @@ static bool is_shmem_vma(const VmaEntry *e)
 static int dump_run(int obj_fd, int pages_fd, uint64_t off, uint64_t len, char *buf, uint32_t *ret_crc)
 {
 	ssize_t n = pread(obj_fd, buf, len, off);
+	int err;
 
 	if (n != (ssize_t)len)
 		return pr_errno(n < 0 ? -errno : -EIO, "reading shared memory at offset %lu", (unsigned long)off);
 	*ret_crc = crc32c(0, buf, len);
-	if (write(pages_fd, buf, len) != (ssize_t)len)
-		return pr_errno(-errno, "writing shared memory pages");
+	err = write_all(pages_fd, buf, len);
+	if (err)
+		return pr_errno(err, "writing shared memory pages");
 	return 0;
 }
 

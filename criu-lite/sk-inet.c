@@ -3,16 +3,15 @@
  *
  * Kept: family, type, bound address and port, listening state and
  * backlog, a UDP socket's peer and its queued datagrams (with their
- * senders), the common options (table below). Established TCP
+ * senders: sk-udp.c), the common options (table below). Established TCP
  * connections go through repair mode (sk-tcp.c) with --tcp-established;
  * without it they, and TCP sockets in any state but closed, listening or
  * established, are refused.
  *
- * The kernel's sock_diag (inet_diag, through libnl) gives what no
+ * The kernel's sock_diag (inet_diag, sock-diag.c) gives what no
  * getsockopt() does: a listener's backlog and accept queue, a
  * connection's shutdown state.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -22,24 +21,20 @@
 #include <sys/socket.h>
 #include <sys/xattr.h>
 #include <linux/inet_diag.h>
-#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <netinet/udp.h>
 #include <netlink/msg.h>
-#include <netlink/netlink.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "compiler.h"
 #include "cr.h"
 #include "log.h"
-#include "sk-inet.h"
-
-#define UDP_MAX_PAYLOAD		65535
-/* Datagrams re-sent at restore reach the socket within this, or restore fails. */
-#define UDP_REQUEUE_WAIT_MS	1000
+#include "sk-inet-addr.h"
+#include "sk-opts.h"
+#include "sk-tcp.h"
+#include "sk-udp.h"
+#include "sock-diag.h"
 
 static const char *const tcp_state_names[] = {
 	[TCP_ESTABLISHED] = "ESTABLISHED", [TCP_SYN_SENT] = "SYN_SENT",
@@ -48,76 +43,6 @@ static const char *const tcp_state_names[] = {
 	[TCP_CLOSE] = "CLOSE", [TCP_CLOSE_WAIT] = "CLOSE_WAIT",
 	[TCP_LAST_ACK] = "LAST_ACK", [TCP_LISTEN] = "LISTEN", [TCP_CLOSING] = "CLOSING",
 };
-
-/* ---- addresses ------------------------------------------------------------ */
-
-static size_t addr_len(uint32_t family)
-{
-	return family == AF_INET6 ? sizeof(struct in6_addr) : sizeof(struct in_addr);
-}
-
-socklen_t inet_sockaddr(uint32_t family, const ProtobufCBinaryData *addr, uint32_t port,
-			struct sockaddr_storage *ret)
-{
-	memset(ret, 0, sizeof(*ret));
-	if (family == AF_INET6) {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ret;
-
-		s->sin6_family = AF_INET6;
-		s->sin6_port = htons(port);
-		if (addr->len == sizeof(s->sin6_addr))
-			memcpy(&s->sin6_addr, addr->data, addr->len);
-		return sizeof(*s);
-	} else {
-		struct sockaddr_in *s = (struct sockaddr_in *)ret;
-
-		s->sin_family = AF_INET;
-		s->sin_port = htons(port);
-		if (addr->len == sizeof(s->sin_addr))
-			memcpy(&s->sin_addr, addr->data, addr->len);
-		return sizeof(*s);
-	}
-}
-
-const char *inet_addr_fmt(struct inet_addr_str *buf, uint32_t family,
-			  const ProtobufCBinaryData *addr, uint32_t port)
-{
-	char a[INET6_ADDRSTRLEN] = "?";
-
-	if (addr->len == addr_len(family))
-		inet_ntop(family, addr->data, a, sizeof(a));
-	snprintf(buf->s, sizeof(buf->s), family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
-	return buf->s;
-}
-
-/* Fills @addr (allocated) and @port from a sockaddr. */
-static int addr_from_sa(const struct sockaddr_storage *ss, ProtobufCBinaryData *addr, uint32_t *port)
-{
-	const void *src;
-	size_t len;
-
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
-
-		src = &s->sin6_addr;
-		len = sizeof(s->sin6_addr);
-		*port = ntohs(s->sin6_port);
-	} else if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
-
-		src = &s->sin_addr;
-		len = sizeof(s->sin_addr);
-		*port = ntohs(s->sin_port);
-	} else {
-		return -EAFNOSUPPORT;
-	}
-	addr->data = xmalloc(len);
-	if (!addr->data)
-		return -ENOMEM;
-	memcpy(addr->data, src, len);
-	addr->len = len;
-	return 0;
-}
 
 /* ---- sock_diag: what getsockopt() does not tell ---------------------------- */
 
@@ -132,27 +57,24 @@ static struct diag_cache {
 	bool done;
 	struct diag_sk *v;
 	size_t nr, cap;
-	int err;
 } diag_v4, diag_v6;
 
-static int diag_add(struct nl_msg *msg, void *arg)
+/* One reply of the dump: a socket into the cache. 0 or -ENOMEM. */
+static int diag_add(struct nlmsghdr *h, void *arg)
 {
 	struct diag_cache *c = arg;
-	struct nlmsghdr *h = nlmsg_hdr(msg);
 	struct inet_diag_msg *m = nlmsg_data(h);
 	struct nlattr *tb[INET_DIAG_MAX + 1];
 	struct diag_sk *s;
 
 	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
-		return NL_SKIP;
+		return 0;
 	if (c->nr == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 64;
 		struct diag_sk *n = xrealloc(c->v, cap * sizeof(*n));
 
-		if (!n) {
-			c->err = -ENOMEM;
-			return NL_STOP;
-		}
+		if (!n)
+			return -ENOMEM;
 		c->v = n;
 		c->cap = cap;
 	}
@@ -161,7 +83,7 @@ static int diag_add(struct nl_msg *msg, void *arg)
 			       .wqueue = m->idiag_wqueue, .state = m->idiag_state };
 	if (nlmsg_parse(h, sizeof(*m), tb, INET_DIAG_MAX, NULL) == 0 && tb[INET_DIAG_SHUTDOWN])
 		s->shutdown = nla_get_u8(tb[INET_DIAG_SHUTDOWN]);
-	return NL_OK;
+	return 0;
 }
 
 static int cmp_diag(const void *a, const void *b)
@@ -177,26 +99,12 @@ static int diag_load(struct diag_cache *c, int family)
 		.sdiag_family = family, .sdiag_protocol = IPPROTO_TCP,
 		.idiag_states = 1 << TCP_LISTEN | 1 << TCP_ESTABLISHED,
 	};
-	struct nl_sock *sk = nl_socket_alloc();
-	int err;
+	int err = sock_diag_dump(&req, sizeof(req),
+				 family == AF_INET6 ? "the TCP sockets (IPv6)" : "the TCP sockets (IPv4)",
+				 diag_add, c);
 
-	if (!sk)
-		return pr_errno(-ENOMEM, "sock_diag: nl_socket_alloc");
-	err = nl_connect(sk, NETLINK_SOCK_DIAG);
-	if (!err)
-		err = nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, diag_add, c);
-	if (!err)
-		err = nl_send_simple(sk, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, &req, sizeof(req));
-	if (err >= 0)
-		err = nl_recvmsgs_default(sk);
-	nl_socket_free(sk);
-	if (c->err)
-		return c->err;
-	if (err < 0) {
-		pr_err("sock_diag: listing the TCP sockets (%s): %s",
-		       family == AF_INET6 ? "IPv6" : "IPv4", nl_geterror(err));
-		return -EIO;
-	}
+	if (err)
+		return err;
 	qsort(c->v, c->nr, sizeof(*c->v), cmp_diag);
 	c->done = true;
 	return 0;
@@ -227,351 +135,52 @@ static void diag_free(void)
 
 /* ---- options --------------------------------------------------------------- */
 
-enum { ONLY_TCP = 1, ONLY_V6 = 2, SK_BUF = 4, NOT_IN_REPAIR = 8 };
+enum { ONLY_TCP = SK_OPT_CALLER, ONLY_V6 = SK_OPT_CALLER << 1, NOT_IN_REPAIR = SK_OPT_CALLER << 2 };
 
-/* Integer options: read at dump, set at restore where they differ from a new socket's. */
-static const struct sk_opt {
-	const char *name;
-	int level, opt, force_opt;	/* force_opt: the *FORCE variant for buffer sizes */
-	unsigned flags;
-	size_t has, val;
-} sk_opts[] = {
-#define OPT(lvl, o, field, fl, force)						\
-	{ #o, lvl, o, force, fl, offsetof(InetSkEntry, has_##field), offsetof(InetSkEntry, field) }
-	OPT(SOL_IPV6, IPV6_V6ONLY, v6only, ONLY_V6, 0),
+/* Read at dump; the integers set at restore where they differ from a new socket's. */
+#define INET_OPT(lvl, o, set_o, fl, field)						\
+	SK_OPT_INT_ROW(InetSkEntry, lvl, o, set_o, SK_SET_CHANGED, fl, field, SK_OPT_HAS(InetSkEntry, field))
+static const struct sk_opt inet_opts[] = {
+	INET_OPT(SOL_IPV6, IPV6_V6ONLY, IPV6_V6ONLY, ONLY_V6, v6only),
 	/* Repair mode forces address reuse and clears it when it ends: set then. */
-	OPT(SOL_SOCKET, SO_REUSEADDR, reuseaddr, NOT_IN_REPAIR, 0),
-	OPT(SOL_SOCKET, SO_REUSEPORT, reuseport, 0, 0),
-	OPT(SOL_SOCKET, SO_KEEPALIVE, keepalive, 0, 0),
-	OPT(SOL_SOCKET, SO_BROADCAST, broadcast, 0, 0),
-	OPT(SOL_SOCKET, SO_PRIORITY, priority, 0, 0),
-	OPT(SOL_SOCKET, SO_RCVBUF, rcvbuf, SK_BUF, SO_RCVBUFFORCE),
-	OPT(SOL_SOCKET, SO_SNDBUF, sndbuf, SK_BUF, SO_SNDBUFFORCE),
-	OPT(SOL_TCP, TCP_NODELAY, tcp_nodelay, ONLY_TCP, 0),
-	OPT(SOL_TCP, TCP_KEEPIDLE, tcp_keepidle, ONLY_TCP, 0),
-	OPT(SOL_TCP, TCP_KEEPINTVL, tcp_keepintvl, ONLY_TCP, 0),
-	OPT(SOL_TCP, TCP_KEEPCNT, tcp_keepcnt, ONLY_TCP, 0),
-#undef OPT
+	INET_OPT(SOL_SOCKET, SO_REUSEADDR, SO_REUSEADDR, NOT_IN_REPAIR, reuseaddr),
+	INET_OPT(SOL_SOCKET, SO_REUSEPORT, SO_REUSEPORT, 0, reuseport),
+	INET_OPT(SOL_SOCKET, SO_KEEPALIVE, SO_KEEPALIVE, 0, keepalive),
+	INET_OPT(SOL_SOCKET, SO_BROADCAST, SO_BROADCAST, 0, broadcast),
+	INET_OPT(SOL_SOCKET, SO_PRIORITY, SO_PRIORITY, 0, priority),
+	INET_OPT(SOL_SOCKET, SO_RCVBUF, SO_RCVBUFFORCE, SK_OPT_HALF, rcvbuf),
+	INET_OPT(SOL_SOCKET, SO_SNDBUF, SO_SNDBUFFORCE, SK_OPT_HALF, sndbuf),
+	INET_OPT(SOL_TCP, TCP_NODELAY, TCP_NODELAY, ONLY_TCP, tcp_nodelay),
+	INET_OPT(SOL_TCP, TCP_KEEPIDLE, TCP_KEEPIDLE, ONLY_TCP, tcp_keepidle),
+	INET_OPT(SOL_TCP, TCP_KEEPINTVL, TCP_KEEPINTVL, ONLY_TCP, tcp_keepintvl),
+	INET_OPT(SOL_TCP, TCP_KEEPCNT, TCP_KEEPCNT, ONLY_TCP, tcp_keepcnt),
+#undef INET_OPT
+	SK_OPT_TIMEO_ROW(InetSkEntry, SO_RCVTIMEO, rcvtimeo_us, SK_OPT_HAS(InetSkEntry, rcvtimeo_us)),
+	SK_OPT_TIMEO_ROW(InetSkEntry, SO_SNDTIMEO, sndtimeo_us, SK_OPT_HAS(InetSkEntry, sndtimeo_us)),
+	SK_OPT_LINGER_ROW(InetSkEntry, linger_onoff, linger_secs, SK_OPT_HAS(InetSkEntry, linger_onoff),
+			  SK_OPT_HAS(InetSkEntry, linger_secs)),
 };
 
-static bool opt_applies(const struct sk_opt *o, uint32_t family, uint32_t proto)
+/* The rows that do not apply to a socket of @family and @proto. */
+static unsigned opts_skip(uint32_t family, uint32_t proto)
 {
-	return !((o->flags & ONLY_TCP) && proto != IPPROTO_TCP) &&
-	       !((o->flags & ONLY_V6) && family != AF_INET6);
-}
-
-static uint64_t tv_us(const struct timeval *tv)
-{
-	return (uint64_t)tv->tv_sec * 1000000 + tv->tv_usec;
+	return (proto != IPPROTO_TCP ? ONLY_TCP : 0) | (family != AF_INET6 ? ONLY_V6 : 0);
 }
 
 static int dump_opts(const struct fd_dump *d, InetSkEntry *e)
 {
-	struct timeval tv;
-	struct linger l;
-	socklen_t len;
-
-	for (size_t i = 0; i < ARRAY_SIZE(sk_opts); i++) {
-		const struct sk_opt *o = &sk_opts[i];
-		int v;
-
-		if (!opt_applies(o, e->family, e->protocol))
-			continue;
-		len = sizeof(v);
-		if (getsockopt(d->cr_fd, o->level, o->opt, &v, &len) < 0)
-			return pr_errno(-errno, "pid %d: fd %d (%s): getsockopt %s", d->pid, d->fd,
-					d->link, o->name);
-		*(protobuf_c_boolean *)((char *)e + o->has) = true;
-		*(uint32_t *)((char *)e + o->val) = v;
-	}
-	len = sizeof(tv);
-	if (getsockopt(d->cr_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &len) < 0)
-		return pr_errno(-errno, "pid %d: fd %d: SO_RCVTIMEO", d->pid, d->fd);
-	e->has_rcvtimeo_us = true;
-	e->rcvtimeo_us = tv_us(&tv);
-	len = sizeof(tv);
-	if (getsockopt(d->cr_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &len) < 0)
-		return pr_errno(-errno, "pid %d: fd %d: SO_SNDTIMEO", d->pid, d->fd);
-	e->has_sndtimeo_us = true;
-	e->sndtimeo_us = tv_us(&tv);
-	len = sizeof(l);
-	if (getsockopt(d->cr_fd, SOL_SOCKET, SO_LINGER, &l, &len) < 0)
-		return pr_errno(-errno, "pid %d: fd %d: SO_LINGER", d->pid, d->fd);
-	e->has_linger_onoff = e->has_linger_secs = true;
-	e->linger_onoff = l.l_onoff;
-	e->linger_secs = l.l_linger;
-	return 0;
-}
-
-static int set_timeo(int fd, const FileEntry *fe, int opt, const char *name, uint64_t us)
-{
-	struct timeval tv = { .tv_sec = us / 1000000, .tv_usec = us % 1000000 };
-
-	if (!us)
-		return 0;
-	if (setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv)) < 0)
-		return pr_errno(-errno, "file id %u (inet socket): setting %s to %llu us", fe->id, name,
-				(unsigned long long)us);
-	return 0;
+	return sk_opts_dump(d, inet_opts, ARRAY_SIZE(inet_opts), opts_skip(e->family, e->protocol), e);
 }
 
 /* Sets the options that differ from @fd's (a new socket); @repair: skip NOT_IN_REPAIR ones. */
 static int restore_opts(int fd, const FileEntry *fe, bool repair)
 {
 	const InetSkEntry *e = fe->inet_sk;
-	int err;
+	char what[64];
 
-	for (size_t i = 0; i < ARRAY_SIZE(sk_opts); i++) {
-		const struct sk_opt *o = &sk_opts[i];
-		uint32_t want;
-		socklen_t len;
-		int cur, v;
-
-		if (!opt_applies(o, e->family, e->protocol) || (repair && (o->flags & NOT_IN_REPAIR)) ||
-		    !*(const protobuf_c_boolean *)((const char *)e + o->has))
-			continue;
-		want = *(const uint32_t *)((const char *)e + o->val);
-		len = sizeof(cur);
-		if (getsockopt(fd, o->level, o->opt, &cur, &len) < 0)
-			return pr_errno(-errno, "file id %u (inet socket): getsockopt %s", fe->id, o->name);
-		if ((uint32_t)cur == want)
-			continue;
-		/* The kernel doubles a buffer size it is given (socket(7)). */
-		v = o->flags & SK_BUF ? (int)(want / 2) : (int)want;
-		if (setsockopt(fd, o->level, o->flags & SK_BUF ? o->force_opt : o->opt, &v, sizeof(v)) < 0)
-			return pr_errno(-errno, "file id %u (inet socket): setting %s to %u", fe->id,
-					o->name, want);
-	}
-	err = set_timeo(fd, fe, SO_RCVTIMEO, "SO_RCVTIMEO", e->rcvtimeo_us);
-	if (!err)
-		err = set_timeo(fd, fe, SO_SNDTIMEO, "SO_SNDTIMEO", e->sndtimeo_us);
-	if (!err && e->linger_onoff) {
-		struct linger l = { .l_onoff = 1, .l_linger = e->linger_secs };
-
-		if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) < 0)
-			err = pr_errno(-errno, "file id %u (inet socket): setting SO_LINGER", fe->id);
-	}
-	return err;
-}
-
-/* ---- UDP receive queue -------------------------------------------------- */
-
-static int get_int(const struct fd_dump *d, int level, int opt, const char *name, int *ret)
-{
-	socklen_t len = sizeof(*ret);
-
-	if (getsockopt(d->cr_fd, level, opt, ret, &len) < 0)
-		return pr_errno(-errno, "pid %d: fd %d (%s): getsockopt %s", d->pid, d->fd, d->link, name);
-	return 0;
-}
-
-
-static void dgrams_free(InetSkEntry *e)
-{
-	for (size_t i = 0; i < e->n_dgrams; i++) {
-		free(e->dgrams[i]->src_addr.data);
-		free(e->dgrams[i]->data);
-		free(e->dgrams[i]);
-	}
-	free(e->dgrams);
-	e->dgrams = NULL;
-	e->n_dgrams = 0;
-}
-
-/*
- * Peeks every queued datagram with its sender. SO_PEEK_OFF makes each
- * MSG_PEEK go on where the last stopped; it is put back as it was.
- */
-static int peek_dgrams(struct fd_dump *d, InetSkEntry *e)
-{
-	_cleanup_free_ char *buf = xmalloc(UDP_MAX_PAYLOAD + 1);
-	int zero = 0, saved, err;
-
-	if (!buf)
-		return -ENOMEM;
-	err = get_int(d, SOL_SOCKET, SO_PEEK_OFF, "SO_PEEK_OFF", &saved);
-	if (err)
-		return err;
-	if (setsockopt(d->cr_fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof(zero)) < 0)
-		return pr_errno(-errno, "pid %d: fd %d (%s): SO_PEEK_OFF", d->pid, d->fd, d->link);
-	for (;;) {
-		struct sockaddr_storage from;
-		struct iovec iov = { buf, UDP_MAX_PAYLOAD + 1 };
-		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from),
-				     .msg_iov = &iov, .msg_iovlen = 1 };
-		UdpDgram *g, **n;
-		ssize_t len = recvmsg(d->cr_fd, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
-
-		if (len < 0 && errno == EINTR)
-			continue;
-		if (len < 0 && errno == EAGAIN)
-			break;
-		if (len < 0) {
-			err = pr_errno(-errno, "pid %d: fd %d (%s): reading queued datagrams", d->pid,
-				       d->fd, d->link);
-			break;
-		}
-		if (len > UDP_MAX_PAYLOAD) {
-			err = pr_errno(-EMSGSIZE, "pid %d: fd %d (%s): a queued datagram of %zd bytes",
-				       d->pid, d->fd, d->link, len);
-			break;
-		}
-		n = xrealloc(e->dgrams, (e->n_dgrams + 1) * sizeof(*n));
-		g = xmalloc(sizeof(*g));
-		if (n)
-			e->dgrams = n;
-		if (!n || !g) {
-			free(g);
-			err = -ENOMEM;
-			break;
-		}
-		udp_dgram__init(g);
-		g->data = xmalloc(sizeof(*g->data));
-		e->dgrams[e->n_dgrams++] = g;
-		if (!g->data) {
-			err = -ENOMEM;
-			break;
-		}
-		err = addr_from_sa(&from, &g->src_addr, &g->src_port);
-		if (!err)
-			err = fdata_append(d->df, buf, len, g->data);
-		if (err)
-			break;
-	}
-	/* Whatever happened: the program's own peek offset back (normally off, -1). */
-	if (setsockopt(d->cr_fd, SOL_SOCKET, SO_PEEK_OFF, &saved, sizeof(saved)) < 0 && !err)
-		err = pr_errno(-errno, "pid %d: fd %d: SO_PEEK_OFF back to %d", d->pid, d->fd, saved);
-	if (!err && e->n_dgrams)
-		pr_info("pid %d: fd %d: %zu queued datagrams", d->pid, d->fd, e->n_dgrams);
-	return err;
-}
-
-/*
- * Puts datagram @g back into @fd's queue: sent from its old sender's
- * address and port through a raw socket (cr makes the UDP header), so the
- * program's recvfrom() sees the same sender.
- */
-static int requeue_dgram(struct files_rst *rf, const FileEntry *fe, const struct sockaddr_storage *self,
-			 const UdpDgram *g)
-{
-	const InetSkEntry *e = fe->inet_sk;
-	struct sockaddr_storage src, dst = *self;
-	_cleanup_free_ char *pkt = xmalloc(sizeof(struct udphdr) + g->data->len);
-	_cleanup_close_ int raw = -EBADF;
-	struct inet_addr_str as;
-	struct udphdr *uh;
-	int family = e->family;
-	socklen_t slen, dlen;
-
-	if (!pkt)
-		return -ENOMEM;
-	if (g->src_addr.len != addr_len(e->family) || g->data->len > UDP_MAX_PAYLOAD - sizeof(*uh))
-		return pr_errno(-EBADMSG, "file id %u: a queued datagram's sender or size is invalid", fe->id);
-	slen = inet_sockaddr(e->family, &g->src_addr, 0, &src);
-	dlen = sizeof(struct sockaddr_in6);
-	if (family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)&src)->sin6_addr)) {
-		/* An IPv4 sender of a dual-stack socket: IPv4 it is. */
-		struct sockaddr_in6 s6 = *(struct sockaddr_in6 *)&src, d6 = *(struct sockaddr_in6 *)&dst;
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&src, *d4 = (struct sockaddr_in *)&dst;
-
-		memset(&src, 0, sizeof(src));
-		memset(&dst, 0, sizeof(dst));
-		s4->sin_family = d4->sin_family = AF_INET;
-		memcpy(&s4->sin_addr, &s6.sin6_addr.s6_addr[12], 4);
-		if (IN6_IS_ADDR_V4MAPPED(&d6.sin6_addr))
-			memcpy(&d4->sin_addr, &d6.sin6_addr.s6_addr[12], 4);
-		family = AF_INET;
-		slen = sizeof(*s4);
-	}
-	if (family == AF_INET) {
-		struct sockaddr_in *d4 = (struct sockaddr_in *)&dst;
-
-		dlen = sizeof(*d4);
-		if (d4->sin_addr.s_addr == htonl(INADDR_ANY))
-			d4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		d4->sin_port = 0;
-	} else {
-		struct sockaddr_in6 *d6 = (struct sockaddr_in6 *)&dst;
-
-		if (IN6_IS_ADDR_UNSPECIFIED(&d6->sin6_addr))
-			d6->sin6_addr = in6addr_loopback;
-		d6->sin6_port = 0;
-	}
-
-	uh = (struct udphdr *)pkt;
-	uh->source = htons(g->src_port);
-	uh->dest = ((struct sockaddr_in *)self)->sin_port;	/* sin_port and sin6_port coincide */
-	uh->len = htons(sizeof(*uh) + g->data->len);
-	uh->check = 0;		/* IPv4: none; IPv6: the kernel's, IPV6_CHECKSUM below */
-	if (fdata_read(rf, g->data, pkt + sizeof(*uh)))
-		return -EBADMSG;
-
-	raw = socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_UDP);
-	if (raw < 0)
-		return pr_errno(-errno, "file id %u: a raw socket to requeue datagrams", fe->id);
-	if (family == AF_INET6) {
-		int off = offsetof(struct udphdr, check);
-
-		if (setsockopt(raw, SOL_IPV6, IPV6_CHECKSUM, &off, sizeof(off)) < 0)
-			return pr_errno(-errno, "file id %u: IPV6_CHECKSUM", fe->id);
-	}
-	inet_addr_fmt(&as, e->family, &g->src_addr, g->src_port);
-	if (bind(raw, (struct sockaddr *)&src, slen) < 0)
-		return pr_errno(-errno, "file id %u: a queued datagram came from %s, which is not an address of this host now",
-				fe->id, as.s);
-	if (sendto(raw, pkt, sizeof(*uh) + g->data->len, 0, (struct sockaddr *)&dst, dlen) < 0)
-		return pr_errno(-errno, "file id %u: requeueing a datagram from %s", fe->id, as.s);
-	return 0;
-}
-
-/*
- * Memory the receive queue of @fd holds. It grows with each datagram,
- * even an empty one; peeking to count them would not do: the kernel marks
- * an empty datagram peeked with an offset and skips it in later peeks
- * (the next dump's).
- */
-static int rmem_alloc(int fd, uint32_t *ret)
-{
-	uint32_t mi[SK_MEMINFO_VARS];
-	socklen_t len = sizeof(mi);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &len) < 0)
-		return -errno;
-	*ret = mi[SK_MEMINFO_RMEM_ALLOC];
-	return 0;
-}
-
-static int requeue_dgrams(struct files_rst *rf, const FileEntry *fe, int fd)
-{
-	const InetSkEntry *e = fe->inet_sk;
-	struct sockaddr_storage self;
-	socklen_t len = sizeof(self);
-
-	if (!e->n_dgrams)
-		return 0;
-	if (getsockname(fd, (struct sockaddr *)&self, &len) < 0)
-		return pr_errno(-errno, "file id %u: getsockname", fe->id);
-	for (size_t i = 0; i < e->n_dgrams; i++) {
-		uint32_t before = 0, now = 0;
-		int err = rmem_alloc(fd, &before);
-
-		if (!err)
-			err = requeue_dgram(rf, fe, &self, e->dgrams[i]);
-		if (err)
-			return err;
-		/* Loopback delivers at once, normally: wait a little before calling it lost. */
-		for (int ms = 0; ms <= UDP_REQUEUE_WAIT_MS && now <= before; ms += 5) {
-			if (ms)
-				nanosleep(&(struct timespec){ 0, 5 * 1000 * 1000 }, NULL);
-			err = rmem_alloc(fd, &now);
-			if (err)
-				return pr_errno(err, "file id %u: SO_MEMINFO", fe->id);
-		}
-		if (now <= before)
-			return pr_errno(-EIO, "file id %u: requeued datagram %zu of %zu did not arrive",
-					fe->id, i + 1, e->n_dgrams);
-	}
-	return 0;
+	snprintf(what, sizeof(what), "file id %u (inet socket)", fe->id);
+	return sk_opts_restore(fd, inet_opts, ARRAY_SIZE(inet_opts),
+			       opts_skip(e->family, e->protocol) | (repair ? NOT_IN_REPAIR : 0), e, what);
 }
 
 /* ---- dump ---------------------------------------------------------------- */
@@ -601,7 +210,7 @@ static int dump_peer(const struct fd_dump *d, InetSkEntry *e)
 
 	if (getpeername(d->cr_fd, (struct sockaddr *)&ss, &len) < 0)
 		return -errno;
-	err = addr_from_sa(&ss, &e->dst_addr, &e->dst_port);
+	err = inet_addr_from_sa(&ss, &e->dst_addr, &e->dst_port);
 	e->has_dst_addr = e->has_dst_port = !err;
 	return err;
 }
@@ -676,11 +285,11 @@ static int inet_dump(struct fd_dump *d, FileEntry *fe)
 		return -ENOMEM;
 	inet_sk_entry__init(e);
 	fe->inet_sk = e;
-	err = get_int(d, SOL_SOCKET, SO_DOMAIN, "SO_DOMAIN", &family);
+	err = sk_dump_getsockopt(d, SOL_SOCKET, SO_DOMAIN, "SO_DOMAIN", &family, sizeof(family));
 	if (!err)
-		err = get_int(d, SOL_SOCKET, SO_TYPE, "SO_TYPE", &type);
+		err = sk_dump_getsockopt(d, SOL_SOCKET, SO_TYPE, "SO_TYPE", &type, sizeof(type));
 	if (!err)
-		err = get_int(d, SOL_SOCKET, SO_PROTOCOL, "SO_PROTOCOL", &proto);
+		err = sk_dump_getsockopt(d, SOL_SOCKET, SO_PROTOCOL, "SO_PROTOCOL", &proto, sizeof(proto));
 	if (err)
 		return err;
 	if ((family != AF_INET && family != AF_INET6) ||
@@ -691,7 +300,7 @@ static int inet_dump(struct fd_dump *d, FileEntry *fe)
 	e->protocol = proto;
 	if (getsockname(d->cr_fd, (struct sockaddr *)&ss, &len) < 0)
 		return pr_errno(-errno, "pid %d: fd %d (%s): getsockname", d->pid, d->fd, d->link);
-	err = addr_from_sa(&ss, &e->src_addr, &e->src_port);
+	err = inet_addr_from_sa(&ss, &e->src_addr, &e->src_port);
 	if (!err)
 		err = dump_opts(d, e);
 	if (err)
@@ -704,7 +313,7 @@ static int inet_dump(struct fd_dump *d, FileEntry *fe)
 		return pr_errno(err, "pid %d: fd %d (%s): getpeername", d->pid, d->fd, d->link);
 	e->state = err ? INET_SK_STATE__INET_UNCONNECTED : INET_SK_STATE__INET_CONNECTED;
 	e->bound = e->src_port != 0;
-	return peek_dgrams(d, e);
+	return udp_queue_dump(d, e);
 }
 
 static void inet_free_entry(FileEntry *fe)
@@ -716,7 +325,7 @@ static void inet_free_entry(FileEntry *fe)
 	free(e->src_addr.data);
 	free(e->dst_addr.data);
 	tcp_stream_free(e->tcp);
-	dgrams_free(e);
+	udp_queue_free(e);
 	free(e);
 	fe->inet_sk = NULL;
 }
@@ -745,9 +354,9 @@ static int inet_check(struct files_rst *rf, const FileEntry *fe)
 	tcp = e->type == SOCK_STREAM && e->protocol == IPPROTO_TCP;
 	if ((e->family != AF_INET && e->family != AF_INET6) ||
 	    !(tcp || (e->type == SOCK_DGRAM && e->protocol == IPPROTO_UDP)) ||
-	    e->src_addr.len != addr_len(e->family) || e->src_port > UINT16_MAX ||
+	    e->src_addr.len != inet_addr_len(e->family) || e->src_port > UINT16_MAX ||
 	    (e->state == INET_SK_STATE__INET_CONNECTED &&
-	     (!e->has_dst_addr || e->dst_addr.len != addr_len(e->family) || e->dst_port > UINT16_MAX)) ||
+	     (!e->has_dst_addr || e->dst_addr.len != inet_addr_len(e->family) || e->dst_port > UINT16_MAX)) ||
 	    (e->state == INET_SK_STATE__INET_LISTEN && (!tcp || !e->has_backlog)) ||
 	    (is_repair(e) != !!e->tcp))
 		return pr_errno(-EBADMSG, "files.img: inet socket id %u is inconsistent", fe->id);
@@ -796,7 +405,7 @@ static int inet_open(struct files_rst *rf, const FileEntry *fe)
 		return pr_errno(-errno, "file id %u: listen on %s", fe->id, as.s);
 	if (e->protocol == IPPROTO_UDP) {
 		/* Before connect(): a connected socket takes only its peer's datagrams. */
-		err = requeue_dgrams(rf, fe, fd);
+		err = udp_queue_restore(rf, fe, fd);
 		if (err)
 			return err;
 		if (e->state == INET_SK_STATE__INET_CONNECTED) {

@@ -27,7 +27,9 @@
 #include "files-kind.h"
 #include "guard.h"
 #include "log.h"
-#include "sk-inet.h"
+#include "sk-inet-addr.h"
+#include "sk-opts.h"
+#include "sk-tcp.h"
 
 /* TCP option kinds of TCP_REPAIR_OPTIONS (RFC 793, 7323, 2018). */
 #define TCPOPT_MSS		2
@@ -124,15 +126,6 @@ static int repair_on_dump(const struct fd_dump *d, bool reuseaddr)
 	return g ? guard_keep_fd(g, fd, repair_undo, reuseaddr, GUARD_UNDO) : 0;
 }
 
-static int get_u32(const struct fd_dump *d, int level, int opt, const char *name, uint32_t *ret)
-{
-	socklen_t len = sizeof(*ret);
-
-	if (getsockopt(d->cr_fd, level, opt, ret, &len) < 0)
-		return pr_errno(-errno, "pid %d: fd %d (%s): getsockopt %s", d->pid, d->fd, d->link, name);
-	return 0;
-}
-
 /* One queue: its sequence number and (peeked, so it stays queued) its bytes. */
 static int dump_queue(struct fd_dump *d, int queue, uint32_t len, uint32_t *ret_seq, DataRef *ref)
 {
@@ -144,7 +137,7 @@ static int dump_queue(struct fd_dump *d, int queue, uint32_t len, uint32_t *ret_
 	err = repair_queue(d->cr_fd, queue);
 	if (err)
 		return pr_errno(err, "pid %d: fd %d: TCP_REPAIR_QUEUE %s", d->pid, d->fd, qname);
-	err = get_u32(d, SOL_TCP, TCP_QUEUE_SEQ, "TCP_QUEUE_SEQ", ret_seq);
+	err = sk_dump_getsockopt(d, SOL_TCP, TCP_QUEUE_SEQ, "TCP_QUEUE_SEQ", ret_seq, sizeof(*ret_seq));
 	if (err)
 		return err;
 	buf = xmalloc(len ? len : 1);
@@ -196,9 +189,11 @@ int tcp_repair_dump(struct fd_dump *d, InetSkEntry *e, bool reuseaddr)
 	t->snd_wscale = ti.tcpi_snd_wscale;
 	t->rcv_wscale = ti.tcpi_rcv_wscale;
 	/* In repair mode TCP_MAXSEG reports the clamp negotiated at connect. */
-	err = get_u32(d, SOL_TCP, TCP_MAXSEG, "TCP_MAXSEG", &t->mss_clamp);
+	err = sk_dump_getsockopt(d, SOL_TCP, TCP_MAXSEG, "TCP_MAXSEG", &t->mss_clamp,
+				 sizeof(t->mss_clamp));
 	if (!err)
-		err = get_u32(d, SOL_TCP, TCP_TIMESTAMP, "TCP_TIMESTAMP", &t->timestamp);
+		err = sk_dump_getsockopt(d, SOL_TCP, TCP_TIMESTAMP, "TCP_TIMESTAMP", &t->timestamp,
+					 sizeof(t->timestamp));
 	if (err)
 		return err;
 	len = sizeof(w);

@@ -51,6 +51,7 @@
 #include "compiler.h"
 #include "cr.h"
 #include "files-kind.h"
+#include "io.h"
 #include "log.h"
 #include "proc-parse.h"
 
@@ -106,18 +107,11 @@ static int wait_queued(int fd, int want, const char *what)
 	}
 }
 
-static int write_all(int fd, const char *buf, size_t len, const char *what)
+static int queue_write(int fd, const char *buf, size_t len, const char *what)
 {
-	for (size_t done = 0; done < len;) {
-		ssize_t n = write(fd, buf + done, len - done);
+	int err = write_all(fd, buf, len);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return pr_errno(-errno, "%s: writing %zu queued bytes back", what, len);
-		done += n;
-	}
-	return 0;
+	return err ? pr_errno(err, "%s: writing %zu queued bytes back", what, len) : 0;
 }
 
 static int set_termios(int fd, const struct termios *t, const char *what)
@@ -150,7 +144,7 @@ static int slave_queue_put(int master, int slave, const char *buf, size_t len,
 	if (!err && ioctl(slave, FIONREAD, &queued) < 0)
 		err = pr_errno(-errno, "%s: FIONREAD", what);
 	if (!err)
-		err = write_all(master, buf, len, what);
+		err = queue_write(master, buf, len, what);
 	if (!err)
 		err = wait_queued(slave, queued + (int)len, what);
 	if (set_termios(slave, final, what) && !err)
@@ -174,7 +168,7 @@ static int master_queue_put(int master, int slave, const char *buf, size_t len, 
 	if (!err && ioctl(master, FIONREAD, &queued) < 0)
 		err = pr_errno(-errno, "%s: FIONREAD", what);
 	if (!err)
-		err = write_all(slave, buf, len, what);
+		err = queue_write(slave, buf, len, what);
 	if (set_termios(slave, &t, what) && !err)
 		err = -EIO;
 	if (!err)

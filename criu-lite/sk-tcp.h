@@ -1,26 +1,14 @@
-#ifndef CR_SK_INET_H
-#define CR_SK_INET_H
+#ifndef CR_SK_TCP_H
+#define CR_SK_TCP_H
 
 /*
- * Shared by sk-inet.c (IPv4/IPv6 TCP and UDP sockets) and sk-tcp.c (TCP
- * repair mode for established connections).
+ * TCP repair mode for established connections (sk-tcp.c), called by the
+ * inet socket kind (sk-inet.c) for an InetSkEntry of an established TCP
+ * connection.
  */
 #include <stdbool.h>
-#include <stdint.h>
-#include <sys/socket.h>
 
 #include "files-kind.h"
-
-/* "127.0.0.1:80" or "[::1]:80" of the image's address bytes. */
-struct inet_addr_str {
-	char s[64];
-};
-/* The sockaddr of the image's address bytes and port; returns its length. */
-struct sockaddr_storage;
-socklen_t inet_sockaddr(uint32_t family, const ProtobufCBinaryData *addr, uint32_t port,
-			struct sockaddr_storage *ret);
-const char *inet_addr_fmt(struct inet_addr_str *buf, uint32_t family,
-			  const ProtobufCBinaryData *addr, uint32_t port);
 
 /*
  * Dump: puts the established connection @d into repair mode (kept until

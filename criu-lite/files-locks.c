@@ -1,0 +1,169 @@
+/*
+ * File locks: flock() and OFD locks belong to an open file description
+ * and are kept in its files.img entry; POSIX locks belong to a task and
+ * are kept in its fdinfo-PID.img, then taken by the restorer once cr's
+ * copies of the files are closed (a close drops a task's POSIX locks).
+ * Leases, mandatory locks and POSIX locks of a process other than the
+ * fd's are refused.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "files-priv.h"
+#include "restorer-abi.h"
+
+/* ==== dump ============================================================== */
+
+void files_lock_list_free(struct lock_list *l)
+{
+	for (size_t i = 0; i < l->nr; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->nr = 0;
+}
+
+/* ---- locks: "lock:\t1: POSIX  ADVISORY  WRITE 1234 00:2a:5678 10 EOF" ---- */
+
+/*
+ * Collects the locks in @d's fdinfo: flock and OFD locks when @posix is
+ * false, POSIX locks when it is true. A lease is refused.
+ */
+static int parse_locks(const struct fd_dump *d, bool posix, struct lock_list *out)
+{
+	for (const char *line = d->fdinfo; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		char kind[16], adv[16], type[16], end[32];
+		long long start;
+		int pid, n;
+		FileLock *l, **v;
+		LockKind k;
+
+		if (strncmp(line, "lock:", 5))
+			continue;
+		n = sscanf(line, "lock:%*[ \t]%*d:%15s %15s %15s %d %*s %lld %31s",
+			   kind, adv, type, &pid, &start, end);
+		if (n != 6)
+			return pr_errno(-EINVAL, "pid %d: fd %d: unexpected lock line in fdinfo: %.80s",
+					d->pid, d->fd, line);
+		if (!strcmp(kind, "POSIX"))
+			k = LOCK_KIND__LOCK_POSIX;
+		else if (!strcmp(kind, "FLOCK"))
+			k = LOCK_KIND__LOCK_FLOCK;
+		else if (!strcmp(kind, "OFDLCK"))
+			k = LOCK_KIND__LOCK_OFD;
+		else
+			return files_refuse(d, "a file with a lease or delegation", kind);
+		if ((k == LOCK_KIND__LOCK_POSIX) != posix)
+			continue;
+		if (strcmp(adv, "ADVISORY"))
+			return files_refuse(d, "a file with a mandatory lock", NULL);
+		if (k == LOCK_KIND__LOCK_POSIX && pid != d->pid)
+			return files_refuse(d, "a file with a POSIX lock of another process", NULL);
+
+		l = xmalloc(sizeof(*l));
+		v = l ? xrealloc(out->v, (out->nr + 1) * sizeof(*v)) : NULL;
+		if (!v) {
+			free(l);
+			return -ENOMEM;
+		}
+		out->v = v;
+		file_lock__init(l);
+		l->kind = k;
+		l->type = !strcmp(type, "WRITE") ? F_WRLCK : F_RDLCK;
+		l->start = start;
+		l->len = !strcmp(end, "EOF") ? 0 : strtoll(end, NULL, 10) - start + 1;
+		out->v[out->nr++] = l;
+	}
+	return 0;
+}
+
+int files_locks_dump(const struct fd_dump *d, struct lock_list *out)
+{
+	return parse_locks(d, false, out);
+}
+
+/* The task's POSIX locks on @d's file, unless an earlier fd of it had them. */
+int files_posix_locks_dump(const struct fd_dump *d, struct locked_inodes *seen, struct lock_list *pl)
+{
+	void *n;
+	int err;
+
+	for (size_t i = 0; i < seen->nr; i++)
+		if (seen->v[i].dev == d->st.st_dev && seen->v[i].ino == d->st.st_ino)
+			return 0;
+	err = parse_locks(d, true, pl);
+	if (err || !pl->nr)
+		return err;
+	n = xrealloc(seen->v, (seen->nr + 1) * sizeof(*seen->v));
+	if (!n)
+		return -ENOMEM;
+	seen->v = n;
+	seen->v[seen->nr].dev = d->st.st_dev;
+	seen->v[seen->nr].ino = d->st.st_ino;
+	seen->nr++;
+	return 0;
+}
+
+/* ==== restore =========================================================== */
+
+/* flock() and OFD locks of a description. */
+int files_locks_restore(const struct rst_file *f)
+{
+	for (size_t i = 0; i < f->fe->n_locks; i++) {
+		const FileLock *l = f->fe->locks[i];
+		struct flock fl = {
+			.l_type = l->type, .l_whence = SEEK_SET, .l_start = l->start, .l_len = l->len,
+		};
+		int err = 0;
+
+		if (l->type != F_RDLCK && l->type != F_WRLCK)
+			return pr_errno(-EBADMSG, "file id %u: invalid lock type %u in the image",
+					f->fe->id, l->type);
+		if (l->kind == LOCK_KIND__LOCK_FLOCK)
+			err = flock(f->fd, (l->type == F_WRLCK ? LOCK_EX : LOCK_SH) | LOCK_NB);
+		else if (l->kind == LOCK_KIND__LOCK_OFD)
+			err = fcntl(f->fd, F_OFD_SETLK, &fl);
+		else
+			return pr_errno(-EBADMSG, "file id %u: a POSIX lock in a file's lock list",
+					f->fe->id);
+		if (err < 0)
+			return pr_errno(-errno, "file id %u (%s): taking its %s lock again (does someone else hold it now?)",
+					f->fe->id, f->kind->name,
+					l->kind == LOCK_KIND__LOCK_FLOCK ? "flock" : "OFD");
+	}
+	return 0;
+}
+
+int files_plan_add_locks(struct files_plan *plan, const FdinfoEntry *fdi)
+{
+	struct restorer_lock *n = xrealloc(plan->locks,
+					   (plan->nr_locks + fdi->n_posix_locks) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	plan->locks = n;
+	for (size_t i = 0; i < fdi->n_posix_locks; i++) {
+		const FileLock *l = fdi->posix_locks[i];
+
+		if (l->kind != LOCK_KIND__LOCK_POSIX || (l->type != F_RDLCK && l->type != F_WRLCK))
+			return pr_errno(-EBADMSG, "pid %d: fd %u: invalid POSIX lock in the image",
+					plan->pid, fdi->fd);
+		plan->locks[plan->nr_locks++] = (struct restorer_lock){
+			.fd = fdi->fd, .type = l->type, .start = l->start, .len = l->len,
+		};
+	}
+	return 0;
+}
+
+unsigned files_posix_locks(const struct files_plan *plan, const struct restorer_lock **ret)
+{
+	*ret = plan ? plan->locks : NULL;
+	return plan ? plan->nr_locks : 0;
+}

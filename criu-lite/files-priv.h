@@ -1,0 +1,153 @@
+#ifndef CR_FILES_PRIV_H
+#define CR_FILES_PRIV_H
+
+/*
+ * Shared by the parts of the fd framework only; the kinds see
+ * files-kind.h, the rest of cr files.h. The parts, each with its dump and
+ * restore side where it has both:
+ *
+ *  files.c		the kinds table; the dump's walk over each task's fds;
+ *			the kinds' hooks run over every entry at restore
+ *  files-ident.c	which fds of the tree name one open file description
+ *			(device and inode, then kcmp), and the ids they get
+ *  files-refuse.c	the dump's refusals of fds cr cannot keep
+ *  fdata.c		fdata.img: raw bytes of pipes, deleted files, socket queues
+ *  files-locks.c	flock, OFD and POSIX locks
+ *  files-fown.c	owners and their signals (F_SETOWN_EX, F_SETSIG)
+ *  files-open.c	restore in cr: files.img read and checked, every open
+ *			file description created once before the first fork
+ *  files-inherit.c	--inherit-fd: entries that cr's own fds stand for
+ *  files-place.c	restore in each task: its plan (fdinfo-PID.img), its
+ *			fds put at their numbers, every other number closed
+ *
+ * Functions return 0 (or an fd, a count) or -errno, logged where the
+ * cause is known.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "files.h"
+#include "files-kind.h"
+
+/* ==== dump ============================================================== */
+
+/* Locks found in an fdinfo, as written to the image. */
+struct lock_list {
+	FileLock **v;
+	size_t nr;
+};
+
+/* Inodes whose POSIX locks one task already recorded (every fd shows them). */
+struct locked_inodes {
+	struct { dev_t dev; ino_t ino; } *v;
+	size_t nr;
+};
+
+struct fd_ident;
+struct fd_deferred;
+struct cr_options;
+
+/* Options as a dump or restore without any (unit tests). */
+extern const struct cr_options files_no_options;
+
+struct files_dump {
+	const struct cr_options *opts;
+	const struct pstree *tree;
+	struct guard *guard;		/* or NULL */
+	struct img *files, *fdata;
+	struct fd_ident *ident;
+	struct fd_deferred **deferred;	/* files.c's */
+	size_t nr_deferred, cap_deferred;
+};
+
+/* files.c */
+const struct fd_kind *files_kind_of(FileKind k);
+
+/* files-refuse.c: refuses @d, an fd no kind matches, naming what it is. -ENOTSUP. */
+int files_refuse_unknown(const struct fd_dump *d);
+
+/* files-ident.c: the tree's open file descriptions by (device, inode), ordered by kcmp. */
+int files_ident_new(struct fd_ident **ret);
+void files_ident_free(struct fd_ident *ids);
+/*
+ * The id of @d's open file description: 0 and *ret_id for one seen
+ * before, 1 and a new *ret_id for the first sight of it, or -errno.
+ */
+int files_ident_get(struct fd_ident *ids, const struct fd_dump *d, uint32_t *ret_id);
+
+/* files-locks.c */
+void files_lock_list_free(struct lock_list *l);
+/* The flock and OFD locks of @d's description; a lease is refused. */
+int files_locks_dump(const struct fd_dump *d, struct lock_list *out);
+/* The task's POSIX locks on @d's file into @pl, unless @seen has its inode. */
+int files_posix_locks_dump(const struct fd_dump *d, struct locked_inodes *seen, struct lock_list *pl);
+
+/* files-fown.c: the owner and signal of @d's description into @fown, hung off @fe if any. */
+int files_fown_dump(const struct fd_dump *d, FileEntry *fe, FownEntry *fown);
+
+/* ==== restore =========================================================== */
+
+struct rst_file {
+	FileEntry *fe;
+	const struct fd_kind *kind;
+	int fd;				/* cr's, -1 until open */
+	int want_fd;			/* the number of its first user, -1 none */
+	int inherit_fd;			/* --inherit-fd: cr's fd standing for it, -1 none */
+	bool opening;
+};
+
+struct files_rst {
+	const struct cr_options *opts;
+	int dfd;
+	const struct shmem_table *shm;
+	struct rst_file *f;		/* sorted by id */
+	size_t nr;
+	int fdata_fd;
+	uint64_t fdata_end;		/* where its data ends */
+	int keep_from;
+	/*
+	 * at[n] for n < keep_from: 1 + the index of the file whose copy is
+	 * at number n in cr, 0 for none. Each task updates its own copy.
+	 */
+	int *at;
+};
+
+struct files_plan_fd {
+	int fd;
+	unsigned idx;			/* into files_rst.f */
+	bool cloexec;
+};
+
+struct files_plan {
+	pid_t pid;
+	struct files_plan_fd *fds;	/* sorted by fd */
+	unsigned nr;
+	struct restorer_lock *locks;	/* POSIX locks, taken by the restorer */
+	unsigned nr_locks;
+};
+
+/* files-open.c */
+/* The index of entry @id in rf->f, or -1. */
+long files_rst_index(const struct files_rst *rf, uint32_t id);
+/* Whether entry @f is opened in each task that has it, after the fork (fd_kind.open_in_task). */
+bool files_rst_in_task(const struct rst_file *f);
+/* The status flags F_SETFL can set, on f->fd. */
+int files_rst_set_flags(const struct rst_file *f);
+
+/* fdata.c: opens fdata.img for fdata_read() and fdata_copy_to_fd(). */
+int fdata_rst_open(struct files_rst *rf);
+
+/* files-locks.c */
+/* Takes the flock and OFD locks of entry @f again, on f->fd. */
+int files_locks_restore(const struct rst_file *f);
+/* Adds the POSIX locks of @fdi to the plan, for the restorer. */
+int files_plan_add_locks(struct files_plan *plan, const FdinfoEntry *fdi);
+
+/* files-inherit.c */
+/* Marks the entries --inherit-fd names (rst_file.inherit_fd). */
+int files_inherit_match(struct files_rst *rf);
+/* A new fd in cr (O_CLOEXEC) of the --inherit-fd fd that stands for @f. */
+int files_inherit_dup(const struct rst_file *f);
+
+#endif

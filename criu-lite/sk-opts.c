@@ -1,0 +1,160 @@
+/* The socket option tables of sk-opts.h: getsockopt at dump, setsockopt at restore. */
+#include <errno.h>
+#include <stdint.h>
+#include <sys/time.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "log.h"
+#include "sk-opts.h"
+
+#define USEC_PER_SEC	1000000
+
+/* The message's field at offset @off, as type @T. */
+#define MSG_FIELD(T, msg, off)	((T *)((char *)(msg) + (off)))
+#define MSG_CFIELD(T, msg, off)	((const T *)((const char *)(msg) + (off)))
+
+int sk_dump_getsockopt(const struct fd_dump *d, int level, int opt, const char *name,
+		       void *val, socklen_t len)
+{
+	if (getsockopt(d->cr_fd, level, opt, val, &len) < 0)
+		return pr_errno(-errno, "pid %d: fd %d (%s): getsockopt %s", d->pid, d->fd, d->link, name);
+	return 0;
+}
+
+int sk_dump_set_peek_off(const struct fd_dump *d, int off)
+{
+	if (setsockopt(d->cr_fd, SOL_SOCKET, SO_PEEK_OFF, &off, sizeof(off)) < 0)
+		return pr_errno(-errno, "pid %d: fd %d (%s): setting SO_PEEK_OFF to %d",
+				d->pid, d->fd, d->link, off);
+	return 0;
+}
+
+static void set_has(void *msg, size_t has)
+{
+	if (has != SK_OPT_NO_HAS)
+		*MSG_FIELD(protobuf_c_boolean, msg, has) = true;
+}
+
+static int dump_one(const struct fd_dump *d, const struct sk_opt *o, void *msg)
+{
+	union {
+		int i;
+		struct timeval tv;
+		struct linger l;
+	} v;
+	socklen_t len = o->type == SK_OPT_INT ? sizeof(v.i) :
+			o->type == SK_OPT_TIMEO ? sizeof(v.tv) : sizeof(v.l);
+	int err = sk_dump_getsockopt(d, o->level, o->opt, o->name, &v, len);
+
+	if (err)
+		return err;
+	switch (o->type) {
+	case SK_OPT_INT:
+		*MSG_FIELD(uint32_t, msg, o->field) = v.i;
+		break;
+	case SK_OPT_TIMEO:
+		*MSG_FIELD(uint64_t, msg, o->field) = (uint64_t)v.tv.tv_sec * USEC_PER_SEC + v.tv.tv_usec;
+		break;
+	case SK_OPT_LINGER:
+		*MSG_FIELD(uint32_t, msg, o->field) = v.l.l_onoff;
+		*MSG_FIELD(uint32_t, msg, o->field2) = v.l.l_linger;
+		set_has(msg, o->has2);
+		break;
+	}
+	set_has(msg, o->has);
+	return 0;
+}
+
+int sk_opts_dump(const struct fd_dump *d, const struct sk_opt *t, size_t n, unsigned skip, void *msg)
+{
+	for (size_t i = 0; i < n; i++) {
+		int err = t[i].flags & skip ? 0 : dump_one(d, &t[i], msg);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * 1 if restore sets row @o, whose kept value is @kept, on @fd; 0 if not;
+ * or -errno (logged). SK_SET_CHANGED is for int rows.
+ */
+static int wanted(int fd, const struct sk_opt *o, int64_t kept, const char *what)
+{
+	socklen_t len;
+	int cur;
+
+	switch (o->set) {
+	case SK_SET_ALWAYS:
+		return 1;
+	case SK_SET_NONZERO:
+		return kept != 0;
+	case SK_SET_NONNEG:
+		return kept >= 0;
+	case SK_SET_CHANGED:
+		len = sizeof(cur);
+		if (getsockopt(fd, o->level, o->opt, &cur, &len) < 0)
+			return pr_errno(-errno, "%s: getsockopt %s", what, o->name);
+		return (uint32_t)cur != (uint32_t)kept;
+	}
+	return 1;
+}
+
+static int restore_one(int fd, const struct sk_opt *o, const void *msg, const char *what)
+{
+	union {
+		int i;
+		struct timeval tv;
+		struct linger l;
+	} v;
+	socklen_t len = 0;
+	int64_t kept = 0;
+	uint64_t us;
+	int set;
+
+	switch (o->type) {
+	case SK_OPT_INT:
+		kept = *MSG_CFIELD(int32_t, msg, o->field);
+		v.i = o->flags & SK_OPT_HALF ? (int)((uint32_t)kept / 2) : (int)kept;
+		len = sizeof(v.i);
+		break;
+	case SK_OPT_TIMEO:
+		us = *MSG_CFIELD(uint64_t, msg, o->field);
+		kept = us;
+		v.tv = (struct timeval){ .tv_sec = us / USEC_PER_SEC, .tv_usec = us % USEC_PER_SEC };
+		len = sizeof(v.tv);
+		break;
+	case SK_OPT_LINGER:
+		kept = *MSG_CFIELD(uint32_t, msg, o->field);
+		v.l = (struct linger){ .l_onoff = 1, .l_linger = *MSG_CFIELD(uint32_t, msg, o->field2) };
+		len = sizeof(v.l);
+		break;
+	}
+	set = wanted(fd, o, kept, what);
+	if (set <= 0)
+		return set;
+	if (setsockopt(fd, o->level, o->set_opt, &v, len) < 0)
+		return pr_errno(-errno, "%s: setting %s to %lld%s", what, o->name,
+				o->type == SK_OPT_LINGER ? (long long)v.l.l_linger : (long long)kept,
+				o->type == SK_OPT_TIMEO ? " us" : o->type == SK_OPT_LINGER ? " s" : "");
+	return 0;
+}
+
+int sk_opts_restore(int fd, const struct sk_opt *t, size_t n, unsigned skip, const void *msg,
+		    const char *what)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct sk_opt *o = &t[i];
+		int err;
+
+		if ((o->flags & skip) ||
+		    (o->has != SK_OPT_NO_HAS && !*MSG_CFIELD(protobuf_c_boolean, msg, o->has)))
+			continue;
+		err = restore_one(fd, o, msg, what);
+		if (err)
+			return err;
+	}
+	return 0;
+}

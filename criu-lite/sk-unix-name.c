@@ -1,0 +1,237 @@
+/*
+ * Names of unix sockets: path names (relative ones with the directory
+ * they were bound in), abstract names, and the socket files of path
+ * names. Dump: what the name is and whether its file is still the
+ * socket's (deleted after bind, replaced by another file). Restore:
+ * bind, connect and unlink by name, in the right directory, never over
+ * a file that is not a stale socket.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "sk-unix-priv.h"
+
+/* Sets name, dir, deleted and mode of a bound socket. */
+int unix_dump_name(const struct fd_dump *d, const struct usk *us, UnixSkEntry *u, bool accepted)
+{
+	char path[PATH_MAX + SUN_PATH_MAX + 2], cwd[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+
+	u->has_name = true;
+	u->name.len = us->name_len;
+	u->name.data = xmalloc(us->name_len);
+	if (!u->name.data)
+		return -ENOMEM;
+	memcpy(u->name.data, us->name, us->name_len);
+	if (!us->name[0] && us->name_len)
+		return 0;		/* abstract */
+
+	snprintf(path, sizeof(path), "%.*s", (int)us->name_len, us->name);
+	if (path[0] != '/') {
+		char link[64];
+
+		snprintf(link, sizeof(link), "/proc/%d/cwd", d->pid);
+		n = readlink(link, cwd, sizeof(cwd) - 1);
+		if (n < 0)
+			return pr_errno(-errno, "pid %d: fd %d: readlink %s", d->pid, d->fd, link);
+		cwd[n] = '\0';
+		u->dir = xstrdup(cwd);
+		if (!u->dir)
+			return -ENOMEM;
+		snprintf(path, sizeof(path), "%s/%.*s", cwd, (int)us->name_len, us->name);
+	}
+	if (stat(path, &st) == 0 && us->has_vfs && st.st_ino == us->vfs_ino &&
+	    major(st.st_dev) == (us->vfs_dev >> 20) && minor(st.st_dev) == (us->vfs_dev & 0xfffff)) {
+		u->has_mode = true;
+		u->mode = st.st_mode & 07777;
+		return 0;
+	}
+	if (accepted)
+		return 0;		/* restored through its listener, never bound */
+	if (stat(path, &st) == 0)
+		return files_refuse(d, "a unix socket",
+				    "its path was replaced by another file since bind (a relative name bound in another directory?)");
+	u->has_deleted = true;
+	u->deleted = true;
+	return 0;
+}
+
+/* ---- restore ---------------------------------------------------------- */
+
+bool unix_is_path(const UnixSkEntry *u)
+{
+	return u->has_name && u->name.len && u->name.data[0];
+}
+
+/* The name as a C string (a path name) for messages and file operations. */
+void unix_name_str(const UnixSkEntry *u, char *buf, size_t size)
+{
+	if (!u->has_name || !u->name.len)
+		snprintf(buf, size, "(unnamed)");
+	else if (!u->name.data[0])
+		snprintf(buf, size, "@%.*s", (int)u->name.len - 1, (const char *)u->name.data + 1);
+	else if (u->dir)
+		snprintf(buf, size, "%s/%.*s", u->dir, (int)u->name.len, (const char *)u->name.data);
+	else
+		snprintf(buf, size, "%.*s", (int)u->name.len, (const char *)u->name.data);
+}
+
+socklen_t unix_make_addr(const UnixSkEntry *u, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	memcpy(sa->sun_path, u->name.data, u->name.len);
+	return offsetof(struct sockaddr_un, sun_path) + u->name.len + (unix_is_path(u) ? 1 : 0);
+}
+
+int unix_enter_dir(const UnixSkEntry *u, struct unix_in_dir *s)
+{
+	s->saved = -1;
+	if (!unix_is_path(u) || !u->dir)
+		return 0;
+	s->saved = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (s->saved < 0)
+		return pr_errno(-errno, "unix socket: opening cr's working directory");
+	if (chdir(u->dir) < 0) {
+		int err = pr_errno(-errno, "unix socket %.*s: entering %s, the directory it was bound in",
+				   (int)u->name.len, (const char *)u->name.data, u->dir);
+
+		close(s->saved);
+		s->saved = -1;
+		return err;
+	}
+	return 0;
+}
+
+void unix_leave_dir(struct unix_in_dir *s)
+{
+	if (s->saved < 0)
+		return;
+	if (fchdir(s->saved) < 0)
+		pr_perror("unix socket: going back to cr's working directory");
+	close(s->saved);
+	s->saved = -1;
+}
+
+/*
+ * What is at a path name now: nothing, or a socket file (the original's,
+ * left when it died: replaced) is fine; anything else is an error naming it.
+ */
+int unix_check_path_free(const UnixSkEntry *u, bool remove)
+{
+	char what[UNIX_NAME_STR_MAX], rel[SUN_PATH_MAX + 1];
+	struct unix_in_dir s;
+	struct stat st;
+	int err;
+
+	unix_name_str(u, what, sizeof(what));
+	snprintf(rel, sizeof(rel), "%.*s", (int)u->name.len, (const char *)u->name.data);
+	err = unix_enter_dir(u, &s);
+	if (err)
+		return err;
+	if (lstat(rel, &st) < 0) {
+		err = errno == ENOENT ? 0 : pr_errno(-errno, "unix socket %s: stat", what);
+	} else if (!S_ISSOCK(st.st_mode)) {
+		err = pr_errno(-EEXIST, "unix socket %s: the path exists and is not a socket (mode 0%o); cr will not replace it",
+			       what, (unsigned)st.st_mode);
+	} else if (remove) {
+		if (unlink(rel) < 0)
+			err = pr_errno(-errno, "unix socket %s: removing the stale socket file", what);
+		else
+			pr_info("unix socket %s: replaced the stale socket file", what);
+	}
+	unix_leave_dir(&s);
+	return err;
+}
+
+int unix_bind(int fd, const UnixSkEntry *u)
+{
+	char what[UNIX_NAME_STR_MAX];
+	struct sockaddr_un sa;
+	socklen_t len = unix_make_addr(u, &sa);
+	struct unix_in_dir s;
+	int err;
+
+	if (!u->has_name || !u->name.len)
+		return 0;
+	unix_name_str(u, what, sizeof(what));
+	if (unix_is_path(u)) {
+		err = unix_check_path_free(u, true);
+		if (err)
+			return err;
+	}
+	err = unix_enter_dir(u, &s);
+	if (err)
+		return err;
+	if (bind(fd, (struct sockaddr *)&sa, len) < 0)
+		err = pr_errno(-errno, "unix socket %s: bind", what);
+	else if (unix_is_path(u) && u->has_mode && fchmodat(AT_FDCWD, sa.sun_path, u->mode, 0) < 0)
+		err = pr_errno(-errno, "unix socket %s: chmod 0%o", what, u->mode);
+	/* After a failed chmod the file is ours; EADDRINUSE means it is someone else's. */
+	if (err && unix_is_path(u) && err != -EADDRINUSE)
+		(void)unlink(sa.sun_path);
+	unix_leave_dir(&s);
+	return err;
+}
+
+int unix_connect(int fd, const UnixSkEntry *to)
+{
+	char what[UNIX_NAME_STR_MAX];
+	struct sockaddr_un sa;
+	socklen_t len = unix_make_addr(to, &sa);
+	struct unix_in_dir s;
+	int err;
+
+	unix_name_str(to, what, sizeof(what));
+	if (!to->has_name || !to->name.len)
+		return pr_errno(-EBADMSG, "unix socket: connecting to an unnamed socket other than through socketpair");
+	err = unix_enter_dir(to, &s);
+	if (err)
+		return err;
+	if (connect(fd, (struct sockaddr *)&sa, len) < 0)
+		err = pr_errno(-errno, "unix socket: connecting to %s", what);
+	unix_leave_dir(&s);
+	return err;
+}
+
+int unix_unlink_name(const UnixSkEntry *u)
+{
+	char what[UNIX_NAME_STR_MAX], rel[SUN_PATH_MAX + 1];
+	struct unix_in_dir s;
+	int err;
+
+	unix_name_str(u, what, sizeof(what));
+	snprintf(rel, sizeof(rel), "%.*s", (int)u->name.len, (const char *)u->name.data);
+	err = unix_enter_dir(u, &s);
+	if (err)
+		return err;
+	if (unlink(rel) < 0)
+		err = pr_errno(-errno, "unix socket %s: unlinking it after bind, as it was at dump", what);
+	unix_leave_dir(&s);
+	return err;
+}
+
+void unix_remove_name(const UnixSkEntry *u)
+{
+	char rel[SUN_PATH_MAX + 1];
+	struct unix_in_dir s;
+	struct stat st;
+
+	if (unix_enter_dir(u, &s))
+		return;
+	snprintf(rel, sizeof(rel), "%.*s", (int)u->name.len, (const char *)u->name.data);
+	if (lstat(rel, &st) == 0 && S_ISSOCK(st.st_mode) && unlink(rel) < 0)
+		pr_perror("unix socket %s: removing it after the failed restore", rel);
+	unix_leave_dir(&s);
+}
