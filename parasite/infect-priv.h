@@ -13,21 +13,15 @@
 
 #include "infect.h"
 
-/* The engine's logging goes through the tool's callback, if any. */
-extern infect_log_fn infect_log;
-extern infect_fault_fn infect_fault;
+/*
+ * infect-hooks.c: the engine's logging goes through the tool's callback,
+ * if any (errno is kept); fault points ask the tool's hook, 0 without one.
+ */
+void infect_logf(int level, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+int infect_fault_at(const char *point);
 
-/* 0, or the error the tool's fault hook injects at @point. */
-static inline int infect_fault_at(const char *point)
-{
-	return infect_fault ? infect_fault(point) : 0;
-}
-
-#define ilog(level, fmt, ...)						\
-	({ int __saved = errno;						\
-	   if (infect_log)						\
-		infect_log(level, __FILE__, __LINE__, fmt, ##__VA_ARGS__); \
-	   errno = __saved; })
+#define ilog(level, fmt, ...)	infect_logf(level, __FILE__, __LINE__, fmt, ##__VA_ARGS__)
 #define ierr(fmt, ...)		ilog(1, fmt, ##__VA_ARGS__)
 #define iwarn(fmt, ...)		ilog(2, fmt, ##__VA_ARGS__)
 #define idebug(fmt, ...)	ilog(4, fmt, ##__VA_ARGS__)

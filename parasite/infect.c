@@ -414,7 +414,7 @@ int infect_cmd(struct parasite_ctl *ctl, unsigned cmd, int fd)
 static int finish_blob(struct parasite_ctl *ctl)
 {
 	uint64_t exit_ip = ctl->place + ARCH_TRAMP_OFF(arch_tramp_sys) + ARCH_SYSCALL_INSN_LEN;
-	int status, err;
+	int status = 0, err;
 	long ret;
 
 	ctl->blob_running = false;

@@ -22,19 +22,6 @@ struct peeksiginfo_args {
 	int32_t nr;
 };
 
-infect_log_fn infect_log;
-infect_fault_fn infect_fault;
-
-void infect_set_logger(infect_log_fn fn)
-{
-	infect_log = fn;
-}
-
-void infect_set_fault_hook(infect_fault_fn fn)
-{
-	infect_fault = fn;
-}
-
 int infect_seize(pid_t pid)
 {
 	int status;
