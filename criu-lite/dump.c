@@ -153,7 +153,7 @@ enum dump_stage {
  * restored. Otherwise the tree runs on, and the repaired connections
  * are let out of repair mode.
  */
-static unsigned dump_guard_death(void *arg, unsigned stage)
+static unsigned dump_guard_choose(void *arg, unsigned stage)
 {
 	struct dump_ctx *d = arg;
 	_cleanup_img_ struct img *img = NULL;
@@ -385,7 +385,7 @@ int cr_dump(const struct cr_options *o, int dfd)
 		err = -ENOMEM;
 	/* Before the tree is frozen: forking the guard costs it nothing. */
 	if (!err)
-		err = guard_start(dump_guard_death, &d, d.dfd, &d.guard);
+		err = guard_start(dump_guard_choose, NULL, &d, d.dfd, &d.guard);
 	if (!err)
 		files_dump_set_guard(d.files, d.guard);
 	if (!err)

@@ -92,7 +92,8 @@ static void wait_cr_gone(int cr_pidfd)
 		pr_warn("cr is not gone %d ms after it closed the guard's channel", CR_EXIT_TIMEOUT_MS);
 }
 
-static __noreturn void guard_main(int sock, int cr_pidfd, guard_death_fn on_death, void *arg)
+static __noreturn void guard_main(int sock, int cr_pidfd, guard_choose_fn choose, guard_finish_fn finish,
+				  void *arg)
 {
 	static struct kept_fd kept[GUARD_MAX_FDS];
 	unsigned nr = 0, stage = 0, when;
@@ -120,13 +121,21 @@ static __noreturn void guard_main(int sock, int cr_pidfd, guard_death_fn on_deat
 			_exit(0);
 		}
 	}
-	wait_cr_gone(cr_pidfd);
-	pr_warn("cr died at stage %u: the guard finishes for it", stage);
-	when = on_death(arg, stage);
+	/*
+	 * At once: cr's channel closes early in its exit, and its tracees run
+	 * again a moment later (connections it left in repair mode must be
+	 * out of it by then, if we can).
+	 */
+	when = choose(arg, stage);
 	for (unsigned i = 0; i < nr && when; i++)
 		if (kept[i].when == when)
 			kept[i].fn(kept[i].fd, kept[i].tag);
 	forget(kept, &nr);
+	pr_warn("cr died at stage %u: the guard finishes for it", stage);
+	if (finish) {
+		wait_cr_gone(cr_pidfd);
+		finish(arg, stage);
+	}
 	_exit(0);
 }
 
@@ -161,34 +170,41 @@ static void detach_from_cr(int *keep, unsigned nr_keep)
 
 /* ---- in cr ------------------------------------------------------------------- */
 
-int guard_start(guard_death_fn on_death, void *arg, int keep_fd, struct guard **ret)
+int guard_start(guard_choose_fn choose, guard_finish_fn finish, void *arg, int keep_fd, struct guard **ret)
 {
 	_cleanup_free_ struct guard *g = xzalloc(sizeof(*g));
-	int sv[2];
+	int sv[2], cr_pidfd;
 	pid_t pid;
 
 	if (!g)
 		return -ENOMEM;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+	/* cr's own pidfd, taken here: after the fork, cr may already be gone. */
+	cr_pidfd = syscall(SYS_pidfd_open, getpid(), 0);
+	if (cr_pidfd < 0)
+		return pr_errno(-errno, "guard: pidfd_open");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+		close(cr_pidfd);
 		return pr_errno(-errno, "guard: socketpair");
+	}
 	pid = fork();
 	if (pid < 0) {
 		int err = pr_errno(-errno, "guard: fork");
 
 		close(sv[0]);
 		close(sv[1]);
+		close(cr_pidfd);
 		return err;
 	}
 	if (pid == 0) {
-		int cr_pidfd = syscall(SYS_pidfd_open, getppid(), 0);
 		int keep[] = { sv[1], log_get_fd(), keep_fd, cr_pidfd };
 
 		close(sv[0]);
 		cr_fail_disarm();
 		detach_from_cr(keep, ARRAY_SIZE(keep));
-		guard_main(sv[1], cr_pidfd, on_death, arg);
+		guard_main(sv[1], cr_pidfd, choose, finish, arg);
 	}
 	close(sv[1]);
+	close(cr_pidfd);
 	g->pid = pid;
 	g->sock = sv[0];
 	pr_debug("guard %d started", pid);

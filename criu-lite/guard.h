@@ -31,23 +31,29 @@ enum guard_action {
 };
 
 /*
- * Called in the guard when cr died, with the last stage cr set; returns
- * which of the kept fds the guard acts on: those kept with that @when
- * (0: none).
+ * Called in the guard as soon as cr's channel closes, with the last stage
+ * cr set: says which of the kept fds the guard acts on at once, those
+ * kept with that @when (0: none). cr's tracees may still be held: it
+ * must be quick (cr's tasks start running any moment) and touch no task.
  */
-typedef unsigned (*guard_death_fn)(void *arg, unsigned stage);
+typedef unsigned (*guard_choose_fn)(void *arg, unsigned stage);
+/*
+ * Called after that, once cr is gone for good (its tracees let go): what
+ * needs the tasks themselves (seizing them). May be NULL.
+ */
+typedef void (*guard_finish_fn)(void *arg, unsigned stage);
 /* Undoes or finishes what cr did to the object behind @fd (the guard's copy of it). */
 typedef void (*guard_undo_fn)(int fd, uint64_t tag);
 
 /*
  * Forks the guard. @keep_fd (or -1) stays open in it at the same number
- * for @on_death; every other fd of cr is closed there. Returns 0 and the
- * handle, or -errno (logged).
+ * for @choose and @finish; every other fd of cr is closed there. Returns
+ * 0 and the handle, or -errno (logged).
  */
-int guard_start(guard_death_fn on_death, void *arg, int keep_fd, struct guard **ret);
-/* Tells the guard how far cr got; @on_death gets the last stage. */
+int guard_start(guard_choose_fn choose, guard_finish_fn finish, void *arg, int keep_fd, struct guard **ret);
+/* Tells the guard how far cr got; @choose and @finish get the last stage. */
 int guard_stage(struct guard *g, unsigned stage);
-/* The guard keeps a copy of @fd, to call @fn(copy, @tag) if @on_death returns @when. */
+/* The guard keeps a copy of @fd, to call @fn(copy, @tag) if @choose returns @when. */
 int guard_keep_fd(struct guard *g, int fd, guard_undo_fn fn, uint64_t tag, unsigned when);
 /* cr undid everything itself: the guard drops the fds it keeps. */
 int guard_forget_fds(struct guard *g);

@@ -850,14 +850,21 @@ static int create_tree(struct restore_ctx *r)
  * tree is live: the guard does what cr did not get to, taking every task
  * out of its restorer and its region away.
  */
-static unsigned restore_guard_death(void *arg, unsigned stage)
+static unsigned restore_guard_choose(void *arg, unsigned stage)
+{
+	(void)arg;
+	(void)stage;
+	return GUARD_NOTHING;
+}
+
+static void restore_guard_finish(void *arg, unsigned stage)
 {
 	struct restore_ctx *r = arg;
 	struct pollfd p = { .fd = r->go_rd, .events = POLLIN };
 
 	(void)stage;
 	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
-		return 0;
+		return;
 	for (unsigned i = 0; i < r->tree.nr; i++) {
 		if (r->tree.tasks[i].kind != TASK_ALIVE)
 			continue;
@@ -866,7 +873,6 @@ static unsigned restore_guard_death(void *arg, unsigned stage)
 			pr_err("pid %d: the guard could not finish its release", r->tree.tasks[i].pid);
 	}
 	detach_tree(r);
-	return 0;
 }
 
 /*
@@ -890,7 +896,7 @@ static int release_tree(struct restore_ctx *r)
 		if (r->tree.tasks[i].kind == TASK_ALIVE)
 			err = seize_task(r, i);
 	if (!err)
-		err = guard_start(restore_guard_death, r, r->go_rd, &g);
+		err = guard_start(restore_guard_choose, restore_guard_finish, r, r->go_rd, &g);
 	if (!err)
 		err = cr_fail_point("go");
 	if (!err && write(r->go_wr, "g", 1) != 1)

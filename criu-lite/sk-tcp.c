@@ -116,14 +116,17 @@ static int repair_on_dump(const struct fd_dump *d, bool reuseaddr)
 	fd = fcntl(d->cr_fd, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0)
 		return pr_errno(-errno, "pid %d: fd %d: dup", d->pid, d->fd);
-	err = repair_set(fd, TCP_REPAIR_ON);
+	/* The guard first: a cr that dies right after must not leave it in repair mode. */
+	err = g ? guard_keep_fd(g, fd, repair_undo, reuseaddr, GUARD_UNDO) : 0;
+	if (!err)
+		err = repair_set(fd, TCP_REPAIR_ON);
 	if (err) {
 		close(fd);
 		return pr_errno(err, "pid %d: fd %d (%s): can't put the TCP connection into repair mode%s",
 				d->pid, d->fd, d->link, err == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
 	}
 	repaired[nr_repaired++] = (struct repaired){ fd, reuseaddr };
-	return g ? guard_keep_fd(g, fd, repair_undo, reuseaddr, GUARD_UNDO) : 0;
+	return 0;
 }
 
 /* One queue: its sequence number and (peeked, so it stays queued) its bytes. */
