@@ -8,8 +8,8 @@
  *   left <==conn A==> root <==conn B==> right
  *   left <--wake----- root
  *
- * The root listens on 127.0.0.1 (a port the kernel picks) with small
- * buffers, which its accepted ends inherit; each child connects with
+ * The root listens on 127.0.0.1 (a port the kernel picks, SO_REUSEADDR)
+ * with small buffers, which its accepted ends inherit; each child connects with
  * small buffers too. Before the checkpoint the child writes without
  * blocking until its socket is full (the root's receive queue and the
  * child's send queue), then the root does the same the other way: on
@@ -210,6 +210,13 @@ int main(int argc, char **argv)
 	if (lfd < 0)
 		fail_errno("socket");
 	set_bufs(lfd, "listener");
+	/*
+	 * As servers do: a connection of a restore that failed may linger in
+	 * TIME_WAIT on this port (its accepted end inherits the option) and
+	 * must not keep the next restore from binding the listener.
+	 */
+	if (setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int)))
+		fail_errno("listener: SO_REUSEADDR");
 	srv.sin_family = AF_INET;
 	srv.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (bind(lfd, (struct sockaddr *)&srv, sizeof(srv)) || listen(lfd, NR_KIDS) ||
