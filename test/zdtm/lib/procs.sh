@@ -57,6 +57,13 @@ ensure_bins()
 	fi
 }
 
+# cr_opts NAME: the options a test asks for on every dump and restore (a
+# line "zdtm: cr-opts: --tcp-established" in its source), or nothing.
+cr_opts()
+{
+	sed -n 's/.*zdtm: cr-opts: *\(.*\)$/\1/p' "$STATIC/$1.c" | head -n1
+}
+
 err()
 {
 	REASON=$*
