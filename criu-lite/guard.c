@@ -5,9 +5,11 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -40,6 +42,7 @@ struct guard_msg {
 struct guard {
 	pid_t pid;
 	int sock;
+	pthread_mutex_t *board;		/* robust, shared: held by cr while it lives */
 };
 
 struct kept_fd {
@@ -51,7 +54,7 @@ struct kept_fd {
 
 /* ---- in the guard ---------------------------------------------------------- */
 
-static int recv_msg(int sock, struct guard_msg *m, int *ret_fd)
+static int recv_msg(int sock, struct guard_msg *m, int *ret_fd, int flags)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { m, sizeof(*m) };
@@ -61,7 +64,7 @@ static int recv_msg(int sock, struct guard_msg *m, int *ret_fd)
 	ssize_t n;
 
 	do
-		n = recvmsg(sock, &h, MSG_CMSG_CLOEXEC);
+		n = recvmsg(sock, &h, MSG_CMSG_CLOEXEC | flags);
 	while (n < 0 && errno == EINTR);
 	if (n != sizeof(*m))
 		return -EPIPE;	/* cr is gone (or broke the protocol: the same to us) */
@@ -92,49 +95,120 @@ static void wait_cr_gone(int cr_pidfd)
 		pr_warn("cr is not gone %d ms after it closed the guard's channel", CR_EXIT_TIMEOUT_MS);
 }
 
-static __noreturn void guard_main(int sock, int cr_pidfd, guard_choose_fn choose, guard_finish_fn finish,
-				  void *arg)
-{
-	static struct kept_fd kept[GUARD_MAX_FDS];
-	unsigned nr = 0, stage = 0, when;
+/*
+ * The guard's state, shared by its two threads: the main one reads cr's
+ * messages, the watcher waits for cr's death on a robust mutex, which the
+ * kernel hands over (EOWNERDEAD) at the start of cr's exit, while cr
+ * still holds its tracees: the watcher acts at once, ahead of the end of
+ * file that comes only at the end of cr's exit.
+ */
+struct guard_state {
+	pthread_mutex_t lock;
+	int sock;
+	guard_choose_fn choose;
+	void *arg;
+	struct kept_fd kept[GUARD_MAX_FDS];
+	unsigned nr, stage;
+	bool stopping, acted;
+	unsigned when;			/* what was chosen, once acted */
+};
 
+static struct guard_state gs;
+
+/* One message of cr's; under gs.lock. Returns false for the stop. */
+static bool apply_msg(const struct guard_msg *m, int fd)
+{
+	switch (m->type) {
+	case GUARD_STAGE:
+		gs.stage = m->stage;
+		break;
+	case GUARD_KEEP_FD:
+		if (fd < 0)
+			break;
+		if (gs.acted) {		/* it came in while cr died: acted on like the others */
+			if (m->stage == gs.when)
+				m->fn(fd, m->tag);
+			close(fd);
+		} else if (gs.nr < GUARD_MAX_FDS) {
+			gs.kept[gs.nr++] = (struct kept_fd){ fd, m->stage, m->fn, m->tag };
+		} else {
+			close(fd);
+		}
+		break;
+	case GUARD_FORGET_FDS:
+		forget(gs.kept, &gs.nr);
+		break;
+	case GUARD_STOP:
+		gs.stopping = true;
+		return false;
+	}
+	return true;
+}
+
+/* cr died: what is to be undone or finished on the kept fds, once; under gs.lock. */
+static void act(void)
+{
+	struct guard_msg m;
+	int fd;
+
+	if (gs.acted || gs.stopping)
+		return;
+	/* What cr sent before it died and the main thread has not read yet. */
+	while (!recv_msg(gs.sock, &m, &fd, MSG_DONTWAIT))
+		if (!apply_msg(&m, fd))
+			return;
+	gs.when = gs.choose(gs.arg, gs.stage);
+	gs.acted = true;
+	for (unsigned i = 0; i < gs.nr && gs.when; i++)
+		if (gs.kept[i].when == gs.when)
+			gs.kept[i].fn(gs.kept[i].fd, gs.kept[i].tag);
+	forget(gs.kept, &gs.nr);
+}
+
+static void *watch_cr(void *board)
+{
+	int r = pthread_mutex_lock(board);
+
+	/* 0: cr let go of it, as it does when it stops the guard. */
+	if (r == EOWNERDEAD) {
+		pthread_mutex_lock(&gs.lock);
+		act();
+		pthread_mutex_unlock(&gs.lock);
+	}
+	return NULL;
+}
+
+static __noreturn void guard_main(int sock, int cr_pidfd, pthread_mutex_t *board, guard_choose_fn choose,
+				  guard_finish_fn finish, void *arg)
+{
+	pthread_t watcher;
+	bool stop = false;
+
+	pthread_mutex_init(&gs.lock, NULL);
+	gs.sock = sock;
+	gs.choose = choose;
+	gs.arg = arg;
+	if (pthread_create(&watcher, NULL, watch_cr, board))
+		pr_warn("guard: no watcher thread; it acts at the end of cr's exit only");
 	for (;;) {
 		struct guard_msg m;
 		int fd;
 
-		if (recv_msg(sock, &m, &fd))
+		if (recv_msg(sock, &m, &fd, 0))
 			break;
-		switch (m.type) {
-		case GUARD_STAGE:
-			stage = m.stage;
-			break;
-		case GUARD_KEEP_FD:
-			if (fd >= 0 && nr < GUARD_MAX_FDS)
-				kept[nr++] = (struct kept_fd){ fd, m.stage, m.fn, m.tag };
-			else if (fd >= 0)
-				close(fd);
-			break;
-		case GUARD_FORGET_FDS:
-			forget(kept, &nr);
-			break;
-		case GUARD_STOP:
+		pthread_mutex_lock(&gs.lock);
+		stop = !apply_msg(&m, fd);
+		pthread_mutex_unlock(&gs.lock);
+		if (stop)
 			_exit(0);
-		}
 	}
-	/*
-	 * At once: cr's channel closes early in its exit, and its tracees run
-	 * again a moment later (connections it left in repair mode must be
-	 * out of it by then, if we can).
-	 */
-	when = choose(arg, stage);
-	for (unsigned i = 0; i < nr && when; i++)
-		if (kept[i].when == when)
-			kept[i].fn(kept[i].fd, kept[i].tag);
-	forget(kept, &nr);
-	pr_warn("cr died at stage %u: the guard finishes for it", stage);
+	pthread_mutex_lock(&gs.lock);
+	act();
+	pthread_mutex_unlock(&gs.lock);
+	pr_warn("cr died at stage %u: the guard finishes for it", gs.stage);
 	if (finish) {
 		wait_cr_gone(cr_pidfd);
-		finish(arg, stage);
+		finish(arg, gs.stage);
 	}
 	_exit(0);
 }
@@ -170,29 +244,65 @@ static void detach_from_cr(int *keep, unsigned nr_keep)
 
 /* ---- in cr ------------------------------------------------------------------- */
 
+/* The robust mutex, in memory cr and the guard share, locked by cr. */
+static int board_new(pthread_mutex_t **ret)
+{
+	pthread_mutexattr_t a;
+	pthread_mutex_t *m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int err;
+
+	if (m == MAP_FAILED)
+		return pr_errno(-errno, "guard: mapping its shared page");
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	err = -pthread_mutex_init(m, &a);
+	pthread_mutexattr_destroy(&a);
+	if (!err)
+		err = -pthread_mutex_lock(m);
+	if (err) {
+		munmap(m, sizeof(*m));
+		return pr_errno(err, "guard: its robust mutex");
+	}
+	*ret = m;
+	return 0;
+}
+
+static void board_free(pthread_mutex_t *m)
+{
+	munmap(m, sizeof(*m));
+}
+
 int guard_start(guard_choose_fn choose, guard_finish_fn finish, void *arg, int keep_fd, struct guard **ret)
 {
 	_cleanup_free_ struct guard *g = xzalloc(sizeof(*g));
-	int sv[2], cr_pidfd;
+	int sv[2], cr_pidfd, err;
 	pid_t pid;
 
 	if (!g)
 		return -ENOMEM;
+	err = board_new(&g->board);
+	if (err)
+		return err;
 	/* cr's own pidfd, taken here: after the fork, cr may already be gone. */
 	cr_pidfd = syscall(SYS_pidfd_open, getpid(), 0);
-	if (cr_pidfd < 0)
+	if (cr_pidfd < 0) {
+		board_free(g->board);
 		return pr_errno(-errno, "guard: pidfd_open");
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+		err = pr_errno(-errno, "guard: socketpair");
 		close(cr_pidfd);
-		return pr_errno(-errno, "guard: socketpair");
+		board_free(g->board);
+		return err;
 	}
 	pid = fork();
 	if (pid < 0) {
-		int err = pr_errno(-errno, "guard: fork");
-
+		err = pr_errno(-errno, "guard: fork");
 		close(sv[0]);
 		close(sv[1]);
 		close(cr_pidfd);
+		board_free(g->board);
 		return err;
 	}
 	if (pid == 0) {
@@ -201,7 +311,7 @@ int guard_start(guard_choose_fn choose, guard_finish_fn finish, void *arg, int k
 		close(sv[0]);
 		cr_fail_disarm();
 		detach_from_cr(keep, ARRAY_SIZE(keep));
-		guard_main(sv[1], cr_pidfd, choose, finish, arg);
+		guard_main(sv[1], cr_pidfd, g->board, choose, finish, arg);
 	}
 	close(sv[1]);
 	close(cr_pidfd);
@@ -257,10 +367,12 @@ int guard_stop(struct guard *g)
 		return 0;
 	pr_debug("guard %d: stopping", g->pid);
 	err = send_msg(g, &(struct guard_msg){ .type = GUARD_STOP }, -1);
+	pthread_mutex_unlock(g->board);		/* its watcher then knows cr is not dead */
 	close(g->sock);
 	if (waitpid(g->pid, NULL, 0) != g->pid && !err)
 		err = pr_errno(-errno, "guard %d: waitpid", g->pid);
 	pr_debug("guard %d: stopped", g->pid);
+	board_free(g->board);
 	free(g);
 	return err;
 }
