@@ -5,12 +5,17 @@
 # started. Sourced, not run.
 #
 # The script sets ZDTM_DIR and ROOT (the repository) before sourcing, and,
-# before calling the helpers, STATIC (the test binaries' folder), CR (the
+# before calling the helpers, BINS (the test binaries' folder), CR (the
 # cr binary), T (the timeout of every wait, in seconds), OWNED=() (the
 # pids it started or restored) and TREE_PIDS=(). Failing helpers set
 # REASON through err().
 
-SR=$ZDTM_DIR/subreaper
+# What `make` built: build/ of the repository, or $B as make was given it.
+BUILD=${B:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+ZBUILD=$BUILD/test/zdtm
+BINS=$ZBUILD/static
+SR=$ZBUILD/subreaper
 TREE=()		# scratch list filled by tree_add
 KIDS=()		# scratch list filled by children_of
 
@@ -25,6 +30,7 @@ subreaper_exec()
 	if [ ! -x "$SR" ] || [ "$ZDTM_DIR/subreaper.c" -nt "$SR" ]; then
 		# Build to a private name, then rename: two runners starting at
 		# once never execute a half-written binary.
+		mkdir -p "$ZBUILD" &&
 		gcc -O2 -Wall -Wextra -Werror -o "$SR.$$" "$ZDTM_DIR/subreaper.c" &&
 			mv -f "$SR.$$" "$SR" || { echo "zdtm: cannot build $SR" >&2; exit 2; }
 	fi
@@ -186,7 +192,7 @@ kill_ours()
 	for pid in "$@"; do
 		exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || continue
 		case $exe in
-		"$STATIC"/*|"$CR") kill -KILL "$pid" 2>/dev/null && killed+=("$pid") ;;
+		"$BINS"/*|"$CR") kill -KILL "$pid" 2>/dev/null && killed+=("$pid") ;;
 		esac
 	done
 	for pid in "${killed[@]}"; do
