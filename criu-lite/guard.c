@@ -21,6 +21,7 @@
 #include "cr.h"
 #include "guard.h"
 #include "log.h"
+#include "scm.h"
 
 #define GUARD_MAX_FDS		4096
 #define CR_EXIT_TIMEOUT_MS	5000
@@ -324,22 +325,7 @@ int guard_start(guard_choose_fn choose, guard_finish_fn finish, void *arg, int k
 
 static int send_msg(struct guard *g, const struct guard_msg *m, int fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { (void *)m, sizeof(*m) };
-	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (fd >= 0) {
-		struct cmsghdr *c;
-
-		h.msg_control = cbuf;
-		h.msg_controllen = sizeof(cbuf);
-		c = CMSG_FIRSTHDR(&h);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	if (sendmsg(g->sock, &h, MSG_NOSIGNAL) != sizeof(*m))
+	if (scm_send(g->sock, m, sizeof(*m), fd) != sizeof(*m))
 		return pr_errno(-errno, "guard %d: cannot reach it", g->pid);
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include "cleanup.h"
 #include "infect.h"
 #include "infect-priv.h"
+#include "scm.h"
 #include "infect-abi.h"
 #include "asm/arch.h"
 #include "asm/syscall.h"
@@ -359,22 +360,8 @@ int infect_start_blob(struct parasite_ctl *ctl, const void *blob, size_t blob_si
 int infect_cmd_send(struct parasite_ctl *ctl, unsigned cmd, int fd)
 {
 	struct parasite_msg m = { .cmd = cmd };
-	struct iovec iov = { &m, sizeof(m) };
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct msghdr h = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	if (fd >= 0) {
-		struct cmsghdr *c;
-
-		h.msg_control = cbuf;
-		h.msg_controllen = sizeof(cbuf);
-		c = CMSG_FIRSTHDR(&h);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	if (sendmsg(ctl->sock, &h, MSG_NOSIGNAL) != sizeof(m))
+	if (scm_send(ctl->sock, &m, sizeof(m), fd) != sizeof(m))
 		return ierrno(-errno, "pid %d: sending command %u to the parasite", ctl->pid, cmd);
 	return 0;
 }
