@@ -1,6 +1,7 @@
 /* What this CPU offers for saving and loading the extended register state. */
 #include <cpuid.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "asm/arch.h"
@@ -22,48 +23,67 @@ static const char *const xfeature_names[] = {
 	[18] = "amx_tiledata",
 };
 
+/*
+ * The xsave layout, read once: CPUID traps to the hypervisor in a VM
+ * (microseconds each), and these are asked for every thread of a tree.
+ */
+static struct {
+	bool read;
+	uint64_t xcr0, dynamic;
+	uint32_t size;			/* CPUID 0xD.0 EBX: for all of XCR0 */
+	uint32_t end[64];		/* component i: offset + size in the standard format */
+} xs;
+
+static void xsave_layout(void)
+{
+	unsigned lo, hi, a, b, c, d, i;
+
+	if (xs.read)
+		return;
+	/* xgetbv with ecx=0 reads XCR0; only valid when OSXSAVE is set. */
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	xs.xcr0 = ((uint64_t)hi << 32) | lo;
+	/* CPUID 0xD.0: EBX is the size the features enabled in XCR0 need. */
+	xs.size = __get_cpuid_count(CPUID_XSAVE_LEAF, 0, &a, &b, &c, &d) && b >= XSAVE_LEGACY_SIZE
+		  ? b : XSAVE_LEGACY_SIZE;
+	for (i = XFEATURE_FIRST_EXT; i < 64; i++) {
+		if (!(xs.xcr0 & (1ULL << i)) || !__get_cpuid_count(CPUID_XSAVE_LEAF, i, &a, &b, &c, &d))
+			continue;
+		/* Standard format: component i lives at offset EBX, EAX bytes long. */
+		xs.end[i] = a + b;
+		/* ECX bit 2: the component can be armed by XFD (AMX tile data). */
+		if (c & CPUID_XSAVE_ECX_XFD)
+			xs.dynamic |= 1ULL << i;
+	}
+	xs.read = true;
+}
+
 uint32_t arch_xsave_size(void)
 {
-	unsigned a, b, c, d;
-
-	/* CPUID 0xD.0: EBX is the size the features enabled in XCR0 need. */
-	if (!__get_cpuid_count(CPUID_XSAVE_LEAF, 0, &a, &b, &c, &d) || b < XSAVE_LEGACY_SIZE)
-		return XSAVE_LEGACY_SIZE;
-	return b;
+	xsave_layout();
+	return xs.size;
 }
 
 uint64_t arch_xfeatures(void)
 {
-	unsigned lo, hi;
-
-	/* xgetbv with ecx=0 reads XCR0; only valid when OSXSAVE is set. */
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	return ((uint64_t)hi << 32) | lo;
+	xsave_layout();
+	return xs.xcr0;
 }
 
 uint64_t arch_xfeatures_dynamic(void)
 {
-	uint64_t xcr0 = arch_xfeatures(), dyn = 0;
-	unsigned a, b, c, d, i;
-
-	/* CPUID 0xD.i ECX bit 2: component i can be armed by XFD (AMX tile data). */
-	for (i = XFEATURE_FIRST_EXT; i < 64; i++)
-		if ((xcr0 & (1ULL << i)) && __get_cpuid_count(CPUID_XSAVE_LEAF, i, &a, &b, &c, &d) &&
-		    (c & CPUID_XSAVE_ECX_XFD))
-			dyn |= 1ULL << i;
-	return dyn;
+	xsave_layout();
+	return xs.dynamic;
 }
 
 uint32_t arch_xsave_user_size(uint64_t features)
 {
 	uint32_t size = XSAVE_LEGACY_SIZE;
-	unsigned a, b, c, d, i;
 
-	/* Standard format: component i lives at offset EBX, EAX bytes long. */
-	for (i = XFEATURE_FIRST_EXT; i < 64; i++)
-		if ((features & (1ULL << i)) && __get_cpuid_count(CPUID_XSAVE_LEAF, i, &a, &b, &c, &d) &&
-		    a + b > size)
-			size = a + b;
+	xsave_layout();
+	for (unsigned i = XFEATURE_FIRST_EXT; i < 64; i++)
+		if ((features & (1ULL << i)) && xs.end[i] > size)
+			size = xs.end[i];
 	return size;
 }
 
