@@ -428,9 +428,16 @@ static int inet_finish(struct files_rst *rf, const FileEntry *fe, int fd)
 	return is_repair(fe->inet_sk) ? tcp_repair_finish(rf, fe, fd) : 0;
 }
 
+/*
+ * Deferred: inet sockets are dumped once every task's memory is, at the
+ * end of the frozen time, so an established connection spends only that
+ * end in repair mode, where a dead cr's tasks could meet it before the
+ * guard takes it out. Until then the kernel keeps the connection going
+ * (acks, sends from the queue); what the queues hold then is dumped.
+ */
 const struct fd_kind fd_kind_inet_sk = {
 	.kind = FILE_KIND__FILE_INET_SK, .name = "inet socket",
-	.match = inet_match, .dump = inet_dump, .free_entry = inet_free_entry,
+	.match = inet_match, .dump = inet_dump, .deferred = true, .free_entry = inet_free_entry,
 	.dump_end = inet_dump_end,
 	.check = inet_check, .open = inet_open, .post_open = inet_post_open,
 	.finish = inet_finish,
