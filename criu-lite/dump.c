@@ -385,7 +385,7 @@ int cr_dump(const struct cr_options *o, int dfd)
 		err = -ENOMEM;
 	/* Before the tree is frozen: forking the guard costs it nothing. */
 	if (!err)
-		err = guard_start(dump_guard_choose, NULL, &d, d.dfd, &d.guard);
+		err = guard_start(dump_guard_choose, NULL, &d, &d.dfd, 1, &d.guard);
 	if (!err)
 		files_dump_set_guard(d.files, d.guard);
 	if (!err)

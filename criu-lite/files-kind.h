@@ -104,9 +104,12 @@ struct fd_kind {
 	/* Once every entry is open: links between them (epoll watches). May be NULL. */
 	int (*post_open)(struct files_rst *rf, const FileEntry *fe, int fd);
 	/*
-	 * In cr, once every task exists with its fds and before the tree is
-	 * released: the last step of an object shared with the running
-	 * world (TCP repair mode off). May be NULL.
+	 * In cr, once the tree got the go and before any task runs its own
+	 * code again: the last step of an object shared with the running
+	 * world (TCP repair mode off). Before the go, a failed restore still
+	 * closes the object as it was (in repair mode: no FIN, no RST). Run
+	 * again by the guard if cr dies meanwhile: what is done already must
+	 * be left alone. May be NULL.
 	 */
 	int (*finish)(struct files_rst *rf, const FileEntry *fe, int fd);
 	/* In a task, once all its fds are at their numbers. May be NULL. */

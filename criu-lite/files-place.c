@@ -16,6 +16,19 @@
 #include "files-priv.h"
 #include "image.h"
 
+unsigned files_plan_finish_fds(const struct files_plan *plan, int *fds, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; plan && i < plan->nr; i++)
+		if (plan->fds[i].finish) {
+			if (n < max)
+				fds[n] = plan->fds[i].fd;
+			n++;
+		}
+	return n;
+}
+
 void files_plan_free(struct files_plan *plan)
 {
 	if (!plan)
@@ -77,7 +90,7 @@ int files_prepare(struct files_rst *rf, pid_t pid, struct files_plan **ret)
 				plan->fds = n;
 		}
 		if (!err)
-			plan->fds[plan->nr++] = (struct files_plan_fd){ fdi->fd, idx, fdi->cloexec };
+			plan->fds[plan->nr++] = (struct files_plan_fd){ fdi->fd, idx, fdi->cloexec, false };
 		if (!err && fdi->n_posix_locks)
 			err = files_plan_add_locks(plan, fdi);
 		pb_free(msg, PB_FDINFO);
@@ -96,6 +109,7 @@ int files_prepare(struct files_rst *rf, pid_t pid, struct files_plan **ret)
 					plan->fds[i].fd, img->name);
 		if (f->want_fd < 0)
 			f->want_fd = plan->fds[i].fd;
+		plan->fds[i].finish = f->kind->finish != NULL;
 	}
 	pr_info("pid %d: %u file descriptors to restore", pid, plan->nr);
 	*ret = TAKE_PTR(plan);

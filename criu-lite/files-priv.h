@@ -117,6 +117,7 @@ struct files_plan_fd {
 	int fd;
 	unsigned idx;			/* into files_rst.f */
 	bool cloexec;
+	bool finish;			/* its kind finishes it after the go (fd_kind.finish) */
 };
 
 struct files_plan {

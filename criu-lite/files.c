@@ -400,6 +400,16 @@ void files_dump_end(bool tree_killed)
 
 /* ==== restore: the kinds' hooks over every entry ======================== */
 
+unsigned files_restore_finish_fds(const struct files_rst *rf, int *fds, unsigned max)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < rf->nr && n < max; i++)
+		if (rf->f[i].fd >= 0 && rf->f[i].kind->finish)
+			fds[n++] = rf->f[i].fd;
+	return n;
+}
+
 int files_restore_finish(struct files_rst *rf)
 {
 	for (size_t i = 0; i < rf->nr; i++) {

@@ -56,8 +56,10 @@ void files_dump_set_guard(struct files_dump *df, struct guard *g);
  *  files_restore()	in each new task: its fds at their numbers, every
  *			other number below keep_from closed;
  *  files_restore_owners()	in cr once every task exists (F_SETOWN_EX);
- *  files_restore_finish()	in cr just before the tree is released;
- *  files_close_all()	in cr when the tasks have their copies;
+ *  files_restore_finish()	in cr once the tree got the go, before any task
+ *			runs its own code again (and by the guard, if cr
+ *			dies then);
+ *  files_close_all()	in cr after that: the tasks have their copies;
  *  files_rst_free()	@failed: undo what was created outside cr.
  */
 struct files_rst;
@@ -74,6 +76,14 @@ int files_session_new(struct files_rst *rf);
 int files_session_joined(struct files_rst *rf);
 int files_restore_owners(struct files_rst *rf);
 int files_restore_finish(struct files_rst *rf);
+/* The fds files_restore_finish() works on (at most @max into @fds): the guard keeps them. */
+unsigned files_restore_finish_fds(const struct files_rst *rf, int *fds, unsigned max);
+/*
+ * A task's fd numbers whose objects files_restore_finish() finishes: its
+ * restorer waits for them after the go. Returns how many there are; at
+ * most @max go to @fds.
+ */
+unsigned files_plan_finish_fds(const struct files_plan *plan, int *fds, unsigned max);
 void files_close_all(struct files_rst *rf);
 void files_plan_free(struct files_plan *plan);
 /* The task's POSIX locks, for the restorer (taken once cr's fds are closed). */

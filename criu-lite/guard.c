@@ -274,7 +274,8 @@ static void board_free(pthread_mutex_t *m)
 	munmap(m, sizeof(*m));
 }
 
-int guard_start(guard_choose_fn choose, guard_finish_fn finish, void *arg, int keep_fd, struct guard **ret)
+int guard_start(guard_choose_fn choose, guard_finish_fn finish, void *arg, const int *keep, unsigned nr_keep,
+		struct guard **ret)
 {
 	_cleanup_free_ struct guard *g = xzalloc(sizeof(*g));
 	int sv[2], cr_pidfd, err;
@@ -307,11 +308,15 @@ int guard_start(guard_choose_fn choose, guard_finish_fn finish, void *arg, int k
 		return err;
 	}
 	if (pid == 0) {
-		int keep[] = { sv[1], log_get_fd(), keep_fd, cr_pidfd };
+		int own[3 + nr_keep];
 
+		own[0] = sv[1];
+		own[1] = log_get_fd();
+		own[2] = cr_pidfd;
+		memcpy(own + 3, keep, sizeof(*keep) * nr_keep);
 		close(sv[0]);
 		cr_fail_disarm();
-		detach_from_cr(keep, ARRAY_SIZE(keep));
+		detach_from_cr(own, ARRAY_SIZE(own));
 		guard_main(sv[1], cr_pidfd, g->board, choose, finish, arg);
 	}
 	close(sv[1]);

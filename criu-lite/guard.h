@@ -46,11 +46,12 @@ typedef void (*guard_finish_fn)(void *arg, unsigned stage);
 typedef void (*guard_undo_fn)(int fd, uint64_t tag);
 
 /*
- * Forks the guard. @keep_fd (or -1) stays open in it at the same number
- * for @choose and @finish; every other fd of cr is closed there. Returns
- * 0 and the handle, or -errno (logged).
+ * Forks the guard. The @nr_keep fds of @keep stay open in it at their
+ * numbers for @choose and @finish; every other fd of cr is closed there.
+ * Returns 0 and the handle, or -errno (logged).
  */
-int guard_start(guard_choose_fn choose, guard_finish_fn finish, void *arg, int keep_fd, struct guard **ret);
+int guard_start(guard_choose_fn choose, guard_finish_fn finish, void *arg, const int *keep, unsigned nr_keep,
+		struct guard **ret);
 /* Tells the guard how far cr got; @choose and @finish get the last stage. */
 int guard_stage(struct guard *g, unsigned stage);
 /* The guard keeps a copy of @fd, to call @fn(copy, @tag) if @choose returns @when. */

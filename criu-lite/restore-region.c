@@ -228,6 +228,23 @@ static int fill_mm(struct rst_task *r)
 	return 0;
 }
 
+/* The fds the restorer waits for after the go (connections cr takes out of repair mode). */
+static int fill_finish_fds(struct rst_task *r)
+{
+	unsigned nr = files_plan_finish_fds(r->files, NULL, 0);
+	int *fds;
+
+	if (!nr)
+		return 0;
+	fds = region_alloc(&r->rg, sizeof(*fds) * nr, 8);
+	if (!fds)
+		return -ENOMEM;
+	files_plan_finish_fds(r->files, fds, nr);
+	r->args->finish_fds = (uint64_t)fds;
+	r->args->nr_finish_fds = nr;
+	return 0;
+}
+
 /* The task's POSIX locks go to its restorer. */
 static int fill_posix_locks(struct rst_task *r)
 {
@@ -276,6 +293,8 @@ static int fill_region(struct rst_task *r, const struct proc_maps *self, uint64_
 		err = core_prepare_restore(r->core, r->pid, r->args, &r->rg);
 	if (!err)
 		err = fill_posix_locks(r);
+	if (!err)
+		err = fill_finish_fds(r);
 	return err;
 }
 

@@ -50,6 +50,7 @@
 #define POLL_MS			20
 #define REAP_TIMEOUT_MS		5000
 #define BARRIER_SLICE_MS	50
+#define GUARD_KEEP_MAX		4096	/* the go pipe and the connections the guard may finish */
 /* glibc registers its rseq area with the original 32-byte ABI length
  * even where __rseq_size reports the smaller feature size. */
 #define RSEQ_REG_LEN		(__rseq_size > 32 ? __rseq_size : 32)
@@ -609,10 +610,12 @@ static int go_live(struct restore_ctx *r, unsigned idx, bool maybe_out)
 	long ret;
 	int err = 0;
 
+	/* Each connection a thread waits for is one more syscall on its way. */
+	unsigned max_stops = GO_LIVE_MAX_STOPS + 4 * a->nr_finish_fds;
+
 	for (unsigned i = pt->nr_tids; i-- > 0 && !err;)
 		if (!maybe_out || in_region(a, pt->tids[i]))
-			err = infect_run_to_syscall_exit(pt->tids[i], ARCH_NR_RT_SIGRETURN, 0, GO_LIVE_MAX_STOPS,
-							 NULL);
+			err = infect_run_to_syscall_exit(pt->tids[i], ARCH_NR_RT_SIGRETURN, 0, max_stops, NULL);
 	if (!err)
 		err = infect_prepare(pt->pid, mem_trampoline_place(r->tasks[idx].mm, 0), &ctl);
 	if (err)
@@ -850,10 +853,18 @@ static int create_tree(struct restore_ctx *r)
  * tree is live: the guard does what cr did not get to, taking every task
  * out of its restorer and its region away.
  */
+/*
+ * At once, when cr died: after the go, the connections leave repair mode
+ * (what cr finished already is left alone) before the tasks use them.
+ */
 static unsigned restore_guard_choose(void *arg, unsigned stage)
 {
-	(void)arg;
+	struct restore_ctx *r = arg;
+	struct pollfd p = { .fd = r->go_rd, .events = POLLIN };
+
 	(void)stage;
+	if (poll(&p, 1, 0) == 1 && (p.revents & POLLIN) && files_restore_finish(r->files))
+		pr_err("the guard could not finish the tree's connections");
 	return GUARD_NOTHING;
 }
 
@@ -884,6 +895,8 @@ static void restore_guard_finish(void *arg, unsigned stage)
  */
 static int release_tree(struct restore_ctx *r)
 {
+	int keep[GUARD_KEEP_MAX] = { r->go_rd };
+	unsigned nr_keep = 1;
 	struct guard *g = NULL;
 	int err = 0, e;
 
@@ -895,12 +908,19 @@ static int release_tree(struct restore_ctx *r)
 	for (unsigned i = 0; i < r->tree.nr && !err; i++)
 		if (r->tree.tasks[i].kind == TASK_ALIVE)
 			err = seize_task(r, i);
-	if (!err)
-		err = guard_start(restore_guard_choose, restore_guard_finish, r, r->go_rd, &g);
+	if (!err) {
+		nr_keep += files_restore_finish_fds(r->files, keep + 1, GUARD_KEEP_MAX - 1);
+		err = guard_start(restore_guard_choose, restore_guard_finish, r, keep, nr_keep, &g);
+	}
 	if (!err)
 		err = cr_fail_point("go");
 	if (!err && write(r->go_wr, "g", 1) != 1)
 		err = pr_errno(-errno, "writing the go");
+	/* The tasks are held (seized): the connections go live first. */
+	if (!err)
+		err = files_restore_finish(r->files);
+	if (!err)
+		files_close_all(r->files);
 	for (unsigned i = 0; i < r->tree.nr && !err; i++) {
 		if (r->tree.tasks[i].kind != TASK_ALIVE)
 			continue;
@@ -950,10 +970,6 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		err = shmem_restore_finish(r.shm);
 	if (!err)
 		err = files_restore_owners(r.files);
-	if (!err)
-		err = files_restore_finish(r.files);
-	if (!err)
-		files_close_all(r.files);
 	if (!err)
 		err = release_tree(&r);
 	/* The pid file says the tree is live; if it cannot be written, the tree goes. */

@@ -291,6 +291,51 @@ static int fill_queue(struct files_rst *rf, int fd, int queue, const DataRef *re
 	return send_all(fd, buf + from, len, queue >= 0 ? 0 : MSG_DONTWAIT);
 }
 
+/*
+ * Bytes a restored connection never sent before the dump, read from the
+ * image before the tree is created: finish() sends them after the go, in
+ * cr or in the guard (a fork of cr: the copy is there too), with no image
+ * to read then.
+ */
+static struct unsent {
+	uint32_t id;
+	char *buf;
+} *unsent;
+static size_t nr_unsent;
+
+static int keep_unsent(struct files_rst *rf, const FileEntry *fe)
+{
+	const TcpStreamEntry *t = fe->inet_sk->tcp;
+	struct unsent *n;
+	char *buf;
+	int err;
+
+	if (!t->unsent_len)
+		return 0;
+	n = xrealloc(unsent, (nr_unsent + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	unsent = n;
+	buf = xmalloc(t->outq->len);
+	if (!buf)
+		return -ENOMEM;
+	err = fdata_read(rf, t->outq, buf);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	unsent[nr_unsent++] = (struct unsent){ fe->id, buf };
+	return 0;
+}
+
+static struct unsent *unsent_of(uint32_t id)
+{
+	for (size_t i = 0; i < nr_unsent; i++)
+		if (unsent[i].id == id)
+			return &unsent[i];
+	return NULL;
+}
+
 int tcp_repair_restore(struct files_rst *rf, const FileEntry *fe, int fd)
 {
 	const InetSkEntry *e = fe->inet_sk;
@@ -360,6 +405,10 @@ int tcp_repair_restore(struct files_rst *rf, const FileEntry *fe, int fd)
 	err = repair_queue(fd, TCP_NO_QUEUE);
 	if (err)
 		return pr_errno(err, "file id %u: TCP_REPAIR_QUEUE off", fe->id);
+	err = keep_unsent(rf, fe);
+	if (err)
+		return pr_errno(err, "file id %u: TCP connection %s -> %s: reading %u unsent bytes",
+				fe->id, as.s, bs.s, t->unsent_len);
 	pr_info("file id %u: TCP connection %s -> %s rebuilt in repair mode", fe->id, as.s, bs.s);
 	return 0;
 }
@@ -380,8 +429,14 @@ int tcp_repair_finish(struct files_rst *rf, const FileEntry *fe, int fd)
 	const InetSkEntry *e = fe->inet_sk;
 	const TcpStreamEntry *t = e->tcp;
 	struct inet_addr_str as, bs;
-	int err;
+	int in_repair = 0, err;
+	socklen_t len = sizeof(in_repair);
+	struct unsent *u = unsent_of(fe->id);
 
+	(void)rf;
+	/* Out of repair mode already: cr finished it before it died (the guard runs this again). */
+	if (getsockopt(fd, SOL_TCP, TCP_REPAIR, &in_repair, &len) == 0 && !in_repair)
+		return 0;
 	inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port);
 	inet_addr_fmt(&bs, e->family, &e->dst_addr, e->dst_port);
 	err = repair_off(fd, e->has_reuseaddr && e->reuseaddr);
@@ -397,11 +452,15 @@ int tcp_repair_finish(struct files_rst *rf, const FileEntry *fe, int fd)
 	 * socket's buffers differently, so the send buffer is made roomy for
 	 * this and then set back.
 	 */
-	err = set_sndbuf(fd, (uint64_t)t->unsent_len * 2 + SNDBUF_SLACK);
+	err = u && u->buf ? set_sndbuf(fd, (uint64_t)t->unsent_len * 2 + SNDBUF_SLACK) : -ENOENT;
 	if (!err)
-		err = fill_queue(rf, fd, -1, t->outq, t->outq->len - t->unsent_len, t->unsent_len);
+		err = send_all(fd, u->buf + t->outq->len - t->unsent_len, t->unsent_len, MSG_DONTWAIT);
 	if (!err)
 		err = set_sndbuf(fd, e->has_sndbuf ? e->sndbuf : 0);
+	if (u) {
+		free(u->buf);
+		u->buf = NULL;
+	}
 	if (err)
 		return pr_errno(err, "file id %u: TCP connection %s -> %s: queueing %u unsent bytes",
 				fe->id, as.s, bs.s, t->unsent_len);

@@ -180,6 +180,12 @@ struct restorer_args {
 	u64 threads;			/* struct restorer_thread[], main first */
 	u32 nr_locks;
 	u64 locks;			/* struct restorer_lock[]: POSIX record locks */
+	/*
+	 * After the go, cr (or its guard) takes these fds' connections out of
+	 * TCP repair mode; every thread waits for that before it goes live.
+	 */
+	u32 nr_finish_fds;
+	u64 finish_fds;			/* int[] */
 	volatile u32 threads_ready;	/* futex: threads done with their setup */
 };
 

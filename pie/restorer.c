@@ -422,6 +422,32 @@ static void wait_go(void)
 	}
 }
 
+#define SOL_TCP_		6
+#define TCP_REPAIR_	19
+#define FINISH_POLL_NS	(100 * 1000)
+#define FINISH_MAX_POLLS	50000	/* 5 s: then nobody is left to finish them */
+
+/*
+ * The go came before cr took the connections out of repair mode: a task
+ * using one before would get EPERM. Wait for it (cr does it at once; a
+ * guard after cr died, a moment later).
+ */
+static void wait_finished(void)
+{
+	const int *fds = (const int *)A->finish_fds;
+	struct { long sec, nsec; } nap = { 0, FINISH_POLL_NS };
+
+	for (u32 i = 0; i < A->nr_finish_fds; i++)
+		for (u32 k = 0; k < FINISH_MAX_POLLS; k++) {
+			int in_repair = 0;
+			unsigned len = sizeof(in_repair);
+
+			if (sys_getsockopt(fds[i], SOL_TCP_, TCP_REPAIR_, &in_repair, &len) < 0 || !in_repair)
+				break;
+			sys_nanosleep(&nap, 0);
+		}
+}
+
 static __noreturn void thread_main(void *arg)
 {
 	struct restorer_thread *th = arg;
@@ -432,6 +458,7 @@ static __noreturn void thread_main(void *arg)
 	__atomic_add_fetch(&A->threads_ready, 1, __ATOMIC_SEQ_CST);
 	sys_futex((void *)&A->threads_ready, FUTEX_WAKE, 1, 0, 0, 0);
 	wait_go();
+	wait_finished();
 	__atomic_add_fetch(&A->threads_gone, 1, __ATOMIC_SEQ_CST);
 	sys_futex((void *)&A->threads_gone, FUTEX_WAKE, 1, 0, 0, 0);
 	install_seccomp();
@@ -513,6 +540,7 @@ int blob_main(struct restorer_args *args)
 	__atomic_store_n(&A->status, RESTORER_READY, __ATOMIC_SEQ_CST);
 	sys_futex((void *)&A->status, FUTEX_WAKE, 1, 0, 0, 0);
 	wait_go();
+	wait_finished();
 	/* Every thread has seen the go before its pipe closes. */
 	for (u32 gone; (gone = __atomic_load_n(&A->threads_gone, __ATOMIC_SEQ_CST)) < A->nr_threads - 1;)
 		sys_futex((void *)&A->threads_gone, FUTEX_WAIT, gone, 0, 0, 0);

@@ -28,6 +28,9 @@ static inline long sys_socket(int d, int t, int p) { return SC(__NR_socket, d, t
 static inline long sys_connect(int fd, const void *a, int len) { return SC(__NR_connect, fd, a, len); }
 static inline long sys_sendmsg(int fd, const void *m, int fl) { return SC(__NR_sendmsg, fd, m, fl); }
 static inline long sys_recvmsg(int fd, void *m, int fl) { return SC(__NR_recvmsg, fd, m, fl); }
+static inline long sys_getsockopt(int fd, int level, int opt, void *val, unsigned *len)
+{ return SC(__NR_getsockopt, fd, level, opt, val, len); }
+static inline long sys_nanosleep(const void *req, void *rem) { return SC(__NR_nanosleep, req, rem); }
 static inline long sys_vmsplice(int fd, const void *iov, unsigned long n, unsigned fl) { return SC(__NR_vmsplice, fd, iov, n, fl); }
 static inline long sys_preadv(int fd, const void *iov, unsigned long n, unsigned long off)
 { return SC(__NR_preadv, fd, iov, n, off, 0); }
