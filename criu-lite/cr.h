@@ -26,7 +26,37 @@ struct cr_options {
 	bool allow_untrusted_images;	/* --allow-untrusted-images: restore as root anyway */
 	struct cr_inherit_fd *inherit_fds;	/* --inherit-fd, restore */
 	unsigned nr_inherit_fds;
+	/* Containers (namespaces.h). */
+	const char *root;		/* --root DIR: restore: the new mount tree's root */
+	const char **externals;		/* --external TYPE[NAME]:VALUE (and --ext-mount-map A:B) */
+	unsigned nr_externals;
+	int manage_cgroups;		/* --manage-cgroups[=MODE]: enum cg_mode */
+	const char **cgroup_roots;	/* --cgroup-root [CONTROLLER:]PATH, may repeat */
+	unsigned nr_cgroup_roots;
+	const char *freeze_cgroup;	/* --freeze-cgroup PATH: dump */
 };
+
+/*
+ * --manage-cgroups modes, as criu means them (restore; dump saves
+ * properties in PROPS, FULL and STRICT).
+ *	CG_MODE_SOFT	(the default, and --manage-cgroups without a mode)
+ *			put tasks back, create missing cgroups, set properties
+ *			only of cgroups cr created
+ *	CG_MODE_NONE	leave the tasks in the cgroups cr runs in
+ *	CG_MODE_PROPS	as soft, and set the properties of every cgroup
+ *	CG_MODE_FULL	as props, creating every cgroup of the image
+ *	CG_MODE_STRICT	as full, and a cgroup that exists already is an error
+ *	CG_MODE_IGNORE	do not touch cgroups at all (not even put tasks back)
+ */
+enum cg_mode { CG_MODE_SOFT, CG_MODE_NONE, CG_MODE_PROPS, CG_MODE_FULL, CG_MODE_STRICT,
+	       CG_MODE_IGNORE };
+
+/*
+ * The VALUE of --external TYPE[NAME]:VALUE ("mnt", "veth", ...), or NULL
+ * when none names it. --ext-mount-map A:B is kept as mnt[A]:B. With
+ * @name NULL the first of @type is returned.
+ */
+const char *cr_external_lookup(const struct cr_options *o, const char *type, const char *name);
 
 /*
  * The commands. @dfd is the image directory img_dir_lock() opened and

@@ -29,6 +29,12 @@
 #include "pagemap.pb-c.h"
 #include "pstree.pb-c.h"
 #include "shmem.pb-c.h"
+#include "ns.pb-c.h"
+#include "utsns.pb-c.h"
+#include "ipcns.pb-c.h"
+#include "netns.pb-c.h"
+#include "mnt.pb-c.h"
+#include "cgroup.pb-c.h"
 
 #define IMG_WBUF_SIZE	(64u << 10)	/* write buffer; also the first read chunk */
 
@@ -43,6 +49,12 @@ const struct img_desc img_descs[IMG_TYPE_MAX] = {
 	[IMG_FDINFO]    = { "fdinfo-%u.img",  FDINFO_MAGIC,    "fdinfo",    PB_TYPE_MAX,     PB_FDINFO },
 	[IMG_SHMEM]     = { "shmem.img",      SHMEM_MAGIC,     "shmem",     PB_TYPE_MAX,     PB_SHMEM },
 	[IMG_FDATA]     = { "fdata.img",      FDATA_MAGIC,     "fdata",     PB_TYPE_MAX,     PB_TYPE_MAX },
+	[IMG_NS]        = { "ns.img",         NS_MAGIC,        "ns",        PB_TYPE_MAX,     PB_NS },
+	[IMG_UTSNS]     = { "utsns.img",      UTSNS_MAGIC,     "utsns",     PB_TYPE_MAX,     PB_UTSNS },
+	[IMG_IPCNS]     = { "ipcns.img",      IPCNS_MAGIC,     "ipcns",     PB_IPCNS_HEAD,   PB_IPC_OBJECT },
+	[IMG_NETNS]     = { "netns.img",      NETNS_MAGIC,     "netns",     PB_NETNS_HEAD,   PB_NET_OBJECT },
+	[IMG_MNTNS]     = { "mountpoints.img", MNTNS_MAGIC,    "mountpoints", PB_MNTNS_HEAD, PB_MOUNT },
+	[IMG_CGROUP]    = { "cgroup.img",     CGROUP_MAGIC,    "cgroup",    PB_CGROUP_HEAD,  PB_CGROUP_OBJECT },
 };
 
 static const ProtobufCMessageDescriptor *const pb_descs[PB_TYPE_MAX] = {
@@ -55,6 +67,16 @@ static const ProtobufCMessageDescriptor *const pb_descs[PB_TYPE_MAX] = {
 	[PB_FILE]	  = &file_entry__descriptor,
 	[PB_FDINFO]	  = &fdinfo_entry__descriptor,
 	[PB_SHMEM]	  = &shmem_entry__descriptor,
+	[PB_NS]		  = &ns_entry__descriptor,
+	[PB_UTSNS]	  = &utsns_entry__descriptor,
+	[PB_IPCNS_HEAD]	  = &ipcns_head__descriptor,
+	[PB_IPC_OBJECT]	  = &ipc_object__descriptor,
+	[PB_NETNS_HEAD]	  = &netns_head__descriptor,
+	[PB_NET_OBJECT]	  = &net_object__descriptor,
+	[PB_MNTNS_HEAD]	  = &mntns_head__descriptor,
+	[PB_MOUNT]	  = &mount_entry__descriptor,
+	[PB_CGROUP_HEAD]  = &cgroup_head__descriptor,
+	[PB_CGROUP_OBJECT] = &cgroup_object__descriptor,
 };
 
 const struct ProtobufCMessageDescriptor *pb_descriptor(enum pb_type type)

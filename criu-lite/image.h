@@ -54,6 +54,12 @@
 #define FDINFO_MAGIC		0x49444608u	/* "\10FDI" */
 #define SHMEM_MAGIC		0x4d485309u	/* "\11SHM" */
 #define FDATA_MAGIC		0x5441440au	/* "\12DAT" */
+#define NS_MAGIC		0x53534e0bu	/* "\13NSS" */
+#define UTSNS_MAGIC		0x5354550cu	/* "\14UTS" */
+#define IPCNS_MAGIC		0x4350490du	/* "\15IPC" */
+#define NETNS_MAGIC		0x54454e0eu	/* "\16NET" */
+#define MNTNS_MAGIC		0x544e4d0fu	/* "\17MNT" */
+#define CGROUP_MAGIC		0x50524310u	/* "\20CGP" */
 
 enum img_type {
 	IMG_INVENTORY,
@@ -66,6 +72,12 @@ enum img_type {
 	IMG_FDINFO,
 	IMG_SHMEM,
 	IMG_FDATA,	/* raw bytes of files (pipe buffers, deleted files), like IMG_PAGES */
+	IMG_NS,		/* the tree's namespaces (namespaces.h) */
+	IMG_UTSNS,
+	IMG_IPCNS,
+	IMG_NETNS,
+	IMG_MNTNS,
+	IMG_CGROUP,
 	IMG_TYPE_MAX,
 };
 
@@ -80,6 +92,16 @@ enum pb_type {
 	PB_FILE,
 	PB_FDINFO,
 	PB_SHMEM,
+	PB_NS,
+	PB_UTSNS,
+	PB_IPCNS_HEAD,
+	PB_IPC_OBJECT,
+	PB_NETNS_HEAD,
+	PB_NET_OBJECT,
+	PB_MNTNS_HEAD,
+	PB_MOUNT,
+	PB_CGROUP_HEAD,
+	PB_CGROUP_OBJECT,
 	PB_TYPE_MAX,
 };
 

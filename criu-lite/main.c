@@ -32,6 +32,12 @@ enum {
 	OPT_SHELL_JOB,
 	OPT_INHERIT_FD,
 	OPT_ALLOW_UNTRUSTED,
+	OPT_ROOT,
+	OPT_EXTERNAL,
+	OPT_EXT_MOUNT_MAP,
+	OPT_MANAGE_CGROUPS,
+	OPT_CGROUP_ROOT,
+	OPT_FREEZE_CGROUP,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':'. */
@@ -57,6 +63,12 @@ static const struct option long_opts[] = {
 	{ "shell-job",		no_argument,		NULL, OPT_SHELL_JOB },
 	{ "inherit-fd",		required_argument,	NULL, OPT_INHERIT_FD },
 	{ "allow-untrusted-images", no_argument,	NULL, OPT_ALLOW_UNTRUSTED },
+	{ "root",		required_argument,	NULL, OPT_ROOT },
+	{ "external",		required_argument,	NULL, OPT_EXTERNAL },
+	{ "ext-mount-map",	required_argument,	NULL, OPT_EXT_MOUNT_MAP },
+	{ "manage-cgroups",	optional_argument,	NULL, OPT_MANAGE_CGROUPS },
+	{ "cgroup-root",	required_argument,	NULL, OPT_CGROUP_ROOT },
+	{ "freeze-cgroup",	required_argument,	NULL, OPT_FREEZE_CGROUP },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -92,6 +104,16 @@ static void usage(FILE *f)
 "      --allow-untrusted-images  restore as root from a directory or images\n"
 "                           that group or others can write, or another user\n"
 "                           owns (refused without it; a warning with it)\n"
+"      --root DIR           restore: build the tree's mount namespace under DIR\n"
+"                           (its root file system) and pivot_root into it\n"
+"      --external TYPE[NAME]:VALUE  dump: mnt[MOUNTPOINT]:KEY marks a mount as\n"
+"                           not saved; restore: mnt[KEY]:PATH binds PATH there,\n"
+"                           veth[IFNAME]:HOSTIF names the host end of a veth;\n"
+"                           may repeat (--ext-mount-map KEY:PATH is mnt[KEY]:PATH)\n"
+"      --manage-cgroups[=MODE]  restore: none, props, soft (default), full,\n"
+"                           strict or ignore, as criu means them\n"
+"      --cgroup-root [CONTROLLER:]PATH  restore: the tree's cgroups go under PATH\n"
+"      --freeze-cgroup PATH dump: freeze the tree with this freezer cgroup first\n"
 "  -h, --help               this text\n"
 "  -V, --version            print the version\n"
 "\n"
@@ -162,6 +184,69 @@ static int parse_v(const char *arg, int *level)
 	if (*level > MAX_VERBOSITY)
 		*level = MAX_VERBOSITY;
 	return 0;
+}
+
+/* Appends @s to the string list *@v of *@n entries. */
+static int push_str(const char ***v, unsigned *n, const char *s)
+{
+	const char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
+
+	if (!nv) {
+		usage_error("out of memory");
+		return -ENOMEM;
+	}
+	nv[(*n)++] = s;
+	*v = nv;
+	return 0;
+}
+
+/* TYPE[NAME]:VALUE, NAME and VALUE not empty. */
+static int parse_external(const char *arg)
+{
+	const char *lb = strchr(arg, '['), *rb = lb ? strchr(lb, ']') : NULL;
+
+	if (!lb || lb == arg || !rb || rb == lb + 1 || rb[1] != ':' || !rb[2]) {
+		usage_error("option --external: '%s' is not TYPE[NAME]:VALUE", arg);
+		return -EINVAL;
+	}
+	return push_str(&opts.externals, &opts.nr_externals, arg);
+}
+
+/* criu's older spelling: --ext-mount-map KEY:PATH is --external mnt[KEY]:PATH. */
+static int parse_ext_mount_map(const char *arg)
+{
+	const char *colon = strchr(arg, ':');
+	char *ext;
+
+	if (!colon || colon == arg || !colon[1]) {
+		usage_error("option --ext-mount-map: '%s' is not KEY:PATH", arg);
+		return -EINVAL;
+	}
+	if (asprintf(&ext, "mnt[%.*s]:%s", (int)(colon - arg), arg, colon + 1) < 0) {
+		usage_error("out of memory");
+		return -ENOMEM;
+	}
+	return push_str(&opts.externals, &opts.nr_externals, ext);
+}
+
+static int parse_manage_cgroups(const char *arg)
+{
+	static const char *const modes[] = {
+		[CG_MODE_SOFT] = "soft", [CG_MODE_NONE] = "none", [CG_MODE_PROPS] = "props",
+		[CG_MODE_FULL] = "full", [CG_MODE_STRICT] = "strict", [CG_MODE_IGNORE] = "ignore",
+	};
+
+	if (!arg) {
+		opts.manage_cgroups = CG_MODE_SOFT;
+		return 0;
+	}
+	for (unsigned i = 0; i < ARRAY_SIZE(modes); i++)
+		if (!strcmp(arg, modes[i])) {
+			opts.manage_cgroups = i;
+			return 0;
+		}
+	usage_error("option --manage-cgroups: '%s' is not none, props, soft, full, strict or ignore", arg);
+	return -EINVAL;
 }
 
 /* "fd[N]:KEY" as criu spells it; N must be open in cr. */
@@ -268,6 +353,28 @@ static enum parse_result parse_options(int argc, char **argv)
 			break;
 		case OPT_ALLOW_UNTRUSTED:
 			opts.allow_untrusted_images = true;
+			break;
+		case OPT_ROOT:
+			opts.root = optarg;
+			break;
+		case OPT_EXTERNAL:
+			if (parse_external(optarg))
+				return PARSE_EXIT_FAIL;
+			break;
+		case OPT_EXT_MOUNT_MAP:
+			if (parse_ext_mount_map(optarg))
+				return PARSE_EXIT_FAIL;
+			break;
+		case OPT_MANAGE_CGROUPS:
+			if (parse_manage_cgroups(optarg))
+				return PARSE_EXIT_FAIL;
+			break;
+		case OPT_CGROUP_ROOT:
+			if (push_str(&opts.cgroup_roots, &opts.nr_cgroup_roots, optarg))
+				return PARSE_EXIT_FAIL;
+			break;
+		case OPT_FREEZE_CGROUP:
+			opts.freeze_cgroup = optarg;
 			break;
 		case 'h':
 			usage(stdout);
