@@ -52,7 +52,17 @@ struct parasite_args {
 	 */
 	u64 rseq_ptr;			/* 0: none */
 	u32 rseq_size, rseq_sig;
+	/*
+	 * The blob could not reach the host's socket (-errno): it writes it
+	 * here, then waits a while for the cure (a wait no restart block
+	 * comes with: rt_sigtimedwait for no signal, which the host's
+	 * PTRACE_INTERRUPT ends) before it leaves by itself. The host stops
+	 * waiting for the connection at once. The socket's abstract name
+	 * lives in a network namespace: the host's must be the task's.
+	 */
+	int conn_err;
+	u32 pad;
 };
-BUILD_BUG_ON(sizeof(struct parasite_args) != 168);
+BUILD_BUG_ON(sizeof(struct parasite_args) != 176);
 
 #endif

@@ -27,7 +27,7 @@
 #include "asm/tramp.h"
 
 #define CMD_TIMEOUT_MS		60000	/* a blob silent this long is stuck */
-#define POLL_SLICE_MS		200
+#define POLL_SLICE_MS		100
 #define MAX_CURE_STOPS		64	/* syscall stops of the parasite's way out */
 /* A signal handler the task runs first makes syscalls of its own. */
 #define MAX_SYSCALL_STOPS	4096
@@ -45,7 +45,7 @@ struct parasite_ctl {
 	uint64_t remote_base;		/* the shared area in the task */
 	void *local_base;		/* and in cr */
 	size_t area_size;
-	size_t data_off;
+	size_t data_off, args_off;
 
 	int listen_fd, sock;
 	bool blob_running;
@@ -265,7 +265,8 @@ static int listen_socket(struct parasite_ctl *ctl, struct parasite_args *args)
  * Waits until @fd is readable, checking every slice that the task did
  * not stop (the blob crashed or was killed). Returns 0 or -errno.
  */
-static int wait_readable(struct parasite_ctl *ctl, int fd, const char *what)
+static int wait_readable(struct parasite_ctl *ctl, int fd, const char *what,
+			 const struct parasite_args *args)
 {
 	int waited = 0;
 
@@ -278,6 +279,12 @@ static int wait_readable(struct parasite_ctl *ctl, int fd, const char *what)
 		if (r < 0 && errno != EINTR)
 			return ierrno(-errno, "poll");
 		waited += POLL_SLICE_MS;
+		r = args ? __atomic_load_n(&args->conn_err, __ATOMIC_ACQUIRE) : 0;
+		if (r) {
+			/* It waits to be cured, as a parasite whose channel closed. */
+			return ierrno(r, "pid %d: the parasite could not connect to cr (is cr in the task's network namespace?)",
+				      ctl->pid);
+		}
 		r = waitpid(ctl->pid, &status, __WALL | WNOHANG);
 		if (r == ctl->pid) {
 			ctl->blob_running = false;
@@ -296,7 +303,8 @@ static int accept_blob(struct parasite_ctl *ctl)
 	socklen_t len = sizeof(cred);
 	int err, fd;
 
-	err = wait_readable(ctl, ctl->listen_fd, "connecting");
+	err = wait_readable(ctl, ctl->listen_fd, "connecting",
+			    (void *)((char *)ctl->local_base + ctl->args_off));
 	if (err)
 		return err;
 	fd = accept4(ctl->listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -325,6 +333,7 @@ int infect_start_blob(struct parasite_ctl *ctl, const void *blob, size_t blob_si
 	if (err)
 		return err;
 	ctl->data_off = data_off;
+	ctl->args_off = args_off;
 
 	memcpy(ctl->local_base, blob, blob_size);
 	args = (void *)((char *)ctl->local_base + args_off);
@@ -372,7 +381,7 @@ int infect_cmd_wait(struct parasite_ctl *ctl, unsigned cmd)
 	ssize_t n;
 	int err;
 
-	err = wait_readable(ctl, ctl->sock, "waiting for a command's answer");
+	err = wait_readable(ctl, ctl->sock, "waiting for a command's answer", NULL);
 	if (err)
 		return err;
 	n = recv(ctl->sock, &m, sizeof(m), 0);

@@ -19,6 +19,7 @@
 #include "asm/pie-arch.h"
 
 #define AF_UNIX_	1
+#define GIVE_UP_WAIT_S	2	/* the host sees conn_err within its poll slice */
 #define SOCK_SEQPACKET_	5
 #define SOCK_CLOEXEC_	02000000
 #define SCM_RIGHTS_	1
@@ -235,6 +236,27 @@ static __noreturn void leave(struct parasite_args *args, int sock, int had_sigpi
 	arch_tramp_leave(args->tramp_sys, __NR_munmap, args->area_start, args->area_size);
 }
 
+/*
+ * No channel: says why in the args, where the host looks while it waits,
+ * and gives it a while to take the task over on the way out (the way
+ * it cures a parasite it talked to); alone, leaves after that.
+ */
+static __noreturn void give_up(struct parasite_args *args, int sock, int had_sigpipe, int err)
+{
+	struct { long sec, nsec; } ts = { GIVE_UP_WAIT_S, 0 };
+	u64 none = 0;
+
+	__atomic_store_n(&args->conn_err, err, __ATOMIC_RELEASE);
+	/*
+	 * Waits for no signal: the host's PTRACE_INTERRUPT ends it with
+	 * -EINTR. Not nanosleep(), poll() or a futex: their restart block
+	 * would replace the task's own (a sleep of its own would then end
+	 * early).
+	 */
+	sys_rt_sigtimedwait(&none, 0, &ts, SIGSET_SIZE);
+	leave(args, sock, had_sigpipe);
+}
+
 int blob_main(struct parasite_args *args)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX_ };
@@ -244,10 +266,11 @@ int blob_main(struct parasite_args *args)
 	rseq_pause(args, 0);
 	sock = sys_socket(AF_UNIX_, SOCK_SEQPACKET_ | SOCK_CLOEXEC_, 0);
 	if (sock < 0)
-		leave(args, -1, had_sigpipe);
+		give_up(args, -1, had_sigpipe, sock);
 	memcpy(addr.sun_path, args->sun_path, args->sun_len);
-	if (sys_connect(sock, &addr, 2 + args->sun_len))
-		leave(args, sock, had_sigpipe);
+	ret = sys_connect(sock, &addr, 2 + args->sun_len);
+	if (ret)
+		give_up(args, sock, had_sigpipe, ret);
 
 	for (;;) {
 		struct parasite_msg m;

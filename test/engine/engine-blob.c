@@ -31,16 +31,30 @@ static int run_cmd(const struct parasite_args *args, u32 cmd)
 	}
 }
 
-static void serve(const struct parasite_args *args, long sock)
+/* No channel: tell the engine, and give it a while to cure us. */
+static void give_up(struct parasite_args *args, long err)
+{
+	struct { long sec, nsec; } ts = { 2, 0 };
+	u64 none = 0;
+
+	__atomic_store_n(&args->conn_err, (int)err, __ATOMIC_RELEASE);
+	__sc(__NR_rt_sigtimedwait, &none, 0, &ts, 8, 0, 0);
+}
+
+static void serve(struct parasite_args *args, long sock)
 {
 	struct sockaddr_un_ addr;
 	struct parasite_msg m;
+	long err;
 
 	addr.family = AF_UNIX_;
 	for (u16 i = 0; i < args->sun_len; i++)
 		addr.path[i] = args->sun_path[i];
-	if (__sc(__NR_connect, sock, &addr, sizeof(addr.family) + args->sun_len, 0, 0, 0))
+	err = __sc(__NR_connect, sock, &addr, sizeof(addr.family) + args->sun_len, 0, 0, 0);
+	if (err) {
+		give_up(args, err);
 		return;
+	}
 	/* A short read is the channel closing: the engine is curing us. */
 	while (__sc(__NR_recvfrom, sock, &m, sizeof(m), 0, 0, 0) == sizeof(m)) {
 		m.ret = run_cmd(args, m.cmd);
@@ -57,6 +71,8 @@ int blob_main(struct parasite_args *args)
 	if (sock >= 0) {
 		serve(args, sock);
 		__sc(__NR_close, sock, 0, 0, 0, 0, 0);
+	} else {
+		give_up(args, sock);
 	}
 	arch_tramp_leave(args->tramp_sys, __NR_munmap, args->area_start, args->area_size);
 }

@@ -14,6 +14,8 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,8 +79,11 @@ static int read_target(struct target *t, char *buf, size_t len)
 	return n > 0 ? (int)n : -EIO;
 }
 
-/* Starts engine-target (beside this program) and reads where its place is. */
-static int start_target(struct target *t)
+/*
+ * Starts engine-target (beside this program) and reads where its place
+ * is; @own_netns puts it in a network namespace of its own.
+ */
+static int start_target(struct target *t, bool own_netns)
 {
 	char self[PATH_MAX], path[PATH_MAX + 16], line[64] = { 0 };
 	int in[2], out[2], n;
@@ -94,6 +99,8 @@ static int start_target(struct target *t)
 	if (t->pid == 0) {
 		dup2(in[0], STDIN_FILENO);
 		dup2(out[1], STDOUT_FILENO);
+		if (own_netns && unshare(CLONE_NEWNET))
+			_exit(126);
 		execl(path, path, (char *)NULL);
 		_exit(127);
 	}
@@ -208,6 +215,42 @@ static int infect_target(const struct target *t)
 	return check(infect_cure(ctl) == 0, "infect_cure");
 }
 
+/*
+ * A target in another network namespace cannot reach the engine's socket:
+ * the blob says so, the engine stops waiting for it and cures the task,
+ * which runs on as before.
+ */
+static void blob_cannot_connect(void)
+{
+	struct target t = { .pid = -1 };
+	struct parasite_ctl *ctl = NULL;
+	int status = 0;
+
+	if (!check(start_target(&t, true) == 0, "a target in its own network namespace starts"))
+		goto out;
+	if (check(infect_seize(t.pid) == 0, "infect_seize (own network namespace)") &&
+	    check(infect_prepare(t.pid, t.place, &ctl) == 0, "infect_prepare (own network namespace)")) {
+		expecting_error = 1;
+		check(infect_start_blob(ctl, engine_blob, sizeof(engine_blob), engine_blob_offset__blob_start,
+					DATA_SIZE) == -ECONNREFUSED,
+		      "a blob that cannot reach the engine's socket fails the start with ECONNREFUSED");
+		expecting_error = 0;
+		check(infect_cure(ctl) == 0, "the task whose blob could not connect is cured");
+		check(infect_detach(t.pid) == 0, "infect_detach (own network namespace)");
+	}
+	check(echo(&t, 'c') == 0, "the target whose blob could not connect still echoes");
+	close(t.in);
+	t.in = -1;
+	check(waitpid(t.pid, &status, 0) == t.pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "that target exits by itself with 0");
+	t.pid = -1;
+out:
+	if (t.pid > 0) {
+		kill(t.pid, SIGKILL);
+		waitpid(t.pid, NULL, 0);
+	}
+}
+
 int main(void)
 {
 	struct target t = { .pid = -1 };
@@ -216,7 +259,7 @@ int main(void)
 	int status = 0;
 
 	infect_set_logger(log_stderr);
-	if (!check(start_target(&t) == 0, "the target starts and lends a place"))
+	if (!check(start_target(&t, false) == 0, "the target starts and lends a place"))
 		goto out;
 	check(echo(&t, 'a') == 0, "the target echoes before");
 	maps = read_proc(t.pid, "maps");
@@ -237,6 +280,7 @@ int main(void)
 	check(waitpid(t.pid, &status, 0) == t.pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	      "the target exits by itself with 0, never killed");
 	t.pid = -1;
+	blob_cannot_connect();
 out:
 	if (t.pid > 0) {
 		kill(t.pid, SIGKILL);
