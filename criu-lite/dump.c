@@ -26,6 +26,7 @@
 #include "inventory.pb-c.h"
 #include "log.h"
 #include "mem.h"
+#include "namespaces.h"
 #include "parasite-cmds.h"
 #include "parasite-blob.h"
 #include "proc-parse.h"
@@ -44,6 +45,7 @@ struct dump_ctx {
 	struct shmem_dump shm;
 	struct page_dedup *dedup;
 	struct guard *guard;
+	struct ns_dump *ns;
 	uint64_t page_bytes;
 	struct timespec t_seize;
 };
@@ -204,7 +206,11 @@ static int finish_images(struct dump_ctx *d)
 	struct utsname u;
 	int err, e;
 
-	err = img_close(TAKE_PTR(d->pages));
+	/* The namespaces' bulk bytes go to fdata.img too: before it is finished. */
+	err = ns_dump_write(d->ns, d->o, &d->tree, d->files, d->dfd);
+	e = img_close(TAKE_PTR(d->pages));
+	if (!err)
+		err = e;
 	e = files_dump_finish(d->files);
 	if (!err)
 		err = e;
@@ -226,6 +232,8 @@ static int finish_images(struct dump_ctx *d)
 	inv.xsave_size = arch_xsave_size();
 	inv.kernel = u.release;
 	inv.pages_id = 1;
+	inv.has_namespaces = true;
+	inv.namespaces = ns_dump_any(d->ns);
 	if (!d->o->leave_running)
 		err = guard_commit(d);
 	if (!err)
@@ -357,6 +365,7 @@ static void dump_ctx_release(struct dump_ctx *d)
 	shmem_dump_free(&d->shm);
 	page_dedup_free(d->dedup);
 	pstree_free(&d->tree);
+	ns_dump_free(d->ns);
 	if (d->dfd >= 0)
 		close(d->dfd);
 }
@@ -375,6 +384,9 @@ int cr_dump(const struct cr_options *o, int dfd)
 		goto out;
 	}
 	err = img_dump_dir_prepare(d.dfd, o->images_dir);
+	/* cr in the tree's net, ipc and uts namespaces before it makes a socket. */
+	if (!err)
+		err = ns_dump_begin(d.root, &d.ns);
 	if (!err)
 		err = img_open(d.dfd, IMG_PAGES, 1, O_WRONLY, &d.pages);
 	if (!err)
@@ -397,7 +409,9 @@ int cr_dump(const struct cr_options *o, int dfd)
 	clock_gettime(CLOCK_MONOTONIC, &d.t_seize);
 	pr_info("pid %d: seized %u processes", d.root, d.tree.nr_alive);
 
-	err = dump_tree(&d);
+	err = ns_dump_tree(d.ns, &d.tree);
+	if (!err)
+		err = dump_tree(&d);
 	if (!err)
 		err = finish_images(&d);
 	if (!err && !o->leave_running)

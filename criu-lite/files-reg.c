@@ -86,11 +86,15 @@ static bool is_memfd(const struct fd_dump *d)
  */
 static int check_path_now(const struct fd_dump *d)
 {
+	char seen[PATH_MAX + 32];
 	struct stat st;
 
 	if (d->link[0] != '/')
 		return files_refuse(d, "a file without a path", NULL);
-	if (stat(d->link, &st) < 0)
+	/* The name as the task sees it, in its mount namespace and below its root. */
+	if (proc_root_path(d->pid, d->link, seen, sizeof(seen)))
+		return -ENAMETOOLONG;
+	if (stat(seen, &st) < 0)
 		return files_refuse(d, "a file", "its path no longer names it (renamed?)");
 	if (st.st_dev != d->st.st_dev || st.st_ino != d->st.st_ino)
 		return files_refuse(d, "a file", "its path now names another file (renamed or replaced, or another mount namespace)");

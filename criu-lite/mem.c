@@ -49,7 +49,7 @@ static const struct {
 /* Opens the file behind a mapping and checks it is the one maps names. */
 static int check_mapped_file(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 {
-	char mf[96];
+	char mf[96], seen[PATH_MAX + 32];
 	struct stat st, pst, lst;
 
 	snprintf(mf, sizeof(mf), "/proc/%d/map_files/%lx-%lx", pid,
@@ -61,7 +61,9 @@ static int check_mapped_file(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 	if (st.st_nlink == 0 || v->deleted)
 		return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx of deleted file %s is not supported yet",
 				pid, (unsigned long)v->start, (unsigned long)v->end, v->path);
-	if (v->path[0] != '/' || stat(v->path, &pst) || pst.st_dev != st.st_dev ||
+	/* The name as the task sees it, in its mount namespace and below its root. */
+	if (v->path[0] != '/' || proc_root_path(pid, v->path, seen, sizeof(seen)) || stat(seen, &pst) ||
+	    pst.st_dev != st.st_dev ||
 	    pst.st_ino != st.st_ino)
 		return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx: file %s no longer has that name",
 				pid, (unsigned long)v->start, (unsigned long)v->end, v->path);

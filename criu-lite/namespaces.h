@@ -43,6 +43,50 @@ enum ns_kind { NS_USER, NS_MNT, NS_PID, NS_NET, NS_UTS, NS_IPC, NS_CGROUP, NS_TI
 struct files_dump;
 struct files_rst;
 struct pstree;
+struct pstree_task;
+struct restorer_args;
+struct restorer_thread;
+
+/* ---- the framework (namespaces.c) ------------------------------------------ */
+struct ns_dump;
+/*
+ * Before anything of the dump: which of @root's namespaces are not cr's
+ * (a user namespace of its own is refused), and cr enters its net, ipc
+ * and uts namespaces.
+ */
+int ns_dump_begin(pid_t root, struct ns_dump **ret);
+/* The tree is seized: every task in the root's namespaces, the pids at every pid namespace level. */
+int ns_dump_tree(struct ns_dump *n, struct pstree *tree);
+/* While the tree is frozen: ns.img, and each kind's images through its module. */
+int ns_dump_write(struct ns_dump *n, const struct cr_options *o, const struct pstree *tree,
+		  struct files_dump *df, int dfd);
+bool ns_dump_any(const struct ns_dump *n);	/* inventory.img says so */
+void ns_dump_free(struct ns_dump *n);
+
+struct ns_rst;
+/* With the other images, before anything is created; @has_ns: inventory.img says there is ns.img. */
+int ns_restore_read(const struct cr_options *o, int dfd, bool has_ns, const struct pstree *tree,
+		    struct ns_rst **ret);
+/*
+ * Before cr opens the tree's files: the holder, cr in the new net/ipc/uts,
+ * their content; cr's fds of the namespaces go to @keep_from and above.
+ */
+int ns_restore_create(struct ns_rst *n, struct files_rst *rf, int keep_from);
+bool ns_restore_pidns(const struct ns_rst *n);
+/* clone3 flags for task @idx: CLONE_NEWPID for the init of a pid namespace. */
+unsigned long ns_clone_flags(const struct pstree *tree, unsigned idx);
+/* clone3 set_tid of a task or thread: its @levels pids innermost first, then @host. Returns the count. */
+unsigned ns_set_tid(const struct pstree_task *t, const pid_t *levels, pid_t host, pid_t *set_tid);
+/* In the restored root, in its new pid namespace: joins the holder's namespaces. */
+int ns_restore_enter(const struct ns_rst *n);
+/* The restorer's view of pids: the task's own pid namespace's, threads cloned at every level. */
+int ns_restore_args(const struct pstree_task *t, struct restorer_args *a, struct restorer_thread *th,
+		    unsigned nr_threads);
+/* Every thread exists: into its cgroups. */
+int ns_restore_tasks(const struct ns_rst *n, const struct pstree *tree);
+/* The tree is live (@ok) or gone: the holder leaves; after a failure cr's cgroups go too. */
+void ns_restore_end(struct ns_rst *n, bool ok);
+void ns_restore_free(struct ns_rst *n);
 
 /* ---- uts (ns-uts.c): utsns.img -------------------------------------------- */
 struct utsns_img;

@@ -757,6 +757,15 @@ static int status_parse(const char *buf, const char *what, struct proc_status *r
 	return 0;
 }
 
+int proc_root_path(pid_t pid, const char *path, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "/proc/%d/root%s", (int)pid, path);
+
+	if (n < 0 || (size_t)n >= len)
+		return pr_errno(-ENAMETOOLONG, "pid %d: path %s", (int)pid, path);
+	return 0;
+}
+
 int parse_status_buf(const char *buf, struct proc_status *ret)
 {
 	return status_parse(buf, "status", ret);

@@ -143,6 +143,12 @@ int proc_parse_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret);
  * buffer; *ret_len excludes the NUL. Returns 0 or -errno.
  */
 int read_file_at(int dfd, const char *path, char **ret_buf, size_t *ret_len);
+/*
+ * @path as task @pid names it (from its own root, in its own mount
+ * namespace), for cr to open: /proc/PID/root@path, into @buf of @len
+ * bytes. Returns 0 or -ENAMETOOLONG (logged).
+ */
+int proc_root_path(pid_t pid, const char *path, char *buf, size_t len);
 
 /*
  * /proc/PID/auxv as raw u64 words: type, value, type, value, ... up to and

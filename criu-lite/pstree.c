@@ -308,6 +308,8 @@ void pstree_free(struct pstree *t)
 	for (unsigned i = 0; i < t->nr; i++) {
 		free(t->tasks[i].tids);
 		free(t->tasks[i].children);
+		free(t->tasks[i].ns_pid);
+		free(t->tasks[i].ns_tids);
 	}
 	free(t->tasks);
 	t->tasks = NULL;
@@ -337,6 +339,15 @@ int pstree_write(int dfd, const struct pstree *t)
 			e.has_exit_code = true;
 			e.exit_code = task->exit_code;
 		}
+		if (task->levels) {
+			e.ns_pid = (uint32_t *)task->ns_pid;
+			e.n_ns_pid = task->levels;
+			e.ns_tids = (uint32_t *)task->ns_tids;
+			e.n_ns_tids = task->ns_tids ? task->nr_tids * task->levels : 0;
+			e.has_ns_pgid = e.has_ns_sid = true;
+			e.ns_pgid = task->ns_pgid;
+			e.ns_sid = task->ns_sid;
+		}
 		err = pb_write_one(img, &e, PB_PSTREE);
 	}
 	if (!err)
@@ -345,6 +356,43 @@ int pstree_write(int dfd, const struct pstree *t)
 }
 
 /* ---- restore ------------------------------------------------------------ */
+
+/*
+ * The pid namespace levels of an entry: a child is in its parent's pid
+ * namespace or is the init (pid 1) of one just below it.
+ */
+static int entry_levels(const struct pstree *t, struct pstree_task *task, const PstreeEntry *e)
+{
+	const struct pstree_task *p = task->parent >= 0 ? &t->tasks[task->parent] : NULL;
+	unsigned lv = e->n_ns_pid, plv = p ? p->levels : 0;
+
+	if (!lv)
+		return p && p->levels ? pr_errno(-EBADMSG, "pstree.img: pid %u is outside its parent's pid namespace",
+						 e->pid) : 0;
+	if (lv > PSTREE_MAX_LEVELS || (e->n_ns_tids && e->n_ns_tids != e->n_threads * lv) ||
+	    (task->kind == TASK_ALIVE && e->n_ns_tids != e->n_threads * lv))
+		return pr_errno(-EBADMSG, "pstree.img: pid %u: its pids in pid namespaces do not add up", e->pid);
+	if (p ? lv < plv || lv > plv + 1 : lv != 1)
+		return pr_errno(-EBADMSG, "pstree.img: pid %u: its pid namespace is neither its parent's nor one below",
+				e->pid);
+	if (lv > plv && e->ns_pid[lv - 1] != 1)
+		return pr_errno(-EBADMSG, "pstree.img: pid %u starts a pid namespace but is not its pid 1", e->pid);
+	for (unsigned i = 0; i < lv; i++)
+		if (!e->ns_pid[i] || e->ns_pid[i] > (1u << 22))
+			return pr_errno(-EBADMSG, "pstree.img: pid %u: invalid pid %u in a pid namespace", e->pid,
+					e->ns_pid[i]);
+	task->levels = lv;
+	task->ns_pid = xmalloc(sizeof(pid_t) * lv);
+	task->ns_tids = e->n_ns_tids ? xmalloc(sizeof(pid_t) * e->n_ns_tids) : NULL;
+	if (!task->ns_pid || (e->n_ns_tids && !task->ns_tids))
+		return -ENOMEM;
+	memcpy(task->ns_pid, e->ns_pid, sizeof(pid_t) * lv);
+	if (e->n_ns_tids)
+		memcpy(task->ns_tids, e->ns_tids, sizeof(pid_t) * e->n_ns_tids);
+	task->ns_pgid = e->ns_pgid;
+	task->ns_sid = e->ns_sid;
+	return 0;
+}
 
 static int entry_to_task(struct pstree *t, const PstreeEntry *e)
 {
@@ -380,7 +428,7 @@ static int entry_to_task(struct pstree *t, const PstreeEntry *e)
 	}
 	for (i = 0; i < e->n_threads && !err; i++)
 		err = add_tid(task, e->threads[i]);
-	return err;
+	return err ? err : entry_levels(t, task, e);
 }
 
 static int cmp_pid(const void *a, const void *b)

@@ -28,11 +28,28 @@ struct pstree_task {
 	unsigned nr_seized;		/* dump: tids[0..nr_seized) are ours */
 	struct proc_stat stat;		/* dump: /proc/PID/stat, read once stopped */
 	int parent;			/* index, -1 for the root */
+	/*
+	 * Pid namespaces below cr's (namespaces.h): @levels of them, the pid
+	 * at each (outermost first; the last is what the task's getpid()
+	 * says), every thread's the same way (nr_tids * levels), the group
+	 * and session in the innermost one. levels 0: cr's pid namespace.
+	 */
+	unsigned levels;
+	pid_t *ns_pid, *ns_tids;
+	pid_t ns_pgid, ns_sid;
 	/* restore plan */
 	bool before_setsid;		/* forked by the parent before its setsid() */
 	int *children;			/* indexes, in fork order */
 	unsigned nr_children;
 };
+
+#define PSTREE_MAX_LEVELS	8	/* pid namespaces below cr's */
+
+/* The pid the task's own pid namespace gives it. */
+static inline pid_t pstree_vpid(const struct pstree_task *t)
+{
+	return t->levels ? t->ns_pid[t->levels - 1] : t->pid;
+}
 
 struct pstree {
 	struct pstree_task *tasks;	/* parents before children; the root first */

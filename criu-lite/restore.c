@@ -38,6 +38,7 @@
 #include "inventory.pb-c.h"
 #include "log.h"
 #include "mem.h"
+#include "namespaces.h"
 #include "open-file.h"
 #include "proc-parse.h"
 #include "pstree.h"
@@ -119,6 +120,7 @@ struct restore_ctx {
 	struct img *pages;
 	struct shmem_table *shm;
 	struct files_rst *files;
+	struct ns_rst *ns;
 	struct rst_shared *sh;
 	size_t sh_size;
 	int keep_from, log_fd;
@@ -183,6 +185,8 @@ static int read_images(struct restore_ctx *r)
 		err = shmem_restore_prepare(r->dfd, r->pages->fd, &r->shm);
 	if (!err)
 		err = files_rst_read(r->dfd, r->shm, r->o, &r->files);
+	if (!err)
+		err = ns_restore_read(r->o, r->dfd, r->inv->has_namespaces && r->inv->namespaces, &r->tree, &r->ns);
 	if (err)
 		return err;
 	r->tasks = xzalloc(sizeof(*r->tasks) * r->tree.nr);
@@ -245,6 +249,9 @@ static int build_regions(struct restore_ctx *r)
 		err = move_fd_high(&t->exe_fd, r->keep_from);
 		if (!err)
 			err = region_build(t, r->keep_from);
+		if (!err)
+			err = ns_restore_args(&r->tree.tasks[i], t->args, (void *)t->args->threads,
+					      t->args->nr_threads);
 		if (err)
 			break;
 		a = t->args;
@@ -268,13 +275,19 @@ static int build_regions(struct restore_ctx *r)
 
 /* ---- in the new tasks ------------------------------------------------------ */
 
-static pid_t clone_with_pid(pid_t pid, int exit_signal)
+/* Task @idx with its pid at every pid namespace level: the dumped ones. */
+static pid_t clone_task(const struct restore_ctx *r, unsigned idx, int exit_signal)
 {
-	struct clone_args ca = { .exit_signal = exit_signal };
-	pid_t tid = pid;
+	const struct pstree_task *t = &r->tree.tasks[idx];
+	struct clone_args ca = { .exit_signal = exit_signal, .flags = ns_clone_flags(&r->tree, idx) };
+	pid_t set_tid[RST_MAX_PID_LEVELS];
 
-	ca.set_tid = (uint64_t)&tid;
-	ca.set_tid_size = 1;
+	if (t->parent >= 0 && r->tree.tasks[t->parent].levels && !t->levels) {
+		errno = EOPNOTSUPP;	/* a group helper: see pstree.c */
+		return -1;
+	}
+	ca.set_tid = (uint64_t)set_tid;
+	ca.set_tid_size = ns_set_tid(t, t->ns_pid, t->pid, set_tid);
 	return syscall(SYS_clone3, &ca, sizeof(ca));
 }
 
@@ -310,6 +323,12 @@ static void barrier_pass(const struct restore_ctx *r, uint32_t *ctr, uint32_t to
 	}
 }
 
+/* The group as the task's own pid namespace names it (0: a group outside it). */
+static pid_t task_vpgid(const struct pstree_task *t)
+{
+	return t->levels ? t->ns_pgid : t->pgid;
+}
+
 static __noreturn void task_fail(struct restore_ctx *r, unsigned idx, int err)
 {
 	struct rst_report *rep = &r->sh->rep[idx];
@@ -341,7 +360,7 @@ static int fork_children(struct restore_ctx *r, unsigned idx, bool before_setsid
 		if (r->tree.tasks[c].before_setsid != before_setsid)
 			continue;
 		r->creator = getpid();
-		pid = clone_with_pid(r->tree.tasks[c].pid, exit_signal_of(r, c));
+		pid = clone_task(r, c, exit_signal_of(r, c));
 		if (pid < 0) {
 			if (errno == EEXIST)
 				return pr_errno(-EEXIST, "pid %d is in use; it must be free to restore",
@@ -387,9 +406,9 @@ static int settle_children(struct restore_ctx *r, unsigned idx)
 		const struct pstree_task *c = &r->tree.tasks[pt->children[i]];
 		siginfo_t si;
 
-		if (c->kind == TASK_HELPER && waitpid(c->pid, NULL, __WALL) != c->pid)
+		if (c->kind == TASK_HELPER && waitpid(pstree_vpid(c), NULL, __WALL) != pstree_vpid(c))
 			return pr_errno(-errno, "pid %d: reaping helper %d", pt->pid, c->pid);
-		if (c->kind == TASK_ZOMBIE && waitid(P_PID, c->pid, &si, WEXITED | WNOWAIT))
+		if (c->kind == TASK_ZOMBIE && waitid(P_PID, pstree_vpid(c), &si, WEXITED | WNOWAIT))
 			return pr_errno(-errno, "pid %d: waiting for zombie %d", pt->pid, c->pid);
 	}
 	return 0;
@@ -429,11 +448,17 @@ static __noreturn void task_main(struct restore_ctx *r, unsigned idx)
 	log_use_fd(r->log_fd);
 	/* Armed only now: if our parent died before, nobody will kill us. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != r->creator)
+	/* The init of a new pid namespace sees no parent: the go pipe tells whether cr is there. */
+	if (ns_clone_flags(&r->tree, idx))
+		exit_if_abandoned(r);
+	else if (getppid() != r->creator)
 		_exit(1);
 	__atomic_store_n(&r->sh->rep[idx].state, REP_BORN, __ATOMIC_SEQ_CST);
 
 	err = cr_fail_point_nth("task-setup", idx + 1);
+	/* The root joins the namespaces the holder made. */
+	if (!err && idx == 0)
+		err = ns_restore_enter(r->ns);
 	if (!err)
 		err = fork_children(r, idx, true);
 	if (!err && pt->sid == pt->pid && setsid() < 0)
@@ -450,7 +475,7 @@ static __noreturn void task_main(struct restore_ctx *r, unsigned idx)
 
 	/* Every group leader exists once all tasks are forked. */
 	barrier_pass(r, &r->sh->nr_forked, r->tree.nr);
-	if (getpgid(0) != pt->pgid && setpgid(0, pt->pgid))
+	if (getpgid(0) != task_vpgid(pt) && setpgid(0, task_vpgid(pt)))
 		task_fail(r, idx, pr_errno(-errno, "pid %d: joining group %d", pt->pid, pt->pgid));
 	barrier_pass(r, &r->sh->nr_joined, r->tree.nr);
 	/* The foreground group of its terminal exists now. */
@@ -804,6 +829,7 @@ static void restore_ctx_release(struct restore_ctx *r)
 		close(r->go_wr);
 	r->go_rd = r->go_wr = -1;
 	pidfile_close(r);
+	ns_restore_free(TAKE_PTR(r->ns));
 	pstree_free(&r->tree);
 	shmem_table_free(r->shm, r->restored);
 	files_rst_free(r->files, !r->restored);
@@ -835,7 +861,7 @@ static int create_tree(struct restore_ctx *r)
 	pid_t root = r->tree.tasks[0].pid, pid;
 
 	r->creator = getpid();
-	pid = clone_with_pid(root, exit_signal_of(r, 0));
+	pid = clone_task(r, 0, exit_signal_of(r, 0));
 	if (pid < 0) {
 		if (errno == EEXIST)
 			return pr_errno(-EEXIST, "pid %d is in use; it must be free to restore", root);
@@ -951,6 +977,9 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		err = pstree_check_free(&r.tree);
 	if (!err)
 		err = build_regions(&r);
+	/* The tree's sockets and SysV objects are made in its new namespaces. */
+	if (!err)
+		err = ns_restore_create(r.ns, r.files, r.keep_from);
 	if (!err)
 		err = files_open_all(r.files, r.keep_from);
 	/* Orphans of a failed restore come to cr, which reaps them. */
@@ -967,6 +996,8 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 	if (!err)
 		err = verifier_join(&r);
 	if (!err)
+		err = ns_restore_tasks(r.ns, &r.tree);
+	if (!err)
 		err = shmem_restore_finish(r.shm);
 	if (!err)
 		err = files_restore_owners(r.files);
@@ -977,6 +1008,8 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		err = pidfile_write(&r, r.tree.tasks[0].pid);
 	if (err)
 		goto out;
+	/* The tree holds its namespaces now. */
+	ns_restore_end(r.ns, true);
 
 	root = r.tree.tasks[0].pid;
 	r.forked = false;		/* it is the tree's own life from here */

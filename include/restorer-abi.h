@@ -96,9 +96,14 @@ struct restorer_sched {			/* the kernel's struct sched_attr */
 	u64 runtime, deadline, period;
 };
 
+#define RST_MAX_PID_LEVELS	9	/* cr's pid namespace and 8 below it */
+
 /* Per thread; the main thread is threads[0]. */
 struct restorer_thread {
-	int tid;
+	int tid;			/* as the task's own pid namespace sees it */
+	/* clone3's set_tid: the tid at every level, the innermost first (0: just tid) */
+	u32 set_tid_size;
+	int set_tid[RST_MAX_PID_LEVELS];
 	u32 has_sched;
 	u64 fs_base, gs_base;
 	u64 sigframe;			/* complete rt_sigframe */

@@ -487,6 +487,11 @@ static void clone_threads(void)
 			.stack_size = RESTORER_THREAD_STACK,
 			.set_tid = (u64)&tid, .set_tid_size = 1,
 		};
+
+		if (th[i].set_tid_size) {
+			ca.set_tid = (u64)th[i].set_tid;
+			ca.set_tid_size = th[i].set_tid_size;
+		}
 		long r = arch_clone_thread(&ca, sizeof(ca), thread_main, &th[i]);
 
 		if (r < 0) {

@@ -1,0 +1,649 @@
+/*
+ * The tree's namespaces (namespaces.h): which kinds the tree does not
+ * share with cr, the pids at every pid namespace level, ns.img, and at
+ * restore the holder that keeps the new namespaces while the tree is
+ * built.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "image.h"
+#include "log.h"
+#include "namespaces.h"
+#include "ns.pb-c.h"
+#include "proc-parse.h"
+#include "pstree.h"
+#include "restore.h"
+#include "restorer-abi.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME	0x00000080
+#endif
+
+static const struct {
+	const char *name;		/* in /proc/PID/ns/ */
+	int flag;			/* CLONE_NEW* */
+} kinds[NS_KIND_MAX] = {
+	[NS_USER]   = { "user",   CLONE_NEWUSER },
+	[NS_MNT]    = { "mnt",    CLONE_NEWNS },
+	[NS_PID]    = { "pid",    CLONE_NEWPID },
+	[NS_NET]    = { "net",    CLONE_NEWNET },
+	[NS_UTS]    = { "uts",    CLONE_NEWUTS },
+	[NS_IPC]    = { "ipc",    CLONE_NEWIPC },
+	[NS_CGROUP] = { "cgroup", CLONE_NEWCGROUP },
+	[NS_TIME]   = { "time",   CLONE_NEWTIME },
+};
+
+/* The kinds cr enters for the whole dump or restore: what it reads and makes there is the tree's. */
+static const enum ns_kind entered[] = { NS_NET, NS_IPC, NS_UTS };
+
+static int ns_inode(pid_t pid, enum ns_kind k, ino_t *ret)
+{
+	char path[64];
+	struct stat st;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, kinds[k].name);
+	else
+		snprintf(path, sizeof(path), "/proc/self/ns/%s", kinds[k].name);
+	if (stat(path, &st))
+		return -errno;
+	*ret = st.st_ino;
+	return 0;
+}
+
+static int ns_open(pid_t pid, const char *name, int *ret_fd)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pr_errno(-errno, "pid %d: opening its %s namespace", (int)pid, name);
+	*ret_fd = fd;
+	return 0;
+}
+
+static int ns_enter(int fd, enum ns_kind k, const char *whose)
+{
+	if (setns(fd, kinds[k].flag))
+		return pr_errno(-errno, "entering %s's %s namespace", whose, kinds[k].name);
+	return 0;
+}
+
+/* ---- dump ------------------------------------------------------------------ */
+
+struct ns_dump {
+	pid_t root;
+	ino_t cr[NS_KIND_MAX], tree[NS_KIND_MAX];
+	bool own[NS_KIND_MAX];		/* the tree's is not cr's */
+};
+
+bool ns_dump_any(const struct ns_dump *n)
+{
+	for (unsigned k = 0; k < NS_KIND_MAX; k++)
+		if (n->own[k])
+			return true;
+	return false;
+}
+
+int ns_dump_begin(pid_t root, struct ns_dump **ret)
+{
+	struct ns_dump *n = xzalloc(sizeof(*n));
+	int err = 0;
+
+	if (!n)
+		return -ENOMEM;
+	n->root = root;
+	for (unsigned k = 0; k < NS_KIND_MAX && !err; k++) {
+		err = ns_inode(0, k, &n->cr[k]);
+		if (err == -ENOENT) {		/* a kernel without that kind */
+			err = 0;
+			continue;
+		}
+		if (!err)
+			err = ns_inode(root, k, &n->tree[k]);
+		if (err)
+			err = pr_errno(err, "pid %d: reading its %s namespace", root, kinds[k].name);
+		n->own[k] = n->cr[k] != n->tree[k];
+	}
+	if (!err && n->own[NS_USER])
+		err = pr_errno(-EOPNOTSUPP, "pid %d lives in a user namespace of its own; user namespaces are not "
+			       "supported yet", root);
+	for (unsigned i = 0; i < ARRAY_SIZE(entered) && !err; i++) {
+		_cleanup_close_ int fd = -EBADF;
+		char whose[32];
+
+		if (!n->own[entered[i]])
+			continue;
+		snprintf(whose, sizeof(whose), "pid %d", root);
+		err = ns_open(root, kinds[entered[i]].name, &fd);
+		if (!err)
+			err = ns_enter(fd, entered[i], whose);
+	}
+	if (err) {
+		free(n);
+		return err;
+	}
+	for (unsigned k = 0; k < NS_KIND_MAX; k++)
+		if (n->own[k])
+			pr_info("pid %d: has a %s namespace of its own", root, kinds[k].name);
+	*ret = n;
+	return 0;
+}
+
+void ns_dump_free(struct ns_dump *n)
+{
+	free(n);
+}
+
+/* The numbers of a "Key:\tA\tB..." line of a status file, the outermost first. */
+static int status_ids(const char *buf, const char *key, pid_t *ids, unsigned max, unsigned *ret_nr)
+{
+	const char *p = strstr(buf, key);
+	unsigned nr = 0;
+
+	if (!p)
+		return -ENOENT;
+	for (p += strlen(key); *p && *p != '\n';) {
+		char *end;
+		long v = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (nr == max)
+			return -E2BIG;
+		ids[nr++] = v;
+		p = end;
+	}
+	*ret_nr = nr;
+	return nr ? 0 : -EINVAL;
+}
+
+static int read_status(pid_t pid, pid_t tid, char **ret)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	return read_file_at(AT_FDCWD, path, ret, NULL);
+}
+
+/* The task's pids below cr's pid namespace, its group and session there, every thread's tids. */
+static int collect_levels(struct pstree_task *t)
+{
+	_cleanup_free_ char *buf = NULL;
+	pid_t ids[PSTREE_MAX_LEVELS + 1];
+	unsigned nr, n1;
+	int err;
+
+	err = read_status(t->pid, t->pid, &buf);
+	if (!err)
+		err = status_ids(buf, "\nNSpid:", ids, ARRAY_SIZE(ids), &nr);
+	if (!err && nr < 2)
+		err = -EPROTO;
+	if (err)
+		return pr_errno(err, "pid %d: reading its pids in its pid namespaces (NSpid)", t->pid);
+	t->levels = nr - 1;
+	t->ns_pid = xmalloc(sizeof(pid_t) * t->levels);
+	if (!t->ns_pid)
+		return -ENOMEM;
+	memcpy(t->ns_pid, ids + 1, sizeof(pid_t) * t->levels);
+	if (!status_ids(buf, "\nNSpgid:", ids, ARRAY_SIZE(ids), &n1))
+		t->ns_pgid = ids[n1 - 1];
+	if (!status_ids(buf, "\nNSsid:", ids, ARRAY_SIZE(ids), &n1))
+		t->ns_sid = ids[n1 - 1];
+	if (t->kind != TASK_ALIVE)
+		return 0;
+	t->ns_tids = xmalloc(sizeof(pid_t) * t->levels * t->nr_tids);
+	if (!t->ns_tids)
+		return -ENOMEM;
+	for (unsigned i = 0; i < t->nr_tids; i++) {
+		_cleanup_free_ char *tb = NULL;
+
+		err = read_status(t->pid, t->tids[i], &tb);
+		if (!err)
+			err = status_ids(tb, "\nNSpid:", ids, ARRAY_SIZE(ids), &n1);
+		if (!err && n1 != nr)
+			err = -EPROTO;
+		if (err)
+			return pr_errno(err, "pid %d: reading the pids of its thread %d (NSpid)", t->pid, t->tids[i]);
+		memcpy(t->ns_tids + i * t->levels, ids + 1, sizeof(pid_t) * t->levels);
+	}
+	return 0;
+}
+
+/* A task's pid namespace is its parent's, or a new one it is the init of. */
+static int check_pid_level(const struct pstree *tree, const struct pstree_task *t, ino_t ino, ino_t parent_ino)
+{
+	const struct pstree_task *p = t->parent >= 0 ? &tree->tasks[t->parent] : NULL;
+	unsigned plv = p ? p->levels : 0;
+
+	if (t->levels > PSTREE_MAX_LEVELS - 1)
+		return pr_errno(-EOPNOTSUPP, "pid %d: its pid namespace is %u levels below cr's; at most %u are supported",
+				t->pid, t->levels, PSTREE_MAX_LEVELS - 1);
+	if (!p && t->levels > 1)
+		return pr_errno(-EOPNOTSUPP, "pid %d: its pid namespace is %u levels below cr's; dump from its parent "
+				"pid namespace", t->pid, t->levels);
+	if (p && t->levels == plv && ino != parent_ino)
+		return pr_errno(-EOPNOTSUPP, "pid %d: its pid namespace is neither its parent's nor a child of it",
+				t->pid);
+	if (t->levels < plv || t->levels > plv + 1)
+		return pr_errno(-EOPNOTSUPP, "pid %d: its pid namespace is neither its parent's nor a child of it",
+				t->pid);
+	if (t->levels > plv && pstree_vpid(t) != 1)
+		return pr_errno(-EOPNOTSUPP, "pid %d is pid %d in its pid namespace, not its init: dump the tree from "
+				"the namespace's init", t->pid, pstree_vpid(t));
+	return 0;
+}
+
+int ns_dump_tree(struct ns_dump *n, struct pstree *tree)
+{
+	ino_t *pid_ino = xmalloc(sizeof(ino_t) * (tree->nr ? tree->nr : 1));
+	int err = 0;
+
+	if (!pid_ino)
+		return -ENOMEM;
+	for (unsigned i = 0; i < tree->nr && !err; i++) {
+		struct pstree_task *t = &tree->tasks[i];
+
+		if (t->kind == TASK_HELPER)
+			continue;
+		for (unsigned k = 0; k < NS_KIND_MAX && !err; k++) {
+			ino_t ino;
+
+			if (!n->cr[k])
+				continue;
+			err = ns_inode(t->pid, k, &ino);
+			/* A zombie keeps its pid namespace only. */
+			if (err == -ENOENT && t->kind == TASK_ZOMBIE && k != NS_PID) {
+				err = 0;
+				continue;
+			}
+			if (err) {
+				err = pr_errno(err, "pid %d: reading its %s namespace", t->pid, kinds[k].name);
+				break;
+			}
+			if (k == NS_PID) {
+				pid_ino[i] = ino;
+				if (ino != n->cr[k])
+					err = collect_levels(t);
+				if (!err)
+					err = check_pid_level(tree, t, ino, t->parent >= 0 ? pid_ino[t->parent] : 0);
+			} else if (ino != n->tree[k]) {
+				err = pr_errno(-EOPNOTSUPP, "pid %d: its %s namespace is not the one of the tree's root %d; "
+					       "a tree in several %s namespaces is not supported yet", t->pid,
+					       kinds[k].name, n->root, kinds[k].name);
+			}
+		}
+	}
+	free(pid_ino);
+	return err;
+}
+
+/* /proc/PID/timens_offsets: "monotonic S NS" and "boottime S NS" lines. */
+static int time_offsets(pid_t pid, NsEntry *e)
+{
+	_cleanup_free_ char *buf = NULL;
+	char path[64];
+	const char *p;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/timens_offsets", (int)pid);
+	err = read_file_at(AT_FDCWD, path, &buf, NULL);
+	if (err)
+		return pr_errno(err, "pid %d: reading %s", pid, path);
+	p = strstr(buf, "monotonic");
+	if (!p || sscanf(p, "monotonic %" SCNd64 " %" SCNd64, &e->monotonic_sec, &e->monotonic_nsec) != 2)
+		return pr_errno(-EPROTO, "%s: no monotonic line", path);
+	p = strstr(buf, "boottime");
+	if (!p || sscanf(p, "boottime %" SCNd64 " %" SCNd64, &e->boottime_sec, &e->boottime_nsec) != 2)
+		return pr_errno(-EPROTO, "%s: no boottime line", path);
+	e->has_monotonic_sec = e->has_monotonic_nsec = e->has_boottime_sec = e->has_boottime_nsec = true;
+	return 0;
+}
+
+static int dump_kind(struct ns_dump *n, enum ns_kind k, const struct cr_options *o, struct files_dump *df, int dfd)
+{
+	switch (k) {
+	case NS_MNT:
+		return mntns_dump(o, n->root, df, dfd);
+	case NS_NET:
+		return netns_dump(o, dfd);
+	case NS_UTS:
+		return utsns_dump(dfd);
+	case NS_IPC:
+		return ipcns_dump(df, dfd);
+	default:
+		return 0;	/* pid: pstree.img; time: ns.img; cgroup: cgroup.img */
+	}
+}
+
+int ns_dump_write(struct ns_dump *n, const struct cr_options *o, const struct pstree *tree,
+		  struct files_dump *df, int dfd)
+{
+	_cleanup_img_ struct img *img = NULL;
+	int err = 0;
+
+	if (o->manage_cgroups != CG_MODE_IGNORE)
+		err = cgroup_dump(o, tree, dfd);
+	if (err || !ns_dump_any(n))
+		return err;
+	err = img_open(dfd, IMG_NS, 0, O_WRONLY, &img);
+	for (unsigned k = 0; k < NS_KIND_MAX && !err; k++) {
+		NsEntry e = NS_ENTRY__INIT;
+
+		if (!n->own[k])
+			continue;
+		e.type = (NsType)k;
+		e.inode = n->tree[k];
+		e.pid = n->root;
+		if (k == NS_TIME)
+			err = time_offsets(n->root, &e);
+		if (!err)
+			err = pb_write_one(img, &e, PB_NS);
+		if (!err)
+			err = dump_kind(n, k, o, df, dfd);
+	}
+	if (!err)
+		err = img_close(TAKE_PTR(img));
+	return err;
+}
+
+/* ---- restore --------------------------------------------------------------- */
+
+struct ns_rst {
+	const struct cr_options *o;
+	NsEntry *e[NS_KIND_MAX];	/* the kinds to create */
+	struct utsns_img *uts;
+	struct ipcns_img *ipc;
+	struct netns_img *net;
+	struct mntns_img *mnt;
+	struct cgroup_img *cg;
+	bool cg_prepared;
+	pid_t holder;
+	int holder_ctl;			/* the holder lives until this closes */
+	int fd[NS_KIND_MAX];		/* the holder's (time: time_for_children) */
+	int cr_net;			/* cr's own network namespace */
+};
+
+bool ns_restore_pidns(const struct ns_rst *n)
+{
+	return n && n->e[NS_PID];
+}
+
+static int read_kind(struct ns_rst *n, enum ns_kind k, int dfd)
+{
+	switch (k) {
+	case NS_MNT:
+		return mntns_read(n->o, dfd, &n->mnt);
+	case NS_NET:
+		return netns_read(n->o, dfd, &n->net);
+	case NS_UTS:
+		return utsns_read(dfd, &n->uts);
+	case NS_IPC:
+		return ipcns_read(dfd, &n->ipc);
+	case NS_USER:
+		return pr_errno(-EOPNOTSUPP, "ns.img: a user namespace; user namespaces are not supported yet");
+	default:
+		return 0;
+	}
+}
+
+int ns_restore_read(const struct cr_options *o, int dfd, bool has_ns, const struct pstree *tree,
+		    struct ns_rst **ret)
+{
+	_cleanup_img_ struct img *img = NULL;
+	struct ns_rst *n = xzalloc(sizeof(*n));
+	int err = 0;
+
+	if (!n)
+		return -ENOMEM;
+	n->o = o;
+	n->holder = -1;
+	n->holder_ctl = n->cr_net = -1;
+	for (unsigned k = 0; k < NS_KIND_MAX; k++)
+		n->fd[k] = -1;
+	*ret = n;
+	if (o->manage_cgroups != CG_MODE_IGNORE)
+		err = cgroup_read(o, dfd, &n->cg);
+	if (err || !has_ns)
+		return err;
+	err = img_open(dfd, IMG_NS, 0, O_RDONLY, &img);
+	while (!err) {
+		NsEntry *e;
+
+		err = pb_read_one(img, (void **)&e, PB_NS);
+		if (err <= 0)
+			break;
+		if ((unsigned)e->type >= NS_KIND_MAX || n->e[e->type]) {
+			err = pr_errno(-EBADMSG, "ns.img: namespace kind %d invalid or twice", e->type);
+			pb_free(e, PB_NS);
+			break;
+		}
+		n->e[e->type] = e;
+		err = read_kind(n, (enum ns_kind)e->type, dfd);
+	}
+	if (!err && !!n->e[NS_PID] != (tree->tasks[0].levels > 0))
+		err = pr_errno(-EBADMSG, "ns.img and pstree.img disagree on the root's pid namespace");
+	return err;
+}
+
+static int write_time_offsets(const NsEntry *e)
+{
+	_cleanup_close_ int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	char buf[128];
+	int len;
+
+	if (fd < 0)
+		return pr_errno(-errno, "opening /proc/self/timens_offsets");
+	len = snprintf(buf, sizeof(buf), "monotonic %" PRId64 " %" PRId64 "\nboottime %" PRId64 " %" PRId64 "\n",
+		       e->monotonic_sec, e->monotonic_nsec, e->boottime_sec, e->boottime_nsec);
+	if (write(fd, buf, len) != len)
+		return pr_errno(-errno, "setting the time namespace's offsets");
+	return 0;
+}
+
+/* The holder: makes the namespaces, builds the mounts, then waits for the end of @ctl. */
+static __noreturn void holder_main(struct ns_rst *n, struct files_rst *rf, int ctl, int report)
+{
+	int flags = 0, err = 0;
+	char c;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (n->e[NS_CGROUP] && n->cg)
+		err = cgroup_join_ns_root(n->cg);
+	for (unsigned k = 0; k < NS_KIND_MAX; k++)
+		if (n->e[k] && k != NS_PID && k != NS_TIME)
+			flags |= kinds[k].flag;
+	if (!err && unshare(flags))
+		err = pr_errno(-errno, "unsharing the tree's new namespaces (flags 0x%x)", flags);
+	if (!err && n->e[NS_MNT])
+		err = mntns_restore(n->mnt, rf);
+	if (!err && n->e[NS_TIME] && unshare(CLONE_NEWTIME))
+		err = pr_errno(-errno, "unsharing a time namespace");
+	if (!err && n->e[NS_TIME])
+		err = write_time_offsets(n->e[NS_TIME]);
+	if (write(report, &err, sizeof(err)) != sizeof(err))
+		_exit(1);
+	close(report);
+	if (err)
+		_exit(1);
+	while (read(ctl, &c, 1) < 0)
+		;
+	_exit(0);
+}
+
+int ns_restore_create(struct ns_rst *n, struct files_rst *rf, int keep_from)
+{
+	int ctl[2], rep[2], err = 0, herr;
+	ssize_t got;
+
+	if (n->cg && !n->cg_prepared) {
+		err = cgroup_restore_prepare(n->cg);
+		if (err)
+			return err;
+		n->cg_prepared = true;
+	}
+	for (unsigned k = 0; k < NS_KIND_MAX; k++)
+		if (n->e[k] && k != NS_PID)
+			break;
+		else if (k == NS_KIND_MAX - 1)
+			return 0;	/* a pid namespace alone needs no holder */
+	if (pipe2(ctl, O_CLOEXEC))
+		return pr_errno(-errno, "the holder's pipe");
+	if (pipe2(rep, O_CLOEXEC)) {
+		err = pr_errno(-errno, "the holder's pipe");
+		close(ctl[0]);
+		close(ctl[1]);
+		return err;
+	}
+	n->holder = fork();
+	if (n->holder == 0) {
+		close(ctl[1]);
+		close(rep[0]);
+		holder_main(n, rf, ctl[0], rep[1]);
+	}
+	close(ctl[0]);
+	close(rep[1]);
+	n->holder_ctl = ctl[1];
+	if (n->holder < 0) {
+		close(rep[0]);
+		return pr_errno(-errno, "forking the holder of the namespaces");
+	}
+	got = read(rep[0], &herr, sizeof(herr));
+	close(rep[0]);
+	if (got != sizeof(herr))
+		return pr_errno(-EIO, "the holder of the new namespaces (pid %d) died", n->holder);
+	if (herr)
+		return herr;	/* logged by the holder */
+
+	for (unsigned k = 0; k < NS_KIND_MAX && !err; k++)
+		if (n->e[k] && k != NS_PID)
+			err = ns_open(n->holder, k == NS_TIME ? "time_for_children" : kinds[k].name, &n->fd[k]);
+	/* Above the tree's own fds: the restorer closes them there. */
+	for (unsigned k = 0; k < NS_KIND_MAX && !err; k++)
+		if (n->fd[k] >= 0)
+			err = move_fd_high(&n->fd[k], keep_from);
+	if (!err && n->e[NS_NET]) {
+		n->cr_net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (n->cr_net < 0)
+			err = pr_errno(-errno, "opening cr's network namespace");
+	}
+	for (unsigned i = 0; i < ARRAY_SIZE(entered) && !err; i++)
+		if (n->e[entered[i]])
+			err = ns_enter(n->fd[entered[i]], entered[i], "the holder");
+	if (!err && n->e[NS_UTS])
+		err = utsns_restore(n->uts);
+	if (!err && n->e[NS_IPC])
+		err = ipcns_restore(n->ipc, rf);
+	if (!err && n->e[NS_NET])
+		err = netns_restore(n->net, n->cr_net);
+	return err;
+}
+
+unsigned long ns_clone_flags(const struct pstree *tree, unsigned idx)
+{
+	const struct pstree_task *t = &tree->tasks[idx];
+	unsigned plv = t->parent >= 0 ? tree->tasks[t->parent].levels : 0;
+
+	return t->levels > plv ? CLONE_NEWPID : 0;
+}
+
+unsigned ns_set_tid(const struct pstree_task *t, const pid_t *levels, pid_t host, pid_t *set_tid)
+{
+	unsigned nr = 0;
+
+	for (unsigned i = t->levels; i > 0; i--)
+		set_tid[nr++] = levels[i - 1];
+	set_tid[nr++] = host;
+	return nr;
+}
+
+int ns_restore_enter(const struct ns_rst *n)
+{
+	static const enum ns_kind order[] = { NS_MNT, NS_NET, NS_UTS, NS_IPC, NS_CGROUP, NS_TIME };
+	int err = 0;
+
+	for (unsigned i = 0; i < ARRAY_SIZE(order) && !err; i++)
+		if (n->e[order[i]])
+			err = ns_enter(n->fd[order[i]], order[i], "the holder");
+	if (!err && n->e[NS_MNT])
+		err = mntns_restore_in_pidns(n->mnt);
+	return err;
+}
+
+int ns_restore_tasks(const struct ns_rst *n, const struct pstree *tree)
+{
+	if (!n->cg || n->o->manage_cgroups == CG_MODE_NONE || n->o->manage_cgroups == CG_MODE_IGNORE)
+		return 0;
+	return cgroup_restore_tasks(n->cg, tree);
+}
+
+int ns_restore_args(const struct pstree_task *t, struct restorer_args *a, struct restorer_thread *th,
+		    unsigned nr_threads)
+{
+	if (!t->levels)
+		return 0;
+	a->pid = pstree_vpid(t);
+	for (unsigned i = 0; i < nr_threads; i++) {
+		unsigned j;
+
+		for (j = 0; j < t->nr_tids && t->tids[j] != th[i].tid; j++)
+			;
+		if (j == t->nr_tids || !t->ns_tids)
+			return pr_errno(-EBADMSG, "pid %d: thread %d has no pids in its pid namespaces", t->pid,
+					th[i].tid);
+		th[i].set_tid_size = ns_set_tid(t, t->ns_tids + j * t->levels, th[i].tid, th[i].set_tid);
+		th[i].tid = t->ns_tids[j * t->levels + t->levels - 1];
+	}
+	return 0;
+}
+
+void ns_restore_end(struct ns_rst *n, bool ok)
+{
+	if (!n)
+		return;
+	if (n->holder_ctl >= 0)
+		close(n->holder_ctl);
+	if (n->holder > 0 && !ok)
+		kill(n->holder, SIGKILL);
+	if (n->holder > 0)
+		waitpid(n->holder, NULL, 0);
+	n->holder = -1;
+	n->holder_ctl = -1;
+	if (!ok && n->cg_prepared)
+		cgroup_restore_undo(n->cg);
+	n->cg_prepared = false;
+}
+
+void ns_restore_free(struct ns_rst *n)
+{
+	if (!n)
+		return;
+	ns_restore_end(n, false);
+	for (unsigned k = 0; k < NS_KIND_MAX; k++) {
+		if (n->fd[k] >= 0)
+			close(n->fd[k]);
+		pb_free(n->e[k], PB_NS);
+	}
+	if (n->cr_net >= 0)
+		close(n->cr_net);
+	utsns_free(n->uts);
+	ipcns_free(n->ipc);
+	netns_free(n->net);
+	mntns_free(n->mnt);
+	cgroup_free(n->cg);
+	free(n);
+}
