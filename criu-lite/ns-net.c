@@ -71,6 +71,8 @@ int net_nl_request(struct nl_sock *sk, struct nl_msg *msg)
 	nlmsg_free(msg);
 	if (err >= 0)
 		err = nl_wait_for_ack(sk);
+	/* The callback's argument is on this stack. */
+	nl_socket_modify_err_cb(sk, NL_CB_DEFAULT, NULL, NULL);
 	if (kerr)
 		return kerr;
 	return err < 0 ? -EIO : 0;
