@@ -21,10 +21,10 @@ endif
 .DEFAULT_GOAL	:= all
 
 VERSION		:= 0.1
-# libnl-3 for sock_diag (unix and inet sockets).
+# libnl-3 for sock_diag (unix and inet sockets), libnl-route-3 for the net namespace.
 # Evaluated when used (after `make deps` installed libnl), quiet before.
-NL_CFLAGS	= $(shell pkg-config --cflags libnl-3.0 2>/dev/null)
-NL_LIBS		= $(shell pkg-config --libs libnl-3.0 2>/dev/null)
+NL_CFLAGS	= $(shell pkg-config --cflags libnl-3.0 libnl-route-3.0 2>/dev/null)
+NL_LIBS		= $(shell pkg-config --libs libnl-3.0 libnl-route-3.0 2>/dev/null)
 # Generated headers (protobuf-c, blobs) are found in build/ too.
 INCLUDES	:= -iquote include -iquote arch/$(ARCH)/include -iquote criu-lite \
 		   -iquote parasite -iquote proto -iquote pie -iquote $(B)/proto -iquote $(B)/pie
