@@ -21,7 +21,7 @@ endif
 .DEFAULT_GOAL	:= all
 
 VERSION		:= 0.1
-# libnl-3 for sock_diag (unix and inet sockets), libnl-route-3 for the net namespace.
+# libnl-3 for sock_diag (unix and inet sockets).
 # Evaluated when used (after `make deps` installed libnl), quiet before.
 NL_CFLAGS	= $(shell pkg-config --cflags libnl-3.0 libnl-route-3.0 2>/dev/null)
 NL_LIBS		= $(shell pkg-config --libs libnl-3.0 libnl-route-3.0 2>/dev/null)

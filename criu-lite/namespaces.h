@@ -108,10 +108,21 @@ void ipcns_free(struct ipcns_img *n);
 
 /* ---- net (ns-net.c): netns.img; links, addresses, routes, sysctls --------- */
 struct netns_img;
-/* cr is in the tree's net namespace. */
+/*
+ * cr is in the tree's net namespace. Links other than the loopback and
+ * veths are refused; a veth whose peer is outside is recorded as external.
+ */
 int netns_dump(const struct cr_options *o, int dfd);
+/*
+ * Reads and checks netns.img (needs no namespace): an external veth needs
+ * --external veth[IFNAME]:HOSTIF in @o, or this fails naming it.
+ */
 int netns_read(const struct cr_options *o, int dfd, struct netns_img **ret);
-/* The caller (cr) is in the new net namespace; @host_netns is cr's own. */
+/*
+ * The caller (cr) is in the new net namespace (only its loopback, down);
+ * @host_netns is cr's own: an external veth's host end is made there as
+ * HOSTIF, down. A failure removes the external veths, host ends included.
+ */
 int netns_restore(const struct netns_img *n, int host_netns);
 void netns_free(struct netns_img *n);
 
