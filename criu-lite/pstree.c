@@ -486,6 +486,26 @@ static pid_t born_sid(const struct pstree *t, int idx, pid_t cr_sid)
 }
 
 /*
+ * A helper lives in its members' pid namespace, where its pid is their
+ * group's: known for the namespace the members see, so only one below cr's.
+ */
+static int helper_levels(struct pstree_task *h, const struct pstree_task *m, const struct pstree_task *parent)
+{
+	if (!m->levels)
+		return 0;
+	if (m->levels != 1 || parent->levels != 1 || !m->ns_pgid)
+		return pr_errno(-EOPNOTSUPP, "pid %d: its group %d has no leader in the tree, and a helper for it "
+				"can be made only one pid namespace below cr's", m->pid, m->pgid);
+	h->levels = 1;
+	h->ns_pid = xmalloc(sizeof(pid_t));
+	if (!h->ns_pid)
+		return -ENOMEM;
+	h->ns_pid[0] = h->ns_pgid = m->ns_pgid;
+	h->ns_sid = m->ns_sid;
+	return 0;
+}
+
+/*
  * A group whose leader is no longer in the tree gets a helper with the
  * leader's PID: it creates the group, waits until the members joined,
  * and exits. Its parent is a member's parent in the same session, or
@@ -519,6 +539,9 @@ static int add_group_helpers(struct pstree *t, pid_t cr_pgid)
 		h->ppid = t->tasks[parent].pid;
 		h->pgid = m->pgid;
 		h->sid = m->sid;
+		err = helper_levels(h, m, &t->tasks[parent]);
+		if (err)
+			return err;
 		pr_debug("pid %d: helper for group %d (session %d), child of %d", h->pid, h->pgid, h->sid, h->ppid);
 	}
 	return err;
