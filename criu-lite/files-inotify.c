@@ -27,6 +27,7 @@
 #include "cleanup.h"
 #include "files-kind.h"
 #include "log.h"
+#include "open-file.h"
 
 #define KDEV_MINORBITS	20		/* fdinfo prints the kernel's dev_t */
 #define MAX_HANDLE	128		/* MAX_HANDLE_SZ */
@@ -254,7 +255,9 @@ static int add_with_wd(int fd, const InotifyWatch *w)
 	uint32_t mask = w->mask & (IN_ALL_EVENTS | WATCH_FLAGS);
 
 	for (;;) {
-		int wd = inotify_add_watch(fd, w->path, mask);
+		char buf[RST_PATH_MAX];
+		const char *at = rst_path(w->path, buf);
+		int wd = at ? inotify_add_watch(fd, at, mask) : -1;
 
 		if (wd < 0)
 			return pr_errno(-errno, "inotify watch %u: adding %s (mask %#x)", w->wd, w->path, mask);

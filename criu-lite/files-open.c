@@ -123,7 +123,7 @@ const struct cr_options *files_rst_opts(const struct files_rst *rf)
 	return rf->opts;
 }
 
-int files_rst_read(int dfd, const struct shmem_table *shm, const struct cr_options *o, struct files_rst **ret)
+int files_rst_load(int dfd, const struct shmem_table *shm, const struct cr_options *o, struct files_rst **ret)
 {
 	struct files_rst *rf = xzalloc(sizeof(*rf));
 	int err;
@@ -139,9 +139,32 @@ int files_rst_read(int dfd, const struct shmem_table *shm, const struct cr_optio
 		err = fdata_rst_open(rf);
 	if (!err)
 		err = files_inherit_match(rf);
+	if (err) {
+		files_rst_free(rf, false);
+		return err;
+	}
+	*ret = rf;
+	return 0;
+}
+
+int files_rst_check(struct files_rst *rf)
+{
+	int err = 0;
+
 	for (size_t i = 0; i < rf->nr && !err; i++)
 		if (rf->f[i].kind->check && rf->f[i].inherit_fd < 0)
 			err = rf->f[i].kind->check(rf, rf->f[i].fe);
+	return err;
+}
+
+int files_rst_read(int dfd, const struct shmem_table *shm, const struct cr_options *o, struct files_rst **ret)
+{
+	struct files_rst *rf = NULL;
+	int err = files_rst_load(dfd, shm, o, &rf);
+
+	if (err)
+		return err;
+	err = files_rst_check(rf);
 	if (err) {
 		files_rst_free(rf, false);
 		return err;

@@ -25,6 +25,7 @@
 #include "cleanup.h"
 #include "files-kind.h"
 #include "log.h"
+#include "open-file.h"
 
 #define PIPE_PREFIX	"pipe:"
 
@@ -226,7 +227,7 @@ static int open_pipe_mode(const char *path, int acc, const char *what)
 	char p[64];
 	int fd;
 
-	rw = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	rw = rst_open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (rw < 0)
 		return pr_errno(-errno, "%s: opening %s", what, path);
 	if (acc == O_RDWR)

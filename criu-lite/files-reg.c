@@ -20,6 +20,7 @@
 #include "compiler.h"
 #include "files-kind.h"
 #include "log.h"
+#include "open-file.h"
 #include "shmem.h"
 
 #define DELETED_SUFFIX	" (deleted)"
@@ -324,14 +325,14 @@ static int reg_check(struct files_rst *rf, const FileEntry *fe)
 		char dir[PATH_MAX];
 
 		dir_of(r->path, dir, sizeof(dir));
-		if (stat(dir, &st) < 0)
+		if (rst_stat(dir, &st) < 0)
 			return pr_errno(-errno, "deleted file %s: its directory %s can't be found", r->path, dir);
 		if (!S_ISDIR(st.st_mode))
 			return pr_errno(-ENOTDIR, "deleted file %s: %s is not a directory now", r->path, dir);
 		return 0;
 	}
 
-	if (stat(r->path, &st) < 0)
+	if (rst_stat(r->path, &st) < 0)
 		return pr_errno(-errno, "file %s (open at dump) can't be found", r->path);
 	if ((st.st_mode & S_IFMT) != (r->mode & S_IFMT))
 		return pr_errno(-ESTALE, "file %s was a %s at dump, it is a %s now", r->path,
@@ -386,7 +387,7 @@ static int create_unlinked(const FileEntry *fe)
 {
 	const RegFileEntry *r = fe->reg;
 	mode_t mode = r->mode & 07777;
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], seen[RST_PATH_MAX];
 	int fd;
 
 	if (r->memfd_name) {
@@ -400,9 +401,11 @@ static int create_unlinked(const FileEntry *fe)
 			return pr_errno(-errno, "memfd %s: memfd_create", r->memfd_name);
 		return fd;
 	}
-	fd = open(r->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	fd = rst_open(r->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd >= 0) {
-		if (unlink(r->path) < 0) {
+		const char *at = rst_path(r->path, seen);
+
+		if (!at || unlink(at) < 0) {
 			int err = pr_errno(-errno, "deleted file %s: unlinking it again", r->path);
 
 			close(fd);
@@ -413,7 +416,7 @@ static int create_unlinked(const FileEntry *fe)
 	if (errno != EEXIST)
 		return pr_errno(-errno, "deleted file %s: creating it", r->path);
 	dir_of(r->path, dir, sizeof(dir));
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+	fd = rst_open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
 	if (fd < 0)
 		return pr_errno(-errno, "deleted file %s: the name is taken, and O_TMPFILE in %s failed",
 				r->path, dir);
@@ -465,7 +468,7 @@ static int reg_open(struct files_rst *rf, const FileEntry *fe)
 	if (r->deleted)
 		fd = open_unlinked(rf, fe);
 	else {
-		fd = open(r->path, flags);
+		fd = rst_open(r->path, flags);
 		if (fd < 0)
 			fd = pr_errno(-errno, "can't reopen %s (flags 0%o)", r->path, flags);
 	}

@@ -45,6 +45,9 @@ void files_dump_set_guard(struct files_dump *df, struct guard *g);
  * Restore, in this order:
  *  files_rst_read()	reads files.img and checks every entry (paths
  *			exist with the dumped kind and size); creates nothing.
+ *			files_rst_load() and files_rst_check() are its halves,
+ *			for a restore that makes the tree's mount namespace
+ *			(open-file.h's rst_path()) in between;
  *			@shm: the shared memory objects already made (a
  *			memfd an fd holds may be mapped too);
  *			an entry named by --inherit-fd is not checked: cr's
@@ -67,6 +70,8 @@ struct files_plan;
 
 struct shmem_table;
 int files_rst_read(int dfd, const struct shmem_table *shm, const struct cr_options *o, struct files_rst **ret);
+int files_rst_load(int dfd, const struct shmem_table *shm, const struct cr_options *o, struct files_rst **ret);
+int files_rst_check(struct files_rst *rf);
 int files_prepare(struct files_rst *rf, pid_t pid, struct files_plan **ret);
 int files_max_fd(const struct files_plan *plan);	/* -1 if none */
 int files_open_all(struct files_rst *rf, int keep_from);

@@ -21,6 +21,7 @@
 #include "image.h"
 #include "infect.h"
 #include "log.h"
+#include "open-file.h"
 #include "mem.h"
 #include "parasite-cmds.h"
 #include "pagemap.pb-c.h"
@@ -778,7 +779,7 @@ static int open_vma_files(const MmEntry *mm, const struct shmem_table *shm, stru
 		if (!v->path)
 			return pr_errno(-EBADMSG, "mm image: file mapping at %lx has no path",
 					(unsigned long)v->start);
-		fd = open(v->path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+		fd = rst_open(v->path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 		if (fd < 0)
 			return pr_errno(-errno, "mapped file %s", v->path);
 		plan->vma_fds[i] = fd;

@@ -21,6 +21,7 @@
 #include "image.h"
 #include "log.h"
 #include "namespaces.h"
+#include "open-file.h"
 #include "ns.pb-c.h"
 #include "proc-parse.h"
 #include "pstree.h"
@@ -376,7 +377,21 @@ struct ns_rst {
 	int holder_ctl;			/* the holder lives until this closes */
 	int fd[NS_KIND_MAX];		/* the holder's (time: time_for_children) */
 	int cr_net;			/* cr's own network namespace */
+	char root[32];			/* the holder's /proc/PID/root */
 };
+
+int ns_restore_fds_high(struct ns_rst *n, int keep_from)
+{
+	int err = 0;
+
+	/* Above the tree's own fds: the restorer closes them there. */
+	for (unsigned k = 0; k < NS_KIND_MAX && !err; k++)
+		if (n->fd[k] >= 0)
+			err = move_fd_high(&n->fd[k], keep_from);
+	if (!err && n->cr_net >= 0)
+		err = move_fd_high(&n->cr_net, keep_from);
+	return err;
+}
 
 bool ns_restore_pidns(const struct ns_rst *n)
 {
@@ -485,7 +500,7 @@ static __noreturn void holder_main(struct ns_rst *n, struct files_rst *rf, int c
 	_exit(0);
 }
 
-int ns_restore_create(struct ns_rst *n, struct files_rst *rf, int keep_from)
+int ns_restore_create(struct ns_rst *n, struct files_rst *rf)
 {
 	int ctl[2], rep[2], err = 0, herr;
 	ssize_t got;
@@ -532,14 +547,15 @@ int ns_restore_create(struct ns_rst *n, struct files_rst *rf, int keep_from)
 	for (unsigned k = 0; k < NS_KIND_MAX && !err; k++)
 		if (n->e[k] && k != NS_PID)
 			err = ns_open(n->holder, k == NS_TIME ? "time_for_children" : kinds[k].name, &n->fd[k]);
-	/* Above the tree's own fds: the restorer closes them there. */
-	for (unsigned k = 0; k < NS_KIND_MAX && !err; k++)
-		if (n->fd[k] >= 0)
-			err = move_fd_high(&n->fd[k], keep_from);
 	if (!err && n->e[NS_NET]) {
 		n->cr_net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 		if (n->cr_net < 0)
 			err = pr_errno(-errno, "opening cr's network namespace");
+	}
+	/* cr names the tree's files from the holder's root (it pivoted into the new one). */
+	if (!err && n->e[NS_MNT]) {
+		snprintf(n->root, sizeof(n->root), "/proc/%d/root", n->holder);
+		rst_root_set(n->root);
 	}
 	for (unsigned i = 0; i < ARRAY_SIZE(entered) && !err; i++)
 		if (n->e[entered[i]])
@@ -615,6 +631,7 @@ void ns_restore_end(struct ns_rst *n, bool ok)
 {
 	if (!n)
 		return;
+	rst_root_set(NULL);
 	if (n->holder_ctl >= 0)
 		close(n->holder_ctl);
 	if (n->holder > 0 && !ok)

@@ -68,10 +68,13 @@ struct ns_rst;
 int ns_restore_read(const struct cr_options *o, int dfd, bool has_ns, const struct pstree *tree,
 		    struct ns_rst **ret);
 /*
- * Before cr opens the tree's files: the holder, cr in the new net/ipc/uts,
- * their content; cr's fds of the namespaces go to @keep_from and above.
+ * Before cr looks at the tree's files: the holder, cr in the new
+ * net/ipc/uts and their content, the tree's paths through the holder's
+ * root (rst_path()).
  */
-int ns_restore_create(struct ns_rst *n, struct files_rst *rf, int keep_from);
+int ns_restore_create(struct ns_rst *n, struct files_rst *rf);
+/* cr's fds of the namespaces to @keep_from and above (the task fds are below). */
+int ns_restore_fds_high(struct ns_rst *n, int keep_from);
 bool ns_restore_pidns(const struct ns_rst *n);
 /* clone3 flags for task @idx: CLONE_NEWPID for the init of a pid namespace. */
 unsigned long ns_clone_flags(const struct pstree *tree, unsigned idx);

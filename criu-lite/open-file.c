@@ -2,6 +2,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -127,4 +129,50 @@ int log_open_file(const char *path)
 		return fd;
 	log_set_file(fd);
 	return 0;
+}
+
+static char rst_root[64];
+
+void rst_root_set(const char *prefix)
+{
+	snprintf(rst_root, sizeof(rst_root), "%s", prefix ? prefix : "");
+}
+
+const char *rst_path(const char *path, char *buf)
+{
+	int n;
+
+	if (!rst_root[0] || path[0] != '/')
+		return path;
+	n = snprintf(buf, RST_PATH_MAX, "%s%s", rst_root, path);
+	if (n < 0 || n >= RST_PATH_MAX) {
+		pr_err("%s%s: path too long", rst_root, path);
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	return buf;
+}
+
+int rst_open(const char *path, int flags, ...)
+{
+	char buf[RST_PATH_MAX];
+	const char *p = rst_path(path, buf);
+	mode_t mode = 0;
+
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_list ap;
+
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	return p ? open(p, flags, mode) : -1;
+}
+
+int rst_stat(const char *path, struct stat *st)
+{
+	char buf[RST_PATH_MAX];
+	const char *p = rst_path(path, buf);
+
+	return p ? stat(p, st) : -1;
 }

@@ -39,6 +39,23 @@ int log_open_file(const char *path);
 #include <dirent.h>
 int open_dir_stream(int dfd, const char *dir, DIR **ret);
 
+/*
+ * Restore: where the tree's paths are. A tree with a mount namespace of
+ * its own names its files from that namespace's root, which cr reaches
+ * through the holder's /proc/PID/root (namespaces.c sets it; NULL: cr's
+ * own root). rst_path() gives @path as cr opens it: @path itself, or the
+ * prefixed one in @buf (RST_PATH_MAX bytes); NULL if that does not fit
+ * (logged, errno ENAMETOOLONG).
+ */
+#include <limits.h>
+#define RST_PATH_MAX	(PATH_MAX + 32)
+void rst_root_set(const char *prefix);
+const char *rst_path(const char *path, char *buf);
+/* open(2) of rst_path(@path): the fd, or -1 with errno set. */
+int rst_open(const char *path, int flags, ...);
+/* stat(2) of rst_path(@path): 0, or -1 with errno set. */
+int rst_stat(const char *path, struct stat *st);
+
 /* "a FIFO", "a directory", ... for messages about a file of mode @mode. */
 const char *file_kind_name(mode_t mode);
 

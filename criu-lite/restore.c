@@ -154,7 +154,7 @@ static int read_task_images(struct restore_ctx *r, struct rst_task *t)
 		err = files_prepare(r->files, t->pid, &t->files);
 	if (err)
 		return err;
-	t->exe_fd = open(t->mm->exe, O_RDONLY | O_CLOEXEC);
+	t->exe_fd = rst_open(t->mm->exe, O_RDONLY | O_CLOEXEC);
 	if (t->exe_fd < 0)
 		return pr_errno(-errno, "pid %d: executable %s", t->pid, t->mm->exe);
 	return 0;
@@ -184,9 +184,18 @@ static int read_images(struct restore_ctx *r)
 	if (!err)
 		err = shmem_restore_prepare(r->dfd, r->pages->fd, &r->shm);
 	if (!err)
-		err = files_rst_read(r->dfd, r->shm, r->o, &r->files);
+		err = files_rst_load(r->dfd, r->shm, r->o, &r->files);
 	if (!err)
 		err = ns_restore_read(r->o, r->dfd, r->inv->has_namespaces && r->inv->namespaces, &r->tree, &r->ns);
+	/*
+	 * The tree's files are looked at where it will find them: in its
+	 * mount namespace, when it has one of its own, which must exist
+	 * first. What the holder made goes with it if a check fails.
+	 */
+	if (!err)
+		err = ns_restore_create(r->ns, r->files);
+	if (!err)
+		err = files_rst_check(r->files);
 	if (err)
 		return err;
 	r->tasks = xzalloc(sizeof(*r->tasks) * r->tree.nr);
@@ -240,6 +249,8 @@ static int build_regions(struct restore_ctx *r)
 	}
 	if (!err)
 		err = open_go_pipe(r);
+	if (!err)
+		err = ns_restore_fds_high(r->ns, r->keep_from);
 	for (i = 0; i < r->tree.nr && !err; i++) {
 		struct rst_task *t = &r->tasks[i];
 		struct restorer_args *a;
@@ -977,9 +988,6 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		err = pstree_check_free(&r.tree);
 	if (!err)
 		err = build_regions(&r);
-	/* The tree's sockets and SysV objects are made in its new namespaces. */
-	if (!err)
-		err = ns_restore_create(r.ns, r.files, r.keep_from);
 	if (!err)
 		err = files_open_all(r.files, r.keep_from);
 	/* Orphans of a failed restore come to cr, which reaps them. */

@@ -19,6 +19,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "open-file.h"
 #include "sk-unix-priv.h"
 
 /* Sets name, dir, deleted and mode of a bound socket. */
@@ -97,13 +98,16 @@ socklen_t unix_make_addr(const UnixSkEntry *u, struct sockaddr_un *sa)
 
 int unix_enter_dir(const UnixSkEntry *u, struct unix_in_dir *s)
 {
+	char buf[RST_PATH_MAX];
+	const char *at;
+
 	s->saved = -1;
 	if (!unix_is_path(u) || !u->dir)
 		return 0;
 	s->saved = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (s->saved < 0)
 		return pr_errno(-errno, "unix socket: opening cr's working directory");
-	if (chdir(u->dir) < 0) {
+	if (!(at = rst_path(u->dir, buf)) || chdir(at) < 0) {
 		int err = pr_errno(-errno, "unix socket %.*s: entering %s, the directory it was bound in",
 				   (int)u->name.len, (const char *)u->name.data, u->dir);
 

@@ -53,6 +53,7 @@
 #include "files-kind.h"
 #include "io.h"
 #include "log.h"
+#include "open-file.h"
 #include "proc-parse.h"
 
 #define TTYAUX_MAJOR		5
@@ -639,7 +640,7 @@ static int master_open(struct files_rst *rf, const FileEntry *fe)
 	int unlock = 0, err;
 
 	snprintf(what, sizeof(what), "pty master id %u (was /dev/pts/%u)", fe->id, t->index);
-	fd = open("/dev/ptmx", (fe->flags & O_ACCMODE) | O_NOCTTY | O_CLOEXEC);
+	fd = rst_open("/dev/ptmx", (fe->flags & O_ACCMODE) | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0)
 		return pr_errno(-errno, "%s: opening /dev/ptmx", what);
 	if (ioctl(fd, TIOCSPTLCK, &unlock) < 0)
