@@ -54,11 +54,11 @@ struct parasite_args {
 	u32 rseq_size, rseq_sig;
 	/*
 	 * The blob could not reach the host's socket (-errno): it writes it
-	 * here, then waits a while for the cure (a wait no restart block
-	 * comes with: rt_sigtimedwait for no signal, which the host's
-	 * PTRACE_INTERRUPT ends) before it leaves by itself. The host stops
-	 * waiting for the connection at once. The socket's abstract name
-	 * lives in a network namespace: the host's must be the task's.
+	 * here and leaves (as it would if the host had died: it may have).
+	 * The host stops waiting for the connection at once, and its cure
+	 * finds the task gone on with its own code, or still on its way out.
+	 * The socket's abstract name lives in a network namespace: the
+	 * host's must be the task's.
 	 */
 	int conn_err;
 	u32 pad;

@@ -41,6 +41,7 @@ struct parasite_ctl {
 	uint64_t place;			/* the trampoline's copy in the task */
 	unsigned char *saved;		/* what was there before */
 	bool placed;
+	bool left;			/* the blob left by itself (could not connect) */
 
 	uint64_t remote_base;		/* the shared area in the task */
 	void *local_base;		/* and in cr */
@@ -400,6 +401,29 @@ int infect_cmd(struct parasite_ctl *ctl, unsigned cmd, int fd)
 }
 
 /*
+ * A blob that could not connect left by itself: the trampoline put the
+ * task back and it runs its own code (stopped now), with the area gone.
+ * Its registers are its own again: the cure must not set them.
+ */
+static bool blob_has_left(struct parasite_ctl *ctl)
+{
+	struct infect_regs r;
+	uint64_t ip;
+
+	if (!__atomic_load_n(&((struct parasite_args *)((char *)ctl->local_base + ctl->args_off))->conn_err,
+			     __ATOMIC_ACQUIRE) || infect_get_regs(ctl->pid, &r))
+		return false;
+	ip = r.gpr.ip;
+	infect_regs_free(&r);
+	if ((ip >= ctl->remote_base && ip < ctl->remote_base + ctl->area_size) ||
+	    (ip >= ctl->place && ip < ctl->place + ARCH_TRAMP_SLOT * ARCH_TRAMP_SLOTS))
+		return false;
+	ctl->remote_base = 0;
+	ctl->left = true;
+	return true;
+}
+
+/*
  * The parasite leaves the way it would if cr had died: its socket closes,
  * it unmaps its area through the trampoline and would restore the task.
  * cr follows it syscall by syscall and takes the task over at the exit of
@@ -421,6 +445,8 @@ static int finish_blob(struct parasite_ctl *ctl)
 		return err;
 	if (!WIFSTOPPED(status) || (status >> 16) != PTRACE_EVENT_STOP)
 		return ierrno(-EIO, "pid %d: the parasite stopped with signal %d", ctl->pid, WSTOPSIG(status));
+	if (blob_has_left(ctl))
+		return 0;
 	err = infect_fault_at("cure-stopped");
 	if (err)
 		return err;
@@ -462,13 +488,13 @@ int infect_cure(struct parasite_ctl *ctl)
 	 * The mask before the registers: until these are back the task sits
 	 * in the trampoline, which sets the mask again on its own.
 	 */
-	e = infect_set_sigmask(ctl->pid, ctl->orig_sigmask);
+	e = ctl->left ? 0 : infect_set_sigmask(ctl->pid, ctl->orig_sigmask);
 	if (!err)
 		err = e;
 	infect_fault_at("cure-unmasked");	/* a cure goes on whatever happens */
 	r = ctl->orig;
 	arch_fixup_restart(&r.gpr, 1);
-	e = infect_set_regs(ctl->pid, &r);
+	e = ctl->left ? 0 : infect_set_regs(ctl->pid, &r);
 	if (!err)
 		err = e;
 	infect_fault_at("cure-regs");

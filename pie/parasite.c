@@ -19,7 +19,6 @@
 #include "asm/pie-arch.h"
 
 #define AF_UNIX_	1
-#define GIVE_UP_WAIT_S	2	/* the host sees conn_err within its poll slice */
 #define SOCK_SEQPACKET_	5
 #define SOCK_CLOEXEC_	02000000
 #define SCM_RIGHTS_	1
@@ -238,22 +237,11 @@ static __noreturn void leave(struct parasite_args *args, int sock, int had_sigpi
 
 /*
  * No channel: says why in the args, where the host looks while it waits,
- * and gives it a while to take the task over on the way out (the way
- * it cures a parasite it talked to); alone, leaves after that.
+ * and leaves at once, as it would if the host had died (it may have).
  */
 static __noreturn void give_up(struct parasite_args *args, int sock, int had_sigpipe, int err)
 {
-	struct { long sec, nsec; } ts = { GIVE_UP_WAIT_S, 0 };
-	u64 none = 0;
-
 	__atomic_store_n(&args->conn_err, err, __ATOMIC_RELEASE);
-	/*
-	 * Waits for no signal: the host's PTRACE_INTERRUPT ends it with
-	 * -EINTR. Not nanosleep(), poll() or a futex: their restart block
-	 * would replace the task's own (a sleep of its own would then end
-	 * early).
-	 */
-	sys_rt_sigtimedwait(&none, 0, &ts, SIGSET_SIZE);
 	leave(args, sock, had_sigpipe);
 }
 
