@@ -40,7 +40,6 @@ struct cg_dir {
 	struct cg_ref ref;
 	struct cg_prop *props;
 	unsigned nr_props;
-	bool below_root;	/* strictly below its hierarchy's tree root */
 };
 
 struct cgroup_img {

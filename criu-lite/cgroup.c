@@ -172,7 +172,7 @@ static int dir_cmp(const void *a, const void *b)
 /*
  * Adds every cgroup of a set, and its ancestors up to and including the
  * tree's root of its hierarchy, to the dirs (those missing), parents
- * first; marks those strictly below their root.
+ * first.
  */
 static int collect_dirs(struct cgroup_img *c)
 {
@@ -201,12 +201,6 @@ static int collect_dirs(struct cgroup_img *c)
 				*slash = 0;
 			}
 		}
-	for (unsigned i = 0; i < c->nr_dirs; i++) {
-		const struct cg_ref *root = root_of(c, c->dirs[i].ref.controllers);
-		const char *rest = root ? below(c->dirs[i].ref.path, root->path) : NULL;
-
-		c->dirs[i].below_root = rest && rest[0];
-	}
 	qsort(c->dirs, c->nr_dirs, sizeof(*c->dirs), dir_cmp);
 	return 0;
 }
@@ -864,7 +858,8 @@ static int ref_host(struct cg_ref *r)
 /*
  * mkdir -p of @d's host directory below its hierarchy's mount, each
  * directory made recorded in c->created. *@ret_made: the last one was
- * made here. STRICT refuses an existing cgroup below the tree's root.
+ * made here. STRICT refuses any cgroup of the image that exists (its
+ * ancestors made by mkdir -p are not the image's).
  */
 static int make_dir(struct cgroup_img *c, struct cg_dir *d, bool *ret_made)
 {
@@ -905,7 +900,7 @@ static int make_dir(struct cgroup_img *c, struct cg_dir *d, bool *ret_made)
 		if (!saved)
 			break;
 	}
-	if (!made && c->mode == CG_MODE_STRICT && d->below_root)
+	if (!made && c->mode == CG_MODE_STRICT)
 		return pr_errno(-EEXIST, "cgroup %s exists already (--manage-cgroups=strict)", p);
 	*ret_made = made;
 	d->ref.host = TAKE_PTR(p);
