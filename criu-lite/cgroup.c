@@ -388,8 +388,8 @@ static int dump_ns_roots(struct cgroup_img *c, pid_t root, const struct cg_set *
 		size_t hl = strlen(h), rl = strcmp(r, "/") ? strlen(r) : 0;
 		_cleanup_free_ char *nsroot = NULL;
 
-		if (!strncmp(r, "/..", 3) || rl > hl || strcmp(h + hl - rl, r) ||
-		    (rl && hl > rl && h[hl - rl - 1] == '/')) {
+		/* r starts with '/', so a matching suffix ends at a component boundary. */
+		if (!strncmp(r, "/..", 3) || (rl && (rl > hl || strcmp(h + hl - rl, r)))) {
 			err = pr_errno(-EINVAL, "cgroup: pid %d's cgroup %s:%s is outside its cgroup namespace (%s)",
 				       root, host->m[i].controllers, h, r);
 			break;

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,10 +112,10 @@ static void mk(const char *h, const char *rel)
 /* Removes every test cgroup (deepest first); what is not there is fine. */
 static void cleanup_cgroups(void)
 {
-	static const char *const rels[] = { "/a", "/b", "" };
+	static const char *const rels[] = { "/a/b", "/a", "/b", "" };
 
 	for (size_t i = 0; i < NR_HIER; i++)
-		for (size_t r = 0; r < 3; r++) {
+		for (size_t r = 0; r < 4; r++) {
 			char p[256];
 
 			snprintf(p, sizeof(p), CG "/%s/%s%s", hier[i], name, rels[r]);
@@ -144,26 +145,51 @@ static void *thread_fn(void *arg)
 	return NULL;
 }
 
-/* Starts the child; *ret_tid: its second thread. */
-static pid_t start_child(pid_t *ret_tid)
+/*
+ * Starts the child; *ret_tid: its second thread. With @cgns_in the
+ * child is first moved there (every test hierarchy) and then unshares
+ * its cgroup namespace, before its thread starts.
+ */
+static pid_t start_child_ns(pid_t *ret_tid, const char *cgns_in)
 {
+	int go[2];
 	pid_t pid;
 
 	CU_ASSERT_FATAL(!pipe(tid_pipe));
+	CU_ASSERT_FATAL(!pipe(go));
 	pid = fork();
 	CU_ASSERT_FATAL(pid >= 0);
 	if (!pid) {
 		pthread_t t;
+		char b;
 
+		close(go[1]);
+		if (read(go[0], &b, 1) != 1 || (cgns_in && unshare(CLONE_NEWCGROUP)))
+			_exit(1);
 		if (pthread_create(&t, NULL, thread_fn, NULL))
 			_exit(1);
 		for (;;)
 			pause();
 	}
+	close(go[0]);
+	if (cgns_in) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "%d", pid);
+		for (size_t i = 0; i < NR_HIER; i++)
+			CU_ASSERT(!putf(id, CG "/%s/%s%s/%s", hier[i], cgns_in, "tasks"));
+	}
+	CU_ASSERT_FATAL(write(go[1], "g", 1) == 1);
+	close(go[1]);
 	close(tid_pipe[1]);
 	CU_ASSERT_FATAL(read(tid_pipe[0], ret_tid, sizeof(*ret_tid)) == sizeof(*ret_tid));
 	close(tid_pipe[0]);
 	return pid;
+}
+
+static pid_t start_child(pid_t *ret_tid)
+{
+	return start_child_ns(ret_tid, NULL);
 }
 
 static void stop_child(pid_t pid)
@@ -420,6 +446,63 @@ static void test_bad_images(void)
 	tmp_teardown();
 }
 
+/*
+ * A tree in its own cgroup namespace rooted at /a, its thread in /a/b:
+ * the roots are found from inside, --cgroup-root moves the namespace
+ * root, and cgroup_join_ns_root() puts a helper there.
+ */
+static void test_cgns_roots(void)
+{
+	char moved[96], want[96];
+	const char *roots[] = { moved };
+	struct cr_options o = { .manage_cgroups = CG_MODE_SOFT };
+	struct cgroup_img *c = NULL;
+	pid_t pid, tid, tids[2], helper;
+	struct pstree_task task = { .kind = TASK_ALIVE, .tids = tids, .nr_tids = 2, .parent = -1 };
+	struct pstree tree = { .tasks = &task, .nr = 1, .nr_alive = 1 };
+	int status;
+
+	if (!have_cgroups())
+		return;
+	tmp_setup();
+	for (size_t i = 0; i < NR_HIER; i++) {
+		mk(hier[i], "");
+		mk(hier[i], "/a");
+	}
+	mk("cpu", "/a/b");
+	pid = start_child_ns(&tid, "/a");
+	move("cpu", "/a/b", tid);
+	task.pid = tids[0] = pid;
+	tids[1] = tid;
+	CU_ASSERT(cgroup_dump(&o, &tree, tmp_dfd) == 0);
+	stop_child(pid);
+	cleanup_cgroups();
+
+	snprintf(moved, sizeof(moved), "cpu:/%s-moved", name);
+	o.cgroup_roots = roots;
+	o.nr_cgroup_roots = 1;
+	CU_ASSERT_FATAL(cgroup_read(&o, tmp_dfd, &c) == 0);
+	CU_ASSERT(c->has_cgns);
+	snprintf(want, sizeof(want), "/%s/a", name);
+	for (unsigned i = 0; i < c->nr_roots; i++) {
+		if (!strcmp(c->roots[i].controllers, "cpu"))
+			CU_ASSERT_STRING_EQUAL(c->roots[i].path, moved + 4);
+		if (!strcmp(c->roots[i].controllers, "pids"))
+			CU_ASSERT_STRING_EQUAL(c->roots[i].path, want);
+	}
+	CU_ASSERT(cgroup_restore_prepare(c) == 0);
+	helper = fork();
+	CU_ASSERT_FATAL(helper >= 0);
+	if (!helper)
+		_exit(cgroup_join_ns_root(c) ? 1 : 0);
+	CU_ASSERT(waitpid(helper, &status, 0) == helper && WIFEXITED(status) && !WEXITSTATUS(status));
+	cgroup_restore_undo(c);
+	CU_ASSERT(!exists("pids", ""));
+	cgroup_free(c);
+	cleanup_cgroups();
+	tmp_teardown();
+}
+
 /* ---- freezer -------------------------------------------------------------- */
 
 static void test_freezer(void)
@@ -469,6 +552,7 @@ int unit_register_cgroup(void)
 	    !CU_add_test(s, "STRICT refuses an existing cgroup, leaves nothing", test_strict_refuses) ||
 	    !CU_add_test(s, "SOFT sets properties of created cgroups only", test_soft_props) ||
 	    !CU_add_test(s, "--cgroup-root moves the tree", test_cgroup_root) ||
+	    !CU_add_test(s, "cgroup namespace roots, join, --cgroup-root", test_cgns_roots) ||
 	    !CU_add_test(s, "missing image, unknown property", test_bad_images) ||
 	    !CU_add_test(s, "freezer: freeze, thaw, already frozen", test_freezer))
 		return CU_get_error();
