@@ -968,6 +968,14 @@ static struct cg_set *set_of(const struct cgroup_img *c, pid_t tid)
 	return NULL;
 }
 
+static bool same_v2_cgroup(const struct cg_set *s, const char *path)
+{
+	for (unsigned i = 0; i < s->nr; i++)
+		if (cg_is_v2(s->m[i].controllers))
+			return !strcmp(s->m[i].path, path);
+	return false;
+}
+
 static int restore_thread(const struct cgroup_img *c, pid_t pid, pid_t tid)
 {
 	struct cg_set *s = set_of(c, tid), *main_set = set_of(c, pid);
@@ -985,7 +993,7 @@ static int restore_thread(const struct cgroup_img *c, pid_t pid, pid_t tid)
 			/* v2 moves whole processes; a thread elsewhere is in a threaded cgroup. */
 			if (tid == pid)
 				file = "cgroup.procs";
-			else if (main_set->nr > i && !strcmp(main_set->m[i].path, r->path))
+			else if (same_v2_cgroup(main_set, r->path))
 				continue;
 			else
 				file = "cgroup.threads";
