@@ -163,10 +163,33 @@ int cgroup_restore_tasks(const struct cgroup_img *c, const struct pstree *tree);
 void cgroup_restore_undo(struct cgroup_img *c);
 void cgroup_free(struct cgroup_img *c);
 
-/* --freeze-cgroup: freezes (v1 freezer.state, v2 cgroup.freeze) and waits until frozen. */
+/*
+ * --freeze-cgroup PATH (cgroup-freeze.c): the freezer cgroup's directory
+ * as runc passes it (/sys/fs/cgroup/freezer/<cg>, or the v2 directory),
+ * or a path inside the freezer hierarchy ("/<cg>").
+ *
+ * A frozen task can be PTRACE_SEIZEd, and PTRACE_INTERRUPT on it is
+ * queued: it stops for the tracer once it runs again. So a dump does,
+ * as criu does:
+ *   1. cgroup_freeze(o->freeze_cgroup, &f): frozen, nothing forks;
+ *   2. pstree_seize(): SEIZE + INTERRUPT every thread of the tree (the
+ *      walk finds nothing new: the tree cannot change);
+ *   3. cgroup_thaw_seized(f): the interrupts land, every thread enters
+ *      its ptrace stop (wait for them) instead of running;
+ *   4. dump; then cgroup_thaw(f) *before* pstree_detach() (or the kill):
+ *      a cgroup that was frozen before step 1 is frozen again while the
+ *      tasks are still stopped (with --leave-running it stays frozen),
+ *      any other one is left thawed;
+ *   5. cgroup_freezer_free(f).
+ * On a failure at any step: cgroup_thaw(f) (if step 1 succeeded), then
+ * detach. cgroup_freeze() itself thaws again when it fails (a freezer
+ * not FROZEN within 10 s is -ETIMEDOUT, naming the cgroup).
+ */
 struct cgroup_freezer;
 int cgroup_freeze(const char *path, struct cgroup_freezer **ret);
-/* Thaws, unless it was frozen before cgroup_freeze(). */
+/* Thaws unconditionally: the seized tasks take their interrupts. */
+int cgroup_thaw_seized(struct cgroup_freezer *f);
+/* Back to the state before cgroup_freeze(): thawed, or frozen if it was frozen before. */
 int cgroup_thaw(struct cgroup_freezer *f);
 void cgroup_freezer_free(struct cgroup_freezer *f);
 

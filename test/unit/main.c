@@ -18,6 +18,7 @@
 extern int unit_register_proc_parse(void) __attribute__((weak));
 extern int unit_register_files(void) __attribute__((weak));
 extern int unit_register_netns(void) __attribute__((weak));
+extern int unit_register_cgroup(void) __attribute__((weak));
 
 /* Every suite registration; NULL entries are test files not linked in. */
 static int (*const registrations[])(void) = {
@@ -29,6 +30,7 @@ static int (*const registrations[])(void) = {
 	unit_register_pstree,
 	unit_register_image_safety,
 	unit_register_netns,
+	unit_register_cgroup,
 };
 
 int main(void)
