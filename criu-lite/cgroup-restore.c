@@ -5,6 +5,7 @@
  * cgroups, and removes what it created when the restore fails.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "cgroup-priv.h"
 #include "cleanup.h"
 #include "log.h"
+#include "proc-parse.h"
 #include "pstree.h"
 
 
@@ -148,7 +150,29 @@ static bool same_v2_cgroup(const struct cg_set *s, const char *path)
 	return false;
 }
 
-static int restore_thread(const struct cgroup_img *c, pid_t pid, pid_t tid)
+/*
+ * Whether @r is one of cr's own cgroups (@self: /proc/self/cgroup), where
+ * every restored task is born: then nothing is written (the common case
+ * of a restore where the dump was made).
+ */
+static bool is_crs(const struct cg_ref *r, const char *self)
+{
+	size_t clen = strlen(r->controllers), plen = strlen(r->path);
+
+	for (const char *l = self; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		const char *c = strchr(l, ':');
+
+		if (!c)
+			break;
+		c++;
+		if (!strncmp(c, r->controllers, clen) && c[clen] == ':' && !strncmp(c + clen + 1, r->path, plen) &&
+		    (c[clen + 1 + plen] == '\n' || !c[clen + 1 + plen]))
+			return true;
+	}
+	return false;
+}
+
+static int restore_thread(const struct cgroup_img *c, pid_t pid, pid_t tid, const char *self)
 {
 	struct cg_set *s = set_of(c, tid), *main_set = set_of(c, pid);
 	char id[16];
@@ -160,6 +184,9 @@ static int restore_thread(const struct cgroup_img *c, pid_t pid, pid_t tid)
 		struct cg_ref *r = &s->m[i];
 		const char *file = "tasks";
 		int err;
+
+		if (self && is_crs(r, self))
+			continue;
 
 		if (cg_is_v2(r->controllers)) {
 			/* v2 moves whole processes; a thread elsewhere is in a threaded cgroup. */
@@ -181,15 +208,19 @@ static int restore_thread(const struct cgroup_img *c, pid_t pid, pid_t tid)
 
 int cgroup_restore_tasks(const struct cgroup_img *c, const struct pstree *tree)
 {
+	_cleanup_free_ char *self = NULL;
+
 	if (!touches(c->mode))
 		return 0;
+	if (read_file_at(AT_FDCWD, "/proc/self/cgroup", &self, NULL))
+		self = NULL;	/* then every cgroup is written */
 	for (unsigned i = 0; i < tree->nr; i++) {
 		const struct pstree_task *t = &tree->tasks[i];
 
 		if (t->kind != TASK_ALIVE)
 			continue;
 		for (unsigned j = 0; j < t->nr_tids; j++) {
-			int err = restore_thread(c, t->pid, t->tids[j]);
+			int err = restore_thread(c, t->pid, t->tids[j], self);
 
 			if (err)
 				return err;

@@ -46,6 +46,7 @@ struct dump_ctx {
 	struct page_dedup *dedup;
 	struct guard *guard;
 	struct ns_dump *ns;
+	struct cgroup_freezer *freezer;	/* --freeze-cgroup */
 	uint64_t page_bytes;
 	struct timespec t_seize;
 };
@@ -234,6 +235,8 @@ static int finish_images(struct dump_ctx *d)
 	inv.pages_id = 1;
 	inv.has_namespaces = true;
 	inv.namespaces = ns_dump_any(d->ns);
+	inv.has_cgroups = true;
+	inv.cgroups = d->o->manage_cgroups != CG_MODE_IGNORE;
 	if (!d->o->leave_running)
 		err = guard_commit(d);
 	if (!err)
@@ -402,14 +405,23 @@ int cr_dump(const struct cr_options *o, int dfd)
 		files_dump_set_guard(d.files, d.guard);
 	if (!err)
 		err = cr_fail_point("seize");
+	/* A frozen cgroup cannot fork while the tree is walked; thawed once every thread is seized. */
+	if (!err && o->freeze_cgroup)
+		err = cgroup_freeze(o->freeze_cgroup, &d.freezer);
 	if (!err)
-		err = pstree_seize(d.root, &d.tree);
+		err = pstree_seize(d.root, d.freezer, &d.tree);
 	if (err)
 		goto out;
+	if (d.freezer) {
+		err = cgroup_thaw_seized(d.freezer);
+		if (!err)
+			err = pstree_wait_seized(&d.tree);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &d.t_seize);
 	pr_info("pid %d: seized %u processes", d.root, d.tree.nr_alive);
 
-	err = ns_dump_tree(d.ns, &d.tree);
+	if (!err)
+		err = ns_dump_tree(d.ns, &d.tree);
 	if (!err)
 		err = dump_tree(&d);
 	if (!err)
@@ -418,13 +430,19 @@ int cr_dump(const struct cr_options *o, int dfd)
 		err = pstree_kill(&d.tree);
 	/* Live objects (TCP repair mode) back as they were, or closed with the killed tree. */
 	files_dump_end(!err && !o->leave_running);
-	/* After a failure, or with --leave-running: the tree runs on. */
+	/* After a failure, or with --leave-running: the tree runs on, frozen again if it was. */
+	if (d.freezer && (err || o->leave_running))
+		cgroup_thaw(d.freezer);
 	pstree_detach(&d.tree);
 	pr_info("frozen for %.6f s", since(&d.t_seize));
 	if (!err)
 		pr_info("pid %d: dumped %u processes, %lu bytes of pages, %lu of shared memory", d.root,
 			d.tree.nr_alive, (unsigned long)d.page_bytes, (unsigned long)d.shm.bytes);
 out:
+	/* A failure before the tree was seized: the cgroup as it was. */
+	if (d.freezer && !d.tree.nr)
+		cgroup_thaw(d.freezer);
+	cgroup_freezer_free(d.freezer);
 	/* The cause was logged where it happened; main() repeats it on stderr. */
 	if (err)
 		pr_info("dump of pid %d failed: %s", d.root, strerror(-err));

@@ -416,7 +416,7 @@ static int read_kind(struct ns_rst *n, enum ns_kind k, int dfd)
 	}
 }
 
-int ns_restore_read(const struct cr_options *o, int dfd, bool has_ns, const struct pstree *tree,
+int ns_restore_read(const struct cr_options *o, int dfd, bool has_ns, bool has_cg, const struct pstree *tree,
 		    struct ns_rst **ret)
 {
 	_cleanup_img_ struct img *img = NULL;
@@ -431,7 +431,7 @@ int ns_restore_read(const struct cr_options *o, int dfd, bool has_ns, const stru
 	for (unsigned k = 0; k < NS_KIND_MAX; k++)
 		n->fd[k] = -1;
 	*ret = n;
-	if (o->manage_cgroups != CG_MODE_IGNORE)
+	if (has_cg && o->manage_cgroups != CG_MODE_IGNORE)
 		err = cgroup_read(o, dfd, &n->cg);
 	if (err || !has_ns)
 		return err;

@@ -64,8 +64,11 @@ bool ns_dump_any(const struct ns_dump *n);	/* inventory.img says so */
 void ns_dump_free(struct ns_dump *n);
 
 struct ns_rst;
-/* With the other images, before anything is created; @has_ns: inventory.img says there is ns.img. */
-int ns_restore_read(const struct cr_options *o, int dfd, bool has_ns, const struct pstree *tree,
+/*
+ * With the other images, before anything is created; inventory.img says
+ * whether there is ns.img (@has_ns) and cgroup.img (@has_cg).
+ */
+int ns_restore_read(const struct cr_options *o, int dfd, bool has_ns, bool has_cg, const struct pstree *tree,
 		    struct ns_rst **ret);
 /*
  * Before cr looks at the tree's files: the holder, cr in the new

@@ -101,7 +101,7 @@ static bool thread_gone(pid_t pid, pid_t tid)
 }
 
 /* Seizes every thread of @task, listing them again until none is new. */
-static int seize_threads(struct pstree_task *task)
+static int seize_threads(struct pstree_task *task, bool nowait)
 {
 	char path[64];
 	bool added = true;
@@ -120,7 +120,7 @@ static int seize_threads(struct pstree_task *task)
 
 			if (tid <= 0 || has_tid(task, tid))
 				continue;
-			err = infect_seize(tid);
+			err = nowait ? infect_seize_nowait(tid) : infect_seize(tid);
 			if ((err == -ESRCH || err == -EPERM) && tid != task->pid && thread_gone(task->pid, tid)) {
 				err = 0;	/* the thread exited meanwhile */
 				continue;
@@ -137,7 +137,7 @@ static int seize_threads(struct pstree_task *task)
 }
 
 /* Main thread first: clone() callers look for it in tids[0]. */
-static int seize_task(struct pstree *t, int idx)
+static int seize_task(struct pstree *t, int idx, bool nowait)
 {
 	struct pstree_task *task = &t->tasks[idx];
 	struct proc_stat st;
@@ -147,7 +147,7 @@ static int seize_task(struct pstree *t, int idx)
 	if (!err && st.state != 'Z')
 		err = check_task(task->pid, idx == 0);
 	if (!err && st.state != 'Z') {
-		err = infect_seize(task->pid);
+		err = nowait ? infect_seize_nowait(task->pid) : infect_seize(task->pid);
 		/* An exiting task refuses PTRACE_SEIZE with EPERM, a dead one with ESRCH. */
 		if ((err == -ESRCH || err == -EPERM) && !proc_parse_stat(task->pid, &st) && st.state == 'Z')
 			err = 0;	/* exited just now: a zombie after all */
@@ -155,7 +155,7 @@ static int seize_task(struct pstree *t, int idx)
 			err = add_tid(task, task->pid);
 		if (!err && st.state != 'Z') {
 			task->nr_seized = 1;
-			err = seize_threads(task);
+			err = seize_threads(task, nowait);
 		}
 	}
 	if (err)
@@ -190,7 +190,7 @@ static bool task_gone(pid_t pid)
 }
 
 /* Adds the children of every thread of task @idx not seen yet. */
-static int walk_children(struct pstree *t, int idx, bool *ret_new)
+static int walk_children(struct pstree *t, int idx, bool nowait, bool *ret_new)
 {
 	unsigned i;
 	int err = 0;
@@ -214,7 +214,7 @@ static int walk_children(struct pstree *t, int idx, bool *ret_new)
 				continue;
 			err = task_add(t, pid, idx, &child);
 			if (!err)
-				err = seize_task(t, child);
+				err = seize_task(t, child, nowait);
 			if ((err == -ESRCH || err == -ENOENT || err == -EPERM) && task_gone(pid)) {
 				/* Exited and reaped while we looked: it is not part of the tree. */
 				pr_debug("pid %ld: gone while seizing the tree", pid);
@@ -230,7 +230,7 @@ static int walk_children(struct pstree *t, int idx, bool *ret_new)
 	return err;
 }
 
-int pstree_seize(pid_t root, struct pstree *ret)
+int pstree_seize(pid_t root, bool frozen, struct pstree *ret)
 {
 	struct pstree t = { 0 };
 	bool again = true;
@@ -239,7 +239,7 @@ int pstree_seize(pid_t root, struct pstree *ret)
 
 	err = task_add(&t, root, -1, &idx);
 	if (!err)
-		err = seize_task(&t, 0);
+		err = seize_task(&t, 0, frozen);
 	if (!err && t.tasks[0].kind == TASK_ZOMBIE)
 		err = pr_errno(-ESRCH, "pid %d is a zombie; there is nothing to dump", root);
 	/*
@@ -251,9 +251,9 @@ int pstree_seize(pid_t root, struct pstree *ret)
 		for (i = 0; i < t.nr && !err; i++) {
 			if (t.tasks[i].kind != TASK_ALIVE)
 				continue;
-			err = seize_threads(&t.tasks[i]);
+			err = seize_threads(&t.tasks[i], frozen);
 			if (!err)
-				err = walk_children(&t, i, &again);
+				err = walk_children(&t, i, frozen, &again);
 		}
 	}
 	if (err) {
@@ -264,6 +264,16 @@ int pstree_seize(pid_t root, struct pstree *ret)
 	pr_info("tree of pid %d: %u processes (%u alive)", root, t.nr, t.nr_alive);
 	*ret = t;
 	return 0;
+}
+
+int pstree_wait_seized(struct pstree *t)
+{
+	int err = 0;
+
+	for (unsigned i = 0; i < t->nr && !err; i++)
+		for (unsigned k = 0; k < t->tasks[i].nr_seized && !err; k++)
+			err = infect_seize_wait(t->tasks[i].tids[k]);
+	return err;
 }
 
 void pstree_detach(struct pstree *t)

@@ -64,7 +64,13 @@ struct pstree {
  * Refuses (one line, naming the PID) kernel threads, stopped or traced
  * tasks. On failure whatever was seized is detached again.
  */
-int pstree_seize(pid_t root, struct pstree *ret);
+int pstree_seize(pid_t root, bool frozen, struct pstree *ret);
+/*
+ * @frozen: the tree is in a frozen cgroup (--freeze-cgroup), so no task
+ * can stop yet: every thread is seized and interrupted, and after the
+ * thaw pstree_wait_seized() waits for their stops.
+ */
+int pstree_wait_seized(struct pstree *t);
 /* Detaches every seized thread: the tree runs on. */
 void pstree_detach(struct pstree *t);
 /* SIGKILLs every live process of the tree (not waited for). */

@@ -186,7 +186,8 @@ static int read_images(struct restore_ctx *r)
 	if (!err)
 		err = files_rst_load(r->dfd, r->shm, r->o, &r->files);
 	if (!err)
-		err = ns_restore_read(r->o, r->dfd, r->inv->has_namespaces && r->inv->namespaces, &r->tree, &r->ns);
+		err = ns_restore_read(r->o, r->dfd, r->inv->has_namespaces && r->inv->namespaces,
+				      r->inv->has_cgroups && r->inv->cgroups, &r->tree, &r->ns);
 	/*
 	 * The tree's files are looked at where it will find them: in its
 	 * mount namespace, when it has one of its own, which must exist

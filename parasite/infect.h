@@ -52,6 +52,12 @@ void infect_regs_free(struct infect_regs *r);
  * stopped. -ESRCH: no such task; -EPERM: not allowed or already traced.
  */
 int __must_check infect_seize(pid_t pid);
+/*
+ * The two halves of infect_seize(), for a task that cannot stop yet (in
+ * a frozen cgroup): SEIZE + INTERRUPT now, the wait for the stop later.
+ */
+int __must_check infect_seize_nowait(pid_t pid);
+int __must_check infect_seize_wait(pid_t pid);
 /* Detaches (the task runs on) or kills it. Returns 0 or -errno. */
 int infect_detach(pid_t pid);
 

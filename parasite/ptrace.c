@@ -24,8 +24,13 @@ struct peeksiginfo_args {
 
 int infect_seize(pid_t pid)
 {
-	int status;
+	int err = infect_seize_nowait(pid);
 
+	return err ? err : infect_seize_wait(pid);
+}
+
+int infect_seize_nowait(pid_t pid)
+{
 	/*
 	 * Seccomp filters would also judge the syscalls we run in the task;
 	 * suspend them while it is ours (needs CAP_SYS_ADMIN; without it,
@@ -46,6 +51,12 @@ int infect_seize(pid_t pid)
 		ptrace(PTRACE_DETACH, pid, 0, 0);
 		return err;
 	}
+	return 0;
+}
+
+int infect_seize_wait(pid_t pid)
+{
+	int status;
 
 	/*
 	 * Wait for the interrupt stop. A signal arriving first gives a
