@@ -110,6 +110,12 @@ int ipcns_dump(struct files_dump *df, int dfd);
 int ipcns_read(int dfd, struct ipcns_img **ret);
 /* The caller (cr) is in the new ipc namespace, before the tree is forked. */
 int ipcns_restore(const struct ipcns_img *n, struct files_rst *rf);
+/*
+ * Whether the calling thread is in another ipc namespace than cr's at
+ * start (the tree's, during its dump): shmem.c then keeps only the id of
+ * a SysV segment the tree maps, ipcns.img holds the segment.
+ */
+bool ipcns_entered(void);
 void ipcns_free(struct ipcns_img *n);
 
 /* ---- net (ns-net.c): netns.img; links, addresses, routes, sysctls --------- */

@@ -18,6 +18,7 @@
 #include "image.h"
 #include "io.h"
 #include "log.h"
+#include "namespaces.h"
 #include "proc-parse.h"
 #include "shmem.h"
 #include "shmem.pb-c.h"
@@ -174,8 +175,9 @@ static int dump_new_object(struct shmem_dump *sd, pid_t pid, const VmaEntry *v, 
 			return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx: only whole SysV segments can be dumped",
 					pid, (unsigned long)v->start, (unsigned long)v->end);
 		err = sysv_describe(st->st_ino, &e);
+		e.has_in_ipcns = e.in_ipcns = ipcns_entered();
 	}
-	if (!err)
+	if (!err && !e.in_ipcns)
 		err = dump_object(fd, st, &e, pages, &sd->bytes);
 	if (!err)
 		err = pb_write_one(shmem_img, &e, PB_SHMEM);
@@ -238,6 +240,7 @@ struct shmem_obj {
 	int sysv_id;			/* SysV: the new segment, else -1 */
 	bool removed;			/* SysV: IPC_RMID once attached */
 	bool gone;			/* SysV: IPC_RMID done */
+	bool in_ns;			/* SysV: ipcns_restore() made it in the tree's namespace */
 	uint64_t ino;			/* memfd: inode at dump, 0 if unknown */
 };
 
@@ -405,6 +408,14 @@ static int restore_object(struct shmem_table *t, const struct shmem_src *src, co
 	if (!n)
 		return -ENOMEM;
 	t->objs = n;
+	if (e->kind == SHMEM_KIND__SHMEM_SYSV && e->in_ipcns) {
+		if (!e->has_shmid || e->shmid < 0 || e->n_runs)
+			return pr_errno(-EBADMSG, "shmem.img: object %lu: a SysV segment of the ipc namespace "
+					"needs its id and no pages", (unsigned long)e->id);
+		n[t->nr++] = (struct shmem_obj){ .id = e->id, .fd = -1, .sysv_id = e->shmid,
+						 .removed = e->removed, .in_ns = true };
+		return 0;
+	}
 	if (e->kind == SHMEM_KIND__SHMEM_SYSV) {
 		int id = create_sysv(e);
 
@@ -466,6 +477,14 @@ int shmem_sysv_id(const struct shmem_table *t, uint64_t id)
 			(unsigned long)id);
 }
 
+bool shmem_sysv_in_ns(const struct shmem_table *t, int shmid)
+{
+	for (unsigned i = 0; t && i < t->nr; i++)
+		if (t->objs[i].in_ns && t->objs[i].sysv_id == shmid)
+			return true;
+	return false;
+}
+
 int shmem_restore_finish(struct shmem_table *t)
 {
 	for (unsigned i = 0; i < t->nr; i++)
@@ -502,7 +521,7 @@ void shmem_table_free(struct shmem_table *t, bool restored)
 		if (t->objs[i].fd >= 0)
 			close(t->objs[i].fd);
 		/* A failed restore leaves no segment behind. */
-		if (t->objs[i].sysv_id >= 0 && !t->objs[i].gone && !restored)
+		if (t->objs[i].sysv_id >= 0 && !t->objs[i].gone && !t->objs[i].in_ns && !restored)
 			shmctl(t->objs[i].sysv_id, IPC_RMID, NULL);
 	}
 	free(t->objs);

@@ -50,6 +50,11 @@ int shmem_memfd_by_ino(const struct shmem_table *t, uint64_t ino);
 /* A SysV object's new segment id, or -EBADMSG (logged) if unknown. */
 int shmem_sysv_id(const struct shmem_table *t, uint64_t id);
 /*
+ * Whether a mapping of the tree maps SysV segment @shmid of the tree's
+ * ipc namespace (ipcns_restore() makes it; shmem.img has only its id).
+ */
+bool shmem_sysv_in_ns(const struct shmem_table *t, int shmid);
+/*
  * Once every task attached its segments: marks the ones that were
  * removed (IPC_RMID) at dump time removed again.
  */
