@@ -46,7 +46,7 @@ static const struct {
 } ipc_sysctls[] = {
 	{ "shmmax", false }, { "shmall", false }, { "shmmni", false }, { "msgmax", false },
 	{ "msgmnb", false }, { "msgmni", false }, { "sem", false }, { "auto_msgmni", false },
-	 { "msg_next_id", true }, { "sem_next_id", true }, { "shm_next_id", true },
+	{ "msg_next_id", true }, { "sem_next_id", true }, { "shm_next_id", true },
 	{ "shm_rmid_forced", true },
 };
 
@@ -369,6 +369,9 @@ static int sysctls_restore(const struct ipcns_img *n, bool late)
 			int err;
 
 			if (strcmp(s->name, ipc_sysctls[i].name))
+				continue;
+			/* -1: no id asked for, what the kernel leaves after each object (it refuses a write of it). */
+			if (strstr(s->name, "_next_id") && !strcmp(s->value, "-1"))
 				continue;
 			err = sysctl_write(s->name, s->value);
 			if (err)

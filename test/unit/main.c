@@ -19,6 +19,7 @@ extern int unit_register_proc_parse(void) __attribute__((weak));
 extern int unit_register_files(void) __attribute__((weak));
 extern int unit_register_netns(void) __attribute__((weak));
 extern int unit_register_cgroup(void) __attribute__((weak));
+extern int unit_register_ipcns(void) __attribute__((weak));
 
 /* Every suite registration; NULL entries are test files not linked in. */
 static int (*const registrations[])(void) = {
@@ -31,6 +32,7 @@ static int (*const registrations[])(void) = {
 	unit_register_image_safety,
 	unit_register_netns,
 	unit_register_cgroup,
+	unit_register_ipcns,
 };
 
 int main(void)
