@@ -48,12 +48,13 @@ static int msg_dump_texts(struct files_dump *df, IpcObject *o, size_t qnum, size
 		IpcMsg *m;
 		int err;
 
-		if (n < 0)
+		/* The kernel's copy holds msgmax bytes at most: EINVAL for a longer message. */
+		if (n < 0 && errno != EINVAL)
 			return pr_errno(-errno, "ipc namespace: message queue %d: copying message %zu of %zu", o->id,
 					i, qnum);
-		if ((uint64_t)n > msgmax)
-			return pr_errno(-EOPNOTSUPP, "ipc namespace: message queue %d: message %zu has %zd bytes, more "
-					"than msgmax (%llu): it could not be sent again", o->id, i, n,
+		if (n < 0 || (uint64_t)n > msgmax)
+			return pr_errno(-EOPNOTSUPP, "ipc namespace: message queue %d: message %zu is longer than "
+					"msgmax (%llu): it could not be sent again", o->id, i,
 					(unsigned long long)msgmax);
 		m = xmalloc(sizeof(*m));
 		if (m)

@@ -303,7 +303,7 @@ static void test_refuse_long_message(void)
 	quiet_end();
 	reap(pid);
 	CU_ASSERT_EQUAL(ret, -EOPNOTSUPP);
-	CU_ASSERT(last_error_has("more than msgmax"));
+	CU_ASSERT(last_error_has("message 3 is longer than msgmax"));
 }
 
 /* Writes ipcns.img: a head with @sc (if any) and @obj (if any). */
