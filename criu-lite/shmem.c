@@ -468,11 +468,25 @@ int shmem_restore_prepare(int dfd, int pages_fd, struct shmem_table **ret)
 	return 0;
 }
 
+/* A segment of the tree's ipc namespace: cr is in the new one, ipcns_restore() made it. */
+static int sysv_in_ns_check(int shmid)
+{
+	struct shmid_ds ds;
+
+	if (!ipcns_entered())
+		return pr_errno(-EBADMSG, "shmem.img: SysV segment %d is of the tree's ipc namespace, which is "
+				"not restored (ns.img)", shmid);
+	if (shmctl(shmid, IPC_STAT, &ds))
+		return pr_errno(-EBADMSG, "shmem.img: SysV segment %d of the tree's ipc namespace is not in "
+				"ipcns.img", shmid);
+	return shmid;
+}
+
 int shmem_sysv_id(const struct shmem_table *t, uint64_t id)
 {
 	for (unsigned i = 0; t && i < t->nr; i++)
 		if (t->objs[i].id == id && t->objs[i].sysv_id >= 0)
-			return t->objs[i].sysv_id;
+			return t->objs[i].in_ns ? sysv_in_ns_check(t->objs[i].sysv_id) : t->objs[i].sysv_id;
 	return pr_errno(-EBADMSG, "mm image: a mapping refers to SysV segment object %lu, which shmem.img lacks",
 			(unsigned long)id);
 }
