@@ -17,6 +17,7 @@
  */
 extern int unit_register_proc_parse(void) __attribute__((weak));
 extern int unit_register_files(void) __attribute__((weak));
+extern int unit_register_mntns(void) __attribute__((weak));
 
 /* Every suite registration; NULL entries are test files not linked in. */
 static int (*const registrations[])(void) = {
@@ -27,6 +28,7 @@ static int (*const registrations[])(void) = {
 	unit_register_vmflags,
 	unit_register_pstree,
 	unit_register_image_safety,
+	unit_register_mntns,
 };
 
 int main(void)
