@@ -435,7 +435,7 @@ int mntns_restore_in_pidns(const struct mntns_img *m)
 	struct build b = { 0 };
 	int err;
 
-	/* mntns_read() refused a tmpfs among them: no fdata here */
+	/* no fdata.img here: mntns_read() let only tmpfs mounts without bytes through */
 	err = build_init(&b, m, NULL, true);
 	if (!err)
 		err = build(&b, NULL);

@@ -18,7 +18,7 @@ enum mnt_kind {
 	MNT_KIND_ROOT,		/* the namespace's root: --root DIR, or cr's own root */
 	MNT_KIND_EXTERNAL,	/* --external mnt[MOUNTPOINT]:KEY at dump, mnt[KEY]:PATH at restore */
 	MNT_KIND_BIND,		/* cut from an earlier mount of the same file system */
-	MNT_KIND_FRESH,		/* a new instance: proc, sysfs, devpts, mqueue, cgroup, cgroup2 */
+	MNT_KIND_FRESH,		/* a new instance: proc, sysfs, devpts, mqueue, cgroup, devtmpfs */
 	MNT_KIND_TMPFS,		/* a new tmpfs, filled with the dumped contents */
 	MNT_KIND_MAX,
 };
@@ -60,7 +60,7 @@ struct mntns_img {
 	unsigned nr;
 	unsigned *parent;	/* index of each mount's parent (the root's: itself) */
 	int *bind_src;		/* index of the mount a bind is cut from, -1 */
-	bool *deferred;		/* made by mntns_restore_in_pidns(): proc, sysfs, what hangs off them */
+	bool *deferred;		/* made by mntns_restore_in_pidns(): proc, what hangs off it or is cut from it */
 	char **ext_path;	/* externals: the host path to bind */
 	char *root;		/* the new root: --root, or "/" (cr's own) */
 };

@@ -33,7 +33,11 @@
 
 #define MNTNS_VERSION	1
 
-static const char *const fresh_types[] = { "proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2" };
+/*
+ * File systems a new instance of which is the dumped one again (devtmpfs:
+ * the kernel has one; a cgroup: the same hierarchy).
+ */
+static const char *const fresh_types[] = { "proc", "sysfs", "devpts", "mqueue", "cgroup", "cgroup2", "devtmpfs" };
 
 static bool is_fresh_type(const char *t)
 {
@@ -186,7 +190,8 @@ static int classify(const struct cr_options *o, const struct mnt_info *mi, bool 
 				entry_free(me);
 				return -ENOTSUP;
 			}
-			me->fs_options = fs_options(mi->super_opts);
+			/* devtmpfs: the kernel's one instance, whose options a mount does not change */
+			me->fs_options = fs_options(strcmp(mi->fstype, "devtmpfs") ? mi->super_opts : "");
 			if (!me->fs_options)
 				goto nomem;
 		}
@@ -198,45 +203,90 @@ nomem:
 	return -ENOMEM;
 }
 
+static int read_mountinfo(pid_t pid, struct mnt_info **ret, unsigned *ret_nr)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char p[64];
+
+	snprintf(p, sizeof(p), "/proc/%d/mountinfo", pid);
+	f = fopen(p, "re");
+	if (!f)
+		return pr_errno(-errno, "open %s", p);
+	return mnt_parse_mountinfo(f, p, ret, ret_nr);
+}
+
 /* ==== dump: private clones of tmpfs mounts ============================== */
 
 /*
  * A tmpfs's contents are read through a private clone of its mount
  * (open_tree(OPEN_TREE_CLONE)): what is mounted over a part of it is not
  * in the clone. The kernel clones only mounts of the caller's namespace,
- * so a child of cr joins the tree's and sends the clone back. It is
- * checked to be the dumped mount (a mount over its mount point would
- * hide it: refused).
+ * so a child of cr joins the tree's, makes itself a private copy of it
+ * (the tree's namespace is never changed) and sends the clones back. In
+ * the copy a tmpfs hidden by mounts stacked on its mount point is
+ * uncovered by unmounting those (they are the copy's: private).
  */
+static int copy_find(const struct mnt_info *ci, unsigned cnr, const MountEntry *me)
+{
+	for (unsigned c = 0; c < cnr; c++)
+		if (!strcmp(ci[c].mountpoint, me->mountpoint) && !strcmp(ci[c].root, me->root) &&
+		    makedev(ci[c].major, ci[c].minor) == me->dev)
+			return c;
+	return -1;
+}
+
+/* The clone of @me in the copy, or -errno (-EXDEV: hidden by a mount over one of its parents). */
+static int copy_clone(const struct mnt_info *ci, unsigned cnr, const MountEntry *me)
+{
+	int c = copy_find(ci, cnr, me);
+
+	if (c < 0)
+		return -ENOENT;
+	for (unsigned tries = 0; tries <= cnr; tries++) {
+		_cleanup_close_ int fd = open(me->mountpoint, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		struct statx stx;
+		int top;
+
+		if (fd < 0 || statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0)
+			return -errno;
+		if (stx.stx_mnt_id == ci[c].id) {
+			int cl = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+
+			return cl < 0 ? -errno : cl;
+		}
+		top = find_id(ci, cnr, stx.stx_mnt_id);
+		if (top < 0 || strcmp(ci[top].mountpoint, me->mountpoint) ||
+		    umount2(me->mountpoint, MNT_DETACH) < 0)
+			return -EXDEV;
+	}
+	return -EXDEV;
+}
+
 static void __attribute__((noreturn)) clone_child(int sk, pid_t pid, MountEntry **me, unsigned nr)
 {
+	struct mnt_info *ci = NULL;
+	unsigned cnr = 0;
 	char p[64];
-	int ns;
+	int ns, err = 0;
 
 	snprintf(p, sizeof(p), "/proc/%d/ns/mnt", pid);
 	ns = open(p, O_RDONLY | O_CLOEXEC);
-	if (ns < 0 || setns(ns, CLONE_NEWNS) < 0) {
-		int err = -errno;
-
-		(void)!write(sk, &err, sizeof(err));
-		_exit(1);
-	}
+	if (ns < 0 || setns(ns, CLONE_NEWNS) < 0 || unshare(CLONE_NEWNS) < 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		err = -errno;
+	else
+		err = read_mountinfo(getpid(), &ci, &cnr);
 	for (unsigned i = 0; i < nr; i++) {
-		_cleanup_close_ int fd = -EBADF, cl = -EBADF;
-		struct statx stx;
-		int err = 0;
+		int cl = err;
 
 		if (me[i]->kind != MNT_KIND_TMPFS)
 			continue;
-		fd = open(me[i]->mountpoint, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 || statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0)
-			err = -errno;
-		else if (stx.stx_mnt_id != me[i]->mnt_id)
-			err = -EXDEV;
-		else if ((cl = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH)) < 0)
-			err = -errno;
-		if (scm_send(sk, &err, sizeof(err), err ? -1 : cl) < 0)
+		if (!cl)
+			cl = copy_clone(ci, cnr, me[i]);
+		if (scm_send(sk, &(int){ cl < 0 ? cl : 0 }, sizeof(int), cl) < 0)
 			_exit(2);
+		if (cl >= 0)
+			close(cl);
 	}
 	_exit(0);
 }
@@ -292,7 +342,7 @@ static int dump_tmpfs_contents(pid_t pid, struct files_dump *df, MountEntry **me
 			err = pr_errno(err, "mount namespace of pid %d: no answer about tmpfs at %s",
 				       pid, me[i]->mountpoint);
 		else if (cerr == -EXDEV)
-			err = pr_errno(-ENOTSUP, "tmpfs at %s is hidden by a mount over it; cr cannot read it",
+			err = pr_errno(-ENOTSUP, "tmpfs at %s is hidden by a mount over a directory above it; cr cannot read it",
 				       me[i]->mountpoint);
 		else if (cerr)
 			err = pr_errno(cerr, "tmpfs at %s: cloning it in pid %d's mount namespace",
@@ -324,18 +374,6 @@ static int dump_is_dir(pid_t pid, MountEntry **me, unsigned nr)
 		me[i]->is_dir = S_ISDIR(st.st_mode);
 	}
 	return 0;
-}
-
-static int read_mountinfo(pid_t pid, struct mnt_info **ret, unsigned *ret_nr)
-{
-	_cleanup_fclose_ FILE *f = NULL;
-	char p[64];
-
-	snprintf(p, sizeof(p), "/proc/%d/mountinfo", pid);
-	f = fopen(p, "re");
-	if (!f)
-		return pr_errno(-errno, "open %s", p);
-	return mnt_parse_mountinfo(f, p, ret, ret_nr);
 }
 
 static int write_image(int dfd, MountEntry **me, unsigned nr)
@@ -442,12 +480,18 @@ static int check_entry(struct mntns_img *m, unsigned i)
 		    (!mf->has_link_to && S_ISLNK(mf->mode) && !mf->target))
 			goto bad;
 	}
-	if (me->kind == MNT_KIND_TMPFS && m->deferred[p])
-		return pr_errno(-ENOTSUP, "tmpfs at %s is on a proc or sysfs mount: cr does not restore that",
-				me->mountpoint);
+	/*
+	 * proc is mounted by the root task, in the tree's pid namespace
+	 * (mntns_restore_in_pidns()), and so is what hangs off it or is cut
+	 * from it. It has no fdata.img: a tmpfs there may hold no bytes
+	 * (runc masks /proc paths with empty read-only ones).
+	 */
 	m->deferred[i] = i && (m->deferred[p] || (m->bind_src[i] >= 0 && m->deferred[m->bind_src[i]]) ||
-			       (me->kind == MNT_KIND_FRESH &&
-				(!strcmp(me->fstype, "proc") || !strcmp(me->fstype, "sysfs"))));
+			       (me->kind == MNT_KIND_FRESH && !strcmp(me->fstype, "proc")));
+	for (size_t f = 0; m->deferred[i] && f < me->n_files; f++)
+		if (me->files[f]->data && me->files[f]->data->len)
+			return pr_errno(-ENOTSUP, "tmpfs at %s is on a proc mount and holds data: cr does not restore that",
+					me->mountpoint);
 	return 0;
 bad:
 	return pr_errno(-EBADMSG, "mountpoints.img: mount %u (%s) is not a mount cr made", me->mnt_id, me->mountpoint);
