@@ -145,8 +145,12 @@ static void log_fs_context(int fsfd, const char *mp)
 	}
 }
 
-/* A new instance of @me's file system with its options: a detached mount fd. */
-static int fresh_mount(const MountEntry *me)
+/*
+ * A new instance of @me's file system with its options: a detached mount
+ * fd. With @ret_ro, a read-only super block is made writable and
+ * *ret_ro set, for sb_make_ro() once it is filled.
+ */
+static int fresh_mount(const MountEntry *me, bool *ret_ro)
 {
 	_cleanup_close_ int fsfd = fsopen(me->fstype, FSOPEN_CLOEXEC);
 	_cleanup_free_ char *opts = xstrdup(me->fs_options);
@@ -161,6 +165,10 @@ static int fresh_mount(const MountEntry *me)
 		char *eq = strchr(o, '=');
 		int r;
 
+		if (ret_ro && !strcmp(o, "ro")) {
+			*ret_ro = true;
+			continue;
+		}
 		if (eq) {
 			*eq = 0;
 			r = fsconfig(fsfd, FSCONFIG_SET_STRING, o, eq + 1, 0);
@@ -186,6 +194,16 @@ static int fresh_mount(const MountEntry *me)
 	return mfd;
 }
 
+static int sb_make_ro(int mfd, const char *mp)
+{
+	_cleanup_close_ int fsfd = fspick(mfd, "", FSPICK_EMPTY_PATH | FSPICK_CLOEXEC);
+
+	if (fsfd < 0 || fsconfig(fsfd, FSCONFIG_SET_FLAG, "ro", NULL, 0) < 0 ||
+	    fsconfig(fsfd, FSCONFIG_CMD_RECONFIGURE, NULL, NULL, 0) < 0)
+		return pr_errno(-errno, "mount %s: making its file system read-only", mp);
+	return 0;
+}
+
 /* A private clone of @rel (relative, "" itself) under mount fd @fd. */
 static int clone_at(int fd, const char *rel, const char *mp)
 {
@@ -203,6 +221,7 @@ static int source_mount(struct build *b, unsigned i)
 	const MountEntry *me = b->m->mounts[i];
 	_cleanup_close_ int tmp = -EBADF;
 	int src, mfd, err;
+	bool ro = false;
 
 	switch (me->kind) {
 	case MNT_KIND_ROOT:
@@ -222,11 +241,13 @@ static int source_mount(struct build *b, unsigned i)
 			TAKE_FD(tmp);
 		return mfd;
 	default:
-		tmp = fresh_mount(me);
+		tmp = fresh_mount(me, me->kind == MNT_KIND_TMPFS ? &ro : NULL);
 		if (tmp < 0)
 			return tmp;
 		if (me->kind == MNT_KIND_TMPFS) {
 			err = mnt_tmpfs_restore(b->rf, tmp, me);
+			if (!err && ro)
+				err = sb_make_ro(tmp, me->mountpoint);
 			if (err)
 				return err;
 		}

@@ -267,7 +267,7 @@ static void __attribute__((noreturn)) clone_child(int sk, pid_t pid, MountEntry 
 	struct mnt_info *ci = NULL;
 	unsigned cnr = 0;
 	char p[64];
-	int ns, err = 0;
+	int ns, err = 0, *cl;
 
 	snprintf(p, sizeof(p), "/proc/%d/ns/mnt", pid);
 	ns = open(p, O_RDONLY | O_CLOEXEC);
@@ -276,18 +276,20 @@ static void __attribute__((noreturn)) clone_child(int sk, pid_t pid, MountEntry 
 		err = -errno;
 	else
 		err = read_mountinfo(getpid(), &ci, &cnr);
-	for (unsigned i = 0; i < nr; i++) {
-		int cl = err;
-
-		if (me[i]->kind != MNT_KIND_TMPFS)
-			continue;
-		if (!cl)
-			cl = copy_clone(ci, cnr, me[i]);
-		if (scm_send(sk, &(int){ cl < 0 ? cl : 0 }, sizeof(int), cl) < 0)
+	/*
+	 * The clones are all made first, the last mount first: uncovering
+	 * one unmounts what is stacked above it, which came later.
+	 */
+	cl = xmalloc(nr * sizeof(*cl));
+	if (!cl)
+		_exit(3);
+	for (unsigned i = nr; i-- > 0;)
+		if (me[i]->kind == MNT_KIND_TMPFS)
+			cl[i] = err ? err : copy_clone(ci, cnr, me[i]);
+	for (unsigned i = 0; i < nr; i++)
+		if (me[i]->kind == MNT_KIND_TMPFS &&
+		    scm_send(sk, &(int){ cl[i] < 0 ? cl[i] : 0 }, sizeof(int), cl[i]) < 0)
 			_exit(2);
-		if (cl >= 0)
-			close(cl);
-	}
 	_exit(0);
 }
 

@@ -197,6 +197,11 @@ static int dump_to(pid_t pid, const char *dir, const char **ext, unsigned nr_ext
 
 /* ---- checks in the restored namespace ------------------------------------ */
 
+static int strcmp_p(const char **a, const char **b)
+{
+	return strcmp(*a ? *a : "", *b ? *b : "");
+}
+
 static struct mnt_info *mi;
 static unsigned nr_mi;
 
@@ -416,6 +421,115 @@ static void test_round_trip(void)
 	}
 }
 
+/* ---- a namespace on cr's own root (the ns flavor: no --root) -------------- */
+
+static void build_host_copy(void)
+{
+	char p[256];
+
+	pathf(p, sizeof(p), "hx");
+	TRY(mount("none", p, "tmpfs", MS_NODEV, "size=64k,mode=700"));
+	pathf(p, sizeof(p), "hx/marker");
+	put(p, "on cr's root");
+}
+
+/* "mountpoint fstype root opts" of every mount, sorted, one per line. */
+static char *mount_list(pid_t pid)
+{
+	char p[64], *buf = NULL;
+	size_t len = 0;
+	struct mnt_info *l = NULL;
+	unsigned nr = 0;
+	FILE *f, *m;
+	char **lines;
+
+	snprintf(p, sizeof(p), "/proc/%d/mountinfo", pid);
+	f = fopen(p, "re");
+	if (!f || mnt_parse_mountinfo(f, p, &l, &nr)) {
+		if (f)
+			fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	lines = calloc(nr, sizeof(*lines));
+	for (unsigned i = 0; lines && i < nr; i++)
+		if (asprintf(&lines[i], "%s %s %s %s", l[i].mountpoint, l[i].fstype, l[i].root, l[i].opts) < 0)
+			lines[i] = NULL;
+	qsort(lines, nr, sizeof(*lines), (int (*)(const void *, const void *))strcmp_p);
+	m = open_memstream(&buf, &len);
+	for (unsigned i = 0; lines && m && i < nr; i++)
+		fprintf(m, "%s\n", lines[i] ? lines[i] : "?");
+	if (m)
+		fclose(m);
+	for (unsigned i = 0; lines && i < nr; i++)
+		free(lines[i]);
+	free(lines);
+	mnt_info_free(l, nr);
+	return buf;
+}
+
+static void test_on_crs_root(void)
+{
+	_cleanup_free_ char *dumped = NULL;
+	char img[256], p[256];
+	struct cr_options o = { 0 };
+	int sync[2], ret, st;
+	pid_t pid, rpid;
+	char c;
+
+	pathf(p, sizeof(p), "hx");
+	pathf(img, sizeof(img), "img-host");
+	CU_ASSERT_FATAL(mkdir(p, 0755) == 0 && pipe(sync) == 0);
+	pid = fork();
+	if (pid == 0) {
+		close(sync[0]);
+		TRY(unshare(CLONE_NEWNS));
+		TRY(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+		build_host_copy();
+		TRY(write(sync[1], "k", 1));
+		for (;;)
+			pause();
+	}
+	close(sync[1]);
+	CU_ASSERT_FATAL(read(sync[0], &c, 1) == 1);
+	close(sync[0]);
+	dumped = mount_list(pid);
+	ret = dump_to(pid, img, NULL, 0);
+	reap(pid);
+	CU_ASSERT_FATAL(ret == 0 && dumped);
+
+	/* restored without --root: cr's root is the dumped one; the same mounts come back */
+	CU_ASSERT_FATAL(pipe(sync) == 0);
+	rpid = fork();
+	if (rpid == 0) {
+		struct files_rst *rf = NULL;
+		struct mntns_img *m = NULL;
+		int dfd = open(img, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		close(sync[0]);
+		if (dfd < 0 || unshare(CLONE_NEWNS) || files_rst_read(dfd, NULL, &o, &rf) ||
+		    mntns_read(&o, dfd, &m) || mntns_restore(m, rf) || mntns_restore_in_pidns(m))
+			_exit(100);
+		pathf(p, sizeof(p), "hx/marker");
+		TRY(write(sync[1], has(p, "on cr's root") ? "k" : "m", 1));
+		for (;;)
+			pause();
+	}
+	close(sync[1]);
+	ret = read(sync[0], &c, 1);
+	close(sync[0]);
+	CU_ASSERT(ret == 1 && c == 'k');
+	if (ret == 1) {
+		_cleanup_free_ char *restored = mount_list(rpid);
+
+		CU_ASSERT(restored && !strcmp(dumped, restored));
+		if (restored && strcmp(dumped, restored))
+			fprintf(stderr, "dumped:\n%s\nrestored:\n%s", dumped, restored);
+	}
+	kill(rpid, SIGKILL);
+	waitpid(rpid, &st, 0);
+}
+
 static void build_fuse(const char *r)
 {
 	char opts[128], p[256];
@@ -493,6 +607,7 @@ int unit_register_mntns(void)
 	if (!s ||
 	    !CU_add_test(s, "mountinfo parser", test_parse) ||
 	    !CU_add_test(s, "dump+restore of a mount tree", test_round_trip) ||
+	    !CU_add_test(s, "a namespace on cr's root, restored without --root", test_on_crs_root) ||
 	    !CU_add_test(s, "refuse an undeclared fuse mount", test_refuse_fuse))
 		return CU_get_error();
 	return 0;
