@@ -138,7 +138,7 @@ static void build_tree(const char *r)
 	char p[256], q[256], hostdir[256];
 
 	TRY(chdir(r));
-	const char *dirs[] = { "t", "b", "ro", "sh", "sl", "proc", "pts", "mq", "ext" };
+	const char *dirs[] = { "t", "b", "ro", "sh", "sl", "proc", "pts", "mq", "ext", "ub", "rootdir", "rb" };
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		TRY(mkdir(dirs[i], 0755));
 	put("bf", "");
@@ -154,6 +154,10 @@ static void build_tree(const char *r)
 	TRY(mkdir("t/ov", 0700));
 	put("t/ov/below", "hidden");
 	put("t/f2", "file bind");
+	TRY(utimensat(AT_FDCWD, "t/sub", (struct timespec[2]){ { 1000000000, 5 }, { 1000000001, 7 } }, 0));
+	TRY(mount("none", "ub", "tmpfs", 0, "size=64k"));
+	TRY(mount(NULL, "ub", NULL, MS_UNBINDABLE, NULL));
+	bind("rootdir", "rb");	/* a part of the root file system */
 	bind("t/sub", "b");
 	bind("t/f2", "bf");
 	bind("t", "ro");
@@ -264,6 +268,15 @@ static int check_tree(void)
 		return 7;
 	if (stat("/t", &s1) || (s1.st_mode & 07777) != 0751)
 		return 8;
+	if (stat("/t/sub", &s1) || s1.st_mtim.tv_sec != 1000000001 || s1.st_mtim.tv_nsec != 7 ||
+	    s1.st_atim.tv_sec != 1000000000)
+		return 22;
+	if (!find("/ub") || !find("/ub")->unbindable)
+		return 23;
+	/* its root inside the file system of --root */
+	if (!find("/rb") || strcmp(find("/rb")->root + strlen(find("/rb")->root) - 16, "/newroot/rootdir") ||
+	    !has("/rb/in-new-root", "root content"))
+		return 24;
 	if (strcmp(b->root, "/sub") || b->major != t->major || b->minor != t->minor || !has("/b/inner", "inner"))
 		return 9;
 	if (strcmp(bf->root, "/f2") || !has("/bf", "file bind"))
@@ -365,6 +378,11 @@ static void test_round_trip(void)
 	pathf(p, sizeof(p), "hostdir2/ext2.txt");
 	put(p, "restore side");
 
+	pathf(p, sizeof(p), "newroot/rootdir");
+	CU_ASSERT_FATAL(mkdir(p, 0755) == 0);
+	pathf(p, sizeof(p), "newroot/rootdir/in-new-root");
+	put(p, "root content");
+
 	pid = spawn(build_tree, r);
 	CU_ASSERT_FATAL(pid > 0);
 	ret = dump_to(pid, img, dump_externals, 1);
@@ -403,6 +421,8 @@ static void test_round_trip(void)
 	o.nr_externals = 1;
 	ret = restore_child(img, &o, true);
 	CU_ASSERT_EQUAL(ret, 0);
+	if (ret)
+		fprintf(stderr, "mntns: restore child exited %d\n", ret);
 	free(after);
 	after = host_mounts();
 	CU_ASSERT(before && after && !strcmp(before, after));
