@@ -85,10 +85,11 @@ int mntns_read(const struct cr_options *o, int dfd, struct mntns_img **ret);
  * same device and root path), every external's --external mnt[KEY]:PATH.
  *
  * In the holder: a new mount namespace, single-threaded, still in cr's
- * pid namespace, and already in the tree's new net namespace if it has
- * one (sysfs shows the net namespace of its mounter, and a sysfs mount
- * may carry mounts the holder must make: the tmpfs of
- * /sys/fs/cgroup). Builds the whole tree (o->root is the new root), then
+ * pid namespace, and already in the tree's new net, ipc and cgroup
+ * namespaces, those it has: a new sysfs shows the net namespace of its
+ * mounter (and a sysfs mount may carry mounts the holder must make: the
+ * tmpfs of /sys/fs/cgroup), mqueue the ipc namespace, cgroup mounts
+ * the cgroup namespace's root. Builds the whole tree (o->root is the new root), then
  * pivot_root()s into it and chdir("/"). The holder's fds of @rf's
  * fdata.img must be open. Mounts that need the tree's pid namespace
  * (proc, and what hangs off it) are left to mntns_restore_in_pidns().

@@ -536,9 +536,10 @@ static int resolve_externals(const struct cr_options *o, struct mntns_img *m)
 		if ((bool)S_ISDIR(st.st_mode) != me->is_dir)
 			return pr_errno(-ENOTDIR, "external mount %s (at %s): %s is not a %s", me->ext_key,
 					me->mountpoint, path, me->is_dir ? "directory" : "file");
-		m->ext_path[i] = xstrdup(path);
+		/* absolute: the holder resolves it, wherever its cwd is */
+		m->ext_path[i] = realpath(path, NULL);
 		if (!m->ext_path[i])
-			return -ENOMEM;
+			return pr_errno(-errno, "external mount %s (at %s): %s", me->ext_key, me->mountpoint, path);
 	}
 	return 0;
 }
@@ -587,9 +588,9 @@ int mntns_read(const struct cr_options *o, int dfd, struct mntns_img **ret)
 	}
 	if (err)
 		goto out;
-	m->root = xstrdup(o && o->root ? o->root : "/");
+	m->root = realpath(o && o->root ? o->root : "/", NULL);
 	if (!m->root) {
-		err = -ENOMEM;
+		err = pr_errno(-errno, "--root %s", o && o->root ? o->root : "/");
 		goto out;
 	}
 	if (!o || !o->root)

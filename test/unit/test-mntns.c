@@ -25,6 +25,7 @@
 #include "cleanup.h"
 #include "cr.h"
 #include "files.h"
+#include "image.h"
 #include "log.h"
 #include "mnt-priv.h"
 #include "namespaces.h"
@@ -550,6 +551,74 @@ static void test_on_crs_root(void)
 	waitpid(rpid, &st, 0);
 }
 
+/* Records cr never writes are refused: a path out of the tmpfs, a parent after its child, a flipped byte. */
+static void test_bad_records(void)
+{
+	char dir[256], p[300];
+	struct cr_options o = { .root = "/" };
+	int saved = log_get_level();
+
+	pathf(dir, sizeof(dir), "img-bad");
+	CU_ASSERT_FATAL(mkdir(dir, 0700) == 0);
+	for (int variant = 0; variant < 3; variant++) {
+		_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		struct img *img = NULL;
+		MntnsHead head = MNTNS_HEAD__INIT;
+		MountEntry root = MOUNT_ENTRY__INIT, t = MOUNT_ENTRY__INIT;
+		MntFile f0 = MNT_FILE__INIT, f1 = MNT_FILE__INIT, *files[2] = { &f0, &f1 };
+		struct mntns_img *m = NULL;
+		int ret;
+
+		img_dump_id_forget();
+		CU_ASSERT_FATAL(img_dump_id_new() == 0);
+		head.nr_mounts = 2;
+		root.mnt_id = 1;
+		root.parent_id = 1;
+		root.kind = MNT_KIND_ROOT;
+		root.mountpoint = root.root = root.fstype = "/";
+		t.mnt_id = 2;
+		t.parent_id = variant == 1 ? 3 : 1;
+		t.kind = MNT_KIND_TMPFS;
+		t.mountpoint = "/t";
+		t.root = "/";
+		t.fstype = "tmpfs";
+		t.fs_options = "";
+		t.is_dir = root.is_dir = true;
+		f0.path = "";
+		f0.mode = S_IFDIR | 0755;
+		f1.path = variant == 0 ? "a/../../etc" : "a";
+		f1.mode = S_IFDIR | 0755;
+		t.files = files;
+		t.n_files = 2;
+		CU_ASSERT_FATAL(img_open(dfd, IMG_MNTNS, 0, O_WRONLY, &img) == 0);
+		CU_ASSERT(pb_write_one(img, &head, PB_MNTNS_HEAD) == 0);
+		CU_ASSERT(pb_write_one(img, &root, PB_MOUNT) == 0);
+		CU_ASSERT(pb_write_one(img, &t, PB_MOUNT) == 0);
+		CU_ASSERT(img_close(img) == 0);
+		if (variant == 2) {
+			int fd;
+			char c;
+
+			snprintf(p, sizeof(p), "%s/mountpoints.img", dir);
+			fd = open(p, O_RDWR);
+			CU_ASSERT_FATAL(fd >= 0);
+			CU_ASSERT(pread(fd, &c, 1, 50) == 1);
+			c ^= 0x40;
+			CU_ASSERT(pwrite(fd, &c, 1, 50) == 1);
+			close(fd);
+		}
+		img_dump_id_forget();
+		log_set_level(LOG_MSG);
+		ret = mntns_read(&o, dfd, &m);
+		log_set_level(saved);
+		CU_ASSERT(ret == -EBADMSG);
+		CU_ASSERT(m == NULL);
+		if (variant < 2)
+			CU_ASSERT(last_error_has("mountpoints.img") && last_error_has("/t"));
+	}
+	img_dump_id_forget();
+}
+
 static void build_fuse(const char *r)
 {
 	char opts[128], p[256];
@@ -628,7 +697,8 @@ int unit_register_mntns(void)
 	    !CU_add_test(s, "mountinfo parser", test_parse) ||
 	    !CU_add_test(s, "dump+restore of a mount tree", test_round_trip) ||
 	    !CU_add_test(s, "a namespace on cr's root, restored without --root", test_on_crs_root) ||
-	    !CU_add_test(s, "refuse an undeclared fuse mount", test_refuse_fuse))
+	    !CU_add_test(s, "refuse an undeclared fuse mount", test_refuse_fuse) ||
+	    !CU_add_test(s, "refuse records cr never writes", test_bad_records))
 		return CU_get_error();
 	return 0;
 }
