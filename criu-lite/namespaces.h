@@ -147,13 +147,25 @@ struct mntns_img;
 int mntns_dump(const struct cr_options *o, pid_t pid, struct files_dump *df, int dfd);
 int mntns_read(const struct cr_options *o, int dfd, struct mntns_img **ret);
 /*
+ * mntns_read() checks everything a restore needs before anything is
+ * made: the image, --root (none: the dumped root must be cr's own root,
+ * same device and root path), every external's --external mnt[KEY]:PATH.
+ *
  * In the holder: a new mount namespace, single-threaded, still in cr's
- * pid namespace. Builds the whole tree (o->root is the new root), then
- * pivot_root()s into it. Mounts that need the tree's pid namespace are
- * left to mntns_restore_in_pidns().
+ * pid namespace, and already in the tree's new net, ipc and cgroup
+ * namespaces, those it has: a new sysfs shows the net namespace of its
+ * mounter (and a sysfs mount may carry mounts the holder must make: the
+ * tmpfs of /sys/fs/cgroup), mqueue the ipc namespace, cgroup mounts
+ * the cgroup namespace's root. Builds the whole tree (o->root is the new root), then
+ * pivot_root()s into it and chdir("/"). The holder's fds of @rf's
+ * fdata.img must be open. Mounts that need the tree's pid namespace
+ * (proc, and what hangs off it) are left to mntns_restore_in_pidns().
  */
 int mntns_restore(const struct mntns_img *m, struct files_rst *rf);
-/* In the root task: new pid namespace, already in the new mount namespace. */
+/*
+ * In the root task: new pid namespace, already setns()ed into the
+ * holder's mount namespace (root and cwd at its root).
+ */
 int mntns_restore_in_pidns(const struct mntns_img *m);
 void mntns_free(struct mntns_img *m);
 

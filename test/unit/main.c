@@ -20,6 +20,7 @@ extern int unit_register_files(void) __attribute__((weak));
 extern int unit_register_netns(void) __attribute__((weak));
 extern int unit_register_cgroup(void) __attribute__((weak));
 extern int unit_register_ipcns(void) __attribute__((weak));
+extern int unit_register_mntns(void) __attribute__((weak));
 
 /* Every suite registration; NULL entries are test files not linked in. */
 static int (*const registrations[])(void) = {
@@ -33,6 +34,7 @@ static int (*const registrations[])(void) = {
 	unit_register_netns,
 	unit_register_cgroup,
 	unit_register_ipcns,
+	unit_register_mntns,
 };
 
 int main(void)
