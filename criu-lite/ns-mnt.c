@@ -203,16 +203,36 @@ nomem:
 	return -ENOMEM;
 }
 
-static int read_mountinfo(pid_t pid, struct mnt_info **ret, unsigned *ret_nr)
+/* cr's /proc, for read_mountinfo() */
+static int proc_dir_fd(void)
+{
+	static int fd = -1;
+
+	if (fd < 0)
+		fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fd;
+}
+
+/* @proc: a /proc of cr's pid namespace (another mount namespace's may not list us). */
+static int read_mountinfo_at(int proc, pid_t pid, struct mnt_info **ret, unsigned *ret_nr)
 {
 	_cleanup_fclose_ FILE *f = NULL;
 	char p[64];
+	int fd;
 
-	snprintf(p, sizeof(p), "/proc/%d/mountinfo", pid);
-	f = fopen(p, "re");
-	if (!f)
-		return pr_errno(-errno, "open %s", p);
+	snprintf(p, sizeof(p), "%d/mountinfo", pid);
+	fd = openat(proc, p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || !(f = fdopen(fd, "re"))) {
+		if (fd >= 0)
+			close(fd);
+		return pr_errno(-errno, "open /proc/%s", p);
+	}
 	return mnt_parse_mountinfo(f, p, ret, ret_nr);
+}
+
+static int read_mountinfo(pid_t pid, struct mnt_info **ret, unsigned *ret_nr)
+{
+	return read_mountinfo_at(proc_dir_fd(), pid ? pid : getpid(), ret, ret_nr);
 }
 
 /* ==== dump: private clones of tmpfs mounts ============================== */
@@ -269,13 +289,15 @@ static void __attribute__((noreturn)) clone_child(int sk, pid_t pid, MountEntry 
 	char p[64];
 	int ns, err = 0, *cl;
 
+	int proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
 	snprintf(p, sizeof(p), "/proc/%d/ns/mnt", pid);
 	ns = open(p, O_RDONLY | O_CLOEXEC);
-	if (ns < 0 || setns(ns, CLONE_NEWNS) < 0 || unshare(CLONE_NEWNS) < 0 ||
+	if (proc < 0 || ns < 0 || setns(ns, CLONE_NEWNS) < 0 || unshare(CLONE_NEWNS) < 0 ||
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		err = -errno;
 	else
-		err = read_mountinfo(getpid(), &ci, &cnr);
+		err = read_mountinfo_at(proc, getpid(), &ci, &cnr);
 	/*
 	 * The clones are all made first, the last mount first: uncovering
 	 * one unmounts what is stacked above it, which came later.
@@ -506,7 +528,7 @@ static int root_is_crs(const MountEntry *root)
 	unsigned nr = 0;
 	int err, r;
 
-	err = read_mountinfo(getpid(), &mi, &nr);
+	err = read_mountinfo(0, &mi, &nr);
 	if (err)
 		return err;
 	r = find_root(mi, nr);
