@@ -142,7 +142,8 @@ const char *rst_path(const char *path, char *buf)
 {
 	int n;
 
-	if (!rst_root[0] || path[0] != '/')
+	/* cr's own fds reopened through its /proc are cr's, not the tree's files. */
+	if (!rst_root[0] || path[0] != '/' || !strncmp(path, "/proc/self/", 11))
 		return path;
 	n = snprintf(buf, RST_PATH_MAX, "%s%s", rst_root, path);
 	if (n < 0 || n >= RST_PATH_MAX) {
