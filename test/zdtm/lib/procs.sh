@@ -70,6 +70,25 @@ cr_opts()
 	sed -n 's/.*zdtm: cr-opts: *\(.*\)$/\1/p' "$STATIC/$1.c" | head -n1
 }
 
+# test_flavors NAME: the flavors a test runs in (a line "zdtm: flavors: ns"
+# in its source, for a test of namespace state that needs namespaces of
+# its own), or "all".
+test_flavors()
+{
+	local f
+	f=$(sed -n 's/.*zdtm: flavors: *\(.*\)$/\1/p' "$STATIC/$1.c" | head -n1)
+	echo "${f:-all}"
+}
+
+# ns_unshare NAME: the unshare options of the ns flavor for a test (a line
+# "zdtm: unshare: --pid ... --time" in its source), or the default set.
+ns_unshare()
+{
+	local u
+	u=$(sed -n 's/.*zdtm: unshare: *\(.*\)$/\1/p' "$STATIC/$1.c" | head -n1)
+	echo "${u:---pid --mount --net --uts --ipc --cgroup --mount-proc}"
+}
+
 err()
 {
 	REASON=$*
