@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -32,6 +33,7 @@ struct build {
 	int *fd;		/* each mount's fd in this process, -1 */
 	bool *prop_done;
 	bool pidns;		/* mntns_restore_in_pidns(): the deferred mounts */
+	int cgns_fd;		/* cr's cgroup namespace, where cgroup mounts are made; -1 */
 };
 
 static bool mine(const struct build *b, unsigned i)
@@ -150,15 +152,39 @@ static void log_fs_context(int fsfd, const char *mp)
  * fd. With @ret_ro, a read-only super block is made writable and
  * *ret_ro set, for sb_make_ro() once it is filled.
  */
-static int fresh_mount(const MountEntry *me, bool *ret_ro)
+/*
+ * fsopen() of @fstype; a cgroup file system from cr's cgroup namespace
+ * (@cgns_fd, -1: none of the tree's own): its context keeps that
+ * namespace, so the mount's root is the hierarchy's root as cr sees it.
+ * Returns the fd or -errno (logged).
+ */
+static int fsopen_in(const char *fstype, int cgns_fd, const char *mp)
 {
-	_cleanup_close_ int fsfd = fsopen(me->fstype, FSOPEN_CLOEXEC);
+	_cleanup_close_ int own = -EBADF, fsfd = -EBADF;
+	int err = 0;
+
+	if (cgns_fd >= 0 && (!strcmp(fstype, "cgroup") || !strcmp(fstype, "cgroup2"))) {
+		own = open("/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC);
+		if (own < 0 || setns(cgns_fd, CLONE_NEWCGROUP) < 0)
+			return pr_errno(-errno, "mount %s: entering cr's cgroup namespace", mp);
+	}
+	fsfd = fsopen(fstype, FSOPEN_CLOEXEC);
+	if (fsfd < 0)
+		err = pr_errno(-errno, "mount %s: fsopen(%s)", mp, fstype);
+	if (own >= 0 && setns(own, CLONE_NEWCGROUP) < 0)
+		return pr_errno(-errno, "mount %s: back into the tree's cgroup namespace", mp);
+	return err ? err : TAKE_FD(fsfd);
+}
+
+static int fresh_mount(const struct build *b, const MountEntry *me, bool *ret_ro)
+{
+	_cleanup_close_ int fsfd = fsopen_in(me->fstype, b->cgns_fd, me->mountpoint);
 	_cleanup_free_ char *opts = xstrdup(me->fs_options);
 	char *save = NULL;
 	int mfd;
 
 	if (fsfd < 0)
-		return pr_errno(-errno, "mount %s: fsopen(%s)", me->mountpoint, me->fstype);
+		return fsfd;
 	if (!opts)
 		return -ENOMEM;
 	for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
@@ -241,7 +267,7 @@ static int source_mount(struct build *b, unsigned i)
 			TAKE_FD(tmp);
 		return mfd;
 	default:
-		tmp = fresh_mount(me, me->kind == MNT_KIND_TMPFS ? &ro : NULL);
+		tmp = fresh_mount(b, me, me->kind == MNT_KIND_TMPFS ? &ro : NULL);
 		if (tmp < 0)
 			return tmp;
 		if (me->kind == MNT_KIND_TMPFS) {
@@ -436,9 +462,9 @@ static int pivot(struct build *b)
 	return 0;
 }
 
-int mntns_restore(const struct mntns_img *m, struct files_rst *rf)
+int mntns_restore(const struct mntns_img *m, struct files_rst *rf, int cgns_fd)
 {
-	struct build b = { 0 };
+	struct build b = { .cgns_fd = cgns_fd };
 	int err;
 
 	/* Nothing made here may reach cr's namespace, nor anything of it come in. */
@@ -453,7 +479,7 @@ int mntns_restore(const struct mntns_img *m, struct files_rst *rf)
 
 int mntns_restore_in_pidns(const struct mntns_img *m)
 {
-	struct build b = { 0 };
+	struct build b = { .cgns_fd = -1 };
 	int err;
 
 	/* no fdata.img here: mntns_read() let only tmpfs mounts without bytes through */

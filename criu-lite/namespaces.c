@@ -401,8 +401,11 @@ bool ns_restore_pidns(const struct ns_rst *n)
 static int read_kind(struct ns_rst *n, enum ns_kind k, int dfd)
 {
 	switch (k) {
-	case NS_MNT:
-		return mntns_read(n->o, dfd, &n->mnt);
+	case NS_MNT: {
+		int err = mntns_read(n->o, dfd, &n->mnt);
+
+		return err || !n->cg ? err : mntns_cgroup_roots(n->mnt, n->cg);
+	}
 	case NS_NET:
 		return netns_read(n->o, dfd, &n->net);
 	case NS_UTS:
@@ -473,19 +476,26 @@ static int write_time_offsets(const NsEntry *e)
 /* The holder: makes the namespaces, builds the mounts, then waits for the end of @ctl. */
 static __noreturn void holder_main(struct ns_rst *n, struct files_rst *rf, int ctl, int report)
 {
+	_cleanup_close_ int cgns_fd = -EBADF;
 	int flags = 0, err = 0;
 	char c;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (n->e[NS_CGROUP] && n->cg)
 		err = cgroup_join_ns_root(n->cg);
+	/* cgroup mounts are cut from cr's view of the hierarchies, as they were dumped. */
+	if (!err && n->e[NS_CGROUP] && n->e[NS_MNT]) {
+		cgns_fd = open("/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC);
+		if (cgns_fd < 0)
+			err = pr_errno(-errno, "opening cr's cgroup namespace");
+	}
 	for (unsigned k = 0; k < NS_KIND_MAX; k++)
 		if (n->e[k] && k != NS_PID && k != NS_TIME)
 			flags |= kinds[k].flag;
 	if (!err && unshare(flags))
 		err = pr_errno(-errno, "unsharing the tree's new namespaces (flags 0x%x)", flags);
 	if (!err && n->e[NS_MNT])
-		err = mntns_restore(n->mnt, rf);
+		err = mntns_restore(n->mnt, rf, cgns_fd);
 	if (!err && n->e[NS_TIME] && unshare(CLONE_NEWTIME))
 		err = pr_errno(-errno, "unsharing a time namespace");
 	if (!err && n->e[NS_TIME])

@@ -140,6 +140,7 @@ void netns_free(struct netns_img *n);
 
 /* ---- mnt (ns-mnt.c and mnt-*.c): mountpoints.img --------------------------- */
 struct mntns_img;
+struct cgroup_img;
 /*
  * @pid: a task of the tree in the mount namespace to dump (cr is in its
  * own); tmpfs contents go to fdata.img through @df.
@@ -155,18 +156,25 @@ int mntns_read(const struct cr_options *o, int dfd, struct mntns_img **ret);
  * pid namespace, and already in the tree's new net, ipc and cgroup
  * namespaces, those it has: a new sysfs shows the net namespace of its
  * mounter (and a sysfs mount may carry mounts the holder must make: the
- * tmpfs of /sys/fs/cgroup), mqueue the ipc namespace, cgroup mounts
- * the cgroup namespace's root. Builds the whole tree (o->root is the new root), then
+ * tmpfs of /sys/fs/cgroup), mqueue the ipc namespace. cgroup mounts are
+ * made from cr's cgroup namespace (@cgns_fd, -1 if the tree has none of its own) and cut at their dumped
+ * root, which is in cr's view too: a cgroup namespace shows mounts made
+ * outside it as they are. Builds the whole tree (o->root is the new root), then
  * pivot_root()s into it and chdir("/"). The holder's fds of @rf's
  * fdata.img must be open. Mounts that need the tree's pid namespace
  * (proc, and what hangs off it) are left to mntns_restore_in_pidns().
  */
-int mntns_restore(const struct mntns_img *m, struct files_rst *rf);
+int mntns_restore(const struct mntns_img *m, struct files_rst *rf, int cgns_fd);
 /*
  * In the root task: new pid namespace, already setns()ed into the
  * holder's mount namespace (root and cwd at its root).
  */
 int mntns_restore_in_pidns(const struct mntns_img *m);
+/*
+ * After cgroup_read(): the roots of cgroup mounts move with --cgroup-root
+ * (cgroup_mount_root()). Returns 0 or -errno (logged).
+ */
+int mntns_cgroup_roots(struct mntns_img *m, const struct cgroup_img *c);
 void mntns_free(struct mntns_img *m);
 
 /* ---- cgroups (cgroup.c): cgroup.img ---------------------------------------- */
@@ -180,6 +188,14 @@ int cgroup_restore_prepare(struct cgroup_img *c);
 int cgroup_join_ns_root(const struct cgroup_img *c);
 /* In cr, every thread of @tree exists: puts each into its cgroups. */
 int cgroup_restore_tasks(const struct cgroup_img *c, const struct pstree *tree);
+/*
+ * The root a cgroup mount (@fstype "cgroup" or "cgroup2", super options
+ * @super_opts) is cut at when --cgroup-root moved its hierarchy's root:
+ * *@ret malloc'ed, NULL when the mount stays where it was. A mount that
+ * shows more than the moved root is -EINVAL (logged, naming @mountpoint).
+ */
+int cgroup_mount_root(const struct cgroup_img *c, const char *fstype, const char *super_opts, const char *mountpoint,
+		      const char *root, char **ret);
 /* The restore failed: removes what cgroup_restore_prepare() created. */
 void cgroup_restore_undo(struct cgroup_img *c);
 void cgroup_free(struct cgroup_img *c);

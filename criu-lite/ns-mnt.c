@@ -628,6 +628,27 @@ out:
 	return 0;
 }
 
+int mntns_cgroup_roots(struct mntns_img *m, const struct cgroup_img *c)
+{
+	for (unsigned i = 0; i < m->nr; i++) {
+		MountEntry *me = m->mounts[i];
+		char *root;
+		int err;
+
+		if (strcmp(me->fstype, "cgroup") && strcmp(me->fstype, "cgroup2"))
+			continue;
+		err = cgroup_mount_root(c, me->fstype, me->fs_options ? me->fs_options : "", me->mountpoint, me->root,
+					&root);
+		if (err)
+			return err;
+		if (root) {
+			free(me->root);	/* protobuf-c's default allocator is malloc's */
+			me->root = root;
+		}
+	}
+	return 0;
+}
+
 void mntns_free(struct mntns_img *m)
 {
 	if (!m)

@@ -453,7 +453,7 @@ static void test_bad_images(void)
  */
 static void test_cgns_roots(void)
 {
-	char moved[96], want[96];
+	char moved[96], want[96], *mroot = NULL;
 	const char *roots[] = { moved };
 	struct cr_options o = { .manage_cgroups = CG_MODE_SOFT };
 	struct cgroup_img *c = NULL;
@@ -490,6 +490,16 @@ static void test_cgns_roots(void)
 		if (!strcmp(c->roots[i].controllers, "pids"))
 			CU_ASSERT_STRING_EQUAL(c->roots[i].path, want);
 	}
+	/* A cgroup mount of the namespace's root, or below it, moves with it; one above it cannot. */
+	snprintf(want, sizeof(want), "/%s/a/b", name);
+	CU_ASSERT(cgroup_mount_root(c, "cgroup", "cpu", "/sys/fs/cgroup/cpu", want, &mroot) == 0);
+	snprintf(want, sizeof(want), "%s/b", moved + 4);
+	CU_ASSERT(mroot && !strcmp(mroot, want));
+	free(mroot);
+	CU_ASSERT(cgroup_mount_root(c, "cgroup", "cpu", "/sys/fs/cgroup/cpu", "/", &mroot) == -EINVAL);
+	CU_ASSERT(last_error_has("/sys/fs/cgroup/cpu: it shows the cgroup /, above the tree's root"));
+	CU_ASSERT(cgroup_mount_root(c, "cgroup", "pids", "/sys/fs/cgroup/pids", "/", &mroot) == 0 && !mroot);
+	CU_ASSERT(cgroup_mount_root(c, "cgroup2", "", "/sys/fs/cgroup/unified", "/", &mroot) == 0 && !mroot);
 	CU_ASSERT(cgroup_restore_prepare(c) == 0);
 	helper = fork();
 	CU_ASSERT_FATAL(helper >= 0);
