@@ -154,6 +154,8 @@ int files_dump_find(struct files_dump *df, dev_t dev, ino_t ino,
 
 /* Whether @pid is a process of the dumped tree. */
 bool files_dump_pid_in_tree(const struct files_dump *df, pid_t pid);
+/* Whether /proc/@pid, as task @viewer's /proc shows it, is a task of the tree (ns_proc_pid_in_tree()). */
+bool files_dump_proc_pid_in_tree(const struct files_dump *df, pid_t viewer, pid_t pid);
 
 /* fdata.img (fdata.c): appends @len bytes; fills *ref (data_ref__init'ed here). */
 int fdata_append(struct files_dump *df, const void *buf, size_t len, DataRef *ref);

@@ -197,7 +197,7 @@ static bool under_tree_proc(const struct fd_dump *d)
 		return false;
 	pid = strtol(d->link + 6, &end, 10);
 	return end != d->link + 6 && (*end == '/' || !*end) && pid > 0 &&
-	       files_dump_pid_in_tree(d->df, pid);
+	       files_dump_proc_pid_in_tree(d->df, d->pid, pid);
 }
 
 static int reg_dump(struct fd_dump *d, FileEntry *fe)

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "files-priv.h"
 #include "image.h"
+#include "namespaces.h"
 #include "proc-parse.h"
 #include "pstree.h"
 
@@ -72,6 +73,11 @@ struct fd_deferred {
 bool files_dump_pid_in_tree(const struct files_dump *df, pid_t pid)
 {
 	return df->tree && pstree_find(df->tree, pid);
+}
+
+bool files_dump_proc_pid_in_tree(const struct files_dump *df, pid_t viewer, pid_t pid)
+{
+	return df->tree && ns_proc_pid_in_tree(df->tree, viewer, pid);
 }
 
 void files_dump_set_guard(struct files_dump *df, struct guard *g)

@@ -253,6 +253,7 @@ static int source_mount(struct build *b, unsigned i)
 	case MNT_KIND_ROOT:
 		return clone_at(AT_FDCWD, b->m->root, me->mountpoint);
 	case MNT_KIND_EXTERNAL:
+	case MNT_KIND_HOST:
 		return clone_at(AT_FDCWD, b->m->ext_path[i], me->mountpoint);
 	case MNT_KIND_BIND:
 		src = mount_fd(b, b->m->bind_src[i]);

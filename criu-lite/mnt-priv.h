@@ -20,6 +20,7 @@ enum mnt_kind {
 	MNT_KIND_BIND,		/* cut from an earlier mount of the same file system */
 	MNT_KIND_FRESH,		/* a new instance: proc, sysfs, devpts, mqueue, cgroup, devtmpfs */
 	MNT_KIND_TMPFS,		/* a new tmpfs, filled with the dumped contents */
+	MNT_KIND_HOST,		/* cr's own mount at the same place: the tree shares it with cr's namespace */
 	MNT_KIND_MAX,
 };
 

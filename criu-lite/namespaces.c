@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -179,6 +180,39 @@ static int read_status(pid_t pid, pid_t tid, char **ret)
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
 	return read_file_at(AT_FDCWD, path, ret, NULL);
+}
+
+bool ns_proc_pid_in_tree(const struct pstree *tree, pid_t viewer, pid_t n)
+{
+	_cleanup_free_ char *buf = NULL;
+	pid_t ids[PSTREE_MAX_LEVELS + 1];
+	char path[PATH_MAX], rel[48];
+	unsigned nr;
+
+	if (!tree->nr || !tree->tasks[0].levels)
+		return pstree_find(tree, n) != NULL;
+	/* That /proc's view of the process: its pids from the /proc's pid namespace down. */
+	snprintf(rel, sizeof(rel), "/proc/%d/status", (int)n);
+	if (proc_root_path(viewer, rel, path, sizeof(path)) || read_file_at(AT_FDCWD, path, &buf, NULL) ||
+	    status_ids(buf, "\nNSpid:", ids, ARRAY_SIZE(ids), &nr))
+		return false;
+	for (unsigned i = 0; i < tree->nr; i++) {
+		const struct pstree_task *t = &tree->tasks[i];
+		unsigned k = 0;
+
+		/* the task's pids are t->pid, then t->ns_pid[0 .. levels): the last @nr must match */
+		if (nr > t->levels + 1)
+			continue;
+		for (; k < nr; k++) {
+			unsigned at = t->levels + 1 - nr + k;
+
+			if ((at ? t->ns_pid[at - 1] : t->pid) != ids[k])
+				break;
+		}
+		if (k == nr)
+			return true;
+	}
+	return false;
 }
 
 /* The task's pids below cr's pid namespace, its group and session there, every thread's tids. */

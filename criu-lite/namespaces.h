@@ -61,6 +61,11 @@ int ns_dump_tree(struct ns_dump *n, struct pstree *tree);
 int ns_dump_write(struct ns_dump *n, const struct cr_options *o, const struct pstree *tree,
 		  struct files_dump *df, int dfd);
 bool ns_dump_any(const struct ns_dump *n);	/* inventory.img says so */
+/*
+ * Whether /proc/@n as task @viewer's /proc shows it (a /proc of any pid
+ * namespace: matched by the NSpid it shows there) is a task of @tree.
+ */
+bool ns_proc_pid_in_tree(const struct pstree *tree, pid_t viewer, pid_t n);
 void ns_dump_free(struct ns_dump *n);
 
 struct ns_rst;

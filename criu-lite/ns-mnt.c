@@ -4,7 +4,11 @@
  * Dump: /proc/PID/mountinfo in tree order (parents first, siblings as
  * mounted), each mount classified by how restore makes it again
  * (enum mnt_kind): the root and declared externals are given at restore;
- * a second mount of a file system is a bind cut from an earlier one;
+ * in a tree whose root is cr's own, a mount that cr's namespace has too
+ * (same place, file system and root: the tree shares it with the host,
+ * as after unshare --mount) is bound from cr's at restore, so the tree
+ * keeps sharing it; a second mount of a file system is a bind cut from
+ * an earlier one;
  * tmpfs, proc, sysfs, devpts, mqueue and cgroup mounts are new instances
  * (a tmpfs with its contents); anything else is refused. The restore is
  * mnt-build.c.
@@ -122,8 +126,26 @@ static void entry_free(MountEntry *me)
  * far) is made again. Returns 0 with *ret, or -errno (a refusal names the
  * mount point and type).
  */
-static int classify(const struct cr_options *o, const struct mnt_info *mi, bool is_root,
-		    MountEntry **done, unsigned n, MountEntry **ret)
+/* cr's own mount namespace, seen at dump */
+struct mnt_host {
+	struct mnt_info *mi;
+	unsigned nr;
+	bool shares_root;	/* the tree's root mount is cr's */
+};
+
+static bool is_host_mount(const struct mnt_host *h, const struct mnt_info *mi)
+{
+	if (!h->shares_root)
+		return false;
+	for (unsigned i = 0; i < h->nr; i++)
+		if (h->mi[i].major == mi->major && h->mi[i].minor == mi->minor && !strcmp(h->mi[i].root, mi->root) &&
+		    !strcmp(h->mi[i].mountpoint, mi->mountpoint) && !strcmp(h->mi[i].fstype, mi->fstype))
+			return true;
+	return false;
+}
+
+static int classify(const struct cr_options *o, const struct mnt_host *host, const struct mnt_info *mi,
+		    bool is_root, MountEntry **done, unsigned n, MountEntry **ret)
 {
 	MountEntry *me = xzalloc(sizeof(*me));
 	const char *key;
@@ -164,6 +186,8 @@ static int classify(const struct cr_options *o, const struct mnt_info *mi, bool 
 		me->ext_key = xstrdup(key);
 		if (!me->ext_key)
 			goto nomem;
+	} else if (is_host_mount(host, mi)) {
+		me->kind = MNT_KIND_HOST;
 	} else {
 		bool same_fs = false;
 
@@ -425,19 +449,25 @@ static int write_image(int dfd, MountEntry **me, unsigned nr)
 int mntns_dump(const struct cr_options *o, pid_t pid, struct files_dump *df, int dfd)
 {
 	struct mnt_info *mi = NULL;
+	struct mnt_host host = { 0 };
 	_cleanup_free_ unsigned *order = NULL;
 	MountEntry **me = NULL;
 	unsigned nr = 0, n = 0;
-	int root, err;
+	int root, hroot, err;
 
 	err = read_mountinfo(pid, &mi, &nr);
+	if (!err)
+		err = read_mountinfo(0, &host.mi, &host.nr);
 	if (err)
-		return err;
+		goto out;
 	root = find_root(mi, nr);
 	if (root < 0) {
 		err = pr_errno(-EBADMSG, "/proc/%d/mountinfo: no root mount", pid);
 		goto out;
 	}
+	hroot = find_root(host.mi, host.nr);
+	host.shares_root = hroot >= 0 && host.mi[hroot].major == mi[root].major &&
+			   host.mi[hroot].minor == mi[root].minor && !strcmp(host.mi[hroot].root, mi[root].root);
 	order = xmalloc(nr * sizeof(*order));
 	me = xzalloc(nr * sizeof(*me));
 	if (!order || !me) {
@@ -448,7 +478,7 @@ int mntns_dump(const struct cr_options *o, pid_t pid, struct files_dump *df, int
 	if (n != nr)
 		pr_warn("mount namespace of pid %d: %u mounts outside its root are left out", pid, nr - n);
 	for (unsigned i = 0; i < n && !err; i++)
-		err = classify(o, &mi[order[i]], i == 0, me, i, &me[i]);
+		err = classify(o, &host, &mi[order[i]], i == 0, me, i, &me[i]);
 	if (!err)
 		err = dump_is_dir(pid, me, n);
 	if (!err)
@@ -460,6 +490,7 @@ out:
 		entry_free(me[i]);
 	free(me);
 	mnt_info_free(mi, nr);
+	mnt_info_free(host.mi, host.nr);
 	return err;
 }
 
@@ -539,9 +570,40 @@ static int root_is_crs(const MountEntry *root)
 	return err;
 }
 
-/* Host paths of the externals, all checked before anything is made. */
+/* A mount of cr's namespace that mount @me (kind host) can be bound from: the same place, type and root. */
+static int resolve_host(const struct mnt_info *mi, unsigned nr, const MountEntry *me, char **ret)
+{
+	for (unsigned i = 0; i < nr; i++)
+		if (!strcmp(mi[i].mountpoint, me->mountpoint) && !strcmp(mi[i].fstype, me->fstype) &&
+		    !strcmp(mi[i].root, me->root)) {
+			if (makedev(mi[i].major, mi[i].minor) != me->dev)
+				pr_info("mount %s (%s): cr's is another file system than at dump; bound all the same\n",
+					me->mountpoint, me->fstype);
+			*ret = xstrdup(me->mountpoint);
+			return *ret ? 0 : -ENOMEM;
+		}
+	return pr_errno(-ENOENT, "mount %s (%s, root %s) was shared with cr's mount namespace at dump, and cr "
+				 "has no such mount now",
+			me->mountpoint, me->fstype, me->root);
+}
+
+/* Host paths of the externals and of the mounts shared with cr's namespace, all checked before anything is made. */
 static int resolve_externals(const struct cr_options *o, struct mntns_img *m)
 {
+	struct mnt_info *mi = NULL;
+	unsigned nr = 0;
+	int err = 0;
+
+	for (unsigned i = 0; i < m->nr && !err; i++)
+		if (m->mounts[i]->kind == MNT_KIND_HOST) {
+			if (!mi)
+				err = read_mountinfo(0, &mi, &nr);
+			if (!err)
+				err = resolve_host(mi, nr, m->mounts[i], &m->ext_path[i]);
+		}
+	mnt_info_free(mi, nr);
+	if (err)
+		return err;
 	for (unsigned i = 0; i < m->nr; i++) {
 		const MountEntry *me = m->mounts[i];
 		const char *path;

@@ -471,6 +471,9 @@ static __noreturn void task_main(struct restore_ctx *r, unsigned idx)
 	/* The root joins the namespaces the holder made. */
 	if (!err && idx == 0)
 		err = ns_restore_enter(r->ns);
+	/* In the tree's mount namespace and root, what the task opens itself is found as it was named. */
+	if (!err && idx == 0)
+		rst_root_set(NULL);
 	if (!err)
 		err = fork_children(r, idx, true);
 	if (!err && pt->sid == pt->pid && setsid() < 0)
