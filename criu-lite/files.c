@@ -75,6 +75,11 @@ bool files_dump_pid_in_tree(const struct files_dump *df, pid_t pid)
 	return df->tree && pstree_find(df->tree, pid);
 }
 
+pid_t files_dump_ns_id(const struct files_dump *df, pid_t id)
+{
+	return df->tree ? pstree_ns_id(df->tree, id) : id;
+}
+
 bool files_dump_proc_pid_in_tree(const struct files_dump *df, pid_t viewer, pid_t pid)
 {
 	return df->tree && ns_proc_pid_in_tree(df->tree, viewer, pid);

@@ -51,6 +51,23 @@ static int add_tid(struct pstree_task *task, pid_t tid)
 	return 0;
 }
 
+pid_t pstree_ns_id(const struct pstree *t, pid_t id)
+{
+	for (unsigned i = 0; i < t->nr; i++) {
+		const struct pstree_task *k = &t->tasks[i];
+
+		if (!k->levels)
+			return id;
+		if (k->pid == id)
+			return pstree_vpid(k);
+		if (k->pgid == id)
+			return k->ns_pgid;
+		if (k->sid == id)
+			return k->ns_sid;
+	}
+	return id;
+}
+
 struct pstree_task *pstree_find(const struct pstree *t, pid_t pid)
 {
 	for (unsigned i = 0; i < t->nr; i++)
