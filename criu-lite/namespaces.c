@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -283,6 +284,39 @@ static int check_pid_level(const struct pstree *tree, const struct pstree_task *
 	return 0;
 }
 
+/*
+ * A task that unshared CLONE_NEWPID has its new children born in another
+ * pid namespace than its own: one of its children is that namespace's
+ * init, the restore makes it the task's pid_for_children again.
+ */
+static int pidns_for_children(struct pstree *tree, unsigned i, const ino_t *pid_ino)
+{
+	struct pstree_task *t = &tree->tasks[i];
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid_for_children", (int)t->pid);
+	if (stat(path, &st)) {
+		if (errno == ENOENT)
+			return 0;	/* a kernel without it */
+		return pr_errno(-errno, "pid %d: reading %s", t->pid, path);
+	}
+	if (st.st_ino == pid_ino[i])
+		return 0;
+	for (unsigned j = i + 1; j < tree->nr; j++) {
+		if (tree->tasks[j].parent != (int)i || pid_ino[j] != st.st_ino)
+			continue;
+		if (t->nr_tids > 1)
+			return pr_errno(-EOPNOTSUPP, "pid %d has %u threads and its children go to another pid "
+					"namespace than its own (pid_for_children): not supported", t->pid, t->nr_tids);
+		t->pidns_child = tree->tasks[j].pid;
+		pr_debug("pid %d: its children go to the pid namespace of its child %d", t->pid, t->pidns_child);
+		return 0;
+	}
+	return pr_errno(-EOPNOTSUPP, "pid %d: its children go to a pid namespace (pid_for_children) none of its "
+			"children is in: not supported", t->pid);
+}
+
 int ns_dump_tree(struct ns_dump *n, struct pstree *tree)
 {
 	ino_t *pid_ino = xmalloc(sizeof(ino_t) * (tree->nr ? tree->nr : 1));
@@ -323,6 +357,9 @@ int ns_dump_tree(struct ns_dump *n, struct pstree *tree)
 			}
 		}
 	}
+	for (unsigned i = 0; i < tree->nr && !err; i++)
+		if (tree->tasks[i].kind == TASK_ALIVE)
+			err = pidns_for_children(tree, i, pid_ino);
 	free(pid_ino);
 	return err;
 }
@@ -528,12 +565,16 @@ static __noreturn void holder_main(struct ns_rst *n, struct files_rst *rf, int c
 			flags |= kinds[k].flag;
 	if (!err && unshare(flags))
 		err = pr_errno(-errno, "unsharing the tree's new namespaces (flags 0x%x)", flags);
-	if (!err && n->e[NS_MNT])
-		err = mntns_restore(n->mnt, rf, cgns_fd);
+	/*
+	 * The time namespace before the mounts: its offsets are written
+	 * through /proc/self, which the tree's new root does not have yet.
+	 */
 	if (!err && n->e[NS_TIME] && unshare(CLONE_NEWTIME))
 		err = pr_errno(-errno, "unsharing a time namespace");
 	if (!err && n->e[NS_TIME])
 		err = write_time_offsets(n->e[NS_TIME]);
+	if (!err && n->e[NS_MNT])
+		err = mntns_restore(n->mnt, rf, cgns_fd);
 	if (write(report, &err, sizeof(err)) != sizeof(err))
 		_exit(1);
 	close(report);
@@ -629,6 +670,26 @@ unsigned ns_set_tid(const struct pstree_task *t, const pid_t *levels, pid_t host
 		set_tid[nr++] = levels[i - 1];
 	set_tid[nr++] = host;
 	return nr;
+}
+
+int ns_restore_pid_for_children(const struct pstree *tree, unsigned idx)
+{
+	const struct pstree_task *t = &tree->tasks[idx], *c;
+	_cleanup_close_ int fd = -EBADF;
+	pid_t vpid;
+
+	if (!t->pidns_child)
+		return 0;
+	c = pstree_find(tree, t->pidns_child);	/* checked by pstree_read */
+	/* The child's pid in the task's own pid namespace. */
+	vpid = t->levels ? c->ns_pid[t->levels - 1] : c->pid;
+	fd = syscall(SYS_pidfd_open, vpid, 0);
+	if (fd < 0)
+		return pr_errno(-errno, "pid %d: pidfd_open of its child %d", t->pid, c->pid);
+	if (setns(fd, CLONE_NEWPID))
+		return pr_errno(-errno, "pid %d: making the pid namespace of its child %d its children's", t->pid,
+				c->pid);
+	return 0;
 }
 
 int ns_restore_enter(const struct ns_rst *n)

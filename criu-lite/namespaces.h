@@ -88,6 +88,12 @@ bool ns_restore_pidns(const struct ns_rst *n);
 unsigned long ns_clone_flags(const struct pstree *tree, unsigned idx);
 /* clone3 set_tid of a task or thread: its @levels pids innermost first, then @host. Returns the count. */
 unsigned ns_set_tid(const struct pstree_task *t, const pid_t *levels, pid_t host, pid_t *set_tid);
+/*
+ * In task @idx once its children are forked: if its new children were born
+ * in the pid namespace one of them starts (it had unshared CLONE_NEWPID),
+ * that becomes its pid_for_children again.
+ */
+int ns_restore_pid_for_children(const struct pstree *tree, unsigned idx);
 /* In the restored root, in its new pid namespace: joins the holder's namespaces. */
 int ns_restore_enter(const struct ns_rst *n);
 /* The restorer's view of pids: the task's own pid namespace's, threads cloned at every level. */

@@ -37,6 +37,8 @@ struct pstree_task {
 	unsigned levels;
 	pid_t *ns_pid, *ns_tids;
 	pid_t ns_pgid, ns_sid;
+	/* The child (cr's pid) in whose pid namespace new children are born; 0: the task's own. */
+	pid_t pidns_child;
 	/* restore plan */
 	bool before_setsid;		/* forked by the parent before its setsid() */
 	int *children;			/* indexes, in fork order */

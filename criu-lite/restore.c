@@ -485,6 +485,8 @@ static __noreturn void task_main(struct restore_ctx *r, unsigned idx)
 		err = pr_errno(-errno, "pid %d: setpgid to its own group", pt->pid);
 	if (!err)
 		err = fork_children(r, idx, false);
+	if (!err)
+		err = ns_restore_pid_for_children(&r->tree, idx);
 	if (err)
 		task_fail(r, idx, err);
 
