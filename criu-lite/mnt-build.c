@@ -30,7 +30,7 @@
 struct build {
 	const struct mntns_img *m;
 	struct files_rst *rf;
-	int *fd;		/* each mount's fd in this process, -1 */
+	int *fd;		/* each mount's fd in this process, -1; then (fd + nr) the covers */
 	bool *prop_done;
 	bool pidns;		/* mntns_restore_in_pidns(): the deferred mounts */
 	int cgns_fd;		/* cr's cgroup namespace, where cgroup mounts are made; -1 */
@@ -187,6 +187,14 @@ static int fresh_mount(const struct build *b, const MountEntry *me, bool *ret_ro
 		return fsfd;
 	if (!opts)
 		return -ENOMEM;
+	/* The source /proc/PID/mountinfo shows ("none" else); devtmpfs's is the kernel's. */
+	if (me->source && *me->source && strcmp(me->fstype, "devtmpfs") &&
+	    fsconfig(fsfd, FSCONFIG_SET_STRING, "source", me->source, 0) < 0) {
+		int err = -errno;
+
+		log_fs_context(fsfd, me->mountpoint);
+		return pr_errno(err, "mount %s (%s): source %s", me->mountpoint, me->fstype, me->source);
+	}
 	for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(o, '=');
 		int r;
@@ -302,6 +310,8 @@ static int make_mount(struct build *b, unsigned i)
 		return pr_errno(-errno, "mount %s (%s): attaching it", me->mountpoint, me->fstype);
 	pr_debug("mount %s (%s) made", me->mountpoint, me->fstype);
 	b->fd[i] = TAKE_FD(mfd);
+	/* The directory it covers, still reachable through this fd (its walk does not cross the mount). */
+	b->fd[b->m->nr + i] = TAKE_FD(target);
 	return 0;
 }
 
@@ -407,18 +417,19 @@ static int build_init(struct build *b, const struct mntns_img *m, struct files_r
 	b->m = m;
 	b->rf = rf;
 	b->pidns = pidns;
-	b->fd = xmalloc(m->nr * sizeof(*b->fd));
+	/* fd[nr + i]: where mount i was attached, in its parent (what it covers), -1 */
+	b->fd = xmalloc(2 * m->nr * sizeof(*b->fd));
 	b->prop_done = xzalloc(m->nr * sizeof(*b->prop_done));
 	if (!b->fd || !b->prop_done)
 		return -ENOMEM;
-	for (unsigned i = 0; i < m->nr; i++)
+	for (unsigned i = 0; i < 2 * m->nr; i++)
 		b->fd[i] = -1;
 	return 0;
 }
 
 static void build_done(struct build *b)
 {
-	for (unsigned i = 0; b->fd && i < b->m->nr; i++)
+	for (unsigned i = 0; b->fd && i < 2 * b->m->nr; i++)
 		if (b->fd[i] >= 0)
 			close(b->fd[i]);
 	free(b->fd);
@@ -463,7 +474,7 @@ static int pivot(struct build *b)
 	return 0;
 }
 
-int mntns_restore(const struct mntns_img *m, struct files_rst *rf, int cgns_fd)
+int mntns_restore(const struct mntns_img *m, struct files_rst *rf, int cgns_fd, int **ret_fds)
 {
 	struct build b = { .cgns_fd = cgns_fd };
 	int err;
@@ -474,6 +485,8 @@ int mntns_restore(const struct mntns_img *m, struct files_rst *rf, int cgns_fd)
 	err = build_init(&b, m, rf, false);
 	if (!err)
 		err = build(&b, pivot);
+	if (!err && ret_fds)
+		*ret_fds = TAKE_PTR(b.fd);	/* kept open: the mounts' roots, for files hidden under others */
 	build_done(&b);
 	return err;
 }

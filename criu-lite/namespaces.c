@@ -548,7 +548,7 @@ static int write_time_offsets(const NsEntry *e)
 static __noreturn void holder_main(struct ns_rst *n, struct files_rst *rf, int ctl, int report)
 {
 	_cleanup_close_ int cgns_fd = -EBADF;
-	int flags = 0, err = 0;
+	int flags = 0, err = 0, *mfds = NULL;
 	char c;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -574,15 +574,55 @@ static __noreturn void holder_main(struct ns_rst *n, struct files_rst *rf, int c
 	if (!err && n->e[NS_TIME])
 		err = write_time_offsets(n->e[NS_TIME]);
 	if (!err && n->e[NS_MNT])
-		err = mntns_restore(n->mnt, rf, cgns_fd);
+		err = mntns_restore(n->mnt, rf, cgns_fd, &mfds);
 	if (write(report, &err, sizeof(err)) != sizeof(err))
 		_exit(1);
+	/* Then the fds of the mounts made, which it keeps open (rst_mnt_path()). */
+	if (!err && mfds) {
+		size_t len = 2 * mntns_nr(n->mnt) * sizeof(*mfds);
+
+		if (write(report, mfds, len) != (ssize_t)len)
+			_exit(1);
+	}
 	close(report);
 	if (err)
 		_exit(1);
 	while (read(ctl, &c, 1) < 0)
 		;
 	_exit(0);
+}
+
+/* The holder's fds of the mounts it made, after its report: for files hidden under other mounts. */
+static int holder_mounts(const struct ns_rst *n, int rep)
+{
+	unsigned nr = mntns_nr(n->mnt), k = 0;
+	_cleanup_free_ int *fds = xmalloc(2 * nr * sizeof(*fds));
+	_cleanup_free_ struct rst_mount *e = xmalloc(2 * nr * sizeof(*e));
+	size_t len = 2 * nr * sizeof(*fds), got = 0;
+
+	if (!fds || !e)
+		return -ENOMEM;
+	while (got < len) {
+		ssize_t r = read(rep, (char *)fds + got, len - got);
+
+		if (r <= 0)
+			return pr_errno(r < 0 ? -errno : -EIO, "the holder of the new namespaces (pid %d): its mounts' fds",
+					n->holder);
+		got += r;
+	}
+	if (!fds || !e)
+		return -ENOMEM;
+	for (unsigned i = 0; i < nr; i++) {
+		const char *cover;
+		uint32_t parent;
+
+		if (fds[i] >= 0)
+			e[k++] = (struct rst_mount){ .mnt_id = mntns_mount_id(n->mnt, i), .prefix = "", .fd = fds[i] };
+		cover = mntns_mount_cover(n->mnt, i, &parent);
+		if (cover && *cover && fds[nr + i] >= 0)
+			e[k++] = (struct rst_mount){ .mnt_id = parent, .prefix = cover, .fd = fds[nr + i] };
+	}
+	return rst_mounts_set(n->holder, e, k);
 }
 
 int ns_restore_create(struct ns_rst *n, struct files_rst *rf)
@@ -623,11 +663,15 @@ int ns_restore_create(struct ns_rst *n, struct files_rst *rf)
 		return pr_errno(-errno, "forking the holder of the namespaces");
 	}
 	got = read(rep[0], &herr, sizeof(herr));
+	if (got == sizeof(herr) && !herr && n->e[NS_MNT])
+		err = holder_mounts(n, rep[0]);
 	close(rep[0]);
 	if (got != sizeof(herr))
 		return pr_errno(-EIO, "the holder of the new namespaces (pid %d) died", n->holder);
 	if (herr)
 		return herr;	/* logged by the holder */
+	if (err)
+		return err;
 
 	for (unsigned k = 0; k < NS_KIND_MAX && !err; k++)
 		if (n->e[k] && k != NS_PID)
@@ -737,6 +781,7 @@ void ns_restore_end(struct ns_rst *n, bool ok)
 	if (!n)
 		return;
 	rst_root_set(NULL);
+	rst_mounts_set(0, NULL, 0);
 	if (n->holder_ctl >= 0)
 		close(n->holder_ctl);
 	if (n->holder > 0 && !ok)

@@ -34,6 +34,7 @@
  * namespaces goes with them).
  */
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "cr.h"
@@ -157,6 +158,13 @@ struct cgroup_img;
  * own); tmpfs contents go to fdata.img through @df.
  */
 int mntns_dump(const struct cr_options *o, pid_t pid, struct files_dump *df, int dfd);
+/*
+ * Dump: whether the file at @link (as /proc/@pid/fd shows it), on mount
+ * @mnt_id of a mount namespace not cr's, is hidden at that path by
+ * another mount: 0 and *@ret_rel (malloc'ed) its path inside its own
+ * mount, which restore opens it through; -ENOENT when not, or -errno.
+ */
+int mntns_hidden_file(pid_t pid, int mnt_id, const char *link, char **ret_rel);
 int mntns_read(const struct cr_options *o, int dfd, struct mntns_img **ret);
 /*
  * mntns_read() checks everything a restore needs before anything is
@@ -174,8 +182,11 @@ int mntns_read(const struct cr_options *o, int dfd, struct mntns_img **ret);
  * pivot_root()s into it and chdir("/"). The holder's fds of @rf's
  * fdata.img must be open. Mounts that need the tree's pid namespace
  * (proc, and what hangs off it) are left to mntns_restore_in_pidns().
+ * With @ret_fds, *@ret_fds (2 * mntns_nr() of them, malloc'ed) are left
+ * open, in image order (-1: not made here): first each mount's root, then
+ * the directory each covers in its parent mount (mntns_mount_cover()).
  */
-int mntns_restore(const struct mntns_img *m, struct files_rst *rf, int cgns_fd);
+int mntns_restore(const struct mntns_img *m, struct files_rst *rf, int cgns_fd, int **ret_fds);
 /*
  * In the root task: new pid namespace, already setns()ed into the
  * holder's mount namespace (root and cwd at its root).
@@ -186,6 +197,11 @@ int mntns_restore_in_pidns(const struct mntns_img *m);
  * (cgroup_mount_root()). Returns 0 or -errno (logged).
  */
 int mntns_cgroup_roots(struct mntns_img *m, const struct cgroup_img *c);
+/* The number of mounts, and the dumped mount id of the @i-th. */
+unsigned mntns_nr(const struct mntns_img *m);
+uint32_t mntns_mount_id(const struct mntns_img *m, unsigned i);
+/* Where the @i-th mount is attached: its parent's mount id, the path inside that (NULL: the root). */
+const char *mntns_mount_cover(const struct mntns_img *m, unsigned i, uint32_t *ret_parent_id);
 void mntns_free(struct mntns_img *m);
 
 /* ---- cgroups (cgroup.c): cgroup.img ---------------------------------------- */

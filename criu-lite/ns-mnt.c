@@ -494,6 +494,61 @@ out:
 	return err;
 }
 
+/* Whether mount @a is @m's parent, or its parent's, ... */
+static bool is_ancestor(const struct mnt_info *mi, unsigned nr, unsigned a, unsigned m)
+{
+	for (unsigned depth = 0; depth < nr; depth++) {
+		int p = find_id(mi, nr, mi[m].parent_id);
+
+		if (p < 0 || (unsigned)p == m)
+			return false;
+		if ((unsigned)p == a)
+			return true;
+		m = p;
+	}
+	return false;
+}
+
+int mntns_hidden_file(pid_t pid, int mnt_id, const char *link, char **ret_rel)
+{
+	struct mnt_info *mi = NULL;
+	struct stat mine, theirs;
+	unsigned nr = 0;
+	char p[64];
+	int err, m = -1;
+	size_t mlen;
+
+	*ret_rel = NULL;
+	snprintf(p, sizeof(p), "/proc/%d/ns/mnt", pid);
+	if (stat(p, &theirs) < 0 || stat("/proc/self/ns/mnt", &mine) < 0)
+		return -errno;
+	if (mine.st_ino == theirs.st_ino)
+		return -ENOENT;		/* restore makes no mounts: nothing to open it through */
+	err = read_mountinfo(pid, &mi, &nr);
+	if (err)
+		return err;
+	for (unsigned i = 0; i < nr; i++)
+		if ((int)mi[i].id == mnt_id)
+			m = i;
+	err = -ENOENT;
+	if (m < 0 || !mnt_path_under(link, mi[m].mountpoint))
+		goto out;
+	mlen = strcmp(mi[m].mountpoint, "/") ? strlen(mi[m].mountpoint) : 0;
+	/* Hidden: another mount on the path, at the file's mount point or below it, and not under the file's mount. */
+	for (unsigned i = 0; i < nr && err; i++)
+		if ((int)i != m && mnt_path_under(link, mi[i].mountpoint) &&
+		    strlen(mi[i].mountpoint) >= strlen(mi[m].mountpoint) && !is_ancestor(mi, nr, i, m))
+			err = 0;
+	if (!err) {
+		*ret_rel = xstrdup(link[mlen] ? link + mlen + 1 : "");
+		if (!*ret_rel)
+			err = -ENOMEM;
+	}
+out:
+	mnt_info_free(mi, nr);
+	return err;
+}
+
 /* ==== read ============================================================== */
 
 static int find_entry(const struct mntns_img *m, unsigned upto, unsigned id)
@@ -688,6 +743,29 @@ out:
 	}
 	*ret = m;
 	return 0;
+}
+
+unsigned mntns_nr(const struct mntns_img *m)
+{
+	return m->nr;
+}
+
+uint32_t mntns_mount_id(const struct mntns_img *m, unsigned i)
+{
+	return m->mounts[i]->mnt_id;
+}
+
+const char *mntns_mount_cover(const struct mntns_img *m, unsigned i, uint32_t *ret_parent_id)
+{
+	const MountEntry *pe = m->mounts[m->parent[i]];
+	const char *mp = m->mounts[i]->mountpoint;
+	size_t n = strcmp(pe->mountpoint, "/") ? strlen(pe->mountpoint) : 0;
+
+	*ret_parent_id = pe->mnt_id;
+	if (!i)
+		return NULL;
+	mp += n;
+	return *mp == '/' ? mp + 1 : mp;
 }
 
 int mntns_cgroup_roots(struct mntns_img *m, const struct cgroup_img *c)

@@ -332,7 +332,7 @@ static int restore_child(const char *dir, const struct cr_options *o, bool check
 			_exit(100);
 		if (files_rst_read(dfd, NULL, o, &rf) || mntns_read(o, dfd, &m))
 			_exit(101);
-		if (mntns_restore(m, rf, -1))
+		if (mntns_restore(m, rf, -1, NULL))
 			_exit(102);
 		if (mntns_restore_in_pidns(m))
 			_exit(103);
@@ -537,7 +537,7 @@ static void test_on_crs_root(void)
 
 		close(sync[0]);
 		if (dfd < 0 || unshare(CLONE_NEWNS) || files_rst_read(dfd, NULL, &o, &rf) ||
-		    mntns_read(&o, dfd, &m) || mntns_restore(m, rf, -1) || mntns_restore_in_pidns(m))
+		    mntns_read(&o, dfd, &m) || mntns_restore(m, rf, -1, NULL) || mntns_restore_in_pidns(m))
 			_exit(100);
 		pathf(p, sizeof(p), "hx/marker");
 		TRY(write(sync[1], has(p, "on cr's root") ? "k" : "m", 1));
