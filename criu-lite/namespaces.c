@@ -484,12 +484,17 @@ static __noreturn void holder_main(struct ns_rst *n, struct files_rst *rf, int c
 			flags |= kinds[k].flag;
 	if (!err && unshare(flags))
 		err = pr_errno(-errno, "unsharing the tree's new namespaces (flags 0x%x)", flags);
-	if (!err && n->e[NS_MNT])
-		err = mntns_restore(n->mnt, rf);
+	/*
+	 * The time namespace before the mounts: its offsets are written
+	 * through /proc/self, which a tree's own root (--root) has not
+	 * mounted yet (its proc is made in the tree's pid namespace).
+	 */
 	if (!err && n->e[NS_TIME] && unshare(CLONE_NEWTIME))
 		err = pr_errno(-errno, "unsharing a time namespace");
 	if (!err && n->e[NS_TIME])
 		err = write_time_offsets(n->e[NS_TIME]);
+	if (!err && n->e[NS_MNT])
+		err = mntns_restore(n->mnt, rf);
 	if (write(report, &err, sizeof(err)) != sizeof(err))
 		_exit(1);
 	close(report);
