@@ -170,13 +170,20 @@ static int classify(const struct cr_options *o, const struct mnt_info *mi, bool 
 		for (unsigned i = 0; i < n; i++) {
 			if (done[i]->dev != me->dev)
 				continue;
-			same_fs = true;
 			if (mnt_path_under(me->root, done[i]->root)) {
 				me->kind = MNT_KIND_BIND;
 				me->bind_of = done[i]->mnt_id;
 				me->has_bind_of = true;
 				break;
 			}
+			/*
+			 * An external is bound from the host at restore, not made
+			 * of this file system: it does not keep a tmpfs from being
+			 * a new instance (runc's masked /proc/keys, a bind of the
+			 * container's /dev/null, comes before /dev in tree order).
+			 */
+			if (done[i]->kind != MNT_KIND_EXTERNAL)
+				same_fs = true;
 		}
 		if (!me->has_bind_of) {
 			if (!strcmp(mi->fstype, "tmpfs") && !same_fs) {
