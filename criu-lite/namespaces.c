@@ -597,6 +597,8 @@ int ns_restore_enter(const struct ns_rst *n)
 	static const enum ns_kind order[] = { NS_MNT, NS_NET, NS_UTS, NS_IPC, NS_CGROUP, NS_TIME };
 	int err = 0;
 
+	if (n->e[NS_MNT])
+		err = mntns_prepare_in_pidns(n->mnt);
 	for (unsigned i = 0; i < ARRAY_SIZE(order) && !err; i++)
 		if (n->e[order[i]])
 			err = ns_enter(n->fd[order[i]], order[i], "the holder");

@@ -596,10 +596,13 @@ int mntns_read(const struct cr_options *o, int dfd, struct mntns_img **ret)
 	m->bind_src = xzalloc(m->head->nr_mounts * sizeof(*m->bind_src));
 	m->deferred = xzalloc(m->head->nr_mounts * sizeof(*m->deferred));
 	m->ext_path = xzalloc(m->head->nr_mounts * sizeof(*m->ext_path));
-	if (!m->mounts || !m->parent || !m->bind_src || !m->deferred || !m->ext_path) {
+	m->ext_fd = xmalloc(m->head->nr_mounts * sizeof(*m->ext_fd));
+	if (!m->mounts || !m->parent || !m->bind_src || !m->deferred || !m->ext_path || !m->ext_fd) {
 		err = -ENOMEM;
 		goto out;
 	}
+	for (unsigned i = 0; i < m->head->nr_mounts; i++)
+		m->ext_fd[i] = -1;
 	for (; m->nr < m->head->nr_mounts; m->nr++) {
 		err = pb_read_one_required(img, (void **)&m->mounts[m->nr], PB_MOUNT);
 		if (!err)
@@ -643,6 +646,8 @@ void mntns_free(struct mntns_img *m)
 		pb_free(m->mounts[i], PB_MOUNT);
 		if (m->ext_path)
 			free(m->ext_path[i]);
+		if (m->ext_fd && m->ext_fd[i] >= 0)
+			close(m->ext_fd[i]);
 	}
 	if (m->head)
 		pb_free(m->head, PB_MNTNS_HEAD);
@@ -651,6 +656,7 @@ void mntns_free(struct mntns_img *m)
 	free(m->bind_src);
 	free(m->deferred);
 	free(m->ext_path);
+	free(m->ext_fd);
 	free(m->root);
 	free(m);
 }
