@@ -165,7 +165,7 @@ static int classify(const struct cr_options *o, const struct mnt_info *mi, bool 
 		if (!me->ext_key)
 			goto nomem;
 	} else {
-		bool same_fs = false;
+		int part = -1;	/* an earlier mount made of a part of the same file system */
 
 		for (unsigned i = 0; i < n; i++) {
 			if (done[i]->dev != me->dev)
@@ -182,18 +182,22 @@ static int classify(const struct cr_options *o, const struct mnt_info *mi, bool 
 			 * a new instance (runc's masked /proc/keys, a bind of the
 			 * container's /dev/null, comes before /dev in tree order).
 			 */
-			if (done[i]->kind != MNT_KIND_EXTERNAL)
-				same_fs = true;
+			if (done[i]->kind != MNT_KIND_EXTERNAL && part < 0)
+				part = i;
 		}
 		if (!me->has_bind_of) {
-			if (!strcmp(mi->fstype, "tmpfs") && !same_fs) {
+			if (!strcmp(mi->fstype, "tmpfs") && part < 0) {
 				me->kind = MNT_KIND_TMPFS;
 			} else if (is_fresh_type(mi->fstype)) {
 				me->kind = MNT_KIND_FRESH;
+			} else if (part >= 0 && !strcmp(mi->fstype, "tmpfs")) {
+				pr_err("mount %s (tmpfs, %s) cannot be dumped: %s, before it in the tree, is only a part (%s) of the same tmpfs; declare one of them with --external mnt[MOUNTPOINT]:KEY",
+				       mi->mountpoint, mi->source, done[part]->mountpoint, done[part]->root);
+				entry_free(me);
+				return -ENOTSUP;
 			} else {
-				pr_err("mount %s (%s, %s%s) cannot be dumped: declare it with --external mnt[%s]:KEY",
-				       mi->mountpoint, mi->fstype, mi->source,
-				       same_fs ? ", a part of a tmpfs no earlier mount holds" : "", mi->mountpoint);
+				pr_err("mount %s (%s, %s) cannot be dumped: declare it with --external mnt[%s]:KEY",
+				       mi->mountpoint, mi->fstype, mi->source, mi->mountpoint);
 				entry_free(me);
 				return -ENOTSUP;
 			}
