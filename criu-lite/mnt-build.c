@@ -262,6 +262,13 @@ static int source_mount(struct build *b, unsigned i)
 		return clone_at(AT_FDCWD, b->m->root, me->mountpoint);
 	case MNT_KIND_EXTERNAL:
 	case MNT_KIND_HOST:
+		if (b->pidns) {
+			/* cloned by mntns_prepare_in_pidns(): attached once, then build_done() closes it */
+			mfd = b->m->ext_fd[i];
+			b->m->ext_fd[i] = -1;
+			return mfd >= 0 ? mfd : pr_errno(-EBADF, "mount %s: no clone of %s", me->mountpoint,
+							 b->m->ext_path[i]);
+		}
 		return clone_at(AT_FDCWD, b->m->ext_path[i], me->mountpoint);
 	case MNT_KIND_BIND:
 		src = mount_fd(b, b->m->bind_src[i]);
@@ -489,6 +496,21 @@ int mntns_restore(const struct mntns_img *m, struct files_rst *rf, int cgns_fd, 
 		*ret_fds = TAKE_PTR(b.fd);	/* kept open: the mounts' roots, for files hidden under others */
 	build_done(&b);
 	return err;
+}
+
+int mntns_prepare_in_pidns(struct mntns_img *m)
+{
+	for (unsigned i = 0; i < m->nr; i++) {
+		int fd;
+
+		if (!m->deferred[i] || (m->mounts[i]->kind != MNT_KIND_EXTERNAL && m->mounts[i]->kind != MNT_KIND_HOST))
+			continue;
+		fd = clone_at(AT_FDCWD, m->ext_path[i], m->mounts[i]->mountpoint);
+		if (fd < 0)
+			return fd;
+		m->ext_fd[i] = fd;
+	}
+	return 0;
 }
 
 int mntns_restore_in_pidns(const struct mntns_img *m)

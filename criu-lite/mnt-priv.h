@@ -63,6 +63,7 @@ struct mntns_img {
 	int *bind_src;		/* index of the mount a bind is cut from, -1 */
 	bool *deferred;		/* made by mntns_restore_in_pidns(): proc, what hangs off it or is cut from it */
 	char **ext_path;	/* externals: the host path to bind */
+	int *ext_fd;		/* deferred externals: mntns_prepare_in_pidns()'s clones, -1 */
 	char *root;		/* the new root: --root, or "/" (cr's own) */
 };
 

@@ -567,7 +567,8 @@ static __noreturn void holder_main(struct ns_rst *n, struct files_rst *rf, int c
 		err = pr_errno(-errno, "unsharing the tree's new namespaces (flags 0x%x)", flags);
 	/*
 	 * The time namespace before the mounts: its offsets are written
-	 * through /proc/self, which the tree's new root does not have yet.
+	 * through /proc/self, which a tree's own root (--root) has not
+	 * mounted yet (its proc is made in the tree's pid namespace).
 	 */
 	if (!err && n->e[NS_TIME] && unshare(CLONE_NEWTIME))
 		err = pr_errno(-errno, "unsharing a time namespace");
@@ -741,6 +742,8 @@ int ns_restore_enter(const struct ns_rst *n)
 	static const enum ns_kind order[] = { NS_MNT, NS_NET, NS_UTS, NS_IPC, NS_CGROUP, NS_TIME };
 	int err = 0;
 
+	if (n->e[NS_MNT])
+		err = mntns_prepare_in_pidns(n->mnt);
 	for (unsigned i = 0; i < ARRAY_SIZE(order) && !err; i++)
 		if (n->e[order[i]])
 			err = ns_enter(n->fd[order[i]], order[i], "the holder");

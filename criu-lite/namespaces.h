@@ -188,6 +188,12 @@ int mntns_read(const struct cr_options *o, int dfd, struct mntns_img **ret);
  */
 int mntns_restore(const struct mntns_img *m, struct files_rst *rf, int cgns_fd, int **ret_fds);
 /*
+ * In the root task, before it joins the holder's mount namespace: clones
+ * of the externals mntns_restore_in_pidns() attaches, made here, where
+ * their paths are the host's (after it, "/" is the tree's root).
+ */
+int mntns_prepare_in_pidns(struct mntns_img *m);
+/*
  * In the root task: new pid namespace, already setns()ed into the
  * holder's mount namespace (root and cwd at its root).
  */

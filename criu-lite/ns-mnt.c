@@ -189,28 +189,39 @@ static int classify(const struct cr_options *o, const struct mnt_host *host, con
 	} else if (is_host_mount(host, mi)) {
 		me->kind = MNT_KIND_HOST;
 	} else {
-		bool same_fs = false;
+		int part = -1;	/* an earlier mount made of a part of the same file system */
 
 		for (unsigned i = 0; i < n; i++) {
 			if (done[i]->dev != me->dev)
 				continue;
-			same_fs = true;
 			if (mnt_path_under(me->root, done[i]->root)) {
 				me->kind = MNT_KIND_BIND;
 				me->bind_of = done[i]->mnt_id;
 				me->has_bind_of = true;
 				break;
 			}
+			/*
+			 * An external is bound from the host at restore, not made
+			 * of this file system: it does not keep a tmpfs from being
+			 * a new instance (runc's masked /proc/keys, a bind of the
+			 * container's /dev/null, comes before /dev in tree order).
+			 */
+			if (done[i]->kind != MNT_KIND_EXTERNAL && part < 0)
+				part = i;
 		}
 		if (!me->has_bind_of) {
-			if (!strcmp(mi->fstype, "tmpfs") && !same_fs) {
+			if (!strcmp(mi->fstype, "tmpfs") && part < 0) {
 				me->kind = MNT_KIND_TMPFS;
 			} else if (is_fresh_type(mi->fstype)) {
 				me->kind = MNT_KIND_FRESH;
+			} else if (part >= 0 && !strcmp(mi->fstype, "tmpfs")) {
+				pr_err("mount %s (tmpfs, %s) cannot be dumped: %s, before it in the tree, is only a part (%s) of the same tmpfs; declare one of them with --external mnt[MOUNTPOINT]:KEY",
+				       mi->mountpoint, mi->source, done[part]->mountpoint, done[part]->root);
+				entry_free(me);
+				return -ENOTSUP;
 			} else {
-				pr_err("mount %s (%s, %s%s) cannot be dumped: declare it with --external mnt[%s]:KEY",
-				       mi->mountpoint, mi->fstype, mi->source,
-				       same_fs ? ", a part of a tmpfs no earlier mount holds" : "", mi->mountpoint);
+				pr_err("mount %s (%s, %s) cannot be dumped: declare it with --external mnt[%s]:KEY",
+				       mi->mountpoint, mi->fstype, mi->source, mi->mountpoint);
 				entry_free(me);
 				return -ENOTSUP;
 			}
@@ -706,10 +717,13 @@ int mntns_read(const struct cr_options *o, int dfd, struct mntns_img **ret)
 	m->bind_src = xzalloc(m->head->nr_mounts * sizeof(*m->bind_src));
 	m->deferred = xzalloc(m->head->nr_mounts * sizeof(*m->deferred));
 	m->ext_path = xzalloc(m->head->nr_mounts * sizeof(*m->ext_path));
-	if (!m->mounts || !m->parent || !m->bind_src || !m->deferred || !m->ext_path) {
+	m->ext_fd = xmalloc(m->head->nr_mounts * sizeof(*m->ext_fd));
+	if (!m->mounts || !m->parent || !m->bind_src || !m->deferred || !m->ext_path || !m->ext_fd) {
 		err = -ENOMEM;
 		goto out;
 	}
+	for (unsigned i = 0; i < m->head->nr_mounts; i++)
+		m->ext_fd[i] = -1;
 	for (; m->nr < m->head->nr_mounts; m->nr++) {
 		err = pb_read_one_required(img, (void **)&m->mounts[m->nr], PB_MOUNT);
 		if (!err)
@@ -797,6 +811,8 @@ void mntns_free(struct mntns_img *m)
 		pb_free(m->mounts[i], PB_MOUNT);
 		if (m->ext_path)
 			free(m->ext_path[i]);
+		if (m->ext_fd && m->ext_fd[i] >= 0)
+			close(m->ext_fd[i]);
 	}
 	if (m->head)
 		pb_free(m->head, PB_MNTNS_HEAD);
@@ -805,6 +821,7 @@ void mntns_free(struct mntns_img *m)
 	free(m->bind_src);
 	free(m->deferred);
 	free(m->ext_path);
+	free(m->ext_fd);
 	free(m->root);
 	free(m);
 }

@@ -57,7 +57,7 @@
 #define RSEQ_REG_LEN		(__rseq_size > 32 ? __rseq_size : 32)
 
 static const char *const step_names[RSTEP_MAX] = {
-	[RSTEP_CHILD_SETUP] = "setting up the new process (session, cwd, files)",
+	[RSTEP_CHILD_SETUP] = "setting up the new process (namespaces, session, cwd, files)",
 	[RSTEP_PARK_VDSO] = "moving the vdso aside",
 	[RSTEP_UNMAP] = "unmapping cr's memory",
 	[RSTEP_MAP_VMAS] = "mapping the dumped memory",
