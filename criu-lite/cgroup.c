@@ -746,7 +746,8 @@ static int rebase_ref(struct cg_ref *r, const char *old, const char *new)
 /*
  * --cgroup-root [CONTROLLER:]PATH: the tree's root of a hierarchy with
  * CONTROLLER among its controllers ("name=systemd" for a named one,
- * "unified" or "cgroup2" for v2), or of every hierarchy without one
+ * "unified", "cgroup2" or "" for v2: runc passes ":PATH", the way
+ * /proc/PID/cgroup names it), or of every hierarchy without one
  * named, becomes PATH; every cgroup below the old root moves with it.
  */
 static const char *new_root(const struct cr_options *o, const char *controllers)
@@ -759,8 +760,8 @@ static const char *new_root(const struct cr_options *o, const char *controllers)
 
 		if (a[0] == '/' || !colon)
 			all = a;
-		else if (cg_is_v2(controllers) ? (!strncmp(a, "unified:", 8) || !strncmp(a, "cgroup2:", 8))
-					       : cg_list_has(controllers, a, n))
+		else if (cg_is_v2(controllers) ? (!n || !strncmp(a, "unified:", 8) || !strncmp(a, "cgroup2:", 8))
+					       : n && cg_list_has(controllers, a, n))
 			return colon + 1;
 	}
 	return all;
