@@ -104,12 +104,9 @@ static int capture(const char *cmd, char *buf, size_t len)
 static void sysctl_set(const char *path, const char *val)
 {
 	char full[256];
-	FILE *f;
 
 	snprintf(full, sizeof(full), "/proc/sys/net/%s", path);
-	f = fopen(full, "w");
-	if (!f || fputs(val, f) < 0 || fclose(f))
-		fail_errno("writing %s to %s", val, full);
+	file_put(full, val);
 }
 
 /*
@@ -215,25 +212,12 @@ static int check_routes(void)
 
 static int check_sysctls(void)
 {
-	char full[256], buf[64];
+	char full[256];
 	int bad = 0;
 
 	for (size_t i = 0; i < sizeof(sysctls) / sizeof(sysctls[0]); i++) {
-		FILE *f;
-
 		snprintf(full, sizeof(full), "/proc/sys/net/%s", sysctls[i].path);
-		buf[0] = 0;
-		f = fopen(full, "r");
-		if (f) {
-			if (!fgets(buf, sizeof(buf), f))
-				buf[0] = 0;
-			fclose(f);
-		}
-		buf[strcspn(buf, "\n")] = 0;
-		if (strcmp(buf, sysctls[i].val)) {
-			test_msg("FAIL: %s is '%s', expected '%s'", full, f ? buf : "<cannot open>", sysctls[i].val);
-			bad++;
-		}
+		bad += file_line_check(full, sysctls[i].val);
 	}
 	return bad;
 }

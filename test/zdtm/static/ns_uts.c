@@ -17,26 +17,6 @@
 #define HOSTNAME	"zdtm-ns-uts.host-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG"
 #define DOMAINNAME	"zdtm.domain.example-9876543210"
 
-static int check_sysctl(const char *path, const char *want)
-{
-	char buf[128] = "";
-	FILE *f = fopen(path, "r");
-
-	if (!f) {
-		test_msg("FAIL: %s: %m", path);
-		return 1;
-	}
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = 0;
-	fclose(f);
-	buf[strcspn(buf, "\n")] = 0;
-	if (strcmp(buf, want)) {
-		test_msg("FAIL: %s is '%s', expected '%s'", path, buf, want);
-		return 1;
-	}
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	char host[128], domain[128];
@@ -74,8 +54,8 @@ int main(int argc, char **argv)
 		test_msg("FAIL: getdomainname gives '%s', expected '%s'", domain, DOMAINNAME);
 		bad++;
 	}
-	bad += check_sysctl("/proc/sys/kernel/hostname", HOSTNAME);
-	bad += check_sysctl("/proc/sys/kernel/domainname", DOMAINNAME);
+	bad += file_line_check("/proc/sys/kernel/hostname", HOSTNAME);
+	bad += file_line_check("/proc/sys/kernel/domainname", DOMAINNAME);
 	if (bad)
 		fail("%d uts name check(s) failed", bad);
 	pass();
