@@ -45,6 +45,7 @@
 
 #include "cleanup.h"
 #include "compiler.h"
+#include "cr.h"
 #include "files-kind.h"
 #include "image.h"
 #include "log.h"
@@ -263,6 +264,9 @@ static int mq_dump_one(struct files_dump *df, struct img *img, int root, const c
 		return err;
 	}
 	err = mq_take(mqd, name, &a, &held);
+	/* Tests: a failure while cr holds a queue's messages (they must go back all the same). */
+	if (!err && held.nr)
+		err = cr_fail_point("mqueue-held");
 	put = mq_put_back(mqd, name, &held);
 	mq_close(mqd);
 	err = err ? err : put;

@@ -19,11 +19,17 @@
  * still work (send and receive, EBADF on the access mode they lack,
  * EAGAIN on the empty non-blocking one).
  *
+ * With ZDTM_MQ_NOTIFY set (the runner's negative case), /zdtm_mq_c has
+ * an mq_notify registration and stays open: the dump is refused naming
+ * the queue, and when the runner ends the test after that, every queue
+ * is as it was and the registration still the test's.
+ *
  * zdtm: flavors: ns
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <mqueue.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -145,9 +151,18 @@ static void setup(void)
 	msg_set(&sent_b[0], 7, 8192, 'B');	/* full size */
 	msg_set(&sent_b[1], 0, 1, '!');
 	send_all(mqd[QB], queues[QB].name, sent_b, 2);
-	if (mq_close(mqd[QC]))
-		fail_errno("mq_close");
-	mqd[QC] = (mqd_t)-1;
+	if (getenv("ZDTM_MQ_NOTIFY")) {
+		struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR2 };
+
+		/* Kept open: closing it drops the registration. */
+		signal(SIGUSR2, SIG_IGN);
+		if (mq_notify(mqd[QC], &ev))
+			fail_errno("mq_notify on /zdtm_mq_c");
+	} else {
+		if (mq_close(mqd[QC]))
+			fail_errno("mq_close");
+		mqd[QC] = (mqd_t)-1;
+	}
 	sysctl_write("msg_max", MSG_MAX_LOW);
 }
 
@@ -274,6 +289,16 @@ int main(int argc, char **argv)
 
 	test_ready();
 	test_wait_checkpoint();
+
+	if (mqd[QC] != (mqd_t)-1) {
+		struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR2 };
+
+		/* EBUSY: the queue has a registration already, ours. */
+		if (!mq_notify(mqd[QC], &ev) || errno != EBUSY) {
+			test_msg("FAIL: /zdtm_mq_c: the mq_notify registration is gone (%m)");
+			bad++;
+		}
+	}
 
 	for (size_t i = 0; i < sizeof(sysctls) / sizeof(sysctls[0]); i++)
 		bad += sysctl_check(sysctls[i].name, strcmp(sysctls[i].name, "msg_max") ? sysctls[i].val : MSG_MAX_LOW);
