@@ -125,7 +125,7 @@ static void mq_held_free(struct mq_held *h)
  * Takes every message of @mqd (O_NONBLOCK) into @h, at most @maxmsg.
  * What was taken is in @h even when this fails; 0 or -errno (logged).
  */
-static int mq_take(mqd_t mqd, const char *name, const struct mq_attr *a, struct mq_held *h)
+static int mq_take(mqd_t mqd, const char *what, const struct mq_attr *a, struct mq_held *h)
 {
 	size_t cap = a->mq_maxmsg > 0 ? a->mq_maxmsg : 1;
 
@@ -147,8 +147,7 @@ static int mq_take(mqd_t mqd, const char *name, const struct mq_attr *a, struct 
 		if (n < 0 && errno == EAGAIN)
 			return 0;
 		if (n < 0)
-			return pr_errno(-errno, "ipc namespace: POSIX message queue /%s: receiving message %zu",
-					name, h->nr);
+			return pr_errno(-errno, "%s: receiving message %zu", what, h->nr);
 		t = realloc(h->text[h->nr], n ? n : 1);
 		if (t)
 			h->text[h->nr] = t;
@@ -162,14 +161,14 @@ static int mq_take(mqd_t mqd, const char *name, const struct mq_attr *a, struct 
  * Sends the messages of @h back in order. Each is tried even if one
  * failed (a lost message is logged by its number); 0 or the first -errno.
  */
-static int mq_put_back(mqd_t mqd, const char *name, const struct mq_held *h)
+static int mq_put_back(mqd_t mqd, const char *what, const struct mq_held *h)
 {
 	struct mq_attr blocking = { .mq_flags = 0 };
 	int err = 0;
 
 	/* Blocking, with a deadline: a sender outside the tree may have taken the room meanwhile. */
 	if (h->nr && mq_setattr(mqd, &blocking, NULL) < 0)
-		pr_warn("ipc namespace: POSIX message queue /%s: clearing O_NONBLOCK: %m", name);
+		pr_warn("%s: clearing O_NONBLOCK: %m", what);
 	for (size_t i = 0; i < h->nr; i++) {
 		struct timespec until;
 
@@ -178,29 +177,19 @@ static int mq_put_back(mqd_t mqd, const char *name, const struct mq_held *h)
 		if (mq_timedsend(mqd, h->text[i], h->len[i], h->prio[i], &until) < 0) {
 			int e = -errno;
 
-			pr_err("ipc namespace: POSIX message queue /%s: message %zu of %zu (priority %u, %zu bytes) "
-			       "could not be put back, it is lost: %s", name, i, h->nr, h->prio[i], h->len[i],
-			       strerror(-e));
+			pr_err("%s: message %zu of %zu (priority %u, %zu bytes) could not be put back, it is lost: %s",
+			       what, i, h->nr, h->prio[i], h->len[i], strerror(-e));
 			err = err ? err : e;
 		}
 	}
 	return err;
 }
 
-static void mq_object_free(IpcObject *o)
+/* The held messages into fdata.img and @c. */
+static int mq_save(struct files_dump *df, const struct mq_held *h, struct ipc_mq_copy *c)
 {
-	for (size_t i = 0; i < o->n_mq_msgs; i++) {
-		free(o->mq_msgs[i]->text);
-		free(o->mq_msgs[i]);
-	}
-	free(o->mq_msgs);
-}
-
-/* The held messages into fdata.img and @o. */
-static int mq_save(struct files_dump *df, const struct mq_held *h, IpcObject *o)
-{
-	o->mq_msgs = xzalloc(sizeof(*o->mq_msgs) * (h->nr ? h->nr : 1));
-	if (!o->mq_msgs)
+	c->msgs = xzalloc(sizeof(*c->msgs) * (h->nr ? h->nr : 1));
+	if (!c->msgs)
 		return -ENOMEM;
 	for (size_t i = 0; i < h->nr; i++) {
 		IpcMqMsg *m = xmalloc(sizeof(*m));
@@ -214,7 +203,7 @@ static int mq_save(struct files_dump *df, const struct mq_held *h, IpcObject *o)
 		}
 		ipc_mq_msg__init(m);
 		m->text = r;
-		o->mq_msgs[o->n_mq_msgs++] = m;
+		c->msgs[c->nr++] = m;
 		m->prio = h->prio[i];
 		err = fdata_append(df, h->text[i], h->len[i], r);
 		if (err)
@@ -223,69 +212,93 @@ static int mq_save(struct files_dump *df, const struct mq_held *h, IpcObject *o)
 	return 0;
 }
 
-/* One queue, @name in the mqueue root @root; its record into @img as object @idx. */
-static int mq_dump_one(struct files_dump *df, struct img *img, int root, const char *name, int idx)
+void ipc_mq_copy_free(struct ipc_mq_copy *c)
 {
-	char path[NAME_MAX + 2], status[MQ_STATUS_MAX];
-	_cleanup_close_ int fd = -EBADF;
+	for (size_t i = 0; i < c->nr; i++) {
+		free(c->msgs[i]->text);
+		free(c->msgs[i]);
+	}
+	free(c->msgs);
+	c->msgs = NULL;
+	c->nr = 0;
+}
+
+int ipc_mq_copy(struct files_dump *df, int fd, const char *what, struct ipc_mq_copy *ret)
+{
+	char status[MQ_STATUS_MAX];
 	struct mq_held held = { 0 };
-	IpcObject o = IPC_OBJECT__INIT;
 	struct ipc_mq_status s;
 	struct mq_attr a;
 	struct stat st;
-	mqd_t mqd;
 	ssize_t n;
 	int err, put;
 
-	fd = openat(root, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return pr_errno(-errno, "ipc namespace: POSIX message queue /%s: opening its file", name);
 	if (fstat(fd, &st) < 0)
-		return pr_errno(-errno, "ipc namespace: POSIX message queue /%s: fstat", name);
+		return pr_errno(-errno, "%s: fstat", what);
+	/* pread: the status line is the file's content, at offset 0 of this description of cr's. */
 	n = pread(fd, status, sizeof(status) - 1, 0);
 	if (n < 0)
-		return pr_errno(-errno, "ipc namespace: POSIX message queue /%s: reading its status", name);
+		return pr_errno(-errno, "%s: reading its status", what);
 	status[n] = '\0';
 	if (ipc_mq_parse_status(status, &s))
-		return pr_errno(-EBADMSG, "ipc namespace: POSIX message queue /%s: cannot parse its status '%.*s'",
-				name, (int)strcspn(status, "\n"), status);
+		return pr_errno(-EBADMSG, "%s: cannot parse its status '%.*s'", what, (int)strcspn(status, "\n"),
+				status);
 	if (s.notify_pid || s.notify || s.signo)
-		return pr_errno(-EOPNOTSUPP, "ipc namespace: POSIX message queue /%s has an mq_notify registration "
-				"(pid %d, sigev_notify %d, signal %d), which cr cannot restore", name, s.notify_pid,
-				s.notify, s.signo);
+		return pr_errno(-EOPNOTSUPP, "%s has an mq_notify registration (pid %d, sigev_notify %d, signal %d), "
+				"which cr cannot restore", what, s.notify_pid, s.notify, s.signo);
+	if (mq_getattr(fd, &a) < 0)
+		return pr_errno(-errno, "%s: mq_getattr", what);
 
-	snprintf(path, sizeof(path), "/%s", name);
-	mqd = mq_open(path, O_RDWR | O_NONBLOCK);
-	if (mqd == (mqd_t)-1)
-		return pr_errno(-errno, "ipc namespace: POSIX message queue /%s: mq_open", name);
-	if (mq_getattr(mqd, &a) < 0) {
-		err = pr_errno(-errno, "ipc namespace: POSIX message queue /%s: mq_getattr", name);
-		mq_close(mqd);
-		return err;
-	}
-	err = mq_take(mqd, name, &a, &held);
+	err = mq_take(fd, what, &a, &held);
 	/* Tests: a failure while cr holds a queue's messages (they must go back all the same). */
 	if (!err && held.nr)
 		err = cr_fail_point("mqueue-held");
-	put = mq_put_back(mqd, name, &held);
-	mq_close(mqd);
+	put = mq_put_back(fd, what, &held);
 	err = err ? err : put;
+	if (!err)
+		err = mq_save(df, &held, ret);
+	if (!err) {
+		ret->mode = st.st_mode & 07777;
+		ret->uid = st.st_uid;
+		ret->gid = st.st_gid;
+		ret->maxmsg = a.mq_maxmsg;
+		ret->msgsize = a.mq_msgsize;
+	} else {
+		ipc_mq_copy_free(ret);
+	}
+	mq_held_free(&held);
+	return err;
+}
 
-	ipc_object_fill(&o, IPC_KIND__IPC_MQUEUE, idx, 0, st.st_mode & 07777, st.st_uid, st.st_gid, st.st_uid,
-			st.st_gid);
+/* One queue, @name in the mqueue root @root; its record into @img as object @idx. */
+static int mq_dump_one(struct files_dump *df, struct img *img, int root, const char *name, int idx)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct ipc_mq_copy c = { 0 };
+	IpcObject o = IPC_OBJECT__INIT;
+	char what[NAME_MAX + 64];
+	int err;
+
+	snprintf(what, sizeof(what), "ipc namespace: POSIX message queue /%s", name);
+	/* A file of the mqueue file system opened O_RDWR is a queue descriptor like mq_open's. */
+	fd = openat(root, name, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return pr_errno(-errno, "%s: opening its file", what);
+	err = ipc_mq_copy(df, fd, what, &c);
+	if (err)
+		return err;
+	ipc_object_fill(&o, IPC_KIND__IPC_MQUEUE, idx, 0, c.mode, c.uid, c.gid, c.uid, c.gid);
 	o.mq_name = (char *)name;
 	o.has_mq_maxmsg = o.has_mq_msgsize = true;
-	o.mq_maxmsg = a.mq_maxmsg;
-	o.mq_msgsize = a.mq_msgsize;
+	o.mq_maxmsg = c.maxmsg;
+	o.mq_msgsize = c.msgsize;
+	o.n_mq_msgs = c.nr;
+	o.mq_msgs = c.msgs;
+	err = pb_write_one(img, &o, PB_IPC_OBJECT);
 	if (!err)
-		err = mq_save(df, &held, &o);
-	if (!err)
-		err = pb_write_one(img, &o, PB_IPC_OBJECT);
-	if (!err)
-		pr_info("ipc namespace: POSIX message queue /%s: mode 0%o, owner %u:%u, maxmsg %ld, msgsize %ld, "
-			"%zu messages", name, o.mode, o.uid, o.gid, a.mq_maxmsg, a.mq_msgsize, held.nr);
-	mq_object_free(&o);
-	mq_held_free(&held);
+		pr_info("%s: mode 0%o, owner %u:%u, maxmsg %ld, msgsize %ld, %zu messages", what, c.mode, c.uid,
+			c.gid, c.maxmsg, c.msgsize, c.nr);
+	ipc_mq_copy_free(&c);
 	return err;
 }
 
@@ -463,13 +476,10 @@ int ipc_mq_sysctls_restore(const struct ipcns_img *n, bool late)
 int ipc_mq_restore(const IpcObject *o, struct files_rst *rf)
 {
 	struct mq_attr a = { .mq_maxmsg = o->mq_maxmsg, .mq_msgsize = o->mq_msgsize };
-	_cleanup_free_ char *buf = xmalloc(o->mq_msgsize);
 	char path[NAME_MAX + 2];
 	int err = 0;
 	mqd_t mqd;
 
-	if (!buf)
-		return -ENOMEM;
 	snprintf(path, sizeof(path), "/%s", o->mq_name);
 	mqd = mq_open(path, O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK, 0600, &a);
 	if (mqd == (mqd_t)-1) {
@@ -483,15 +493,33 @@ int ipc_mq_restore(const IpcObject *o, struct files_rst *rf)
 		err = pr_errno(-errno, "ipc namespace: POSIX message queue %s: owner %u:%u", path, o->uid, o->gid);
 	if (!err && fchmod(mqd, o->mode) < 0)
 		err = pr_errno(-errno, "ipc namespace: POSIX message queue %s: mode 0%o", path, o->mode);
-	for (size_t i = 0; i < o->n_mq_msgs && !err; i++) {
-		const IpcMqMsg *m = o->mq_msgs[i];
+	if (!err) {
+		char what[NAME_MAX + 64];
 
-		err = fdata_read(rf, m->text, buf);
-		if (!err && mq_send(mqd, buf, m->text->len, m->prio) < 0)
-			err = pr_errno(-errno, "ipc namespace: POSIX message queue %s: sending message %zu "
-				       "(priority %u, %llu bytes)", path, i, m->prio,
-				       (unsigned long long)m->text->len);
+		snprintf(what, sizeof(what), "ipc namespace: POSIX message queue %s", path);
+		err = ipc_mq_fill(rf, mqd, what, o->mq_msgs, o->n_mq_msgs, o->mq_msgsize);
 	}
 	mq_close(mqd);
+	return err;
+}
+
+int ipc_mq_fill(struct files_rst *rf, int fd, const char *what, IpcMqMsg *const *msgs, size_t nr, uint64_t msgsize)
+{
+	_cleanup_free_ char *buf = xmalloc(msgsize ? msgsize : 1);
+	int err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (size_t i = 0; i < nr && !err; i++) {
+		const IpcMqMsg *m = msgs[i];
+
+		if (m->text->len > msgsize)
+			return pr_errno(-EBADMSG, "%s: message %zu is longer than msgsize %llu", what, i,
+					(unsigned long long)msgsize);
+		err = fdata_read(rf, m->text, buf);
+		if (!err && mq_send(fd, buf, m->text->len, m->prio) < 0)
+			err = pr_errno(-errno, "%s: sending message %zu (priority %u, %llu bytes)", what, i, m->prio,
+				       (unsigned long long)m->text->len);
+	}
 	return err;
 }

@@ -55,6 +55,30 @@ int ipc_mq_check(const struct ipcns_img *n, const IpcObject *o);
 int ipc_mq_sysctls_restore(const struct ipcns_img *n, bool late);
 int ipc_mq_restore(const IpcObject *o, struct files_rst *rf);
 
+/*
+ * Also for files-mq.c (a queue unlinked while open). What ipc_mq_copy()
+ * read of a queue:
+ */
+struct ipc_mq_copy {
+	unsigned mode;			/* permission bits */
+	unsigned uid, gid;
+	long maxmsg, msgsize;
+	IpcMqMsg **msgs;		/* in mq_receive's order; bytes in fdata.img */
+	size_t nr;
+};
+/*
+ * The queue open as @fd (a description of cr's own, O_RDWR | O_NONBLOCK):
+ * owner, mode, attributes and every message, taken and put back at once
+ * (on every path: a failure in between loses nothing), then appended to
+ * fdata.img through @df. A registered mq_notify is -EOPNOTSUPP. @what
+ * names the queue in messages. 0 or -errno (logged); *@ret is filled on
+ * success only (ipc_mq_copy_free() then).
+ */
+int ipc_mq_copy(struct files_dump *df, int fd, const char *what, struct ipc_mq_copy *ret);
+void ipc_mq_copy_free(struct ipc_mq_copy *c);
+/* Sends @nr messages (bytes from fdata.img) into the queue open as @fd (writable). */
+int ipc_mq_fill(struct files_rst *rf, int fd, const char *what, IpcMqMsg *const *msgs, size_t nr, uint64_t msgsize);
+
 /* What reading a queue's file in the mqueue file system says. */
 struct ipc_mq_status {
 	unsigned long long qsize;	/* bytes of messages (and the kernel's per-priority nodes) */
