@@ -12,6 +12,11 @@
  * queue's, which nobody else touched. In the ns flavor the queue is in
  * the tree's ipc namespace and comes back with its messages (ipcns.img).
  *
+ * A second queue (maxmsg 3, msgsize 64, mode 0640), open twice (O_RDWR |
+ * O_NONBLOCK and O_WRONLY), is unlinked with three messages in it: it
+ * is the tree's in both flavors, only its fds hold it; it comes back
+ * unlinked with its messages, both fds on one queue.
+ *
  * After restore, either way: the fds name the queue of that name (same
  * inode as a new mq_open of it), the dup is the same open file (a flags
  * change through one shows on the other), O_NONBLOCK and the access
@@ -32,11 +37,15 @@
 #define MSGSIZE	32
 
 static char name[64];
-static mqd_t rd, wr, rd2;
+static mqd_t rd, wr, rd2, ul_rw, ul_wr;
+
+static const struct { const char *text; unsigned prio; } ul_msgs[] = {
+	{ "low", 1 }, { "", 9 }, { "sixty-four bytes .............................................!", 4 },
+};
 
 static int expect_msg(mqd_t q, const char *text, unsigned prio)
 {
-	char buf[MSGSIZE];
+	char buf[128];
 	unsigned p;
 	ssize_t n = mq_receive(q, buf, sizeof(buf), &p);
 
@@ -88,6 +97,20 @@ int main(int argc, char **argv)
 		fail_errno("second mq_open or dup of %s", name);
 	if (mq_send(wr, "second", 6, 1) || mq_send(wr, "first", 5, 3))
 		fail_errno("mq_send");
+	{
+		struct mq_attr ua = { .mq_maxmsg = 3, .mq_msgsize = 64 };
+		char uname[64];
+
+		snprintf(uname, sizeof(uname), "/zdtm_mqfd_unl.%d", getpid());
+		mq_unlink(uname);
+		ul_rw = mq_open(uname, O_RDWR | O_NONBLOCK | O_CREAT | O_EXCL, 0640, &ua);
+		ul_wr = mq_open(uname, O_WRONLY);
+		if (ul_rw == (mqd_t)-1 || ul_wr == (mqd_t)-1 || mq_unlink(uname))
+			fail_errno("the queue to unlink, %s", uname);
+		for (int i = 0; i < 3; i++)
+			if (mq_send(ul_wr, ul_msgs[i].text, strlen(ul_msgs[i].text), ul_msgs[i].prio))
+				fail_errno("mq_send %d to the unlinked queue", i);
+	}
 
 	test_ready();
 	test_wait_checkpoint();
@@ -135,6 +158,39 @@ int main(int argc, char **argv)
 		bad++;
 	} else {
 		bad += expect_msg(rd, "after", 2);
+	}
+	/* The unlinked queue: one queue behind both fds, still unlinked, its messages by priority. */
+	{
+		char link[128], p[64];
+		ssize_t n;
+
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", ul_rw);
+		n = readlink(p, link, sizeof(link) - 1);
+		link[n > 0 ? n : 0] = 0;
+		if (n < 0 || !strstr(link, " (deleted)")) {
+			test_msg("FAIL: the unlinked queue's fd links to '%s'", link);
+			bad++;
+		}
+		if (fstat(ul_rw, &s1) || fstat(ul_wr, &s2) || s1.st_ino != s2.st_ino || (s1.st_mode & 07777) != 0640) {
+			test_msg("FAIL: the unlinked queue's fds: inodes %lu %lu, mode 0%o", (unsigned long)s1.st_ino,
+				 (unsigned long)s2.st_ino, s1.st_mode & 07777);
+			bad++;
+		}
+		if ((fcntl(ul_rw, F_GETFL) & (O_ACCMODE | O_NONBLOCK)) != (O_RDWR | O_NONBLOCK) ||
+		    (fcntl(ul_wr, F_GETFL) & (O_ACCMODE | O_NONBLOCK)) != O_WRONLY) {
+			test_msg("FAIL: the unlinked queue's fds: flags %#x %#x", fcntl(ul_rw, F_GETFL),
+				 fcntl(ul_wr, F_GETFL));
+			bad++;
+		}
+		bad += expect_msg(ul_rw, ul_msgs[1].text, ul_msgs[1].prio);
+		bad += expect_msg(ul_rw, ul_msgs[2].text, ul_msgs[2].prio);
+		bad += expect_msg(ul_rw, ul_msgs[0].text, ul_msgs[0].prio);
+		if (mq_send(ul_wr, "through wr", 10, 5)) {
+			test_msg("FAIL: the unlinked queue: mq_send after restore: %m");
+			bad++;
+		} else {
+			bad += expect_msg(ul_rw, "through wr", 5);
+		}
 	}
 	mq_unlink(name);
 	if (bad)
