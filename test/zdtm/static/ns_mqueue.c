@@ -9,7 +9,10 @@
  *   - /zdtm_mq_c: maxmsg 1, msgsize 128, mode 0604, owner 0:3456, empty,
  *     not open;
  * then lowers msg_max below /zdtm_mq_a's maxmsg (the restore has to raise
- * it while it makes the queue, and set it back).
+ * it while it makes the queue, and set it back). A thread waits in
+ * mq_receive on /zdtm_mq_c (a blocking fd of its own): the dump finds no
+ * message and no waiter disturbed, and after restore the thread gets the
+ * message the test sends then.
  *
  * After restore: the sysctls hold their values; the mqueue file system
  * (a detached mount of it) has these three queues and no other, with
@@ -31,6 +34,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <mqueue.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +75,23 @@ static const struct {
 	[QB] = { "zdtm_mq_b", 3, 8192, 0600, 0, 0, O_WRONLY },
 	[QC] = { "zdtm_mq_c", 1, 128, 0604, 0, C_GID, -1 },
 };
+
+static pthread_t waiter;
+static mqd_t waiter_q = (mqd_t)-1;
+static struct zmsg waiter_got;
+static volatile int waiter_in;
+
+/* Blocks in mq_receive on /zdtm_mq_c until the test sends after restore. */
+static void *waiter_fn(void *arg)
+{
+	ssize_t n;
+
+	(void)arg;
+	waiter_in = 1;
+	n = mq_receive(waiter_q, waiter_got.text, sizeof(waiter_got.text), &waiter_got.prio);
+	waiter_got.len = n < 0 ? 0 : n;
+	return (void *)(long)(n < 0 ? errno : 0);
+}
 
 /* What was sent, in sending order. */
 static struct zmsg sent_a[6], sent_b[2];
@@ -162,6 +183,12 @@ static void setup(void)
 		if (mq_close(mqd[QC]))
 			fail_errno("mq_close");
 		mqd[QC] = (mqd_t)-1;
+		waiter_q = mq_open("/zdtm_mq_c", O_RDONLY);
+		if (waiter_q == (mqd_t)-1 || pthread_create(&waiter, NULL, waiter_fn, NULL))
+			fail_errno("the thread waiting on /zdtm_mq_c");
+		while (!waiter_in)
+			usleep(1000);
+		usleep(20000);	/* in mq_receive by now, most likely */
 	}
 	sysctl_write("msg_max", MSG_MAX_LOW);
 }
@@ -317,6 +344,20 @@ int main(int argc, char **argv)
 		bad++;
 	} else {
 		bad += check_attr(mqd[QC], QC, 0, O_NONBLOCK);
+	}
+	if (waiter_q != (mqd_t)-1) {
+		mqd_t w = mq_open("/zdtm_mq_c", O_WRONLY);
+		void *ret;
+
+		if (w == (mqd_t)-1 || mq_send(w, "wake up", 7, 4))
+			fail_errno("sending to the waiting thread");
+		pthread_join(waiter, &ret);
+		if (ret || waiter_got.len != 7 || memcmp(waiter_got.text, "wake up", 7) || waiter_got.prio != 4) {
+			test_msg("FAIL: /zdtm_mq_c: the waiting thread got %zu bytes of priority %u (error %ld)",
+				 waiter_got.len, waiter_got.prio, (long)ret);
+			bad++;
+		}
+		mq_close(w);
 	}
 
 	/* The fds work: A both ways, non-blocking; B write-only. */
