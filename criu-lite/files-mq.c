@@ -28,7 +28,10 @@
  * tree's ipc namespace (replaced since, or of another ipc namespace,
  * e.g. opened before an unshare): it has no name to be opened by. The
  * fd's position and its mq_notify registration are not kept (a
- * registration on a queue cr saves is refused).
+ * registration on a queue cr saves is refused); an fd opened through a
+ * mount of the mqueue file system (/dev/mqueue/NAME) comes back as
+ * mq_open() makes it, on the namespace's internal mount (its link then
+ * reads /NAME).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -187,8 +190,8 @@ static int mq_check_unlinked(struct files_rst *rf, const FileEntry *fe)
 					"%u is not the one that keeps it", fe->id, e->name, e->same_as);
 		return 0;
 	}
-	if (!e->has_maxmsg || !e->has_msgsize || !e->maxmsg || !e->msgsize || e->maxmsg > INT_MAX ||
-	    e->msgsize > INT_MAX || !e->has_mode || (e->mode & ~07777u) || !e->has_uid || !e->has_gid ||
+	if (!e->has_maxmsg || !e->has_msgsize || !e->maxmsg || !e->msgsize || e->maxmsg > IPC_MQ_HARD_MSGMAX ||
+	    e->msgsize > IPC_MQ_HARD_MSGSIZEMAX || !e->has_mode || (e->mode & ~07777u) || !e->has_uid || !e->has_gid ||
 	    e->n_msgs > e->maxmsg)
 		return pr_errno(-EBADMSG, "files.img: file id %u: unlinked POSIX message queue /%s: no valid "
 				"attributes", fe->id, e->name);

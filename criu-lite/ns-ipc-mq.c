@@ -388,7 +388,7 @@ int ipc_mq_check(const struct ipcns_img *n, const IpcObject *o)
 	    !strcmp(name, ".."))
 		return pr_errno(-EBADMSG, "ipcns.img: POSIX message queue %d has no valid name", o->id);
 	if (!o->has_mq_maxmsg || !o->has_mq_msgsize || !o->mq_maxmsg || !o->mq_msgsize ||
-	    o->mq_maxmsg > INT_MAX || o->mq_msgsize > INT_MAX)
+	    o->mq_maxmsg > IPC_MQ_HARD_MSGMAX || o->mq_msgsize > IPC_MQ_HARD_MSGSIZEMAX)
 		return pr_errno(-EBADMSG, "ipcns.img: POSIX message queue /%s has no valid attributes", name);
 	if (o->mode & ~07777u)
 		return pr_errno(-EBADMSG, "ipcns.img: POSIX message queue /%s: mode 0%o", name, o->mode);

@@ -89,6 +89,10 @@ struct ipc_mq_status {
 /* "QSIZE:%-10lu NOTIFY:%-5d SIGNO:%-5d NOTIFY_PID:%-6d\n"; 0 or -EBADMSG (not logged). */
 int ipc_mq_parse_status(const char *buf, struct ipc_mq_status *ret);
 
+/* The kernel's bounds of mq_maxmsg and mq_msgsize (HARD_MSGMAX, HARD_MSGSIZEMAX). */
+#define IPC_MQ_HARD_MSGMAX	65536
+#define IPC_MQ_HARD_MSGSIZEMAX	(16 * 1024 * 1024)
+
 #define SYSCTL_KERNEL	"/proc/sys/kernel/"
 #define SYSCTL_MQUEUE	"/proc/sys/fs/mqueue/"
 #define SYSCTL_VAL_MAX	128
