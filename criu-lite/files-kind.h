@@ -192,5 +192,6 @@ extern const struct fd_kind fd_kind_tty, fd_kind_ptmx;
 extern const struct fd_kind fd_kind_pipe, fd_kind_fifo;
 extern const struct fd_kind fd_kind_eventfd, fd_kind_signalfd, fd_kind_timerfd, fd_kind_epoll;
 extern const struct fd_kind fd_kind_inotify, fd_kind_fanotify;
+extern const struct fd_kind fd_kind_mqueue;
 
 #endif

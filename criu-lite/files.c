@@ -41,9 +41,12 @@
 /* The kernel's O_LARGEFILE (asm-generic/fcntl.h); glibc's is 0 on 64-bit. */
 #define KERNEL_O_LARGEFILE	0100000
 
-/* The tty kinds come before chr (whose short list of devices excludes ttys anyway). */
+/*
+ * The tty kinds come before chr (whose short list of devices excludes ttys
+ * anyway); mqueue before reg (a queue is a regular file with a path).
+ */
 static const struct fd_kind *const kinds[] = {
-	&fd_kind_reg, &fd_kind_dir, &fd_kind_tty, &fd_kind_ptmx, &fd_kind_chr,
+	&fd_kind_mqueue, &fd_kind_reg, &fd_kind_dir, &fd_kind_tty, &fd_kind_ptmx, &fd_kind_chr,
 	/* inet first: its match is one getxattr, unix's may re-read unix_diag. */
 	&fd_kind_inet_sk, &fd_kind_unix,
 	&fd_kind_pipe, &fd_kind_fifo,

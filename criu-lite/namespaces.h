@@ -115,7 +115,7 @@ int utsns_read(int dfd, struct utsns_img **ret);
 int utsns_restore(const struct utsns_img *u);
 void utsns_free(struct utsns_img *u);
 
-/* ---- ipc (ns-ipc.c): ipcns.img; SysV shm, sem, msg, the ipc sysctls ------- */
+/* ---- ipc (ns-ipc*.c): ipcns.img; SysV shm, sem, msg, POSIX mqueues, sysctls */
 struct ipcns_img;
 /* cr is in the tree's ipc namespace; bulk bytes go to fdata.img through @df. */
 int ipcns_dump(struct files_dump *df, int dfd);
