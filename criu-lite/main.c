@@ -18,7 +18,7 @@
 #include "cr.h"
 #include "image.h"
 #include "log.h"
-#include "open-file.h"
+#include "rpc.h"
 
 #define DEFAULT_VERBOSITY	LOG_WARN
 #define MAX_VERBOSITY		LOG_DEBUG
@@ -43,6 +43,8 @@ enum {
 /* Leading ':' makes getopt report a missing argument as ':'. */
 /* This run's command line; passed as a value to the command it runs. */
 static struct cr_options opts;
+/* cr swrk FD: the FD; every option comes with the requests. */
+static const char *swrk_fd_arg;
 
 static const char short_opts[] = ":t:D:o:v::RdhV";
 
@@ -82,6 +84,7 @@ static void usage(FILE *f)
 "  cr restore [-D DIR] [options]       restore a tree from the images in DIR\n"
 "  cr check                            probe the kernel features cr needs\n"
 "  cr show DIR|FILE                    print images as JSON\n"
+"  cr swrk FD                          serve criu's RPC on the socket FD (runc, podman)\n"
 "\n"
 "Options:\n"
 "  -t, --tree PID           root of the tree to dump\n"
@@ -381,6 +384,8 @@ static enum parse_result parse_options(int argc, char **argv)
 			return PARSE_EXIT_OK;
 		case 'V':
 			printf("cr (criu-lite) %s\n", CR_VERSION);
+			printf("swrk: criu %s's RPC (what runc, podman and libcriu see as its version)\n",
+			       CR_CRIU_RPC_VERSION);
 			return PARSE_EXIT_OK;
 		case ':':
 			usage_error("option '%s' needs an argument", argv[optind - 1]);
@@ -408,6 +413,13 @@ static enum parse_result parse_options(int argc, char **argv)
 			return PARSE_EXIT_FAIL;
 		}
 		opts.show_path = argv[optind++];
+	} else if (!strcmp(opts.command, "swrk")) {
+		/* the socket's fd number; the requests carry the options */
+		if (optind >= argc) {
+			usage_error("swrk needs the fd of its socket");
+			return PARSE_EXIT_FAIL;
+		}
+		swrk_fd_arg = argv[optind++];
 	} else if (strcmp(opts.command, "dump") && strcmp(opts.command, "restore") &&
 		   strcmp(opts.command, "check")) {
 		usage_error("unknown command '%s'", opts.command);
@@ -426,50 +438,6 @@ static enum parse_result parse_options(int argc, char **argv)
 	return PARSE_RUN;
 }
 
-/*
- * dump and restore take -D for themselves (image.c: locked, checked, a
- * dump's created 0700: images hold the memory of the process; a
- * restore's trusted) before the log is opened there, so that a directory
- * refused, or in use by another cr, has nothing in it created or
- * truncated.
- */
-static int take_images_dir(int *ret_dfd)
-{
-	if (!strcmp(opts.command, "dump"))
-		return img_dir_lock(opts.images_dir, IMG_DIR_DUMP, ret_dfd);
-	if (!strcmp(opts.command, "restore")) {
-		/* Root restores what another user could have written only when told to. */
-		img_trust_set(geteuid() == 0 && !opts.allow_untrusted_images ? IMG_TRUST_REFUSE
-									    : IMG_TRUST_WARN);
-		return img_dir_lock(opts.images_dir, IMG_DIR_RESTORE, ret_dfd);
-	}
-	return 0;
-}
-
-/*
- * -o is relative to -D as in criu; an absolute path stays as it is. The
- * path goes to @ret_path (PATH_MAX bytes) once the log is open; a failure
- * was logged (to stderr) by log_open_file().
- */
-static int setup_log(char *ret_path)
-{
-	char path[PATH_MAX];
-	int ret;
-
-	if (!opts.log_file)
-		return 0;
-	if (opts.log_file[0] == '/')
-		ret = snprintf(path, sizeof(path), "%s", opts.log_file);
-	else
-		ret = snprintf(path, sizeof(path), "%s/%s", opts.images_dir, opts.log_file);
-	if (ret < 0 || (size_t)ret >= sizeof(path))
-		return pr_errno(-ENAMETOOLONG, "log file %s/%s", opts.images_dir, opts.log_file);
-	ret = log_open_file(path);
-	if (!ret)
-		strcpy(ret_path, path);
-	return ret;
-}
-
 static int run_command(int dfd, int *ret_exit_status)
 {
 	if (!strcmp(opts.command, "dump"))
@@ -478,6 +446,8 @@ static int run_command(int dfd, int *ret_exit_status)
 		return cr_restore(&opts, dfd, ret_exit_status);
 	if (!strcmp(opts.command, "check"))
 		return cr_check();
+	if (!strcmp(opts.command, "swrk"))
+		return cr_swrk(swrk_fd_arg);
 	return cr_show(opts.show_path);
 }
 
@@ -517,9 +487,9 @@ int main(int argc, char **argv)
 	}
 
 	log_set_level(opts.verbosity);
-	ret = take_images_dir(&dfd);
+	ret = cr_take_images_dir(&opts, &dfd);
 	if (!ret)
-		ret = setup_log(log_path);
+		ret = cr_open_log(&opts, log_path);
 	if (ret) {
 		report_failure(ret, log_path);
 		return 1;
