@@ -257,22 +257,32 @@ static int finish_images(struct dump_ctx *d)
  */
 static int wait_tree_dead(const struct pstree *t)
 {
-	for (unsigned i = 0; i < t->nr; i++) {
-		const struct pstree_task *task = &t->tasks[i];
-		struct proc_stat st;
-		unsigned waited = 0;
+	for (unsigned waited = 0;; waited++) {
+		pid_t left = 0;
 
-		if (task->kind != TASK_ALIVE)
-			continue;
-		while (!proc_parse_stat(task->pid, &st) && st.state != 'Z' && st.state != 'X') {
-			if (waited >= DEAD_WAIT_MS)
-				return pr_errno(-ETIMEDOUT, "pid %d: still there %u ms after it was killed", task->pid,
-						waited);
-			usleep(1000);
-			waited++;
+		for (unsigned i = 0; i < t->nr; i++) {
+			const struct pstree_task *task = &t->tasks[i];
+			struct proc_stat st;
+
+			if (task->kind != TASK_ALIVE)
+				continue;
+			/*
+			 * cr still traces what died stopped (PTRACE_DETACH needs a
+			 * stopped tracee): each thread's exit is cr's to collect
+			 * before the parent sees it, and the init of a pid
+			 * namespace waits for its children that long.
+			 */
+			for (unsigned k = 0; k < task->nr_tids; k++)
+				waitpid(task->tids[k], NULL, WNOHANG | __WALL);
+			if (!proc_parse_stat(task->pid, &st) && st.state != 'Z' && st.state != 'X')
+				left = task->pid;
 		}
+		if (!left)
+			return 0;
+		if (waited >= DEAD_WAIT_MS)
+			return pr_errno(-ETIMEDOUT, "pid %d: still there %u ms after it was killed", left, waited);
+		usleep(1000);
 	}
-	return 0;
 }
 
 /*
