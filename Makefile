@@ -132,7 +132,7 @@ $(TOOL_O): $(B)/criu-lite/%.o: criu-lite/%.c | $(PROTO_H) $(BLOB_H)
 
 .SECONDARY:
 
-all: cr zdtm-bins engine-test
+all: cr zdtm-bins engine-test rpc-client
 cr: $(CR)
 .PHONY: all cr
 
@@ -211,6 +211,15 @@ $(ZT)/subreaper: test/zdtm/subreaper.c
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 zdtm-bins: $(ZDTM_BIN) $(ZT)/fuzz-images $(ZT)/subreaper
 .PHONY: zdtm-bins
+
+# The RPC's own client (test/rpc): speaks criu's RPC to `cr swrk` as libcriu does.
+RPC_CLIENT	:= $(B)/test/rpc/rpc-client
+$(RPC_CLIENT): test/rpc/rpc-client.c $(B)/proto/rpc.pb-c.o | $(B)/proto/rpc.pb-c.h
+	$(mkout)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -iquote $(B)/proto -o $@ $< $(B)/proto/rpc.pb-c.o -lprotobuf-c
+rpc-client: $(RPC_CLIENT)
+.PHONY: rpc-client
 
 deps:
 	$(Q)sh scripts/install-deps

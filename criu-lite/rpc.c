@@ -189,6 +189,28 @@ static int open_dirs_and_log(struct rpc_opts *r, int *ret_dfd)
 	return err;
 }
 
+/*
+ * cr_check() prints its findings on stdout, which is the caller's (for a
+ * restore, runc's container's): they go to the log instead, as criu's.
+ */
+static int check_to_log(void)
+{
+	int saved = dup(STDOUT_FILENO), err;
+
+	fflush(stdout);
+	if (saved < 0 || dup2(log_get_fd(), STDOUT_FILENO) < 0) {
+		err = pr_errno(-errno, "rpc: CHECK: sending its output to the log");
+		if (saved >= 0)
+			close(saved);
+		return err;
+	}
+	err = cr_check();
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	return err;
+}
+
 /* DUMP, RESTORE, CHECK: options mapped, directories and log taken, then the command. */
 static int handle_command(struct swrk *s, const CriuReq *req)
 {
@@ -228,7 +250,7 @@ static int handle_command(struct swrk *s, const CriuReq *req)
 		else if (req->type == CRIU_REQ_TYPE__RESTORE)
 			err = cr_restore(&r.o, TAKE_FD(dfd), &exit_status);
 		else
-			err = cr_check();
+			err = check_to_log();
 	}
 	if (dfd >= 0)
 		close(dfd);
@@ -293,9 +315,17 @@ static int handle_features(struct swrk *s, const CriuReq *req)
 static int handle_unsupported(struct swrk *s, const CriuReq *req)
 {
 	CriuResp resp = CRIU_RESP__INIT;
-	int err;
+	struct rpc_opts r;
+	char why[512];
+	int err, dfd = -1;
 
 	log_clear_first_error();
+	/* The refusal goes to the log the options name, when they name one (a check's takes no directory). */
+	if (req->opts && !rpc_map_opts(req->opts, CRIU_REQ_TYPE__CHECK, s->peer, &r, why, sizeof(why)))
+		open_dirs_and_log(&r, &dfd);
+	else
+		r = (struct rpc_opts){ 0 };
+	rpc_opts_free(&r);
 	if (req->type == CRIU_REQ_TYPE__PRE_DUMP || req->type == CRIU_REQ_TYPE__SINGLE_PRE_DUMP)
 		err = pr_errno(-EOPNOTSUPP, "rpc: %s: cr has no pre-dump (incremental dumps) yet; use DUMP",
 			       rpc_type_name(req->type));
@@ -307,6 +337,7 @@ static int handle_unsupported(struct swrk *s, const CriuReq *req)
 	resp.type = req->type;
 	set_failure(&resp, err);
 	send_resp(s->sk, &resp);
+	log_close();
 	return err;
 }
 
