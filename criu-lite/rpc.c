@@ -237,7 +237,7 @@ static int handle_command(struct swrk *s, const CriuReq *req)
 		err = pr_errno(-EINVAL, "rpc: keep_open: cr serves one %s per swrk process",
 			       rpc_type_name(req->type));
 	if (!err) {
-		pr_info("cr (criu-lite) %s: %s over criu %s's RPC, for pid %d", CR_VERSION, r.o.command,
+		pr_info("cr (criu-lite) %s: %s over criu %s's RPC, asked by pid %d", CR_VERSION, r.o.command,
 			CR_CRIU_RPC_VERSION, s->peer);
 		rpc_opts_log_accepted(req->opts, req->type == CRIU_REQ_TYPE__DUMP);
 		s->forward = r.notify;
