@@ -57,6 +57,19 @@ struct cr_options {
  */
 int cr_notify(const struct cr_options *o, const char *script, pid_t pid);
 
+/* --action-script: criu's shell scripts, as a notify hook (notify.c). */
+struct cr_action_scripts {
+	const char **paths;
+	unsigned nr;
+	const char *images_dir;		/* CRTOOLS_IMAGE_DIR */
+	pid_t init_pid;			/* CRTOOLS_INIT_PID, once known */
+};
+/*
+ * The notify hook of struct cr_action_scripts @ctx: runs each script
+ * with criu's environment; -ECANCELED (logged) when one fails.
+ */
+int cr_run_action_scripts(void *ctx, const char *script, pid_t pid);
+
 /*
  * --manage-cgroups modes, as criu means them (restore; dump saves
  * properties in PROPS, FULL and STRICT).

@@ -38,11 +38,19 @@ enum {
 	OPT_MANAGE_CGROUPS,
 	OPT_CGROUP_ROOT,
 	OPT_FREEZE_CGROUP,
+	OPT_RESTORE_SIBLING,
+	OPT_ACTION_SCRIPT,
+	OPT_FILE_LOCKS,
+	OPT_EVASIVE_DEVICES,
+	OPT_EXT_UNIX_SK,
+	OPT_STATUS_FD,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':'. */
 /* This run's command line; passed as a value to the command it runs. */
 static struct cr_options opts;
+/* --action-script: run at every notification (notify.c). */
+static struct cr_action_scripts scripts;
 /* cr swrk FD: the FD; every option comes with the requests. */
 static const char *swrk_fd_arg;
 
@@ -71,6 +79,12 @@ static const struct option long_opts[] = {
 	{ "manage-cgroups",	optional_argument,	NULL, OPT_MANAGE_CGROUPS },
 	{ "cgroup-root",	required_argument,	NULL, OPT_CGROUP_ROOT },
 	{ "freeze-cgroup",	required_argument,	NULL, OPT_FREEZE_CGROUP },
+	{ "restore-sibling",	no_argument,		NULL, OPT_RESTORE_SIBLING },
+	{ "action-script",	required_argument,	NULL, OPT_ACTION_SCRIPT },
+	{ "file-locks",		no_argument,		NULL, OPT_FILE_LOCKS },
+	{ "evasive-devices",	no_argument,		NULL, OPT_EVASIVE_DEVICES },
+	{ "ext-unix-sk",	optional_argument,	NULL, OPT_EXT_UNIX_SK },
+	{ "status-fd",		required_argument,	NULL, OPT_STATUS_FD },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -117,6 +131,12 @@ static void usage(FILE *f)
 "                           strict or ignore, as criu means them\n"
 "      --cgroup-root [CONTROLLER:]PATH  restore: the tree's cgroups go under PATH\n"
 "      --freeze-cgroup PATH dump: freeze the tree with this freezer cgroup first\n"
+"      --restore-sibling    restore (with -d): the root becomes a child of cr's parent\n"
+"      --action-script FILE run FILE at each of criu's notification points, with\n"
+"                           CRTOOLS_SCRIPT_ACTION, CRTOOLS_IMAGE_DIR, CRTOOLS_INIT_PID;\n"
+"                           a script failing fails the dump or restore; may repeat\n"
+"      --file-locks, --evasive-devices  accepted: cr dumps file locks always, and\n"
+"                           opens device files at their dumped paths\n"
 "  -h, --help               this text\n"
 "  -V, --version            print the version\n"
 "\n"
@@ -379,6 +399,23 @@ static enum parse_result parse_options(int argc, char **argv)
 		case OPT_FREEZE_CGROUP:
 			opts.freeze_cgroup = optarg;
 			break;
+		case OPT_RESTORE_SIBLING:
+			opts.restore_sibling = true;
+			break;
+		case OPT_ACTION_SCRIPT:
+			if (push_str(&scripts.paths, &scripts.nr, optarg))
+				return PARSE_EXIT_FAIL;
+			break;
+		case OPT_FILE_LOCKS:
+		case OPT_EVASIVE_DEVICES:
+			/* criu's permissions that cr does not need (README) */
+			break;
+		case OPT_EXT_UNIX_SK:
+			usage_error("option --ext-unix-sk: cr does not dump unix sockets connected outside the tree");
+			return PARSE_EXIT_FAIL;
+		case OPT_STATUS_FD:
+			usage_error("option --status-fd: cr has no page server or lazy-pages daemon to report ready");
+			return PARSE_EXIT_FAIL;
 		case 'h':
 			usage(stdout);
 			return PARSE_EXIT_OK;
@@ -434,6 +471,17 @@ static enum parse_result parse_options(int argc, char **argv)
 	if (!strcmp(opts.command, "dump") && opts.pid <= 0) {
 		usage_error("dump needs -t PID");
 		return PARSE_EXIT_FAIL;
+	}
+	/* as criu: without -d cr would wait for a root that is not its child */
+	if (opts.restore_sibling && !opts.restore_detached) {
+		usage_error("--restore-sibling needs -d (--restore-detached)");
+		return PARSE_EXIT_FAIL;
+	}
+	if (scripts.nr) {
+		scripts.images_dir = opts.images_dir;
+		scripts.init_pid = opts.pid;	/* a restore's comes with setup-namespaces or post-restore */
+		opts.notify = cr_run_action_scripts;
+		opts.notify_ctx = &scripts;
 	}
 	return PARSE_RUN;
 }

@@ -377,7 +377,7 @@ int rpc_map_opts(const CriuOpts *opts, CriuReqType type, pid_t peer, struct rpc_
 	struct cr_options *o = &ret->o;
 	int err;
 
-	*ret = (struct rpc_opts){ .o = { .images_dir = ".", .verbosity = LOG_WARN } };
+	*ret = (struct rpc_opts){ .o = { .verbosity = LOG_WARN } };
 	why[0] = '\0';
 	switch (type) {
 	case CRIU_REQ_TYPE__DUMP:
@@ -392,7 +392,6 @@ int rpc_map_opts(const CriuOpts *opts, CriuReqType type, pid_t peer, struct rpc_
 	default:
 		return refuse(-EINVAL, why, why_len, "%s: no options to map", rpc_type_name(type));
 	}
-	o->images_dir = NULL;
 	err = map_dirs(q, type, peer, ret, why, why_len);
 	if (!err && !o->images_dir)
 		o->images_dir = ".";	/* a check's: it takes none */

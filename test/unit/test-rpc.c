@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cr.h"
@@ -282,6 +283,44 @@ static void test_config_file(void)
 	tmp_teardown();
 }
 
+/* --action-script through the notify hook: criu's environment, a failing script fails. */
+static void test_action_scripts(void)
+{
+	static const char script[] =
+		"#!/bin/sh\n"
+		"echo \"$CRTOOLS_SCRIPT_ACTION ${CRTOOLS_INIT_PID:-none} $CRTOOLS_IMAGE_DIR\" >> \"$CRTOOLS_IMAGE_DIR/out\"\n"
+		"[ \"$CRTOOLS_SCRIPT_ACTION\" != post-dump ]\n";
+	struct cr_action_scripts a = { 0 };
+	struct cr_options o = { .notify = cr_run_action_scripts, .notify_ctx = &a };
+	char path[128], want[512];
+	const char *paths[1] = { path };
+	unsigned char *out;
+	size_t len;
+
+	tmp_setup();
+	snprintf(path, sizeof(path), "%s/script", tmp_dir);
+	CU_ASSERT_EQUAL_FATAL(spit("script", script, sizeof(script) - 1), 0);
+	CU_ASSERT_EQUAL_FATAL(chmod(path, 0700), 0);
+	a.paths = paths;
+	a.nr = 1;
+	a.images_dir = tmp_dir;
+	CU_ASSERT_EQUAL(cr_notify(&o, "pre-restore", 0), 0);
+	CU_ASSERT_EQUAL(cr_notify(&o, "post-restore", 4711), 0);
+	CU_ASSERT_EQUAL(cr_notify(&o, "post-dump", 0), -ECANCELED);
+	CU_ASSERT_TRUE(last_error_has("notification post-dump failed"));
+	out = slurp("out", &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	snprintf(want, sizeof(want), "pre-restore none %s\npost-restore 4711 %s\npost-dump 4711 %s\n", tmp_dir,
+		 tmp_dir, tmp_dir);
+	CU_ASSERT_EQUAL(len, strlen(want));
+	CU_ASSERT_NSTRING_EQUAL(out, want, strlen(want));
+	free(out);
+	/* no hook: nothing to tell, nothing fails */
+	o.notify = NULL;
+	CU_ASSERT_EQUAL(cr_notify(&o, "pre-dump", 0), 0);
+	tmp_teardown();
+}
+
 static void test_type_names(void)
 {
 	CU_ASSERT_STRING_EQUAL(rpc_type_name(CRIU_REQ_TYPE__PRE_DUMP), "PRE_DUMP");
@@ -300,6 +339,7 @@ int unit_register_rpc(void)
 	    !CU_add_test(s, "one side's options, directories, externals", test_sides_and_shape) ||
 	    !CU_add_test(s, "a field cr does not know", test_unknown_field) ||
 	    !CU_add_test(s, "config_file: missing, empty, setting options", test_config_file) ||
+	    !CU_add_test(s, "--action-script as the notify hook", test_action_scripts) ||
 	    !CU_add_test(s, "request type names", test_type_names))
 		return CU_get_error();
 	return 0;
