@@ -221,6 +221,23 @@ $(RPC_CLIENT): test/rpc/rpc-client.c $(B)/proto/rpc.pb-c.o | $(B)/proto/rpc.pb-c
 rpc-client: $(RPC_CLIENT)
 .PHONY: rpc-client
 
+# make install [PREFIX=/usr/local] [DESTDIR=...] [CRIU_LINK=1]: cr in
+# $(PREFIX)/sbin, where criu goes; with CRIU_LINK=1 also as `criu`, for
+# runtimes that look criu up in PATH (runc's default --criu is "criu").
+PREFIX		?= /usr/local
+SBINDIR		?= $(PREFIX)/sbin
+install: cr
+	$(call msg,INSTALL,$(DESTDIR)$(SBINDIR)/cr)
+	$(Q)install -D -m 755 $(CR) $(DESTDIR)$(SBINDIR)/cr
+ifeq ($(CRIU_LINK),1)
+	$(call msg,LN,$(DESTDIR)$(SBINDIR)/criu)
+	$(Q)ln -sfn cr $(DESTDIR)$(SBINDIR)/criu
+endif
+uninstall:
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/cr
+	$(Q)if [ "$$(readlink $(DESTDIR)$(SBINDIR)/criu 2>/dev/null)" = cr ]; then rm -f $(DESTDIR)$(SBINDIR)/criu; fi
+.PHONY: install uninstall
+
 deps:
 	$(Q)sh scripts/install-deps
 
