@@ -251,9 +251,9 @@ static int finish_images(struct dump_ctx *d)
 #define DEAD_WAIT_MS	10000
 
 /*
- * --wait-killed (criu's own behaviour, which runtimes rely on: runc
- * looks at its init and removes the cgroups right after): every killed
- * task has exited, a zombie or gone. Its memory is freed by then.
+ * o->wait_killed (the RPC's: criu's own behaviour, which runtimes rely
+ * on; runc looks at its init and removes the cgroups right after): every
+ * killed task has exited, a zombie or gone. Its memory is freed by then.
  */
 static int wait_tree_dead(const struct pstree *t)
 {
