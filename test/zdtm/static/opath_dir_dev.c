@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +49,7 @@ struct fd_rec {
 };
 
 static struct fd_rec fds[NR_FDS];
-static char shm_path[64];
+static char shm_path[96];
 static char dent_seen[NR_DENTS + 2];	/* . and .. last */
 
 static int open_rec(int idx, const char *path, int flags)
@@ -182,7 +183,7 @@ static void check_devices(void)
 int main(int argc, char **argv)
 {
 	static char data[SHM_LEN];
-	char c;
+	char c, cwd[PATH_MAX];
 	int fd, nr;
 
 	test_init(argc, argv);
@@ -211,8 +212,14 @@ int main(int argc, char **argv)
 	open_rec(DEV_RANDOM, "/dev/random", O_RDONLY);
 	open_rec(DEV_URANDOM, "/dev/urandom", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 
-	/* A file on tmpfs, outside the work dir: removed at exit. */
-	snprintf(shm_path, sizeof(shm_path), "/dev/shm/zdtm_opath_dir_dev.%d", getpid());
+	/*
+	 * A file on tmpfs, outside the work dir: removed at exit. Named after
+	 * the work dir (/tmp/zdtm.XXXXXX), not the pid: in the ns flavor
+	 * every test is pid 1, and /dev/shm is the host's.
+	 */
+	if (!getcwd(cwd, sizeof(cwd)))
+		fail_errno("getcwd");
+	snprintf(shm_path, sizeof(shm_path), "/dev/shm/zdtm_opath_dir_dev.%.40s", strrchr(cwd, '/') + 1);
 	fd = open_rec(SHM, shm_path, O_RDWR | O_CREAT | O_EXCL);
 	atexit(shm_unlink_file);
 	check_tmpfs(fd);
