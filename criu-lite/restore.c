@@ -471,6 +471,9 @@ static __noreturn void task_main(struct restore_ctx *r, unsigned idx)
 	/* The root joins the namespaces the holder made. */
 	if (!err && idx == 0)
 		err = ns_restore_enter(r->ns);
+	/* Kills the root task (sigkill:), not cr, as task-setup does. */
+	if (!err && idx == 0)
+		err = cr_fail_point("ns-enter");
 	/* In the tree's mount namespace and root, what the task opens itself is found as it was named. */
 	if (!err && idx == 0)
 		rst_root_set(NULL);
@@ -1011,6 +1014,8 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		err = verifier_join(&r);
 	if (!err)
 		err = ns_restore_tasks(r.ns, &r.tree);
+	if (!err)
+		err = cr_fail_point("ns-cgroups");
 	if (!err)
 		err = shmem_restore_finish(r.shm);
 	if (!err)
