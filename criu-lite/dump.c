@@ -411,7 +411,7 @@ int cr_dump(const struct cr_options *o, int dfd)
 		err = cr_fail_point("seize");
 	/* A frozen cgroup cannot fork while the tree is walked; thawed once every thread is seized. */
 	if (!err && o->freeze_cgroup)
-		err = cgroup_freeze(o->freeze_cgroup, &d.freezer);
+		err = cgroup_freeze(o->freeze_cgroup, d.guard, &d.freezer);
 	if (!err && d.freezer)
 		err = cr_fail_point("frozen");
 	if (!err)

@@ -241,7 +241,9 @@ void cgroup_free(struct cgroup_img *c);
  * A frozen task can be PTRACE_SEIZEd, and PTRACE_INTERRUPT on it is
  * queued: it stops for the tracer once it runs again. So a dump does,
  * as criu does:
- *   1. cgroup_freeze(o->freeze_cgroup, &f): frozen, nothing forks;
+ *   1. cgroup_freeze(o->freeze_cgroup, guard, &f): frozen, nothing
+ *      forks; the guard thaws it if cr dies before step 3 (unless it
+ *      was frozen before);
  *   2. pstree_seize(): SEIZE + INTERRUPT every thread of the tree (the
  *      walk finds nothing new: the tree cannot change);
  *   3. cgroup_thaw_seized(f): the interrupts land, every thread enters
@@ -256,7 +258,8 @@ void cgroup_free(struct cgroup_img *c);
  * not FROZEN within 10 s is -ETIMEDOUT, naming the cgroup).
  */
 struct cgroup_freezer;
-int cgroup_freeze(const char *path, struct cgroup_freezer **ret);
+struct guard;
+int cgroup_freeze(const char *path, struct guard *g, struct cgroup_freezer **ret);
 /* Thaws unconditionally: the seized tasks take their interrupts. */
 int cgroup_thaw_seized(struct cgroup_freezer *f);
 /* Back to the state before cgroup_freeze(): thawed, or frozen if it was frozen before. */
