@@ -783,10 +783,23 @@ int ns_restore_args(const struct pstree_task *t, struct restorer_args *a, struct
 	return 0;
 }
 
+void ns_restore_guarded(struct ns_rst *n)
+{
+	if (n)
+		cgroup_restore_unguard(n->cg);
+}
+
+void ns_restore_abandoned(const struct ns_rst *n)
+{
+	if (n && n->cg_prepared)
+		cgroup_restore_abandon(n->cg);
+}
+
 void ns_restore_end(struct ns_rst *n, bool ok)
 {
 	if (!n)
 		return;
+	cgroup_restore_unguard(n->cg);
 	rst_root_set(NULL);
 	rst_mounts_set(0, NULL, 0);
 	if (n->holder_ctl >= 0)

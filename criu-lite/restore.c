@@ -920,8 +920,10 @@ static void restore_guard_finish(void *arg, unsigned stage)
 	struct pollfd p = { .fd = r->go_rd, .events = POLLIN };
 
 	(void)stage;
-	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) {
+		ns_restore_abandoned(r->ns);	/* the tree leaves by itself: what cr made for it goes */
 		return;
+	}
 	for (unsigned i = 0; i < r->tree.nr; i++) {
 		if (r->tree.tasks[i].kind != TASK_ALIVE)
 			continue;
@@ -958,6 +960,9 @@ static int release_tree(struct restore_ctx *r)
 		nr_keep += files_restore_finish_fds(r->files, keep + 1, GUARD_KEEP_MAX - 1);
 		err = guard_start(restore_guard_choose, restore_guard_finish, r, keep, nr_keep, &g);
 	}
+	/* This guard undoes what the namespaces' own would: one at a time. */
+	if (!err)
+		ns_restore_guarded(r->ns);
 	if (!err)
 		err = cr_fail_point("go");
 	if (!err && write(r->go_wr, "g", 1) != 1)
