@@ -10,14 +10,17 @@
  * and "frozen 0|1" in cgroup.events.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cgroup-priv.h"
 #include "cleanup.h"
+#include "guard.h"
 #include "log.h"
 
 #define FREEZE_TIMEOUT_MS	10000	/* a freezer that needs longer is stuck (D state, a vfork) */
@@ -126,7 +129,35 @@ void cgroup_freezer_free(struct cgroup_freezer *f)
 	free(f);
 }
 
-int cgroup_freeze(const char *path, struct cgroup_freezer **ret)
+/* In the guard, when cr died: @fd is the freezer's state file (@v2: cgroup.freeze). */
+static void thaw_undo(int fd, uint64_t v2)
+{
+	const char *val = v2 ? "0" : "THAWED";
+
+	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		pr_perror("the guard could not thaw the freezer cgroup");
+}
+
+/*
+ * The guard thaws the cgroup if cr dies before it did: a tree left
+ * frozen would not run on. One frozen before the dump stays so.
+ */
+static int thaw_guarded(const struct cgroup_freezer *f, struct guard *g)
+{
+	_cleanup_free_ char *p = NULL;
+	_cleanup_close_ int fd = -EBADF;
+
+	if (!g || f->was_frozen)
+		return 0;
+	if (asprintf(&p, "%s/%s", f->dir, f->v2 ? "cgroup.freeze" : "freezer.state") < 0)
+		return -ENOMEM;
+	fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pr_errno(-errno, "cgroup %s: open %s", f->dir, p);
+	return guard_keep_fd(g, fd, thaw_undo, f->v2, GUARD_UNDO);
+}
+
+int cgroup_freeze(const char *path, struct guard *g, struct cgroup_freezer **ret)
 {
 	struct cgroup_freezer *f = xzalloc(sizeof(*f));
 	int err;
@@ -138,8 +169,10 @@ int cgroup_freeze(const char *path, struct cgroup_freezer **ret)
 		err = is_frozen(f);
 	if (err >= 0) {
 		f->was_frozen = err == 1;
-		err = freeze_wait(f);
+		err = thaw_guarded(f, g);
 	}
+	if (!err)
+		err = freeze_wait(f);
 	if (err) {
 		cgroup_freezer_free(f);
 		return err;

@@ -56,6 +56,9 @@ struct cgroup_img {
 	char **moved_from;		/* per root: its dumped path if --cgroup-root moved it, else NULL */
 	char **created;			/* host directories made, deepest last */
 	unsigned nr_created;
+	char **planned;			/* those to make, found before the first mkdir */
+	unsigned nr_planned;
+	struct guard *guard;		/* removes the planned ones if cr dies before the go */
 };
 
 /*

@@ -15,10 +15,13 @@
 #include "cgroup-priv.h"
 #include "cleanup.h"
 #include "compiler.h"
+#include "guard.h"
 #include "log.h"
 #include "proc-parse.h"
 #include "pstree.h"
 
+#define CG_EMPTY_TIMEOUT_MS	3000	/* the tasks of an abandoned tree leave its cgroups by then */
+#define CG_EMPTY_POLL_MS	10
 
 static bool touches(int mode)
 {
@@ -113,12 +116,105 @@ static int make_dir(struct cgroup_img *c, struct cg_dir *d, bool *ret_made)
 	return 0;
 }
 
+/* Adds @p to c->planned unless it is there. */
+static int plan_one(struct cgroup_img *c, const char *p)
+{
+	char **n;
+
+	for (unsigned i = 0; i < c->nr_planned; i++)
+		if (!strcmp(c->planned[i], p))
+			return 0;
+	n = xrealloc(c->planned, (c->nr_planned + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	c->planned = n;
+	n[c->nr_planned] = xstrdup(p);
+	if (!n[c->nr_planned])
+		return -ENOMEM;
+	c->nr_planned++;
+	return 0;
+}
+
+/* c->planned: the directories make_dir() will create, parents first (those missing now). */
+static int plan_dirs(struct cgroup_img *c)
+{
+	int err = 0;
+
+	for (unsigned i = 0; !err && i < c->nr_dirs; i++) {
+		_cleanup_free_ char *mnt = NULL, *p = NULL;
+
+		err = cg_host_dir(c->dirs[i].ref.controllers, "/", &mnt);
+		if (!err && asprintf(&p, "%s%s", mnt, c->dirs[i].ref.path) < 0)
+			err = -ENOMEM;
+		for (char *s = err ? NULL : p + strlen(mnt) + 1; s; s++) {
+			char saved = *s;
+
+			if (saved && saved != '/')
+				continue;
+			*s = 0;
+			if (access(p, F_OK) && errno == ENOENT)
+				err = plan_one(c, p);
+			*s = saved;
+			if (!saved || err)
+				break;
+		}
+	}
+	return err;
+}
+
+/* Deepest first, each once its tasks have left it (rmdir says EBUSY until then). */
+static void remove_dirs(char *const *dirs, unsigned nr)
+{
+	int waited = 0;
+
+	for (unsigned i = nr; i-- > 0;) {
+		while (rmdir(dirs[i]) < 0 && errno == EBUSY && waited < CG_EMPTY_TIMEOUT_MS) {
+			usleep(CG_EMPTY_POLL_MS * 1000);
+			waited += CG_EMPTY_POLL_MS;
+		}
+		if (!access(dirs[i], F_OK))
+			pr_warn("cgroup: cannot remove %s, which cr made: %s\n", dirs[i], strerror(errno));
+	}
+}
+
+static unsigned guard_choose(void *arg, unsigned stage)
+{
+	(void)arg;
+	(void)stage;
+	return GUARD_NOTHING;	/* the tree's tasks are still in the cgroups */
+}
+
+/* In the guard, once cr is gone: its tree is not live (cr stopped us before the go). */
+static void guard_finish(void *arg, unsigned stage)
+{
+	const struct cgroup_img *c = arg;
+
+	(void)stage;
+	remove_dirs(c->planned, c->nr_planned);
+}
+
+void cgroup_restore_unguard(struct cgroup_img *c)
+{
+	if (c)
+		guard_stop(TAKE_PTR(c->guard));
+}
+
+void cgroup_restore_abandon(const struct cgroup_img *c)
+{
+	if (c)
+		remove_dirs(c->created, c->nr_created);
+}
+
 int cgroup_restore_prepare(struct cgroup_img *c)
 {
 	int err = 0;
 
 	if (!touches(c->mode))
 		return 0;
+	/* What cr makes must not outlive a cr killed before the tree is live. */
+	err = plan_dirs(c);
+	if (!err && c->nr_planned && !c->guard)
+		err = guard_start(guard_choose, guard_finish, c, NULL, 0, &c->guard);
 	for (unsigned i = 0; !err && i < c->nr_dirs; i++) {
 		struct cg_dir *d = &c->dirs[i];
 		bool made = false;
@@ -138,6 +234,7 @@ void cgroup_restore_undo(struct cgroup_img *c)
 {
 	if (!c)
 		return;
+	cgroup_restore_unguard(c);
 	while (c->nr_created) {
 		char *p = c->created[--c->nr_created];
 

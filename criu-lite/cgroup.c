@@ -112,6 +112,9 @@ void cgroup_free(struct cgroup_img *c)
 	free(c->tasks);
 	free(c->dirs);
 	free(c->created);
+	for (unsigned i = 0; i < c->nr_planned; i++)
+		free(c->planned[i]);
+	free(c->planned);
 	free(c);
 }
 

@@ -209,6 +209,8 @@ static int finish_images(struct dump_ctx *d)
 
 	/* The namespaces' bulk bytes go to fdata.img too: before it is finished. */
 	err = ns_dump_write(d->ns, d->o, &d->tree, d->files, d->dfd);
+	if (!err)
+		err = cr_fail_point("ns-images");
 	e = img_close(TAKE_PTR(d->pages));
 	if (!err)
 		err = e;
@@ -442,6 +444,8 @@ int cr_dump(const struct cr_options *o, int dfd)
 	if (!err)
 		err = ns_dump_begin(d.root, &d.ns);
 	if (!err)
+		err = cr_fail_point("ns-begin");
+	if (!err)
 		err = img_open(d.dfd, IMG_PAGES, 1, O_WRONLY, &d.pages);
 	if (!err)
 		err = files_dump_begin(d.dfd, &d.tree, o, &d.files);
@@ -458,7 +462,9 @@ int cr_dump(const struct cr_options *o, int dfd)
 		err = cr_fail_point("seize");
 	/* A frozen cgroup cannot fork while the tree is walked; thawed once every thread is seized. */
 	if (!err && o->freeze_cgroup)
-		err = cgroup_freeze(o->freeze_cgroup, &d.freezer);
+		err = cgroup_freeze(o->freeze_cgroup, d.guard, &d.freezer);
+	if (!err && d.freezer)
+		err = cr_fail_point("frozen");
 	if (!err)
 		err = pstree_seize(d.root, d.freezer, &d.tree);
 	if (err)

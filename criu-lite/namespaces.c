@@ -671,6 +671,8 @@ int ns_restore_create(struct ns_rst *n, struct files_rst *rf)
 		return pr_errno(-EIO, "the holder of the new namespaces (pid %d) died", n->holder);
 	if (herr)
 		return herr;	/* logged by the holder */
+	if (!err)
+		err = cr_fail_point("ns-holder");
 	if (err)
 		return err;
 
@@ -690,6 +692,8 @@ int ns_restore_create(struct ns_rst *n, struct files_rst *rf)
 	for (unsigned i = 0; i < ARRAY_SIZE(entered) && !err; i++)
 		if (n->e[entered[i]])
 			err = ns_enter(n->fd[entered[i]], entered[i], "the holder");
+	if (!err)
+		err = cr_fail_point("ns-join");
 	if (!err && n->e[NS_UTS])
 		err = utsns_restore(n->uts);
 	if (!err && n->e[NS_IPC])
@@ -779,10 +783,23 @@ int ns_restore_args(const struct pstree_task *t, struct restorer_args *a, struct
 	return 0;
 }
 
+void ns_restore_guarded(struct ns_rst *n)
+{
+	if (n)
+		cgroup_restore_unguard(n->cg);
+}
+
+void ns_restore_abandoned(const struct ns_rst *n)
+{
+	if (n && n->cg_prepared)
+		cgroup_restore_abandon(n->cg);
+}
+
 void ns_restore_end(struct ns_rst *n, bool ok)
 {
 	if (!n)
 		return;
+	cgroup_restore_unguard(n->cg);
 	rst_root_set(NULL);
 	rst_mounts_set(0, NULL, 0);
 	if (n->holder_ctl >= 0)

@@ -104,6 +104,13 @@ int ns_restore_args(const struct pstree_task *t, struct restorer_args *a, struct
 int ns_restore_tasks(const struct ns_rst *n, const struct pstree *tree);
 /* The tree is live (@ok) or gone: the holder leaves; after a failure cr's cgroups go too. */
 void ns_restore_end(struct ns_rst *n, bool ok);
+/*
+ * The restore's guard is started (release_tree()): it takes over what
+ * the namespaces' own guard would undo (ns_restore_guarded()), and if cr
+ * dies before the go it calls ns_restore_abandoned().
+ */
+void ns_restore_guarded(struct ns_rst *n);
+void ns_restore_abandoned(const struct ns_rst *n);
 void ns_restore_free(struct ns_rst *n);
 
 /* ---- uts (ns-uts.c): utsns.img -------------------------------------------- */
@@ -231,6 +238,14 @@ int cgroup_mount_root(const struct cgroup_img *c, const char *fstype, const char
 		      const char *root, char **ret);
 /* The restore failed: removes what cgroup_restore_prepare() created. */
 void cgroup_restore_undo(struct cgroup_img *c);
+/*
+ * cgroup_restore_prepare() forks a guard that removes what it creates if
+ * cr dies; unguard stops it (the restore's own guard took over, or cr
+ * ends). In that guard, cr died before the go: abandon removes what was
+ * created, once the tree's tasks have left it.
+ */
+void cgroup_restore_unguard(struct cgroup_img *c);
+void cgroup_restore_abandon(const struct cgroup_img *c);
 void cgroup_free(struct cgroup_img *c);
 
 /*
@@ -241,7 +256,9 @@ void cgroup_free(struct cgroup_img *c);
  * A frozen task can be PTRACE_SEIZEd, and PTRACE_INTERRUPT on it is
  * queued: it stops for the tracer once it runs again. So a dump does,
  * as criu does:
- *   1. cgroup_freeze(o->freeze_cgroup, &f): frozen, nothing forks;
+ *   1. cgroup_freeze(o->freeze_cgroup, guard, &f): frozen, nothing
+ *      forks; the guard thaws it if cr dies before step 3 (unless it
+ *      was frozen before);
  *   2. pstree_seize(): SEIZE + INTERRUPT every thread of the tree (the
  *      walk finds nothing new: the tree cannot change);
  *   3. cgroup_thaw_seized(f): the interrupts land, every thread enters
@@ -256,7 +273,8 @@ void cgroup_free(struct cgroup_img *c);
  * not FROZEN within 10 s is -ETIMEDOUT, naming the cgroup).
  */
 struct cgroup_freezer;
-int cgroup_freeze(const char *path, struct cgroup_freezer **ret);
+struct guard;
+int cgroup_freeze(const char *path, struct guard *g, struct cgroup_freezer **ret);
 /* Thaws unconditionally: the seized tasks take their interrupts. */
 int cgroup_thaw_seized(struct cgroup_freezer *f);
 /* Back to the state before cgroup_freeze(): thawed, or frozen if it was frozen before. */

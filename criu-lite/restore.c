@@ -477,6 +477,9 @@ static __noreturn void task_main(struct restore_ctx *r, unsigned idx)
 	/* The root joins the namespaces the holder made. */
 	if (!err && idx == 0)
 		err = ns_restore_enter(r->ns);
+	/* Kills the root task (sigkill:), not cr, as task-setup does. */
+	if (!err && idx == 0)
+		err = cr_fail_point("ns-enter");
 	/* In the tree's mount namespace and root, what the task opens itself is found as it was named. */
 	if (!err && idx == 0)
 		rst_root_set(NULL);
@@ -931,8 +934,10 @@ static void restore_guard_finish(void *arg, unsigned stage)
 	struct pollfd p = { .fd = r->go_rd, .events = POLLIN };
 
 	(void)stage;
-	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) {
+		ns_restore_abandoned(r->ns);	/* the tree leaves by itself: what cr made for it goes */
 		return;
+	}
 	for (unsigned i = 0; i < r->tree.nr; i++) {
 		if (r->tree.tasks[i].kind != TASK_ALIVE)
 			continue;
@@ -969,6 +974,9 @@ static int release_tree(struct restore_ctx *r)
 		nr_keep += files_restore_finish_fds(r->files, keep + 1, GUARD_KEEP_MAX - 1);
 		err = guard_start(restore_guard_choose, restore_guard_finish, r, keep, nr_keep, &g);
 	}
+	/* This guard undoes what the namespaces' own would: one at a time. */
+	if (!err)
+		ns_restore_guarded(r->ns);
 	if (!err)
 		err = cr_fail_point("go");
 	if (!err && write(r->go_wr, "g", 1) != 1)
@@ -1036,6 +1044,8 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		err = ns_restore_tasks(r.ns, &r.tree);
 	if (!err && has_ns)
 		err = cr_notify(o, "post-setup-namespaces", 0);
+	if (!err)
+		err = cr_fail_point("ns-cgroups");
 	if (!err)
 		err = shmem_restore_finish(r.shm);
 	if (!err)

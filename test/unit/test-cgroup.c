@@ -538,23 +538,23 @@ static void test_freezer(void)
 	snprintf(path, sizeof(path), CG "/freezer/%s", name);
 	snprintf(rel, sizeof(rel), "/%s", name);
 
-	CU_ASSERT_FATAL(cgroup_freeze(path, &f) == 0);
+	CU_ASSERT_FATAL(cgroup_freeze(path, NULL, &f) == 0);
 	CU_ASSERT_STRING_EQUAL(get("freezer", "", "freezer.state"), "FROZEN");
 	CU_ASSERT(cgroup_thaw(f) == 0);
 	CU_ASSERT_STRING_EQUAL(get("freezer", "", "freezer.state"), "THAWED");
 	cgroup_freezer_free(f);
 
 	/* Frozen before: seized tasks get thawed to take their interrupts, then it is frozen again. */
-	CU_ASSERT_FATAL(cgroup_freeze(rel, &f) == 0);
+	CU_ASSERT_FATAL(cgroup_freeze(rel, NULL, &f) == 0);
 	cgroup_freezer_free(f);
-	CU_ASSERT_FATAL(cgroup_freeze(rel, &f) == 0);
+	CU_ASSERT_FATAL(cgroup_freeze(rel, NULL, &f) == 0);
 	CU_ASSERT(cgroup_thaw_seized(f) == 0);
 	CU_ASSERT_STRING_EQUAL(get("freezer", "", "freezer.state"), "THAWED");
 	CU_ASSERT(cgroup_thaw(f) == 0);
 	CU_ASSERT_STRING_EQUAL(get("freezer", "", "freezer.state"), "FROZEN");
 	cgroup_freezer_free(f);
 
-	CU_ASSERT(cgroup_freeze("/no-such-cgroup-of-cr", &f) == -ENOENT);
+	CU_ASSERT(cgroup_freeze("/no-such-cgroup-of-cr", NULL, &f) == -ENOENT);
 	CU_ASSERT(!putf("THAWED", CG "/%s/%s%s/%s", "freezer", "", "freezer.state"));
 	stop_child(pid);
 	cleanup_cgroups();

@@ -1,4 +1,4 @@
-# shellcheck shell=bash disable=SC2034 # REASON, RC, TREE_PIDS: for the sourcing script
+# shellcheck shell=bash disable=SC2034 # REASON, RC, TREE_PIDS, NSWRAP: for the sourcing script
 # Shell helpers shared by the zdtm runner (test/zdtm/run) and the fault
 # suite (test/zdtm/fault): running under the subreaper, processes seen
 # through /proc, waits with a timeout, and the cleanup of what a case
@@ -18,6 +18,7 @@ BINS=$ZBUILD/static
 SR=$ZBUILD/subreaper
 TREE=()		# scratch list filled by tree_add
 KIDS=()		# scratch list filled by children_of
+NSWRAP=()	# the ns flavor's start command, filled by ns_wrap
 
 # subreaper_exec SCRIPT ARGS...: unless already done, build the subreaper
 # helper when missing or stale and re-execute SCRIPT under it, so that the
@@ -87,6 +88,44 @@ ns_unshare()
 	local u
 	u=$(sed -n 's/.*zdtm: unshare: *\(.*\)$/\1/p' "$STATIC/$1.c" | head -n1)
 	echo "${u:---pid --mount --net --uts --ipc --cgroup --mount-proc}"
+}
+
+# ns_wrap NAME ERRFILE: NSWRAP = the command that starts test NAME (its
+# arguments follow) the way the ns flavor does: as the init of fresh
+# namespaces (ZDTM_NS_UNSHARE, else the test's "zdtm: unshare:" line, else
+# the default set), through lib/ns-init. unshare's own complaints (when a
+# dump kills its child) go to ERRFILE: the test's output file is the
+# test's, and must not grow meanwhile.
+ns_wrap()
+{
+	local opts=${ZDTM_NS_UNSHARE:-$(ns_unshare "$1")}
+	# shellcheck disable=SC2206 # the options split on purpose
+	NSWRAP=(/bin/sh -c 'exec "$@" 2>>"$0"' "$2" "$(command -v unshare)" --fork $opts "$ZDTM_DIR/lib/ns-init")
+}
+
+# ns_root PIDFILE: after a test started (as LPID) through ns_wrap wrote
+# PIDFILE, TPID = its first process in a pid namespace other than LPID's
+# (below unshare, itself below any wrapper): the pid cr is given. The
+# test, pid 1 of its namespace, wrote 1.
+ns_root()
+{
+	local p mine
+	[ "$(cat "$1")" = 1 ] || { err "ns flavor: pid file says $(cat "$1"), not 1"; return 1; }
+	mine=$(readlink "/proc/$LPID/ns/pid")
+	TREE=()
+	tree_add "$LPID"
+	TPID=""
+	for p in "${TREE[@]}"; do
+		[ "$(readlink "/proc/$p/ns/pid" 2>/dev/null)" != "$mine" ] && { TPID=$p; break; }
+	done
+	[ -n "$TPID" ] || { err "ns flavor: $LPID has no process in a pid namespace of its own"; return 1; }
+}
+
+# host_mounts: our mount table without the mount ids (a restore must leave
+# nothing mounted here).
+host_mounts()
+{
+	cut -d' ' -f3- /proc/self/mountinfo | sort
 }
 
 err()
