@@ -63,6 +63,8 @@ struct mntns_img {
 	bool *deferred;		/* made by mntns_restore_in_pidns(): proc, what hangs off it or is cut from it */
 	char **ext_path;	/* externals: the host path to bind */
 	char *root;		/* the new root: --root, or "/" (cr's own) */
+	bool userns;		/* the mount namespace is made in a new user namespace */
+	int *host_clone;	/* then: the holder's clones of cr's paths (root, externals), -1 */
 };
 
 /*

@@ -75,10 +75,18 @@ static int sysctl_write(const char *name, const char *val)
 	_cleanup_close_ int fd = -EBADF;
 	size_t len = strlen(val);
 
+	uid_t saved;
+	int err = 0;
+
 	snprintf(path, sizeof(path), SYSCTL_KERNEL "%s", name);
+	/* In a user namespace's ipc namespace only its root may write these. */
+	userns_euid_begin(&saved);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, val, len) != (ssize_t)len)
-		return pr_errno(-errno, "ipc namespace: writing %s to %s", val, path);
+		err = -errno;
+	userns_euid_end(saved);
+	if (err)
+		return pr_errno(err, "ipc namespace: writing %s to %s", val, path);
 	return 0;
 }
 

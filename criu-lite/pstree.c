@@ -320,6 +320,7 @@ void pstree_free(struct pstree *t)
 		free(t->tasks[i].children);
 		free(t->tasks[i].ns_pid);
 		free(t->tasks[i].ns_tids);
+		free(t->tasks[i].img_tids);
 	}
 	free(t->tasks);
 	t->tasks = NULL;

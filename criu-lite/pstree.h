@@ -37,6 +37,12 @@ struct pstree_task {
 	unsigned levels;
 	pid_t *ns_pid, *ns_tids;
 	pid_t ns_pgid, ns_sid;
+	/*
+	 * Restore of a tree in a user namespace: pid and tids are the new
+	 * ones in cr's pid namespace once the tree exists, these the dumped
+	 * (what the images name them by).
+	 */
+	pid_t img_pid, *img_tids;
 	/* restore plan */
 	bool before_setsid;		/* forked by the parent before its setsid() */
 	int *children;			/* indexes, in fork order */
