@@ -291,14 +291,21 @@ static int proc_helper_at(const struct mntns_img *m)
 	return -1;
 }
 
-void mntns_set_userns(struct mntns_img *m)
+void mntns_set_userns(struct mntns_img *m, bool own_cgroupns)
 {
 	m->userns = true;
+	m->own_cgroupns = own_cgroupns;
 }
 
-/* What a user namespace's root may mount (FS_USERNS_MOUNT): devtmpfs is the initial namespace's only. */
-static bool userns_mountable(const char *fstype)
+/*
+ * What the root of the tree's user namespace may mount: not devtmpfs (no
+ * FS_USERNS_MOUNT), cgroups only in a cgroup namespace of its own (else
+ * they are cr's cgroup namespace's, made from cr's user namespace).
+ */
+static bool userns_mountable(const struct mntns_img *m, const char *fstype)
 {
+	if (!strcmp(fstype, "cgroup") || !strcmp(fstype, "cgroup2"))
+		return m->own_cgroupns;
 	return strcmp(fstype, "devtmpfs") != 0;
 }
 
@@ -326,7 +333,7 @@ int mntns_restore_preclone(struct mntns_img *m, struct files_rst *rf, const stru
 
 		if (m->deferred[i] || (me->kind != MNT_KIND_ROOT && me->kind != MNT_KIND_EXTERNAL &&
 				       !(me->kind == MNT_KIND_TMPFS && tmpfs_unmapped(me, u)) &&
-				       !(me->kind == MNT_KIND_FRESH && !userns_mountable(me->fstype))))
+				       !(me->kind == MNT_KIND_FRESH && !userns_mountable(m, me->fstype))))
 			continue;
 		fd = source_mount(&b, i);
 		if (fd < 0)

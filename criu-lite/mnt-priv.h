@@ -64,6 +64,7 @@ struct mntns_img {
 	char **ext_path;	/* externals: the host path to bind */
 	char *root;		/* the new root: --root, or "/" (cr's own) */
 	bool userns;		/* the mount namespace is made in a new user namespace */
+	bool own_cgroupns;	/* and so is a cgroup namespace (the tree's) */
 	int *host_clone;	/* then: the holder's clones of cr's paths (root, externals), -1 */
 };
 

@@ -470,7 +470,7 @@ int ns_restore_read(const struct cr_options *o, int dfd, bool has_ns, bool has_c
 	if (!err && n->e[NS_USER] && !n->e[NS_PID])
 		err = pr_errno(-EBADMSG, "ns.img: a user namespace of the tree's own without a pid namespace of its own");
 	if (!err && n->e[NS_USER] && n->e[NS_MNT])
-		mntns_set_userns(n->mnt);
+		mntns_set_userns(n->mnt, n->e[NS_CGROUP] != NULL);
 	return err;
 }
 

@@ -262,7 +262,7 @@ int mntns_restore_in_pidns(const struct mntns_img *m);
  * visible already: the holder keeps a clone of cr's /proc on the tree's
  * first proc mount point until the root task has made its own.
  */
-void mntns_set_userns(struct mntns_img *m);
+void mntns_set_userns(struct mntns_img *m, bool own_cgroupns);
 /*
  * The holder, before it unshares the user namespace @u: clones of what the
  * tree's mounts are cut from in cr's namespace (its root, externals). In

@@ -79,12 +79,20 @@ static int sysctl_write(const char *name, const char *val)
 	int err = 0;
 
 	snprintf(path, sizeof(path), SYSCTL_KERNEL "%s", name);
-	/* In a user namespace's ipc namespace only its root may write these. */
-	userns_euid_begin(&saved);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, val, len) != (ssize_t)len)
+	/*
+	 * In a user namespace's ipc namespace only its root may write most
+	 * of them (the *_next_id ones, whoever may checkpoint/restore there).
+	 */
+	if (fd < 0 && errno == EACCES) {
+		userns_euid_begin(&saved);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, val, len) != (ssize_t)len)
+			err = -errno;
+		userns_euid_end(saved);
+	} else if (fd < 0 || write(fd, val, len) != (ssize_t)len) {
 		err = -errno;
-	userns_euid_end(saved);
+	}
 	if (err)
 		return pr_errno(err, "ipc namespace: writing %s to %s", val, path);
 	return 0;

@@ -1020,10 +1020,11 @@ static int create_tree(struct restore_ctx *r)
 
 	r->creator = getpid();
 	if (ns_restore_userns(r->ns)) {
+		/* Whatever the creator got to clone is killed by the pid it reported (host_pid()). */
+		r->forked = true;
 		pid = clone_root_in_userns(r);
 		if (pid < 0)
 			return pr_errno(-errno, "creating pid %d in its user namespace", root);
-		r->forked = true;
 		return 0;
 	}
 	pid = clone_task(r, 0, exit_signal_of(r, 0), 0);
