@@ -51,6 +51,14 @@ struct pstree_task {
 
 #define PSTREE_MAX_LEVELS	8	/* pid namespaces below cr's */
 
+/*
+ * A pid or tid of the images in cr's pid namespace now: the same, but in
+ * a tree restored in a user namespace (img_pid, img_tids); a pid not of
+ * the tree stays as it is.
+ */
+struct pstree;
+pid_t pstree_new_pid(const struct pstree *t, pid_t dumped);
+
 /* The pid the task's own pid namespace gives it. */
 static inline pid_t pstree_vpid(const struct pstree_task *t)
 {

@@ -1167,7 +1167,7 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 	if (!err)
 		err = shmem_restore_finish(r.shm);
 	if (!err)
-		err = files_restore_owners(r.files);
+		err = files_restore_owners(r.files, &r.tree);
 	if (!err)
 		err = release_tree(&r);
 	/* The pid file says the tree is live; if it cannot be written, the tree goes. */
