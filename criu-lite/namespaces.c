@@ -671,7 +671,7 @@ int ns_restore_tasks(const struct ns_rst *n, const struct pstree *tree)
 int ns_restore_args(const struct ns_rst *n, const struct pstree_task *t, struct restorer_args *a,
 		    struct restorer_thread *th, unsigned nr_threads)
 {
-	pid_t host = ns_restore_userns(n) ? 0 : 1;	/* 0: cr's pid namespace's tids are not chosen */
+	bool host = !ns_restore_userns(n);	/* whether the tids in cr's pid namespace are chosen */
 	int err;
 
 	if (ns_restore_userns(n) && a->has_creds) {

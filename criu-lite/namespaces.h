@@ -27,6 +27,13 @@
  * (mntns_restore_in_pidns(): proc). The tree is put back into its cgroups
  * (cgroup_restore_tasks()) before the go.
  *
+ * A tree in a user namespace of its own (ns-user.c): the holder unshares
+ * it first, alone, and cr writes its maps; the holder then makes the
+ * other namespaces, which so belong to it, from inside. The root is
+ * cloned by a creator that entered it (its pid namespace belongs to it
+ * too), and every pid the tree sees is the dumped one; its pids in cr's
+ * pid namespace are new.
+ *
  * Every module: functions return 0 or -errno after logging one line
  * (what, which namespace or object, why with the errno text). A dump
  * refuses what it cannot restore, naming it. A restore function that

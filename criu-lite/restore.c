@@ -854,7 +854,12 @@ static void kill_tree(struct restore_ctx *r)
 		bool left = false;
 		char path[32];
 
-		for (unsigned i = 0; i < r->tree.nr; i++) {
+		/*
+		 * In a user namespace the root, the init of the tree's pid
+		 * namespace, takes every other task with it; their new pids
+		 * are not looked at, one may be another process's by now.
+		 */
+		for (unsigned i = 0; i < (ns_restore_userns(r->ns) ? 1 : r->tree.nr); i++) {
 			pid_t pid = host_pid(r, i);
 
 			snprintf(path, sizeof(path), "/proc/%d", pid);
@@ -983,32 +988,30 @@ static void raise_nofile(void)
 static pid_t clone_root_in_userns(struct restore_ctx *r)
 {
 	struct clone_args ca = { .exit_signal = exit_signal_of(r, 0) };
-	pid_t creator, pid;
-	int status, err;
+	pid_t root = r->tree.tasks[0].pid, creator, pid;
+	int status;
 
 	creator = syscall(SYS_clone3, &ca, sizeof(ca));
 	if (creator < 0)
-		return pr_errno(-errno, "forking the creator of pid %d", r->tree.tasks[0].pid), -1;
+		return pr_errno(-errno, "forking the creator of pid %d", root), -1;
 	if (creator == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		err = ns_restore_userns_enter(r->ns);
-		if (err)
-			_exit(2);
+		if (ns_restore_userns_enter(r->ns))
+			_exit(1);	/* logged */
 		pid = clone_task(r, 0, 0, CLONE_PARENT);
 		if (pid == 0)
 			task_main(r, 0);
-		if (pid < 0)
-			_exit(errno == EEXIST ? 3 : 4);
+		if (pid < 0) {
+			pr_errno(-errno, "clone3 of pid %d (pid 1 of a new pid namespace) in its user namespace", root);
+			_exit(1);
+		}
 		__atomic_store_n(&r->sh->rep[0].host_pid, pid, __ATOMIC_SEQ_CST);
 		_exit(0);
 	}
 	if (waitpid(creator, &status, __WALL) != creator)
-		return pr_errno(-errno, "waiting for the creator of pid %d", r->tree.tasks[0].pid), -1;
+		return pr_errno(-errno, "waiting for the creator of pid %d", root), -1;
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		errno = WIFEXITED(status) && WEXITSTATUS(status) == 3 ? EEXIST : ECHILD;
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 4)
-			pr_err("the creator of pid %d could not clone it in its user namespace (exit 4)",
-			       r->tree.tasks[0].pid);
+		errno = ECHILD;
 		return -1;
 	}
 	return __atomic_load_n(&r->sh->rep[0].host_pid, __ATOMIC_SEQ_CST);
@@ -1023,9 +1026,7 @@ static int create_tree(struct restore_ctx *r)
 		/* Whatever the creator got to clone is killed by the pid it reported (host_pid()). */
 		r->forked = true;
 		pid = clone_root_in_userns(r);
-		if (pid < 0)
-			return pr_errno(-errno, "creating pid %d in its user namespace", root);
-		return 0;
+		return pid < 0 ? -errno : 0;	/* logged by the creator or there */
 	}
 	pid = clone_task(r, 0, exit_signal_of(r, 0), 0);
 	if (pid < 0) {
