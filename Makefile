@@ -198,6 +198,7 @@ $(ZDTM_BIN): $(ZT)/static/%: test/zdtm/static/%.c $(ZDTM_LIB) $(wildcard test/zd
 # A test built from another one's source.
 $(ZT)/static/amx_released: test/zdtm/static/amx_tiles.c
 $(ZT)/static/anon_256m: test/zdtm/static/anon_64m.c
+$(ZT)/static/ns_mounts_base: test/zdtm/static/ns_mounts.c
 # The image fuzzer knows the format from image.h alone.
 $(ZT)/fuzz-images: test/zdtm/fuzz-images.c criu-lite/image.h
 	$(mkout)

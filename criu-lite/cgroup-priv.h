@@ -53,6 +53,7 @@ struct cgroup_img {
 	unsigned nr_tasks;
 	struct cg_dir *dirs;
 	unsigned nr_dirs;
+	char **moved_from;		/* per root: its dumped path if --cgroup-root moved it, else NULL */
 	char **created;			/* host directories made, deepest last */
 	unsigned nr_created;
 };
@@ -64,6 +65,8 @@ struct cgroup_img {
  * shows that hierarchy or that cgroup, or -errno.
  */
 int cg_host_dir(const char *controllers, const char *path, char **ret);
+/* Whether a mount of @fstype with super options @opts shows the hierarchy @controllers. */
+bool cg_mount_matches(const char *controllers, const char *fstype, const char *opts);
 /* Whether the comma-separated @list has the token @tok of @len bytes. */
 bool cg_list_has(const char *list, const char *tok, size_t len);
 static inline bool cg_is_v2(const char *controllers) { return !controllers[0]; }

@@ -62,8 +62,7 @@ bool cg_list_has(const char *list, const char *tok, size_t len)
 	return false;
 }
 
-/* Whether every controller of @controllers is an option of the mount. */
-static bool mount_matches(const char *controllers, const char *fstype, const char *opts)
+bool cg_mount_matches(const char *controllers, const char *fstype, const char *opts)
 {
 	if (cg_is_v2(controllers))
 		return !strcmp(fstype, "cgroup2");
@@ -98,7 +97,7 @@ int cg_host_dir(const char *controllers, const char *path, char **ret)
 
 		if (!sep || sscanf(line, "%*d %*d %*s %4095s %4095s", root, mnt) != 2 ||
 		    sscanf(sep + 3, "%63s %*s %1023s", fstype, opts) != 2 ||
-		    !mount_matches(controllers, fstype, opts))
+		    !cg_mount_matches(controllers, fstype, opts))
 			continue;
 		/* A mount of a sub-cgroup (a cgroup namespace's view) shows only what is below its root. */
 		rlen = strcmp(root, "/") ? strlen(root) : 0;

@@ -14,6 +14,7 @@
 
 #include "cgroup-priv.h"
 #include "cleanup.h"
+#include "compiler.h"
 #include "log.h"
 #include "proc-parse.h"
 #include "pstree.h"
@@ -22,6 +23,31 @@
 static bool touches(int mode)
 {
 	return mode != CG_MODE_NONE && mode != CG_MODE_IGNORE;
+}
+
+/*
+ * A v1 cpuset made by mkdir has no cpus and no mems, and no task can
+ * join it (ENOSPC) until it has some: it takes its parent's, as with
+ * cgroup.clone_children. Saved properties are set after, when restored.
+ */
+static int cpuset_inherit(const char *dir)
+{
+	static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
+	_cleanup_free_ char *parent = NULL;
+	int err = 0;
+
+	if (asprintf(&parent, "%s/..", dir) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < ARRAY_SIZE(files) && !err; i++) {
+		_cleanup_free_ char *v = NULL;
+
+		err = cg_read(parent, files[i], &v);
+		if (err)
+			err = pr_errno(err, "cgroup %s: reading %s", parent, files[i]);
+		else if (*v)
+			err = cg_write(dir, files[i], v);
+	}
+	return err;
 }
 
 static int ref_host(struct cg_ref *r)
@@ -69,6 +95,12 @@ static int make_dir(struct cgroup_img *c, struct cg_dir *d, bool *ret_made)
 			c->created = n;
 			c->nr_created++;
 			pr_debug("cgroup: created %s\n", p);
+			if (!cg_is_v2(d->ref.controllers) && cg_list_has(d->ref.controllers, "cpuset", 6))
+				err = cpuset_inherit(p);
+			if (err) {
+				*s = saved;
+				return err;
+			}
 		}
 		*s = saved;
 		if (!saved)

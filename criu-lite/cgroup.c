@@ -93,8 +93,12 @@ void cgroup_free(struct cgroup_img *c)
 {
 	if (!c)
 		return;
-	for (unsigned i = 0; i < c->nr_roots; i++)
+	for (unsigned i = 0; i < c->nr_roots; i++) {
 		ref_fini(&c->roots[i]);
+		if (c->moved_from)
+			free(c->moved_from[i]);
+	}
+	free(c->moved_from);
 	for (unsigned i = 0; i < c->nr_sets; i++)
 		set_fini(&c->sets[i]);
 	for (unsigned i = 0; i < c->nr_dirs; i++) {
@@ -742,7 +746,8 @@ static int rebase_ref(struct cg_ref *r, const char *old, const char *new)
 /*
  * --cgroup-root [CONTROLLER:]PATH: the tree's root of a hierarchy with
  * CONTROLLER among its controllers ("name=systemd" for a named one,
- * "unified" or "cgroup2" for v2), or of every hierarchy without one
+ * "unified", "cgroup2" or "" for v2: runc passes ":PATH", the way
+ * /proc/PID/cgroup names it), or of every hierarchy without one
  * named, becomes PATH; every cgroup below the old root moves with it.
  */
 static const char *new_root(const struct cr_options *o, const char *controllers)
@@ -755,8 +760,8 @@ static const char *new_root(const struct cr_options *o, const char *controllers)
 
 		if (a[0] == '/' || !colon)
 			all = a;
-		else if (cg_is_v2(controllers) ? (!strncmp(a, "unified:", 8) || !strncmp(a, "cgroup2:", 8))
-					       : cg_list_has(controllers, a, n))
+		else if (cg_is_v2(controllers) ? (!n || !strncmp(a, "unified:", 8) || !strncmp(a, "cgroup2:", 8))
+					       : n && cg_list_has(controllers, a, n))
 			return colon + 1;
 	}
 	return all;
@@ -779,6 +784,11 @@ static int apply_cgroup_roots(const struct cr_options *o, struct cgroup_img *c)
 
 		if (!nr)
 			continue;
+		if (!c->moved_from) {
+			c->moved_from = xzalloc(c->nr_roots * sizeof(*c->moved_from));
+			if (!c->moved_from)
+				return -ENOMEM;
+		}
 		old = TAKE_PTR(root->path);
 		root->path = xstrdup(nr);
 		if (!root->path)
@@ -793,6 +803,27 @@ static int apply_cgroup_roots(const struct cr_options *o, struct cgroup_img *c)
 				err = rebase_ref(&c->dirs[d].ref, old, nr);
 		if (err)
 			return err;
+		c->moved_from[i] = TAKE_PTR(old);
+	}
+	return 0;
+}
+
+int cgroup_mount_root(const struct cgroup_img *c, const char *fstype, const char *super_opts, const char *mountpoint,
+		      const char *root, char **ret)
+{
+	*ret = NULL;
+	for (unsigned i = 0; c->moved_from && i < c->nr_roots; i++) {
+		const char *old = c->moved_from[i];
+		int err;
+
+		if (!old || !cg_mount_matches(c->roots[i].controllers, fstype, super_opts))
+			continue;
+		err = rebase(root, old, c->roots[i].path, ret);
+		if (!err && !*ret)
+			err = pr_errno(-EINVAL, "mount %s: it shows the cgroup %s, above the tree's root %s, which "
+					       "--cgroup-root moves to %s",
+				       mountpoint, root, old, c->roots[i].path);
+		return err;
 	}
 	return 0;
 }

@@ -154,6 +154,10 @@ int files_dump_find(struct files_dump *df, dev_t dev, ino_t ino,
 
 /* Whether @pid is a process of the dumped tree. */
 bool files_dump_pid_in_tree(const struct files_dump *df, pid_t pid);
+/* Whether /proc/@pid, as task @viewer's /proc shows it, is a task of the tree (ns_proc_pid_in_tree()). */
+/* @id (a pid, group or session of cr's pid namespace) as the tree sees it: pstree_ns_id(). */
+pid_t files_dump_ns_id(const struct files_dump *df, pid_t id);
+bool files_dump_proc_pid_in_tree(const struct files_dump *df, pid_t viewer, pid_t pid);
 
 /* fdata.img (fdata.c): appends @len bytes; fills *ref (data_ref__init'ed here). */
 int fdata_append(struct files_dump *df, const void *buf, size_t len, DataRef *ref);
@@ -188,5 +192,6 @@ extern const struct fd_kind fd_kind_tty, fd_kind_ptmx;
 extern const struct fd_kind fd_kind_pipe, fd_kind_fifo;
 extern const struct fd_kind fd_kind_eventfd, fd_kind_signalfd, fd_kind_timerfd, fd_kind_epoll;
 extern const struct fd_kind fd_kind_inotify, fd_kind_fanotify;
+extern const struct fd_kind fd_kind_mqueue;
 
 #endif

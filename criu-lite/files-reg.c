@@ -20,6 +20,7 @@
 #include "compiler.h"
 #include "files-kind.h"
 #include "log.h"
+#include "namespaces.h"
 #include "open-file.h"
 #include "shmem.h"
 
@@ -83,12 +84,16 @@ static bool is_memfd(const struct fd_dump *d)
 
 /*
  * Restore reopens by path, so the path must name the very object the fd
- * refers to now. Returns 0 or -ENOTSUP (logged).
+ * refers to now; or, in a mount namespace of the tree's own, the file is
+ * on a mount that another one hides at that path (@r->hidden_mnt: restore
+ * opens it through its own mount). Returns 0 or -ENOTSUP (logged).
  */
-static int check_path_now(const struct fd_dump *d)
+static int check_path_now(const struct fd_dump *d, RegFileEntry *r)
 {
 	char seen[PATH_MAX + 32];
+	const char *why = NULL;
 	struct stat st;
+	int err;
 
 	if (d->link[0] != '/')
 		return files_refuse(d, "a file without a path", NULL);
@@ -96,9 +101,20 @@ static int check_path_now(const struct fd_dump *d)
 	if (proc_root_path(d->pid, d->link, seen, sizeof(seen)))
 		return -ENAMETOOLONG;
 	if (stat(seen, &st) < 0)
-		return files_refuse(d, "a file", "its path no longer names it (renamed?)");
-	if (st.st_dev != d->st.st_dev || st.st_ino != d->st.st_ino)
-		return files_refuse(d, "a file", "its path now names another file (renamed or replaced, or another mount namespace)");
+		why = "its path no longer names it (renamed?)";
+	else if (st.st_dev != d->st.st_dev || st.st_ino != d->st.st_ino)
+		why = "its path now names another file (renamed or replaced, or another mount namespace)";
+	if (!why)
+		return 0;
+	err = mntns_hidden_file(d->pid, d->fdi.mnt_id, d->link, &r->mnt_path);
+	if (err == -ENOENT)
+		return files_refuse(d, "a file", why);
+	if (err)
+		return pr_errno(err, "pid %d: fd %d (%s): looking for the mount it is on", d->pid, d->fd, d->link);
+	r->has_hidden_mnt = true;
+	r->hidden_mnt = d->fdi.mnt_id;
+	pr_info("pid %d: fd %d (%s): on mount %d, hidden at that path by another mount\n", d->pid, d->fd,
+		d->link, d->fdi.mnt_id);
 	return 0;
 }
 
@@ -197,7 +213,7 @@ static bool under_tree_proc(const struct fd_dump *d)
 		return false;
 	pid = strtol(d->link + 6, &end, 10);
 	return end != d->link + 6 && (*end == '/' || !*end) && pid > 0 &&
-	       files_dump_pid_in_tree(d->df, pid);
+	       files_dump_proc_pid_in_tree(d->df, d->pid, pid);
 }
 
 static int reg_dump(struct fd_dump *d, FileEntry *fe)
@@ -232,7 +248,7 @@ static int reg_dump(struct fd_dump *d, FileEntry *fe)
 		r->has_size = true;
 		r->size = d->st.st_size;
 	}
-	err = check_path_now(d);
+	err = check_path_now(d, r);
 	if (!err && under_tree_proc(d))
 		r->has_in_tree_proc = r->in_tree_proc = true;
 	return err;
@@ -249,6 +265,7 @@ static void reg_free_entry(FileEntry *fe)
 	free(r->data);
 	free(r->path);
 	free(r->memfd_name);
+	free(r->mnt_path);
 	free(r);
 	fe->reg = NULL;
 }
@@ -302,6 +319,29 @@ static void dir_of(const char *path, char *buf, size_t size)
 }
 
 /* Checks that the path still names what the image says; creates nothing. */
+/* Where cr finds a file: at its path, or inside the mount that hid it there at dump. */
+static const char *where(const RegFileEntry *r, char *buf)
+{
+	return r->has_hidden_mnt ? rst_mnt_path(r->hidden_mnt, r->mnt_path ? r->mnt_path : "", buf)
+				 : rst_path(r->path, buf);
+}
+
+static int stat_at(const RegFileEntry *r, struct stat *st)
+{
+	char buf[RST_PATH_MAX];
+	const char *p = where(r, buf);
+
+	return p ? stat(p, st) : -1;
+}
+
+static int open_at(const RegFileEntry *r, int flags)
+{
+	char buf[RST_PATH_MAX];
+	const char *p = where(r, buf);
+
+	return p ? open(p, flags) : -1;
+}
+
 static int reg_check(struct files_rst *rf, const FileEntry *fe)
 {
 	const RegFileEntry *r = fe->reg;
@@ -332,7 +372,7 @@ static int reg_check(struct files_rst *rf, const FileEntry *fe)
 		return 0;
 	}
 
-	if (rst_stat(r->path, &st) < 0)
+	if (stat_at(r, &st) < 0)
 		return pr_errno(-errno, "file %s (open at dump) can't be found", r->path);
 	if ((st.st_mode & S_IFMT) != (r->mode & S_IFMT))
 		return pr_errno(-ESTALE, "file %s was a %s at dump, it is a %s now", r->path,
@@ -468,7 +508,7 @@ static int reg_open(struct files_rst *rf, const FileEntry *fe)
 	if (r->deleted)
 		fd = open_unlinked(rf, fe);
 	else {
-		fd = rst_open(r->path, flags);
+		fd = open_at(r, flags);
 		if (fd < 0)
 			fd = pr_errno(-errno, "can't reopen %s (flags 0%o)", r->path, flags);
 	}

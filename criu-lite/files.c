@@ -34,15 +34,19 @@
 #include "log.h"
 #include "files-priv.h"
 #include "image.h"
+#include "namespaces.h"
 #include "proc-parse.h"
 #include "pstree.h"
 
 /* The kernel's O_LARGEFILE (asm-generic/fcntl.h); glibc's is 0 on 64-bit. */
 #define KERNEL_O_LARGEFILE	0100000
 
-/* The tty kinds come before chr (whose short list of devices excludes ttys anyway). */
+/*
+ * The tty kinds come before chr (whose short list of devices excludes ttys
+ * anyway); mqueue before reg (a queue is a regular file with a path).
+ */
 static const struct fd_kind *const kinds[] = {
-	&fd_kind_reg, &fd_kind_dir, &fd_kind_tty, &fd_kind_ptmx, &fd_kind_chr,
+	&fd_kind_mqueue, &fd_kind_reg, &fd_kind_dir, &fd_kind_tty, &fd_kind_ptmx, &fd_kind_chr,
 	/* inet first: its match is one getxattr, unix's may re-read unix_diag. */
 	&fd_kind_inet_sk, &fd_kind_unix,
 	&fd_kind_pipe, &fd_kind_fifo,
@@ -72,6 +76,16 @@ struct fd_deferred {
 bool files_dump_pid_in_tree(const struct files_dump *df, pid_t pid)
 {
 	return df->tree && pstree_find(df->tree, pid);
+}
+
+pid_t files_dump_ns_id(const struct files_dump *df, pid_t id)
+{
+	return df->tree ? pstree_ns_id(df->tree, id) : id;
+}
+
+bool files_dump_proc_pid_in_tree(const struct files_dump *df, pid_t viewer, pid_t pid)
+{
+	return df->tree && ns_proc_pid_in_tree(df->tree, viewer, pid);
 }
 
 void files_dump_set_guard(struct files_dump *df, struct guard *g)

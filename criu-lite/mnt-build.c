@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -30,9 +31,10 @@
 struct build {
 	const struct mntns_img *m;
 	struct files_rst *rf;
-	int *fd;		/* each mount's fd in this process, -1 */
+	int *fd;		/* each mount's fd in this process, -1; then (fd + nr) the covers */
 	bool *prop_done;
 	bool pidns;		/* mntns_restore_in_pidns(): the deferred mounts */
+	int cgns_fd;		/* cr's cgroup namespace, where cgroup mounts are made; -1 */
 };
 
 static bool mine(const struct build *b, unsigned i)
@@ -151,17 +153,49 @@ static void log_fs_context(int fsfd, const char *mp)
  * fd. With @ret_ro, a read-only super block is made writable and
  * *ret_ro set, for sb_make_ro() once it is filled.
  */
-static int fresh_mount(const MountEntry *me, bool *ret_ro)
+/*
+ * fsopen() of @fstype; a cgroup file system from cr's cgroup namespace
+ * (@cgns_fd, -1: none of the tree's own): its context keeps that
+ * namespace, so the mount's root is the hierarchy's root as cr sees it.
+ * Returns the fd or -errno (logged).
+ */
+static int fsopen_in(const char *fstype, int cgns_fd, const char *mp)
 {
-	_cleanup_close_ int fsfd = fsopen(me->fstype, FSOPEN_CLOEXEC);
+	_cleanup_close_ int own = -EBADF, fsfd = -EBADF;
+	int err = 0;
+
+	if (cgns_fd >= 0 && (!strcmp(fstype, "cgroup") || !strcmp(fstype, "cgroup2"))) {
+		own = open("/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC);
+		if (own < 0 || setns(cgns_fd, CLONE_NEWCGROUP) < 0)
+			return pr_errno(-errno, "mount %s: entering cr's cgroup namespace", mp);
+	}
+	fsfd = fsopen(fstype, FSOPEN_CLOEXEC);
+	if (fsfd < 0)
+		err = pr_errno(-errno, "mount %s: fsopen(%s)", mp, fstype);
+	if (own >= 0 && setns(own, CLONE_NEWCGROUP) < 0)
+		return pr_errno(-errno, "mount %s: back into the tree's cgroup namespace", mp);
+	return err ? err : TAKE_FD(fsfd);
+}
+
+static int fresh_mount(const struct build *b, const MountEntry *me, bool *ret_ro)
+{
+	_cleanup_close_ int fsfd = fsopen_in(me->fstype, b->cgns_fd, me->mountpoint);
 	_cleanup_free_ char *opts = xstrdup(me->fs_options);
 	char *save = NULL;
 	int mfd;
 
 	if (fsfd < 0)
-		return pr_errno(-errno, "mount %s: fsopen(%s)", me->mountpoint, me->fstype);
+		return fsfd;
 	if (!opts)
 		return -ENOMEM;
+	/* The source /proc/PID/mountinfo shows ("none" else); devtmpfs's is the kernel's. */
+	if (me->source && *me->source && strcmp(me->fstype, "devtmpfs") &&
+	    fsconfig(fsfd, FSCONFIG_SET_STRING, "source", me->source, 0) < 0) {
+		int err = -errno;
+
+		log_fs_context(fsfd, me->mountpoint);
+		return pr_errno(err, "mount %s (%s): source %s", me->mountpoint, me->fstype, me->source);
+	}
 	for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(o, '=');
 		int r;
@@ -245,6 +279,14 @@ static int source_mount(struct build *b, unsigned i)
 	case MNT_KIND_ROOT:
 		return clone_at(AT_FDCWD, b->m->root, me->mountpoint);
 	case MNT_KIND_EXTERNAL:
+	case MNT_KIND_HOST:
+		if (b->pidns) {
+			/* cloned by mntns_prepare_in_pidns(): attached once, then build_done() closes it */
+			mfd = b->m->ext_fd[i];
+			b->m->ext_fd[i] = -1;
+			return mfd >= 0 ? mfd : pr_errno(-EBADF, "mount %s: no clone of %s", me->mountpoint,
+							 b->m->ext_path[i]);
+		}
 		return clone_at(AT_FDCWD, b->m->ext_path[i], me->mountpoint);
 	case MNT_KIND_BIND:
 		src = mount_fd(b, b->m->bind_src[i]);
@@ -259,7 +301,7 @@ static int source_mount(struct build *b, unsigned i)
 			TAKE_FD(tmp);
 		return mfd;
 	default:
-		tmp = fresh_mount(me, me->kind == MNT_KIND_TMPFS ? &ro : NULL);
+		tmp = fresh_mount(b, me, me->kind == MNT_KIND_TMPFS ? &ro : NULL);
 		if (tmp < 0)
 			return tmp;
 		if (me->kind == MNT_KIND_TMPFS) {
@@ -291,22 +333,19 @@ static int proc_helper_at(const struct mntns_img *m)
 	return -1;
 }
 
-void mntns_set_userns(struct mntns_img *m, bool own_cgroupns)
+void mntns_set_userns(struct mntns_img *m)
 {
 	m->userns = true;
-	m->own_cgroupns = own_cgroupns;
 }
 
 /*
  * What the root of the tree's user namespace may mount: not devtmpfs (no
- * FS_USERNS_MOUNT), cgroups only in a cgroup namespace of its own (else
- * they are cr's cgroup namespace's, made from cr's user namespace).
+ * FS_USERNS_MOUNT), nor cgroups: those are cut from cr's cgroup
+ * namespace's view (fsopen_in()), which only cr's user namespace may join.
  */
-static bool userns_mountable(const struct mntns_img *m, const char *fstype)
+static bool userns_mountable(const char *fstype)
 {
-	if (!strcmp(fstype, "cgroup") || !strcmp(fstype, "cgroup2"))
-		return m->own_cgroupns;
-	return strcmp(fstype, "devtmpfs") != 0;
+	return strcmp(fstype, "devtmpfs") && strcmp(fstype, "cgroup") && strcmp(fstype, "cgroup2");
 }
 
 /* A tmpfs with a file whose owner @u does not map. */
@@ -320,7 +359,8 @@ static bool tmpfs_unmapped(const MountEntry *me, const struct userns *u)
 
 int mntns_restore_preclone(struct mntns_img *m, struct files_rst *rf, const struct userns *u)
 {
-	struct build b = { .m = m, .rf = rf };
+	/* Still in cr's cgroup namespace: cgroup mounts are made as dumped without joining it. */
+	struct build b = { .m = m, .rf = rf, .cgns_fd = -1 };
 
 	m->host_clone = xmalloc(sizeof(int) * (m->nr ? m->nr : 1));
 	if (!m->host_clone)
@@ -332,8 +372,9 @@ int mntns_restore_preclone(struct mntns_img *m, struct files_rst *rf, const stru
 		int fd;
 
 		if (m->deferred[i] || (me->kind != MNT_KIND_ROOT && me->kind != MNT_KIND_EXTERNAL &&
+				       me->kind != MNT_KIND_HOST &&
 				       !(me->kind == MNT_KIND_TMPFS && tmpfs_unmapped(me, u)) &&
-				       !(me->kind == MNT_KIND_FRESH && !userns_mountable(m, me->fstype))))
+				       !(me->kind == MNT_KIND_FRESH && !userns_mountable(me->fstype))))
 			continue;
 		fd = source_mount(&b, i);
 		if (fd < 0)
@@ -368,6 +409,8 @@ static int make_mount(struct build *b, unsigned i)
 		return pr_errno(-errno, "mount %s (%s): attaching it", me->mountpoint, me->fstype);
 	pr_debug("mount %s (%s) made", me->mountpoint, me->fstype);
 	b->fd[i] = TAKE_FD(mfd);
+	/* The directory it covers, still reachable through this fd (its walk does not cross the mount). */
+	b->fd[b->m->nr + i] = TAKE_FD(target);
 	return 0;
 }
 
@@ -473,18 +516,19 @@ static int build_init(struct build *b, const struct mntns_img *m, struct files_r
 	b->m = m;
 	b->rf = rf;
 	b->pidns = pidns;
-	b->fd = xmalloc(m->nr * sizeof(*b->fd));
+	/* fd[nr + i]: where mount i was attached, in its parent (what it covers), -1 */
+	b->fd = xmalloc(2 * m->nr * sizeof(*b->fd));
 	b->prop_done = xzalloc(m->nr * sizeof(*b->prop_done));
 	if (!b->fd || !b->prop_done)
 		return -ENOMEM;
-	for (unsigned i = 0; i < m->nr; i++)
+	for (unsigned i = 0; i < 2 * m->nr; i++)
 		b->fd[i] = -1;
 	return 0;
 }
 
 static void build_done(struct build *b)
 {
-	for (unsigned i = 0; b->fd && i < b->m->nr; i++)
+	for (unsigned i = 0; b->fd && i < 2 * b->m->nr; i++)
 		if (b->fd[i] >= 0)
 			close(b->fd[i]);
 	free(b->fd);
@@ -539,9 +583,9 @@ static int pivot(struct build *b)
 	return 0;
 }
 
-int mntns_restore(const struct mntns_img *m, struct files_rst *rf)
+int mntns_restore(const struct mntns_img *m, struct files_rst *rf, int cgns_fd, int **ret_fds)
 {
-	struct build b = { 0 };
+	struct build b = { .cgns_fd = cgns_fd };
 	int err;
 
 	/* Nothing made here may reach cr's namespace, nor anything of it come in. */
@@ -550,13 +594,30 @@ int mntns_restore(const struct mntns_img *m, struct files_rst *rf)
 	err = build_init(&b, m, rf, false);
 	if (!err)
 		err = build(&b, pivot);
+	if (!err && ret_fds)
+		*ret_fds = TAKE_PTR(b.fd);	/* kept open: the mounts' roots, for files hidden under others */
 	build_done(&b);
 	return err;
 }
 
+int mntns_prepare_in_pidns(struct mntns_img *m)
+{
+	for (unsigned i = 0; i < m->nr; i++) {
+		int fd;
+
+		if (!m->deferred[i] || (m->mounts[i]->kind != MNT_KIND_EXTERNAL && m->mounts[i]->kind != MNT_KIND_HOST))
+			continue;
+		fd = clone_at(AT_FDCWD, m->ext_path[i], m->mounts[i]->mountpoint);
+		if (fd < 0)
+			return fd;
+		m->ext_fd[i] = fd;
+	}
+	return 0;
+}
+
 int mntns_restore_in_pidns(const struct mntns_img *m)
 {
-	struct build b = { 0 };
+	struct build b = { .cgns_fd = -1 };
 	int err;
 
 	/* no fdata.img here: mntns_read() let only tmpfs mounts without bytes through */

@@ -20,6 +20,7 @@ enum mnt_kind {
 	MNT_KIND_BIND,		/* cut from an earlier mount of the same file system */
 	MNT_KIND_FRESH,		/* a new instance: proc, sysfs, devpts, mqueue, cgroup, devtmpfs */
 	MNT_KIND_TMPFS,		/* a new tmpfs, filled with the dumped contents */
+	MNT_KIND_HOST,		/* cr's own mount at the same place: the tree shares it with cr's namespace */
 	MNT_KIND_MAX,
 };
 
@@ -62,9 +63,9 @@ struct mntns_img {
 	int *bind_src;		/* index of the mount a bind is cut from, -1 */
 	bool *deferred;		/* made by mntns_restore_in_pidns(): proc, what hangs off it or is cut from it */
 	char **ext_path;	/* externals: the host path to bind */
+	int *ext_fd;		/* deferred externals: mntns_prepare_in_pidns()'s clones, -1 */
 	char *root;		/* the new root: --root, or "/" (cr's own) */
 	bool userns;		/* the mount namespace is made in a new user namespace */
-	bool own_cgroupns;	/* and so is a cgroup namespace (the tree's) */
 	int *host_clone;	/* then: the holder's clones of cr's paths (root, externals), -1 */
 };
 

@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -189,6 +191,39 @@ static int read_status(pid_t pid, pid_t tid, char **ret)
 	return read_file_at(AT_FDCWD, path, ret, NULL);
 }
 
+bool ns_proc_pid_in_tree(const struct pstree *tree, pid_t viewer, pid_t n)
+{
+	_cleanup_free_ char *buf = NULL;
+	pid_t ids[PSTREE_MAX_LEVELS + 1];
+	char path[PATH_MAX], rel[48];
+	unsigned nr;
+
+	if (!tree->nr || !tree->tasks[0].levels)
+		return pstree_find(tree, n) != NULL;
+	/* That /proc's view of the process: its pids from the /proc's pid namespace down. */
+	snprintf(rel, sizeof(rel), "/proc/%d/status", (int)n);
+	if (proc_root_path(viewer, rel, path, sizeof(path)) || read_file_at(AT_FDCWD, path, &buf, NULL) ||
+	    status_ids(buf, "\nNSpid:", ids, ARRAY_SIZE(ids), &nr))
+		return false;
+	for (unsigned i = 0; i < tree->nr; i++) {
+		const struct pstree_task *t = &tree->tasks[i];
+		unsigned k = 0;
+
+		/* the task's pids are t->pid, then t->ns_pid[0 .. levels): the last @nr must match */
+		if (nr > t->levels + 1)
+			continue;
+		for (; k < nr; k++) {
+			unsigned at = t->levels + 1 - nr + k;
+
+			if ((at ? t->ns_pid[at - 1] : t->pid) != ids[k])
+				break;
+		}
+		if (k == nr)
+			return true;
+	}
+	return false;
+}
+
 /* The task's pids below cr's pid namespace, its group and session there, every thread's tids. */
 static int collect_levels(struct pstree_task *t)
 {
@@ -257,6 +292,39 @@ static int check_pid_level(const struct pstree *tree, const struct pstree_task *
 	return 0;
 }
 
+/*
+ * A task that unshared CLONE_NEWPID has its new children born in another
+ * pid namespace than its own: one of its children is that namespace's
+ * init, the restore makes it the task's pid_for_children again.
+ */
+static int pidns_for_children(struct pstree *tree, unsigned i, const ino_t *pid_ino)
+{
+	struct pstree_task *t = &tree->tasks[i];
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid_for_children", (int)t->pid);
+	if (stat(path, &st)) {
+		if (errno == ENOENT)
+			return 0;	/* a kernel without it */
+		return pr_errno(-errno, "pid %d: reading %s", t->pid, path);
+	}
+	if (st.st_ino == pid_ino[i])
+		return 0;
+	for (unsigned j = i + 1; j < tree->nr; j++) {
+		if (tree->tasks[j].parent != (int)i || pid_ino[j] != st.st_ino)
+			continue;
+		if (t->nr_tids > 1)
+			return pr_errno(-EOPNOTSUPP, "pid %d has %u threads and its children go to another pid "
+					"namespace than its own (pid_for_children): not supported", t->pid, t->nr_tids);
+		t->pidns_child = tree->tasks[j].pid;
+		pr_debug("pid %d: its children go to the pid namespace of its child %d", t->pid, t->pidns_child);
+		return 0;
+	}
+	return pr_errno(-EOPNOTSUPP, "pid %d: its children go to a pid namespace (pid_for_children) none of its "
+			"children is in: not supported", t->pid);
+}
+
 int ns_dump_tree(struct ns_dump *n, struct pstree *tree)
 {
 	ino_t *pid_ino = xmalloc(sizeof(ino_t) * (tree->nr ? tree->nr : 1));
@@ -301,6 +369,9 @@ int ns_dump_tree(struct ns_dump *n, struct pstree *tree)
 			}
 		}
 	}
+	for (unsigned i = 0; i < tree->nr && !err; i++)
+		if (tree->tasks[i].kind == TASK_ALIVE)
+			err = pidns_for_children(tree, i, pid_ino);
 	free(pid_ino);
 	return err;
 }
@@ -416,8 +487,11 @@ bool ns_restore_pidns(const struct ns_rst *n)
 static int read_kind(struct ns_rst *n, enum ns_kind k, int dfd)
 {
 	switch (k) {
-	case NS_MNT:
-		return mntns_read(n->o, dfd, &n->mnt);
+	case NS_MNT: {
+		int err = mntns_read(n->o, dfd, &n->mnt);
+
+		return err || !n->cg ? err : mntns_cgroup_roots(n->mnt, n->cg);
+	}
 	case NS_NET:
 		return netns_read(n->o, dfd, &n->net);
 	case NS_UTS:
@@ -470,7 +544,7 @@ int ns_restore_read(const struct cr_options *o, int dfd, bool has_ns, bool has_c
 	if (!err && n->e[NS_USER] && !n->e[NS_PID])
 		err = pr_errno(-EBADMSG, "ns.img: a user namespace of the tree's own without a pid namespace of its own");
 	if (!err && n->e[NS_USER] && n->e[NS_MNT])
-		mntns_set_userns(n->mnt, n->e[NS_CGROUP] != NULL);
+		mntns_set_userns(n->mnt);
 	return err;
 }
 
@@ -496,13 +570,20 @@ static int write_time_offsets(const NsEntry *e)
  */
 static __noreturn void holder_main(struct ns_rst *n, struct files_rst *rf, int ctl, int report)
 {
-	int flags = 0, err = 0;
+	_cleanup_close_ int cgns_fd = -EBADF;
+	int flags = 0, err = 0, *mfds = NULL;
 	char c;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* While still in cr's user namespace, which owns the cgroup files. */
 	if (n->e[NS_CGROUP] && n->cg)
 		err = cgroup_join_ns_root(n->cg);
+	/* cgroup mounts are cut from cr's view of the hierarchies, as they were dumped. */
+	if (!err && n->e[NS_CGROUP] && n->e[NS_MNT]) {
+		cgns_fd = open("/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC);
+		if (cgns_fd < 0)
+			err = pr_errno(-errno, "opening cr's cgroup namespace");
+	}
 	if (!err && n->e[NS_USER] && n->e[NS_MNT])
 		err = mntns_restore_preclone(n->mnt, rf, n->user);
 	if (!err && n->e[NS_USER] && unshare(CLONE_NEWUSER))
@@ -519,20 +600,65 @@ static __noreturn void holder_main(struct ns_rst *n, struct files_rst *rf, int c
 			flags |= kinds[k].flag;
 	if (!err && unshare(flags))
 		err = pr_errno(-errno, "unsharing the tree's new namespaces (flags 0x%x)", flags);
-	if (!err && n->e[NS_MNT])
-		err = mntns_restore(n->mnt, rf);
+	/*
+	 * The time namespace before the mounts: its offsets are written
+	 * through /proc/self, which a tree's own root (--root) has not
+	 * mounted yet (its proc is made in the tree's pid namespace).
+	 */
 	if (!err && n->e[NS_TIME] && unshare(CLONE_NEWTIME))
 		err = pr_errno(-errno, "unsharing a time namespace");
 	if (!err && n->e[NS_TIME])
 		err = write_time_offsets(n->e[NS_TIME]);
+	if (!err && n->e[NS_MNT])
+		err = mntns_restore(n->mnt, rf, cgns_fd, &mfds);
 	if (write(report, &err, sizeof(err)) != sizeof(err))
 		_exit(1);
+	/* Then the fds of the mounts made, which it keeps open (rst_mnt_path()). */
+	if (!err && mfds) {
+		size_t len = 2 * mntns_nr(n->mnt) * sizeof(*mfds);
+
+		if (write(report, mfds, len) != (ssize_t)len)
+			_exit(1);
+	}
 	close(report);
 	if (err)
 		_exit(1);
 	while (read(ctl, &c, 1) < 0)
 		;
 	_exit(0);
+}
+
+/* The holder's fds of the mounts it made, after its report: for files hidden under other mounts. */
+static int holder_mounts(const struct ns_rst *n, int rep)
+{
+	unsigned nr = mntns_nr(n->mnt), k = 0;
+	_cleanup_free_ int *fds = xmalloc(2 * nr * sizeof(*fds));
+	_cleanup_free_ struct rst_mount *e = xmalloc(2 * nr * sizeof(*e));
+	size_t len = 2 * nr * sizeof(*fds), got = 0;
+
+	if (!fds || !e)
+		return -ENOMEM;
+	while (got < len) {
+		ssize_t r = read(rep, (char *)fds + got, len - got);
+
+		if (r <= 0)
+			return pr_errno(r < 0 ? -errno : -EIO, "the holder of the new namespaces (pid %d): its mounts' fds",
+					n->holder);
+		got += r;
+	}
+	if (!fds || !e)
+		return -ENOMEM;
+	for (unsigned i = 0; i < nr; i++) {
+		const char *cover;
+		uint32_t parent;
+
+		if (fds[i] >= 0)
+			e[k++] = (struct rst_mount){ .mnt_id = mntns_mount_id(n->mnt, i), .prefix = "", .fd = fds[i] };
+		cover = mntns_mount_cover(n->mnt, i, &parent);
+		if (cover && *cover && fds[nr + i] >= 0)
+			e[k++] = (struct rst_mount){ .mnt_id = parent, .prefix = cover, .fd = fds[nr + i] };
+	}
+	return rst_mounts_set(n->holder, e, k);
 }
 
 int ns_restore_create(struct ns_rst *n, struct files_rst *rf)
@@ -588,11 +714,15 @@ int ns_restore_create(struct ns_rst *n, struct files_rst *rf)
 		}
 	}
 	got = read(rep[0], &herr, sizeof(herr));
+	if (got == sizeof(herr) && !herr && n->e[NS_MNT])
+		err = holder_mounts(n, rep[0]);
 	close(rep[0]);
 	if (got != sizeof(herr))
 		return pr_errno(-EIO, "the holder of the new namespaces (pid %d) died", n->holder);
 	if (herr)
 		return herr;	/* logged by the holder */
+	if (err)
+		return err;
 
 	for (unsigned k = 0; k < NS_KIND_MAX && !err; k++)
 		if (n->e[k] && k != NS_PID)
@@ -648,11 +778,33 @@ int ns_restore_userns_enter(const struct ns_rst *n)
 	return userns_enter(n->user, n->fd[NS_USER]);
 }
 
+int ns_restore_pid_for_children(const struct pstree *tree, unsigned idx)
+{
+	const struct pstree_task *t = &tree->tasks[idx], *c;
+	_cleanup_close_ int fd = -EBADF;
+	pid_t vpid;
+
+	if (!t->pidns_child)
+		return 0;
+	c = pstree_find(tree, t->pidns_child);	/* checked by pstree_read */
+	/* The child's pid in the task's own pid namespace. */
+	vpid = t->levels ? c->ns_pid[t->levels - 1] : c->pid;
+	fd = syscall(SYS_pidfd_open, vpid, 0);
+	if (fd < 0)
+		return pr_errno(-errno, "pid %d: pidfd_open of its child %d", t->pid, c->pid);
+	if (setns(fd, CLONE_NEWPID))
+		return pr_errno(-errno, "pid %d: making the pid namespace of its child %d its children's", t->pid,
+				c->pid);
+	return 0;
+}
+
 int ns_restore_enter(const struct ns_rst *n)
 {
 	static const enum ns_kind order[] = { NS_MNT, NS_NET, NS_UTS, NS_IPC, NS_CGROUP, NS_TIME };
 	int err = 0;
 
+	if (n->e[NS_MNT])
+		err = mntns_prepare_in_pidns(n->mnt);
 	for (unsigned i = 0; i < ARRAY_SIZE(order) && !err; i++)
 		if (n->e[order[i]])
 			err = ns_enter(n->fd[order[i]], order[i], "the holder");
@@ -701,6 +853,7 @@ void ns_restore_end(struct ns_rst *n, bool ok)
 	if (!n)
 		return;
 	rst_root_set(NULL);
+	rst_mounts_set(0, NULL, 0);
 	if (n->holder_ctl >= 0)
 		close(n->holder_ctl);
 	if (n->holder > 0 && !ok)

@@ -72,6 +72,11 @@ int ns_dump_tree(struct ns_dump *n, struct pstree *tree);
 int ns_dump_write(struct ns_dump *n, const struct cr_options *o, const struct pstree *tree,
 		  struct files_dump *df, int dfd);
 bool ns_dump_any(const struct ns_dump *n);	/* inventory.img says so */
+/*
+ * Whether /proc/@n as task @viewer's /proc shows it (a /proc of any pid
+ * namespace: matched by the NSpid it shows there) is a task of @tree.
+ */
+bool ns_proc_pid_in_tree(const struct pstree *tree, pid_t viewer, pid_t n);
 void ns_dump_free(struct ns_dump *n);
 
 struct ns_rst;
@@ -94,6 +99,12 @@ bool ns_restore_pidns(const struct ns_rst *n);
 unsigned long ns_clone_flags(const struct pstree *tree, unsigned idx);
 /* clone3 set_tid of a task or thread: its @levels pids innermost first, then @host unless 0. Returns the count. */
 unsigned ns_set_tid(const struct pstree_task *t, const pid_t *levels, pid_t host, pid_t *set_tid);
+/*
+ * In task @idx once its children are forked: if its new children were born
+ * in the pid namespace one of them starts (it had unshared CLONE_NEWPID),
+ * that becomes its pid_for_children again.
+ */
+int ns_restore_pid_for_children(const struct pstree *tree, unsigned idx);
 /* In the restored root, in its new pid namespace: joins the holder's namespaces. */
 int ns_restore_enter(const struct ns_rst *n);
 /*
@@ -199,7 +210,7 @@ int utsns_read(int dfd, struct utsns_img **ret);
 int utsns_restore(const struct utsns_img *u);
 void utsns_free(struct utsns_img *u);
 
-/* ---- ipc (ns-ipc.c): ipcns.img; SysV shm, sem, msg, the ipc sysctls ------- */
+/* ---- ipc (ns-ipc*.c): ipcns.img; SysV shm, sem, msg, POSIX mqueues, sysctls */
 struct ipcns_img;
 /* cr is in the tree's ipc namespace; bulk bytes go to fdata.img through @df. */
 int ipcns_dump(struct files_dump *df, int dfd);
@@ -236,11 +247,19 @@ void netns_free(struct netns_img *n);
 
 /* ---- mnt (ns-mnt.c and mnt-*.c): mountpoints.img --------------------------- */
 struct mntns_img;
+struct cgroup_img;
 /*
  * @pid: a task of the tree in the mount namespace to dump (cr is in its
  * own); tmpfs contents go to fdata.img through @df.
  */
 int mntns_dump(const struct cr_options *o, pid_t pid, struct files_dump *df, int dfd);
+/*
+ * Dump: whether the file at @link (as /proc/@pid/fd shows it), on mount
+ * @mnt_id of a mount namespace not cr's, is hidden at that path by
+ * another mount: 0 and *@ret_rel (malloc'ed) its path inside its own
+ * mount, which restore opens it through; -ENOENT when not, or -errno.
+ */
+int mntns_hidden_file(pid_t pid, int mnt_id, const char *link, char **ret_rel);
 int mntns_read(const struct cr_options *o, int dfd, struct mntns_img **ret);
 /*
  * mntns_read() checks everything a restore needs before anything is
@@ -251,13 +270,24 @@ int mntns_read(const struct cr_options *o, int dfd, struct mntns_img **ret);
  * pid namespace, and already in the tree's new net, ipc and cgroup
  * namespaces, those it has: a new sysfs shows the net namespace of its
  * mounter (and a sysfs mount may carry mounts the holder must make: the
- * tmpfs of /sys/fs/cgroup), mqueue the ipc namespace, cgroup mounts
- * the cgroup namespace's root. Builds the whole tree (o->root is the new root), then
+ * tmpfs of /sys/fs/cgroup), mqueue the ipc namespace. cgroup mounts are
+ * made from cr's cgroup namespace (@cgns_fd, -1 if the tree has none of its own) and cut at their dumped
+ * root, which is in cr's view too: a cgroup namespace shows mounts made
+ * outside it as they are. Builds the whole tree (o->root is the new root), then
  * pivot_root()s into it and chdir("/"). The holder's fds of @rf's
  * fdata.img must be open. Mounts that need the tree's pid namespace
  * (proc, and what hangs off it) are left to mntns_restore_in_pidns().
+ * With @ret_fds, *@ret_fds (2 * mntns_nr() of them, malloc'ed) are left
+ * open, in image order (-1: not made here): first each mount's root, then
+ * the directory each covers in its parent mount (mntns_mount_cover()).
  */
-int mntns_restore(const struct mntns_img *m, struct files_rst *rf);
+int mntns_restore(const struct mntns_img *m, struct files_rst *rf, int cgns_fd, int **ret_fds);
+/*
+ * In the root task, before it joins the holder's mount namespace: clones
+ * of the externals mntns_restore_in_pidns() attaches, made here, where
+ * their paths are the host's (after it, "/" is the tree's root).
+ */
+int mntns_prepare_in_pidns(struct mntns_img *m);
 /*
  * In the root task: new pid namespace, already setns()ed into the
  * holder's mount namespace (root and cwd at its root).
@@ -269,10 +299,11 @@ int mntns_restore_in_pidns(const struct mntns_img *m);
  * visible already: the holder keeps a clone of cr's /proc on the tree's
  * first proc mount point until the root task has made its own.
  */
-void mntns_set_userns(struct mntns_img *m, bool own_cgroupns);
+void mntns_set_userns(struct mntns_img *m);
 /*
  * The holder, before it unshares the user namespace @u: clones of what the
- * tree's mounts are cut from in cr's namespace (its root, externals). In
+ * tree's mounts are cut from in cr's namespace (its root, externals, cr's
+ * own mounts), and the kinds it may not mount there (devtmpfs, cgroups). In
  * the new user namespace's mount namespace those would be refused: the
  * mounts on them are locked to them there. And the tmpfs mounts holding
  * files of owners @u does not map: their super blocks were cr's user
@@ -281,6 +312,16 @@ void mntns_set_userns(struct mntns_img *m, bool own_cgroupns);
  */
 struct userns;
 int mntns_restore_preclone(struct mntns_img *m, struct files_rst *rf, const struct userns *u);
+/*
+ * After cgroup_read(): the roots of cgroup mounts move with --cgroup-root
+ * (cgroup_mount_root()). Returns 0 or -errno (logged).
+ */
+int mntns_cgroup_roots(struct mntns_img *m, const struct cgroup_img *c);
+/* The number of mounts, and the dumped mount id of the @i-th. */
+unsigned mntns_nr(const struct mntns_img *m);
+uint32_t mntns_mount_id(const struct mntns_img *m, unsigned i);
+/* Where the @i-th mount is attached: its parent's mount id, the path inside that (NULL: the root). */
+const char *mntns_mount_cover(const struct mntns_img *m, unsigned i, uint32_t *ret_parent_id);
 void mntns_free(struct mntns_img *m);
 
 /* ---- cgroups (cgroup.c): cgroup.img ---------------------------------------- */
@@ -294,6 +335,14 @@ int cgroup_restore_prepare(struct cgroup_img *c);
 int cgroup_join_ns_root(const struct cgroup_img *c);
 /* In cr, every thread of @tree exists: puts each into its cgroups. */
 int cgroup_restore_tasks(const struct cgroup_img *c, const struct pstree *tree);
+/*
+ * The root a cgroup mount (@fstype "cgroup" or "cgroup2", super options
+ * @super_opts) is cut at when --cgroup-root moved its hierarchy's root:
+ * *@ret malloc'ed, NULL when the mount stays where it was. A mount that
+ * shows more than the moved root is -EINVAL (logged, naming @mountpoint).
+ */
+int cgroup_mount_root(const struct cgroup_img *c, const char *fstype, const char *super_opts, const char *mountpoint,
+		      const char *root, char **ret);
 /* The restore failed: removes what cgroup_restore_prepare() created. */
 void cgroup_restore_undo(struct cgroup_img *c);
 void cgroup_free(struct cgroup_img *c);

@@ -4,7 +4,8 @@
  * new one for the restore, so the SysV calls and /proc/sys/kernel are the
  * namespace's. The head holds the sysctls, then one ipc_object per
  * segment (ns-ipc-shm.c), semaphore set (here) and message queue
- * (ns-ipc-msg.c).
+ * (ns-ipc-msg.c), then one per POSIX message queue (ns-ipc-mq.c, which
+ * also keeps the /proc/sys/fs/mqueue limits in the head).
  *
  * Every object comes back with its id (written to <kind>_next_id just
  * before it is made), key, mode, owner and contents. Its creator
@@ -31,8 +32,6 @@
 #include "namespaces.h"
 #include "ns-ipc-priv.h"
 
-#define SYSCTL_KERNEL	"/proc/sys/kernel/"
-#define SYSCTL_VAL_MAX	128
 #define IPC_SEMVMX	32767		/* SEMVMX */
 
 /*
@@ -50,13 +49,13 @@ static const struct {
 	{ "shm_rmid_forced", true },
 };
 
-static int sysctl_read(const char *name, char *buf, size_t sz)
+int ipc_sysctl_read(const char *dir, const char *name, char *buf, size_t sz)
 {
 	char path[PATH_MAX];
 	_cleanup_close_ int fd = -EBADF;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), SYSCTL_KERNEL "%s", name);
+	snprintf(path, sizeof(path), "%s%s", dir, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -69,7 +68,7 @@ static int sysctl_read(const char *name, char *buf, size_t sz)
 	return 0;
 }
 
-static int sysctl_write(const char *name, const char *val)
+int ipc_sysctl_write(const char *dir, const char *name, const char *val)
 {
 	char path[PATH_MAX];
 	_cleanup_close_ int fd = -EBADF;
@@ -78,7 +77,7 @@ static int sysctl_write(const char *name, const char *val)
 	uid_t saved;
 	int err = 0;
 
-	snprintf(path, sizeof(path), SYSCTL_KERNEL "%s", name);
+	snprintf(path, sizeof(path), "%s%s", dir, name);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	/*
 	 * In a user namespace's ipc namespace only its root may write most
@@ -104,7 +103,7 @@ int ipc_next_id(const char *which, int id)
 
 	snprintf(name, sizeof(name), "%s_next_id", which);
 	snprintf(val, sizeof(val), "%d", id);
-	return sysctl_write(name, val);
+	return ipc_sysctl_write(SYSCTL_KERNEL, name, val);
 }
 
 int ipc_check_id(const char *which, int want, int got)
@@ -241,13 +240,19 @@ bool ipcns_entered(void)
 	return cr_ipc_ino && !stat("/proc/thread-self/ns/ipc", &st) && st.st_ino != cr_ipc_ino;
 }
 
+static void sysctls_free(IpcSysctl **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i]->value);
+		free(v[i]);
+	}
+	free(v);
+}
+
 static void head_free(IpcnsHead *h)
 {
-	for (size_t i = 0; i < h->n_sysctls; i++) {
-		free(h->sysctls[i]->value);
-		free(h->sysctls[i]);
-	}
-	free(h->sysctls);
+	sysctls_free(h->sysctls, h->n_sysctls);
+	sysctls_free(h->mq_sysctls, h->n_mq_sysctls);
 }
 
 /* The sysctls present in this kernel into @h; *msgmax gets msgmax. */
@@ -259,7 +264,7 @@ static int sysctls_dump(IpcnsHead *h, uint64_t *msgmax)
 	for (size_t i = 0; i < ARRAY_SIZE(ipc_sysctls); i++) {
 		char val[SYSCTL_VAL_MAX];
 		IpcSysctl *s;
-		int err = sysctl_read(ipc_sysctls[i].name, val, sizeof(val));
+		int err = ipc_sysctl_read(SYSCTL_KERNEL, ipc_sysctls[i].name, val, sizeof(val));
 
 		if (err == -ENOENT)
 			continue;
@@ -291,6 +296,8 @@ int ipcns_dump(struct files_dump *df, int dfd)
 	h.version = 1;
 	err = sysctls_dump(&h, &msgmax);
 	if (!err)
+		err = ipc_mq_sysctls_dump(&h);
+	if (!err)
 		err = img_open(dfd, IMG_IPCNS, 0, O_WRONLY, &img);
 	if (!err)
 		err = pb_write_one(img, &h, PB_IPCNS_HEAD);
@@ -300,6 +307,8 @@ int ipcns_dump(struct files_dump *df, int dfd)
 		err = ipc_sem_dump(img);
 	if (!err)
 		err = ipc_msg_dump(df, img, msgmax);
+	if (!err)
+		err = ipc_mq_dump(df, img);
 	if (!err)
 		err = img_close(TAKE_PTR(img));
 	head_free(&h);
@@ -333,6 +342,8 @@ static int object_check(const struct ipcns_img *n, const IpcObject *o)
 		return ipc_sem_check(o);
 	case IPC_KIND__IPC_MSG:
 		return ipc_msg_check(o);
+	case IPC_KIND__IPC_MQUEUE:
+		return ipc_mq_check(n, o);
 	default:
 		return pr_errno(-EBADMSG, "ipcns.img: SysV object %d of unknown kind %d", o->id, o->kind);
 	}
@@ -351,6 +362,8 @@ int ipcns_read(int dfd, struct ipcns_img **ret)
 		err = pb_read_one_required(img, (void **)&n->head, PB_IPCNS_HEAD);
 	for (size_t i = 0; !err && i < n->head->n_sysctls; i++)
 		err = sysctl_check(n->head->sysctls[i]);
+	for (size_t i = 0; !err && i < n->head->n_mq_sysctls; i++)
+		err = ipc_mq_sysctl_check(n->head->mq_sysctls[i]);
 	while (!err) {
 		IpcObject *o, **objs;
 
@@ -389,7 +402,7 @@ static int sysctls_restore(const struct ipcns_img *n, bool late)
 			/* -1: no id asked for, what the kernel leaves after each object (it refuses a write of it). */
 			if (strstr(s->name, "_next_id") && !strcmp(s->value, "-1"))
 				continue;
-			err = sysctl_write(s->name, s->value);
+			err = ipc_sysctl_write(SYSCTL_KERNEL, s->name, s->value);
 			if (err)
 				return err;
 		}
@@ -400,8 +413,11 @@ static int sysctls_restore(const struct ipcns_img *n, bool late)
 int ipcns_restore(const struct ipcns_img *n, struct files_rst *rf)
 {
 	const struct shmem_table *t = rf ? files_rst_shmem(rf) : NULL;
+	size_t nr_mq = 0;
 	int err = sysctls_restore(n, false);
 
+	if (!err)
+		err = ipc_mq_sysctls_restore(n, false);
 	for (size_t i = 0; i < n->nr && !err; i++) {
 		const IpcObject *o = n->objs[i];
 
@@ -409,13 +425,19 @@ int ipcns_restore(const struct ipcns_img *n, struct files_rst *rf)
 			err = ipc_shm_restore(o, rf, t);
 		else if (o->kind == IPC_KIND__IPC_SEM)
 			err = ipc_sem_restore(o);
-		else
+		else if (o->kind == IPC_KIND__IPC_MSG)
 			err = ipc_msg_restore(o, rf);
+		else {
+			err = ipc_mq_restore(o, rf);
+			nr_mq++;
+		}
 	}
+	if (!err)
+		err = ipc_mq_sysctls_restore(n, true);
 	if (!err)
 		err = sysctls_restore(n, true);
 	if (!err)
-		pr_info("ipc namespace: %zu SysV objects restored", n->nr);
+		pr_info("ipc namespace: %zu SysV objects and %zu POSIX message queues restored", n->nr - nr_mq, nr_mq);
 	return err;
 }
 

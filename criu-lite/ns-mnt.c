@@ -4,7 +4,11 @@
  * Dump: /proc/PID/mountinfo in tree order (parents first, siblings as
  * mounted), each mount classified by how restore makes it again
  * (enum mnt_kind): the root and declared externals are given at restore;
- * a second mount of a file system is a bind cut from an earlier one;
+ * in a tree whose root is cr's own, a mount that cr's namespace has too
+ * (same place, file system and root: the tree shares it with the host,
+ * as after unshare --mount) is bound from cr's at restore, so the tree
+ * keeps sharing it; a second mount of a file system is a bind cut from
+ * an earlier one;
  * tmpfs, proc, sysfs, devpts, mqueue and cgroup mounts are new instances
  * (a tmpfs with its contents); anything else is refused. The restore is
  * mnt-build.c.
@@ -122,8 +126,26 @@ static void entry_free(MountEntry *me)
  * far) is made again. Returns 0 with *ret, or -errno (a refusal names the
  * mount point and type).
  */
-static int classify(const struct cr_options *o, const struct mnt_info *mi, bool is_root,
-		    MountEntry **done, unsigned n, MountEntry **ret)
+/* cr's own mount namespace, seen at dump */
+struct mnt_host {
+	struct mnt_info *mi;
+	unsigned nr;
+	bool shares_root;	/* the tree's root mount is cr's */
+};
+
+static bool is_host_mount(const struct mnt_host *h, const struct mnt_info *mi)
+{
+	if (!h->shares_root)
+		return false;
+	for (unsigned i = 0; i < h->nr; i++)
+		if (h->mi[i].major == mi->major && h->mi[i].minor == mi->minor && !strcmp(h->mi[i].root, mi->root) &&
+		    !strcmp(h->mi[i].mountpoint, mi->mountpoint) && !strcmp(h->mi[i].fstype, mi->fstype))
+			return true;
+	return false;
+}
+
+static int classify(const struct cr_options *o, const struct mnt_host *host, const struct mnt_info *mi,
+		    bool is_root, MountEntry **done, unsigned n, MountEntry **ret)
 {
 	MountEntry *me = xzalloc(sizeof(*me));
 	const char *key;
@@ -164,29 +186,42 @@ static int classify(const struct cr_options *o, const struct mnt_info *mi, bool 
 		me->ext_key = xstrdup(key);
 		if (!me->ext_key)
 			goto nomem;
+	} else if (is_host_mount(host, mi)) {
+		me->kind = MNT_KIND_HOST;
 	} else {
-		bool same_fs = false;
+		int part = -1;	/* an earlier mount made of a part of the same file system */
 
 		for (unsigned i = 0; i < n; i++) {
 			if (done[i]->dev != me->dev)
 				continue;
-			same_fs = true;
 			if (mnt_path_under(me->root, done[i]->root)) {
 				me->kind = MNT_KIND_BIND;
 				me->bind_of = done[i]->mnt_id;
 				me->has_bind_of = true;
 				break;
 			}
+			/*
+			 * An external is bound from the host at restore, not made
+			 * of this file system: it does not keep a tmpfs from being
+			 * a new instance (runc's masked /proc/keys, a bind of the
+			 * container's /dev/null, comes before /dev in tree order).
+			 */
+			if (done[i]->kind != MNT_KIND_EXTERNAL && part < 0)
+				part = i;
 		}
 		if (!me->has_bind_of) {
-			if (!strcmp(mi->fstype, "tmpfs") && !same_fs) {
+			if (!strcmp(mi->fstype, "tmpfs") && part < 0) {
 				me->kind = MNT_KIND_TMPFS;
 			} else if (is_fresh_type(mi->fstype)) {
 				me->kind = MNT_KIND_FRESH;
+			} else if (part >= 0 && !strcmp(mi->fstype, "tmpfs")) {
+				pr_err("mount %s (tmpfs, %s) cannot be dumped: %s, before it in the tree, is only a part (%s) of the same tmpfs; declare one of them with --external mnt[MOUNTPOINT]:KEY",
+				       mi->mountpoint, mi->source, done[part]->mountpoint, done[part]->root);
+				entry_free(me);
+				return -ENOTSUP;
 			} else {
-				pr_err("mount %s (%s, %s%s) cannot be dumped: declare it with --external mnt[%s]:KEY",
-				       mi->mountpoint, mi->fstype, mi->source,
-				       same_fs ? ", a part of a tmpfs no earlier mount holds" : "", mi->mountpoint);
+				pr_err("mount %s (%s, %s) cannot be dumped: declare it with --external mnt[%s]:KEY",
+				       mi->mountpoint, mi->fstype, mi->source, mi->mountpoint);
 				entry_free(me);
 				return -ENOTSUP;
 			}
@@ -448,19 +483,25 @@ static int write_image(int dfd, MountEntry **me, unsigned nr)
 int mntns_dump(const struct cr_options *o, pid_t pid, struct files_dump *df, int dfd)
 {
 	struct mnt_info *mi = NULL;
+	struct mnt_host host = { 0 };
 	_cleanup_free_ unsigned *order = NULL;
 	MountEntry **me = NULL;
 	unsigned nr = 0, n = 0;
-	int root, err;
+	int root, hroot, err;
 
 	err = read_mountinfo(pid, &mi, &nr);
+	if (!err)
+		err = read_mountinfo(0, &host.mi, &host.nr);
 	if (err)
-		return err;
+		goto out;
 	root = find_root(mi, nr);
 	if (root < 0) {
 		err = pr_errno(-EBADMSG, "/proc/%d/mountinfo: no root mount", pid);
 		goto out;
 	}
+	hroot = find_root(host.mi, host.nr);
+	host.shares_root = hroot >= 0 && host.mi[hroot].major == mi[root].major &&
+			   host.mi[hroot].minor == mi[root].minor && !strcmp(host.mi[hroot].root, mi[root].root);
 	order = xmalloc(nr * sizeof(*order));
 	me = xzalloc(nr * sizeof(*me));
 	if (!order || !me) {
@@ -471,7 +512,7 @@ int mntns_dump(const struct cr_options *o, pid_t pid, struct files_dump *df, int
 	if (n != nr)
 		pr_warn("mount namespace of pid %d: %u mounts outside its root are left out", pid, nr - n);
 	for (unsigned i = 0; i < n && !err; i++)
-		err = classify(o, &mi[order[i]], i == 0, me, i, &me[i]);
+		err = classify(o, &host, &mi[order[i]], i == 0, me, i, &me[i]);
 	if (!err)
 		err = dump_is_dir(pid, me, n);
 	if (!err)
@@ -482,6 +523,62 @@ out:
 	for (unsigned i = 0; me && i < n; i++)
 		entry_free(me[i]);
 	free(me);
+	mnt_info_free(mi, nr);
+	mnt_info_free(host.mi, host.nr);
+	return err;
+}
+
+/* Whether mount @a is @m's parent, or its parent's, ... */
+static bool is_ancestor(const struct mnt_info *mi, unsigned nr, unsigned a, unsigned m)
+{
+	for (unsigned depth = 0; depth < nr; depth++) {
+		int p = find_id(mi, nr, mi[m].parent_id);
+
+		if (p < 0 || (unsigned)p == m)
+			return false;
+		if ((unsigned)p == a)
+			return true;
+		m = p;
+	}
+	return false;
+}
+
+int mntns_hidden_file(pid_t pid, int mnt_id, const char *link, char **ret_rel)
+{
+	struct mnt_info *mi = NULL;
+	struct stat mine, theirs;
+	unsigned nr = 0;
+	char p[64];
+	int err, m = -1;
+	size_t mlen;
+
+	*ret_rel = NULL;
+	snprintf(p, sizeof(p), "/proc/%d/ns/mnt", pid);
+	if (stat(p, &theirs) < 0 || stat("/proc/self/ns/mnt", &mine) < 0)
+		return -errno;
+	if (mine.st_ino == theirs.st_ino)
+		return -ENOENT;		/* restore makes no mounts: nothing to open it through */
+	err = read_mountinfo(pid, &mi, &nr);
+	if (err)
+		return err;
+	for (unsigned i = 0; i < nr; i++)
+		if ((int)mi[i].id == mnt_id)
+			m = i;
+	err = -ENOENT;
+	if (m < 0 || !mnt_path_under(link, mi[m].mountpoint))
+		goto out;
+	mlen = strcmp(mi[m].mountpoint, "/") ? strlen(mi[m].mountpoint) : 0;
+	/* Hidden: another mount on the path, at the file's mount point or below it, and not under the file's mount. */
+	for (unsigned i = 0; i < nr && err; i++)
+		if ((int)i != m && mnt_path_under(link, mi[i].mountpoint) &&
+		    strlen(mi[i].mountpoint) >= strlen(mi[m].mountpoint) && !is_ancestor(mi, nr, i, m))
+			err = 0;
+	if (!err) {
+		*ret_rel = xstrdup(link[mlen] ? link + mlen + 1 : "");
+		if (!*ret_rel)
+			err = -ENOMEM;
+	}
+out:
 	mnt_info_free(mi, nr);
 	return err;
 }
@@ -562,9 +659,40 @@ static int root_is_crs(const MountEntry *root)
 	return err;
 }
 
-/* Host paths of the externals, all checked before anything is made. */
+/* A mount of cr's namespace that mount @me (kind host) can be bound from: the same place, type and root. */
+static int resolve_host(const struct mnt_info *mi, unsigned nr, const MountEntry *me, char **ret)
+{
+	for (unsigned i = 0; i < nr; i++)
+		if (!strcmp(mi[i].mountpoint, me->mountpoint) && !strcmp(mi[i].fstype, me->fstype) &&
+		    !strcmp(mi[i].root, me->root)) {
+			if (makedev(mi[i].major, mi[i].minor) != me->dev)
+				pr_info("mount %s (%s): cr's is another file system than at dump; bound all the same\n",
+					me->mountpoint, me->fstype);
+			*ret = xstrdup(me->mountpoint);
+			return *ret ? 0 : -ENOMEM;
+		}
+	return pr_errno(-ENOENT, "mount %s (%s, root %s) was shared with cr's mount namespace at dump, and cr "
+				 "has no such mount now",
+			me->mountpoint, me->fstype, me->root);
+}
+
+/* Host paths of the externals and of the mounts shared with cr's namespace, all checked before anything is made. */
 static int resolve_externals(const struct cr_options *o, struct mntns_img *m)
 {
+	struct mnt_info *mi = NULL;
+	unsigned nr = 0;
+	int err = 0;
+
+	for (unsigned i = 0; i < m->nr && !err; i++)
+		if (m->mounts[i]->kind == MNT_KIND_HOST) {
+			if (!mi)
+				err = read_mountinfo(0, &mi, &nr);
+			if (!err)
+				err = resolve_host(mi, nr, m->mounts[i], &m->ext_path[i]);
+		}
+	mnt_info_free(mi, nr);
+	if (err)
+		return err;
 	for (unsigned i = 0; i < m->nr; i++) {
 		const MountEntry *me = m->mounts[i];
 		const char *path;
@@ -612,10 +740,13 @@ int mntns_read(const struct cr_options *o, int dfd, struct mntns_img **ret)
 	m->bind_src = xzalloc(m->head->nr_mounts * sizeof(*m->bind_src));
 	m->deferred = xzalloc(m->head->nr_mounts * sizeof(*m->deferred));
 	m->ext_path = xzalloc(m->head->nr_mounts * sizeof(*m->ext_path));
-	if (!m->mounts || !m->parent || !m->bind_src || !m->deferred || !m->ext_path) {
+	m->ext_fd = xmalloc(m->head->nr_mounts * sizeof(*m->ext_fd));
+	if (!m->mounts || !m->parent || !m->bind_src || !m->deferred || !m->ext_path || !m->ext_fd) {
 		err = -ENOMEM;
 		goto out;
 	}
+	for (unsigned i = 0; i < m->head->nr_mounts; i++)
+		m->ext_fd[i] = -1;
 	for (; m->nr < m->head->nr_mounts; m->nr++) {
 		err = pb_read_one_required(img, (void **)&m->mounts[m->nr], PB_MOUNT);
 		if (!err)
@@ -651,6 +782,50 @@ out:
 	return 0;
 }
 
+unsigned mntns_nr(const struct mntns_img *m)
+{
+	return m->nr;
+}
+
+uint32_t mntns_mount_id(const struct mntns_img *m, unsigned i)
+{
+	return m->mounts[i]->mnt_id;
+}
+
+const char *mntns_mount_cover(const struct mntns_img *m, unsigned i, uint32_t *ret_parent_id)
+{
+	const MountEntry *pe = m->mounts[m->parent[i]];
+	const char *mp = m->mounts[i]->mountpoint;
+	size_t n = strcmp(pe->mountpoint, "/") ? strlen(pe->mountpoint) : 0;
+
+	*ret_parent_id = pe->mnt_id;
+	if (!i)
+		return NULL;
+	mp += n;
+	return *mp == '/' ? mp + 1 : mp;
+}
+
+int mntns_cgroup_roots(struct mntns_img *m, const struct cgroup_img *c)
+{
+	for (unsigned i = 0; i < m->nr; i++) {
+		MountEntry *me = m->mounts[i];
+		char *root;
+		int err;
+
+		if (strcmp(me->fstype, "cgroup") && strcmp(me->fstype, "cgroup2"))
+			continue;
+		err = cgroup_mount_root(c, me->fstype, me->fs_options ? me->fs_options : "", me->mountpoint, me->root,
+					&root);
+		if (err)
+			return err;
+		if (root) {
+			free(me->root);	/* protobuf-c's default allocator is malloc's */
+			me->root = root;
+		}
+	}
+	return 0;
+}
+
 void mntns_free(struct mntns_img *m)
 {
 	if (!m)
@@ -659,6 +834,8 @@ void mntns_free(struct mntns_img *m)
 		pb_free(m->mounts[i], PB_MOUNT);
 		if (m->ext_path)
 			free(m->ext_path[i]);
+		if (m->ext_fd && m->ext_fd[i] >= 0)
+			close(m->ext_fd[i]);
 	}
 	if (m->head)
 		pb_free(m->head, PB_MNTNS_HEAD);
@@ -667,6 +844,7 @@ void mntns_free(struct mntns_img *m)
 	free(m->bind_src);
 	free(m->deferred);
 	free(m->ext_path);
+	free(m->ext_fd);
 	free(m->root);
 	free(m);
 }

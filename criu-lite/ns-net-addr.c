@@ -4,14 +4,22 @@
  * link-local ones (fe80::, from the restored MAC) are restored as well,
  * before the link goes up, and the kernel's own attempt then finds them.
  * IPv6 addresses with a lifetime (autoconf, privacy) are the router's to
- * give again and are not saved.
+ * give again and are not saved. The kernel makes an IPv6 address's local
+ * route from a work queue once its link is up: net_addrs_wait() waits for
+ * those, or the tree's first packets to itself (cr's own, requeueing a
+ * socket's datagrams) would be lost.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <errno.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <netlink/netlink.h>
 #include <netlink/attr.h>
@@ -182,6 +190,85 @@ int net_addrs_restore(const struct netns_img *n, struct nl_sock *sk)
 		if (ret)
 			return pr_errno(ret, "net: link %s: adding address %s/%u", a->ifname,
 					addr_str(a->family, &a->local, buf, sizeof(buf)), a->prefixlen);
+	}
+	return 0;
+}
+
+/* Whether the kernel now routes @a's local address to this host (ip route get: type local). */
+static int routed_locally(int nl, const NetAddr *a, bool *ret)
+{
+	struct {
+		struct nlmsghdr h;
+		struct rtmsg r;
+		char attrs[64];
+	} req = { 0 };
+	char buf[4096];
+	struct rtattr *rta;
+	ssize_t n;
+
+	req.h.nlmsg_type = RTM_GETROUTE;
+	req.h.nlmsg_flags = NLM_F_REQUEST;
+	req.r.rtm_family = a->family;
+	req.r.rtm_dst_len = a->local.len * 8;
+	rta = (struct rtattr *)req.attrs;
+	rta->rta_type = RTA_DST;
+	rta->rta_len = RTA_LENGTH(a->local.len);
+	memcpy(RTA_DATA(rta), a->local.data, a->local.len);
+	req.h.nlmsg_len = NLMSG_LENGTH(sizeof(req.r)) + RTA_ALIGN(rta->rta_len);
+	if (send(nl, &req, req.h.nlmsg_len, 0) < 0)
+		return -errno;
+	n = recv(nl, buf, sizeof(buf), 0);
+	if (n < 0)
+		return -errno;
+	for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+		if (h->nlmsg_type == RTM_NEWROUTE) {
+			*ret = ((struct rtmsg *)NLMSG_DATA(h))->rtm_type == RTN_LOCAL;
+			return 0;
+		}
+		if (h->nlmsg_type == NLMSG_ERROR) {
+			*ret = false;	/* no route yet (ENETUNREACH) */
+			return 0;
+		}
+	}
+	return -EBADMSG;
+}
+
+static bool link_is_up(int fd, const char *name)
+{
+	struct ifreq ifr = { 0 };
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	return !ioctl(fd, SIOCGIFFLAGS, &ifr) && (ifr.ifr_flags & IFF_UP);
+}
+
+#define ADDR_ROUTE_WAIT_MS	2000
+
+int net_addrs_wait(const struct netns_img *n)
+{
+	_cleanup_close_ int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	_cleanup_close_ int ifd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (nl < 0 || ifd < 0)
+		return pr_errno(-errno, "net: a socket to wait for the addresses' routes");
+	for (size_t i = 0; i < n->nr_addrs; i++) {
+		const NetAddr *a = n->addrs[i];
+		char s[INET6_ADDRSTRLEN + 32];
+		bool local = false;
+		int err = 0;
+
+		if (!link_is_up(ifd, a->ifname))
+			continue;
+		for (int ms = 0; !err && !local && ms <= ADDR_ROUTE_WAIT_MS; ms += 2) {
+			if (ms)
+				nanosleep(&(struct timespec){ 0, 2 * 1000 * 1000 }, NULL);
+			err = routed_locally(nl, a, &local);
+		}
+		if (err)
+			return pr_errno(err, "net: link %s: looking up the route of %s", a->ifname,
+					addr_str(a->family, &a->local, s, sizeof(s)));
+		if (!local)
+			return pr_errno(-ETIMEDOUT, "net: link %s: the kernel made no local route for %s in %d ms",
+					a->ifname, addr_str(a->family, &a->local, s, sizeof(s)), ADDR_ROUTE_WAIT_MS);
 	}
 	return 0;
 }

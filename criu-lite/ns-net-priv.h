@@ -73,6 +73,8 @@ void net_links_undo(const struct netns_img *n, struct nl_sock *sk);
 int net_addrs_dump(struct nl_sock *sk, struct nl_cache *links, struct img *img);
 int net_addrs_check(const struct netns_img *n);
 int net_addrs_restore(const struct netns_img *n, struct nl_sock *sk);
+/* Links up: until every address of an up link has its local route (2 s at most). */
+int net_addrs_wait(const struct netns_img *n);
 
 /* ---- ns-net-route.c ----------------------------------------------------- */
 int net_routes_dump(struct nl_sock *sk, struct nl_cache *links, struct img *img);

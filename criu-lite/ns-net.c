@@ -273,6 +273,8 @@ int netns_restore(const struct netns_img *n, int host_netns)
 	if (!ret)
 		ret = net_links_up(n, sk);
 	if (!ret)
+		ret = net_addrs_wait(n);
+	if (!ret)
 		ret = net_routes_restore(n, sk);
 	if (!ret)
 		ret = net_sysctls_restore(n);

@@ -132,6 +132,68 @@ int log_open_file(const char *path)
 }
 
 static char rst_root[64];
+static struct {
+	pid_t holder;
+	struct rst_mount *e;
+	unsigned nr;
+} rst_mnts;
+
+int rst_mounts_set(pid_t holder, const struct rst_mount *e, unsigned nr)
+{
+	free(rst_mnts.e);
+	rst_mnts.e = NULL;
+	rst_mnts.nr = 0;
+	rst_mnts.holder = holder;
+	if (!nr)
+		return 0;
+	rst_mnts.e = xmalloc(nr * sizeof(*e));
+	if (!rst_mnts.e)
+		return -ENOMEM;
+	memcpy(rst_mnts.e, e, nr * sizeof(*e));
+	rst_mnts.nr = nr;
+	return 0;
+}
+
+/* @prefix is "" or a leading run of whole components of @rel; its length, or -1. */
+static int prefix_len(const char *prefix, const char *rel)
+{
+	size_t n = strlen(prefix);
+
+	if (!n)
+		return 0;
+	return !strncmp(rel, prefix, n) && (rel[n] == '/' || !rel[n]) ? (int)n : -1;
+}
+
+const char *rst_mnt_path(uint32_t mnt_id, const char *rel, char *buf)
+{
+	const struct rst_mount *best = NULL;
+	int blen = -1, n;
+
+	for (unsigned i = 0; i < rst_mnts.nr; i++) {
+		const struct rst_mount *e = &rst_mnts.e[i];
+		int l = e->mnt_id == mnt_id ? prefix_len(e->prefix, rel) : -1;
+
+		if (l > blen) {
+			best = e;
+			blen = l;
+		}
+	}
+	if (!best) {
+		pr_err("mount %u (from mountpoints.img) was not made: a file hidden under another mount cannot be opened",
+		       mnt_id);
+		errno = ENOENT;
+		return NULL;
+	}
+	rel += blen;
+	n = snprintf(buf, RST_PATH_MAX, "/proc/%d/fd/%d%s%s", rst_mnts.holder, best->fd, *rel == '/' || !*rel ? "" : "/",
+		     rel);
+	if (n < 0 || n >= RST_PATH_MAX) {
+		pr_err("mount %u: path %s too long", mnt_id, rel);
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	return buf;
+}
 
 void rst_root_set(const char *prefix)
 {

@@ -55,6 +55,25 @@ const char *rst_path(const char *path, char *buf);
 int rst_open(const char *path, int flags, ...);
 /* stat(2) of rst_path(@path): 0, or -1 with errno set. */
 int rst_stat(const char *path, struct stat *st);
+/*
+ * Files another mount hides at their path are reached through their own
+ * mount: the holder keeps open every mount's root and every directory a
+ * mount covers, and cr goes through /proc/HOLDER/fd/N (a walk from there
+ * crosses no mount on N itself). An entry: the holder's @fd of the path
+ * @prefix ("" its root) inside dumped mount @mnt_id. rst_mounts_set(0,
+ * NULL, 0) forgets them (the strings are not copied: they must live as
+ * long). rst_mnt_path() is rst_path() for @rel inside mount @mnt_id, from
+ * the entry of the longest prefix: NULL with errno ENOENT when no such
+ * mount was made (or ENAMETOOLONG), logged.
+ */
+#include <stdint.h>
+struct rst_mount {
+	uint32_t mnt_id;
+	const char *prefix;
+	int fd;
+};
+int rst_mounts_set(pid_t holder, const struct rst_mount *e, unsigned nr);
+const char *rst_mnt_path(uint32_t mnt_id, const char *rel, char *buf);
 
 /* "a FIFO", "a directory", ... for messages about a file of mode @mode. */
 const char *file_kind_name(mode_t mode);

@@ -51,6 +51,23 @@ static int add_tid(struct pstree_task *task, pid_t tid)
 	return 0;
 }
 
+pid_t pstree_ns_id(const struct pstree *t, pid_t id)
+{
+	for (unsigned i = 0; i < t->nr; i++) {
+		const struct pstree_task *k = &t->tasks[i];
+
+		if (!k->levels)
+			return id;
+		if (k->pid == id)
+			return pstree_vpid(k);
+		if (k->pgid == id)
+			return k->ns_pgid;
+		if (k->sid == id)
+			return k->ns_sid;
+	}
+	return id;
+}
+
 struct pstree_task *pstree_find(const struct pstree *t, pid_t pid)
 {
 	for (unsigned i = 0; i < t->nr; i++)
@@ -375,6 +392,10 @@ int pstree_write(int dfd, const struct pstree *t)
 			e.ns_pgid = task->ns_pgid;
 			e.ns_sid = task->ns_sid;
 		}
+		if (task->pidns_child) {
+			e.has_pidns_child = true;
+			e.pidns_child = task->pidns_child;
+		}
 		err = pb_write_one(img, &e, PB_PSTREE);
 	}
 	if (!err)
@@ -448,6 +469,7 @@ static int entry_to_task(struct pstree *t, const PstreeEntry *e)
 	task->sid = e->sid;
 	task->kind = e->has_state && e->state == TASK_STATE__TASK_STATE_ZOMBIE ? TASK_ZOMBIE : TASK_ALIVE;
 	task->exit_code = e->exit_code;
+	task->pidns_child = e->has_pidns_child ? (pid_t)e->pidns_child : 0;
 	if (task->kind == TASK_ALIVE) {
 		if (!e->n_threads || e->threads[0] != e->pid)
 			return pr_errno(-EBADMSG, "pstree.img: pid %u: its main thread is not listed first", e->pid);
@@ -463,6 +485,27 @@ static int cmp_pid(const void *a, const void *b)
 	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+/*
+ * A task whose children go to another pid namespace names one of its
+ * children that is the init of it, and has one thread (a thread cannot
+ * be made once the namespaces differ: the restorer makes them after).
+ */
+static int check_pidns_child(const struct pstree *t)
+{
+	for (unsigned i = 0; i < t->nr; i++) {
+		const struct pstree_task *task = &t->tasks[i], *c;
+
+		if (!task->pidns_child)
+			continue;
+		c = pstree_find(t, task->pidns_child);
+		if (task->kind != TASK_ALIVE || task->nr_tids != 1 || !c || c->parent != (int)i ||
+		    c->levels != task->levels + 1)
+			return pr_errno(-EBADMSG, "pstree.img: pid %d: its children's pid namespace is not one its "
+					"child %d starts", task->pid, task->pidns_child);
+	}
+	return 0;
 }
 
 /* Every id once in the whole tree: PIDs, and the TIDs of other threads. */
@@ -646,6 +689,8 @@ int pstree_read(int dfd, pid_t cr_sid, struct pstree *ret)
 		err = pr_errno(-EBADMSG, "pstree.img: the root %d is not alive", t.tasks[0].pid);
 	if (!err)
 		err = check_unique_ids(&t);
+	if (!err)
+		err = check_pidns_child(&t);
 	if (!err) {
 		map_root_ids(&t, cr_sid, getpgrp());
 		err = add_group_helpers(&t, getpgrp());

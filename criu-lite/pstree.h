@@ -43,6 +43,8 @@ struct pstree_task {
 	 * (what the images name them by).
 	 */
 	pid_t img_pid, *img_tids;
+	/* The child (cr's pid) in whose pid namespace new children are born; 0: the task's own. */
+	pid_t pidns_child;
 	/* restore plan */
 	bool before_setsid;		/* forked by the parent before its setsid() */
 	int *children;			/* indexes, in fork order */
@@ -92,6 +94,13 @@ int pstree_kill(struct pstree *t);
 int pstree_write(int dfd, const struct pstree *t);
 void pstree_free(struct pstree *t);
 struct pstree_task *pstree_find(const struct pstree *t, pid_t pid);
+/*
+ * A pid, process group or session id @id of cr's pid namespace as the
+ * tree's tasks see it in their own (the task, group or session of the
+ * tree it names); @id itself when the tree is in cr's, or names nothing
+ * of it.
+ */
+pid_t pstree_ns_id(const struct pstree *t, pid_t id);
 
 /*
  * Restore: reads pstree.img, checks it is a well-formed tree, adds helper

@@ -57,7 +57,7 @@
 #define RSEQ_REG_LEN		(__rseq_size > 32 ? __rseq_size : 32)
 
 static const char *const step_names[RSTEP_MAX] = {
-	[RSTEP_CHILD_SETUP] = "setting up the new process (session, cwd, files)",
+	[RSTEP_CHILD_SETUP] = "setting up the new process (namespaces, session, cwd, files)",
 	[RSTEP_PARK_VDSO] = "moving the vdso aside",
 	[RSTEP_UNMAP] = "unmapping cr's memory",
 	[RSTEP_MAP_VMAS] = "mapping the dumped memory",
@@ -490,6 +490,9 @@ static __noreturn void task_main(struct restore_ctx *r, unsigned idx)
 	/* The root joins the namespaces the holder made. */
 	if (!err && idx == 0)
 		err = ns_restore_enter(r->ns);
+	/* In the tree's mount namespace and root, what the task opens itself is found as it was named. */
+	if (!err && idx == 0)
+		rst_root_set(NULL);
 	if (!err)
 		err = fork_children(r, idx, true);
 	if (!err && pt->sid == pt->pid && setsid() < 0)
@@ -501,6 +504,8 @@ static __noreturn void task_main(struct restore_ctx *r, unsigned idx)
 		err = pr_errno(-errno, "pid %d: setpgid to its own group", pt->pid);
 	if (!err)
 		err = fork_children(r, idx, false);
+	if (!err)
+		err = ns_restore_pid_for_children(&r->tree, idx);
 	if (err)
 		task_fail(r, idx, err);
 

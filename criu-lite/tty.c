@@ -366,11 +366,12 @@ static int master_dump(struct fd_dump *d, FileEntry *fe, TtyEntry *t)
 	if (sid > 0) {
 		if (ioctl(d->cr_fd, TIOCGPGRP, &pgrp) < 0)
 			return pr_errno(-errno, "%s: TIOCGPGRP", what);
+		/* The image has them as the tree's tasks see them (in its pid namespace). */
 		t->has_sid = true;
-		t->sid = sid;
+		t->sid = files_dump_ns_id(d->df, sid);
 		if (pgrp > 0) {
 			t->has_fg_pgrp = true;
-			t->fg_pgrp = pgrp;
+			t->fg_pgrp = files_dump_ns_id(d->df, pgrp);
 		}
 	}
 
@@ -457,7 +458,7 @@ static int external_dump(struct fd_dump *d, TtyEntry *t)
 
 		if (k->tty_nr == rdev_encode(d->st.st_rdev) && k->tpgid > 0 && is_tree_pgrp(k->tpgid)) {
 			t->has_fg_pgrp = true;
-			t->fg_pgrp = k->tpgid;
+			t->fg_pgrp = files_dump_ns_id(d->df, k->tpgid);
 			break;
 		}
 	}

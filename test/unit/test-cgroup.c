@@ -364,12 +364,12 @@ static void test_soft_props(void)
 /* --cgroup-root: the root task's cgroup (no cgroup namespace) becomes PATH. */
 static void test_cgroup_root(void)
 {
-	char moved[96], all[96];
-	const char *roots[] = { moved, all };
-	struct cr_options o = { .manage_cgroups = CG_MODE_SOFT, .cgroup_roots = roots, .nr_cgroup_roots = 2 };
+	char moved[96], all[96], v2[96];
+	const char *roots[] = { moved, all, v2 };
+	struct cr_options o = { .manage_cgroups = CG_MODE_SOFT, .cgroup_roots = roots, .nr_cgroup_roots = 3 };
 	struct cgroup_img *c = NULL;
 	char want_a[96];
-	bool main_moved = false, pids_moved = false;
+	bool main_moved = false, pids_moved = false, v2_seen = false;
 
 	if (!have_cgroups())
 		return;
@@ -377,8 +377,15 @@ static void test_cgroup_root(void)
 	dump_child(CG_MODE_SOFT);
 	snprintf(moved, sizeof(moved), "cpu:/%s-moved", name);
 	snprintf(all, sizeof(all), "/%s/b", name);
+	/* the v2 hierarchy as runc names it: an empty controller list, as in /proc/PID/cgroup */
+	snprintf(v2, sizeof(v2), ":/%s-v2", name);
 	snprintf(want_a, sizeof(want_a), "/%s/a", name);
 	CU_ASSERT_FATAL(cgroup_read(&o, tmp_dfd, &c) == 0);
+	for (unsigned i = 0; i < c->nr_roots; i++)
+		if (cg_is_v2(c->roots[i].controllers)) {
+			CU_ASSERT_STRING_EQUAL(c->roots[i].path, v2 + 1);
+			v2_seen = true;
+		}
 	for (unsigned s = 0; s < c->nr_sets; s++)
 		for (unsigned m = 0; m < c->sets[s].nr; m++) {
 			const struct cg_ref *r = &c->sets[s].m[m];
@@ -391,6 +398,7 @@ static void test_cgroup_root(void)
 			}
 		}
 	CU_ASSERT(main_moved && pids_moved);
+	CU_ASSERT(v2_seen || access(CG "/unified/cgroup.procs", F_OK));
 	CU_ASSERT(cgroup_restore_prepare(c) == 0);
 	{
 		char p[128];
@@ -453,7 +461,7 @@ static void test_bad_images(void)
  */
 static void test_cgns_roots(void)
 {
-	char moved[96], want[96];
+	char moved[96], want[96], *mroot = NULL;
 	const char *roots[] = { moved };
 	struct cr_options o = { .manage_cgroups = CG_MODE_SOFT };
 	struct cgroup_img *c = NULL;
@@ -490,6 +498,16 @@ static void test_cgns_roots(void)
 		if (!strcmp(c->roots[i].controllers, "pids"))
 			CU_ASSERT_STRING_EQUAL(c->roots[i].path, want);
 	}
+	/* A cgroup mount of the namespace's root, or below it, moves with it; one above it cannot. */
+	snprintf(want, sizeof(want), "/%s/a/b", name);
+	CU_ASSERT(cgroup_mount_root(c, "cgroup", "cpu", "/sys/fs/cgroup/cpu", want, &mroot) == 0);
+	snprintf(want, sizeof(want), "%s/b", moved + 4);
+	CU_ASSERT(mroot && !strcmp(mroot, want));
+	free(mroot);
+	CU_ASSERT(cgroup_mount_root(c, "cgroup", "cpu", "/sys/fs/cgroup/cpu", "/", &mroot) == -EINVAL);
+	CU_ASSERT(last_error_has("/sys/fs/cgroup/cpu: it shows the cgroup /, above the tree's root"));
+	CU_ASSERT(cgroup_mount_root(c, "cgroup", "pids", "/sys/fs/cgroup/pids", "/", &mroot) == 0 && !mroot);
+	CU_ASSERT(cgroup_mount_root(c, "cgroup2", "", "/sys/fs/cgroup/unified", "/", &mroot) == 0 && !mroot);
 	CU_ASSERT(cgroup_restore_prepare(c) == 0);
 	helper = fork();
 	CU_ASSERT_FATAL(helper >= 0);

@@ -6,10 +6,17 @@
  * namespaces restores and checks ids, keys, contents, values, messages in
  * order, names and the sysctl. Also: a refused dump (a message longer
  * than msgmax), broken images. Needs root.
+ *
+ * POSIX message queues (ns-ipc-mq.c) ride along: two queues with their
+ * attributes, modes and messages of several priorities (an empty one), an
+ * fs/mqueue sysctl; the dump leaves them as they were; a queue with an
+ * mq_notify registration is refused naming it, registration and messages
+ * untouched; the status line parser; broken queue records.
  */
 #include <CUnit/CUnit.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <mqueue.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +37,7 @@
 #include "ipcns.pb-c.h"
 #include "log.h"
 #include "namespaces.h"
+#include "ns-ipc-priv.h"
 #include "unit.h"
 
 int unit_register_ipcns(void);
@@ -47,6 +55,18 @@ int unit_register_ipcns(void);
 
 static const struct { long type; const char *text; } msgs[] = { { 3, "one" }, { 1, "two two" }, { 2, "three" } };
 static const unsigned short sem_vals[] = { 1, 5, 9 };
+
+#define MQ_A		"/crut_mq_a"
+#define MQ_B		"/crut_mq_b"
+#define MQ_N		"/crut_mq_notify"
+#define MQ_DEFAULT	"3"		/* fs/mqueue/msg_default */
+/* Sent in this order into MQ_A; mq_receive order: 1, 0, 2, 3. */
+static const struct { unsigned prio; const char *text; } mq_msgs[] = {
+	{ 2, "two" }, { 7, "seven" }, { 2, "" }, { 0, "zero, last" },
+};
+static const int mq_order[] = { 1, 0, 2, 3 };
+
+enum { STATE_BIG_MSG = 1, STATE_MQ_NOTIFY = 2 };
 
 static int own_ipc = -1, own_uts = -1;
 
@@ -96,9 +116,87 @@ static int make_id(const char *which, int id)
 	return write_sysctl(name, val);
 }
 
-/* In the first child: the state to dump. 0 if all was made. */
-static int make_state(bool big_msg)
+static int mq_sysctl(const char *name, const char *val, char *buf, size_t sz)
 {
+	char path[96];
+	_cleanup_close_ int fd = -EBADF;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/sys/fs/mqueue/%s", name);
+	fd = open(path, (val ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (val)
+		return write(fd, val, strlen(val)) == (ssize_t)strlen(val) ? 0 : -1;
+	if ((n = read(fd, buf, sz - 1)) < 0)
+		return -1;
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* The POSIX queues of the state. 0 if made. */
+static int make_mq(int how)
+{
+	struct mq_attr a = { .mq_maxmsg = 5, .mq_msgsize = 16 }, b = { .mq_maxmsg = 1, .mq_msgsize = 200 };
+	mqd_t q;
+
+	if (mq_sysctl("msg_default", MQ_DEFAULT, NULL, 0))
+		return 20;
+	q = mq_open(MQ_A, O_WRONLY | O_CREAT | O_EXCL, 0640, &a);
+	if (q == (mqd_t)-1 || fchown(q, 1234, 4321) || fchmod(q, 0640))
+		return 21;
+	for (unsigned i = 0; i < sizeof(mq_msgs) / sizeof(mq_msgs[0]); i++)
+		if (mq_send(q, mq_msgs[i].text, strlen(mq_msgs[i].text), mq_msgs[i].prio))
+			return 22;
+	mq_close(q);
+	q = mq_open(MQ_B, O_WRONLY | O_CREAT | O_EXCL, 0600, &b);
+	if (q == (mqd_t)-1)
+		return 23;
+	mq_close(q);
+	if (how & STATE_MQ_NOTIFY) {
+		struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR1 };
+
+		signal(SIGUSR1, SIG_IGN);
+		q = mq_open(MQ_N, O_RDWR | O_CREAT | O_EXCL, 0600, &a);
+		if (q == (mqd_t)-1 || mq_notify(q, &ev))
+			return 24;
+		/* kept open: the registration goes with the last close of this fd */
+	}
+	return 0;
+}
+
+/* Checks MQ_A's messages in order by taking them; 0 or a step number from @base. */
+static int check_mq_a(int base)
+{
+	struct mq_attr at;
+	char buf[16];
+	unsigned prio;
+	mqd_t q = mq_open(MQ_A, O_RDONLY | O_NONBLOCK);
+	int ret = 0;
+
+	if (q == (mqd_t)-1 || mq_getattr(q, &at) || at.mq_maxmsg != 5 || at.mq_msgsize != 16 ||
+	    at.mq_curmsgs != (long)(sizeof(mq_msgs) / sizeof(mq_msgs[0])))
+		ret = base;
+	for (unsigned i = 0; !ret && i < sizeof(mq_order) / sizeof(mq_order[0]); i++) {
+		ssize_t n = mq_receive(q, buf, sizeof(buf), &prio);
+		int k = mq_order[i];
+
+		if (n != (ssize_t)strlen(mq_msgs[k].text) || prio != mq_msgs[k].prio || memcmp(buf, mq_msgs[k].text, n))
+			ret = base + 1 + i;
+	}
+	if (q != (mqd_t)-1)
+		mq_close(q);
+	return ret;
+}
+
+/* In the first child: the state to dump. 0 if all was made. */
+static int make_state(int how)
+{
+	bool big_msg = how & STATE_BIG_MSG;
+	int err;
+
 	union semun { int val; struct semid_ds *buf; unsigned short *array; } arg;
 	struct { long type; char text[256]; } m;
 	char *p;
@@ -134,11 +232,12 @@ static int make_state(bool big_msg)
 		if (msgsnd(id, &m, 200, IPC_NOWAIT) || write_sysctl("msgmax", "100"))
 			return 8;
 	}
-	return 0;
+	err = make_mq(how);
+	return err;
 }
 
 /* Forks the child that makes the state in fresh namespaces and waits to be killed. */
-static pid_t state_child(bool big_msg)
+static pid_t state_child(int how)
 {
 	int p[2];
 	char c = 0;
@@ -152,7 +251,7 @@ static pid_t state_child(bool big_msg)
 
 		close(p[0]);
 		if (!unshare(CLONE_NEWIPC | CLONE_NEWUTS))
-			ok = make_state(big_msg) ? 2 : 'K';
+			ok = make_state(how) ? 2 : 'K';
 		if (write(p[1], &ok, 1) != 1)
 			_exit(1);
 		for (;;)
@@ -216,6 +315,32 @@ static int dump_ns(pid_t pid)
 	return ret;
 }
 
+/* The queues after restore: attributes, owners, modes, messages, the sysctl. 0 or a step number. */
+static int check_mq_state(void)
+{
+	struct mq_attr at;
+	struct stat st;
+	char buf[32];
+	mqd_t q;
+	int ret;
+
+	if (mq_sysctl("msg_default", NULL, buf, sizeof(buf)) || strcmp(buf, MQ_DEFAULT))
+		return 30;
+	q = mq_open(MQ_A, O_RDONLY);
+	if (q == (mqd_t)-1 || fstat(q, &st) || st.st_uid != 1234 || st.st_gid != 4321 || (st.st_mode & 07777) != 0640)
+		return 31;
+	mq_close(q);
+	ret = check_mq_a(32);
+	if (ret)
+		return ret;
+	q = mq_open(MQ_B, O_RDONLY);
+	if (q == (mqd_t)-1 || fstat(q, &st) || (st.st_mode & 07777) != 0600 || mq_getattr(q, &at) ||
+	    at.mq_maxmsg != 1 || at.mq_msgsize != 200 || at.mq_curmsgs)
+		return 40;
+	mq_close(q);
+	return 0;
+}
+
 /* In the second child, in the new namespaces: what was dumped is there. 0 if so, else a step number. */
 static int check_state(void)
 {
@@ -253,7 +378,7 @@ static int check_state(void)
 		if (n != (ssize_t)strlen(msgs[i].text) || m.type != msgs[i].type || memcmp(m.text, msgs[i].text, n))
 			return 17 + i;
 	}
-	return 0;
+	return check_mq_state();
 }
 
 static int restore_and_check(void)
@@ -280,21 +405,97 @@ static int restore_and_check(void)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
 }
 
+/* In the ipc namespace of @pid, in a child: check_mq_a(), or the status line of MQ_N has a registration. */
+static int in_child_ns(pid_t pid, bool notify)
+{
+	int status;
+	pid_t c = fork();
+
+	if (c == 0) {
+		char buf[128] = "";
+		struct ipc_mq_status s;
+		_cleanup_close_ int fd = -EBADF;
+		ssize_t n;
+
+		if (enter(pid, "ipc", CLONE_NEWIPC))
+			_exit(2);
+		if (!notify)
+			_exit(check_mq_a(50));
+		/* The mqueue file of the queue, through a detached mount of this namespace's. */
+		fd = mq_open(MQ_N, O_RDONLY);
+		if (fd < 0)
+			_exit(60);
+		{
+			char p[64];
+			_cleanup_close_ int f = -EBADF;
+
+			snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+			f = open(p, O_RDONLY | O_CLOEXEC);
+			if (f < 0 || (n = read(f, buf, sizeof(buf) - 1)) <= 0)
+				_exit(61);
+		}
+		if (ipc_mq_parse_status(buf, &s) || s.notify_pid != pid)
+			_exit(62);
+		_exit(0);
+	}
+	if (c < 0 || waitpid(c, &status, 0) != c)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
+}
+
 static void test_round_trip(void)
 {
-	pid_t pid = state_child(false);
+	pid_t pid = state_child(0);
 
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT_EQUAL(dump_ns(pid), 0);
+	/* The dump took the queue's messages and put them back as they were. */
+	CU_ASSERT_EQUAL(in_child_ns(pid, false), 0);
 	reap(pid);
 	CU_ASSERT_EQUAL(restore_and_check(), 0);
 	/* Nothing came into the test's own namespace. */
 	CU_ASSERT(shmget(SHM_KEY, 0, 0) < 0 && semget(SEM_KEY, 0, 0) < 0 && msgget(MSG_KEY, 0) < 0);
+	CU_ASSERT(mq_open(MQ_A, O_RDONLY) == (mqd_t)-1 && errno == ENOENT);
+}
+
+/* A queue with an mq_notify registration: refused naming it; registration and other queues untouched. */
+static void test_refuse_mq_notify(void)
+{
+	pid_t pid = state_child(STATE_MQ_NOTIFY);
+	int ret;
+
+	CU_ASSERT_FATAL(pid > 0);
+	quiet_begin();
+	ret = dump_ns(pid);
+	quiet_end();
+	CU_ASSERT_EQUAL(ret, -EOPNOTSUPP);
+	CU_ASSERT(last_error_has("POSIX message queue " MQ_N " has an mq_notify registration"));
+	CU_ASSERT_EQUAL(in_child_ns(pid, true), 0);
+	CU_ASSERT_EQUAL(in_child_ns(pid, false), 0);
+	reap(pid);
+}
+
+static void test_mq_status(void)
+{
+	struct ipc_mq_status s;
+
+	/* As the kernel prints it: "QSIZE:%-10lu NOTIFY:%-5d SIGNO:%-5d NOTIFY_PID:%-6d\n". */
+	CU_ASSERT_EQUAL(ipc_mq_parse_status("QSIZE:129        NOTIFY:0     SIGNO:0     NOTIFY_PID:0     \n", &s), 0);
+	CU_ASSERT(s.qsize == 129 && !s.notify && !s.signo && !s.notify_pid);
+	CU_ASSERT_EQUAL(ipc_mq_parse_status("QSIZE:0          NOTIFY:0     SIGNO:10    NOTIFY_PID:4242  \n", &s), 0);
+	CU_ASSERT(s.qsize == 0 && s.signo == 10 && s.notify_pid == 4242);
+	CU_ASSERT_EQUAL(ipc_mq_parse_status("QSIZE:18446744073709551615 NOTIFY:2     SIGNO:0     NOTIFY_PID:1\n", &s), 0);
+	CU_ASSERT(s.qsize == 18446744073709551615ULL && s.notify == 2 && s.notify_pid == 1);
+	CU_ASSERT_EQUAL(ipc_mq_parse_status("", &s), -EBADMSG);
+	CU_ASSERT_EQUAL(ipc_mq_parse_status("QSIZE:12 NOTIFY:0 SIGNO:0\n", &s), -EBADMSG);
+	CU_ASSERT_EQUAL(ipc_mq_parse_status("QSIZE:x NOTIFY:0 SIGNO:0 NOTIFY_PID:0\n", &s), -EBADMSG);
+	CU_ASSERT_EQUAL(ipc_mq_parse_status("QSIZE:1 NOTIFY:0 SIGNO:0 NOTIFY_PID:0 extra\n", &s), -EBADMSG);
+	CU_ASSERT_EQUAL(ipc_mq_parse_status("SIZE:1 NOTIFY:0 SIGNO:0 NOTIFY_PID:0\n", &s), -EBADMSG);
 }
 
 static void test_refuse_long_message(void)
 {
-	pid_t pid = state_child(true);
+	pid_t pid = state_child(STATE_BIG_MSG);
 	int ret;
 
 	CU_ASSERT_FATAL(pid > 0);
@@ -359,6 +560,56 @@ static void test_bad_images(void)
 	CU_ASSERT_EQUAL(read_image(), -EBADMSG);
 	CU_ASSERT(last_error_has("unknown kind"));
 
+	{
+		IpcObject q = IPC_OBJECT__INIT;
+		IpcMqMsg mm = IPC_MQ_MSG__INIT, *mmp = &mm;
+		DataRef t = DATA_REF__INIT;
+
+		q.kind = IPC_KIND__IPC_MQUEUE;
+		q.mq_name = "a/b";
+		q.has_mq_maxmsg = q.has_mq_msgsize = true;
+		q.mq_maxmsg = 2;
+		q.mq_msgsize = 8;
+		write_image(NULL, &q);
+		CU_ASSERT_EQUAL(read_image(), -EBADMSG);
+		CU_ASSERT(last_error_has("no valid name"));
+
+		q.mq_name = "q";
+		q.n_mq_msgs = 1;
+		q.mq_msgs = &mmp;
+		mm.text = &t;
+		t.len = 9;
+		write_image(NULL, &q);
+		CU_ASSERT_EQUAL(read_image(), -EBADMSG);
+		CU_ASSERT(last_error_has("message 0 has priority 0 and 9 bytes (msgsize 8)"));
+
+		t.len = 8;
+		mm.prio = 32768;
+		write_image(NULL, &q);
+		CU_ASSERT_EQUAL(read_image(), -EBADMSG);
+
+		q.has_mq_maxmsg = false;
+		write_image(NULL, &q);
+		CU_ASSERT_EQUAL(read_image(), -EBADMSG);
+		CU_ASSERT(last_error_has("no valid attributes"));
+	}
+	{
+		IpcSysctl ms = IPC_SYSCTL__INIT, *msp = &ms;
+		_cleanup_img_ struct img *img = NULL;
+		IpcnsHead head = IPCNS_HEAD__INIT;
+
+		ms.name = "../../kernel/core_pattern";
+		ms.value = "10";
+		head.n_mq_sysctls = 1;
+		head.mq_sysctls = &msp;
+		CU_ASSERT_FATAL(img_dump_id_new() == 0);
+		CU_ASSERT_FATAL(img_open(tmp_dfd, IMG_IPCNS, 0, O_WRONLY, &img) == 0);
+		CU_ASSERT_FATAL(pb_write_one(img, &head, PB_IPCNS_HEAD) == 0);
+		CU_ASSERT_FATAL(img_close(TAKE_PTR(img)) == 0);
+		CU_ASSERT_EQUAL(read_image(), -EBADMSG);
+		CU_ASSERT(last_error_has("not an mqueue sysctl"));
+	}
+
 	o.kind = IPC_KIND__IPC_SHM;
 	o.has_size = true;
 	o.size = 4096;
@@ -418,6 +669,8 @@ int unit_register_ipcns(void)
 	s = CU_add_suite_with_setup_and_teardown("ipcns", suite_init, suite_clean, tmp_setup, tmp_teardown);
 	if (!s || !CU_add_test(s, "shm, sem, msg, sysctl, uts names round trip", test_round_trip) ||
 	    !CU_add_test(s, "refuse a message longer than msgmax", test_refuse_long_message) ||
+	    !CU_add_test(s, "refuse a POSIX queue with mq_notify registered", test_refuse_mq_notify) ||
+	    !CU_add_test(s, "mqueue status lines", test_mq_status) ||
 	    !CU_add_test(s, "broken images", test_bad_images))
 		return CU_get_error();
 	return 0;

@@ -11,6 +11,7 @@
 #include <CUnit/CUnit.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -331,7 +332,7 @@ static int restore_child(const char *dir, const struct cr_options *o, bool check
 			_exit(100);
 		if (files_rst_read(dfd, NULL, o, &rf) || mntns_read(o, dfd, &m))
 			_exit(101);
-		if (mntns_restore(m, rf))
+		if (mntns_restore(m, rf, -1, NULL))
 			_exit(102);
 		if (mntns_restore_in_pidns(m))
 			_exit(103);
@@ -492,7 +493,7 @@ static char *mount_list(pid_t pid)
 static void test_on_crs_root(void)
 {
 	_cleanup_free_ char *dumped = NULL;
-	char img[256], p[256];
+	char img[256], p[PATH_MAX], shared[200];
 	struct cr_options o = { 0 };
 	int sync[2], ret, st;
 	pid_t pid, rpid;
@@ -501,6 +502,9 @@ static void test_on_crs_root(void)
 	pathf(p, sizeof(p), "hx");
 	pathf(img, sizeof(img), "img-host");
 	CU_ASSERT_FATAL(mkdir(p, 0755) == 0 && pipe(sync) == 0);
+	/* A tmpfs of cr's own namespace, which the tree inherits: it is bound again, not copied. */
+	pathf(shared, sizeof(shared), "hs");
+	CU_ASSERT_FATAL(mkdir(shared, 0755) == 0 && mount("none", shared, "tmpfs", 0, "size=64k") == 0);
 	pid = fork();
 	if (pid == 0) {
 		close(sync[0]);
@@ -517,7 +521,11 @@ static void test_on_crs_root(void)
 	dumped = mount_list(pid);
 	ret = dump_to(pid, img, NULL, 0);
 	reap(pid);
+	if (ret || !dumped)
+		umount2(shared, MNT_DETACH);
 	CU_ASSERT_FATAL(ret == 0 && dumped);
+	snprintf(p, sizeof(p), "%s/later", shared);
+	put(p, "written after the dump");
 
 	/* restored without --root: cr's root is the dumped one; the same mounts come back */
 	CU_ASSERT_FATAL(pipe(sync) == 0);
@@ -529,7 +537,7 @@ static void test_on_crs_root(void)
 
 		close(sync[0]);
 		if (dfd < 0 || unshare(CLONE_NEWNS) || files_rst_read(dfd, NULL, &o, &rf) ||
-		    mntns_read(&o, dfd, &m) || mntns_restore(m, rf) || mntns_restore_in_pidns(m))
+		    mntns_read(&o, dfd, &m) || mntns_restore(m, rf, -1, NULL) || mntns_restore_in_pidns(m))
 			_exit(100);
 		pathf(p, sizeof(p), "hx/marker");
 		TRY(write(sync[1], has(p, "on cr's root") ? "k" : "m", 1));
@@ -546,9 +554,13 @@ static void test_on_crs_root(void)
 		CU_ASSERT(restored && !strcmp(dumped, restored));
 		if (restored && strcmp(dumped, restored))
 			fprintf(stderr, "dumped:\n%s\nrestored:\n%s", dumped, restored);
+		/* the restored tree sees cr's tmpfs itself: a file made there after the dump */
+		snprintf(p, sizeof(p), "/proc/%d/root%s/later", rpid, shared);
+		CU_ASSERT(has(p, "written after the dump"));
 	}
 	kill(rpid, SIGKILL);
 	waitpid(rpid, &st, 0);
+	CU_ASSERT(umount2(shared, MNT_DETACH) == 0);
 }
 
 /* Records cr never writes are refused: a path out of the tmpfs, a parent after its child, a flipped byte. */

@@ -27,6 +27,10 @@ struct spec {
 	int kind;
 	int exit_code;
 	pid_t tids[MAX_TIDS];
+	/* In pid namespaces below cr's (one thread): its pid at each level. */
+	unsigned levels;
+	pid_t ns_pid[2];
+	pid_t pidns_child;
 };
 
 #define ALIVE(p, pp, g, s, ...) \
@@ -80,6 +84,10 @@ static int write_read(const struct spec *specs, unsigned nr, struct pstree *ret)
 			task->tids = (pid_t *)&s->pid;
 			task->nr_tids = 1;
 		}
+		task->levels = s->levels;
+		task->ns_pid = (pid_t *)s->ns_pid;
+		task->ns_tids = s->levels ? (pid_t *)s->ns_pid : NULL;
+		task->pidns_child = s->pidns_child;
 	}
 	CU_ASSERT_EQUAL_FATAL(pstree_write(dfd, &t), 0);
 
@@ -391,6 +399,44 @@ static void test_root_not_session_leader(void)
 	pstree_free(&t);
 }
 
+/*
+ * A task that unshared CLONE_NEWPID: its children's pid namespace is the
+ * one its child 120 is the init of. Refused: a child in the task's own
+ * namespace, or a task that is not its parent.
+ */
+#define IN_NS(p, pp, lv, a, b, child) \
+	{ .pid = p, .ppid = pp, .pgid = 100, .sid = 100, .kind = TASK_ALIVE, .levels = lv, .ns_pid = { a, b }, \
+	  .pidns_child = child }
+
+static void test_pidns_child(void)
+{
+	static const struct spec ok[] = {
+		IN_NS(100, 1, 1, 1, 0, 0),
+		IN_NS(110, 100, 1, 2, 0, 120),
+		IN_NS(120, 110, 2, 3, 1, 0),
+	};
+	static const struct spec same_ns[] = {
+		IN_NS(100, 1, 1, 1, 0, 0),
+		IN_NS(110, 100, 1, 2, 0, 120),
+		IN_NS(120, 110, 1, 3, 0, 0),
+	};
+	static const struct spec not_parent[] = {
+		IN_NS(100, 1, 1, 1, 0, 120),
+		IN_NS(110, 100, 1, 2, 0, 0),
+		IN_NS(120, 110, 2, 3, 1, 0),
+	};
+	struct pstree t = { 0 };
+
+	CU_ASSERT_EQUAL_FATAL(write_read(ok, N(ok), &t), 0);
+	CU_ASSERT_EQUAL(t.tasks[index_of(&t, 110)].pidns_child, 120);
+	CU_ASSERT_EQUAL(t.tasks[index_of(&t, 100)].pidns_child, 0);
+	CU_ASSERT_EQUAL(t.tasks[index_of(&t, 120)].pidns_child, 0);
+	pstree_free(&t);
+	CU_ASSERT_EQUAL(refused(same_ns, N(same_ns), "pid 110: its children's pid namespace is not one its child 120"),
+			-EBADMSG);
+	CU_ASSERT_EQUAL(refused(not_parent, N(not_parent), "pid 100: its children's pid namespace"), -EBADMSG);
+}
+
 int unit_register_pstree(void)
 {
 	CU_pSuite s = CU_add_suite("pstree", suite_init, suite_cleanup);
@@ -409,7 +455,8 @@ int unit_register_pstree(void)
 	    !CU_add_test(s, "refused: a session leader in another's group",
 			 test_session_leader_not_group_leader) ||
 	    !CU_add_test(s, "a root that did not lead its session joins cr's",
-			 test_root_not_session_leader))
+			 test_root_not_session_leader) ||
+	    !CU_add_test(s, "pid_for_children: the pid namespace a child starts", test_pidns_child))
 		return CU_get_error();
 	return 0;
 }

@@ -4,6 +4,8 @@
  * them; any other error fails the test.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "zdtm.h"
@@ -58,4 +60,32 @@ size_t copy_fd(int in, int out, size_t len)
 			break;	/* EOF */
 	}
 	return done;
+}
+
+void file_put(const char *path, const char *val)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f || fputs(val, f) < 0 || fclose(f))
+		fail_errno("writing %s to %s", val, path);
+}
+
+int file_line_check(const char *path, const char *want)
+{
+	char buf[256] = "";
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		test_msg("FAIL: %s: %m", path);
+		return 1;
+	}
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	buf[strcspn(buf, "\n")] = 0;
+	if (strcmp(buf, want)) {
+		test_msg("FAIL: %s is '%s', expected '%s'", path, buf, want);
+		return 1;
+	}
+	return 0;
 }

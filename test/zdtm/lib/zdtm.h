@@ -62,6 +62,10 @@ size_t read_full(int fd, void *buf, size_t len);
 void write_full(int fd, const void *buf, size_t len);
 /* Copies LEN bytes (SIZE_MAX: up to EOF) from IN to OUT; returns how many. */
 size_t copy_fd(int in, int out, size_t len);
+/* A small file such as a sysctl (/proc/sys/...): VAL written into it, or the test fails. */
+void file_put(const char *path, const char *val);
+/* Whether its first line is WANT: 0, or 1 after a FAIL message naming the file and both values. */
+int file_line_check(const char *path, const char *want);
 
 /* ---- process trees (tree.c) ---------------------------------------------
  *

@@ -13,7 +13,8 @@
 #include <unistd.h>
 #include "zdtm.h"
 
-static int pid_of_status(int fd)
+/* The number after KEY ("\nPid:") in the status file at @fd. */
+static int status_field(int fd, const char *key)
 {
 	char buf[4096], *p;
 	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
@@ -21,8 +22,13 @@ static int pid_of_status(int fd)
 	if (n <= 0)
 		fail_errno("reading status");
 	buf[n] = 0;
-	p = strstr(buf, "\nPid:");
-	return p ? atoi(p + 5) : -1;
+	p = strstr(buf, key);
+	return p ? atoi(p + strlen(key)) : -1;
+}
+
+static int pid_of_status(int fd)
+{
+	return status_field(fd, "\nPid:");
 }
 
 static int pid_of_stat(int fd)
@@ -88,6 +94,9 @@ int main(int argc, char **argv)
 
 	if (pid_of_status(st_fd) != kid)
 		fail("/proc/%d/status fd now says Pid %d", kid, pid_of_status(st_fd));
+	/* Some other /proc's process of that number would have another parent. */
+	if (status_field(st_fd, "\nPPid:") != getpid())
+		fail("/proc/%d/status fd now says PPid %d, not %d", kid, status_field(st_fd, "\nPPid:"), getpid());
 	if (pid_of_stat(self_fd) != getpid())
 		fail("/proc/self/stat fd now says pid %d", pid_of_stat(self_fd));
 	if (!has_tid(task_fd, kid))
