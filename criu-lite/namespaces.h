@@ -188,6 +188,14 @@ int userns_id_to_inside(bool gid, uint32_t *id);
  */
 void userns_euid_begin(uid_t *ret_saved);
 void userns_euid_end(uid_t saved);
+/*
+ * The same with the fsuid and fsgid: what creates an inode in a file
+ * system of the tree's user namespace (the mqueue one of its ipc
+ * namespace) needs them mapped there. The file is then the namespace
+ * root's until chown()ed.
+ */
+void userns_fsid_begin(uint32_t *ret_uid, uint32_t *ret_gid);
+void userns_fsid_end(uint32_t uid, uint32_t gid);
 /* Whether @u maps both ids of cr's namespace. */
 bool userns_ids_mapped(const struct userns *u, uint32_t uid, uint32_t gid);
 /*

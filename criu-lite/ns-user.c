@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -245,6 +246,7 @@ static int read_pb_map(IdExtent **x, size_t n, const char *what, struct userns_m
 
 /* The tree's user namespace, in cr at restore (userns_euid_begin()). */
 static const struct userns *tree_ns;
+static int saved_dumpable;
 
 void userns_euid_begin(uid_t *ret_saved)
 {
@@ -255,8 +257,20 @@ void userns_euid_begin(uid_t *ret_saved)
 		return;
 	/* The raw syscall: this thread only (glibc would change every thread's). */
 	*ret_saved = geteuid();
+	saved_dumpable = prctl(PR_GET_DUMPABLE);
 	if (syscall(SYS_setresuid, -1, root, -1))
 		*ret_saved = (uid_t)-1;
+}
+
+/*
+ * Changing an euid or fsuid makes the process not dumpable (suid_dumpable):
+ * what cr forks would then refuse the ptrace-like checks between the
+ * tree's tasks (setns() through a pidfd), and cr's own ones.
+ */
+static void dumpable_back(void)
+{
+	if (saved_dumpable > 0 && prctl(PR_SET_DUMPABLE, saved_dumpable))
+		pr_perror("making cr dumpable again");
 }
 
 void userns_euid_end(uid_t saved)
@@ -264,6 +278,33 @@ void userns_euid_end(uid_t saved)
 	/* Back to euid 0: the effective capabilities come back from the permitted ones. */
 	if (saved != (uid_t)-1 && syscall(SYS_setresuid, -1, saved, -1))
 		pr_perror("getting cr's euid %u back", saved);
+	if (saved != (uid_t)-1)
+		dumpable_back();
+}
+
+void userns_fsid_begin(uint32_t *ret_uid, uint32_t *ret_gid)
+{
+	uint32_t uid, gid;
+
+	*ret_uid = *ret_gid = (uint32_t)-1;
+	if (!tree_ns || userns_map_to_outside(&tree_ns->uid, 0, &uid) ||
+	    userns_map_to_outside(&tree_ns->gid, 0, &gid))
+		return;
+	/* Raw: this thread only. setfsuid() returns the old id whatever happens. */
+	saved_dumpable = prctl(PR_GET_DUMPABLE);
+	*ret_gid = syscall(SYS_setfsgid, gid);
+	*ret_uid = syscall(SYS_setfsuid, uid);
+}
+
+void userns_fsid_end(uint32_t uid, uint32_t gid)
+{
+	/* Back to fsuid 0: the file system capabilities come back from the permitted ones. */
+	if (uid != (uint32_t)-1)
+		syscall(SYS_setfsuid, uid);
+	if (gid != (uint32_t)-1)
+		syscall(SYS_setfsgid, gid);
+	if (uid != (uint32_t)-1)
+		dumpable_back();
 }
 
 int userns_read(const struct NsEntry *e, struct userns **ret)
@@ -377,10 +418,11 @@ int userns_creds(struct userns *u, pid_t pid, bool is_root, struct restorer_cred
 
 int userns_enter(const struct userns *u, int fd)
 {
-	/* The root's groups, as cr's namespace sees them (the creator still has CAP_SETGID there). */
 	/*
-	 * The raw syscall: the creator is a clone3() of a cr with threads,
-	 * where glibc's setgroups() would wait for those threads to follow.
+	 * The root's groups, as cr's namespace sees them (the creator still
+	 * has CAP_SETGID there). The raw syscall: the creator is a clone3()
+	 * of a cr with threads, where glibc's setgroups() would wait for
+	 * those threads to follow.
 	 */
 	if (u->have_root_groups && syscall(SYS_setgroups, u->nr_root_groups, u->root_groups))
 		return pr_errno(-errno, "setting the root's groups before entering its user namespace");
@@ -439,6 +481,9 @@ int userns_holder_ids(const struct userns *u)
 	for (unsigned i = 0; i < u->uid.nr; i++)
 		if (u->uid.e[i].first == 0 && setresuid(0, 0, 0))
 			return pr_errno(-errno, "the holder: becoming uid 0 in the new user namespace");
+	/* The id change made it not dumpable: its /proc/self files would be root's, out of its reach. */
+	if (prctl(PR_SET_DUMPABLE, 1))
+		return pr_errno(-errno, "the holder: PR_SET_DUMPABLE");
 	entered = u;
 	return 0;
 }
