@@ -337,6 +337,22 @@ static int copy_clone(const struct mnt_info *ci, unsigned cnr, const MountEntry 
 	return -EXDEV;
 }
 
+/* Into @pid's user namespace if it is not ours: 0 or -errno (not logged: a child's). */
+static int enter_userns_of(pid_t pid)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct stat self, tree;
+	char p[64];
+
+	snprintf(p, sizeof(p), "/proc/%d/ns/user", pid);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &tree) < 0 || stat("/proc/self/ns/user", &self) < 0)
+		return -errno;
+	if (tree.st_ino == self.st_ino && tree.st_dev == self.st_dev)
+		return 0;
+	return setns(fd, CLONE_NEWUSER) < 0 ? -errno : 0;
+}
+
 static void __attribute__((noreturn)) clone_child(int sk, pid_t pid, MountEntry **me, unsigned nr)
 {
 	struct mnt_info *ci = NULL;
@@ -346,9 +362,20 @@ static void __attribute__((noreturn)) clone_child(int sk, pid_t pid, MountEntry 
 
 	int proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 
+	/*
+	 * A mount namespace of another user namespace is copied from inside
+	 * that one: a copy owned by cr's would lock every mount to its parent
+	 * (mount_setattr(2)), and a clone of a tmpfs with mounts on it, or
+	 * uncovering one, would be refused. Mounts the tree inherited from
+	 * outside stay locked as they are (copy_clone()).
+	 */
+	if (proc >= 0)
+		err = enter_userns_of(pid);
 	snprintf(p, sizeof(p), "/proc/%d/ns/mnt", pid);
 	ns = open(p, O_RDONLY | O_CLOEXEC);
-	if (proc < 0 || ns < 0 || setns(ns, CLONE_NEWNS) < 0 || unshare(CLONE_NEWNS) < 0 ||
+	if (err)
+		;
+	else if (proc < 0 || ns < 0 || setns(ns, CLONE_NEWNS) < 0 || unshare(CLONE_NEWNS) < 0 ||
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		err = -errno;
 	else
