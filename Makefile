@@ -132,7 +132,7 @@ $(TOOL_O): $(B)/criu-lite/%.o: criu-lite/%.c | $(PROTO_H) $(BLOB_H)
 
 .SECONDARY:
 
-all: cr zdtm-bins engine-test
+all: cr zdtm-bins engine-test rpc-client
 cr: $(CR)
 .PHONY: all cr
 
@@ -211,6 +211,32 @@ $(ZT)/subreaper: test/zdtm/subreaper.c
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 zdtm-bins: $(ZDTM_BIN) $(ZT)/fuzz-images $(ZT)/subreaper
 .PHONY: zdtm-bins
+
+# The RPC's own client (test/rpc): speaks criu's RPC to `cr swrk` as libcriu does.
+RPC_CLIENT	:= $(B)/test/rpc/rpc-client
+$(RPC_CLIENT): test/rpc/rpc-client.c $(B)/proto/rpc.pb-c.o | $(B)/proto/rpc.pb-c.h
+	$(mkout)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -iquote $(B)/proto -o $@ $< $(B)/proto/rpc.pb-c.o -lprotobuf-c
+rpc-client: $(RPC_CLIENT)
+.PHONY: rpc-client
+
+# make install [PREFIX=/usr/local] [DESTDIR=...] [CRIU_LINK=1]: cr in
+# $(PREFIX)/sbin, where criu goes; with CRIU_LINK=1 also as `criu`, for
+# runtimes that look criu up in PATH (runc's default --criu is "criu").
+PREFIX		?= /usr/local
+SBINDIR		?= $(PREFIX)/sbin
+install: cr
+	$(call msg,INSTALL,$(DESTDIR)$(SBINDIR)/cr)
+	$(Q)install -D -m 755 $(CR) $(DESTDIR)$(SBINDIR)/cr
+ifeq ($(CRIU_LINK),1)
+	$(call msg,LN,$(DESTDIR)$(SBINDIR)/criu)
+	$(Q)ln -sfn cr $(DESTDIR)$(SBINDIR)/criu
+endif
+uninstall:
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/cr
+	$(Q)if [ "$$(readlink $(DESTDIR)$(SBINDIR)/criu 2>/dev/null)" = cr ]; then rm -f $(DESTDIR)$(SBINDIR)/criu; fi
+.PHONY: install uninstall
 
 deps:
 	$(Q)sh scripts/install-deps

@@ -34,7 +34,41 @@ struct cr_options {
 	const char **cgroup_roots;	/* --cgroup-root [CONTROLLER:]PATH, may repeat */
 	unsigned nr_cgroup_roots;
 	const char *freeze_cgroup;	/* --freeze-cgroup PATH: dump */
+	/* CLONE_NEW* of namespaces made new but not filled (criu's empty_ns; CLONE_NEWNET only) */
+	unsigned empty_ns;
+	/* dump: return once the killed tree has exited (criu's way; the RPC's) */
+	bool wait_killed;
+	/* restore: the root becomes a child of cr's parent (CLONE_PARENT); RPC rst_sibling */
+	bool restore_sibling;
+	/*
+	 * Notifications at the points criu runs its action scripts (the
+	 * RPC's NOTIFY): @script is criu's name ("pre-dump", "post-restore",
+	 * ...), @pid the restored root where criu gives one, else 0. A
+	 * negative return fails the dump or restore there. NULL: nobody is
+	 * told (the CLI).
+	 */
+	int (*notify)(void *ctx, const char *script, pid_t pid);
+	void *notify_ctx;
 };
+
+/*
+ * Calls o->notify, if any; 0, or the error it returned (logged, naming
+ * the notification).
+ */
+int cr_notify(const struct cr_options *o, const char *script, pid_t pid);
+
+/* --action-script: criu's shell scripts, as a notify hook (notify.c). */
+struct cr_action_scripts {
+	const char **paths;
+	unsigned nr;
+	const char *images_dir;		/* CRTOOLS_IMAGE_DIR */
+	pid_t init_pid;			/* CRTOOLS_INIT_PID, once known */
+};
+/*
+ * The notify hook of struct cr_action_scripts @ctx: runs each script
+ * with criu's environment; -ECANCELED (logged) when one fails.
+ */
+int cr_run_action_scripts(void *ctx, const char *script, pid_t pid);
 
 /*
  * --manage-cgroups modes, as criu means them (restore; dump saves
@@ -68,6 +102,21 @@ int cr_dump(const struct cr_options *o, int dfd);
 int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status);
 int cr_check(void);
 int cr_show(const char *path);
+/*
+ * `cr swrk FD`: criu's RPC server on the SOCK_SEQPACKET socket FD
+ * (rpc.c). Returns 0 when every request it served succeeded.
+ */
+int cr_swrk(const char *fd_arg);
+
+/*
+ * What dump and restore do before the command (session.c): take -D
+ * (image.c: locked, checked, created 0700 by a dump, trusted by a
+ * restore) and then open -o, relative to -D unless absolute; the log's
+ * path goes to @ret_path (PATH_MAX bytes, "" for stderr). Other commands
+ * take no directory (*ret_dfd stays -1).
+ */
+int cr_take_images_dir(const struct cr_options *o, int *ret_dfd);
+int cr_open_log(const struct cr_options *o, char *ret_path);
 
 /*
  * Failure injection for tests: CR_FAIL_AT=<point name> makes cr_fail_point()

@@ -248,6 +248,53 @@ static int finish_images(struct dump_ctx *d)
 	return err;
 }
 
+#define DEAD_WAIT_MS	10000
+
+/*
+ * o->wait_killed (the RPC's: criu's own behaviour, which runtimes rely
+ * on; runc looks at its init and removes the cgroups right after): every
+ * killed task has exited, a zombie or gone. Its memory is freed by then.
+ */
+static int wait_tree_dead(const struct pstree *t)
+{
+	for (unsigned waited = 0;; waited++) {
+		pid_t left = 0;
+
+		for (unsigned i = 0; i < t->nr; i++) {
+			const struct pstree_task *task = &t->tasks[i];
+			struct proc_stat st;
+
+			if (task->kind != TASK_ALIVE)
+				continue;
+			/*
+			 * cr still traces what died stopped (PTRACE_DETACH needs a
+			 * stopped tracee): each thread's exit is cr's to collect
+			 * before the parent sees it, and the init of a pid
+			 * namespace waits for its children that long.
+			 */
+			for (unsigned k = 0; k < task->nr_tids; k++)
+				waitpid(task->tids[k], NULL, WNOHANG | __WALL);
+			if (!proc_parse_stat(task->pid, &st) && st.state != 'Z' && st.state != 'X')
+				left = task->pid;
+		}
+		if (!left)
+			return 0;
+		if (waited >= DEAD_WAIT_MS)
+			return pr_errno(-ETIMEDOUT, "pid %d: still there %u ms after it was killed", left, waited);
+		usleep(1000);
+	}
+}
+
+/*
+ * The caller refused the dump after it was complete (post-dump): the
+ * tree runs on, so the images must not look like a checkpoint of it.
+ */
+static void drop_inventory(struct dump_ctx *d)
+{
+	if (unlinkat(d->dfd, img_descs[IMG_INVENTORY].fmt, 0) && errno != ENOENT)
+		pr_perror("%s: removing %s after post-dump failed", d->o->images_dir, img_descs[IMG_INVENTORY].fmt);
+}
+
 static int task_ctx_release(struct task_ctx *t)
 {
 	int err = 0;
@@ -376,6 +423,7 @@ static void dump_ctx_release(struct dump_ctx *d)
 int cr_dump(const struct cr_options *o, int dfd)
 {
 	struct dump_ctx d = { .o = o, .root = o->pid, .dfd = dfd };
+	bool net_locked = false;
 	char path[32];
 	int err;
 
@@ -386,7 +434,10 @@ int cr_dump(const struct cr_options *o, int dfd)
 		err = pr_errno(-ESRCH, "pid %d: no such process", d.root);
 		goto out;
 	}
-	err = img_dump_dir_prepare(d.dfd, o->images_dir);
+	/* Notification points, criu's: pre-dump before anything is touched. */
+	err = cr_notify(o, "pre-dump", 0);
+	if (!err)
+		err = img_dump_dir_prepare(d.dfd, o->images_dir);
 	/* cr in the tree's net, ipc and uts namespaces before it makes a socket. */
 	if (!err)
 		err = ns_dump_begin(d.root, &d.ns);
@@ -420,21 +471,37 @@ int cr_dump(const struct cr_options *o, int dfd)
 	clock_gettime(CLOCK_MONOTONIC, &d.t_seize);
 	pr_info("pid %d: seized %u processes", d.root, d.tree.nr_alive);
 
+	/* network-lock once the tree is stopped, before anything of it is read. */
+	if (!err) {
+		err = cr_notify(o, "network-lock", 0);
+		net_locked = !err;
+	}
 	if (!err)
 		err = ns_dump_tree(d.ns, &d.tree);
 	if (!err)
 		err = dump_tree(&d);
 	if (!err)
 		err = finish_images(&d);
+	/* post-dump: the images are complete, the tree not killed yet. */
+	if (!err) {
+		err = cr_notify(o, "post-dump", 0);
+		if (err)
+			drop_inventory(&d);
+	}
 	if (!err && !o->leave_running)
 		err = pstree_kill(&d.tree);
 	/* Live objects (TCP repair mode) back as they were, or closed with the killed tree. */
 	files_dump_end(!err && !o->leave_running);
+	/* The tree runs on (a failure, --leave-running): its network first, as criu. */
+	if (net_locked && (err || o->leave_running))
+		cr_notify(o, "network-unlock", 0);
 	/* After a failure, or with --leave-running: the tree runs on, frozen again if it was. */
 	if (d.freezer && (err || o->leave_running))
 		cgroup_thaw(d.freezer);
 	pstree_detach(&d.tree);
 	pr_info("frozen for %.6f s", since(&d.t_seize));
+	if (!err && !o->leave_running && o->wait_killed)
+		err = wait_tree_dead(&d.tree);
 	if (!err)
 		pr_info("pid %d: dumped %u processes, %lu bytes of pages, %lu of shared memory", d.root,
 			d.tree.nr_alive, (unsigned long)d.page_bytes, (unsigned long)d.shm.bytes);

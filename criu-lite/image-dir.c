@@ -24,6 +24,12 @@ static bool is_log_name(const char *name)
 	return n > 4 && !strcmp(name + n - 4, ".log");
 }
 
+/* runc writes its descriptors.json (the init's stdio) there before it calls criu. */
+static bool is_runtime_file(const char *name)
+{
+	return !strcmp(name, "descriptors.json");
+}
+
 /*
  * Opens @dir (creating it first when @create) and takes the lock.
  * Returns 0 and *ret_dfd, or -errno (-EBUSY: another cr has it), logged.
@@ -65,7 +71,8 @@ static int dir_check_contents(int dfd, const char *dir)
 		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			return img_errno(-errno, dir, "cannot stat %s", de->d_name);
 		if (!S_ISREG(st.st_mode) ||
-		    !(img_match_name(de->d_name, NULL, NULL) || is_log_name(de->d_name))) {
+		    !(img_match_name(de->d_name, NULL, NULL) || is_log_name(de->d_name) ||
+	      is_runtime_file(de->d_name))) {
 			pr_err("image directory %s is not empty and holds %s, which is not a criu-lite image",
 			       dir, de->d_name);
 			return -EEXIST;

@@ -12,6 +12,7 @@ static int log_level = LOG_WARN;
 static int log_fd = -1;			/* -1: log to stderr */
 static struct timespec log_start;
 static char last_error[1024];
+static char first_error[1024];	/* since log_clear_first_error() */
 
 static const char *level_tag[] = {
 	[LOG_MSG] = "", [LOG_ERROR] = "Error ", [LOG_WARN] = "Warn  ",
@@ -28,6 +29,8 @@ int log_get_level(void) { return log_level; }
 int log_get_fd(void) { return log_fd >= 0 ? log_fd : STDERR_FILENO; }
 const char *log_last_error(void) { return last_error[0] ? last_error : NULL; }
 void log_clear_last_error(void) { last_error[0] = 0; }
+const char *log_first_error(void) { return first_error[0] ? first_error : NULL; }
+void log_clear_first_error(void) { first_error[0] = 0; }
 
 void log_set_file(int fd)
 {
@@ -59,8 +62,11 @@ void log_line(int level, const char *file, int line, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 
-	if (level == LOG_ERROR)
+	if (level == LOG_ERROR) {
 		snprintf(last_error, sizeof(last_error), "%s", msg);
+		if (!first_error[0])
+			snprintf(first_error, sizeof(first_error), "%s", msg);
+	}
 
 	if (level > log_level && !(level == LOG_ERROR && log_fd >= 0))
 		return;

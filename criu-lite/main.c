@@ -18,7 +18,7 @@
 #include "cr.h"
 #include "image.h"
 #include "log.h"
-#include "open-file.h"
+#include "rpc.h"
 
 #define DEFAULT_VERBOSITY	LOG_WARN
 #define MAX_VERBOSITY		LOG_DEBUG
@@ -38,11 +38,21 @@ enum {
 	OPT_MANAGE_CGROUPS,
 	OPT_CGROUP_ROOT,
 	OPT_FREEZE_CGROUP,
+	OPT_RESTORE_SIBLING,
+	OPT_ACTION_SCRIPT,
+	OPT_FILE_LOCKS,
+	OPT_EVASIVE_DEVICES,
+	OPT_EXT_UNIX_SK,
+	OPT_STATUS_FD,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':'. */
 /* This run's command line; passed as a value to the command it runs. */
 static struct cr_options opts;
+/* --action-script: run at every notification (notify.c). */
+static struct cr_action_scripts scripts;
+/* cr swrk FD: the FD; every option comes with the requests. */
+static const char *swrk_fd_arg;
 
 static const char short_opts[] = ":t:D:o:v::RdhV";
 
@@ -69,6 +79,12 @@ static const struct option long_opts[] = {
 	{ "manage-cgroups",	optional_argument,	NULL, OPT_MANAGE_CGROUPS },
 	{ "cgroup-root",	required_argument,	NULL, OPT_CGROUP_ROOT },
 	{ "freeze-cgroup",	required_argument,	NULL, OPT_FREEZE_CGROUP },
+	{ "restore-sibling",	no_argument,		NULL, OPT_RESTORE_SIBLING },
+	{ "action-script",	required_argument,	NULL, OPT_ACTION_SCRIPT },
+	{ "file-locks",		no_argument,		NULL, OPT_FILE_LOCKS },
+	{ "evasive-devices",	no_argument,		NULL, OPT_EVASIVE_DEVICES },
+	{ "ext-unix-sk",	optional_argument,	NULL, OPT_EXT_UNIX_SK },
+	{ "status-fd",		required_argument,	NULL, OPT_STATUS_FD },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -82,6 +98,7 @@ static void usage(FILE *f)
 "  cr restore [-D DIR] [options]       restore a tree from the images in DIR\n"
 "  cr check                            probe the kernel features cr needs\n"
 "  cr show DIR|FILE                    print images as JSON\n"
+"  cr swrk FD                          serve criu's RPC on the socket FD (runc, podman)\n"
 "\n"
 "Options:\n"
 "  -t, --tree PID           root of the tree to dump\n"
@@ -114,6 +131,12 @@ static void usage(FILE *f)
 "                           strict or ignore, as criu means them\n"
 "      --cgroup-root [CONTROLLER:]PATH  restore: the tree's cgroups go under PATH\n"
 "      --freeze-cgroup PATH dump: freeze the tree with this freezer cgroup first\n"
+"      --restore-sibling    restore (with -d): the root becomes a child of cr's parent\n"
+"      --action-script FILE run FILE at each of criu's notification points, with\n"
+"                           CRTOOLS_SCRIPT_ACTION, CRTOOLS_IMAGE_DIR, CRTOOLS_INIT_PID;\n"
+"                           a script failing fails the dump or restore; may repeat\n"
+"      --file-locks, --evasive-devices  accepted: cr dumps file locks always, and\n"
+"                           opens device files at their dumped paths\n"
 "  -h, --help               this text\n"
 "  -V, --version            print the version\n"
 "\n"
@@ -376,11 +399,30 @@ static enum parse_result parse_options(int argc, char **argv)
 		case OPT_FREEZE_CGROUP:
 			opts.freeze_cgroup = optarg;
 			break;
+		case OPT_RESTORE_SIBLING:
+			opts.restore_sibling = true;
+			break;
+		case OPT_ACTION_SCRIPT:
+			if (push_str(&scripts.paths, &scripts.nr, optarg))
+				return PARSE_EXIT_FAIL;
+			break;
+		case OPT_FILE_LOCKS:
+		case OPT_EVASIVE_DEVICES:
+			/* criu's permissions that cr does not need (README) */
+			break;
+		case OPT_EXT_UNIX_SK:
+			usage_error("option --ext-unix-sk: cr does not dump unix sockets connected outside the tree");
+			return PARSE_EXIT_FAIL;
+		case OPT_STATUS_FD:
+			usage_error("option --status-fd: cr has no page server or lazy-pages daemon to report ready");
+			return PARSE_EXIT_FAIL;
 		case 'h':
 			usage(stdout);
 			return PARSE_EXIT_OK;
 		case 'V':
 			printf("cr (criu-lite) %s\n", CR_VERSION);
+			printf("swrk: criu %s's RPC (what runc, podman and libcriu see as its version)\n",
+			       CR_CRIU_RPC_VERSION);
 			return PARSE_EXIT_OK;
 		case ':':
 			usage_error("option '%s' needs an argument", argv[optind - 1]);
@@ -408,6 +450,13 @@ static enum parse_result parse_options(int argc, char **argv)
 			return PARSE_EXIT_FAIL;
 		}
 		opts.show_path = argv[optind++];
+	} else if (!strcmp(opts.command, "swrk")) {
+		/* the socket's fd number; the requests carry the options */
+		if (optind >= argc) {
+			usage_error("swrk needs the fd of its socket");
+			return PARSE_EXIT_FAIL;
+		}
+		swrk_fd_arg = argv[optind++];
 	} else if (strcmp(opts.command, "dump") && strcmp(opts.command, "restore") &&
 		   strcmp(opts.command, "check")) {
 		usage_error("unknown command '%s'", opts.command);
@@ -423,51 +472,18 @@ static enum parse_result parse_options(int argc, char **argv)
 		usage_error("dump needs -t PID");
 		return PARSE_EXIT_FAIL;
 	}
-	return PARSE_RUN;
-}
-
-/*
- * dump and restore take -D for themselves (image.c: locked, checked, a
- * dump's created 0700: images hold the memory of the process; a
- * restore's trusted) before the log is opened there, so that a directory
- * refused, or in use by another cr, has nothing in it created or
- * truncated.
- */
-static int take_images_dir(int *ret_dfd)
-{
-	if (!strcmp(opts.command, "dump"))
-		return img_dir_lock(opts.images_dir, IMG_DIR_DUMP, ret_dfd);
-	if (!strcmp(opts.command, "restore")) {
-		/* Root restores what another user could have written only when told to. */
-		img_trust_set(geteuid() == 0 && !opts.allow_untrusted_images ? IMG_TRUST_REFUSE
-									    : IMG_TRUST_WARN);
-		return img_dir_lock(opts.images_dir, IMG_DIR_RESTORE, ret_dfd);
+	/* as criu: without -d cr would wait for a root that is not its child */
+	if (opts.restore_sibling && !opts.restore_detached) {
+		usage_error("--restore-sibling needs -d (--restore-detached)");
+		return PARSE_EXIT_FAIL;
 	}
-	return 0;
-}
-
-/*
- * -o is relative to -D as in criu; an absolute path stays as it is. The
- * path goes to @ret_path (PATH_MAX bytes) once the log is open; a failure
- * was logged (to stderr) by log_open_file().
- */
-static int setup_log(char *ret_path)
-{
-	char path[PATH_MAX];
-	int ret;
-
-	if (!opts.log_file)
-		return 0;
-	if (opts.log_file[0] == '/')
-		ret = snprintf(path, sizeof(path), "%s", opts.log_file);
-	else
-		ret = snprintf(path, sizeof(path), "%s/%s", opts.images_dir, opts.log_file);
-	if (ret < 0 || (size_t)ret >= sizeof(path))
-		return pr_errno(-ENAMETOOLONG, "log file %s/%s", opts.images_dir, opts.log_file);
-	ret = log_open_file(path);
-	if (!ret)
-		strcpy(ret_path, path);
-	return ret;
+	if (scripts.nr) {
+		scripts.images_dir = opts.images_dir;
+		scripts.init_pid = opts.pid;	/* a restore's comes with setup-namespaces or post-restore */
+		opts.notify = cr_run_action_scripts;
+		opts.notify_ctx = &scripts;
+	}
+	return PARSE_RUN;
 }
 
 static int run_command(int dfd, int *ret_exit_status)
@@ -478,6 +494,8 @@ static int run_command(int dfd, int *ret_exit_status)
 		return cr_restore(&opts, dfd, ret_exit_status);
 	if (!strcmp(opts.command, "check"))
 		return cr_check();
+	if (!strcmp(opts.command, "swrk"))
+		return cr_swrk(swrk_fd_arg);
 	return cr_show(opts.show_path);
 }
 
@@ -517,9 +535,9 @@ int main(int argc, char **argv)
 	}
 
 	log_set_level(opts.verbosity);
-	ret = take_images_dir(&dfd);
+	ret = cr_take_images_dir(&opts, &dfd);
 	if (!ret)
-		ret = setup_log(log_path);
+		ret = cr_open_log(&opts, log_path);
 	if (ret) {
 		report_failure(ret, log_path);
 		return 1;

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <sched.h>
 #include <string.h>
 
 #include <netlink/netlink.h>
@@ -129,7 +130,15 @@ int netns_dump(const struct cr_options *o, int dfd)
 	NetnsHead head = NETNS_HEAD__INIT;
 	int ret, err;
 
-	(void)o;	/* nothing to choose at dump: an external veth is recorded as such */
+	/* An external veth is recorded as such; an empty namespace (runc's default) holds nothing. */
+	if (o->empty_ns & CLONE_NEWNET) {
+		pr_info("net: the namespace is to be restored empty (empty_ns): its links, addresses and routes are not saved");
+		ret = img_open(dfd, IMG_NETNS, 0, O_WRONLY, &img);
+		head.version = NETNS_IMG_VERSION;
+		if (!ret)
+			ret = pb_write_one(img, &head, PB_NETNS_HEAD);
+		return ret ? ret : img_close(TAKE_PTR(img));
+	}
 	sk = net_nl_open();
 	if (!sk)
 		return -ENOMEM;
@@ -234,6 +243,12 @@ int netns_read(const struct cr_options *o, int dfd, struct netns_img **ret)
 	n = xzalloc(sizeof(*n));
 	if (!n)
 		return -ENOMEM;
+	/* Made new and left empty: what the image holds is not restored. */
+	if (o->empty_ns & CLONE_NEWNET) {
+		pr_info("net: the namespace is restored empty (empty_ns)");
+		*ret = TAKE_PTR(n);
+		return 0;
+	}
 	while ((r = pb_read_one(img, (void **)&obj, PB_NET_OBJECT)) == 1) {
 		r = push((void ***)&n->objs, &n->nr_objs, obj);
 		if (r) {

@@ -310,6 +310,12 @@ static pid_t clone_task(const struct restore_ctx *r, unsigned idx, int exit_sign
 		errno = EOPNOTSUPP;	/* a group helper: see pstree.c */
 		return -1;
 	}
+	/* rst_sibling: the root is a child of cr's parent (runc waits for it). */
+	if (idx == 0 && r->o->restore_sibling) {
+		/* clone3 wants no exit_signal with it: the child gets cr's own (SIGCHLD). */
+		ca.flags |= CLONE_PARENT;
+		ca.exit_signal = 0;
+	}
 	ca.set_tid = (uint64_t)set_tid;
 	ca.set_tid_size = ns_set_tid(t, t->ns_pid, ns_restore_userns(r->ns) ? 0 : t->pid, set_tid);
 	return syscall(SYS_clone3, &ca, sizeof(ca));
@@ -571,7 +577,8 @@ static int check_alive(struct restore_ctx *r, unsigned idx)
 
 	if (!pid)
 		return 0;
-	if (idx == 0) {
+	/* A sibling root is not cr's child: it is looked at as the others are. */
+	if (idx == 0 && !r->o->restore_sibling) {
 		if (waitpid(pid, &status, WNOHANG | __WALL) != pid)
 			return 0;
 		r->forked = false;
@@ -866,9 +873,14 @@ static void kill_tree(struct restore_ctx *r)
 		 */
 		for (unsigned i = 0; i < (ns_restore_userns(r->ns) ? 1 : r->tree.nr); i++) {
 			pid_t pid = host_pid(r, i);
+			struct proc_stat st;
 
 			snprintf(path, sizeof(path), "/proc/%d", pid);
 			if (pid <= 0 || access(path, F_OK))
+				continue;
+			/* A sibling root's zombie is for cr's parent to reap. */
+			if (i == 0 && r->o->restore_sibling && !proc_parse_stat(pid, &st) &&
+			    (st.state == 'Z' || st.state == 'X'))
 				continue;
 			left = true;
 			kill(pid, SIGKILL);
@@ -1026,7 +1038,8 @@ static int create_tree(struct restore_ctx *r)
 {
 	pid_t root = r->tree.tasks[0].pid, pid;
 
-	r->creator = getpid();
+	/* The parent the root will see: cr's own with CLONE_PARENT. */
+	r->creator = r->o->restore_sibling ? getppid() : getpid();
 	if (ns_restore_userns(r->ns)) {
 		/* Whatever the creator got to clone is killed by the pid it reported (host_pid()). */
 		r->forked = true;
@@ -1137,15 +1150,28 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 {
 	struct restore_ctx r = { .o = o, .dfd = dfd, .log_fd = -1, .go_rd = -1, .go_wr = -1, .pidfile_fd = -1,
 				 .host_proc = -1 };
+	bool has_ns;
 	pid_t root;
 	int err;
 
 	infect_set_logger(log_line);
 	infect_set_fault_hook(cr_fail_point);
 	raise_nofile();
-	err = pidfile_open(&r);
+	/* Notification points, criu's: pre-restore before any image is read. */
+	err = cr_notify(o, "pre-restore", 0);
+	if (!err)
+		err = pidfile_open(&r);
 	if (!err)
 		err = read_images(&r);
+	/* As criu: the namespace notifications only for a tree with namespaces of its own. */
+	has_ns = !err && r.inv->has_namespaces && r.inv->namespaces;
+	/*
+	 * The root's creator is cr's child (clone_root_in_userns()); the
+	 * root cannot be cr's parent's.
+	 */
+	if (!err && ns_restore_userns(r.ns) && o->restore_sibling)
+		err = pr_errno(-EOPNOTSUPP, "--restore-sibling with a tree in a user namespace of its own is not "
+			       "supported yet");
 	/* In a user namespace the tree gets new pids in cr's pid namespace. */
 	if (!err && !ns_restore_userns(r.ns))
 		err = pstree_check_free(&r.tree);
@@ -1166,14 +1192,26 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		err = wait_ready(&r);
 	if (!err && ns_restore_userns(r.ns))
 		err = learn_host_pids(&r);
+	/* Every task is in its namespaces, the root's pid the one their hooks look at. */
+	if (!err && has_ns)
+		err = cr_notify(o, "setup-namespaces", r.tree.tasks[0].pid);
 	if (!err)
 		err = verifier_join(&r);
 	if (!err)
 		err = ns_restore_tasks(r.ns, &r.tree);
+	if (!err && has_ns)
+		err = cr_notify(o, "post-setup-namespaces", 0);
 	if (!err)
 		err = shmem_restore_finish(r.shm);
 	if (!err)
 		err = files_restore_owners(r.files, &r.tree);
+	/* Restored and held: the caller learns the root here; then the go. */
+	if (!err)
+		err = cr_notify(o, "post-restore", r.tree.tasks[0].pid);
+	if (!err)
+		err = cr_notify(o, "network-unlock", 0);
+	if (!err)
+		err = cr_notify(o, "pre-resume", 0);
 	if (!err)
 		err = release_tree(&r);
 	/* The pid file says the tree is live; if it cannot be written, the tree goes. */
@@ -1189,7 +1227,10 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 	r.restored = true;
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	pr_info("pid %d: restored %u processes", root, r.tree.nr_alive);
-	if (!o->restore_detached) {
+	/* The tree is live: a failure here is the caller's to report, not the restore's. */
+	cr_notify(o, "post-resume", 0);
+	/* A sibling root is not cr's child to wait for. */
+	if (!o->restore_detached && !o->restore_sibling) {
 		int status;
 
 		restore_ctx_release(&r);

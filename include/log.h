@@ -34,6 +34,9 @@ void log_close(void);
 void log_use_fd(int fd);
 const char *log_last_error(void);
 void log_clear_last_error(void);
+/* The first error since log_clear_first_error(): the cause, for an RPC reply. */
+const char *log_first_error(void);
+void log_clear_first_error(void);
 void log_line(int level, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

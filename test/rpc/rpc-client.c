@@ -1,0 +1,635 @@
+/*
+ * rpc-client: speaks criu's RPC to `cr swrk FD` the way libcriu does (a
+ * SOCK_SEQPACKET socketpair, one protobuf message per packet, the
+ * image directory passed as an fd of ours) and checks every answer.
+ *
+ * usage: rpc-client [CR]   (default: $CR, else build/cr)
+ *
+ * Cases: VERSION, FEATURE_CHECK and CHECK on one socket (keep_open);
+ * DUMP of a small counting process with notifications; RESTORE of it as
+ * our child (rst_sibling), its pid from post-restore and the reply, the
+ * counter going on; DUMP of a pid that does not exist (success false,
+ * cr_errno, cr_errmsg); PRE_DUMP (an error reply); an option cr refuses
+ * (track_mem); a notification answered with a failure (the dump fails,
+ * the process runs on). One line per case, "ok NAME" or "FAIL NAME:
+ * why", then exactly "rpc: N passed, N failed"; exit status 1 if a case
+ * failed.
+ */
+#include <ftw.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rpc.pb-c.h"
+
+#define MAX_PACKET	(64 * 1024)
+#define MAX_NOTIFY	16
+#define WAIT_MS		10000
+
+static const char *cr_path;
+static char tmp_dir[64];
+static unsigned npass, nfail;
+static char why[512];
+
+__attribute__((format(printf, 1, 2)))
+static bool fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+static void report(const char *name, bool ok)
+{
+	if (ok) {
+		printf("ok %s\n", name);
+		npass++;
+	} else {
+		printf("FAIL %s: %s\n", name, why);
+		nfail++;
+	}
+	fflush(stdout);
+	why[0] = '\0';
+}
+
+/* ---- a session: cr swrk on one end of a socketpair ------------------------ */
+
+struct session {
+	int sk;
+	pid_t cr;
+	char notified[MAX_NOTIFY][32];	/* the notifications, in order */
+	int notify_pid[MAX_NOTIFY];
+	unsigned nr_notified;
+	const char *fail_at;		/* answer this notification with a failure */
+};
+
+static bool session_start(struct session *s)
+{
+	int sv[2];
+	char fd[16];
+
+	memset(s, 0, sizeof(*s));
+	/* libcriu's: the server's end is inherited by exec, ours is not */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv))
+		return fail("socketpair: %s", strerror(errno));
+	fcntl(sv[0], F_SETFD, FD_CLOEXEC);
+	s->cr = fork();
+	if (s->cr < 0)
+		return fail("fork: %s", strerror(errno));
+	if (s->cr == 0) {
+		snprintf(fd, sizeof(fd), "%d", sv[1]);
+		execl(cr_path, cr_path, "swrk", fd, (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	s->sk = sv[0];
+	return true;
+}
+
+/* Closes our end, waits for cr; true if it exited 0. */
+static bool session_end(struct session *s, int *ret_status)
+{
+	int status = -1;
+
+	close(s->sk);
+	if (waitpid(s->cr, &status, 0) != s->cr)
+		return fail("waitpid cr: %s", strerror(errno));
+	if (ret_status)
+		*ret_status = status;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static bool send_req(struct session *s, const CriuReq *req)
+{
+	size_t len = criu_req__get_packed_size(req);
+	uint8_t *buf = malloc(len ? len : 1);
+	bool ok;
+
+	if (!buf)
+		return fail("out of memory");
+	criu_req__pack(req, buf);
+	ok = send(s->sk, buf, len, MSG_NOSIGNAL) == (ssize_t)len;
+	free(buf);
+	return ok || fail("sending the request: %s", strerror(errno));
+}
+
+static CriuResp *recv_resp(struct session *s)
+{
+	static uint8_t buf[MAX_PACKET];
+	ssize_t n = recv(s->sk, buf, sizeof(buf), 0);
+	CriuResp *r;
+
+	if (n <= 0) {
+		fail(n ? "recv: %s" : "cr closed the socket without an answer", strerror(errno));
+		return NULL;
+	}
+	r = criu_resp__unpack(NULL, n, buf);
+	if (!r)
+		fail("an answer of %zd bytes is not a criu_resp", n);
+	return r;
+}
+
+/*
+ * Sends @req and answers notifications until the final reply, which it
+ * returns (NULL: why says what went wrong).
+ */
+static CriuResp *call(struct session *s, const CriuReq *req)
+{
+	CriuResp *r;
+
+	if (!send_req(s, req))
+		return NULL;
+	while ((r = recv_resp(s)) && r->type == CRIU_REQ_TYPE__NOTIFY && r->success) {
+		CriuReq ans = CRIU_REQ__INIT;
+		const char *script = r->notify && r->notify->script ? r->notify->script : "?";
+
+		if (s->nr_notified < MAX_NOTIFY) {
+			snprintf(s->notified[s->nr_notified], sizeof(s->notified[0]), "%s", script);
+			s->notify_pid[s->nr_notified++] = r->notify && r->notify->has_pid ? r->notify->pid : 0;
+		}
+		ans.type = CRIU_REQ_TYPE__NOTIFY;
+		ans.has_notify_success = true;
+		ans.notify_success = !(s->fail_at && !strcmp(s->fail_at, script));
+		criu_resp__free_unpacked(r, NULL);
+		if (!send_req(s, &ans))
+			return NULL;
+	}
+	return r;
+}
+
+/* The notifications of @s joined by spaces. */
+static const char *notified(const struct session *s)
+{
+	static char out[MAX_NOTIFY * 32];
+
+	out[0] = '\0';
+	for (unsigned i = 0; i < s->nr_notified; i++) {
+		strcat(out, i ? " " : "");
+		strcat(out, s->notified[i]);
+	}
+	return out;
+}
+
+static int notify_pid(const struct session *s, const char *script)
+{
+	for (unsigned i = 0; i < s->nr_notified; i++)
+		if (!strcmp(s->notified[i], script))
+			return s->notify_pid[i];
+	return -1;
+}
+
+/* ---- the process we dump ------------------------------------------------- */
+
+static char counter_path[96];
+
+/* Counts in a file of the temp dir, 100 times a second; no fd kept open but stdio (/dev/null). */
+static pid_t start_counter(void)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	int null = open("/dev/null", O_RDWR);
+
+	dup2(null, 0);
+	dup2(null, 1);
+	dup2(null, 2);
+	for (int fd = 3; fd < 1024; fd++)
+		close(fd);
+	setsid();
+	for (unsigned long n = 1;; n++) {
+		char buf[32];
+		int fd = open(counter_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int len = snprintf(buf, sizeof(buf), "%lu\n", n);
+
+		if (fd >= 0) {
+			(void)!write(fd, buf, len);
+			close(fd);
+		}
+		usleep(10000);
+	}
+}
+
+static long read_counter(void)
+{
+	FILE *f = fopen(counter_path, "r");
+	long v = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+static void msleep(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* The counter goes past @after within a few seconds. */
+static bool counts_past(long after)
+{
+	for (unsigned waited = 0; waited < WAIT_MS; waited += 10) {
+		if (read_counter() > after)
+			return true;
+		msleep(10);
+	}
+	return false;
+}
+
+/* Waits for our child @pid to end (killed by the dump); true if it did. */
+static bool reaped(pid_t pid)
+{
+	for (unsigned waited = 0; waited < WAIT_MS; waited += 10) {
+		pid_t r = waitpid(pid, NULL, WNOHANG);
+
+		if (r == pid)
+			return true;
+		if (r < 0)
+			return false;
+		msleep(10);
+	}
+	return false;
+}
+
+static void opts_for(CriuOpts *o, int dir_fd, const char *log)
+{
+	criu_opts__init(o);
+	o->has_images_dir_fd = true;
+	o->images_dir_fd = dir_fd;
+	o->has_log_level = true;
+	o->log_level = 4;
+	o->log_file = (char *)log;
+}
+
+/* ---- cases ----------------------------------------------------------------- */
+
+static void opts_for(CriuOpts *o, int dir_fd, const char *log);
+
+static bool case_info(int dir_fd)
+{
+	struct session s;
+	CriuReq req = CRIU_REQ__INIT;
+	CriuFeatures ask = CRIU_FEATURES__INIT;
+	CriuOpts o;
+	CriuResp *r;
+	bool ok = true;
+
+	if (!session_start(&s))
+		return false;
+	req.type = CRIU_REQ_TYPE__VERSION;
+	req.has_keep_open = req.keep_open = true;
+	r = call(&s, &req);
+	if (!r)
+		ok = false;
+	else if (!r->success || r->type != CRIU_REQ_TYPE__VERSION || !r->version)
+		ok = fail("VERSION: success %d type %d", r->success, r->type);
+	else if (r->version->major_number * 10000 + r->version->minor_number * 100 < 31100 || r->version->gitid)
+		ok = fail("VERSION: %d.%d, podman needs 3.11 at least", r->version->major_number,
+			  r->version->minor_number);
+	if (r)
+		criu_resp__free_unpacked(r, NULL);
+	if (!ok)
+		goto out;
+
+	/* as runc's pre-dump check asks */
+	req.type = CRIU_REQ_TYPE__FEATURE_CHECK;
+	ask.has_mem_track = ask.mem_track = true;
+	ask.has_lazy_pages = ask.lazy_pages = true;
+	ask.has_pidfd_store = ask.pidfd_store = true;
+	req.features = &ask;
+	r = call(&s, &req);
+	req.features = NULL;
+	if (!r)
+		ok = false;
+	else if (!r->success || !r->features)
+		ok = fail("FEATURE_CHECK: success %d, features %p", r->success, (void *)r->features);
+	else if (!r->features->has_mem_track || r->features->mem_track || !r->features->has_lazy_pages ||
+		 r->features->lazy_pages || !r->features->has_pidfd_store || r->features->pidfd_store)
+		ok = fail("FEATURE_CHECK: cr has no memory tracking, lazy pages or pidfd store, the answer says otherwise");
+	if (r)
+		criu_resp__free_unpacked(r, NULL);
+	if (!ok)
+		goto out;
+
+	/* its findings go to the log named */
+	req.type = CRIU_REQ_TYPE__CHECK;
+	req.keep_open = false;
+	opts_for(&o, dir_fd, "check.log");
+	req.opts = &o;
+	r = call(&s, &req);
+	if (!r)
+		ok = false;
+	else if (r->type != CRIU_REQ_TYPE__CHECK || !r->success)
+		ok = fail("CHECK: success %d (%s)", r->success, r->cr_errmsg ? r->cr_errmsg : "no message");
+	if (r)
+		criu_resp__free_unpacked(r, NULL);
+out:
+	if (!session_end(&s, NULL) && ok)
+		ok = fail("cr swrk did not exit 0 after VERSION, FEATURE_CHECK and CHECK");
+	return ok;
+}
+
+/* One request on its own session; the reply (NULL: why says it). */
+static CriuResp *one_call(struct session *s, const CriuReq *req, int *ret_status)
+{
+	CriuResp *r;
+
+	if (!session_start(s))
+		return NULL;
+	r = call(s, req);
+	session_end(s, ret_status);
+	return r;
+}
+
+static pid_t dumped_pid;
+static long dumped_at;
+
+static bool case_dump(int dir_fd)
+{
+	struct session s;
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts o;
+	CriuResp *r;
+	bool ok = true;
+	int status;
+
+	dumped_pid = start_counter();
+	if (dumped_pid < 0)
+		return fail("fork: %s", strerror(errno));
+	if (!counts_past(5))
+		return fail("the process to dump does not count");
+	opts_for(&o, dir_fd, "dump.log");
+	o.has_pid = true;
+	o.pid = dumped_pid;
+	o.has_notify_scripts = o.notify_scripts = true;
+	req.type = CRIU_REQ_TYPE__DUMP;
+	req.opts = &o;
+	dumped_at = read_counter();
+	r = one_call(&s, &req, &status);
+	if (!r)
+		return false;
+	if (r->type != CRIU_REQ_TYPE__DUMP || !r->success)
+		ok = fail("DUMP: success %d: %s", r->success, r->cr_errmsg ? r->cr_errmsg : "no message");
+	else if (strcmp(notified(&s), "pre-dump network-lock post-dump"))
+		ok = fail("DUMP notified '%s', not 'pre-dump network-lock post-dump'", notified(&s));
+	else if (!WIFEXITED(status) || WEXITSTATUS(status))
+		ok = fail("cr swrk exited with status 0x%x after a dump that succeeded", status);
+	else if (!reaped(dumped_pid))
+		ok = fail("pid %d was not killed by the dump", dumped_pid);
+	criu_resp__free_unpacked(r, NULL);
+	return ok;
+}
+
+static bool case_restore(int dir_fd)
+{
+	struct session s;
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts o;
+	CriuResp *r;
+	bool ok = true;
+	char path[64];
+	int ppid = 0;
+	FILE *f;
+
+	opts_for(&o, dir_fd, "restore.log");
+	o.has_notify_scripts = o.notify_scripts = true;
+	o.has_rst_sibling = o.rst_sibling = true;
+	req.type = CRIU_REQ_TYPE__RESTORE;
+	req.opts = &o;
+	r = one_call(&s, &req, NULL);
+	if (!r)
+		return false;
+	if (r->type != CRIU_REQ_TYPE__RESTORE || !r->success || !r->restore)
+		ok = fail("RESTORE: success %d: %s", r->success, r->cr_errmsg ? r->cr_errmsg : "no message");
+	else if (r->restore->pid != dumped_pid)
+		ok = fail("RESTORE says pid %d, %d was dumped", r->restore->pid, dumped_pid);
+	else if (notify_pid(&s, "post-restore") != dumped_pid)
+		ok = fail("post-restore came with pid %d, not %d (notified: %s)", notify_pid(&s, "post-restore"),
+			  dumped_pid, notified(&s));
+	else if (strcmp(notified(&s), "pre-restore post-restore network-unlock pre-resume post-resume"))
+		ok = fail("RESTORE notified '%s'", notified(&s));
+	criu_resp__free_unpacked(r, NULL);
+	if (!ok)
+		return false;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", dumped_pid);
+	f = fopen(path, "r");
+	if (!f || fscanf(f, "%*d (%*[^)]) %*c %d", &ppid) != 1)
+		ok = fail("restored pid %d: no %s", dumped_pid, path);
+	if (f)
+		fclose(f);
+	if (ok && ppid != getpid())
+		ok = fail("restored pid %d has parent %d, not us (%d): rst_sibling", dumped_pid, ppid, getpid());
+	if (ok && read_counter() < dumped_at)
+		ok = fail("counter %ld after the restore, %ld before the dump", read_counter(), dumped_at);
+	if (ok && !counts_past(read_counter()))
+		ok = fail("the restored process does not count");
+	kill(dumped_pid, SIGKILL);
+	if (!reaped(dumped_pid) && ok)
+		ok = fail("the restored pid %d is not our child to reap", dumped_pid);
+	return ok;
+}
+
+/* Reply must fail with cr_errno and a cr_errmsg holding @msg. */
+static bool expect_failure(const CriuResp *r, CriuReqType type, const char *msg)
+{
+	if (!r)
+		return false;
+	if (r->success)
+		return fail("%s succeeded", type == CRIU_REQ_TYPE__DUMP ? "DUMP" : "request");
+	if (r->type != type)
+		return fail("the reply's type is %d, not %d", r->type, type);
+	if (!r->has_cr_errno || !r->cr_errno)
+		return fail("no cr_errno in the failure reply");
+	if (!r->cr_errmsg || !strstr(r->cr_errmsg, msg))
+		return fail("cr_errmsg '%s' does not say '%s'", r->cr_errmsg ? r->cr_errmsg : "", msg);
+	return true;
+}
+
+static bool case_bad_pid(int dir_fd)
+{
+	struct session s;
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts o;
+	CriuResp *r;
+	bool ok;
+
+	opts_for(&o, dir_fd, "bad-pid.log");
+	o.has_pid = true;
+	o.pid = 0x3ffffff0;	/* above pid_max's limit: never a process */
+	req.type = CRIU_REQ_TYPE__DUMP;
+	req.opts = &o;
+	r = one_call(&s, &req, NULL);
+	ok = expect_failure(r, CRIU_REQ_TYPE__DUMP, "no such process");
+	if (ok && r->cr_errno != ESRCH)
+		ok = fail("cr_errno %d, not ESRCH", r->cr_errno);
+	if (r)
+		criu_resp__free_unpacked(r, NULL);
+	return ok;
+}
+
+static bool case_pre_dump(int dir_fd)
+{
+	struct session s;
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts o;
+	CriuResp *r;
+	bool ok;
+
+	opts_for(&o, dir_fd, "pre-dump.log");
+	o.has_pid = true;
+	o.pid = getpid();
+	req.type = CRIU_REQ_TYPE__PRE_DUMP;
+	req.opts = &o;
+	r = one_call(&s, &req, NULL);
+	ok = expect_failure(r, CRIU_REQ_TYPE__PRE_DUMP, "pre-dump");
+	if (r)
+		criu_resp__free_unpacked(r, NULL);
+	return ok;
+}
+
+static bool case_refused_option(int dir_fd)
+{
+	struct session s;
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts o;
+	CriuResp *r;
+	pid_t pid = start_counter();
+	bool ok;
+
+	if (pid < 0)
+		return fail("fork: %s", strerror(errno));
+	opts_for(&o, dir_fd, "refused.log");
+	o.has_pid = true;
+	o.pid = pid;
+	o.has_track_mem = o.track_mem = true;
+	req.type = CRIU_REQ_TYPE__DUMP;
+	req.opts = &o;
+	r = one_call(&s, &req, NULL);
+	ok = expect_failure(r, CRIU_REQ_TYPE__DUMP, "track_mem");
+	if (r)
+		criu_resp__free_unpacked(r, NULL);
+	if (ok && kill(pid, 0))
+		ok = fail("the process is gone after a refused dump");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return ok;
+}
+
+static bool case_notify_failure(int dir_fd)
+{
+	struct session s;
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts o;
+	CriuResp *r;
+	pid_t pid = start_counter();
+	bool ok;
+
+	if (pid < 0)
+		return fail("fork: %s", strerror(errno));
+	if (!counts_past(2))
+		return fail("the process to dump does not count");
+	opts_for(&o, dir_fd, "notify-fail.log");
+	o.has_pid = true;
+	o.pid = pid;
+	o.has_notify_scripts = o.notify_scripts = true;
+	req.type = CRIU_REQ_TYPE__DUMP;
+	req.opts = &o;
+	if (!session_start(&s))
+		return false;
+	s.fail_at = "post-dump";
+	r = call(&s, &req);
+	session_end(&s, NULL);
+	ok = expect_failure(r, CRIU_REQ_TYPE__DUMP, "post-dump");
+	if (r)
+		criu_resp__free_unpacked(r, NULL);
+	if (ok && strcmp(notified(&s), "pre-dump network-lock post-dump network-unlock"))
+		ok = fail("notified '%s' for a dump failed at post-dump", notified(&s));
+	if (ok && !counts_past(read_counter()))
+		ok = fail("the process does not run on after post-dump failed");
+	if (ok && faccessat(dir_fd, "inventory.img", F_OK, 0) == 0)
+		ok = fail("inventory.img is there after post-dump failed: it looks like a checkpoint");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return ok;
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void remove_tmp(void)
+{
+	nftw(tmp_dir, remove_one, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static int open_dir(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", tmp_dir, name);
+	if (mkdir(path, 0700))
+		return -1;
+	return open(path, O_RDONLY | O_DIRECTORY);
+}
+
+int main(int argc, char **argv)
+{
+	int img, other;
+
+	cr_path = argc > 1 ? argv[1] : getenv("CR") ? getenv("CR") : "build/cr";
+	if (access(cr_path, X_OK)) {
+		printf("FAIL setup: %s is not an executable\nrpc: 0 passed, 1 failed\n", cr_path);
+		return 1;
+	}
+	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/rpc-client.XXXXXX");
+	if (!mkdtemp(tmp_dir)) {
+		printf("FAIL setup: mkdtemp: %s\nrpc: 0 passed, 1 failed\n", strerror(errno));
+		return 1;
+	}
+	snprintf(counter_path, sizeof(counter_path), "%s/counter", tmp_dir);
+	img = open_dir("img");
+	other = open_dir("other");
+	if (img < 0 || other < 0) {
+		printf("FAIL setup: image directories in %s: %s\nrpc: 0 passed, 1 failed\n", tmp_dir, strerror(errno));
+		return 1;
+	}
+
+	report("version-features-check", case_info(other));
+	report("dump", case_dump(img));
+	report("restore", case_restore(img));
+	report("bad-pid", case_bad_pid(other));
+	report("pre-dump", case_pre_dump(other));
+	report("refused-option", case_refused_option(other));
+	report("notify-failure", case_notify_failure(other));
+
+	printf("rpc: %u passed, %u failed\n", npass, nfail);
+	if (nfail)
+		printf("  --- logs kept in %s\n", tmp_dir);
+	else
+		remove_tmp();
+	return nfail ? 1 : 0;
+}
