@@ -301,14 +301,15 @@ static bool is_crs(const struct cg_ref *r, const char *self)
 	return false;
 }
 
-static int restore_thread(const struct cgroup_img *c, pid_t pid, pid_t tid, const char *self)
+/* @pid and @tid as the images name them, @now the thread's tid now. */
+static int restore_thread(const struct cgroup_img *c, pid_t pid, pid_t tid, pid_t now, const char *self)
 {
 	struct cg_set *s = set_of(c, tid), *main_set = set_of(c, pid);
 	char id[16];
 
 	if (!s || !main_set)
 		return pr_errno(-ENOENT, "cgroup.img: no cgroups of thread %d of pid %d", tid, pid);
-	snprintf(id, sizeof(id), "%d", tid);
+	snprintf(id, sizeof(id), "%d", now);
 	for (unsigned i = 0; i < s->nr; i++) {
 		struct cg_ref *r = &s->m[i];
 		const char *file = "tasks";
@@ -349,7 +350,8 @@ int cgroup_restore_tasks(const struct cgroup_img *c, const struct pstree *tree)
 		if (t->kind != TASK_ALIVE)
 			continue;
 		for (unsigned j = 0; j < t->nr_tids; j++) {
-			int err = restore_thread(c, t->pid, t->tids[j], self);
+			int err = t->img_tids ? restore_thread(c, t->img_pid, t->img_tids[j], t->tids[j], self) :
+						restore_thread(c, t->pid, t->tids[j], t->tids[j], self);
 
 			if (err)
 				return err;

@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "files-priv.h"
+#include "pstree.h"
 
 /* The owner (F_SETOWN_EX) and signal (F_SETSIG) of the description. */
 int files_fown_dump(const struct fd_dump *d, FileEntry *fe, FownEntry *fown)
@@ -30,7 +31,7 @@ int files_fown_dump(const struct fd_dump *d, FileEntry *fe, FownEntry *fown)
 	return 0;
 }
 
-int files_restore_owners(struct files_rst *rf)
+int files_restore_owners(struct files_rst *rf, const struct pstree *tree)
 {
 	for (size_t i = 0; i < rf->nr; i++) {
 		const FownEntry *o = rf->f[i].fe->fown;
@@ -43,7 +44,7 @@ int files_restore_owners(struct files_rst *rf)
 		if (!o->pid)
 			continue;
 		ex.type = o->type;
-		ex.pid = o->pid;
+		ex.pid = pstree_new_pid(tree, o->pid);
 		if (fcntl(rf->f[i].fd, F_SETOWN_EX, &ex) < 0) {
 			if (errno != ESRCH)
 				return pr_errno(-errno, "file id %u: F_SETOWN_EX %d", rf->f[i].fe->id, o->pid);

@@ -47,6 +47,7 @@
 #include "cleanup.h"
 #include "files-kind.h"
 #include "log.h"
+#include "namespaces.h"
 #include "ns-ipc-priv.h"
 
 #ifndef MQUEUE_MAGIC
@@ -239,6 +240,7 @@ static int mq_open_unlinked(struct files_rst *rf, const FileEntry *fe)
 	struct mq_attr a = { .mq_maxmsg = e->maxmsg, .mq_msgsize = e->msgsize };
 	char tmp[64], what[NAME_MAX + 64];
 	_cleanup_close_ int mqd = -EBADF;
+	uint32_t fsuid, fsgid;
 	int err, fd;
 
 	if (e->has_same_as) {
@@ -247,10 +249,14 @@ static int mq_open_unlinked(struct files_rst *rf, const FileEntry *fe)
 	}
 	snprintf(what, sizeof(what), "unlinked POSIX message queue /%s (file id %u)", e->name, fe->id);
 	snprintf(tmp, sizeof(tmp), "/.cr-unlinked-%d-%u", getpid(), fe->id);
+	/* In a user namespace's ipc namespace a mapped fsuid makes it (namespaces.h). */
+	userns_fsid_begin(&fsuid, &fsgid);
 	mqd = mq_open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK, 0600, &a);
+	err = mqd < 0 ? errno : 0;
+	userns_fsid_end(fsuid, fsgid);
 	if (mqd < 0)
-		return pr_errno(-errno, "%s: mq_open(%s, O_CREAT) with maxmsg %ld, msgsize %ld%s", what, tmp,
-				a.mq_maxmsg, a.mq_msgsize, errno == EINVAL ? " (above /proc/sys/fs/mqueue/msg_max "
+		return pr_errno(-err, "%s: mq_open(%s, O_CREAT) with maxmsg %ld, msgsize %ld%s", what, tmp,
+				a.mq_maxmsg, a.mq_msgsize, err == EINVAL ? " (above /proc/sys/fs/mqueue/msg_max "
 				"or msgsize_max of cr's ipc namespace?)" : "");
 	if (mq_unlink(tmp) < 0)
 		return pr_errno(-errno, "%s: removing its temporary name %s", what, tmp);

@@ -79,7 +79,9 @@ int files_restore(const struct files_plan *plan, struct files_rst *rf);
 /* In a session leader: see fd_kind.session_new/session_joined. */
 int files_session_new(struct files_rst *rf);
 int files_session_joined(struct files_rst *rf);
-int files_restore_owners(struct files_rst *rf);
+struct pstree;
+/* @tree: the restored tree, whose pids may be new (pstree_new_pid()). */
+int files_restore_owners(struct files_rst *rf, const struct pstree *tree);
 int files_restore_finish(struct files_rst *rf);
 /* The fds files_restore_finish() works on (at most @max into @fds): the guard keeps them. */
 unsigned files_restore_finish_fds(const struct files_rst *rf, int *fds, unsigned max);

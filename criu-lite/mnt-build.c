@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <linux/openat2.h>
 #include <sched.h>
@@ -204,8 +205,20 @@ static int fresh_mount(const struct build *b, const MountEntry *me, bool *ret_ro
 			continue;
 		}
 		if (eq) {
+			char idbuf[16];
+			const char *val = eq + 1;
+			uint32_t id;
+
 			*eq = 0;
-			r = fsconfig(fsfd, FSCONFIG_SET_STRING, o, eq + 1, 0);
+			/* Owners in options are cr's namespace's ids; the holder may be in the tree's. */
+			if ((!strcmp(o, "uid") || !strcmp(o, "gid")) && sscanf(eq + 1, "%" SCNu32, &id) == 1) {
+				if (userns_id_to_inside(o[0] == 'g', &id))
+					return pr_errno(-EOPNOTSUPP, "mount %s (%s): option %s=%s has no id in the "
+							"tree's user namespace", me->mountpoint, me->fstype, o, eq + 1);
+				snprintf(idbuf, sizeof(idbuf), "%" PRIu32, id);
+				val = idbuf;
+			}
+			r = fsconfig(fsfd, FSCONFIG_SET_STRING, o, val, 0);
 		} else {
 			r = fsconfig(fsfd, FSCONFIG_SET_FLAG, o, NULL, 0);
 		}
@@ -257,6 +270,11 @@ static int source_mount(struct build *b, unsigned i)
 	int src, mfd, err;
 	bool ro = false;
 
+	if (b->m->host_clone && b->m->host_clone[i] >= 0) {
+		mfd = b->m->host_clone[i];
+		b->m->host_clone[i] = -1;
+		return mfd;
+	}
 	switch (me->kind) {
 	case MNT_KIND_ROOT:
 		return clone_at(AT_FDCWD, b->m->root, me->mountpoint);
@@ -297,6 +315,78 @@ static int source_mount(struct build *b, unsigned i)
 	}
 }
 
+/*
+ * In a mount namespace of a user namespace other than the initial one
+ * the kernel makes a new proc only if one is fully visible there already
+ * (mount_too_revealing()), and the holder's pivot_root() takes cr's away.
+ * So the holder attaches a clone of cr's /proc on the mount point of the
+ * tree's first proc, and the root task detaches it once it has made
+ * (fsmount()) that proc, before attaching it there.
+ */
+static int proc_helper_at(const struct mntns_img *m)
+{
+	if (!m->userns)
+		return -1;
+	for (unsigned i = 0; i < m->nr; i++)
+		if (m->deferred[i] && m->mounts[i]->kind == MNT_KIND_FRESH && !strcmp(m->mounts[i]->fstype, "proc"))
+			return i;
+	return -1;
+}
+
+void mntns_set_userns(struct mntns_img *m)
+{
+	m->userns = true;
+}
+
+/*
+ * What the root of the tree's user namespace may mount: not devtmpfs (no
+ * FS_USERNS_MOUNT), nor cgroups: those are cut from cr's cgroup
+ * namespace's view (fsopen_in()), which only cr's user namespace may join.
+ */
+static bool userns_mountable(const char *fstype)
+{
+	return strcmp(fstype, "devtmpfs") && strcmp(fstype, "cgroup") && strcmp(fstype, "cgroup2");
+}
+
+/* A tmpfs with a file whose owner @u does not map. */
+static bool tmpfs_unmapped(const MountEntry *me, const struct userns *u)
+{
+	for (size_t f = 0; f < me->n_files; f++)
+		if (!userns_ids_mapped(u, me->files[f]->uid, me->files[f]->gid))
+			return true;
+	return false;
+}
+
+int mntns_restore_preclone(struct mntns_img *m, struct files_rst *rf, const struct userns *u)
+{
+	/* Still in cr's cgroup namespace: cgroup mounts are made as dumped without joining it. */
+	struct build b = { .m = m, .rf = rf, .cgns_fd = -1 };
+
+	m->host_clone = xmalloc(sizeof(int) * (m->nr ? m->nr : 1));
+	if (!m->host_clone)
+		return -ENOMEM;
+	for (unsigned i = 0; i < m->nr; i++)
+		m->host_clone[i] = -1;
+	for (unsigned i = 0; i < m->nr; i++) {
+		const MountEntry *me = m->mounts[i];
+		int fd;
+
+		if (m->deferred[i] || (me->kind != MNT_KIND_ROOT && me->kind != MNT_KIND_EXTERNAL &&
+				       me->kind != MNT_KIND_HOST &&
+				       !(me->kind == MNT_KIND_TMPFS && tmpfs_unmapped(me, u)) &&
+				       !(me->kind == MNT_KIND_FRESH && !userns_mountable(me->fstype))))
+			continue;
+		fd = source_mount(&b, i);
+		if (fd < 0)
+			return fd;
+		m->host_clone[i] = fd;
+		if (me->kind == MNT_KIND_TMPFS || me->kind == MNT_KIND_FRESH)
+			pr_debug("%s at %s: made in cr's user namespace (a tmpfs of owners the tree's does not "
+				 "map, or a kind only it may mount)", me->fstype, me->mountpoint);
+	}
+	return 0;
+}
+
 static int make_mount(struct build *b, unsigned i)
 {
 	const MountEntry *me = b->m->mounts[i];
@@ -305,6 +395,8 @@ static int make_mount(struct build *b, unsigned i)
 
 	if (mfd < 0)
 		return mfd;
+	if (b->pidns && (int)i == proc_helper_at(b->m) && umount2(me->mountpoint, MNT_DETACH) < 0)
+		return pr_errno(-errno, "mount %s: detaching the holder's clone of cr's /proc", me->mountpoint);
 	if (me->kind == MNT_KIND_ROOT) {
 		r = move_mount(mfd, "", AT_FDCWD, b->m->root, MOVE_MOUNT_F_EMPTY_PATH);
 	} else {
@@ -470,6 +562,14 @@ static int build(struct build *b, int (*between)(struct build *b))
  */
 static int pivot(struct build *b)
 {
+	_cleanup_close_ int proc = -EBADF;
+	int at = proc_helper_at(b->m);
+
+	if (at >= 0) {
+		proc = open_tree(AT_FDCWD, "/proc", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (proc < 0)
+			return pr_errno(-errno, "cloning cr's /proc for the tree's proc mount in its user namespace");
+	}
 	if (fchdir(b->fd[0]) < 0)
 		return pr_errno(-errno, "chdir to the new root %s", b->m->root);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
@@ -478,6 +578,8 @@ static int pivot(struct build *b)
 		return pr_errno(-errno, "detaching the old root after pivot_root into %s", b->m->root);
 	if (chdir("/") < 0)
 		return pr_errno(-errno, "chdir / in the new root");
+	if (at >= 0 && move_mount(proc, "", AT_FDCWD, b->m->mounts[at]->mountpoint, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return pr_errno(-errno, "attaching a clone of cr's /proc on %s", b->m->mounts[at]->mountpoint);
 	return 0;
 }
 

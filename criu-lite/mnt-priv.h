@@ -65,6 +65,8 @@ struct mntns_img {
 	char **ext_path;	/* externals: the host path to bind */
 	int *ext_fd;		/* deferred externals: mntns_prepare_in_pidns()'s clones, -1 */
 	char *root;		/* the new root: --root, or "/" (cr's own) */
+	bool userns;		/* the mount namespace is made in a new user namespace */
+	int *host_clone;	/* then: the holder's clones of cr's paths (root, externals), -1 */
 };
 
 /*

@@ -19,6 +19,7 @@
 #include "files-kind.h"
 #include "log.h"
 #include "mnt-priv.h"
+#include "namespaces.h"
 
 bool mnt_path_ok(const char *path)
 {
@@ -47,6 +48,7 @@ struct walk {
 	MountEntry *me;
 	int rootfd;
 	size_t cap;
+	dev_t dev;		/* the tmpfs's: another is a mount over a directory of a recursive clone */
 };
 
 static MntFile *walk_add(struct walk *w, const char *path, const struct stat *st)
@@ -133,6 +135,25 @@ static int walk_one(struct walk *w, const char *path, ino_t **inos)
 		return pr_errno(-errno, "tmpfs at %s: stat %s", mp, path);
 	if (S_ISSOCK(st.st_mode)) {
 		pr_info("tmpfs at %s: socket %s left to its owner", mp, path);
+		return 0;
+	}
+	if (!*path)
+		w->dev = st.st_dev;
+	/*
+	 * A mount over a directory: the clone is recursive (its mounts are
+	 * locked to it, in a mount namespace of another user namespace). What
+	 * it hides the tree cannot see either: the directory, empty.
+	 */
+	if (*path && st.st_dev != w->dev) {
+		if (!S_ISDIR(st.st_mode))
+			return pr_errno(-EOPNOTSUPP, "tmpfs at %s: %s has a mount over it", mp, path);
+		pr_info("tmpfs at %s: %s has a mount over it, kept as an empty directory", mp, path);
+		f = walk_add(w, path, &st);
+		n = f ? xrealloc(*inos, w->cap * sizeof(**inos)) : NULL;
+		if (!n)
+			return -ENOMEM;
+		*inos = n;
+		n[w->me->n_files - 1] = st.st_ino;
 		return 0;
 	}
 	f = walk_add(w, path, &st);
@@ -260,8 +281,13 @@ static int make_file(struct files_rst *rf, int base, const MountEntry *me, const
 static int set_attrs(int base, const MountEntry *me, const MntFile *f)
 {
 	const char *p = *f->path ? f->path : ".";
+	uint32_t uid = f->uid, gid = f->gid;
 
-	if (fchownat(base, p, f->uid, f->gid, AT_SYMLINK_NOFOLLOW) < 0)
+	/* The holder may be in the tree's user namespace; the image has cr's ids. */
+	if (userns_to_inside(&uid, &gid))
+		return pr_errno(-EOPNOTSUPP, "tmpfs at %s: %s is owned by %u:%u, which have no ids in the tree's user "
+				"namespace", me->mountpoint, p, f->uid, f->gid);
+	if (fchownat(base, p, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return pr_errno(-errno, "tmpfs at %s: chown %s", me->mountpoint, p);
 	/* after chown, which clears the set-id bits */
 	if (!S_ISLNK(f->mode) && fchmodat(base, p, f->mode & 07777, 0) < 0)

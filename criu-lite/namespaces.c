@@ -92,6 +92,7 @@ struct ns_dump {
 	pid_t root;
 	ino_t cr[NS_KIND_MAX], tree[NS_KIND_MAX];
 	bool own[NS_KIND_MAX];		/* the tree's is not cr's */
+	struct userns *user;		/* the tree's user namespace, if its own */
 };
 
 bool ns_dump_any(const struct ns_dump *n)
@@ -122,9 +123,13 @@ int ns_dump_begin(pid_t root, struct ns_dump **ret)
 			err = pr_errno(err, "pid %d: reading its %s namespace", root, kinds[k].name);
 		n->own[k] = n->cr[k] != n->tree[k];
 	}
+	/* From inside a user namespace only the pids of its own pid namespaces can be chosen (namespaces.h). */
+	if (!err && n->own[NS_USER] && !n->own[NS_PID])
+		err = pr_errno(-EOPNOTSUPP, "pid %d lives in a user namespace of its own but in cr's pid namespace; "
+			       "its pids could not be restored: only a tree in its own pid namespace too is supported",
+			       root);
 	if (!err && n->own[NS_USER])
-		err = pr_errno(-EOPNOTSUPP, "pid %d lives in a user namespace of its own; user namespaces are not "
-			       "supported yet", root);
+		err = userns_dump_read(root, &n->user);
 	for (unsigned i = 0; i < ARRAY_SIZE(entered) && !err; i++) {
 		_cleanup_close_ int fd = -EBADF;
 		char whose[32];
@@ -137,7 +142,7 @@ int ns_dump_begin(pid_t root, struct ns_dump **ret)
 			err = ns_enter(fd, entered[i], whose);
 	}
 	if (err) {
-		free(n);
+		ns_dump_free(n);
 		return err;
 	}
 	for (unsigned k = 0; k < NS_KIND_MAX; k++)
@@ -149,6 +154,9 @@ int ns_dump_begin(pid_t root, struct ns_dump **ret)
 
 void ns_dump_free(struct ns_dump *n)
 {
+	if (!n)
+		return;
+	userns_free(n->user);
 	free(n);
 }
 
@@ -350,6 +358,10 @@ int ns_dump_tree(struct ns_dump *n, struct pstree *tree)
 					err = collect_levels(t);
 				if (!err)
 					err = check_pid_level(tree, t, ino, t->parent >= 0 ? pid_ino[t->parent] : 0);
+			} else if (ino != n->tree[k] && k == NS_USER) {
+				err = pr_errno(-EOPNOTSUPP, "pid %d is in another user namespace than the tree's root %d "
+					       "(a nested one?); a tree in several user namespaces is not supported",
+					       t->pid, n->root);
 			} else if (ino != n->tree[k]) {
 				err = pr_errno(-EOPNOTSUPP, "pid %d: its %s namespace is not the one of the tree's root %d; "
 					       "a tree in several %s namespaces is not supported yet", t->pid,
@@ -423,6 +435,8 @@ int ns_dump_write(struct ns_dump *n, const struct cr_options *o, const struct ps
 		e.pid = n->root;
 		if (k == NS_TIME)
 			err = time_offsets(n->root, &e);
+		if (k == NS_USER)
+			userns_dump_fill(n->user, &e);
 		if (!err)
 			err = pb_write_one(img, &e, PB_NS);
 		if (!err)
@@ -443,6 +457,7 @@ struct ns_rst {
 	struct netns_img *net;
 	struct mntns_img *mnt;
 	struct cgroup_img *cg;
+	struct userns *user;
 	bool cg_prepared;
 	pid_t holder;
 	int holder_ctl;			/* the holder lives until this closes */
@@ -484,7 +499,7 @@ static int read_kind(struct ns_rst *n, enum ns_kind k, int dfd)
 	case NS_IPC:
 		return ipcns_read(dfd, &n->ipc);
 	case NS_USER:
-		return pr_errno(-EOPNOTSUPP, "ns.img: a user namespace; user namespaces are not supported yet");
+		return userns_read(n->e[NS_USER], &n->user);
 	default:
 		return 0;
 	}
@@ -526,6 +541,10 @@ int ns_restore_read(const struct cr_options *o, int dfd, bool has_ns, bool has_c
 	}
 	if (!err && !!n->e[NS_PID] != (tree->tasks[0].levels > 0))
 		err = pr_errno(-EBADMSG, "ns.img and pstree.img disagree on the root's pid namespace");
+	if (!err && n->e[NS_USER] && !n->e[NS_PID])
+		err = pr_errno(-EBADMSG, "ns.img: a user namespace of the tree's own without a pid namespace of its own");
+	if (!err && n->e[NS_USER] && n->e[NS_MNT])
+		mntns_set_userns(n->mnt);
 	return err;
 }
 
@@ -544,7 +563,11 @@ static int write_time_offsets(const NsEntry *e)
 	return 0;
 }
 
-/* The holder: makes the namespaces, builds the mounts, then waits for the end of @ctl. */
+/*
+ * The holder: makes the namespaces, builds the mounts, then waits for the
+ * end of @ctl. A user namespace comes first, alone (every other is then
+ * its): the holder reports, cr writes the maps and says so on @ctl.
+ */
 static __noreturn void holder_main(struct ns_rst *n, struct files_rst *rf, int ctl, int report)
 {
 	_cleanup_close_ int cgns_fd = -EBADF;
@@ -552,6 +575,7 @@ static __noreturn void holder_main(struct ns_rst *n, struct files_rst *rf, int c
 	char c;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* While still in cr's user namespace, which owns the cgroup files. */
 	if (n->e[NS_CGROUP] && n->cg)
 		err = cgroup_join_ns_root(n->cg);
 	/* cgroup mounts are cut from cr's view of the hierarchies, as they were dumped. */
@@ -560,8 +584,19 @@ static __noreturn void holder_main(struct ns_rst *n, struct files_rst *rf, int c
 		if (cgns_fd < 0)
 			err = pr_errno(-errno, "opening cr's cgroup namespace");
 	}
+	if (!err && n->e[NS_USER] && n->e[NS_MNT])
+		err = mntns_restore_preclone(n->mnt, rf, n->user);
+	if (!err && n->e[NS_USER] && unshare(CLONE_NEWUSER))
+		err = pr_errno(-errno, "unsharing the tree's new user namespace");
+	if (n->e[NS_USER]) {
+		if (write(report, &err, sizeof(err)) != sizeof(err) || err)
+			_exit(1);
+		if (read(ctl, &c, 1) != 1)
+			_exit(1);	/* cr is gone, or could not write the maps */
+		err = userns_holder_ids(n->user);
+	}
 	for (unsigned k = 0; k < NS_KIND_MAX; k++)
-		if (n->e[k] && k != NS_PID && k != NS_TIME)
+		if (n->e[k] && k != NS_PID && k != NS_TIME && k != NS_USER)
 			flags |= kinds[k].flag;
 	if (!err && unshare(flags))
 		err = pr_errno(-errno, "unsharing the tree's new namespaces (flags 0x%x)", flags);
@@ -663,6 +698,21 @@ int ns_restore_create(struct ns_rst *n, struct files_rst *rf)
 		close(rep[0]);
 		return pr_errno(-errno, "forking the holder of the namespaces");
 	}
+	if (n->e[NS_USER]) {
+		got = read(rep[0], &herr, sizeof(herr));
+		if (got == sizeof(herr) && !herr)
+			err = userns_write_maps(n->user, n->holder);
+		if (!err && got == sizeof(herr) && !herr && write(n->holder_ctl, "m", 1) != 1)
+			err = pr_errno(-errno, "telling the holder (pid %d) its maps are written", n->holder);
+		if (err || got != sizeof(herr) || herr) {
+			close(rep[0]);
+			if (err)
+				return err;
+			if (got != sizeof(herr))
+				return pr_errno(-EIO, "the holder of the new namespaces (pid %d) died", n->holder);
+			return herr;	/* logged by the holder */
+		}
+	}
 	got = read(rep[0], &herr, sizeof(herr));
 	if (got == sizeof(herr) && !herr && n->e[NS_MNT])
 		err = holder_mounts(n, rep[0]);
@@ -717,8 +767,19 @@ unsigned ns_set_tid(const struct pstree_task *t, const pid_t *levels, pid_t host
 
 	for (unsigned i = t->levels; i > 0; i--)
 		set_tid[nr++] = levels[i - 1];
-	set_tid[nr++] = host;
+	if (host > 0)
+		set_tid[nr++] = host;
 	return nr;
+}
+
+bool ns_restore_userns(const struct ns_rst *n)
+{
+	return n && n->e[NS_USER];
+}
+
+int ns_restore_userns_enter(const struct ns_rst *n)
+{
+	return userns_enter(n->user, n->fd[NS_USER]);
 }
 
 int ns_restore_pid_for_children(const struct pstree *tree, unsigned idx)
@@ -763,9 +824,17 @@ int ns_restore_tasks(const struct ns_rst *n, const struct pstree *tree)
 	return cgroup_restore_tasks(n->cg, tree);
 }
 
-int ns_restore_args(const struct pstree_task *t, struct restorer_args *a, struct restorer_thread *th,
-		    unsigned nr_threads)
+int ns_restore_args(const struct ns_rst *n, const struct pstree_task *t, struct restorer_args *a,
+		    struct restorer_thread *th, unsigned nr_threads)
 {
+	bool host = !ns_restore_userns(n);	/* whether the tids in cr's pid namespace are chosen */
+	int err;
+
+	if (ns_restore_userns(n) && a->has_creds) {
+		err = userns_creds(n->user, t->pid, t->parent < 0, &a->creds);
+		if (err)
+			return err;
+	}
 	if (!t->levels)
 		return 0;
 	a->pid = pstree_vpid(t);
@@ -777,7 +846,7 @@ int ns_restore_args(const struct pstree_task *t, struct restorer_args *a, struct
 		if (j == t->nr_tids || !t->ns_tids)
 			return pr_errno(-EBADMSG, "pid %d: thread %d has no pids in its pid namespaces", t->pid,
 					th[i].tid);
-		th[i].set_tid_size = ns_set_tid(t, t->ns_tids + j * t->levels, th[i].tid, th[i].set_tid);
+		th[i].set_tid_size = ns_set_tid(t, t->ns_tids + j * t->levels, host ? th[i].tid : 0, th[i].set_tid);
 		th[i].tid = t->ns_tids[j * t->levels + t->levels - 1];
 	}
 	return 0;
@@ -832,5 +901,6 @@ void ns_restore_free(struct ns_rst *n)
 	netns_free(n->net);
 	mntns_free(n->mnt);
 	cgroup_free(n->cg);
+	userns_free(n->user);
 	free(n);
 }

@@ -27,6 +27,13 @@
  * (mntns_restore_in_pidns(): proc). The tree is put back into its cgroups
  * (cgroup_restore_tasks()) before the go.
  *
+ * A tree in a user namespace of its own (ns-user.c): the holder unshares
+ * it first, alone, and cr writes its maps; the holder then makes the
+ * other namespaces, which so belong to it, from inside. The root is
+ * cloned by a creator that entered it (its pid namespace belongs to it
+ * too), and every pid the tree sees is the dumped one; its pids in cr's
+ * pid namespace are new.
+ *
  * Every module: functions return 0 or -errno after logging one line
  * (what, which namespace or object, why with the errno text). A dump
  * refuses what it cannot restore, naming it. A restore function that
@@ -35,6 +42,7 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "cr.h"
@@ -42,6 +50,8 @@
 enum ns_kind { NS_USER, NS_MNT, NS_PID, NS_NET, NS_UTS, NS_IPC, NS_CGROUP, NS_TIME, NS_KIND_MAX };
 
 struct files_dump;
+struct NsEntry;
+struct restorer_creds;
 struct files_rst;
 struct pstree;
 struct pstree_task;
@@ -87,7 +97,7 @@ int ns_restore_fds_high(struct ns_rst *n, int keep_from);
 bool ns_restore_pidns(const struct ns_rst *n);
 /* clone3 flags for task @idx: CLONE_NEWPID for the init of a pid namespace. */
 unsigned long ns_clone_flags(const struct pstree *tree, unsigned idx);
-/* clone3 set_tid of a task or thread: its @levels pids innermost first, then @host. Returns the count. */
+/* clone3 set_tid of a task or thread: its @levels pids innermost first, then @host unless 0. Returns the count. */
 unsigned ns_set_tid(const struct pstree_task *t, const pid_t *levels, pid_t host, pid_t *set_tid);
 /*
  * In task @idx once its children are forked: if its new children were born
@@ -97,9 +107,20 @@ unsigned ns_set_tid(const struct pstree_task *t, const pid_t *levels, pid_t host
 int ns_restore_pid_for_children(const struct pstree *tree, unsigned idx);
 /* In the restored root, in its new pid namespace: joins the holder's namespaces. */
 int ns_restore_enter(const struct ns_rst *n);
-/* The restorer's view of pids: the task's own pid namespace's, threads cloned at every level. */
-int ns_restore_args(const struct pstree_task *t, struct restorer_args *a, struct restorer_thread *th,
-		    unsigned nr_threads);
+/*
+ * The tree has a user namespace of its own: its tasks' pids in cr's pid
+ * namespace are new, not the dumped ones (see ns-user.c's section).
+ */
+bool ns_restore_userns(const struct ns_rst *n);
+/* In the root's creator, a fork of cr: into the tree's user namespace (userns_enter()). */
+int ns_restore_userns_enter(const struct ns_rst *n);
+/*
+ * The restorer's view of pids: the task's own pid namespace's, threads
+ * cloned at every level (in a user namespace: every level but cr's). Its
+ * creds as its user namespace sees them.
+ */
+int ns_restore_args(const struct ns_rst *n, const struct pstree_task *t, struct restorer_args *a,
+		    struct restorer_thread *th, unsigned nr_threads);
 /* Every thread exists: into its cgroups. */
 int ns_restore_tasks(const struct ns_rst *n, const struct pstree *tree);
 /* The tree is live (@ok) or gone: the holder leaves; after a failure cr's cgroups go too. */
@@ -112,6 +133,88 @@ void ns_restore_end(struct ns_rst *n, bool ok);
 void ns_restore_guarded(struct ns_rst *n);
 void ns_restore_abandoned(const struct ns_rst *n);
 void ns_restore_free(struct ns_rst *n);
+
+/* ---- user (ns-user.c): ns.img's user entry, maps and setgroups ------------ */
+/*
+ * A tree in a user namespace of its own must be in a pid namespace of its
+ * own too, and every task in that one user namespace. Restore: the holder
+ * unshares the user namespace first and cr writes its maps; every other
+ * namespace the holder makes is then owned by it. A pid namespace belongs
+ * to the user namespace of its creator, so the root is cloned by a creator
+ * that entered the new user namespace (userns_enter()) and makes it cr's
+ * child with CLONE_PARENT. From inside the namespace, clone3's set_tid can
+ * only set the pids of pid namespaces it owns: every pid the tree sees is
+ * the dumped one, the pids in cr's pid namespace are new (each task tells
+ * cr its own, see restore.c).
+ */
+#define USERNS_MAP_MAX	340	/* extents the kernel takes in one map */
+struct userns_extent {
+	uint32_t first, lower_first, count;	/* ids first.. inside are lower_first.. in cr's namespace */
+};
+struct userns_map {
+	unsigned nr;
+	struct userns_extent e[USERNS_MAP_MAX];
+};
+/* The text of /proc/PID/uid_map (or gid_map): 0, -EINVAL, -ERANGE, -E2BIG. Does not log. */
+int userns_map_parse(const char *text, struct userns_map *ret);
+/* What the kernel would take: -ENOENT (empty), -E2BIG, -ERANGE (an empty or too long extent), -EEXIST (overlap). */
+int userns_map_check(const struct userns_map *m);
+/* The text to write to /proc/PID/uid_map into @buf: its length, or -E2BIG. */
+int userns_map_format(const struct userns_map *m, char *buf, size_t size);
+/* An id of cr's namespace as the tree's sees it: 0, or -ERANGE for an unmapped id. */
+int userns_map_to_inside(const struct userns_map *m, uint32_t outside, uint32_t *ret);
+/* And back: an id of the tree's namespace as cr's sees it. */
+int userns_map_to_outside(const struct userns_map *m, uint32_t in, uint32_t *ret);
+
+struct userns;
+/* Dump: @pid's user namespace's maps and setgroups. */
+int userns_dump_read(pid_t pid, struct userns **ret);
+/* Into ns.img's user entry; @e points into @u until it is freed. */
+void userns_dump_fill(struct userns *u, struct NsEntry *e);
+/* Restore: the user entry of ns.img, checked. */
+int userns_read(const struct NsEntry *e, struct userns **ret);
+/* From cr: setgroups, uid_map and gid_map of @pid's (new) user namespace. */
+int userns_write_maps(const struct userns *u, pid_t pid);
+bool userns_setgroups_allowed(const struct userns *u);
+/* The holder, maps written: becomes the namespace's uid and gid 0 where those are mapped. */
+int userns_holder_ids(const struct userns *u);
+/*
+ * In the holder: an owner of cr's namespace (@uid, @gid, as the images
+ * hold them) as the holder's sees it, in place; -ERANGE if unmapped. A
+ * no-op in a process that entered no user namespace.
+ */
+int userns_to_inside(uint32_t *uid, uint32_t *gid);
+/* The same for one uid (or @gid: gid). */
+int userns_id_to_inside(bool gid, uint32_t *id);
+/*
+ * In cr, while restoring a tree in a user namespace: the calling thread
+ * acts with the euid of the namespace's root (and so without effective
+ * capabilities) until userns_euid_end(): what checks the euid against
+ * the owner of the tree's namespace (the ipc sysctls) lets it write.
+ * Without a user namespace both do nothing.
+ */
+void userns_euid_begin(uid_t *ret_saved);
+void userns_euid_end(uid_t saved);
+/*
+ * The same with the fsuid and fsgid: what creates an inode in a file
+ * system of the tree's user namespace (the mqueue one of its ipc
+ * namespace) needs them mapped there. The file is then the namespace
+ * root's until chown()ed.
+ */
+void userns_fsid_begin(uint32_t *ret_uid, uint32_t *ret_gid);
+void userns_fsid_end(uint32_t uid, uint32_t gid);
+/* Whether @u maps both ids of cr's namespace. */
+bool userns_ids_mapped(const struct userns *u, uint32_t uid, uint32_t gid);
+/*
+ * The restorer's creds of task @pid as the tree's namespace sees them;
+ * the root's (@is_root) first: a task with the root's groups keeps those
+ * userns_enter() set from outside, others (setgroups allowed) are set
+ * from inside.
+ */
+int userns_creds(struct userns *u, pid_t pid, bool is_root, struct restorer_creds *c);
+/* The root's creator: the root's groups, then into the user namespace of @fd. */
+int userns_enter(const struct userns *u, int fd);
+void userns_free(struct userns *u);
 
 /* ---- uts (ns-uts.c): utsns.img -------------------------------------------- */
 struct utsns_img;
@@ -205,6 +308,25 @@ int mntns_prepare_in_pidns(struct mntns_img *m);
  * holder's mount namespace (root and cwd at its root).
  */
 int mntns_restore_in_pidns(const struct mntns_img *m);
+/*
+ * Before the holder: the mount namespace will be made in a new user
+ * namespace. A new proc is then mounted only where a proc is fully
+ * visible already: the holder keeps a clone of cr's /proc on the tree's
+ * first proc mount point until the root task has made its own.
+ */
+void mntns_set_userns(struct mntns_img *m);
+/*
+ * The holder, before it unshares the user namespace @u: clones of what the
+ * tree's mounts are cut from in cr's namespace (its root, externals, cr's
+ * own mounts), and the kinds it may not mount there (devtmpfs, cgroups). In
+ * the new user namespace's mount namespace those would be refused: the
+ * mounts on them are locked to them there. And the tmpfs mounts holding
+ * files of owners @u does not map: their super blocks were cr's user
+ * namespace's (inherited from outside), and only such a one can hold
+ * those files.
+ */
+struct userns;
+int mntns_restore_preclone(struct mntns_img *m, struct files_rst *rf, const struct userns *u);
 /*
  * After cgroup_read(): the roots of cgroup mounts move with --cgroup-root
  * (cgroup_mount_root()). Returns 0 or -errno (logged).

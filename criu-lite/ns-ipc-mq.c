@@ -49,6 +49,7 @@
 #include "files-kind.h"
 #include "image.h"
 #include "log.h"
+#include "namespaces.h"
 #include "ns-ipc-priv.h"
 
 #define MQ_PRIO_LIMIT	32768		/* MQ_PRIO_MAX: priorities are below it */
@@ -477,13 +478,17 @@ int ipc_mq_restore(const IpcObject *o, struct files_rst *rf)
 {
 	struct mq_attr a = { .mq_maxmsg = o->mq_maxmsg, .mq_msgsize = o->mq_msgsize };
 	char path[NAME_MAX + 2];
+	uint32_t fsuid, fsgid;
 	int err = 0;
 	mqd_t mqd;
 
 	snprintf(path, sizeof(path), "/%s", o->mq_name);
+	/* A queue of a user namespace's ipc namespace is made by a mapped fsuid (then chowned). */
+	userns_fsid_begin(&fsuid, &fsgid);
 	mqd = mq_open(path, O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK, 0600, &a);
+	err = mqd == (mqd_t)-1 ? -errno : 0;
+	userns_fsid_end(fsuid, fsgid);
 	if (mqd == (mqd_t)-1) {
-		err = -errno;
 		return pr_errno(err, "ipc namespace: POSIX message queue %s: mq_open(O_CREAT) with maxmsg %ld, "
 				"msgsize %ld%s", path, a.mq_maxmsg, a.mq_msgsize,
 				err == -EMFILE ? " (RLIMIT_MSGQUEUE of cr's user)" : "");

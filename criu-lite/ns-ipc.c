@@ -74,10 +74,26 @@ int ipc_sysctl_write(const char *dir, const char *name, const char *val)
 	_cleanup_close_ int fd = -EBADF;
 	size_t len = strlen(val);
 
+	uid_t saved;
+	int err = 0;
+
 	snprintf(path, sizeof(path), "%s%s", dir, name);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, val, len) != (ssize_t)len)
-		return pr_errno(-errno, "ipc namespace: writing %s to %s", val, path);
+	/*
+	 * In a user namespace's ipc namespace only its root may write most
+	 * of them (the *_next_id ones, whoever may checkpoint/restore there).
+	 */
+	if (fd < 0 && errno == EACCES) {
+		userns_euid_begin(&saved);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, val, len) != (ssize_t)len)
+			err = -errno;
+		userns_euid_end(saved);
+	} else if (fd < 0 || write(fd, val, len) != (ssize_t)len) {
+		err = -errno;
+	}
+	if (err)
+		return pr_errno(err, "ipc namespace: writing %s to %s", val, path);
 	return 0;
 }
 

@@ -290,7 +290,19 @@ static int copy_find(const struct mnt_info *ci, unsigned cnr, const MountEntry *
 	return -1;
 }
 
-/* The clone of @me in the copy, or -errno (-EXDEV: hidden by a mount over one of its parents). */
+/*
+ * A tmpfs covered by a mount on its mount point that is locked to it
+ * (mount_setattr(2): mounts a mount namespace of another user namespace
+ * copied): nothing in that namespace, the tree included, can ever uncover
+ * it, nor cr's copy. Its contents are invisible to the tree for good: it
+ * is restored empty.
+ */
+#define HIDDEN_LOCKED	(-ENOTRECOVERABLE)
+
+/*
+ * The clone of @me in the copy, or -errno (-EXDEV: hidden by a mount over
+ * one of its parents; HIDDEN_LOCKED).
+ */
 static int copy_clone(const struct mnt_info *ci, unsigned cnr, const MountEntry *me)
 {
 	int c = copy_find(ci, cnr, me);
@@ -307,14 +319,38 @@ static int copy_clone(const struct mnt_info *ci, unsigned cnr, const MountEntry 
 		if (stx.stx_mnt_id == ci[c].id) {
 			int cl = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 
+			/*
+			 * Mounts on it locked to it (the tree's mount namespace is
+			 * another user namespace's): a recursive clone, whose
+			 * mounts the walk keeps as empty directories.
+			 */
+			if (cl < 0 && errno == EINVAL)
+				cl = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
 			return cl < 0 ? -errno : cl;
 		}
 		top = find_id(ci, cnr, stx.stx_mnt_id);
-		if (top < 0 || strcmp(ci[top].mountpoint, me->mountpoint) ||
-		    umount2(me->mountpoint, MNT_DETACH) < 0)
+		if (top < 0 || strcmp(ci[top].mountpoint, me->mountpoint))
 			return -EXDEV;
+		if (umount2(me->mountpoint, MNT_DETACH) < 0)
+			return errno == EINVAL ? HIDDEN_LOCKED : -EXDEV;
 	}
 	return -EXDEV;
+}
+
+/* Into @pid's user namespace if it is not ours: 0 or -errno (not logged: a child's). */
+static int enter_userns_of(pid_t pid)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct stat self, tree;
+	char p[64];
+
+	snprintf(p, sizeof(p), "/proc/%d/ns/user", pid);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &tree) < 0 || stat("/proc/self/ns/user", &self) < 0)
+		return -errno;
+	if (tree.st_ino == self.st_ino && tree.st_dev == self.st_dev)
+		return 0;
+	return setns(fd, CLONE_NEWUSER) < 0 ? -errno : 0;
 }
 
 static void __attribute__((noreturn)) clone_child(int sk, pid_t pid, MountEntry **me, unsigned nr)
@@ -326,9 +362,20 @@ static void __attribute__((noreturn)) clone_child(int sk, pid_t pid, MountEntry 
 
 	int proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 
+	/*
+	 * A mount namespace of another user namespace is copied from inside
+	 * that one: a copy owned by cr's would lock every mount to its parent
+	 * (mount_setattr(2)), and a clone of a tmpfs with mounts on it, or
+	 * uncovering one, would be refused. Mounts the tree inherited from
+	 * outside stay locked as they are (copy_clone()).
+	 */
+	if (proc >= 0)
+		err = enter_userns_of(pid);
 	snprintf(p, sizeof(p), "/proc/%d/ns/mnt", pid);
 	ns = open(p, O_RDONLY | O_CLOEXEC);
-	if (proc < 0 || ns < 0 || setns(ns, CLONE_NEWNS) < 0 || unshare(CLONE_NEWNS) < 0 ||
+	if (err)
+		;
+	else if (proc < 0 || ns < 0 || setns(ns, CLONE_NEWNS) < 0 || unshare(CLONE_NEWNS) < 0 ||
 	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		err = -errno;
 	else
@@ -400,6 +447,9 @@ static int dump_tmpfs_contents(pid_t pid, struct files_dump *df, MountEntry **me
 		if (err)
 			err = pr_errno(err, "mount namespace of pid %d: no answer about tmpfs at %s",
 				       pid, me[i]->mountpoint);
+		else if (cerr == HIDDEN_LOCKED)
+			pr_info("tmpfs at %s: covered by a mount locked on it, which nothing in its namespace can "
+				"remove; restored empty", me[i]->mountpoint);
 		else if (cerr == -EXDEV)
 			err = pr_errno(-ENOTSUP, "tmpfs at %s is hidden by a mount over a directory above it; cr cannot read it",
 				       me[i]->mountpoint);

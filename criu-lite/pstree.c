@@ -330,6 +330,22 @@ int pstree_kill(struct pstree *t)
 	return err;
 }
 
+pid_t pstree_new_pid(const struct pstree *t, pid_t dumped)
+{
+	for (unsigned i = 0; i < t->nr; i++) {
+		const struct pstree_task *k = &t->tasks[i];
+
+		if (!k->img_pid)
+			continue;
+		if (k->img_pid == dumped)
+			return k->pid;
+		for (unsigned j = 0; k->img_tids && j < k->nr_tids; j++)
+			if (k->img_tids[j] == dumped)
+				return k->tids[j];
+	}
+	return dumped;
+}
+
 void pstree_free(struct pstree *t)
 {
 	for (unsigned i = 0; i < t->nr; i++) {
@@ -337,6 +353,7 @@ void pstree_free(struct pstree *t)
 		free(t->tasks[i].children);
 		free(t->tasks[i].ns_pid);
 		free(t->tasks[i].ns_tids);
+		free(t->tasks[i].img_tids);
 	}
 	free(t->tasks);
 	t->tasks = NULL;

@@ -37,6 +37,12 @@ struct pstree_task {
 	unsigned levels;
 	pid_t *ns_pid, *ns_tids;
 	pid_t ns_pgid, ns_sid;
+	/*
+	 * Restore of a tree in a user namespace: pid and tids are the new
+	 * ones in cr's pid namespace once the tree exists, these the dumped
+	 * (what the images name them by).
+	 */
+	pid_t img_pid, *img_tids;
 	/* The child (cr's pid) in whose pid namespace new children are born; 0: the task's own. */
 	pid_t pidns_child;
 	/* restore plan */
@@ -46,6 +52,14 @@ struct pstree_task {
 };
 
 #define PSTREE_MAX_LEVELS	8	/* pid namespaces below cr's */
+
+/*
+ * A pid or tid of the images in cr's pid namespace now: the same, but in
+ * a tree restored in a user namespace (img_pid, img_tids); a pid not of
+ * the tree stays as it is.
+ */
+struct pstree;
+pid_t pstree_new_pid(const struct pstree *t, pid_t dumped);
 
 /* The pid the task's own pid namespace gives it. */
 static inline pid_t pstree_vpid(const struct pstree_task *t)

@@ -89,6 +89,7 @@ struct rst_report {
 	uint32_t state;
 	int err;
 	uint32_t step;
+	pid_t host_pid;			/* a tree in a user namespace: its pid in cr's pid namespace */
 };
 
 /*
@@ -126,6 +127,7 @@ struct restore_ctx {
 	int keep_from, log_fd;
 	int go_rd, go_wr;		/* the go pipe (restorer-abi.h) */
 	int pidfile_fd;
+	int host_proc;			/* a tree in a user namespace: cr's /proc, where tasks find their pids */
 	bool pidfile_created;
 	pid_t creator;			/* in a new task: who cloned it */
 	bool forked;			/* the root was cloned */
@@ -252,6 +254,13 @@ static int build_regions(struct restore_ctx *r)
 		err = open_go_pipe(r);
 	if (!err)
 		err = ns_restore_fds_high(r->ns, r->keep_from);
+	if (!err && ns_restore_userns(r->ns)) {
+		r->host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (r->host_proc < 0)
+			err = pr_errno(-errno, "opening cr's /proc");
+		else
+			err = move_fd_high(&r->host_proc, r->keep_from);
+	}
 	for (i = 0; i < r->tree.nr && !err; i++) {
 		struct rst_task *t = &r->tasks[i];
 		struct restorer_args *a;
@@ -262,7 +271,7 @@ static int build_regions(struct restore_ctx *r)
 		if (!err)
 			err = region_build(t, r->keep_from);
 		if (!err)
-			err = ns_restore_args(&r->tree.tasks[i], t->args, (void *)t->args->threads,
+			err = ns_restore_args(r->ns, &r->tree.tasks[i], t->args, (void *)t->args->threads,
 					      t->args->nr_threads);
 		if (err)
 			break;
@@ -287,11 +296,14 @@ static int build_regions(struct restore_ctx *r)
 
 /* ---- in the new tasks ------------------------------------------------------ */
 
-/* Task @idx with its pid at every pid namespace level: the dumped ones. */
-static pid_t clone_task(const struct restore_ctx *r, unsigned idx, int exit_signal)
+/*
+ * Task @idx with its pid at every pid namespace level: the dumped ones
+ * (in a user namespace, all but cr's: see namespaces.h).
+ */
+static pid_t clone_task(const struct restore_ctx *r, unsigned idx, int exit_signal, unsigned long flags)
 {
 	const struct pstree_task *t = &r->tree.tasks[idx];
-	struct clone_args ca = { .exit_signal = exit_signal, .flags = ns_clone_flags(&r->tree, idx) };
+	struct clone_args ca = { .exit_signal = exit_signal, .flags = ns_clone_flags(&r->tree, idx) | flags };
 	pid_t set_tid[RST_MAX_PID_LEVELS];
 
 	if (t->parent >= 0 && r->tree.tasks[t->parent].levels && !t->levels) {
@@ -305,7 +317,7 @@ static pid_t clone_task(const struct restore_ctx *r, unsigned idx, int exit_sign
 		ca.exit_signal = 0;
 	}
 	ca.set_tid = (uint64_t)set_tid;
-	ca.set_tid_size = ns_set_tid(t, t->ns_pid, t->pid, set_tid);
+	ca.set_tid_size = ns_set_tid(t, t->ns_pid, ns_restore_userns(r->ns) ? 0 : t->pid, set_tid);
 	return syscall(SYS_clone3, &ca, sizeof(ca));
 }
 
@@ -378,7 +390,7 @@ static int fork_children(struct restore_ctx *r, unsigned idx, bool before_setsid
 		if (r->tree.tasks[c].before_setsid != before_setsid)
 			continue;
 		r->creator = getpid();
-		pid = clone_task(r, c, exit_signal_of(r, c));
+		pid = clone_task(r, c, exit_signal_of(r, c), 0);
 		if (pid < 0) {
 			if (errno == EEXIST)
 				return pr_errno(-EEXIST, "pid %d is in use; it must be free to restore",
@@ -471,6 +483,13 @@ static __noreturn void task_main(struct restore_ctx *r, unsigned idx)
 		exit_if_abandoned(r);
 	else if (getppid() != r->creator)
 		_exit(1);
+	/* In a user namespace the pid in cr's pid namespace is new: cr's /proc says which. */
+	if (r->host_proc >= 0) {
+		char self[24] = "";
+
+		if (readlinkat(r->host_proc, "self", self, sizeof(self) - 1) > 0)
+			__atomic_store_n(&r->sh->rep[idx].host_pid, atoi(self), __ATOMIC_SEQ_CST);
+	}
 	__atomic_store_n(&r->sh->rep[idx].state, REP_BORN, __ATOMIC_SEQ_CST);
 
 	err = cr_fail_point_nth("task-setup", idx + 1);
@@ -541,13 +560,26 @@ static const char *step_name(uint32_t step)
 	return step < RSTEP_MAX && step_names[step] ? step_names[step] : "?";
 }
 
+/*
+ * Task @i's pid in cr's pid namespace: the dumped one, or in a user
+ * namespace the one it reported (0: none yet).
+ */
+static pid_t host_pid(const struct restore_ctx *r, unsigned i)
+{
+	if (!ns_restore_userns(r->ns))
+		return r->tree.tasks[i].pid;
+	return r->sh ? __atomic_load_n(&r->sh->rep[i].host_pid, __ATOMIC_SEQ_CST) : 0;
+}
+
 /* A created task that is gone or a zombie before it was released died. */
 static int check_alive(struct restore_ctx *r, unsigned idx)
 {
-	pid_t pid = r->tree.tasks[idx].pid;
+	pid_t pid = host_pid(r, idx);
 	struct proc_stat st;
 	int status;
 
+	if (!pid)
+		return 0;
 	/* A sibling root is not cr's child: it is looked at as the others are. */
 	if (idx == 0 && !r->o->restore_sibling) {
 		if (waitpid(pid, &status, WNOHANG | __WALL) != pid)
@@ -615,6 +647,75 @@ static int wait_ready(struct restore_ctx *r)
 		}
 	}
 	return 0;
+}
+
+/* The tid in cr's pid namespace of the thread whose tid in its own is @vtid, among @host's threads. */
+static int host_tid(pid_t host, pid_t vtid, pid_t *ret)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	char path[300];
+	struct dirent *de;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)host);
+	d = opendir(path);
+	if (!d)
+		return pr_errno(-errno, "opening %s", path);
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *buf = NULL;
+		const char *p;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)host, de->d_name);
+		if (read_file_at(AT_FDCWD, path, &buf, NULL))
+			continue;
+		p = strstr(buf, "\nNSpid:");
+		if (!p)
+			continue;
+		p += strcspn(p + 1, "\n") + 1;
+		while (p > buf && (p[-1] >= '0' && p[-1] <= '9'))
+			p--;
+		if (atoi(p) == vtid) {
+			*ret = atoi(de->d_name);
+			return 0;
+		}
+	}
+	return pr_errno(-ESRCH, "pid %d: no thread with tid %d in its pid namespace", host, vtid);
+}
+
+/*
+ * A tree in a user namespace, every restorer ready: cr's view of it (the
+ * tree's pids and tids in cr's pid namespace) becomes the new pids each
+ * task reported and the tids its threads were given.
+ */
+static int learn_host_pids(struct restore_ctx *r)
+{
+	int err = 0;
+
+	for (unsigned i = 0; i < r->tree.nr && !err; i++) {
+		struct pstree_task *t = &r->tree.tasks[i];
+		pid_t host = host_pid(r, i);
+
+		if (host <= 0)
+			return pr_errno(-ESRCH, "pid %d: it did not say its new pid", t->pid);
+		pr_debug("pid %d is pid %d in cr's pid namespace now", t->pid, host);
+		t->img_pid = t->pid;
+		if (t->nr_tids) {
+			t->img_tids = xmalloc(sizeof(pid_t) * t->nr_tids);
+			if (!t->img_tids)
+				return -ENOMEM;
+			memcpy(t->img_tids, t->tids, sizeof(pid_t) * t->nr_tids);
+		}
+		for (unsigned j = 0; j < t->nr_tids && !err; j++) {
+			if (t->tids[j] == t->pid)
+				t->tids[j] = host;
+			else if (t->kind == TASK_ALIVE && t->ns_tids)
+				err = host_tid(host, t->ns_tids[j * t->levels + t->levels - 1], &t->tids[j]);
+		}
+		t->pid = host;
+		r->tasks[i].pid = host;
+	}
+	return err;
 }
 
 /* Syscall stops from the go futex to the end of rt_sigreturn: a few. */
@@ -768,18 +869,24 @@ static void kill_tree(struct restore_ctx *r)
 		bool left = false;
 		char path[32];
 
-		for (unsigned i = 0; i < r->tree.nr; i++) {
+		/*
+		 * In a user namespace the root, the init of the tree's pid
+		 * namespace, takes every other task with it; their new pids
+		 * are not looked at, one may be another process's by now.
+		 */
+		for (unsigned i = 0; i < (ns_restore_userns(r->ns) ? 1 : r->tree.nr); i++) {
+			pid_t pid = host_pid(r, i);
 			struct proc_stat st;
 
-			snprintf(path, sizeof(path), "/proc/%d", r->tree.tasks[i].pid);
-			if (access(path, F_OK))
+			snprintf(path, sizeof(path), "/proc/%d", pid);
+			if (pid <= 0 || access(path, F_OK))
 				continue;
 			/* A sibling root's zombie is for cr's parent to reap. */
-			if (i == 0 && r->o->restore_sibling && !proc_parse_stat(r->tree.tasks[i].pid, &st) &&
+			if (i == 0 && r->o->restore_sibling && !proc_parse_stat(pid, &st) &&
 			    (st.state == 'Z' || st.state == 'X'))
 				continue;
 			left = true;
-			kill(r->tree.tasks[i].pid, SIGKILL);
+			kill(pid, SIGKILL);
 		}
 		while (waitpid(-1, NULL, WNOHANG | __WALL) > 0)
 			;
@@ -861,6 +968,9 @@ static void restore_ctx_release(struct restore_ctx *r)
 	if (r->go_wr >= 0)
 		close(r->go_wr);
 	r->go_rd = r->go_wr = -1;
+	if (r->host_proc >= 0)
+		close(r->host_proc);
+	r->host_proc = -1;
 	pidfile_close(r);
 	ns_restore_free(TAKE_PTR(r->ns));
 	pstree_free(&r->tree);
@@ -889,13 +999,57 @@ static void raise_nofile(void)
 	}
 }
 
+/*
+ * A tree in a user namespace: its pid namespace must be the user
+ * namespace's, so the root is cloned from inside it, by a fork of cr that
+ * entered it and makes the root cr's child (CLONE_PARENT, whose exit
+ * signal is the creator's). Returns the root's pid, or -1 with errno set.
+ */
+static pid_t clone_root_in_userns(struct restore_ctx *r)
+{
+	struct clone_args ca = { .exit_signal = exit_signal_of(r, 0) };
+	pid_t root = r->tree.tasks[0].pid, creator, pid;
+	int status;
+
+	creator = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (creator < 0)
+		return pr_errno(-errno, "forking the creator of pid %d", root), -1;
+	if (creator == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (ns_restore_userns_enter(r->ns))
+			_exit(1);	/* logged */
+		pid = clone_task(r, 0, 0, CLONE_PARENT);
+		if (pid == 0)
+			task_main(r, 0);
+		if (pid < 0) {
+			pr_errno(-errno, "clone3 of pid %d (pid 1 of a new pid namespace) in its user namespace", root);
+			_exit(1);
+		}
+		__atomic_store_n(&r->sh->rep[0].host_pid, pid, __ATOMIC_SEQ_CST);
+		_exit(0);
+	}
+	if (waitpid(creator, &status, __WALL) != creator)
+		return pr_errno(-errno, "waiting for the creator of pid %d", root), -1;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		errno = ECHILD;
+		return -1;
+	}
+	return __atomic_load_n(&r->sh->rep[0].host_pid, __ATOMIC_SEQ_CST);
+}
+
 static int create_tree(struct restore_ctx *r)
 {
 	pid_t root = r->tree.tasks[0].pid, pid;
 
 	/* The parent the root will see: cr's own with CLONE_PARENT. */
 	r->creator = r->o->restore_sibling ? getppid() : getpid();
-	pid = clone_task(r, 0, exit_signal_of(r, 0));
+	if (ns_restore_userns(r->ns)) {
+		/* Whatever the creator got to clone is killed by the pid it reported (host_pid()). */
+		r->forked = true;
+		pid = clone_root_in_userns(r);
+		return pid < 0 ? -errno : 0;	/* logged by the creator or there */
+	}
+	pid = clone_task(r, 0, exit_signal_of(r, 0), 0);
 	if (pid < 0) {
 		if (errno == EEXIST)
 			return pr_errno(-EEXIST, "pid %d is in use; it must be free to restore", root);
@@ -1002,7 +1156,8 @@ static int release_tree(struct restore_ctx *r)
 
 int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 {
-	struct restore_ctx r = { .o = o, .dfd = dfd, .log_fd = -1, .go_rd = -1, .go_wr = -1, .pidfile_fd = -1 };
+	struct restore_ctx r = { .o = o, .dfd = dfd, .log_fd = -1, .go_rd = -1, .go_wr = -1, .pidfile_fd = -1,
+				 .host_proc = -1 };
 	bool has_ns;
 	pid_t root;
 	int err;
@@ -1018,7 +1173,15 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		err = read_images(&r);
 	/* As criu: the namespace notifications only for a tree with namespaces of its own. */
 	has_ns = !err && r.inv->has_namespaces && r.inv->namespaces;
-	if (!err)
+	/*
+	 * The root's creator is cr's child (clone_root_in_userns()); the
+	 * root cannot be cr's parent's.
+	 */
+	if (!err && ns_restore_userns(r.ns) && o->restore_sibling)
+		err = pr_errno(-EOPNOTSUPP, "--restore-sibling with a tree in a user namespace of its own is not "
+			       "supported yet");
+	/* In a user namespace the tree gets new pids in cr's pid namespace. */
+	if (!err && !ns_restore_userns(r.ns))
 		err = pstree_check_free(&r.tree);
 	if (!err)
 		err = build_regions(&r);
@@ -1035,6 +1198,8 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		err = create_tree(&r);
 	if (!err)
 		err = wait_ready(&r);
+	if (!err && ns_restore_userns(r.ns))
+		err = learn_host_pids(&r);
 	/* Every task is in its namespaces, the root's pid the one their hooks look at. */
 	if (!err && has_ns)
 		err = cr_notify(o, "setup-namespaces", r.tree.tasks[0].pid);
@@ -1049,7 +1214,7 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 	if (!err)
 		err = shmem_restore_finish(r.shm);
 	if (!err)
-		err = files_restore_owners(r.files);
+		err = files_restore_owners(r.files, &r.tree);
 	/* Restored and held: the caller learns the root here; then the go. */
 	if (!err)
 		err = cr_notify(o, "post-restore", r.tree.tasks[0].pid);

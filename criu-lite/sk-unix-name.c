@@ -56,6 +56,9 @@ int unix_dump_name(const struct fd_dump *d, const struct usk *us, UnixSkEntry *u
 	    major(st.st_dev) == (us->vfs_dev >> 20) && minor(st.st_dev) == (us->vfs_dev & 0xfffff)) {
 		u->has_mode = true;
 		u->mode = st.st_mode & 07777;
+		u->has_uid = u->has_gid = true;
+		u->uid = st.st_uid;
+		u->gid = st.st_gid;
 		return 0;
 	}
 	if (accepted)
@@ -180,6 +183,13 @@ int unix_bind(int fd, const UnixSkEntry *u)
 		return err;
 	if (bind(fd, (struct sockaddr *)&sa, len) < 0)
 		err = pr_errno(-errno, "unix socket %s: bind", what);
+	/*
+	 * Its owner: bind() made it cr's, which a tree in a user namespace
+	 * may not map (it could not connect). chown() first: it clears set-id bits.
+	 */
+	else if (unix_is_path(u) && u->has_uid && u->has_gid &&
+		 fchownat(AT_FDCWD, sa.sun_path, u->uid, u->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		err = pr_errno(-errno, "unix socket %s: chown %u:%u", what, u->uid, u->gid);
 	else if (unix_is_path(u) && u->has_mode && fchmodat(AT_FDCWD, sa.sun_path, u->mode, 0) < 0)
 		err = pr_errno(-errno, "unix socket %s: chmod 0%o", what, u->mode);
 	/* After a failed chmod the file is ours; EADDRINUSE means it is someone else's. */

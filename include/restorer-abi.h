@@ -71,6 +71,7 @@ struct restorer_creds {
 	u64 cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 	u32 secbits, no_new_privs, dumpable, last_cap;
 	u32 nr_groups;
+	u32 keep_groups;		/* setgroups denied in its user namespace: the groups it has */
 	u64 groups;			/* u32[] */
 };
 

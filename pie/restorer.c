@@ -318,7 +318,8 @@ static void restore_creds(void)
 		if (!(c->cap_bnd & (1ULL << cap)))
 			CHECK(RSTEP_CREDS, sys_prctl(PR_CAPBSET_DROP, cap, 0, 0, 0));
 	CHECK(RSTEP_CREDS, sys_prctl(PR_SET_SECUREBITS_, SECBIT_NO_SETUID_FIXUP_ | SECBIT_KEEP_CAPS_, 0, 0, 0));
-	CHECK(RSTEP_CREDS, sys_setgroups(c->nr_groups, (void *)c->groups));
+	if (!c->keep_groups)
+		CHECK(RSTEP_CREDS, sys_setgroups(c->nr_groups, (void *)c->groups));
 	CHECK(RSTEP_CREDS, sys_setresgid(c->gid, c->egid, c->sgid));
 	sys_setfsgid(c->fsgid);		/* returns the old fsgid, never fails */
 	CHECK(RSTEP_CREDS, sys_setresuid(c->uid, c->euid, c->suid));

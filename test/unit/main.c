@@ -21,6 +21,7 @@ extern int unit_register_netns(void) __attribute__((weak));
 extern int unit_register_cgroup(void) __attribute__((weak));
 extern int unit_register_ipcns(void) __attribute__((weak));
 extern int unit_register_mntns(void) __attribute__((weak));
+extern int unit_register_userns(void) __attribute__((weak));
 extern int unit_register_rpc(void) __attribute__((weak));
 
 /* Every suite registration; NULL entries are test files not linked in. */
@@ -36,6 +37,7 @@ static int (*const registrations[])(void) = {
 	unit_register_cgroup,
 	unit_register_ipcns,
 	unit_register_mntns,
+	unit_register_userns,
 	unit_register_rpc,
 };
 

@@ -16,6 +16,7 @@ case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 ZBUILD=$BUILD/test/zdtm
 BINS=$ZBUILD/static
 SR=$ZBUILD/subreaper
+UNS_EXEC=$ZBUILD/uns-exec
 TREE=()		# scratch list filled by tree_add
 KIDS=()		# scratch list filled by children_of
 NSWRAP=()	# the ns flavor's start command, filled by ns_wrap
@@ -83,11 +84,50 @@ test_flavors()
 
 # ns_unshare NAME: the unshare options of the ns flavor for a test (a line
 # "zdtm: unshare: --pid ... --time" in its source), or the default set.
+# The uns flavor's default adds a user namespace with a shifted map:
+# ids 0-65535 inside are 100000-165535 outside (util-linux syntax,
+# OUTER,INNER,COUNT; uns_args turns them into uns-exec's).
+UNS_DEFAULT="--user --map-users=100000,0,65536 --map-groups=100000,0,65536"
 ns_unshare()
 {
 	local u
 	u=$(sed -n 's/.*zdtm: unshare: *\(.*\)$/\1/p' "$STATIC/$1.c" | head -n1)
-	echo "${u:---pid --mount --net --uts --ipc --cgroup --mount-proc}"
+	u=${u:---pid --mount --net --uts --ipc --cgroup --mount-proc}
+	# A test's own line without maps gets the uns flavor's default ones.
+	case "${FLAVOR:-}:$u" in uns:*--map-users=*) ;; uns:*) u="$UNS_DEFAULT $u" ;; esac
+	echo "$u"
+}
+
+# uns_args OPTS...: splits unshare options into UNS_ARGS (uns-exec's: the
+# user namespace and its maps, which unshare would need newuidmap for),
+# UNS_REST (the rest, for unshare) and UNS_ROOT (OUTER uid:gid of the
+# namespace's root, to own the work dir).
+uns_args()
+{
+	local o ru="" rg=""
+	UNS_ARGS=() UNS_REST=() UNS_ROOT=""
+	for o in "$@"; do
+		case $o in
+		--user) ;;
+		--map-users=*) UNS_ARGS+=(-u "${o#*=}")
+			[ "$(echo "${o#*=}" | cut -d, -f2)" = 0 ] && ru=$(echo "${o#*=}" | cut -d, -f1) ;;
+		--map-groups=*) UNS_ARGS+=(-g "${o#*=}")
+			[ "$(echo "${o#*=}" | cut -d, -f2)" = 0 ] && rg=$(echo "${o#*=}" | cut -d, -f1) ;;
+		--setgroups=*) UNS_ARGS+=(-s "${o#*=}") ;;
+		*) UNS_REST+=("$o") ;;
+		esac
+	done
+	[ -n "$ru" ] && UNS_ROOT=$ru:${rg:-$ru}
+}
+
+# uns_exec_build: the uns flavor's helper, built like the subreaper.
+uns_exec_build()
+{
+	if [ ! -x "$UNS_EXEC" ] || [ "$ZDTM_DIR/uns-exec.c" -nt "$UNS_EXEC" ]; then
+		mkdir -p "$ZBUILD" &&
+		gcc -O2 -Wall -Wextra -Werror -o "$UNS_EXEC.$$" "$ZDTM_DIR/uns-exec.c" &&
+			mv -f "$UNS_EXEC.$$" "$UNS_EXEC" || { echo "zdtm: cannot build $UNS_EXEC" >&2; exit 2; }
+	fi
 }
 
 # ns_wrap NAME ERRFILE: NSWRAP = the command that starts test NAME (its
