@@ -100,34 +100,17 @@ static mqd_t mqd[NR_Q];
 static void sysctl_write(const char *name, const char *val)
 {
 	char path[128];
-	FILE *f;
 
 	snprintf(path, sizeof(path), SYSCTL_DIR "%s", name);
-	f = fopen(path, "w");
-	if (!f || fputs(val, f) < 0 || fclose(f))
-		fail_errno("writing %s to %s", val, path);
+	file_put(path, val);
 }
 
 static int sysctl_check(const char *name, const char *want)
 {
-	char path[128], buf[64] = "";
-	FILE *f;
+	char path[128];
 
 	snprintf(path, sizeof(path), SYSCTL_DIR "%s", name);
-	f = fopen(path, "r");
-	if (!f) {
-		test_msg("FAIL: %s: %m", path);
-		return 1;
-	}
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = 0;
-	fclose(f);
-	buf[strcspn(buf, "\n")] = 0;
-	if (strcmp(buf, want)) {
-		test_msg("FAIL: %s is '%s', expected '%s'", path, buf, want);
-		return 1;
-	}
-	return 0;
+	return file_line_check(path, want);
 }
 
 static void msg_set(struct zmsg *m, unsigned prio, size_t len, char fill)
