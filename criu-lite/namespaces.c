@@ -827,7 +827,13 @@ int ns_restore_tasks(const struct ns_rst *n, const struct pstree *tree)
 int ns_restore_args(const struct ns_rst *n, const struct pstree_task *t, struct restorer_args *a,
 		    struct restorer_thread *th, unsigned nr_threads)
 {
-	bool host = !ns_restore_userns(n);	/* whether the tids in cr's pid namespace are chosen */
+	/*
+	 * The tids in cr's pid namespace: the dumped ones, which in a pid
+	 * namespace of the tree's own are only wished for (another's
+	 * already: any does); in a user namespace of its own they cannot be
+	 * chosen.
+	 */
+	bool host = !ns_restore_userns(n), wish = ns_restore_pidns(n);
 	int err;
 
 	if (ns_restore_userns(n) && a->has_creds) {
@@ -847,6 +853,7 @@ int ns_restore_args(const struct ns_rst *n, const struct pstree_task *t, struct 
 			return pr_errno(-EBADMSG, "pid %d: thread %d has no pids in its pid namespaces", t->pid,
 					th[i].tid);
 		th[i].set_tid_size = ns_set_tid(t, t->ns_tids + j * t->levels, host ? th[i].tid : 0, th[i].set_tid);
+		th[i].set_tid_min = wish ? t->levels : th[i].set_tid_size;
 		th[i].tid = t->ns_tids[j * t->levels + t->levels - 1];
 	}
 	return 0;

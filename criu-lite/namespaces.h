@@ -22,7 +22,11 @@
  * holder's net, ipc and uts namespaces and restores their content there
  * (utsns_restore(), ipcns_restore(), netns_restore()), so the sockets and
  * SysV objects it makes before the fork are the tree's. The root task is
- * cloned with CLONE_NEWPID (and set_tid at every level), setns()es into
+ * cloned with CLONE_NEWPID and set_tid at every level: inside, every
+ * pid is the dumped one; in cr's pid namespace the dumped pid is only
+ * wished for: one that is another process's by now (or on another
+ * machine) gives way to a new one, as a container's pids do, and each
+ * task tells cr its own (restore.c). The root setns()es into
  * the holder's namespaces, and mounts what needs its pid namespace
  * (mntns_restore_in_pidns(): proc). The tree is put back into its cgroups
  * (cgroup_restore_tasks()) before the go.
@@ -31,8 +35,7 @@
  * it first, alone, and cr writes its maps; the holder then makes the
  * other namespaces, which so belong to it, from inside. The root is
  * cloned by a creator that entered it (its pid namespace belongs to it
- * too), and every pid the tree sees is the dumped one; its pids in cr's
- * pid namespace are new.
+ * too).
  *
  * Every module: functions return 0 or -errno after logging one line
  * (what, which namespace or object, why with the errno text). A dump
@@ -94,6 +97,10 @@ int ns_restore_read(const struct cr_options *o, int dfd, bool has_ns, bool has_c
 int ns_restore_create(struct ns_rst *n, struct files_rst *rf);
 /* cr's fds of the namespaces to @keep_from and above (the task fds are below). */
 int ns_restore_fds_high(struct ns_rst *n, int keep_from);
+/*
+ * The tree's root is the init of a pid namespace of its own: the tree's
+ * pids in cr's pid namespace may be new, not the dumped ones.
+ */
 bool ns_restore_pidns(const struct ns_rst *n);
 /* clone3 flags for task @idx: CLONE_NEWPID for the init of a pid namespace. */
 unsigned long ns_clone_flags(const struct pstree *tree, unsigned idx);
@@ -107,16 +114,14 @@ unsigned ns_set_tid(const struct pstree_task *t, const pid_t *levels, pid_t host
 int ns_restore_pid_for_children(const struct pstree *tree, unsigned idx);
 /* In the restored root, in its new pid namespace: joins the holder's namespaces. */
 int ns_restore_enter(const struct ns_rst *n);
-/*
- * The tree has a user namespace of its own: its tasks' pids in cr's pid
- * namespace are new, not the dumped ones (see ns-user.c's section).
- */
+/* The tree has a user namespace of its own (see ns-user.c's section). */
 bool ns_restore_userns(const struct ns_rst *n);
 /* In the root's creator, a fork of cr: into the tree's user namespace (userns_enter()). */
 int ns_restore_userns_enter(const struct ns_rst *n);
 /*
  * The restorer's view of pids: the task's own pid namespace's, threads
- * cloned at every level (in a user namespace: every level but cr's). Its
+ * cloned at every level (in a pid namespace of the tree's own: every
+ * level but cr's). Its
  * creds as its user namespace sees them.
  */
 int ns_restore_args(const struct ns_rst *n, const struct pstree_task *t, struct restorer_args *a,
@@ -143,9 +148,7 @@ void ns_restore_free(struct ns_rst *n);
  * to the user namespace of its creator, so the root is cloned by a creator
  * that entered the new user namespace (userns_enter()) and makes it cr's
  * child with CLONE_PARENT. From inside the namespace, clone3's set_tid can
- * only set the pids of pid namespaces it owns: every pid the tree sees is
- * the dumped one, the pids in cr's pid namespace are new (each task tells
- * cr its own, see restore.c).
+ * only set the pids of pid namespaces it owns, which are all but cr's.
  */
 #define USERNS_MAP_MAX	340	/* extents the kernel takes in one map */
 struct userns_extent {

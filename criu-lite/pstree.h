@@ -38,7 +38,7 @@ struct pstree_task {
 	pid_t *ns_pid, *ns_tids;
 	pid_t ns_pgid, ns_sid;
 	/*
-	 * Restore of a tree in a user namespace: pid and tids are the new
+	 * Restore of a tree in a pid namespace of its own: pid and tids are the new
 	 * ones in cr's pid namespace once the tree exists, these the dumped
 	 * (what the images name them by).
 	 */
@@ -55,7 +55,7 @@ struct pstree_task {
 
 /*
  * A pid or tid of the images in cr's pid namespace now: the same, but in
- * a tree restored in a user namespace (img_pid, img_tids); a pid not of
+ * a tree restored in a pid namespace of its own (img_pid, img_tids); a pid not of
  * the tree stays as it is.
  */
 struct pstree;

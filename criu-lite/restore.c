@@ -89,7 +89,7 @@ struct rst_report {
 	uint32_t state;
 	int err;
 	uint32_t step;
-	pid_t host_pid;			/* a tree in a user namespace: its pid in cr's pid namespace */
+	pid_t host_pid;			/* a tree in a pid namespace of its own: its pid in cr's */
 };
 
 /*
@@ -127,7 +127,7 @@ struct restore_ctx {
 	int keep_from, log_fd;
 	int go_rd, go_wr;		/* the go pipe (restorer-abi.h) */
 	int pidfile_fd;
-	int host_proc;			/* a tree in a user namespace: cr's /proc, where tasks find their pids */
+	int host_proc;			/* a tree in a pid namespace of its own: cr's /proc, where tasks find their pids */
 	bool pidfile_created;
 	pid_t creator;			/* in a new task: who cloned it */
 	bool forked;			/* the root was cloned */
@@ -254,7 +254,7 @@ static int build_regions(struct restore_ctx *r)
 		err = open_go_pipe(r);
 	if (!err)
 		err = ns_restore_fds_high(r->ns, r->keep_from);
-	if (!err && ns_restore_userns(r->ns)) {
+	if (!err && ns_restore_pidns(r->ns)) {
 		r->host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (r->host_proc < 0)
 			err = pr_errno(-errno, "opening cr's /proc");
@@ -298,13 +298,14 @@ static int build_regions(struct restore_ctx *r)
 
 /*
  * Task @idx with its pid at every pid namespace level: the dumped ones
- * (in a user namespace, all but cr's: see namespaces.h).
+ * (cr's only wished for in a pid namespace of the tree's own, not asked
+ * for in a user namespace of its own: see namespaces.h).
  */
 static pid_t clone_task(const struct restore_ctx *r, unsigned idx, int exit_signal, unsigned long flags)
 {
 	const struct pstree_task *t = &r->tree.tasks[idx];
 	struct clone_args ca = { .exit_signal = exit_signal, .flags = ns_clone_flags(&r->tree, idx) | flags };
-	pid_t set_tid[RST_MAX_PID_LEVELS];
+	pid_t set_tid[RST_MAX_PID_LEVELS], pid;
 
 	if (t->parent >= 0 && r->tree.tasks[t->parent].levels && !t->levels) {
 		errno = EOPNOTSUPP;	/* a group helper: see pstree.c */
@@ -318,7 +319,14 @@ static pid_t clone_task(const struct restore_ctx *r, unsigned idx, int exit_sign
 	}
 	ca.set_tid = (uint64_t)set_tid;
 	ca.set_tid_size = ns_set_tid(t, t->ns_pid, ns_restore_userns(r->ns) ? 0 : t->pid, set_tid);
-	return syscall(SYS_clone3, &ca, sizeof(ca));
+	pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	/* In a pid namespace of the tree's own the dumped pid in cr's is only wished for. */
+	if (pid < 0 && errno == EEXIST && ns_restore_pidns(r->ns) && ca.set_tid_size > t->levels) {
+		pr_debug("pid %d: taken in cr's pid namespace, the task gets another", t->pid);
+		ca.set_tid_size = t->levels;
+		pid = syscall(SYS_clone3, &ca, sizeof(ca));
+	}
+	return pid;
 }
 
 static void futex_wake_all(uint32_t *word)
@@ -483,7 +491,7 @@ static __noreturn void task_main(struct restore_ctx *r, unsigned idx)
 		exit_if_abandoned(r);
 	else if (getppid() != r->creator)
 		_exit(1);
-	/* In a user namespace the pid in cr's pid namespace is new: cr's /proc says which. */
+	/* In a pid namespace of the tree's own the pid in cr's is new: cr's /proc says which. */
 	if (r->host_proc >= 0) {
 		char self[24] = "";
 
@@ -561,12 +569,12 @@ static const char *step_name(uint32_t step)
 }
 
 /*
- * Task @i's pid in cr's pid namespace: the dumped one, or in a user
- * namespace the one it reported (0: none yet).
+ * Task @i's pid in cr's pid namespace: the dumped one, or in a pid
+ * namespace of the tree's own the one it reported (0: none yet).
  */
 static pid_t host_pid(const struct restore_ctx *r, unsigned i)
 {
-	if (!ns_restore_userns(r->ns))
+	if (!ns_restore_pidns(r->ns))
 		return r->tree.tasks[i].pid;
 	return r->sh ? __atomic_load_n(&r->sh->rep[i].host_pid, __ATOMIC_SEQ_CST) : 0;
 }
@@ -684,7 +692,7 @@ static int host_tid(pid_t host, pid_t vtid, pid_t *ret)
 }
 
 /*
- * A tree in a user namespace, every restorer ready: cr's view of it (the
+ * A tree in a pid namespace of its own, every restorer ready: cr's view of it (the
  * tree's pids and tids in cr's pid namespace) becomes the new pids each
  * task reported and the tids its threads were given.
  */
@@ -870,11 +878,11 @@ static void kill_tree(struct restore_ctx *r)
 		char path[32];
 
 		/*
-		 * In a user namespace the root, the init of the tree's pid
-		 * namespace, takes every other task with it; their new pids
+		 * In a pid namespace of the tree's own the root, its init,
+		 * takes every other task with it; their new pids
 		 * are not looked at, one may be another process's by now.
 		 */
-		for (unsigned i = 0; i < (ns_restore_userns(r->ns) ? 1 : r->tree.nr); i++) {
+		for (unsigned i = 0; i < (ns_restore_pidns(r->ns) ? 1 : r->tree.nr); i++) {
 			pid_t pid = host_pid(r, i);
 			struct proc_stat st;
 
@@ -1180,8 +1188,8 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 	if (!err && ns_restore_userns(r.ns) && o->restore_sibling)
 		err = pr_errno(-EOPNOTSUPP, "--restore-sibling with a tree in a user namespace of its own is not "
 			       "supported yet");
-	/* In a user namespace the tree gets new pids in cr's pid namespace. */
-	if (!err && !ns_restore_userns(r.ns))
+	/* In a pid namespace of its own the tree gets new pids in cr's. */
+	if (!err && !ns_restore_pidns(r.ns))
 		err = pstree_check_free(&r.tree);
 	if (!err)
 		err = build_regions(&r);
@@ -1198,7 +1206,7 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		err = create_tree(&r);
 	if (!err)
 		err = wait_ready(&r);
-	if (!err && ns_restore_userns(r.ns))
+	if (!err && ns_restore_pidns(r.ns))
 		err = learn_host_pids(&r);
 	/* Every task is in its namespaces, the root's pid the one their hooks look at. */
 	if (!err && has_ns)

@@ -102,8 +102,12 @@ struct restorer_sched {			/* the kernel's struct sched_attr */
 /* Per thread; the main thread is threads[0]. */
 struct restorer_thread {
 	int tid;			/* as the task's own pid namespace sees it */
-	/* clone3's set_tid: the tid at every level, the innermost first (0: just tid) */
-	u32 set_tid_size;
+	/*
+	 * clone3's set_tid: the tid at every level, the innermost first (0:
+	 * just tid). If that is in use, the first set_tid_min entries do
+	 * (the outer ones were only wished for).
+	 */
+	u32 set_tid_size, set_tid_min;
 	int set_tid[RST_MAX_PID_LEVELS];
 	u32 has_sched;
 	u64 fs_base, gs_base;

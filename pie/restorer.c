@@ -10,6 +10,7 @@
 #include <linux/fcntl.h>
 #include <linux/sched.h>
 #include <linux/prctl.h>
+#include <linux/errno.h>
 #include <asm/signal.h>
 
 #include "pie-lib.h"
@@ -495,6 +496,10 @@ static void clone_threads(void)
 		}
 		long r = arch_clone_thread(&ca, sizeof(ca), thread_main, &th[i]);
 
+		if (r == -EEXIST && th[i].set_tid_size > th[i].set_tid_min) {
+			ca.set_tid_size = th[i].set_tid_min;
+			r = arch_clone_thread(&ca, sizeof(ca), thread_main, &th[i]);
+		}
 		if (r < 0) {
 			pie_err("clone3 of thread %d: %ld", tid, r);
 			fail(RSTEP_THREADS, r);
