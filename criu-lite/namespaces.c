@@ -191,6 +191,21 @@ static int read_status(pid_t pid, pid_t tid, char **ret)
 	return read_file_at(AT_FDCWD, path, ret, NULL);
 }
 
+int ns_own_tid(pid_t pid, pid_t tid, pid_t *ret)
+{
+	_cleanup_free_ char *buf = NULL;
+	pid_t ids[PSTREE_MAX_LEVELS + 1];
+	unsigned nr;
+	int err = read_status(pid, tid, &buf);
+
+	if (!err)
+		err = status_ids(buf, "\nNSpid:", ids, ARRAY_SIZE(ids), &nr);
+	if (err)
+		return pr_errno(err, "pid %d: thread %d's pid in its own pid namespace (NSpid)", pid, tid);
+	*ret = ids[nr - 1];
+	return 0;
+}
+
 bool ns_proc_pid_in_tree(const struct pstree *tree, pid_t viewer, pid_t n)
 {
 	_cleanup_free_ char *buf = NULL;

@@ -75,6 +75,8 @@ int ns_dump_tree(struct ns_dump *n, struct pstree *tree);
 int ns_dump_write(struct ns_dump *n, const struct cr_options *o, const struct pstree *tree,
 		  struct files_dump *df, int dfd);
 bool ns_dump_any(const struct ns_dump *n);	/* inventory.img says so */
+/* Thread @tid of @pid (cr's pids) as the task's own pid namespace names it. */
+int ns_own_tid(pid_t pid, pid_t tid, pid_t *ret);
 /*
  * Whether /proc/@n as task @viewer's /proc shows it (a /proc of any pid
  * namespace: matched by the NSpid it shows there) is a task of @tree.

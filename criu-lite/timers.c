@@ -13,32 +13,39 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "namespaces.h"
 #include "parasite-cmds.h"
 #include "proc-parse.h"
 #include "region.h"
 #include "restorer-abi.h"
 #include "timers.h"
 
+/*
+ * "KIND/WHO.N": KIND the sigev_notify without SIGEV_THREAD_ID ("thread"
+ * is SIGEV_THREAD, which the kernel treats as SIGEV_SIGNAL), WHO "tid"
+ * with SIGEV_THREAD_ID (N: the thread), else "pid".
+ */
 static int parse_notify(const char *s, int *ret_notify, int *ret_tid)
 {
 	static const struct { const char *name; int notify; } kinds[] = {
-		{ "signal", SIGEV_SIGNAL }, { "none", SIGEV_NONE },
-		{ "thread", SIGEV_THREAD_ID }, { "unknown", -1 },
+		{ "signal", SIGEV_SIGNAL }, { "none", SIGEV_NONE }, { "thread", SIGEV_THREAD },
 	};
-	char kind[16];
+	char kind[16], who[4] = "";
 	int tid = 0;
 
-	if (sscanf(s, "%15[a-z]/%*[a-z].%d", kind, &tid) < 1)
+	if (sscanf(s, "%15[a-z]/%3[a-z].%d", kind, who, &tid) < 1)
 		return -EINVAL;
 	for (unsigned i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		if (strcmp(kind, kinds[i].name))
 			continue;
-		if (kinds[i].notify < 0)
-			return -EINVAL;
-		/* "thread" means SIGEV_SIGNAL|SIGEV_THREAD_ID in the kernel's words */
-		*ret_notify = kinds[i].notify == SIGEV_THREAD_ID ? (SIGEV_SIGNAL | SIGEV_THREAD_ID)
-								  : kinds[i].notify;
-		*ret_tid = tid;
+		*ret_notify = kinds[i].notify;
+		*ret_tid = 0;
+		if (!strcmp(who, "tid")) {
+			if (tid <= 0)
+				return -EINVAL;
+			*ret_notify |= SIGEV_THREAD_ID;
+			*ret_tid = tid;
+		}
 		return 0;
 	}
 	return -EINVAL;
@@ -87,6 +94,12 @@ int timers_collect(pid_t pid, struct timers_dump *td, struct parasite_dump_misc 
 			if (parse_notify(line + 8, &e->notify, &e->notify_tid))
 				return pr_err("%s: timer %d: notification '%s' not understood", path, e->id,
 					      line + 8), -EINVAL;
+			/* cr's /proc names the thread by cr's pid; the restorer by the task's own. */
+			if ((e->notify & SIGEV_THREAD_ID) && e->notify_tid) {
+				err = ns_own_tid(pid, e->notify_tid, &e->notify_tid);
+				if (err)
+					return err;
+			}
 		} else if (sscanf(line, "ClockID: %d", &e->clock) != 1) {
 			return pr_err("%s: line '%s' not understood", path, line), -EINVAL;
 		}

@@ -530,13 +530,14 @@ int blob_main(struct restorer_args *args)
 				      sizeof(A->mm_map), 0));
 	restore_sigactions();
 	restore_itimers();
-	restore_posix_timers();
 	restore_rlimits();
 	CHECK(RSTEP_TASK_MISC, sys_personality(A->personality));
 	CHECK(RSTEP_TASK_MISC, sys_prctl(PR_SET_CHILD_SUBREAPER, A->child_subreaper, 0, 0, 0));
 	queue_signals(0, A->siginfos, A->nr_sigs_shared);
 	request_xfeatures();
 	clone_threads();
+	/* A timer may signal one thread (SIGEV_THREAD_ID): all exist now. */
+	restore_posix_timers();
 
 	pie_debug("pid %d: ready", A->pid);
 	/* cr's fds (page image, mapped files, the log) go before we go live; the go pipe last. */
