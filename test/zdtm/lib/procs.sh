@@ -74,11 +74,12 @@ cr_opts()
 
 # test_flavors NAME: the flavors a test runs in (a line "zdtm: flavors: ns"
 # in its source, for a test of namespace state that needs namespaces of
-# its own), or "all".
+# its own; "-F" entries leave flavor F out, a "(reason)" after the list
+# is not part of it), or "all".
 test_flavors()
 {
 	local f
-	f=$(sed -n 's/.*zdtm: flavors: *\(.*\)$/\1/p' "$STATIC/$1.c" | head -n1)
+	f=$(sed -n 's/.*zdtm: flavors: *\([^(]*\).*$/\1/p' "$STATIC/$1.c" | head -n1)
 	echo "${f:-all}"
 }
 

@@ -17,7 +17,11 @@
  * between dump and restore: then the restore must make them again, with
  * their properties (--manage-cgroups=full).
  *
- * zdtm: flavors: ns
+ * Not in a user namespace: there the test would need cgroups delegated
+ * to it (owned by the namespace's root, mounted as its cgroup namespace
+ * sees them), which the uns flavor does not set up.
+ *
+ * zdtm: flavors: ns -uns (see above)
  * zdtm: cr-opts: --manage-cgroups=full
  */
 #include <errno.h>
