@@ -197,7 +197,8 @@ bool unix_mutual(struct files_rst *rf, const FileEntry *fe)
 {
 	const UnixSkEntry *u = fe->unix_sk, *p;
 
-	if (!u->has_peer)
+	/* A datagram socket connected to itself is no pair. */
+	if (!u->has_peer || u->peer == fe->id)
 		return false;
 	p = unix_entry_of(rf, u->peer);
 	return p && p->has_peer && p->peer == fe->id;

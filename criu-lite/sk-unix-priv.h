@@ -123,7 +123,7 @@ int unix_links_check(struct files_rst *rf, const FileEntry *fe);
 
 /* The unix socket entry of file id @id, or NULL. */
 const UnixSkEntry *unix_entry_of(struct files_rst *rf, uint32_t id);
-/* Whether @fe and its peer are connected to each other. */
+/* Whether @fe and its peer (another socket) are connected to each other. */
 bool unix_mutual(struct files_rst *rf, const FileEntry *fe);
 /* Whether @fe binds its path name itself (an accepted socket carries its listener's). */
 bool unix_binds_path(struct files_rst *rf, const FileEntry *fe);

@@ -76,7 +76,10 @@ static int unix_dump(struct fd_dump *d, FileEntry *fe)
 		err = unix_links_dump(d, us, u);
 	if (!err && us->name_len)
 		err = unix_dump_name(d, us, u, unix_diag_listener_of(us) != NULL);
-	if (!err && us->state != SK_LISTEN)
+	/* A stream or seqpacket socket never connected has no queue (the kernel refuses a peek). */
+	if (!err && us->state == SK_CLOSE && us->type != SOCK_DGRAM && us->rq)
+		err = files_refuse(d, "an unconnected unix socket", "it has queued data");
+	else if (!err && us->state != SK_LISTEN && !(us->state == SK_CLOSE && us->type != SOCK_DGRAM))
 		err = unix_queue_dump(d, u);
 	if (!err)
 		pr_info("pid %d: fd %d: unix %s socket ino %u state %u%s%s, %zu queue runs",
@@ -124,7 +127,12 @@ static int unix_open(struct files_rst *rf, const FileEntry *fe)
 	fd = unix_new_socket(u);
 	if (fd < 0)
 		return fd;
-	if (u->has_peer) {
+	if (u->has_peer && u->peer == fe->id) {
+		/* A datagram socket connected to itself (by its own name). */
+		err = unix_connect(fd, u);
+		if (err)
+			return err;
+	} else if (u->has_peer) {
 		/* A datagram socket connected to a named one that is not connected back. */
 		int p = files_rst_get(rf, u->peer);
 
@@ -164,6 +172,11 @@ static int unix_post_open(struct files_rst *rf, const FileEntry *fe, int fd)
 				err = unix_shutdown_apply(fd, u);
 			if (!err)
 				err = unix_shutdown_apply(pfd, p);
+		} else if (u->n_queue && u->has_peer && u->peer == fe->id) {
+			/* Connected to itself: it takes datagrams from itself only. */
+			err = unix_queue_fill(rf, u, fd, false);
+			if (!err)
+				err = unix_shutdown_apply(fd, u);
 		} else if (u->n_queue) {
 			_cleanup_close_ int tmp = -EBADF;
 
