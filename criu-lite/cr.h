@@ -2,6 +2,7 @@
 #define CR_CR_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* --inherit-fd fd[N]:KEY: cr's fd N stands for the file KEY names. */
@@ -40,6 +41,15 @@ struct cr_options {
 	bool wait_killed;
 	/* restore: the root becomes a child of cr's parent (CLONE_PARENT); RPC rst_sibling */
 	bool restore_sibling;
+	/*
+	 * dump: --ext-unix-sk[=INO,...]: a unix socket whose peer is outside
+	 * the tree is saved with the peer's name and connected to that name
+	 * again at restore; every such socket, or those whose inode (or
+	 * their peer's) is listed.
+	 */
+	bool ext_unix_sk;
+	const uint32_t *ext_unix_inos;
+	unsigned nr_ext_unix_inos;
 	/*
 	 * Notifications at the points criu runs its action scripts (the
 	 * RPC's NOTIFY): @script is criu's name ("pre-dump", "post-restore",

@@ -135,6 +135,9 @@ static void usage(FILE *f)
 "      --action-script FILE run FILE at each of criu's notification points, with\n"
 "                           CRTOOLS_SCRIPT_ACTION, CRTOOLS_IMAGE_DIR, CRTOOLS_INIT_PID;\n"
 "                           a script failing fails the dump or restore; may repeat\n"
+"      --ext-unix-sk[=INO,...]  dump: a unix socket whose peer is outside the\n"
+"                           tree (all, or of these inodes) is kept: restore\n"
+"                           connects it to the peer's name again\n"
 "      --file-locks, --evasive-devices  accepted: cr dumps file locks always, and\n"
 "                           opens device files at their dumped paths\n"
 "  -h, --help               this text\n"
@@ -220,6 +223,37 @@ static int push_str(const char ***v, unsigned *n, const char *s)
 	}
 	nv[(*n)++] = s;
 	*v = nv;
+	return 0;
+}
+
+/* --ext-unix-sk[=INO,...]: inodes, decimal, comma-separated; none: every socket. */
+static int parse_ext_unix_sk(const char *arg)
+{
+	static uint32_t *inos;
+	const char *p = arg;
+
+	opts.ext_unix_sk = true;
+	while (p && *p) {
+		char *end;
+		unsigned long v;
+		uint32_t *n;
+
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (end == p || errno || v == 0 || v > UINT32_MAX || (*end && *end != ',')) {
+			usage_error("option --ext-unix-sk: '%s' is not a list of socket inodes (INO,INO,...)", arg);
+			return -EINVAL;
+		}
+		n = realloc(inos, (opts.nr_ext_unix_inos + 1) * sizeof(*n));
+		if (!n) {
+			usage_error("out of memory");
+			return -ENOMEM;
+		}
+		inos = n;
+		inos[opts.nr_ext_unix_inos++] = v;
+		opts.ext_unix_inos = inos;
+		p = *end ? end + 1 : end;
+	}
 	return 0;
 }
 
@@ -411,8 +445,9 @@ static enum parse_result parse_options(int argc, char **argv)
 			/* criu's permissions that cr does not need (README) */
 			break;
 		case OPT_EXT_UNIX_SK:
-			usage_error("option --ext-unix-sk: cr does not dump unix sockets connected outside the tree");
-			return PARSE_EXIT_FAIL;
+			if (parse_ext_unix_sk(optarg))
+				return PARSE_EXIT_FAIL;
+			break;
 		case OPT_STATUS_FD:
 			usage_error("option --status-fd: cr has no page server or lazy-pages daemon to report ready");
 			return PARSE_EXIT_FAIL;

@@ -705,6 +705,26 @@ int pstree_read(int dfd, pid_t cr_sid, struct pstree *ret)
 	return 0;
 }
 
+void pstree_pid_user(pid_t pid, char *buf, size_t size)
+{
+	_cleanup_closedir_ DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	buf[0] = '\0';
+	while (d && (de = readdir(d))) {
+		struct proc_stat st;
+		int n = atoi(de->d_name);
+
+		if (n <= 0 || proc_parse_stat(n, &st))
+			continue;
+		if (st.pgid == pid || st.sid == pid) {
+			snprintf(buf, size, " (the %s of pid %d (%s))", st.sid == pid ? "session" : "process group",
+				 n, st.comm);
+			return;
+		}
+	}
+}
+
 int pstree_check_free(const struct pstree *t)
 {
 	char list[256] = "";

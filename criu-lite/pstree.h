@@ -114,5 +114,10 @@ pid_t pstree_ns_id(const struct pstree *t, pid_t id);
 int pstree_read(int dfd, pid_t cr_sid, struct pstree *ret);
 /* Restore: fails naming every PID and TID of the tree that is in use. */
 int pstree_check_free(const struct pstree *t);
+/*
+ * Why @pid cannot be had although no process has it: " (the process
+ * group of pid N (COMM))" or " (the session of ...)" into @buf, or "".
+ */
+void pstree_pid_user(pid_t pid, char *buf, size_t size);
 
 #endif

@@ -1059,8 +1059,12 @@ static int create_tree(struct restore_ctx *r)
 	}
 	pid = clone_task(r, 0, exit_signal_of(r, 0), 0);
 	if (pid < 0) {
-		if (errno == EEXIST)
-			return pr_errno(-EEXIST, "pid %d is in use; it must be free to restore", root);
+		if (errno == EEXIST) {
+			char why[128];
+
+			pstree_pid_user(root, why, sizeof(why));
+			return pr_errno(-EEXIST, "pid %d is in use%s; it must be free to restore", root, why);
+		}
 		return pr_errno(-errno, "clone3 with pid %d", root);
 	}
 	if (pid == 0)

@@ -110,7 +110,6 @@ struct refused_bool {
 #define RB(f, w) { #f, offsetof(CriuOpts, has_##f), offsetof(CriuOpts, f), w }
 
 static const struct refused_bool refused_bools[] = {
-	RB(ext_unix_sk, "cr does not dump unix sockets connected outside the tree"),
 	RB(track_mem, "cr has no pre-dump (memory tracking) yet"),
 	RB(auto_dedup, "cr has no pre-dump images to deduplicate against"),
 	RB(link_remap, "cr does not link-remap opened files that were unlinked"),
@@ -151,7 +150,6 @@ static const struct refused_present refused_present[] = {
 	RN(exec_cmd, "cr does not run a command after the restore"),
 	RN(skip_mnt, "cr cannot leave a mount out"),
 	RN(enable_fs, "cr has no list of file systems to enable"),
-	RN(unix_sk_ino, "cr does not dump unix sockets connected outside the tree"),
 	RH(ghost_limit, "cr has no ghost files"),
 	RN(irmap_scan_paths, "cr has no inode-to-path map"),
 	RN(join_ns, "cr cannot restore into existing namespaces"),
@@ -280,6 +278,17 @@ static int map_lists(const CriuOpts *q, struct rpc_opts *r, char *why, size_t le
 	for (size_t i = 0; i < q->n_veths && !err; i++)
 		err = push(&o->externals, &o->nr_externals,
 			   keepf(r, "veth[%s]:%s", q->veths[i]->if_in, q->veths[i]->if_out));
+	/* Listed inodes without ext_unix_sk: those sockets only, as criu. */
+	o->ext_unix_sk = (q->has_ext_unix_sk && q->ext_unix_sk) || q->n_unix_sk_ino;
+	if (!err && q->n_unix_sk_ino) {
+		r->ext_inos = calloc(q->n_unix_sk_ino, sizeof(*r->ext_inos));
+		if (!r->ext_inos)
+			return -ENOMEM;
+		for (size_t i = 0; i < q->n_unix_sk_ino; i++)
+			r->ext_inos[i] = q->unix_sk_ino[i]->inode;
+		o->ext_unix_inos = r->ext_inos;
+		o->nr_ext_unix_inos = q->n_unix_sk_ino;
+	}
 	for (size_t i = 0; i < q->n_cg_root && !err; i++) {
 		const CriuCgroupRoot *c = q->cg_root[i];
 
@@ -426,6 +435,7 @@ void rpc_opts_free(struct rpc_opts *r)
 	free(r->o.externals);
 	free(r->o.cgroup_roots);
 	free(r->o.inherit_fds);
+	free(r->ext_inos);
 	*r = (struct rpc_opts){ 0 };
 }
 

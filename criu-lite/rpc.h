@@ -33,6 +33,7 @@ struct rpc_opts {
 	const char *work_dir;	/* work_dir_fd's directory, NULL: the image directory */
 	const char *log_name;	/* log_file, in the work directory; NULL: stderr */
 	bool notify;		/* notify_scripts: NOTIFY round trips */
+	uint32_t *ext_inos;	/* unix_sk_ino, for o.ext_unix_inos */
 	char **strs;		/* what was made from the request, freed with it */
 	unsigned nr_strs;
 };

@@ -10,10 +10,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "cr.h"
 #include "log.h"
 #include "sk-unix-priv.h"
 
@@ -46,6 +48,47 @@ static int dump_pending(const struct fd_dump *d, const struct usk *us, UnixSkEnt
 	return 0;
 }
 
+/* --ext-unix-sk names @us (or its peer), or every socket. */
+static bool ext_allowed(const struct fd_dump *d, const struct usk *us)
+{
+	const struct cr_options *o = files_dump_opts(d->df);
+
+	if (!o->ext_unix_sk)
+		return false;
+	for (unsigned i = 0; i < o->nr_ext_unix_inos; i++)
+		if (o->ext_unix_inos[i] == us->ino || o->ext_unix_inos[i] == us->peer)
+			return true;
+	return !o->nr_ext_unix_inos;
+}
+
+/*
+ * --ext-unix-sk: the peer outside the tree stays where it is; the
+ * restore connects a new socket to its name (a listener's, for an
+ * accepted stream peer). What it sent and this socket has not read
+ * could not be sent again from there: refused.
+ */
+static int dump_ext_peer(const struct fd_dump *d, const struct usk *us, UnixSkEntry *u)
+{
+	const struct usk *p = unix_diag_find(us->peer);
+
+	if (!p || !p->name_len)
+		return files_refuse(d, "a unix socket",
+				    "its peer outside the dumped tree has no name to connect to again (--ext-unix-sk)");
+	if (p->name[0] && p->name[0] != '/')
+		return files_refuse(d, "a unix socket",
+				    "its peer outside the dumped tree has a relative name (--ext-unix-sk)");
+	if (us->rq)
+		return files_refuse(d, "a unix socket",
+				    "data from its peer outside the dumped tree is queued, which cr cannot send again");
+	u->ext_peer.data = xmalloc(p->name_len);
+	if (!u->ext_peer.data)
+		return -ENOMEM;
+	memcpy(u->ext_peer.data, p->name, p->name_len);
+	u->ext_peer.len = p->name_len;
+	u->has_ext_peer = true;
+	return 0;
+}
+
 /* Appends @id to the file ids @v (*@nr of them). */
 static int add_id(uint32_t **v, size_t *nr, uint32_t id)
 {
@@ -62,6 +105,7 @@ static int add_id(uint32_t **v, size_t *nr, uint32_t id)
 int unix_links_dump(const struct fd_dump *d, const struct usk *us, UnixSkEntry *u)
 {
 	const struct usk *l;
+	bool via_peer;
 	uint32_t id;
 	int err;
 
@@ -95,20 +139,22 @@ int unix_links_dump(const struct fd_dump *d, const struct usk *us, UnixSkEntry *
 		return 0;
 	}
 	l = unix_diag_listener_of(us);
-	if (!l && us->has_peer && us->peer) {
+	via_peer = !l && us->has_peer && us->peer;
+	if (via_peer) {
 		const struct usk *p = unix_diag_find(us->peer);
 
 		l = p ? unix_diag_listener_of(p) : NULL;
 	}
 	if (l) {
 		err = files_dump_find(d->df, d->st.st_dev, l->ino, NULL, NULL, &id);
-		if (err == -ENOENT)
+		/* A client of a server outside: its peer is outside too (below). */
+		if (err == -ENOENT && !(via_peer && ext_allowed(d, us)))
 			return files_refuse(d, "a unix socket",
 					    "it was accepted from a listening socket outside the dumped tree");
-		if (err)
+		if (err && err != -ENOENT)
 			return err;
-		u->has_listener = true;
-		u->listener = id;
+		u->has_listener = !err;
+		u->listener = err ? 0 : id;
 	}
 	if (!us->has_peer)
 		return 0;
@@ -131,7 +177,10 @@ int unix_links_dump(const struct fd_dump *d, const struct usk *us, UnixSkEntry *
 
 		if (unix_diag_icon_owner(us->peer))
 			return files_refuse(d, "a unix socket", "its connection was not accepted yet by the listening socket");
-		snprintf(why, sizeof(why), "its peer (socket inode %u) is outside the dumped tree", us->peer);
+		if (ext_allowed(d, us))
+			return dump_ext_peer(d, us, u);
+		snprintf(why, sizeof(why), "its peer (socket inode %u) is outside the dumped tree (--ext-unix-sk keeps it)",
+			 us->peer);
 		return files_refuse(d, "a unix socket", why);
 	}
 	if (err)

@@ -219,6 +219,36 @@ int unix_connect(int fd, const UnixSkEntry *to)
 	return err;
 }
 
+int unix_connect_ext(int fd, const UnixSkEntry *u)
+{
+	const char *name = (const char *)u->ext_peer.data;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len = u->ext_peer.len;
+	char buf[RST_PATH_MAX];
+
+	if (name[0]) {
+		/* A path: as the tree's mount namespace sees it. */
+		char path[SUN_PATH_MAX + 1];
+		const char *at;
+
+		memcpy(path, name, len);
+		path[len] = '\0';
+		at = rst_path(path, buf);
+		if (!at || strlen(at) >= SUN_PATH_MAX)
+			return pr_errno(-ENAMETOOLONG, "unix socket %s, its peer outside the tree: the path is too long here",
+					path);
+		len = strlen(at) + 1;
+		memcpy(sa.sun_path, at, len);
+	} else {
+		memcpy(sa.sun_path, name, len);
+	}
+	if (connect(fd, (struct sockaddr *)&sa, offsetof(struct sockaddr_un, sun_path) + len) < 0)
+		return pr_errno(-errno, "unix socket: connecting again to %s%.*s, its peer outside the tree",
+				name[0] ? "" : "@", (int)(name[0] ? u->ext_peer.len : u->ext_peer.len - 1),
+				name[0] ? name : name + 1);
+	return 0;
+}
+
 int unix_unlink_name(const UnixSkEntry *u)
 {
 	char what[UNIX_NAME_STR_MAX], rel[SUN_PATH_MAX + 1];

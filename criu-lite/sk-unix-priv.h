@@ -101,6 +101,8 @@ void unix_leave_dir(struct unix_in_dir *s);
 int unix_check_path_free(const UnixSkEntry *u, bool remove);
 int unix_bind(int fd, const UnixSkEntry *u);
 int unix_connect(int fd, const UnixSkEntry *to);
+/* --ext-unix-sk: connects @fd to @u's peer outside the tree by the name it had (ext_peer). */
+int unix_connect_ext(int fd, const UnixSkEntry *u);
 /* Unlinks the socket file, as it was at dump (deleted after bind). */
 int unix_unlink_name(const UnixSkEntry *u);
 /* A failed restore: removes the socket file at @u's path, if it is a socket. */

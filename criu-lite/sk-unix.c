@@ -23,6 +23,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -101,6 +102,7 @@ static void unix_free_entry(FileEntry *fe)
 	free(u->accepted);
 	free(u->icons);
 	free(u->name.data);
+	free(u->ext_peer.data);
 	free(u->dir);
 	free(u->opts);
 	free(u);
@@ -127,7 +129,11 @@ static int unix_open(struct files_rst *rf, const FileEntry *fe)
 	fd = unix_new_socket(u);
 	if (fd < 0)
 		return fd;
-	if (u->has_peer && u->peer == fe->id) {
+	if (u->has_ext_peer) {
+		err = unix_connect_ext(fd, u);
+		if (err)
+			return err;
+	} else if (u->has_peer && u->peer == fe->id) {
 		/* A datagram socket connected to itself (by its own name). */
 		err = unix_connect(fd, u);
 		if (err)
@@ -210,6 +216,11 @@ static int unix_check(struct files_rst *rf, const FileEntry *fe)
 		return pr_errno(-EBADMSG, "files.img: unix socket file id %u has type %u", fe->id, u->type);
 	if (u->has_name && u->name.len > SUN_PATH_MAX - (u->name.data[0] ? 1 : 0))
 		return pr_errno(-EBADMSG, "files.img: unix socket file id %u: name too long", fe->id);
+	if (u->has_ext_peer && (!u->ext_peer.len || u->ext_peer.len > SUN_PATH_MAX - (u->ext_peer.data[0] ? 1 : 0) ||
+				u->has_peer || u->n_queue ||
+				(u->ext_peer.data[0] && memchr(u->ext_peer.data, 0, u->ext_peer.len))))
+		return pr_errno(-EBADMSG, "files.img: unix socket file id %u: its peer outside the tree is invalid",
+				fe->id);
 	err = unix_links_check(rf, fe);
 	if (err)
 		return err;

@@ -146,7 +146,7 @@ static void test_runc_restore(void)
 }
 
 static const char *const refused_fields[] = {
-	"track_mem", "auto_dedup", "lazy_pages", "ext_unix_sk", "parent_img", "ps", "skip_mnt",
+	"track_mem", "auto_dedup", "lazy_pages", "tcp_close", "parent_img", "ps", "skip_mnt",
 	"lsm_profile", "pidfd_store_sk", "network_lock", "empty_ns 0x60000000", "display_stats",
 };
 
@@ -160,7 +160,7 @@ static void set_refused(CriuOpts *o, unsigned i)
 	case 0: o->has_track_mem = o->track_mem = true; break;
 	case 1: o->auto_dedup = true; break;
 	case 2: o->lazy_pages = true; break;
-	case 3: o->ext_unix_sk = true; break;
+	case 3: o->has_tcp_close = o->tcp_close = true; break;
 	case 4: o->parent_img = (char *)"../pre"; break;
 	case 5: o->ps = &ps; break;
 	case 6: o->n_skip_mnt = 1; o->skip_mnt = skip; break;
@@ -190,6 +190,32 @@ static void test_refused(void)
 	o.has_track_mem = true;
 	o.track_mem = false;
 	CU_ASSERT_EQUAL(map(&o, CRIU_REQ_TYPE__DUMP), 0);
+	rpc_opts_free(&r);
+}
+
+/* ext_unix_sk: all outside peers; unix_sk_ino: those sockets only. */
+static void test_ext_unix_sk(void)
+{
+	CriuUnixSk a = CRIU_UNIX_SK__INIT, b = CRIU_UNIX_SK__INIT, *inos[] = { &a, &b };
+	CriuOpts o;
+
+	runc_dump(&o);
+	CU_ASSERT_EQUAL_FATAL(map(&o, CRIU_REQ_TYPE__DUMP), 0);
+	CU_ASSERT_FALSE(r.o.ext_unix_sk);
+	o.ext_unix_sk = true;
+	CU_ASSERT_EQUAL_FATAL(map(&o, CRIU_REQ_TYPE__DUMP), 0);
+	CU_ASSERT_TRUE(r.o.ext_unix_sk);
+	CU_ASSERT_EQUAL(r.o.nr_ext_unix_inos, 0);
+	o.ext_unix_sk = false;
+	a.inode = 4711;
+	b.inode = 815;
+	o.n_unix_sk_ino = 2;
+	o.unix_sk_ino = inos;
+	CU_ASSERT_EQUAL_FATAL(map(&o, CRIU_REQ_TYPE__DUMP), 0);
+	CU_ASSERT_TRUE(r.o.ext_unix_sk);
+	CU_ASSERT_EQUAL_FATAL(r.o.nr_ext_unix_inos, 2);
+	CU_ASSERT_EQUAL(r.o.ext_unix_inos[0], 4711);
+	CU_ASSERT_EQUAL(r.o.ext_unix_inos[1], 815);
 	rpc_opts_free(&r);
 }
 
@@ -337,6 +363,7 @@ int unit_register_rpc(void)
 	    !CU_add_test(s, "runc's restore options", test_runc_restore) ||
 	    !CU_add_test(s, "what cr does not do is refused, named", test_refused) ||
 	    !CU_add_test(s, "one side's options, directories, externals", test_sides_and_shape) ||
+	    !CU_add_test(s, "ext_unix_sk and unix_sk_ino", test_ext_unix_sk) ||
 	    !CU_add_test(s, "a field cr does not know", test_unknown_field) ||
 	    !CU_add_test(s, "config_file: missing, empty, setting options", test_config_file) ||
 	    !CU_add_test(s, "--action-script as the notify hook", test_action_scripts) ||
