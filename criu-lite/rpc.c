@@ -173,6 +173,7 @@ static int open_dirs_and_log(struct rpc_opts *r, int *ret_dfd)
 		err = real_dir(r, &r->work_dir);
 	if (err)
 		return err;
+	r->o.work_dir = r->work_dir;
 	if (r->log_name && r->work_dir) {
 		if (asprintf(&abs, "%s/%s", r->work_dir, r->log_name) < 0)
 			return -ENOMEM;
