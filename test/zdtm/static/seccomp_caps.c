@@ -7,29 +7,12 @@
  */
 #include <errno.h>
 #include <linux/capability.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "zdtm.h"
-
-static void install_filter(void)
-{
-	struct sock_filter eperm_getppid[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getppid, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { .len = sizeof(eperm_getppid) / sizeof(eperm_getppid[0]), .filter = eperm_getppid };
-
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
-		fail_errno("seccomp without no_new_privs (needs CAP_SYS_ADMIN)");
-}
 
 /* Drops CAP_SYS_ADMIN from the effective and permitted sets. */
 static void drop_sys_admin(void)
@@ -81,7 +64,8 @@ static void check_caps(const char *when)
 int main(int argc, char **argv)
 {
 	test_init(argc, argv);
-	install_filter();
+	/* without no_new_privs: needs CAP_SYS_ADMIN */
+	zdtm_seccomp_eperm(__NR_getppid);
 	drop_sys_admin();
 	check_caps("setup");
 	test_ready();
