@@ -17,6 +17,8 @@ struct cr_options {
 	pid_t pid;			/* -t */
 	const char *images_dir;		/* -D, default "." */
 	const char *log_file;		/* -o, relative to -D */
+	const char *work_dir;		/* RPC work_dir_fd: stats-dump/-restore there; NULL: in -D */
+	bool display_stats;		/* --display-stats, RPC display_stats: the stats in the log */
 	int verbosity;			/* -v0..-v4 */
 	bool leave_running;		/* --leave-running */
 	bool restore_detached;		/* -d, --restore-detached */

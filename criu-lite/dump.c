@@ -32,6 +32,7 @@
 #include "proc-parse.h"
 #include "pstree.h"
 #include "shmem.h"
+#include "stats.h"
 #include "thread.h"
 
 /* What lives for the whole dump. */
@@ -47,8 +48,9 @@ struct dump_ctx {
 	struct guard *guard;
 	struct ns_dump *ns;
 	struct cgroup_freezer *freezer;	/* --freeze-cgroup */
-	uint64_t page_bytes;
-	struct timespec t_seize;
+	struct mem_dump_stats mem;	/* the whole tree's */
+	uint64_t memdump_us;
+	struct timespec t_freeze, t_seize;	/* seizing started, every thread seized */
 };
 
 /* One process of the tree, while it is being dumped. */
@@ -65,14 +67,6 @@ struct task_ctx {
 	unsigned nr_threads;
 	struct img *imgs[IMG_TYPE_MAX];	/* this task's: core, mm, pagemap, fdinfo */
 };
-
-static double since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
-}
 
 static int open_images(struct task_ctx *t)
 {
@@ -130,17 +124,19 @@ static int dump_mm(struct task_ctx *t, uint64_t brk)
 /* Everything read while the task is frozen and infected. */
 static int drain(struct task_ctx *t)
 {
-	uint64_t brk = 0, bytes = 0;
+	uint64_t brk = 0;
+	struct timespec t0;
 	int err;
 
 	err = core_dump(t->pid, t->ctl, t->stat, &t->pending, t->threads, t->nr_threads,
 			t->imgs[IMG_CORE], &brk);
 	if (!err)
 		err = dump_mm(t, brk);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!err)
 		err = mem_dump_pages(t->ctl, t->pid, &t->mm, t->imgs[IMG_PAGEMAP], t->d->pages, t->d->dedup,
-				     &bytes);
-	t->d->page_bytes += bytes;
+				     &t->d->mem);
+	t->d->memdump_us += stats_us_since(&t0);
 	return err;
 }
 
@@ -425,6 +421,7 @@ static void dump_ctx_release(struct dump_ctx *d)
 int cr_dump(const struct cr_options *o, int dfd)
 {
 	struct dump_ctx d = { .o = o, .root = o->pid, .dfd = dfd };
+	struct dump_stats stats = { 0 };
 	bool net_locked = false;
 	char path[32];
 	int err;
@@ -460,6 +457,7 @@ int cr_dump(const struct cr_options *o, int dfd)
 		files_dump_set_guard(d.files, d.guard);
 	if (!err)
 		err = cr_fail_point("seize");
+	clock_gettime(CLOCK_MONOTONIC, &d.t_freeze);
 	/* A frozen cgroup cannot fork while the tree is walked; thawed once every thread is seized. */
 	if (!err && o->freeze_cgroup)
 		err = cgroup_freeze(o->freeze_cgroup, d.guard, &d.freezer);
@@ -505,12 +503,21 @@ int cr_dump(const struct cr_options *o, int dfd)
 	if (d.freezer && (err || o->leave_running))
 		cgroup_thaw(d.freezer);
 	pstree_detach(&d.tree);
-	pr_info("frozen for %.6f s", since(&d.t_seize));
+	stats.frozen_us = stats_us_since(&d.t_seize);
+	pr_info("frozen for %.6f s", stats.frozen_us / 1e6);
 	if (!err && !o->leave_running && o->wait_killed)
 		err = wait_tree_dead(&d.tree);
-	if (!err)
+	if (!err) {
 		pr_info("pid %d: dumped %u processes, %lu bytes of pages, %lu of shared memory", d.root,
-			d.tree.nr_alive, (unsigned long)d.page_bytes, (unsigned long)d.shm.bytes);
+			d.tree.nr_alive, (unsigned long)d.mem.bytes, (unsigned long)d.shm.bytes);
+		stats.freezing_us = stats_us_between(&d.t_freeze, &d.t_seize);
+		stats.memdump_us = d.memdump_us;
+		stats.memwrite_us = d.mem.write_us;
+		stats.pages_scanned = d.mem.pages_scanned;
+		stats.pages_written = d.mem.bytes / PAGE_SIZE;
+		stats.shpages_written = d.shm.bytes / PAGE_SIZE;
+		stats_write_dump(o, d.dfd, &stats);
+	}
 out:
 	/* A failure before the tree was seized: the cgroup as it was. */
 	if (d.freezer && !d.tree.nr)

@@ -15,6 +15,7 @@
 #include "image.h"
 #include "image-priv.h"
 #include "log.h"
+#include "stats.h"
 #include "open-file.h"
 
 static bool is_log_name(const char *name)
@@ -24,10 +25,14 @@ static bool is_log_name(const char *name)
 	return n > 4 && !strcmp(name + n - 4, ".log");
 }
 
-/* runc writes its descriptors.json (the init's stdio) there before it calls criu. */
+/*
+ * runc writes its descriptors.json (the init's stdio) there before it
+ * calls criu; the statistics files of an earlier dump or restore (stats.h).
+ */
 static bool is_runtime_file(const char *name)
 {
-	return !strcmp(name, "descriptors.json");
+	return !strcmp(name, "descriptors.json") || !strcmp(name, STATS_DUMP_FILE) ||
+	       !strcmp(name, STATS_RESTORE_FILE);
 }
 
 /*

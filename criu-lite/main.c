@@ -44,6 +44,7 @@ enum {
 	OPT_EVASIVE_DEVICES,
 	OPT_EXT_UNIX_SK,
 	OPT_STATUS_FD,
+	OPT_DISPLAY_STATS,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':'. */
@@ -71,6 +72,7 @@ static const struct option long_opts[] = {
 	{ "pidfile",		required_argument,	NULL, OPT_PIDFILE },
 	{ "tcp-established",	no_argument,		NULL, OPT_TCP_ESTABLISHED },
 	{ "shell-job",		no_argument,		NULL, OPT_SHELL_JOB },
+	{ "display-stats",	no_argument,		NULL, OPT_DISPLAY_STATS },
 	{ "inherit-fd",		required_argument,	NULL, OPT_INHERIT_FD },
 	{ "allow-untrusted-images", no_argument,	NULL, OPT_ALLOW_UNTRUSTED },
 	{ "root",		required_argument,	NULL, OPT_ROOT },
@@ -116,6 +118,8 @@ static void usage(FILE *f)
 "                           side is outside the tree, like a shell's): dump\n"
 "                           records it, restore connects it to cr's stdin's\n"
 "                           terminal; needed for dump and restore\n"
+"      --display-stats      dump and restore: log what stats-dump or\n"
+"                           stats-restore (written in DIR, criu's format) says\n"
 "      --inherit-fd fd[N]:KEY  restore: cr's fd N replaces the tree's file\n"
 "                           KEY (a path as dumped, or pipe:[INODE]); may repeat\n"
 "      --allow-untrusted-images  restore as root from a directory or images\n"
@@ -403,6 +407,9 @@ static enum parse_result parse_options(int argc, char **argv)
 			break;
 		case OPT_SHELL_JOB:
 			opts.shell_job = true;
+			break;
+		case OPT_DISPLAY_STATS:
+			opts.display_stats = true;
 			break;
 		case OPT_INHERIT_FD:
 			if (parse_inherit_fd(optarg))

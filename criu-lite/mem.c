@@ -27,6 +27,7 @@
 #include "pagemap.pb-c.h"
 #include "proc-parse.h"
 #include "shmem.h"
+#include "stats.h"
 
 #define PME_PRESENT		(1ULL << 63)
 #define PME_SWAP		(1ULL << 62)
@@ -376,6 +377,7 @@ struct page_dumper {
 	struct img *pagemap, *pages;
 	uint64_t page_off;			/* this task's first byte in @pages */
 	uint64_t bytes;
+	uint64_t write_us;			/* in splice() into @pages */
 	uint64_t batch_bytes;
 	uint64_t zero_pfn;
 	struct page_dedup *dd;
@@ -405,6 +407,7 @@ static int flush_batch(struct page_dumper *d)
 {
 	struct parasite_dump_pages *b = d->batch;
 	uint64_t left = d->batch_bytes;
+	struct timespec t0;
 	int ret, err = 0;
 	uint32_t i;
 
@@ -413,6 +416,7 @@ static int flush_batch(struct page_dumper *d)
 	ret = infect_cmd_send(d->ctl, PARASITE_CMD_DUMP_PAGES, d->pipe_w);
 	if (ret)
 		return ret;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (left) {
 		ssize_t n = splice(d->pipe_r, NULL, d->pages->fd, NULL, left, SPLICE_F_MOVE);
 
@@ -423,6 +427,7 @@ static int flush_batch(struct page_dumper *d)
 		}
 		left -= n;
 	}
+	d->write_us += stats_us_since(&t0);
 	ret = infect_cmd_wait(d->ctl, PARASITE_CMD_DUMP_PAGES);
 	if (err || ret)
 		return err ? err : ret;
@@ -547,12 +552,13 @@ static int scan_vma(struct page_dumper *d, int pm_fd, const VmaEntry *v, uint64_
 }
 
 int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
-		   struct img *pagemap, struct img *pages, struct page_dedup *dd, uint64_t *ret_bytes)
+		   struct img *pagemap, struct img *pages, struct page_dedup *dd, struct mem_dump_stats *st)
 {
 	struct page_dumper d = { .ctl = ctl, .batch = infect_data(ctl), .pipe_r = -1, .pipe_w = -1,
 				 .pagemap = pagemap, .pages = pages, .dd = dd };
 	PagemapHead head = PAGEMAP_HEAD__INIT;
 	_cleanup_free_ uint64_t *pme = xmalloc(PAGEMAP_BATCH * 8);
+	uint64_t scanned = 0;
 	_cleanup_close_ int pm_fd = -EBADF;
 	off_t off;
 	size_t i;
@@ -579,8 +585,10 @@ int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
 
 	d.batch->nr_iovs = 0;
 	for (i = 0; i < mm->n_vmas && !ret; i++)
-		if (mem_vma_has_pages(mm->vmas[i]))
+		if (mem_vma_has_pages(mm->vmas[i])) {
 			ret = scan_vma(&d, pm_fd, mm->vmas[i], pme);
+			scanned += (mm->vmas[i]->end - mm->vmas[i]->start) / PAGE_SIZE;
+		}
 	if (!ret)
 		ret = cr_fail_point("drain-pages");
 	if (!ret)
@@ -589,8 +597,11 @@ int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
 		ret = flush_ref(&d);
 	close(d.pipe_r);
 	close(d.pipe_w);
-	if (!ret)
-		*ret_bytes = d.bytes;
+	if (!ret) {
+		st->bytes += d.bytes;
+		st->pages_scanned += scanned;
+		st->write_us += d.write_us;
+	}
 	return ret;
 }
 

@@ -44,6 +44,7 @@
 #include "pstree.h"
 #include "restore.h"
 #include "shmem.h"
+#include "stats.h"
 #include "restorer-abi.h"
 #include "restorer-blob.h"
 
@@ -1166,14 +1167,28 @@ static int release_tree(struct restore_ctx *r)
 	return err ? err : e;
 }
 
+/* The pages the tree's tasks read into place (their own and shared runs). */
+static uint64_t pages_restored(const struct restore_ctx *r)
+{
+	uint64_t bytes = 0;
+
+	for (unsigned i = 0; i < r->tree.nr; i++)
+		for (unsigned k = 0; k < r->tasks[i].mem.nr_runs; k++)
+			bytes += r->tasks[i].mem.runs[k].len;
+	return bytes / PAGE_SIZE;
+}
+
 int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 {
 	struct restore_ctx r = { .o = o, .dfd = dfd, .log_fd = -1, .go_rd = -1, .go_wr = -1, .pidfile_fd = -1,
 				 .host_proc = -1 };
+	struct restore_stats stats = { 0 };
+	struct timespec t_start, t_fork;
 	bool has_ns;
 	pid_t root;
 	int err;
 
+	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	infect_set_logger(log_line);
 	infect_set_fault_hook(cr_fail_point);
 	raise_nofile();
@@ -1206,8 +1221,10 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		err = cr_fail_point("fork");
 	if (!err)
 		err = verifier_start(&r);
+	clock_gettime(CLOCK_MONOTONIC, &t_fork);
 	if (!err)
 		err = create_tree(&r);
+	stats.forking_us = stats_us_since(&t_fork);
 	if (!err)
 		err = wait_ready(&r);
 	if (!err && ns_restore_pidns(r.ns))
@@ -1243,6 +1260,9 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		goto out;
 	/* The tree holds its namespaces now. */
 	ns_restore_end(r.ns, true);
+	stats.restore_us = stats_us_since(&t_start);
+	stats.pages_restored = pages_restored(&r);
+	stats_write_restore(o, dfd, &stats);
 
 	root = r.tree.tasks[0].pid;
 	r.forked = false;		/* it is the tree's own life from here */

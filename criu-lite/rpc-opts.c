@@ -127,7 +127,6 @@ static const struct refused_bool refused_bools[] = {
 	RB(skip_file_rwx_check, "cr always checks the mode of the files it reopens"),
 	RB(unprivileged, "cr runs as root"),
 	RB(leave_stopped, "cr cannot leave the tree stopped"),
-	RB(display_stats, "cr does not write stats yet"),
 };
 
 /* Set at all: refused. The offsets are of the has_ flag, n_ count or pointer. */
@@ -370,6 +369,7 @@ static int map_dump_restore(const CriuOpts *q, bool dump, struct rpc_opts *r, ch
 	o->empty_ns = q->has_empty_ns ? q->empty_ns : 0;
 	o->tcp_established = q->has_tcp_established && q->tcp_established;
 	o->shell_job = q->has_shell_job && q->shell_job;
+	o->display_stats = q->has_display_stats && q->display_stats;
 	if (q->has_manage_cgroups_mode && map_cg_mode(q->manage_cgroups_mode, &o->manage_cgroups))
 		return refuse(-EINVAL, why, len, "manage_cgroups_mode %d: not a mode criu knows",
 			      q->manage_cgroups_mode);

@@ -173,6 +173,7 @@ static int open_dirs_and_log(struct rpc_opts *r, int *ret_dfd)
 		err = real_dir(r, &r->work_dir);
 	if (err)
 		return err;
+	r->o.work_dir = r->work_dir;
 	if (r->log_name && r->work_dir) {
 		if (asprintf(&abs, "%s/%s", r->work_dir, r->log_name) < 0)
 			return -ENOMEM;
@@ -211,6 +212,35 @@ static int check_to_log(void)
 	return err;
 }
 
+/* Whether the request set field @f of @m (a proto2 message: has_ flags, counts, pointers). */
+static bool field_set(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f)
+{
+	const char *base = (const char *)m;
+
+	if (f->label == PROTOBUF_C_LABEL_REPEATED)
+		return *(const size_t *)(base + f->quantifier_offset) != 0;
+	if (f->label == PROTOBUF_C_LABEL_REQUIRED)
+		return true;
+	if (f->type == PROTOBUF_C_TYPE_STRING || f->type == PROTOBUF_C_TYPE_MESSAGE)
+		return *(void *const *)(base + f->offset) != NULL;
+	return *(const protobuf_c_boolean *)(base + f->quantifier_offset);
+}
+
+/* The names of the fields the caller set, in the log: what a runtime asks for, on record. */
+static void log_fields(const CriuOpts *q)
+{
+	const ProtobufCMessageDescriptor *d = &criu_opts__descriptor;
+	char line[2048] = "";
+	size_t n = 0;
+
+	if (!q)
+		return;
+	for (unsigned i = 0; i < d->n_fields && n < sizeof(line); i++)
+		if (field_set(&q->base, &d->fields[i]))
+			n += snprintf(line + n, sizeof(line) - n, " %s", d->fields[i].name);
+	pr_info("rpc: the request sets:%s", line);
+}
+
 /* DUMP, RESTORE, CHECK: options mapped, directories and log taken, then the command. */
 static int handle_command(struct swrk *s, const CriuReq *req)
 {
@@ -239,6 +269,7 @@ static int handle_command(struct swrk *s, const CriuReq *req)
 	if (!err) {
 		pr_info("cr (criu-lite) %s: %s over criu %s's RPC, asked by pid %d", CR_VERSION, r.o.command,
 			CR_CRIU_RPC_VERSION, s->peer);
+		log_fields(req->opts);
 		rpc_opts_log_accepted(req->opts, req->type == CRIU_REQ_TYPE__DUMP);
 		s->forward = r.notify;
 		s->restored = 0;

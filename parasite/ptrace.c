@@ -14,6 +14,7 @@
 #define PEEKSIGINFO_SHARED	1
 #define SYSCALL_STOP_TIMEOUT_MS	10000
 #define FAST_WAIT_US		2000
+#define INTERRUPT_WAIT_MS	1000
 
 /* The kernel's struct ptrace_peeksiginfo_args (glibc only declares it). */
 struct peeksiginfo_args {
@@ -215,6 +216,26 @@ static int64_t now_us(void)
 	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
 }
 
+/*
+ * After a timeout: stops the thread again so the caller can detach it,
+ * waiting INTERRUPT_WAIT_MS at most. Never a blocking wait: a thread in
+ * do_exit may never stop nor become reapable, e.g. a pid namespace's
+ * init waiting (zap_pid_ns_processes) for children that are zombies
+ * still traced by us.
+ */
+static void interrupt_reap(pid_t pid, int *status)
+{
+	const struct timespec nap = { 0, 1000000 };
+
+	if (ptrace(PTRACE_INTERRUPT, pid, 0, 0))
+		return;
+	for (int i = 0; i < INTERRUPT_WAIT_MS; i++) {
+		if (waitpid(pid, status, __WALL | WNOHANG) != 0)
+			return;
+		nanosleep(&nap, NULL);
+	}
+}
+
 static int wait_stop_timeout(pid_t pid, int *ret_status, int timeout_ms)
 {
 	const struct timespec nap = { 0, 1000000 };
@@ -229,8 +250,7 @@ static int wait_stop_timeout(pid_t pid, int *ret_status, int timeout_ms)
 			return ierrno(-errno, "pid %d: waitpid", pid);
 		waited = now_us() - start;
 		if (waited >= (int64_t)timeout_ms * 1000) {
-			ptrace(PTRACE_INTERRUPT, pid, 0, 0);
-			waitpid(pid, ret_status, __WALL);
+			interrupt_reap(pid, ret_status);
 			return ierrno(-ETIMEDOUT, "pid %d: did not get there within %d ms", pid, timeout_ms);
 		}
 		/*

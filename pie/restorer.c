@@ -297,22 +297,51 @@ struct cap_data {
 	u32 effective, permitted, inheritable;
 };
 
+#define CAP_SYS_ADMIN_	21
+
+/*
+ * A filter goes in last (install_seccomp()); without no_new_privs that
+ * needs CAP_SYS_ADMIN, which the dumped task may no longer have: a
+ * runtime installs the filter of a container without noNewPrivileges
+ * before it drops the capabilities (runc's standard_init, podman's
+ * default). Such a task keeps CAP_SYS_ADMIN (permitted and effective)
+ * until its filters are in, and drops it right after them.
+ */
+static u64 seccomp_admin(void)
+{
+	const struct restorer_creds *c = &A->creds;
+
+	if (!A->has_creds || !A->nr_filters || c->no_new_privs)
+		return 0;
+	return (1ULL << CAP_SYS_ADMIN_) & ~c->cap_eff;
+}
+
+/* The dumped capability sets, with @extra added to permitted and effective. */
+static void set_caps(u64 extra)
+{
+	const struct restorer_creds *c = &A->creds;
+	u64 eff = c->cap_eff | extra, prm = c->cap_prm | extra;
+	struct cap_header hdr = { CAP_VERSION_3, 0 };
+	struct cap_data data[2] = {
+		{ (u32)eff, (u32)prm, (u32)c->cap_inh },
+		{ (u32)(eff >> 32), (u32)(prm >> 32), (u32)(c->cap_inh >> 32) },
+	};
+
+	CHECK(RSTEP_CREDS, sys_capset(&hdr, data));
+}
+
 /*
  * Becomes the dumped user. The order is forced by what each step needs:
  * dropping from the bounding set needs CAP_SETPCAP, so it comes first;
  * NO_SETUID_FIXUP keeps all capabilities through the uid change, so
  * setting the dumped securebits (CAP_SETPCAP again) still works after
- * it; capset() then narrows to the dumped sets, ambient ones need those
- * sets in place, and no_new_privs can only ever be set, so it is last.
+ * it; capset() then narrows to the dumped sets (all but seccomp_admin()'s),
+ * ambient ones need those sets in place, and no_new_privs can only ever
+ * be set, so it is last.
  */
 static void restore_creds(void)
 {
 	struct restorer_creds *c = &A->creds;
-	struct cap_header hdr = { CAP_VERSION_3, 0 };
-	struct cap_data data[2] = {
-		{ (u32)c->cap_eff, (u32)c->cap_prm, (u32)c->cap_inh },
-		{ (u32)(c->cap_eff >> 32), (u32)(c->cap_prm >> 32), (u32)(c->cap_inh >> 32) },
-	};
 	u32 cap;
 
 	for (cap = 0; cap <= c->last_cap; cap++)
@@ -326,7 +355,7 @@ static void restore_creds(void)
 	CHECK(RSTEP_CREDS, sys_setresuid(c->uid, c->euid, c->suid));
 	sys_setfsuid(c->fsuid);
 	CHECK(RSTEP_CREDS, sys_prctl(PR_SET_SECUREBITS_, c->secbits, 0, 0, 0));
-	CHECK(RSTEP_CREDS, sys_capset(&hdr, data));
+	set_caps(seccomp_admin());
 	CHECK(RSTEP_CREDS, sys_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0));
 	for (cap = 0; cap <= c->last_cap; cap++)
 		if (c->cap_amb & (1ULL << cap))
@@ -360,6 +389,12 @@ static void install_seccomp(void)
 
 		CHECK(RSTEP_SECCOMP, sys_seccomp(SECCOMP_SET_MODE_FILTER_, f->flags, &prog));
 	}
+	/*
+	 * The borrowed CAP_SYS_ADMIN goes; the filter judges this capset(),
+	 * as it judged the runtime's own drop after it installed the filter.
+	 */
+	if (seccomp_admin())
+		set_caps(0);
 }
 
 /*

@@ -23,6 +23,7 @@ extern int unit_register_ipcns(void) __attribute__((weak));
 extern int unit_register_mntns(void) __attribute__((weak));
 extern int unit_register_userns(void) __attribute__((weak));
 extern int unit_register_rpc(void) __attribute__((weak));
+extern int unit_register_stats(void) __attribute__((weak));
 
 /* Every suite registration; NULL entries are test files not linked in. */
 static int (*const registrations[])(void) = {
@@ -39,6 +40,7 @@ static int (*const registrations[])(void) = {
 	unit_register_mntns,
 	unit_register_userns,
 	unit_register_rpc,
+	unit_register_stats,
 };
 
 int main(void)

@@ -147,7 +147,7 @@ static void test_runc_restore(void)
 
 static const char *const refused_fields[] = {
 	"track_mem", "auto_dedup", "lazy_pages", "tcp_close", "parent_img", "ps", "skip_mnt",
-	"lsm_profile", "pidfd_store_sk", "network_lock", "empty_ns 0x60000000", "display_stats",
+	"lsm_profile", "pidfd_store_sk", "network_lock", "empty_ns 0x60000000",
 };
 
 /* Sets the @i-th of refused_fields in @o. */
@@ -168,7 +168,6 @@ static void set_refused(CriuOpts *o, unsigned i)
 	case 8: o->has_pidfd_store_sk = true; o->pidfd_store_sk = 5; break;
 	case 9: o->has_network_lock = true; o->network_lock = CRIU_NETWORK_LOCK_METHOD__NFTABLES; break;
 	case 10: o->empty_ns = CLONE_NEWNET | CLONE_NEWPID; break;
-	case 11: o->has_display_stats = o->display_stats = true; break;
 	}
 }
 
@@ -190,6 +189,13 @@ static void test_refused(void)
 	o.has_track_mem = true;
 	o.track_mem = false;
 	CU_ASSERT_EQUAL(map(&o, CRIU_REQ_TYPE__DUMP), 0);
+	CU_ASSERT_FALSE(r.o.display_stats);
+	rpc_opts_free(&r);
+	/* display_stats: the stats (written anyway) in the log too, as criu */
+	runc_dump(&o);
+	o.has_display_stats = o.display_stats = true;
+	CU_ASSERT_EQUAL(map(&o, CRIU_REQ_TYPE__DUMP), 0);
+	CU_ASSERT_TRUE(r.o.display_stats);
 	rpc_opts_free(&r);
 }
 

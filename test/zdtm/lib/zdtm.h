@@ -138,4 +138,12 @@ struct vma_info {
 
 int vma_find(const void *addr, struct vma_info *ret_vma);
 
+/*
+ * Seccomp filters (lib/seccomp.c); fail() if the kernel refuses them.
+ * zdtm_seccomp_eperm(): syscall @nr fails with EPERM.
+ */
+struct sock_filter;
+void zdtm_seccomp_install(struct sock_filter *insns, unsigned short len);
+void zdtm_seccomp_eperm(int nr);
+
 #endif

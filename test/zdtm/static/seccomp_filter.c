@@ -18,22 +18,8 @@
 
 #define BAD_PERSONALITY	0xbad
 
-static void install(struct sock_filter *insns, unsigned short len)
-{
-	struct sock_fprog prog = { .len = len, .filter = insns };
-
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
-		fail_errno("seccomp");
-}
-
 static void install_filters(void)
 {
-	struct sock_filter eperm_getppid[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getppid, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
 	struct sock_filter kill_personality[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_personality, 0, 3),
@@ -45,8 +31,8 @@ static void install_filters(void)
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		fail_errno("no_new_privs");
-	install(eperm_getppid, sizeof(eperm_getppid) / sizeof(eperm_getppid[0]));
-	install(kill_personality, sizeof(kill_personality) / sizeof(kill_personality[0]));
+	zdtm_seccomp_eperm(__NR_getppid);
+	zdtm_seccomp_install(kill_personality, sizeof(kill_personality) / sizeof(kill_personality[0]));
 }
 
 int main(int argc, char **argv)
