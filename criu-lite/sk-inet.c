@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,18 +47,30 @@ static const char *const tcp_state_names[] = {
 
 /* ---- sock_diag: what getsockopt() does not tell ---------------------------- */
 
+/* sk_shutdown bits (include/net/sock.h); shutdown()'s how is one less. */
+#define RCV_SHUTDOWN	1
+#define SHUTDOWN_MASK	3
+
 struct diag_sk {
 	ino_t ino;
 	uint32_t rqueue, wqueue;	/* listener: accept queue, backlog */
 	uint8_t state, shutdown;
 };
 
-/* TCP sockets of the net namespace, by family, sorted by inode; read once per dump. */
+/*
+ * TCP and UDP sockets of the net namespace, by protocol and family (the
+ * index: udp * 2 + v6), sorted by inode; each read once per dump.
+ */
 static struct diag_cache {
 	bool done;
 	struct diag_sk *v;
 	size_t nr, cap;
-} diag_v4, diag_v6;
+} diag[4];
+
+static struct diag_cache *diag_of(int family, int proto)
+{
+	return &diag[(proto == IPPROTO_UDP) * 2 + (family == AF_INET6)];
+}
 
 /* One reply of the dump: a socket into the cache. 0 or -ENOMEM. */
 static int diag_add(struct nlmsghdr *h, void *arg)
@@ -93,15 +106,19 @@ static int cmp_diag(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int diag_load(struct diag_cache *c, int family)
+static int diag_load(struct diag_cache *c, int family, int proto)
 {
+	/* UDP: bound or connected (unbound ones are in no table the kernel lists). */
 	struct inet_diag_req_v2 req = {
-		.sdiag_family = family, .sdiag_protocol = IPPROTO_TCP,
-		.idiag_states = 1 << TCP_LISTEN | 1 << TCP_ESTABLISHED,
+		.sdiag_family = family, .sdiag_protocol = proto,
+		.idiag_states = proto == IPPROTO_UDP ? ~0u : 1 << TCP_LISTEN | 1 << TCP_ESTABLISHED,
 	};
-	int err = sock_diag_dump(&req, sizeof(req),
-				 family == AF_INET6 ? "the TCP sockets (IPv6)" : "the TCP sockets (IPv4)",
-				 diag_add, c);
+	char what[32];
+	int err;
+
+	snprintf(what, sizeof(what), "the %s sockets (IPv%d)", proto == IPPROTO_UDP ? "UDP" : "TCP",
+		 family == AF_INET6 ? 6 : 4);
+	err = sock_diag_dump(&req, sizeof(req), what, diag_add, c);
 
 	if (err)
 		return err;
@@ -110,27 +127,26 @@ static int diag_load(struct diag_cache *c, int family)
 	return 0;
 }
 
-static int diag_find(const struct fd_dump *d, int family, const struct diag_sk **ret)
+static int diag_find(const struct fd_dump *d, int family, int proto, const struct diag_sk **ret)
 {
-	struct diag_cache *c = family == AF_INET6 ? &diag_v6 : &diag_v4;
+	struct diag_cache *c = diag_of(family, proto);
 	struct diag_sk key = { .ino = d->st.st_ino };
 	int err;
 
-	if (!c->done && (err = diag_load(c, family)))
+	if (!c->done && (err = diag_load(c, family, proto)))
 		return err;
 	*ret = bsearch(&key, c->v, c->nr, sizeof(*c->v), cmp_diag);
 	if (!*ret)
-		return pr_errno(-ENOENT, "pid %d: fd %d (%s): sock_diag does not list this TCP socket",
-				d->pid, d->fd, d->link);
+		return pr_errno(-ENOENT, "pid %d: fd %d (%s): sock_diag does not list this %s socket",
+				d->pid, d->fd, d->link, proto == IPPROTO_UDP ? "UDP" : "TCP");
 	return 0;
 }
 
 static void diag_free(void)
 {
-	free(diag_v4.v);
-	free(diag_v6.v);
-	memset(&diag_v4, 0, sizeof(diag_v4));
-	memset(&diag_v6, 0, sizeof(diag_v6));
+	for (unsigned i = 0; i < ARRAY_SIZE(diag); i++)
+		free(diag[i].v);
+	memset(diag, 0, sizeof(diag));
 }
 
 /* ---- options --------------------------------------------------------------- */
@@ -233,7 +249,7 @@ static int dump_tcp(struct fd_dump *d, InetSkEntry *e)
 		e->bound = e->src_port != 0;
 		return 0;
 	case TCP_LISTEN:
-		err = diag_find(d, e->family, &s);
+		err = diag_find(d, e->family, IPPROTO_TCP, &s);
 		if (err)
 			return err;
 		if (s->rqueue) {
@@ -255,7 +271,7 @@ static int dump_tcp(struct fd_dump *d, InetSkEntry *e)
 			snprintf(why, sizeof(why), "%s -> %s; dump with --tcp-established to keep it", as.s, bs.s);
 			return files_refuse(d, "an established TCP connection", why);
 		}
-		err = diag_find(d, e->family, &s);
+		err = diag_find(d, e->family, IPPROTO_TCP, &s);
 		if (err)
 			return err;
 		if (s->shutdown) {
@@ -272,6 +288,32 @@ static int dump_tcp(struct fd_dump *d, InetSkEntry *e)
 			 tcp_state_names[ti.tcpi_state] : "?");
 		return files_refuse(d, "a TCP socket", why);
 	}
+}
+
+/*
+ * A UDP socket's shutdown: sock_diag's for a bound or connected one; an
+ * unbound one is in no table the kernel lists, and only poll tells:
+ * POLLRDHUP for reading, POLLHUP both ways (writing alone does not show,
+ * and is lost).
+ */
+static int dump_udp_shutdown(const struct fd_dump *d, InetSkEntry *e)
+{
+	struct pollfd p = { .fd = d->cr_fd, .events = POLLRDHUP };
+	const struct diag_sk *s;
+	int err;
+
+	if (e->bound || e->state == INET_SK_STATE__INET_CONNECTED) {
+		err = diag_find(d, e->family, IPPROTO_UDP, &s);
+		if (err)
+			return err;
+		e->shutdown = s->shutdown;
+	} else {
+		if (poll(&p, 1, 0) < 0)
+			return pr_errno(-errno, "pid %d: fd %d (%s): poll", d->pid, d->fd, d->link);
+		e->shutdown = p.revents & POLLHUP ? SHUTDOWN_MASK : p.revents & POLLRDHUP ? RCV_SHUTDOWN : 0;
+	}
+	e->has_shutdown = e->shutdown != 0;
+	return 0;
 }
 
 static int inet_dump(struct fd_dump *d, FileEntry *fe)
@@ -313,7 +355,8 @@ static int inet_dump(struct fd_dump *d, FileEntry *fe)
 		return pr_errno(err, "pid %d: fd %d (%s): getpeername", d->pid, d->fd, d->link);
 	e->state = err ? INET_SK_STATE__INET_UNCONNECTED : INET_SK_STATE__INET_CONNECTED;
 	e->bound = e->src_port != 0;
-	return udp_queue_dump(d, e);
+	err = dump_udp_shutdown(d, e);
+	return err ? err : udp_queue_dump(d, e);
 }
 
 static void inet_free_entry(FileEntry *fe)
@@ -358,7 +401,7 @@ static int inet_check(struct files_rst *rf, const FileEntry *fe)
 	    (e->state == INET_SK_STATE__INET_CONNECTED &&
 	     (!e->has_dst_addr || e->dst_addr.len != inet_addr_len(e->family) || e->dst_port > UINT16_MAX)) ||
 	    (e->state == INET_SK_STATE__INET_LISTEN && (!tcp || !e->has_backlog)) ||
-	    (is_repair(e) != !!e->tcp))
+	    (is_repair(e) != !!e->tcp) || e->shutdown > SHUTDOWN_MASK || (tcp && e->shutdown))
 		return pr_errno(-EBADMSG, "files.img: inet socket id %u is inconsistent", fe->id);
 	if (is_repair(e) && !files_rst_opts(rf)->tcp_established) {
 		struct inet_addr_str as, bs;
@@ -369,6 +412,19 @@ static int inet_check(struct files_rst *rf, const FileEntry *fe)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* An unconnected UDP socket says ENOTCONN, and is shut down all the same. */
+static int udp_shutdown_restore(const FileEntry *fe, int fd)
+{
+	const InetSkEntry *e = fe->inet_sk;
+	struct inet_addr_str as;
+
+	if (!e->shutdown || shutdown(fd, e->shutdown - 1) == 0 ||
+	    (errno == ENOTCONN && e->state == INET_SK_STATE__INET_UNCONNECTED))
+		return 0;
+	return pr_errno(-errno, "file id %u: UDP %s: shutdown", fe->id,
+			inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port));
 }
 
 static int inet_open(struct files_rst *rf, const FileEntry *fe)
@@ -394,8 +450,12 @@ static int inet_open(struct files_rst *rf, const FileEntry *fe)
 	if (err)
 		return err;
 	/* A connection binds in post_open, once every listener holds its port. */
-	if (is_repair(e) || !e->bound)
+	if (is_repair(e))
 		return TAKE_FD(fd);
+	if (!e->bound) {
+		err = udp_shutdown_restore(fe, fd);
+		return err ? err : TAKE_FD(fd);
+	}
 
 	len = inet_sockaddr(e->family, &e->src_addr, e->src_port, &ss);
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
@@ -415,7 +475,8 @@ static int inet_open(struct files_rst *rf, const FileEntry *fe)
 						inet_addr_fmt(&bs, e->family, &e->dst_addr, e->dst_port));
 		}
 	}
-	return TAKE_FD(fd);
+	err = udp_shutdown_restore(fe, fd);
+	return err ? err : TAKE_FD(fd);
 }
 
 static int inet_post_open(struct files_rst *rf, const FileEntry *fe, int fd)
