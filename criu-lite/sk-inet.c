@@ -151,7 +151,10 @@ static void diag_free(void)
 
 /* ---- options --------------------------------------------------------------- */
 
-enum { ONLY_TCP = SK_OPT_CALLER, ONLY_V6 = SK_OPT_CALLER << 1, NOT_IN_REPAIR = SK_OPT_CALLER << 2 };
+enum {
+	ONLY_TCP = SK_OPT_CALLER, ONLY_V6 = SK_OPT_CALLER << 1, NOT_IN_REPAIR = SK_OPT_CALLER << 2,
+	ONLY_UDP = SK_OPT_CALLER << 3,
+};
 
 /* Read at dump; the integers set at restore where they differ from a new socket's. */
 #define INET_OPT(lvl, o, set_o, fl, field)						\
@@ -170,7 +173,34 @@ static const struct sk_opt inet_opts[] = {
 	INET_OPT(SOL_TCP, TCP_KEEPIDLE, TCP_KEEPIDLE, ONLY_TCP, tcp_keepidle),
 	INET_OPT(SOL_TCP, TCP_KEEPINTVL, TCP_KEEPINTVL, ONLY_TCP, tcp_keepintvl),
 	INET_OPT(SOL_TCP, TCP_KEEPCNT, TCP_KEEPCNT, ONLY_TCP, tcp_keepcnt),
+	/* IP_* on an IPv6 socket are its IPv4 side's (IPv4-mapped peers). */
+	INET_OPT(SOL_IP, IP_TOS, IP_TOS, 0, ip_tos),
+	INET_OPT(SOL_IP, IP_TTL, IP_TTL, 0, ip_ttl),
+	INET_OPT(SOL_IP, IP_RECVERR, IP_RECVERR, 0, ip_recverr),
+	INET_OPT(SOL_IP, IP_PKTINFO, IP_PKTINFO, 0, ip_pktinfo),
+	INET_OPT(SOL_IP, IP_FREEBIND, IP_FREEBIND, 0, ip_freebind),
+	INET_OPT(SOL_IP, IP_MULTICAST_TTL, IP_MULTICAST_TTL, ONLY_UDP, ip_mc_ttl),
+	INET_OPT(SOL_IP, IP_MULTICAST_LOOP, IP_MULTICAST_LOOP, ONLY_UDP, ip_mc_loop),
+	INET_OPT(SOL_SOCKET, SO_MARK, SO_MARK, 0, so_mark),
+	INET_OPT(SOL_SOCKET, SO_RCVLOWAT, SO_RCVLOWAT, 0, so_rcvlowat),
+	INET_OPT(SOL_SOCKET, SO_OOBINLINE, SO_OOBINLINE, 0, so_oobinline),
+	INET_OPT(SOL_SOCKET, SO_TIMESTAMP, SO_TIMESTAMP, 0, so_timestamp),
+	INET_OPT(SOL_SOCKET, SO_TIMESTAMPNS, SO_TIMESTAMPNS, 0, so_timestampns),
+	INET_OPT(SOL_SOCKET, SO_BUF_LOCK, SO_BUF_LOCK, 0, so_buf_lock),
+	INET_OPT(SOL_IPV6, IPV6_UNICAST_HOPS, IPV6_UNICAST_HOPS, ONLY_V6, v6_unicast_hops),
+	INET_OPT(SOL_IPV6, IPV6_TCLASS, IPV6_TCLASS, ONLY_V6, v6_tclass),
+	INET_OPT(SOL_IPV6, IPV6_RECVERR, IPV6_RECVERR, ONLY_V6, v6_recverr),
+	INET_OPT(SOL_IPV6, IPV6_RECVPKTINFO, IPV6_RECVPKTINFO, ONLY_V6, v6_recvpktinfo),
+	INET_OPT(SOL_IPV6, IPV6_MULTICAST_HOPS, IPV6_MULTICAST_HOPS, ONLY_V6 | ONLY_UDP, v6_mc_hops),
+	INET_OPT(SOL_IPV6, IPV6_MULTICAST_LOOP, IPV6_MULTICAST_LOOP, ONLY_V6 | ONLY_UDP, v6_mc_loop),
+	INET_OPT(SOL_TCP, TCP_CORK, TCP_CORK, ONLY_TCP, tcp_cork),
+	INET_OPT(SOL_TCP, TCP_USER_TIMEOUT, TCP_USER_TIMEOUT, ONLY_TCP, tcp_user_timeout),
+	INET_OPT(SOL_TCP, TCP_WINDOW_CLAMP, TCP_WINDOW_CLAMP, ONLY_TCP, tcp_window_clamp),
+	INET_OPT(SOL_TCP, TCP_NOTSENT_LOWAT, TCP_NOTSENT_LOWAT, ONLY_TCP, tcp_notsent_lowat),
 #undef INET_OPT
+	/* Before bind: a socket bound to a device binds within it. */
+	SK_OPT_STR_ROW(InetSkEntry, SOL_SOCKET, SO_BINDTODEVICE, SK_SET_CHANGED, 0, bindtodevice),
+	SK_OPT_STR_ROW(InetSkEntry, SOL_TCP, TCP_CONGESTION, SK_SET_CHANGED, ONLY_TCP, tcp_congestion),
 	SK_OPT_TIMEO_ROW(InetSkEntry, SO_RCVTIMEO, rcvtimeo_us, SK_OPT_HAS(InetSkEntry, rcvtimeo_us)),
 	SK_OPT_TIMEO_ROW(InetSkEntry, SO_SNDTIMEO, sndtimeo_us, SK_OPT_HAS(InetSkEntry, sndtimeo_us)),
 	SK_OPT_LINGER_ROW(InetSkEntry, linger_onoff, linger_secs, SK_OPT_HAS(InetSkEntry, linger_onoff),
@@ -180,7 +210,8 @@ static const struct sk_opt inet_opts[] = {
 /* The rows that do not apply to a socket of @family and @proto. */
 static unsigned opts_skip(uint32_t family, uint32_t proto)
 {
-	return (proto != IPPROTO_TCP ? ONLY_TCP : 0) | (family != AF_INET6 ? ONLY_V6 : 0);
+	return (proto != IPPROTO_TCP ? ONLY_TCP : 0) | (proto != IPPROTO_UDP ? ONLY_UDP : 0) |
+	       (family != AF_INET6 ? ONLY_V6 : 0);
 }
 
 static int dump_opts(const struct fd_dump *d, InetSkEntry *e)
@@ -365,6 +396,7 @@ static void inet_free_entry(FileEntry *fe)
 
 	if (!e)
 		return;
+	sk_opts_free(inet_opts, ARRAY_SIZE(inet_opts), e);
 	free(e->src_addr.data);
 	free(e->dst_addr.data);
 	tcp_stream_free(e->tcp);

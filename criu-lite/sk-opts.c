@@ -1,6 +1,8 @@
 /* The socket option tables of sk-opts.h: getsockopt at dump, setsockopt at restore. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/time.h>
 
 #include <protobuf-c/protobuf-c.h>
@@ -36,20 +38,29 @@ static void set_has(void *msg, size_t has)
 		*MSG_FIELD(protobuf_c_boolean, msg, has) = true;
 }
 
+/* Room for a name option: an interface or congestion control name. */
+#define SK_OPT_STR_MAX	64
+
 static int dump_one(const struct fd_dump *d, const struct sk_opt *o, void *msg)
 {
 	union {
 		int i;
 		struct timeval tv;
 		struct linger l;
-	} v;
+		char s[SK_OPT_STR_MAX];
+	} v = { 0 };
 	socklen_t len = o->type == SK_OPT_INT ? sizeof(v.i) :
-			o->type == SK_OPT_TIMEO ? sizeof(v.tv) : sizeof(v.l);
+			o->type == SK_OPT_TIMEO ? sizeof(v.tv) :
+			o->type == SK_OPT_STR ? sizeof(v.s) - 1 : sizeof(v.l);
 	int err = sk_dump_getsockopt(d, o->level, o->opt, o->name, &v, len);
 
 	if (err)
 		return err;
 	switch (o->type) {
+	case SK_OPT_STR:
+		if (v.s[0] && !(*MSG_FIELD(char *, msg, o->field) = xstrdup(v.s)))
+			return -ENOMEM;
+		break;
 	case SK_OPT_INT:
 		*MSG_FIELD(uint32_t, msg, o->field) = v.i;
 		break;
@@ -102,6 +113,25 @@ static int wanted(int fd, const struct sk_opt *o, int64_t kept, const char *what
 	return 1;
 }
 
+/* A name option: set if kept (and, SK_SET_CHANGED, other than @fd's). */
+static int restore_str(int fd, const struct sk_opt *o, const char *kept, const char *what)
+{
+	char cur[SK_OPT_STR_MAX] = "";
+	socklen_t len = sizeof(cur) - 1;
+
+	if (!kept || !kept[0])
+		return 0;
+	if (o->set == SK_SET_CHANGED) {
+		if (getsockopt(fd, o->level, o->opt, cur, &len) < 0)
+			return pr_errno(-errno, "%s: getsockopt %s", what, o->name);
+		if (!strcmp(cur, kept))
+			return 0;
+	}
+	if (setsockopt(fd, o->level, o->set_opt, kept, strlen(kept)) < 0)
+		return pr_errno(-errno, "%s: setting %s to %s", what, o->name, kept);
+	return 0;
+}
+
 static int restore_one(int fd, const struct sk_opt *o, const void *msg, const char *what)
 {
 	union {
@@ -115,6 +145,8 @@ static int restore_one(int fd, const struct sk_opt *o, const void *msg, const ch
 	int set;
 
 	switch (o->type) {
+	case SK_OPT_STR:
+		return restore_str(fd, o, *MSG_CFIELD(char *, msg, o->field), what);
 	case SK_OPT_INT:
 		kept = *MSG_CFIELD(int32_t, msg, o->field);
 		v.i = o->flags & SK_OPT_HALF ? (int)((uint32_t)kept / 2) : (int)kept;
@@ -140,6 +172,16 @@ static int restore_one(int fd, const struct sk_opt *o, const void *msg, const ch
 				o->type == SK_OPT_LINGER ? (long long)v.l.l_linger : (long long)kept,
 				o->type == SK_OPT_TIMEO ? " us" : o->type == SK_OPT_LINGER ? " s" : "");
 	return 0;
+}
+
+void sk_opts_free(const struct sk_opt *t, size_t n, void *msg)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].type != SK_OPT_STR)
+			continue;
+		free(*MSG_FIELD(char *, msg, t[i].field));
+		*MSG_FIELD(char *, msg, t[i].field) = NULL;
+	}
 }
 
 int sk_opts_restore(int fd, const struct sk_opt *t, size_t n, unsigned skip, const void *msg,

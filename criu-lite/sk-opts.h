@@ -17,6 +17,7 @@ enum sk_opt_type {
 	SK_OPT_INT,		/* an int, in a 32-bit field (uint32, int32 or bool) */
 	SK_OPT_TIMEO,		/* a struct timeval, in a uint64 field of microseconds */
 	SK_OPT_LINGER,		/* a struct linger: l_onoff in field, l_linger in field2 */
+	SK_OPT_STR,		/* a name (SO_BINDTODEVICE), in a string field; "" kept as none */
 };
 
 /* Which kept values restore sets (a new socket has the kernel's defaults). */
@@ -61,6 +62,10 @@ struct sk_opt {
 #define SK_OPT_TIMEO_ROW(msg, o, field, has)						\
 	{ #o, SOL_SOCKET, o, o, SK_OPT_TIMEO, SK_SET_NONZERO, 0, SK_OPT_OFF(msg, field, 8), 0,	\
 	  has, SK_OPT_NO_HAS }
+/* A name option @o of level @lvl in the string field @field (no has_ field: NULL is none). */
+#define SK_OPT_STR_ROW(msg, lvl, o, when, fl, field)					\
+	{ #o, lvl, o, o, SK_OPT_STR, when, fl, SK_OPT_OFF(msg, field, sizeof(char *)), 0,	\
+	  SK_OPT_NO_HAS, SK_OPT_NO_HAS }
 /* SO_LINGER in @onoff and @secs; set when on. */
 #define SK_OPT_LINGER_ROW(msg, onoff, secs, has, has2)					\
 	{ "SO_LINGER", SOL_SOCKET, SO_LINGER, SO_LINGER, SK_OPT_LINGER, SK_SET_NONZERO, 0,	\
@@ -81,6 +86,9 @@ int sk_opts_dump(const struct fd_dump *d, const struct sk_opt *t, size_t n, unsi
  */
 int sk_opts_restore(int fd, const struct sk_opt *t, size_t n, unsigned skip, const void *msg,
 		    const char *what);
+
+/* Frees what sk_opts_dump() allocated in @msg (the strings of SK_OPT_STR rows). */
+void sk_opts_free(const struct sk_opt *t, size_t n, void *msg);
 
 /* getsockopt() of one option of @d's socket into @val (@len bytes). 0 or -errno (logged). */
 int sk_dump_getsockopt(const struct fd_dump *d, int level, int opt, const char *name,
