@@ -44,6 +44,8 @@ enum {
 	OPT_EVASIVE_DEVICES,
 	OPT_EXT_UNIX_SK,
 	OPT_STATUS_FD,
+	OPT_ORPHAN_PTS_MASTER,
+	OPT_CONSOLE_SOCKET,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':'. */
@@ -54,7 +56,7 @@ static struct cr_action_scripts scripts;
 /* cr swrk FD: the FD; every option comes with the requests. */
 static const char *swrk_fd_arg;
 
-static const char short_opts[] = ":t:D:o:v::RdhV";
+static const char short_opts[] = ":t:D:o:v::RdhVJ:";
 
 static const struct option long_opts[] = {
 	{ "tree",		required_argument,	NULL, 't' },
@@ -85,6 +87,9 @@ static const struct option long_opts[] = {
 	{ "evasive-devices",	no_argument,		NULL, OPT_EVASIVE_DEVICES },
 	{ "ext-unix-sk",	optional_argument,	NULL, OPT_EXT_UNIX_SK },
 	{ "status-fd",		required_argument,	NULL, OPT_STATUS_FD },
+	{ "orphan-pts-master",	no_argument,		NULL, OPT_ORPHAN_PTS_MASTER },
+	{ "console-socket",	required_argument,	NULL, OPT_CONSOLE_SOCKET },
+	{ "join-ns",		required_argument,	NULL, 'J' },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -135,6 +140,15 @@ static void usage(FILE *f)
 "      --action-script FILE run FILE at each of criu's notification points, with\n"
 "                           CRTOOLS_SCRIPT_ACTION, CRTOOLS_IMAGE_DIR, CRTOOLS_INIT_PID;\n"
 "                           a script failing fails the dump or restore; may repeat\n"
+"      --orphan-pts-master  dump: a terminal (/dev/pts/N) whose master is outside\n"
+"                           the tree (a container's console) is saved; restore:\n"
+"                           it comes back as a new pty pair whose master goes to\n"
+"                           the RPC caller, or with --console-socket to PATH\n"
+"      --console-socket PATH  restore: send new pty masters to the unix socket\n"
+"                           PATH, as runc sends its console (recvtty takes it)\n"
+"  -J, --join-ns NS:PATH|PID  restore: put the tree into an existing namespace\n"
+"                           (net, uts or ipc) instead of a new one; its dumped\n"
+"                           contents are not restored into it; may repeat\n"
 "      --file-locks, --evasive-devices  accepted: cr dumps file locks always, and\n"
 "                           opens device files at their dumped paths\n"
 "  -h, --help               this text\n"
@@ -270,6 +284,30 @@ static int parse_manage_cgroups(const char *arg)
 		}
 	usage_error("option --manage-cgroups: '%s' is not none, props, soft, full, strict or ignore", arg);
 	return -EINVAL;
+}
+
+/* criu's NS:{PID|NS_FILE}[,EXTRA]: namespaces.c checks NS and opens the file. */
+static int parse_join_ns(char *arg)
+{
+	char *colon = strchr(arg, ':'), *comma;
+	struct cr_join_ns *n;
+
+	if (!colon || colon == arg || !colon[1]) {
+		usage_error("option --join-ns: '%s' is not NS:PATH or NS:PID", arg);
+		return -EINVAL;
+	}
+	*colon = '\0';
+	comma = strchr(colon + 1, ',');
+	if (comma)
+		*comma = '\0';
+	n = realloc(opts.join_ns, (opts.nr_join_ns + 1) * sizeof(*n));
+	if (!n) {
+		usage_error("out of memory");
+		return -ENOMEM;
+	}
+	opts.join_ns = n;
+	n[opts.nr_join_ns++] = (struct cr_join_ns){ .ns = arg, .file = colon + 1, .extra = comma ? comma + 1 : NULL };
+	return 0;
 }
 
 /* "fd[N]:KEY" as criu spells it; N must be open in cr. */
@@ -413,6 +451,17 @@ static enum parse_result parse_options(int argc, char **argv)
 		case OPT_EXT_UNIX_SK:
 			usage_error("option --ext-unix-sk: cr does not dump unix sockets connected outside the tree");
 			return PARSE_EXIT_FAIL;
+		case OPT_ORPHAN_PTS_MASTER:
+			opts.orphan_pts_master = true;
+			break;
+		case OPT_CONSOLE_SOCKET:
+			opts.hand_fd = cr_console_socket_send;
+			opts.hand_fd_ctx = optarg;
+			break;
+		case 'J':
+			if (parse_join_ns(optarg))
+				return PARSE_EXIT_FAIL;
+			break;
 		case OPT_STATUS_FD:
 			usage_error("option --status-fd: cr has no page server or lazy-pages daemon to report ready");
 			return PARSE_EXIT_FAIL;
