@@ -781,6 +781,28 @@ static int orphan_new_master(const TtyEntry *t, const char *what)
 	return fd;
 }
 
+/*
+ * A slave of the orphan's new @master, opened by its path in the tree's
+ * devpts (where @t's was): a peer of a master the holder opened on its
+ * own clone of the devpts would name that clone's path ("/0"), and the
+ * tree would not find its terminal's name (ttyname()).
+ */
+static int orphan_peer(const TtyEntry *t, int master, int flags, const char *what)
+{
+	const char *slash = strrchr(t->path, '/');
+	char path[PATH_MAX];
+	unsigned index;
+	int fd;
+
+	if (ioctl(master, TIOCGPTN, &index) < 0)
+		return pr_errno(-errno, "%s: TIOCGPTN", what);
+	snprintf(path, sizeof(path), "%.*s/%u", (int)(slash - t->path), t->path, index);
+	fd = rst_open(path, (flags & O_ACCMODE) | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return pr_errno(-errno, "%s: opening %s", what, path);
+	return fd;
+}
+
 static int orphan_open(struct files_rst *rf, const FileEntry *fe)
 {
 	const TtyEntry *t = fe->tty;
@@ -799,12 +821,12 @@ static int orphan_open(struct files_rst *rf, const FileEntry *fe)
 			return first;
 		if (orphan_kept(t->master_id) < 0)
 			return pr_errno(-EBADMSG, "%s: its first entry %u kept no master", what, t->master_id);
-		return open_peer(orphan_kept(t->master_id), fe->flags, what);
+		return orphan_peer(t, orphan_kept(t->master_id), fe->flags, what);
 	}
 	master = orphan_new_master(t, what);
 	if (master < 0)
 		return master;
-	slave = open_peer(master, O_RDWR, what);
+	slave = orphan_peer(t, master, O_RDWR, what);
 	if (slave < 0)
 		return slave;
 	err = termios_of(t, &tio);
@@ -830,7 +852,7 @@ static int orphan_open(struct files_rst *rf, const FileEntry *fe)
 	pr_info("%s: a new pty pair, its master handed over (orphan-pts-master)", what);
 	if ((fe->flags & O_ACCMODE) == O_RDWR)
 		return TAKE_FD(slave);
-	return open_peer(rorph.v[rorph.nr - 1].fd, fe->flags, what);
+	return orphan_peer(t, rorph.v[rorph.nr - 1].fd, fe->flags, what);
 }
 
 static int tty_check(struct files_rst *rf, const FileEntry *fe)
