@@ -238,6 +238,8 @@ int ipcns_restore(const struct ipcns_img *n, struct files_rst *rf);
  * a SysV segment the tree maps, ipcns.img holds the segment.
  */
 bool ipcns_entered(void);
+/* How many SysV objects and queues the image holds (a joined namespace must have none). */
+size_t ipcns_nr_objects(const struct ipcns_img *n);
 void ipcns_free(struct ipcns_img *n);
 
 /* ---- net (ns-net.c): netns.img; links, addresses, routes, sysctls --------- */
