@@ -27,6 +27,12 @@
  * (mntns_restore_in_pidns(): proc). The tree is put back into its cgroups
  * (cgroup_restore_tasks()) before the go.
  *
+ * Existing namespaces (--join-ns net/uts/ipc, or a net namespace dumped
+ * as external with --external net[INODE]:KEY and given again with
+ * --inherit-fd fd[N]:KEY): the holder setns()es into them before it
+ * unshares the rest, so the tree and cr are there; their contents are
+ * their owner's and are not restored.
+ *
  * A tree in a user namespace of its own (ns-user.c): the holder unshares
  * it first, alone, and cr writes its maps; the holder then makes the
  * other namespaces, which so belong to it, from inside. The root is

@@ -26,6 +26,14 @@
  * tree holds open are not saved; a task of a session with a pty terminal
  * that had none itself (forked before the leader set it) gets it.
  *
+ * --orphan-pts-master: a pts whose master is outside the tree (a
+ * container runtime's console) is dumped as "orphan": termios, window
+ * size, the session and foreground group from the tasks' stat. Restore
+ * makes a new pair in the devpts the pts was on (or takes the pts the
+ * holder made for a bind mount of it, runc's /dev/console), opens the
+ * slaves by path there, and hands the master over (cr_hand_fd(): the
+ * RPC's orphan-pts-master notification, or --console-socket).
+ *
  * --shell-job: a terminal whose other side is outside the tree (the
  * shell's /dev/pts/N on fds 0-2) is dumped as "external". Restore opens
  * cr's stdin's terminal in its place and sets its termios; a tree whose
