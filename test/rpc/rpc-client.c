@@ -494,6 +494,18 @@ static bool expect_failure(const CriuResp *r, CriuReqType type, const char *msg)
 	return true;
 }
 
+/* @req in a session of its own must fail as expect_failure() says. */
+static bool call_refused(const CriuReq *req, const char *msg)
+{
+	struct session s;
+	CriuResp *r = one_call(&s, req, NULL);
+	bool ok = expect_failure(r, req->type, msg);
+
+	if (r)
+		criu_resp__free_unpacked(r, NULL);
+	return ok;
+}
+
 static bool case_bad_pid(int dir_fd)
 {
 	struct session s;
@@ -518,30 +530,21 @@ static bool case_bad_pid(int dir_fd)
 
 static bool case_pre_dump(int dir_fd)
 {
-	struct session s;
 	CriuReq req = CRIU_REQ__INIT;
 	CriuOpts o;
-	CriuResp *r;
-	bool ok;
 
 	opts_for(&o, dir_fd, "pre-dump.log");
 	o.has_pid = true;
 	o.pid = getpid();
 	req.type = CRIU_REQ_TYPE__PRE_DUMP;
 	req.opts = &o;
-	r = one_call(&s, &req, NULL);
-	ok = expect_failure(r, CRIU_REQ_TYPE__PRE_DUMP, "pre-dump");
-	if (r)
-		criu_resp__free_unpacked(r, NULL);
-	return ok;
+	return call_refused(&req, "pre-dump");
 }
 
 static bool case_refused_option(int dir_fd)
 {
-	struct session s;
 	CriuReq req = CRIU_REQ__INIT;
 	CriuOpts o;
-	CriuResp *r;
 	pid_t pid = start_counter();
 	bool ok;
 
@@ -553,10 +556,7 @@ static bool case_refused_option(int dir_fd)
 	o.has_track_mem = o.track_mem = true;
 	req.type = CRIU_REQ_TYPE__DUMP;
 	req.opts = &o;
-	r = one_call(&s, &req, NULL);
-	ok = expect_failure(r, CRIU_REQ_TYPE__DUMP, "track_mem");
-	if (r)
-		criu_resp__free_unpacked(r, NULL);
+	ok = call_refused(&req, "track_mem");
 	if (ok && kill(pid, 0))
 		ok = fail("the process is gone after a refused dump");
 	kill(pid, SIGKILL);
@@ -741,12 +741,9 @@ static bool case_join_ns(int dir_fd)
 
 static bool case_join_ns_refused(int dir_fd)
 {
-	struct session s;
 	CriuReq req = CRIU_REQ__INIT;
 	CriuJoinNamespace jn = CRIU_JOIN_NAMESPACE__INIT, *jns[] = { &jn };
 	CriuOpts o;
-	CriuResp *r;
-	bool ok;
 
 	/* the images of case_join_ns: refused before anything is read */
 	opts_for(&o, dir_fd, "join-pid.log");
@@ -756,11 +753,7 @@ static bool case_join_ns_refused(int dir_fd)
 	o.join_ns = jns;
 	req.type = CRIU_REQ_TYPE__RESTORE;
 	req.opts = &o;
-	r = one_call(&s, &req, NULL);
-	ok = expect_failure(r, CRIU_REQ_TYPE__RESTORE, "joins existing net, uts and ipc namespaces only");
-	if (r)
-		criu_resp__free_unpacked(r, NULL);
-	return ok;
+	return call_refused(&req, "joins existing net, uts and ipc namespaces only");
 }
 
 /* A session leader whose controlling terminal is the slave of @master (ours): answers each line. */
