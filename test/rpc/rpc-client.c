@@ -16,7 +16,9 @@
  * a pid namespace refused; orphan_pts_master: a process whose terminal's
  * master we hold, dumped and restored, its new master received with the
  * orphan-pts-master notification (SCM_RIGHTS), and the process answers
- * a line written to it; the same restore refused without notifications.
+ * a line written to it; the same restore refused without notifications;
+ * an external pid namespace (runc's pid[INODE]:extRootPidNS) refused at
+ * dump, the process running on.
  * One line per case, "ok NAME" or "FAIL NAME:
  * why", then exactly "rpc: N passed, N failed"; exit status 1 if a case
  * failed.
@@ -756,6 +758,65 @@ static bool case_join_ns_refused(int dir_fd)
 	return call_refused(&req, "joins existing net, uts and ipc namespaces only");
 }
 
+/* A counter that is pid 1 of a pid namespace of its own; *ret_init its pid. Returns the forker (reaps it). */
+static pid_t start_pidns_init(pid_t *ret_init)
+{
+	int p[2];
+	pid_t forker, init = -1;
+
+	if (pipe(p))
+		return -1;
+	forker = fork();
+	if (forker == 0) {
+		pid_t c;
+
+		if (unshare(CLONE_NEWPID))
+			_exit(1);
+		c = fork();
+		if (c == 0) {
+			close(p[0]);
+			close(p[1]);
+			start_counter_here();
+		}
+		(void)!write(p[1], &c, sizeof(c));
+		waitpid(c, NULL, 0);
+		_exit(0);
+	}
+	close(p[1]);
+	if (forker < 0 || read(p[0], &init, sizeof(init)) != sizeof(init))
+		init = -1;
+	close(p[0]);
+	*ret_init = init;
+	return forker;
+}
+
+/* runc's external pid namespace: refused at dump, the process runs on. */
+static bool case_external_pidns(int dir_fd)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts o;
+	char ext[64], *exts[] = { ext };
+	pid_t init, forker = start_pidns_init(&init);
+	bool ok = true;
+
+	if (forker < 0 || init <= 0)
+		return fail("starting a process in a pid namespace of its own failed");
+	snprintf(ext, sizeof(ext), "pid[%lu]:extRootPidNS", (unsigned long)ns_ino(init, "pid"));
+	opts_for(&o, dir_fd, "ext-pid.log");
+	o.has_pid = true;
+	o.pid = init;
+	o.n_external = 1;
+	o.external = exts;
+	req.type = CRIU_REQ_TYPE__DUMP;
+	req.opts = &o;
+	ok = call_refused(&req, "cannot restore a tree into an existing pid namespace");
+	if (ok && kill(init, 0))
+		ok = fail("the process is gone after a refused dump");
+	kill(init, SIGKILL);
+	waitpid(forker, NULL, 0);
+	return ok;
+}
+
 /* A session leader whose controlling terminal is the slave of @master (ours): answers each line. */
 static pid_t start_on_pty(int master)
 {
@@ -940,6 +1001,7 @@ int main(int argc, char **argv)
 	report("join-ns", case_join_ns(join));
 	report("join-ns-refused", case_join_ns_refused(join));
 	report("orphan-pts", case_orphan_pts(open_dir("orphan")));
+	report("external-pidns", case_external_pidns(open_dir("ext-pid")));
 
 	printf("rpc: %u passed, %u failed\n", npass, nfail);
 	if (nfail)
