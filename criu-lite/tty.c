@@ -469,7 +469,8 @@ static int external_dump(struct fd_dump *d, TtyEntry *t)
 {
 	if (!files_dump_opts(d->df)->shell_job)
 		return files_refuse(d, "a terminal whose other side is outside the tree",
-				    "if it is the terminal cr runs on (a shell job), dump with --shell-job");
+				    "if it is the terminal cr runs on (a shell job), dump with --shell-job; if its "
+				    "master is held outside (a container's console), with --orphan-pts-master");
 	if (dst.external && dst.external != d->st.st_rdev)
 		return files_refuse(d, "a second terminal outside the tree",
 				    "--shell-job connects one terminal, cr's own");
