@@ -131,6 +131,8 @@ static void usage(FILE *f)
 "      --external TYPE[NAME]:VALUE  dump: mnt[MOUNTPOINT]:KEY marks a mount as\n"
 "                           not saved; restore: mnt[KEY]:PATH binds PATH there,\n"
 "                           veth[IFNAME]:HOSTIF names the host end of a veth;\n"
+"                           dump: net[INODE]:KEY leaves the tree's net namespace\n"
+"                           out (restore: --inherit-fd fd[N]:KEY, N the namespace);\n"
 "                           may repeat (--ext-mount-map KEY:PATH is mnt[KEY]:PATH)\n"
 "      --manage-cgroups[=MODE]  restore: none, props, soft (default), full,\n"
 "                           strict or ignore, as criu means them\n"
