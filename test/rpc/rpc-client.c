@@ -13,7 +13,8 @@
  * (track_mem); a notification answered with a failure (the dump fails,
  * the process runs on); join_ns: a process in a uts namespace of its own
  * restored into another existing one, whose hostname stays; join_ns of
- * a pid namespace refused; orphan_pts_master: a process whose terminal's
+ * a pid namespace refused, and of an ipc namespace when the dumped one held
+ * a SysV segment; orphan_pts_master: a process whose terminal's
  * master we hold, dumped and restored, its new master received with the
  * orphan-pts-master notification (SCM_RIGHTS), and the process answers
  * a line written to it; the same restore refused without notifications;
@@ -35,6 +36,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -604,7 +606,11 @@ static bool case_notify_failure(int dir_fd)
 	return ok;
 }
 
-/* A process in a uts namespace of its own, hostname @name: counts, or (@name NULL) only sleeps. */
+/*
+ * A process in a namespace of its own: a uts one with hostname @name, or
+ * (@name NULL) an ipc one holding a SysV segment. It counts (@count), or
+ * only sleeps.
+ */
 static pid_t start_in_uts(const char *name, bool count)
 {
 	int p[2];
@@ -615,7 +621,8 @@ static pid_t start_in_uts(const char *name, bool count)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
-		if (unshare(CLONE_NEWUTS) || sethostname(name, strlen(name)))
+		if (name ? unshare(CLONE_NEWUTS) || sethostname(name, strlen(name)) :
+			   unshare(CLONE_NEWIPC) || shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600) < 0)
 			_exit(1);
 		(void)!write(p[1], "u", 1);
 		if (count) {
@@ -734,6 +741,41 @@ static bool case_join_ns(int dir_fd)
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}
+	if (holder > 0) {
+		kill(holder, SIGKILL);
+		waitpid(holder, NULL, 0);
+	}
+	return ok;
+}
+
+/* A dumped ipc namespace with a SysV segment cannot go into an existing one. */
+static bool case_join_ipc_objects(int dir_fd)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	CriuJoinNamespace jn = CRIU_JOIN_NAMESPACE__INIT, *jns[] = { &jn };
+	CriuOpts o;
+	char file[64];
+	pid_t pid = start_in_uts(NULL, true), holder = start_in_uts("rpc-ipc-holder", false);
+	bool ok = true;
+
+	if (pid < 0 || holder < 0)
+		ok = fail("starting the processes in namespaces of their own failed");
+	if (ok)
+		ok = dump_one(dir_fd, pid, "join-ipc-dump.log", false);
+	if (ok) {
+		opts_for(&o, dir_fd, "join-ipc-restore.log");
+		o.has_rst_sibling = o.rst_sibling = true;
+		snprintf(file, sizeof(file), "%d", holder);	/* criu's NS:PID spelling */
+		jn.ns = "ipc";
+		jn.ns_file = file;
+		o.n_join_ns = 1;
+		o.join_ns = jns;
+		req.type = CRIU_REQ_TYPE__RESTORE;
+		req.opts = &o;
+		ok = call_refused(&req, "held 1 SysV objects or message queues");
+	}
+	if (ok && kill(pid, 0) == 0)
+		ok = fail("pid %d exists after a refused restore", pid);
 	if (holder > 0) {
 		kill(holder, SIGKILL);
 		waitpid(holder, NULL, 0);
@@ -1000,6 +1042,7 @@ int main(int argc, char **argv)
 	join = open_dir("join");
 	report("join-ns", case_join_ns(join));
 	report("join-ns-refused", case_join_ns_refused(join));
+	report("join-ipc-objects", case_join_ipc_objects(open_dir("join-ipc")));
 	report("orphan-pts", case_orphan_pts(open_dir("orphan")));
 	report("external-pidns", case_external_pidns(open_dir("ext-pid")));
 
