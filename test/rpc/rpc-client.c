@@ -510,6 +510,20 @@ static bool call_refused(const CriuReq *req, const char *msg)
 	return ok;
 }
 
+/* A DUMP of @pid with @o must be refused saying @msg, and @pid run on. */
+static bool dump_refused(CriuOpts *o, pid_t pid, const char *msg)
+{
+	CriuReq req = CRIU_REQ__INIT;
+
+	o->has_pid = true;
+	o->pid = pid;
+	req.type = CRIU_REQ_TYPE__DUMP;
+	req.opts = o;
+	if (!call_refused(&req, msg))
+		return false;
+	return kill(pid, 0) == 0 || fail("the process is gone after a refused dump");
+}
+
 static bool case_bad_pid(int dir_fd)
 {
 	struct session s;
@@ -547,7 +561,6 @@ static bool case_pre_dump(int dir_fd)
 
 static bool case_refused_option(int dir_fd)
 {
-	CriuReq req = CRIU_REQ__INIT;
 	CriuOpts o;
 	pid_t pid = start_counter();
 	bool ok;
@@ -555,14 +568,8 @@ static bool case_refused_option(int dir_fd)
 	if (pid < 0)
 		return fail("fork: %s", strerror(errno));
 	opts_for(&o, dir_fd, "refused.log");
-	o.has_pid = true;
-	o.pid = pid;
 	o.has_track_mem = o.track_mem = true;
-	req.type = CRIU_REQ_TYPE__DUMP;
-	req.opts = &o;
-	ok = call_refused(&req, "track_mem");
-	if (ok && kill(pid, 0))
-		ok = fail("the process is gone after a refused dump");
+	ok = dump_refused(&o, pid, "track_mem");
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	return ok;
@@ -696,12 +703,41 @@ static bool dump_one(int dir_fd, pid_t pid, const char *log, bool orphan)
 	return ok && (reaped(pid) || fail("pid %d was not killed by the dump", pid));
 }
 
+/* A RESTORE request into @dir_fd with one join_ns NS:FILE; the structures are the caller's. */
+struct join_req {
+	CriuReq req;
+	CriuOpts o;
+	CriuJoinNamespace jn, *jns[1];
+};
+
+static void join_req_init(struct join_req *j, int dir_fd, const char *log, const char *ns, const char *file)
+{
+	j->req = (CriuReq)CRIU_REQ__INIT;
+	j->jn = (CriuJoinNamespace)CRIU_JOIN_NAMESPACE__INIT;
+	opts_for(&j->o, dir_fd, log);
+	j->o.has_rst_sibling = j->o.rst_sibling = true;
+	j->jn.ns = (char *)ns;
+	j->jn.ns_file = (char *)file;
+	j->jns[0] = &j->jn;
+	j->o.n_join_ns = 1;
+	j->o.join_ns = j->jns;
+	j->req.type = CRIU_REQ_TYPE__RESTORE;
+	j->req.opts = &j->o;
+}
+
+/* Kills and reaps our child @pid, if any. */
+static void stop(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
 static bool case_join_ns(int dir_fd)
 {
 	struct session s;
-	CriuReq req = CRIU_REQ__INIT;
-	CriuJoinNamespace jn = CRIU_JOIN_NAMESPACE__INIT, *jns[] = { &jn };
-	CriuOpts o;
+	struct join_req j;
 	CriuResp *r;
 	char file[64];
 	pid_t pid = start_in_uts("rpc-dumped", true), holder = start_in_uts("rpc-joined", false);
@@ -714,16 +750,9 @@ static bool case_join_ns(int dir_fd)
 	if (ok)
 		ok = dump_one(dir_fd, pid, "join-dump.log", false);
 	if (ok) {
-		opts_for(&o, dir_fd, "join-restore.log");
-		o.has_rst_sibling = o.rst_sibling = true;
 		snprintf(file, sizeof(file), "/proc/%d/ns/uts", holder);
-		jn.ns = "uts";
-		jn.ns_file = file;
-		o.n_join_ns = 1;
-		o.join_ns = jns;
-		req.type = CRIU_REQ_TYPE__RESTORE;
-		req.opts = &o;
-		r = one_call(&s, &req, NULL);
+		join_req_init(&j, dir_fd, "join-restore.log", "uts", file);
+		r = one_call(&s, &j.req, NULL);
 		if (!r)
 			ok = false;
 		else if (!r->success || !r->restore || r->restore->pid != pid)
@@ -737,23 +766,15 @@ static bool case_join_ns(int dir_fd)
 		ok = fail("the joined namespace's hostname changed (the dumped one was restored into it)");
 	if (ok && !counts_past(read_counter()))
 		ok = fail("the restored process does not count");
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
-	if (holder > 0) {
-		kill(holder, SIGKILL);
-		waitpid(holder, NULL, 0);
-	}
+	stop(pid);
+	stop(holder);
 	return ok;
 }
 
 /* A dumped ipc namespace with a SysV segment cannot go into an existing one. */
 static bool case_join_ipc_objects(int dir_fd)
 {
-	CriuReq req = CRIU_REQ__INIT;
-	CriuJoinNamespace jn = CRIU_JOIN_NAMESPACE__INIT, *jns[] = { &jn };
-	CriuOpts o;
+	struct join_req j;
 	char file[64];
 	pid_t pid = start_in_uts(NULL, true), holder = start_in_uts("rpc-ipc-holder", false);
 	bool ok = true;
@@ -763,41 +784,23 @@ static bool case_join_ipc_objects(int dir_fd)
 	if (ok)
 		ok = dump_one(dir_fd, pid, "join-ipc-dump.log", false);
 	if (ok) {
-		opts_for(&o, dir_fd, "join-ipc-restore.log");
-		o.has_rst_sibling = o.rst_sibling = true;
 		snprintf(file, sizeof(file), "%d", holder);	/* criu's NS:PID spelling */
-		jn.ns = "ipc";
-		jn.ns_file = file;
-		o.n_join_ns = 1;
-		o.join_ns = jns;
-		req.type = CRIU_REQ_TYPE__RESTORE;
-		req.opts = &o;
-		ok = call_refused(&req, "held 1 SysV objects or message queues");
+		join_req_init(&j, dir_fd, "join-ipc-restore.log", "ipc", file);
+		ok = call_refused(&j.req, "held 1 SysV objects or message queues");
 	}
 	if (ok && kill(pid, 0) == 0)
 		ok = fail("pid %d exists after a refused restore", pid);
-	if (holder > 0) {
-		kill(holder, SIGKILL);
-		waitpid(holder, NULL, 0);
-	}
+	stop(holder);
 	return ok;
 }
 
 static bool case_join_ns_refused(int dir_fd)
 {
-	CriuReq req = CRIU_REQ__INIT;
-	CriuJoinNamespace jn = CRIU_JOIN_NAMESPACE__INIT, *jns[] = { &jn };
-	CriuOpts o;
+	struct join_req j;
 
 	/* the images of case_join_ns: refused before anything is read */
-	opts_for(&o, dir_fd, "join-pid.log");
-	jn.ns = "pid";
-	jn.ns_file = "/proc/1/ns/pid";
-	o.n_join_ns = 1;
-	o.join_ns = jns;
-	req.type = CRIU_REQ_TYPE__RESTORE;
-	req.opts = &o;
-	return call_refused(&req, "joins existing net, uts and ipc namespaces only");
+	join_req_init(&j, dir_fd, "join-pid.log", "pid", "/proc/1/ns/pid");
+	return call_refused(&j.req, "joins existing net, uts and ipc namespaces only");
 }
 
 /* A counter that is pid 1 of a pid namespace of its own; *ret_init its pid. Returns the forker (reaps it). */
@@ -835,7 +838,6 @@ static pid_t start_pidns_init(pid_t *ret_init)
 /* runc's external pid namespace: refused at dump, the process runs on. */
 static bool case_external_pidns(int dir_fd)
 {
-	CriuReq req = CRIU_REQ__INIT;
 	CriuOpts o;
 	char ext[64], *exts[] = { ext };
 	pid_t init, forker = start_pidns_init(&init);
@@ -845,15 +847,9 @@ static bool case_external_pidns(int dir_fd)
 		return fail("starting a process in a pid namespace of its own failed");
 	snprintf(ext, sizeof(ext), "pid[%lu]:extRootPidNS", (unsigned long)ns_ino(init, "pid"));
 	opts_for(&o, dir_fd, "ext-pid.log");
-	o.has_pid = true;
-	o.pid = init;
 	o.n_external = 1;
 	o.external = exts;
-	req.type = CRIU_REQ_TYPE__DUMP;
-	req.opts = &o;
-	ok = call_refused(&req, "cannot restore a tree into an existing pid namespace");
-	if (ok && kill(init, 0))
-		ok = fail("the process is gone after a refused dump");
+	ok = dump_refused(&o, init, "cannot restore a tree into an existing pid namespace");
 	kill(init, SIGKILL);
 	waitpid(forker, NULL, 0);
 	return ok;
