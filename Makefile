@@ -132,7 +132,7 @@ $(TOOL_O): $(B)/criu-lite/%.o: criu-lite/%.c | $(PROTO_H) $(BLOB_H)
 
 .SECONDARY:
 
-all: cr zdtm-bins engine-test rpc-client
+all: cr zdtm-bins engine-test rpc-client console-recv
 cr: $(CR)
 .PHONY: all cr
 
@@ -220,6 +220,15 @@ $(RPC_CLIENT): test/rpc/rpc-client.c $(B)/proto/rpc.pb-c.o | $(B)/proto/rpc.pb-c
 	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -iquote $(B)/proto -o $@ $< $(B)/proto/rpc.pb-c.o -lprotobuf-c
 rpc-client: $(RPC_CLIENT)
 .PHONY: rpc-client
+
+# The container tests' console socket (test/containers/run's runc-tty).
+CONSOLE_RECV	:= $(B)/test/containers/console-recv
+$(CONSOLE_RECV): test/containers/console-recv.c
+	$(mkout)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -o $@ $<
+console-recv: $(CONSOLE_RECV)
+.PHONY: console-recv
 
 # make install [PREFIX=/usr/local] [DESTDIR=...] [CRIU_LINK=1]: cr in
 # $(PREFIX)/sbin, where criu goes; with CRIU_LINK=1 also as `criu`, for

@@ -61,6 +61,32 @@ struct cr_options {
 	 */
 	int (*notify)(void *ctx, const char *script, pid_t pid);
 	void *notify_ctx;
+	/*
+	 * --orphan-pts-master (RPC orphan_pts_master): dump: a terminal
+	 * (/dev/pts/N) whose master is outside the tree is saved; restore:
+	 * it becomes a new pty pair, the tree gets the slave and the master
+	 * goes to the caller through hand_fd (tty.c).
+	 */
+	bool orphan_pts_master;
+	/*
+	 * Hands @fd (cr keeps its own copy) to whoever waits for it, at
+	 * criu's notification @script ("orphan-pts-master"): the RPC's
+	 * NOTIFY with the fd as SCM_RIGHTS, or the CLI's --console-socket
+	 * (cr_console_socket_send()). 0 or -errno (logged). NULL: nobody
+	 * takes fds.
+	 */
+	int (*hand_fd)(void *ctx, const char *script, int fd);
+	void *hand_fd_ctx;
+	/* --join-ns NS:PATH|PID (RPC join_ns), restore: the tree goes into that namespace (namespaces.h). */
+	struct cr_join_ns *join_ns;
+	unsigned nr_join_ns;
+};
+
+/* One --join-ns: @ns "net", "uts", "ipc", ...; @file a path or a pid; @extra criu's ",OPTIONS" (user only). */
+struct cr_join_ns {
+	const char *ns;
+	const char *file;
+	const char *extra;
 };
 
 /*
@@ -68,6 +94,15 @@ struct cr_options {
  * the notification).
  */
 int cr_notify(const struct cr_options *o, const char *script, pid_t pid);
+/* Calls o->hand_fd: -ENOTCONN (logged) when there is none. */
+int cr_hand_fd(const struct cr_options *o, const char *script, int fd);
+/*
+ * --console-socket PATH: the hand_fd hook of the CLI (@ctx the path).
+ * Connects to the unix stream socket PATH and sends @fd as runc sends a
+ * console master to its --console-socket (the name in the data, the fd
+ * as SCM_RIGHTS), so runc's recvtty or any such receiver takes it.
+ */
+int cr_console_socket_send(void *ctx, const char *script, int fd);
 
 /* --action-script: criu's shell scripts, as a notify hook (notify.c). */
 struct cr_action_scripts {

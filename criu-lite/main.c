@@ -45,6 +45,8 @@ enum {
 	OPT_EXT_UNIX_SK,
 	OPT_STATUS_FD,
 	OPT_DISPLAY_STATS,
+	OPT_ORPHAN_PTS_MASTER,
+	OPT_CONSOLE_SOCKET,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':'. */
@@ -55,7 +57,7 @@ static struct cr_action_scripts scripts;
 /* cr swrk FD: the FD; every option comes with the requests. */
 static const char *swrk_fd_arg;
 
-static const char short_opts[] = ":t:D:o:v::RdhV";
+static const char short_opts[] = ":t:D:o:v::RdhVJ:";
 
 static const struct option long_opts[] = {
 	{ "tree",		required_argument,	NULL, 't' },
@@ -87,6 +89,9 @@ static const struct option long_opts[] = {
 	{ "evasive-devices",	no_argument,		NULL, OPT_EVASIVE_DEVICES },
 	{ "ext-unix-sk",	optional_argument,	NULL, OPT_EXT_UNIX_SK },
 	{ "status-fd",		required_argument,	NULL, OPT_STATUS_FD },
+	{ "orphan-pts-master",	no_argument,		NULL, OPT_ORPHAN_PTS_MASTER },
+	{ "console-socket",	required_argument,	NULL, OPT_CONSOLE_SOCKET },
+	{ "join-ns",		required_argument,	NULL, 'J' },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -130,6 +135,8 @@ static void usage(FILE *f)
 "      --external TYPE[NAME]:VALUE  dump: mnt[MOUNTPOINT]:KEY marks a mount as\n"
 "                           not saved; restore: mnt[KEY]:PATH binds PATH there,\n"
 "                           veth[IFNAME]:HOSTIF names the host end of a veth;\n"
+"                           dump: net[INODE]:KEY leaves the tree's net namespace\n"
+"                           out (restore: --inherit-fd fd[N]:KEY, N the namespace);\n"
 "                           may repeat (--ext-mount-map KEY:PATH is mnt[KEY]:PATH)\n"
 "      --manage-cgroups[=MODE]  restore: none, props, soft (default), full,\n"
 "                           strict or ignore, as criu means them\n"
@@ -142,6 +149,15 @@ static void usage(FILE *f)
 "      --ext-unix-sk[=INO,...]  dump: a unix socket whose peer is outside the\n"
 "                           tree (all, or of these inodes) is kept: restore\n"
 "                           connects it to the peer's name again\n"
+"      --orphan-pts-master  dump: a terminal (/dev/pts/N) whose master is outside\n"
+"                           the tree (a container's console) is saved; restore:\n"
+"                           it comes back as a new pty pair whose master goes to\n"
+"                           the RPC caller, or with --console-socket to PATH\n"
+"      --console-socket PATH  restore: send new pty masters to the unix socket\n"
+"                           PATH, as runc sends its console (recvtty takes it)\n"
+"  -J, --join-ns NS:PATH|PID  restore: put the tree into an existing namespace\n"
+"                           (net, uts or ipc) instead of a new one; its dumped\n"
+"                           contents are not restored into it; may repeat\n"
 "      --file-locks, --evasive-devices  accepted: cr dumps file locks always, and\n"
 "                           opens device files at their dumped paths\n"
 "  -h, --help               this text\n"
@@ -310,6 +326,30 @@ static int parse_manage_cgroups(const char *arg)
 	return -EINVAL;
 }
 
+/* criu's NS:{PID|NS_FILE}[,EXTRA]: namespaces.c checks NS and opens the file. */
+static int parse_join_ns(char *arg)
+{
+	char *colon = strchr(arg, ':'), *comma;
+	struct cr_join_ns *n;
+
+	if (!colon || colon == arg || !colon[1]) {
+		usage_error("option --join-ns: '%s' is not NS:PATH or NS:PID", arg);
+		return -EINVAL;
+	}
+	*colon = '\0';
+	comma = strchr(colon + 1, ',');
+	if (comma)
+		*comma = '\0';
+	n = realloc(opts.join_ns, (opts.nr_join_ns + 1) * sizeof(*n));
+	if (!n) {
+		usage_error("out of memory");
+		return -ENOMEM;
+	}
+	opts.join_ns = n;
+	n[opts.nr_join_ns++] = (struct cr_join_ns){ .ns = arg, .file = colon + 1, .extra = comma ? comma + 1 : NULL };
+	return 0;
+}
+
 /* "fd[N]:KEY" as criu spells it; N must be open in cr. */
 static int parse_inherit_fd(const char *arg)
 {
@@ -453,6 +493,17 @@ static enum parse_result parse_options(int argc, char **argv)
 			break;
 		case OPT_EXT_UNIX_SK:
 			if (parse_ext_unix_sk(optarg))
+				return PARSE_EXIT_FAIL;
+			break;
+		case OPT_ORPHAN_PTS_MASTER:
+			opts.orphan_pts_master = true;
+			break;
+		case OPT_CONSOLE_SOCKET:
+			opts.hand_fd = cr_console_socket_send;
+			opts.hand_fd_ctx = optarg;
+			break;
+		case 'J':
+			if (parse_join_ns(optarg))
 				return PARSE_EXIT_FAIL;
 			break;
 		case OPT_STATUS_FD:

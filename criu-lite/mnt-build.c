@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -262,6 +263,67 @@ static int clone_at(int fd, const char *rel, const char *mp)
 	return cl;
 }
 
+#define PTY_INDEX_TRIES	32	/* ptys opened in search of one index, as criu */
+
+/*
+ * A bind of one pts of a new devpts (runc binds the console's /dev/pts/0
+ * on /dev/console): the pts exists only while its master is open, so the
+ * holder opens ptmx there until it gets that index and keeps the master
+ * open for the rest of its life. tty.c takes it from the holder
+ * (pidfd_getfd) for the tree's terminal of that pts, if it has one.
+ * 0, or -errno (logged).
+ */
+static int devpts_file(int dev_fd, const MountEntry *src, const char *rel, const char *mp)
+{
+	int fds[PTY_INDEX_TRIES], nr = 0, err = -ENOENT;
+	char *end;
+	long want;
+
+	if (strcmp(src->fstype, "devpts") || !*rel)
+		return 0;
+	want = strtol(rel, &end, 10);
+	if (*end || want < 0 || !faccessat(dev_fd, rel, F_OK, AT_SYMLINK_NOFOLLOW))
+		return 0;
+	while (nr < PTY_INDEX_TRIES) {
+		int index = -1;
+
+		fds[nr] = openat(dev_fd, "ptmx", O_RDWR | O_NOCTTY);
+		if (fds[nr] < 0) {
+			err = pr_errno(-errno, "mount %s: opening ptmx of its devpts for pts %ld", mp, want);
+			break;
+		}
+		if (ioctl(fds[nr], TIOCGPTN, &index) < 0) {
+			err = pr_errno(-errno, "mount %s: TIOCGPTN", mp);
+			nr++;
+			break;
+		}
+		if (index == want) {
+			int unlock = 0;
+
+			/* unlocked: cr opens the slave through it (TIOCGPTPEER) */
+			if (ioctl(fds[nr], TIOCSPTLCK, &unlock) < 0) {
+				err = pr_errno(-errno, "mount %s: unlocking pts %ld", mp, want);
+				nr++;
+				break;
+			}
+			pr_debug("mount %s: pts %ld made for it (master kept by the holder)", mp, want);
+			err = 0;
+			break;		/* fds[nr] stays open: the pts lives with it */
+		}
+		nr++;
+		if (index > want) {
+			err = pr_errno(-EEXIST, "mount %s: pts %ld of its new devpts cannot be made (got %d)", mp,
+				       want, index);
+			break;
+		}
+	}
+	if (nr == PTY_INDEX_TRIES)
+		err = pr_errno(-EEXIST, "mount %s: pts %ld not reached in %d tries", mp, want, PTY_INDEX_TRIES);
+	for (int k = 0; k < nr; k++)
+		close(fds[k]);
+	return err;
+}
+
 /* The detached mount @i is made of. */
 static int source_mount(struct build *b, unsigned i)
 {
@@ -296,6 +358,10 @@ static int source_mount(struct build *b, unsigned i)
 		tmp = clone_at(src, "", me->mountpoint);
 		if (tmp < 0)
 			return tmp;
+		err = devpts_file(tmp, b->m->mounts[b->m->bind_src[i]],
+				  rel_path(me->root, b->m->mounts[b->m->bind_src[i]]->root), me->mountpoint);
+		if (err)
+			return err;
 		mfd = rel_path(me->root, b->m->mounts[b->m->bind_src[i]]->root)[0] ?
 			clone_at(tmp, rel_path(me->root, b->m->mounts[b->m->bind_src[i]]->root), me->mountpoint) :
 			TAKE_FD(tmp);

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -429,13 +431,49 @@ static int dump_kind(struct ns_dump *n, enum ns_kind k, const struct cr_options 
 	}
 }
 
+/*
+ * --external net[INODE]:KEY (runc's for a network namespace it did not
+ * make): the KEY when it names the tree's net namespace, else NULL. An
+ * external pid namespace is refused: the tree would have to be restored
+ * into an existing pid namespace (with its pids free there). Another
+ * inode than the tree's is refused too: what was meant is unclear.
+ */
+static int ns_external(const struct ns_dump *n, const struct cr_options *o, enum ns_kind k, const char **ret_key)
+{
+	char ino[24];
+	const char *key;
+
+	*ret_key = NULL;
+	snprintf(ino, sizeof(ino), "%llu", (unsigned long long)n->tree[k]);
+	key = cr_external_lookup(o, kinds[k].name, ino);
+	if (!key && cr_external_lookup(o, kinds[k].name, NULL)) {
+		if (!n->own[k]) {
+			pr_info("--external %s[...]: the tree is in cr's %s namespace, nothing to leave out", kinds[k].name,
+				kinds[k].name);
+			return 0;
+		}
+		return pr_errno(-EINVAL, "--external %s[...]: names another namespace than the tree's (inode %s)",
+				kinds[k].name, ino);
+	}
+	if (key && k == NS_PID && n->own[k])
+		return pr_errno(-EOPNOTSUPP, "--external pid[%s]:%s: cr cannot restore a tree into an existing pid "
+				"namespace; only its own new one", ino, key);
+	if (key && k == NS_NET && n->own[k])
+		*ret_key = key;
+	return 0;
+}
+
 int ns_dump_write(struct ns_dump *n, const struct cr_options *o, const struct pstree *tree,
 		  struct files_dump *df, int dfd)
 {
 	_cleanup_img_ struct img *img = NULL;
-	int err = 0;
+	const char *net_key = NULL, *pid_key;
+	int err;
 
-	if (o->manage_cgroups != CG_MODE_IGNORE)
+	err = ns_external(n, o, NS_NET, &net_key);
+	if (!err)
+		err = ns_external(n, o, NS_PID, &pid_key);
+	if (!err && o->manage_cgroups != CG_MODE_IGNORE)
 		err = cgroup_dump(o, tree, dfd);
 	if (err || !ns_dump_any(n))
 		return err;
@@ -452,9 +490,15 @@ int ns_dump_write(struct ns_dump *n, const struct cr_options *o, const struct ps
 			err = time_offsets(n->root, &e);
 		if (k == NS_USER)
 			userns_dump_fill(n->user, &e);
+		if (k == NS_NET && net_key) {
+			/* the caller's: not dumped, given again at restore */
+			e.external_key = (char *)net_key;
+			pr_info("net: namespace %llu is external (%s): its links, addresses and routes are not saved",
+				(unsigned long long)n->tree[k], net_key);
+		}
 		if (!err)
 			err = pb_write_one(img, &e, PB_NS);
-		if (!err)
+		if (!err && !e.external_key)
 			err = dump_kind(n, k, o, df, dfd);
 	}
 	if (!err)
@@ -477,6 +521,7 @@ struct ns_rst {
 	pid_t holder;
 	int holder_ctl;			/* the holder lives until this closes */
 	int fd[NS_KIND_MAX];		/* the holder's (time: time_for_children) */
+	int join[NS_KIND_MAX];		/* an existing namespace the tree goes into (--join-ns, external), -1 */
 	int cr_net;			/* cr's own network namespace */
 	char root[32];			/* the holder's /proc/PID/root */
 };
@@ -486,9 +531,12 @@ int ns_restore_fds_high(struct ns_rst *n, int keep_from)
 	int err = 0;
 
 	/* Above the tree's own fds: the restorer closes them there. */
-	for (unsigned k = 0; k < NS_KIND_MAX && !err; k++)
+	for (unsigned k = 0; k < NS_KIND_MAX && !err; k++) {
 		if (n->fd[k] >= 0)
 			err = move_fd_high(&n->fd[k], keep_from);
+		if (!err && n->join[k] >= 0)
+			err = move_fd_high(&n->join[k], keep_from);
+	}
 	if (!err && n->cr_net >= 0)
 		err = move_fd_high(&n->cr_net, keep_from);
 	return err;
@@ -499,8 +547,92 @@ bool ns_restore_pidns(const struct ns_rst *n)
 	return n && n->e[NS_PID];
 }
 
+/* The holder makes the kind, or joins it: either way the tree has one not cr's. */
+static bool ns_has(const struct ns_rst *n, enum ns_kind k)
+{
+	return n->e[k] || n->join[k] >= 0;
+}
+
+/*
+ * --join-ns NS:PATH|PID (RPC join_ns): the namespaces the tree goes into
+ * instead of new ones, opened and checked before anything is made. Only
+ * net, uts and ipc: their contents are the namespace owner's and are not
+ * restored into it (a dumped ipc namespace with objects is refused).
+ */
+static int join_open(struct ns_rst *n)
+{
+	static const enum ns_kind ok[] = { NS_NET, NS_UTS, NS_IPC };
+
+	for (unsigned i = 0; i < n->o->nr_join_ns; i++) {
+		const struct cr_join_ns *j = &n->o->join_ns[i];
+		char path[PATH_MAX];
+		int k, fd;
+
+		for (k = 0; k < NS_KIND_MAX && strcmp(kinds[k].name, j->ns); k++)
+			;
+		if (k == NS_KIND_MAX)
+			return pr_errno(-EINVAL, "--join-ns %s:%s: %s is not a namespace kind", j->ns, j->file, j->ns);
+		for (unsigned x = 0; x < ARRAY_SIZE(ok); x++)
+			if (ok[x] == (enum ns_kind)k)
+				goto supported;
+		return pr_errno(-EOPNOTSUPP, "--join-ns %s:%s: cr joins existing net, uts and ipc namespaces only "
+				"(a %s namespace's contents would have to match the dump)", j->ns, j->file, j->ns);
+supported:
+		if (j->extra)
+			return pr_errno(-EINVAL, "--join-ns %s:%s,%s: options are for user namespaces", j->ns, j->file,
+					j->extra);
+		if (n->join[k] >= 0)
+			return pr_errno(-EINVAL, "--join-ns %s: given twice", j->ns);
+		if (k == NS_NET && (n->o->empty_ns & CLONE_NEWNET))
+			return pr_errno(-EINVAL, "--join-ns net and empty_ns net: a joined namespace is not made empty");
+		if (j->file[0] && strspn(j->file, "0123456789") == strlen(j->file))
+			snprintf(path, sizeof(path), "/proc/%s/ns/%s", j->file, j->ns);
+		else
+			snprintf(path, sizeof(path), "%s", j->file);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return pr_errno(-errno, "--join-ns %s:%s: opening %s", j->ns, j->file, path);
+		n->join[k] = fd;
+		if (ioctl(fd, NS_GET_NSTYPE) != kinds[k].flag)
+			return pr_errno(-EINVAL, "--join-ns %s:%s: %s is not a %s namespace", j->ns, j->file, path,
+					j->ns);
+		pr_info("the tree goes into the existing %s namespace %s (--join-ns)", j->ns, path);
+	}
+	return 0;
+}
+
+/* A net namespace dumped as external: the fd its key names (--inherit-fd), unless joined. */
+static int join_external(struct ns_rst *n, const NsEntry *e)
+{
+	int fd = -1;
+
+	if (!e->external_key)
+		return 0;
+	if (e->type != NS_TYPE__NS_TYPE_NET)
+		return pr_errno(-EBADMSG, "ns.img: a %s namespace marked external", kinds[e->type].name);
+	if (n->join[NS_NET] >= 0)
+		return 0;
+	for (unsigned i = 0; i < n->o->nr_inherit_fds; i++)
+		if (!strcmp(n->o->inherit_fds[i].key, e->external_key))
+			fd = n->o->inherit_fds[i].fd;
+	if (fd < 0)
+		return pr_errno(-ENOENT, "the tree's net namespace was external (%s): restore with --inherit-fd "
+				"fd[N]:%s, N an fd of the namespace, or --join-ns net:PATH", e->external_key,
+				e->external_key);
+	if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET)
+		return pr_errno(-EINVAL, "--inherit-fd fd[%d]:%s: not a net namespace", fd, e->external_key);
+	n->join[NS_NET] = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (n->join[NS_NET] < 0)
+		return pr_errno(-errno, "--inherit-fd fd[%d]:%s: dup", fd, e->external_key);
+	pr_info("net: the tree goes into the external namespace of fd %d (%s)", fd, e->external_key);
+	return 0;
+}
+
 static int read_kind(struct ns_rst *n, enum ns_kind k, int dfd)
 {
+	/* A joined namespace keeps what it has: only ipc is read, to refuse objects it cannot take. */
+	if (n->join[k] >= 0 && k != NS_IPC)
+		return 0;
 	switch (k) {
 	case NS_MNT: {
 		int err = mntns_read(n->o, dfd, &n->mnt);
@@ -533,8 +665,11 @@ int ns_restore_read(const struct cr_options *o, int dfd, bool has_ns, bool has_c
 	n->holder = -1;
 	n->holder_ctl = n->cr_net = -1;
 	for (unsigned k = 0; k < NS_KIND_MAX; k++)
-		n->fd[k] = -1;
+		n->fd[k] = n->join[k] = -1;
 	*ret = n;
+	err = join_open(n);
+	if (err)
+		return err;
 	if (has_cg && o->manage_cgroups != CG_MODE_IGNORE)
 		err = cgroup_read(o, dfd, &n->cg);
 	if (err || !has_ns)
@@ -552,8 +687,14 @@ int ns_restore_read(const struct cr_options *o, int dfd, bool has_ns, bool has_c
 			break;
 		}
 		n->e[e->type] = e;
-		err = read_kind(n, (enum ns_kind)e->type, dfd);
+		err = join_external(n, e);
+		if (!err)
+			err = read_kind(n, (enum ns_kind)e->type, dfd);
 	}
+	if (!err && n->ipc && n->join[NS_IPC] >= 0 && ipcns_nr_objects(n->ipc))
+		err = pr_errno(-EOPNOTSUPP, "--join-ns ipc: the dumped ipc namespace held %zu SysV objects or message "
+			       "queues, which cr cannot put into an existing one; restore it into a new one",
+			       ipcns_nr_objects(n->ipc));
 	if (!err && !!n->e[NS_PID] != (tree->tasks[0].levels > 0))
 		err = pr_errno(-EBADMSG, "ns.img and pstree.img disagree on the root's pid namespace");
 	if (!err && n->e[NS_USER] && !n->e[NS_PID])
@@ -610,10 +751,14 @@ static __noreturn void holder_main(struct ns_rst *n, struct files_rst *rf, int c
 			_exit(1);	/* cr is gone, or could not write the maps */
 		err = userns_holder_ids(n->user);
 	}
+	/* Joined ones first: the mounts of the others (sysfs, mqueue) show their mounter's. */
+	for (unsigned k = 0; k < NS_KIND_MAX && !err; k++)
+		if (n->join[k] >= 0)
+			err = ns_enter(n->join[k], k, "--join-ns");
 	for (unsigned k = 0; k < NS_KIND_MAX; k++)
-		if (n->e[k] && k != NS_PID && k != NS_TIME && k != NS_USER)
+		if (n->e[k] && n->join[k] < 0 && k != NS_PID && k != NS_TIME && k != NS_USER)
 			flags |= kinds[k].flag;
-	if (!err && unshare(flags))
+	if (!err && flags && unshare(flags))
 		err = pr_errno(-errno, "unsharing the tree's new namespaces (flags 0x%x)", flags);
 	/*
 	 * The time namespace before the mounts: its offsets are written
@@ -688,7 +833,7 @@ int ns_restore_create(struct ns_rst *n, struct files_rst *rf)
 		n->cg_prepared = true;
 	}
 	for (unsigned k = 0; k < NS_KIND_MAX; k++)
-		if (n->e[k] && k != NS_PID)
+		if (ns_has(n, k) && k != NS_PID)
 			break;
 		else if (k == NS_KIND_MAX - 1)
 			return 0;	/* a pid namespace alone needs no holder */
@@ -742,7 +887,7 @@ int ns_restore_create(struct ns_rst *n, struct files_rst *rf)
 		return err;
 
 	for (unsigned k = 0; k < NS_KIND_MAX && !err; k++)
-		if (n->e[k] && k != NS_PID)
+		if (ns_has(n, k) && k != NS_PID)
 			err = ns_open(n->holder, k == NS_TIME ? "time_for_children" : kinds[k].name, &n->fd[k]);
 	if (!err && n->e[NS_NET]) {
 		n->cr_net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -755,15 +900,16 @@ int ns_restore_create(struct ns_rst *n, struct files_rst *rf)
 		rst_root_set(n->root);
 	}
 	for (unsigned i = 0; i < ARRAY_SIZE(entered) && !err; i++)
-		if (n->e[entered[i]])
+		if (ns_has(n, entered[i]))
 			err = ns_enter(n->fd[entered[i]], entered[i], "the holder");
 	if (!err)
 		err = cr_fail_point("ns-join");
-	if (!err && n->e[NS_UTS])
+	/* A joined namespace's contents are its owner's. */
+	if (!err && n->e[NS_UTS] && n->join[NS_UTS] < 0)
 		err = utsns_restore(n->uts);
-	if (!err && n->e[NS_IPC])
+	if (!err && n->e[NS_IPC] && n->join[NS_IPC] < 0)
 		err = ipcns_restore(n->ipc, rf);
-	if (!err && n->e[NS_NET])
+	if (!err && n->e[NS_NET] && n->join[NS_NET] < 0)
 		err = netns_restore(n->net, n->cr_net);
 	return err;
 }
@@ -825,7 +971,7 @@ int ns_restore_enter(const struct ns_rst *n)
 	if (n->e[NS_MNT])
 		err = mntns_prepare_in_pidns(n->mnt);
 	for (unsigned i = 0; i < ARRAY_SIZE(order) && !err; i++)
-		if (n->e[order[i]])
+		if (ns_has(n, order[i]))
 			err = ns_enter(n->fd[order[i]], order[i], "the holder");
 	if (!err && n->e[NS_MNT])
 		err = mntns_restore_in_pidns(n->mnt);
@@ -914,6 +1060,8 @@ void ns_restore_free(struct ns_rst *n)
 	for (unsigned k = 0; k < NS_KIND_MAX; k++) {
 		if (n->fd[k] >= 0)
 			close(n->fd[k]);
+		if (n->join[k] >= 0)
+			close(n->join[k]);
 		pb_free(n->e[k], PB_NS);
 	}
 	if (n->cr_net >= 0)

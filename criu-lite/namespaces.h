@@ -31,6 +31,12 @@
  * (mntns_restore_in_pidns(): proc). The tree is put back into its cgroups
  * (cgroup_restore_tasks()) before the go.
  *
+ * Existing namespaces (--join-ns net/uts/ipc, or a net namespace dumped
+ * as external with --external net[INODE]:KEY and given again with
+ * --inherit-fd fd[N]:KEY): the holder setns()es into them before it
+ * unshares the rest, so the tree and cr are there; their contents are
+ * their owner's and are not restored.
+ *
  * A tree in a user namespace of its own (ns-user.c): the holder unshares
  * it first, alone, and cr writes its maps; the holder then makes the
  * other namespaces, which so belong to it, from inside. The root is
@@ -243,6 +249,8 @@ int ipcns_restore(const struct ipcns_img *n, struct files_rst *rf);
  * a SysV segment the tree maps, ipcns.img holds the segment.
  */
 bool ipcns_entered(void);
+/* How many SysV objects and queues the image holds (a joined namespace must have none). */
+size_t ipcns_nr_objects(const struct ipcns_img *n);
 void ipcns_free(struct ipcns_img *n);
 
 /* ---- net (ns-net.c): netns.img; links, addresses, routes, sysctls --------- */

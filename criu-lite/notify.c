@@ -7,11 +7,16 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "cr.h"
 #include "log.h"
+#include "scm.h"
 
 int cr_notify(const struct cr_options *o, const char *script, pid_t pid)
 {
@@ -23,6 +28,40 @@ int cr_notify(const struct cr_options *o, const char *script, pid_t pid)
 	err = o->notify(o->notify_ctx, script, pid);
 	if (err)
 		return pr_errno(err, "notification %s failed", script);
+	return 0;
+}
+
+int cr_hand_fd(const struct cr_options *o, const char *script, int fd)
+{
+	int err;
+
+	if (!o->hand_fd)
+		return pr_errno(-ENOTCONN, "%s: nobody to hand the fd to (the RPC's notifications, or --console-socket)",
+				script);
+	pr_info("notify %s (an fd)", script);
+	err = o->hand_fd(o->hand_fd_ctx, script, fd);
+	if (err)
+		return pr_errno(err, "notification %s (handing an fd over) failed", script);
+	return 0;
+}
+
+int cr_console_socket_send(void *ctx, const char *script, int fd)
+{
+	const char *path = ctx;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int sk = -EBADF;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return pr_errno(-ENAMETOOLONG, "--console-socket %s: the path is too long for a unix socket", path);
+	strcpy(sa.sun_path, path);
+	sk = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sk < 0)
+		return pr_errno(-errno, "--console-socket %s: socket", path);
+	if (connect(sk, (struct sockaddr *)&sa, sizeof(sa)))
+		return pr_errno(-errno, "--console-socket %s: connect", path);
+	/* runc's utils.SendFd: the fd's name as the data */
+	if (scm_send(sk, script, strlen(script), fd) < 0)
+		return pr_errno(-errno, "--console-socket %s: sending the %s fd", path, script);
 	return 0;
 }
 

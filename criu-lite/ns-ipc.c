@@ -452,3 +452,8 @@ void ipcns_free(struct ipcns_img *n)
 		pb_free(n->head, PB_IPCNS_HEAD);
 	free(n);
 }
+
+size_t ipcns_nr_objects(const struct ipcns_img *n)
+{
+	return n ? n->nr : 0;
+}

@@ -138,6 +138,11 @@ static struct {
 	unsigned nr;
 } rst_mnts;
 
+pid_t rst_holder(void)
+{
+	return rst_mnts.holder;
+}
+
 int rst_mounts_set(pid_t holder, const struct rst_mount *e, unsigned nr)
 {
 	free(rst_mnts.e);

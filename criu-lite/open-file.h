@@ -74,6 +74,8 @@ struct rst_mount {
 };
 int rst_mounts_set(pid_t holder, const struct rst_mount *e, unsigned nr);
 const char *rst_mnt_path(uint32_t mnt_id, const char *rel, char *buf);
+/* The holder of the tree's new mount namespace, 0 if none (its fds: pidfd_getfd()). */
+pid_t rst_holder(void);
 
 /* "a FIFO", "a directory", ... for messages about a file of mode @mode. */
 const char *file_kind_name(mode_t mode);

@@ -151,7 +151,6 @@ static const struct refused_present refused_present[] = {
 	RN(enable_fs, "cr has no list of file systems to enable"),
 	RH(ghost_limit, "cr has no ghost files"),
 	RN(irmap_scan_paths, "cr has no inode-to-path map"),
-	RN(join_ns, "cr cannot restore into existing namespaces"),
 	RP(cgroup_props, "cr saves the cgroup properties it knows; none can be named"),
 	RP(cgroup_props_file, "cr saves the cgroup properties it knows; none can be named"),
 	RN(cgroup_dump_controller, "cr saves every controller's cgroups"),
@@ -215,9 +214,10 @@ static int map_external(struct rpc_opts *r, const char *e, char *why, size_t len
 
 	if (!lb || lb == e || !rb || rb == lb + 1 || rb[1] != ':' || !rb[2])
 		return refuse(-EINVAL, why, len, "external %s: not TYPE[NAME]:VALUE", e);
-	if (strncmp(e, "mnt[", 4) && strncmp(e, "veth[", 5))
+	if (strncmp(e, "mnt[", 4) && strncmp(e, "veth[", 5) && strncmp(e, "net[", 4) && strncmp(e, "pid[", 4))
 		return refuse(-EOPNOTSUPP, why, len,
-			      "external %s: cr knows external mounts (mnt[...]) and veth ends (veth[...]) only", e);
+			      "external %s: cr knows external mounts (mnt[...]), veth ends (veth[...]) and "
+			      "namespaces (net[INODE], pid[INODE]) only", e);
 	return push(&r->o.externals, &r->o.nr_externals, e);
 }
 
@@ -251,6 +251,8 @@ static int check_sides(const CriuOpts *q, bool dump, char *why, size_t len)
 			f = "veths";
 		else if (q->has_evasive_devices && q->evasive_devices)
 			f = "evasive_devices";
+		else if (q->n_join_ns)
+			f = "join_ns";
 	} else {
 		if (q->has_pid && q->pid)
 			f = "pid";
@@ -299,6 +301,15 @@ static int map_lists(const CriuOpts *q, struct rpc_opts *r, char *why, size_t le
 		if (!o->inherit_fds)
 			return -ENOMEM;
 	}
+	if (!err && q->n_join_ns) {
+		o->join_ns = calloc(q->n_join_ns, sizeof(*o->join_ns));
+		if (!o->join_ns)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < q->n_join_ns && !err; i++)
+		o->join_ns[o->nr_join_ns++] = (struct cr_join_ns){
+			.ns = q->join_ns[i]->ns, .file = q->join_ns[i]->ns_file, .extra = q->join_ns[i]->extra_opt,
+		};
 	for (size_t i = 0; i < q->n_inherit_fd && !err; i++) {
 		/* cr's own fds, as runc passes them (ExtraFiles) */
 		if (q->inherit_fd[i]->fd < 0 || fcntl(q->inherit_fd[i]->fd, F_GETFD) < 0)
@@ -370,6 +381,7 @@ static int map_dump_restore(const CriuOpts *q, bool dump, struct rpc_opts *r, ch
 	o->tcp_established = q->has_tcp_established && q->tcp_established;
 	o->shell_job = q->has_shell_job && q->shell_job;
 	o->display_stats = q->has_display_stats && q->display_stats;
+	o->orphan_pts_master = q->has_orphan_pts_master && q->orphan_pts_master;
 	if (q->has_manage_cgroups_mode && map_cg_mode(q->manage_cgroups_mode, &o->manage_cgroups))
 		return refuse(-EINVAL, why, len, "manage_cgroups_mode %d: not a mode criu knows",
 			      q->manage_cgroups_mode);
@@ -420,9 +432,6 @@ void rpc_opts_log_accepted(const CriuOpts *q, bool dump)
 		pr_info("rpc: evasive_devices: cr opens device files at their dumped paths");
 	if (q->has_file_locks && q->file_locks)
 		pr_info("rpc: file_locks: cr dumps the tree's file locks always");
-	if (q->has_orphan_pts_master && q->orphan_pts_master)
-		pr_info("rpc: orphan_pts_master: a terminal whose master is outside the tree is refused "
-			"(without shell_job): cr cannot hand a master back yet");
 	if (q->config_file)
 		pr_info("rpc: config_file %s: none, or nothing set in it", q->config_file);
 }
@@ -436,6 +445,7 @@ void rpc_opts_free(struct rpc_opts *r)
 	free(r->o.cgroup_roots);
 	free(r->o.inherit_fds);
 	free(r->ext_inos);
+	free(r->o.join_ns);
 	*r = (struct rpc_opts){ 0 };
 }
 

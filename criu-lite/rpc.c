@@ -22,6 +22,7 @@
 #include "cleanup.h"
 #include "log.h"
 #include "rpc.h"
+#include "scm.h"
 
 #define VERSION_NAME	"criu-lite " CR_VERSION
 
@@ -60,7 +61,8 @@ static int recv_req(int sk, CriuReq **ret_req)
 	return 1;
 }
 
-static int send_resp(int sk, const CriuResp *resp)
+/* @fd >= 0 goes along as SCM_RIGHTS (the orphan-pts-master notification's). */
+static int send_resp_fd(int sk, const CriuResp *resp, int fd)
 {
 	size_t len = criu_resp__get_packed_size(resp);
 	_cleanup_free_ uint8_t *buf = xmalloc(len ? len : 1);
@@ -70,10 +72,15 @@ static int send_resp(int sk, const CriuResp *resp)
 		return -ENOMEM;
 	criu_resp__pack(resp, buf);
 	/* A caller gone is an error reply, not a SIGPIPE. */
-	n = send(sk, buf, len, MSG_NOSIGNAL);
+	n = scm_send(sk, buf, len, fd);
 	if (n < 0)
 		return pr_errno(-errno, "rpc: sending the %s reply", rpc_type_name(resp->type));
 	return 0;
+}
+
+static int send_resp(int sk, const CriuResp *resp)
+{
+	return send_resp_fd(sk, resp, -1);
 }
 
 /* The failure of @err in @resp: the first error logged is the cause. */
@@ -87,23 +94,13 @@ static void set_failure(CriuResp *resp, int err)
 	resp->cr_errmsg = (char *)(first ? first : strerror(-err));
 }
 
-/*
- * cr_options.notify: one NOTIFY round trip when the caller asked for
- * them (it must answer notify_success). Installed for every request:
- * post-restore also tells the RESTORE reply the root's pid.
- */
-static int rpc_notify(void *ctx, const char *script, pid_t pid)
+/* One NOTIFY round trip: the caller must answer notify_success. */
+static int notify_round_trip(struct swrk *s, const char *script, pid_t pid, int fd)
 {
-	struct swrk *s = ctx;
 	CriuResp resp = CRIU_RESP__INIT;
 	CriuNotify n = CRIU_NOTIFY__INIT;
 	CriuReq *req = NULL;
 	int err;
-
-	if (!strcmp(script, "post-restore"))
-		s->restored = pid;
-	if (!s->forward)
-		return 0;
 
 	resp.type = CRIU_REQ_TYPE__NOTIFY;
 	resp.success = true;
@@ -113,7 +110,7 @@ static int rpc_notify(void *ctx, const char *script, pid_t pid)
 		n.has_pid = true;
 		n.pid = pid;
 	}
-	err = send_resp(s->sk, &resp);
+	err = send_resp_fd(s->sk, &resp, fd);
 	if (err)
 		return err;
 	err = recv_req(s->sk, &req);
@@ -128,6 +125,35 @@ static int rpc_notify(void *ctx, const char *script, pid_t pid)
 		err = 0;
 	criu_req__free_unpacked(req, NULL);
 	return err;
+}
+
+/*
+ * cr_options.notify: a NOTIFY round trip when the caller asked for
+ * them. Installed for every request: post-restore also tells the
+ * RESTORE reply the root's pid.
+ */
+static int rpc_notify(void *ctx, const char *script, pid_t pid)
+{
+	struct swrk *s = ctx;
+
+	if (!strcmp(script, "post-restore"))
+		s->restored = pid;
+	return s->forward ? notify_round_trip(s, script, pid, -1) : 0;
+}
+
+/*
+ * cr_options.hand_fd: the fd rides on the notification as criu sends it
+ * (runc takes the orphan pts master from it). A caller that asked for no
+ * notifications cannot be given one.
+ */
+static int rpc_hand_fd(void *ctx, const char *script, int fd)
+{
+	struct swrk *s = ctx;
+
+	if (!s->forward)
+		return pr_errno(-ENOTCONN, "rpc: %s: the caller did not ask for notifications (notify_scripts), which "
+				"carry the fd", script);
+	return notify_round_trip(s, script, 0, fd);
 }
 
 /*
@@ -275,6 +301,8 @@ static int handle_command(struct swrk *s, const CriuReq *req)
 		s->restored = 0;
 		r.o.notify = rpc_notify;
 		r.o.notify_ctx = s;
+		r.o.hand_fd = rpc_hand_fd;
+		r.o.hand_fd_ctx = s;
 		/* The commands take the directory over. */
 		if (req->type == CRIU_REQ_TYPE__DUMP)
 			err = cr_dump(&r.o, TAKE_FD(dfd));

@@ -26,6 +26,14 @@
  * tree holds open are not saved; a task of a session with a pty terminal
  * that had none itself (forked before the leader set it) gets it.
  *
+ * --orphan-pts-master: a pts whose master is outside the tree (a
+ * container runtime's console) is dumped as "orphan": termios, window
+ * size, the session and foreground group from the tasks' stat. Restore
+ * makes a new pair in the devpts the pts was on (or takes the pts the
+ * holder made for a bind mount of it, runc's /dev/console), opens the
+ * slaves by path there, and hands the master over (cr_hand_fd(): the
+ * RPC's orphan-pts-master notification, or --console-socket).
+ *
  * --shell-job: a terminal whose other side is outside the tree (the
  * shell's /dev/pts/N on fds 0-2) is dumped as "external". Restore opens
  * cr's stdin's terminal in its place and sets its termios; a tree whose
@@ -42,7 +50,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <dirent.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -203,14 +213,30 @@ struct tty_master {
 	char what[64];
 };
 
+/* --orphan-pts-master: the first entry of each pts index whose master is outside. */
+struct tty_orphan {
+	unsigned index;
+	uint32_t id;
+};
+
 /* One dump per cr process: the state lives for it. */
 static struct {
 	struct tty_task *tasks;
 	size_t nr_tasks;
 	struct tty_master *masters;
 	size_t nr_masters;
+	struct tty_orphan *orphans;
+	size_t nr_orphans;
 	dev_t external;			/* the --shell-job terminal, 0 none yet */
 } dst;
+
+static const struct tty_orphan *orphan_by_index(unsigned index)
+{
+	for (size_t i = 0; i < dst.nr_orphans; i++)
+		if (dst.orphans[i].index == index)
+			return &dst.orphans[i];
+	return NULL;
+}
 
 static struct tty_master *master_by_index(unsigned index)
 {
@@ -443,7 +469,8 @@ static int external_dump(struct fd_dump *d, TtyEntry *t)
 {
 	if (!files_dump_opts(d->df)->shell_job)
 		return files_refuse(d, "a terminal whose other side is outside the tree",
-				    "if it is the terminal cr runs on (a shell job), dump with --shell-job");
+				    "if it is the terminal cr runs on (a shell job), dump with --shell-job; if its "
+				    "master is held outside (a container's console), with --orphan-pts-master");
 	if (dst.external && dst.external != d->st.st_rdev)
 		return files_refuse(d, "a second terminal outside the tree",
 				    "--shell-job connects one terminal, cr's own");
@@ -465,6 +492,54 @@ static int external_dump(struct fd_dump *d, TtyEntry *t)
 	return dump_termios(d->cr_fd, d, t);
 }
 
+/*
+ * --orphan-pts-master: a pts whose master is outside (a runtime's
+ * console). Its termios and window size are read through the slave; its
+ * session and foreground group from the tasks whose controlling
+ * terminal it is (TIOCGSID answers through a slave only to its own
+ * session). Bytes queued on it are not saved: reading them would take
+ * them from the tree, and without the master they cannot be put back.
+ */
+static int orphan_dump(struct fd_dump *d, FileEntry *fe, TtyEntry *t)
+{
+	const struct tty_orphan *first = orphan_by_index(t->index);
+	struct tty_orphan *n;
+
+	t->type = TTY_TYPE__TTY_PTY_ORPHAN;
+	t->path = xstrdup(d->link);
+	if (!t->path)
+		return -ENOMEM;
+	if (first) {
+		t->has_master_id = true;
+		t->master_id = first->id;
+		return 0;
+	}
+	for (size_t i = 0; i < dst.nr_tasks; i++) {
+		const struct tty_task *k = &dst.tasks[i];
+
+		if (k->tty_nr != t->rdev)
+			continue;
+		if (!task_by_pid(k->sid))
+			return files_refuse(d, "the controlling terminal of a session whose leader is outside the tree",
+					    "--orphan-pts-master restores a terminal for a session the tree leads");
+		t->has_sid = true;
+		t->sid = files_dump_ns_id(d->df, k->sid);
+		if (k->tpgid > 0 && is_tree_pgrp(k->tpgid)) {
+			t->has_fg_pgrp = true;
+			t->fg_pgrp = files_dump_ns_id(d->df, k->tpgid);
+		}
+		break;
+	}
+	n = xrealloc(dst.orphans, (dst.nr_orphans + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	dst.orphans = n;
+	dst.orphans[dst.nr_orphans++] = (struct tty_orphan){ .index = t->index, .id = fe->id };
+	pr_info("pid %d: fd %d: %s, whose master is outside the tree, is saved (--orphan-pts-master)", d->pid, d->fd,
+		d->link);
+	return dump_termios(d->cr_fd, d, t);
+}
+
 static int tty_dump(struct fd_dump *d, FileEntry *fe)
 {
 	TtyEntry *t = xmalloc(sizeof(*t));
@@ -481,6 +556,8 @@ static int tty_dump(struct fd_dump *d, FileEntry *fe)
 	}
 	t->index = is_pts(d->st.st_rdev) ? pts_index(d->st.st_rdev) : minor(d->st.st_rdev);
 	m = is_pts(d->st.st_rdev) ? master_by_index(t->index) : NULL;
+	if (!m && is_pts(d->st.st_rdev) && files_dump_opts(d->df)->orphan_pts_master)
+		return orphan_dump(d, fe, t);
 	if (!m)
 		return external_dump(d, t);
 	t->type = TTY_TYPE__TTY_PTY_SLAVE;
@@ -528,11 +605,12 @@ static int tty_dump_finish(struct files_dump *df)
 		const struct tty_task *k = &dst.tasks[i];
 		dev_t dev = makedev((k->tty_nr >> 8) & 0xfff, (k->tty_nr & 0xff) | ((k->tty_nr >> 12) & 0xfff00));
 
-		if (!k->tty_nr || (is_pts(dev) && master_by_index(pts_index(dev))))
+		if (!k->tty_nr || (is_pts(dev) && (master_by_index(pts_index(dev)) || orphan_by_index(pts_index(dev)))))
 			continue;
 		if (!files_dump_opts(df)->shell_job)
 			err = pr_errno(-ENOTSUP, "pid %d: its controlling terminal (device %u:%u) is outside the tree; "
-				       "if it is the terminal cr runs on (a shell job), dump with --shell-job",
+				       "if it is the terminal cr runs on (a shell job), dump with --shell-job; if it is a "
+				       "runtime's console (its master held outside), with --orphan-pts-master",
 				       k->pid, major(dev), minor(dev));
 		else if (dst.external && dst.external != dev)
 			err = pr_errno(-ENOTSUP, "pid %d: its controlling terminal (device %u:%u) is not the one its fds use (%u:%u)",
@@ -547,6 +625,7 @@ static int tty_dump_finish(struct files_dump *df)
 			close(dst.masters[i].fd);
 	free(dst.masters);
 	free(dst.tasks);
+	free(dst.orphans);
 	memset(&dst, 0, sizeof(dst));
 	return err;
 }
@@ -591,6 +670,200 @@ static int termios_of(const TtyEntry *t, struct termios *ret)
 	return 0;
 }
 
+/* ---- restore: --orphan-pts-master ---------------------------------------- */
+
+/* The new masters of the orphan terminals, from their open until every entry is open. */
+static struct {
+	struct { uint32_t id; int fd; } *v;
+	size_t nr;
+} rorph;
+
+static int orphan_kept(uint32_t id)
+{
+	for (size_t i = 0; i < rorph.nr; i++)
+		if (rorph.v[i].id == id)
+			return rorph.v[i].fd;
+	return -1;
+}
+
+static void orphan_forget(uint32_t id)
+{
+	for (size_t i = 0; i < rorph.nr; i++)
+		if (rorph.v[i].id == id && rorph.v[i].fd >= 0) {
+			close(rorph.v[i].fd);
+			rorph.v[i].fd = -1;
+		}
+}
+
+static int orphan_check(struct files_rst *rf, const FileEntry *fe)
+{
+	const struct cr_options *o = files_rst_opts(rf);
+	const TtyEntry *t = fe->tty;
+	struct termios tio;
+
+	if (t->has_master_id) {
+		const FileEntry *m = files_rst_entry(rf, t->master_id);
+
+		if (!m || !m->tty || m->tty->type != TTY_TYPE__TTY_PTY_ORPHAN || m->tty->has_master_id)
+			return pr_errno(-EBADMSG, "files.img: orphan pty slave id %u names no first orphan entry (id %u)",
+					fe->id, t->master_id);
+		return 0;
+	}
+	if (termios_of(t, &tio) || !t->winsize || !t->path || t->path[0] != '/')
+		return pr_errno(-EBADMSG, "files.img: orphan pty slave id %u lacks its termios, window size or path",
+				fe->id);
+	if (!o->orphan_pts_master)
+		return pr_errno(-ENOTSUP, "the tree's terminal %s (file id %u) had its master outside the tree: restore "
+				"with --orphan-pts-master (RPC orphan_pts_master), which hands a new master over",
+				t->path, fe->id);
+	if (!o->hand_fd)
+		return pr_errno(-ENOTSUP, "--orphan-pts-master: the tree's terminal %s (file id %u) gets a new master and "
+				"nobody takes it: name a console socket (--console-socket PATH), or restore over the RPC",
+				t->path, fe->id);
+	return 0;
+}
+
+/*
+ * The master of the pts the holder made for a bind mount of it
+ * (mnt-build.c: runc binds /dev/pts/0 on /dev/console), which is then
+ * the tree's terminal again: the ptmx fd of the holder whose slave is
+ * @st. -ENOENT if none.
+ */
+static int holder_master(const struct stat *st, const char *what)
+{
+	_cleanup_closedir_ DIR *dir = NULL;
+	_cleanup_close_ int pidfd = -EBADF;
+	pid_t holder = rst_holder();
+	char path[64];
+	struct dirent *de;
+
+	if (holder <= 0)
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/proc/%d/fd", holder);
+	dir = opendir(path);
+	pidfd = syscall(SYS_pidfd_open, holder, 0);
+	if (!dir || pidfd < 0)
+		return pr_errno(-errno, "%s: looking at the fds of the namespaces' holder %d", what, holder);
+	while ((de = readdir(dir))) {
+		_cleanup_close_ int fd = -EBADF, peer = -EBADF;
+		struct stat fst, pst;
+
+		if (de->d_name[0] == '.')
+			continue;
+		fd = syscall(SYS_pidfd_getfd, pidfd, atoi(de->d_name), 0);
+		if (fd < 0 || fstat(fd, &fst) || !S_ISCHR(fst.st_mode) || !is_ptmx(fst.st_rdev))
+			continue;
+		peer = ioctl(fd, TIOCGPTPEER, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+		if (peer >= 0 && !fstat(peer, &pst) && pst.st_dev == st->st_dev && pst.st_rdev == st->st_rdev)
+			return TAKE_FD(fd);
+	}
+	return -ENOENT;
+}
+
+/* A new master for the orphan pts of @t: in the devpts its path was on, or the holder's one of that pts. */
+static int orphan_new_master(const TtyEntry *t, const char *what)
+{
+	char ptmx[PATH_MAX];
+	const char *slash = strrchr(t->path, '/');
+	struct stat st;
+	int fd, unlock = 0;
+
+	if (!rst_stat(t->path, &st) && S_ISCHR(st.st_mode) && is_pts(st.st_rdev)) {
+		fd = holder_master(&st, what);
+		if (fd >= 0) {
+			pr_debug("%s: the pty the holder made for a bind mount of %s", what, t->path);
+			return fd;
+		}
+		if (fd != -ENOENT)
+			return fd;
+	}
+	snprintf(ptmx, sizeof(ptmx), "%.*s/ptmx", (int)(slash - t->path), t->path);
+	fd = rst_open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return pr_errno(-errno, "%s: opening %s", what, ptmx);
+	if (ioctl(fd, TIOCSPTLCK, &unlock) < 0) {
+		int err = pr_errno(-errno, "%s: unlocking the new pty", what);
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/*
+ * A slave of the orphan's new @master, opened by its path in the tree's
+ * devpts (where @t's was): a peer of a master the holder opened on its
+ * own clone of the devpts would name that clone's path ("/0"), and the
+ * tree would not find its terminal's name (ttyname()).
+ */
+static int orphan_peer(const TtyEntry *t, int master, int flags, const char *what)
+{
+	const char *slash = strrchr(t->path, '/');
+	char path[PATH_MAX];
+	unsigned index;
+	int fd;
+
+	if (ioctl(master, TIOCGPTN, &index) < 0)
+		return pr_errno(-errno, "%s: TIOCGPTN", what);
+	snprintf(path, sizeof(path), "%.*s/%u", (int)(slash - t->path), t->path, index);
+	fd = rst_open(path, (flags & O_ACCMODE) | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return pr_errno(-errno, "%s: opening %s", what, path);
+	return fd;
+}
+
+static int orphan_open(struct files_rst *rf, const FileEntry *fe)
+{
+	const TtyEntry *t = fe->tty;
+	struct winsize ws;
+	struct termios tio;
+	_cleanup_close_ int master = -EBADF, slave = -EBADF;
+	char what[96];
+	void *n;
+	int err;
+
+	snprintf(what, sizeof(what), "orphan pty slave id %u (was %s)", fe->id, t->path);
+	if (t->has_master_id) {
+		int first = files_rst_get(rf, t->master_id);
+
+		if (first < 0)
+			return first;
+		if (orphan_kept(t->master_id) < 0)
+			return pr_errno(-EBADMSG, "%s: its first entry %u kept no master", what, t->master_id);
+		return orphan_peer(t, orphan_kept(t->master_id), fe->flags, what);
+	}
+	master = orphan_new_master(t, what);
+	if (master < 0)
+		return master;
+	slave = orphan_peer(t, master, O_RDWR, what);
+	if (slave < 0)
+		return slave;
+	err = termios_of(t, &tio);
+	if (!err)
+		err = set_termios(slave, &tio, what);
+	if (err)
+		return err;
+	ws = (struct winsize){ .ws_row = t->winsize->row, .ws_col = t->winsize->col,
+			       .ws_xpixel = t->winsize->xpixel, .ws_ypixel = t->winsize->ypixel };
+	if (ioctl(master, TIOCSWINSZ, &ws) < 0)
+		return pr_errno(-errno, "%s: TIOCSWINSZ", what);
+	err = cr_fail_point("orphan-pts-master");
+	if (!err)
+		err = cr_hand_fd(files_rst_opts(rf), "orphan-pts-master", master);
+	if (err)
+		return err;
+	n = xrealloc(rorph.v, (rorph.nr + 1) * sizeof(*rorph.v));
+	if (!n)
+		return -ENOMEM;
+	rorph.v = n;
+	rorph.v[rorph.nr].id = fe->id;
+	rorph.v[rorph.nr++].fd = TAKE_FD(master);
+	pr_info("%s: a new pty pair, its master handed over (orphan-pts-master)", what);
+	if ((fe->flags & O_ACCMODE) == O_RDWR)
+		return TAKE_FD(slave);
+	return orphan_peer(t, rorph.v[rorph.nr - 1].fd, fe->flags, what);
+}
+
 static int tty_check(struct files_rst *rf, const FileEntry *fe)
 {
 	const TtyEntry *t = fe->tty;
@@ -611,6 +884,8 @@ static int tty_check(struct files_rst *rf, const FileEntry *fe)
 					fe->id, t->master_id);
 		return 0;
 	}
+	case TTY_TYPE__TTY_PTY_ORPHAN:
+		return orphan_check(rf, fe);
 	case TTY_TYPE__TTY_EXTERNAL:
 		if (!files_rst_opts(rf)->shell_job)
 			return pr_errno(-ENOTSUP, "the tree used the terminal %s of its caller (file id %u): restore with --shell-job",
@@ -737,6 +1012,8 @@ static int tty_open(struct files_rst *rf, const FileEntry *fe)
 		return slave_open(rf, fe);
 	case TTY_TYPE__TTY_EXTERNAL:
 		return external_open(fe);
+	case TTY_TYPE__TTY_PTY_ORPHAN:
+		return orphan_open(rf, fe);
 	default:
 		return -EBADMSG;	/* tty_check() refused it */
 	}
@@ -748,6 +1025,9 @@ static int tty_post_open(struct files_rst *rf, const FileEntry *fe, int fd)
 	int on = 1;
 
 	(void)rf;
+	/* The caller has the orphan's master: cr's copy goes (every slave is open). */
+	if (fe->tty->type == TTY_TYPE__TTY_PTY_ORPHAN)
+		orphan_forget(fe->id);
 	if (fe->tty->type != TTY_TYPE__TTY_PTY_MASTER || !fe->tty->locked)
 		return 0;
 	if (ioctl(fd, TIOCSPTLCK, &on) < 0)
@@ -773,8 +1053,19 @@ static int leader_peer(const FileEntry *fe, int fd, const char *what)
 
 static bool leads_its_session(const FileEntry *fe)
 {
-	return fe->tty->type == TTY_TYPE__TTY_PTY_MASTER && fe->tty->has_sid &&
-	       (pid_t)fe->tty->sid == getpid();
+	return (fe->tty->type == TTY_TYPE__TTY_PTY_MASTER || fe->tty->type == TTY_TYPE__TTY_PTY_ORPHAN) &&
+	       fe->tty->has_sid && (pid_t)fe->tty->sid == getpid();
+}
+
+/* A slave of the entry's terminal for the session calls: an orphan's fd is one already. */
+static int session_peer(const FileEntry *fe, int fd, const char *what)
+{
+	if (fe->tty->type == TTY_TYPE__TTY_PTY_ORPHAN) {
+		int slave = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+		return slave < 0 ? pr_errno(-errno, "%s: dup", what) : slave;
+	}
+	return leader_peer(fe, fd, what);
 }
 
 static int tty_session_new(const FileEntry *fe, int fd)
@@ -785,7 +1076,7 @@ static int tty_session_new(const FileEntry *fe, int fd)
 	if (!leads_its_session(fe))
 		return 0;
 	snprintf(what, sizeof(what), "pid %d: the pty that was /dev/pts/%u", getpid(), fe->tty->index);
-	slave = leader_peer(fe, fd, what);
+	slave = session_peer(fe, fd, what);
 	if (slave < 0)
 		return slave;
 	if (ioctl(slave, TIOCSCTTY, 0) < 0)
@@ -803,7 +1094,7 @@ static int tty_session_joined(const FileEntry *fe, int fd)
 		return 0;
 	pgrp = fe->tty->fg_pgrp;
 	snprintf(what, sizeof(what), "pid %d: the pty that was /dev/pts/%u", getpid(), fe->tty->index);
-	slave = leader_peer(fe, fd, what);
+	slave = session_peer(fe, fd, what);
 	if (slave < 0)
 		return slave;
 	/* Every signal is blocked here, so SIGTTOU does not stop a background leader. */
@@ -828,6 +1119,14 @@ static int tty_task_setup(const FileEntry *fe, int fd)
 	return 0;
 }
 
+/* A failed restore: cr's copy of an orphan's new master goes (the caller may have one). */
+static void tty_abort(struct files_rst *rf, const FileEntry *fe)
+{
+	(void)rf;
+	if (fe->tty && fe->tty->type == TTY_TYPE__TTY_PTY_ORPHAN)
+		orphan_forget(fe->id);
+}
+
 /*
  * Two kinds share FILE_TTY and the restore side: masters dump at once,
  * slaves and other terminals once every master of the tree is known
@@ -835,6 +1134,7 @@ static int tty_task_setup(const FileEntry *fe, int fd)
  */
 #define TTY_RESTORE_OPS							\
 	.check = tty_check, .open = tty_open, .post_open = tty_post_open,	\
+	.abort = tty_abort,							\
 	.task_setup = tty_task_setup, .key = tty_key,			\
 	.session_new = tty_session_new, .session_joined = tty_session_joined
 

@@ -11,7 +11,16 @@
  * counter going on; DUMP of a pid that does not exist (success false,
  * cr_errno, cr_errmsg); PRE_DUMP (an error reply); an option cr refuses
  * (track_mem); a notification answered with a failure (the dump fails,
- * the process runs on). One line per case, "ok NAME" or "FAIL NAME:
+ * the process runs on); join_ns: a process in a uts namespace of its own
+ * restored into another existing one, whose hostname stays; join_ns of
+ * a pid namespace refused, and of an ipc namespace when the dumped one held
+ * a SysV segment; orphan_pts_master: a process whose terminal's
+ * master we hold, dumped and restored, its new master received with the
+ * orphan-pts-master notification (SCM_RIGHTS), and the process answers
+ * a line written to it; the same restore refused without notifications;
+ * an external pid namespace (runc's pid[INODE]:extRootPidNS) refused at
+ * dump, the process running on.
+ * One line per case, "ok NAME" or "FAIL NAME:
  * why", then exactly "rpc: N passed, N failed"; exit status 1 if a case
  * failed.
  */
@@ -24,7 +33,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -75,6 +87,7 @@ struct session {
 	int notify_pid[MAX_NOTIFY];
 	unsigned nr_notified;
 	const char *fail_at;		/* answer this notification with a failure */
+	int got_fd;			/* the fd a notification carried (orphan-pts-master), -1 */
 };
 
 static bool session_start(struct session *s)
@@ -83,6 +96,7 @@ static bool session_start(struct session *s)
 	char fd[16];
 
 	memset(s, 0, sizeof(*s));
+	s->got_fd = -1;
 	/* libcriu's: the server's end is inherited by exec, ours is not */
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv))
 		return fail("socketpair: %s", strerror(errno));
@@ -130,8 +144,19 @@ static bool send_req(struct session *s, const CriuReq *req)
 static CriuResp *recv_resp(struct session *s)
 {
 	static uint8_t buf[MAX_PACKET];
-	ssize_t n = recv(s->sk, buf, sizeof(buf), 0);
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { buf, sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	ssize_t n = recvmsg(s->sk, &mh, MSG_CMSG_CLOEXEC);
+	struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
 	CriuResp *r;
+
+	/* as runc: the fd of a notification comes as SCM_RIGHTS */
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+		if (s->got_fd >= 0)
+			close(s->got_fd);
+		memcpy(&s->got_fd, CMSG_DATA(c), sizeof(int));
+	}
 
 	if (n <= 0) {
 		fail(n ? "recv: %s" : "cr closed the socket without an answer", strerror(errno));
@@ -196,6 +221,8 @@ static int notify_pid(const struct session *s, const char *script)
 
 static char counter_path[96];
 
+static __attribute__((noreturn)) void start_counter_here(void);
+
 /* Counts in a file of the temp dir, 100 times a second; no fd kept open but stdio (/dev/null). */
 static pid_t start_counter(void)
 {
@@ -203,6 +230,12 @@ static pid_t start_counter(void)
 
 	if (pid != 0)
 		return pid;
+	start_counter_here();
+}
+
+/* The counting loop of start_counter(), in the calling process; never returns. */
+static __attribute__((noreturn)) void start_counter_here(void)
+{
 	int null = open("/dev/null", O_RDWR);
 
 	dup2(null, 0);
@@ -465,6 +498,32 @@ static bool expect_failure(const CriuResp *r, CriuReqType type, const char *msg)
 	return true;
 }
 
+/* @req in a session of its own must fail as expect_failure() says. */
+static bool call_refused(const CriuReq *req, const char *msg)
+{
+	struct session s;
+	CriuResp *r = one_call(&s, req, NULL);
+	bool ok = expect_failure(r, req->type, msg);
+
+	if (r)
+		criu_resp__free_unpacked(r, NULL);
+	return ok;
+}
+
+/* A DUMP of @pid with @o must be refused saying @msg, and @pid run on. */
+static bool dump_refused(CriuOpts *o, pid_t pid, const char *msg)
+{
+	CriuReq req = CRIU_REQ__INIT;
+
+	o->has_pid = true;
+	o->pid = pid;
+	req.type = CRIU_REQ_TYPE__DUMP;
+	req.opts = o;
+	if (!call_refused(&req, msg))
+		return false;
+	return kill(pid, 0) == 0 || fail("the process is gone after a refused dump");
+}
+
 static bool case_bad_pid(int dir_fd)
 {
 	struct session s;
@@ -489,47 +548,28 @@ static bool case_bad_pid(int dir_fd)
 
 static bool case_pre_dump(int dir_fd)
 {
-	struct session s;
 	CriuReq req = CRIU_REQ__INIT;
 	CriuOpts o;
-	CriuResp *r;
-	bool ok;
 
 	opts_for(&o, dir_fd, "pre-dump.log");
 	o.has_pid = true;
 	o.pid = getpid();
 	req.type = CRIU_REQ_TYPE__PRE_DUMP;
 	req.opts = &o;
-	r = one_call(&s, &req, NULL);
-	ok = expect_failure(r, CRIU_REQ_TYPE__PRE_DUMP, "pre-dump");
-	if (r)
-		criu_resp__free_unpacked(r, NULL);
-	return ok;
+	return call_refused(&req, "pre-dump");
 }
 
 static bool case_refused_option(int dir_fd)
 {
-	struct session s;
-	CriuReq req = CRIU_REQ__INIT;
 	CriuOpts o;
-	CriuResp *r;
 	pid_t pid = start_counter();
 	bool ok;
 
 	if (pid < 0)
 		return fail("fork: %s", strerror(errno));
 	opts_for(&o, dir_fd, "refused.log");
-	o.has_pid = true;
-	o.pid = pid;
 	o.has_track_mem = o.track_mem = true;
-	req.type = CRIU_REQ_TYPE__DUMP;
-	req.opts = &o;
-	r = one_call(&s, &req, NULL);
-	ok = expect_failure(r, CRIU_REQ_TYPE__DUMP, "track_mem");
-	if (r)
-		criu_resp__free_unpacked(r, NULL);
-	if (ok && kill(pid, 0))
-		ok = fail("the process is gone after a refused dump");
+	ok = dump_refused(&o, pid, "track_mem");
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	return ok;
@@ -573,6 +613,376 @@ static bool case_notify_failure(int dir_fd)
 	return ok;
 }
 
+/*
+ * A process in a namespace of its own: a uts one with hostname @name, or
+ * (@name NULL) an ipc one holding a SysV segment. It counts (@count), or
+ * only sleeps.
+ */
+static pid_t start_in_uts(const char *name, bool count)
+{
+	int p[2];
+	pid_t pid;
+	char c = 0;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		if (name ? unshare(CLONE_NEWUTS) || sethostname(name, strlen(name)) :
+			   unshare(CLONE_NEWIPC) || shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600) < 0)
+			_exit(1);
+		(void)!write(p[1], "u", 1);
+		if (count) {
+			close(p[0]);
+			close(p[1]);
+			start_counter_here();
+		}
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	if (pid < 0 || read(p[0], &c, 1) != 1) {
+		close(p[0]);
+		return -1;
+	}
+	close(p[0]);
+	return pid;
+}
+
+/* The hostname of @pid's uts namespace is @name (seen from a child that entered it). */
+static bool uts_hostname_is(pid_t pid, const char *name)
+{
+	char path[64];
+	int status, fd;
+	pid_t c;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/uts", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	c = fork();
+	if (c == 0) {
+		char h[128] = "";
+
+		_exit(setns(fd, CLONE_NEWUTS) || gethostname(h, sizeof(h)) || strcmp(h, name));
+	}
+	close(fd);
+	return c > 0 && waitpid(c, &status, 0) == c && WIFEXITED(status) && !WEXITSTATUS(status);
+}
+
+static ino_t ns_ino(pid_t pid, const char *ns)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, ns);
+	return stat(path, &st) ? 0 : st.st_ino;
+}
+
+/* Dumps @pid (killing it) into @dir_fd with @o's extra options set by @prep; true on success. */
+static bool dump_one(int dir_fd, pid_t pid, const char *log, bool orphan)
+{
+	struct session s;
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts o;
+	CriuResp *r;
+	bool ok = true;
+
+	opts_for(&o, dir_fd, log);
+	o.has_pid = true;
+	o.pid = pid;
+	o.has_orphan_pts_master = o.orphan_pts_master = orphan;
+	req.type = CRIU_REQ_TYPE__DUMP;
+	req.opts = &o;
+	r = one_call(&s, &req, NULL);
+	if (!r)
+		return false;
+	if (!r->success)
+		ok = fail("DUMP: %s", r->cr_errmsg ? r->cr_errmsg : "no message");
+	criu_resp__free_unpacked(r, NULL);
+	return ok && (reaped(pid) || fail("pid %d was not killed by the dump", pid));
+}
+
+/* A RESTORE request into @dir_fd with one join_ns NS:FILE; the structures are the caller's. */
+struct join_req {
+	CriuReq req;
+	CriuOpts o;
+	CriuJoinNamespace jn, *jns[1];
+};
+
+static void join_req_init(struct join_req *j, int dir_fd, const char *log, const char *ns, const char *file)
+{
+	j->req = (CriuReq)CRIU_REQ__INIT;
+	j->jn = (CriuJoinNamespace)CRIU_JOIN_NAMESPACE__INIT;
+	opts_for(&j->o, dir_fd, log);
+	j->o.has_rst_sibling = j->o.rst_sibling = true;
+	j->jn.ns = (char *)ns;
+	j->jn.ns_file = (char *)file;
+	j->jns[0] = &j->jn;
+	j->o.n_join_ns = 1;
+	j->o.join_ns = j->jns;
+	j->req.type = CRIU_REQ_TYPE__RESTORE;
+	j->req.opts = &j->o;
+}
+
+/* Kills and reaps our child @pid, if any. */
+static void stop(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+static bool case_join_ns(int dir_fd)
+{
+	struct session s;
+	struct join_req j;
+	CriuResp *r;
+	char file[64];
+	pid_t pid = start_in_uts("rpc-dumped", true), holder = start_in_uts("rpc-joined", false);
+	bool ok = true;
+
+	if (pid < 0 || holder < 0)
+		ok = fail("starting the processes in uts namespaces of their own failed");
+	if (ok && !counts_past(read_counter()))
+		ok = fail("the process to dump does not count");
+	if (ok)
+		ok = dump_one(dir_fd, pid, "join-dump.log", false);
+	if (ok) {
+		snprintf(file, sizeof(file), "/proc/%d/ns/uts", holder);
+		join_req_init(&j, dir_fd, "join-restore.log", "uts", file);
+		r = one_call(&s, &j.req, NULL);
+		if (!r)
+			ok = false;
+		else if (!r->success || !r->restore || r->restore->pid != pid)
+			ok = fail("RESTORE with join_ns uts: %s", r->cr_errmsg ? r->cr_errmsg : "not pid as dumped");
+		if (r)
+			criu_resp__free_unpacked(r, NULL);
+	}
+	if (ok && ns_ino(pid, "uts") != ns_ino(holder, "uts"))
+		ok = fail("the restored process is not in the joined uts namespace");
+	if (ok && !uts_hostname_is(holder, "rpc-joined"))
+		ok = fail("the joined namespace's hostname changed (the dumped one was restored into it)");
+	if (ok && !counts_past(read_counter()))
+		ok = fail("the restored process does not count");
+	stop(pid);
+	stop(holder);
+	return ok;
+}
+
+/* A dumped ipc namespace with a SysV segment cannot go into an existing one. */
+static bool case_join_ipc_objects(int dir_fd)
+{
+	struct join_req j;
+	char file[64];
+	pid_t pid = start_in_uts(NULL, true), holder = start_in_uts("rpc-ipc-holder", false);
+	bool ok = true;
+
+	if (pid < 0 || holder < 0)
+		ok = fail("starting the processes in namespaces of their own failed");
+	if (ok)
+		ok = dump_one(dir_fd, pid, "join-ipc-dump.log", false);
+	if (ok) {
+		snprintf(file, sizeof(file), "%d", holder);	/* criu's NS:PID spelling */
+		join_req_init(&j, dir_fd, "join-ipc-restore.log", "ipc", file);
+		ok = call_refused(&j.req, "held 1 SysV objects or message queues");
+	}
+	if (ok && kill(pid, 0) == 0)
+		ok = fail("pid %d exists after a refused restore", pid);
+	stop(holder);
+	return ok;
+}
+
+static bool case_join_ns_refused(int dir_fd)
+{
+	struct join_req j;
+
+	/* the images of case_join_ns: refused before anything is read */
+	join_req_init(&j, dir_fd, "join-pid.log", "pid", "/proc/1/ns/pid");
+	return call_refused(&j.req, "joins existing net, uts and ipc namespaces only");
+}
+
+/* A counter that is pid 1 of a pid namespace of its own; *ret_init its pid. Returns the forker (reaps it). */
+static pid_t start_pidns_init(pid_t *ret_init)
+{
+	int p[2];
+	pid_t forker, init = -1;
+
+	if (pipe(p))
+		return -1;
+	forker = fork();
+	if (forker == 0) {
+		pid_t c;
+
+		if (unshare(CLONE_NEWPID))
+			_exit(1);
+		c = fork();
+		if (c == 0) {
+			close(p[0]);
+			close(p[1]);
+			start_counter_here();
+		}
+		(void)!write(p[1], &c, sizeof(c));
+		waitpid(c, NULL, 0);
+		_exit(0);
+	}
+	close(p[1]);
+	if (forker < 0 || read(p[0], &init, sizeof(init)) != sizeof(init))
+		init = -1;
+	close(p[0]);
+	*ret_init = init;
+	return forker;
+}
+
+/* runc's external pid namespace: refused at dump, the process runs on. */
+static bool case_external_pidns(int dir_fd)
+{
+	CriuOpts o;
+	char ext[64], *exts[] = { ext };
+	pid_t init, forker = start_pidns_init(&init);
+	bool ok = true;
+
+	if (forker < 0 || init <= 0)
+		return fail("starting a process in a pid namespace of its own failed");
+	snprintf(ext, sizeof(ext), "pid[%lu]:extRootPidNS", (unsigned long)ns_ino(init, "pid"));
+	opts_for(&o, dir_fd, "ext-pid.log");
+	o.n_external = 1;
+	o.external = exts;
+	ok = dump_refused(&o, init, "cannot restore a tree into an existing pid namespace");
+	kill(init, SIGKILL);
+	waitpid(forker, NULL, 0);
+	return ok;
+}
+
+/* A session leader whose controlling terminal is the slave of @master (ours): answers each line. */
+static pid_t start_on_pty(int master)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	int slave = -1;
+	char line[256];
+	size_t n = 0;
+
+	setsid();
+	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (slave < 0 || ioctl(slave, TIOCSCTTY, 0))
+		_exit(1);
+	dup2(slave, 0);
+	dup2(slave, 1);
+	dup2(slave, 2);
+	for (int fd = 3; fd < 1024; fd++)
+		close(fd);
+	for (;;) {
+		ssize_t r = read(0, line + n, sizeof(line) - n - 1);
+
+		if (r <= 0)
+			_exit(r < 0);
+		n += r;
+		if (memchr(line, '\n', n)) {
+			(void)!write(1, "got:", 4);
+			(void)!write(1, line, n);
+			n = 0;
+		}
+	}
+}
+
+/* Reads @master until @want shows up (true) or the wait is over. */
+static bool master_says(int master, const char *want)
+{
+	char buf[1024];
+	size_t n = 0;
+
+	fcntl(master, F_SETFL, O_NONBLOCK);
+	for (unsigned waited = 0; waited < WAIT_MS; waited += 10) {
+		ssize_t r = read(master, buf + n, sizeof(buf) - n - 1);
+
+		if (r > 0) {
+			n += r;
+			buf[n] = '\0';
+			if (strstr(buf, want))
+				return true;
+			if (n > sizeof(buf) / 2)
+				n = 0;
+		}
+		msleep(10);
+	}
+	return false;
+}
+
+static CriuResp *restore_orphan(int dir_fd, struct session *s, bool notify, const char *log)
+{
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts o;
+	CriuResp *r;
+
+	opts_for(&o, dir_fd, log);
+	o.has_rst_sibling = o.rst_sibling = true;
+	o.has_orphan_pts_master = o.orphan_pts_master = true;
+	o.has_notify_scripts = o.notify_scripts = notify;
+	req.type = CRIU_REQ_TYPE__RESTORE;
+	req.opts = &o;
+	if (!session_start(s))
+		return NULL;
+	r = call(s, &req);
+	session_end(s, NULL);
+	return r;
+}
+
+static bool case_orphan_pts(int dir_fd)
+{
+	struct session s;
+	CriuResp *r;
+	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	pid_t pid = -1;
+	bool ok = true;
+
+	if (master < 0 || unlockpt(master))
+		return fail("posix_openpt: %s", strerror(errno));
+	pid = start_on_pty(master);
+	if (pid < 0 || write(master, "one\n", 4) != 4 || !master_says(master, "got:one"))
+		ok = fail("the process on our pty does not answer");
+	if (ok)
+		ok = dump_one(dir_fd, pid, "orphan-dump.log", true);
+	close(master);
+
+	/* without notifications nobody can be given the new master */
+	if (ok) {
+		r = restore_orphan(dir_fd, &s, false, "orphan-nonotify.log");
+		ok = expect_failure(r, CRIU_REQ_TYPE__RESTORE, "notify_scripts");
+		if (r)
+			criu_resp__free_unpacked(r, NULL);
+		if (ok && kill(pid, 0) == 0)
+			ok = fail("pid %d exists after a refused restore", pid);
+		if (s.got_fd >= 0)
+			close(s.got_fd);
+	}
+	if (ok) {
+		r = restore_orphan(dir_fd, &s, true, "orphan-restore.log");
+		if (!r)
+			ok = false;
+		else if (!r->success || !r->restore || r->restore->pid != pid)
+			ok = fail("RESTORE with orphan_pts_master: %s", r->cr_errmsg ? r->cr_errmsg : "not pid as dumped");
+		else if (!strstr(notified(&s), "orphan-pts-master"))
+			ok = fail("no orphan-pts-master notification (notified: %s)", notified(&s));
+		else if (s.got_fd < 0)
+			ok = fail("the orphan-pts-master notification carried no fd");
+		if (r)
+			criu_resp__free_unpacked(r, NULL);
+	}
+	if (ok && (write(s.got_fd, "two\n", 4) != 4 || !master_says(s.got_fd, "got:two")))
+		ok = fail("the restored process does not answer on the new master");
+	if (s.got_fd >= 0)
+		close(s.got_fd);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return ok;
+}
+
 static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -598,7 +1008,7 @@ static int open_dir(const char *name)
 
 int main(int argc, char **argv)
 {
-	int img, other;
+	int img, other, join;
 
 	cr_path = argc > 1 ? argv[1] : getenv("CR") ? getenv("CR") : "build/cr";
 	if (access(cr_path, X_OK)) {
@@ -625,6 +1035,12 @@ int main(int argc, char **argv)
 	report("pre-dump", case_pre_dump(other));
 	report("refused-option", case_refused_option(other));
 	report("notify-failure", case_notify_failure(other));
+	join = open_dir("join");
+	report("join-ns", case_join_ns(join));
+	report("join-ns-refused", case_join_ns_refused(join));
+	report("join-ipc-objects", case_join_ipc_objects(open_dir("join-ipc")));
+	report("orphan-pts", case_orphan_pts(open_dir("orphan")));
+	report("external-pidns", case_external_pidns(open_dir("ext-pid")));
 
 	printf("rpc: %u passed, %u failed\n", npass, nfail);
 	if (nfail)

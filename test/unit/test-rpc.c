@@ -227,8 +227,9 @@ static void test_ext_unix_sk(void)
 
 static void test_sides_and_shape(void)
 {
-	char *ext[] = { (char *)"net[4026531992]:extRootNetNS" };
+	char *ext[] = { (char *)"ipc[4026531839]:extRootIpcNS" };
 	char *ok_ext[] = { (char *)"veth[eth0]:vethhost" };
+	char *ns_ext[] = { (char *)"net[4026531992]:extRootNetNS" };
 	CriuOpts o;
 
 	runc_dump(&o);
@@ -263,10 +264,37 @@ static void test_sides_and_shape(void)
 	o.n_external = 1;
 	o.external = ext;
 	CU_ASSERT_EQUAL(map(&o, CRIU_REQ_TYPE__DUMP), -EOPNOTSUPP);
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "net[4026531992]:extRootNetNS"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "ipc[4026531839]:extRootIpcNS"));
 	o.external = ok_ext;
 	CU_ASSERT_EQUAL(map(&o, CRIU_REQ_TYPE__DUMP), 0);
 	CU_ASSERT_STRING_EQUAL(cr_external_lookup(&r.o, "veth", "eth0"), "vethhost");
+	/* runc's external net namespace: namespaces.c looks it up by inode */
+	o.external = ns_ext;
+	CU_ASSERT_EQUAL(map(&o, CRIU_REQ_TYPE__DUMP), 0);
+	CU_ASSERT_STRING_EQUAL(cr_external_lookup(&r.o, "net", "4026531992"), "extRootNetNS");
+
+	/* orphan_pts_master and join_ns reach the options */
+	runc_dump(&o);
+	CU_ASSERT_EQUAL(map(&o, CRIU_REQ_TYPE__DUMP), 0);
+	CU_ASSERT_TRUE(r.o.orphan_pts_master);
+	{
+		CriuJoinNamespace jn = CRIU_JOIN_NAMESPACE__INIT, *jns[] = { &jn };
+
+		jn.ns = (char *)"uts";
+		jn.ns_file = (char *)"/proc/1/ns/uts";
+		o.n_join_ns = 1;
+		o.join_ns = jns;
+		CU_ASSERT_EQUAL(map(&o, CRIU_REQ_TYPE__DUMP), -EINVAL);
+		CU_ASSERT_PTR_NOT_NULL(strstr(why, "join_ns: not an option of dump"));
+		o.has_pid = false;
+		o.freeze_cgroup = NULL;
+		CU_ASSERT_EQUAL(map(&o, CRIU_REQ_TYPE__RESTORE), 0);
+		CU_ASSERT_EQUAL(r.o.nr_join_ns, 1);
+		CU_ASSERT_STRING_EQUAL(r.o.join_ns[0].ns, "uts");
+		CU_ASSERT_STRING_EQUAL(r.o.join_ns[0].file, "/proc/1/ns/uts");
+		o.n_join_ns = 0;
+		o.join_ns = NULL;
+	}
 
 	/* a check needs no directory; no options at all are the defaults */
 	CU_ASSERT_EQUAL(map(NULL, CRIU_REQ_TYPE__CHECK), 0);
