@@ -32,6 +32,7 @@
 #include "cr.h"
 #include "log.h"
 #include "sk-inet-addr.h"
+#include "sk-filter.h"
 #include "sk-opts.h"
 #include "sk-tcp.h"
 #include "sk-udp.h"
@@ -376,6 +377,8 @@ static int inet_dump(struct fd_dump *d, FileEntry *fe)
 	err = inet_addr_from_sa(&ss, &e->src_addr, &e->src_port);
 	if (!err)
 		err = dump_opts(d, e);
+	if (!err)
+		err = sk_filter_dump(d, &e->filter);
 	if (err)
 		return err;
 	if (proto == IPPROTO_TCP)
@@ -397,6 +400,7 @@ static void inet_free_entry(FileEntry *fe)
 	if (!e)
 		return;
 	sk_opts_free(inet_opts, ARRAY_SIZE(inet_opts), e);
+	sk_filter_free(e->filter);
 	free(e->src_addr.data);
 	free(e->dst_addr.data);
 	tcp_stream_free(e->tcp);
@@ -433,7 +437,8 @@ static int inet_check(struct files_rst *rf, const FileEntry *fe)
 	    (e->state == INET_SK_STATE__INET_CONNECTED &&
 	     (!e->has_dst_addr || e->dst_addr.len != inet_addr_len(e->family) || e->dst_port > UINT16_MAX)) ||
 	    (e->state == INET_SK_STATE__INET_LISTEN && (!tcp || !e->has_backlog)) ||
-	    (is_repair(e) != !!e->tcp) || e->shutdown > SHUTDOWN_MASK || (tcp && e->shutdown))
+	    (is_repair(e) != !!e->tcp) || e->shutdown > SHUTDOWN_MASK || (tcp && e->shutdown) ||
+	    sk_filter_check(e->filter))
 		return pr_errno(-EBADMSG, "files.img: inet socket id %u is inconsistent", fe->id);
 	if (is_repair(e) && !files_rst_opts(rf)->tcp_established) {
 		struct inet_addr_str as, bs;
@@ -459,6 +464,16 @@ static int udp_shutdown_restore(const FileEntry *fe, int fd)
 			inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port));
 }
 
+/* Once its queue is back (UDP): its shutdown and its filter. */
+static int inet_open_end(const FileEntry *fe, int fd)
+{
+	char what[64];
+	int err = udp_shutdown_restore(fe, fd);
+
+	snprintf(what, sizeof(what), "file id %u (inet socket)", fe->id);
+	return err ? err : sk_filter_restore(fd, fe->inet_sk->filter, what);
+}
+
 static int inet_open(struct files_rst *rf, const FileEntry *fe)
 {
 	const InetSkEntry *e = fe->inet_sk;
@@ -482,10 +497,8 @@ static int inet_open(struct files_rst *rf, const FileEntry *fe)
 	if (err)
 		return err;
 	/* A connection binds in post_open, once every listener holds its port. */
-	if (is_repair(e))
-		return TAKE_FD(fd);
-	if (!e->bound) {
-		err = udp_shutdown_restore(fe, fd);
+	if (is_repair(e) || !e->bound) {
+		err = inet_open_end(fe, fd);
 		return err ? err : TAKE_FD(fd);
 	}
 
@@ -507,7 +520,7 @@ static int inet_open(struct files_rst *rf, const FileEntry *fe)
 						inet_addr_fmt(&bs, e->family, &e->dst_addr, e->dst_port));
 		}
 	}
-	err = udp_shutdown_restore(fe, fd);
+	err = inet_open_end(fe, fd);
 	return err ? err : TAKE_FD(fd);
 }
 

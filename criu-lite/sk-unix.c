@@ -30,6 +30,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "sk-filter.h"
 #include "sk-unix-priv.h"
 
 /* ==== dump ============================================================== */
@@ -74,6 +75,8 @@ static int unix_dump(struct fd_dump *d, FileEntry *fe)
 	u->shutdown = us->shutdown;
 	err = unix_opts_dump(d, u->opts);
 	if (!err)
+		err = sk_filter_dump(d, &u->filter);
+	if (!err)
 		err = unix_links_dump(d, us, u);
 	if (!err && us->name_len)
 		err = unix_dump_name(d, us, u, unix_diag_listener_of(us) != NULL);
@@ -103,6 +106,7 @@ static void unix_free_entry(FileEntry *fe)
 	free(u->icons);
 	free(u->name.data);
 	free(u->ext_peer.data);
+	sk_filter_free(u->filter);
 	free(u->dir);
 	free(u->opts);
 	free(u);
@@ -202,6 +206,13 @@ static int unix_post_open(struct files_rst *rf, const FileEntry *fe, int fd)
 names:
 	if (!err && u->deleted && unix_binds_path(rf, fe))
 		err = unix_unlink_name(u);
+	/* Its queue is back (a pair's by the lower id, before this): the filter judged those. */
+	if (!err && u->filter) {
+		char what[48];
+
+		snprintf(what, sizeof(what), "file id %u (unix socket)", fe->id);
+		err = sk_filter_restore(fd, u->filter, what);
+	}
 	return err;
 }
 
@@ -221,6 +232,8 @@ static int unix_check(struct files_rst *rf, const FileEntry *fe)
 				(u->ext_peer.data[0] && memchr(u->ext_peer.data, 0, u->ext_peer.len))))
 		return pr_errno(-EBADMSG, "files.img: unix socket file id %u: its peer outside the tree is invalid",
 				fe->id);
+	if (sk_filter_check(u->filter))
+		return pr_errno(-EBADMSG, "files.img: unix socket file id %u: its filter is invalid", fe->id);
 	err = unix_links_check(rf, fe);
 	if (err)
 		return err;
