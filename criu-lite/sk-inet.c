@@ -506,8 +506,6 @@ static int inet_open(struct files_rst *rf, const FileEntry *fe)
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
 		return pr_errno(-errno, "file id %u: bind %s %s", fe->id,
 				e->protocol == IPPROTO_TCP ? "TCP" : "UDP", as.s);
-	if (e->state == INET_SK_STATE__INET_LISTEN && listen(fd, e->backlog) < 0)
-		return pr_errno(-errno, "file id %u: listen on %s", fe->id, as.s);
 	if (e->protocol == IPPROTO_UDP) {
 		/* Before connect(): a connected socket takes only its peer's datagrams. */
 		err = udp_queue_restore(rf, fe, fd);
@@ -524,9 +522,19 @@ static int inet_open(struct files_rst *rf, const FileEntry *fe)
 	return err ? err : TAKE_FD(fd);
 }
 
+/*
+ * Every socket is bound by now: a listener listens only then, as
+ * SO_REUSEADDR lets others bind its port only while none listens on it.
+ */
 static int inet_post_open(struct files_rst *rf, const FileEntry *fe, int fd)
 {
-	return is_repair(fe->inet_sk) ? tcp_repair_restore(rf, fe, fd) : 0;
+	const InetSkEntry *e = fe->inet_sk;
+	struct inet_addr_str as;
+
+	if (e->state == INET_SK_STATE__INET_LISTEN && listen(fd, e->backlog) < 0)
+		return pr_errno(-errno, "file id %u: listen on %s", fe->id,
+				inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port));
+	return is_repair(e) ? tcp_repair_restore(rf, fe, fd) : 0;
 }
 
 static int inet_finish(struct files_rst *rf, const FileEntry *fe, int fd)
