@@ -1073,6 +1073,9 @@ static int create_tree(struct restore_ctx *r)
  * tree is live: the guard does what cr did not get to, taking every task
  * out of its restorer and its region away.
  */
+/* The restore guard's stage once every task runs on its own (detached). */
+#define RESTORE_RELEASED	1
+
 /* The connections are live: the dump's lock and the new namespace's go (after the go only). */
 static void network_unlock(struct restore_ctx *r)
 {
@@ -1103,7 +1106,8 @@ static void restore_guard_finish(void *arg, unsigned stage)
 	struct restore_ctx *r = arg;
 	struct pollfd p = { .fd = r->go_rd, .events = POLLIN };
 
-	(void)stage;
+	if (stage == RESTORE_RELEASED)
+		return;
 	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) {
 		ns_restore_abandoned(r->ns);	/* the tree leaves by itself: what cr made for it goes */
 		return;
@@ -1159,10 +1163,6 @@ static int release_tree(struct restore_ctx *r)
 	if (!err)
 		err = files_restore_finish(r->files);
 	if (!err)
-		err = cr_fail_point("network-unlock");
-	if (!err)
-		network_unlock(r);
-	if (!err)
 		files_close_all(r->files);
 	for (unsigned i = 0; i < r->tree.nr && !err; i++) {
 		if (r->tree.tasks[i].kind != TASK_ALIVE)
@@ -1174,6 +1174,14 @@ static int release_tree(struct restore_ctx *r)
 	e = detach_tree(r);
 	if (!err)
 		err = e;
+	/* Its guard has nothing left to do for the tasks now, only for the network. */
+	if (!err)
+		err = guard_stage(g, RESTORE_RELEASED);
+	/* The tree runs: its packets until now are retransmitted (nft takes ~25 ms to commit). */
+	if (!err)
+		err = cr_fail_point("network-unlock");
+	if (!err)
+		network_unlock(r);
 	e = guard_stop(g);
 	return err ? err : e;
 }

@@ -12,7 +12,8 @@
  * The test listens on 127.0.0.1 (a port the kernel picks) and forks a
  * launcher that forks the peer and exits: the peer, an orphan, is the
  * runner's child, not in the tree, in a session of its own (the test's
- * session and group ids are the test's pid). The peer connects and writes PEER_CHUNK
+ * session and group ids are the test's pid), and names itself in
+ * zdtm_helper.pid (the runner's no_strays). The peer connects and writes PEER_CHUNK
  * bytes of a counted pattern each time its socket is quiet for
  * PEER_PERIOD_MS, until the test sends it a byte; then it shuts its side
  * down and waits for the test to close. It exits on any error (a reset
@@ -28,6 +29,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -46,9 +48,14 @@ static void peer(const struct sockaddr_in *srv)
 	uint8_t buf[PEER_CHUNK];
 	uint64_t sent = 0;
 	int fd, one = 1;
+	FILE *f;
 
 	/* The test's session and group ids are pids that the restore must have free. */
 	if (setsid() < 0)
+		_exit(1);
+	/* The runner's no_strays: a helper of the test's, not a process a restore left. */
+	f = fopen("zdtm_helper.pid", "w");
+	if (!f || fprintf(f, "%d\n", getpid()) < 0 || fclose(f))
 		_exit(1);
 	alarm(PEER_LIFETIME_S);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
