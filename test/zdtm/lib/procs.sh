@@ -227,6 +227,21 @@ check_no_lock_of()
 	return 0
 }
 
+# netlock_cleanup: a case may leave its dump's lock (a dump that was not
+# restored, a restore that failed keeps it for the next one): the locks
+# the inventories under $WD name are taken out here.
+netlock_cleanup()
+{
+	local inv name
+	[ -n "$WD" ] && [ -d "$WD" ] || return 0
+	while read -r inv; do
+		name=$(netlock_of "$(dirname "$inv")")
+		[ -n "$name" ] && ruleset | grep -qw -- "$name" || continue
+		nft delete table inet "$name" 2>/dev/null ||
+			{ iptables -w -D INPUT -j "$name"; iptables -w -D OUTPUT -j "$name"; iptables -w -F "$name"; iptables -w -X "$name"; } 2>/dev/null
+	done < <(find "$WD" -name inventory.img 2>/dev/null)
+}
+
 # ---- processes -----------------------------------------------------------
 # proc_state_v PID: PSTATE = R/S/D/T/t/Z, empty if gone. Builtins only:
 # no fork per process, which counts on trees of hundreds.
