@@ -205,7 +205,7 @@ static int check_refused(const CriuOpts *q, char *why, size_t len)
 		return refuse(-EOPNOTSUPP, why, len, "empty_ns 0x%x: cr can leave only a net namespace empty (0x%x)",
 			      q->empty_ns, CLONE_NEWNET);
 	if (q->has_network_lock && !netlock_mode_name(q->network_lock))
-		return refuse(-EINVAL, why, len, "network_lock %d: not a method criu knows", q->network_lock);
+		return refuse(-EOPNOTSUPP, why, len, "network_lock %d: not a method criu knows", q->network_lock);
 	if (q->base.n_unknown_fields)
 		return refuse(-EOPNOTSUPP, why, len, "field %u of criu_opts: not an option cr knows (a newer criu's?)",
 			      q->base.unknown_fields[0].tag);
