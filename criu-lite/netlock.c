@@ -114,6 +114,32 @@ static void tool_output(int memfd, char *msg, size_t size)
 		*nl = '\0';
 }
 
+/* A memfd holding @text, at offset 0 (the tool's stdin: no pipe to block on or break). */
+static int text_fd(const char *text)
+{
+	int fd = memfd_create("cr-netlock-in", MFD_CLOEXEC);
+	size_t len = strlen(text), off = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			return n < 0 ? -errno : -EIO;
+		}
+		off += n;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
 /*
  * Runs @tool (@argv) in the net namespace @nsfd with @script on its
  * stdin. Returns 0, or -ENOENT (not installed), -EIO (it failed: @msg
@@ -122,40 +148,27 @@ static void tool_output(int memfd, char *msg, size_t size)
 static int run_tool(int nsfd, const char *tool, char *const argv[], const char *script, char *msg, size_t size)
 {
 	_cleanup_close_ int out = memfd_create("cr-netlock", MFD_CLOEXEC);
-	int in[2], status, err = 0;
-	size_t len = strlen(script), off = 0;
+	_cleanup_close_ int in = text_fd(script);
+	int status;
 	pid_t pid;
 
 	msg[0] = '\0';
 	if (out < 0)
 		return -errno;
-	if (pipe2(in, O_CLOEXEC))
-		return -errno;
+	if (in < 0)
+		return in;
 	pid = fork();
-	if (pid < 0) {
-		err = -errno;
-		close(in[0]);
-		close(in[1]);
-		return err;
-	}
+	if (pid < 0)
+		return -errno;
 	if (pid == 0) {
-		if ((nsfd >= 0 && setns(nsfd, CLONE_NEWNET)) || dup2(in[0], 0) < 0 || dup2(out, 1) < 0 ||
+		if ((nsfd >= 0 && setns(nsfd, CLONE_NEWNET)) || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
 		    dup2(out, 2) < 0)
 			_exit(126);
+		/* Nothing of cr's (a tree's sockets among them) goes to the tool. */
+		close_range(3, ~0U, 0);
 		exec_tool(tool, argv);
 		_exit(127);
 	}
-	close(in[0]);
-	while (off < len) {
-		ssize_t n = write(in[1], script + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;		/* it exited early: its status says why */
-		off += n;
-	}
-	close(in[1]);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
