@@ -648,13 +648,50 @@ void netlock_dump_record(const struct netlock *l, InventoryEntry *inv, NetlockEn
 	inv->netlock = e;
 }
 
+/*
+ * The killed tree's namespace dies once cr lets go of it, and the kernel
+ * removes its rules before its links: a peer's packet arriving through a
+ * link then would find no socket and draw a reset. So its links go down
+ * first (the namespace is locked and the tree dead: nobody notices).
+ */
+static void links_down(const struct netlock *l)
+{
+	static char *const argv[] = { "ip", "-batch", "-", NULL };
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	char *buf = NULL, msg[TOOL_MSG_MAX];
+	size_t size = 0;
+	FILE *f;
+	int err;
+
+	if (!ifs) {
+		pr_perror("network lock %s: listing the links to set down", l->name);
+		return;
+	}
+	f = open_memstream(&buf, &size);
+	for (i = ifs; f && i->if_index; i++)
+		if (strcmp(i->if_name, "lo"))
+			fprintf(f, "link set dev %s down\n", i->if_name);
+	if_freenameindex(ifs);
+	if (!f || fclose(f)) {
+		pr_perror("network lock %s: open_memstream", l->name);
+		free(buf);
+		return;
+	}
+	err = run_tool(l->nsfd, argv[0], argv, buf, msg, sizeof(msg));
+	free(buf);
+	if (err)
+		pr_errno(err, "network lock %s: setting the dumped namespace's links down: %s", l->name, msg);
+}
+
 void netlock_dump_end(struct netlock *l, bool keep)
 {
 	if (!l)
 		return;
+	if (keep && l->netns)
+		links_down(l);
 	if (keep)
-		pr_info("network lock %s stays %s", l->name, l->netns ? "in the dumped net namespace (it goes with the tree)"
-			: "until the restore");
+		pr_info("network lock %s stays %s", l->name, l->netns ? "in the dumped net namespace, its links down "
+			"(it goes with the tree)" : "until the restore");
 	else
 		netlock_release(l);
 	netlock_free(l);

@@ -19,17 +19,25 @@
  * down and waits for the test to close. It exits on any error (a reset
  * among them), and after PEER_LIFETIME_S in any case.
  *
+ * With ZDTM_TCP_PEER_LISTEN=PORT the test listens on PORT of every
+ * address and forks no peer: the runner's ns case (ns/peer-over-veth)
+ * gives its net namespace a veth to the host and starts the peer there
+ * (this program with ZDTM_TCP_PEER_CONNECT=ADDR:PORT); the test says it
+ * has the connection in zdtm_peer.ready.
+ *
  * Before the checkpoint the test reads some of the stream; after it, it
  * sends the byte and reads to the end of the stream, checking every byte:
  * a byte lost, doubled or reordered, or a reset, fails the test.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -43,6 +51,13 @@
 
 static uint8_t p_byte(uint64_t i) { return (uint8_t)(i * 131 + 7); }
 
+/* The peer is not the test: it says why it stops on its stderr (the runner's file for it, or the test's). */
+static void __attribute__((noreturn)) peer_fail(const char *what)
+{
+	fprintf(stderr, "tcp_peer's peer: %s: %s\n", what, strerror(errno));
+	_exit(1);
+}
+
 static void peer(const struct sockaddr_in *srv)
 {
 	uint8_t buf[PEER_CHUNK];
@@ -51,16 +66,16 @@ static void peer(const struct sockaddr_in *srv)
 	FILE *f;
 
 	/* The test's session and group ids are pids that the restore must have free. */
-	if (setsid() < 0)
-		_exit(1);
+	if (getsid(0) != getpid() && setsid() < 0)
+		peer_fail("setsid");
 	/* The runner's no_strays: a helper of the test's, not a process a restore left. */
 	f = fopen("zdtm_helper.pid", "w");
 	if (!f || fprintf(f, "%d\n", getpid()) < 0 || fclose(f))
-		_exit(1);
+		peer_fail("zdtm_helper.pid");
 	alarm(PEER_LIFETIME_S);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, (const struct sockaddr *)srv, sizeof(*srv)))
-		_exit(1);
+		peer_fail("connect");
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -69,7 +84,7 @@ static void peer(const struct sockaddr_in *srv)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			_exit(1);
+			peer_fail("poll");
 		if (n > 0)
 			break;	/* the test's byte, or an error */
 		for (size_t k = 0; k < sizeof(buf); k++)
@@ -77,12 +92,14 @@ static void peer(const struct sockaddr_in *srv)
 		/* A full socket (the lock holds the stream back) waits. */
 		ssize_t w = send(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w < 0 && errno != EAGAIN)
-			_exit(1);	/* a reset */
+			peer_fail("send");	/* a reset */
 		if (w > 0)
 			sent += w;
 	}
-	if (recv(fd, buf, 1, 0) != 1 || shutdown(fd, SHUT_WR))
-		_exit(1);
+	if (recv(fd, buf, 1, 0) != 1)
+		peer_fail("reading the test's byte");
+	if (shutdown(fd, SHUT_WR))
+		peer_fail("shutdown");
 	/* Until the test has read everything and closed. */
 	while (recv(fd, buf, sizeof(buf), 0) > 0)
 		;
@@ -117,20 +134,12 @@ static uint64_t read_check(int fd, uint64_t off, uint64_t len)
 	return got;
 }
 
-int main(int argc, char **argv)
+/* Our own peer, forked twice so that it is not in the tree; @lfd listens on @srv. */
+static void fork_peer(int lfd, const struct sockaddr_in *srv)
 {
-	struct sockaddr_in srv = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(srv);
-	uint64_t after;
-	int lfd, fd, status;
-	pid_t launcher;
+	pid_t launcher = fork();
+	int status;
 
-	test_init(argc, argv);
-	lfd = socket(AF_INET, SOCK_STREAM, 0);
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&srv, sizeof(srv)) || listen(lfd, 1) ||
-	    getsockname(lfd, (struct sockaddr *)&srv, &len))
-		fail_errno("listen");
-	launcher = fork();
 	if (launcher < 0)
 		fail_errno("fork");
 	if (launcher == 0) {
@@ -138,19 +147,65 @@ int main(int argc, char **argv)
 
 		if (p == 0) {
 			close(lfd);
-			peer(&srv);
+			peer(srv);
 		}
 		_exit(p < 0);
 	}
 	if (waitpid(launcher, &status, 0) != launcher || !WIFEXITED(status) || WEXITSTATUS(status))
 		fail("the peer's launcher failed");
+}
+
+/* "ADDR:PORT" into @sa; 0 or -1. */
+static int parse_addr(const char *s, struct sockaddr_in *sa)
+{
+	char buf[64];
+	char *colon;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	colon = strrchr(buf, ':');
+	if (!colon)
+		return -1;
+	*colon = '\0';
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)atoi(colon + 1));
+	return inet_pton(AF_INET, buf, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct sockaddr_in srv = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	const char *connect_to = getenv("ZDTM_TCP_PEER_CONNECT"), *port = getenv("ZDTM_TCP_PEER_LISTEN");
+	socklen_t len = sizeof(srv);
+	uint64_t after;
+	int lfd, fd;
+
+	if (connect_to) {
+		if (parse_addr(connect_to, &srv))
+			_exit(2);
+		peer(&srv);
+	}
+	test_init(argc, argv);
+	if (port) {
+		srv.sin_addr.s_addr = htonl(INADDR_ANY);
+		srv.sin_port = htons((uint16_t)atoi(port));
+	}
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&srv, sizeof(srv)) || listen(lfd, 1) ||
+	    getsockname(lfd, (struct sockaddr *)&srv, &len))
+		fail_errno("listen");
+	if (port)
+		test_ready();	/* the runner then gives us a link and starts the peer */
+	else
+		fork_peer(lfd, &srv);
 	fd = accept(lfd, NULL, NULL);
 	if (fd < 0)
 		fail_errno("accept");
 	close(lfd);
 	read_check(fd, 0, BEFORE_LEN);
-
-	test_ready();
+	if (port)
+		close(open("zdtm_peer.ready", O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	else
+		test_ready();
 	test_wait_checkpoint();
 
 	if (write(fd, "x", 1) != 1)
