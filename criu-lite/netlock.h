@@ -11,7 +11,9 @@
  *
  *   - a tree in a net namespace of its own: rules in that namespace drop
  *     everything but the loopback, from before the dump reads the tree
- *     until it ends (the namespace then goes with the killed tree); the
+ *     until it ends (the namespace then goes with the killed tree, its
+ *     links set down first: a dying namespace loses its rules before its
+ *     links, and would answer a peer with resets meanwhile); the
  *     restore locks the new namespace the same way before its links are
  *     made, and unlocks it once the connections are live after the go.
  *     A namespace with no link but the loopback gets no packets from
