@@ -160,7 +160,12 @@ static void act(void)
 			return;
 	gs.when = gs.choose(gs.arg, gs.stage);
 	gs.acted = true;
-	for (unsigned i = 0; i < gs.nr && gs.when; i++)
+	/*
+	 * The last kept first, as undoing goes: connections out of repair
+	 * mode before the network lock that came before them is taken out
+	 * (slow: an nft commit), and both before the freezer thaws.
+	 */
+	for (unsigned i = gs.nr; i-- > 0 && gs.when;)
 		if (gs.kept[i].when == gs.when)
 			gs.kept[i].fn(gs.kept[i].fd, gs.kept[i].tag);
 	forget(gs.kept, &gs.nr);

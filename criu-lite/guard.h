@@ -54,7 +54,10 @@ int guard_start(guard_choose_fn choose, guard_finish_fn finish, void *arg, const
 		struct guard **ret);
 /* Tells the guard how far cr got; @choose and @finish get the last stage. */
 int guard_stage(struct guard *g, unsigned stage);
-/* The guard keeps a copy of @fd, to call @fn(copy, @tag) if @choose returns @when. */
+/*
+ * The guard keeps a copy of @fd, to call @fn(copy, @tag) if @choose
+ * returns @when; the fds kept last are acted on first.
+ */
 int guard_keep_fd(struct guard *g, int fd, guard_undo_fn fn, uint64_t tag, unsigned when);
 /* cr undid everything itself: the guard drops the fds it keeps. */
 int guard_forget_fds(struct guard *g);
