@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -150,17 +152,21 @@ static int run_tool(int nsfd, const char *tool, char *const argv[], const char *
 	_cleanup_close_ int out = memfd_create("cr-netlock", MFD_CLOEXEC);
 	_cleanup_close_ int in = text_fd(script);
 	int status;
-	pid_t pid;
+	pid_t pid, parent;
 
 	msg[0] = '\0';
 	if (out < 0)
 		return -errno;
 	if (in < 0)
 		return in;
+	parent = getpid();
 	pid = fork();
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
+		/* A lock must not be made after cr died and its guard unlocked. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+			_exit(126);
 		if ((nsfd >= 0 && setns(nsfd, CLONE_NEWNET)) || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
 		    dup2(out, 2) < 0)
 			_exit(126);
@@ -444,6 +450,8 @@ static void guard_unlock(int fd, uint64_t tag)
 
 	snprintf(l.name, sizeof(l.name), NETLOCK_NAME_FMT, l.id);
 	pr_warn("network lock %s: cr died, the guard unlocks", l.name);
+	/* After cr's nft, if one was locking: it dies with cr (run_tool()), its commit done or not. */
+	guard_wait_cr();
 	unlock(&l);
 }
 
