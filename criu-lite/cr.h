@@ -61,6 +61,7 @@ struct cr_options {
 	 */
 	int (*notify)(void *ctx, const char *script, pid_t pid);
 	void *notify_ctx;
+	int network_lock;		/* --network-lock MODE: enum netlock_mode */
 	/*
 	 * --orphan-pts-master (RPC orphan_pts_master): dump: a terminal
 	 * (/dev/pts/N) whose master is outside the tree is saved; restore:
@@ -131,6 +132,13 @@ int cr_run_action_scripts(void *ctx, const char *script, pid_t pid);
  */
 enum cg_mode { CG_MODE_SOFT, CG_MODE_NONE, CG_MODE_PROPS, CG_MODE_FULL, CG_MODE_STRICT,
 	       CG_MODE_IGNORE };
+
+/*
+ * --network-lock modes (netlock.h), numbered as criu's RPC numbers them.
+ * NETLOCK_DEFAULT is nftables: one transaction locks IPv4 and IPv6
+ * together, in a table of cr's own.
+ */
+enum netlock_mode { NETLOCK_DEFAULT, NETLOCK_IPTABLES, NETLOCK_NFTABLES, NETLOCK_SKIP };
 
 /*
  * The VALUE of --external TYPE[NAME]:VALUE ("mnt", "veth", ...), or NULL

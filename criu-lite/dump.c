@@ -27,6 +27,7 @@
 #include "log.h"
 #include "mem.h"
 #include "namespaces.h"
+#include "netlock.h"
 #include "parasite-cmds.h"
 #include "parasite-blob.h"
 #include "proc-parse.h"
@@ -48,6 +49,7 @@ struct dump_ctx {
 	struct guard *guard;
 	struct ns_dump *ns;
 	struct cgroup_freezer *freezer;	/* --freeze-cgroup */
+	struct netlock *net_lock;	/* --network-lock */
 	struct mem_dump_stats mem;	/* the whole tree's */
 	uint64_t memdump_us;
 	struct timespec t_freeze, t_seize;	/* seizing started, every thread seized */
@@ -200,6 +202,7 @@ static int finish_images(struct dump_ctx *d)
 {
 	_cleanup_img_ struct img *img = NULL;
 	InventoryEntry inv = INVENTORY_ENTRY__INIT;
+	NetlockEntry lock = NETLOCK_ENTRY__INIT;
 	struct utsname u;
 	int err, e;
 
@@ -235,6 +238,8 @@ static int finish_images(struct dump_ctx *d)
 	inv.namespaces = ns_dump_any(d->ns);
 	inv.has_cgroups = true;
 	inv.cgroups = d->o->manage_cgroups != CG_MODE_IGNORE;
+	if (!d->o->leave_running)
+		netlock_dump_record(d->net_lock, &inv, &lock);
 	if (!d->o->leave_running)
 		err = guard_commit(d);
 	if (!err)
@@ -480,6 +485,11 @@ int cr_dump(const struct cr_options *o, int dfd)
 		err = cr_notify(o, "network-lock", 0);
 		net_locked = !err;
 	}
+	/* Before any connection goes into repair mode. */
+	if (!err)
+		err = netlock_dump_lock(o, &d.tree, ns_dump_own(d.ns, NS_NET), d.guard, &d.net_lock);
+	if (!err)
+		err = cr_fail_point("network-locked");
 	if (!err)
 		err = ns_dump_tree(d.ns, &d.tree);
 	if (!err)
@@ -496,6 +506,8 @@ int cr_dump(const struct cr_options *o, int dfd)
 		err = pstree_kill(&d.tree);
 	/* Live objects (TCP repair mode) back as they were, or closed with the killed tree. */
 	files_dump_end(!err && !o->leave_running);
+	/* Kept for the restore when the tree is gone; otherwise it runs on, unlocked. */
+	netlock_dump_end(TAKE_PTR(d.net_lock), !err && !o->leave_running);
 	/* The tree runs on (a failure, --leave-running): its network first, as criu. */
 	if (net_locked && (err || o->leave_running))
 		cr_notify(o, "network-unlock", 0);

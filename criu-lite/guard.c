@@ -112,6 +112,7 @@ struct guard_state {
 	unsigned nr, stage;
 	bool stopping, acted;
 	unsigned when;			/* what was chosen, once acted */
+	int cr_pidfd;
 };
 
 static struct guard_state gs;
@@ -160,7 +161,12 @@ static void act(void)
 			return;
 	gs.when = gs.choose(gs.arg, gs.stage);
 	gs.acted = true;
-	for (unsigned i = 0; i < gs.nr && gs.when; i++)
+	/*
+	 * The last kept first, as undoing goes: connections out of repair
+	 * mode before the network lock that came before them is taken out
+	 * (slow: an nft commit), and both before the freezer thaws.
+	 */
+	for (unsigned i = gs.nr; i-- > 0 && gs.when;)
 		if (gs.kept[i].when == gs.when)
 			gs.kept[i].fn(gs.kept[i].fd, gs.kept[i].tag);
 	forget(gs.kept, &gs.nr);
@@ -187,6 +193,7 @@ static __noreturn void guard_main(int sock, int cr_pidfd, pthread_mutex_t *board
 
 	pthread_mutex_init(&gs.lock, NULL);
 	gs.sock = sock;
+	gs.cr_pidfd = cr_pidfd;
 	gs.choose = choose;
 	gs.arg = arg;
 	if (pthread_create(&watcher, NULL, watch_cr, board))
@@ -212,6 +219,11 @@ static __noreturn void guard_main(int sock, int cr_pidfd, pthread_mutex_t *board
 		finish(arg, gs.stage);
 	}
 	_exit(0);
+}
+
+void guard_wait_cr(void)
+{
+	wait_cr_gone(gs.cr_pidfd);
 }
 
 static int cmp_int(const void *a, const void *b)

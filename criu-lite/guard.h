@@ -54,8 +54,17 @@ int guard_start(guard_choose_fn choose, guard_finish_fn finish, void *arg, const
 		struct guard **ret);
 /* Tells the guard how far cr got; @choose and @finish get the last stage. */
 int guard_stage(struct guard *g, unsigned stage);
-/* The guard keeps a copy of @fd, to call @fn(copy, @tag) if @choose returns @when. */
+/*
+ * The guard keeps a copy of @fd, to call @fn(copy, @tag) if @choose
+ * returns @when; the fds kept last are acted on first.
+ */
 int guard_keep_fd(struct guard *g, int fd, guard_undo_fn fn, uint64_t tag, unsigned when);
+/*
+ * In the guard, from an undo function: waits until cr has exited (its
+ * children have had their parent-death signals), for an undo that must
+ * come after whatever cr's own children were doing.
+ */
+void guard_wait_cr(void);
 /* cr undid everything itself: the guard drops the fds it keeps. */
 int guard_forget_fds(struct guard *g);
 /* cr is done: the guard exits without acting. NULL is a no-op. Returns 0 or -errno. */

@@ -18,6 +18,7 @@
 #include "cr.h"
 #include "image.h"
 #include "log.h"
+#include "netlock.h"
 #include "rpc.h"
 
 #define DEFAULT_VERBOSITY	LOG_WARN
@@ -47,6 +48,7 @@ enum {
 	OPT_DISPLAY_STATS,
 	OPT_ORPHAN_PTS_MASTER,
 	OPT_CONSOLE_SOCKET,
+	OPT_NETWORK_LOCK,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':'. */
@@ -92,6 +94,7 @@ static const struct option long_opts[] = {
 	{ "orphan-pts-master",	no_argument,		NULL, OPT_ORPHAN_PTS_MASTER },
 	{ "console-socket",	required_argument,	NULL, OPT_CONSOLE_SOCKET },
 	{ "join-ns",		required_argument,	NULL, 'J' },
+	{ "network-lock",	required_argument,	NULL, OPT_NETWORK_LOCK },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -119,6 +122,9 @@ static void usage(FILE *f)
 "      --pidfile FILE       restore: write the root's PID to FILE\n"
 "      --tcp-established    dump and restore: keep established TCP connections\n"
 "                           (TCP repair mode); without it dump refuses them\n"
+"      --network-lock MODE  dump and restore: nftables (default), iptables or\n"
+"                           skip: how the tree's traffic is dropped while its\n"
+"                           connections are checkpointed, until restored\n"
 "      --shell-job          the tree shares cr's terminal (a tty whose other\n"
 "                           side is outside the tree, like a shell's): dump\n"
 "                           records it, restore connects it to cr's stdin's\n"
@@ -505,6 +511,13 @@ static enum parse_result parse_options(int argc, char **argv)
 		case 'J':
 			if (parse_join_ns(optarg))
 				return PARSE_EXIT_FAIL;
+			break;
+		case OPT_NETWORK_LOCK:
+			if (netlock_mode_parse(optarg, &opts.network_lock)) {
+				usage_error("option --network-lock: '%s' is not a mode (iptables, nftables or skip)",
+					    optarg);
+				return PARSE_EXIT_FAIL;
+			}
 			break;
 		case OPT_STATUS_FD:
 			usage_error("option --status-fd: cr has no page server or lazy-pages daemon to report ready");

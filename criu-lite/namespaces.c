@@ -25,6 +25,7 @@
 #include "image.h"
 #include "log.h"
 #include "namespaces.h"
+#include "netlock.h"
 #include "open-file.h"
 #include "ns.pb-c.h"
 #include "proc-parse.h"
@@ -103,6 +104,11 @@ bool ns_dump_any(const struct ns_dump *n)
 		if (n->own[k])
 			return true;
 	return false;
+}
+
+bool ns_dump_own(const struct ns_dump *n, enum ns_kind k)
+{
+	return n && n->own[k];
 }
 
 int ns_dump_begin(pid_t root, struct ns_dump **ret)
@@ -523,6 +529,7 @@ struct ns_rst {
 	int fd[NS_KIND_MAX];		/* the holder's (time: time_for_children) */
 	int join[NS_KIND_MAX];		/* an existing namespace the tree goes into (--join-ns, external), -1 */
 	int cr_net;			/* cr's own network namespace */
+	struct netlock *net_lock;	/* the new one's, until the connections are live */
 	char root[32];			/* the holder's /proc/PID/root */
 };
 
@@ -909,6 +916,11 @@ int ns_restore_create(struct ns_rst *n, struct files_rst *rf)
 		err = utsns_restore(n->uts);
 	if (!err && n->e[NS_IPC] && n->join[NS_IPC] < 0)
 		err = ipcns_restore(n->ipc, rf);
+	/* Locked before a link exists: no packet can come in before the sockets are there. */
+	if (!err && n->e[NS_NET] && n->join[NS_NET] < 0 && netns_has_links(n->net))
+		err = netlock_netns_new(n->o, n->fd[NS_NET], &n->net_lock);
+	if (!err && n->net_lock)
+		err = cr_fail_point("netns-locked");
 	if (!err && n->e[NS_NET] && n->join[NS_NET] < 0)
 		err = netns_restore(n->net, n->cr_net);
 	return err;
@@ -931,6 +943,11 @@ unsigned ns_set_tid(const struct pstree_task *t, const pid_t *levels, pid_t host
 	if (host > 0)
 		set_tid[nr++] = host;
 	return nr;
+}
+
+struct netlock *ns_restore_netlock(const struct ns_rst *n)
+{
+	return n ? n->net_lock : NULL;
 }
 
 bool ns_restore_userns(const struct ns_rst *n)
@@ -1066,6 +1083,7 @@ void ns_restore_free(struct ns_rst *n)
 	}
 	if (n->cr_net >= 0)
 		close(n->cr_net);
+	netlock_free(n->net_lock);
 	utsns_free(n->uts);
 	ipcns_free(n->ipc);
 	netns_free(n->net);

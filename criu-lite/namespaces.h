@@ -83,6 +83,8 @@ int ns_dump_write(struct ns_dump *n, const struct cr_options *o, const struct ps
 bool ns_dump_any(const struct ns_dump *n);	/* inventory.img says so */
 /* Thread @tid of @pid (cr's pids) as the task's own pid namespace names it. */
 int ns_own_tid(pid_t pid, pid_t tid, pid_t *ret);
+/* Whether the tree's namespace of kind @k is not cr's. */
+bool ns_dump_own(const struct ns_dump *n, enum ns_kind k);
 /*
  * Whether /proc/@n as task @viewer's /proc shows it (a /proc of any pid
  * namespace: matched by the NSpid it shows there) is a task of @tree.
@@ -145,6 +147,8 @@ void ns_restore_end(struct ns_rst *n, bool ok);
  */
 void ns_restore_guarded(struct ns_rst *n);
 void ns_restore_abandoned(const struct ns_rst *n);
+/* The new net namespace's network lock (netlock.h), or NULL. */
+struct netlock *ns_restore_netlock(const struct ns_rst *n);
 void ns_restore_free(struct ns_rst *n);
 
 /* ---- user (ns-user.c): ns.img's user entry, maps and setgroups ------------ */
@@ -271,6 +275,8 @@ int netns_read(const struct cr_options *o, int dfd, struct netns_img **ret);
  * HOSTIF, down. A failure removes the external veths, host ends included.
  */
 int netns_restore(const struct netns_img *n, int host_netns);
+/* Whether the image has a link other than the loopback (packets can come from outside). */
+bool netns_has_links(const struct netns_img *n);
 void netns_free(struct netns_img *n);
 
 /* ---- mnt (ns-mnt.c and mnt-*.c): mountpoints.img --------------------------- */

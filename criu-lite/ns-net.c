@@ -165,6 +165,14 @@ int netns_dump(const struct cr_options *o, int dfd)
 	return img_close(TAKE_PTR(img));
 }
 
+bool netns_has_links(const struct netns_img *n)
+{
+	for (size_t i = 0; n && i < n->nr_links; i++)
+		if (n->links[i]->kind != NET_LINK_LOOPBACK)
+			return true;
+	return false;
+}
+
 void netns_free(struct netns_img *n)
 {
 	if (!n)

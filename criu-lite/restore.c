@@ -39,6 +39,7 @@
 #include "log.h"
 #include "mem.h"
 #include "namespaces.h"
+#include "netlock.h"
 #include "open-file.h"
 #include "proc-parse.h"
 #include "pstree.h"
@@ -123,6 +124,7 @@ struct restore_ctx {
 	struct shmem_table *shm;
 	struct files_rst *files;
 	struct ns_rst *ns;
+	struct netlock *net_lock;	/* the dump's, in cr's net namespace (netlock.h) */
 	struct rst_shared *sh;
 	size_t sh_size;
 	int keep_from, log_fd;
@@ -183,7 +185,10 @@ static int read_images(struct restore_ctx *r)
 	if (r->tree.tasks[0].pid != (pid_t)r->inv->root_pid)
 		return pr_errno(-EBADMSG, "pstree.img: root pid %d does not match inventory.img (%u)",
 				r->tree.tasks[0].pid, r->inv->root_pid);
-	err = img_open(r->dfd, IMG_PAGES, r->inv->pages_id, O_RDONLY, &r->pages);
+	/* In cr's own net namespace still, where the dump's lock is. */
+	err = netlock_restore_read(r->o, r->inv, &r->net_lock);
+	if (!err)
+		err = img_open(r->dfd, IMG_PAGES, r->inv->pages_id, O_RDONLY, &r->pages);
 	if (!err)
 		err = shmem_restore_prepare(r->dfd, r->pages->fd, &r->shm);
 	if (!err)
@@ -982,6 +987,7 @@ static void restore_ctx_release(struct restore_ctx *r)
 	r->host_proc = -1;
 	pidfile_close(r);
 	ns_restore_free(TAKE_PTR(r->ns));
+	netlock_free(TAKE_PTR(r->net_lock));
 	pstree_free(&r->tree);
 	shmem_table_free(r->shm, r->restored);
 	files_rst_free(r->files, !r->restored);
@@ -1080,6 +1086,16 @@ static int create_tree(struct restore_ctx *r)
  * tree is live: the guard does what cr did not get to, taking every task
  * out of its restorer and its region away.
  */
+/* The restore guard's stage once every task runs on its own (detached). */
+#define RESTORE_RELEASED	1
+
+/* The connections are live: the dump's lock and the new namespace's go (after the go only). */
+static void network_unlock(struct restore_ctx *r)
+{
+	netlock_release(r->net_lock);
+	netlock_release(ns_restore_netlock(r->ns));
+}
+
 /*
  * At once, when cr died: after the go, the connections leave repair mode
  * (what cr finished already is left alone) before the tasks use them.
@@ -1090,8 +1106,11 @@ static unsigned restore_guard_choose(void *arg, unsigned stage)
 	struct pollfd p = { .fd = r->go_rd, .events = POLLIN };
 
 	(void)stage;
-	if (poll(&p, 1, 0) == 1 && (p.revents & POLLIN) && files_restore_finish(r->files))
+	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+		return GUARD_NOTHING;
+	if (files_restore_finish(r->files))
 		pr_err("the guard could not finish the tree's connections");
+	network_unlock(r);
 	return GUARD_NOTHING;
 }
 
@@ -1100,7 +1119,8 @@ static void restore_guard_finish(void *arg, unsigned stage)
 	struct restore_ctx *r = arg;
 	struct pollfd p = { .fd = r->go_rd, .events = POLLIN };
 
-	(void)stage;
+	if (stage == RESTORE_RELEASED)
+		return;
 	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) {
 		ns_restore_abandoned(r->ns);	/* the tree leaves by itself: what cr made for it goes */
 		return;
@@ -1138,7 +1158,11 @@ static int release_tree(struct restore_ctx *r)
 		if (r->tree.tasks[i].kind == TASK_ALIVE)
 			err = seize_task(r, i);
 	if (!err) {
-		nr_keep += files_restore_finish_fds(r->files, keep + 1, GUARD_KEEP_MAX - 1);
+		nr_keep += files_restore_finish_fds(r->files, keep + 1, GUARD_KEEP_MAX - 3);
+		keep[nr_keep] = netlock_fd(r->net_lock);
+		nr_keep += keep[nr_keep] >= 0;
+		keep[nr_keep] = netlock_fd(ns_restore_netlock(r->ns));
+		nr_keep += keep[nr_keep] >= 0;
 		err = guard_start(restore_guard_choose, restore_guard_finish, r, keep, nr_keep, &g);
 	}
 	/* This guard undoes what the namespaces' own would: one at a time. */
@@ -1163,6 +1187,14 @@ static int release_tree(struct restore_ctx *r)
 	e = detach_tree(r);
 	if (!err)
 		err = e;
+	/* Its guard has nothing left to do for the tasks now, only for the network. */
+	if (!err)
+		err = guard_stage(g, RESTORE_RELEASED);
+	/* The tree runs: its packets until now are retransmitted (nft takes ~25 ms to commit). */
+	if (!err)
+		err = cr_fail_point("network-unlock");
+	if (!err)
+		network_unlock(r);
 	e = guard_stop(g);
 	return err ? err : e;
 }

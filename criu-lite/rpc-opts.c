@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "compiler.h"
 #include "log.h"
+#include "netlock.h"
 #include "rpc.h"
 
 #define DEFAULT_LOG_NAME	"criu.log"	/* criu's, when log_file is not given */
@@ -199,8 +200,8 @@ static int check_refused(const CriuOpts *q, char *why, size_t len)
 	if (q->has_empty_ns && (q->empty_ns & ~CLONE_NEWNET))
 		return refuse(-EOPNOTSUPP, why, len, "empty_ns 0x%x: cr can leave only a net namespace empty (0x%x)",
 			      q->empty_ns, CLONE_NEWNET);
-	if (q->has_network_lock && q->network_lock != CRIU_NETWORK_LOCK_METHOD__SKIP)
-		return refuse(-EOPNOTSUPP, why, len, "network_lock: cr cannot lock the network yet (only SKIP)");
+	if (q->has_network_lock && !netlock_mode_name(q->network_lock))
+		return refuse(-EOPNOTSUPP, why, len, "network_lock %d: not a method criu knows", q->network_lock);
 	if (q->base.n_unknown_fields)
 		return refuse(-EOPNOTSUPP, why, len, "field %u of criu_opts: not an option cr knows (a newer criu's?)",
 			      q->base.unknown_fields[0].tag);
@@ -379,6 +380,8 @@ static int map_dump_restore(const CriuOpts *q, bool dump, struct rpc_opts *r, ch
 	}
 	o->empty_ns = q->has_empty_ns ? q->empty_ns : 0;
 	o->tcp_established = q->has_tcp_established && q->tcp_established;
+	/* enum netlock_mode numbers its modes as criu's RPC. */
+	o->network_lock = q->has_network_lock ? (int)q->network_lock : NETLOCK_DEFAULT;
 	o->shell_job = q->has_shell_job && q->shell_job;
 	o->display_stats = q->has_display_stats && q->display_stats;
 	o->orphan_pts_master = q->has_orphan_pts_master && q->orphan_pts_master;

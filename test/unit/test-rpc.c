@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cr.h"
+#include "netlock.h"
 #include "rpc.h"
 #include "unit.h"
 
@@ -86,6 +87,34 @@ static void test_runc_dump(void)
 	CU_ASSERT_STRING_EQUAL(r.o.externals[0], "mnt[/proc/keys]:/dev/null");
 	CU_ASSERT_STRING_EQUAL(cr_external_lookup(&r.o, "mnt", "/dev/zero"), "/dev/zero");
 	CU_ASSERT_PTR_NULL(r.o.notify);		/* installed by the server, not the mapping */
+	/* runc asks for no network lock: cr's default */
+	CU_ASSERT_EQUAL(r.o.network_lock, NETLOCK_DEFAULT);
+}
+
+/* network_lock: criu's three methods, numbered as enum netlock_mode; the CLI's names. */
+static void test_network_lock(void)
+{
+	static const struct { CriuNetworkLockMethod m; int mode; const char *name; } v[] = {
+		{ CRIU_NETWORK_LOCK_METHOD__IPTABLES, NETLOCK_IPTABLES, "iptables" },
+		{ CRIU_NETWORK_LOCK_METHOD__NFTABLES, NETLOCK_NFTABLES, "nftables" },
+		{ CRIU_NETWORK_LOCK_METHOD__SKIP, NETLOCK_SKIP, "skip" },
+	};
+	CriuOpts o;
+	int mode;
+
+	for (unsigned i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		runc_dump(&o);
+		o.has_network_lock = true;
+		o.network_lock = v[i].m;
+		CU_ASSERT_EQUAL_FATAL(map(&o, CRIU_REQ_TYPE__DUMP), 0);
+		CU_ASSERT_EQUAL(r.o.network_lock, v[i].mode);
+		CU_ASSERT_EQUAL(netlock_mode_parse(v[i].name, &mode), 0);
+		CU_ASSERT_EQUAL(mode, v[i].mode);
+		CU_ASSERT_STRING_EQUAL(netlock_mode_name(v[i].mode), v[i].name);
+	}
+	CU_ASSERT_STRING_EQUAL(netlock_mode_name(NETLOCK_DEFAULT), "nftables");
+	CU_ASSERT_EQUAL(netlock_mode_parse("nft", &mode), -EINVAL);
+	CU_ASSERT_EQUAL(netlock_mode_parse("", &mode), -EINVAL);
 }
 
 static void test_runc_restore(void)
@@ -166,7 +195,8 @@ static void set_refused(CriuOpts *o, unsigned i)
 	case 6: o->n_skip_mnt = 1; o->skip_mnt = skip; break;
 	case 7: o->lsm_profile = (char *)"apparmor:x"; break;
 	case 8: o->has_pidfd_store_sk = true; o->pidfd_store_sk = 5; break;
-	case 9: o->has_network_lock = true; o->network_lock = CRIU_NETWORK_LOCK_METHOD__NFTABLES; break;
+	/* a method no criu has */
+	case 9: o->has_network_lock = true; o->network_lock = (CriuNetworkLockMethod)7; break;
 	case 10: o->empty_ns = CLONE_NEWNET | CLONE_NEWPID; break;
 	}
 }
@@ -395,6 +425,7 @@ int unit_register_rpc(void)
 	if (!s ||
 	    !CU_add_test(s, "runc's checkpoint options", test_runc_dump) ||
 	    !CU_add_test(s, "runc's restore options", test_runc_restore) ||
+	    !CU_add_test(s, "network_lock's methods", test_network_lock) ||
 	    !CU_add_test(s, "what cr does not do is refused, named", test_refused) ||
 	    !CU_add_test(s, "one side's options, directories, externals", test_sides_and_shape) ||
 	    !CU_add_test(s, "ext_unix_sk and unix_sk_ino", test_ext_unix_sk) ||

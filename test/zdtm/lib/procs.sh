@@ -175,6 +175,74 @@ err()
 	return 1
 }
 
+# ---- the network lock (criu-lite/netlock.h) --------------------------------
+# FLAVOR h: the tree in our net namespace; TPID: its root; CR: cr.
+# netlock_of DIR: the name of the network lock DIR's inventory records
+# (the dump's, in cr's net namespace), or nothing.
+netlock_of()
+{
+	"$CR" show "$1/inventory.img" 2>/dev/null | sed -n 's/^ *"name": "\(cr-[0-9a-f]\{8\}\)",*$/\1/p'
+}
+
+# ruleset [PID]: the netfilter rules of our net namespace (or PID's);
+# iptables-nft's chains show there too.
+ruleset()
+{
+	if [ -n "${1:-}" ]; then
+		nsenter -t "$1" -n nft list ruleset 2>/dev/null
+	else
+		nft list ruleset 2>/dev/null
+	fi
+}
+
+# check_unlocked DIR WHEN: the dump's lock DIR records is gone from our
+# net namespace and, in a tree's net namespace of its own, no lock of cr
+# is left.
+check_unlocked()
+{
+	local name
+	name=$(netlock_of "$1")
+	if [ -n "$name" ] && ruleset | grep -qw -- "$name"; then
+		err "the network lock $name is still there $2"
+		return 1
+	fi
+	if [ "$FLAVOR" != h ] && [ -e "/proc/$TPID" ] && ruleset "$TPID" | grep -q 'cr-[0-9a-f]\{8\}'; then
+		err "a network lock of cr is left in the tree's net namespace $2: $(ruleset "$TPID" | grep -o 'cr-[0-9a-f]\{8\}' | head -n1)"
+		return 1
+	fi
+	return 0
+}
+
+# check_no_lock_of LOG WHEN: no network lock LOG (cr's) names is left, in
+# our net namespace or the tree's (a tree that runs on: nothing locked).
+check_no_lock_of()
+{
+	local name
+	for name in $(grep -o 'network lock cr-[0-9a-f]\{8\}' "$1" 2>/dev/null | sort -u | cut -d' ' -f3); do
+		if ruleset | grep -qw -- "$name" ||
+		   { [ "$FLAVOR" != h ] && [ -e "/proc/$TPID" ] && ruleset "$TPID" | grep -qw -- "$name"; }; then
+			err "the network lock $name is left $2"
+			return 1
+		fi
+	done
+	return 0
+}
+
+# netlock_cleanup: a case may leave its dump's lock (a dump that was not
+# restored, a restore that failed keeps it for the next one): the locks
+# the inventories under $WD name are taken out here.
+netlock_cleanup()
+{
+	local inv name
+	[ -n "$WD" ] && [ -d "$WD" ] || return 0
+	while read -r inv; do
+		name=$(netlock_of "$(dirname "$inv")")
+		[ -n "$name" ] && ruleset | grep -qw -- "$name" || continue
+		nft delete table inet "$name" 2>/dev/null ||
+			{ iptables -w -D INPUT -j "$name"; iptables -w -D OUTPUT -j "$name"; iptables -w -F "$name"; iptables -w -X "$name"; } 2>/dev/null
+	done < <(find "$WD" -name inventory.img 2>/dev/null)
+}
+
 # ---- processes -----------------------------------------------------------
 # proc_state_v PID: PSTATE = R/S/D/T/t/Z, empty if gone. Builtins only:
 # no fork per process, which counts on trees of hundreds.
