@@ -203,10 +203,14 @@ static void nft_head(FILE *f, const struct netlock *l)
 static void nft_lock(FILE *f, const struct netlock *l)
 {
 	nft_head(f, l);
+	/*
+	 * The loopback too: a connection with both ends in the tree must not
+	 * move while one end is dumped and the other not yet (a peek at a
+	 * receive queue can open its window: the other end would send into
+	 * it, and have that acknowledged, after it was saved).
+	 */
 	if (l->netns) {
-		fprintf(f, "add rule inet %s input iifname \"lo\" accept\n", l->name);
 		fprintf(f, "add rule inet %s input drop\n", l->name);
-		fprintf(f, "add rule inet %s output oifname \"lo\" accept\n", l->name);
 		fprintf(f, "add rule inet %s output drop\n", l->name);
 		return;
 	}
@@ -231,9 +235,8 @@ static void ipt_lock(FILE *f, const struct netlock *l, int family)
 {
 	fprintf(f, "*filter\n:%s - [0:0]\n-I INPUT -j %s\n-I OUTPUT -j %s\n", l->name, l->name, l->name);
 	if (l->netns) {
-		/* -i matches nothing in OUTPUT, -o nothing in INPUT. */
-		fprintf(f, "-A %s -i lo -j ACCEPT\n-A %s -o lo -j ACCEPT\n-A %s -j DROP\n", l->name, l->name,
-			l->name);
+		/* The loopback too: see nft_lock(). */
+		fprintf(f, "-A %s -j DROP\n", l->name);
 	} else {
 		for (unsigned i = 0; i < l->nr_conns; i++) {
 			const struct conn *c = &l->conns[i];
@@ -334,7 +337,7 @@ static int lock_families(const struct netlock *l, rules_fn lock_fn, rules_fn unl
 		return pr_errno(err, "network lock %s (%s): %s", l->name, netlock_mode_name(l->mode),
 				msg[0] ? msg : "failed");
 	pr_info("network lock %s (%s): locked %s", l->name, netlock_mode_name(l->mode),
-		l->netns ? "the net namespace but its loopback" : "the tree's connections");
+		l->netns ? "the net namespace" : "the tree's connections");
 	return 0;
 }
 
@@ -610,7 +613,8 @@ int netlock_dump_lock(const struct cr_options *o, const struct pstree *tree, boo
 	*ret = NULL;
 	if (o->network_lock == NETLOCK_SKIP)
 		return 0;
-	if (own_netns && !has_links()) {
+	/* With only a loopback, just the connections inside it need the lock. */
+	if (own_netns && !has_links() && !o->tcp_established) {
 		pr_info("network lock: the tree's net namespace has no link but its loopback: nothing to lock");
 		return 0;
 	}

@@ -10,14 +10,17 @@
  * the connection. So cr drops the tree's traffic meanwhile:
  *
  *   - a tree in a net namespace of its own: rules in that namespace drop
- *     everything but the loopback, from before the dump reads the tree
+ *     everything, the loopback too (a connection with both ends in the
+ *     tree must not move between the dumps of its ends), from before the
+ *     dump reads the tree
  *     until it ends (the namespace then goes with the killed tree, its
  *     links set down first: a dying namespace loses its rules before its
  *     links, and would answer a peer with resets meanwhile); the
  *     restore locks the new namespace the same way before its links are
  *     made, and unlocks it once the connections are live after the go.
  *     A namespace with no link but the loopback gets no packets from
- *     outside: nothing to lock there.
+ *     outside: it is locked only with --tcp-established, and its new one
+ *     not at all (both ends of its connections are restored).
  *   - a tree in cr's net namespace: rules there drop the packets of each
  *     established connection of the tree (its 4-tuple, both ways), from
  *     before the connections go into repair mode until the restore has
