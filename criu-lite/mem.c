@@ -62,8 +62,8 @@ static int check_mapped_file(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 	if (st.st_nlink == 0 || v->deleted)
 		return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx of deleted file %s is not supported yet",
 				pid, (unsigned long)v->start, (unsigned long)v->end, v->path);
-	/* The name as the task sees it, in its mount namespace and below its root. */
-	if (v->path[0] != '/' || proc_root_path(pid, v->path, seen, sizeof(seen)) || stat(seen, &pst) ||
+	/* The name from the root of the task's mount namespace (a chroot is below it). */
+	if (v->path[0] != '/' || proc_mnt_path(pid, v->path, seen, sizeof(seen)) || stat(seen, &pst) ||
 	    pst.st_dev != st.st_dev ||
 	    pst.st_ino != st.st_ino)
 		return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx: file %s no longer has that name",

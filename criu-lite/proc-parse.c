@@ -766,6 +766,33 @@ int proc_root_path(pid_t pid, const char *path, char *buf, size_t len)
 	return 0;
 }
 
+int proc_mnt_path(pid_t pid, const char *path, char *buf, size_t len)
+{
+	char link[PROC_PATH_MAX], root[PATH_MAX];
+	size_t at;
+	ssize_t n;
+
+	/*
+	 * A lookup of ".." stops only at cr's own root (or the top of a mount
+	 * namespace): from the task's root it climbs as many levels as that
+	 * root's path has components.
+	 */
+	snprintf(link, sizeof(link), "/proc/%d/root", (int)pid);
+	n = readlink(link, root, sizeof(root) - 1);
+	if (n < 0)
+		return pr_errno(-errno, "readlink %s", link);
+	root[n] = '\0';
+	at = snprintf(buf, len, "%s", link);
+	for (const char *c = root; *c && at < len; c++)
+		if (*c == '/' && c[1] && c[1] != '/')
+			at += snprintf(buf + at, len - at, "/..");
+	if (at < len)
+		at += snprintf(buf + at, len - at, "%s", path);
+	if (at >= len)
+		return pr_errno(-ENAMETOOLONG, "pid %d: path %s", (int)pid, path);
+	return 0;
+}
+
 int parse_status_buf(const char *buf, struct proc_status *ret)
 {
 	return status_parse(buf, "status", ret);

@@ -149,6 +149,13 @@ int read_file_at(int dfd, const char *path, char **ret_buf, size_t *ret_len);
  * bytes. Returns 0 or -ENAMETOOLONG (logged).
  */
 int proc_root_path(pid_t pid, const char *path, char *buf, size_t len);
+/*
+ * @path as /proc shows task @pid's files (its fds, maps, cwd): from the
+ * root of its mount namespace, which a chrooted task's own root is below.
+ * For cr to open: /proc/PID/root, ".." up to that root, @path. Returns 0,
+ * -ENAMETOOLONG (logged) or the error of reading /proc/PID/root (logged).
+ */
+int proc_mnt_path(pid_t pid, const char *path, char *buf, size_t len);
 
 /*
  * /proc/PID/auxv as raw u64 words: type, value, type, value, ... up to and

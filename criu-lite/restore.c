@@ -458,12 +458,20 @@ static int setup_alive(struct restore_ctx *r, unsigned idx)
 	const struct rst_task *t = &r->tasks[idx];
 	const CoreEntry *c = t->core;
 
+	int err;
+
 	umask(c->umask);
-	if (strcmp(c->root, "/") && chroot(c->root))
-		return pr_errno(-errno, "pid %d: chroot %s", t->pid, c->root);
+	/*
+	 * The dumped cwd, root and file paths are all from the top of the
+	 * mount namespace, as /proc shows them: a chroot, which leaves the
+	 * cwd where it is (also outside the new root), comes last.
+	 */
 	if (chdir(c->cwd))
 		return pr_errno(-errno, "pid %d: chdir %s", t->pid, c->cwd);
-	return files_restore(t->files, r->files);
+	err = files_restore(t->files, r->files);
+	if (!err && strcmp(c->root, "/") && chroot(c->root))
+		err = pr_errno(-errno, "pid %d: chroot %s", t->pid, c->root);
+	return err;
 }
 
 /* A new task, still in cr's code: the tree below it, its ids, then the blob. */

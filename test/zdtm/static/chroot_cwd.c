@@ -1,0 +1,93 @@
+/*
+ * A child task chrooted into a directory of its work dir, its cwd a directory
+ * below that root, with a file opened inside the root by a path relative
+ * to it and one opened before the chroot (outside it): all kept. The
+ * root of the tree stays outside (its pid file is there).
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "zdtm.h"
+
+#define ROOT	"zdtm_chroot.d"
+#define SUB	"/sub/deeper"
+#define INSIDE	"/inside.txt"
+#define OUTSIDE	"outside.txt"
+
+static void same_file(int fd, const char *path)
+{
+	struct stat a, b;
+
+	if (fstat(fd, &a) || stat(path, &b))
+		fail_errno("stat %s", path);
+	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		fail("fd %d is not %s any more", fd, path);
+}
+
+static void chrooted(void)
+{
+	struct stat root_before, root_after, cwd_before, cwd_after;
+	char cwd[PATH_MAX];
+	int in_fd, out_fd, dir_fd;
+
+	if (mkdir(ROOT, 0755) || mkdir(ROOT "/sub", 0755) || mkdir(ROOT SUB, 0755))
+		fail_errno("mkdir " ROOT SUB);
+	out_fd = open(OUTSIDE, O_RDWR | O_CREAT, 0644);
+	if (out_fd < 0 || write(out_fd, "out", 3) != 3)
+		fail_errno("create " OUTSIDE);
+	if (stat(ROOT, &root_before))
+		fail_errno("stat " ROOT);
+	if (chroot(ROOT) || chdir(SUB))
+		fail_errno("chroot/chdir");
+	in_fd = open(INSIDE, O_RDWR | O_CREAT, 0644);
+	if (in_fd < 0 || write(in_fd, "in", 2) != 2)
+		fail_errno("create " INSIDE);
+	dir_fd = open("..", O_RDONLY | O_DIRECTORY);
+	if (dir_fd < 0)
+		fail_errno("open ..");
+	if (stat(".", &cwd_before))
+		fail_errno("stat .");
+
+	tree_send(tree_root, 0);
+	test_wait_checkpoint();
+
+	if (!getcwd(cwd, sizeof(cwd)))
+		fail_errno("getcwd after restore");
+	if (strcmp(cwd, SUB))
+		fail("cwd is %s, expected %s (inside the root)", cwd, SUB);
+	if (stat(".", &cwd_after) || cwd_after.st_ino != cwd_before.st_ino ||
+	    cwd_after.st_dev != cwd_before.st_dev)
+		fail("cwd is another directory");
+	/* The root: "/.." is "/" itself, and it is the directory made above. */
+	if (stat("/", &root_after) || root_after.st_ino != root_before.st_ino ||
+	    root_after.st_dev != root_before.st_dev)
+		fail("/ is not %s any more", ROOT);
+	if (access("/" OUTSIDE, F_OK) == 0 || access("/../" OUTSIDE, F_OK) == 0)
+		fail("the work dir is visible: not chrooted");
+	same_file(in_fd, INSIDE);
+	same_file(dir_fd, "/sub");
+	if (pread(out_fd, cwd, 3, 0) != 3 || memcmp(cwd, "out", 3))
+		fail("fd of %s lost its content", OUTSIDE);
+	tree_exit(0);
+}
+
+int main(int argc, char **argv)
+{
+	pid_t kid;
+
+	test_init(argc, argv);
+	tree_init();
+	kid = fork();
+	if (kid < 0)
+		fail_errno("fork");
+	if (!kid)
+		chrooted();
+	tree_recv(kid);
+	test_ready();
+	test_wait_checkpoint();
+	tree_forward(&kid, 1);
+	tree_exit(tree_collect(&kid, 1));
+}
