@@ -411,8 +411,7 @@ static int fork_children(struct restore_ctx *r, unsigned idx, bool before_setsid
 	return 0;
 }
 
-/* Dies the way the dumped zombie did, so its parent's wait() says the same. */
-static __noreturn void become_zombie(int exit_code)
+void become_zombie(int exit_code)
 {
 	int sig = exit_code & 0x7f;
 
