@@ -18,6 +18,7 @@
 #include "region.h"
 #include "regs-pb.h"
 #include "restorer-abi.h"
+#include "task-misc.h"
 #include "thread.h"
 #include "timers.h"
 
@@ -317,6 +318,7 @@ int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
 	CoreEntry c = CORE_ENTRY__INIT;
 	ThreadCoreEntry t = THREAD_CORE_ENTRY__INIT;
 	UserRegsEntry ur = USER_REGS_ENTRY__INIT;
+	TaskMiscEntry misc = TASK_MISC_ENTRY__INIT;
 	struct core_bufs b = { 0 };
 	long num = 0;
 	int err;
@@ -388,6 +390,9 @@ int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
 		dump_rlimits(m, &c, &b);
 	if (!err)
 		err = dump_creds(pid, m, &c, &b);
+	if (!err)
+		err = task_misc_dump(pid, m, &misc);
+	c.misc = &misc;
 	if (!err)
 		err = pb_write_one(img, &c, PB_CORE);
 	if (!err)
@@ -525,6 +530,10 @@ int core_prepare_restore(const CoreEntry *core, pid_t pid, struct restorer_args 
 		err = prepare_seccomp(core, pid, a, rg);
 	if (err)
 		return err;
+	err = task_misc_check(pid, core->misc);
+	if (err)
+		return err;
+	task_misc_prepare(core->misc, a);
 	a->personality = core->personality;
 	a->pdeath_sig = core->pdeath_sig;
 	a->child_subreaper = core->child_subreaper;

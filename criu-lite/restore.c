@@ -43,6 +43,7 @@
 #include "proc-parse.h"
 #include "pstree.h"
 #include "restore.h"
+#include "task-misc.h"
 #include "shmem.h"
 #include "restorer-abi.h"
 #include "restorer-blob.h"
@@ -460,6 +461,9 @@ static int setup_alive(struct restore_ctx *r, unsigned idx)
 	int err;
 
 	umask(c->umask);
+	err = task_misc_restore(t->pid, c->misc);
+	if (err)
+		return err;
 	/*
 	 * The dumped cwd, root and file paths are all from the top of the
 	 * mount namespace, as /proc shows them: a chroot, which leaves the

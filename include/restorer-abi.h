@@ -175,6 +175,7 @@ struct restorer_args {
 	u64 xfeatures_req;		/* dynamic xstate features to ask for (AMX) */
 	int pdeath_sig;
 	u32 child_subreaper;
+	u32 mcl_future;			/* mlockall() flags, once the mappings are made; 0: none */
 
 	u32 nr_sigs_shared;
 	u64 siginfos;			/* process-wide pending: 128-byte records */

@@ -538,6 +538,9 @@ int blob_main(struct restorer_args *args)
 	clone_threads();
 	/* A timer may signal one thread (SIGEV_THREAD_ID): all exist now. */
 	restore_posix_timers();
+	/* Only mappings made from now on are locked by it: after every dumped one. */
+	if (A->mcl_future)
+		CHECK(RSTEP_TASK_MISC, sys_mlockall(A->mcl_future));
 
 	pie_debug("pid %d: ready", A->pid);
 	/* cr's fds (page image, mapped files, the log) go before we go live; the go pipe last. */
