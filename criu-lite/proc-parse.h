@@ -60,6 +60,7 @@ enum {
 	VMF_SEQ_READ	= 1 << 8,	/* sr */
 	VMF_RAND_READ	= 1 << 9,	/* rr */
 	VMF_LOCKED	= 1 << 10,	/* lo */
+	VMF_LOCKONFAULT	= 1 << 11,	/* lf: mlock2(MLOCK_ONFAULT), mlockall(MCL_ONFAULT) */
 };
 /* The flags a restore puts back with madvise(). */
 #define VMF_MADVISE_MASK (VMF_DONTDUMP | VMF_DONTCOPY | VMF_WIPEONFORK | VMF_HUGEPAGE | \

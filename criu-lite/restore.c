@@ -65,6 +65,7 @@ static const char *const step_names[RSTEP_MAX] = {
 	[RSTEP_MADVISE] = "madvise() of the dumped memory",
 	[RSTEP_READ_PAGES] = "reading pages",
 	[RSTEP_PROTECT] = "setting memory protections",
+	[RSTEP_MLOCK] = "mlock() of the dumped memory, or mlockall(MCL_FUTURE)",
 	[RSTEP_MOVE_VDSO] = "moving the vdso into place",
 	[RSTEP_MM_MAP] = "PR_SET_MM_MAP",
 	[RSTEP_SIGACTIONS] = "signal actions",

@@ -34,6 +34,8 @@ struct restorer_vma {
 	u32 has_pages;
 	u32 nr_madv;
 	u32 madv[RESTORER_MAX_MADV];	/* MADV_* advice to apply */
+	u32 locked;			/* mlock2() it, with lock_flags (MLOCK_ONFAULT) */
+	u32 lock_flags;
 };
 
 struct restorer_iov {			/* matches struct iovec */
@@ -225,6 +227,7 @@ enum restorer_step {
 	RSTEP_SECCOMP,
 	RSTEP_WAIT,
 	RSTEP_FILE_LOCKS,
+	RSTEP_MLOCK,
 	RSTEP_MAX,
 };
 
