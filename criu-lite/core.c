@@ -45,19 +45,10 @@ static int read_link(pid_t pid, const char *name, char **ret)
 /* A number from /proc/PID/@name, in @base. */
 static int read_proc_number(pid_t pid, const char *name, int base, long *ret)
 {
-	_cleanup_free_ char *buf = NULL;
-	char path[64], *end;
-	int err;
+	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
-	err = read_file_at(AT_FDCWD, path, &buf, NULL);
-	if (err)
-		return err;
-	errno = 0;
-	*ret = strtol(buf, &end, base);
-	if (errno || end == buf)
-		return pr_err("%s: '%s' is not a number", path, buf), -EINVAL;
-	return 0;
+	return read_number_file(path, base, ret);
 }
 
 int core_restore_oom_score_adj(const CoreEntry *core, pid_t pid)

@@ -767,6 +767,22 @@ int proc_root_path(pid_t pid, const char *path, char *buf, size_t len)
 	return 0;
 }
 
+int read_number_file(const char *path, int base, long *ret)
+{
+	_cleanup_free_ char *buf = NULL;
+	char *end;
+	int err;
+
+	err = read_file_at(AT_FDCWD, path, &buf, NULL);
+	if (err)
+		return err;
+	errno = 0;
+	*ret = strtol(buf, &end, base);
+	if (errno || end == buf)
+		return pr_err("%s: '%s' is not a number", path, buf), -EINVAL;
+	return 0;
+}
+
 int proc_mnt_path(pid_t pid, const char *path, char *buf, size_t len)
 {
 	char link[PROC_PATH_MAX], root[PATH_MAX];

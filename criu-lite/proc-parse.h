@@ -144,6 +144,8 @@ int proc_parse_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret);
  * buffer; *ret_len excludes the NUL. Returns 0 or -errno.
  */
 int read_file_at(int dfd, const char *path, char **ret_buf, size_t *ret_len);
+/* The number a file such as /proc/PID/oom_score_adj holds, in @base. Returns 0 or -errno (logged). */
+int read_number_file(const char *path, int base, long *ret);
 /*
  * @path as task @pid names it (from its own root, in its own mount
  * namespace), for cr to open: /proc/PID/root@path, into @buf of @len

@@ -43,24 +43,29 @@
 /* MEMBARRIER_CMD_REGISTER_*: GLOBAL_EXPEDITED, PRIVATE_EXPEDITED, its SYNC_CORE and RSEQ flavors. */
 #define MEMBARRIER_REGISTER_MASK	((1 << 2) | (1 << 4) | (1 << 6) | (1 << 8))
 
-/* A number from /proc/@pid/@name; -ENOENT when the kernel has no such file (no CONFIG_AUDIT). */
+/* A number from /proc/@pid/@name. */
 static int read_u32(const char *pid, const char *name, uint32_t *ret)
 {
-	_cleanup_free_ char *buf = NULL;
-	char path[64], *end;
-	unsigned long v;
+	char path[64];
+	long v;
 	int err;
 
 	snprintf(path, sizeof(path), "/proc/%s/%s", pid, name);
-	err = read_file_at(AT_FDCWD, path, &buf, NULL);
-	if (err)
-		return err;
-	errno = 0;
-	v = strtoul(buf, &end, 10);
-	if (errno || end == buf || (*end && *end != '\n') || v > UINT32_MAX)
-		return pr_errno(-EBADMSG, "%s: not a number: '%s'", path, buf);
-	*ret = v;
-	return 0;
+	err = read_number_file(path, 10, &v);
+	if (!err && (v < 0 || v > UINT32_MAX))
+		err = pr_errno(-EBADMSG, "%s: %ld is out of range", path, v);
+	if (!err)
+		*ret = v;
+	return err;
+}
+
+/* Whether the kernel has audit's /proc/@pid/loginuid (CONFIG_AUDIT). */
+static bool has_audit(const char *pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%s/loginuid", pid);
+	return access(path, F_OK) == 0;
 }
 
 int task_misc_dump(pid_t pid, const struct parasite_dump_misc *m, TaskMiscEntry *e)
@@ -69,13 +74,14 @@ int task_misc_dump(pid_t pid, const struct parasite_dump_misc *m, TaskMiscEntry 
 	int err;
 
 	snprintf(p, sizeof(p), "%d", (int)pid);
-	err = read_u32(p, "loginuid", &e->loginuid);
-	if (!err)
-		err = read_u32(p, "sessionid", &e->sessionid);
-	if (!err)
+	if (has_audit(p)) {
+		err = read_u32(p, "loginuid", &e->loginuid);
+		if (!err)
+			err = read_u32(p, "sessionid", &e->sessionid);
+		if (err)
+			return err;
 		e->has_loginuid = e->has_sessionid = true;
-	else if (err != -ENOENT)
-		return err;
+	}
 	e->has_thp_disable = e->has_mcl_future = true;
 	e->thp_disable = m->thp_disable;
 	e->mcl_future = m->mcl_future;
@@ -109,10 +115,10 @@ static int restore_audit(pid_t pid, const TaskMiscEntry *e)
 
 	if (!e->has_loginuid)
 		return 0;
-	err = read_u32("self", "loginuid", &now);
-	if (err == -ENOENT)
+	if (!has_audit("self"))
 		return pr_errno(-ENOTSUP, "pid %d: its loginuid %u cannot be set: this kernel has no audit (/proc/self/loginuid)",
 				(int)pid, e->loginuid);
+	err = read_u32("self", "loginuid", &now);
 	if (err)
 		return err;
 	if (now != e->loginuid) {

@@ -80,11 +80,7 @@ int main(int argc, char **argv)
 
 	test_init(argc, argv);
 	tree_init();
-	kid = fork();
-	if (kid < 0)
-		fail_errno("fork");
-	if (!kid)
-		chrooted();
+	kid = tree_fork(chrooted);
 	tree_recv(kid);
 	test_ready();
 	test_wait_checkpoint();

@@ -119,11 +119,7 @@ int main(int argc, char **argv)
 
 	test_init(argc, argv);
 	tree_init();
-	kid = fork();
-	if (kid < 0)
-		fail_errno("fork");
-	if (!kid)
-		child();
+	kid = tree_fork(child);
 	locked = map();
 	onfault = map();
 	plain = map();
