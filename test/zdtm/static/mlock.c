@@ -4,13 +4,16 @@
  * MCL_ONFAULT) made after them: after restore the same VmFlags ("lo",
  * "lf"), the same VmLck, the unlocked area still unlocked, and a new
  * mapping locked on fault. A child has MCL_FUTURE alone: its new
- * mappings are locked and filled at once.
+ * mappings are locked and filled at once. Another locked an area as root,
+ * then took RLIMIT_MEMLOCK 0 and uid 65534: the area stays locked.
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "zdtm.h"
@@ -111,15 +114,45 @@ static void child(void)
 	tree_exit(0);
 }
 
+#define NOBODY	65534
+
+/* The setuid child cannot signal the root any more: it says it is set up here. */
+static int setuid_ready[2];
+
+static void setuid_child(void)
+{
+	struct rlimit none = { 0, 0 };
+	char *p = map();
+	long lck;
+
+	memset(p, 4, AREA);
+	if (mlock(p, AREA) || setrlimit(RLIMIT_MEMLOCK, &none) || setresgid(NOBODY, NOBODY, NOBODY) ||
+	    setresuid(NOBODY, NOBODY, NOBODY) || prctl(PR_SET_DUMPABLE, 1))
+		fail_errno("mlock, then RLIMIT_MEMLOCK 0 and uid %d", NOBODY);
+	lck = vmlck();
+	close(setuid_ready[0]);
+	write_full(setuid_ready[1], "", 1);
+	close(setuid_ready[1]);
+	test_wait_checkpoint();
+	check("setuid child: mlock()ed as root", p, 1);
+	if (vmlck() != lck || getuid() != NOBODY || p[AREA - 1] != 4)
+		fail("setuid child: VmLck %ld kB (was %ld), uid %d, content %d", vmlck(), lck, getuid(), p[AREA - 1]);
+	tree_exit(0);
+}
+
 int main(int argc, char **argv)
 {
 	char *locked, *onfault, *plain, *fresh;
+	pid_t kids[2];
 	long lck;
-	pid_t kid;
 
 	test_init(argc, argv);
 	tree_init();
-	kid = tree_fork(child);
+	kids[0] = tree_fork(child);
+	if (pipe(setuid_ready))
+		fail_errno("pipe");
+	kids[1] = tree_fork(setuid_child);
+	close(setuid_ready[1]);
 	locked = map();
 	onfault = map();
 	plain = map();
@@ -133,7 +166,10 @@ int main(int argc, char **argv)
 	check("mlock()ed", locked, 1);
 	check("MLOCK_ONFAULT", onfault, 3);
 	check("unlocked", plain, 0);
-	tree_recv(kid);
+	tree_recv(kids[0]);
+	if (read_full(setuid_ready[0], &fresh, 1) != 1)
+		fail("the setuid child did not set up");
+	close(setuid_ready[0]);
 	lck = vmlck();
 
 	test_ready();
@@ -141,7 +177,7 @@ int main(int argc, char **argv)
 
 	if (vmlck() != lck)
 		fail("VmLck is %ld kB after restore, was %ld kB", vmlck(), lck);
-	tree_forward(&kid, 1);
+	tree_forward(kids, 2);
 	check("mlock()ed", locked, 1);
 	check("MLOCK_ONFAULT", onfault, 3);
 	check("unlocked (mapped before MCL_FUTURE)", plain, 0);
@@ -153,5 +189,5 @@ int main(int argc, char **argv)
 		fail("memory content lost");
 	fresh = map();
 	check("new mapping (MCL_FUTURE | MCL_ONFAULT)", fresh, 3);
-	tree_exit(tree_collect(&kid, 1));
+	tree_exit(tree_collect(kids, 2));
 }
