@@ -5,7 +5,8 @@
  * task of its workloads alive), of a child
  * that exited and was reaped (moved to fd 42, not close-on-exec), and of
  * the task itself. After restore fdinfo names the same pids (-1 for the
- * reaped one), the flags are kept, pidfd_send_signal() and
+ * reaped one), the flags are kept (the task's own pidfd is a
+ * PIDFD_THREAD one, kernel 6.9), pidfd_send_signal() and
  * waitid(P_PIDFD) work, and the reaped one still reports its exit status
  * (PIDFD_GET_INFO with PIDFD_INFO_EXIT, kernel 6.15 and later).
  */
@@ -31,6 +32,7 @@
 #define P_PIDFD		3
 #endif
 #define PIDFD_INFO_EXIT	(1ULL << 3)
+#define PIDFD_THREAD	O_EXCL
 #ifndef WITH_ZOMBIE
 #define WITH_ZOMBIE	0
 #endif
@@ -149,7 +151,7 @@ int main(int argc, char **argv)
 	fd_z = pidfd_open(z, 0);
 	r = exiter(REAPED_CODE);
 	fd_r = pidfd_open(r, 0);
-	fd_self = pidfd_open(getpid(), 0);
+	fd_self = pidfd_open(getpid(), PIDFD_THREAD);
 	if (fd_a < 0 || fd_z < 0 || fd_r < 0 || fd_self < 0)
 		fail_errno("pidfd_open");
 	if (dup2(fd_r, REAPED_FD) != REAPED_FD)
@@ -175,6 +177,8 @@ int main(int argc, char **argv)
 	check_flags(fd_a, O_NONBLOCK, FD_CLOEXEC);
 	check_flags(fd_b, 0, FD_CLOEXEC);
 	check_flags(fd_r, 0, 0);
+	if (!(fcntl(fd_self, F_GETFL) & PIDFD_THREAD))
+		fail("the task's own pidfd lost PIDFD_THREAD: flags %#x", fcntl(fd_self, F_GETFL));
 
 	/* Alive: nothing to reap yet (a non-blocking pidfd would say EAGAIN without WNOHANG). */
 	if (waitid(P_PIDFD, fd_b, &si, WEXITED | WNOHANG) || si.si_pid)
