@@ -458,7 +458,6 @@ static int setup_alive(struct restore_ctx *r, unsigned idx)
 {
 	const struct rst_task *t = &r->tasks[idx];
 	const CoreEntry *c = t->core;
-
 	int err;
 
 	umask(c->umask);
