@@ -1,14 +1,16 @@
 /*
  * A child task chrooted into a directory of its work dir, its cwd a directory
  * below that root, with a file opened inside the root by a path relative
- * to it and one opened before the chroot (outside it): all kept. The
- * root of the tree stays outside (its pid file is there).
+ * to it and one opened before the chroot (outside it): all kept. Another
+ * child chrooted there without a chdir: its cwd stays outside its root.
+ * The root of the tree stays outside (its pid file is there).
  */
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "zdtm.h"
 
@@ -74,16 +76,39 @@ static void chrooted(void)
 	tree_exit(0);
 }
 
+/* Waits for the first child's root to exist, chroots into it and stays where it is. */
+static void cwd_outside(void)
+{
+	struct stat before, after, root;
+	char cwd[PATH_MAX];
+
+	if (tree_recv(tree_root) || stat(".", &before) || chroot(ROOT))
+		fail_errno("chroot " ROOT " with the cwd outside");
+	tree_send(tree_root, 0);
+	test_wait_checkpoint();
+	if (stat(".", &after) || after.st_ino != before.st_ino || after.st_dev != before.st_dev)
+		fail("the cwd outside the root is another directory after restore");
+	if (stat("/", &root) || root.st_ino == before.st_ino)
+		fail("not chrooted after restore");
+	/* The kernel names a cwd its root cannot reach "(unreachable)...". */
+	if (syscall(SYS_getcwd, cwd, sizeof(cwd)) < 0 || cwd[0] == '/')
+		fail("getcwd says %s: the cwd is below the root", cwd);
+	tree_exit(0);
+}
+
 int main(int argc, char **argv)
 {
-	pid_t kid;
+	pid_t kids[2];
 
 	test_init(argc, argv);
 	tree_init();
-	kid = tree_fork(chrooted);
-	tree_recv(kid);
+	kids[0] = tree_fork(chrooted);
+	kids[1] = tree_fork(cwd_outside);
+	tree_recv(kids[0]);
+	tree_send(kids[1], 0);
+	tree_recv(kids[1]);
 	test_ready();
 	test_wait_checkpoint();
-	tree_forward(&kid, 1);
-	tree_exit(tree_collect(&kid, 1));
+	tree_forward(kids, 2);
+	tree_exit(tree_collect(kids, 2));
 }
