@@ -37,6 +37,7 @@
 #define WITH_ZOMBIE	0
 #endif
 #define REAPED_FD	42
+#define NR_FDS		5
 #define ZOMBIE_CODE	5
 #define REAPED_CODE	3
 
@@ -90,6 +91,14 @@ static long fdinfo_pid(int fd)
 	return strtol(p + 6, NULL, 10);
 }
 
+/* The "NSpid:" line of @fd's fdinfo into @out. */
+static void fdinfo_nspid(int fd, char *out, size_t len)
+{
+	fdinfo_lines(fd, "NSpid:", "\n", out, len);
+	if (!out[0])
+		fail("pidfd %d: no NSpid: in its fdinfo", fd);
+}
+
 static void check_pid(int fd, long want)
 {
 	long got = fdinfo_pid(fd);
@@ -134,6 +143,8 @@ int main(int argc, char **argv)
 	struct pollfd pfd;
 	pid_t a, b, z, r;
 	siginfo_t si = { 0 };
+	int *fds[] = { &fd_a, &fd_b, &fd_z, &fd_r, &fd_self };
+	char nspid[NR_FDS][128];
 
 	test_init(argc, argv);
 	a = sleeper();
@@ -165,10 +176,19 @@ int main(int argc, char **argv)
 	if (WITH_ZOMBIE && poll(&pfd, 1, 10000) != 1)
 		fail_errno("poll of the zombie's pidfd");
 	check_pid(fd_r, -1);
+	for (int i = 0; i < NR_FDS; i++)
+		fdinfo_nspid(*fds[i], nspid[i], sizeof(nspid[i]));
 
 	test_ready();
 	test_wait_checkpoint();
 
+	for (int i = 0; i < NR_FDS; i++) {
+		char now[128];
+
+		fdinfo_nspid(*fds[i], now, sizeof(now));
+		if (strcmp(now, nspid[i]))
+			fail("pidfd %d: fdinfo says %s after restore, %s before", *fds[i], now, nspid[i]);
+	}
 	check_pid(fd_a, a);
 	check_pid(fd_b, b);
 	check_pid(fd_z, z);
