@@ -54,17 +54,22 @@ static int pidfd_open(pid_t pid, unsigned flags)
 	return syscall(SYS_pidfd_open, pid, flags);
 }
 
+/* A child that waits to be killed by the SIGTERM sent through its pidfd. */
+static __attribute__((noreturn)) void sleep_forever(void)
+{
+	signal(SIGTERM, SIG_DFL);
+	for (;;)
+		pause();
+}
+
 static pid_t sleeper(void)
 {
 	pid_t pid = fork();
 
 	if (pid < 0)
 		fail_errno("fork");
-	if (!pid) {
-		signal(SIGTERM, SIG_DFL);
-		for (;;)
-			pause();
-	}
+	if (!pid)
+		sleep_forever();
 	return pid;
 }
 
@@ -153,11 +158,8 @@ int main(int argc, char **argv)
 	b = syscall(SYS_clone3, &ca, sizeof(ca));
 	if (b < 0)
 		fail_errno("clone3(CLONE_PIDFD)");
-	if (!b) {
-		signal(SIGTERM, SIG_DFL);
-		for (;;)
-			pause();
-	}
+	if (!b)
+		sleep_forever();
 	z = WITH_ZOMBIE ? exiter(ZOMBIE_CODE) : getpid();
 	fd_z = pidfd_open(z, 0);
 	r = exiter(REAPED_CODE);
