@@ -18,6 +18,7 @@
 #include "region.h"
 #include "regs-pb.h"
 #include "restorer-abi.h"
+#include "task-misc.h"
 #include "thread.h"
 #include "timers.h"
 
@@ -44,19 +45,10 @@ static int read_link(pid_t pid, const char *name, char **ret)
 /* A number from /proc/PID/@name, in @base. */
 static int read_proc_number(pid_t pid, const char *name, int base, long *ret)
 {
-	_cleanup_free_ char *buf = NULL;
-	char path[64], *end;
-	int err;
+	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
-	err = read_file_at(AT_FDCWD, path, &buf, NULL);
-	if (err)
-		return err;
-	errno = 0;
-	*ret = strtol(buf, &end, base);
-	if (errno || end == buf)
-		return pr_err("%s: '%s' is not a number", path, buf), -EINVAL;
-	return 0;
+	return read_number_file(path, base, ret);
 }
 
 int core_restore_oom_score_adj(const CoreEntry *core, pid_t pid)
@@ -317,6 +309,7 @@ int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
 	CoreEntry c = CORE_ENTRY__INIT;
 	ThreadCoreEntry t = THREAD_CORE_ENTRY__INIT;
 	UserRegsEntry ur = USER_REGS_ENTRY__INIT;
+	TaskMiscEntry misc = TASK_MISC_ENTRY__INIT;
 	struct core_bufs b = { 0 };
 	long num = 0;
 	int err;
@@ -388,6 +381,9 @@ int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
 		dump_rlimits(m, &c, &b);
 	if (!err)
 		err = dump_creds(pid, m, &c, &b);
+	if (!err)
+		err = task_misc_dump(pid, m, &misc);
+	c.misc = &misc;
 	if (!err)
 		err = pb_write_one(img, &c, PB_CORE);
 	if (!err)
@@ -525,6 +521,10 @@ int core_prepare_restore(const CoreEntry *core, pid_t pid, struct restorer_args 
 		err = prepare_seccomp(core, pid, a, rg);
 	if (err)
 		return err;
+	err = task_misc_check(pid, core->misc);
+	if (err)
+		return err;
+	task_misc_prepare(core->misc, a);
 	a->personality = core->personality;
 	a->pdeath_sig = core->pdeath_sig;
 	a->child_subreaper = core->child_subreaper;

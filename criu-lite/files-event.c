@@ -42,30 +42,6 @@ static bool eventfd_match(const struct fd_dump *d) { return anon_is(d, "eventfd"
 static bool signalfd_match(const struct fd_dump *d) { return anon_is(d, "signalfd"); }
 static bool timerfd_match(const struct fd_dump *d) { return anon_is(d, "timerfd"); }
 
-/*
- * The value after "@key" at the start of a line of @d's fdinfo, parsed
- * with strtoull in @base. Returns 0, or -EBADMSG (logged) when the line
- * is missing or malformed.
- */
-static int fdinfo_u64(const struct fd_dump *d, const char *key, int base, uint64_t *ret)
-{
-	size_t klen = strlen(key);
-
-	for (const char *l = d->fdinfo; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		char *end;
-
-		if (strncmp(l, key, klen))
-			continue;
-		errno = 0;
-		*ret = strtoull(l + klen, &end, base);
-		if (errno || end == l + klen || (*end && *end != '\n'))
-			break;
-		return 0;
-	}
-	return pr_errno(-EBADMSG, "pid %d: fd %d (%s): no valid '%s' line in its fdinfo",
-			d->pid, d->fd, d->link, key);
-}
-
 /* ---- eventfd ------------------------------------------------------------- */
 
 static int eventfd_dump(struct fd_dump *d, FileEntry *fe)
@@ -79,9 +55,9 @@ static int eventfd_dump(struct fd_dump *d, FileEntry *fe)
 	eventfd_entry__init(e);
 	fe->eventfd = e;
 	/* "%16llx": hex, padded with spaces. */
-	err = fdinfo_u64(d, "eventfd-count:", 16, &count);
+	err = files_fdinfo_u64(d, "eventfd-count:", 16, &count);
 	if (!err)
-		err = fdinfo_u64(d, "eventfd-semaphore:", 10, &sem);
+		err = files_fdinfo_u64(d, "eventfd-semaphore:", 10, &sem);
 	if (err)
 		return err;
 	e->counter = count;
@@ -129,7 +105,7 @@ static int signalfd_dump(struct fd_dump *d, FileEntry *fe)
 	signalfd_entry__init(s);
 	fe->signalfd = s;
 	/* The kernel prints the mask as one hex number, bit N-1 for signal N. */
-	err = fdinfo_u64(d, "sigmask:", 16, &mask);
+	err = files_fdinfo_u64(d, "sigmask:", 16, &mask);
 	if (err)
 		return err;
 	s->sigmask = mask;
@@ -179,11 +155,11 @@ static int timerfd_dump(struct fd_dump *d, FileEntry *fe)
 		return -ENOMEM;
 	timerfd_entry__init(t);
 	fe->timerfd = t;
-	err = fdinfo_u64(d, "clockid:", 10, &clk);
+	err = files_fdinfo_u64(d, "clockid:", 10, &clk);
 	if (!err)
-		err = fdinfo_u64(d, "ticks:", 10, &ticks);
+		err = files_fdinfo_u64(d, "ticks:", 10, &ticks);
 	if (!err)
-		err = fdinfo_u64(d, "settime flags:", 8, &flags);
+		err = files_fdinfo_u64(d, "settime flags:", 8, &flags);
 	if (err)
 		return err;
 	if (timerfd_gettime(d->cr_fd, &its) < 0)

@@ -159,6 +159,13 @@ bool files_dump_pid_in_tree(const struct files_dump *df, pid_t pid);
 pid_t files_dump_ns_id(const struct files_dump *df, pid_t id);
 bool files_dump_proc_pid_in_tree(const struct files_dump *df, pid_t viewer, pid_t pid);
 
+/*
+ * The value after "@key" at the start of a line of @d's fdinfo, parsed
+ * with strtoull in @base ("-1" reads as UINT64_MAX). Returns 0, or
+ * -EBADMSG (logged) when the line is missing or malformed.
+ */
+int files_fdinfo_u64(const struct fd_dump *d, const char *key, int base, uint64_t *ret);
+
 /* fdata.img (fdata.c): appends @len bytes; fills *ref (data_ref__init'ed here). */
 int fdata_append(struct files_dump *df, const void *buf, size_t len, DataRef *ref);
 /* Appends @len bytes read from @fd at @off (pread) to fdata.img. */
@@ -193,5 +200,6 @@ extern const struct fd_kind fd_kind_pipe, fd_kind_fifo;
 extern const struct fd_kind fd_kind_eventfd, fd_kind_signalfd, fd_kind_timerfd, fd_kind_epoll;
 extern const struct fd_kind fd_kind_inotify, fd_kind_fanotify;
 extern const struct fd_kind fd_kind_mqueue;
+extern const struct fd_kind fd_kind_pidfd;
 
 #endif

@@ -97,8 +97,8 @@ static int check_path_now(const struct fd_dump *d, RegFileEntry *r)
 
 	if (d->link[0] != '/')
 		return files_refuse(d, "a file without a path", NULL);
-	/* The name as the task sees it, in its mount namespace and below its root. */
-	if (proc_root_path(d->pid, d->link, seen, sizeof(seen)))
+	/* The name from the root of the task's mount namespace (a chroot is below it). */
+	if (proc_mnt_path(d->pid, d->link, seen, sizeof(seen)))
 		return -ENAMETOOLONG;
 	if (stat(seen, &st) < 0)
 		why = "its path no longer names it (renamed?)";

@@ -51,7 +51,7 @@ static const struct fd_kind *const kinds[] = {
 	&fd_kind_inet_sk, &fd_kind_unix,
 	&fd_kind_pipe, &fd_kind_fifo,
 	&fd_kind_eventfd, &fd_kind_signalfd, &fd_kind_timerfd, &fd_kind_epoll,
-	&fd_kind_inotify, &fd_kind_fanotify,
+	&fd_kind_inotify, &fd_kind_fanotify, &fd_kind_pidfd,
 };
 
 const struct fd_kind *files_kind_of(FileKind k)
@@ -81,6 +81,25 @@ bool files_dump_pid_in_tree(const struct files_dump *df, pid_t pid)
 pid_t files_dump_ns_id(const struct files_dump *df, pid_t id)
 {
 	return df->tree ? pstree_ns_id(df->tree, id) : id;
+}
+
+int files_fdinfo_u64(const struct fd_dump *d, const char *key, int base, uint64_t *ret)
+{
+	size_t klen = strlen(key);
+
+	for (const char *l = d->fdinfo; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		char *end;
+
+		if (strncmp(l, key, klen))
+			continue;
+		errno = 0;
+		*ret = strtoull(l + klen, &end, base);
+		if (errno || end == l + klen || (*end && *end != '\n'))
+			break;
+		return 0;
+	}
+	return pr_errno(-EBADMSG, "pid %d: fd %d (%s): no valid '%s' line in its fdinfo",
+			d->pid, d->fd, d->link, key);
 }
 
 bool files_dump_proc_pid_in_tree(const struct files_dump *df, pid_t viewer, pid_t pid)

@@ -63,8 +63,8 @@ static int check_mapped_file(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 	if (st.st_nlink == 0 || v->deleted)
 		return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx of deleted file %s is not supported yet",
 				pid, (unsigned long)v->start, (unsigned long)v->end, v->path);
-	/* The name as the task sees it, in its mount namespace and below its root. */
-	if (v->path[0] != '/' || proc_root_path(pid, v->path, seen, sizeof(seen)) || stat(seen, &pst) ||
+	/* The name from the root of the task's mount namespace (a chroot is below it). */
+	if (v->path[0] != '/' || proc_mnt_path(pid, v->path, seen, sizeof(seen)) || stat(seen, &pst) ||
 	    pst.st_dev != st.st_dev ||
 	    pst.st_ino != st.st_ino)
 		return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx: file %s no longer has that name",
@@ -100,9 +100,10 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 		e->flags |= MAP_GROWSDOWN;
 	e->has_madv = true;
 	e->madv = v->vmflags & VMF_MADVISE_MASK;
-	if (v->vmflags & VMF_LOCKED)
-		pr_warn("pid %d: mapping %lx-%lx is mlock()ed; it is restored unlocked",
-			pid, (unsigned long)v->start, (unsigned long)v->end);
+	if (v->vmflags & VMF_LOCKED) {
+		e->has_mlock = true;
+		e->mlock = v->vmflags & (VMF_LOCKED | VMF_LOCKONFAULT);
+	}
 
 	if (v->path) {
 		for (i = 0; i < ARRAY_SIZE(special_vmas); i++) {

@@ -345,6 +345,7 @@ static const struct {
 	{ "dc", VMF_DONTCOPY }, { "wf", VMF_WIPEONFORK }, { "hg", VMF_HUGEPAGE },
 	{ "nh", VMF_NOHUGEPAGE }, { "mg", VMF_MERGEABLE }, { "sr", VMF_SEQ_READ },
 	{ "rr", VMF_RAND_READ }, { "lo", VMF_LOCKED },
+	{ "lf", VMF_LOCKONFAULT },
 };
 
 static uint32_t parse_vmflags_line(const char *p)
@@ -762,6 +763,49 @@ int proc_root_path(pid_t pid, const char *path, char *buf, size_t len)
 	int n = snprintf(buf, len, "/proc/%d/root%s", (int)pid, path);
 
 	if (n < 0 || (size_t)n >= len)
+		return pr_errno(-ENAMETOOLONG, "pid %d: path %s", (int)pid, path);
+	return 0;
+}
+
+int read_number_file(const char *path, int base, long *ret)
+{
+	_cleanup_free_ char *buf = NULL;
+	char *end;
+	int err;
+
+	err = read_file_at(AT_FDCWD, path, &buf, NULL);
+	if (err)
+		return err;
+	errno = 0;
+	*ret = strtol(buf, &end, base);
+	if (errno || end == buf)
+		return pr_err("%s: '%s' is not a number", path, buf), -EINVAL;
+	return 0;
+}
+
+int proc_mnt_path(pid_t pid, const char *path, char *buf, size_t len)
+{
+	char link[PROC_PATH_MAX], root[PATH_MAX];
+	size_t at;
+	ssize_t n;
+
+	/*
+	 * A lookup of ".." stops only at cr's own root (or the top of a mount
+	 * namespace): from the task's root it climbs as many levels as that
+	 * root's path has components.
+	 */
+	snprintf(link, sizeof(link), "/proc/%d/root", (int)pid);
+	n = readlink(link, root, sizeof(root) - 1);
+	if (n < 0)
+		return pr_errno(-errno, "readlink %s", link);
+	root[n] = '\0';
+	at = snprintf(buf, len, "%s", link);
+	for (const char *c = root; *c && at < len; c++)
+		if (*c == '/' && c[1] && c[1] != '/')
+			at += snprintf(buf + at, len - at, "/..");
+	if (at < len)
+		at += snprintf(buf + at, len - at, "%s", path);
+	if (at >= len)
 		return pr_errno(-ENAMETOOLONG, "pid %d: path %s", (int)pid, path);
 	return 0;
 }

@@ -60,6 +60,7 @@ enum {
 	VMF_SEQ_READ	= 1 << 8,	/* sr */
 	VMF_RAND_READ	= 1 << 9,	/* rr */
 	VMF_LOCKED	= 1 << 10,	/* lo */
+	VMF_LOCKONFAULT	= 1 << 11,	/* lf: mlock2(MLOCK_ONFAULT), mlockall(MCL_ONFAULT) */
 };
 /* The flags a restore puts back with madvise(). */
 #define VMF_MADVISE_MASK (VMF_DONTDUMP | VMF_DONTCOPY | VMF_WIPEONFORK | VMF_HUGEPAGE | \
@@ -143,12 +144,21 @@ int proc_parse_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret);
  * buffer; *ret_len excludes the NUL. Returns 0 or -errno.
  */
 int read_file_at(int dfd, const char *path, char **ret_buf, size_t *ret_len);
+/* The number a file such as /proc/PID/oom_score_adj holds, in @base. Returns 0 or -errno (logged). */
+int read_number_file(const char *path, int base, long *ret);
 /*
  * @path as task @pid names it (from its own root, in its own mount
  * namespace), for cr to open: /proc/PID/root@path, into @buf of @len
  * bytes. Returns 0 or -ENAMETOOLONG (logged).
  */
 int proc_root_path(pid_t pid, const char *path, char *buf, size_t len);
+/*
+ * @path as /proc shows task @pid's files (its fds, maps, cwd): from the
+ * root of its mount namespace, which a chrooted task's own root is below.
+ * For cr to open: /proc/PID/root, ".." up to that root, @path. Returns 0,
+ * -ENAMETOOLONG (logged) or the error of reading /proc/PID/root (logged).
+ */
+int proc_mnt_path(pid_t pid, const char *path, char *buf, size_t len);
 
 /*
  * /proc/PID/auxv as raw u64 words: type, value, type, value, ... up to and

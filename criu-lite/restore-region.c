@@ -190,6 +190,8 @@ static int fill_vmas(struct rst_task *r, int keep_from)
 			.flags = r->mem.vma_fds[i] >= 0 ? e->flags & ~MAP_ANONYMOUS : e->flags,
 			.fd = r->mem.vma_fds[i], .has_pages = mem_vma_has_pages(e),
 			.sysv_id = r->mem.vma_sysv[i],
+			.locked = !!(e->mlock & VMF_LOCKED),
+			.lock_flags = (e->mlock & VMF_LOCKONFAULT) ? MLOCK_ONFAULT : 0,
 		};
 		fill_madv(&v[k], e->madv);
 		k++;

@@ -44,6 +44,7 @@
 #include "proc-parse.h"
 #include "pstree.h"
 #include "restore.h"
+#include "task-misc.h"
 #include "shmem.h"
 #include "stats.h"
 #include "restorer-abi.h"
@@ -66,6 +67,7 @@ static const char *const step_names[RSTEP_MAX] = {
 	[RSTEP_MADVISE] = "madvise() of the dumped memory",
 	[RSTEP_READ_PAGES] = "reading pages",
 	[RSTEP_PROTECT] = "setting memory protections",
+	[RSTEP_MLOCK] = "mlock() of the dumped memory, or mlockall(MCL_FUTURE)",
 	[RSTEP_MOVE_VDSO] = "moving the vdso into place",
 	[RSTEP_MM_MAP] = "PR_SET_MM_MAP",
 	[RSTEP_SIGACTIONS] = "signal actions",
@@ -417,8 +419,7 @@ static int fork_children(struct restore_ctx *r, unsigned idx, bool before_setsid
 	return 0;
 }
 
-/* Dies the way the dumped zombie did, so its parent's wait() says the same. */
-static __noreturn void become_zombie(int exit_code)
+void become_zombie(int exit_code)
 {
 	int sig = exit_code & 0x7f;
 
@@ -463,13 +464,23 @@ static int setup_alive(struct restore_ctx *r, unsigned idx)
 {
 	const struct rst_task *t = &r->tasks[idx];
 	const CoreEntry *c = t->core;
+	int err;
 
 	umask(c->umask);
-	if (strcmp(c->root, "/") && chroot(c->root))
-		return pr_errno(-errno, "pid %d: chroot %s", t->pid, c->root);
+	err = task_misc_restore(t->pid, c->misc);
+	if (err)
+		return err;
+	/*
+	 * The dumped cwd, root and file paths are all from the top of the
+	 * mount namespace, as /proc shows them: a chroot, which leaves the
+	 * cwd where it is (also outside the new root), comes last.
+	 */
 	if (chdir(c->cwd))
 		return pr_errno(-errno, "pid %d: chdir %s", t->pid, c->cwd);
-	return files_restore(t->files, r->files);
+	err = files_restore(t->files, r->files);
+	if (!err && strcmp(c->root, "/") && chroot(c->root))
+		err = pr_errno(-errno, "pid %d: chroot %s", t->pid, c->root);
+	return err;
 }
 
 /* A new task, still in cr's code: the tree below it, its ids, then the blob. */

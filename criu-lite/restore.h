@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "compiler.h"
 #include "core.pb-c.h"
 #include "mem.h"
 #include "mm.pb-c.h"
@@ -34,6 +35,12 @@ struct rst_task {
  */
 int region_build(struct rst_task *t, int keep_from);
 void region_free(struct rst_task *t);
+
+/*
+ * Ends the calling process the way @exit_code (a wait status) says: exit
+ * code or signal (no core file), so its parent's wait() says the same.
+ */
+__noreturn void become_zombie(int exit_code);
 
 /* Moves @fd to a number >= @from, where the task's own fds cannot be. */
 int move_fd_high(int *fd, int from);

@@ -37,6 +37,16 @@ int unix_dump_name(const struct fd_dump *d, const struct usk *us, UnixSkEntry *u
 	memcpy(u->name.data, us->name, us->name_len);
 	if (!us->name[0] && us->name_len)
 		return 0;		/* abstract */
+	/*
+	 * A chrooted task's names are below its root; restore binds before
+	 * the chroot, from the top of the mount namespace.
+	 */
+	snprintf(path, sizeof(path), "/proc/%d/root", d->pid);
+	n = readlink(path, cwd, sizeof(cwd) - 1);
+	if (n < 0)
+		return pr_errno(-errno, "pid %d: fd %d: readlink %s", d->pid, d->fd, path);
+	if (n != 1 || cwd[0] != '/')
+		return files_refuse(d, "a unix socket bound to a path", "in a chrooted task");
 
 	snprintf(path, sizeof(path), "%.*s", (int)us->name_len, us->name);
 	if (path[0] != '/') {

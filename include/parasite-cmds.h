@@ -75,6 +75,9 @@ struct parasite_dump_misc {
 	u64 clear_tid;			/* PR_GET_TID_ADDRESS */
 	int pid;
 	struct arch_stack sigaltstack;
+	int thp_disable;		/* PR_GET_THP_DISABLE */
+	int membarrier;			/* MEMBARRIER_CMD_GET_REGISTRATIONS, or -errno (before 6.3) */
+	u32 mcl_future;			/* MCL_FUTURE [| MCL_ONFAULT] as mlockall() set it, or 0 */
 	u32 nr_timers;			/* in */
 	struct parasite_timer timers[PARASITE_MAX_TIMERS];
 };

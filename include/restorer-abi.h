@@ -34,6 +34,8 @@ struct restorer_vma {
 	u32 has_pages;
 	u32 nr_madv;
 	u32 madv[RESTORER_MAX_MADV];	/* MADV_* advice to apply */
+	u32 locked;			/* mlock2() it, with lock_flags (MLOCK_ONFAULT) */
+	u32 lock_flags;
 };
 
 struct restorer_iov {			/* matches struct iovec */
@@ -175,6 +177,7 @@ struct restorer_args {
 	u64 xfeatures_req;		/* dynamic xstate features to ask for (AMX) */
 	int pdeath_sig;
 	u32 child_subreaper;
+	u32 mcl_future;			/* mlockall() flags, once the mappings are made; 0: none */
 
 	u32 nr_sigs_shared;
 	u64 siginfos;			/* process-wide pending: 128-byte records */
@@ -224,6 +227,7 @@ enum restorer_step {
 	RSTEP_SECCOMP,
 	RSTEP_WAIT,
 	RSTEP_FILE_LOCKS,
+	RSTEP_MLOCK,
 	RSTEP_MAX,
 };
 

@@ -29,6 +29,15 @@
 #define PR_GET_PDEATHSIG_	2
 #define PR_GET_TID_ADDRESS_	40
 #define PR_GET_CHILD_SUBREAPER_	37
+#define PR_GET_THP_DISABLE_	42
+#define MEMBARRIER_CMD_GET_REGISTRATIONS_	(1 << 9)	/* Linux 6.3 */
+#define MCL_FUTURE_	2
+#define MCL_ONFAULT_	4
+#define MADV_COLD_	20
+#define PROT_RW_	3
+#define MAP_PRIVATE_ANON_	0x22
+#define EINVAL_		22
+#define EAGAIN_		11
 #define PAGE_CHUNK	(256UL << 10)	/* crc + vmsplice granularity: a quarter of the pipe */
 #define MSG_NOSIGNAL_	0x4000
 #define SIGPIPE_	13
@@ -131,6 +140,43 @@ struct ksigaction {
 	u64 handler, flags, restorer, mask;
 };
 
+/*
+ * mlockall(MCL_FUTURE) shows only on mappings made after it: a probe page
+ * of our own. MADV_COLD refuses (EINVAL) a VM_LOCKED area; MCL_FUTURE
+ * without MCL_ONFAULT also fills the page at mmap (mincore says resident).
+ */
+static int probe_mcl_future(u32 *ret)
+{
+	unsigned char resident = 0;
+	long p = sys_mmap(0, PAGE_SIZE, PROT_RW_, MAP_PRIVATE_ANON_, -1, 0), r;
+
+	/* Only a locked mapping over RLIMIT_MEMLOCK fails so: MCL_FUTURE, ONFAULT unknown. */
+	if (p == -EAGAIN_) {
+		*ret = MCL_FUTURE_;
+		return 0;
+	}
+	if (p < 0 && p > -4096)
+		return p;
+	r = sys_madvise(p, PAGE_SIZE, MADV_COLD_);
+	*ret = 0;
+	if (r == -EINVAL_) {
+		r = sys_mincore(p, PAGE_SIZE, &resident);
+		*ret = MCL_FUTURE_ | ((resident & 1) ? 0 : MCL_ONFAULT_);
+	}
+	sys_munmap(p, PAGE_SIZE);
+	return r < 0 && r != -EINVAL_ ? r : 0;
+}
+
+/* The mm's own state: THP disabled, membarrier registrations, MCL_FUTURE. */
+static int dump_mm_misc(struct parasite_dump_misc *m)
+{
+	m->thp_disable = sys_prctl(PR_GET_THP_DISABLE_, 0, 0, 0, 0);
+	if (m->thp_disable < 0)
+		return m->thp_disable;
+	m->membarrier = sys_membarrier(MEMBARRIER_CMD_GET_REGISTRATIONS_, 0, 0);
+	return probe_mcl_future(&m->mcl_future);
+}
+
 static int dump_misc(struct parasite_dump_misc *m)
 {
 	int i, ret;
@@ -194,6 +240,9 @@ static int dump_misc(struct parasite_dump_misc *m)
 	/* Older kernels do not know it: then nothing is dynamic. */
 	if (sys_arch_prctl(ARCH_GET_XCOMP_PERM, (unsigned long)&m->xfeatures_perm) < 0)
 		m->xfeatures_perm = 0;
+	ret = dump_mm_misc(m);
+	if (ret)
+		return ret;
 	return sys_sigaltstack(0, &m->sigaltstack);
 }
 

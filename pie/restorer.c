@@ -169,6 +169,16 @@ static void protect_vmas(void)
 			CHECK(RSTEP_PROTECT, sys_mprotect(v->start, v->end - v->start, v->prot));
 }
 
+/* With their final protections: mlock2() fills what it locks (unless MLOCK_ONFAULT). */
+static void lock_vmas(void)
+{
+	struct restorer_vma *v = (void *)A->vmas;
+
+	for (u32 i = 0; i < A->nr_vmas; i++, v++)
+		if (v->locked)
+			CHECK(RSTEP_MLOCK, sys_mlock2(v->start, v->end - v->start, v->lock_flags));
+}
+
 /*
  * Setting SIG_IGN first drops whatever is pending (the SIGCHLDs of the
  * helpers and zombies of the restore): afterwards only the signals the
@@ -560,6 +570,7 @@ int blob_main(struct restorer_args *args)
 	madvise_vmas();
 	read_pages();
 	protect_vmas();
+	lock_vmas();
 	move_specials(1);
 	CHECK(RSTEP_MM_MAP, sys_prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&A->mm_map,
 				      sizeof(A->mm_map), 0));
@@ -573,6 +584,9 @@ int blob_main(struct restorer_args *args)
 	clone_threads();
 	/* A timer may signal one thread (SIGEV_THREAD_ID): all exist now. */
 	restore_posix_timers();
+	/* Only mappings made from now on are locked by it: after every dumped one. */
+	if (A->mcl_future)
+		CHECK(RSTEP_MLOCK, sys_mlockall(A->mcl_future));
 
 	pie_debug("pid %d: ready", A->pid);
 	/* cr's fds (page image, mapped files, the log) go before we go live; the go pipe last. */

@@ -24,6 +24,10 @@ static inline long sys_mprotect(unsigned long addr, unsigned long len, long prot
 static inline long sys_mremap(unsigned long old, unsigned long olen, unsigned long nlen, long fl, unsigned long naddr)
 { return SC(__NR_mremap, old, olen, nlen, fl, naddr); }
 static inline long sys_madvise(unsigned long addr, unsigned long len, long advice) { return SC(__NR_madvise, addr, len, advice); }
+static inline long sys_mincore(unsigned long addr, unsigned long len, unsigned char *vec) { return SC(__NR_mincore, addr, len, vec); }
+static inline long sys_mlock2(unsigned long addr, unsigned long len, int fl) { return SC(__NR_mlock2, addr, len, fl); }
+static inline long sys_mlockall(int fl) { return SC(__NR_mlockall, fl); }
+static inline long sys_membarrier(int cmd, unsigned fl, int cpu) { return SC(__NR_membarrier, cmd, fl, cpu); }
 static inline long sys_socket(int d, int t, int p) { return SC(__NR_socket, d, t, p); }
 static inline long sys_connect(int fd, const void *a, int len) { return SC(__NR_connect, fd, a, len); }
 static inline long sys_sendmsg(int fd, const void *m, int fl) { return SC(__NR_sendmsg, fd, m, fl); }

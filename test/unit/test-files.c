@@ -237,9 +237,10 @@ static void test_round_trip(void)
 
 /* ---- refusals ------------------------------------------------------------- */
 
+/* A pidfd of the unit test itself: a process outside the dumped tree. */
 static void setup_pidfd(void)
 {
-	if (syscall(SYS_pidfd_open, getpid(), 0) < 0)
+	if (syscall(SYS_pidfd_open, getppid(), 0) < 0)
 		_exit(12);
 }
 
@@ -363,7 +364,11 @@ static void expect_refusal(const char *img, setup_fn setup, const char *needle)
 	reap(pid);
 }
 
-static void test_refuse_pidfd(void) { expect_refusal("img-pidfd", setup_pidfd, "fd 3 is an anonymous inode (pidfd)"); }
+static void test_refuse_pidfd(void)
+{
+	expect_refusal("img-pidfd", setup_pidfd, "fd 3 is a pidfd");
+	CU_ASSERT(strstr(log_last_error(), "is not in the dumped tree") != NULL);
+}
 static void test_refuse_deleted_dir(void) { expect_refusal("img-ddir", setup_deleted_dir, "fd 3 is a deleted directory"); }
 static void test_refuse_opath_deleted(void) { expect_refusal("img-odel", setup_opath_deleted, "O_PATH descriptor of a deleted file"); }
 static void test_refuse_scm_rights(void)
@@ -516,7 +521,7 @@ int unit_register_files(void)
 
 	if (!s ||
 	    !CU_add_test(s, "dump+restore round trip", test_round_trip) ||
-	    !CU_add_test(s, "refuse pidfd", test_refuse_pidfd) ||
+	    !CU_add_test(s, "refuse a pidfd of a process outside the tree", test_refuse_pidfd) ||
 	    !CU_add_test(s, "refuse deleted directory", test_refuse_deleted_dir) ||
 	    !CU_add_test(s, "refuse O_PATH of a deleted file", test_refuse_opath_deleted) ||
 	    !CU_add_test(s, "refuse SCM_RIGHTS in flight", test_refuse_scm_rights) ||

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,53 @@
 #include "compiler.h"
 #include "log.h"
 #include "proc-parse.h"
+
+/*
+ * A chrooted task's paths, as /proc shows them, are from the top of the
+ * mount namespace: proc_mnt_path() climbs from its root back up there.
+ */
+static void test_live_mnt_path(void)
+{
+	char dir[] = "/tmp/cr-unit-mnt-XXXXXX", path[PATH_MAX], want[64];
+	struct stat a, b;
+	int go[2];
+	pid_t pid;
+
+	CU_ASSERT_EQUAL_FATAL(proc_mnt_path(getpid(), "/etc", path, sizeof(path)), 0);
+	snprintf(want, sizeof(want), "/proc/%d/root/etc", getpid());
+	CU_ASSERT_STRING_EQUAL(path, want);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	CU_ASSERT_EQUAL_FATAL(pipe(go), 0);
+	pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (!pid) {
+		char c;
+
+		close(go[1]);
+		if (chroot(dir))
+			_exit(1);
+		(void)!read(go[0], &c, 1);
+		_exit(0);
+	}
+	close(go[0]);
+	/* the child's root reads as the directory once it is chrooted */
+	snprintf(want, sizeof(want), "/proc/%d/root", pid);
+	for (int i = 0; i < 1000; i++) {
+		ssize_t n = readlink(want, path, sizeof(path) - 1);
+
+		if (n > 0 && (path[n] = 0, !strcmp(path, dir)))
+			break;
+		usleep(1000);
+	}
+	CU_ASSERT_EQUAL(proc_mnt_path(pid, "/etc", path, sizeof(path)), 0);
+	snprintf(want, sizeof(want), "/proc/%d/root/../../etc", pid);
+	CU_ASSERT_STRING_EQUAL(path, want);
+	CU_ASSERT(stat(path, &a) == 0 && stat("/etc", &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	close(go[1]);
+	waitpid(pid, NULL, 0);
+	rmdir(dir);
+}
 
 int unit_register_proc_parse(void);
 
@@ -773,6 +821,7 @@ int unit_register_proc_parse(void)
 		{ "live: fdinfo of self", test_live_fdinfo },
 		{ "live: auxv and pagemap of self", test_live_auxv_pagemap },
 		{ "live: error messages", test_live_errors },
+		{ "live: paths of a chrooted task", test_live_mnt_path },
 	};
 	CU_pSuite suite;
 	unsigned i;

@@ -21,7 +21,7 @@ static const char smaps_txt[] =
 	"Size:               1024 kB\n"
 	"VmFlags: rd wr mr mw me ac hg dc wf\n"
 	"7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]\n"
-	"VmFlags: rd wr mr mw me gd ac lo\n";
+	"VmFlags: rd wr mr mw me gd ac lo lf\n";
 
 static void test_vmflags(void)
 {
@@ -31,7 +31,7 @@ static void test_vmflags(void)
 	CU_ASSERT_EQUAL(parse_vmflags_buf(smaps_txt, &m), 0);
 	CU_ASSERT_EQUAL(m.vmas[0].vmflags, VMF_NORESERVE | VMF_DONTDUMP);
 	CU_ASSERT_EQUAL(m.vmas[1].vmflags, VMF_HUGEPAGE | VMF_DONTCOPY | VMF_WIPEONFORK);
-	CU_ASSERT_EQUAL(m.vmas[2].vmflags, VMF_GROWSDOWN | VMF_LOCKED);
+	CU_ASSERT_EQUAL(m.vmas[2].vmflags, VMF_GROWSDOWN | VMF_LOCKED | VMF_LOCKONFAULT);
 	proc_maps_free(&m);
 }
 

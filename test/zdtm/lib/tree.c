@@ -37,6 +37,19 @@ void tree_init(void)
 		fail_errno("block TREE_SIG");
 }
 
+pid_t tree_fork(void (*child)(void))
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		fail_errno("fork");
+	if (!pid) {
+		child();
+		fail("a child of the tree returned instead of ending with tree_exit()");
+	}
+	return pid;
+}
+
 void tree_send(pid_t to, int value)
 {
 	union sigval v = { .sival_int = value };

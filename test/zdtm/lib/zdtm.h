@@ -91,6 +91,8 @@ int file_line_check(const char *path, const char *want);
 extern pid_t tree_root;			/* set by tree_init() */
 
 void tree_init(void);
+/* Forks a child that runs @child (which ends with tree_exit()); fails the test if fork() does. */
+pid_t tree_fork(void (*child)(void));
 void tree_send(pid_t to, int value);
 /* Wait (10 s at most) for a tree_send() from FROM, return its value; fails
  * when FROM is gone without sending. */
