@@ -201,6 +201,6 @@ extern const struct fd_kind fd_kind_eventfd, fd_kind_signalfd, fd_kind_timerfd, 
 extern const struct fd_kind fd_kind_inotify, fd_kind_fanotify;
 extern const struct fd_kind fd_kind_mqueue;
 extern const struct fd_kind fd_kind_pidfd;
-extern const struct fd_kind fd_kind_netlink;
+extern const struct fd_kind fd_kind_netlink, fd_kind_packet;
 
 #endif

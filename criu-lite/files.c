@@ -48,7 +48,7 @@
 static const struct fd_kind *const kinds[] = {
 	&fd_kind_mqueue, &fd_kind_reg, &fd_kind_dir, &fd_kind_tty, &fd_kind_ptmx, &fd_kind_chr,
 	/* inet first: its match is one getxattr, unix's may re-read unix_diag. */
-	&fd_kind_inet_sk, &fd_kind_netlink, &fd_kind_unix,
+	&fd_kind_inet_sk, &fd_kind_netlink, &fd_kind_packet, &fd_kind_unix,
 	&fd_kind_pipe, &fd_kind_fifo,
 	&fd_kind_eventfd, &fd_kind_signalfd, &fd_kind_timerfd, &fd_kind_epoll,
 	&fd_kind_inotify, &fd_kind_fanotify, &fd_kind_pidfd,

@@ -1,0 +1,299 @@
+/*
+ * Packet sockets (AF_PACKET, SOCK_RAW and SOCK_DGRAM): the protocol, the
+ * interface they are bound to (kept by name: interface indexes are the
+ * namespace's), the PACKET_* options, fanout group, memberships and
+ * filter, from the kernel's packet_diag and getsockname(). Restore makes
+ * the socket again in the tree's net namespace, bound as it was.
+ *
+ * Not kept: the packets waiting in the queue (dropped with a warning, as
+ * a busy link loses them). Refused: mapped rings (PACKET_RX_RING,
+ * PACKET_TX_RING) and the older SOCK_PACKET.
+ */
+#include <errno.h>
+#include <linux/if_packet.h>
+#include <linux/packet_diag.h>
+#include <linux/sock_diag.h>
+#include <net/if.h>
+#include <netlink/msg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "files-kind.h"
+#include "log.h"
+#include "sk-filter.h"
+#include "sock-diag.h"
+
+/* ---- dump ---------------------------------------------------------------- */
+
+static bool packet_match(const struct fd_dump *d)
+{
+	char path[64], name[16];
+	ssize_t n;
+
+	if (!S_ISSOCK(d->st.st_mode))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", d->pid, d->fd);
+	n = getxattr(path, "system.sockprotoname", name, sizeof(name) - 1);
+	if (n <= 0)
+		return false;
+	name[n] = '\0';
+	return !strcmp(name, "PACKET");
+}
+
+struct diag_one {
+	const struct fd_dump *d;
+	PacketSkEntry *e;
+	bool found, rings;
+	int err;
+};
+
+static int add_mc(struct diag_one *o, const struct packet_diag_mclist *m)
+{
+	PacketSkEntry *e = o->e;
+	PacketMclistEntry **n = xrealloc(e->mclist, (e->n_mclist + 1) * sizeof(*n)), *c;
+	char name[IF_NAMESIZE];
+
+	if (!n)
+		return -ENOMEM;
+	e->mclist = n;
+	if (!if_indextoname(m->pdmc_index, name))
+		return pr_errno(-errno, "pid %d: fd %d: a membership on interface %u", o->d->pid, o->d->fd,
+				m->pdmc_index);
+	c = xmalloc(sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	packet_mclist_entry__init(c);
+	e->mclist[e->n_mclist++] = c;
+	c->ifname = xstrdup(name);
+	c->type = m->pdmc_type;
+	c->count = m->pdmc_count;
+	if (m->pdmc_alen) {
+		c->has_addr = true;
+		c->addr.len = m->pdmc_alen > sizeof(m->pdmc_addr) ? sizeof(m->pdmc_addr) : m->pdmc_alen;
+		c->addr.data = xmalloc(c->addr.len);
+		if (!c->addr.data)
+			return -ENOMEM;
+		memcpy(c->addr.data, m->pdmc_addr, c->addr.len);
+	}
+	return c->ifname ? 0 : -ENOMEM;
+}
+
+static int diag_parse(struct nlmsghdr *h, void *arg)
+{
+	struct diag_one *o = arg;
+	struct packet_diag_msg *m = nlmsg_data(h);
+	struct nlattr *tb[PACKET_DIAG_MAX + 1];
+	int err = 0;
+
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)) || m->pdiag_ino != o->d->st.st_ino)
+		return 0;
+	o->found = true;
+	if (nlmsg_parse(h, sizeof(*m), tb, PACKET_DIAG_MAX, NULL))
+		return pr_errno(-EBADMSG, "pid %d: fd %d: packet_diag's reply", o->d->pid, o->d->fd);
+	if (tb[PACKET_DIAG_INFO]) {
+		const struct packet_diag_info *i = nla_data(tb[PACKET_DIAG_INFO]);
+
+		o->e->version = i->pdi_version;
+		o->e->reserve = i->pdi_reserve;
+		o->e->tstamp = i->pdi_tstamp;
+		o->e->copy_thresh = i->pdi_copy_thresh;
+		o->e->flags = i->pdi_flags & (PDI_AUXDATA | PDI_ORIGDEV | PDI_VNETHDR | PDI_LOSS);
+	}
+	o->rings = tb[PACKET_DIAG_RX_RING] || tb[PACKET_DIAG_TX_RING];
+	if (tb[PACKET_DIAG_FANOUT]) {
+		o->e->has_fanout = true;
+		o->e->fanout = nla_get_u32(tb[PACKET_DIAG_FANOUT]);
+	}
+	if (tb[PACKET_DIAG_MCLIST]) {
+		const struct packet_diag_mclist *mc = nla_data(tb[PACKET_DIAG_MCLIST]);
+		size_t n = nla_len(tb[PACKET_DIAG_MCLIST]) / sizeof(*mc);
+
+		for (size_t k = 0; k < n && !err; k++)
+			err = add_mc(o, &mc[k]);
+	}
+	return err;
+}
+
+static int packet_dump(struct fd_dump *d, FileEntry *fe)
+{
+	PacketSkEntry *e = xmalloc(sizeof(*e));
+	struct packet_diag_req req = {
+		.sdiag_family = AF_PACKET, .pdiag_ino = d->st.st_ino,
+		.pdiag_show = PACKET_SHOW_INFO | PACKET_SHOW_MCLIST | PACKET_SHOW_RING_CFG | PACKET_SHOW_FANOUT,
+	};
+	struct diag_one o = { d, e, false, false, 0 };
+	struct sockaddr_ll sa;
+	socklen_t len = sizeof(sa), vlen = sizeof(int);
+	char ifname[IF_NAMESIZE], c;
+	int type, v, err;
+	ssize_t n;
+
+	if (!e)
+		return -ENOMEM;
+	packet_sk_entry__init(e);
+	fe->packet_sk = e;
+	if (getsockopt(d->cr_fd, SOL_SOCKET, SO_TYPE, &type, &vlen) < 0 || getsockname(d->cr_fd, (struct sockaddr *)&sa, &len) < 0)
+		return pr_errno(-errno, "pid %d: fd %d (%s): SO_TYPE, getsockname", d->pid, d->fd, d->link);
+	if (type != SOCK_RAW && type != SOCK_DGRAM)
+		return files_refuse(d, "a packet socket", "only SOCK_RAW and SOCK_DGRAM ones are kept (not SOCK_PACKET)");
+	e->type = type;
+	e->protocol = sa.sll_protocol;
+	if (sa.sll_ifindex) {
+		if (!if_indextoname(sa.sll_ifindex, ifname))
+			return pr_errno(-errno, "pid %d: fd %d: the interface %d it is bound to", d->pid, d->fd,
+					sa.sll_ifindex);
+		e->ifname = xstrdup(ifname);
+		if (!e->ifname)
+			return -ENOMEM;
+	}
+	err = sock_diag_dump(&req, sizeof(req), "the packet sockets", diag_parse, &o);
+	if (err)
+		return err;
+	if (!o.found)
+		return files_refuse(d, "a packet socket", "packet_diag does not list it");
+	if (o.rings)
+		return files_refuse(d, "a packet socket", "it has mapped rings (PACKET_RX_RING, PACKET_TX_RING)");
+	vlen = sizeof(v);
+	if (getsockopt(d->cr_fd, SOL_SOCKET, SO_RCVBUF, &v, &vlen) == 0) {
+		e->has_rcvbuf = true;
+		e->rcvbuf = v;
+	}
+	vlen = sizeof(v);
+	if (getsockopt(d->cr_fd, SOL_SOCKET, SO_SNDBUF, &v, &vlen) == 0) {
+		e->has_sndbuf = true;
+		e->sndbuf = v;
+	}
+	n = recv(d->cr_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+	if (n >= 0)
+		pr_warn("pid %d: fd %d: packets wait in the queue of a packet socket; they are not kept", d->pid, d->fd);
+	return sk_filter_dump(d, &e->filter);
+}
+
+static void packet_free_entry(FileEntry *fe)
+{
+	PacketSkEntry *e = fe->packet_sk;
+
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->n_mclist; i++) {
+		free(e->mclist[i]->ifname);
+		free(e->mclist[i]->addr.data);
+		free(e->mclist[i]);
+	}
+	free(e->mclist);
+	free(e->ifname);
+	sk_filter_free(e->filter);
+	free(e);
+	fe->packet_sk = NULL;
+}
+
+/* ---- restore ------------------------------------------------------------- */
+
+static int packet_check(struct files_rst *rf, const FileEntry *fe)
+{
+	const PacketSkEntry *e = fe->packet_sk;
+
+	(void)rf;
+	if (!e || (e->type != SOCK_RAW && e->type != SOCK_DGRAM) || sk_filter_check(e->filter))
+		return pr_errno(-EBADMSG, "files.img: packet socket file id %u is invalid", fe->id);
+	for (size_t i = 0; i < e->n_mclist; i++)
+		if (e->mclist[i]->has_addr && e->mclist[i]->addr.len > sizeof(((struct packet_mreq *)0)->mr_address))
+			return pr_errno(-EBADMSG, "files.img: packet socket file id %u: a membership's address is too long",
+					fe->id);
+	return 0;
+}
+
+static int set_int(int fd, int opt, int v, const char *name, const char *what)
+{
+	if (setsockopt(fd, SOL_PACKET, opt, &v, sizeof(v)) < 0)
+		return pr_errno(-errno, "%s: setting %s to %d", what, name, v);
+	return 0;
+}
+
+static int ifindex_of(const char *name, const char *what)
+{
+	unsigned i = if_nametoindex(name);
+
+	return i ? (int)i : pr_errno(-errno, "%s: interface %s, which it was bound to, is not there", what, name);
+}
+
+static int packet_open(struct files_rst *rf, const FileEntry *fe)
+{
+	const PacketSkEntry *e = fe->packet_sk;
+	struct sockaddr_ll sa = { .sll_family = AF_PACKET, .sll_protocol = e->protocol };
+	_cleanup_close_ int fd = -EBADF;
+	char what[48];
+	int err = 0;
+
+	(void)rf;
+	snprintf(what, sizeof(what), "file id %u (packet socket)", fe->id);
+	fd = socket(AF_PACKET, e->type | SOCK_CLOEXEC, e->protocol);
+	if (fd < 0)
+		return pr_errno(-errno, "%s: socket", what);
+	if (e->version)
+		err = set_int(fd, PACKET_VERSION, e->version, "PACKET_VERSION", what);
+	if (!err && e->reserve)
+		err = set_int(fd, PACKET_RESERVE, e->reserve, "PACKET_RESERVE", what);
+	if (!err && e->tstamp)
+		err = set_int(fd, PACKET_TIMESTAMP, e->tstamp, "PACKET_TIMESTAMP", what);
+	if (!err && e->copy_thresh)
+		err = set_int(fd, PACKET_COPY_THRESH, e->copy_thresh, "PACKET_COPY_THRESH", what);
+	if (!err && (e->flags & PDI_AUXDATA))
+		err = set_int(fd, PACKET_AUXDATA, 1, "PACKET_AUXDATA", what);
+	if (!err && (e->flags & PDI_ORIGDEV))
+		err = set_int(fd, PACKET_ORIGDEV, 1, "PACKET_ORIGDEV", what);
+	if (!err && (e->flags & PDI_VNETHDR))
+		err = set_int(fd, PACKET_VNET_HDR, 1, "PACKET_VNET_HDR", what);
+	if (!err && (e->flags & PDI_LOSS))
+		err = set_int(fd, PACKET_LOSS, 1, "PACKET_LOSS", what);
+	if (!err && e->has_rcvbuf) {
+		int v = e->rcvbuf / 2;
+
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0)
+			err = pr_errno(-errno, "%s: SO_RCVBUFFORCE", what);
+	}
+	if (!err && e->has_sndbuf) {
+		int v = e->sndbuf / 2;
+
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
+			err = pr_errno(-errno, "%s: SO_SNDBUFFORCE", what);
+	}
+	if (err)
+		return err;
+	if (e->ifname) {
+		sa.sll_ifindex = ifindex_of(e->ifname, what);
+		if (sa.sll_ifindex < 0)
+			return sa.sll_ifindex;
+		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			return pr_errno(-errno, "%s: bind to %s", what, e->ifname);
+	}
+	for (size_t i = 0; i < e->n_mclist; i++) {
+		const PacketMclistEntry *m = e->mclist[i];
+		struct packet_mreq mr = { .mr_type = m->type, .mr_alen = m->has_addr ? m->addr.len : 0 };
+
+		mr.mr_ifindex = ifindex_of(m->ifname, what);
+		if (mr.mr_ifindex < 0)
+			return mr.mr_ifindex;
+		if (m->has_addr)
+			memcpy(mr.mr_address, m->addr.data, m->addr.len);
+		for (uint32_t k = 0; k < m->count; k++)
+			if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0)
+				return pr_errno(-errno, "%s: a membership (type %u) on %s", what, m->type, m->ifname);
+	}
+	if (e->has_fanout)
+		err = set_int(fd, PACKET_FANOUT, e->fanout, "PACKET_FANOUT", what);
+	if (!err)
+		err = sk_filter_restore(fd, e->filter, what);
+	return err ? err : TAKE_FD(fd);
+}
+
+const struct fd_kind fd_kind_packet = {
+	.kind = FILE_KIND__FILE_PACKET_SK, .name = "packet socket",
+	.match = packet_match, .dump = packet_dump, .free_entry = packet_free_entry,
+	.check = packet_check, .open = packet_open,
+};
