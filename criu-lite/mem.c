@@ -28,12 +28,6 @@
 #include "proc-parse.h"
 #include "shmem.h"
 
-#define PME_PRESENT		(1ULL << 63)
-#define PME_SWAP		(1ULL << 62)
-#define PME_FILE_SHARED		(1ULL << 61)
-#define PME_EXCLUSIVE		(1ULL << 56)
-#define PME_PFN_MASK		((1ULL << 55) - 1)
-#define PAGEMAP_BATCH		(64 * 1024)	/* entries read per pread */
 #define RUN_MAX_PAGES		512		/* one checksum per 2 MiB at most */
 #define PIPE_MAX_SIZE_FILE	"/proc/sys/fs/pipe-max-size"
 
@@ -179,13 +173,14 @@ int mem_collect_vmas(pid_t pid, struct proc_maps *maps, MmEntry *mm)
 		if (ret)
 			return ret;
 	}
-	return 0;
+	return mem_guard_collect(pid, mm);
 }
 
 void mem_free_vmas(MmEntry *mm)
 {
 	size_t i;
 
+	mem_guard_free(mm);
 	if (!mm->vmas)
 		return;
 	for (i = 0; i < mm->n_vmas; i++) {
@@ -280,7 +275,8 @@ static uint64_t zero_page_pfn(void)
 /* A page is worth saving if it exists, holds data, and no file holds it. */
 static bool page_wanted(const VmaEntry *v, uint64_t pme, uint64_t zero_pfn)
 {
-	if (!(pme & (PME_PRESENT | PME_SWAP)))
+	/* A guard has the swap bit but no page (mem_guard_collect() lists it). */
+	if (!(pme & (PME_PRESENT | PME_SWAP)) || (pme & PME_GUARD))
 		return false;
 	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE)
 		return !(pme & PME_FILE_SHARED);
@@ -371,6 +367,7 @@ static int dedup_lookup_add(struct page_dedup *dd, uint64_t pfn, uint64_t off, u
 
 struct page_dumper {
 	struct parasite_ctl *ctl;
+	pid_t pid;
 	struct parasite_dump_pages *batch;	/* in the shared area */
 	int pipe_r, pipe_w;
 	struct img *pagemap, *pages;
@@ -519,6 +516,11 @@ static int scan_vma(struct page_dumper *d, int pm_fd, const VmaEntry *v, uint64_
 		if (n != (ssize_t)(nr * 8))
 			return pr_errno(n < 0 ? -errno : -EIO, "reading pagemap at %lx", (unsigned long)addr);
 		for (i = 0; i < nr; i++, addr += PAGE_SIZE) {
+			if ((pme[i] & PME_GUARD) && !(v->madv & VMF_GUARD))
+				return pr_errno(-ENOTSUP, "pid %d: guard page at %lx: this kernel's smaps does not "
+						"mark its mapping %lx-%lx \"gu\", so cr cannot list its guards",
+						d->pid, (unsigned long)addr, (unsigned long)v->start,
+						(unsigned long)v->end);
 			if (page_wanted(v, pme[i], d->zero_pfn)) {
 				uint64_t off = d->page_off + d->bytes + d->batch_bytes + (uint64_t)run_len * PAGE_SIZE;
 
@@ -549,7 +551,7 @@ static int scan_vma(struct page_dumper *d, int pm_fd, const VmaEntry *v, uint64_
 int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
 		   struct img *pagemap, struct img *pages, struct page_dedup *dd, uint64_t *ret_bytes)
 {
-	struct page_dumper d = { .ctl = ctl, .batch = infect_data(ctl), .pipe_r = -1, .pipe_w = -1,
+	struct page_dumper d = { .ctl = ctl, .pid = pid, .batch = infect_data(ctl), .pipe_r = -1, .pipe_w = -1,
 				 .pagemap = pagemap, .pages = pages, .dd = dd };
 	PagemapHead head = PAGEMAP_HEAD__INIT;
 	_cleanup_free_ uint64_t *pme = xmalloc(PAGEMAP_BATCH * 8);
@@ -594,13 +596,25 @@ int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
 	return ret;
 }
 
-static const VmaEntry *find_vma(const MmEntry *mm, uint64_t start, uint64_t end)
+/*
+ * Binary search: the VMAs of an image are in address order (maps lists
+ * them so). In an image where they are not, a range may not be found,
+ * which refuses it; a VMA returned always holds the range.
+ */
+const VmaEntry *mem_find_vma(const MmEntry *mm, uint64_t start, uint64_t end)
 {
-	size_t i;
+	size_t lo = 0, hi = mm->n_vmas;
 
-	for (i = 0; i < mm->n_vmas; i++)
-		if (mm->vmas[i]->start <= start && end <= mm->vmas[i]->end)
-			return mm->vmas[i];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (mm->vmas[mid]->end <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < mm->n_vmas && mm->vmas[lo]->start <= start && end <= mm->vmas[lo]->end)
+		return mm->vmas[lo];
 	return NULL;
 }
 
@@ -639,7 +653,7 @@ static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct
 			break;
 		ret = 0;
 		len = (uint64_t)pe->nr_pages * PAGE_SIZE;
-		v = find_vma(mm, pe->vaddr, pe->vaddr + len);
+		v = mem_find_vma(mm, pe->vaddr, pe->vaddr + len);
 		if (!v || !mem_vma_has_pages(v) || !pe->nr_pages) {
 			ret = pr_errno(-EBADMSG, "%s: run of %u pages at %lx lies outside the dumped memory",
 				       img->name, pe->nr_pages, (unsigned long)pe->vaddr);
@@ -798,7 +812,9 @@ int mem_prepare(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, const struc
 	struct mem_plan plan = { 0 };
 	int err;
 
-	err = read_runs(dfd, pid, mm, pages_fd, &plan);
+	err = mem_guard_check(mm);
+	if (!err)
+		err = read_runs(dfd, pid, mm, pages_fd, &plan);
 	if (!err)
 		err = open_vma_files(mm, shm, &plan);
 	if (err) {

@@ -161,6 +161,22 @@ static void fill_madv(struct restorer_vma *v, uint32_t vmf)
 			v->madv[v->nr_madv++] = madv_map[i].advice;
 }
 
+static int fill_guards(struct rst_task *r)
+{
+	unsigned nr = mem_guard_ops(r->pid, r->mm, &r->mem, NULL);
+	struct restorer_guard *g;
+
+	if (!nr)
+		return 0;
+	g = region_alloc(&r->rg, sizeof(*g) * nr, 8);
+	if (!g)
+		return -ENOMEM;
+	mem_guard_ops(r->pid, r->mm, &r->mem, g);
+	r->args->guards = (uint64_t)g;
+	r->args->nr_guards = nr;
+	return 0;
+}
+
 static int fill_vmas(struct rst_task *r, int keep_from)
 {
 	struct restorer_args *a = r->args;
@@ -203,7 +219,7 @@ static int fill_vmas(struct rst_task *r, int keep_from)
 	a->iovs = (uint64_t)iov;
 	a->iov_offs = (uint64_t)offs;
 	a->nr_iovs = r->mem.nr_runs;
-	return 0;
+	return fill_guards(r);
 }
 
 static int fill_mm(struct rst_task *r)

@@ -80,6 +80,7 @@ static const char *const step_names[RSTEP_MAX] = {
 	[RSTEP_SECCOMP] = "installing seccomp filters",
 	[RSTEP_WAIT] = "waiting to go live",
 	[RSTEP_FILE_LOCKS] = "taking POSIX file locks",
+	[RSTEP_GUARDS] = "installing guard pages (MADV_GUARD_INSTALL)",
 };
 
 enum { REP_NONE, REP_BORN, REP_FAILED };
