@@ -23,6 +23,7 @@
 #include "log.h"
 #include "open-file.h"
 #include "mem.h"
+#include "memfd.h"
 #include "parasite-cmds.h"
 #include "pagemap.pb-c.h"
 #include "proc-parse.h"
@@ -76,6 +77,20 @@ static int check_mapped_file(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 	/* The map_files link's mode shows how the file was opened. */
 	e->file_writable = !!(lst.st_mode & S_IWUSR);
 	return 0;
+}
+
+static int check_memfd_writable_map(pid_t pid, const struct proc_vma *v)
+{
+	_cleanup_close_ int fd = -EBADF;
+	char mf[96], what[PATH_MAX + 96];
+
+	snprintf(mf, sizeof(mf), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->start, (unsigned long)v->end);
+	fd = open(mf, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pr_errno(-errno, "pid %d: %s", pid, mf);
+	snprintf(what, sizeof(what), "pid %d: mapping %lx-%lx of memfd %s", pid, (unsigned long)v->start,
+		 (unsigned long)v->end, v->path);
+	return memfd_check_writable_map(fd, what);
 }
 
 static int classify_vma(pid_t pid, const struct proc_vma *v, VmaEntry *e)
@@ -142,7 +157,9 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 					pid, (unsigned long)v->start, (unsigned long)v->end, v->path);
 		e->kind = VMA_KIND__VMA_MEMFD_SHARED;
 		e->path = xstrdup(v->path);
-		return e->path ? 0 : -ENOMEM;
+		if (!e->path)
+			return -ENOMEM;
+		return (v->vmflags & VMF_MAYWRITE) ? check_memfd_writable_map(pid, v) : 0;
 	}
 
 	e->kind = v->shared ? VMA_KIND__VMA_FILE_SHARED : VMA_KIND__VMA_FILE_PRIVATE;

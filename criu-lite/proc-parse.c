@@ -345,6 +345,7 @@ static const struct {
 	{ "dc", VMF_DONTCOPY }, { "wf", VMF_WIPEONFORK }, { "hg", VMF_HUGEPAGE },
 	{ "nh", VMF_NOHUGEPAGE }, { "mg", VMF_MERGEABLE }, { "sr", VMF_SEQ_READ },
 	{ "rr", VMF_RAND_READ }, { "lo", VMF_LOCKED }, { "gu", VMF_GUARD },
+	{ "mw", VMF_MAYWRITE },
 };
 
 static uint32_t parse_vmflags_line(const char *p)

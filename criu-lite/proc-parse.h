@@ -61,6 +61,7 @@ enum {
 	VMF_RAND_READ	= 1 << 9,	/* rr */
 	VMF_LOCKED	= 1 << 10,	/* lo */
 	VMF_GUARD	= 1 << 11,	/* gu: may hold MADV_GUARD_INSTALL guards (sticky) */
+	VMF_MAYWRITE	= 1 << 12,	/* mw: mprotect() may add PROT_WRITE */
 };
 /* The flags a restore puts back with madvise(). */
 #define VMF_MADVISE_MASK (VMF_DONTDUMP | VMF_DONTCOPY | VMF_WIPEONFORK | VMF_HUGEPAGE | \
