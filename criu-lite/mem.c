@@ -29,6 +29,8 @@
 #include "proc-parse.h"
 #include "shmem.h"
 
+#define MEM_MAJOR		1	/* /dev/zero's device number */
+#define ZERO_MINOR		5
 #define RUN_MAX_PAGES		512		/* one checksum per 2 MiB at most */
 #define PIPE_MAX_SIZE_FILE	"/proc/sys/fs/pipe-max-size"
 
@@ -93,6 +95,23 @@ static int check_memfd_writable_map(pid_t pid, const struct proc_vma *v)
 	return memfd_check_writable_map(fd, what);
 }
 
+/* A private mapping of /dev/zero is anonymous memory; the VMA still names the device. */
+static int check_zero_mapping(pid_t pid, const struct proc_vma *v, VmaEntry *e)
+{
+	char mf[96];
+	struct stat st;
+
+	snprintf(mf, sizeof(mf), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->start, (unsigned long)v->end);
+	if (stat(mf, &st))
+		return pr_errno(-errno, "pid %d: %s", pid, mf);
+	if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(MEM_MAJOR, ZERO_MINOR))
+		return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx of %s: not a regular file", pid,
+				(unsigned long)v->start, (unsigned long)v->end, v->path);
+	e->kind = VMA_KIND__VMA_ZERO_PRIVATE;
+	e->path = xstrdup(v->path);
+	return e->path ? 0 : -ENOMEM;
+}
+
 static int classify_vma(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 {
 	unsigned i;
@@ -137,12 +156,18 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 		return 0;
 	}
 
-	/* MAP_SHARED|MAP_ANONYMOUS memory shows as a deleted /dev/zero. */
-	if (v->shared && v->deleted && !strcmp(v->path, "/dev/zero")) {
-		e->kind = VMA_KIND__VMA_ANON_SHARED;
-		e->flags |= MAP_ANONYMOUS;
+	/*
+	 * MAP_SHARED|MAP_ANONYMOUS memory shows as a deleted /dev/zero (also
+	 * where a task mapped that object privately, through map_files).
+	 */
+	if (v->deleted && !strcmp(v->path, "/dev/zero")) {
+		e->kind = v->shared ? VMA_KIND__VMA_ANON_SHARED : VMA_KIND__VMA_SHMEM_PRIVATE;
+		if (v->shared)
+			e->flags |= MAP_ANONYMOUS;
 		return 0;
 	}
+	if (!v->shared && !v->deleted && !strcmp(v->path, "/dev/zero"))
+		return check_zero_mapping(pid, v, e);
 	if (v->deleted && !strncmp(v->path, "/SYSV", 5)) {
 		if (!v->shared || v->pgoff)
 			return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx: only whole SysV segments can be dumped",
@@ -152,14 +177,11 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 		return e->path ? 0 : -ENOMEM;
 	}
 	if (v->deleted && !strncmp(v->path, "/memfd:", 7)) {
-		if (!v->shared)
-			return pr_errno(-ENOTSUP, "pid %d: private mapping %lx-%lx of memfd %s is not supported yet",
-					pid, (unsigned long)v->start, (unsigned long)v->end, v->path);
-		e->kind = VMA_KIND__VMA_MEMFD_SHARED;
+		e->kind = v->shared ? VMA_KIND__VMA_MEMFD_SHARED : VMA_KIND__VMA_SHMEM_PRIVATE;
 		e->path = xstrdup(v->path);
 		if (!e->path)
 			return -ENOMEM;
-		return (v->vmflags & VMF_MAYWRITE) ? check_memfd_writable_map(pid, v) : 0;
+		return (v->shared && (v->vmflags & VMF_MAYWRITE)) ? check_memfd_writable_map(pid, v) : 0;
 	}
 
 	e->kind = v->shared ? VMA_KIND__VMA_FILE_SHARED : VMA_KIND__VMA_FILE_PRIVATE;
@@ -212,7 +234,8 @@ void mem_free_vmas(MmEntry *mm)
 
 bool mem_vma_has_pages(const VmaEntry *v)
 {
-	return v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_FILE_PRIVATE;
+	return v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_FILE_PRIVATE ||
+	       v->kind == VMA_KIND__VMA_SHMEM_PRIVATE || v->kind == VMA_KIND__VMA_ZERO_PRIVATE;
 }
 
 /*
@@ -295,7 +318,8 @@ static bool page_wanted(const VmaEntry *v, uint64_t pme, uint64_t zero_pfn)
 	/* A guard has the swap bit but no page (mem_guard_collect() lists it). */
 	if (!(pme & (PME_PRESENT | PME_SWAP)) || (pme & PME_GUARD))
 		return false;
-	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE)
+	/* Private mappings of objects: only the copies the task wrote are its own. */
+	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_SHMEM_PRIVATE)
 		return !(pme & PME_FILE_SHARED);
 	if (zero_pfn && (pme & PME_PRESENT) && (pme & PME_PFN_MASK) == zero_pfn)
 		return false;
@@ -765,6 +789,20 @@ void mem_log_bad_run(const struct mem_plan *plan, unsigned bad)
 		       (unsigned long)plan->runs[bad].off, (unsigned long)plan->runs[bad].vaddr);
 }
 
+/* /dev/zero as the tree sees it: the restored VMA names the same device. */
+static int open_zero(const VmaEntry *v)
+{
+	_cleanup_close_ int fd = rst_open(v->path ? v->path : "/dev/zero", O_RDONLY | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return pr_errno(-errno, "%s (mapped privately at %lx)", v->path, (unsigned long)v->start);
+	if (fstat(fd, &st) || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(MEM_MAJOR, ZERO_MINOR))
+		return pr_errno(-ESTALE, "%s (mapped privately at %lx) is not /dev/zero now", v->path,
+				(unsigned long)v->start);
+	return TAKE_FD(fd);
+}
+
 /* Opens the files of file-backed VMAs, refusing files that changed. */
 static int open_vma_files(const MmEntry *mm, const struct shmem_table *shm, struct mem_plan *plan)
 {
@@ -785,7 +823,8 @@ static int open_vma_files(const MmEntry *mm, const struct shmem_table *shm, stru
 		int fd;
 
 		if ((v->kind == VMA_KIND__VMA_SYSV_SHM || v->kind == VMA_KIND__VMA_ANON_SHARED ||
-		     v->kind == VMA_KIND__VMA_MEMFD_SHARED) && !v->has_shmid)
+		     v->kind == VMA_KIND__VMA_MEMFD_SHARED || v->kind == VMA_KIND__VMA_SHMEM_PRIVATE) &&
+		    !v->has_shmid)
 			return pr_errno(-EBADMSG, "mm image: shared mapping at %lx names no object",
 					(unsigned long)v->start);
 		if (v->kind == VMA_KIND__VMA_SYSV_SHM) {
@@ -796,13 +835,21 @@ static int open_vma_files(const MmEntry *mm, const struct shmem_table *shm, stru
 			plan->vma_sysv[i] = id;
 			continue;
 		}
-		if (v->kind == VMA_KIND__VMA_ANON_SHARED || v->kind == VMA_KIND__VMA_MEMFD_SHARED) {
+		if (v->kind == VMA_KIND__VMA_ANON_SHARED || v->kind == VMA_KIND__VMA_MEMFD_SHARED ||
+		    v->kind == VMA_KIND__VMA_SHMEM_PRIVATE) {
 			fd = shmem_fd(shm, v->shmid);
 			if (fd < 0)
 				return fd;
 			plan->vma_fds[i] = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 			if (plan->vma_fds[i] < 0)
 				return pr_errno(-errno, "dup of a shared memory object");
+			continue;
+		}
+		if (v->kind == VMA_KIND__VMA_ZERO_PRIVATE) {
+			fd = open_zero(v);
+			if (fd < 0)
+				return fd;
+			plan->vma_fds[i] = fd;
 			continue;
 		}
 		if (v->kind != VMA_KIND__VMA_FILE_PRIVATE && v->kind != VMA_KIND__VMA_FILE_SHARED)

@@ -24,6 +24,7 @@
 #include "shmem.h"
 #include "shmem.pb-c.h"
 
+#define MEMFD_PREFIX	"/memfd:"
 #define RUN_MAX_BYTES	(2UL << 20)	/* one checksum per 2 MiB at most */
 
 struct shmem_seen {
@@ -35,7 +36,7 @@ struct shmem_seen {
 static bool is_shmem_vma(const VmaEntry *e)
 {
 	return e->kind == VMA_KIND__VMA_ANON_SHARED || e->kind == VMA_KIND__VMA_MEMFD_SHARED ||
-	       e->kind == VMA_KIND__VMA_SYSV_SHM;
+	       e->kind == VMA_KIND__VMA_SYSV_SHM || e->kind == VMA_KIND__VMA_SHMEM_PRIVATE;
 }
 
 /* Copies one run of the object into the page image, with its checksum. */
@@ -162,12 +163,14 @@ static int dump_new_object(struct shmem_dump *sd, pid_t pid, const VmaEntry *v, 
 	sd->objs = n;
 	n[sd->nr] = (struct shmem_seen){ st->st_dev, st->st_ino, sd->nr + 1 };
 	e.id = sd->nr + 1;
-	e.kind = v->kind == VMA_KIND__VMA_MEMFD_SHARED ? SHMEM_KIND__SHMEM_MEMFD :
-		 v->kind == VMA_KIND__VMA_SYSV_SHM ? SHMEM_KIND__SHMEM_SYSV : SHMEM_KIND__SHMEM_ANON;
+	/* A private mapping's object: a memfd, or shared anonymous memory. */
+	e.kind = v->kind == VMA_KIND__VMA_SYSV_SHM ? SHMEM_KIND__SHMEM_SYSV :
+		 v->path && !strncmp(v->path, MEMFD_PREFIX, strlen(MEMFD_PREFIX)) ? SHMEM_KIND__SHMEM_MEMFD :
+		 SHMEM_KIND__SHMEM_ANON;
 	e.size = st->st_size;
-	e.name = v->kind == VMA_KIND__VMA_MEMFD_SHARED ? v->path + strlen("/memfd:") : NULL;
+	e.name = e.kind == SHMEM_KIND__SHMEM_MEMFD ? v->path + strlen(MEMFD_PREFIX) : NULL;
 	err = 0;
-	if (v->kind == VMA_KIND__VMA_MEMFD_SHARED) {
+	if (e.kind == SHMEM_KIND__SHMEM_MEMFD) {
 		struct memfd_attrs a;
 		char what[96];
 
