@@ -7,8 +7,10 @@
  * still shows the object's current bytes where it wrote nothing (one
  * object: a write through the fd or the shared mapping is seen there),
  * and its maps line names the same object, privately mapped, at the same
- * offset.
+ * offset. (Flavor uns: no map_files, so no private mapping of shared
+ * anonymous memory.)
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -109,11 +111,16 @@ int main(int argc, char **argv)
 		fail_errno("MAP_SHARED|MAP_ANONYMOUS");
 	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)anon.shared,
 		 (unsigned long)anon.shared + LEN);
+	/* map_files needs CAP_SYS_ADMIN of the first user namespace (not in flavor uns). */
 	afd = open(path, O_RDWR);
-	if (afd < 0)
+	if (afd < 0 && errno != EPERM)
 		fail_errno("open %s", path);
-	setup(&anon, afd);
-	close(afd);
+	if (afd >= 0) {
+		setup(&anon, afd);
+		close(afd);
+	} else {
+		test_msg("no map_files here: shared anonymous memory is not mapped privately");
+	}
 
 	zfd = open("/dev/zero", O_RDWR);
 	if (zfd < 0)
@@ -130,7 +137,8 @@ int main(int argc, char **argv)
 	test_wait_checkpoint();
 
 	check(&memfd);
-	check(&anon);
+	if (anon.priv)
+		check(&anon);
 	if (pread(fd, path, 1, 8) != 1 || path[0] != memfd.shared[8])
 		fail("memfd: the fd and the shared mapping are two objects");
 
