@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "compiler.h"
 #include "cr.h"
+#include "files.h"
 #include "image.h"
 #include "infect.h"
 #include "log.h"
@@ -44,11 +45,36 @@ static const struct {
 	{ "[vsyscall]", VMA_KIND__VMA_VSYSCALL },
 };
 
+/*
+ * A file mapped under a name that no longer leads to it: deleted, or its
+ * name now another file's. Its content is saved as for a deleted open
+ * file (mem_dump_mapped_files()). One that still has another name is
+ * restored as a copy, which a shared writable mapping cannot do with.
+ */
+static int check_unnamed_file(pid_t pid, const struct proc_vma *v, const struct stat *st, VmaEntry *e)
+{
+	unsigned long s = v->start, end = v->end;
+
+	if (v->path[0] != '/')
+		return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx of %s: a file without a path", pid, s, end,
+				v->path);
+	if (st->st_nlink && v->shared && e->file_writable)
+		return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx: file %s no longer has that name but still "
+				"has another; a shared writable mapping of it is not supported yet", pid, s, end,
+				v->path);
+	if (st->st_nlink)
+		pr_warn("pid %d: mapping %lx-%lx: file %s no longer has that name; restored as a copy of its "
+			"content (deleted), its other names are not followed", pid, s, end, v->path);
+	e->has_file_id = true;	/* the entry's id comes with mem_dump_mapped_files() */
+	return 0;
+}
+
 /* Opens the file behind a mapping and checks it is the one maps names. */
 static int check_mapped_file(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 {
 	char mf[96], seen[PATH_MAX + 32];
 	struct stat st, pst, lst;
+	bool named;
 
 	snprintf(mf, sizeof(mf), "/proc/%d/map_files/%lx-%lx", pid,
 		 (unsigned long)v->start, (unsigned long)v->end);
@@ -56,18 +82,13 @@ static int check_mapped_file(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 		return pr_errno(-errno, "pid %d: %s", pid, mf);
 	if (lstat(mf, &lst))
 		return pr_errno(-errno, "pid %d: %s", pid, mf);
-	if (st.st_nlink == 0 || v->deleted)
-		return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx of deleted file %s is not supported yet",
-				pid, (unsigned long)v->start, (unsigned long)v->end, v->path);
-	/* The name as the task sees it, in its mount namespace and below its root. */
-	if (v->path[0] != '/' || proc_root_path(pid, v->path, seen, sizeof(seen)) || stat(seen, &pst) ||
-	    pst.st_dev != st.st_dev ||
-	    pst.st_ino != st.st_ino)
-		return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx: file %s no longer has that name",
-				pid, (unsigned long)v->start, (unsigned long)v->end, v->path);
 	if (!S_ISREG(st.st_mode))
 		return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx of %s: not a regular file",
 				pid, (unsigned long)v->start, (unsigned long)v->end, v->path);
+	/* The name as the task sees it, in its mount namespace and below its root. */
+	named = st.st_nlink && !v->deleted && v->path[0] == '/' &&
+		!proc_root_path(pid, v->path, seen, sizeof(seen)) && !stat(seen, &pst) &&
+		pst.st_dev == st.st_dev && pst.st_ino == st.st_ino;
 
 	e->path = xstrdup(v->path);
 	if (!e->path)
@@ -78,6 +99,26 @@ static int check_mapped_file(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 	e->file_size = st.st_size;
 	/* The map_files link's mode shows how the file was opened. */
 	e->file_writable = !!(lst.st_mode & S_IWUSR);
+	return named ? 0 : check_unnamed_file(pid, v, &st, e);
+}
+
+int mem_dump_mapped_files(struct files_dump *df, pid_t pid, MmEntry *mm)
+{
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		VmaEntry *v = mm->vmas[i];
+		char mf[96];
+		int err;
+
+		if (!v->has_file_id)
+			continue;
+		snprintf(mf, sizeof(mf), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->start,
+			 (unsigned long)v->end);
+		err = files_dump_mapping(df, pid, mf, v->path, v->file_writable, &v->file_id);
+		if (err)
+			return err;
+		pr_debug("pid %d: mapping %lx-%lx of deleted %s: its content is file id %u", pid,
+			 (unsigned long)v->start, (unsigned long)v->end, v->path, v->file_id);
+	}
 	return 0;
 }
 
@@ -852,7 +893,9 @@ static int open_vma_files(const MmEntry *mm, const struct shmem_table *shm, stru
 			plan->vma_fds[i] = fd;
 			continue;
 		}
-		if (v->kind != VMA_KIND__VMA_FILE_PRIVATE && v->kind != VMA_KIND__VMA_FILE_SHARED)
+		/* A deleted file: files.img recreates it, region_bind_files() maps it. */
+		if ((v->kind != VMA_KIND__VMA_FILE_PRIVATE && v->kind != VMA_KIND__VMA_FILE_SHARED) ||
+		    v->has_file_id)
 			continue;
 		if (!v->path)
 			return pr_errno(-EBADMSG, "mm image: file mapping at %lx has no path",

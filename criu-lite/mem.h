@@ -22,6 +22,13 @@ struct proc_maps;
 
 /* Dump: fills mm->vmas from @maps, checking that every kind is supported. */
 int mem_collect_vmas(pid_t pid, struct proc_maps *maps, MmEntry *mm);
+/*
+ * Dump: the mappings of files that lost their name (deleted) get the
+ * files.img entry that saves the content (files_dump_mapping()), shared
+ * with the tree's fds and mappings of the same file.
+ */
+struct files_dump;
+int mem_dump_mapped_files(struct files_dump *df, pid_t pid, MmEntry *mm);
 void mem_free_vmas(MmEntry *mm);
 /* Its pages are in the task's pagemap (not a file's, nor a shared object's). */
 bool mem_vma_has_pages(const VmaEntry *v);

@@ -34,6 +34,13 @@ struct rst_task {
  */
 int region_build(struct rst_task *t, int keep_from);
 void region_free(struct rst_task *t);
+/*
+ * Once files_open_all() made the tree's files: the mappings of deleted
+ * files get their recreated file (a description of their own, at
+ * @keep_from or above).
+ */
+struct files_rst;
+int region_bind_files(struct rst_task *t, struct files_rst *rf, int keep_from);
 
 /* Moves @fd to a number >= @from, where the task's own fds cannot be. */
 int move_fd_high(int *fd, int from);
