@@ -45,6 +45,12 @@ static const struct {
 	{ "[vsyscall]", VMA_KIND__VMA_VSYSCALL },
 };
 
+void mem_map_files_path(pid_t pid, uint64_t start, uint64_t end, char *buf)
+{
+	snprintf(buf, MAP_FILES_PATH_MAX, "/proc/%d/map_files/%lx-%lx", (int)pid, (unsigned long)start,
+		 (unsigned long)end);
+}
+
 /*
  * A file mapped under a name that no longer leads to it: deleted, or its
  * name now another file's. Its content is saved as for a deleted open
@@ -72,12 +78,11 @@ static int check_unnamed_file(pid_t pid, const struct proc_vma *v, const struct 
 /* Opens the file behind a mapping and checks it is the one maps names. */
 static int check_mapped_file(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 {
-	char mf[96], seen[PATH_MAX + 32];
+	char mf[MAP_FILES_PATH_MAX], seen[PATH_MAX + 32];
 	struct stat st, pst, lst;
 	bool named;
 
-	snprintf(mf, sizeof(mf), "/proc/%d/map_files/%lx-%lx", pid,
-		 (unsigned long)v->start, (unsigned long)v->end);
+	mem_map_files_path(pid, v->start, v->end, mf);
 	if (stat(mf, &st))
 		return pr_errno(-errno, "pid %d: %s", pid, mf);
 	if (lstat(mf, &lst))
@@ -106,13 +111,12 @@ int mem_dump_mapped_files(struct files_dump *df, pid_t pid, MmEntry *mm)
 {
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		VmaEntry *v = mm->vmas[i];
-		char mf[96];
+		char mf[MAP_FILES_PATH_MAX];
 		int err;
 
 		if (!v->has_file_id)
 			continue;
-		snprintf(mf, sizeof(mf), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->start,
-			 (unsigned long)v->end);
+		mem_map_files_path(pid, v->start, v->end, mf);
 		err = files_dump_mapping(df, pid, mf, v->path, v->file_writable, &v->file_id);
 		if (err)
 			return err;
@@ -125,9 +129,9 @@ int mem_dump_mapped_files(struct files_dump *df, pid_t pid, MmEntry *mm)
 static int check_memfd_writable_map(pid_t pid, const struct proc_vma *v)
 {
 	_cleanup_close_ int fd = -EBADF;
-	char mf[96], what[PATH_MAX + 96];
+	char mf[MAP_FILES_PATH_MAX], what[PATH_MAX + 96];
 
-	snprintf(mf, sizeof(mf), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->start, (unsigned long)v->end);
+	mem_map_files_path(pid, v->start, v->end, mf);
 	fd = open(mf, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return pr_errno(-errno, "pid %d: %s", pid, mf);
@@ -139,10 +143,10 @@ static int check_memfd_writable_map(pid_t pid, const struct proc_vma *v)
 /* A private mapping of /dev/zero is anonymous memory; the VMA still names the device. */
 static int check_zero_mapping(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 {
-	char mf[96];
+	char mf[MAP_FILES_PATH_MAX];
 	struct stat st;
 
-	snprintf(mf, sizeof(mf), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->start, (unsigned long)v->end);
+	mem_map_files_path(pid, v->start, v->end, mf);
 	if (stat(mf, &st))
 		return pr_errno(-errno, "pid %d: %s", pid, mf);
 	if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(MEM_MAJOR, ZERO_MINOR))

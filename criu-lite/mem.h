@@ -20,6 +20,10 @@ struct proc_maps;
 #define PME_PFN_MASK		((1ULL << 55) - 1)
 #define PAGEMAP_BATCH		(64 * 1024)	/* entries read per pread */
 
+/* /proc/PID/map_files/START-END, the link that opens what a mapping maps. */
+#define MAP_FILES_PATH_MAX	96
+void mem_map_files_path(pid_t pid, uint64_t start, uint64_t end, char *buf);
+
 /* Dump: fills mm->vmas from @maps, checking that every kind is supported. */
 int mem_collect_vmas(pid_t pid, struct proc_maps *maps, MmEntry *mm);
 /*

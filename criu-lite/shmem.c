@@ -18,6 +18,7 @@
 #include "image.h"
 #include "io.h"
 #include "log.h"
+#include "mem.h"
 #include "memfd.h"
 #include "namespaces.h"
 #include "proc-parse.h"
@@ -212,14 +213,13 @@ int shmem_dump_task(struct shmem_dump *sd, pid_t pid, MmEntry *mm, struct img *s
 		VmaEntry *v = mm->vmas[i];
 		_cleanup_close_ int fd = -EBADF;
 		struct stat st;
-		char path[96];
+		char path[MAP_FILES_PATH_MAX];
 		unsigned k;
 		int err;
 
 		if (!is_shmem_vma(v))
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->start,
-			 (unsigned long)v->end);
+		mem_map_files_path(pid, v->start, v->end, path);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &st))
 			return pr_errno(-errno, "pid %d: shared mapping %lx-%lx: %s", pid,
