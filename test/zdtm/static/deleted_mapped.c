@@ -12,10 +12,14 @@
  * file), the bytes are the same (private copies and the file's own), no
  * name came back into the work dir, and SHARED is one file: writes
  * through the mapping, the fd and the child's mapping are seen by all.
+ * With ZDTM_DM_SHARED_REPLACED set (a negative case of the runner): one
+ * more file mapped shared and writable whose name then goes to another
+ * file, the file living on under a second link, which cr refuses to dump.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -115,6 +119,17 @@ int main(int argc, char **argv)
 	for (int i = SHARED; i < REPLACED; i++)
 		if (unlink(maps[i].name))
 			fail_errno("unlink %s", maps[i].name);
+	if (getenv("ZDTM_DM_SHARED_REPLACED")) {
+		struct map m = { .name = "zdtm_dm.shrepl", .prot = PROT_READ | PROT_WRITE, .flags = MAP_SHARED };
+		int sfd = open(m.name, O_RDWR | O_CREAT | O_TRUNC, 0600);
+
+		if (sfd < 0 || ftruncate(sfd, FLEN) ||
+		    mmap(NULL, MLEN, m.prot, m.flags, sfd, MOFF) == MAP_FAILED ||
+		    link(m.name, "zdtm_dm.shrepl.keep") || unlink(m.name))
+			fail_errno("%s", m.name);
+		close(sfd);
+		close(open(m.name, O_RDWR | O_CREAT | O_EXCL, 0600));
+	}
 	for (int i = 0; i < NR; i++)
 		if (vma_find(maps[i].addr, &maps[i].vma))
 			fail("%s: not in maps", maps[i].name);

@@ -9,10 +9,14 @@
  *       (read-only, MAP_SHARED), its fd closed: the seals read through
  *       map_files (where the test may open it), and the mapping cannot be
  *       made writable.
+ * With ZDTM_MEMFD_SEALED_LATE set (a negative case of the runner): one
+ * more memfd, mapped shared and writable, then sealed F_SEAL_FUTURE_WRITE,
+ * which cr refuses to dump.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -103,6 +107,14 @@ int main(int argc, char **argv)
 	if (maponly == MAP_FAILED)
 		fail_errno("mmap maponly");
 	close(mfd);
+	if (getenv("ZDTM_MEMFD_SEALED_LATE")) {
+		int late = make("zdtm_attrs_late", MFD_ALLOW_SEALING, MAPPED_SEED);
+
+		if (mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_SHARED, late, 0) == MAP_FAILED ||
+		    fcntl(late, F_ADD_SEALS, F_SEAL_FUTURE_WRITE))
+			fail_errno("late seal");
+		close(late);
+	}
 	/* map_files needs CAP_SYS_ADMIN of the first user namespace (not in flavor uns). */
 	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)maponly,
 		 (unsigned long)maponly + LEN);
