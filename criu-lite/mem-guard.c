@@ -163,7 +163,13 @@ static uint64_t empty_page(const VmaEntry *v, const struct mem_plan *plan)
 	return cand < v->end ? cand : 0;
 }
 
-unsigned mem_guard_ops(pid_t pid, const MmEntry *mm, const struct mem_plan *plan, struct restorer_guard *out)
+/*
+ * Walks the "gu" VMAs of @mm: the guard runs into @out (NULL: counted
+ * only), and for a VMA left without guards, the empty page that gets its
+ * flag (or, with @warn, a warning that it has none). Returns the count.
+ */
+static unsigned guard_walk(pid_t pid, const MmEntry *mm, const struct mem_plan *plan, struct restorer_guard *out,
+			   bool warn)
 {
 	unsigned nr = 0;
 	size_t g = 0;
@@ -185,11 +191,21 @@ unsigned mem_guard_ops(pid_t pid, const MmEntry *mm, const struct mem_plan *plan
 		page = empty_page(v, plan);
 		if (page && out)
 			out[nr] = (struct restorer_guard){ .start = page, .len = PAGE_SIZE, .flag_only = 1 };
-		else if (!page && out)
+		else if (!page && warn)
 			pr_warn("pid %d: mapping %lx-%lx comes back without its \"gu\" flag (a guard page was "
 				"removed from it): every page holds data", pid, (unsigned long)v->start,
 				(unsigned long)v->end);
 		nr += !!page;
 	}
 	return nr;
+}
+
+unsigned mem_guard_ops(const MmEntry *mm, const struct mem_plan *plan, struct restorer_guard *out)
+{
+	return guard_walk(0, mm, plan, out, false);
+}
+
+void mem_guard_warn(pid_t pid, const MmEntry *mm, const struct mem_plan *plan)
+{
+	(void)guard_walk(pid, mm, plan, NULL, true);
 }

@@ -928,6 +928,8 @@ int mem_prepare(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, const struc
 		err = read_runs(dfd, pid, mm, pages_fd, &plan);
 	if (!err)
 		err = open_vma_files(mm, shm, &plan);
+	if (!err)
+		mem_guard_warn(pid, mm, &plan);
 	if (err) {
 		mem_plan_free(&plan);
 		return err;

@@ -120,13 +120,15 @@ void mem_log_bad_run(const struct mem_plan *plan, unsigned bad);
 void mem_plan_free(struct mem_plan *plan);
 
 /*
- * Restore: the MADV_GUARD_INSTALL calls the restorer makes for task
- * @pid, into @out (NULL: only counted); returns how many. The guard runs
- * of mm->guards, and a guard installed and removed at an empty page of
- * each "gu" VMA left without guards (the flag stays, as in the dumped
- * task); a VMA without an empty page is said to lose the flag.
+ * Restore: the MADV_GUARD_INSTALL calls the restorer makes, into @out
+ * (NULL: only counted); returns how many. The guard runs of mm->guards,
+ * and a guard installed and removed at an empty page of each "gu" VMA
+ * left without guards (the flag stays, as in the dumped task).
+ * mem_guard_warn() says which VMAs of task @pid have no empty page and
+ * lose the flag.
  */
 struct restorer_guard;
-unsigned mem_guard_ops(pid_t pid, const MmEntry *mm, const struct mem_plan *plan, struct restorer_guard *out);
+unsigned mem_guard_ops(const MmEntry *mm, const struct mem_plan *plan, struct restorer_guard *out);
+void mem_guard_warn(pid_t pid, const MmEntry *mm, const struct mem_plan *plan);
 
 #endif

@@ -163,7 +163,7 @@ static void fill_madv(struct restorer_vma *v, uint32_t vmf)
 
 static int fill_guards(struct rst_task *r)
 {
-	unsigned nr = mem_guard_ops(r->pid, r->mm, &r->mem, NULL);
+	unsigned nr = mem_guard_ops(r->mm, &r->mem, NULL);
 	struct restorer_guard *g;
 
 	if (!nr)
@@ -171,7 +171,7 @@ static int fill_guards(struct rst_task *r)
 	g = region_alloc(&r->rg, sizeof(*g) * nr, 8);
 	if (!g)
 		return -ENOMEM;
-	mem_guard_ops(r->pid, r->mm, &r->mem, g);
+	mem_guard_ops(r->mm, &r->mem, g);
 	r->args->guards = (uint64_t)g;
 	r->args->nr_guards = nr;
 	return 0;
