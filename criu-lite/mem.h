@@ -20,6 +20,10 @@ struct proc_maps;
 #define PME_PFN_MASK		((1ULL << 55) - 1)
 #define PAGEMAP_BATCH		(64 * 1024)	/* entries read per pread */
 
+/* /dev/zero, whose private mappings are anonymous memory. */
+#define DEV_ZERO_MAJOR		1
+#define DEV_ZERO_MINOR		5
+
 /* /proc/PID/map_files/START-END, the link that opens what a mapping maps. */
 #define MAP_FILES_PATH_MAX	96
 void mem_map_files_path(pid_t pid, uint64_t start, uint64_t end, char *buf);
