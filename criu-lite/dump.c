@@ -343,6 +343,8 @@ static int infect_and_drain(struct task_ctx *t)
 		err = mem_collect_vmas(t->pid, &t->maps, &t->mm);
 	if (!err)
 		err = shmem_dump_task(&t->d->shm, t->pid, &t->mm, t->d->shmem, t->d->pages);
+	if (!err)
+		err = mem_dump_mapped_files(t->d->files, t->pid, &t->mm);
 	if (err)
 		return err;
 	place = mem_trampoline_place(&t->mm, 0);

@@ -59,6 +59,8 @@ struct files_dump {
 	struct fd_ident *ident;
 	struct fd_deferred **deferred;	/* files.c's */
 	size_t nr_deferred, cap_deferred;
+	int *held;			/* files-mapped.c's: files of mappings, kept open */
+	size_t nr_held;
 };
 
 /* files.c */

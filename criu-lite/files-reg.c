@@ -20,6 +20,7 @@
 #include "compiler.h"
 #include "files-kind.h"
 #include "log.h"
+#include "memfd.h"
 #include "namespaces.h"
 #include "open-file.h"
 #include "shmem.h"
@@ -176,16 +177,20 @@ static int dump_unlinked(struct fd_dump *d, FileEntry *fe, RegFileEntry *r)
 	r->size = d->st.st_size;
 	if (is_memfd(d)) {
 		const char *name = d->link + strlen(MEMFD_PREFIX);
-		int seals;
+		struct memfd_attrs a;
+		char what[64];
 
 		r->memfd_name = strndup(name, strlen(name) - strlen(DELETED_SUFFIX));
 		if (!r->memfd_name)
 			return -ENOMEM;
-		seals = fcntl(d->cr_fd, F_GET_SEALS);
-		if (seals < 0)
-			return pr_errno(-errno, "pid %d: fd %d (%s): F_GET_SEALS", d->pid, d->fd, d->link);
-		r->has_seals = true;
-		r->seals = seals;
+		snprintf(what, sizeof(what), "pid %d: fd %d", d->pid, d->fd);
+		err = memfd_attrs_read(d->cr_fd, what, &a);
+		if (err)
+			return err;
+		r->has_seals = r->has_uid = r->has_gid = true;
+		r->seals = a.seals;
+		r->uid = a.uid;
+		r->gid = a.gid;
 		r->has_ino = true;
 		r->ino = d->st.st_ino;
 	} else if (d->link[0] != '/') {
@@ -430,17 +435,8 @@ static int create_unlinked(const FileEntry *fe)
 	char dir[PATH_MAX], seen[RST_PATH_MAX];
 	int fd;
 
-	if (r->memfd_name) {
-		unsigned fl = MFD_CLOEXEC;
-
-		/* A memfd without MFD_ALLOW_SEALING reports exactly F_SEAL_SEAL. */
-		if (r->seals != F_SEAL_SEAL)
-			fl |= MFD_ALLOW_SEALING;
-		fd = memfd_create(r->memfd_name, fl);
-		if (fd < 0)
-			return pr_errno(-errno, "memfd %s: memfd_create", r->memfd_name);
-		return fd;
-	}
+	if (r->memfd_name)
+		return memfd_new(r->memfd_name, r->seals);
 	fd = rst_open(r->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd >= 0) {
 		const char *at = rst_path(r->path, seen);
@@ -488,9 +484,14 @@ static int open_unlinked(struct files_rst *rf, const FileEntry *fe)
 	if (fd < 0)
 		return fd;
 	err = fill_content(rf, r, fd, what);
-	if (!err && r->memfd_name && r->seals != F_SEAL_SEAL && r->seals &&
-	    fcntl(fd, F_ADD_SEALS, r->seals) < 0)
-		err = pr_errno(-errno, "memfd %s: adding seals 0x%x", what, r->seals);
+	if (!err && r->memfd_name) {
+		/* Images from before uid and gid were kept: cr's own. */
+		struct memfd_attrs a = { .seals = r->seals, .mode = r->mode & 07777,
+					 .uid = r->has_uid ? r->uid : geteuid(),
+					 .gid = r->has_gid ? r->gid : getegid() };
+
+		err = memfd_attrs_apply(fd, what, &a);
+	}
 	if (err)
 		return err;
 	if ((fe->flags & O_ACCMODE) != O_RDWR)

@@ -163,6 +163,9 @@ void files_dump_free(struct files_dump *df)
 	img_close(df->files);
 	img_close(df->fdata);
 	files_ident_free(df->ident);
+	for (size_t i = 0; i < df->nr_held; i++)
+		close(df->held[i]);
+	free(df->held);
 	for (size_t i = 0; i < df->nr_deferred; i++) {
 		fd_dump_release(&df->deferred[i]->d);
 		files_lock_list_free(&df->deferred[i]->locks);

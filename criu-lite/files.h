@@ -2,6 +2,7 @@
 #define CR_FILES_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /*
@@ -26,6 +27,16 @@ struct cr_options;
 /* @o: the dump's options (NULL: none set), for the kinds (files_dump_opts()). */
 int files_dump_begin(int dfd, const struct pstree *tree, const struct cr_options *o, struct files_dump **ret);
 int files_dump(struct files_dump *df, pid_t pid, struct img *fdinfo_img);
+/*
+ * A regular file @pid maps that has no name (deleted, or its name now
+ * another file's; @mf its map_files link, @path the name maps shows): the
+ * id of a files.img entry that holds its content, saved once whether fds
+ * or other mappings of the tree hold the file too. Restore recreates it
+ * unlinked (files_rst_get()). cr keeps the file open until
+ * files_dump_free() (later fds of the tree are compared with it).
+ */
+int files_dump_mapping(struct files_dump *df, pid_t pid, const char *mf, const char *path, bool writable,
+		       uint32_t *ret_id);
 int files_dump_finish(struct files_dump *df);
 /*
  * Before the tree runs again, or once it is killed (@tree_killed): the
@@ -97,5 +108,11 @@ void files_plan_free(struct files_plan *plan);
 struct restorer_lock;
 unsigned files_posix_locks(const struct files_plan *plan, const struct restorer_lock **ret);
 void files_rst_free(struct files_rst *rf, bool failed);
+/*
+ * After files_open_all(): cr's fd of the deleted file entry @id that a
+ * mapping names (files_dump_mapping()), owned by @rf; -EBADMSG (logged)
+ * if @id is no such entry.
+ */
+int files_rst_mapped_fd(struct files_rst *rf, uint32_t id);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * Memory: the VMA layout and the page contents, dump and restore side.
+ * Memory: the page contents, dump and restore side, and the files the
+ * VMAs map at restore (mem-vma.c reads the layout at dump).
  * The restorer blob does the mapping itself; this file prepares what it
  * needs (the VMA list, the page runs, the opened files).
  */
@@ -29,180 +30,14 @@
 #include "shmem.h"
 #include "stats.h"
 
-#define PME_PRESENT		(1ULL << 63)
-#define PME_SWAP		(1ULL << 62)
-#define PME_FILE_SHARED		(1ULL << 61)
-#define PME_EXCLUSIVE		(1ULL << 56)
-#define PME_PFN_MASK		((1ULL << 55) - 1)
-#define PAGEMAP_BATCH		(64 * 1024)	/* entries read per pread */
 #define RUN_MAX_PAGES		512		/* one checksum per 2 MiB at most */
 #define PIPE_MAX_SIZE_FILE	"/proc/sys/fs/pipe-max-size"
 
-static const struct {
-	const char *name;
-	VmaKind kind;
-} special_vmas[] = {
-	{ "[vdso]", VMA_KIND__VMA_VDSO },
-	{ "[vvar]", VMA_KIND__VMA_VVAR },
-	{ "[vvar_vclock]", VMA_KIND__VMA_VVAR_VCLOCK },
-	{ "[vsyscall]", VMA_KIND__VMA_VSYSCALL },
-};
-
-/* Opens the file behind a mapping and checks it is the one maps names. */
-static int check_mapped_file(pid_t pid, const struct proc_vma *v, VmaEntry *e)
-{
-	char mf[96], seen[PATH_MAX + 32];
-	struct stat st, pst, lst;
-
-	snprintf(mf, sizeof(mf), "/proc/%d/map_files/%lx-%lx", pid,
-		 (unsigned long)v->start, (unsigned long)v->end);
-	if (stat(mf, &st))
-		return pr_errno(-errno, "pid %d: %s", pid, mf);
-	if (lstat(mf, &lst))
-		return pr_errno(-errno, "pid %d: %s", pid, mf);
-	if (st.st_nlink == 0 || v->deleted)
-		return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx of deleted file %s is not supported yet",
-				pid, (unsigned long)v->start, (unsigned long)v->end, v->path);
-	/* The name from the root of the task's mount namespace (a chroot is below it). */
-	if (v->path[0] != '/' || proc_mnt_path(pid, v->path, seen, sizeof(seen)) || stat(seen, &pst) ||
-	    pst.st_dev != st.st_dev ||
-	    pst.st_ino != st.st_ino)
-		return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx: file %s no longer has that name",
-				pid, (unsigned long)v->start, (unsigned long)v->end, v->path);
-	if (!S_ISREG(st.st_mode))
-		return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx of %s: not a regular file",
-				pid, (unsigned long)v->start, (unsigned long)v->end, v->path);
-
-	e->path = xstrdup(v->path);
-	if (!e->path)
-		return -ENOMEM;
-	e->has_dev = e->has_ino = e->has_file_size = e->has_file_writable = true;
-	e->dev = st.st_dev;
-	e->ino = st.st_ino;
-	e->file_size = st.st_size;
-	/* The map_files link's mode shows how the file was opened. */
-	e->file_writable = !!(lst.st_mode & S_IWUSR);
-	return 0;
-}
-
-static int classify_vma(pid_t pid, const struct proc_vma *v, VmaEntry *e)
-{
-	unsigned i;
-
-	e->start = v->start;
-	e->end = v->end;
-	e->pgoff = v->pgoff;
-	e->prot = v->prot;
-	e->flags = v->shared ? MAP_SHARED : MAP_PRIVATE;
-	if (v->vmflags & VMF_NORESERVE)
-		e->flags |= MAP_NORESERVE;
-	if (v->vmflags & VMF_GROWSDOWN)
-		e->flags |= MAP_GROWSDOWN;
-	e->has_madv = true;
-	e->madv = v->vmflags & VMF_MADVISE_MASK;
-	if (v->vmflags & VMF_LOCKED) {
-		e->has_mlock = true;
-		e->mlock = v->vmflags & (VMF_LOCKED | VMF_LOCKONFAULT);
-	}
-
-	if (v->path) {
-		for (i = 0; i < ARRAY_SIZE(special_vmas); i++) {
-			if (!strcmp(v->path, special_vmas[i].name)) {
-				e->kind = special_vmas[i].kind;
-				e->name = xstrdup(v->path);
-				return e->name ? 0 : -ENOMEM;
-			}
-		}
-	}
-
-	if (!v->path || v->path[0] == '[') {
-		if (v->path && strncmp(v->path, "[anon:", 6) && strcmp(v->path, "[heap]") &&
-		    strcmp(v->path, "[stack]") && strncmp(v->path, "[anon_shmem:", 12))
-			return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx %s is of a kind cr cannot dump",
-					pid, (unsigned long)v->start, (unsigned long)v->end, v->path);
-		e->kind = v->shared ? VMA_KIND__VMA_ANON_SHARED : VMA_KIND__VMA_ANON_PRIVATE;
-		e->flags |= MAP_ANONYMOUS;
-		if (v->path) {
-			e->name = xstrdup(v->path);
-			if (!e->name)
-				return -ENOMEM;
-		}
-		return 0;
-	}
-
-	/* MAP_SHARED|MAP_ANONYMOUS memory shows as a deleted /dev/zero. */
-	if (v->shared && v->deleted && !strcmp(v->path, "/dev/zero")) {
-		e->kind = VMA_KIND__VMA_ANON_SHARED;
-		e->flags |= MAP_ANONYMOUS;
-		return 0;
-	}
-	if (v->deleted && !strncmp(v->path, "/SYSV", 5)) {
-		if (!v->shared || v->pgoff)
-			return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx: only whole SysV segments can be dumped",
-					pid, (unsigned long)v->start, (unsigned long)v->end);
-		e->kind = VMA_KIND__VMA_SYSV_SHM;
-		e->path = xstrdup(v->path);
-		return e->path ? 0 : -ENOMEM;
-	}
-	if (v->deleted && !strncmp(v->path, "/memfd:", 7)) {
-		if (!v->shared)
-			return pr_errno(-ENOTSUP, "pid %d: private mapping %lx-%lx of memfd %s is not supported yet",
-					pid, (unsigned long)v->start, (unsigned long)v->end, v->path);
-		e->kind = VMA_KIND__VMA_MEMFD_SHARED;
-		e->path = xstrdup(v->path);
-		return e->path ? 0 : -ENOMEM;
-	}
-
-	e->kind = v->shared ? VMA_KIND__VMA_FILE_SHARED : VMA_KIND__VMA_FILE_PRIVATE;
-	return check_mapped_file(pid, v, e);
-}
-
-int mem_collect_vmas(pid_t pid, struct proc_maps *maps, MmEntry *mm)
-{
-	VmaEntry *entries;
-	unsigned i;
-	int ret;
-
-	/* MAP_NORESERVE, MAP_GROWSDOWN and madvise() state show only in smaps. */
-	ret = proc_parse_vmflags(pid, maps);
-	if (ret)
-		return ret;
-	entries = xzalloc(sizeof(*entries) * (maps->nr ? maps->nr : 1));
-	mm->vmas = xzalloc(sizeof(*mm->vmas) * (maps->nr ? maps->nr : 1));
-	if (!entries || !mm->vmas) {
-		free(entries);
-		return -ENOMEM;
-	}
-	for (i = 0; i < maps->nr; i++) {
-		vma_entry__init(&entries[i]);
-		mm->vmas[i] = &entries[i];
-		mm->n_vmas = i + 1;
-		ret = classify_vma(pid, &maps->vmas[i], &entries[i]);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-void mem_free_vmas(MmEntry *mm)
-{
-	size_t i;
-
-	if (!mm->vmas)
-		return;
-	for (i = 0; i < mm->n_vmas; i++) {
-		free(mm->vmas[i]->path);
-		free(mm->vmas[i]->name);
-	}
-	free(mm->vmas[0]);
-	free(mm->vmas);
-	mm->vmas = NULL;
-	mm->n_vmas = 0;
-}
 
 bool mem_vma_has_pages(const VmaEntry *v)
 {
-	return v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_FILE_PRIVATE;
+	return v->kind == VMA_KIND__VMA_ANON_PRIVATE || v->kind == VMA_KIND__VMA_FILE_PRIVATE ||
+	       v->kind == VMA_KIND__VMA_SHMEM_PRIVATE || v->kind == VMA_KIND__VMA_ZERO_PRIVATE;
 }
 
 /*
@@ -282,9 +117,11 @@ static uint64_t zero_page_pfn(void)
 /* A page is worth saving if it exists, holds data, and no file holds it. */
 static bool page_wanted(const VmaEntry *v, uint64_t pme, uint64_t zero_pfn)
 {
-	if (!(pme & (PME_PRESENT | PME_SWAP)))
+	/* A guard has the swap bit but no page (mem_guard_collect() lists it). */
+	if (!(pme & (PME_PRESENT | PME_SWAP)) || (pme & PME_GUARD))
 		return false;
-	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE)
+	/* Private mappings of objects: only the copies the task wrote are its own. */
+	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_SHMEM_PRIVATE)
 		return !(pme & PME_FILE_SHARED);
 	if (zero_pfn && (pme & PME_PRESENT) && (pme & PME_PFN_MASK) == zero_pfn)
 		return false;
@@ -373,6 +210,7 @@ static int dedup_lookup_add(struct page_dedup *dd, uint64_t pfn, uint64_t off, u
 
 struct page_dumper {
 	struct parasite_ctl *ctl;
+	pid_t pid;
 	struct parasite_dump_pages *batch;	/* in the shared area */
 	int pipe_r, pipe_w;
 	struct img *pagemap, *pages;
@@ -525,6 +363,11 @@ static int scan_vma(struct page_dumper *d, int pm_fd, const VmaEntry *v, uint64_
 		if (n != (ssize_t)(nr * 8))
 			return pr_errno(n < 0 ? -errno : -EIO, "reading pagemap at %lx", (unsigned long)addr);
 		for (i = 0; i < nr; i++, addr += PAGE_SIZE) {
+			if ((pme[i] & PME_GUARD) && !(v->madv & VMF_GUARD))
+				return pr_errno(-ENOTSUP, "pid %d: guard page at %lx: this kernel's smaps does not "
+						"mark its mapping %lx-%lx \"gu\", so cr cannot list its guards",
+						d->pid, (unsigned long)addr, (unsigned long)v->start,
+						(unsigned long)v->end);
 			if (page_wanted(v, pme[i], d->zero_pfn)) {
 				uint64_t off = d->page_off + d->bytes + d->batch_bytes + (uint64_t)run_len * PAGE_SIZE;
 
@@ -555,7 +398,7 @@ static int scan_vma(struct page_dumper *d, int pm_fd, const VmaEntry *v, uint64_
 int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
 		   struct img *pagemap, struct img *pages, struct page_dedup *dd, struct mem_dump_stats *st)
 {
-	struct page_dumper d = { .ctl = ctl, .batch = infect_data(ctl), .pipe_r = -1, .pipe_w = -1,
+	struct page_dumper d = { .ctl = ctl, .pid = pid, .batch = infect_data(ctl), .pipe_r = -1, .pipe_w = -1,
 				 .pagemap = pagemap, .pages = pages, .dd = dd };
 	PagemapHead head = PAGEMAP_HEAD__INIT;
 	_cleanup_free_ uint64_t *pme = xmalloc(PAGEMAP_BATCH * 8);
@@ -606,13 +449,25 @@ int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
 	return ret;
 }
 
-static const VmaEntry *find_vma(const MmEntry *mm, uint64_t start, uint64_t end)
+/*
+ * Binary search: the VMAs of an image are in address order (maps lists
+ * them so). In an image where they are not, a range may not be found,
+ * which refuses it; a VMA returned always holds the range.
+ */
+const VmaEntry *mem_find_vma(const MmEntry *mm, uint64_t start, uint64_t end)
 {
-	size_t i;
+	size_t lo = 0, hi = mm->n_vmas;
 
-	for (i = 0; i < mm->n_vmas; i++)
-		if (mm->vmas[i]->start <= start && end <= mm->vmas[i]->end)
-			return mm->vmas[i];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (mm->vmas[mid]->end <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < mm->n_vmas && mm->vmas[lo]->start <= start && end <= mm->vmas[lo]->end)
+		return mm->vmas[lo];
 	return NULL;
 }
 
@@ -651,7 +506,7 @@ static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct
 			break;
 		ret = 0;
 		len = (uint64_t)pe->nr_pages * PAGE_SIZE;
-		v = find_vma(mm, pe->vaddr, pe->vaddr + len);
+		v = mem_find_vma(mm, pe->vaddr, pe->vaddr + len);
 		if (!v || !mem_vma_has_pages(v) || !pe->nr_pages) {
 			ret = pr_errno(-EBADMSG, "%s: run of %u pages at %lx lies outside the dumped memory",
 				       img->name, pe->nr_pages, (unsigned long)pe->vaddr);
@@ -746,6 +601,20 @@ void mem_log_bad_run(const struct mem_plan *plan, unsigned bad)
 		       (unsigned long)plan->runs[bad].off, (unsigned long)plan->runs[bad].vaddr);
 }
 
+/* /dev/zero as the tree sees it: the restored VMA names the same device. */
+static int open_zero(const VmaEntry *v)
+{
+	_cleanup_close_ int fd = rst_open(v->path ? v->path : "/dev/zero", O_RDONLY | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return pr_errno(-errno, "%s (mapped privately at %lx)", v->path, (unsigned long)v->start);
+	if (fstat(fd, &st) || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(DEV_ZERO_MAJOR, DEV_ZERO_MINOR))
+		return pr_errno(-ESTALE, "%s (mapped privately at %lx) is not /dev/zero now", v->path,
+				(unsigned long)v->start);
+	return TAKE_FD(fd);
+}
+
 /* Opens the files of file-backed VMAs, refusing files that changed. */
 static int open_vma_files(const MmEntry *mm, const struct shmem_table *shm, struct mem_plan *plan)
 {
@@ -766,7 +635,8 @@ static int open_vma_files(const MmEntry *mm, const struct shmem_table *shm, stru
 		int fd;
 
 		if ((v->kind == VMA_KIND__VMA_SYSV_SHM || v->kind == VMA_KIND__VMA_ANON_SHARED ||
-		     v->kind == VMA_KIND__VMA_MEMFD_SHARED) && !v->has_shmid)
+		     v->kind == VMA_KIND__VMA_MEMFD_SHARED || v->kind == VMA_KIND__VMA_SHMEM_PRIVATE) &&
+		    !v->has_shmid)
 			return pr_errno(-EBADMSG, "mm image: shared mapping at %lx names no object",
 					(unsigned long)v->start);
 		if (v->kind == VMA_KIND__VMA_SYSV_SHM) {
@@ -777,7 +647,8 @@ static int open_vma_files(const MmEntry *mm, const struct shmem_table *shm, stru
 			plan->vma_sysv[i] = id;
 			continue;
 		}
-		if (v->kind == VMA_KIND__VMA_ANON_SHARED || v->kind == VMA_KIND__VMA_MEMFD_SHARED) {
+		if (v->kind == VMA_KIND__VMA_ANON_SHARED || v->kind == VMA_KIND__VMA_MEMFD_SHARED ||
+		    v->kind == VMA_KIND__VMA_SHMEM_PRIVATE) {
 			fd = shmem_fd(shm, v->shmid);
 			if (fd < 0)
 				return fd;
@@ -786,7 +657,16 @@ static int open_vma_files(const MmEntry *mm, const struct shmem_table *shm, stru
 				return pr_errno(-errno, "dup of a shared memory object");
 			continue;
 		}
-		if (v->kind != VMA_KIND__VMA_FILE_PRIVATE && v->kind != VMA_KIND__VMA_FILE_SHARED)
+		if (v->kind == VMA_KIND__VMA_ZERO_PRIVATE) {
+			fd = open_zero(v);
+			if (fd < 0)
+				return fd;
+			plan->vma_fds[i] = fd;
+			continue;
+		}
+		/* A deleted file: files.img recreates it, region_bind_files() maps it. */
+		if ((v->kind != VMA_KIND__VMA_FILE_PRIVATE && v->kind != VMA_KIND__VMA_FILE_SHARED) ||
+		    v->has_file_id)
 			continue;
 		if (!v->path)
 			return pr_errno(-EBADMSG, "mm image: file mapping at %lx has no path",
@@ -810,9 +690,13 @@ int mem_prepare(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, const struc
 	struct mem_plan plan = { 0 };
 	int err;
 
-	err = read_runs(dfd, pid, mm, pages_fd, &plan);
+	err = mem_guard_check(mm);
+	if (!err)
+		err = read_runs(dfd, pid, mm, pages_fd, &plan);
 	if (!err)
 		err = open_vma_files(mm, shm, &plan);
+	if (!err)
+		mem_guard_warn(pid, mm, &plan);
 	if (err) {
 		mem_plan_free(&plan);
 		return err;

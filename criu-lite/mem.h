@@ -11,8 +11,32 @@ struct img;
 struct parasite_ctl;
 struct proc_maps;
 
+/* Bits of a /proc/PID/pagemap entry (Documentation/admin-guide/mm/pagemap.rst). */
+#define PME_PRESENT		(1ULL << 63)
+#define PME_SWAP		(1ULL << 62)	/* also set for guard markers */
+#define PME_FILE_SHARED		(1ULL << 61)
+#define PME_GUARD		(1ULL << 58)	/* a MADV_GUARD_INSTALL guard (6.15) */
+#define PME_EXCLUSIVE		(1ULL << 56)
+#define PME_PFN_MASK		((1ULL << 55) - 1)
+#define PAGEMAP_BATCH		(64 * 1024)	/* entries read per pread */
+
+/* /dev/zero, whose private mappings are anonymous memory. */
+#define DEV_ZERO_MAJOR		1
+#define DEV_ZERO_MINOR		5
+
+/* /proc/PID/map_files/START-END, the link that opens what a mapping maps. */
+#define MAP_FILES_PATH_MAX	96
+void mem_map_files_path(pid_t pid, uint64_t start, uint64_t end, char *buf);
+
 /* Dump: fills mm->vmas from @maps, checking that every kind is supported. */
 int mem_collect_vmas(pid_t pid, struct proc_maps *maps, MmEntry *mm);
+/*
+ * Dump: the mappings of files that lost their name (deleted) get the
+ * files.img entry that saves the content (files_dump_mapping()), shared
+ * with the tree's fds and mappings of the same file.
+ */
+struct files_dump;
+int mem_dump_mapped_files(struct files_dump *df, pid_t pid, MmEntry *mm);
 void mem_free_vmas(MmEntry *mm);
 /* Its pages are in the task's pagemap (not a file's, nor a shared object's). */
 bool mem_vma_has_pages(const VmaEntry *v);
@@ -48,6 +72,19 @@ int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
  */
 struct page_dedup *page_dedup_new(void);
 void page_dedup_free(struct page_dedup *dd);
+
+/* The VMA of @mm that holds all of [@start, @end), or NULL. */
+const VmaEntry *mem_find_vma(const MmEntry *mm, uint64_t start, uint64_t end);
+
+/*
+ * Guard regions (MADV_GUARD_INSTALL): dump: fills mm->guards from the
+ * pagemap of the VMAs smaps marks "gu" (VMF_GUARD in their madv);
+ * mem_guard_free() releases what it made. Restore: mem_guard_check()
+ * refuses runs that are not in such a VMA, or not in address order.
+ */
+int mem_guard_collect(pid_t pid, MmEntry *mm);
+void mem_guard_free(MmEntry *mm);
+int mem_guard_check(const MmEntry *mm);
 
 /* Restore: what the restorer needs to fill a task's memory. */
 struct mem_run {
@@ -90,5 +127,17 @@ int mem_prepare(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, const struc
 int mem_verify_pages(int pages_fd, const struct mem_plan *plan, unsigned *ret_bad);
 void mem_log_bad_run(const struct mem_plan *plan, unsigned bad);
 void mem_plan_free(struct mem_plan *plan);
+
+/*
+ * Restore: the MADV_GUARD_INSTALL calls the restorer makes, into @out
+ * (NULL: only counted); returns how many. The guard runs of mm->guards,
+ * and a guard installed and removed at an empty page of each "gu" VMA
+ * left without guards (the flag stays, as in the dumped task).
+ * mem_guard_warn() says which VMAs of task @pid have no empty page and
+ * lose the flag.
+ */
+struct restorer_guard;
+unsigned mem_guard_ops(const MmEntry *mm, const struct mem_plan *plan, struct restorer_guard *out);
+void mem_guard_warn(pid_t pid, const MmEntry *mm, const struct mem_plan *plan);
 
 #endif

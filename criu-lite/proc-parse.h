@@ -61,10 +61,12 @@ enum {
 	VMF_RAND_READ	= 1 << 9,	/* rr */
 	VMF_LOCKED	= 1 << 10,	/* lo */
 	VMF_LOCKONFAULT	= 1 << 11,	/* lf: mlock2(MLOCK_ONFAULT), mlockall(MCL_ONFAULT) */
+	VMF_GUARD	= 1 << 12,	/* gu: may hold MADV_GUARD_INSTALL guards (sticky) */
+	VMF_MAYWRITE	= 1 << 13,	/* mw: mprotect() may add PROT_WRITE */
 };
 /* The flags a restore puts back with madvise(). */
 #define VMF_MADVISE_MASK (VMF_DONTDUMP | VMF_DONTCOPY | VMF_WIPEONFORK | VMF_HUGEPAGE | \
-			  VMF_NOHUGEPAGE | VMF_MERGEABLE | VMF_SEQ_READ | VMF_RAND_READ)
+			  VMF_NOHUGEPAGE | VMF_MERGEABLE | VMF_SEQ_READ | VMF_RAND_READ | VMF_GUARD)
 
 int parse_maps_buf(const char *buf, struct proc_maps *ret);
 int proc_parse_maps(pid_t pid, struct proc_maps *ret);

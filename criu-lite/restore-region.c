@@ -161,6 +161,22 @@ static void fill_madv(struct restorer_vma *v, uint32_t vmf)
 			v->madv[v->nr_madv++] = madv_map[i].advice;
 }
 
+static int fill_guards(struct rst_task *r)
+{
+	unsigned nr = mem_guard_ops(r->mm, &r->mem, NULL);
+	struct restorer_guard *g;
+
+	if (!nr)
+		return 0;
+	g = region_alloc(&r->rg, sizeof(*g) * nr, 8);
+	if (!g)
+		return -ENOMEM;
+	mem_guard_ops(r->mm, &r->mem, g);
+	r->args->guards = (uint64_t)g;
+	r->args->nr_guards = nr;
+	return 0;
+}
+
 static int fill_vmas(struct rst_task *r, int keep_from)
 {
 	struct restorer_args *a = r->args;
@@ -205,7 +221,7 @@ static int fill_vmas(struct rst_task *r, int keep_from)
 	a->iovs = (uint64_t)iov;
 	a->iov_offs = (uint64_t)offs;
 	a->nr_iovs = r->mem.nr_runs;
-	return 0;
+	return fill_guards(r);
 }
 
 static int fill_mm(struct rst_task *r)
@@ -346,6 +362,55 @@ int region_build(struct rst_task *r, int keep_from)
 out:
 	proc_maps_free(&self);
 	return err;
+}
+
+/* Binary search: the restorer's VMAs are in address order. */
+static struct restorer_vma *find_rvma(struct restorer_args *a, uint64_t start)
+{
+	struct restorer_vma *v = (void *)a->vmas;
+	size_t lo = 0, hi = a->nr_vmas;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].start < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < a->nr_vmas && v[lo].start == start ? &v[lo] : NULL;
+}
+
+int region_bind_files(struct rst_task *r, struct files_rst *rf, int keep_from)
+{
+	for (size_t i = 0; i < r->mm->n_vmas; i++) {
+		const VmaEntry *e = r->mm->vmas[i];
+		bool rw = e->kind == VMA_KIND__VMA_FILE_SHARED && e->file_writable;
+		struct restorer_vma *v;
+		char p[64];
+		int fd, err;
+
+		if (!e->has_file_id)
+			continue;
+		v = find_rvma(r->args, e->start);
+		fd = files_rst_mapped_fd(rf, e->file_id);
+		if (fd < 0)
+			return fd;
+		if (!v || (e->kind != VMA_KIND__VMA_FILE_PRIVATE && e->kind != VMA_KIND__VMA_FILE_SHARED))
+			return pr_errno(-EBADMSG, "mm-%d.img: mapping at %lx names file id %u but is no file mapping",
+					r->pid, (unsigned long)e->start, e->file_id);
+		/* A description of its own, opened as the mapping needs. */
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		r->mem.vma_fds[i] = open(p, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+		if (r->mem.vma_fds[i] < 0)
+			return pr_errno(-errno, "pid %d: deleted file %s (file id %u) for the mapping at %lx",
+					r->pid, e->path, e->file_id, (unsigned long)e->start);
+		err = move_fd_high(&r->mem.vma_fds[i], keep_from);
+		if (err)
+			return err;
+		v->fd = r->mem.vma_fds[i];
+	}
+	return 0;
 }
 
 void region_free(struct rst_task *r)

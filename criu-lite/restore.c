@@ -84,6 +84,7 @@ static const char *const step_names[RSTEP_MAX] = {
 	[RSTEP_SECCOMP] = "installing seccomp filters",
 	[RSTEP_WAIT] = "waiting to go live",
 	[RSTEP_FILE_LOCKS] = "taking POSIX file locks",
+	[RSTEP_GUARDS] = "installing guard pages (MADV_GUARD_INSTALL)",
 };
 
 enum { REP_NONE, REP_BORN, REP_FAILED };
@@ -1257,6 +1258,9 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		err = build_regions(&r);
 	if (!err)
 		err = files_open_all(r.files, r.keep_from);
+	for (unsigned i = 0; i < r.tree.nr && !err; i++)
+		if (r.tree.tasks[i].kind == TASK_ALIVE)
+			err = region_bind_files(&r.tasks[i], r.files, r.keep_from);
 	/* Orphans of a failed restore come to cr, which reaps them. */
 	if (!err && prctl(PR_SET_CHILD_SUBREAPER, 1))
 		err = pr_errno(-errno, "PR_SET_CHILD_SUBREAPER");

@@ -35,6 +35,13 @@ struct rst_task {
  */
 int region_build(struct rst_task *t, int keep_from);
 void region_free(struct rst_task *t);
+/*
+ * Once files_open_all() made the tree's files: the mappings of deleted
+ * files get their recreated file (a description of their own, at
+ * @keep_from or above).
+ */
+struct files_rst;
+int region_bind_files(struct rst_task *t, struct files_rst *rf, int keep_from);
 
 /*
  * Ends the calling process the way @exit_code (a wait status) says: exit

@@ -18,11 +18,14 @@
 #include "image.h"
 #include "io.h"
 #include "log.h"
+#include "mem.h"
+#include "memfd.h"
 #include "namespaces.h"
 #include "proc-parse.h"
 #include "shmem.h"
 #include "shmem.pb-c.h"
 
+#define MEMFD_PREFIX	"/memfd:"
 #define RUN_MAX_BYTES	(2UL << 20)	/* one checksum per 2 MiB at most */
 
 struct shmem_seen {
@@ -34,7 +37,7 @@ struct shmem_seen {
 static bool is_shmem_vma(const VmaEntry *e)
 {
 	return e->kind == VMA_KIND__VMA_ANON_SHARED || e->kind == VMA_KIND__VMA_MEMFD_SHARED ||
-	       e->kind == VMA_KIND__VMA_SYSV_SHM;
+	       e->kind == VMA_KIND__VMA_SYSV_SHM || e->kind == VMA_KIND__VMA_SHMEM_PRIVATE;
 }
 
 /* Copies one run of the object into the page image, with its checksum. */
@@ -161,15 +164,26 @@ static int dump_new_object(struct shmem_dump *sd, pid_t pid, const VmaEntry *v, 
 	sd->objs = n;
 	n[sd->nr] = (struct shmem_seen){ st->st_dev, st->st_ino, sd->nr + 1 };
 	e.id = sd->nr + 1;
-	e.kind = v->kind == VMA_KIND__VMA_MEMFD_SHARED ? SHMEM_KIND__SHMEM_MEMFD :
-		 v->kind == VMA_KIND__VMA_SYSV_SHM ? SHMEM_KIND__SHMEM_SYSV : SHMEM_KIND__SHMEM_ANON;
+	/* A private mapping's object: a memfd, or shared anonymous memory. */
+	e.kind = v->kind == VMA_KIND__VMA_SYSV_SHM ? SHMEM_KIND__SHMEM_SYSV :
+		 v->path && !strncmp(v->path, MEMFD_PREFIX, strlen(MEMFD_PREFIX)) ? SHMEM_KIND__SHMEM_MEMFD :
+		 SHMEM_KIND__SHMEM_ANON;
 	e.size = st->st_size;
-	e.name = v->kind == VMA_KIND__VMA_MEMFD_SHARED ? v->path + strlen("/memfd:") : NULL;
-	if (v->kind == VMA_KIND__VMA_MEMFD_SHARED) {
-		e.has_ino = true;
-		e.ino = st->st_ino;
-	}
+	e.name = e.kind == SHMEM_KIND__SHMEM_MEMFD ? v->path + strlen(MEMFD_PREFIX) : NULL;
 	err = 0;
+	if (e.kind == SHMEM_KIND__SHMEM_MEMFD) {
+		struct memfd_attrs a;
+		char what[96];
+
+		snprintf(what, sizeof(what), "pid %d: memfd %s mapped at %lx", pid, v->path, (unsigned long)v->start);
+		err = memfd_attrs_read(fd, what, &a);
+		e.has_ino = e.has_seals = e.has_mode = e.has_uid = e.has_gid = true;
+		e.ino = st->st_ino;
+		e.seals = a.seals;
+		e.mode = a.mode;
+		e.uid = a.uid;
+		e.gid = a.gid;
+	}
 	if (v->kind == VMA_KIND__VMA_SYSV_SHM) {
 		if (ALIGN_UP((uint64_t)st->st_size, PAGE_SIZE) != v->end - v->start)
 			return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx: only whole SysV segments can be dumped",
@@ -199,14 +213,13 @@ int shmem_dump_task(struct shmem_dump *sd, pid_t pid, MmEntry *mm, struct img *s
 		VmaEntry *v = mm->vmas[i];
 		_cleanup_close_ int fd = -EBADF;
 		struct stat st;
-		char path[96];
+		char path[MAP_FILES_PATH_MAX];
 		unsigned k;
 		int err;
 
 		if (!is_shmem_vma(v))
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->start,
-			 (unsigned long)v->end);
+		mem_map_files_path(pid, v->start, v->end, path);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &st))
 			return pr_errno(-errno, "pid %d: shared mapping %lx-%lx: %s", pid,
@@ -338,12 +351,12 @@ static int create_anon(uint64_t size)
 	return fd;
 }
 
-static int create_memfd(const char *name, uint64_t size)
+static int create_memfd(const char *name, uint32_t seals, uint64_t size)
 {
-	int fd = memfd_create(name ? name : "", MFD_CLOEXEC);
+	int fd = memfd_new(name, seals);
 
 	if (fd < 0)
-		return pr_errno(-errno, "memfd_create(%s)", name ? name : "");
+		return fd;
 	if (ftruncate(fd, size)) {
 		int err = pr_errno(-errno, "memfd %s: ftruncate to %lu", name, (unsigned long)size);
 
@@ -429,12 +442,21 @@ static int restore_object(struct shmem_table *t, const struct shmem_src *src, co
 		close(fd);
 		return err;
 	}
-	fd = e->kind == SHMEM_KIND__SHMEM_MEMFD ? create_memfd(e->name, e->size) : create_anon(e->size);
+	fd = e->kind == SHMEM_KIND__SHMEM_MEMFD ? create_memfd(e->name, e->has_seals ? e->seals : F_SEAL_SEAL, e->size) : create_anon(e->size);
 	if (fd < 0)
 		return fd;
 	n[t->nr++] = (struct shmem_obj){ .id = e->id, .fd = fd, .sysv_id = -1,
 					 .ino = e->has_ino ? e->ino : 0 };
-	return fill_object(fd, src, e);
+	err = fill_object(fd, src, e);
+	if (!err && e->kind == SHMEM_KIND__SHMEM_MEMFD) {
+		/* Images from before these were kept: what memfd_create() gave. */
+		struct memfd_attrs a = { .seals = e->has_seals ? e->seals : F_SEAL_SEAL,
+					 .mode = e->has_mode ? e->mode : 0777,
+					 .uid = e->has_uid ? e->uid : geteuid(), .gid = e->has_gid ? e->gid : getegid() };
+
+		err = memfd_attrs_apply(fd, e->name ? e->name : "", &a);
+	}
+	return err;
 }
 
 int shmem_restore_prepare(int dfd, int pages_fd, struct shmem_table **ret)

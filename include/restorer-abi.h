@@ -18,6 +18,8 @@
 #define RESTORER_NR_RLIMITS	16
 #define RESTORER_NR_SPECIAL	3	/* vvar_vclock, vvar, vdso */
 #define RESTORER_MAX_MADV	8
+#define RESTORER_MADV_GUARD_INSTALL	102	/* Linux 6.13; libc headers may lack it */
+#define RESTORER_MADV_GUARD_REMOVE	103
 #define RESTORER_THREAD_STACK	(16 * 1024)
 
 enum restorer_status {
@@ -40,6 +42,18 @@ struct restorer_vma {
 
 struct restorer_iov {			/* matches struct iovec */
 	u64 base, len;
+};
+
+/*
+ * MADV_GUARD_INSTALL on [start, start + len), once the VMAs have their
+ * final shape (a guard sets the sticky "gu" flag of the whole VMA it is
+ * in). With flag_only, removed again: a VMA that had the flag and no
+ * guard left gets the flag, at a page that holds nothing.
+ */
+struct restorer_guard {
+	u64 start, len;
+	u32 flag_only;
+	u32 __pad;
 };
 
 struct restorer_special {
@@ -200,6 +214,8 @@ struct restorer_args {
 	u32 nr_finish_fds;
 	u64 finish_fds;			/* int[] */
 	volatile u32 threads_ready;	/* futex: threads done with their setup */
+	u32 nr_guards;
+	u64 guards;			/* struct restorer_guard[] */
 };
 
 /* Steps, so cr can say where a restore failed. */
@@ -228,6 +244,7 @@ enum restorer_step {
 	RSTEP_WAIT,
 	RSTEP_FILE_LOCKS,
 	RSTEP_MLOCK,
+	RSTEP_GUARDS,
 	RSTEP_MAX,
 };
 

@@ -123,6 +123,21 @@ static void madvise_vmas(void)
 			CHECK(RSTEP_MADVISE, sys_madvise(v->start, v->end - v->start, v->madv[j]));
 }
 
+/*
+ * Last, on the final VMAs: while the pages are read, neighbours that differ
+ * only in protection are one VMA, and a guard would flag them all "gu".
+ */
+static void install_guards(void)
+{
+	struct restorer_guard *g = (void *)A->guards;
+
+	for (u32 i = 0; i < A->nr_guards; i++) {
+		CHECK(RSTEP_GUARDS, sys_madvise(g[i].start, g[i].len, RESTORER_MADV_GUARD_INSTALL));
+		if (g[i].flag_only)
+			CHECK(RSTEP_GUARDS, sys_madvise(g[i].start, g[i].len, RESTORER_MADV_GUARD_REMOVE));
+	}
+}
+
 static void read_pages(void)
 {
 	struct restorer_iov *iov = (void *)A->iovs;
@@ -570,6 +585,8 @@ int blob_main(struct restorer_args *args)
 	madvise_vmas();
 	read_pages();
 	protect_vmas();
+	/* Guards first: the kernel takes none in a locked VMA. */
+	install_guards();
 	lock_vmas();
 	move_specials(1);
 	CHECK(RSTEP_MM_MAP, sys_prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&A->mm_map,

@@ -19,7 +19,7 @@ static const char smaps_txt[] =
 	"VmFlags: rd wr mr mw me nr dd \n"
 	"7f0000200000-7f0000300000 rw-p 00000000 00:00 0 \n"
 	"Size:               1024 kB\n"
-	"VmFlags: rd wr mr mw me ac hg dc wf\n"
+	"VmFlags: rd wr mr mw me ac hg dc wf gu\n"
 	"7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]\n"
 	"VmFlags: rd wr mr mw me gd ac lo lf\n";
 
@@ -29,9 +29,9 @@ static void test_vmflags(void)
 
 	CU_ASSERT_EQUAL_FATAL(parse_maps_buf(maps_txt, &m), 0);
 	CU_ASSERT_EQUAL(parse_vmflags_buf(smaps_txt, &m), 0);
-	CU_ASSERT_EQUAL(m.vmas[0].vmflags, VMF_NORESERVE | VMF_DONTDUMP);
-	CU_ASSERT_EQUAL(m.vmas[1].vmflags, VMF_HUGEPAGE | VMF_DONTCOPY | VMF_WIPEONFORK);
-	CU_ASSERT_EQUAL(m.vmas[2].vmflags, VMF_GROWSDOWN | VMF_LOCKED | VMF_LOCKONFAULT);
+	CU_ASSERT_EQUAL(m.vmas[0].vmflags, VMF_NORESERVE | VMF_DONTDUMP | VMF_MAYWRITE);
+	CU_ASSERT_EQUAL(m.vmas[1].vmflags, VMF_HUGEPAGE | VMF_DONTCOPY | VMF_WIPEONFORK | VMF_GUARD | VMF_MAYWRITE);
+	CU_ASSERT_EQUAL(m.vmas[2].vmflags, VMF_GROWSDOWN | VMF_LOCKED | VMF_LOCKONFAULT | VMF_MAYWRITE);
 	proc_maps_free(&m);
 }
 

@@ -1,7 +1,9 @@
 /*
  * Mapping flags that only smaps shows survive restore: MAP_NORESERVE,
  * and madvise() state (DONTDUMP, DONTFORK, WIPEONFORK, HUGEPAGE,
- * NOHUGEPAGE, RANDOM). The VmFlags line of each area must be the same
+ * NOHUGEPAGE, RANDOM), and the "gu" flag a guard page leaves (Linux
+ * 6.13's MADV_GUARD_INSTALL; here removed again: guard_regions checks
+ * the guards themselves). The VmFlags line of each area must be the same
  * after restore as before.
  */
 #include <stdio.h>
@@ -10,11 +12,16 @@
 #include "zdtm.h"
 
 #define AREA	(4UL << 20)
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL	102
+#define MADV_GUARD_REMOVE	103
+#endif
 
 struct area {
 	const char *what;
 	int flags;
 	int advice;
+	int undo;		/* advice given afterwards on the area's second page */
 	char *addr;
 	char vmflags[256];
 };
@@ -27,6 +34,7 @@ static struct area areas[] = {
 	{ .what = "hugepage", .advice = MADV_HUGEPAGE },
 	{ .what = "nohugepage", .advice = MADV_NOHUGEPAGE },
 	{ .what = "random", .advice = MADV_RANDOM },
+	{ .what = "guard-removed", .advice = MADV_GUARD_INSTALL, .undo = MADV_GUARD_REMOVE },
 };
 
 static void read_vmflags(struct area *a, char *out, size_t len)
@@ -68,8 +76,12 @@ int main(int argc, char **argv)
 		if (a->addr == MAP_FAILED)
 			fail_errno("mmap %s", a->what);
 		mprotect(a->addr + AREA, 4096, PROT_NONE);
-		if (a->advice >= 0 && madvise(a->addr, AREA, a->advice))
+		if (a->undo) {
+			if (madvise(a->addr + 4096, 4096, a->advice) || madvise(a->addr + 4096, 4096, a->undo))
+				fail_errno("madvise %s", a->what);
+		} else if (a->advice >= 0 && madvise(a->addr, AREA, a->advice)) {
 			fail_errno("madvise %s", a->what);
+		}
 		memset(a->addr, i + 1, 8192);
 		read_vmflags(a, a->vmflags, sizeof(a->vmflags));
 	}
