@@ -161,9 +161,10 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 		e->flags |= MAP_GROWSDOWN;
 	e->has_madv = true;
 	e->madv = v->vmflags & VMF_MADVISE_MASK;
-	if (v->vmflags & VMF_LOCKED)
-		pr_warn("pid %d: mapping %lx-%lx is mlock()ed; it is restored unlocked",
-			pid, (unsigned long)v->start, (unsigned long)v->end);
+	if (v->vmflags & VMF_LOCKED) {
+		e->has_mlock = true;
+		e->mlock = v->vmflags & (VMF_LOCKED | VMF_LOCKONFAULT);
+	}
 
 	if (v->path) {
 		for (i = 0; i < ARRAY_SIZE(special_vmas); i++) {
