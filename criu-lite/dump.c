@@ -266,6 +266,7 @@ static int wait_tree_dead(const struct pstree *t)
 		for (unsigned i = 0; i < t->nr; i++) {
 			const struct pstree_task *task = &t->tasks[i];
 			struct proc_stat st;
+			char path[32];
 
 			if (task->kind != TASK_ALIVE)
 				continue;
@@ -277,6 +278,10 @@ static int wait_tree_dead(const struct pstree *t)
 			 */
 			for (unsigned k = 0; k < task->nr_tids; k++)
 				waitpid(task->tids[k], NULL, WNOHANG | __WALL);
+			/* Gone already: nothing to read (and no error to log). */
+			snprintf(path, sizeof(path), "/proc/%d", task->pid);
+			if (access(path, F_OK))
+				continue;
 			if (!proc_parse_stat(task->pid, &st) && st.state != 'Z' && st.state != 'X')
 				left = task->pid;
 		}
