@@ -791,13 +791,38 @@ static int go_live(struct restore_ctx *r, unsigned idx, bool maybe_out)
 	return err;
 }
 
-/* Lets every seized thread run; on failure the caller kills the tree anyway. */
+/*
+ * A process dumped stopped by job control: after its go_live(), while
+ * still seized, it is stopped again the way it was, by a SIGSTOP that
+ * every thread takes before a user instruction runs. Its parent sees a
+ * fresh stop (SIGCHLD with CLD_STOPPED, waitpid(WUNTRACED) reports
+ * WIFSTOPPED with SIGSTOP, whatever signal stopped it at the dump).
+ */
+static int stop_again(struct restore_ctx *r, unsigned idx)
+{
+	const struct pstree_task *pt = &r->tree.tasks[idx];
+	int err = 0;
+
+	if (!pt->stopped)
+		return 0;
+	if (kill(pt->pid, SIGSTOP))
+		return pr_errno(-errno, "pid %d: SIGSTOP to stop it again as dumped", pt->pid);
+	for (unsigned k = 0; k < pt->nr_tids && !err; k++)
+		err = infect_join_group_stop(pt->tids[k]);
+	return err;
+}
+
+/*
+ * Lets every seized thread run (a stopped process stops again, cr waits
+ * until it has); on failure the caller kills the tree anyway.
+ */
 static int detach_tree(struct restore_ctx *r)
 {
 	int err = 0;
 
 	for (unsigned i = 0; i < r->tree.nr; i++) {
 		const struct pstree_task *pt = &r->tree.tasks[i];
+		bool seized = r->tasks[i].nr_seized;
 
 		for (unsigned k = 0; k < r->tasks[i].nr_seized; k++) {
 			int e = infect_detach(pt->tids[k]);
@@ -806,6 +831,12 @@ static int detach_tree(struct restore_ctx *r)
 				err = e;
 		}
 		r->tasks[i].nr_seized = 0;
+		if (seized && pt->stopped) {
+			int e = pstree_wait_stopped(pt);
+
+			if (!err)
+				err = e;
+		}
 	}
 	return err;
 }
@@ -1104,7 +1135,7 @@ static void restore_guard_finish(void *arg, unsigned stage)
 		if (r->tree.tasks[i].kind != TASK_ALIVE)
 			continue;
 		r->tasks[i].nr_seized = 0;	/* cr's seizures went with it */
-		if (seize_task(r, i) || go_live(r, i, true))
+		if (seize_task(r, i) || go_live(r, i, true) || stop_again(r, i))
 			pr_err("pid %d: the guard could not finish its release", r->tree.tasks[i].pid);
 	}
 	detach_tree(r);
@@ -1152,6 +1183,8 @@ static int release_tree(struct restore_ctx *r)
 		if (r->tree.tasks[i].kind != TASK_ALIVE)
 			continue;
 		err = go_live(r, i, false);
+		if (!err)
+			err = stop_again(r, i);
 		if (!err)
 			err = cr_fail_point("live");
 	}

@@ -119,6 +119,16 @@ struct proc_stat {
 
 int proc_stat_read(pid_t pid, struct proc_stat *ret_st);
 
+/* ---- job control (stop.c) -----------------------------------------------
+ * stop_wait: waitpid(WUNTRACED) reports PID stopped by SIG, or the test
+ * fails. stop_collect: waits (WUNTRACED | WCONTINUED) until PID exits,
+ * counting its stop and continue reports; 0 if it exited with 0, else 1
+ * after a FAIL message. A restored stopped child reports its stop again
+ * (cr stops it anew), so a stop report after restore is no error.
+ */
+void stop_wait(pid_t pid, int sig);
+int stop_collect(pid_t pid, int *ret_stops, int *ret_conts);
+
 /* ---- memory (mem.c) -----------------------------------------------------
  * A pattern whose 8-byte word k is a hash of SEED + k: any range of it can
  * be checked on its own with pattern_check(p + off, len, seed + off / 8). */
