@@ -547,13 +547,13 @@ int core_prepare_restore(const CoreEntry *core, pid_t pid, struct restorer_args 
 		return -ENOMEM;
 	memset(th, 0, sizeof(*th) * (core->n_threads + 1));
 	a->xfeatures_req = core->xfeatures_perm & arch_xfeatures_dynamic();
-	err = thread_prepare_restore(core->thread, pid, core->xfeatures_perm, &th[0], rg);
+	err = thread_prepare_restore(core->thread, core, true, pid, &th[0], rg);
 	if (!th[0].comm[0])
 		snprintf(th[0].comm, sizeof(th[0].comm), "%s", core->comm);
 	for (i = 0; i < core->n_threads && !err; i++) {
 		char *stack = region_alloc(rg, RESTORER_THREAD_STACK, 64);
 
-		err = stack ? thread_prepare_restore(core->threads[i], pid, core->xfeatures_perm, &th[i + 1], rg)
+		err = stack ? thread_prepare_restore(core->threads[i], core, false, pid, &th[i + 1], rg)
 			    : -ENOMEM;
 		if (!err)
 			th[i + 1].stack_top = (uint64_t)stack + RESTORER_THREAD_STACK;

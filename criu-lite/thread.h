@@ -46,10 +46,13 @@ void thread_dump_free(struct thread_dump *td);
 /*
  * Restore: fills @th for the restorer from @te: TLS bases, rseq, robust
  * list, clear_child_tid, scheduling, name, private signals and the
- * rt_sigframe that becomes the thread's registers, mask and altstack.
+ * rt_sigframe that becomes the thread's registers, mask and altstack
+ * (a syscall it was in restarts, or returns -EINTR where a pending
+ * signal's handler runs first; @core: the process's sigactions and
+ * pending signals, which the kernel offers @main_thread first).
  * Room comes from @rg. Returns 0 or -errno (logged, naming @pid).
  */
-int thread_prepare_restore(const ThreadCoreEntry *te, pid_t pid, uint64_t xfeatures_perm,
+int thread_prepare_restore(const ThreadCoreEntry *te, const CoreEntry *core, bool main_thread, pid_t pid,
 			   struct restorer_thread *th, struct region *rg);
 
 
