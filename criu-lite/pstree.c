@@ -357,6 +357,8 @@ int pstree_seize(pid_t root, bool frozen, struct pstree *ret)
 	}
 	if (!err && !frozen)
 		err = settle_stops(&t);
+	if (!err)
+		err = pstree_dump_sharing(&t);
 	if (err) {
 		pstree_detach(&t);
 		pstree_free(&t);
@@ -482,6 +484,8 @@ int pstree_write(int dfd, const struct pstree *t)
 			e.ns_pgid = task->ns_pgid;
 			e.ns_sid = task->ns_sid;
 		}
+		if (task->shares_fs)
+			e.has_shares_fs = e.shares_fs = true;
 		if (task->pidns_child) {
 			e.has_pidns_child = true;
 			e.pidns_child = task->pidns_child;
@@ -559,6 +563,10 @@ static int entry_to_task(struct pstree *t, const PstreeEntry *e)
 	task->sid = e->sid;
 	task->kind = e->has_state && e->state == TASK_STATE__TASK_STATE_ZOMBIE ? TASK_ZOMBIE : TASK_ALIVE;
 	task->stopped = e->has_state && e->state == TASK_STATE__TASK_STATE_STOPPED;
+	task->shares_fs = e->has_shares_fs && e->shares_fs;
+	if (task->shares_fs && (task->kind != TASK_ALIVE || parent < 0 || t->tasks[parent].kind != TASK_ALIVE))
+		return pr_errno(-EBADMSG, "pstree.img: pid %u shares the fs info of a parent that is not alive",
+				e->pid);
 	task->exit_code = e->exit_code;
 	task->pidns_child = e->has_pidns_child ? (pid_t)e->pidns_child : 0;
 	if (task->kind == TASK_ALIVE) {

@@ -23,6 +23,7 @@ struct pstree_task {
 	pid_t pid, ppid, pgid, sid;
 	int kind;
 	bool stopped;			/* alive, stopped by job control (state T) */
+	bool shares_fs;			/* alive, its fs info (cwd, root, umask) is its parent's (CLONE_FS) */
 	int exit_code;			/* zombie: the status waitpid() reports */
 	pid_t *tids;			/* alive: threads, the main thread first */
 	unsigned nr_tids;
@@ -90,6 +91,12 @@ int pstree_seize(pid_t root, bool frozen, struct pstree *ret);
  * thaw pstree_wait_seized() waits for their stops.
  */
 int pstree_wait_seized(struct pstree *t);
+/*
+ * Dump, the tree seized: sets shares_fs of every task whose fs info is
+ * its parent's; refuses (naming the pids) a fd table shared between
+ * processes and fs info shared otherwise. pstree-share.c.
+ */
+int pstree_dump_sharing(struct pstree *t);
 /*
  * Detaches every seized thread: the tree runs on; a stopped process is
  * stopped again (state T) when it returns.

@@ -398,7 +398,7 @@ static int fork_children(struct restore_ctx *r, unsigned idx, bool before_setsid
 		if (r->tree.tasks[c].before_setsid != before_setsid)
 			continue;
 		r->creator = getpid();
-		pid = clone_task(r, c, exit_signal_of(r, c), 0);
+		pid = clone_task(r, c, exit_signal_of(r, c), r->tree.tasks[c].shares_fs ? CLONE_FS : 0);
 		if (pid < 0) {
 			if (errno == EEXIST)
 				return pr_errno(-EEXIST, "pid %d is in use; it must be free to restore",
@@ -458,6 +458,9 @@ static int setup_alive(struct restore_ctx *r, unsigned idx)
 	const struct rst_task *t = &r->tasks[idx];
 	const CoreEntry *c = t->core;
 
+	/* Shared with the parent (CLONE_FS): the parent sets it, once. */
+	if (r->tree.tasks[idx].shares_fs)
+		return files_restore(t->files, r->files);
 	umask(c->umask);
 	if (strcmp(c->root, "/") && chroot(c->root))
 		return pr_errno(-errno, "pid %d: chroot %s", t->pid, c->root);
