@@ -282,6 +282,7 @@ static int build_regions(struct restore_ctx *r)
 		a->go_fd = r->go_rd;
 		a->log_level = log_get_level();
 		a->log_fd = r->log_fd;
+		a->stopped = r->tree.tasks[i].stopped;
 	}
 	if (err)
 		return err;
@@ -732,15 +733,42 @@ static int learn_host_pids(struct restore_ctx *r)
 /* Syscall stops from the go futex to the end of rt_sigreturn: a few. */
 #define GO_LIVE_MAX_STOPS	64
 
-/* Seizes every thread of task @idx, waiting for the go in its restorer. */
-static int seize_task(struct restore_ctx *r, unsigned idx)
+#define UNTRACED_WAIT_MS	5000
+
+/*
+ * In the guard, after cr died: the kernel lets go of cr's tracees only
+ * after cr's fds are closed, which is how the guard learnt of its death.
+ * Until @tid is untraced it cannot be seized (-EPERM).
+ */
+static int wait_untraced(pid_t tid)
+{
+	for (unsigned waited = 0;; waited++) {
+		struct proc_status st;
+		int err = proc_parse_status(tid, &st);
+
+		if (err || !st.tracer_pid)
+			return err;
+		if (waited >= UNTRACED_WAIT_MS)
+			return pr_errno(-EBUSY, "thread %d: still traced by %d %u ms after cr died", tid,
+					st.tracer_pid, waited);
+		usleep(1000);
+	}
+}
+
+/*
+ * Seizes every thread of task @idx, waiting for the go in its restorer;
+ * @dead_tracer: in the guard, each first freed by the dead cr.
+ */
+static int seize_task(struct restore_ctx *r, unsigned idx, bool dead_tracer)
 {
 	const struct pstree_task *pt = &r->tree.tasks[idx];
 	struct rst_task *t = &r->tasks[idx];
 	int err = 0;
 
 	for (unsigned i = 0; i < pt->nr_tids && !err; i++) {
-		err = infect_seize(pt->tids[i]);
+		err = dead_tracer ? wait_untraced(pt->tids[i]) : 0;
+		if (!err)
+			err = infect_seize(pt->tids[i]);
 		if (!err)
 			t->nr_seized++;
 	}
@@ -795,29 +823,12 @@ static int go_live(struct restore_ctx *r, unsigned idx, bool maybe_out)
 }
 
 /*
- * A process dumped stopped by job control: after its go_live(), while
- * still seized, it is stopped again the way it was, by a SIGSTOP that
- * every thread takes before a user instruction runs. Its parent sees a
- * fresh stop (SIGCHLD with CLD_STOPPED, waitpid(WUNTRACED) reports
- * WIFSTOPPED with SIGSTOP, whatever signal stopped it at the dump).
- */
-static int stop_again(struct restore_ctx *r, unsigned idx)
-{
-	const struct pstree_task *pt = &r->tree.tasks[idx];
-	int err = 0;
-
-	if (!pt->stopped)
-		return 0;
-	if (kill(pt->pid, SIGSTOP))
-		return pr_errno(-errno, "pid %d: SIGSTOP to stop it again as dumped", pt->pid);
-	for (unsigned k = 0; k < pt->nr_tids && !err; k++)
-		err = infect_join_group_stop(pt->tids[k]);
-	return err;
-}
-
-/*
- * Lets every seized thread run (a stopped process stops again, cr waits
- * until it has); on failure the caller kills the tree anyway.
+ * Lets every seized thread run; on failure the caller kills the tree
+ * anyway. A process dumped stopped took its SIGSTOP on its way out of the
+ * restorer (restorer_args.stopped): detached, it stops again, and cr
+ * waits until it has. Its parent sees a fresh stop: SIGCHLD with
+ * CLD_STOPPED, waitpid(WUNTRACED) reports WIFSTOPPED with SIGSTOP,
+ * whichever signal stopped it at the dump.
  */
 static int detach_tree(struct restore_ctx *r)
 {
@@ -1138,7 +1149,7 @@ static void restore_guard_finish(void *arg, unsigned stage)
 		if (r->tree.tasks[i].kind != TASK_ALIVE)
 			continue;
 		r->tasks[i].nr_seized = 0;	/* cr's seizures went with it */
-		if (seize_task(r, i) || go_live(r, i, true) || stop_again(r, i))
+		if (seize_task(r, i, true) || go_live(r, i, true))
 			pr_err("pid %d: the guard could not finish its release", r->tree.tasks[i].pid);
 	}
 	detach_tree(r);
@@ -1165,7 +1176,7 @@ static int release_tree(struct restore_ctx *r)
 		err = cr_fail_point("restorer");
 	for (unsigned i = 0; i < r->tree.nr && !err; i++)
 		if (r->tree.tasks[i].kind == TASK_ALIVE)
-			err = seize_task(r, i);
+			err = seize_task(r, i, false);
 	if (!err) {
 		nr_keep += files_restore_finish_fds(r->files, keep + 1, GUARD_KEEP_MAX - 1);
 		err = guard_start(restore_guard_choose, restore_guard_finish, r, keep, nr_keep, &g);
@@ -1186,8 +1197,6 @@ static int release_tree(struct restore_ctx *r)
 		if (r->tree.tasks[i].kind != TASK_ALIVE)
 			continue;
 		err = go_live(r, i, false);
-		if (!err)
-			err = stop_again(r, i);
 		if (!err)
 			err = cr_fail_point("live");
 	}

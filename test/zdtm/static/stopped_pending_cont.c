@@ -80,31 +80,16 @@ static int shared_pending(pid_t pid, int sig)
 	return !!(mask & (1ULL << (sig - 1)));
 }
 
-int main(int argc, char **argv)
+/* S is stopped: SIGUSR1 stays pending, its handler waits for the continue. */
+static void queue_usr1(pid_t s)
 {
-	int stops, conts_seen;
-	pid_t s;
-
-	test_init(argc, argv);
-	tree_init();
-	s = fork();
-	if (s < 0)
-		fail_errno("fork");
-	if (s == 0)
-		proc_s();
-	tree_recv(s);
-	if (kill(s, SIGSTOP))
-		fail_errno("kill SIGSTOP");
-	stop_wait(s, SIGSTOP);
 	if (kill(s, SIGUSR1))
 		fail_errno("kill SIGUSR1");
 	if (!shared_pending(s, SIGUSR1))
 		fail("setup: SIGUSR1 is not pending in the stopped child");
+}
 
-	test_ready();
-	test_wait_checkpoint();
-
-	if (stop_collect(s, &stops, &conts_seen))
-		fail("the stopped child did not go on right");
-	pass();
+int main(int argc, char **argv)
+{
+	stop_test_child(argc, argv, proc_s, queue_usr1);
 }

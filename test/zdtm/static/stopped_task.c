@@ -79,17 +79,6 @@ static void proc_s2(void)
 	_exit(pattern_bad(p, 2));
 }
 
-static pid_t xfork(void (*fn)(void))
-{
-	pid_t pid = fork();
-
-	if (pid < 0)
-		fail_errno("fork");
-	if (pid == 0)
-		fn();
-	return pid;
-}
-
 int main(int argc, char **argv)
 {
 	pid_t s1, s2;
@@ -97,12 +86,12 @@ int main(int argc, char **argv)
 
 	test_init(argc, argv);
 	tree_init();
-	s1 = xfork(proc_s1);
-	tree_recv(s1);
-	if (kill(s1, SIGSTOP))
-		fail_errno("kill SIGSTOP");
-	stop_wait(s1, SIGSTOP);
-	s2 = xfork(proc_s2);
+	s1 = stop_fork(proc_s1);
+	s2 = fork();
+	if (s2 < 0)
+		fail_errno("fork");
+	if (s2 == 0)
+		proc_s2();
 	stop_wait(s2, SIGTSTP);
 
 	test_ready();

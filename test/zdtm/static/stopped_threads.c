@@ -89,25 +89,5 @@ static void proc_s(void)
 
 int main(int argc, char **argv)
 {
-	int stops, conts_seen;
-	pid_t s;
-
-	test_init(argc, argv);
-	tree_init();
-	s = fork();
-	if (s < 0)
-		fail_errno("fork");
-	if (s == 0)
-		proc_s();
-	tree_recv(s);
-	if (kill(s, SIGSTOP))
-		fail_errno("kill SIGSTOP");
-	stop_wait(s, SIGSTOP);
-
-	test_ready();
-	test_wait_checkpoint();
-
-	if (stop_collect(s, &stops, &conts_seen))
-		fail("the stopped thread group did not go on right");
-	pass();
+	stop_test_child(argc, argv, proc_s, NULL);
 }
