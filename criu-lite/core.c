@@ -180,6 +180,10 @@ int core_collect_pending(pid_t pid, struct core_pending *ret)
 	err = infect_peek_siginfo(pid, 0, &p.priv, &p.nr_priv);
 	if (!err)
 		err = infect_peek_siginfo(pid, 1, &p.shared, &p.nr_shared);
+	if (!err) {
+		p.nr_priv = thread_drop_sigstop(p.priv, p.nr_priv);
+		p.nr_shared = thread_drop_sigstop(p.shared, p.nr_shared);
+	}
 	if (!err)
 		err = infect_get_rseq(pid, &p.rseq);
 	if (!err)

@@ -143,6 +143,24 @@ static int plain_state(pid_t pid, pid_t tid, struct thread_dump *td)
 	return 0;
 }
 
+unsigned thread_drop_sigstop(void *infos, unsigned nr)
+{
+	unsigned char *b = infos;
+	unsigned kept = 0;
+
+	for (unsigned i = 0; i < nr; i++) {
+		int sig;
+
+		memcpy(&sig, b + (size_t)i * SIGINFO_SIZE, sizeof(sig));
+		if (sig == SIGSTOP)
+			continue;
+		if (kept != i)
+			memmove(b + (size_t)kept * SIGINFO_SIZE, b + (size_t)i * SIGINFO_SIZE, SIGINFO_SIZE);
+		kept++;
+	}
+	return kept;
+}
+
 int thread_siginfos_to_pb(const void *infos, unsigned nr, ProtobufCBinaryData **ret, size_t *ret_n)
 {
 	ProtobufCBinaryData *b;
@@ -176,6 +194,8 @@ static int cpu_state(pid_t tid, struct thread_dump *td)
 		err = infect_get_sigmask(tid, &td->te.blk_sigset);
 	if (!err)
 		err = infect_peek_siginfo(tid, 0, &td->sigs, &td->nr_sigs);
+	if (!err)
+		td->nr_sigs = thread_drop_sigstop(td->sigs, td->nr_sigs);
 	if (!err)
 		err = infect_get_rseq(tid, &rseq);
 	if (err)

@@ -31,6 +31,14 @@ struct thread_dump {
  * @nr 128-byte siginfo records as image bytes fields pointing into
  * @infos (a thread's private queue, or the process-wide one).
  */
+/*
+ * Drops the SIGSTOPs of @nr siginfo records (compacting them), returns
+ * how many are left. One still pending once the tree is settled
+ * (pstree.c took any other) was sent to a stopped process again: the
+ * SIGCONT that continues it drops it (the kernel flushes pending stop
+ * signals then), and restored it would stop the restorer.
+ */
+unsigned thread_drop_sigstop(void *infos, unsigned nr);
 int thread_siginfos_to_pb(const void *infos, unsigned nr, ProtobufCBinaryData **ret, size_t *ret_n);
 
 /*

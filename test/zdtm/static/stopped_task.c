@@ -1,7 +1,7 @@
 /*
  * Processes stopped by job control (zdtm: stopped). The root has two
  * children, each with a memory pattern to check: S1 stopped by the
- * root's SIGSTOP, with a SIGCONT handler; S2 in a process group of its
+ * root's SIGSTOP (sent twice), with a SIGCONT handler; S2 in a process group of its
  * own (a group with a parent outside it in the session is not orphaned,
  * so SIGTSTP stops it) stopped by its own SIGTSTP. The root sees both
  * stop (waitpid WUNTRACED) before it is ready. They must be stopped
@@ -87,6 +87,9 @@ int main(int argc, char **argv)
 	test_init(argc, argv);
 	tree_init();
 	s1 = stop_fork(proc_s1);
+	/* Stopped, it is sent SIGSTOP once more: queued until a SIGCONT drops it. */
+	if (kill(s1, SIGSTOP))
+		fail_errno("kill SIGSTOP again");
 	s2 = fork();
 	if (s2 < 0)
 		fail_errno("fork");
