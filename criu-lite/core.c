@@ -172,6 +172,10 @@ int core_collect_pending(pid_t pid, struct core_pending *ret)
 	err = infect_peek_siginfo(pid, 0, &p.priv, &p.nr_priv);
 	if (!err)
 		err = infect_peek_siginfo(pid, 1, &p.shared, &p.nr_shared);
+	if (!err) {
+		p.nr_priv = thread_drop_sigstop(p.priv, p.nr_priv);
+		p.nr_shared = thread_drop_sigstop(p.shared, p.nr_shared);
+	}
 	if (!err)
 		err = infect_get_rseq(pid, &p.rseq);
 	if (!err)
@@ -547,13 +551,13 @@ int core_prepare_restore(const CoreEntry *core, pid_t pid, struct restorer_args 
 		return -ENOMEM;
 	memset(th, 0, sizeof(*th) * (core->n_threads + 1));
 	a->xfeatures_req = core->xfeatures_perm & arch_xfeatures_dynamic();
-	err = thread_prepare_restore(core->thread, pid, core->xfeatures_perm, &th[0], rg);
+	err = thread_prepare_restore(core->thread, core, true, pid, &th[0], rg);
 	if (!th[0].comm[0])
 		snprintf(th[0].comm, sizeof(th[0].comm), "%s", core->comm);
 	for (i = 0; i < core->n_threads && !err; i++) {
 		char *stack = region_alloc(rg, RESTORER_THREAD_STACK, 64);
 
-		err = stack ? thread_prepare_restore(core->threads[i], pid, core->xfeatures_perm, &th[i + 1], rg)
+		err = stack ? thread_prepare_restore(core->threads[i], core, false, pid, &th[i + 1], rg)
 			    : -ENOMEM;
 		if (!err)
 			th[i + 1].stack_top = (uint64_t)stack + RESTORER_THREAD_STACK;

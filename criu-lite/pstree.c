@@ -97,9 +97,6 @@ static int check_task(pid_t pid, bool root)
 				pid, st.name);
 	if (root && st.tgid != pid)
 		return pr_errno(-EINVAL, "pid %d is a thread of process %d; dump the process", pid, st.tgid);
-	if (st.state == 'T')
-		return pr_errno(-EOPNOTSUPP, "pid %d (%s) is stopped (job control); stopped processes are not "
-				"supported yet, continue it with SIGCONT first", pid, st.name);
 	if (st.tracer_pid)
 		return pr_errno(-EBUSY, "pid %d (%s) is already traced by pid %d (a debugger?)", pid, st.name,
 				st.tracer_pid);
@@ -199,6 +196,91 @@ static int seize_task(struct pstree *t, int idx, bool nowait)
 	return 0;
 }
 
+#define SIGSTOP_BIT	(1ULL << (SIGSTOP - 1))
+
+/*
+ * After every thread of @task reported its seize stop: whether the
+ * process is stopped by job control. It is when a thread reports its
+ * part of a group stop, or a SIGSTOP is queued that the task has not
+ * taken yet (the interrupt came first): that thread is let take it. A
+ * group stop in progress is then completed: every thread still at a
+ * plain interrupt stop joins it. No user code runs meanwhile, and the
+ * dump sees a task in a group stop with no SIGSTOP pending.
+ */
+static int settle_stop(struct pstree_task *task)
+{
+	_cleanup_free_ int *sigs = xzalloc(sizeof(*sigs) * (task->nr_seized ? task->nr_seized : 1));
+	struct proc_status st;
+	pid_t taker = 0;
+	int err;
+
+	if (!sigs)
+		return -ENOMEM;
+	for (unsigned k = 0; k < task->nr_seized; k++) {
+		err = infect_stop_sig(task->tids[k], &sigs[k]);
+		if (!err)
+			err = proc_parse_status(task->tids[k], &st);
+		if (err)
+			return err;
+		if (sigs[k])
+			task->stopped = true;
+		else if (!taker && ((st.sig_pnd | st.shd_pnd) & SIGSTOP_BIT))
+			taker = task->tids[k];
+	}
+	if (!task->stopped && !taker)
+		return 0;
+	if (!task->stopped) {
+		pr_debug("pid %d: a SIGSTOP is pending, thread %d takes it", task->pid, taker);
+		err = infect_join_group_stop(taker);
+		if (err)
+			return pr_errno(err, "pid %d: thread %d did not take its pending SIGSTOP", task->pid, taker);
+		task->stopped = true;
+	}
+	for (unsigned k = 0; k < task->nr_seized; k++) {
+		if (sigs[k] || task->tids[k] == taker)
+			continue;
+		err = infect_join_group_stop(task->tids[k]);
+		if (err)
+			return pr_errno(err, "pid %d: thread %d did not join its process's group stop", task->pid,
+					task->tids[k]);
+	}
+	pr_debug("pid %d: stopped (job control), %u threads", task->pid, task->nr_seized);
+	return 0;
+}
+
+static int settle_stops(struct pstree *t)
+{
+	int err = 0;
+
+	for (unsigned i = 0; i < t->nr && !err; i++)
+		if (t->tasks[i].kind == TASK_ALIVE)
+			err = settle_stop(&t->tasks[i]);
+	return err;
+}
+
+#define STOPPED_WAIT_MS		10000
+
+int pstree_wait_stopped(const struct pstree_task *task)
+{
+	for (unsigned k = 0; k < task->nr_tids; k++) {
+		for (unsigned waited = 0;; waited++) {
+			_cleanup_free_ char *buf = NULL;
+			char path[64];
+			struct proc_stat st;
+
+			snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", task->pid, task->tids[k]);
+			if (read_file_at(AT_FDCWD, path, &buf, NULL) || parse_stat_buf(buf, &st) ||
+			    st.state == 'T' || st.state == 'Z' || st.state == 'X')
+				break;	/* stopped, or gone (whoever killed it is its business) */
+			if (waited >= STOPPED_WAIT_MS)
+				return pr_errno(-ETIMEDOUT, "pid %d: thread %d is not stopped again (state %c) "
+						"%u ms after its release", task->pid, task->tids[k], st.state, waited);
+			usleep(1000);
+		}
+	}
+	return 0;
+}
+
 static bool task_gone(pid_t pid)
 {
 	struct proc_stat st;
@@ -273,6 +355,10 @@ int pstree_seize(pid_t root, bool frozen, struct pstree *ret)
 				err = walk_children(&t, i, frozen, &again);
 		}
 	}
+	if (!err && !frozen)
+		err = settle_stops(&t);
+	if (!err)
+		err = pstree_dump_sharing(&t);
 	if (err) {
 		pstree_detach(&t);
 		pstree_free(&t);
@@ -290,7 +376,7 @@ int pstree_wait_seized(struct pstree *t)
 	for (unsigned i = 0; i < t->nr && !err; i++)
 		for (unsigned k = 0; k < t->tasks[i].nr_seized && !err; k++)
 			err = infect_seize_wait(t->tasks[i].tids[k]);
-	return err;
+	return err ? err : settle_stops(t);
 }
 
 void pstree_detach(struct pstree *t)
@@ -298,8 +384,13 @@ void pstree_detach(struct pstree *t)
 	for (unsigned i = 0; i < t->nr; i++) {
 		struct pstree_task *task = &t->tasks[i];
 
+		if (!task->nr_seized)
+			continue;
 		while (task->nr_seized)
 			infect_detach(task->tids[--task->nr_seized]);
+		/* A stopped process stops again once detached: cr returns when it has. */
+		if (task->stopped)
+			(void)pstree_wait_stopped(task);	/* logged; the tree is released either way */
 	}
 }
 
@@ -378,7 +469,8 @@ int pstree_write(int dfd, const struct pstree *t)
 		e.n_threads = task->nr_tids;
 		e.has_state = true;
 		e.state = task->kind == TASK_ZOMBIE ? TASK_STATE__TASK_STATE_ZOMBIE
-						    : TASK_STATE__TASK_STATE_ALIVE;
+			  : task->stopped	      ? TASK_STATE__TASK_STATE_STOPPED
+						      : TASK_STATE__TASK_STATE_ALIVE;
 		if (task->kind == TASK_ZOMBIE) {
 			e.has_exit_code = true;
 			e.exit_code = task->exit_code;
@@ -392,6 +484,8 @@ int pstree_write(int dfd, const struct pstree *t)
 			e.ns_pgid = task->ns_pgid;
 			e.ns_sid = task->ns_sid;
 		}
+		if (task->shares_fs)
+			e.has_shares_fs = e.shares_fs = true;
 		if (task->pidns_child) {
 			e.has_pidns_child = true;
 			e.pidns_child = task->pidns_child;
@@ -468,6 +562,11 @@ static int entry_to_task(struct pstree *t, const PstreeEntry *e)
 	task->pgid = e->pgid;
 	task->sid = e->sid;
 	task->kind = e->has_state && e->state == TASK_STATE__TASK_STATE_ZOMBIE ? TASK_ZOMBIE : TASK_ALIVE;
+	task->stopped = e->has_state && e->state == TASK_STATE__TASK_STATE_STOPPED;
+	task->shares_fs = e->has_shares_fs && e->shares_fs;
+	if (task->shares_fs && (task->kind != TASK_ALIVE || parent < 0 || t->tasks[parent].kind != TASK_ALIVE))
+		return pr_errno(-EBADMSG, "pstree.img: pid %u shares the fs info of a parent that is not alive",
+				e->pid);
 	task->exit_code = e->exit_code;
 	task->pidns_child = e->has_pidns_child ? (pid_t)e->pidns_child : 0;
 	if (task->kind == TASK_ALIVE) {

@@ -22,6 +22,8 @@ enum task_kind {
 struct pstree_task {
 	pid_t pid, ppid, pgid, sid;
 	int kind;
+	bool stopped;			/* alive, stopped by job control (state T) */
+	bool shares_fs;			/* alive, its fs info (cwd, root, umask) is its parent's (CLONE_FS) */
 	int exit_code;			/* zombie: the status waitpid() reports */
 	pid_t *tids;			/* alive: threads, the main thread first */
 	unsigned nr_tids;
@@ -77,8 +79,10 @@ struct pstree {
  * Dump: seizes @root and every descendant and thread (PTRACE_SEIZE +
  * INTERRUPT), walking again until a pass finds nothing new, so a fork or
  * clone during the walk is caught. Zombies are recorded, not seized.
- * Refuses (one line, naming the PID) kernel threads, stopped or traced
- * tasks. On failure whatever was seized is detached again.
+ * Refuses (one line, naming the PID) kernel threads and traced tasks.
+ * A process stopped by job control (or with a group stop in progress,
+ * or a SIGSTOP pending) is left in a complete group stop, @stopped.
+ * On failure whatever was seized is detached again.
  */
 int pstree_seize(pid_t root, bool frozen, struct pstree *ret);
 /*
@@ -87,8 +91,23 @@ int pstree_seize(pid_t root, bool frozen, struct pstree *ret);
  * thaw pstree_wait_seized() waits for their stops.
  */
 int pstree_wait_seized(struct pstree *t);
-/* Detaches every seized thread: the tree runs on. */
+/*
+ * Dump, the tree seized: sets shares_fs of every task whose fs info is
+ * its parent's; refuses (naming the pids) a fd table shared between
+ * processes and fs info shared otherwise. pstree-share.c.
+ */
+int pstree_dump_sharing(struct pstree *t);
+/*
+ * Detaches every seized thread: the tree runs on; a stopped process is
+ * stopped again (state T) when it returns.
+ */
 void pstree_detach(struct pstree *t);
+/*
+ * Until every thread of the released @task is in state T (or gone): a
+ * detached thread of a stopped group stops again by itself, soon.
+ * -ETIMEDOUT (logged) after 10 s.
+ */
+int pstree_wait_stopped(const struct pstree_task *task);
 /* SIGKILLs every live process of the tree (not waited for). */
 int pstree_kill(struct pstree *t);
 int pstree_write(int dfd, const struct pstree *t);

@@ -291,6 +291,7 @@ static int build_regions(struct restore_ctx *r)
 		a->go_fd = r->go_rd;
 		a->log_level = log_get_level();
 		a->log_fd = r->log_fd;
+		a->stopped = r->tree.tasks[i].stopped;
 	}
 	if (err)
 		return err;
@@ -407,7 +408,7 @@ static int fork_children(struct restore_ctx *r, unsigned idx, bool before_setsid
 		if (r->tree.tasks[c].before_setsid != before_setsid)
 			continue;
 		r->creator = getpid();
-		pid = clone_task(r, c, exit_signal_of(r, c), 0);
+		pid = clone_task(r, c, exit_signal_of(r, c), r->tree.tasks[c].shares_fs ? CLONE_FS : 0);
 		if (pid < 0) {
 			if (errno == EEXIST)
 				return pr_errno(-EEXIST, "pid %d is in use; it must be free to restore",
@@ -467,6 +468,9 @@ static int setup_alive(struct restore_ctx *r, unsigned idx)
 	const CoreEntry *c = t->core;
 	int err;
 
+	/* Shared with the parent (CLONE_FS): the parent sets it, once. */
+	if (r->tree.tasks[idx].shares_fs)
+		return files_restore(t->files, r->files);
 	umask(c->umask);
 	err = task_misc_restore(t->pid, c->misc);
 	if (err)
@@ -747,15 +751,42 @@ static int learn_host_pids(struct restore_ctx *r)
 /* Syscall stops from the go futex to the end of rt_sigreturn: a few. */
 #define GO_LIVE_MAX_STOPS	64
 
-/* Seizes every thread of task @idx, waiting for the go in its restorer. */
-static int seize_task(struct restore_ctx *r, unsigned idx)
+#define UNTRACED_WAIT_MS	5000
+
+/*
+ * In the guard, after cr died: the kernel lets go of cr's tracees only
+ * after cr's fds are closed, which is how the guard learnt of its death.
+ * Until @tid is untraced it cannot be seized (-EPERM).
+ */
+static int wait_untraced(pid_t tid)
+{
+	for (unsigned waited = 0;; waited++) {
+		struct proc_status st;
+		int err = proc_parse_status(tid, &st);
+
+		if (err || !st.tracer_pid)
+			return err;
+		if (waited >= UNTRACED_WAIT_MS)
+			return pr_errno(-EBUSY, "thread %d: still traced by %d %u ms after cr died", tid,
+					st.tracer_pid, waited);
+		usleep(1000);
+	}
+}
+
+/*
+ * Seizes every thread of task @idx, waiting for the go in its restorer;
+ * @dead_tracer: in the guard, each first freed by the dead cr.
+ */
+static int seize_task(struct restore_ctx *r, unsigned idx, bool dead_tracer)
 {
 	const struct pstree_task *pt = &r->tree.tasks[idx];
 	struct rst_task *t = &r->tasks[idx];
 	int err = 0;
 
 	for (unsigned i = 0; i < pt->nr_tids && !err; i++) {
-		err = infect_seize(pt->tids[i]);
+		err = dead_tracer ? wait_untraced(pt->tids[i]) : 0;
+		if (!err)
+			err = infect_seize(pt->tids[i]);
 		if (!err)
 			t->nr_seized++;
 	}
@@ -809,13 +840,21 @@ static int go_live(struct restore_ctx *r, unsigned idx, bool maybe_out)
 	return err;
 }
 
-/* Lets every seized thread run; on failure the caller kills the tree anyway. */
+/*
+ * Lets every seized thread run; on failure the caller kills the tree
+ * anyway. A process dumped stopped took its SIGSTOP on its way out of the
+ * restorer (restorer_args.stopped): detached, it stops again, and cr
+ * waits until it has. Its parent sees a fresh stop: SIGCHLD with
+ * CLD_STOPPED, waitpid(WUNTRACED) reports WIFSTOPPED with SIGSTOP,
+ * whichever signal stopped it at the dump.
+ */
 static int detach_tree(struct restore_ctx *r)
 {
 	int err = 0;
 
 	for (unsigned i = 0; i < r->tree.nr; i++) {
 		const struct pstree_task *pt = &r->tree.tasks[i];
+		bool seized = r->tasks[i].nr_seized;
 
 		for (unsigned k = 0; k < r->tasks[i].nr_seized; k++) {
 			int e = infect_detach(pt->tids[k]);
@@ -824,6 +863,12 @@ static int detach_tree(struct restore_ctx *r)
 				err = e;
 		}
 		r->tasks[i].nr_seized = 0;
+		if (seized && pt->stopped) {
+			int e = pstree_wait_stopped(pt);
+
+			if (!err)
+				err = e;
+		}
 	}
 	return err;
 }
@@ -1141,7 +1186,7 @@ static void restore_guard_finish(void *arg, unsigned stage)
 		if (r->tree.tasks[i].kind != TASK_ALIVE)
 			continue;
 		r->tasks[i].nr_seized = 0;	/* cr's seizures went with it */
-		if (seize_task(r, i) || go_live(r, i, true))
+		if (seize_task(r, i, true) || go_live(r, i, true))
 			pr_err("pid %d: the guard could not finish its release", r->tree.tasks[i].pid);
 	}
 	detach_tree(r);
@@ -1168,7 +1213,7 @@ static int release_tree(struct restore_ctx *r)
 		err = cr_fail_point("restorer");
 	for (unsigned i = 0; i < r->tree.nr && !err; i++)
 		if (r->tree.tasks[i].kind == TASK_ALIVE)
-			err = seize_task(r, i);
+			err = seize_task(r, i, false);
 	if (!err) {
 		nr_keep += files_restore_finish_fds(r->files, keep + 1, GUARD_KEEP_MAX - 3);
 		keep[nr_keep] = netlock_fd(r->net_lock);

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,24 @@ static int plain_state(pid_t pid, pid_t tid, struct thread_dump *td)
 	return 0;
 }
 
+unsigned thread_drop_sigstop(void *infos, unsigned nr)
+{
+	unsigned char *b = infos;
+	unsigned kept = 0;
+
+	for (unsigned i = 0; i < nr; i++) {
+		int sig;
+
+		memcpy(&sig, b + (size_t)i * SIGINFO_SIZE, sizeof(sig));
+		if (sig == SIGSTOP)
+			continue;
+		if (kept != i)
+			memmove(b + (size_t)kept * SIGINFO_SIZE, b + (size_t)i * SIGINFO_SIZE, SIGINFO_SIZE);
+		kept++;
+	}
+	return kept;
+}
+
 int thread_siginfos_to_pb(const void *infos, unsigned nr, ProtobufCBinaryData **ret, size_t *ret_n)
 {
 	ProtobufCBinaryData *b;
@@ -175,6 +194,8 @@ static int cpu_state(pid_t tid, struct thread_dump *td)
 		err = infect_get_sigmask(tid, &td->te.blk_sigset);
 	if (!err)
 		err = infect_peek_siginfo(tid, 0, &td->sigs, &td->nr_sigs);
+	if (!err)
+		td->nr_sigs = thread_drop_sigstop(td->sigs, td->nr_sigs);
 	if (!err)
 		err = infect_get_rseq(tid, &rseq);
 	if (err)
@@ -220,9 +241,53 @@ void thread_dump_free(struct thread_dump *td)
 
 /* ---- restore ---------------------------------------------------------------- */
 
-int thread_prepare_restore(const ThreadCoreEntry *te, pid_t pid, uint64_t xfeatures_perm,
+#define SIG_DFL_	0
+#define SIG_IGN_	1
+
+/* The lowest signal of @infos (siginfo records) that @blocked lets through; 0: none. */
+static int first_unblocked(const ProtobufCBinaryData *infos, size_t nr, uint64_t blocked)
+{
+	int first = 0;
+
+	for (size_t i = 0; i < nr; i++) {
+		int sig;
+
+		if (infos[i].len < sizeof(int))
+			continue;
+		memcpy(&sig, infos[i].data, sizeof(sig));
+		if (sig > 0 && sig <= 64 && !(blocked & (1ULL << (sig - 1))) && (!first || sig < first))
+			first = sig;
+	}
+	return first;
+}
+
+/*
+ * Whether the thread's next step is a handler of a pending signal (its
+ * own, or the process's for the main thread, where the kernel offers it
+ * first), and that handler's SA_RESTART: 0 none, 1 without, 2 with.
+ */
+static int pending_handler(const ThreadCoreEntry *te, const CoreEntry *core, bool main_thread)
+{
+	int sig = first_unblocked(te->pending_sigs, te->n_pending_sigs, te->blk_sigset);
+	int shared = main_thread ? first_unblocked(core->shared_pending_sigs, core->n_shared_pending_sigs,
+						   te->blk_sigset) : 0;
+
+	if (!sig || (shared && shared < sig))
+		sig = shared;
+	for (size_t i = 0; sig && i < core->n_sigactions; i++) {
+		const SigactionEntry *sa = core->sigactions[i];
+
+		if ((int)sa->sig == sig)
+			return sa->handler == SIG_DFL_ || sa->handler == SIG_IGN_ ? 0 : sa->flags & SA_RESTART ? 2 : 1;
+	}
+	return 0;
+}
+
+int thread_prepare_restore(const ThreadCoreEntry *te, const CoreEntry *core, bool main_thread, pid_t pid,
 			   struct restorer_thread *th, struct region *rg)
 {
+	uint64_t xfeatures_perm = core->xfeatures_perm;
+	int handler;
 	struct arch_stack ss = { .ss_flags = ARCH_SS_DISABLE };
 	uint32_t xsize = arch_xsave_size();
 	unsigned char *infos, *frame;
@@ -279,7 +344,11 @@ int thread_prepare_restore(const ThreadCoreEntry *te, pid_t pid, uint64_t xfeatu
 		return pr_errno(-EOPNOTSUPP, "core-%d.img: tid %u: not a 64-bit thread", pid, te->tid);
 	th->fs_base = r.fs_base;
 	th->gs_base = r.gs_base;
-	arch_fixup_restart(&r, 0);
+	handler = pending_handler(te, core, main_thread);
+	if (handler)
+		arch_fixup_restart_handler(&r, handler == 2);
+	else
+		arch_fixup_restart(&r, 0);
 	if (te->has_sas_sp) {
 		ss.ss_sp = te->sas_sp;
 		ss.ss_size = te->sas_size;

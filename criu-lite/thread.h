@@ -31,6 +31,14 @@ struct thread_dump {
  * @nr 128-byte siginfo records as image bytes fields pointing into
  * @infos (a thread's private queue, or the process-wide one).
  */
+/*
+ * Drops the SIGSTOPs of @nr siginfo records (compacting them), returns
+ * how many are left. One still pending once the tree is settled
+ * (pstree.c took any other) was sent to a stopped process again: the
+ * SIGCONT that continues it drops it (the kernel flushes pending stop
+ * signals then), and restored it would stop the restorer.
+ */
+unsigned thread_drop_sigstop(void *infos, unsigned nr);
 int thread_siginfos_to_pb(const void *infos, unsigned nr, ProtobufCBinaryData **ret, size_t *ret_n);
 
 /*
@@ -46,10 +54,13 @@ void thread_dump_free(struct thread_dump *td);
 /*
  * Restore: fills @th for the restorer from @te: TLS bases, rseq, robust
  * list, clear_child_tid, scheduling, name, private signals and the
- * rt_sigframe that becomes the thread's registers, mask and altstack.
+ * rt_sigframe that becomes the thread's registers, mask and altstack
+ * (a syscall it was in restarts, or returns -EINTR where a pending
+ * signal's handler runs first; @core: the process's sigactions and
+ * pending signals, which the kernel offers @main_thread first).
  * Room comes from @rg. Returns 0 or -errno (logged, naming @pid).
  */
-int thread_prepare_restore(const ThreadCoreEntry *te, pid_t pid, uint64_t xfeatures_perm,
+int thread_prepare_restore(const ThreadCoreEntry *te, const CoreEntry *core, bool main_thread, pid_t pid,
 			   struct restorer_thread *th, struct region *rg);
 
 

@@ -216,6 +216,12 @@ struct restorer_args {
 	volatile u32 threads_ready;	/* futex: threads done with their setup */
 	u32 nr_guards;
 	u64 guards;			/* struct restorer_guard[] */
+	/*
+	 * Dumped stopped by job control: every thread sends itself SIGSTOP
+	 * right before its rt_sigreturn and stops there (cr's tracing lets
+	 * it on to the rt_sigreturn; detached, it stops again).
+	 */
+	u32 stopped;
 };
 
 /* Steps, so cr can say where a restore failed. */

@@ -96,6 +96,52 @@ static void ctl_free(struct parasite_ctl *ctl)
  * let go by cr's death finds its own state again, whatever cr was doing.
  * Only then are its signals blocked: the restore puts the mask back.
  */
+/* A hex field "KEY:\t%llx" of @buf (/proc/PID/status); 0 if absent. */
+static unsigned long long status_hex(const char *buf, const char *key)
+{
+	const char *p = strstr(buf, key);
+
+	return p ? strtoull(p + strlen(key), NULL, 16) : 0;
+}
+
+/*
+ * Whether a signal is pending for thread @tid that @blocked lets through
+ * and that has a handler: the kernel runs that handler before the task's
+ * own code, and it decides the fate of the syscall the task was in (a
+ * task stopped by job control collects such signals). The process's
+ * queue counts for the main thread, which the kernel offers it first.
+ */
+static bool handler_pending(pid_t tid, uint64_t blocked)
+{
+	char path[64], buf[4096];
+	unsigned long long pnd;
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+		return false;	/* then as before: the syscall restarts */
+	buf[n] = 0;
+	pnd = status_hex(buf, "SigPnd:");
+	if (strtol(strstr(buf, "Tgid:") ? strstr(buf, "Tgid:") + 5 : "0", NULL, 10) == tid)
+		pnd |= status_hex(buf, "ShdPnd:");
+	return pnd & ~blocked & status_hex(buf, "SigCgt:");
+}
+
+/*
+ * Registers to put back: the syscall the task was in restarts, or, with
+ * a handler about to run, returns -EINTR where the kernel would (its
+ * SA_RESTART is not known here: -ERESTARTSYS restarts either way).
+ */
+static void fixup_restart(const struct parasite_ctl *ctl, struct user_regs *r)
+{
+	if (handler_pending(ctl->pid, ctl->orig_sigmask))
+		arch_fixup_restart_handler(r, 1);
+	else
+		arch_fixup_restart(r, 1);
+}
+
 static int place_trampoline(struct parasite_ctl *ctl)
 {
 	_cleanup_free_ unsigned char *code = imalloc(ARCH_TRAMP_SIZE);
@@ -109,7 +155,7 @@ static int place_trampoline(struct parasite_ctl *ctl)
 	if (err)
 		return err;
 	memcpy(code, arch_tramp_start, ARCH_TRAMP_SIZE);
-	arch_fixup_restart(&r.gpr, 1);
+	fixup_restart(ctl, &r.gpr);
 	arch_tramp_fill(code, &r.gpr, ctl->orig_sigmask);
 	err = mem_rw(ctl, true, ctl->place, code, ARCH_TRAMP_SIZE);
 	if (err)
@@ -493,7 +539,7 @@ int infect_cure(struct parasite_ctl *ctl)
 		err = e;
 	infect_fault_at("cure-unmasked");	/* a cure goes on whatever happens */
 	r = ctl->orig;
-	arch_fixup_restart(&r.gpr, 1);
+	fixup_restart(ctl, &r.gpr);
 	e = ctl->left ? 0 : infect_set_regs(ctl->pid, &r);
 	if (!err)
 		err = e;

@@ -58,6 +58,19 @@ int __must_check infect_seize(pid_t pid);
  */
 int __must_check infect_seize_nowait(pid_t pid);
 int __must_check infect_seize_wait(pid_t pid);
+/*
+ * Job control of a seized task at a PTRACE_EVENT_STOP. infect_stop_sig():
+ * *ret_sig is the stop signal when the stop is the task's part of a group
+ * stop (it was stopped, or a group stop is in progress), 0 for a plain
+ * interrupt stop. infect_join_group_stop(): resumes a thread that a group
+ * stop is pending for (a SIGSTOP queued or dequeued, another thread
+ * stopped already) until it reports its group stop; it runs no user code
+ * meanwhile. A thread nothing stops would run: -ETIMEDOUT after 10 s
+ * (interrupted again). A detached thread of a stopped group stops again
+ * by itself (state T).
+ */
+int __must_check infect_stop_sig(pid_t pid, int *ret_sig);
+int __must_check infect_join_group_stop(pid_t pid);
 /* Detaches (the task runs on) or kills it. Returns 0 or -errno. */
 int infect_detach(pid_t pid);
 

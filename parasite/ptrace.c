@@ -23,6 +23,8 @@ struct peeksiginfo_args {
 	int32_t nr;
 };
 
+static int wait_stop_timeout(pid_t pid, int *ret_status, int timeout_ms);
+
 int infect_seize(pid_t pid)
 {
 	int err = infect_seize_nowait(pid);
@@ -77,6 +79,54 @@ int infect_seize_wait(pid_t pid)
 				return ierrno(-errno, "pid %d: PTRACE_CONT", pid);
 		}
 	}
+}
+
+/*
+ * A seized task in group stop (job control) reports its stops as
+ * PTRACE_EVENT_STOP with the stop signal (SIGSTOP, SIGTSTP, ...) in
+ * si_signo; an interrupt stop outside a group stop reports SIGTRAP
+ * (ptrace(2), "group-stop" under PTRACE_SEIZE).
+ */
+int infect_stop_sig(pid_t pid, int *ret_sig)
+{
+	siginfo_t si = { 0 };
+
+	if (ptrace(PTRACE_GETSIGINFO, pid, 0, &si))
+		return ierrno(-errno, "pid %d: PTRACE_GETSIGINFO", pid);
+	*ret_sig = (si.si_code >> 8) == PTRACE_EVENT_STOP && si.si_signo != SIGTRAP ? si.si_signo : 0;
+	return 0;
+}
+
+#define JOIN_STOP_MAX_STOPS	64
+
+int infect_join_group_stop(pid_t pid)
+{
+	int status, err, sig = 0;
+
+	/*
+	 * Signals dequeued on the way are passed on: a SIGSTOP that way
+	 * starts the group stop; a thread the group stop is pending for
+	 * (JOBCTL_STOP_PENDING) joins it as soon as it runs. Either reports
+	 * PTRACE_EVENT_STOP with the stop signal, before any user code runs.
+	 */
+	for (unsigned stops = 0; stops < JOIN_STOP_MAX_STOPS; stops++) {
+		if (ptrace(PTRACE_CONT, pid, 0, sig))
+			return ierrno(-errno, "pid %d: PTRACE_CONT into the group stop", pid);
+		err = wait_stop_timeout(pid, &status, SYSCALL_STOP_TIMEOUT_MS);
+		if (err)
+			return err;
+		if (!WIFSTOPPED(status))
+			return ierrno(-ESRCH, "pid %d: died (status 0x%x) on its way to the group stop", pid, status);
+		if ((status >> 16) == PTRACE_EVENT_STOP) {
+			if (WSTOPSIG(status) != SIGTRAP)
+				return 0;
+			sig = 0;
+			continue;
+		}
+		sig = WSTOPSIG(status);
+		idebug("pid %d: signal %d on its way to the group stop", pid, sig);
+	}
+	return ierrno(-EIO, "pid %d: not in a group stop within %u stops", pid, JOIN_STOP_MAX_STOPS);
 }
 
 int infect_detach(pid_t pid)

@@ -510,6 +510,13 @@ static void wait_finished(void)
 		}
 }
 
+/* A process dumped stopped stops again, each thread before it leaves the restorer. */
+static void stop_again(int tid)
+{
+	if (A->stopped)
+		CHECK(RSTEP_SIGNALS, sys_tgkill(A->pid, tid, SIGSTOP));
+}
+
 static __noreturn void thread_main(void *arg)
 {
 	struct restorer_thread *th = arg;
@@ -523,6 +530,7 @@ static __noreturn void thread_main(void *arg)
 	wait_finished();
 	__atomic_add_fetch(&A->threads_gone, 1, __ATOMIC_SEQ_CST);
 	sys_futex((void *)&A->threads_gone, FUTEX_WAKE, 1, 0, 0, 0);
+	stop_again(th->tid);
 	install_seccomp();
 	arch_rt_sigreturn(ARCH_SIGFRAME_SP(th->sigframe));
 }
@@ -623,6 +631,7 @@ int blob_main(struct restorer_args *args)
 	for (u32 gone; (gone = __atomic_load_n(&A->threads_gone, __ATOMIC_SEQ_CST)) < A->nr_threads - 1;)
 		sys_futex((void *)&A->threads_gone, FUTEX_WAIT, gone, 0, 0, 0);
 	sys_close(A->go_fd);
+	stop_again(main_thread->tid);
 	install_seccomp();
 	arch_rt_sigreturn(ARCH_SIGFRAME_SP(main_thread->sigframe));
 }

@@ -77,6 +77,7 @@ static inline long sys_timer_settime(long id, long fl, const void *its, void *ol
 { return SC(__NR_timer_settime, id, fl, its, old); }
 static inline long sys_seccomp(long op, long flags, void *args) { return SC(__NR_seccomp, op, flags, args); }
 static inline long sys_kill(int pid, int sig) { return SC(__NR_kill, pid, sig); }
+static inline long sys_tgkill(int tgid, int tid, int sig) { return SC(__NR_tgkill, tgid, tid, sig); }
 static inline long sys_exit_group(int code) { return SC(__NR_exit_group, code); }
 static inline long sys_shmat(int id, unsigned long addr, int flags) { return SC(__NR_shmat, id, addr, flags); }
 static inline long sys_set_tid_address(unsigned long addr) { return SC(__NR_set_tid_address, addr); }

@@ -251,6 +251,59 @@ out:
 	}
 }
 
+/* The state letter of /proc/PID/stat, once it is @want (5 s at most), or the last one. */
+static char wait_state(pid_t pid, char want)
+{
+	char st = 0;
+
+	for (int i = 0; i < 5000 && st != want; i++) {
+		char *s = read_proc(pid, "stat"), *p = s ? strrchr(s, ')') : NULL;
+
+		st = p && p[1] ? p[2] : 0;
+		free(s);
+		if (st != want)
+			usleep(1000);
+	}
+	return st;
+}
+
+/*
+ * Job control: a SIGSTOP queued while the task sits in its seize stop is
+ * taken by infect_join_group_stop() (the task then reports its group
+ * stop), the stopped task is infected and cured like a running one, and
+ * once detached it is stopped (T) until SIGCONT.
+ */
+static void group_stop(void)
+{
+	struct target t = { .pid = -1 };
+	int status = 0, sig = -1;
+
+	if (!check(start_target(&t, false) == 0, "a target for the group stop starts"))
+		goto out;
+	if (check(infect_seize(t.pid) == 0, "infect_seize (group stop)")) {
+		check(kill(t.pid, SIGSTOP) == 0 && infect_stop_sig(t.pid, &sig) == 0 && sig == 0,
+		      "a seized task with a SIGSTOP queued reports a plain interrupt stop");
+		check(infect_join_group_stop(t.pid) == 0 && infect_stop_sig(t.pid, &sig) == 0 && sig == SIGSTOP,
+		      "infect_join_group_stop: the task takes its SIGSTOP into a group stop");
+		infect_target(&t);
+		check(infect_detach(t.pid) == 0, "infect_detach (group stop)");
+		check(wait_state(t.pid, 'T') == 'T', "the detached task is stopped (T)");
+	}
+	check(kill(t.pid, SIGCONT) == 0 && echo(&t, 'd') == 0, "continued, it echoes");
+	close(t.in);
+	t.in = -1;
+	do
+		status = 0;
+	while (waitpid(t.pid, &status, 0) == t.pid && !WIFEXITED(status) && !WIFSIGNALED(status));
+	check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "that target exits by itself with 0");
+	t.pid = -1;
+out:
+	if (t.pid > 0) {
+		kill(t.pid, SIGKILL);
+		waitpid(t.pid, NULL, 0);
+	}
+}
+
 int main(void)
 {
 	struct target t = { .pid = -1 };
@@ -281,6 +334,7 @@ int main(void)
 	      "the target exits by itself with 0, never killed");
 	t.pid = -1;
 	blob_cannot_connect();
+	group_stop();
 out:
 	if (t.pid > 0) {
 		kill(t.pid, SIGKILL);

@@ -52,6 +52,31 @@ static void test_restart_block(void)
 	CU_ASSERT_EQUAL(r.ip, 0x1000 - 2);
 }
 
+static void test_restart_handler(void)
+{
+	struct user_regs r = in_syscall(130, -ERESTARTNOHAND_);	/* rt_sigsuspend */
+
+	/* A handler runs first: what it interrupted returns -EINTR. */
+	arch_fixup_restart_handler(&r, 0);
+	CU_ASSERT_EQUAL((long)r.ax, -EINTR_);
+	CU_ASSERT_EQUAL(r.ip, 0x1000);
+	CU_ASSERT_EQUAL((long)r.orig_ax, -1);
+
+	r = in_syscall(0, -ERESTARTSYS_);
+	arch_fixup_restart_handler(&r, 0);
+	CU_ASSERT_EQUAL((long)r.ax, -EINTR_);
+
+	/* SA_RESTART, or a syscall that always restarts: re-executed. */
+	r = in_syscall(0, -ERESTARTSYS_);
+	arch_fixup_restart_handler(&r, 1);
+	CU_ASSERT_EQUAL(r.ax, 0);
+	CU_ASSERT_EQUAL(r.ip, 0x1000 - 2);
+	r = in_syscall(7, -ERESTARTNOINTR_);
+	arch_fixup_restart_handler(&r, 0);
+	CU_ASSERT_EQUAL(r.ax, 7);
+	CU_ASSERT_EQUAL(r.ip, 0x1000 - 2);
+}
+
 static void test_no_syscall(void)
 {
 	struct user_regs r = in_syscall(-1, -ERESTARTSYS_);
@@ -139,6 +164,7 @@ int unit_register_arch(void)
 
 	if (!s || !CU_add_test(s, "restart codes re-run the syscall", test_restart_codes) ||
 	    !CU_add_test(s, "restart_block: -EINTR or restart_syscall", test_restart_block) ||
+	    !CU_add_test(s, "restart before a pending handler", test_restart_handler) ||
 	    !CU_add_test(s, "no syscall, no change", test_no_syscall) ||
 	    !CU_add_test(s, "rt_sigframe layout and xstate magics", test_sigframe) ||
 	    !CU_add_test(s, "sigframe claims only the task's xstate", test_sigframe_features))

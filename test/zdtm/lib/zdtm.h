@@ -121,6 +121,28 @@ struct proc_stat {
 
 int proc_stat_read(pid_t pid, struct proc_stat *ret_st);
 
+/* ---- job control (stop.c) -----------------------------------------------
+ * stop_wait: waitpid(WUNTRACED) reports PID stopped by SIG, or the test
+ * fails (tree_init() first for stop_fork). stop_collect: waits (WUNTRACED | WCONTINUED) until PID exits,
+ * counting its stop and continue reports; 0 if it exited with 0, else 1
+ * after a FAIL message. A restored stopped child reports its stop again
+ * (cr stops it anew), so a stop report after restore is no error.
+ */
+void stop_wait(pid_t pid, int sig);
+/*
+ * Forks a child that runs CHILD (it must not return, and tree_send()s
+ * to the root once set up), then stops it with SIGSTOP and stop_wait()s.
+ */
+pid_t stop_fork(void (*child)(void));
+int stop_collect(pid_t pid, int *ret_stops, int *ret_conts);
+/*
+ * A whole test: CHILD forked and stopped (stop_fork), then STOPPED (if
+ * not NULL) called with its pid, ready, the child collected after the
+ * checkpoint (stop_collect).
+ */
+void stop_test_child(int argc, char **argv, void (*child)(void), void (*stopped)(pid_t))
+	__attribute__((noreturn));
+
 /* ---- memory (mem.c) -----------------------------------------------------
  * A pattern whose 8-byte word k is a hash of SEED + k: any range of it can
  * be checked on its own with pattern_check(p + off, len, seed + off / 8). */

@@ -142,6 +142,28 @@ static inline void arch_fixup_restart(struct user_regs *r, int same_task)
 }
 
 /*
+ * As arch_fixup_restart(), for a task whose next step is a handler of a
+ * pending signal (a stopped task's signal that came meanwhile): what the
+ * kernel decides on that delivery. -ERESTARTNOHAND and a restart_block
+ * return -EINTR; -ERESTARTSYS too unless the handler has SA_RESTART
+ * (@sa_restart); -ERESTARTNOINTR is re-executed. Re-executing a
+ * sigsuspend() after its handler would sleep for a signal already taken.
+ */
+static inline void arch_fixup_restart_handler(struct user_regs *r, int sa_restart)
+{
+	if ((long long)r->orig_ax >= 0) {
+		long long ax = (long long)r->ax;
+
+		if (ax == -ERESTARTNOHAND_ || ax == -ERESTART_RESTARTBLOCK_ ||
+		    (ax == -ERESTARTSYS_ && !sa_restart)) {
+			r->ax = (u64)-EINTR_;
+			r->orig_ax = (u64)-1;
+		}
+	}
+	arch_fixup_restart(r, 0);
+}
+
+/*
  * Fills a complete rt_sigframe at @frame (room: ARCH_SIGFRAME_SIZE) that
  * rt_sigreturn turns into @r (restart already fixed up), the xsave image
  * @xsave (user format, as PTRACE_GETREGSET NT_X86_XSTATE gives it) for the
