@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/xattr.h>
 #include <linux/inet_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -235,19 +234,9 @@ static int restore_opts(int fd, const FileEntry *fe, bool repair)
 
 static bool inet_match(const struct fd_dump *d)
 {
-	char path[64], name[32];
-	ssize_t n;
+	static const char *const names[] = { "TCP", "TCPv6", "UDP", "UDPv6", NULL };
 
-	if (!S_ISSOCK(d->st.st_mode))
-		return false;
-	/* The protocol's name, through the socket inode: one syscall, no copy of the fd. */
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", d->pid, d->fd);
-	n = getxattr(path, "system.sockprotoname", name, sizeof(name) - 1);
-	if (n <= 0)
-		return false;
-	name[n] = '\0';
-	return !strcmp(name, "TCP") || !strcmp(name, "TCPv6") || !strcmp(name, "UDP") ||
-	       !strcmp(name, "UDPv6");
+	return sk_dump_proto_is(d, names);
 }
 
 static int dump_peer(const struct fd_dump *d, InetSkEntry *e)

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -55,17 +54,9 @@ static const struct sk_opt nl_opts[] = {
 
 static bool netlink_match(const struct fd_dump *d)
 {
-	char path[64], name[16];
-	ssize_t n;
+	static const char *const names[] = { "NETLINK", NULL };
 
-	if (!S_ISSOCK(d->st.st_mode))
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", d->pid, d->fd);
-	n = getxattr(path, "system.sockprotoname", name, sizeof(name) - 1);
-	if (n <= 0)
-		return false;
-	name[n] = '\0';
-	return !strcmp(name, "NETLINK");
+	return sk_dump_proto_is(d, names);
 }
 
 static int dump_groups(const struct fd_dump *d, NetlinkSkEntry *e)

@@ -3,7 +3,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/xattr.h>
 
 #include <protobuf-c/protobuf-c.h>
 
@@ -22,6 +25,24 @@ int sk_dump_getsockopt(const struct fd_dump *d, int level, int opt, const char *
 	if (getsockopt(d->cr_fd, level, opt, val, &len) < 0)
 		return pr_errno(-errno, "pid %d: fd %d (%s): getsockopt %s", d->pid, d->fd, d->link, name);
 	return 0;
+}
+
+bool sk_dump_proto_is(const struct fd_dump *d, const char *const *names)
+{
+	char path[64], name[32];
+	ssize_t n;
+
+	if (!S_ISSOCK(d->st.st_mode))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", d->pid, d->fd);
+	n = getxattr(path, "system.sockprotoname", name, sizeof(name) - 1);
+	if (n <= 0)
+		return false;
+	name[n] = '\0';
+	for (; *names; names++)
+		if (!strcmp(name, *names))
+			return true;
+	return false;
 }
 
 int sk_dump_set_peek_off(const struct fd_dump *d, int off)

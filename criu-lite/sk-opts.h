@@ -8,6 +8,7 @@
  * them with setsockopt() on the new socket. Unix and inet sockets keep
  * their options this way (their tables are in sk-unix.c and sk-inet.c).
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -89,6 +90,13 @@ int sk_opts_restore(int fd, const struct sk_opt *t, size_t n, unsigned skip, con
 
 /* Frees what sk_opts_dump() allocated in @msg (the strings of SK_OPT_STR rows). */
 void sk_opts_free(const struct sk_opt *t, size_t n, void *msg);
+
+/*
+ * Whether @d is a socket of a protocol named in @names (NULL-ended: "TCP",
+ * "NETLINK", ...: the kernel's name, through the socket inode's
+ * system.sockprotoname; one syscall, no copy of the fd).
+ */
+bool sk_dump_proto_is(const struct fd_dump *d, const char *const *names);
 
 /* getsockopt() of one option of @d's socket into @val (@len bytes). 0 or -errno (logged). */
 int sk_dump_getsockopt(const struct fd_dump *d, int level, int opt, const char *name,

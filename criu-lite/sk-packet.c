@@ -19,30 +19,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "files-kind.h"
 #include "log.h"
 #include "sk-filter.h"
+#include "sk-opts.h"
 #include "sock-diag.h"
 
 /* ---- dump ---------------------------------------------------------------- */
 
 static bool packet_match(const struct fd_dump *d)
 {
-	char path[64], name[16];
-	ssize_t n;
+	static const char *const names[] = { "PACKET", NULL };
 
-	if (!S_ISSOCK(d->st.st_mode))
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", d->pid, d->fd);
-	n = getxattr(path, "system.sockprotoname", name, sizeof(name) - 1);
-	if (n <= 0)
-		return false;
-	name[n] = '\0';
-	return !strcmp(name, "PACKET");
+	return sk_dump_proto_is(d, names);
 }
 
 struct diag_one {
