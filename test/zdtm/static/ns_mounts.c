@@ -180,7 +180,7 @@ static int cmp_str(const void *a, const void *b)
 
 /*
  * The mounts under base as "mountpoint root fstype opts prop=propagation super",
- * sorted; peer groups as g0, g1, ... in mountinfo order. Their sources
+ * sorted; their peer groups as g0, g1, ... in mountinfo order. Their sources
  * apart, as "mountpoint src=source", in SRCS (may be NULL).
  */
 static int mounts_read(char out[][LINE_MAX_LEN], char srcs[][LINE_MAX_LEN])
@@ -216,6 +216,9 @@ static int mounts_read(char out[][LINE_MAX_LEN], char srcs[][LINE_MAX_LEN])
 					after_dash = field;
 					continue;
 				}
+				/* Only the test's own mounts number the groups: others come and go with the host's. */
+				if (strncmp(mp, base, blen))
+					continue;
 				if (sscanf(tok, "shared:%d", &id) == 1)
 					snprintf(one, sizeof(one), "shared:g%d", group_label(&g, id));
 				else if (sscanf(tok, "master:%d", &id) == 1)
