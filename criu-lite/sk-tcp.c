@@ -371,8 +371,9 @@ int tcp_repair_restore(struct files_rst *rf, const FileEntry *fe, int fd)
 				fe->id, as.s, bs.s);
 	/* No handshake in repair mode: the socket is established at once. */
 	if (connect(fd, (struct sockaddr *)&dst, dlen) < 0)
-		return pr_errno(-errno, "file id %u: TCP connection %s -> %s: connect in repair mode",
-				fe->id, as.s, bs.s);
+		return pr_errno(-errno, "file id %u: TCP connection %s -> %s: connect in repair mode%s",
+				fe->id, as.s, bs.s, errno == EADDRNOTAVAIL ?
+				" (a connection of these addresses and ports exists: still closing, or in TIME_WAIT)" : "");
 
 	if (t->opt_mask & TCPI_OPT_SACK)
 		o[nr++] = (struct tcp_repair_opt){ TCPOPT_SACK_PERM, 0 };
