@@ -313,9 +313,18 @@ static void opts_for(CriuOpts *o, int dir_fd, const char *log)
 	o->log_file = (char *)log;
 }
 
-/* ---- cases ----------------------------------------------------------------- */
+/* A request of @type for pid @pid, with opts_for()'s options in @o. */
+static void req_for(CriuReq *req, CriuReqType type, CriuOpts *o, int dir_fd, const char *log, pid_t pid)
+{
+	criu_req__init(req);
+	opts_for(o, dir_fd, log);
+	o->has_pid = true;
+	o->pid = pid;
+	req->type = type;
+	req->opts = o;
+}
 
-static void opts_for(CriuOpts *o, int dir_fd, const char *log);
+/* ---- cases ----------------------------------------------------------------- */
 
 static bool case_info(int dir_fd)
 {
@@ -410,12 +419,8 @@ static bool case_dump(int dir_fd)
 		return fail("fork: %s", strerror(errno));
 	if (!counts_past(5))
 		return fail("the process to dump does not count");
-	opts_for(&o, dir_fd, "dump.log");
-	o.has_pid = true;
-	o.pid = dumped_pid;
+	req_for(&req, CRIU_REQ_TYPE__DUMP, &o, dir_fd, "dump.log", dumped_pid);
 	o.has_notify_scripts = o.notify_scripts = true;
-	req.type = CRIU_REQ_TYPE__DUMP;
-	req.opts = &o;
 	dumped_at = read_counter();
 	r = one_call(&s, &req, &status);
 	if (!r)
@@ -532,11 +537,8 @@ static bool case_bad_pid(int dir_fd)
 	CriuResp *r;
 	bool ok;
 
-	opts_for(&o, dir_fd, "bad-pid.log");
-	o.has_pid = true;
-	o.pid = 0x3ffffff0;	/* above pid_max's limit: never a process */
-	req.type = CRIU_REQ_TYPE__DUMP;
-	req.opts = &o;
+	/* Above pid_max's limit: never a process. */
+	req_for(&req, CRIU_REQ_TYPE__DUMP, &o, dir_fd, "bad-pid.log", 0x3ffffff0);
 	r = one_call(&s, &req, NULL);
 	ok = expect_failure(r, CRIU_REQ_TYPE__DUMP, "no such process");
 	if (ok && r->cr_errno != ESRCH)
@@ -551,11 +553,7 @@ static bool case_pre_dump(int dir_fd)
 	CriuReq req = CRIU_REQ__INIT;
 	CriuOpts o;
 
-	opts_for(&o, dir_fd, "pre-dump.log");
-	o.has_pid = true;
-	o.pid = getpid();
-	req.type = CRIU_REQ_TYPE__PRE_DUMP;
-	req.opts = &o;
+	req_for(&req, CRIU_REQ_TYPE__PRE_DUMP, &o, dir_fd, "pre-dump.log", getpid());
 	return call_refused(&req, "pre-dump");
 }
 
@@ -588,12 +586,8 @@ static bool case_notify_failure(int dir_fd)
 		return fail("fork: %s", strerror(errno));
 	if (!counts_past(2))
 		return fail("the process to dump does not count");
-	opts_for(&o, dir_fd, "notify-fail.log");
-	o.has_pid = true;
-	o.pid = pid;
+	req_for(&req, CRIU_REQ_TYPE__DUMP, &o, dir_fd, "notify-fail.log", pid);
 	o.has_notify_scripts = o.notify_scripts = true;
-	req.type = CRIU_REQ_TYPE__DUMP;
-	req.opts = &o;
 	if (!session_start(&s))
 		return false;
 	s.fail_at = "post-dump";
@@ -688,12 +682,8 @@ static bool dump_one(int dir_fd, pid_t pid, const char *log, bool orphan)
 	CriuResp *r;
 	bool ok = true;
 
-	opts_for(&o, dir_fd, log);
-	o.has_pid = true;
-	o.pid = pid;
+	req_for(&req, CRIU_REQ_TYPE__DUMP, &o, dir_fd, log, pid);
 	o.has_orphan_pts_master = o.orphan_pts_master = orphan;
-	req.type = CRIU_REQ_TYPE__DUMP;
-	req.opts = &o;
 	r = one_call(&s, &req, NULL);
 	if (!r)
 		return false;
