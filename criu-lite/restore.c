@@ -1186,7 +1186,12 @@ static void restore_guard_finish(void *arg, unsigned stage)
 		if (r->tree.tasks[i].kind != TASK_ALIVE)
 			continue;
 		r->tasks[i].nr_seized = 0;	/* cr's seizures went with it */
-		if (seize_task(r, i, true) || go_live(r, i, true))
+		if (!seize_task(r, i, true) && !go_live(r, i, true))
+			continue;
+		/* Let go by cr's death, it may have run on and ended: nothing is left to release. */
+		if (kill(r->tree.tasks[i].pid, 0) && errno == ESRCH)
+			pr_info("pid %d ended before the guard could release it", r->tree.tasks[i].pid);
+		else
 			pr_err("pid %d: the guard could not finish its release", r->tree.tasks[i].pid);
 	}
 	detach_tree(r);
