@@ -198,6 +198,8 @@ static void nft_head(FILE *f, const struct netlock *l)
 		l->name);
 	fprintf(f, "add chain inet %s output { type filter hook output priority " NFT_PRIORITY "; policy accept; }\n",
 		l->name);
+	fprintf(f, "add rule inet %s input meta mark 0x%x accept\n", l->name, NETLOCK_PASS_MARK);
+	fprintf(f, "add rule inet %s output meta mark 0x%x accept\n", l->name, NETLOCK_PASS_MARK);
 }
 
 static void nft_lock(FILE *f, const struct netlock *l)
@@ -234,6 +236,7 @@ static void nft_unlock(FILE *f, const struct netlock *l)
 static void ipt_lock(FILE *f, const struct netlock *l, int family)
 {
 	fprintf(f, "*filter\n:%s - [0:0]\n-I INPUT -j %s\n-I OUTPUT -j %s\n", l->name, l->name, l->name);
+	fprintf(f, "-A %s -m mark --mark 0x%x -j ACCEPT\n", l->name, NETLOCK_PASS_MARK);
 	if (l->netns) {
 		/* The loopback too: see nft_lock(). */
 		fprintf(f, "-A %s -j DROP\n", l->name);

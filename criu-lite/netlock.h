@@ -49,6 +49,13 @@ struct guard;
 struct pstree;
 struct netlock;
 
+/*
+ * Packets with this mark (SO_MARK) pass every lock: the segments restore
+ * injects into a connection it rebuilds (sk-tcp-fin.c), a FIN the peer
+ * had sent, an ACK of the connection's own FIN.
+ */
+#define NETLOCK_PASS_MARK	0x63724c6bu	/* "crLk" */
+
 /* The mode's name, as --network-lock spells it; NULL for no mode. */
 const char *netlock_mode_name(int mode);
 /* --network-lock MODE: 0 and *@ret (enum netlock_mode), or -EINVAL (not logged). */

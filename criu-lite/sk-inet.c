@@ -37,13 +37,6 @@
 #include "sk-udp.h"
 #include "sock-diag.h"
 
-static const char *const tcp_state_names[] = {
-	[TCP_ESTABLISHED] = "ESTABLISHED", [TCP_SYN_SENT] = "SYN_SENT",
-	[TCP_SYN_RECV] = "SYN_RECV", [TCP_FIN_WAIT1] = "FIN_WAIT1",
-	[TCP_FIN_WAIT2] = "FIN_WAIT2", [TCP_TIME_WAIT] = "TIME_WAIT",
-	[TCP_CLOSE] = "CLOSE", [TCP_CLOSE_WAIT] = "CLOSE_WAIT",
-	[TCP_LAST_ACK] = "LAST_ACK", [TCP_LISTEN] = "LISTEN", [TCP_CLOSING] = "CLOSING",
-};
 
 /* ---- sock_diag: what getsockopt() does not tell ---------------------------- */
 
@@ -111,7 +104,8 @@ static int diag_load(struct diag_cache *c, int family, int proto)
 	/* UDP: bound or connected (unbound ones are in no table the kernel lists). */
 	struct inet_diag_req_v2 req = {
 		.sdiag_family = family, .sdiag_protocol = proto,
-		.idiag_states = proto == IPPROTO_UDP ? ~0u : 1 << TCP_LISTEN | 1 << TCP_ESTABLISHED,
+		.idiag_states = proto == IPPROTO_UDP ? ~0u : 1 << TCP_LISTEN | 1 << TCP_ESTABLISHED | 1 << TCP_CLOSE_WAIT |
+				1 << TCP_FIN_WAIT1 | 1 << TCP_FIN_WAIT2 | 1 << TCP_LAST_ACK | 1 << TCP_CLOSING,
 	};
 	char what[32];
 	int err;
@@ -284,6 +278,11 @@ static int dump_tcp(struct fd_dump *d, InetSkEntry *e)
 		e->backlog = s->wqueue;
 		return 0;
 	case TCP_ESTABLISHED:
+	case TCP_CLOSE_WAIT:
+	case TCP_FIN_WAIT1:
+	case TCP_FIN_WAIT2:
+	case TCP_LAST_ACK:
+	case TCP_CLOSING:
 		err = dump_peer(d, e);
 		if (err)
 			return pr_errno(err, "pid %d: fd %d (%s): getpeername", d->pid, d->fd, d->link);
@@ -295,18 +294,15 @@ static int dump_tcp(struct fd_dump *d, InetSkEntry *e)
 		err = diag_find(d, e->family, IPPROTO_TCP, &s);
 		if (err)
 			return err;
-		if (s->shutdown) {
-			snprintf(why, sizeof(why), "%s -> %s was shut down for %s", as.s, bs.s,
-				 s->shutdown == 3 ? "reading and writing" : s->shutdown == 1 ? "reading" : "writing");
-			return files_refuse(d, "an established TCP connection", why);
-		}
+		/* Shut down for writing is the own FIN, which the state says; for reading only this says. */
+		e->has_shutdown = s->shutdown != 0;
+		e->shutdown = s->shutdown;
 		e->state = INET_SK_STATE__INET_CONNECTED;
 		e->bound = true;
-		return tcp_repair_dump(d, e, e->reuseaddr);
+		return tcp_repair_dump(d, e, e->reuseaddr, ti.tcpi_state);
 	default:
-		snprintf(why, sizeof(why), "%s is in state %s; only closed, listening and established ones can be kept",
-			 as.s, ti.tcpi_state < ARRAY_SIZE(tcp_state_names) && tcp_state_names[ti.tcpi_state] ?
-			 tcp_state_names[ti.tcpi_state] : "?");
+		snprintf(why, sizeof(why), "%s is in state %s; closed, listening and connected ones (established or "
+			 "closing) can be kept", as.s, tcp_state_name(ti.tcpi_state));
 		return files_refuse(d, "a TCP socket", why);
 	}
 }
@@ -426,7 +422,8 @@ static int inet_check(struct files_rst *rf, const FileEntry *fe)
 	    (e->state == INET_SK_STATE__INET_CONNECTED &&
 	     (!e->has_dst_addr || e->dst_addr.len != inet_addr_len(e->family) || e->dst_port > UINT16_MAX)) ||
 	    (e->state == INET_SK_STATE__INET_LISTEN && (!tcp || !e->has_backlog)) ||
-	    (is_repair(e) != !!e->tcp) || e->shutdown > SHUTDOWN_MASK || (tcp && e->shutdown) ||
+	    (is_repair(e) != !!e->tcp) || e->shutdown > SHUTDOWN_MASK ||
+	    (e->tcp && e->tcp->has_state && !tcp_repair_state_kept(e->tcp->state)) ||
 	    sk_filter_check(e->filter))
 		return pr_errno(-EBADMSG, "files.img: inet socket id %u is inconsistent", fe->id);
 	if (is_repair(e) && !files_rst_opts(rf)->tcp_established) {
@@ -446,7 +443,8 @@ static int udp_shutdown_restore(const FileEntry *fe, int fd)
 	const InetSkEntry *e = fe->inet_sk;
 	struct inet_addr_str as;
 
-	if (!e->shutdown || shutdown(fd, e->shutdown - 1) == 0 ||
+	/* A TCP connection's are part of its state (sk-tcp.c). */
+	if (e->protocol != IPPROTO_UDP || !e->shutdown || shutdown(fd, e->shutdown - 1) == 0 ||
 	    (errno == ENOTCONN && e->state == INET_SK_STATE__INET_UNCONNECTED))
 		return 0;
 	return pr_errno(-errno, "file id %u: UDP %s: shutdown", fe->id,

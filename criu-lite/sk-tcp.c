@@ -24,12 +24,14 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "compiler.h"
 #include "files-kind.h"
 #include "guard.h"
 #include "log.h"
 #include "sk-inet-addr.h"
 #include "sk-opts.h"
 #include "sk-tcp.h"
+#include "sk-tcp-fin.h"
 
 /* TCP option kinds of TCP_REPAIR_OPTIONS (RFC 793, 7323, 2018). */
 #define TCPOPT_MSS		2
@@ -41,6 +43,42 @@
 #define REPAIR_CHUNK_MIN	1024
 /* Room beyond twice the unsent bytes while they are queued at restore. */
 #define SNDBUF_SLACK		(1 << 20)
+
+/* The connection has had the peer's FIN: it counts in the receive sequence. */
+static bool fin_in(unsigned state)
+{
+	return state == TCP_CLOSE_WAIT || state == TCP_LAST_ACK || state == TCP_CLOSING;
+}
+
+/* The connection has queued its own FIN (shutdown for writing or close). */
+static bool fin_out(unsigned state)
+{
+	return state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 || state == TCP_LAST_ACK ||
+	       state == TCP_CLOSING;
+}
+
+static const char *const state_names[] = {
+	[TCP_ESTABLISHED] = "ESTABLISHED", [TCP_SYN_SENT] = "SYN_SENT",
+	[TCP_SYN_RECV] = "SYN_RECV", [TCP_FIN_WAIT1] = "FIN_WAIT1",
+	[TCP_FIN_WAIT2] = "FIN_WAIT2", [TCP_TIME_WAIT] = "TIME_WAIT",
+	[TCP_CLOSE] = "CLOSE", [TCP_CLOSE_WAIT] = "CLOSE_WAIT",
+	[TCP_LAST_ACK] = "LAST_ACK", [TCP_LISTEN] = "LISTEN", [TCP_CLOSING] = "CLOSING",
+};
+
+const char *tcp_state_name(unsigned state)
+{
+	return state < ARRAY_SIZE(state_names) && state_names[state] ? state_names[state] : "?";
+}
+
+bool tcp_repair_state_kept(unsigned state)
+{
+	return state == TCP_ESTABLISHED || fin_in(state) || fin_out(state);
+}
+
+static unsigned stream_state(const TcpStreamEntry *t)
+{
+	return t->has_state ? t->state : TCP_ESTABLISHED;
+}
 
 /* ---- dump ---------------------------------------------------------------- */
 
@@ -159,7 +197,7 @@ static int dump_queue(struct fd_dump *d, int queue, uint32_t len, uint32_t *ret_
 	return fdata_append(d->df, buf, len, ref);
 }
 
-int tcp_repair_dump(struct fd_dump *d, InetSkEntry *e, bool reuseaddr)
+int tcp_repair_dump(struct fd_dump *d, InetSkEntry *e, bool reuseaddr, unsigned state)
 {
 	TcpStreamEntry *t = xmalloc(sizeof(*t));
 	struct tcp_repair_window w;
@@ -185,9 +223,13 @@ int tcp_repair_dump(struct fd_dump *d, InetSkEntry *e, bool reuseaddr)
 	len = sizeof(ti);
 	if (getsockopt(d->cr_fd, SOL_TCP, TCP_INFO, &ti, &len) < 0)
 		return pr_errno(-errno, "pid %d: fd %d: TCP_INFO", d->pid, d->fd);
-	if (ti.tcpi_state != TCP_ESTABLISHED)
+	if (ti.tcpi_state != state)
 		return pr_errno(-EAGAIN, "pid %d: fd %d (%s): the TCP connection changed state while frozen",
 				d->pid, d->fd, d->link);
+	if (state != TCP_ESTABLISHED) {
+		t->has_state = true;
+		t->state = state;
+	}
 	t->opt_mask = ti.tcpi_options;
 	t->snd_wscale = ti.tcpi_snd_wscale;
 	t->rcv_wscale = ti.tcpi_rcv_wscale;
@@ -215,6 +257,13 @@ int tcp_repair_dump(struct fd_dump *d, InetSkEntry *e, bool reuseaddr)
 	if (inq < 0 || outq < 0 || unsent < 0 || unsent > outq)
 		return pr_errno(-EIO, "pid %d: fd %d: odd queue lengths (in %d, out %d, unsent %d)",
 				d->pid, d->fd, inq, outq, unsent);
+	/* The own FIN is counted in both while it is not acknowledged, and in unsent while not sent. */
+	if (fin_out(state) && state != TCP_FIN_WAIT2) {
+		t->has_fin_unsent = true;
+		t->fin_unsent = unsent > 0;
+		unsent -= unsent > 0;
+		outq -= outq > 0;
+	}
 	t->unsent_len = unsent;
 	err = dump_queue(d, TCP_SEND_QUEUE, outq, &t->outq_seq, t->outq);
 	if (!err)
@@ -222,8 +271,8 @@ int tcp_repair_dump(struct fd_dump *d, InetSkEntry *e, bool reuseaddr)
 	if (!err && (err = repair_queue(d->cr_fd, TCP_NO_QUEUE)))
 		pr_errno(err, "pid %d: fd %d: TCP_REPAIR_QUEUE off", d->pid, d->fd);
 	if (!err)
-		pr_info("pid %d: fd %d: TCP connection with %d bytes to read, %d to send (%d never sent)",
-			d->pid, d->fd, inq, outq, unsent);
+		pr_info("pid %d: fd %d: TCP connection (%s) with %d bytes to read, %d to send (%d never sent)",
+			d->pid, d->fd, tcp_state_name(state), inq, outq, unsent);
 	return err;
 }
 
@@ -336,19 +385,163 @@ static struct unsent *unsent_of(uint32_t id)
 	return NULL;
 }
 
+/* ---- the FINs -------------------------------------------------------------- */
+
+#define STATE_WAIT_MS	1000
+
+/* The peer's window as its segments say it: scaled down. */
+static uint16_t wire_window(const TcpStreamEntry *t)
+{
+	uint32_t w = t->snd_wnd >> ((t->opt_mask & TCPI_OPT_WSCALE) ? t->snd_wscale : 0);
+
+	return w > UINT16_MAX ? UINT16_MAX : (uint16_t)w;
+}
+
+/* Until @fd is in TCP state @want (a segment is taken in softirq time). */
+static int wait_state(int fd, unsigned want, unsigned *ret_state)
+{
+	for (unsigned waited = 0;; waited++) {
+		struct tcp_info ti;
+		socklen_t len = sizeof(ti);
+
+		if (getsockopt(fd, SOL_TCP, TCP_INFO, &ti, &len) < 0)
+			return -errno;
+		*ret_state = ti.tcpi_state;
+		if (ti.tcpi_state == want)
+			return 0;
+		if (waited >= STATE_WAIT_MS)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+}
+
+enum fin_step { OWN_FIN, PEER_FIN, PEER_ACK };
+
+/*
+ * One step of the close the dumped connection had gone through: its own
+ * FIN (shutdown; in repair mode on the send queue, it counts as sent),
+ * the peer's FIN or the peer's ACK of the own FIN (made-up segments).
+ * @state is the state before; 0 and the state after, or -errno.
+ */
+static int fin_step(int fd, const FileEntry *fe, enum fin_step step, bool in_repair, unsigned *state)
+{
+	static const char *const what[] = { "its own FIN", "the peer's FIN", "the peer's ACK of its FIN" };
+	const InetSkEntry *e = fe->inet_sk;
+	const TcpStreamEntry *t = e->tcp;
+	uint32_t snd_una = t->outq_seq - fin_out(stream_state(t)) - (uint32_t)t->outq->len;
+	unsigned want = TCP_CLOSE, now = *state;
+	int err = 0;
+
+	switch (step) {
+	case OWN_FIN:
+		want = now == TCP_CLOSE_WAIT ? TCP_LAST_ACK : TCP_FIN_WAIT1;
+		if (in_repair)
+			err = repair_queue(fd, TCP_SEND_QUEUE);
+		if (!err && shutdown(fd, SHUT_WR) < 0)
+			err = -errno;
+		if (in_repair && !err)
+			err = repair_queue(fd, TCP_NO_QUEUE);
+		break;
+	case PEER_FIN:
+		want = now == TCP_FIN_WAIT1 ? TCP_CLOSING : TCP_CLOSE_WAIT;
+		err = tcp_peer_segment(fd, e, &(struct tcp_segment){ .seq = t->inq_seq - 1, .ack = snd_una,
+								     .window = wire_window(t), .fin = true });
+		break;
+	case PEER_ACK:
+		want = TCP_FIN_WAIT2;
+		err = tcp_peer_segment(fd, e, &(struct tcp_segment){ .seq = t->inq_seq, .ack = t->outq_seq,
+								     .window = wire_window(t) });
+		break;
+	}
+	if (!err)
+		err = wait_state(fd, want, state);
+	if (err) {
+		struct inet_addr_str as, bs;
+
+		return pr_errno(err, "file id %u: TCP connection %s -> %s: replaying %s (state %s, for %s)", fe->id,
+				inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port),
+				inet_addr_fmt(&bs, e->family, &e->dst_addr, e->dst_port), what[step],
+				tcp_state_name(*state), tcp_state_name(want));
+	}
+	return 0;
+}
+
+/*
+ * The close of the dumped connection, in its order (CLOSING: the own FIN
+ * went first; LAST_ACK: the peer's), each step in repair mode
+ * (@in_repair) or, for an own FIN behind unsent bytes, after them at
+ * finish (and in CLOSING the peer's FIN after it).
+ */
+static int replay_close(int fd, const FileEntry *fe, bool in_repair)
+{
+	const TcpStreamEntry *t = fe->inet_sk->tcp;
+	unsigned dumped = stream_state(t), state = TCP_ESTABLISHED;
+	bool own_late = t->fin_unsent, peer_late = dumped == TCP_CLOSING && t->fin_unsent;
+	enum fin_step order[3];
+	unsigned nr = 0;
+	int err = 0;
+
+	if (dumped == TCP_CLOSING)
+		order[nr++] = OWN_FIN, order[nr++] = PEER_FIN;
+	else {
+		if (fin_in(dumped))
+			order[nr++] = PEER_FIN;
+		if (fin_out(dumped))
+			order[nr++] = OWN_FIN;
+		if (dumped == TCP_FIN_WAIT2)
+			order[nr++] = PEER_ACK;
+	}
+	if (!in_repair) {
+		/* What repair mode did already: the state to go on from. */
+		struct tcp_info ti;
+		socklen_t len = sizeof(ti);
+
+		if (getsockopt(fd, SOL_TCP, TCP_INFO, &ti, &len) < 0)
+			return pr_errno(-errno, "file id %u: TCP_INFO", fe->id);
+		state = ti.tcpi_state;
+	}
+	for (unsigned i = 0; i < nr && !err; i++) {
+		bool late = order[i] == OWN_FIN ? own_late : order[i] == PEER_FIN ? peer_late : false;
+
+		if (late != !in_repair)
+			continue;
+		err = fin_step(fd, fe, order[i], in_repair, &state);
+	}
+	return err;
+}
+
+/*
+ * The dumped window, with its left edge no later than @rcv_nxt (before
+ * the peer's FIN is replayed, the kernel takes none beyond): the right
+ * edge stays where it was.
+ */
+static int set_window(int fd, const FileEntry *fe, uint32_t rcv_nxt)
+{
+	const TcpStreamEntry *t = fe->inet_sk->tcp;
+	struct tcp_repair_window w = {
+		.snd_wl1 = t->snd_wl1, .snd_wnd = t->snd_wnd, .max_window = t->max_window,
+		.rcv_wnd = t->rcv_wnd, .rcv_wup = t->rcv_wup,
+	};
+	int32_t ahead = (int32_t)(w.rcv_wup - rcv_nxt);
+
+	if (ahead > 0) {
+		w.rcv_wup -= ahead;
+		w.rcv_wnd += ahead;
+	}
+	if (setsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW, &w, sizeof(w)) < 0)
+		return pr_errno(-errno, "file id %u: TCP_REPAIR_WINDOW", fe->id);
+	return 0;
+}
+
 int tcp_repair_restore(struct files_rst *rf, const FileEntry *fe, int fd)
 {
 	const InetSkEntry *e = fe->inet_sk;
 	const TcpStreamEntry *t = e->tcp;
 	struct tcp_repair_opt o[4];
-	struct tcp_repair_window w = {
-		.snd_wl1 = t->snd_wl1, .snd_wnd = t->snd_wnd, .max_window = t->max_window,
-		.rcv_wnd = t->rcv_wnd, .rcv_wup = t->rcv_wup,
-	};
 	struct sockaddr_storage src, dst;
 	struct inet_addr_str as, bs;
 	socklen_t slen, dlen;
-	unsigned nr = 0;
+	unsigned nr = 0, state = stream_state(t);
 	int err;
 
 	slen = inet_sockaddr(e->family, &e->src_addr, e->src_port, &src);
@@ -363,9 +556,9 @@ int tcp_repair_restore(struct files_rst *rf, const FileEntry *fe, int fd)
 	if (bind(fd, (struct sockaddr *)&src, slen) < 0)
 		return pr_errno(-errno, "file id %u: TCP connection %s -> %s: bind", fe->id, as.s, bs.s);
 	/* The queues are filled below, so the sequence numbers start before them. */
-	err = set_seq(fd, TCP_RECV_QUEUE, t->inq_seq - (uint32_t)t->inq->len);
+	err = set_seq(fd, TCP_RECV_QUEUE, t->inq_seq - fin_in(state) - (uint32_t)t->inq->len);
 	if (!err)
-		err = set_seq(fd, TCP_SEND_QUEUE, t->outq_seq - (uint32_t)t->outq->len);
+		err = set_seq(fd, TCP_SEND_QUEUE, t->outq_seq - fin_out(state) - (uint32_t)t->outq->len);
 	if (err)
 		return pr_errno(err, "file id %u: TCP connection %s -> %s: setting sequence numbers",
 				fe->id, as.s, bs.s);
@@ -400,12 +593,21 @@ int tcp_repair_restore(struct files_rst *rf, const FileEntry *fe, int fd)
 	if (err)
 		return pr_errno(err, "file id %u: TCP connection %s -> %s: refilling %llu unacknowledged bytes",
 				fe->id, as.s, bs.s, (unsigned long long)(t->outq->len - t->unsent_len));
-	if (setsockopt(fd, SOL_TCP, TCP_REPAIR_WINDOW, &w, sizeof(w)) < 0)
-		return pr_errno(-errno, "file id %u: TCP connection %s -> %s: TCP_REPAIR_WINDOW",
-				fe->id, as.s, bs.s);
-	err = repair_queue(fd, TCP_NO_QUEUE);
+	err = set_window(fd, fe, t->inq_seq - fin_in(state));
+	if (!err && (err = repair_queue(fd, TCP_NO_QUEUE)))
+		pr_errno(err, "file id %u: TCP_REPAIR_QUEUE off", fe->id);
+	if (!err && state != TCP_ESTABLISHED) {
+		err = replay_close(fd, fe, true);
+		/* The peer's FIN is in: the window as it was. */
+		if (!err && fin_in(state))
+			err = set_window(fd, fe, t->inq_seq - !!(state == TCP_CLOSING && t->fin_unsent));
+	}
+	/* Shut down for reading alone: no segment says it. */
+	if (!err && (e->shutdown & 1) && !fin_in(state) && shutdown(fd, SHUT_RD) < 0)
+		err = pr_errno(-errno, "file id %u: TCP connection %s -> %s: shutdown for reading",
+			       fe->id, as.s, bs.s);
 	if (err)
-		return pr_errno(err, "file id %u: TCP_REPAIR_QUEUE off", fe->id);
+		return err;
 	err = keep_unsent(rf, fe);
 	if (err)
 		return pr_errno(err, "file id %u: TCP connection %s -> %s: reading %u unsent bytes",
@@ -445,7 +647,7 @@ int tcp_repair_finish(struct files_rst *rf, const FileEntry *fe, int fd)
 		return pr_errno(err, "file id %u: TCP connection %s -> %s: leaving repair mode",
 				fe->id, as.s, bs.s);
 	if (!t->unsent_len)
-		return 0;
+		return t->fin_unsent ? replay_close(fd, fe, false) : 0;
 	/*
 	 * Never sent before the dump: an ordinary send now. The peer's window
 	 * may be closed (that is why it was not sent) and the tree does not
@@ -465,5 +667,5 @@ int tcp_repair_finish(struct files_rst *rf, const FileEntry *fe, int fd)
 	if (err)
 		return pr_errno(err, "file id %u: TCP connection %s -> %s: queueing %u unsent bytes",
 				fe->id, as.s, bs.s, t->unsent_len);
-	return 0;
+	return t->fin_unsent ? replay_close(fd, fe, false) : 0;
 }

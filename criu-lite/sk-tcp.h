@@ -11,12 +11,17 @@
 #include "files-kind.h"
 
 /*
- * Dump: puts the established connection @d into repair mode (kept until
+ * Dump: puts the connection @d (in TCP state @state, one that
+ * tcp_repair_state_kept()) into repair mode (kept until
  * tcp_repair_dump_end()) and reads its queues and state into a new
  * e->tcp. @reuseaddr is SO_REUSEADDR as the program set it; leaving repair
  * mode clears it in the kernel, so it is put back then. 0 or -errno.
  */
-int tcp_repair_dump(struct fd_dump *d, InetSkEntry *e, bool reuseaddr);
+int tcp_repair_dump(struct fd_dump *d, InetSkEntry *e, bool reuseaddr, unsigned state);
+/* "ESTABLISHED", "FIN_WAIT1", ... of a TCP_* state, "?" for another number. */
+const char *tcp_state_name(unsigned state);
+/* Established, or closing one way or both with the socket still open: kept in repair mode. */
+bool tcp_repair_state_kept(unsigned state);
 /* Repair mode off on every socket dumped, or just closed with the killed tree. */
 void tcp_repair_dump_end(bool tree_killed);
 void tcp_stream_free(TcpStreamEntry *t);
