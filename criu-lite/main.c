@@ -30,6 +30,7 @@ enum {
 	OPT_PIDFILE,
 	OPT_VERBOSITY,
 	OPT_TCP_ESTABLISHED,
+	OPT_TCP_SKIP_IN_FLIGHT,
 	OPT_SHELL_JOB,
 	OPT_INHERIT_FD,
 	OPT_ALLOW_UNTRUSTED,
@@ -75,6 +76,7 @@ static const struct option long_opts[] = {
 	{ "restore-detached",	no_argument,		NULL, 'd' },
 	{ "pidfile",		required_argument,	NULL, OPT_PIDFILE },
 	{ "tcp-established",	no_argument,		NULL, OPT_TCP_ESTABLISHED },
+	{ "tcp-skip-in-flight",	no_argument,		NULL, OPT_TCP_SKIP_IN_FLIGHT },
 	{ "shell-job",		no_argument,		NULL, OPT_SHELL_JOB },
 	{ "display-stats",	no_argument,		NULL, OPT_DISPLAY_STATS },
 	{ "inherit-fd",		required_argument,	NULL, OPT_INHERIT_FD },
@@ -122,6 +124,9 @@ static void usage(FILE *f)
 "      --pidfile FILE       restore: write the root's PID to FILE\n"
 "      --tcp-established    dump and restore: keep established TCP connections\n"
 "                           (TCP repair mode); without it dump refuses them\n"
+"      --tcp-skip-in-flight dump: drop (with a warning) the connections still\n"
+"                           in a listener's accept queue; without it dump\n"
+"                           refuses such a listener\n"
 "      --network-lock MODE  dump and restore: nftables (default), iptables or\n"
 "                           skip: how the tree's traffic is dropped while its\n"
 "                           connections are checkpointed, until restored\n"
@@ -450,6 +455,9 @@ static enum parse_result parse_options(int argc, char **argv)
 			break;
 		case OPT_TCP_ESTABLISHED:
 			opts.tcp_established = true;
+			break;
+		case OPT_TCP_SKIP_IN_FLIGHT:
+			opts.tcp_skip_in_flight = true;
 			break;
 		case OPT_SHELL_JOB:
 			opts.shell_job = true;

@@ -267,9 +267,12 @@ static int dump_tcp(struct fd_dump *d, InetSkEntry *e)
 		err = diag_find(d, e->family, IPPROTO_TCP, &s);
 		if (err)
 			return err;
-		if (s->rqueue) {
-			snprintf(why, sizeof(why), "%u connections wait in its accept queue (they would be lost)",
-				 s->rqueue);
+		if (s->rqueue && files_dump_opts(d->df)->tcp_skip_in_flight) {
+			pr_warn("pid %d: fd %d: listening TCP socket %s: %u connections in its accept queue are "
+				"dropped (--tcp-skip-in-flight)", d->pid, d->fd, as.s, s->rqueue);
+		} else if (s->rqueue) {
+			snprintf(why, sizeof(why), "%u connections wait in its accept queue (they would be lost; "
+				 "--tcp-skip-in-flight drops them)", s->rqueue);
 			return files_refuse(d, "a listening TCP socket", why);
 		}
 		e->state = INET_SK_STATE__INET_LISTEN;
