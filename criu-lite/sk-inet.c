@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/icmp.h>
 #include <linux/inet_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -31,6 +32,7 @@
 #include "cr.h"
 #include "log.h"
 #include "sk-inet-addr.h"
+#include "sk-inet-raw.h"
 #include "sk-filter.h"
 #include "sk-opts.h"
 #include "sk-tcp.h"
@@ -147,7 +149,8 @@ static void diag_free(void)
 
 enum {
 	ONLY_TCP = SK_OPT_CALLER, ONLY_V6 = SK_OPT_CALLER << 1, NOT_IN_REPAIR = SK_OPT_CALLER << 2,
-	ONLY_UDP = SK_OPT_CALLER << 3,
+	ONLY_UDP = SK_OPT_CALLER << 3, ONLY_RAW = SK_OPT_CALLER << 4, ONLY_ICMP4 = SK_OPT_CALLER << 5,
+	IP4 = SK_OPT_CALLER << 6,	/* SOL_IP: not on a raw IPv6 socket, which has no IPv4 side */
 };
 
 /* Read at dump; the integers set at restore where they differ from a new socket's. */
@@ -168,11 +171,11 @@ static const struct sk_opt inet_opts[] = {
 	INET_OPT(SOL_TCP, TCP_KEEPINTVL, TCP_KEEPINTVL, ONLY_TCP, tcp_keepintvl),
 	INET_OPT(SOL_TCP, TCP_KEEPCNT, TCP_KEEPCNT, ONLY_TCP, tcp_keepcnt),
 	/* IP_* on an IPv6 socket are its IPv4 side's (IPv4-mapped peers). */
-	INET_OPT(SOL_IP, IP_TOS, IP_TOS, 0, ip_tos),
-	INET_OPT(SOL_IP, IP_TTL, IP_TTL, 0, ip_ttl),
-	INET_OPT(SOL_IP, IP_RECVERR, IP_RECVERR, 0, ip_recverr),
-	INET_OPT(SOL_IP, IP_PKTINFO, IP_PKTINFO, 0, ip_pktinfo),
-	INET_OPT(SOL_IP, IP_FREEBIND, IP_FREEBIND, 0, ip_freebind),
+	INET_OPT(SOL_IP, IP_TOS, IP_TOS, IP4, ip_tos),
+	INET_OPT(SOL_IP, IP_TTL, IP_TTL, IP4, ip_ttl),
+	INET_OPT(SOL_IP, IP_RECVERR, IP_RECVERR, IP4, ip_recverr),
+	INET_OPT(SOL_IP, IP_PKTINFO, IP_PKTINFO, IP4, ip_pktinfo),
+	INET_OPT(SOL_IP, IP_FREEBIND, IP_FREEBIND, IP4, ip_freebind),
 	INET_OPT(SOL_IP, IP_MULTICAST_TTL, IP_MULTICAST_TTL, ONLY_UDP, ip_mc_ttl),
 	INET_OPT(SOL_IP, IP_MULTICAST_LOOP, IP_MULTICAST_LOOP, ONLY_UDP, ip_mc_loop),
 	INET_OPT(SOL_SOCKET, SO_MARK, SO_MARK, 0, so_mark),
@@ -191,6 +194,10 @@ static const struct sk_opt inet_opts[] = {
 	INET_OPT(SOL_TCP, TCP_USER_TIMEOUT, TCP_USER_TIMEOUT, ONLY_TCP, tcp_user_timeout),
 	INET_OPT(SOL_TCP, TCP_WINDOW_CLAMP, TCP_WINDOW_CLAMP, ONLY_TCP, tcp_window_clamp),
 	INET_OPT(SOL_TCP, TCP_NOTSENT_LOWAT, TCP_NOTSENT_LOWAT, ONLY_TCP, tcp_notsent_lowat),
+	INET_OPT(SOL_IP, IP_HDRINCL, IP_HDRINCL, ONLY_RAW | IP4, ip_hdrincl),
+	INET_OPT(SOL_RAW, ICMP_FILTER, ICMP_FILTER, ONLY_RAW | ONLY_ICMP4, icmp_filter),
+	INET_OPT(SOL_IPV6, IPV6_CHECKSUM, IPV6_CHECKSUM, ONLY_RAW | ONLY_V6, v6_checksum),
+	INET_OPT(SOL_IPV6, IPV6_HDRINCL, IPV6_HDRINCL, ONLY_RAW | ONLY_V6, v6_hdrincl),
 #undef INET_OPT
 	/* Before bind: a socket bound to a device binds within it. */
 	SK_OPT_STR_ROW(InetSkEntry, SOL_SOCKET, SO_BINDTODEVICE, SK_SET_CHANGED, 0, bindtodevice),
@@ -201,16 +208,20 @@ static const struct sk_opt inet_opts[] = {
 			  SK_OPT_HAS(InetSkEntry, linger_secs)),
 };
 
-/* The rows that do not apply to a socket of @family and @proto. */
-static unsigned opts_skip(uint32_t family, uint32_t proto)
+/* The rows that do not apply to a socket of @family, @type and @proto. */
+static unsigned opts_skip(uint32_t family, uint32_t type, uint32_t proto)
 {
-	return (proto != IPPROTO_TCP ? ONLY_TCP : 0) | (proto != IPPROTO_UDP ? ONLY_UDP : 0) |
-	       (family != AF_INET6 ? ONLY_V6 : 0);
+	bool raw = type == SOCK_RAW;
+
+	return (raw || proto != IPPROTO_TCP ? ONLY_TCP : 0) | (raw || proto != IPPROTO_UDP ? ONLY_UDP : 0) |
+	       (family != AF_INET6 ? ONLY_V6 : 0) | (!raw ? ONLY_RAW : 0) |
+	       (family != AF_INET || proto != IPPROTO_ICMP ? ONLY_ICMP4 : 0) |
+	       (raw && family == AF_INET6 ? IP4 : 0);
 }
 
 static int dump_opts(const struct fd_dump *d, InetSkEntry *e)
 {
-	return sk_opts_dump(d, inet_opts, ARRAY_SIZE(inet_opts), opts_skip(e->family, e->protocol), e);
+	return sk_opts_dump(d, inet_opts, ARRAY_SIZE(inet_opts), opts_skip(e->family, e->type, e->protocol), e);
 }
 
 /* Sets the options that differ from @fd's (a new socket); @repair: skip NOT_IN_REPAIR ones. */
@@ -221,14 +232,14 @@ static int restore_opts(int fd, const FileEntry *fe, bool repair)
 
 	snprintf(what, sizeof(what), "file id %u (inet socket)", fe->id);
 	return sk_opts_restore(fd, inet_opts, ARRAY_SIZE(inet_opts),
-			       opts_skip(e->family, e->protocol) | (repair ? NOT_IN_REPAIR : 0), e, what);
+			       opts_skip(e->family, e->type, e->protocol) | (repair ? NOT_IN_REPAIR : 0), e, what);
 }
 
 /* ---- dump ---------------------------------------------------------------- */
 
 static bool inet_match(const struct fd_dump *d)
 {
-	static const char *const names[] = { "TCP", "TCPv6", "UDP", "UDPv6", NULL };
+	static const char *const names[] = { "TCP", "TCPv6", "UDP", "UDPv6", "RAW", "RAWv6", NULL };
 
 	return sk_dump_proto_is(d, names);
 }
@@ -355,8 +366,9 @@ static int inet_dump(struct fd_dump *d, FileEntry *fe)
 	if (err)
 		return err;
 	if ((family != AF_INET && family != AF_INET6) ||
-	    !((type == SOCK_STREAM && proto == IPPROTO_TCP) || (type == SOCK_DGRAM && proto == IPPROTO_UDP)))
-		return files_refuse(d, "an inet socket", "only TCP and UDP sockets of IPv4 and IPv6 are kept");
+	    !((type == SOCK_STREAM && proto == IPPROTO_TCP) || (type == SOCK_DGRAM && proto == IPPROTO_UDP) ||
+	      type == SOCK_RAW))
+		return files_refuse(d, "an inet socket", "only TCP, UDP and raw sockets of IPv4 and IPv6 are kept");
 	e->family = family;
 	e->type = type;
 	e->protocol = proto;
@@ -369,6 +381,8 @@ static int inet_dump(struct fd_dump *d, FileEntry *fe)
 		err = sk_filter_dump(d, &e->filter);
 	if (err)
 		return err;
+	if (type == SOCK_RAW)
+		return inet_raw_dump(d, e);
 	if (proto == IPPROTO_TCP)
 		return dump_tcp(d, e);
 
@@ -391,6 +405,7 @@ static void inet_free_entry(FileEntry *fe)
 	sk_filter_free(e->filter);
 	free(e->src_addr.data);
 	free(e->dst_addr.data);
+	free(e->icmpv6_filter.data);
 	tcp_stream_free(e->tcp);
 	udp_queue_free(e);
 	free(e);
@@ -407,7 +422,7 @@ static void inet_dump_end(bool tree_killed)
 
 static bool is_repair(const InetSkEntry *e)
 {
-	return e->protocol == IPPROTO_TCP && e->state == INET_SK_STATE__INET_CONNECTED;
+	return e->type == SOCK_STREAM && e->protocol == IPPROTO_TCP && e->state == INET_SK_STATE__INET_CONNECTED;
 }
 
 static int inet_check(struct files_rst *rf, const FileEntry *fe)
@@ -420,7 +435,8 @@ static int inet_check(struct files_rst *rf, const FileEntry *fe)
 		return pr_errno(-EBADMSG, "files.img: inet socket id %u has no socket entry", fe->id);
 	tcp = e->type == SOCK_STREAM && e->protocol == IPPROTO_TCP;
 	if ((e->family != AF_INET && e->family != AF_INET6) ||
-	    !(tcp || (e->type == SOCK_DGRAM && e->protocol == IPPROTO_UDP)) ||
+	    !(tcp || (e->type == SOCK_DGRAM && e->protocol == IPPROTO_UDP) ||
+	      (e->type == SOCK_RAW && e->protocol <= UINT8_MAX)) ||
 	    e->src_addr.len != inet_addr_len(e->family) || e->src_port > UINT16_MAX ||
 	    (e->state == INET_SK_STATE__INET_CONNECTED &&
 	     (!e->has_dst_addr || e->dst_addr.len != inet_addr_len(e->family) || e->dst_port > UINT16_MAX)) ||
@@ -447,7 +463,7 @@ static int udp_shutdown_restore(const FileEntry *fe, int fd)
 	struct inet_addr_str as;
 
 	/* A TCP connection's are part of its state (sk-tcp.c). */
-	if (e->protocol != IPPROTO_UDP || !e->shutdown || shutdown(fd, e->shutdown - 1) == 0 ||
+	if (e->type != SOCK_DGRAM || !e->shutdown || shutdown(fd, e->shutdown - 1) == 0 ||
 	    (errno == ENOTCONN && e->state == INET_SK_STATE__INET_UNCONNECTED))
 		return 0;
 	return pr_errno(-errno, "file id %u: UDP %s: shutdown", fe->id,
@@ -486,6 +502,12 @@ static int inet_open(struct files_rst *rf, const FileEntry *fe)
 	err = restore_opts(fd, fe, is_repair(e));
 	if (err)
 		return err;
+	if (e->type == SOCK_RAW) {
+		err = inet_raw_open(fe, fd);
+		if (!err)
+			err = inet_open_end(fe, fd);
+		return err ? err : TAKE_FD(fd);
+	}
 	/* A connection binds in post_open, once every listener holds its port. */
 	if (is_repair(e) || !e->bound) {
 		err = inet_open_end(fe, fd);
