@@ -149,6 +149,7 @@ static int check_zero_mapping(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 static int classify_vma(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 {
 	unsigned i;
+	int ret;
 
 	e->start = v->start;
 	e->end = v->end;
@@ -166,6 +167,11 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 		e->mlock = v->vmflags & (VMF_LOCKED | VMF_LOCKONFAULT);
 	}
 
+	if (v->vmflags & VMF_HUGETLB) {
+		ret = mem_huge_classify(pid, v, e);
+		if (ret <= 0)
+			return ret;
+	}
 	if (v->path) {
 		for (i = 0; i < ARRAY_SIZE(special_vmas); i++) {
 			if (!strcmp(v->path, special_vmas[i].name)) {
@@ -220,7 +226,8 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 	}
 
 	e->kind = v->shared ? VMA_KIND__VMA_FILE_SHARED : VMA_KIND__VMA_FILE_PRIVATE;
-	return check_mapped_file(pid, v, e);
+	ret = check_mapped_file(pid, v, e);
+	return ret ? ret : mem_huge_check_file(pid, e);
 }
 
 int mem_collect_vmas(pid_t pid, struct proc_maps *maps, MmEntry *mm)

@@ -86,6 +86,24 @@ int mem_guard_collect(pid_t pid, MmEntry *mm);
 void mem_guard_free(MmEntry *mm);
 int mem_guard_check(const MmEntry *mm);
 
+/*
+ * hugetlb memory (mem-huge.c). Dump: mem_huge_classify() gives a VMA
+ * smaps marks "ht" its kind and page size: 0, or 1 if it is a file or
+ * SysV segment for the generic code, or -errno (a kind cr refuses,
+ * logged); mem_huge_check_file() refuses a hugetlbfs file whose content
+ * would have to be saved. Restore: mem_huge_check() refuses a task whose
+ * private hugetlb mappings need more huge pages than are free;
+ * mem_huge_enomem() logs that @what needs @len bytes of pages of @size,
+ * with how many are free, and returns -ENOMEM. mem_huge_map_flags(): the
+ * MAP_HUGETLB | MAP_HUGE_* flags of pages of @size.
+ */
+struct proc_vma;
+int mem_huge_classify(pid_t pid, const struct proc_vma *v, VmaEntry *e);
+int mem_huge_check_file(pid_t pid, const VmaEntry *e);
+int mem_huge_check(pid_t pid, const MmEntry *mm);
+int mem_huge_enomem(uint64_t size, uint64_t len, const char *what);
+uint32_t mem_huge_map_flags(uint64_t size);
+
 /* Restore: what the restorer needs to fill a task's memory. */
 struct mem_run {
 	uint64_t vaddr;

@@ -346,6 +346,7 @@ static const struct {
 	{ "nh", VMF_NOHUGEPAGE }, { "mg", VMF_MERGEABLE }, { "sr", VMF_SEQ_READ },
 	{ "rr", VMF_RAND_READ }, { "lo", VMF_LOCKED },
 	{ "lf", VMF_LOCKONFAULT }, { "gu", VMF_GUARD }, { "mw", VMF_MAYWRITE },
+	{ "ht", VMF_HUGETLB },
 };
 
 static uint32_t parse_vmflags_line(const char *p)
@@ -384,6 +385,15 @@ int parse_vmflags_buf(const char *buf, struct proc_maps *maps)
 			if (!have)
 				return pr_errno(-EINVAL, "smaps: VmFlags line before any mapping");
 			maps->vmas[idx].vmflags = parse_vmflags_line(line + 8);
+		} else if (!strncmp(line, "KernelPageSize:", 15)) {
+			uint64_t kb;
+
+			p = line + 15;
+			while (*p == ' ')
+				p++;
+			if (!have || !parse_u64(p, 10, &kb))
+				return pr_errno(-EINVAL, "smaps: a KernelPageSize line that does not parse");
+			maps->vmas[idx].page_kb = kb;
 		} else if ((p = parse_u64(line, 16, &start)) && p > line && *p == '-') {
 			/* Same order as maps: look forward from the last match. */
 			while (idx < maps->nr && maps->vmas[idx].start < start)

@@ -61,3 +61,25 @@ int vma_find(const void *addr, struct vma_info *ret_vma)
 	fclose(f);
 	return ret;
 }
+
+/* One field of the smaps entry of the mapping at @addr; -1 if absent. */
+long vma_smaps_kb(const void *addr, const char *field)
+{
+	char line[512], want[64];
+	unsigned long s, e;
+	int in = 0;
+	long kb = -1;
+	FILE *f = fopen("/proc/self/smaps", "re");
+
+	if (!f)
+		fail_errno("smaps");
+	snprintf(want, sizeof(want), "%s: %%ld kB", field);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &s, &e) == 2 && strchr(line, '-') < strchr(line, ' '))
+			in = s == (unsigned long)addr;
+		else if (in && sscanf(line, want, &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}

@@ -161,6 +161,8 @@ struct vma_info {
 };
 
 int vma_find(const void *addr, struct vma_info *ret_vma);
+/* The "FIELD: N kB" line of the smaps entry of the mapping that starts at ADDR; -1 if absent. */
+long vma_smaps_kb(const void *addr, const char *field);
 
 /*
  * Seccomp filters (lib/seccomp.c); fail() if the kernel refuses them.

@@ -1,20 +1,15 @@
 /*
  * MAP_HUGETLB memory of 2 MiB pages: a private anonymous mapping (pages
- * 0 and 2 written, page 1 never touched), a shared anonymous one that a
- * child shares, and a SysV segment made with SHM_HUGETLB (removed while
- * attached). After restore each is still hugetlb memory of 2 MiB pages
- * (smaps KernelPageSize, "/anon_hugepage" and "/SYSV" in maps) with its
- * bytes, the untouched page still holds no huge page, and what the child
+ * 0 and 2 written, page 1 never touched) and a shared anonymous one that
+ * a child shares. After restore each is still hugetlb memory of 2 MiB
+ * pages (smaps KernelPageSize, "/anon_hugepage" in maps) with its bytes, the untouched page still holds no huge page, and what the child
  * writes in the shared mapping after restore shows in the root.
  * The runner reserves the huge pages (nr_hugepages) for the case.
  * zdtm: hugepages: 16
  */
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/ipc.h>
 #include <sys/mman.h>
-#include <sys/shm.h>
 #include <unistd.h>
 #include "zdtm.h"
 
@@ -22,36 +17,12 @@
 #define HPAGE_KB	2048
 #define PRIV_LEN	(3 * HPAGE)
 #define SHARED_LEN	(2 * HPAGE)
-#define SYSV_LEN	HPAGE
 #define SEED_PRIV	0x48550001ULL
 #define SEED_SHARED	0x48550002ULL
-#define SEED_SYSV	0x48550003ULL
 #define CHILD_MARK	0xc0ffee11ULL
 #define MAP_HUGE_2MB_	(21 << 26)	/* MAP_HUGE_SHIFT */
 
-static uint8_t *priv, *shared, *sysv;
-
-/* One field of the smaps entry of the mapping at @addr; -1 if absent. */
-static long smaps_kb(const void *addr, const char *field)
-{
-	char line[512], want[64];
-	unsigned long s, e;
-	int in = 0;
-	long kb = -1;
-	FILE *f = fopen("/proc/self/smaps", "re");
-
-	if (!f)
-		fail_errno("smaps");
-	snprintf(want, sizeof(want), "%s: %%ld kB", field);
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &s, &e) == 2 && strchr(line, '-') < strchr(line, ' '))
-			in = s == (unsigned long)addr;
-		else if (in && sscanf(line, want, &kb) == 1)
-			break;
-	}
-	fclose(f);
-	return kb;
-}
+static uint8_t *priv, *shared;
 
 static int check_vma(const char *what, const void *addr, unsigned long len, const char *path, char share)
 {
@@ -63,7 +34,7 @@ static int check_vma(const char *what, const void *addr, unsigned long len, cons
 		test_msg("FAIL: %s at %p is no longer a %c mapping of %s of %lu bytes", what, addr, share, path, len);
 		return 1;
 	}
-	kps = smaps_kb(addr, "KernelPageSize");
+	kps = vma_smaps_kb(addr, "KernelPageSize");
 	if (kps != HPAGE_KB) {
 		test_msg("FAIL: %s at %p: KernelPageSize %ld kB, expected %d kB", what, addr, kps, HPAGE_KB);
 		return 1;
@@ -95,8 +66,6 @@ static void child(void)
 	tree_send(getppid(), 0);
 	test_wait_checkpoint();
 	bad = check_shared();
-	bad += check_vma("SysV segment", sysv, SYSV_LEN, "/SYSV", 's');
-	bad += check_bytes("SysV segment", sysv, SYSV_LEN, SEED_SYSV);
 	__atomic_store_n((uint64_t *)shared, CHILD_MARK, __ATOMIC_RELEASE);
 	tree_exit(bad);
 }
@@ -105,7 +74,7 @@ int main(int argc, char **argv)
 {
 	long priv_kb;
 	pid_t kid;
-	int id, bad;
+	int bad;
 
 	test_init(argc, argv);
 	tree_init();
@@ -114,15 +83,6 @@ int main(int argc, char **argv)
 	if (shared == MAP_FAILED)
 		fail_errno("mmap of shared huge pages (are huge pages reserved?)");
 	pattern_fill(shared, SHARED_LEN, SEED_SHARED);
-	id = shmget(IPC_PRIVATE, SYSV_LEN, IPC_CREAT | SHM_HUGETLB | 0600);
-	if (id < 0)
-		fail_errno("shmget SHM_HUGETLB");
-	sysv = shmat(id, NULL, 0);
-	if (sysv == (void *)-1)
-		fail_errno("shmat");
-	if (shmctl(id, IPC_RMID, NULL))
-		fail_errno("IPC_RMID");
-	pattern_fill(sysv, SYSV_LEN, SEED_SYSV);
 	kid = fork();
 	if (kid < 0)
 		fail_errno("fork");
@@ -136,7 +96,7 @@ int main(int argc, char **argv)
 		fail_errno("mmap of private huge pages");
 	pattern_fill(priv, HPAGE, SEED_PRIV);
 	pattern_fill(priv + 2 * HPAGE, HPAGE, SEED_PRIV + 2 * HPAGE / 8);
-	priv_kb = smaps_kb(priv, "Private_Hugetlb");
+	priv_kb = vma_smaps_kb(priv, "Private_Hugetlb");
 	if (priv_kb != 2 * HPAGE_KB)
 		fail("setup: Private_Hugetlb of the private mapping is %ld kB, expected %d", priv_kb, 2 * HPAGE_KB);
 
@@ -147,14 +107,12 @@ int main(int argc, char **argv)
 	bad = check_vma("private", priv, PRIV_LEN, "/anon_hugepage", 'p');
 	bad += check_bytes("private page 0", priv, HPAGE, SEED_PRIV);
 	bad += check_bytes("private page 2", priv + 2 * HPAGE, HPAGE, SEED_PRIV + 2 * HPAGE / 8);
-	priv_kb = smaps_kb(priv, "Private_Hugetlb");
+	priv_kb = vma_smaps_kb(priv, "Private_Hugetlb");
 	if (priv_kb != 2 * HPAGE_KB) {
 		test_msg("FAIL: Private_Hugetlb of the private mapping is %ld kB after restore, expected %d", priv_kb,
 			 2 * HPAGE_KB);
 		bad++;
 	}
-	bad += check_vma("SysV segment", sysv, SYSV_LEN, "/SYSV", 's');
-	bad += check_bytes("SysV segment", sysv, SYSV_LEN, SEED_SYSV);
 	bad += tree_collect(&kid, 1);
 	if (__atomic_load_n((uint64_t *)shared, __ATOMIC_ACQUIRE) != CHILD_MARK) {
 		test_msg("FAIL: the child's write after restore is not visible in the root");
