@@ -153,3 +153,52 @@ int mem_huge_check(pid_t pid, const MmEntry *mm)
 	}
 	return 0;
 }
+
+#define THP_SIZE		(2UL << 20)	/* a PMD of x86-64 */
+#define THP_ZERO_PAGE_FILE	"/sys/kernel/mm/transparent_hugepage/use_zero_page"
+
+/* What a read fault maps at a huge page boundary of an area of ours advised MADV_HUGEPAGE. */
+static uint64_t read_fault_pfn(int pm_fd)
+{
+	uint8_t *p = mmap(NULL, 2 * THP_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	volatile uint8_t *a;
+	uint64_t pme = 0;
+
+	if (p == MAP_FAILED)
+		return 0;
+	a = (uint8_t *)ALIGN_UP((uintptr_t)p, THP_SIZE);
+	if (!madvise((void *)a, THP_SIZE, MADV_HUGEPAGE)) {
+		(void)a[0];
+		if (pread(pm_fd, &pme, sizeof(pme), ((uintptr_t)a / PAGE_SIZE) * sizeof(pme)) != sizeof(pme))
+			pme = 0;
+	}
+	munmap(p, 2 * THP_SIZE);
+	return (pme & PME_PRESENT) ? pme & PME_PFN_MASK : 0;
+}
+
+/*
+ * The first PFN of the kernel's huge zero page, or 0: a read fault in a
+ * THP area maps it whole (pagemap gives its PFNs, first + index), when
+ * use_zero_page is on. It is the one page two areas of ours both get; a
+ * page of our own would be freed and could then be a task's data.
+ */
+uint64_t mem_huge_zero_pfn(void)
+{
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ char *buf = NULL;
+	uint64_t a, b;
+
+	if (read_file_at(AT_FDCWD, THP_ZERO_PAGE_FILE, &buf, NULL) || atoi(buf) != 1)
+		return 0;
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	a = read_fault_pfn(fd);
+	b = read_fault_pfn(fd);
+	return a && a == b && !(a % (THP_SIZE / PAGE_SIZE)) ? a : 0;
+}
+
+bool mem_huge_zero_page(uint64_t pfn, uint64_t zero_pfn)
+{
+	return zero_pfn && pfn >= zero_pfn && pfn < zero_pfn + THP_SIZE / PAGE_SIZE;
+}

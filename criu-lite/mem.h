@@ -103,6 +103,13 @@ int mem_huge_check_file(pid_t pid, const VmaEntry *e);
 int mem_huge_check(pid_t pid, const MmEntry *mm);
 int mem_huge_enomem(uint64_t size, uint64_t len, const char *what);
 uint32_t mem_huge_map_flags(uint64_t size);
+/*
+ * The huge zero page: mem_huge_zero_pfn() finds its first PFN (0 if THP
+ * or its zero page is off); mem_huge_zero_page() says whether @pfn is one
+ * of its pages.
+ */
+uint64_t mem_huge_zero_pfn(void);
+bool mem_huge_zero_page(uint64_t pfn, uint64_t zero_pfn);
 
 /* Restore: what the restorer needs to fill a task's memory. */
 struct mem_run {
