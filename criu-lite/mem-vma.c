@@ -172,6 +172,8 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 		if (ret <= 0)
 			return ret;
 	}
+	if (mem_aio_is_ring(v))
+		return mem_aio_classify(pid, v, e);
 	if (v->path) {
 		for (i = 0; i < ARRAY_SIZE(special_vmas); i++) {
 			if (!strcmp(v->path, special_vmas[i].name)) {
@@ -254,7 +256,8 @@ int mem_collect_vmas(pid_t pid, struct proc_maps *maps, MmEntry *mm)
 		if (ret)
 			return ret;
 	}
-	return mem_guard_collect(pid, mm);
+	ret = mem_aio_collect(pid, mm);
+	return ret ? ret : mem_guard_collect(pid, mm);
 }
 
 void mem_free_vmas(MmEntry *mm)
@@ -262,6 +265,7 @@ void mem_free_vmas(MmEntry *mm)
 	size_t i;
 
 	mem_guard_free(mm);
+	mem_aio_free(mm);
 	if (!mm->vmas)
 		return;
 	for (i = 0; i < mm->n_vmas; i++) {

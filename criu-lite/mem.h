@@ -111,6 +111,23 @@ uint32_t mem_huge_map_flags(uint64_t size);
 uint64_t mem_huge_zero_pfn(void);
 bool mem_huge_zero_page(uint64_t pfn, uint64_t zero_pfn);
 
+/*
+ * AIO contexts (mem-aio.c). Dump: mem_aio_is_ring() tells the ring of an
+ * io_setup() context, mem_aio_classify() makes its VMA entry,
+ * mem_aio_collect() reads each ring's head, tail and unreaped events into
+ * mm->aios (mem_aio_free() releases them). Restore: mem_aio_check()
+ * refuses rings that do not match their VMA or that this kernel cannot
+ * make; mem_aio_fill_args() gives them to the restorer.
+ */
+struct region;
+struct restorer_args;
+bool mem_aio_is_ring(const struct proc_vma *v);
+int mem_aio_classify(pid_t pid, const struct proc_vma *v, VmaEntry *e);
+int mem_aio_collect(pid_t pid, MmEntry *mm);
+void mem_aio_free(MmEntry *mm);
+int mem_aio_check(pid_t pid, const MmEntry *mm);
+int mem_aio_fill_args(const MmEntry *mm, struct region *rg, struct restorer_args *a);
+
 /* Restore: what the restorer needs to fill a task's memory. */
 struct mem_run {
 	uint64_t vaddr;

@@ -56,6 +56,15 @@ struct restorer_guard {
 	u32 __pad;
 };
 
+/* An AIO context: made with io_setup(nr_req), its ring moved to start, head and tail set. */
+struct restorer_aio {
+	u64 start, len;
+	u32 nr_req;
+	u32 nr;				/* events of the ring io_setup() must make */
+	u32 head, tail;
+	u64 events;			/* struct io_event[]: the unreaped ones, head to tail */
+};
+
 struct restorer_special {
 	u64 cur_start;			/* where the kernel put ours */
 	u64 size;
@@ -222,6 +231,8 @@ struct restorer_args {
 	 * it on to the rt_sigreturn; detached, it stops again).
 	 */
 	u32 stopped;
+	u32 nr_aios;
+	u64 aios;			/* struct restorer_aio[] */
 };
 
 /* Steps, so cr can say where a restore failed. */
@@ -251,6 +262,7 @@ enum restorer_step {
 	RSTEP_FILE_LOCKS,
 	RSTEP_MLOCK,
 	RSTEP_GUARDS,
+	RSTEP_AIO,
 	RSTEP_MAX,
 };
 
