@@ -157,23 +157,29 @@ int mem_huge_check(pid_t pid, const MmEntry *mm)
 #define THP_SIZE		(2UL << 20)	/* a PMD of x86-64 */
 #define THP_ZERO_PAGE_FILE	"/sys/kernel/mm/transparent_hugepage/use_zero_page"
 
-/* What a read fault maps at a huge page boundary of an area of ours advised MADV_HUGEPAGE. */
+/*
+ * What a read fault maps at a huge page boundary of an area of ours
+ * advised MADV_HUGEPAGE, if it maps a huge page: the page after the one
+ * read is then there too, with the next PFN (the small zero page would
+ * map only the one read).
+ */
 static uint64_t read_fault_pfn(int pm_fd)
 {
 	uint8_t *p = mmap(NULL, 2 * THP_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	volatile uint8_t *a;
-	uint64_t pme = 0;
+	uint64_t pme[2] = { 0, 0 }, pfn;
 
 	if (p == MAP_FAILED)
 		return 0;
 	a = (uint8_t *)ALIGN_UP((uintptr_t)p, THP_SIZE);
 	if (!madvise((void *)a, THP_SIZE, MADV_HUGEPAGE)) {
 		(void)a[0];
-		if (pread(pm_fd, &pme, sizeof(pme), ((uintptr_t)a / PAGE_SIZE) * sizeof(pme)) != sizeof(pme))
-			pme = 0;
+		if (pread(pm_fd, pme, sizeof(pme), ((uintptr_t)a / PAGE_SIZE) * sizeof(pme[0])) != sizeof(pme))
+			pme[0] = 0;
 	}
 	munmap(p, 2 * THP_SIZE);
-	return (pme & PME_PRESENT) ? pme & PME_PFN_MASK : 0;
+	pfn = pme[0] & PME_PFN_MASK;
+	return (pme[0] & PME_PRESENT) && (pme[1] & PME_PRESENT) && (pme[1] & PME_PFN_MASK) == pfn + 1 ? pfn : 0;
 }
 
 /*

@@ -83,11 +83,7 @@ int main(int argc, char **argv)
 	if (shared == MAP_FAILED)
 		fail_errno("mmap of shared huge pages (are huge pages reserved?)");
 	pattern_fill(shared, SHARED_LEN, SEED_SHARED);
-	kid = fork();
-	if (kid < 0)
-		fail_errno("fork");
-	if (kid == 0)
-		child();
+	kid = tree_fork(child);
 	tree_recv(kid);
 
 	priv = mmap(NULL, PRIV_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB_,

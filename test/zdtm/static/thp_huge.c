@@ -39,26 +39,13 @@ static uint8_t *map_aligned(size_t len, int advice)
 	return (uint8_t *)a;
 }
 
+/* Whether smaps lists @flag in the VmFlags of the mapping at @addr. */
 static int has_flag(const void *addr, const char *flag)
 {
 	char line[512], want[8];
-	unsigned long s, e;
-	int in = 0, ret = 0;
-	FILE *f = fopen("/proc/self/smaps", "re");
 
-	if (!f)
-		fail_errno("smaps");
 	snprintf(want, sizeof(want), " %s", flag);
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx ", &s, &e) == 2 && strchr(line, '-') < strchr(line, ' '))
-			in = s == (unsigned long)addr;
-		else if (in && !strncmp(line, "VmFlags:", 8)) {
-			ret = !!strstr(line, want);
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
+	return !vma_smaps_line(addr, "VmFlags:", line, sizeof(line)) && strstr(line, want);
 }
 
 int main(int argc, char **argv)
