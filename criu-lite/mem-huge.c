@@ -19,6 +19,8 @@
 #include "log.h"
 #include "mem.h"
 #include "proc-parse.h"
+#include "region.h"
+#include "restorer-abi.h"
 
 #define ANON_HUGEPAGE		"/anon_hugepage"
 #define SYSV_PREFIX		"/SYSV"
@@ -207,4 +209,138 @@ uint64_t mem_huge_zero_pfn(void)
 bool mem_huge_zero_page(uint64_t pfn, uint64_t zero_pfn)
 {
 	return zero_pfn && pfn >= zero_pfn && pfn < zero_pfn + THP_SIZE / PAGE_SIZE;
+}
+
+/* ---- transparent huge pages kept where they do not come by themselves ---- */
+
+#define KPAGEFLAGS		"/proc/kpageflags"
+#define KPF_THP			(1ULL << 22)	/* Documentation/admin-guide/mm/pagemap.rst */
+
+/*
+ * A VMA whose huge pages would not come back by themselves when the
+ * restorer fills it: anonymous, advised neither way (MADV_HUGEPAGE areas
+ * get them at the fill, MADV_NOHUGEPAGE ones may not have them).
+ */
+static bool thp_by_collapse(const VmaEntry *v, uint64_t thp_kb)
+{
+	return thp_kb && v->kind == VMA_KIND__VMA_ANON_PRIVATE && !v->has_hugetlb_size &&
+	       !(v->madv & (VMF_HUGEPAGE | VMF_NOHUGEPAGE));
+}
+
+static int add_thp(MmEntry *mm, size_t *cap, uint64_t start)
+{
+	ThpRun *r;
+
+	if (mm->n_thp_runs && mm->thp_runs[mm->n_thp_runs - 1]->start + mm->thp_runs[mm->n_thp_runs - 1]->len == start) {
+		mm->thp_runs[mm->n_thp_runs - 1]->len += THP_SIZE;
+		return 0;
+	}
+	if (mm->n_thp_runs == *cap) {
+		ThpRun **n = xrealloc(mm->thp_runs, sizeof(*n) * (*cap = *cap ? *cap * 2 : 16));
+
+		if (!n)
+			return -ENOMEM;
+		mm->thp_runs = n;
+	}
+	r = xmalloc(sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	thp_run__init(r);
+	r->start = start;
+	r->len = THP_SIZE;
+	mm->thp_runs[mm->n_thp_runs++] = r;
+	return 0;
+}
+
+/* Whether the page that @pm_fd maps at @addr is part of a transparent huge page. */
+static int is_thp(int pm_fd, int kpf_fd, uint64_t addr, bool *ret)
+{
+	uint64_t pme, flags;
+
+	*ret = false;
+	if (pread(pm_fd, &pme, sizeof(pme), (addr / PAGE_SIZE) * sizeof(pme)) != sizeof(pme))
+		return pr_errno(-EIO, "pagemap at %lx", (unsigned long)addr);
+	if (!(pme & PME_PRESENT) || !(pme & PME_PFN_MASK))
+		return 0;
+	if (pread(kpf_fd, &flags, sizeof(flags), (pme & PME_PFN_MASK) * sizeof(flags)) != sizeof(flags))
+		return pr_errno(-EIO, "%s at the page of %lx", KPAGEFLAGS, (unsigned long)addr);
+	*ret = !!(flags & KPF_THP);
+	return 0;
+}
+
+int mem_thp_collect(pid_t pid, const struct proc_maps *maps, MmEntry *mm)
+{
+	_cleanup_close_ int pm_fd = -EBADF, kpf_fd = -EBADF;
+	size_t cap = 0;
+	int err;
+
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const VmaEntry *v = mm->vmas[i];
+
+		if (!thp_by_collapse(v, maps->vmas[i].thp_kb))
+			continue;
+		if (pm_fd < 0) {
+			pm_fd = proc_pagemap_open(pid);
+			if (pm_fd < 0)
+				return pm_fd;
+			kpf_fd = open(KPAGEFLAGS, O_RDONLY | O_CLOEXEC);
+			if (kpf_fd < 0) {
+				pr_warn("pid %d: %s: %s; its huge pages come back as small ones", pid, KPAGEFLAGS,
+					strerror(errno));
+				return 0;
+			}
+		}
+		for (uint64_t a = ALIGN_UP(v->start, THP_SIZE); a + THP_SIZE <= v->end; a += THP_SIZE) {
+			bool thp;
+
+			err = is_thp(pm_fd, kpf_fd, a, &thp);
+			if (!err && thp)
+				err = add_thp(mm, &cap, a);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+void mem_thp_free(MmEntry *mm)
+{
+	for (size_t i = 0; i < mm->n_thp_runs; i++)
+		free(mm->thp_runs[i]);
+	free(mm->thp_runs);
+	mm->thp_runs = NULL;
+	mm->n_thp_runs = 0;
+}
+
+int mem_thp_check(pid_t pid, const MmEntry *mm)
+{
+	uint64_t last = 0;
+
+	for (size_t i = 0; i < mm->n_thp_runs; i++) {
+		const ThpRun *r = mm->thp_runs[i];
+		const VmaEntry *v = mem_find_vma(mm, r->start, r->start + r->len);
+
+		if (!v || v->kind != VMA_KIND__VMA_ANON_PRIVATE || r->start % THP_SIZE || !r->len ||
+		    r->len % THP_SIZE || r->start < last)
+			return pr_errno(-EBADMSG, "mm-%d.img: huge page run at %lx (%lu bytes) is not in an anonymous "
+					"mapping, or out of order", pid, (unsigned long)r->start, (unsigned long)r->len);
+		last = r->start + r->len;
+	}
+	return 0;
+}
+
+int mem_thp_fill_args(const MmEntry *mm, struct region *rg, struct restorer_args *a)
+{
+	struct restorer_thp *t;
+
+	if (!mm->n_thp_runs)
+		return 0;
+	t = region_alloc(rg, sizeof(*t) * mm->n_thp_runs, 8);
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < mm->n_thp_runs; i++)
+		t[i] = (struct restorer_thp){ .start = mm->thp_runs[i]->start, .len = mm->thp_runs[i]->len };
+	a->thp = (uint64_t)t;
+	a->nr_thp = mm->n_thp_runs;
+	return 0;
 }

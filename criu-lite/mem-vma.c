@@ -257,6 +257,8 @@ int mem_collect_vmas(pid_t pid, struct proc_maps *maps, MmEntry *mm)
 			return ret;
 	}
 	ret = mem_aio_collect(pid, mm);
+	if (!ret)
+		ret = mem_thp_collect(pid, maps, mm);
 	return ret ? ret : mem_guard_collect(pid, mm);
 }
 
@@ -266,6 +268,7 @@ void mem_free_vmas(MmEntry *mm)
 
 	mem_guard_free(mm);
 	mem_aio_free(mm);
+	mem_thp_free(mm);
 	if (!mm->vmas)
 		return;
 	for (i = 0; i < mm->n_vmas; i++) {

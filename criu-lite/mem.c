@@ -701,6 +701,8 @@ int mem_prepare(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, const struc
 	if (!err)
 		err = mem_aio_check(pid, mm);
 	if (!err)
+		err = mem_thp_check(pid, mm);
+	if (!err)
 		err = read_runs(dfd, pid, mm, pages_fd, &plan);
 	if (!err)
 		err = open_vma_files(mm, shm, &plan);

@@ -110,6 +110,20 @@ uint32_t mem_huge_map_flags(uint64_t size);
  */
 uint64_t mem_huge_zero_pfn(void);
 bool mem_huge_zero_page(uint64_t pfn, uint64_t zero_pfn);
+/*
+ * Transparent huge pages of anonymous mappings advised neither way, which
+ * a restore's fill would make small pages: mem_thp_collect() lists their
+ * 2 MiB ranges in mm->thp_runs (/proc/kpageflags tells a huge page's
+ * PFN), mem_thp_free() releases them. Restore: mem_thp_check() refuses
+ * runs outside anonymous mappings; mem_thp_fill_args() gives them to the
+ * restorer, which MADV_COLLAPSEs them.
+ */
+struct region;
+struct restorer_args;
+int mem_thp_collect(pid_t pid, const struct proc_maps *maps, MmEntry *mm);
+void mem_thp_free(MmEntry *mm);
+int mem_thp_check(pid_t pid, const MmEntry *mm);
+int mem_thp_fill_args(const MmEntry *mm, struct region *rg, struct restorer_args *a);
 
 /*
  * AIO contexts (mem-aio.c). Dump: mem_aio_is_ring() tells the ring of an

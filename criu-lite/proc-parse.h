@@ -21,6 +21,7 @@ struct proc_vma {
 	bool deleted;		/* path ended in " (deleted)" (stripped) */
 	uint32_t vmflags;	/* VMF_*, from smaps (proc_parse_vmflags) */
 	uint32_t page_kb;	/* smaps KernelPageSize: 4, or a hugetlb page size */
+	uint64_t thp_kb;	/* smaps AnonHugePages */
 	char *path;		/* NULL for anonymous; "[heap]" etc. kept;
 				 * maps' "\012" escapes decoded */
 };
@@ -75,7 +76,7 @@ int proc_parse_maps(pid_t pid, struct proc_maps *ret);
 void proc_maps_free(struct proc_maps *m);
 
 /*
- * Fills vmflags and page_kb of every VMA in @maps from smaps text @buf (or the live
+ * Fills vmflags, page_kb and thp_kb of every VMA in @maps from smaps text @buf (or the live
  * /proc/PID/smaps). VMAs are matched by start address; one missing from
  * smaps (the layout changed in between) is -ESTALE.
  */

@@ -316,6 +316,8 @@ static int fill_region(struct rst_task *r, const struct proc_maps *self, uint64_
 		err = fill_finish_fds(r);
 	if (!err)
 		err = mem_aio_fill_args(r->mm, &r->rg, r->args);
+	if (!err)
+		err = mem_thp_fill_args(r->mm, &r->rg, r->args);
 	return err;
 }
 

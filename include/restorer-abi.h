@@ -65,6 +65,11 @@ struct restorer_aio {
 	u64 events;			/* struct io_event[]: the unreaped ones, head to tail */
 };
 
+/* Transparent huge pages to MADV_COLLAPSE once the pages are in. */
+struct restorer_thp {
+	u64 start, len;
+};
+
 struct restorer_special {
 	u64 cur_start;			/* where the kernel put ours */
 	u64 size;
@@ -233,6 +238,8 @@ struct restorer_args {
 	u32 stopped;
 	u32 nr_aios;
 	u64 aios;			/* struct restorer_aio[] */
+	u32 nr_thp;
+	u64 thp;			/* struct restorer_thp[] */
 };
 
 /* Steps, so cr can say where a restore failed. */

@@ -16,6 +16,7 @@
 #include "pie-lib.h"
 #include "restorer-abi.h"
 #include "restorer-aio.h"
+#include "restorer-huge.h"
 #include "asm/pie-arch.h"
 
 #define MREMAP_MAYMOVE_	1
@@ -598,6 +599,7 @@ int blob_main(struct restorer_args *args)
 	install_guards();
 	lock_vmas();
 	CHECK(RSTEP_AIO, restorer_aio_rings((void *)A->aios, A->nr_aios, A->pages_fd));
+	restorer_thp_collapse((void *)A->thp, A->nr_thp);
 	move_specials(1);
 	CHECK(RSTEP_MM_MAP, sys_prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&A->mm_map,
 				      sizeof(A->mm_map), 0));
