@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -27,6 +28,7 @@
 #define HUGEPAGES_SYSFS		"/sys/kernel/mm/hugepages/hugepages-%lukB/%s"
 #define HUGE_SHIFT_MIN		16	/* 64 KiB: no hugetlb page size is smaller */
 #define HUGE_SHIFT_MAX		34	/* 16 GiB */
+#define SHM_HUGE_SHIFT_		26	/* linux/shm.h, as MAP_HUGE_SHIFT; glibc's sys/shm.h lacks it */
 
 /* log2 of a hugetlb page size, or 0 if it is none. */
 static unsigned huge_shift(uint64_t size)
@@ -42,6 +44,11 @@ static unsigned huge_shift(uint64_t size)
 uint32_t mem_huge_map_flags(uint64_t size)
 {
 	return MAP_HUGETLB | (huge_shift(size) << MAP_HUGE_SHIFT);
+}
+
+int mem_huge_shm_flags(uint64_t size)
+{
+	return huge_shift(size) ? SHM_HUGETLB | (int)(huge_shift(size) << SHM_HUGE_SHIFT_) : 0;
 }
 
 int mem_huge_classify(pid_t pid, const struct proc_vma *v, VmaEntry *e)

@@ -103,6 +103,8 @@ int mem_huge_check_file(pid_t pid, const VmaEntry *e);
 int mem_huge_check(pid_t pid, const MmEntry *mm);
 int mem_huge_enomem(uint64_t size, uint64_t len, const char *what);
 uint32_t mem_huge_map_flags(uint64_t size);
+/* shmget()'s SHM_HUGETLB | SHM_HUGE_* flags of pages of @size; 0 if no huge page has that size. */
+int mem_huge_shm_flags(uint64_t size);
 /*
  * The huge zero page: mem_huge_zero_pfn() finds its first PFN (0 if THP
  * or its zero page is off); mem_huge_zero_page() says whether @pfn is one

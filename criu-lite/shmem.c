@@ -304,7 +304,7 @@ static int create_sysv(const ShmemEntry *e)
 		close(fd);
 	}
 	id = shmget(key, e->size, IPC_CREAT | IPC_EXCL | (e->mode & 0777) |
-		    (e->has_hugetlb_size ? (int)(mem_huge_map_flags(e->hugetlb_size) & ~MAP_HUGETLB) | SHM_HUGETLB : 0));
+		    (e->has_hugetlb_size ? mem_huge_shm_flags(e->hugetlb_size) : 0));
 	if (id < 0) {
 		char what[64];
 

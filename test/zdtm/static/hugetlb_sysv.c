@@ -7,7 +7,7 @@
  * factor that differs between kernels: it must be what it was).
  * The runner reserves the huge pages (nr_hugepages) for the case.
  * zdtm: hugepages: 8
- * zdtm: flavors: h (in namespaces of its own the segment is its ipc namespace's, whose SHM_HUGETLB segments cr refuses yet)
+ * zdtm: flavors: h ns -uns (a user namespace of its own may not make SHM_HUGETLB segments: CAP_IPC_LOCK of the initial one)
  */
 #include <stdint.h>
 #include <stdio.h>
