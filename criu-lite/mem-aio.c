@@ -22,6 +22,7 @@
 #include "cleanup.h"
 #include "compiler.h"
 #include "cr.h"
+#include "infect.h"
 #include "log.h"
 #include "mem.h"
 #include "proc-parse.h"
@@ -107,6 +108,30 @@ static int read_ring(pid_t pid, int mem_fd, const VmaEntry *v, AioRing *r)
 	}
 	pr_warn("pid %d: AIO context %lx: %u completed events not reaped are kept; requests still in flight, "
 		"which the kernel shows nowhere, would be lost", pid, (unsigned long)v->start, unreaped);
+	return 0;
+}
+
+int mem_aio_check_owner(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm)
+{
+	for (size_t i = 0; i < mm->n_aios; i++) {
+		const AioRing *r = mm->aios[i];
+		long ret;
+		int err;
+
+		/*
+		 * Reaping nothing: 0 in the context's own process, EINVAL in
+		 * one that only maps its ring (a child forked after io_setup()).
+		 */
+		err = infect_syscall(ctl, __NR_io_getevents, &ret, r->start, 0, 0, 0, 0, 0);
+		if (err)
+			return err;
+		if (ret == -EINVAL)
+			return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx of /[aio]: the ring of another process's AIO "
+					"context (inherited over fork), which cr cannot restore yet", pid,
+					(unsigned long)r->start, (unsigned long)(r->start + r->len));
+		if (ret)
+			return pr_errno((int)ret, "pid %d: AIO context %lx: io_getevents", pid, (unsigned long)r->start);
+	}
 	return 0;
 }
 

@@ -131,7 +131,7 @@ int mem_thp_fill_args(const MmEntry *mm, struct region *rg, struct restorer_args
  * AIO contexts (mem-aio.c). Dump: mem_aio_is_ring() tells the ring of an
  * io_setup() context, mem_aio_classify() makes its VMA entry,
  * mem_aio_collect() reads each ring's head, tail and unreaped events into
- * mm->aios (mem_aio_free() releases them). Restore: mem_aio_check()
+ * mm->aios (mem_aio_free() releases them); mem_aio_check_owner() below. Restore: mem_aio_check()
  * refuses rings that do not match their VMA or that this kernel cannot
  * make; mem_aio_fill_args() gives them to the restorer.
  */
@@ -140,6 +140,8 @@ struct restorer_args;
 bool mem_aio_is_ring(const struct proc_vma *v);
 int mem_aio_classify(pid_t pid, const struct proc_vma *v, VmaEntry *e);
 int mem_aio_collect(pid_t pid, MmEntry *mm);
+/* Dump, infected but before the blob runs (a remote syscall): refuses rings of contexts not the task's own. */
+int mem_aio_check_owner(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm);
 void mem_aio_free(MmEntry *mm);
 int mem_aio_check(pid_t pid, const MmEntry *mm);
 int mem_aio_fill_args(const MmEntry *mm, struct region *rg, struct restorer_args *a);
