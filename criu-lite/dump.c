@@ -371,6 +371,9 @@ static int infect_and_drain(struct task_ctx *t)
 		err = infect_prepare(t->pid, place, &t->ctl);
 	if (!err)
 		err = cr_fail_point("infect");
+	/* A remote syscall: before the blob runs in the task. */
+	if (!err)
+		err = mem_aio_check_owner(t->ctl, t->pid, &t->mm);
 	if (!err)
 		err = infect_start_blob(t->ctl, parasite_blob, sizeof(parasite_blob),
 					parasite_blob_offset__blob_start, PARASITE_DATA_SIZE);

@@ -149,6 +149,7 @@ static int check_zero_mapping(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 static int classify_vma(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 {
 	unsigned i;
+	int ret;
 
 	e->start = v->start;
 	e->end = v->end;
@@ -166,6 +167,13 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 		e->mlock = v->vmflags & (VMF_LOCKED | VMF_LOCKONFAULT);
 	}
 
+	if (v->vmflags & VMF_HUGETLB) {
+		ret = mem_huge_classify(pid, v, e);
+		if (ret <= 0)
+			return ret;
+	}
+	if (mem_aio_is_ring(v))
+		return mem_aio_classify(pid, v, e);
 	if (v->path) {
 		for (i = 0; i < ARRAY_SIZE(special_vmas); i++) {
 			if (!strcmp(v->path, special_vmas[i].name)) {
@@ -220,7 +228,8 @@ static int classify_vma(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 	}
 
 	e->kind = v->shared ? VMA_KIND__VMA_FILE_SHARED : VMA_KIND__VMA_FILE_PRIVATE;
-	return check_mapped_file(pid, v, e);
+	ret = check_mapped_file(pid, v, e);
+	return ret ? ret : mem_huge_check_file(pid, e);
 }
 
 int mem_collect_vmas(pid_t pid, struct proc_maps *maps, MmEntry *mm)
@@ -247,7 +256,10 @@ int mem_collect_vmas(pid_t pid, struct proc_maps *maps, MmEntry *mm)
 		if (ret)
 			return ret;
 	}
-	return mem_guard_collect(pid, mm);
+	ret = mem_aio_collect(pid, mm);
+	if (!ret)
+		ret = mem_thp_collect(pid, maps, mm);
+	return ret ? ret : mem_guard_collect(pid, mm);
 }
 
 void mem_free_vmas(MmEntry *mm)
@@ -255,6 +267,8 @@ void mem_free_vmas(MmEntry *mm)
 	size_t i;
 
 	mem_guard_free(mm);
+	mem_aio_free(mm);
+	mem_thp_free(mm);
 	if (!mm->vmas)
 		return;
 	for (i = 0; i < mm->n_vmas; i++) {

@@ -115,7 +115,7 @@ static uint64_t zero_page_pfn(void)
 }
 
 /* A page is worth saving if it exists, holds data, and no file holds it. */
-static bool page_wanted(const VmaEntry *v, uint64_t pme, uint64_t zero_pfn)
+static bool page_wanted(const VmaEntry *v, uint64_t pme, uint64_t zero_pfn, uint64_t huge_zero_pfn)
 {
 	/* A guard has the swap bit but no page (mem_guard_collect() lists it). */
 	if (!(pme & (PME_PRESENT | PME_SWAP)) || (pme & PME_GUARD))
@@ -125,7 +125,7 @@ static bool page_wanted(const VmaEntry *v, uint64_t pme, uint64_t zero_pfn)
 		return !(pme & PME_FILE_SHARED);
 	if (zero_pfn && (pme & PME_PRESENT) && (pme & PME_PFN_MASK) == zero_pfn)
 		return false;
-	return true;
+	return !((pme & PME_PRESENT) && mem_huge_zero_page(pme & PME_PFN_MASK, huge_zero_pfn));
 }
 
 /* PFN -> page image offset of its stored copy; open addressing. */
@@ -218,7 +218,7 @@ struct page_dumper {
 	uint64_t bytes;
 	uint64_t write_us;			/* in splice() into @pages */
 	uint64_t batch_bytes;
-	uint64_t zero_pfn;
+	uint64_t zero_pfn, huge_zero_pfn;
 	struct page_dedup *dd;
 	uint64_t ref_addr, ref_off;		/* pending run of shared pages */
 	uint32_t ref_len;
@@ -333,7 +333,11 @@ static int dedup_page(struct page_dumper *d, uint64_t addr, uint64_t pme, uint64
 	if (!d->dd || !(pme & PME_PRESENT) || (pme & PME_EXCLUSIVE) || !(pme & PME_PFN_MASK))
 		return 0;
 	ret = dedup_lookup_add(d->dd, pme & PME_PFN_MASK, off, &found);
-	if (ret || !found)
+	/*
+	 * Only a copy an earlier task stored (restore checks that): a page
+	 * this task maps twice (KSM, the huge zero page) is stored again.
+	 */
+	if (ret || !found || found >= d->page_off)
 		return ret;
 	if (d->ref_len && (d->ref_addr + (uint64_t)d->ref_len * PAGE_SIZE != addr ||
 			   d->ref_off + (uint64_t)d->ref_len * PAGE_SIZE != found ||
@@ -368,7 +372,7 @@ static int scan_vma(struct page_dumper *d, int pm_fd, const VmaEntry *v, uint64_
 						"mark its mapping %lx-%lx \"gu\", so cr cannot list its guards",
 						d->pid, (unsigned long)addr, (unsigned long)v->start,
 						(unsigned long)v->end);
-			if (page_wanted(v, pme[i], d->zero_pfn)) {
+			if (page_wanted(v, pme[i], d->zero_pfn, d->huge_zero_pfn)) {
 				uint64_t off = d->page_off + d->bytes + d->batch_bytes + (uint64_t)run_len * PAGE_SIZE;
 
 				ret = dedup_page(d, addr, pme[i], off);
@@ -426,6 +430,7 @@ int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
 	if (ret)
 		return ret;
 	d.zero_pfn = zero_page_pfn();
+	d.huge_zero_pfn = mem_huge_zero_pfn();
 
 	d.batch->nr_iovs = 0;
 	for (i = 0; i < mm->n_vmas && !ret; i++)
@@ -691,6 +696,12 @@ int mem_prepare(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, const struc
 	int err;
 
 	err = mem_guard_check(mm);
+	if (!err)
+		err = mem_huge_check(pid, mm);
+	if (!err)
+		err = mem_aio_check(pid, mm);
+	if (!err)
+		err = mem_thp_check(pid, mm);
 	if (!err)
 		err = read_runs(dfd, pid, mm, pages_fd, &plan);
 	if (!err)

@@ -86,6 +86,66 @@ int mem_guard_collect(pid_t pid, MmEntry *mm);
 void mem_guard_free(MmEntry *mm);
 int mem_guard_check(const MmEntry *mm);
 
+/*
+ * hugetlb memory (mem-huge.c). Dump: mem_huge_classify() gives a VMA
+ * smaps marks "ht" its kind and page size: 0, or 1 if it is a file or
+ * SysV segment for the generic code, or -errno (a kind cr refuses,
+ * logged); mem_huge_check_file() refuses a hugetlbfs file whose content
+ * would have to be saved. Restore: mem_huge_check() refuses a task whose
+ * private hugetlb mappings need more huge pages than are free;
+ * mem_huge_enomem() logs that @what needs @len bytes of pages of @size,
+ * with how many are free, and returns -ENOMEM. mem_huge_map_flags(): the
+ * MAP_HUGETLB | MAP_HUGE_* flags of pages of @size.
+ */
+struct proc_vma;
+int mem_huge_classify(pid_t pid, const struct proc_vma *v, VmaEntry *e);
+int mem_huge_check_file(pid_t pid, const VmaEntry *e);
+int mem_huge_check(pid_t pid, const MmEntry *mm);
+int mem_huge_enomem(uint64_t size, uint64_t len, const char *what);
+uint32_t mem_huge_map_flags(uint64_t size);
+/* shmget()'s SHM_HUGETLB | SHM_HUGE_* flags of pages of @size; 0 if no huge page has that size. */
+int mem_huge_shm_flags(uint64_t size);
+/*
+ * The huge zero page: mem_huge_zero_pfn() finds its first PFN (0 if THP
+ * or its zero page is off); mem_huge_zero_page() says whether @pfn is one
+ * of its pages.
+ */
+uint64_t mem_huge_zero_pfn(void);
+bool mem_huge_zero_page(uint64_t pfn, uint64_t zero_pfn);
+/*
+ * Transparent huge pages of anonymous mappings advised neither way, which
+ * a restore's fill would make small pages: mem_thp_collect() lists their
+ * 2 MiB ranges in mm->thp_runs (/proc/kpageflags tells a huge page's
+ * PFN), mem_thp_free() releases them. Restore: mem_thp_check() refuses
+ * runs outside anonymous mappings; mem_thp_fill_args() gives them to the
+ * restorer, which MADV_COLLAPSEs them.
+ */
+struct region;
+struct restorer_args;
+int mem_thp_collect(pid_t pid, const struct proc_maps *maps, MmEntry *mm);
+void mem_thp_free(MmEntry *mm);
+int mem_thp_check(pid_t pid, const MmEntry *mm);
+int mem_thp_fill_args(const MmEntry *mm, struct region *rg, struct restorer_args *a);
+
+/*
+ * AIO contexts (mem-aio.c). Dump: mem_aio_is_ring() tells the ring of an
+ * io_setup() context, mem_aio_classify() makes its VMA entry,
+ * mem_aio_collect() reads each ring's head, tail and unreaped events into
+ * mm->aios (mem_aio_free() releases them); mem_aio_check_owner() below. Restore: mem_aio_check()
+ * refuses rings that do not match their VMA or that this kernel cannot
+ * make; mem_aio_fill_args() gives them to the restorer.
+ */
+struct region;
+struct restorer_args;
+bool mem_aio_is_ring(const struct proc_vma *v);
+int mem_aio_classify(pid_t pid, const struct proc_vma *v, VmaEntry *e);
+int mem_aio_collect(pid_t pid, MmEntry *mm);
+/* Dump, infected but before the blob runs (a remote syscall): refuses rings of contexts not the task's own. */
+int mem_aio_check_owner(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm);
+void mem_aio_free(MmEntry *mm);
+int mem_aio_check(pid_t pid, const MmEntry *mm);
+int mem_aio_fill_args(const MmEntry *mm, struct region *rg, struct restorer_args *a);
+
 /* Restore: what the restorer needs to fill a task's memory. */
 struct mem_run {
 	uint64_t vaddr;

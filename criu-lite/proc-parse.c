@@ -346,6 +346,7 @@ static const struct {
 	{ "nh", VMF_NOHUGEPAGE }, { "mg", VMF_MERGEABLE }, { "sr", VMF_SEQ_READ },
 	{ "rr", VMF_RAND_READ }, { "lo", VMF_LOCKED },
 	{ "lf", VMF_LOCKONFAULT }, { "gu", VMF_GUARD }, { "mw", VMF_MAYWRITE },
+	{ "ht", VMF_HUGETLB },
 };
 
 static uint32_t parse_vmflags_line(const char *p)
@@ -366,6 +367,18 @@ static uint32_t parse_vmflags_line(const char *p)
 	return flags;
 }
 
+/* The number of a "Name:   N kB" line of smaps, whose name is @skip long. */
+static int parse_kb_line(const char *line, size_t skip, bool have, uint64_t *ret)
+{
+	const char *p = line + skip;
+
+	while (*p == ' ')
+		p++;
+	if (!have || !parse_u64(p, 10, ret))
+		return pr_errno(-EINVAL, "smaps: a line that does not parse: '%.*s'", (int)(line_end(line) - line), line);
+	return 0;
+}
+
 int parse_vmflags_buf(const char *buf, struct proc_maps *maps)
 {
 	const char *line = buf;
@@ -384,6 +397,18 @@ int parse_vmflags_buf(const char *buf, struct proc_maps *maps)
 			if (!have)
 				return pr_errno(-EINVAL, "smaps: VmFlags line before any mapping");
 			maps->vmas[idx].vmflags = parse_vmflags_line(line + 8);
+		} else if (!strncmp(line, "KernelPageSize:", 15)) {
+			uint64_t kb;
+			int err = parse_kb_line(line, 15, have, &kb);
+
+			if (err)
+				return err;
+			maps->vmas[idx].page_kb = kb;
+		} else if (!strncmp(line, "AnonHugePages:", 14)) {
+			int err = parse_kb_line(line, 14, have, &maps->vmas[idx].thp_kb);
+
+			if (err)
+				return err;
 		} else if ((p = parse_u64(line, 16, &start)) && p > line && *p == '-') {
 			/* Same order as maps: look forward from the last match. */
 			while (idx < maps->nr && maps->vmas[idx].start < start)

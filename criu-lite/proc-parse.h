@@ -20,6 +20,8 @@ struct proc_vma {
 	uint64_t ino;
 	bool deleted;		/* path ended in " (deleted)" (stripped) */
 	uint32_t vmflags;	/* VMF_*, from smaps (proc_parse_vmflags) */
+	uint32_t page_kb;	/* smaps KernelPageSize: 4, or a hugetlb page size */
+	uint64_t thp_kb;	/* smaps AnonHugePages */
 	char *path;		/* NULL for anonymous; "[heap]" etc. kept;
 				 * maps' "\012" escapes decoded */
 };
@@ -63,6 +65,7 @@ enum {
 	VMF_LOCKONFAULT	= 1 << 11,	/* lf: mlock2(MLOCK_ONFAULT), mlockall(MCL_ONFAULT) */
 	VMF_GUARD	= 1 << 12,	/* gu: may hold MADV_GUARD_INSTALL guards (sticky) */
 	VMF_MAYWRITE	= 1 << 13,	/* mw: mprotect() may add PROT_WRITE */
+	VMF_HUGETLB	= 1 << 14,	/* ht: hugetlb memory, of page_kb pages */
 };
 /* The flags a restore puts back with madvise(). */
 #define VMF_MADVISE_MASK (VMF_DONTDUMP | VMF_DONTCOPY | VMF_WIPEONFORK | VMF_HUGEPAGE | \
@@ -73,7 +76,7 @@ int proc_parse_maps(pid_t pid, struct proc_maps *ret);
 void proc_maps_free(struct proc_maps *m);
 
 /*
- * Fills vmflags of every VMA in @maps from smaps text @buf (or the live
+ * Fills vmflags, page_kb and thp_kb of every VMA in @maps from smaps text @buf (or the live
  * /proc/PID/smaps). VMAs are matched by start address; one missing from
  * smaps (the layout changed in between) is -ESTALE.
  */

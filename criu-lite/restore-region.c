@@ -196,7 +196,8 @@ static int fill_vmas(struct rst_task *r, int keep_from)
 		const VmaEntry *e = r->mm->vmas[i];
 
 		if (e->kind == VMA_KIND__VMA_VDSO || e->kind == VMA_KIND__VMA_VVAR ||
-		    e->kind == VMA_KIND__VMA_VVAR_VCLOCK || e->kind == VMA_KIND__VMA_VSYSCALL)
+		    e->kind == VMA_KIND__VMA_VVAR_VCLOCK || e->kind == VMA_KIND__VMA_VSYSCALL ||
+		    e->kind == VMA_KIND__VMA_AIO_RING)	/* io_setup() makes it: mem-aio.c */
 			continue;
 		err = move_fd_high(&r->mem.vma_fds[i], keep_from);
 		if (err)
@@ -313,6 +314,10 @@ static int fill_region(struct rst_task *r, const struct proc_maps *self, uint64_
 		err = fill_posix_locks(r);
 	if (!err)
 		err = fill_finish_fds(r);
+	if (!err)
+		err = mem_aio_fill_args(r->mm, &r->rg, r->args);
+	if (!err)
+		err = mem_thp_fill_args(r->mm, &r->rg, r->args);
 	return err;
 }
 

@@ -85,6 +85,7 @@ static const char *const step_names[RSTEP_MAX] = {
 	[RSTEP_WAIT] = "waiting to go live",
 	[RSTEP_FILE_LOCKS] = "taking POSIX file locks",
 	[RSTEP_GUARDS] = "installing guard pages (MADV_GUARD_INSTALL)",
+	[RSTEP_AIO] = "making the AIO contexts again (io_setup)",
 };
 
 enum { REP_NONE, REP_BORN, REP_FAILED };

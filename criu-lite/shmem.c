@@ -40,14 +40,27 @@ static bool is_shmem_vma(const VmaEntry *e)
 	       e->kind == VMA_KIND__VMA_SYSV_SHM || e->kind == VMA_KIND__VMA_SHMEM_PRIVATE;
 }
 
-/* Copies one run of the object into the page image, with its checksum. */
-static int dump_run(int obj_fd, int pages_fd, uint64_t off, uint64_t len, char *buf, uint32_t *ret_crc)
+static bool all_zero(const char *buf, uint64_t len)
+{
+	return !buf[0] && !memcmp(buf, buf + 1, len - 1);
+}
+
+/*
+ * Copies one run of the object into the page image, with its checksum.
+ * With @skip_zero, a run of zeros is left out (returns 1): hugetlbfs
+ * knows no holes (SEEK_DATA finds all of it), and reading a huge page
+ * never touched gives zeros without allocating it.
+ */
+static int dump_run(int obj_fd, int pages_fd, uint64_t off, uint64_t len, char *buf, bool skip_zero,
+		    uint32_t *ret_crc)
 {
 	ssize_t n = pread(obj_fd, buf, len, off);
 	int err;
 
 	if (n != (ssize_t)len)
 		return pr_errno(n < 0 ? -errno : -EIO, "reading shared memory at offset %lu", (unsigned long)off);
+	if (skip_zero && all_zero(buf, len))
+		return 1;
 	*ret_crc = crc32c(0, buf, len);
 	err = write_all(pages_fd, buf, len);
 	if (err)
@@ -95,9 +108,13 @@ static int dump_object(int obj_fd, const struct stat *st, ShmemEntry *e, struct 
 			shmem_run__init(&runs[e->n_runs]);
 			runs[e->n_runs].off = pos;
 			runs[e->n_runs].nr_pages = len / PAGE_SIZE;
-			err = dump_run(obj_fd, pages->fd, pos, len, buf, &runs[e->n_runs].crc);
-			e->n_runs++;
+			err = dump_run(obj_fd, pages->fd, pos, len, buf, e->has_hugetlb_size, &runs[e->n_runs].crc);
 			pos += len;
+			if (err == 1) {
+				err = 0;
+				continue;
+			}
+			e->n_runs++;
 			*ret_bytes += len;
 		}
 	}
@@ -169,6 +186,8 @@ static int dump_new_object(struct shmem_dump *sd, pid_t pid, const VmaEntry *v, 
 		 v->path && !strncmp(v->path, MEMFD_PREFIX, strlen(MEMFD_PREFIX)) ? SHMEM_KIND__SHMEM_MEMFD :
 		 SHMEM_KIND__SHMEM_ANON;
 	e.size = st->st_size;
+	e.has_hugetlb_size = v->has_hugetlb_size;
+	e.hugetlb_size = v->hugetlb_size;
 	e.name = e.kind == SHMEM_KIND__SHMEM_MEMFD ? v->path + strlen(MEMFD_PREFIX) : NULL;
 	err = 0;
 	if (e.kind == SHMEM_KIND__SHMEM_MEMFD) {
@@ -185,7 +204,8 @@ static int dump_new_object(struct shmem_dump *sd, pid_t pid, const VmaEntry *v, 
 		e.gid = a.gid;
 	}
 	if (v->kind == VMA_KIND__VMA_SYSV_SHM) {
-		if (ALIGN_UP((uint64_t)st->st_size, PAGE_SIZE) != v->end - v->start)
+		if (ALIGN_UP((uint64_t)st->st_size, v->has_hugetlb_size ? v->hugetlb_size : PAGE_SIZE) !=
+		    v->end - v->start)
 			return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx: only whole SysV segments can be dumped",
 					pid, (unsigned long)v->start, (unsigned long)v->end);
 		err = sysv_describe(st->st_ino, &e);
@@ -283,11 +303,17 @@ static int create_sysv(const ShmemEntry *e)
 			pr_debug("%s: %s", SHM_NEXT_ID, strerror(errno));
 		close(fd);
 	}
-	id = shmget(key, e->size, IPC_CREAT | IPC_EXCL | (e->mode & 0777));
+	id = shmget(key, e->size, IPC_CREAT | IPC_EXCL | (e->mode & 0777) |
+		    (e->has_hugetlb_size ? mem_huge_shm_flags(e->hugetlb_size) : 0));
 	if (id < 0) {
+		char what[64];
+
 		if (errno == EEXIST)
 			return pr_errno(-EEXIST, "SysV shared memory key 0x%x is in use; it must be free to restore",
 					e->key);
+		snprintf(what, sizeof(what), "SysV segment %d (SHM_HUGETLB)", e->shmid);
+		if (errno == ENOMEM && e->has_hugetlb_size)
+			return mem_huge_enomem(e->hugetlb_size, ALIGN_UP(e->size, e->hugetlb_size), what);
 		return pr_errno(-errno, "shmget of %lu bytes (SysV segment %d)", (unsigned long)e->size, e->shmid);
 	}
 	if (id != e->shmid)
@@ -307,7 +333,7 @@ static int create_sysv(const ShmemEntry *e)
 }
 
 /* The segment's memory as a file, through an attachment of our own. */
-static int sysv_open(int id)
+static int sysv_open(int id, uint64_t page)
 {
 	char path[96];
 	void *p;
@@ -320,7 +346,7 @@ static int sysv_open(int id)
 	if (p == (void *)-1)
 		return pr_errno(-errno, "SysV segment %d: shmat", id);
 	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)p,
-		 (unsigned long)p + ALIGN_UP(ds.shm_segsz, PAGE_SIZE));
+		 (unsigned long)p + ALIGN_UP(ds.shm_segsz, page));
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		fd = pr_errno(-errno, "SysV segment %d: %s", id, path);
@@ -331,15 +357,21 @@ static int sysv_open(int id)
 /*
  * Anonymous shared memory comes from an anonymous MAP_SHARED mapping of
  * cr's own, opened through map_files: mapped again, it is the same kind
- * of object ("/dev/zero (deleted)") the task had.
+ * of object ("/dev/zero (deleted)", or "/anon_hugepage (deleted)" for
+ * hugetlb memory, whose pages are taken from the pool here, so that
+ * filling it cannot fail) the task had.
  */
-static int create_anon(uint64_t size)
+static int create_anon(const ShmemEntry *e)
 {
+	uint64_t size = e->size;
 	char path[96];
 	void *p;
 	int fd;
 
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS |
+		 (e->has_hugetlb_size ? mem_huge_map_flags(e->hugetlb_size) : MAP_NORESERVE), -1, 0);
+	if (p == MAP_FAILED && errno == ENOMEM && e->has_hugetlb_size)
+		return mem_huge_enomem(e->hugetlb_size, size, "shared hugetlb memory (MAP_SHARED|MAP_HUGETLB)");
 	if (p == MAP_FAILED)
 		return pr_errno(-errno, "creating %lu bytes of shared memory", (unsigned long)size);
 	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)p,
@@ -373,38 +405,63 @@ struct shmem_src {
 	char *buf;		/* RUN_MAX_BYTES */
 };
 
-/* Fills the object from the page image, checking every run. */
-static int fill_object(int fd, const struct shmem_src *src, const ShmemEntry *e)
+/* One run of the object into @buf, checked, then written to the object at its offset if @write. */
+static int fill_run(int fd, const struct shmem_src *src, const ShmemEntry *e, const ShmemRun *run, char *buf,
+		    bool write, uint64_t off)
 {
-	char *buf = src->buf;
-	uint64_t off = e->page_off;
+	uint64_t len = (uint64_t)run->nr_pages * PAGE_SIZE;
+	ssize_t n;
 
-	for (size_t i = 0; i < e->n_runs; i++) {
-		const ShmemRun *run = e->runs[i];
-		uint64_t len = (uint64_t)run->nr_pages * PAGE_SIZE;
-		ssize_t n;
-
-		if (!run->nr_pages || len > RUN_MAX_BYTES || run->off + len > e->size || run->off % PAGE_SIZE)
-			return pr_errno(-EBADMSG, "shmem.img: object %lu: run at %lu of %u pages is invalid",
-					(unsigned long)e->id, (unsigned long)run->off, run->nr_pages);
-		if (off + len > src->end)
-			return pr_errno(-EBADMSG, "pages-1.img: shared memory object %lu needs bytes up to %lu, "
-					"the data ends at %lu", (unsigned long)e->id, (unsigned long)(off + len),
-					(unsigned long)src->end);
-		n = pread(src->fd, buf, len, off);
-		if (n != (ssize_t)len)
-			return pr_errno(n < 0 ? -errno : -EBADMSG, "pages-1.img: truncated (shared memory run at offset %lu)",
-					(unsigned long)off);
-		if (crc32c(0, buf, len) != run->crc)
-			return pr_errno(-EBADMSG, "pages-1.img: checksum mismatch in shared memory object %lu "
-					"(%u pages at file offset %lu)", (unsigned long)e->id, run->nr_pages,
-					(unsigned long)off);
-		if (pwrite(fd, buf, len, run->off) != (ssize_t)len)
-			return pr_errno(-errno, "filling shared memory object %lu", (unsigned long)e->id);
-		off += len;
-	}
+	if (!run->nr_pages || len > RUN_MAX_BYTES || run->off + len > e->size || run->off % PAGE_SIZE)
+		return pr_errno(-EBADMSG, "shmem.img: object %lu: run at %lu of %u pages is invalid",
+				(unsigned long)e->id, (unsigned long)run->off, run->nr_pages);
+	if (off + len > src->end)
+		return pr_errno(-EBADMSG, "pages-1.img: shared memory object %lu needs bytes up to %lu, "
+				"the data ends at %lu", (unsigned long)e->id, (unsigned long)(off + len),
+				(unsigned long)src->end);
+	n = pread(src->fd, buf, len, off);
+	if (n != (ssize_t)len)
+		return pr_errno(n < 0 ? -errno : -EBADMSG, "pages-1.img: truncated (shared memory run at offset %lu)",
+				(unsigned long)off);
+	if (crc32c(0, buf, len) != run->crc)
+		return pr_errno(-EBADMSG, "pages-1.img: checksum mismatch in shared memory object %lu "
+				"(%u pages at file offset %lu)", (unsigned long)e->id, run->nr_pages,
+				(unsigned long)off);
+	if (write && pwrite(fd, buf, len, run->off) != (ssize_t)len)
+		return pr_errno(-errno, "filling shared memory object %lu", (unsigned long)e->id);
 	return 0;
 }
+
+/*
+ * Fills the object from the page image, checking every run: through
+ * pwrite(), or, into hugetlb memory (hugetlbfs has no write()), through
+ * a mapping of it.
+ */
+static int fill_object(int fd, const struct shmem_src *src, const ShmemEntry *e)
+{
+	uint64_t off = e->page_off, map_len = 0;
+	char *buf = src->buf, *map = NULL;
+	int err = 0;
+
+	if (e->has_hugetlb_size && e->n_runs) {
+		map_len = ALIGN_UP(e->size, e->hugetlb_size);
+		map = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (map == MAP_FAILED)
+			return pr_errno(-errno, "mapping shared hugetlb memory object %lu to fill it", (unsigned long)e->id);
+	}
+	for (size_t i = 0; i < e->n_runs && !err; i++) {
+		const ShmemRun *run = e->runs[i];
+
+		if (map)
+			buf = map + run->off;
+		err = fill_run(fd, src, e, run, buf, !map, off);
+		off += (uint64_t)run->nr_pages * PAGE_SIZE;
+	}
+	if (map)
+		munmap(map, map_len);
+	return err;
+}
+
 
 static int restore_object(struct shmem_table *t, const struct shmem_src *src, const ShmemEntry *e)
 {
@@ -435,14 +492,14 @@ static int restore_object(struct shmem_table *t, const struct shmem_src *src, co
 		if (id < 0)
 			return id;
 		n[t->nr++] = (struct shmem_obj){ .id = e->id, .fd = -1, .sysv_id = id, .removed = e->removed };
-		fd = sysv_open(id);
+		fd = sysv_open(id, e->has_hugetlb_size ? e->hugetlb_size : PAGE_SIZE);
 		if (fd < 0)
 			return fd;
 		err = fill_object(fd, src, e);
 		close(fd);
 		return err;
 	}
-	fd = e->kind == SHMEM_KIND__SHMEM_MEMFD ? create_memfd(e->name, e->has_seals ? e->seals : F_SEAL_SEAL, e->size) : create_anon(e->size);
+	fd = e->kind == SHMEM_KIND__SHMEM_MEMFD ? create_memfd(e->name, e->has_seals ? e->seals : F_SEAL_SEAL, e->size) : create_anon(e);
 	if (fd < 0)
 		return fd;
 	n[t->nr++] = (struct shmem_obj){ .id = e->id, .fd = fd, .sysv_id = -1,

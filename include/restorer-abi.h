@@ -56,6 +56,20 @@ struct restorer_guard {
 	u32 __pad;
 };
 
+/* An AIO context: made with io_setup(nr_req), its ring moved to start, head and tail set. */
+struct restorer_aio {
+	u64 start, len;
+	u32 nr_req;
+	u32 nr;				/* events of the ring io_setup() must make */
+	u32 head, tail;
+	u64 events;			/* struct io_event[]: the unreaped ones, head to tail */
+};
+
+/* Transparent huge pages to MADV_COLLAPSE once the pages are in. */
+struct restorer_thp {
+	u64 start, len;
+};
+
 struct restorer_special {
 	u64 cur_start;			/* where the kernel put ours */
 	u64 size;
@@ -222,6 +236,10 @@ struct restorer_args {
 	 * it on to the rt_sigreturn; detached, it stops again).
 	 */
 	u32 stopped;
+	u32 nr_aios;
+	u64 aios;			/* struct restorer_aio[] */
+	u32 nr_thp;
+	u64 thp;			/* struct restorer_thp[] */
 };
 
 /* Steps, so cr can say where a restore failed. */
@@ -251,6 +269,7 @@ enum restorer_step {
 	RSTEP_FILE_LOCKS,
 	RSTEP_MLOCK,
 	RSTEP_GUARDS,
+	RSTEP_AIO,
 	RSTEP_MAX,
 };
 

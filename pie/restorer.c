@@ -15,6 +15,8 @@
 
 #include "pie-lib.h"
 #include "restorer-abi.h"
+#include "restorer-aio.h"
+#include "restorer-huge.h"
 #include "asm/pie-arch.h"
 
 #define MREMAP_MAYMOVE_	1
@@ -596,6 +598,8 @@ int blob_main(struct restorer_args *args)
 	/* Guards first: the kernel takes none in a locked VMA. */
 	install_guards();
 	lock_vmas();
+	CHECK(RSTEP_AIO, restorer_aio_rings((void *)A->aios, A->nr_aios, A->pages_fd));
+	restorer_thp_collapse((void *)A->thp, A->nr_thp);
 	move_specials(1);
 	CHECK(RSTEP_MM_MAP, sys_prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&A->mm_map,
 				      sizeof(A->mm_map), 0));

@@ -36,6 +36,10 @@ static inline long sys_getsockopt(int fd, int level, int opt, void *val, unsigne
 { return SC(__NR_getsockopt, fd, level, opt, val, len); }
 static inline long sys_nanosleep(const void *req, void *rem) { return SC(__NR_nanosleep, req, rem); }
 static inline long sys_vmsplice(int fd, const void *iov, unsigned long n, unsigned fl) { return SC(__NR_vmsplice, fd, iov, n, fl); }
+static inline long sys_io_setup(unsigned nr, unsigned long *ctx) { return SC(__NR_io_setup, nr, ctx); }
+static inline long sys_io_submit(unsigned long ctx, long nr, void *iocbpp) { return SC(__NR_io_submit, ctx, nr, iocbpp); }
+static inline long sys_io_getevents(unsigned long ctx, long min, long nr, void *ev, void *ts)
+{ return SC(__NR_io_getevents, ctx, min, nr, ev, ts); }
 static inline long sys_preadv(int fd, const void *iov, unsigned long n, unsigned long off)
 { return SC(__NR_preadv, fd, iov, n, off, 0); }
 static inline long sys_rt_sigaction(int sig, const void *act, void *old, unsigned long sz)

@@ -1,4 +1,4 @@
-/* smaps VmFlags parsing: flags land on the right VMA, a changed layout is refused. */
+/* smaps VmFlags and KernelPageSize parsing: flags land on the right VMA, a changed layout is refused. */
 #include <errno.h>
 #include <string.h>
 #include <CUnit/CUnit.h>
@@ -14,12 +14,14 @@ static const char maps_txt[] =
 static const char smaps_txt[] =
 	"7f0000000000-7f0000100000 rw-p 00000000 00:00 0 \n"
 	"Size:               1024 kB\n"
+	"KernelPageSize:        4 kB\n"
 	"AnonHugePages:         0 kB\n"
 	"FilePmdMapped:         0 kB\n"
 	"VmFlags: rd wr mr mw me nr dd \n"
 	"7f0000200000-7f0000300000 rw-p 00000000 00:00 0 \n"
 	"Size:               1024 kB\n"
-	"VmFlags: rd wr mr mw me ac hg dc wf gu\n"
+	"KernelPageSize:     2048 kB\n"
+	"VmFlags: rd wr mr mw me ac hg dc wf gu ht\n"
 	"7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]\n"
 	"VmFlags: rd wr mr mw me gd ac lo lf\n";
 
@@ -30,7 +32,11 @@ static void test_vmflags(void)
 	CU_ASSERT_EQUAL_FATAL(parse_maps_buf(maps_txt, &m), 0);
 	CU_ASSERT_EQUAL(parse_vmflags_buf(smaps_txt, &m), 0);
 	CU_ASSERT_EQUAL(m.vmas[0].vmflags, VMF_NORESERVE | VMF_DONTDUMP | VMF_MAYWRITE);
-	CU_ASSERT_EQUAL(m.vmas[1].vmflags, VMF_HUGEPAGE | VMF_DONTCOPY | VMF_WIPEONFORK | VMF_GUARD | VMF_MAYWRITE);
+	CU_ASSERT_EQUAL(m.vmas[1].vmflags,
+			VMF_HUGEPAGE | VMF_DONTCOPY | VMF_WIPEONFORK | VMF_GUARD | VMF_MAYWRITE | VMF_HUGETLB);
+	CU_ASSERT_EQUAL(m.vmas[0].page_kb, 4);
+	CU_ASSERT_EQUAL(m.vmas[1].page_kb, 2048);
+	CU_ASSERT_EQUAL(m.vmas[2].page_kb, 0);	/* no such line */
 	CU_ASSERT_EQUAL(m.vmas[2].vmflags, VMF_GROWSDOWN | VMF_LOCKED | VMF_LOCKONFAULT | VMF_MAYWRITE);
 	proc_maps_free(&m);
 }

@@ -61,3 +61,37 @@ int vma_find(const void *addr, struct vma_info *ret_vma)
 	fclose(f);
 	return ret;
 }
+
+int vma_smaps_line(const void *addr, const char *prefix, char *buf, size_t len)
+{
+	char line[512];
+	unsigned long s, e;
+	int in = 0, ret = -ENOENT;
+	FILE *f = fopen("/proc/self/smaps", "re");
+
+	if (!f)
+		fail_errno("smaps");
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &s, &e) == 2 && strchr(line, '-') < strchr(line, ' ')) {
+			in = s == (unsigned long)addr;
+		} else if (in && !strncmp(line, prefix, strlen(prefix))) {
+			snprintf(buf, len, "%s", line);
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+long vma_smaps_kb(const void *addr, const char *field)
+{
+	char line[512], want[64];
+	long kb;
+
+	snprintf(want, sizeof(want), "%s:", field);
+	if (vma_smaps_line(addr, want, line, sizeof(line)))
+		return -1;
+	snprintf(want, sizeof(want), "%s: %%ld kB", field);
+	return sscanf(line, want, &kb) == 1 ? kb : -1;
+}

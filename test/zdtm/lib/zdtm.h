@@ -161,6 +161,13 @@ struct vma_info {
 };
 
 int vma_find(const void *addr, struct vma_info *ret_vma);
+/*
+ * The smaps entry of the mapping that starts at ADDR: vma_smaps_line()
+ * copies its first line that starts with PREFIX into BUF (0, or -ENOENT);
+ * vma_smaps_kb() gives N of its "FIELD: N kB" line, -1 if absent.
+ */
+int vma_smaps_line(const void *addr, const char *prefix, char *buf, size_t len);
+long vma_smaps_kb(const void *addr, const char *field);
 
 /*
  * Seccomp filters (lib/seccomp.c); fail() if the kernel refuses them.
