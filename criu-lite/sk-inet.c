@@ -50,6 +50,8 @@ struct diag_sk {
 	ino_t ino;
 	uint32_t rqueue, wqueue;	/* listener: accept queue, backlog */
 	uint8_t state, shutdown;
+	uint8_t dst[16];		/* the peer (of a socket in SYN_SENT: getpeername() says none) */
+	uint16_t dport;			/* host order */
 };
 
 /*
@@ -88,7 +90,8 @@ static int diag_add(struct nlmsghdr *h, void *arg)
 	}
 	s = &c->v[c->nr++];
 	*s = (struct diag_sk){ .ino = m->idiag_inode, .rqueue = m->idiag_rqueue,
-			       .wqueue = m->idiag_wqueue, .state = m->idiag_state };
+			       .wqueue = m->idiag_wqueue, .state = m->idiag_state, .dport = ntohs(m->id.idiag_dport) };
+	memcpy(s->dst, m->id.idiag_dst, sizeof(s->dst));
 	if (nlmsg_parse(h, sizeof(*m), tb, INET_DIAG_MAX, NULL) == 0 && tb[INET_DIAG_SHUTDOWN])
 		s->shutdown = nla_get_u8(tb[INET_DIAG_SHUTDOWN]);
 	return 0;
@@ -106,7 +109,7 @@ static int diag_load(struct diag_cache *c, int family, int proto)
 	/* UDP: bound or connected (unbound ones are in no table the kernel lists). */
 	struct inet_diag_req_v2 req = {
 		.sdiag_family = family, .sdiag_protocol = proto,
-		.idiag_states = proto == IPPROTO_UDP ? ~0u : 1 << TCP_LISTEN | 1 << TCP_ESTABLISHED | 1 << TCP_CLOSE_WAIT |
+		.idiag_states = proto == IPPROTO_UDP ? ~0u : 1 << TCP_LISTEN | 1 << TCP_ESTABLISHED | 1 << TCP_CLOSE_WAIT | 1 << TCP_SYN_SENT |
 				1 << TCP_FIN_WAIT1 | 1 << TCP_FIN_WAIT2 | 1 << TCP_LAST_ACK | 1 << TCP_CLOSING,
 	};
 	char what[32];
@@ -257,6 +260,35 @@ static int dump_peer(const struct fd_dump *d, InetSkEntry *e)
 	return err;
 }
 
+/*
+ * A connect() in progress: nothing was exchanged but SYNs, so restore
+ * connects again from the same address and port (the program's connect()
+ * goes on waiting, or polls, as it did). The peer is sock_diag's.
+ */
+static int dump_connecting(struct fd_dump *d, InetSkEntry *e)
+{
+	struct sockaddr_storage ss = { .ss_family = e->family };
+	const struct diag_sk *s;
+	int err = diag_find(d, e->family, IPPROTO_TCP, &s);
+
+	if (err)
+		return err;
+	if (e->family == AF_INET) {
+		memcpy(&((struct sockaddr_in *)&ss)->sin_addr, s->dst, 4);
+		((struct sockaddr_in *)&ss)->sin_port = htons(s->dport);
+	} else {
+		memcpy(&((struct sockaddr_in6 *)&ss)->sin6_addr, s->dst, 16);
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(s->dport);
+	}
+	err = inet_addr_from_sa(&ss, &e->dst_addr, &e->dst_port);
+	if (err)
+		return err;
+	e->has_dst_addr = e->has_dst_port = true;
+	e->state = INET_SK_STATE__INET_CONNECTING;
+	e->bound = true;
+	return 0;
+}
+
 static int dump_tcp(struct fd_dump *d, InetSkEntry *e)
 {
 	const struct diag_sk *s;
@@ -314,9 +346,11 @@ static int dump_tcp(struct fd_dump *d, InetSkEntry *e)
 		e->state = INET_SK_STATE__INET_CONNECTED;
 		e->bound = true;
 		return tcp_repair_dump(d, e, e->reuseaddr, ti.tcpi_state);
+	case TCP_SYN_SENT:
+		return dump_connecting(d, e);
 	default:
-		snprintf(why, sizeof(why), "%s is in state %s; closed, listening and connected ones (established or "
-			 "closing) can be kept", as.s, tcp_state_name(ti.tcpi_state));
+		snprintf(why, sizeof(why), "%s is in state %s; closed, connecting, listening and connected ones "
+			 "(established or closing) can be kept", as.s, tcp_state_name(ti.tcpi_state));
 		return files_refuse(d, "a TCP socket", why);
 	}
 }
@@ -438,7 +472,8 @@ static int inet_check(struct files_rst *rf, const FileEntry *fe)
 	    !(tcp || (e->type == SOCK_DGRAM && e->protocol == IPPROTO_UDP) ||
 	      (e->type == SOCK_RAW && e->protocol <= UINT8_MAX)) ||
 	    e->src_addr.len != inet_addr_len(e->family) || e->src_port > UINT16_MAX ||
-	    (e->state == INET_SK_STATE__INET_CONNECTED &&
+	    (e->state == INET_SK_STATE__INET_CONNECTING && !tcp) ||
+	    ((e->state == INET_SK_STATE__INET_CONNECTED || e->state == INET_SK_STATE__INET_CONNECTING) &&
 	     (!e->has_dst_addr || e->dst_addr.len != inet_addr_len(e->family) || e->dst_port > UINT16_MAX)) ||
 	    (e->state == INET_SK_STATE__INET_LISTEN && (!tcp || !e->has_backlog)) ||
 	    (is_repair(e) != !!e->tcp) || e->shutdown > SHUTDOWN_MASK ||
@@ -535,6 +570,27 @@ static int inet_open(struct files_rst *rf, const FileEntry *fe)
 }
 
 /*
+ * A connect() in progress again, non-blocking (the status flags are set
+ * after this): the listeners of the tree listen by now.
+ */
+static int connect_again(const FileEntry *fe, int fd)
+{
+	const InetSkEntry *e = fe->inet_sk;
+	struct sockaddr_storage ss;
+	struct inet_addr_str as, bs;
+	socklen_t len = inet_sockaddr(e->family, &e->dst_addr, e->dst_port, &ss);
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return pr_errno(-errno, "file id %u: O_NONBLOCK", fe->id);
+	if (connect(fd, (struct sockaddr *)&ss, len) == 0 || errno == EINPROGRESS)
+		return 0;
+	return pr_errno(-errno, "file id %u: TCP %s: connecting to %s again", fe->id,
+			inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port),
+			inet_addr_fmt(&bs, e->family, &e->dst_addr, e->dst_port));
+}
+
+/*
  * Every socket is bound by now: a listener listens only then, as
  * SO_REUSEADDR lets others bind its port only while none listens on it.
  */
@@ -546,6 +602,8 @@ static int inet_post_open(struct files_rst *rf, const FileEntry *fe, int fd)
 	if (e->state == INET_SK_STATE__INET_LISTEN && listen(fd, e->backlog) < 0)
 		return pr_errno(-errno, "file id %u: listen on %s", fe->id,
 				inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port));
+	if (e->state == INET_SK_STATE__INET_CONNECTING)
+		return connect_again(fe, fd);
 	return is_repair(e) ? tcp_repair_restore(rf, fe, fd) : 0;
 }
 
