@@ -32,6 +32,7 @@
 #include "cr.h"
 #include "log.h"
 #include "sk-inet-addr.h"
+#include "sk-inet-mc.h"
 #include "sk-inet-raw.h"
 #include "sk-filter.h"
 #include "sk-opts.h"
@@ -181,6 +182,7 @@ static const struct sk_opt inet_opts[] = {
 	INET_OPT(SOL_IP, IP_FREEBIND, IP_FREEBIND, IP4, ip_freebind),
 	INET_OPT(SOL_IP, IP_MULTICAST_TTL, IP_MULTICAST_TTL, ONLY_UDP, ip_mc_ttl),
 	INET_OPT(SOL_IP, IP_MULTICAST_LOOP, IP_MULTICAST_LOOP, ONLY_UDP, ip_mc_loop),
+	INET_OPT(SOL_IP, IP_MULTICAST_ALL, IP_MULTICAST_ALL, ONLY_UDP, ip_mc_all),
 	INET_OPT(SOL_SOCKET, SO_MARK, SO_MARK, 0, so_mark),
 	INET_OPT(SOL_SOCKET, SO_RCVLOWAT, SO_RCVLOWAT, 0, so_rcvlowat),
 	INET_OPT(SOL_SOCKET, SO_OOBINLINE, SO_OOBINLINE, 0, so_oobinline),
@@ -415,8 +417,10 @@ static int inet_dump(struct fd_dump *d, FileEntry *fe)
 		err = sk_filter_dump(d, &e->filter);
 	if (err)
 		return err;
-	if (type == SOCK_RAW)
-		return inet_raw_dump(d, e);
+	if (type == SOCK_RAW) {
+		err = inet_raw_dump(d, e);
+		return err ? err : inet_mc_dump(d, e);
+	}
 	if (proto == IPPROTO_TCP)
 		return dump_tcp(d, e);
 
@@ -426,6 +430,8 @@ static int inet_dump(struct fd_dump *d, FileEntry *fe)
 	e->state = err ? INET_SK_STATE__INET_UNCONNECTED : INET_SK_STATE__INET_CONNECTED;
 	e->bound = e->src_port != 0;
 	err = dump_udp_shutdown(d, e);
+	if (!err)
+		err = inet_mc_dump(d, e);
 	return err ? err : udp_queue_dump(d, e);
 }
 
@@ -440,6 +446,7 @@ static void inet_free_entry(FileEntry *fe)
 	free(e->src_addr.data);
 	free(e->dst_addr.data);
 	free(e->icmpv6_filter.data);
+	inet_mc_free(e);
 	tcp_stream_free(e->tcp);
 	udp_queue_free(e);
 	free(e);
@@ -478,6 +485,7 @@ static int inet_check(struct files_rst *rf, const FileEntry *fe)
 	    (e->state == INET_SK_STATE__INET_LISTEN && (!tcp || !e->has_backlog)) ||
 	    (is_repair(e) != !!e->tcp) || e->shutdown > SHUTDOWN_MASK ||
 	    (e->tcp && e->tcp->has_state && !tcp_repair_state_kept(e->tcp->state)) ||
+	    (e->n_mc && tcp) || !inet_mc_valid(e) ||
 	    sk_filter_check(e->filter))
 		return pr_errno(-EBADMSG, "files.img: inet socket id %u is inconsistent", fe->id);
 	if (is_repair(e) && !files_rst_opts(rf)->tcp_established) {
@@ -510,6 +518,9 @@ static int inet_open_end(const FileEntry *fe, int fd)
 {
 	char what[64];
 	int err = udp_shutdown_restore(fe, fd);
+
+	if (!err)
+		err = inet_mc_restore(fe, fd);
 
 	snprintf(what, sizeof(what), "file id %u (inet socket)", fe->id);
 	return err ? err : sk_filter_restore(fd, fe->inet_sk->filter, what);
