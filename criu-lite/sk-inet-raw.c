@@ -61,7 +61,7 @@ static int dump_peer(const struct fd_dump *d, InetSkEntry *e)
 	_cleanup_fclose_ FILE *f = NULL;
 	int err;
 
-	snprintf(path, sizeof(path), "/proc/%d/net/raw%s", d->pid, v6 ? "6" : "");
+	snprintf(path, sizeof(path), "/proc/%d/net/%s%s", d->pid, e->type == SOCK_RAW ? "raw" : "icmp", v6 ? "6" : "");
 	f = fopen(path, "re");
 	if (!f)
 		return pr_errno(-errno, "pid %d: fd %d: opening %s", d->pid, d->fd, path);
@@ -89,7 +89,8 @@ static int dump_peer(const struct fd_dump *d, InetSkEntry *e)
 		e->state = INET_SK_STATE__INET_CONNECTED;
 		return err;
 	}
-	return files_refuse(d, "a raw socket", "its net namespace's /proc/net/raw does not list it");
+	return files_refuse(d, e->type == SOCK_RAW ? "a raw socket" : "a ping socket",
+			    "its net namespace's /proc/net table does not list it");
 }
 
 int inet_raw_dump(struct fd_dump *d, InetSkEntry *e)
@@ -100,16 +101,18 @@ int inet_raw_dump(struct fd_dump *d, InetSkEntry *e)
 
 	if (err)
 		return err;
-	e->bound = !addr_is_any(&e->src_addr);
-	if (e->family == AF_INET6 && e->protocol == IPPROTO_ICMPV6) {
+	/* A ping socket's port is its ICMP echo id, a raw one's is its protocol. */
+	e->bound = !addr_is_any(&e->src_addr) || (e->type == SOCK_DGRAM && e->src_port);
+	if (e->type == SOCK_RAW && e->family == AF_INET6 && e->protocol == IPPROTO_ICMPV6) {
 		err = dump_icmpv6_filter(d, e);
 		if (err)
 			return err;
 	}
 	len = sizeof(mi);
 	if (getsockopt(d->cr_fd, SOL_SOCKET, SO_MEMINFO, mi, &len) == 0 && mi[SK_MEMINFO_RMEM_ALLOC])
-		pr_warn("pid %d: fd %d: raw socket (protocol %u): the packets in its receive queue (%u bytes) are "
-			"dropped", d->pid, d->fd, e->protocol, mi[SK_MEMINFO_RMEM_ALLOC]);
+		pr_warn("pid %d: fd %d: %s socket (protocol %u): the packets in its receive queue (%u bytes) are "
+			"dropped", d->pid, d->fd, e->type == SOCK_RAW ? "raw" : "ping", e->protocol,
+			mi[SK_MEMINFO_RMEM_ALLOC]);
 	return 0;
 }
 
@@ -128,10 +131,13 @@ int inet_raw_open(const FileEntry *fe, int fd)
 			return pr_errno(-errno, "file id %u: ICMP6_FILTER", fe->id);
 	}
 	if (e->bound) {
-		len = inet_sockaddr(e->family, &e->src_addr, 0, &ss);
+		uint32_t port = e->type == SOCK_RAW ? 0 : e->src_port;
+
+		len = inet_sockaddr(e->family, &e->src_addr, port, &ss);
 		if (bind(fd, (struct sockaddr *)&ss, len) < 0)
-			return pr_errno(-errno, "file id %u: raw socket (protocol %u): bind to %s", fe->id,
-					e->protocol, inet_addr_fmt(&as, e->family, &e->src_addr, 0));
+			return pr_errno(-errno, "file id %u: %s socket (protocol %u): bind to %s", fe->id,
+					e->type == SOCK_RAW ? "raw" : "ping", e->protocol,
+					inet_addr_fmt(&as, e->family, &e->src_addr, port));
 	}
 	if (e->state == INET_SK_STATE__INET_CONNECTED) {
 		len = inet_sockaddr(e->family, &e->dst_addr, 0, &ss);

@@ -3,7 +3,8 @@
 
 /*
  * Raw IPv4 and IPv6 sockets (SOCK_RAW: ping's ICMP socket, a routing
- * daemon's), the parts the inet kind (sk-inet.c) does not share with
+ * daemon's) and ping sockets (SOCK_DGRAM of ICMP or ICMPv6, the
+ * unprivileged ping's: their port is their echo id), the parts the inet kind (sk-inet.c) does not share with
  * TCP and UDP: the address they are bound to (no port: the protocol), a
  * peer, the ICMPv6 filter, and the packets queued (dropped with a
  * warning: raw packets may be lost anyway, and the kernel cannot put

@@ -149,6 +149,12 @@ static void diag_free(void)
 	memset(diag, 0, sizeof(diag));
 }
 
+/* A ping socket (SOCK_DGRAM of ICMP, ICMPv6: net.ipv4.ping_group_range lets groups make them). */
+static bool is_ping(uint32_t type, uint32_t proto)
+{
+	return type == SOCK_DGRAM && (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6);
+}
+
 /* ---- options --------------------------------------------------------------- */
 
 enum {
@@ -244,7 +250,7 @@ static int restore_opts(int fd, const FileEntry *fe, bool repair)
 
 static bool inet_match(const struct fd_dump *d)
 {
-	static const char *const names[] = { "TCP", "TCPv6", "UDP", "UDPv6", "RAW", "RAWv6", NULL };
+	static const char *const names[] = { "TCP", "TCPv6", "UDP", "UDPv6", "RAW", "RAWv6", "PING", "PINGv6", NULL };
 
 	return sk_dump_proto_is(d, names);
 }
@@ -403,8 +409,8 @@ static int inet_dump(struct fd_dump *d, FileEntry *fe)
 		return err;
 	if ((family != AF_INET && family != AF_INET6) ||
 	    !((type == SOCK_STREAM && proto == IPPROTO_TCP) || (type == SOCK_DGRAM && proto == IPPROTO_UDP) ||
-	      type == SOCK_RAW))
-		return files_refuse(d, "an inet socket", "only TCP, UDP and raw sockets of IPv4 and IPv6 are kept");
+	      type == SOCK_RAW || is_ping(type, proto)))
+		return files_refuse(d, "an inet socket", "only TCP, UDP, raw and ping sockets of IPv4 and IPv6 are kept");
 	e->family = family;
 	e->type = type;
 	e->protocol = proto;
@@ -417,7 +423,7 @@ static int inet_dump(struct fd_dump *d, FileEntry *fe)
 		err = sk_filter_dump(d, &e->filter);
 	if (err)
 		return err;
-	if (type == SOCK_RAW) {
+	if (type == SOCK_RAW || is_ping(type, proto)) {
 		err = inet_raw_dump(d, e);
 		return err ? err : inet_mc_dump(d, e);
 	}
@@ -477,7 +483,7 @@ static int inet_check(struct files_rst *rf, const FileEntry *fe)
 	tcp = e->type == SOCK_STREAM && e->protocol == IPPROTO_TCP;
 	if ((e->family != AF_INET && e->family != AF_INET6) ||
 	    !(tcp || (e->type == SOCK_DGRAM && e->protocol == IPPROTO_UDP) ||
-	      (e->type == SOCK_RAW && e->protocol <= UINT8_MAX)) ||
+	      (e->type == SOCK_RAW && e->protocol <= UINT8_MAX) || is_ping(e->type, e->protocol)) ||
 	    e->src_addr.len != inet_addr_len(e->family) || e->src_port > UINT16_MAX ||
 	    (e->state == INET_SK_STATE__INET_CONNECTING && !tcp) ||
 	    ((e->state == INET_SK_STATE__INET_CONNECTED || e->state == INET_SK_STATE__INET_CONNECTING) &&
@@ -538,7 +544,9 @@ static int inet_open(struct files_rst *rf, const FileEntry *fe)
 	inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port);
 	fd = socket(e->family, e->type | SOCK_CLOEXEC, e->protocol);
 	if (fd < 0)
-		return pr_errno(-errno, "file id %u: socket for %s", fe->id, as.s);
+		return pr_errno(-errno, "file id %u: socket for %s%s", fe->id, as.s,
+				errno == EACCES && is_ping(e->type, e->protocol) ?
+				" (a ping socket: net.ipv4.ping_group_range leaves cr's group out)" : "");
 	if (is_repair(e)) {
 		int on = TCP_REPAIR_ON;
 
@@ -548,7 +556,7 @@ static int inet_open(struct files_rst *rf, const FileEntry *fe)
 	err = restore_opts(fd, fe, is_repair(e));
 	if (err)
 		return err;
-	if (e->type == SOCK_RAW) {
+	if (e->type == SOCK_RAW || is_ping(e->type, e->protocol)) {
 		err = inet_raw_open(fe, fd);
 		if (!err)
 			err = inet_open_end(fe, fd);
