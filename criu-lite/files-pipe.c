@@ -239,6 +239,38 @@ static int open_pipe_mode(const char *path, int acc, const char *what)
 	return fd;
 }
 
+/*
+ * The bytes of a FIFO go through a pipe of cr's and splice(): a write()
+ * to a FIFO sets the mtime and ctime of its file, which exists and is
+ * not cr's to touch; splice() from pipe to pipe leaves them.
+ */
+static int refill_fifo(struct files_rst *rf, const PipeEntry *pe, int wr, const char *what)
+{
+	_cleanup_close_ int t0 = -EBADF, t1 = -EBADF;
+	uint64_t done = 0;
+	int t[2], err;
+
+	if (pipe2(t, O_CLOEXEC | O_NONBLOCK) < 0)
+		return pr_errno(-errno, "%s: pipe2 for its bytes", what);
+	t0 = t[0];
+	t1 = t[1];
+	if ((unsigned)fcntl(t1, F_GETPIPE_SZ) < pe->size && fcntl(t1, F_SETPIPE_SZ, pe->size) < 0)
+		return pr_errno(-errno, "%s: sizing cr's pipe to %u bytes for its bytes", what, pe->size);
+	err = fdata_copy_to_fd(rf, pe->data, t1);
+	if (err)
+		return pr_errno(err, "%s: reading its %llu bytes", what, (unsigned long long)pe->data->len);
+	while (done < pe->data->len) {
+		ssize_t n = splice(t0, NULL, wr, NULL, pe->data->len - done, SPLICE_F_NONBLOCK);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return pr_errno(n < 0 ? -errno : -EIO, "%s: splice of its bytes into it", what);
+		done += n;
+	}
+	return 0;
+}
+
 /* Capacity, then the bytes: the pipe must hold them all without a reader. */
 static int fill_pipe(struct files_rst *rf, const PipeEntry *pe, int wr, const char *what)
 {
@@ -253,6 +285,8 @@ static int fill_pipe(struct files_rst *rf, const PipeEntry *pe, int wr, const ch
 	if (pe->data->len > pe->size)
 		return pr_errno(-EBADMSG, "%s: %llu bytes of data for a capacity of %u", what,
 				(unsigned long long)pe->data->len, pe->size);
+	if (pe->path)
+		return refill_fifo(rf, pe, wr, what);
 	err = fdata_copy_to_fd(rf, pe->data, wr);
 	if (err)
 		return pr_errno(err, "%s: refilling its %llu bytes", what, (unsigned long long)pe->data->len);
