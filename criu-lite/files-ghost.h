@@ -56,4 +56,25 @@ int ghost_attrs_apply_path(const char *path, const FileAttrs *a, const char *wha
  */
 int ghost_node_open(const char *path, const FileAttrs *a, int oflags, const char *what);
 
+/*
+ * A task's cwd or root (@name "cwd", "root"): its path into *ret_path and,
+ * deleted, its attributes into *ret_attrs (else NULL). 0 or -errno, logged.
+ */
+int ghost_task_dir_dump(pid_t pid, const char *name, char **ret_path, FileAttrs **ret_attrs);
+/*
+ * Restore, in cr before the first fork: a task's deleted cwd and root,
+ * made again (removed, empty; once per path), their fds at or above
+ * @keep_from. ghost_task_dirs_close() closes cr's copies once the tree
+ * is forked. 0 or -errno, logged naming @pid.
+ */
+#include "core.pb-c.h"
+int ghost_task_dirs_make(pid_t pid, const CoreEntry *c, int keep_from);
+void ghost_task_dirs_close(void);
+/*
+ * In the task: chdir() to @cwd or, @deleted, to the directory made for
+ * it. chroot() likewise (after chdir: the cwd stays where it is).
+ */
+int ghost_task_chdir(pid_t pid, const char *cwd, const FileAttrs *deleted);
+int ghost_task_chroot(pid_t pid, const char *root, const FileAttrs *deleted);
+
 #endif
