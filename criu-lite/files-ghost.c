@@ -27,11 +27,16 @@
 #define GHOST_TMP_SUFFIX	".cr-ghost."
 #define GHOST_TMP_TRIES		100
 
-bool ghost_is_deleted(const char *link, const struct stat *st)
+bool ghost_has_deleted_suffix(const char *link)
 {
 	size_t ls = strlen(link), lx = strlen(DELETED_SUFFIX);
 
-	return st->st_nlink == 0 && ls >= lx && !strcmp(link + ls - lx, DELETED_SUFFIX);
+	return ls >= lx && !strcmp(link + ls - lx, DELETED_SUFFIX);
+}
+
+bool ghost_is_deleted(const char *link, const struct stat *st)
+{
+	return st->st_nlink == 0 && ghost_has_deleted_suffix(link);
 }
 
 /*

@@ -22,7 +22,9 @@
 uint32_t file_rdev_encode(dev_t dev);
 dev_t file_rdev_decode(uint32_t v);
 
-/* Whether @link ends with DELETED_SUFFIX and @st says the file has no name left. */
+/* Whether @link ends with DELETED_SUFFIX; */
+bool ghost_has_deleted_suffix(const char *link);
+/* and whether @link ends with DELETED_SUFFIX and @st says the file has no name left. */
 bool ghost_is_deleted(const char *link, const struct stat *st);
 
 /*

@@ -20,6 +20,7 @@
 #include "compiler.h"
 #include "files-ghost.h"
 #include "files-kind.h"
+#include "files-remap.h"
 #include "log.h"
 #include "memfd.h"
 #include "namespaces.h"
@@ -87,7 +88,7 @@ static int check_path_now(const struct fd_dump *d, RegFileEntry *r)
 		return 0;
 	err = mntns_hidden_file(d->pid, d->fdi.mnt_id, d->link, &r->mnt_path);
 	if (err == -ENOENT)
-		return files_refuse(d, "a file", why);
+		return link_remap_dump(d, r->path, why, r);
 	if (err)
 		return pr_errno(err, "pid %d: fd %d (%s): looking for the mount it is on", d->pid, d->fd, d->link);
 	r->has_hidden_mnt = true;
@@ -227,6 +228,9 @@ static int reg_dump(struct fd_dump *d, FileEntry *fe)
 		r->path[strlen(r->path) - strlen(DELETED_SUFFIX)] = '\0';
 		return dump_unlinked(d, fe, r);
 	}
+	/* Renamed over while it keeps another name: " (deleted)" too, with links left. */
+	if (ghost_has_deleted_suffix(r->path))
+		r->path[strlen(r->path) - strlen(DELETED_SUFFIX)] = '\0';
 	if (S_ISCHR(d->st.st_mode) && !(fe->flags & O_PATH)) {
 		r->has_rdev = true;
 		r->rdev = file_rdev_encode(d->st.st_rdev);
@@ -253,6 +257,7 @@ static void reg_free_entry(FileEntry *fe)
 	free(r->path);
 	free(r->memfd_name);
 	free(r->mnt_path);
+	free(r->link_remap);
 	ghost_attrs_free(r->attrs);
 	free(r);
 	fe->reg = NULL;
@@ -310,6 +315,8 @@ static void dir_of(const char *path, char *buf, size_t size)
 /* Where cr finds a file: at its path, or inside the mount that hid it there at dump. */
 static const char *where(const RegFileEntry *r, char *buf)
 {
+	if (r->link_remap)
+		return rst_path(r->link_remap, buf);
 	return r->has_hidden_mnt ? rst_mnt_path(r->hidden_mnt, r->mnt_path ? r->mnt_path : "", buf)
 				 : rst_path(r->path, buf);
 }
@@ -530,6 +537,13 @@ static int reg_open(struct files_rst *rf, const FileEntry *fe)
 	return TAKE_FD(fd);
 }
 
+/* Every file is open: the links --link-remap made at dump go. */
+static int reg_post_open(struct files_rst *rf, const FileEntry *fe, int fd)
+{
+	(void)rf;
+	return fe->reg->link_remap ? link_remap_remove(fe->reg, fd) : 0;
+}
+
 static bool reg_open_in_task(const FileEntry *fe)
 {
 	return fe->reg && fe->reg->in_tree_proc;
@@ -538,7 +552,7 @@ static bool reg_open_in_task(const FileEntry *fe)
 const struct fd_kind fd_kind_reg = {
 	.kind = FILE_KIND__FILE_REG, .name = "regular file",
 	.match = reg_match, .dump = reg_dump, .free_entry = reg_free_entry,
-	.check = reg_check, .open = reg_open, .open_in_task = reg_open_in_task,
+	.check = reg_check, .open = reg_open, .open_in_task = reg_open_in_task, .post_open = reg_post_open,
 };
 
 const struct fd_kind fd_kind_dir = {
