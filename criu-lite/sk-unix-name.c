@@ -73,9 +73,10 @@ int unix_dump_name(const struct fd_dump *d, const struct usk *us, UnixSkEntry *u
 	}
 	if (accepted)
 		return 0;		/* restored through its listener, never bound */
+	/* Deleted, or replaced by another file: bound again where the path is hidden (sk-unix-hidden.c). */
 	if (stat(path, &st) == 0)
-		return files_refuse(d, "a unix socket",
-				    "its path was replaced by another file since bind (a relative name bound in another directory?)");
+		pr_info("pid %d: fd %d: unix socket %s: its path names another file now; restore leaves that file alone\n",
+			d->pid, d->fd, path);
 	u->has_deleted = true;
 	u->deleted = true;
 	return 0;
@@ -182,6 +183,8 @@ int unix_bind(int fd, const UnixSkEntry *u)
 
 	if (!u->has_name || !u->name.len)
 		return 0;
+	if (unix_is_path(u) && u->deleted)
+		return unix_hidden_bind(fd, u);
 	unix_name_str(u, what, sizeof(what));
 	if (unix_is_path(u)) {
 		err = unix_check_path_free(u, true);
@@ -220,6 +223,8 @@ int unix_connect(int fd, const UnixSkEntry *to)
 	unix_name_str(to, what, sizeof(what));
 	if (!to->has_name || !to->name.len)
 		return pr_errno(-EBADMSG, "unix socket: connecting to an unnamed socket other than through socketpair");
+	if (unix_is_path(to) && to->deleted)
+		return unix_hidden_connect(fd, to);
 	err = unix_enter_dir(to, &s);
 	if (err)
 		return err;
@@ -265,6 +270,8 @@ int unix_unlink_name(const UnixSkEntry *u)
 	struct unix_in_dir s;
 	int err;
 
+	if (u->deleted)
+		return unix_hidden_finish(u);
 	unix_name_str(u, what, sizeof(what));
 	snprintf(rel, sizeof(rel), "%.*s", (int)u->name.len, (const char *)u->name.data);
 	err = unix_enter_dir(u, &s);
@@ -282,6 +289,11 @@ void unix_remove_name(const UnixSkEntry *u)
 	struct unix_in_dir s;
 	struct stat st;
 
+	/* Its file is the helper's, in a tmpfs of its own: the path is not cr's. */
+	if (u->deleted) {
+		(void)unix_hidden_finish(u);
+		return;
+	}
 	if (unix_enter_dir(u, &s))
 		return;
 	snprintf(rel, sizeof(rel), "%.*s", (int)u->name.len, (const char *)u->name.data);

@@ -196,7 +196,14 @@ static int unix_post_open(struct files_rst *rf, const FileEntry *fe, int fd)
 			tmp = socket(AF_UNIX, u->type | SOCK_CLOEXEC, 0);
 			if (tmp < 0)
 				return pr_errno(-errno, "unix socket file id %u: a socket to refill its queue", fe->id);
-			err = unix_queue_fill(rf, u, tmp, true);
+			/* A hidden path: sent through a connection made where the helper has it. */
+			if (unix_is_path(u) && u->deleted) {
+				err = unix_connect(tmp, u);
+				if (!err)
+					err = unix_queue_fill(rf, u, tmp, false);
+			} else {
+				err = unix_queue_fill(rf, u, tmp, true);
+			}
 			if (!err)
 				err = unix_shutdown_apply(fd, u);
 		} else {
@@ -237,8 +244,8 @@ static int unix_check(struct files_rst *rf, const FileEntry *fe)
 	err = unix_links_check(rf, fe);
 	if (err)
 		return err;
-	/* Bound sockets only; accepted ones carry their listener's name. */
-	if (unix_binds_path(rf, fe))
+	/* Bound sockets only; accepted ones carry their listener's name. A deleted name's path is left alone. */
+	if (unix_binds_path(rf, fe) && !u->deleted)
 		return unix_check_path_free(u, false);
 	return 0;
 }
