@@ -20,6 +20,7 @@
 #include "cleanup.h"
 #include "log.h"
 #include "open-file.h"
+#include "files-ghost.h"
 #include "sk-unix-priv.h"
 
 /* Sets name, dir, deleted and mode of a bound socket. */
@@ -69,7 +70,7 @@ int unix_dump_name(const struct fd_dump *d, const struct usk *us, UnixSkEntry *u
 		u->has_uid = u->has_gid = true;
 		u->uid = st.st_uid;
 		u->gid = st.st_gid;
-		return 0;
+		return ghost_attrs_dump(&st, -1, path, &u->file);
 	}
 	if (accepted)
 		return 0;		/* restored through its listener, never bound */
@@ -200,6 +201,8 @@ int unix_bind(int fd, const UnixSkEntry *u)
 	 * Its owner: bind() made it cr's, which a tree in a user namespace
 	 * may not map (it could not connect). chown() first: it clears set-id bits.
 	 */
+	else if (unix_is_path(u) && u->file)
+		err = ghost_attrs_apply_path(sa.sun_path, u->file, what);
 	else if (unix_is_path(u) && u->has_uid && u->has_gid &&
 		 fchownat(AT_FDCWD, sa.sun_path, u->uid, u->gid, AT_SYMLINK_NOFOLLOW) < 0)
 		err = pr_errno(-errno, "unix socket %s: chown %u:%u", what, u->uid, u->gid);

@@ -31,6 +31,7 @@
 #include "cleanup.h"
 #include "log.h"
 #include "sk-filter.h"
+#include "files-ghost.h"
 #include "sk-unix-priv.h"
 
 /* ==== dump ============================================================== */
@@ -107,6 +108,7 @@ static void unix_free_entry(FileEntry *fe)
 	free(u->name.data);
 	free(u->ext_peer.data);
 	sk_filter_free(u->filter);
+	ghost_attrs_free(u->file);
 	free(u->dir);
 	free(u->opts);
 	free(u);

@@ -9,13 +9,15 @@
  *	directory too);
  *   D	a datagram socket bound to D_NAME, and E a datagram socket
  *	connected to it by name; then D's file is removed and F, another
- *	socket of the test, is bound to D_NAME (replaced by a socket file).
+ *	socket of the test, is bound to D_NAME (replaced by a socket file);
+ *   B	a datagram socket bound to B_NAME whose file still is its own,
+ *	with owner, mode and times set (cr binds it again: a new file).
  *
  * After restore: every socket has the name getsockname() gave before;
  * A_NAME is still the same regular file (inode, content, mtime, ctime);
  * L_DIR does not exist; A receives its queued message; C and S still talk;
  * E still sends to D (not to F), and a new socket connecting to D_NAME
- * reaches F.
+ * reaches F; B_NAME has the owner, mode, mtime and atime it had.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,15 +34,16 @@
 #define A_NAME	"zdtm_unix_hidden.a"
 #define L_DIR	"zdtm_unix_hidden.dir"
 #define D_NAME	"zdtm_unix_hidden.d"
+#define B_NAME	"zdtm_unix_hidden.b"
 #define MSG_A	"queued for A"
 #define CONTENT	"the file that replaced A's"
 
-enum { A, L, C, S, D, E, F, NR };
+enum { A, L, C, S, D, E, F, B, NR };
 
 static int sk[NR];
 static struct sockaddr_un names[NR];
 static socklen_t lens[NR];
-static struct stat a_file;
+static struct stat a_file, b_file;
 
 static socklen_t addr_of(const char *path, struct sockaddr_un *sa)
 {
@@ -145,6 +148,12 @@ int main(int argc, char **argv)
 		fail_errno("unlink %s", D_NAME);
 	sk[F] = bound(SOCK_DGRAM, D_NAME);
 
+	sk[B] = bound(SOCK_DGRAM, B_NAME);
+	if (chown(B_NAME, 1111, 2222) || chmod(B_NAME, 0640) ||
+	    utimensat(AT_FDCWD, B_NAME, (struct timespec[2]){ { 3000, 3 }, { 4000, 4 } }, 0) ||
+	    lstat(B_NAME, &b_file))
+		fail_errno("attributes of %s", B_NAME);
+
 	for (int i = 0; i < NR; i++) {
 		lens[i] = sizeof(names[i]);
 		if (getsockname(sk[i], (struct sockaddr *)&names[i], &lens[i]))
@@ -184,5 +193,14 @@ int main(int argc, char **argv)
 	expect(sk[F], "F", "to-f");
 	if (recv(sk[D], buf, sizeof(buf), MSG_DONTWAIT) != -1 || errno != EAGAIN)
 		fail("D got what was sent to %s, F's name now", D_NAME);
+	if (lstat(B_NAME, &st))
+		fail_errno("lstat %s", B_NAME);
+	if (st.st_mode != b_file.st_mode || st.st_uid != b_file.st_uid || st.st_gid != b_file.st_gid ||
+	    st.st_mtim.tv_sec != b_file.st_mtim.tv_sec || st.st_mtim.tv_nsec != b_file.st_mtim.tv_nsec ||
+	    st.st_atim.tv_sec != b_file.st_atim.tv_sec || st.st_atim.tv_nsec != b_file.st_atim.tv_nsec)
+		fail("%s: mode %#o owner %u:%u mtime %ld atime %ld, expected %#o %u:%u %ld %ld", B_NAME,
+		     st.st_mode, st.st_uid, st.st_gid, (long)st.st_mtim.tv_sec, (long)st.st_atim.tv_sec,
+		     b_file.st_mode, b_file.st_uid, b_file.st_gid, (long)b_file.st_mtim.tv_sec,
+		     (long)b_file.st_atim.tv_sec);
 	pass();
 }
