@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "cr.h"
 #include "files-ghost.h"
 #include "log.h"
 #include "open-file.h"
@@ -255,6 +256,8 @@ int ghost_node_open(const char *path, const FileAttrs *a, int oflags, const char
 	if (err)
 		return err;
 	err = ghost_attrs_apply_path(at, a, what);
+	if (!err)
+		err = cr_fail_point("ghost-node");
 	if (!err) {
 		struct stat st;
 

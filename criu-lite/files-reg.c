@@ -526,6 +526,12 @@ static int reg_open(struct files_rst *rf, const FileEntry *fe)
 	}
 	if (fd < 0)
 		return fd;
+	if (r->link_remap) {
+		int err = link_remap_opened(r, fd);
+
+		if (err)
+			return err;
+	}
 	/*
 	 * Positions matter for directories too (getdents resumes from it).
 	 * The allowed character devices ignore positions.
@@ -537,13 +543,6 @@ static int reg_open(struct files_rst *rf, const FileEntry *fe)
 	return TAKE_FD(fd);
 }
 
-/* Every file is open: the links --link-remap made at dump go. */
-static int reg_post_open(struct files_rst *rf, const FileEntry *fe, int fd)
-{
-	(void)rf;
-	return fe->reg->link_remap ? link_remap_remove(fe->reg, fd) : 0;
-}
-
 static bool reg_open_in_task(const FileEntry *fe)
 {
 	return fe->reg && fe->reg->in_tree_proc;
@@ -552,7 +551,7 @@ static bool reg_open_in_task(const FileEntry *fe)
 const struct fd_kind fd_kind_reg = {
 	.kind = FILE_KIND__FILE_REG, .name = "regular file",
 	.match = reg_match, .dump = reg_dump, .free_entry = reg_free_entry,
-	.check = reg_check, .open = reg_open, .open_in_task = reg_open_in_task, .post_open = reg_post_open,
+	.check = reg_check, .open = reg_open, .open_in_task = reg_open_in_task,
 };
 
 const struct fd_kind fd_kind_dir = {

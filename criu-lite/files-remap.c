@@ -89,22 +89,48 @@ int link_remap_dump(const struct fd_dump *d, const char *path, const char *why, 
 	return r->link_remap ? 0 : -ENOMEM;
 }
 
-int link_remap_remove(const RegFileEntry *r, int fd)
+/* The links this restore opened files through, removed once the tree is live. */
+static struct opened {
+	char *at;			/* cr's path to it */
+	dev_t dev;
+	ino_t ino;
+} *opened;
+static size_t nr_opened;
+
+int link_remap_opened(const RegFileEntry *r, int fd)
 {
 	char buf[RST_PATH_MAX];
 	const char *at = rst_path(r->link_remap, buf);
-	struct stat a, b;
+	struct opened *n;
+	struct stat st;
 
 	if (!at)
 		return -ENAMETOOLONG;
-	/* Another fd of the file removed it already. */
-	if (lstat(at, &a) < 0)
-		return errno == ENOENT ? 0 : pr_errno(-errno, "file %s: lstat", r->link_remap);
-	if (fstat(fd, &b) < 0)
+	if (fstat(fd, &st) < 0)
 		return pr_errno(-errno, "file %s: fstat", r->link_remap);
-	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
-		return 0;		/* not the link cr made: not cr's to remove */
-	if (unlink(at) < 0)
-		return pr_errno(-errno, "file %s: removing the link --link-remap made at dump", r->link_remap);
-	return 0;
+	for (size_t i = 0; i < nr_opened; i++)
+		if (!strcmp(opened[i].at, at))
+			return 0;
+	n = xrealloc(opened, (nr_opened + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	opened = n;
+	opened[nr_opened] = (struct opened){ .at = xstrdup(at), .dev = st.st_dev, .ino = st.st_ino };
+	return opened[nr_opened++].at ? 0 : -ENOMEM;
+}
+
+void link_remap_restore_end(bool live)
+{
+	for (size_t i = 0; i < nr_opened; i++) {
+		struct stat st;
+
+		/* Still the link cr made (nobody put another file there): it goes. */
+		if (live && opened[i].at && lstat(opened[i].at, &st) == 0 && st.st_dev == opened[i].dev &&
+		    st.st_ino == opened[i].ino && unlink(opened[i].at) < 0)
+			pr_perror("removing %s, the link --link-remap made at dump", opened[i].at);
+		free(opened[i].at);
+	}
+	free(opened);
+	opened = NULL;
+	nr_opened = 0;
 }

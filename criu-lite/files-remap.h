@@ -7,8 +7,9 @@
  * hard link), cannot be reopened by its path, and saving its content
  * would split it from that other link. The dump makes a hard link of its
  * own to it next to its path, PATH's directory/.cr-link-remap.DEV.INO;
- * restore opens the file there and removes that link once every file is
- * open. The restored fd then shows that name (deleted) in /proc.
+ * restore opens the file there and removes that link once the tree is
+ * live (a failed restore leaves it for the next one; so does a dump
+ * with --leave-running, for a restore of its images). The restored fd then shows that name (deleted) in /proc.
  */
 #include "files-kind.h"
 
@@ -24,7 +25,12 @@ int link_remap_dump(const struct fd_dump *d, const char *path, const char *why, 
 #include <stdbool.h>
 void link_remap_dump_end(bool failed);
 
-/* Restore: removes @r's link if it still leads to the file of @fd (cr's). 0 or -errno, logged. */
-int link_remap_remove(const RegFileEntry *r, int fd);
+/*
+ * Restore: @fd (cr's) was opened through @r's link; the links go once
+ * the tree is live (link_remap_restore_end(true)); after a failed
+ * restore they stay, for the next one. 0 or -errno, logged.
+ */
+int link_remap_opened(const RegFileEntry *r, int fd);
+void link_remap_restore_end(bool live);
 
 #endif

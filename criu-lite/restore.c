@@ -33,6 +33,7 @@
 #include "cr.h"
 #include "files.h"
 #include "files-ghost.h"
+#include "files-remap.h"
 #include "guard.h"
 #include "image.h"
 #include "infect.h"
@@ -1358,6 +1359,8 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		goto out;
 	/* The tree holds its namespaces now. */
 	ns_restore_end(r.ns, true);
+	/* Its files are open: the links --link-remap made at dump go. */
+	link_remap_restore_end(true);
 	stats.restore_us = stats_us_since(&t_start);
 	stats.pages_restored = pages_restored(&r);
 	stats_write_restore(o, dfd, &stats);
@@ -1380,6 +1383,7 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		return 0;
 	}
 out:
+	link_remap_restore_end(false);
 	restore_ctx_release(&r);
 	return err;
 }

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "cr.h"
 #include "log.h"
 #include "open-file.h"
 #include "sk-unix-priv.h"
@@ -196,6 +197,11 @@ int unix_hidden_bind(int fd, const UnixSkEntry *u)
 		return err ? err : pr_errno(-EIO, "unix socket %s: its helper %d died", what, pid);
 	}
 	hidden[nr_hidden++] = (struct hidden){ .ino = u->ino, .helper = pid, .go = TAKE_FD(go_wr) };
+	err = cr_fail_point("unix-hidden");
+	if (err) {
+		(void)unix_hidden_finish(u);
+		return err;
+	}
 	pr_info("unix socket %s: bound where its path is hidden (helper %d): the path is left as it is\n",
 		what, pid);
 	return 0;
