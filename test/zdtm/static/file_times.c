@@ -81,13 +81,9 @@ static void check_unchanged(int i)
 
 static int make_file(const char *name, int flags)
 {
-	int fd = open(name, O_RDWR | O_CREAT | O_EXCL, 0640);
+	int fd;
 
-	if (fd < 0)
-		fail_errno("create %s", name);
-	pattern_fill(buf, LEN, SEED);
-	write_full(fd, buf, LEN);
-	close(fd);
+	file_pattern_create(name, LEN, SEED, 0640);
 	fd = open(name, flags);
 	if (fd < 0)
 		fail_errno("open %s", name);
@@ -121,6 +117,7 @@ int main(int argc, char **argv)
 	fds[FIFO] = open(F_FIFO, O_RDWR | O_NONBLOCK);
 	if (fds[FIFO] < 0)
 		fail_errno("open %s", F_FIFO);
+	pattern_fill(buf, FIFO_LEN, SEED);
 	write_full(fds[FIFO], buf, FIFO_LEN);
 
 	for (int i = 0; i < NR; i++) {

@@ -163,13 +163,9 @@ static void check(int i)
 
 static int make_reg(int i, int flags)
 {
-	int fd = open(g[i].name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	int fd;
 
-	if (fd < 0)
-		fail_errno("create %s", g[i].name);
-	pattern_fill(buf, LEN, i == REG ? SEED : SEED2);
-	write_full(fd, buf, LEN);
-	close(fd);
+	file_pattern_create(g[i].name, LEN, i == REG ? SEED : SEED2, 0600);
 	set_attrs(g[i].name, i, false);
 	fd = open(g[i].name, flags);
 	if (fd < 0)

@@ -44,13 +44,7 @@ static struct stat st_new, st_new2;
 
 static void make(const char *name, uint64_t seed)
 {
-	int f = open(name, O_RDWR | O_CREAT | O_EXCL, 0644);
-
-	if (f < 0)
-		fail_errno("create %s", name);
-	pattern_fill(buf, LEN, seed);
-	write_full(f, buf, LEN);
-	close(f);
+	file_pattern_create(name, LEN, seed, 0644);
 }
 
 static void same_file(int f, const char *name)
