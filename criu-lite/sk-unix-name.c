@@ -21,12 +21,13 @@
 #include "log.h"
 #include "open-file.h"
 #include "files-ghost.h"
+#include "proc-parse.h"
 #include "sk-unix-priv.h"
 
 /* Sets name, dir, deleted and mode of a bound socket. */
 int unix_dump_name(const struct fd_dump *d, const struct usk *us, UnixSkEntry *u, bool accepted)
 {
-	char path[PATH_MAX + SUN_PATH_MAX + 2], cwd[PATH_MAX];
+	char path[PATH_MAX + SUN_PATH_MAX + 2], cwd[PATH_MAX], seen[PATH_MAX + SUN_PATH_MAX + 64];
 	struct stat st;
 	ssize_t n;
 
@@ -63,7 +64,10 @@ int unix_dump_name(const struct fd_dump *d, const struct usk *us, UnixSkEntry *u
 			return -ENOMEM;
 		snprintf(path, sizeof(path), "%s/%.*s", cwd, (int)us->name_len, us->name);
 	}
-	if (stat(path, &st) == 0 && us->has_vfs && st.st_ino == us->vfs_ino &&
+	/* The file at the name as the task's mount namespace sees it. */
+	if (proc_mnt_path(d->pid, path, seen, sizeof(seen)))
+		return -ENAMETOOLONG;
+	if (stat(seen, &st) == 0 && us->has_vfs && st.st_ino == us->vfs_ino &&
 	    major(st.st_dev) == (us->vfs_dev >> 20) && minor(st.st_dev) == (us->vfs_dev & 0xfffff)) {
 		u->has_mode = true;
 		u->mode = st.st_mode & 07777;
@@ -75,9 +79,14 @@ int unix_dump_name(const struct fd_dump *d, const struct usk *us, UnixSkEntry *u
 	if (accepted)
 		return 0;		/* restored through its listener, never bound */
 	/* Deleted, or replaced by another file: bound again where the path is hidden (sk-unix-hidden.c). */
-	if (stat(path, &st) == 0)
+	if (stat(seen, &st) == 0)
 		pr_info("pid %d: fd %d: unix socket %s: its path names another file now; restore leaves that file alone\n",
 			d->pid, d->fd, path);
+	/* A relative name may have been bound in another directory, whose file would still lead to it. */
+	if (u->dir)
+		pr_warn("pid %d: fd %d: unix socket %.*s (relative, not at %s): restored without a file; if it was bound "
+			"in another directory than the task's cwd now, its file there no longer leads to it\n",
+			d->pid, d->fd, (int)us->name_len, us->name, path);
 	u->has_deleted = true;
 	u->deleted = true;
 	return 0;
