@@ -35,6 +35,9 @@ int ghost_task_dir_dump(pid_t pid, const char *name, char **ret_path, FileAttrs 
 		if (buf[0] != '/')
 			return pr_errno(-ENOTSUP, "pid %d: its %s (%s) has no path", pid, name, buf);
 		buf[n - strlen(DELETED_SUFFIX)] = '\0';
+		if (ghost_dir_left(pid, buf))
+			return pr_errno(-ENOTSUP, "pid %d: its %s %s was deleted, and its parent directory too: not supported",
+					pid, name, buf);
 		snprintf(what, sizeof(what), "pid %d: its %s", pid, name);
 		err = ghost_attrs_dump(&st, -1, what, ret_attrs);
 		if (err)

@@ -23,6 +23,7 @@
 #include "files-ghost.h"
 #include "log.h"
 #include "open-file.h"
+#include "proc-parse.h"
 
 /* Names tried next to a taken one: PATH.cr-ghost.N */
 #define GHOST_TMP_SUFFIX	".cr-ghost."
@@ -275,4 +276,20 @@ int ghost_node_open(const char *path, const FileAttrs *a, int oflags, const char
 	else if (err)
 		remove_node(at, a);
 	return err ? err : TAKE_FD(fd);
+}
+
+int ghost_dir_left(pid_t pid, const char *path)
+{
+	char dir[PATH_MAX], seen[PATH_MAX + 64];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (!slash)
+		return -ENOENT;
+	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if (proc_mnt_path(pid, dir, seen, sizeof(seen)))
+		return -ENAMETOOLONG;
+	if (stat(seen, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }

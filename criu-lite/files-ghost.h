@@ -36,6 +36,12 @@ bool ghost_is_deleted(const char *link, const struct stat *st);
 int ghost_attrs_dump(const struct stat *st, int fd, const char *what, FileAttrs **ret);
 void ghost_attrs_free(FileAttrs *a);
 
+/*
+ * Dump: whether the directory of @path, as task @pid sees it, is still
+ * there (a deleted file is made again in it): 0, -ENOENT or -ENOTDIR.
+ */
+int ghost_dir_left(pid_t pid, const char *path);
+
 /* Restore: whether the record can be made (a known type, a link with its target). 0 or -EBADMSG, logged. */
 int ghost_attrs_check(const FileAttrs *a, const char *what);
 

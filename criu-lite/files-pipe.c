@@ -142,6 +142,8 @@ static int fifo_dump_path(const struct fd_dump *d, PipeEntry *pe)
 		return -ENOMEM;
 	if (ghost_is_deleted(d->link, &d->st)) {
 		pe->path[strlen(pe->path) - strlen(DELETED_SUFFIX)] = '\0';
+		if (ghost_dir_left(d->pid, pe->path))
+			return files_refuse(d, "a deleted FIFO", "its directory was deleted too (or replaced)");
 		snprintf(what, sizeof(what), "pid %d: fd %d", d->pid, d->fd);
 		return ghost_attrs_dump(&d->st, d->cr_fd, what, &pe->deleted);
 	}

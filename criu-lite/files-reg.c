@@ -175,6 +175,8 @@ static int dump_unlinked(struct fd_dump *d, FileEntry *fe, RegFileEntry *r)
 		r->ino = d->st.st_ino;
 	} else if (d->link[0] != '/') {
 		return files_refuse(d, "a deleted file", "it has no path");
+	} else if (ghost_dir_left(d->pid, r->path)) {
+		return files_refuse(d, "a deleted file", "its directory was deleted too (or replaced)");
 	} else {
 		char what[64];
 
