@@ -10,6 +10,7 @@
 #include "asm/arch.h"
 #include "cleanup.h"
 #include "core.h"
+#include "files-ghost.h"
 #include "image.h"
 #include "infect.h"
 #include "log.h"
@@ -25,22 +26,6 @@
 #define SIGINFO_SIZE	128
 #define SECCOMP_MODE_STRICT_	1
 #define BPF_INSN_SIZE	8
-
-static int read_link(pid_t pid, const char *name, char **ret)
-{
-	char path[64], buf[PATH_MAX + 1];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
-	n = readlink(path, buf, sizeof(buf) - 1);
-	if (n < 0)
-		return pr_errno(-errno, "readlink %s", path);
-	buf[n] = 0;
-	if (n > 10 && !strcmp(buf + n - 10, " (deleted)"))
-		return pr_errno(-ENOTSUP, "pid %d: its %s %s was deleted", pid, name, buf);
-	*ret = xstrdup(buf);
-	return *ret ? 0 : -ENOMEM;
-}
 
 /* A number from /proc/PID/@name, in @base. */
 static int read_proc_number(pid_t pid, const char *name, int base, long *ret)
@@ -101,6 +86,8 @@ static void core_bufs_free(struct core_bufs *b, CoreEntry *c)
 	free(c->shared_pending_sigs);
 	free(c->cwd);
 	free(c->root);
+	ghost_attrs_free(c->cwd_deleted);
+	ghost_attrs_free(c->root_deleted);
 }
 
 /* Filters come newest first from ptrace; keep them oldest first. */
@@ -376,9 +363,9 @@ int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
 		err = read_proc_number(pid, "oom_score_adj", 10, &num);
 	c.oom_score_adj = num;
 	if (!err)
-		err = read_link(pid, "cwd", &c.cwd);
+		err = ghost_task_dir_dump(pid, "cwd", &c.cwd, &c.cwd_deleted);
 	if (!err)
-		err = read_link(pid, "root", &c.root);
+		err = ghost_task_dir_dump(pid, "root", &c.root, &c.root_deleted);
 	if (!err)
 		err = dump_signals(ctl, m, pending, &c, &b);
 	if (!err)

@@ -51,6 +51,8 @@ struct cr_options {
 	 * their peer's) is listed.
 	 */
 	bool ext_unix_sk;
+	/* dump: --link-remap: a file whose path names another file now is kept by a hard link of cr's (files-remap.c) */
+	bool link_remap;
 	const uint32_t *ext_unix_inos;
 	unsigned nr_ext_unix_inos;
 	/*

@@ -20,6 +20,7 @@
 #include "core.h"
 #include "cr.h"
 #include "files.h"
+#include "files-remap.h"
 #include "guard.h"
 #include "image.h"
 #include "infect.h"
@@ -541,6 +542,8 @@ int cr_dump(const struct cr_options *o, int dfd)
 		stats_write_dump(o, d.dfd, &stats);
 	}
 out:
+	/* The links --link-remap made stay for the restore, unless the dump failed. */
+	link_remap_dump_end(err != 0);
 	/* A failure before the tree was seized: the cgroup as it was. */
 	if (d.freezer && !d.tree.nr)
 		cgroup_thaw(d.freezer);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "files-ghost.h"
 #include "files-kind.h"
 #include "log.h"
 #include "open-file.h"
@@ -130,6 +131,27 @@ static int dump_pipe_data(struct fd_dump *d, PipeEntry *pe)
 	return err;
 }
 
+/* A FIFO's path, or the name it had and its attributes if it was deleted (recreated at restore). */
+static int fifo_dump_path(const struct fd_dump *d, PipeEntry *pe)
+{
+	struct stat st;
+	char what[64];
+
+	pe->path = xstrdup(d->link);
+	if (!pe->path)
+		return -ENOMEM;
+	if (ghost_is_deleted(d->link, &d->st)) {
+		pe->path[strlen(pe->path) - strlen(DELETED_SUFFIX)] = '\0';
+		if (ghost_dir_left(d->pid, pe->path))
+			return files_refuse(d, "a deleted FIFO", "its directory was deleted too (or replaced)");
+		snprintf(what, sizeof(what), "pid %d: fd %d", d->pid, d->fd);
+		return ghost_attrs_dump(&d->st, d->cr_fd, what, &pe->deleted);
+	}
+	if (stat(d->link, &st) < 0 || st.st_dev != d->st.st_dev || st.st_ino != d->st.st_ino)
+		return files_refuse(d, "a FIFO", "its path no longer names it (renamed or replaced?)");
+	return 0;
+}
+
 static int pipe_dump(struct fd_dump *d, FileEntry *fe)
 {
 	PipeEntry *pe = xmalloc(sizeof(*pe));
@@ -146,13 +168,9 @@ static int pipe_dump(struct fd_dump *d, FileEntry *fe)
 		return files_refuse(d, fifo ? "a FIFO" : "a pipe",
 				    "packet mode (O_DIRECT) is not supported");
 	if (fifo) {
-		struct stat st;
-
-		pe->path = xstrdup(d->link);
-		if (!pe->path)
-			return -ENOMEM;
-		if (stat(d->link, &st) < 0 || st.st_dev != d->st.st_dev || st.st_ino != d->st.st_ino)
-			return files_refuse(d, "a FIFO", "its path no longer names it (deleted, renamed or replaced?)");
+		err = fifo_dump_path(d, pe);
+		if (err)
+			return err;
 	}
 	err = files_dump_find(d->df, d->st.st_dev, d->st.st_ino, NULL, NULL, &first);
 	if (err)
@@ -174,6 +192,7 @@ static void pipe_free_entry(FileEntry *fe)
 		return;
 	free(pe->data);
 	free(pe->path);
+	ghost_attrs_free(pe->deleted);
 	free(pe);
 	fe->pipe = NULL;
 }
@@ -208,6 +227,12 @@ static int pipe_check(struct files_rst *rf, const FileEntry *fe)
 	}
 	if (!fifo)
 		return 0;
+	if (pe->deleted) {
+		if (!S_ISFIFO(pe->deleted->mode))
+			return pr_errno(-EBADMSG, "files.img: file id %u: deleted FIFO %s whose attributes are not a FIFO's",
+					fe->id, pe->path);
+		return ghost_attrs_check(pe->deleted, pe->path);
+	}
 	if (stat(pe->path, &st) < 0)
 		return pr_errno(-errno, "FIFO %s (open at dump) can't be found", pe->path);
 	if (!S_ISFIFO(st.st_mode))
@@ -239,6 +264,38 @@ static int open_pipe_mode(const char *path, int acc, const char *what)
 	return fd;
 }
 
+/*
+ * The bytes of a FIFO go through a pipe of cr's and splice(): a write()
+ * to a FIFO sets the mtime and ctime of its file, which exists and is
+ * not cr's to touch; splice() from pipe to pipe leaves them.
+ */
+static int refill_fifo(struct files_rst *rf, const PipeEntry *pe, int wr, const char *what)
+{
+	_cleanup_close_ int t0 = -EBADF, t1 = -EBADF;
+	uint64_t done = 0;
+	int t[2], err;
+
+	if (pipe2(t, O_CLOEXEC | O_NONBLOCK) < 0)
+		return pr_errno(-errno, "%s: pipe2 for its bytes", what);
+	t0 = t[0];
+	t1 = t[1];
+	if ((unsigned)fcntl(t1, F_GETPIPE_SZ) < pe->size && fcntl(t1, F_SETPIPE_SZ, pe->size) < 0)
+		return pr_errno(-errno, "%s: sizing cr's pipe to %u bytes for its bytes", what, pe->size);
+	err = fdata_copy_to_fd(rf, pe->data, t1);
+	if (err)
+		return pr_errno(err, "%s: reading its %llu bytes", what, (unsigned long long)pe->data->len);
+	while (done < pe->data->len) {
+		ssize_t n = splice(t0, NULL, wr, NULL, pe->data->len - done, SPLICE_F_NONBLOCK);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return pr_errno(n < 0 ? -errno : -EIO, "%s: splice of its bytes into it", what);
+		done += n;
+	}
+	return 0;
+}
+
 /* Capacity, then the bytes: the pipe must hold them all without a reader. */
 static int fill_pipe(struct files_rst *rf, const PipeEntry *pe, int wr, const char *what)
 {
@@ -253,6 +310,8 @@ static int fill_pipe(struct files_rst *rf, const PipeEntry *pe, int wr, const ch
 	if (pe->data->len > pe->size)
 		return pr_errno(-EBADMSG, "%s: %llu bytes of data for a capacity of %u", what,
 				(unsigned long long)pe->data->len, pe->size);
+	if (pe->path)
+		return refill_fifo(rf, pe, wr, what);
 	err = fdata_copy_to_fd(rf, pe->data, wr);
 	if (err)
 		return pr_errno(err, "%s: refilling its %llu bytes", what, (unsigned long long)pe->data->len);
@@ -278,7 +337,9 @@ static int pipe_open(struct files_rst *rf, const FileEntry *fe)
 	}
 
 	if (pe->path) {
-		wr = open_pipe_mode(pe->path, O_RDWR, what);
+		/* O_RDWR never waits for a partner; O_NONBLOCK: a refill that does not fit fails. */
+		wr = pe->deleted ? ghost_node_open(pe->path, pe->deleted, O_RDWR | O_NONBLOCK, what)
+				 : open_pipe_mode(pe->path, O_RDWR, what);
 		if (wr < 0)
 			return wr;
 		err = fill_pipe(rf, pe, wr, what);

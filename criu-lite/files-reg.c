@@ -18,14 +18,15 @@
 
 #include "cleanup.h"
 #include "compiler.h"
+#include "files-ghost.h"
 #include "files-kind.h"
+#include "files-remap.h"
 #include "log.h"
 #include "memfd.h"
 #include "namespaces.h"
 #include "open-file.h"
 #include "shmem.h"
 
-#define DELETED_SUFFIX	" (deleted)"
 #define MEMFD_PREFIX	"/memfd:"
 
 /* Character devices that carry no state worth keeping: reopening is exact. */
@@ -39,22 +40,6 @@ static const struct {
 	{ 1, 9 },	/* /dev/urandom */
 };
 
-/*
- * rdev is 32 bits in the image: the kernel's "new" dev_t encoding (12-bit
- * major, 20-bit minor) covers every device number Linux hands out.
- */
-static uint32_t rdev_encode(dev_t dev)
-{
-	unsigned maj = major(dev), min = minor(dev);
-
-	return (min & 0xff) | (maj << 8) | ((min & ~0xffu) << 12);
-}
-
-static dev_t rdev_decode(uint32_t v)
-{
-	return makedev((v & 0xfff00) >> 8, (v & 0xff) | ((v >> 12) & 0xfff00));
-}
-
 static bool chr_is_allowed(dev_t rdev)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(chr_allowed); i++)
@@ -63,16 +48,9 @@ static bool chr_is_allowed(dev_t rdev)
 	return false;
 }
 
-static bool has_suffix(const char *s, const char *suffix)
-{
-	size_t ls = strlen(s), lx = strlen(suffix);
-
-	return ls >= lx && !strcmp(s + ls - lx, suffix);
-}
-
 static bool is_deleted(const struct fd_dump *d)
 {
-	return d->st.st_nlink == 0 && has_suffix(d->link, DELETED_SUFFIX);
+	return ghost_is_deleted(d->link, &d->st);
 }
 
 static bool is_memfd(const struct fd_dump *d)
@@ -101,7 +79,8 @@ static int check_path_now(const struct fd_dump *d, RegFileEntry *r)
 	/* The name from the root of the task's mount namespace (a chroot is below it). */
 	if (proc_mnt_path(d->pid, d->link, seen, sizeof(seen)))
 		return -ENAMETOOLONG;
-	if (stat(seen, &st) < 0)
+	/* An O_PATH | O_NOFOLLOW fd of a symbolic link is of the link itself. */
+	if ((S_ISLNK(d->st.st_mode) ? lstat(seen, &st) : stat(seen, &st)) < 0)
 		why = "its path no longer names it (renamed?)";
 	else if (st.st_dev != d->st.st_dev || st.st_ino != d->st.st_ino)
 		why = "its path now names another file (renamed or replaced, or another mount namespace)";
@@ -109,7 +88,7 @@ static int check_path_now(const struct fd_dump *d, RegFileEntry *r)
 		return 0;
 	err = mntns_hidden_file(d->pid, d->fdi.mnt_id, d->link, &r->mnt_path);
 	if (err == -ENOENT)
-		return files_refuse(d, "a file", why);
+		return link_remap_dump(d, r->path, why, r);
 	if (err)
 		return pr_errno(err, "pid %d: fd %d (%s): looking for the mount it is on", d->pid, d->fd, d->link);
 	r->has_hidden_mnt = true;
@@ -128,7 +107,8 @@ static int dump_content(struct fd_dump *d, RegFileEntry *r)
 
 	/* A description of our own: seeking cr_fd would move the task's position. */
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", d->cr_fd);
-	fd = open(p, O_RDONLY | O_CLOEXEC);
+	/* O_NOATIME: reading it must not change its atime, which is saved too. */
+	fd = open(p, O_RDONLY | O_CLOEXEC | O_NOATIME);
 	if (fd < 0)
 		return pr_errno(-errno, "pid %d: fd %d (%s): opening it to save its content",
 				d->pid, d->fd, d->link);
@@ -195,6 +175,15 @@ static int dump_unlinked(struct fd_dump *d, FileEntry *fe, RegFileEntry *r)
 		r->ino = d->st.st_ino;
 	} else if (d->link[0] != '/') {
 		return files_refuse(d, "a deleted file", "it has no path");
+	} else if (ghost_dir_left(d->pid, r->path)) {
+		return files_refuse(d, "a deleted file", "its directory was deleted too (or replaced)");
+	} else {
+		char what[64];
+
+		snprintf(what, sizeof(what), "pid %d: fd %d", d->pid, d->fd);
+		err = ghost_attrs_dump(&d->st, d->cr_fd, what, &r->attrs);
+		if (err)
+			return err;
 	}
 
 	err = files_dump_find(d->df, d->st.st_dev, d->st.st_ino, NULL, NULL, &first);
@@ -205,7 +194,7 @@ static int dump_unlinked(struct fd_dump *d, FileEntry *fe, RegFileEntry *r)
 		r->same_as = first;
 		return 0;
 	}
-	return dump_content(d, r);
+	return S_ISREG(d->st.st_mode) ? dump_content(d, r) : 0;
 }
 
 /* A file under /proc/PID/ of a task of the tree: it exists again only once the task does. */
@@ -239,15 +228,14 @@ static int reg_dump(struct fd_dump *d, FileEntry *fe)
 
 	if (is_deleted(d)) {
 		r->path[strlen(r->path) - strlen(DELETED_SUFFIX)] = '\0';
-		if (fe->flags & O_PATH)
-			return files_refuse(d, "an O_PATH descriptor of a deleted file", NULL);
-		if (!S_ISREG(d->st.st_mode))
-			return files_refuse(d, "a deleted directory or device", NULL);
 		return dump_unlinked(d, fe, r);
 	}
+	/* Renamed over while it keeps another name: " (deleted)" too, with links left. */
+	if (ghost_has_deleted_suffix(r->path))
+		r->path[strlen(r->path) - strlen(DELETED_SUFFIX)] = '\0';
 	if (S_ISCHR(d->st.st_mode) && !(fe->flags & O_PATH)) {
 		r->has_rdev = true;
-		r->rdev = rdev_encode(d->st.st_rdev);
+		r->rdev = file_rdev_encode(d->st.st_rdev);
 	}
 	if (S_ISREG(d->st.st_mode)) {
 		r->has_size = true;
@@ -271,6 +259,8 @@ static void reg_free_entry(FileEntry *fe)
 	free(r->path);
 	free(r->memfd_name);
 	free(r->mnt_path);
+	free(r->link_remap);
+	ghost_attrs_free(r->attrs);
 	free(r);
 	fe->reg = NULL;
 }
@@ -327,16 +317,21 @@ static void dir_of(const char *path, char *buf, size_t size)
 /* Where cr finds a file: at its path, or inside the mount that hid it there at dump. */
 static const char *where(const RegFileEntry *r, char *buf)
 {
+	if (r->link_remap)
+		return rst_path(r->link_remap, buf);
 	return r->has_hidden_mnt ? rst_mnt_path(r->hidden_mnt, r->mnt_path ? r->mnt_path : "", buf)
 				 : rst_path(r->path, buf);
 }
 
+/* A symbolic link (an O_PATH | O_NOFOLLOW fd) is the link itself, not followed. */
 static int stat_at(const RegFileEntry *r, struct stat *st)
 {
 	char buf[RST_PATH_MAX];
 	const char *p = where(r, buf);
 
-	return p ? stat(p, st) : -1;
+	if (!p)
+		return -1;
+	return S_ISLNK(r->mode) ? lstat(p, st) : stat(p, st);
 }
 
 static int open_at(const RegFileEntry *r, int flags)
@@ -369,6 +364,12 @@ static int reg_check(struct files_rst *rf, const FileEntry *fe)
 	if (r->deleted) {
 		char dir[PATH_MAX];
 
+		if (r->attrs && ghost_attrs_check(r->attrs, r->path))
+			return -EBADMSG;
+		if (!r->attrs && !S_ISREG(r->mode))
+			return pr_errno(-EBADMSG, "files.img: file id %u: deleted %s %s without its attributes",
+					fe->id, type_name(r->mode), r->path);
+
 		dir_of(r->path, dir, sizeof(dir));
 		if (rst_stat(dir, &st) < 0)
 			return pr_errno(-errno, "deleted file %s: its directory %s can't be found", r->path, dir);
@@ -386,7 +387,7 @@ static int reg_check(struct files_rst *rf, const FileEntry *fe)
 		return pr_errno(-ESTALE, "file %s changed size since dump (was %llu bytes, now %llu)",
 				r->path, (unsigned long long)r->size, (unsigned long long)st.st_size);
 	if (fe->kind == FILE_KIND__FILE_CHR) {
-		dev_t want = rdev_decode(r->rdev);
+		dev_t want = file_rdev_decode(r->rdev);
 
 		if (!r->has_rdev || !chr_is_allowed(want))
 			return pr_errno(-EBADMSG, "file %s: the image names no character device cr restores",
@@ -405,6 +406,13 @@ static int reopen_fd(int fd, int flags, const char *what)
 	int nfd;
 
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	/*
+	 * O_PATH | O_NOFOLLOW would give the /proc link itself; without
+	 * O_NOFOLLOW it is not followed past the file @fd is (a symbolic link
+	 * stays the link).
+	 */
+	if (flags & O_PATH)
+		flags &= ~O_NOFOLLOW;
 	nfd = open(p, (flags & ~(O_CREAT | O_TRUNC | O_EXCL)) | O_CLOEXEC | O_NOCTTY);
 	if (nfd < 0)
 		return pr_errno(-errno, "%s: reopening with flags 0%o", what, flags);
@@ -480,10 +488,16 @@ static int open_unlinked(struct files_rst *rf, const FileEntry *fe)
 		if (shm >= 0)
 			return reopen_fd(shm, fe->flags, what);
 	}
+	if (r->attrs && !S_ISREG(r->attrs->mode)) {
+		/* A directory, device node or symbolic link: opened at its name (O_NOFOLLOW kept). */
+		return ghost_node_open(r->path, r->attrs, fe->flags & ~(O_CREAT | O_TRUNC | O_EXCL), what);
+	}
 	fd = create_unlinked(fe);
 	if (fd < 0)
 		return fd;
 	err = fill_content(rf, r, fd, what);
+	if (!err && r->attrs)
+		err = ghost_attrs_apply_fd(fd, r->attrs, what);
 	if (!err && r->memfd_name) {
 		/* Images from before uid and gid were kept: cr's own. */
 		struct memfd_attrs a = { .seals = r->seals, .mode = r->mode & 07777,
@@ -494,9 +508,8 @@ static int open_unlinked(struct files_rst *rf, const FileEntry *fe)
 	}
 	if (err)
 		return err;
-	if ((fe->flags & O_ACCMODE) != O_RDWR)
-		return reopen_fd(fd, fe->flags, what);
-	return TAKE_FD(fd);
+	/* Made O_RDWR (O_NOFOLLOW, O_TMPFILE in its flags): the dumped flags are a reopen's. */
+	return reopen_fd(fd, fe->flags, what);
 }
 
 static int reg_open(struct files_rst *rf, const FileEntry *fe)
@@ -515,6 +528,12 @@ static int reg_open(struct files_rst *rf, const FileEntry *fe)
 	}
 	if (fd < 0)
 		return fd;
+	if (r->link_remap) {
+		int err = link_remap_opened(r, fd);
+
+		if (err)
+			return err;
+	}
 	/*
 	 * Positions matter for directories too (getdents resumes from it).
 	 * The allowed character devices ignore positions.

@@ -45,6 +45,7 @@ enum {
 	OPT_FILE_LOCKS,
 	OPT_EVASIVE_DEVICES,
 	OPT_EXT_UNIX_SK,
+	OPT_LINK_REMAP,
 	OPT_STATUS_FD,
 	OPT_DISPLAY_STATS,
 	OPT_ORPHAN_PTS_MASTER,
@@ -92,6 +93,7 @@ static const struct option long_opts[] = {
 	{ "file-locks",		no_argument,		NULL, OPT_FILE_LOCKS },
 	{ "evasive-devices",	no_argument,		NULL, OPT_EVASIVE_DEVICES },
 	{ "ext-unix-sk",	optional_argument,	NULL, OPT_EXT_UNIX_SK },
+	{ "link-remap",		no_argument,		NULL, OPT_LINK_REMAP },
 	{ "status-fd",		required_argument,	NULL, OPT_STATUS_FD },
 	{ "orphan-pts-master",	no_argument,		NULL, OPT_ORPHAN_PTS_MASTER },
 	{ "console-socket",	required_argument,	NULL, OPT_CONSOLE_SOCKET },
@@ -160,6 +162,10 @@ static void usage(FILE *f)
 "      --ext-unix-sk[=INO,...]  dump: a unix socket whose peer is outside the\n"
 "                           tree (all, or of these inodes) is kept: restore\n"
 "                           connects it to the peer's name again\n"
+"      --link-remap         dump: an open file whose path now names another file\n"
+"                           but that has another hard link is kept by a new hard\n"
+"                           link (.cr-link-remap.*) next to its path; restore\n"
+"                           opens it there and removes that link\n"
 "      --orphan-pts-master  dump: a terminal (/dev/pts/N) whose master is outside\n"
 "                           the tree (a container's console) is saved; restore:\n"
 "                           it comes back as a new pty pair whose master goes to\n"
@@ -504,6 +510,9 @@ static enum parse_result parse_options(int argc, char **argv)
 		case OPT_FILE_LOCKS:
 		case OPT_EVASIVE_DEVICES:
 			/* criu's permissions that cr does not need (README) */
+			break;
+		case OPT_LINK_REMAP:
+			opts.link_remap = true;
 			break;
 		case OPT_EXT_UNIX_SK:
 			if (parse_ext_unix_sk(optarg))

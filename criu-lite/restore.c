@@ -32,6 +32,8 @@
 #include "core.h"
 #include "cr.h"
 #include "files.h"
+#include "files-ghost.h"
+#include "files-remap.h"
 #include "guard.h"
 #include "image.h"
 #include "infect.h"
@@ -481,11 +483,11 @@ static int setup_alive(struct restore_ctx *r, unsigned idx)
 	 * mount namespace, as /proc shows them: a chroot, which leaves the
 	 * cwd where it is (also outside the new root), comes last.
 	 */
-	if (chdir(c->cwd))
-		return pr_errno(-errno, "pid %d: chdir %s", t->pid, c->cwd);
-	err = files_restore(t->files, r->files);
-	if (!err && strcmp(c->root, "/") && chroot(c->root))
-		err = pr_errno(-errno, "pid %d: chroot %s", t->pid, c->root);
+	err = ghost_task_chdir(t->pid, c->cwd, c->cwd_deleted);
+	if (!err)
+		err = files_restore(t->files, r->files);
+	if (!err && strcmp(c->root, "/"))
+		err = ghost_task_chroot(t->pid, c->root, c->root_deleted);
 	return err;
 }
 
@@ -1312,6 +1314,9 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 	for (unsigned i = 0; i < r.tree.nr && !err; i++)
 		if (r.tree.tasks[i].kind == TASK_ALIVE)
 			err = region_bind_files(&r.tasks[i], r.files, r.keep_from);
+	for (unsigned i = 0; i < r.tree.nr && !err; i++)
+		if (r.tree.tasks[i].kind == TASK_ALIVE)
+			err = ghost_task_dirs_make(r.tasks[i].pid, r.tasks[i].core, r.keep_from);
 	/* Orphans of a failed restore come to cr, which reaps them. */
 	if (!err && prctl(PR_SET_CHILD_SUBREAPER, 1))
 		err = pr_errno(-errno, "PR_SET_CHILD_SUBREAPER");
@@ -1322,6 +1327,8 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 	clock_gettime(CLOCK_MONOTONIC, &t_fork);
 	if (!err)
 		err = create_tree(&r);
+	/* Every task has the directories made for deleted cwds and roots. */
+	ghost_task_dirs_close();
 	stats.forking_us = stats_us_since(&t_fork);
 	if (!err)
 		err = wait_ready(&r);
@@ -1358,6 +1365,8 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		goto out;
 	/* The tree holds its namespaces now. */
 	ns_restore_end(r.ns, true);
+	/* Its files are open: the links --link-remap made at dump go. */
+	link_remap_restore_end(true);
 	stats.restore_us = stats_us_since(&t_start);
 	stats.pages_restored = pages_restored(&r);
 	stats_write_restore(o, dfd, &stats);
@@ -1380,6 +1389,7 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		return 0;
 	}
 out:
+	link_remap_restore_end(false);
 	restore_ctx_release(&r);
 	return err;
 }

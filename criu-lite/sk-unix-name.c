@@ -20,12 +20,14 @@
 #include "cleanup.h"
 #include "log.h"
 #include "open-file.h"
+#include "files-ghost.h"
+#include "proc-parse.h"
 #include "sk-unix-priv.h"
 
 /* Sets name, dir, deleted and mode of a bound socket. */
 int unix_dump_name(const struct fd_dump *d, const struct usk *us, UnixSkEntry *u, bool accepted)
 {
-	char path[PATH_MAX + SUN_PATH_MAX + 2], cwd[PATH_MAX];
+	char path[PATH_MAX + SUN_PATH_MAX + 2], cwd[PATH_MAX], seen[PATH_MAX + SUN_PATH_MAX + 64];
 	struct stat st;
 	ssize_t n;
 
@@ -62,20 +64,29 @@ int unix_dump_name(const struct fd_dump *d, const struct usk *us, UnixSkEntry *u
 			return -ENOMEM;
 		snprintf(path, sizeof(path), "%s/%.*s", cwd, (int)us->name_len, us->name);
 	}
-	if (stat(path, &st) == 0 && us->has_vfs && st.st_ino == us->vfs_ino &&
+	/* The file at the name as the task's mount namespace sees it. */
+	if (proc_mnt_path(d->pid, path, seen, sizeof(seen)))
+		return -ENAMETOOLONG;
+	if (stat(seen, &st) == 0 && us->has_vfs && st.st_ino == us->vfs_ino &&
 	    major(st.st_dev) == (us->vfs_dev >> 20) && minor(st.st_dev) == (us->vfs_dev & 0xfffff)) {
 		u->has_mode = true;
 		u->mode = st.st_mode & 07777;
 		u->has_uid = u->has_gid = true;
 		u->uid = st.st_uid;
 		u->gid = st.st_gid;
-		return 0;
+		return ghost_attrs_dump(&st, -1, path, &u->file);
 	}
 	if (accepted)
 		return 0;		/* restored through its listener, never bound */
-	if (stat(path, &st) == 0)
-		return files_refuse(d, "a unix socket",
-				    "its path was replaced by another file since bind (a relative name bound in another directory?)");
+	/* Deleted, or replaced by another file: bound again where the path is hidden (sk-unix-hidden.c). */
+	if (stat(seen, &st) == 0)
+		pr_info("pid %d: fd %d: unix socket %s: its path names another file now; restore leaves that file alone\n",
+			d->pid, d->fd, path);
+	/* A relative name may have been bound in another directory, whose file would still lead to it. */
+	if (u->dir)
+		pr_warn("pid %d: fd %d: unix socket %.*s (relative, not at %s): restored without a file; if it was bound "
+			"in another directory than the task's cwd now, its file there no longer leads to it\n",
+			d->pid, d->fd, (int)us->name_len, us->name, path);
 	u->has_deleted = true;
 	u->deleted = true;
 	return 0;
@@ -182,6 +193,8 @@ int unix_bind(int fd, const UnixSkEntry *u)
 
 	if (!u->has_name || !u->name.len)
 		return 0;
+	if (unix_is_path(u) && u->deleted)
+		return unix_hidden_bind(fd, u);
 	unix_name_str(u, what, sizeof(what));
 	if (unix_is_path(u)) {
 		err = unix_check_path_free(u, true);
@@ -197,6 +210,8 @@ int unix_bind(int fd, const UnixSkEntry *u)
 	 * Its owner: bind() made it cr's, which a tree in a user namespace
 	 * may not map (it could not connect). chown() first: it clears set-id bits.
 	 */
+	else if (unix_is_path(u) && u->file)
+		err = ghost_attrs_apply_path(sa.sun_path, u->file, what);
 	else if (unix_is_path(u) && u->has_uid && u->has_gid &&
 		 fchownat(AT_FDCWD, sa.sun_path, u->uid, u->gid, AT_SYMLINK_NOFOLLOW) < 0)
 		err = pr_errno(-errno, "unix socket %s: chown %u:%u", what, u->uid, u->gid);
@@ -220,6 +235,8 @@ int unix_connect(int fd, const UnixSkEntry *to)
 	unix_name_str(to, what, sizeof(what));
 	if (!to->has_name || !to->name.len)
 		return pr_errno(-EBADMSG, "unix socket: connecting to an unnamed socket other than through socketpair");
+	if (unix_is_path(to) && to->deleted)
+		return unix_hidden_connect(fd, to);
 	err = unix_enter_dir(to, &s);
 	if (err)
 		return err;
@@ -265,6 +282,8 @@ int unix_unlink_name(const UnixSkEntry *u)
 	struct unix_in_dir s;
 	int err;
 
+	if (u->deleted)
+		return unix_hidden_finish(u);
 	unix_name_str(u, what, sizeof(what));
 	snprintf(rel, sizeof(rel), "%.*s", (int)u->name.len, (const char *)u->name.data);
 	err = unix_enter_dir(u, &s);
@@ -282,6 +301,11 @@ void unix_remove_name(const UnixSkEntry *u)
 	struct unix_in_dir s;
 	struct stat st;
 
+	/* Its file is the helper's, in a tmpfs of its own: the path is not cr's. */
+	if (u->deleted) {
+		(void)unix_hidden_finish(u);
+		return;
+	}
 	if (unix_enter_dir(u, &s))
 		return;
 	snprintf(rel, sizeof(rel), "%.*s", (int)u->name.len, (const char *)u->name.data);

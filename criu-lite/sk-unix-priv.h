@@ -107,6 +107,16 @@ int unix_connect_ext(int fd, const UnixSkEntry *u);
 int unix_unlink_name(const UnixSkEntry *u);
 /* A failed restore: removes the socket file at @u's path, if it is a socket. */
 void unix_remove_name(const UnixSkEntry *u);
+/*
+ * sk-unix-hidden.c: a path name whose file is not the socket's (deleted
+ * or replaced, u->deleted): bound in a helper's mount namespace, the path
+ * left as it is. unix_hidden_connect() connects @fd to such a socket;
+ * unix_hidden_finish() removes the socket file once every file is open
+ * (or the restore failed). 0 or -errno, logged.
+ */
+int unix_hidden_bind(int fd, const UnixSkEntry *u);
+int unix_hidden_connect(int fd, const UnixSkEntry *to);
+int unix_hidden_finish(const UnixSkEntry *u);
 
 /* ---- sk-unix-queue.c: receive queues and shutdowns ------------------------ */
 

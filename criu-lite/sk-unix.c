@@ -31,6 +31,7 @@
 #include "cleanup.h"
 #include "log.h"
 #include "sk-filter.h"
+#include "files-ghost.h"
 #include "sk-unix-priv.h"
 
 /* ==== dump ============================================================== */
@@ -107,6 +108,7 @@ static void unix_free_entry(FileEntry *fe)
 	free(u->name.data);
 	free(u->ext_peer.data);
 	sk_filter_free(u->filter);
+	ghost_attrs_free(u->file);
 	free(u->dir);
 	free(u->opts);
 	free(u);
@@ -196,7 +198,14 @@ static int unix_post_open(struct files_rst *rf, const FileEntry *fe, int fd)
 			tmp = socket(AF_UNIX, u->type | SOCK_CLOEXEC, 0);
 			if (tmp < 0)
 				return pr_errno(-errno, "unix socket file id %u: a socket to refill its queue", fe->id);
-			err = unix_queue_fill(rf, u, tmp, true);
+			/* A hidden path: sent through a connection made where the helper has it. */
+			if (unix_is_path(u) && u->deleted) {
+				err = unix_connect(tmp, u);
+				if (!err)
+					err = unix_queue_fill(rf, u, tmp, false);
+			} else {
+				err = unix_queue_fill(rf, u, tmp, true);
+			}
 			if (!err)
 				err = unix_shutdown_apply(fd, u);
 		} else {
@@ -237,8 +246,8 @@ static int unix_check(struct files_rst *rf, const FileEntry *fe)
 	err = unix_links_check(rf, fe);
 	if (err)
 		return err;
-	/* Bound sockets only; accepted ones carry their listener's name. */
-	if (unix_binds_path(rf, fe))
+	/* Bound sockets only; accepted ones carry their listener's name. A deleted name's path is left alone. */
+	if (unix_binds_path(rf, fe) && !u->deleted)
 		return unix_check_path_free(u, false);
 	return 0;
 }

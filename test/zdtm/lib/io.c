@@ -4,6 +4,8 @@
  * them; any other error fails the test.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -60,6 +62,19 @@ size_t copy_fd(int in, int out, size_t len)
 			break;	/* EOF */
 	}
 	return done;
+}
+
+void file_pattern_create(const char *path, size_t len, uint64_t seed, int mode)
+{
+	char *buf = malloc(len ? len : 1);
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL, mode);
+
+	if (!buf || fd < 0)
+		fail_errno("create %s", path);
+	pattern_fill(buf, len, seed);
+	write_full(fd, buf, len);
+	close(fd);
+	free(buf);
 }
 
 void file_put(const char *path, const char *val)

@@ -62,6 +62,9 @@ size_t read_full(int fd, void *buf, size_t len);
 void write_full(int fd, const void *buf, size_t len);
 /* Copies LEN bytes (SIZE_MAX: up to EOF) from IN to OUT; returns how many. */
 size_t copy_fd(int in, int out, size_t len);
+/* A new file PATH (O_EXCL, MODE) holding LEN bytes of pattern_fill(SEED) (mem.c), or the test fails. */
+#include <stdint.h>
+void file_pattern_create(const char *path, size_t len, uint64_t seed, int mode);
 /* A small file such as a sysctl (/proc/sys/...): VAL written into it, or the test fails. */
 void file_put(const char *path, const char *val);
 /* Whether its first line is WANT: 0, or 1 after a FAIL message naming the file and both values. */
