@@ -104,7 +104,8 @@ static int walk_mounts(pid_t pid, dev_t dev, uint64_t ino, const struct notify_h
 		struct found f = { .fd = -EBADF, .mi = &mi[i] };
 		int r;
 
-		if (makedev(mi[i].major, mi[i].minor) != dev || proc_mnt_path(pid ? pid : getpid(), mi[i].mountpoint, at, sizeof(at)))
+		if (makedev(mi[i].major, mi[i].minor) != dev ||
+		    proc_mnt_path(pid ? pid : getpid(), mi[i].mountpoint, at, sizeof(at)))
 			continue;
 		/* Not O_PATH: open_by_handle_at() wants a real fd of the mount. */
 		mfd = open(at, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -127,14 +128,21 @@ static int walk_mounts(pid_t pid, dev_t dev, uint64_t ino, const struct notify_h
 }
 
 /* The dump's search: a path of the task's that names the inode, or one inside its hidden mount. */
+struct path_search {
+	NotifyInode *n;
+	nlink_t links;			/* of the inode, when a mount opened it */
+};
+
 static int take_path(pid_t pid, const struct found *f, void *arg)
 {
-	NotifyInode *n = arg;
+	struct path_search *ps = arg;
+	NotifyInode *n = ps->n;
 	char p[64], link[PATH_MAX + 1], at[PATH_MAX + 32];
 	struct stat st;
 	ssize_t len;
 	int err;
 
+	ps->links = f->st.st_nlink;
 	if (!f->st.st_nlink)
 		return 1;
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", f->fd);
@@ -182,6 +190,7 @@ static int keep_handle(const struct notify_handle *h, NotifyInode *ret)
 int notify_inode_dump(struct fd_dump *d, const char *kind, const char *what, uint32_t sdev, uint64_t ino,
 		      const struct notify_handle *h, NotifyInode *ret)
 {
+	struct path_search ps = { .n = ret };
 	dev_t dev = notify_kdev(sdev);
 	nlink_t links = 0;
 	const char *how;
@@ -193,7 +202,7 @@ int notify_inode_dump(struct fd_dump *d, const char *kind, const char *what, uin
 	notify_inode__init(ret);
 	ret->sdev = sdev;
 	ret->ino = ino;
-	err = walk_mounts(d->pid, dev, ino, h, take_path, ret, &opened);
+	err = walk_mounts(d->pid, dev, ino, h, take_path, &ps, &opened);
 	if (err != -ENOENT)
 		return err ? pr_errno(err, "pid %d: fd %d: %s: looking for the path of inode %llu", d->pid, d->fd,
 				      what, (unsigned long long)ino) : 0;
@@ -211,7 +220,7 @@ int notify_inode_dump(struct fd_dump *d, const char *kind, const char *what, uin
 		return err;
 	if (mine && links)
 		return keep_handle(h, ret);
-	if (mine || opened)
+	if ((mine && !links) || (opened && !ps.links))
 		how = "a deleted file that no fd of the tree holds open (it goes with the tree)";
 	else
 		how = "which no path reaches, on a file system only the tree's mount namespace has";
