@@ -46,6 +46,9 @@ struct mnt_info {
  */
 int mnt_parse_mountinfo(FILE *f, const char *name, struct mnt_info **ret, unsigned *ret_nr);
 void mnt_info_free(struct mnt_info *mi, unsigned nr);
+/* /proc/@pid/mountinfo (@pid 0: cr's own) parsed so. */
+#include <sys/types.h>
+int mnt_read_mountinfo(pid_t pid, struct mnt_info **ret, unsigned *ret_nr);
 /* MOUNT_ATTR_* of per-mount options ("ro,nosuid,noatime"). */
 unsigned mnt_attrs_parse(const char *opts);
 /* The MOUNT_ATTR_* bits mnt_attrs_parse() knows: what a restore sets or clears. */

@@ -238,7 +238,7 @@ nomem:
 	return -ENOMEM;
 }
 
-/* cr's /proc, for read_mountinfo() */
+/* cr's /proc, for mnt_read_mountinfo() */
 static int proc_dir_fd(void)
 {
 	static int fd = -1;
@@ -265,7 +265,7 @@ static int read_mountinfo_at(int proc, pid_t pid, struct mnt_info **ret, unsigne
 	return mnt_parse_mountinfo(f, p, ret, ret_nr);
 }
 
-static int read_mountinfo(pid_t pid, struct mnt_info **ret, unsigned *ret_nr)
+int mnt_read_mountinfo(pid_t pid, struct mnt_info **ret, unsigned *ret_nr)
 {
 	return read_mountinfo_at(proc_dir_fd(), pid ? pid : getpid(), ret, ret_nr);
 }
@@ -516,9 +516,9 @@ int mntns_dump(const struct cr_options *o, pid_t pid, struct files_dump *df, int
 	unsigned nr = 0, n = 0;
 	int root, hroot, err;
 
-	err = read_mountinfo(pid, &mi, &nr);
+	err = mnt_read_mountinfo(pid, &mi, &nr);
 	if (!err)
-		err = read_mountinfo(0, &host.mi, &host.nr);
+		err = mnt_read_mountinfo(0, &host.mi, &host.nr);
 	if (err)
 		goto out;
 	root = find_root(mi, nr);
@@ -585,7 +585,7 @@ int mntns_hidden_file(pid_t pid, int mnt_id, const char *link, char **ret_rel)
 		return -errno;
 	if (mine.st_ino == theirs.st_ino)
 		return -ENOENT;		/* restore makes no mounts: nothing to open it through */
-	err = read_mountinfo(pid, &mi, &nr);
+	err = mnt_read_mountinfo(pid, &mi, &nr);
 	if (err)
 		return err;
 	for (unsigned i = 0; i < nr; i++)
@@ -675,7 +675,7 @@ static int root_is_crs(const MountEntry *root)
 	unsigned nr = 0;
 	int err, r;
 
-	err = read_mountinfo(0, &mi, &nr);
+	err = mnt_read_mountinfo(0, &mi, &nr);
 	if (err)
 		return err;
 	r = find_root(mi, nr);
@@ -713,7 +713,7 @@ static int resolve_externals(const struct cr_options *o, struct mntns_img *m)
 	for (unsigned i = 0; i < m->nr && !err; i++)
 		if (m->mounts[i]->kind == MNT_KIND_HOST) {
 			if (!mi)
-				err = read_mountinfo(0, &mi, &nr);
+				err = mnt_read_mountinfo(0, &mi, &nr);
 			if (!err)
 				err = resolve_host(mi, nr, m->mounts[i], &m->ext_path[i]);
 		}

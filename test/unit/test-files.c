@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/epoll.h>
+#include <sys/fanotify.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -306,9 +307,16 @@ static int outside_listener(void)
 	return l;
 }
 
+/* A fanotify group with a permission mark on a file of its own. */
 static void setup_fanotify(void)
 {
-	if (syscall(SYS_fanotify_init, 0, O_RDONLY) != 3)
+	char p[256];
+	int fd;
+
+	path_of(p, sizeof(p), "fan-perm.txt");
+	fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0 || close(fd) || syscall(SYS_fanotify_init, FAN_CLASS_CONTENT, O_RDONLY) != 3 ||
+	    syscall(SYS_fanotify_mark, 3, FAN_MARK_ADD, FAN_OPEN_PERM, AT_FDCWD, p))
 		_exit(12);
 }
 
@@ -405,7 +413,7 @@ static void test_refuse_peer_outside(void)
 	close(l);
 }
 
-static void test_refuse_fanotify(void) { expect_refusal("img-fan", setup_fanotify, "fd 3 is a fanotify group"); }
+static void test_refuse_fanotify(void) { expect_refusal("img-fan", setup_fanotify, "fd 3 is a fanotify group (anon_inode:[fanotify]), which cr cannot dump: a mark with permission events"); }
 static void test_refuse_packet_pipe(void) { expect_refusal("img-ppipe", setup_packet_pipe, "packet mode (O_DIRECT)"); }
 static void test_refuse_epoll_orphan(void) { expect_refusal("img-eporph", setup_epoll_orphan, "no process of the tree has open"); }
 
@@ -524,7 +532,7 @@ int unit_register_files(void)
 	    !CU_add_test(s, "refuse a connection not accepted yet", test_refuse_pending) ||
 	    !CU_add_test(s, "refuse a peer outside the tree", test_refuse_peer_outside) ||
 	    !CU_add_test(s, "size changed since dump", test_size_changed) ||
-	    !CU_add_test(s, "refuse fanotify", test_refuse_fanotify) ||
+	    !CU_add_test(s, "refuse fanotify permission events", test_refuse_fanotify) ||
 	    !CU_add_test(s, "refuse a packet-mode pipe", test_refuse_packet_pipe) ||
 	    !CU_add_test(s, "refuse an epoll watching a file outside the tree", test_refuse_epoll_orphan) ||
 	    !CU_add_test(s, "a bound socket's path taken by a regular file", test_socket_path_taken))

@@ -55,6 +55,14 @@ void fdinfo_read(int fd, char *buf, size_t len);
  */
 void fdinfo_lines(int fd, const char *prefix, const char *cut, char *out, size_t len);
 
+/* ---- inotify (inotify.c) -------------------------------------------------- */
+#include <stdint.h>
+struct inotify_event;
+/* The next event of instance IN (non-blocking), NULL when its queue is empty; fails on a read error. */
+struct inotify_event *inotify_next(int in);
+/* The next event is WD's MASK (with NAME unless NULL), or the test fails. */
+void inotify_expect(int in, int wd, uint32_t mask, const char *name);
+
 /* ---- whole reads and writes (io.c) ----------------------------------------- */
 /* Reads until LEN bytes or EOF; returns how many. Fails the test on error. */
 size_t read_full(int fd, void *buf, size_t len);

@@ -36,35 +36,9 @@ static void inotify_watches(char *out, size_t len)
 	fdinfo_lines(in, "inotify wd:", " fhandle-bytes:", out, len);
 }
 
-/* The next event, or fail; NULL when the queue is empty. */
-static struct inotify_event *next_event(void)
-{
-	static char buf[4096] __attribute__((aligned(8)));
-	static ssize_t len, off;
-	struct inotify_event *e;
-
-	if (off >= len) {
-		len = read(in, buf, sizeof(buf));
-		off = 0;
-		if (len < 0 && errno == EAGAIN)
-			return NULL;
-		if (len <= 0)
-			fail_errno("read inotify");
-	}
-	e = (struct inotify_event *)(buf + off);
-	off += sizeof(*e) + e->len;
-	return e;
-}
-
 static void expect(int wd, uint32_t mask, const char *name)
 {
-	struct inotify_event *e = next_event();
-
-	if (!e)
-		fail("no event, expected wd %d mask %#x %s", wd, mask, name ? name : "");
-	if (e->wd != wd || e->mask != mask || (name && (!e->len || strcmp(e->name, name))))
-		fail("event wd %d mask %#x name '%s', expected wd %d mask %#x '%s'", e->wd, e->mask,
-		     e->len ? e->name : "", wd, mask, name ? name : "");
+	inotify_expect(in, wd, mask, name);
 }
 
 __attribute__((noreturn))
@@ -108,7 +82,7 @@ int main(int argc, char **argv)
 	wd_dir = inotify_add_watch(in, DIR_W, IN_CREATE | IN_DELETE | IN_ONESHOT);
 	if (wd_file != 2 || wd_dir != 3)
 		fail("watch descriptors %d and %d, expected 2 and 3", wd_file, wd_dir);
-	if (next_event())
+	if (inotify_next(in))
 		fail("an event before the checkpoint");
 	inotify_watches(watches, sizeof(watches));
 
@@ -126,7 +100,7 @@ int main(int argc, char **argv)
 	inotify_watches(now, sizeof(now));
 	if (strcmp(now, watches))
 		fail("watches after restore:\n%sexpected:\n%s", now, watches);
-	if (next_event())
+	if (inotify_next(in))
 		fail("an event in the queue right after restore");
 
 	tree_send(kid, 0);
@@ -141,7 +115,7 @@ int main(int argc, char **argv)
 	fd = open(NEW2, O_CREAT | O_WRONLY, 0600);
 	if (fd < 0 || close(fd))
 		fail_errno("create %s", NEW2);
-	if (next_event())
+	if (inotify_next(in))
 		fail("an event from the IN_ONESHOT watch after it fired");
 	wd = inotify_add_watch(in, OTHER, IN_ACCESS);
 	if (wd != 4)
