@@ -63,6 +63,10 @@ struct inotify_event *inotify_next(int in);
 /* The next event is WD's MASK (with NAME unless NULL), or the test fails. */
 void inotify_expect(int in, int wd, uint32_t mask, const char *name);
 
+/* ---- sockets (net.c) --------------------------------------------------------- */
+/* The TCP state of socket FD (TCP_ESTABLISHED, ...), from TCP_INFO, or the test fails. */
+unsigned tcp_state(int fd);
+
 /* ---- whole reads and writes (io.c) ----------------------------------------- */
 /* Reads until LEN bytes or EOF; returns how many. Fails the test on error. */
 size_t read_full(int fd, void *buf, size_t len);

@@ -53,16 +53,6 @@ static uint8_t byte_of(unsigned seed, uint64_t i)
 	return (uint8_t)((i * 131 + seed * 7 + (i >> 9)) & 0xff);
 }
 
-static unsigned tcp_state(int fd)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	if (getsockopt(fd, SOL_TCP, TCP_INFO, &ti, &len))
-		fail_errno("TCP_INFO");
-	return ti.tcpi_state;
-}
-
 /* Writes @fd's pattern (@seed) until the socket takes no more. */
 static void fill(int fd, unsigned seed, uint64_t *sent)
 {

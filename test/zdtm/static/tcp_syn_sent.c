@@ -28,16 +28,6 @@ static struct sock_fprog drop_all = { .len = 1, .filter = drop };
 
 static struct conn conns[2] = { { .name = "IPv4" }, { .name = "IPv6" } };
 
-static unsigned tcp_state(int fd)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-
-	if (getsockopt(fd, SOL_TCP, TCP_INFO, &ti, &len))
-		fail_errno("TCP_INFO");
-	return ti.tcpi_state;
-}
-
 static void setup(struct conn *k, int v6)
 {
 	struct sockaddr_storage ss = { 0 };
