@@ -532,6 +532,45 @@ static int inet_open_end(const FileEntry *fe, int fd)
 	return err ? err : sk_filter_restore(fd, fe->inet_sk->filter, what);
 }
 
+/*
+ * A ping socket: the kernel lets only the groups of the net namespace's
+ * ping_group_range make one, and cr's may not be one of them (in a user
+ * namespace, cr's group is none the namespace knows). cr then makes it
+ * with the range's first group as its effective one, as a task of the
+ * tree could. -1 and errno on failure.
+ */
+static int ping_socket(const InetSkEntry *e)
+{
+	int fd = socket(e->family, e->type | SOCK_CLOEXEC, e->protocol), saved = errno;
+	unsigned long lo, hi;
+	gid_t own = getegid();
+	FILE *f;
+
+	if (fd >= 0 || errno != EACCES)
+		return fd;
+	/* The net namespace's range as cr's user namespace names it (cr is in the tree's net namespace). */
+	f = fopen("/proc/sys/net/ipv4/ping_group_range", "re");
+	if (!f || fscanf(f, "%lu %lu", &lo, &hi) != 2 || lo > hi || setegid((gid_t)lo) < 0) {
+		if (f)
+			fclose(f);
+		errno = saved;
+		return -1;
+	}
+	fclose(f);
+	fd = socket(e->family, e->type | SOCK_CLOEXEC, e->protocol);
+	saved = errno;
+	if (setegid(own) < 0) {
+		/* cr must not go on with another group: the restore fails. */
+		saved = errno;
+		pr_perror("putting cr's group back after a ping socket");
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	errno = saved;
+	return fd;
+}
+
 static int inet_open(struct files_rst *rf, const FileEntry *fe)
 {
 	const InetSkEntry *e = fe->inet_sk;
@@ -542,11 +581,11 @@ static int inet_open(struct files_rst *rf, const FileEntry *fe)
 	int err;
 
 	inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port);
-	fd = socket(e->family, e->type | SOCK_CLOEXEC, e->protocol);
+	fd = is_ping(e->type, e->protocol) ? ping_socket(e) : socket(e->family, e->type | SOCK_CLOEXEC, e->protocol);
 	if (fd < 0)
 		return pr_errno(-errno, "file id %u: socket for %s%s", fe->id, as.s,
 				errno == EACCES && is_ping(e->type, e->protocol) ?
-				" (a ping socket: net.ipv4.ping_group_range leaves cr's group out)" : "");
+				" (a ping socket: net.ipv4.ping_group_range lets no group make one)" : "");
 	if (is_repair(e)) {
 		int on = TCP_REPAIR_ON;
 
