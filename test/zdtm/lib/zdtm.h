@@ -164,10 +164,14 @@ int vma_find(const void *addr, struct vma_info *ret_vma);
 
 /*
  * Seccomp filters (lib/seccomp.c); fail() if the kernel refuses them.
- * zdtm_seccomp_eperm(): syscall @nr fails with EPERM.
+ * zdtm_seccomp_eperm(): syscall @nr fails with EPERM. The _try and
+ * _flags ones take SECCOMP_FILTER_FLAG_* and return what seccomp() did
+ * (-1 with errno, or TSYNC's tid that could not sync).
  */
 struct sock_filter;
 void zdtm_seccomp_install(struct sock_filter *insns, unsigned short len);
 void zdtm_seccomp_eperm(int nr);
+long zdtm_seccomp_try(struct sock_filter *insns, unsigned short len, unsigned flags);
+long zdtm_seccomp_eperm_flags(int nr, unsigned flags);
 
 #endif
