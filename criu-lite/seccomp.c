@@ -1,6 +1,7 @@
 /*
  * Seccomp filters, dump and restore. The kernel keeps a chain per thread;
- * ptrace reads it (PTRACE_SECCOMP_GET_FILTER, newest first) and says of
+ * ptrace reads it (PTRACE_SECCOMP_GET_FILTER, index 0 the oldest: the
+ * kernel counts back from the newest to total - index) and says of
  * each filter only whether it logs. Chains are stored oldest first: the
  * main thread's in core_entry, another thread's in its thread_core_entry
  * when it differs from the main one's.
@@ -125,7 +126,7 @@ void seccomp_chain_free(struct seccomp_chain *c)
 	*c = (struct seccomp_chain){ 0 };
 }
 
-/* Adds filter @idx of @tid (newest first) at the bottom of @c; 0 when there is none. */
+/* Adds filter @idx of @tid (0: its oldest) on top of @c; 0 when there is none. */
 static int collect_one(pid_t tid, unsigned idx, struct seccomp_chain *c)
 {
 	SeccompFilterEntry *n;
@@ -143,12 +144,11 @@ static int collect_one(pid_t tid, unsigned idx, struct seccomp_chain *c)
 		return r ? r : -ENOMEM;
 	}
 	c->filters = n;
-	memmove(&n[1], &n[0], sizeof(*n) * c->nr);
-	seccomp_filter_entry__init(&n[0]);
-	n[0].insns.data = insns;
-	n[0].insns.len = (size_t)len * BPF_INSN_SIZE;
-	n[0].flags = flags;
-	c->nr++;
+	n += c->nr++;
+	seccomp_filter_entry__init(n);
+	n->insns.data = insns;
+	n->insns.len = (size_t)len * BPF_INSN_SIZE;
+	n->flags = flags;
 	return 1;
 }
 

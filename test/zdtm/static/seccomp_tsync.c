@@ -10,6 +10,7 @@
 #include <linux/seccomp.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -24,6 +25,16 @@ static int eperm(long nr)
 	return syscall(nr) == -1 && errno == EPERM;
 }
 
+/* SIGTERM is for main only (test_wait_checkpoint). */
+static void block_sigterm(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
 static void wait_stage(int s)
 {
 	while (stage < s)
@@ -33,6 +44,7 @@ static void wait_stage(int s)
 static void *t_main(void *arg)
 {
 	(void)arg;
+	block_sigterm();
 	wait_stage(1);
 	if (!eperm(SYS_getppid))
 		fail("setup: thread T does not have the filter main installed with TSYNC");
