@@ -279,6 +279,7 @@ int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
 	t.rseq_sig = pending->rseq.sig;
 	c.seccomp_filters = pending->seccomp.ptrs;
 	c.n_seccomp_filters = pending->seccomp.nr;
+	t.has_seccomp_strict = t.seccomp_strict = pending->seccomp.strict;
 	/* threads[0] holds the main thread's extras, the others are whole. */
 	t.has_clear_tid_addr = t.has_robust_list = t.has_robust_len = true;
 	t.clear_tid_addr = m->clear_tid;

@@ -345,9 +345,7 @@ static int infect_and_drain(struct task_ctx *t)
 	uint64_t place;
 	int err;
 
-	err = seccomp_check_mode(t->pid, t->task->tids, t->task->nr_tids);
-	if (!err)
-		err = proc_parse_maps(t->pid, &t->maps);
+	err = proc_parse_maps(t->pid, &t->maps);
 	if (!err)
 		err = mem_collect_vmas(t->pid, &t->maps, &t->mm);
 	if (!err)

@@ -12,6 +12,8 @@
  * TSYNC install after the restore works as it did before the dump); each
  * thread then installs the rest of its own chain. Filters that only some
  * threads share above that common bottom are installed once per thread.
+ * A thread in strict mode enters it last: from then on only read, write,
+ * exit and rt_sigreturn (the one that makes it the dumped thread) pass.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,23 +46,18 @@ struct bpf_insn_ {			/* struct sock_filter */
 	uint32_t k;
 };
 
-int seccomp_check_mode(pid_t pid, const pid_t *tids, unsigned nr)
+/* Whether thread @tid runs in strict mode. */
+static int is_strict(pid_t tid, bool *ret)
 {
 	_cleanup_free_ struct proc_status *st = xzalloc(sizeof(*st));
+	int err;
 
 	if (!st)
 		return -ENOMEM;
-	for (unsigned i = 0; i < nr; i++) {
-		int err = proc_parse_status(tids[i], st);
-
-		if (err)
-			return err;
-		if (st->seccomp == SECCOMP_MODE_STRICT_)
-			return pr_errno(-EOPNOTSUPP, "pid %d: thread %d runs in strict seccomp mode, which allows "
-					"only read, write, exit and sigreturn: the parasite's first syscall would "
-					"kill it, and its signal actions cannot be read otherwise", pid, tids[i]);
-	}
-	return 0;
+	err = proc_parse_status(tid, st);
+	if (!err)
+		*ret = st->seccomp == SECCOMP_MODE_STRICT_;
+	return err;
 }
 
 /*
@@ -158,8 +155,10 @@ int seccomp_collect(pid_t tid, struct seccomp_chain *ret)
 	bool spec_allow = true;
 	int r;
 
-	for (unsigned idx = 0; (r = collect_one(tid, idx, &c)) > 0; idx++)
+	r = is_strict(tid, &c.strict);
+	for (unsigned idx = 0; !r && !c.strict && (r = collect_one(tid, idx, &c)) > 0; idx++)
 		;
+	r = r > 0 ? 0 : r;
 	if (!r && c.nr)
 		r = spec_allowed(tid, &spec_allow);
 	if (!r && c.nr) {
@@ -203,6 +202,7 @@ int seccomp_dump_thread(pid_t tid, const struct seccomp_chain *main_chain, struc
 
 	if (err)
 		return err;
+	te->has_seccomp_strict = te->seccomp_strict = own->strict;
 	if (own->nr == main_chain->nr && common_bottom(own->ptrs, own->nr, main_chain->ptrs, main_chain->nr) == own->nr)
 		return 0;
 	pr_debug("thread %d: a chain of %u seccomp filters of its own", tid, own->nr);
@@ -258,12 +258,14 @@ int seccomp_prepare_restore(const CoreEntry *core, pid_t pid, struct restorer_ar
 			t->nr_filters = n;
 		}
 		t->filters = (uint64_t)f;
+		t->seccomp_strict = te->has_seccomp_strict && te->seccomp_strict;
 		a->has_filters |= t->nr_filters != 0;
 	}
 	if (err)
 		return err;
 	th[0].filters = (uint64_t)main_f;
 	th[0].nr_filters = n;
+	th[0].seccomp_strict = core->thread->has_seccomp_strict && core->thread->seccomp_strict;
 	a->has_filters |= n != 0;
 	/* A process of one thread has nothing to share them with. */
 	a->nr_filters_shared = core->n_threads ? shared : 0;

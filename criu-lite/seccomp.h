@@ -7,6 +7,7 @@
  * cloned (shared with the thread that cloned it), those a TSYNC install
  * gave every thread, and its own on top.
  */
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "core.pb-c.h"
@@ -17,20 +18,16 @@ struct restorer_thread;
 
 /* A thread's filters, oldest first, as core.proto stores them. */
 struct seccomp_chain {
+	bool strict;			/* SECCOMP_MODE_STRICT: no filters */
 	unsigned nr;
 	SeccompFilterEntry *filters;
 	SeccompFilterEntry **ptrs;
 };
 
 /*
- * Dump, before the parasite runs: refuses (-EOPNOTSUPP, logged) a process
- * one of whose @nr @tids runs in strict mode, where any syscall but
- * read, write, exit and sigreturn kills it (the parasite's first would).
- */
-int seccomp_check_mode(pid_t pid, const pid_t *tids, unsigned nr);
-
-/*
- * Dump: thread @tid's filters (seized, stopped). Refuses (-EOPNOTSUPP,
+ * Dump: thread @tid's filters (seized, stopped), or its strict mode (the
+ * parasite runs in it all the same: cr seizes with
+ * PTRACE_O_SUSPEND_SECCOMP). Refuses (-EOPNOTSUPP,
  * logged) a filter that can hand a syscall to a user-space listener.
  * The flags to install each with: LOG as the kernel reports it,
  * SPEC_ALLOW unless the thread's speculation is force-mitigated.

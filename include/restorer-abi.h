@@ -141,7 +141,7 @@ struct restorer_thread {
 	u64 siginfos;			/* private pending: 128-byte records */
 	u64 stack_top;			/* not the main thread: its stack */
 	u32 nr_filters;			/* its seccomp chain (seccomp.c) */
-	u32 __pad2;
+	u32 seccomp_strict;		/* enters SECCOMP_MODE_STRICT last */
 	u64 filters;			/* struct restorer_filter[], oldest first */
 };
 

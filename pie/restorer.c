@@ -391,6 +391,7 @@ static void restore_creds(void)
 	CHECK(RSTEP_CREDS, sys_prctl(PR_SET_DUMPABLE, c->dumpable, 0, 0, 0));
 }
 
+#define SECCOMP_SET_MODE_STRICT_	0
 #define SECCOMP_SET_MODE_FILTER_	1
 #define SECCOMP_FILTER_FLAG_TSYNC_	1
 #define SECCOMP_WAIT_NS			(10 * 1000)
@@ -452,6 +453,9 @@ static void install_seccomp(const struct restorer_thread *th, int is_main)
 	 */
 	if (seccomp_admin())
 		set_caps(0);
+	/* Then only read, write, exit and the rt_sigreturn that follows. */
+	if (th->seccomp_strict)
+		CHECK(RSTEP_SECCOMP, sys_seccomp(SECCOMP_SET_MODE_STRICT_, 0, 0));
 }
 
 /*

@@ -1,12 +1,14 @@
 /*
  * A process in strict seccomp mode (only read, write, exit and
- * sigreturn allowed) cannot be dumped: the parasite's first syscall in it
- * would kill it. The dump is refused before that, naming strict mode, and
- * the child C, in strict mode, still answers the root afterwards and
- * exits on its own.
- * zdtm: refused: strict
+ * sigreturn allowed): the root's child C enters it and blocks in a read.
+ * After the restore C is still in strict mode (its status says
+ * "Seccomp: 1"), answers the root and exits on its own; a syscall the
+ * restore left it making, or strict mode entered too early or not at
+ * all, kills it or shows.
  */
 #include <linux/seccomp.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -16,8 +18,9 @@
 int main(int argc, char **argv)
 {
 	int to_c[2], from_c[2], status;
-	char c = 0;
+	char c = 0, path[64], line[256] = "";
 	pid_t pid;
+	FILE *f;
 
 	test_init(argc, argv);
 	if (pipe(to_c) || pipe(from_c))
@@ -38,6 +41,13 @@ int main(int argc, char **argv)
 		fail("C did not enter strict mode");
 	test_ready();
 	test_wait_checkpoint();
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f) && strncmp(line, "Seccomp:", 8))
+		;
+	if (!f || strcmp(line, "Seccomp:\t1\n"))
+		fail("C is not in strict mode after the checkpoint: %s", f ? line : "no status");
+	fclose(f);
 	if (write(to_c[1], "x", 1) != 1 || read(from_c[0], &c, 1) != 1 || c != 'x')
 		fail("C in strict mode did not answer after the checkpoint");
 	if (waitpid(pid, &status, 0) != pid)
