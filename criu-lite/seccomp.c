@@ -156,9 +156,9 @@ int seccomp_collect(pid_t tid, struct seccomp_chain *ret)
 	int r;
 
 	r = is_strict(tid, &c.strict);
-	for (unsigned idx = 0; !r && !c.strict && (r = collect_one(tid, idx, &c)) > 0; idx++)
-		;
-	r = r > 0 ? 0 : r;
+	if (!r && !c.strict)
+		for (unsigned idx = 0; (r = collect_one(tid, idx, &c)) > 0; idx++)
+			;
 	if (!r && c.nr)
 		r = spec_allowed(tid, &spec_allow);
 	if (!r && c.nr) {
