@@ -1,5 +1,7 @@
 /* Seccomp filters the tests install (zdtm.h). */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
@@ -37,4 +39,19 @@ void zdtm_seccomp_eperm(int nr)
 {
 	if (zdtm_seccomp_eperm_flags(nr, 0))
 		fail_errno("seccomp");
+}
+
+int zdtm_seccomp_eperm_seen(long nr)
+{
+	errno = 0;
+	return syscall(nr) == -1 && errno == EPERM;
+}
+
+void zdtm_thread_no_sigterm(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }

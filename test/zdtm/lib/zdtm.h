@@ -173,5 +173,9 @@ void zdtm_seccomp_install(struct sock_filter *insns, unsigned short len);
 void zdtm_seccomp_eperm(int nr);
 long zdtm_seccomp_try(struct sock_filter *insns, unsigned short len, unsigned flags);
 long zdtm_seccomp_eperm_flags(int nr, unsigned flags);
+/* Whether syscall @nr (without arguments) fails with EPERM. */
+int zdtm_seccomp_eperm_seen(long nr);
+/* In a thread other than main: SIGTERM is main's (test_wait_checkpoint). */
+void zdtm_thread_no_sigterm(void);
 
 #endif

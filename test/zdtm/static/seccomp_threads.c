@@ -30,22 +30,6 @@
 static volatile int stage;		/* 1: F1 in; 2: T1's F2 in; 3: T2's F3 in; 4: go */
 static volatile int bad;
 
-static int eperm(long nr)
-{
-	errno = 0;
-	return syscall(nr) == -1 && errno == EPERM;
-}
-
-/* SIGTERM is for main only (test_wait_checkpoint). */
-static void block_sigterm(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-}
-
 static void wait_stage(int s)
 {
 	while (stage < s)
@@ -55,7 +39,7 @@ static void wait_stage(int s)
 /* Thread @name is filtered as @want says: getppid, getpgrp, getsid. */
 static int check(const char *name, const char *when, int ppid, int pgrp, int sid)
 {
-	int got[3] = { eperm(SYS_getppid), eperm(SYS_getpgrp), eperm(SYS_getsid) };
+	int got[3] = { zdtm_seccomp_eperm_seen(SYS_getppid), zdtm_seccomp_eperm_seen(SYS_getpgrp), zdtm_seccomp_eperm_seen(SYS_getsid) };
 	int want[3] = { ppid, pgrp, sid };
 	static const char *const nr[3] = { "getppid", "getpgrp", "getsid" };
 	int n = 0;
@@ -71,7 +55,7 @@ static int check(const char *name, const char *when, int ppid, int pgrp, int sid
 static void *t1_main(void *arg)
 {
 	(void)arg;
-	block_sigterm();
+	zdtm_thread_no_sigterm();
 	prctl(PR_SET_NAME, "t1");
 	wait_stage(1);
 	if (zdtm_seccomp_eperm_flags(SYS_getpgrp, 0))
@@ -86,7 +70,7 @@ static void *t1_main(void *arg)
 static void *t2_main(void *arg)
 {
 	(void)arg;
-	block_sigterm();
+	zdtm_thread_no_sigterm();
 	prctl(PR_SET_NAME, "t2");
 	if (zdtm_seccomp_eperm_flags(SYS_getsid, SECCOMP_FILTER_FLAG_LOG))
 		fail_errno("T2: seccomp with LOG");

@@ -19,22 +19,6 @@
 static volatile int stage;		/* 1: main's filter in; 2: T checked it; 3: go; 4: T's in */
 static volatile long t_tsync = -2;
 
-static int eperm(long nr)
-{
-	errno = 0;
-	return syscall(nr) == -1 && errno == EPERM;
-}
-
-/* SIGTERM is for main only (test_wait_checkpoint). */
-static void block_sigterm(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-}
-
 static void wait_stage(int s)
 {
 	while (stage < s)
@@ -44,13 +28,13 @@ static void wait_stage(int s)
 static void *t_main(void *arg)
 {
 	(void)arg;
-	block_sigterm();
+	zdtm_thread_no_sigterm();
 	wait_stage(1);
-	if (!eperm(SYS_getppid))
+	if (!zdtm_seccomp_eperm_seen(SYS_getppid))
 		fail("setup: thread T does not have the filter main installed with TSYNC");
 	stage = 2;
 	wait_stage(3);
-	if (!eperm(SYS_getppid))
+	if (!zdtm_seccomp_eperm_seen(SYS_getppid))
 		fail("T: getppid is no longer filtered after restore");
 	t_tsync = zdtm_seccomp_eperm_flags(SYS_getpgrp, SECCOMP_FILTER_FLAG_TSYNC);
 	stage = 4;
@@ -79,9 +63,9 @@ int main(int argc, char **argv)
 	if (t_tsync)
 		fail("T's TSYNC install after restore failed: %ld (%s): the threads no longer share their filters",
 		     t_tsync, t_tsync > 0 ? "a thread that could not sync" : "error");
-	if (!eperm(SYS_getppid))
+	if (!zdtm_seccomp_eperm_seen(SYS_getppid))
 		fail("main: getppid is no longer filtered after restore");
-	if (!eperm(SYS_getpgrp))
+	if (!zdtm_seccomp_eperm_seen(SYS_getpgrp))
 		fail("main: T's filter, installed with TSYNC, is not main's");
 	pass();
 }
