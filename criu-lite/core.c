@@ -19,13 +19,12 @@
 #include "region.h"
 #include "regs-pb.h"
 #include "restorer-abi.h"
+#include "seccomp.h"
 #include "task-misc.h"
 #include "thread.h"
 #include "timers.h"
 
 #define SIGINFO_SIZE	128
-#define SECCOMP_MODE_STRICT_	1
-#define BPF_INSN_SIZE	8
 
 /* A number from /proc/PID/@name, in @base. */
 static int read_proc_number(pid_t pid, const char *name, int base, long *ret)
@@ -90,67 +89,6 @@ static void core_bufs_free(struct core_bufs *b, CoreEntry *c)
 	ghost_attrs_free(c->root_deleted);
 }
 
-/* Filters come newest first from ptrace; keep them oldest first. */
-static int collect_seccomp(pid_t pid, struct core_pending *p)
-{
-	for (unsigned idx = 0;; idx++) {
-		SeccompFilterEntry *n;
-		void *insns;
-		unsigned len;
-		uint64_t flags;
-		int r = infect_seccomp_filter(pid, idx, &insns, &len, &flags);
-
-		if (r < 0)
-			return r;
-		if (r == 0)
-			break;
-		n = xrealloc(p->filters, sizeof(*n) * (p->nr_filters + 1));
-		if (!n) {
-			free(insns);
-			return -ENOMEM;
-		}
-		p->filters = n;
-		memmove(&n[1], &n[0], sizeof(*n) * p->nr_filters);
-		seccomp_filter_entry__init(&n[0]);
-		n[0].insns.data = insns;
-		n[0].insns.len = (size_t)len * 8;
-		n[0].flags = flags;
-		p->nr_filters++;
-	}
-	if (!p->nr_filters)
-		return 0;
-	p->filter_ptrs = xmalloc(sizeof(*p->filter_ptrs) * p->nr_filters);
-	if (!p->filter_ptrs)
-		return -ENOMEM;
-	for (unsigned i = 0; i < p->nr_filters; i++)
-		p->filter_ptrs[i] = &p->filters[i];
-	return 0;
-}
-
-static bool same_filters(const struct core_pending *a, const struct core_pending *b)
-{
-	if (a->nr_filters != b->nr_filters)
-		return false;
-	for (unsigned i = 0; i < a->nr_filters; i++)
-		if (a->filters[i].flags != b->filters[i].flags ||
-		    a->filters[i].insns.len != b->filters[i].insns.len ||
-		    memcmp(a->filters[i].insns.data, b->filters[i].insns.data, a->filters[i].insns.len))
-			return false;
-	return true;
-}
-
-int core_check_thread_seccomp(pid_t tid, const struct core_pending *main_thread)
-{
-	struct core_pending p = { 0 };
-	int err = collect_seccomp(tid, &p);
-
-	if (!err && !same_filters(&p, main_thread))
-		err = pr_errno(-EOPNOTSUPP, "thread %d has other seccomp filters than its main thread; "
-			       "per-thread filters are not supported yet", tid);
-	core_pending_free(&p);
-	return err;
-}
-
 int core_collect_pending(pid_t pid, struct core_pending *ret)
 {
 	struct core_pending p = { 0 };
@@ -166,7 +104,7 @@ int core_collect_pending(pid_t pid, struct core_pending *ret)
 	if (!err)
 		err = infect_get_rseq(pid, &p.rseq);
 	if (!err)
-		err = collect_seccomp(pid, &p);
+		err = seccomp_collect(pid, &p.seccomp);
 	if (err) {
 		core_pending_free(&p);
 		return err;
@@ -177,13 +115,7 @@ int core_collect_pending(pid_t pid, struct core_pending *ret)
 
 void core_pending_free(struct core_pending *p)
 {
-	for (unsigned i = 0; i < p->nr_filters; i++)
-		free(p->filters[i].insns.data);
-	free(p->filters);
-	free(p->filter_ptrs);
-	p->filters = NULL;
-	p->filter_ptrs = NULL;
-	p->nr_filters = 0;
+	seccomp_chain_free(&p->seccomp);
 	free(p->priv);
 	free(p->shared);
 	p->priv = p->shared = NULL;
@@ -266,10 +198,6 @@ static int dump_creds(pid_t pid, const struct parasite_dump_misc *m, CoreEntry *
 	cr->secbits = m->secbits;
 	cr->no_new_privs = st->no_new_privs;
 	cr->dumpable = m->dumpable;
-	/* Strict mode allows no syscall the parasite needs, nor a restore. */
-	if (st->seccomp == SECCOMP_MODE_STRICT_)
-		return pr_err("pid %d runs in strict seccomp mode, which cannot be dumped", pid),
-		       -EOPNOTSUPP;
 	c->creds = cr;
 	return 0;
 }
@@ -336,8 +264,9 @@ int core_dump(pid_t pid, struct parasite_ctl *ctl, const struct proc_stat *st,
 	t.rseq_ptr = pending->rseq.ptr;
 	t.rseq_size = pending->rseq.size;
 	t.rseq_sig = pending->rseq.sig;
-	c.seccomp_filters = pending->filter_ptrs;
-	c.n_seccomp_filters = pending->nr_filters;
+	c.seccomp_filters = pending->seccomp.ptrs;
+	c.n_seccomp_filters = pending->seccomp.nr;
+	t.has_seccomp_strict = t.seccomp_strict = pending->seccomp.strict;
 	/* threads[0] holds the main thread's extras, the others are whole. */
 	t.has_clear_tid_addr = t.has_robust_list = t.has_robust_len = true;
 	t.clear_tid_addr = m->clear_tid;
@@ -417,35 +346,6 @@ static int prepare_creds(const CredsEntry *cr, pid_t pid, struct restorer_args *
 	return 0;
 }
 
-static int prepare_seccomp(const CoreEntry *core, pid_t pid, struct restorer_args *a,
-			   struct region *rg)
-{
-	struct restorer_filter *f;
-	size_t i;
-
-	if (!core->n_seccomp_filters)
-		return 0;
-	f = region_alloc(rg, sizeof(*f) * core->n_seccomp_filters, 8);
-	if (!f)
-		return -ENOMEM;
-	for (i = 0; i < core->n_seccomp_filters; i++) {
-		const SeccompFilterEntry *e = core->seccomp_filters[i];
-		void *insns;
-
-		if (!e->insns.len || e->insns.len % BPF_INSN_SIZE || e->insns.len / BPF_INSN_SIZE > 4096)
-			return pr_err("core-%d.img: seccomp filter %zu is invalid", pid, i), -EBADMSG;
-		insns = region_alloc(rg, e->insns.len, 8);
-		if (!insns)
-			return -ENOMEM;
-		memcpy(insns, e->insns.data, e->insns.len);
-		f[i] = (struct restorer_filter){ .len = e->insns.len / BPF_INSN_SIZE,
-						 .insns = (uint64_t)insns, .flags = e->flags };
-	}
-	a->filters = (uint64_t)f;
-	a->nr_filters = core->n_seccomp_filters;
-	return 0;
-}
-
 int core_check_ids(const CoreEntry *core, pid_t pid)
 {
 	if (!core->thread)
@@ -508,8 +408,6 @@ int core_prepare_restore(const CoreEntry *core, pid_t pid, struct restorer_args 
 			return err;
 	}
 	err = timers_prepare_restore(core, pid, a, rg);
-	if (!err)
-		err = prepare_seccomp(core, pid, a, rg);
 	if (err)
 		return err;
 	err = task_misc_check(pid, core->misc);
@@ -551,5 +449,5 @@ int core_prepare_restore(const CoreEntry *core, pid_t pid, struct restorer_args 
 	}
 	a->threads = (uint64_t)th;
 	a->nr_threads = core->n_threads + 1;
-	return err;
+	return err ? err : seccomp_prepare_restore(core, pid, a, th, rg);
 }

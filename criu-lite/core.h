@@ -6,6 +6,7 @@
 
 #include "core.pb-c.h"
 #include "infect.h"
+#include "seccomp.h"
 
 struct img;
 struct parasite_ctl;
@@ -19,17 +20,10 @@ struct core_pending {
 	void *priv, *shared;		/* pending signals: 128-byte siginfo records */
 	unsigned nr_priv, nr_shared;
 	struct infect_rseq rseq;
-	unsigned nr_filters;		/* seccomp filters, oldest first */
-	SeccompFilterEntry *filters;
-	SeccompFilterEntry **filter_ptrs;
+	struct seccomp_chain seccomp;	/* the main thread's filters */
 };
 int core_collect_pending(pid_t pid, struct core_pending *ret);
 void core_pending_free(struct core_pending *p);
-/*
- * Every thread gets the main thread's seccomp filters back: refuses
- * (-EOPNOTSUPP, logged) a thread @tid whose filters differ.
- */
-int core_check_thread_seccomp(pid_t tid, const struct core_pending *main_thread);
 
 /*
  * Dump: the task's CPU, signal and per-process state into core-PID.img.

@@ -33,6 +33,7 @@
 #include "parasite-blob.h"
 #include "proc-parse.h"
 #include "pstree.h"
+#include "seccomp.h"
 #include "shmem.h"
 #include "stats.h"
 #include "thread.h"
@@ -334,7 +335,8 @@ static int collect_threads(struct task_ctx *t, uint64_t place)
 		err = thread_dump(t->pid, t->task->tids[i], place, t->ctl, &t->threads[i]);
 		t->nr_threads = i + 1;
 		if (!err && i)
-			err = core_check_thread_seccomp(t->task->tids[i], &t->pending);
+			err = seccomp_dump_thread(t->task->tids[i], &t->pending.seccomp, &t->threads[i].seccomp,
+						  &t->threads[i].te);
 	}
 	return err;
 }

@@ -819,16 +819,25 @@ static int go_live(struct restore_ctx *r, unsigned idx, bool maybe_out)
 {
 	const struct pstree_task *pt = &r->tree.tasks[idx];
 	const struct restorer_args *a = r->tasks[idx].args;
+	_cleanup_free_ pid_t *in = xmalloc(sizeof(*in) * pt->nr_tids);
 	struct parasite_ctl *ctl = NULL;
+	unsigned nr_in = 0;
 	long ret;
 	int err = 0;
 
 	/* Each connection a thread waits for is one more syscall on its way. */
 	unsigned max_stops = GO_LIVE_MAX_STOPS + 4 * a->nr_finish_fds;
 
-	for (unsigned i = pt->nr_tids; i-- > 0 && !err;)
+	if (!in)
+		return -ENOMEM;
+	for (unsigned i = pt->nr_tids; i-- > 0;)
 		if (!maybe_out || in_region(a, pt->tids[i]))
-			err = infect_run_to_syscall_exit(pt->tids[i], ARCH_NR_RT_SIGRETURN, 0, max_stops, NULL);
+			in[nr_in++] = pt->tids[i];
+	/* Threads that share seccomp filters wait for each other on the way out (seccomp.c): together. */
+	if (a->nr_filters_shared)
+		err = infect_run_all_to_syscall_exit(in, nr_in, ARCH_NR_RT_SIGRETURN, max_stops);
+	for (unsigned i = 0; i < nr_in && !err && !a->nr_filters_shared; i++)
+		err = infect_run_to_syscall_exit(in[i], ARCH_NR_RT_SIGRETURN, 0, max_stops, NULL);
 	if (!err)
 		err = infect_prepare(pt->pid, mem_trampoline_place(r->tasks[idx].mm, 0), &ctl);
 	if (err)

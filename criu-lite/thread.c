@@ -235,6 +235,7 @@ void thread_dump_free(struct thread_dump *td)
 	infect_regs_free(&td->regs);
 	free(td->sigs);
 	free(td->te.pending_sigs);
+	seccomp_chain_free(&td->seccomp);
 	td->sigs = NULL;
 	td->te.pending_sigs = NULL;
 }

@@ -7,6 +7,7 @@
 
 #include "core.pb-c.h"
 #include "infect.h"
+#include "seccomp.h"
 
 struct region;
 struct restorer_thread;
@@ -25,6 +26,7 @@ struct thread_dump {
 	void *sigs;			/* 128-byte siginfo records */
 	unsigned nr_sigs;
 	char name[32];
+	struct seccomp_chain seccomp;	/* not the main thread: its own filters, if not the main one's */
 };
 
 /*

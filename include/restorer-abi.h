@@ -154,6 +154,9 @@ struct restorer_thread {
 	u32 nr_sigs;
 	u64 siginfos;			/* private pending: 128-byte records */
 	u64 stack_top;			/* not the main thread: its stack */
+	u32 nr_filters;			/* its seccomp chain (seccomp.c) */
+	u32 seccomp_strict;		/* enters SECCOMP_MODE_STRICT last */
+	u64 filters;			/* struct restorer_filter[], oldest first */
 };
 
 /*
@@ -213,8 +216,16 @@ struct restorer_args {
 
 	u32 nr_timers;
 	u64 timers;			/* struct restorer_timer[] */
-	u32 nr_filters;
-	u64 filters;			/* struct restorer_filter[], oldest first */
+	/*
+	 * Seccomp: the first nr_filters_shared filters of every thread's
+	 * chain are the same; the main thread installs them with TSYNC once
+	 * the others wait for it without a syscall (seccomp_waiting), then
+	 * lets them on (seccomp_synced) to install the rest of theirs.
+	 */
+	u32 has_filters;		/* any thread has some */
+	u32 nr_filters_shared;
+	volatile u32 seccomp_waiting;
+	volatile u32 seccomp_synced;
 	u32 has_creds;
 	struct restorer_creds creds;
 	u32 nr_threads;

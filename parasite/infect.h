@@ -133,6 +133,12 @@ int __must_check infect_syscall(struct parasite_ctl *ctl, long nr, long *ret,
  */
 int __must_check infect_run_to_syscall_exit(pid_t pid, long nr, uint64_t ip, unsigned max_stops,
 					    long *ret);
+/*
+ * The same for the @n stopped threads @tids at once, which may wait for
+ * each other on the way; @ip is not checked. On failure some may still
+ * run: the caller kills them.
+ */
+int __must_check infect_run_all_to_syscall_exit(const pid_t *tids, unsigned n, long nr, unsigned max_stops);
 
 /*
  * Maps a shared area in the task and in the caller, copies the blob

@@ -1,5 +1,6 @@
 /* Seizing, stopping and releasing tasks; signal state through ptrace. */
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sched.h>
@@ -338,37 +339,100 @@ static int pass_signal(pid_t pid, int status, int *ret_sig)
 	return 0;
 }
 
+struct run_state {
+	long entered;			/* the syscall it is in, -1: none seen */
+	int sig;			/* to deliver with the next resume */
+	unsigned stops;
+};
+
+/* One stop of @pid on its way to the exit of @nr (see below): 1 there, 0 to go on, or -errno. */
+static int run_stop(pid_t pid, int status, long nr, uint64_t ip, struct run_state *s, long *ret)
+{
+	struct syscall_info info;
+
+	if (!WIFSTOPPED(status))
+		return ierrno(-ESRCH, "pid %d: died (status 0x%x)", pid, status);
+	if (WSTOPSIG(status) != (SIGTRAP | 0x80))
+		return pass_signal(pid, status, &s->sig);
+	s->sig = 0;
+	if (ptrace(PTRACE_GET_SYSCALL_INFO_, pid, sizeof(info), &info) <= 0)
+		return ierrno(-errno, "pid %d: PTRACE_GET_SYSCALL_INFO", pid);
+	if (info.op == SYSCALL_INFO_ENTRY)
+		s->entered = (long)info.entry.nr;
+	else if (info.op == SYSCALL_INFO_EXIT && s->entered == nr && (!ip || info.ip == ip)) {
+		if (ret)
+			*ret = info.exit.rval;
+		return 1;
+	}
+	return 0;
+}
+
 int infect_run_to_syscall_exit(pid_t pid, long nr, uint64_t ip, unsigned max_stops, long *ret)
 {
-	long entered = -1;
-	int status, err, sig = 0;
+	struct run_state s = { .entered = -1 };
+	int status, err;
 
-	for (unsigned stops = 0; stops < max_stops; stops++) {
-		struct syscall_info info;
-
-		if (ptrace(PTRACE_SYSCALL, pid, 0, sig))
+	for (; s.stops < max_stops; s.stops++) {
+		if (ptrace(PTRACE_SYSCALL, pid, 0, s.sig))
 			return ierrno(-errno, "pid %d: PTRACE_SYSCALL", pid);
 		err = wait_stop_timeout(pid, &status, SYSCALL_STOP_TIMEOUT_MS);
+		if (!err)
+			err = run_stop(pid, status, nr, ip, &s, ret);
 		if (err)
-			return err;
-		if (!WIFSTOPPED(status))
-			return ierrno(-ESRCH, "pid %d: died (status 0x%x)", pid, status);
-		if (WSTOPSIG(status) != (SIGTRAP | 0x80)) {
-			err = pass_signal(pid, status, &sig);
-			if (err)
-				return err;
-			continue;
-		}
-		sig = 0;
-		if (ptrace(PTRACE_GET_SYSCALL_INFO_, pid, sizeof(info), &info) <= 0)
-			return ierrno(-errno, "pid %d: PTRACE_GET_SYSCALL_INFO", pid);
-		if (info.op == SYSCALL_INFO_ENTRY)
-			entered = (long)info.entry.nr;
-		else if (info.op == SYSCALL_INFO_EXIT && entered == nr && (!ip || info.ip == ip)) {
-			if (ret)
-				*ret = info.exit.rval;
-			return 0;
-		}
+			return err < 0 ? err : 0;
 	}
 	return ierrno(-EIO, "pid %d: no syscall %ld within %u stops", pid, nr, max_stops);
+}
+
+int infect_run_all_to_syscall_exit(const pid_t *tids, unsigned n, long nr, unsigned max_stops)
+{
+	const struct timespec nap = { 0, 1000000 };
+	_cleanup_free_ struct run_state *st = imalloc(sizeof(*st) * (n ? n : 1));
+	_cleanup_free_ bool *done = imalloc(sizeof(*done) * (n ? n : 1));
+	int64_t last = now_us();
+	unsigned left = n;
+
+	if (!st || !done)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		st[i] = (struct run_state){ .entered = -1 };
+		done[i] = false;
+		if (ptrace(PTRACE_SYSCALL, tids[i], 0, 0))
+			return ierrno(-errno, "pid %d: PTRACE_SYSCALL", tids[i]);
+	}
+	while (left) {
+		bool moved = false;
+
+		for (unsigned i = 0; i < n; i++) {
+			int status, r;
+
+			if (done[i])
+				continue;
+			r = waitpid(tids[i], &status, __WALL | WNOHANG);
+			if (r < 0)
+				return ierrno(-errno, "pid %d: waitpid", tids[i]);
+			if (!r)
+				continue;
+			moved = true;
+			r = run_stop(tids[i], status, nr, 0, &st[i], NULL);
+			if (r < 0)
+				return r;
+			if (r) {
+				done[i] = true;
+				left--;
+			} else if (++st[i].stops >= max_stops) {
+				return ierrno(-EIO, "pid %d: no syscall %ld within %u stops", tids[i], nr, max_stops);
+			} else if (ptrace(PTRACE_SYSCALL, tids[i], 0, st[i].sig)) {
+				return ierrno(-errno, "pid %d: PTRACE_SYSCALL", tids[i]);
+			}
+		}
+		if (moved)
+			last = now_us();
+		else if (now_us() - last >= (int64_t)SYSCALL_STOP_TIMEOUT_MS * 1000)
+			return ierrno(-ETIMEDOUT, "%u of %u threads (pid %d first) did not get to syscall %ld within %d ms",
+				      left, n, tids[0], nr, SYSCALL_STOP_TIMEOUT_MS);
+		else
+			nanosleep(&nap, NULL);
+	}
+	return 0;
 }

@@ -338,7 +338,7 @@ static u64 seccomp_admin(void)
 {
 	const struct restorer_creds *c = &A->creds;
 
-	if (!A->has_creds || !A->nr_filters || c->no_new_privs)
+	if (!A->has_creds || !A->has_filters || c->no_new_privs)
 		return 0;
 	return (1ULL << CAP_SYS_ADMIN_) & ~c->cap_eff;
 }
@@ -393,7 +393,10 @@ static void restore_creds(void)
 	CHECK(RSTEP_CREDS, sys_prctl(PR_SET_DUMPABLE, c->dumpable, 0, 0, 0));
 }
 
+#define SECCOMP_SET_MODE_STRICT_	0
 #define SECCOMP_SET_MODE_FILTER_	1
+#define SECCOMP_FILTER_FLAG_TSYNC_	1
+#define SECCOMP_WAIT_NS			(10 * 1000)
 
 struct sock_fprog_ {
 	unsigned short len;
@@ -401,27 +404,60 @@ struct sock_fprog_ {
 	u64 filter;
 };
 
+/* Filters [from, to) of @f, each with its flags and @extra. */
+static void install_filters(const struct restorer_filter *f, u32 from, u32 to, u64 extra)
+{
+	for (u32 i = from; i < to; i++) {
+		struct sock_fprog_ prog = { .len = (unsigned short)f[i].len, .filter = f[i].insns };
+		long r = sys_seccomp(SECCOMP_SET_MODE_FILTER_, f[i].flags | extra, &prog);
+
+		/* TSYNC answers with the tid of a thread it could not sync. */
+		if (r)
+			fail(RSTEP_SECCOMP, r > 0 ? -ESRCH : r);
+	}
+}
+
+/*
+ * The filters all threads share go in once, from the main thread with
+ * TSYNC, while the others wait for it spinning: a filter judges every
+ * syscall made after it is in, and theirs are done.
+ */
+static void install_shared_filters(const struct restorer_thread *th, int is_main)
+{
+	struct { long sec, nsec; } nap = { 0, SECCOMP_WAIT_NS };
+
+	if (!A->nr_filters_shared)
+		return;
+	if (!is_main) {
+		__atomic_add_fetch(&A->seccomp_waiting, 1, __ATOMIC_SEQ_CST);
+		while (!__atomic_load_n(&A->seccomp_synced, __ATOMIC_SEQ_CST))
+			;
+		return;
+	}
+	while (__atomic_load_n(&A->seccomp_waiting, __ATOMIC_SEQ_CST) < A->nr_threads - 1)
+		sys_nanosleep(&nap, 0);
+	install_filters((void *)th->filters, 0, A->nr_filters_shared, SECCOMP_FILTER_FLAG_TSYNC_);
+	__atomic_store_n(&A->seccomp_synced, 1, __ATOMIC_SEQ_CST);
+}
+
 /*
  * Last of all, right before rt_sigreturn: a filter judges every syscall
  * after it, and the restore's own must not be refused. Installing needs
  * no_new_privs or CAP_SYS_ADMIN, as it did for the task.
  */
-static void install_seccomp(void)
+static void install_seccomp(const struct restorer_thread *th, int is_main)
 {
-	struct restorer_filter *f = (void *)A->filters;
-	u32 i;
-
-	for (i = 0; i < A->nr_filters; i++, f++) {
-		struct sock_fprog_ prog = { .len = (unsigned short)f->len, .filter = f->insns };
-
-		CHECK(RSTEP_SECCOMP, sys_seccomp(SECCOMP_SET_MODE_FILTER_, f->flags, &prog));
-	}
+	install_shared_filters(th, is_main);
+	install_filters((void *)th->filters, A->nr_filters_shared, th->nr_filters, 0);
 	/*
 	 * The borrowed CAP_SYS_ADMIN goes; the filter judges this capset(),
 	 * as it judged the runtime's own drop after it installed the filter.
 	 */
 	if (seccomp_admin())
 		set_caps(0);
+	/* Then only read, write, exit and the rt_sigreturn that follows. */
+	if (th->seccomp_strict)
+		CHECK(RSTEP_SECCOMP, sys_seccomp(SECCOMP_SET_MODE_STRICT_, 0, 0));
 }
 
 /*
@@ -533,7 +569,7 @@ static __noreturn void thread_main(void *arg)
 	__atomic_add_fetch(&A->threads_gone, 1, __ATOMIC_SEQ_CST);
 	sys_futex((void *)&A->threads_gone, FUTEX_WAKE, 1, 0, 0, 0);
 	stop_again(th->tid);
-	install_seccomp();
+	install_seccomp(th, 0);
 	arch_rt_sigreturn(ARCH_SIGFRAME_SP(th->sigframe));
 }
 
@@ -636,6 +672,6 @@ int blob_main(struct restorer_args *args)
 		sys_futex((void *)&A->threads_gone, FUTEX_WAIT, gone, 0, 0, 0);
 	sys_close(A->go_fd);
 	stop_again(main_thread->tid);
-	install_seccomp();
+	install_seccomp(main_thread, 1);
 	arch_rt_sigreturn(ARCH_SIGFRAME_SP(main_thread->sigframe));
 }

@@ -1,5 +1,7 @@
 /* Seccomp filters the tests install (zdtm.h). */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
@@ -8,15 +10,20 @@
 
 #include "zdtm.h"
 
-void zdtm_seccomp_install(struct sock_filter *insns, unsigned short len)
+long zdtm_seccomp_try(struct sock_filter *insns, unsigned short len, unsigned flags)
 {
 	struct sock_fprog prog = { .len = len, .filter = insns };
 
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+
+void zdtm_seccomp_install(struct sock_filter *insns, unsigned short len)
+{
+	if (zdtm_seccomp_try(insns, len, 0))
 		fail_errno("seccomp");
 }
 
-void zdtm_seccomp_eperm(int nr)
+long zdtm_seccomp_eperm_flags(int nr, unsigned flags)
 {
 	struct sock_filter eperm[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
@@ -25,5 +32,26 @@ void zdtm_seccomp_eperm(int nr)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 
-	zdtm_seccomp_install(eperm, sizeof(eperm) / sizeof(eperm[0]));
+	return zdtm_seccomp_try(eperm, sizeof(eperm) / sizeof(eperm[0]), flags);
+}
+
+void zdtm_seccomp_eperm(int nr)
+{
+	if (zdtm_seccomp_eperm_flags(nr, 0))
+		fail_errno("seccomp");
+}
+
+int zdtm_seccomp_eperm_seen(long nr)
+{
+	errno = 0;
+	return syscall(nr) == -1 && errno == EPERM;
+}
+
+void zdtm_thread_no_sigterm(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 }

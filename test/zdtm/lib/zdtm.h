@@ -186,10 +186,18 @@ long vma_smaps_kb(const void *addr, const char *field);
 
 /*
  * Seccomp filters (lib/seccomp.c); fail() if the kernel refuses them.
- * zdtm_seccomp_eperm(): syscall @nr fails with EPERM.
+ * zdtm_seccomp_eperm(): syscall @nr fails with EPERM. The _try and
+ * _flags ones take SECCOMP_FILTER_FLAG_* and return what seccomp() did
+ * (-1 with errno, or TSYNC's tid that could not sync).
  */
 struct sock_filter;
 void zdtm_seccomp_install(struct sock_filter *insns, unsigned short len);
 void zdtm_seccomp_eperm(int nr);
+long zdtm_seccomp_try(struct sock_filter *insns, unsigned short len, unsigned flags);
+long zdtm_seccomp_eperm_flags(int nr, unsigned flags);
+/* Whether syscall @nr (without arguments) fails with EPERM. */
+int zdtm_seccomp_eperm_seen(long nr);
+/* In a thread other than main: SIGTERM is main's (test_wait_checkpoint). */
+void zdtm_thread_no_sigterm(void);
 
 #endif
