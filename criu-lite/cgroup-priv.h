@@ -68,6 +68,8 @@ struct cgroup_img {
  * shows that hierarchy or that cgroup, or -errno.
  */
 int cg_host_dir(const char *controllers, const char *path, char **ret);
+/* Whether a mount of cr shows hierarchy @controllers (quietly). */
+bool cg_is_mounted(const char *controllers);
 /* Whether a mount of @fstype with super options @opts shows the hierarchy @controllers. */
 bool cg_mount_matches(const char *controllers, const char *fstype, const char *opts);
 /* Whether the comma-separated @list has the token @tok of @len bytes. */

@@ -80,7 +80,8 @@ bool cg_mount_matches(const char *controllers, const char *fstype, const char *o
 	return true;
 }
 
-int cg_host_dir(const char *controllers, const char *path, char **ret)
+/* cg_host_dir() without the error line: -ENOENT when no mount shows it. */
+static int find_host_dir(const char *controllers, const char *path, char **ret)
 {
 	_cleanup_fclose_ FILE *f = NULL;
 	_cleanup_free_ char *line = NULL;
@@ -108,9 +109,24 @@ int cg_host_dir(const char *controllers, const char *path, char **ret)
 		*ret = dir;
 		return 0;
 	}
-	pr_err("cgroup: no mount of cr shows hierarchy '%s' cgroup %s\n",
-	       cg_is_v2(controllers) ? "(v2)" : controllers, path);
 	return -ENOENT;
+}
+
+int cg_host_dir(const char *controllers, const char *path, char **ret)
+{
+	int err = find_host_dir(controllers, path, ret);
+
+	if (err == -ENOENT)
+		pr_err("cgroup: no mount of cr shows hierarchy '%s' cgroup %s\n",
+		       cg_is_v2(controllers) ? "(v2)" : controllers, path);
+	return err;
+}
+
+bool cg_is_mounted(const char *controllers)
+{
+	_cleanup_free_ char *dir = NULL;
+
+	return find_host_dir(controllers, "/", &dir) == 0;
 }
 
 int cg_read(const char *dir, const char *file, char **ret)

@@ -229,6 +229,15 @@ static int parse_cgroup_file(char *text, const char *what, struct cg_set *s)
 		if (!c2 || c2[1] != '/')
 			return pr_errno(-EINVAL, "cgroup: %s: bad line '%s'", what, l);
 		*c2 = 0;
+		/*
+		 * A named hierarchy nobody mounts any more (its mount is gone,
+		 * a cgroup below keeps it): every task is in its root, and a
+		 * restored one is there too. Nothing to keep.
+		 */
+		if (!strncmp(c1 + 1, "name=", 5) && !strcmp(c2 + 1, "/") && !cg_is_mounted(c1 + 1)) {
+			pr_debug("cgroup: %s: hierarchy %s is mounted nowhere, left out", what, c1 + 1);
+			continue;
+		}
 		r = grow(&s->m, s->nr, sizeof(*s->m));
 		if (!r || ref_init(r, c1 + 1, c2 + 1))
 			return -ENOMEM;
