@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "cr.h"
 #include "files-priv.h"
 #include "log.h"
 
@@ -35,7 +36,10 @@ int files_dump_flight(struct files_dump *df, const struct fd_dump *via, int fd, 
 	if (own < 0)
 		return pr_errno(-errno, "pid %d: fd %d (%s): keeping a file in flight in its queue", via->pid,
 				via->fd, via->link);
-	err = files_probe_fd(getpid(), own, &d);
+	/* cr killed while it holds files in flight: the tree keeps them queued. */
+	err = cr_fail_point("files-in-flight");
+	if (!err)
+		err = files_probe_fd(getpid(), own, &d);
 	if (!err)
 		err = files_ident_get(df->ident, &d, &id);
 	if (err == 1) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "cr.h"
 #include "log.h"
 #include "sk-opts.h"
 #include "sk-unix-priv.h"
@@ -227,6 +228,8 @@ int unix_queue_fill(struct files_rst *rf, const UnixSkEntry *u, int from, bool t
 		err = fdata_read(rf, u->queue[i], buf);
 		if (!err)
 			err = unix_scm_cmsg(rf, u, i, &cb, &mh);
+		if (!err && mh.msg_control)
+			err = cr_fail_point("unix-rights-fill");
 		while (!err && (done < u->queue[i]->len || (!done && u->type != SOCK_STREAM))) {
 			ssize_t n;
 
