@@ -22,49 +22,29 @@
 #include <unistd.h>
 #include "zdtm.h"
 
-static int send_fd(int sk, const char *text, int fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { (void *)text, strlen(text) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sk, &mh, MSG_DONTWAIT) == (ssize_t)iov.iov_len ? 0 : -1;
-}
-
-/* Receives @text with exactly one fd; returns it. */
-static int recv_fd(int sk, const char *what, const char *text)
-{
-	char buf[32], cbuf[CMSG_SPACE(4 * sizeof(int))];
-	struct iovec iov = { buf, strlen(text) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c;
-	ssize_t n = recvmsg(sk, &mh, MSG_DONTWAIT);
-	int fd;
-
-	if (n < 0)
-		fail_errno("%s: receiving '%s'", what, text);
-	if ((size_t)n != strlen(text) || memcmp(buf, text, n))
-		fail("%s: got %zd bytes '%.*s', expected '%s'", what, n, (int)n, buf, text);
-	c = CMSG_FIRSTHDR(&mh);
-	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
-		fail("%s: '%s' came without its one fd", what, text);
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
-}
-
 static void check_count(const char *what, int ev, uint64_t want)
 {
 	uint64_t v;
 
 	if (read(ev, &v, sizeof(v)) != sizeof(v) || v != want)
 		fail("%s: the eventfd in flight does not count %llu", what, (unsigned long long)want);
+}
+
+/*
+ * Queues @text with an eventfd counting @count in @pair[1], sends
+ * @pair[1] over @carrier as @name, and closes both: only the queues
+ * hold them.
+ */
+static void queue_in_flight(int *pair, int carrier, const char *text, uint64_t count, const char *name)
+{
+	int ev = eventfd(count, 0);
+
+	if (ev < 0)
+		fail_errno("eventfd");
+	scm_send_fds(pair[0], text, &ev, 1, MSG_DONTWAIT);
+	scm_send_fds(carrier, name, &pair[1], 1, MSG_DONTWAIT);
+	close(ev);
+	close(pair[1]);
 }
 
 int main(int argc, char **argv)
@@ -78,27 +58,17 @@ int main(int argc, char **argv)
 	    socketpair(AF_UNIX, SOCK_DGRAM, 0, d) || socketpair(AF_UNIX, SOCK_STREAM, 0, ab))
 		fail_errno("socketpair");
 
-	ev = eventfd(41, 0);
-	if (ev < 0 || send_fd(xy[0], "inner", ev) || send_fd(c[0], "y", xy[1]))
-		fail_errno("queueing the seqpacket socket in flight");
-	close(ev);
-	close(xy[1]);
-
-	ev = eventfd(42, 0);
-	if (ev < 0 || send_fd(d[0], "dgram", ev) || send_fd(c[0], "d", d[1]))
-		fail_errno("queueing the datagram socket in flight");
-	close(ev);
-	close(d[1]);
+	queue_in_flight(xy, c[0], "inner", 41, "y");
+	queue_in_flight(d, c[0], "dgram", 42, "d");
 	close(d[0]);
 
-	if (send_fd(ab[0], "self", ab[1]))
-		fail_errno("sending b over its own pair");
+	scm_send_fds(ab[0], "self", &ab[1], 1, MSG_DONTWAIT);
 
 	test_ready();
 	test_wait_checkpoint();
 
-	y = recv_fd(c[1], "carrier", "y");
-	ev = recv_fd(y, "seqpacket in flight", "inner");
+	y = scm_recv_fd(c[1], "y", MSG_DONTWAIT);
+	ev = scm_recv_fd(y, "inner", MSG_DONTWAIT);
 	check_count("seqpacket in flight", ev, 41);
 	close(ev);
 	if (write(xy[0], "ping", 4) != 4 || read(y, buf, sizeof(buf)) != 4 || memcmp(buf, "ping", 4))
@@ -106,11 +76,11 @@ int main(int argc, char **argv)
 	if (write(y, "pong", 4) != 4 || read(xy[0], buf, sizeof(buf)) != 4 || memcmp(buf, "pong", 4))
 		fail("the socket in flight and x are no pair any more");
 
-	dg = recv_fd(c[1], "carrier", "d");
-	ev = recv_fd(dg, "datagram in flight", "dgram");
+	dg = scm_recv_fd(c[1], "d", MSG_DONTWAIT);
+	ev = scm_recv_fd(dg, "dgram", MSG_DONTWAIT);
 	check_count("datagram in flight", ev, 42);
 
-	b2 = recv_fd(ab[1], "self", "self");
+	b2 = scm_recv_fd(ab[1], "self", MSG_DONTWAIT);
 	if (fstat(b2, &s1) || fstat(ab[1], &s2) || s1.st_ino != s2.st_ino)
 		fail("the socket in its own queue came back as another socket");
 	if (recv(ab[1], buf, 1, MSG_DONTWAIT) != -1 || errno != EAGAIN)

@@ -49,23 +49,7 @@ static struct pair pairs[NR_TYPES];
 
 static void send_fds(int t, int k, const int *fds, int nr)
 {
-	char cbuf[CMSG_SPACE(MAX_FDS * sizeof(int))] = { 0 };
-	struct iovec iov = { (void *)mtext[k], strlen(mtext[k]) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (nr) {
-		struct cmsghdr *c;
-
-		mh.msg_control = cbuf;
-		mh.msg_controllen = CMSG_SPACE(nr * sizeof(int));
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(nr * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, nr * sizeof(int));
-	}
-	if (sendmsg(pairs[t].sv[0], &mh, MSG_DONTWAIT) != (ssize_t)iov.iov_len)
-		fail_errno("%s: sending message %s", tnames[t], mtext[k]);
+	scm_send_fds(pairs[t].sv[0], mtext[k], fds, nr, MSG_DONTWAIT);
 }
 
 static off_t reg_off(int t)
@@ -173,27 +157,11 @@ static void check_msg(int t, int k, const int *fds, int nr)
 static void recv_all(int t)
 {
 	for (int k = 0; k < NR_MSGS; k++) {
-		char buf[32], cbuf[CMSG_SPACE(8 * sizeof(int))];
-		size_t len = strlen(mtext[k]);
-		struct iovec iov = { buf, types[t] == SOCK_STREAM ? len : sizeof(buf) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-				     .msg_controllen = sizeof(cbuf) };
-		int fds[8], nr = 0;
-		ssize_t n;
+		int fds[MAX_FDS], nr;
 
 		if (k == M_NONE && types[t] == SOCK_STREAM)
 			continue;
-		n = recvmsg(pairs[t].sv[1], &mh, MSG_DONTWAIT);
-		if (n < 0)
-			fail_errno("%s: receiving message %s", tnames[t], mtext[k]);
-		if ((size_t)n != len || memcmp(buf, mtext[k], len))
-			fail("%s: message %s: got %zd bytes '%.*s'", tnames[t], mtext[k], n, (int)(n > 0 ? n : 0), buf);
-		if (mh.msg_flags & MSG_CTRUNC)
-			fail("%s: message %s: control data truncated", tnames[t], mtext[k]);
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-				for (size_t i = 0; CMSG_LEN((i + 1) * sizeof(int)) <= c->cmsg_len && nr < 8; i++)
-					memcpy(&fds[nr++], CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+		nr = scm_recv_fds(pairs[t].sv[1], mtext[k], types[t] != SOCK_STREAM, fds, MAX_FDS, MSG_DONTWAIT);
 		check_msg(t, k, fds, nr);
 	}
 	{

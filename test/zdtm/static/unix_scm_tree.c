@@ -8,6 +8,7 @@
  * back: fd passing keeps working in both directions.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -16,44 +17,6 @@
 #include "zdtm.h"
 
 static int st[2], dg[2];
-
-static void send_fd(int sk, const char *text, int fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { (void *)text, strlen(text) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	if (sendmsg(sk, &mh, 0) != (ssize_t)iov.iov_len)
-		fail_errno("sending '%s' with an fd", text);
-}
-
-/* Receives @text (blocking) with exactly one fd; returns it. */
-static int recv_fd(int sk, const char *text)
-{
-	char buf[32], cbuf[CMSG_SPACE(4 * sizeof(int))];
-	struct iovec iov = { buf, strlen(text) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *c;
-	ssize_t n = recvmsg(sk, &mh, 0);
-	int fd;
-
-	if (n < 0)
-		fail_errno("receiving '%s'", text);
-	if ((size_t)n != strlen(text) || memcmp(buf, text, n))
-		fail("got %zd bytes '%.*s', expected '%s'", n, (int)n, buf, text);
-	c = CMSG_FIRSTHDR(&mh);
-	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
-		fail("'%s' came without its one fd", text);
-	memcpy(&fd, CMSG_DATA(c), sizeof(int));
-	return fd;
-}
 
 static void check_count(const char *what, int ev, uint64_t want)
 {
@@ -72,35 +35,61 @@ static void check_pipe(const char *what, int rd, const char *want)
 		fail("%s: the pipe holds %zu bytes, not '%s'", what, n, want);
 }
 
+/* The parent: a pipe holding @data over the stream pair, an eventfd counting @count over the datagram one. */
+static void pass_files(const char *tag, const char *data, uint64_t count)
+{
+	char text[32];
+	int p[2], ev;
+
+	if (pipe(p))
+		fail_errno("pipe");
+	write_full(p[1], data, strlen(data));
+	close(p[1]);
+	snprintf(text, sizeof(text), "%s-pipe", tag);
+	scm_send_fds(st[0], text, &p[0], 1, 0);
+	close(p[0]);
+	ev = eventfd(count, 0);
+	if (ev < 0)
+		fail_errno("eventfd");
+	snprintf(text, sizeof(text), "%s-evfd", tag);
+	scm_send_fds(dg[0], text, &ev, 1, 0);
+	close(ev);
+}
+
+/* The child: what pass_files() sent. */
+static void take_files(const char *tag, const char *data, uint64_t count)
+{
+	char text[32];
+	int fd;
+
+	snprintf(text, sizeof(text), "%s-pipe", tag);
+	fd = scm_recv_fd(st[1], text, 0);
+	check_pipe(text, fd, data);
+	close(fd);
+	snprintf(text, sizeof(text), "%s-evfd", tag);
+	fd = scm_recv_fd(dg[1], text, 0);
+	check_count(text, fd, count);
+	close(fd);
+}
+
 __attribute__((noreturn))
 static void child(void)
 {
 	pid_t parent = getppid();
-	int fd, p[2];
+	int p[2];
 
 	close(st[0]);
 	close(dg[0]);
 	tree_send(parent, 0);
 	test_wait_checkpoint();
 
-	fd = recv_fd(st[1], "pre-pipe");
-	check_pipe("in flight over the checkpoint", fd, "before");
-	close(fd);
-	fd = recv_fd(dg[1], "pre-evfd");
-	check_count("in flight over the checkpoint", fd, 5);
-	close(fd);
-
+	take_files("pre", "before", 5);
 	tree_send(parent, 0);		/* the parent passes new files now */
-	fd = recv_fd(st[1], "post-pipe");
-	check_pipe("passed after restore", fd, "after");
-	close(fd);
-	fd = recv_fd(dg[1], "post-evfd");
-	check_count("passed after restore", fd, 9);
-	close(fd);
+	take_files("post", "after", 9);
 
 	if (pipe(p))
 		fail_errno("pipe");
-	send_fd(st[1], "back", p[1]);
+	scm_send_fds(st[1], "back", &p[1], 1, 0);
 	close(p[1]);
 	tree_recv(parent);		/* the parent wrote into it */
 	check_pipe("passed back to the parent", p[0], "reply");
@@ -109,8 +98,8 @@ static void child(void)
 
 int main(int argc, char **argv)
 {
-	int p[2], ev, fd;
 	pid_t kid;
+	int fd;
 
 	test_init(argc, argv);
 	tree_init();
@@ -121,36 +110,16 @@ int main(int argc, char **argv)
 	close(dg[1]);
 	tree_recv(kid);
 
-	if (pipe(p))
-		fail_errno("pipe");
-	write_full(p[1], "before", 6);
-	close(p[1]);
-	send_fd(st[0], "pre-pipe", p[0]);
-	close(p[0]);
-	ev = eventfd(5, 0);
-	if (ev < 0)
-		fail_errno("eventfd");
-	send_fd(dg[0], "pre-evfd", ev);
-	close(ev);
+	pass_files("pre", "before", 5);
 
 	test_ready();
 	test_wait_checkpoint();
 	tree_forward(&kid, 1);
 
 	tree_recv(kid);
-	if (pipe(p))
-		fail_errno("pipe");
-	write_full(p[1], "after", 5);
-	close(p[1]);
-	send_fd(st[0], "post-pipe", p[0]);
-	close(p[0]);
-	ev = eventfd(9, 0);
-	if (ev < 0)
-		fail_errno("eventfd");
-	send_fd(dg[0], "post-evfd", ev);
-	close(ev);
+	pass_files("post", "after", 9);
 
-	fd = recv_fd(st[0], "back");
+	fd = scm_recv_fd(st[0], "back", 0);
 	write_full(fd, "reply", 5);
 	close(fd);
 	tree_send(kid, 0);
