@@ -371,10 +371,18 @@ static void test_refuse_pidfd(void)
 }
 static void test_refuse_deleted_dir(void) { expect_refusal("img-ddir", setup_deleted_dir, "fd 3 is a deleted directory"); }
 static void test_refuse_opath_deleted(void) { expect_refusal("img-odel", setup_opath_deleted, "O_PATH descriptor of a deleted file"); }
-static void test_refuse_scm_rights(void)
+/* A file in flight (SCM_RIGHTS) that no task holds is dumped, as an entry of its own. */
+static void test_scm_rights_dumped(void)
 {
-	expect_refusal("img-scm", setup_scm_rights, "fd 4 is a unix socket");
-	CU_ASSERT(strstr(log_last_error(), "in flight") && strstr(log_last_error(), "SCM_RIGHTS"));
+	pid_t pid = spawn(setup_scm_rights);
+	int ret;
+
+	CU_ASSERT_FATAL(pid > 0);
+	quiet_begin();
+	ret = dump_to(pid, "img-scm");
+	quiet_end();
+	CU_ASSERT(ret == 0);
+	reap(pid);
 }
 
 static void test_refuse_pending(void)
@@ -524,7 +532,7 @@ int unit_register_files(void)
 	    !CU_add_test(s, "refuse a pidfd of a process outside the tree", test_refuse_pidfd) ||
 	    !CU_add_test(s, "refuse deleted directory", test_refuse_deleted_dir) ||
 	    !CU_add_test(s, "refuse O_PATH of a deleted file", test_refuse_opath_deleted) ||
-	    !CU_add_test(s, "refuse SCM_RIGHTS in flight", test_refuse_scm_rights) ||
+	    !CU_add_test(s, "dump SCM_RIGHTS in flight", test_scm_rights_dumped) ||
 	    !CU_add_test(s, "refuse a connection not accepted yet", test_refuse_pending) ||
 	    !CU_add_test(s, "refuse a peer outside the tree", test_refuse_peer_outside) ||
 	    !CU_add_test(s, "size changed since dump", test_size_changed) ||
