@@ -68,6 +68,13 @@ struct fd_kind {
 	 * seen, so files_dump_find() knows all ids. The tree is still frozen.
 	 */
 	bool deferred;
+	/*
+	 * Deferred kinds: before any deferred entry is dumped, hands every
+	 * file in flight in the object (SCM_RIGHTS in a socket's queue) to
+	 * files_dump_flight(), so that those are known ids when dump() runs.
+	 * May be NULL.
+	 */
+	int (*dump_flight)(struct fd_dump *d);
 	/* Frees what dump() hung off @fe. */
 	void (*free_entry)(FileEntry *fe);
 	/*
@@ -152,6 +159,14 @@ int files_refuse(const struct fd_dump *d, const char *what, const char *why);
 int files_dump_find(struct files_dump *df, dev_t dev, ino_t ino,
 		    int (*same)(pid_t pid, int fd, void *arg), void *arg, uint32_t *ret_id);
 
+/*
+ * A file in flight in @via's object (an SCM_RIGHTS fd a peek gave cr, still
+ * cr's to close): the id of its open file description, the one a task's fd
+ * has too (kcmp) or a new entry dumped now that no task has in its table.
+ * Returns 0 and *ret_id, or -errno (logged, naming @via).
+ */
+int files_dump_flight(struct files_dump *df, const struct fd_dump *via, int fd, uint32_t *ret_id);
+
 /* Whether @pid is a process of the dumped tree. */
 bool files_dump_pid_in_tree(const struct files_dump *df, pid_t pid);
 /* Whether /proc/@pid, as task @viewer's /proc shows it, is a task of the tree (ns_proc_pid_in_tree()). */
@@ -180,6 +195,8 @@ const FileEntry *files_rst_entry(const struct files_rst *rf, uint32_t id);
  * that needs another entry first, like a socket's peer). -errno on error.
  */
 int files_rst_get(struct files_rst *rf, uint32_t id);
+/* cr's fd of entry @id, which goes in flight (SCM_RIGHTS) at restore; refuses one only a task can open. */
+int files_rst_flight_fd(struct files_rst *rf, uint32_t id);
 /* Records @fd as entry @id's open file (socketpair: both ends at once). */
 int files_rst_set(struct files_rst *rf, uint32_t id, int fd);
 /* The shared memory objects of the restore (shmem.h), for memfds. */

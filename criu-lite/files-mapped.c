@@ -23,7 +23,7 @@
 #include "image.h"
 #include "log.h"
 
-static int hold(struct files_dump *df, int fd)
+int files_dump_hold(struct files_dump *df, int fd)
 {
 	int *n = xrealloc(df->held, sizeof(*n) * (df->nr_held + 1));
 
@@ -68,7 +68,7 @@ int files_dump_mapping(struct files_dump *df, pid_t pid, const char *mf, const c
 	}
 	free(d.link);
 	if (!err)
-		err = hold(df, fd);
+		err = files_dump_hold(df, fd);
 	if (err)
 		return err;
 	TAKE_FD(fd);

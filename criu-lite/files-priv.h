@@ -17,6 +17,8 @@
  *  files-open.c	restore in cr: files.img read and checked, every open
  *			file description created once before the first fork
  *  files-inherit.c	--inherit-fd: entries that cr's own fds stand for
+ *  files-flight.c	files in flight in unix socket queues (SCM_RIGHTS):
+ *			entries no task has in its table
  *  files-place.c	restore in each task: its plan (fdinfo-PID.img), its
  *			fds put at their numbers, every other number closed
  *
@@ -65,6 +67,20 @@ struct files_dump {
 
 /* files.c */
 const struct fd_kind *files_kind_of(FileKind k);
+
+/* files.c */
+/* Link, stat and fdinfo of fd @fd of @pid into @d (release it with files_fd_release()). */
+int files_probe_fd(pid_t pid, int fd, struct fd_dump *d);
+/*
+ * The first sight of an open file description (files_ident_get() gave it
+ * @id): dumps it now, or (a deferred kind) takes @d's link and cr_fd along
+ * to dump it once the tree is seen. @pidfd: @d's task.
+ */
+int files_dump_new(struct files_dump *df, int pidfd, struct fd_dump *d, uint32_t id);
+void files_fd_release(struct fd_dump *d);
+
+/* files-mapped.c: keeps cr's @fd open until files_dump_free() (kcmp compares later fds with it). */
+int files_dump_hold(struct files_dump *df, int fd);
 
 /* files-refuse.c: refuses @d, an fd no kind matches, naming what it is. -ENOTSUP. */
 int files_refuse_unknown(const struct fd_dump *d);

@@ -146,7 +146,7 @@ int files_dump_begin(int dfd, const struct pstree *tree, const struct cr_options
 	return 0;
 }
 
-static void fd_dump_release(struct fd_dump *d)
+void files_fd_release(struct fd_dump *d)
 {
 	if (d->cr_fd >= 0)
 		close(d->cr_fd);
@@ -167,7 +167,7 @@ void files_dump_free(struct files_dump *df)
 		close(df->held[i]);
 	free(df->held);
 	for (size_t i = 0; i < df->nr_deferred; i++) {
-		fd_dump_release(&df->deferred[i]->d);
+		files_fd_release(&df->deferred[i]->d);
 		files_lock_list_free(&df->deferred[i]->locks);
 		free(df->deferred[i]);
 	}
@@ -229,8 +229,7 @@ static int list_fds(pid_t pid, int **ret_fds)
 	return nr;
 }
 
-/* Link, stat and fdinfo of one fd. */
-static int probe_fd(pid_t pid, int fd, struct fd_dump *d)
+int files_probe_fd(pid_t pid, int fd, struct fd_dump *d)
 {
 	char lpath[64], buf[PATH_MAX + 1];
 	ssize_t n;
@@ -284,8 +283,7 @@ static int write_entry(struct files_dump *df, const struct fd_kind *k, struct fd
 	return err;
 }
 
-/* The first sight of an open file description (its id is new): dump it. */
-static int dump_new_file(struct files_dump *df, int pidfd, struct fd_dump *d, uint32_t id)
+int files_dump_new(struct files_dump *df, int pidfd, struct fd_dump *d, uint32_t id)
 {
 	_cleanup_free_ struct fd_deferred *def = NULL;
 	const struct fd_kind *k = classify(d);
@@ -359,7 +357,7 @@ static int dump_one_fd(struct files_dump *df, int pidfd, struct fd_dump *d, uint
 {
 	int err = files_ident_get(df->ident, d, ret_id);
 
-	return err == 1 ? dump_new_file(df, pidfd, d, *ret_id) : err;
+	return err == 1 ? files_dump_new(df, pidfd, d, *ret_id) : err;
 }
 
 int files_dump(struct files_dump *df, pid_t pid, struct img *fdinfo_img)
@@ -386,7 +384,7 @@ int files_dump(struct files_dump *df, pid_t pid, struct img *fdinfo_img)
 		FdinfoEntry fdi = FDINFO_ENTRY__INIT;
 		struct lock_list pl = { 0 };
 
-		err = probe_fd(pid, fds[i], &d);
+		err = files_probe_fd(pid, fds[i], &d);
 		if (!err)
 			err = dump_one_fd(df, pidfd, &d, &fdi.id);
 		/* A deferred description took d.fdinfo along (no locks on those kinds). */
@@ -400,7 +398,7 @@ int files_dump(struct files_dump *df, pid_t pid, struct img *fdinfo_img)
 			err = pb_write_one(fdinfo_img, &fdi, PB_FDINFO);
 		}
 		files_lock_list_free(&pl);
-		fd_dump_release(&d);
+		files_fd_release(&d);
 	}
 	free(seen.v);
 	if (!err)
@@ -412,6 +410,10 @@ int files_dump_finish(struct files_dump *df)
 {
 	int err = 0;
 
+	/* First every file in flight (the list grows with those that carry files too). */
+	for (size_t i = 0; i < df->nr_deferred && !err; i++)
+		if (df->deferred[i]->kind->dump_flight)
+			err = df->deferred[i]->kind->dump_flight(&df->deferred[i]->d);
 	for (size_t i = 0; i < df->nr_deferred && !err; i++) {
 		struct fd_deferred *def = df->deferred[i];
 

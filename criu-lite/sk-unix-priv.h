@@ -118,9 +118,47 @@ int unix_hidden_bind(int fd, const UnixSkEntry *u);
 int unix_hidden_connect(int fd, const UnixSkEntry *to);
 int unix_hidden_finish(const UnixSkEntry *u);
 
+/* ---- sk-unix-scm.c: files in flight in the queues (SCM_RIGHTS) ----------- */
+
+/* The most fds one message carries (the kernel's SCM_MAX_FD). */
+#define SCM_FDS_MAX	253
+
+/* The fds a peek installed in cr, in the order they were sent. */
+struct scm_fds {
+	int fd[SCM_FDS_MAX];
+	unsigned nr;
+};
+
+/* Takes the SCM_RIGHTS fds of a peek into @ret; fds cr could not all take are refused (closed). */
+int unix_scm_take(const struct fd_dump *d, struct msghdr *mh, struct scm_fds *ret);
+void unix_scm_close(struct scm_fds *f);
+/* The first peek at the queue of @d (a socket of @type): its files in flight become open files of the dump. */
+int unix_scm_flight(const struct fd_dump *d, unsigned type);
+/* The queue's dump: the ids of @f as the files run @run of u->queue came with. */
+int unix_scm_record(const struct fd_dump *d, UnixSkEntry *u, size_t run, const struct scm_fds *f);
+void unix_scm_free(UnixSkEntry *u);
+
+/* Restore: whether @fe's rights name runs of its queue and entries that exist. */
+int unix_scm_check(struct files_rst *rf, const FileEntry *fe);
+struct scm_cbuf {
+	char buf[CMSG_SPACE(SCM_FDS_MAX * sizeof(int))] __attribute__((aligned(8)));
+};
+/* Sets @mh's control part to the SCM_RIGHTS of run @run of @u's queue (none: empty), in @cb. */
+int unix_scm_cmsg(struct files_rst *rf, const UnixSkEntry *u, size_t run, struct scm_cbuf *cb, struct msghdr *mh);
+
 /* ---- sk-unix-queue.c: receive queues and shutdowns ------------------------ */
 
-/* Dump: the receive queue of @d into u->queue (peeked: it stays queued). */
+/*
+ * Walks the receive queue of @d (a socket of @type) with peeks, calling
+ * @fn for each run of it: a datagram or seqpacket message, or a part of
+ * a stream that ends where a send with fds ended (@fds: those; NULL for
+ * none) or at the end. The fds are cr's, closed after @fn. SO_PEEK_OFF
+ * is the socket's again afterwards.
+ */
+typedef int (*unix_run_fn)(const struct fd_dump *d, const void *buf, size_t len,
+			   const struct scm_fds *fds, void *arg);
+int unix_queue_walk(const struct fd_dump *d, unsigned type, unix_run_fn fn, void *arg);
+/* Dump: the receive queue of @d into u->queue and u->rights (peeked: it stays queued). */
 int unix_queue_dump(const struct fd_dump *d, UnixSkEntry *u);
 /* Restore: sends @u's saved queue from @from, connected to it or (@to_addr) to its name. */
 int unix_queue_fill(struct files_rst *rf, const UnixSkEntry *u, int from, bool to_addr);

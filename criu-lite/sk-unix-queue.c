@@ -2,16 +2,20 @@
  * Receive queues and shutdowns of unix sockets. Dump: the queued bytes
  * are read without consuming them, MSG_PEEK on cr's copy of the socket,
  * walking the queue with SO_PEEK_OFF (put back afterwards: it belongs
- * to the socket); a stream queue is one run, a datagram or seqpacket
- * queue one run per message. Restore: the runs are sent again from the
- * peer (or by name), then shutdowns are applied.
+ * to the socket); a stream queue is one run (cut where a send with fds
+ * ended: sk-unix-scm.c), a datagram or seqpacket queue one run per
+ * message. Restore: the runs are sent again from the peer (or by name),
+ * with the files in flight they came with, then shutdowns are applied.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "cr.h"
 #include "log.h"
 #include "sk-opts.h"
 #include "sk-unix-priv.h"
@@ -19,55 +23,136 @@
 /* The first datagram buffer; grown to the largest message. */
 #define DGRAM_BUF_START	(64 * 1024)
 /* Room for the control messages MSG_PEEK brings (SCM_RIGHTS, SCM_CREDENTIALS). */
-#define CMSG_ROOM	4096
-
-/* Fds in flight came with the peek (the kernel clones them): close ours, refuse. */
-static int check_cmsgs(const struct fd_dump *d, struct msghdr *mh)
-{
-	bool fds = false;
-
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		fds = true;
-		for (int *p = (int *)CMSG_DATA(c); (char *)(p + 1) <= (char *)c + c->cmsg_len; p++)
-			close(*p);
-	}
-	if (fds || (mh->msg_flags & MSG_CTRUNC))
-		return files_refuse(d, "a unix socket",
-				    "file descriptors are in flight in its queue (SCM_RIGHTS)");
-	return 0;
-}
-
-struct peek_buf {
-	char *p;
-	size_t size;
-};
+#define CMSG_ROOM	(CMSG_SPACE(SCM_FDS_MAX * sizeof(int)) + 256)
 
 /*
- * Peeks at the next part of the queue after the peek offset into @b.
- * Returns the length of the message (datagrams: the whole of it, even if
- * larger than @b; MSG_TRUNC), -EAGAIN past the end (not logged), or -errno.
+ * Peeks at the queue after the peek offset into @buf (@size bytes),
+ * taking the fds that came along into @fds. Returns the length of what
+ * was read (datagrams: of the whole message, even if larger than @size;
+ * MSG_TRUNC), -EAGAIN past the end (not logged), or -errno.
  */
-static ssize_t peek_one(const struct fd_dump *d, struct peek_buf *b, int flags)
+static ssize_t peek_one(const struct fd_dump *d, void *buf, size_t size, int flags, struct scm_fds *fds)
 {
 	char cbuf[CMSG_ROOM] __attribute__((aligned(8)));
-	struct iovec iov = { b->p, b->size };
+	struct iovec iov = { buf, size };
 	struct msghdr mh = {
 		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf),
 	};
 	ssize_t n = recvmsg(d->cr_fd, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC | flags);
 	int err;
 
+	fds->nr = 0;
 	if (n < 0)
 		return errno == EAGAIN ? -EAGAIN : pr_errno(-errno, "pid %d: fd %d (%s): peeking at its queue",
 						      d->pid, d->fd, d->link);
-	err = check_cmsgs(d, &mh);
+	err = unix_scm_take(d, &mh, fds);
 	return err ? err : n;
 }
 
-static int add_ref(const struct fd_dump *d, UnixSkEntry *u, const void *buf, size_t len)
+/*
+ * A stream, with room for all of it in one peek: each peek stops at the
+ * end of a send that carried fds (or at a change of sender, with
+ * SO_PASSCRED), so the fds it brings came with the bytes up to there.
+ */
+static int walk_stream(const struct fd_dump *d, unix_run_fn fn, void *arg)
 {
+	_cleanup_free_ char *buf = NULL;
+	struct scm_fds fds;
+	size_t off = 0, start = 0;
+	int inq, err = 0;
+
+	if (ioctl(d->cr_fd, SIOCINQ, &inq) < 0)
+		return pr_errno(-errno, "pid %d: fd %d (%s): SIOCINQ", d->pid, d->fd, d->link);
+	buf = xmalloc(inq + 1);
+	if (!buf)
+		return -ENOMEM;
+	while (!err && off < (size_t)inq) {
+		ssize_t n = peek_one(d, buf + off, inq + 1 - off, 0, &fds);
+
+		/* 0: the end after a shutdown. */
+		if (n == -EAGAIN || (n == 0 && !fds.nr))
+			break;
+		if (n == 0)
+			err = files_refuse(d, "a unix socket", "files are in flight in its queue without data");
+		else if (n < 0)
+			err = n;
+		if (!err)
+			off += n;
+		if (!err && fds.nr) {
+			err = fn(d, buf + start, off - start, &fds, arg);
+			start = off;
+		}
+		unix_scm_close(&fds);
+	}
+	if (!err && off > start)
+		err = fn(d, buf + start, off - start, NULL, arg);
+	return err;
+}
+
+/* Datagrams and seqpacket: one message per peek. */
+static int walk_dgram(const struct fd_dump *d, unsigned type, unix_run_fn fn, void *arg)
+{
+	_cleanup_free_ char *buf = xmalloc(DGRAM_BUF_START);
+	size_t size = DGRAM_BUF_START;
+	struct scm_fds fds;
+	int off = 0, err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	while (!err) {
+		ssize_t n = peek_one(d, buf, size, MSG_TRUNC, &fds);
+
+		/*
+		 * The end of a datagram queue says EAGAIN: 0 is a zero-length
+		 * datagram, which the peek offset cannot step over. Seqpacket
+		 * says 0 at the end after a shutdown.
+		 */
+		if (n == 0 && type == SOCK_DGRAM)
+			err = files_refuse(d, "a unix socket", "a zero-length datagram is in its queue");
+		else if (n < 0 && n != -EAGAIN)
+			err = n;
+		if (n <= 0) {
+			unix_scm_close(&fds);
+			break;
+		}
+		if ((size_t)n > size) {
+			/* Truncated: the offset moved by what was copied; peek it again whole. */
+			char *p = xrealloc(buf, n);
+
+			unix_scm_close(&fds);
+			if (!p)
+				return -ENOMEM;
+			buf = p;
+			size = n;
+			err = sk_dump_set_peek_off(d, off);
+			continue;
+		}
+		err = fn(d, buf, n, fds.nr ? &fds : NULL, arg);
+		unix_scm_close(&fds);
+		off += n;
+	}
+	return err;
+}
+
+int unix_queue_walk(const struct fd_dump *d, unsigned type, unix_run_fn fn, void *arg)
+{
+	int own_off, err;
+
+	err = sk_dump_getsockopt(d, SOL_SOCKET, SO_PEEK_OFF, "SO_PEEK_OFF", &own_off, sizeof(own_off));
+	if (!err)
+		err = sk_dump_set_peek_off(d, 0);
+	if (err)
+		return err;
+	err = type == SOCK_STREAM ? walk_stream(d, fn, arg) : walk_dgram(d, type, fn, arg);
+	/* SO_PEEK_OFF belongs to the socket: the task gets its own value back. */
+	if (sk_dump_set_peek_off(d, own_off) && !err)
+		err = -EIO;
+	return err;
+}
+
+static int add_run(const struct fd_dump *d, const void *buf, size_t len, const struct scm_fds *fds, void *arg)
+{
+	UnixSkEntry *u = arg;
 	DataRef **n = xrealloc(u->queue, (u->n_queue + 1) * sizeof(*n));
 	int err;
 
@@ -79,68 +164,14 @@ static int add_ref(const struct fd_dump *d, UnixSkEntry *u, const void *buf, siz
 		return -ENOMEM;
 	err = fdata_append(d->df, buf, len, n[u->n_queue]);
 	u->n_queue++;
+	if (!err && fds)
+		err = unix_scm_record(d, u, u->n_queue - 1, fds);
 	return err;
 }
 
-/* The receive queue, walked with SO_PEEK_OFF from 0. */
 int unix_queue_dump(const struct fd_dump *d, UnixSkEntry *u)
 {
-	struct peek_buf b = { xmalloc(DGRAM_BUF_START), DGRAM_BUF_START };
-	_cleanup_free_ char *stream = NULL;
-	size_t stream_len = 0;
-	int off = 0, err;
-
-	if (!b.p)
-		return -ENOMEM;
-	err = sk_dump_set_peek_off(d, 0);
-	while (!err) {
-		ssize_t n = peek_one(d, &b, u->type == SOCK_STREAM ? 0 : MSG_TRUNC);
-
-		if (n < 0 && n != -EAGAIN)
-			err = n;
-		/*
-		 * The end of a datagram queue says EAGAIN: 0 is a zero-length
-		 * datagram, which the peek offset cannot step over. Stream
-		 * and seqpacket say 0 at the end after a shutdown.
-		 */
-		if (n == 0 && u->type == SOCK_DGRAM)
-			err = files_refuse(d, "a unix socket", "a zero-length datagram is in its queue");
-		if (n <= 0)
-			break;
-		if (u->type == SOCK_STREAM) {
-			char *s = xrealloc(stream, stream_len + n);
-
-			if (!s) {
-				err = -ENOMEM;
-				break;
-			}
-			stream = s;
-			memcpy(stream + stream_len, b.p, n);
-			stream_len += n;
-		} else if ((size_t)n > b.size) {
-			/* Truncated: the offset moved by what was copied; peek it again whole. */
-			char *p = xrealloc(b.p, n);
-
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			b.p = p;
-			b.size = n;
-			err = sk_dump_set_peek_off(d, off);
-			continue;
-		} else {
-			err = add_ref(d, u, b.p, n);
-		}
-		off += n;
-	}
-	free(b.p);
-	if (!err && stream_len)
-		err = add_ref(d, u, stream, stream_len);
-	/* SO_PEEK_OFF belongs to the socket: the task gets its own value back. */
-	if (sk_dump_set_peek_off(d, u->opts->peek_off) && !err)
-		err = -EIO;
-	return err;
+	return unix_queue_walk(d, u->type, add_run, u);
 }
 
 /* ---- restore ---------------------------------------------------------- */
@@ -182,6 +213,12 @@ int unix_queue_fill(struct files_rst *rf, const UnixSkEntry *u, int from, bool t
 		return err;
 	for (size_t i = 0; i < u->n_queue && !err; i++) {
 		_cleanup_free_ char *buf = xmalloc(u->queue[i]->len ? u->queue[i]->len : 1);
+		struct scm_cbuf cb;
+		struct iovec iov;
+		struct msghdr mh = {
+			.msg_name = to_addr ? &sa : NULL, .msg_namelen = to_addr ? len : 0,
+			.msg_iov = &iov, .msg_iovlen = 1,
+		};
 		size_t done = 0;
 
 		if (!buf) {
@@ -189,19 +226,27 @@ int unix_queue_fill(struct files_rst *rf, const UnixSkEntry *u, int from, bool t
 			break;
 		}
 		err = fdata_read(rf, u->queue[i], buf);
+		if (!err)
+			err = unix_scm_cmsg(rf, u, i, &cb, &mh);
+		if (!err && mh.msg_control)
+			err = cr_fail_point("unix-rights-fill");
 		while (!err && (done < u->queue[i]->len || (!done && u->type != SOCK_STREAM))) {
-			ssize_t n = sendto(from, buf + done, u->queue[i]->len - done,
-					   MSG_DONTWAIT | MSG_NOSIGNAL,
-					   to_addr ? (struct sockaddr *)&sa : NULL, to_addr ? len : 0);
+			ssize_t n;
 
+			iov = (struct iovec){ buf + done, u->queue[i]->len - done };
+			n = sendmsg(from, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0) {
-				err = pr_errno(-errno, "unix socket %s: putting back %llu queued bytes",
-					       what, (unsigned long long)u->queue[i]->len);
+				err = pr_errno(-errno, "unix socket %s: putting back %llu queued bytes%s",
+					       what, (unsigned long long)u->queue[i]->len,
+					       mh.msg_control ? " with files in flight" : "");
 				break;
 			}
 			done += n;
+			/* The fds went with the first part (a stream run with fds is one send). */
+			mh.msg_control = NULL;
+			mh.msg_controllen = 0;
 			if (u->type != SOCK_STREAM)
 				break;		/* one message, whole */
 		}

@@ -17,9 +17,11 @@
  *
  * This file holds the kind's hooks; sk-unix-priv.h lists the parts.
  *
+ * Files in flight in the queues (SCM_RIGHTS) are open files of the dump
+ * like the tasks' (sk-unix-scm.c).
+ *
  * Refused, with the pid and fd: a peer outside the tree, connections not
- * yet accepted, file descriptors in flight (SCM_RIGHTS), an accepted
- * connection whose listener is outside the tree.
+ * yet accepted, an accepted connection whose listener is outside the tree.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -43,6 +45,24 @@ static bool unix_match(const struct fd_dump *d)
 	if (unix_diag_get(d->df, d->st.st_ino))
 		return false;
 	return unix_diag_find(d->st.st_ino) != NULL;
+}
+
+/* A listener, or a stream or seqpacket socket never connected, has no queue (the kernel refuses a peek). */
+static bool has_queue(const struct usk *us)
+{
+	return us->state != SK_LISTEN && !(us->state == SK_CLOSE && us->type != SOCK_DGRAM);
+}
+
+static int unix_dump_flight(struct fd_dump *d)
+{
+	const struct usk *us;
+	int err = unix_diag_get(d->df, d->st.st_ino);
+
+	if (err)
+		return err;
+	us = unix_diag_find(d->st.st_ino);
+	/* unix_dump() refuses the socket sock_diag does not list. */
+	return us && has_queue(us) && us->rq ? unix_scm_flight(d, us->type) : 0;
 }
 
 static int unix_dump(struct fd_dump *d, FileEntry *fe)
@@ -81,16 +101,15 @@ static int unix_dump(struct fd_dump *d, FileEntry *fe)
 		err = unix_links_dump(d, us, u);
 	if (!err && us->name_len)
 		err = unix_dump_name(d, us, u, unix_diag_listener_of(us) != NULL);
-	/* A stream or seqpacket socket never connected has no queue (the kernel refuses a peek). */
 	if (!err && us->state == SK_CLOSE && us->type != SOCK_DGRAM && us->rq)
 		err = files_refuse(d, "an unconnected unix socket", "it has queued data");
-	else if (!err && us->state != SK_LISTEN && !(us->state == SK_CLOSE && us->type != SOCK_DGRAM))
+	else if (!err && has_queue(us))
 		err = unix_queue_dump(d, u);
 	if (!err)
-		pr_info("pid %d: fd %d: unix %s socket ino %u state %u%s%s, %zu queue runs",
+		pr_info("pid %d: fd %d: unix %s socket ino %u state %u%s%s, %zu queue runs, %zu with files",
 			d->pid, d->fd, unix_type_name(u->type), us->ino, us->state,
 			u->has_peer ? ", connected" : "", u->has_listener ? ", accepted" : "",
-			u->n_queue);
+			u->n_queue, u->n_rights);
 	return err;
 }
 
@@ -103,6 +122,7 @@ static void unix_free_entry(FileEntry *fe)
 	for (size_t i = 0; i < u->n_queue; i++)
 		free(u->queue[i]);
 	free(u->queue);
+	unix_scm_free(u);
 	free(u->accepted);
 	free(u->icons);
 	free(u->name.data);
@@ -244,6 +264,8 @@ static int unix_check(struct files_rst *rf, const FileEntry *fe)
 	if (sk_filter_check(u->filter))
 		return pr_errno(-EBADMSG, "files.img: unix socket file id %u: its filter is invalid", fe->id);
 	err = unix_links_check(rf, fe);
+	if (!err)
+		err = unix_scm_check(rf, fe);
 	if (err)
 		return err;
 	/* Bound sockets only; accepted ones carry their listener's name. A deleted name's path is left alone. */
@@ -261,6 +283,7 @@ static void unix_abort(struct files_rst *rf, const FileEntry *fe)
 
 const struct fd_kind fd_kind_unix = {
 	.kind = FILE_KIND__FILE_UNIX_SK, .name = "unix socket",
-	.match = unix_match, .dump = unix_dump, .deferred = true, .free_entry = unix_free_entry,
+	.match = unix_match, .dump = unix_dump, .deferred = true, .dump_flight = unix_dump_flight,
+	.free_entry = unix_free_entry,
 	.check = unix_check, .open = unix_open, .post_open = unix_post_open, .abort = unix_abort,
 };

@@ -82,6 +82,19 @@ void file_put(const char *path, const char *val);
 /* Whether its first line is WANT: 0, or 1 after a FAIL message naming the file and both values. */
 int file_line_check(const char *path, const char *want);
 
+/* ---- fds over unix sockets (scm.c) ----------------------------------------- */
+#include <stdbool.h>
+/* Sends TEXT with NR fds (SCM_RIGHTS) in one sendmsg, or fails the test. */
+void scm_send_fds(int sk, const char *text, const int *fds, int nr, int flags);
+/*
+ * Receives TEXT (a datagram: WHOLE, the message must be it; else exactly
+ * its length is read) and the fds that came with it (at most MAX, into
+ * FDS); returns how many. Anything else fails the test.
+ */
+int scm_recv_fds(int sk, const char *text, bool whole, int *fds, int max, int flags);
+/* scm_recv_fds() of TEXT that must come with exactly one fd; returns it. */
+int scm_recv_fd(int sk, const char *text, int flags);
+
 /* ---- process trees (tree.c) ---------------------------------------------
  *
  * A tree test forks all its processes before test_ready(). The runner sends
