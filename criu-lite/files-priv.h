@@ -147,6 +147,14 @@ int files_locks_restore(const struct rst_file *f);
 /* Adds the POSIX locks of @fdi to the plan, for the restorer. */
 int files_plan_add_locks(struct files_plan *plan, const FdinfoEntry *fdi);
 
+/* files-fown.c */
+/*
+ * O_ASYNC set again on @f at @fd, a number of the task: the signal's
+ * si_fd is the number at which O_ASYNC was set (the kernel's fasync
+ * entry), not cr's. Only for entries with O_ASYNC.
+ */
+int files_fown_async_at(const struct rst_file *f, int fd);
+
 /* files-inherit.c */
 /* Marks the entries --inherit-fd names (rst_file.inherit_fd). */
 int files_inherit_match(struct files_rst *rf);
