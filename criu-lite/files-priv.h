@@ -142,8 +142,10 @@ int files_rst_set_flags(const struct rst_file *f);
 int fdata_rst_open(struct files_rst *rf);
 
 /* files-locks.c */
-/* Takes the flock and OFD locks of entry @f again, on f->fd. */
+/* Takes the flock and OFD locks and the lease of entry @f again, on f->fd. */
 int files_locks_restore(const struct rst_file *f);
+/* In a task: the lease of @f taken again at @fd, the number its break signal names. */
+int files_lease_at(const struct rst_file *f, int fd);
 /* Adds the POSIX locks of @fdi to the plan, for the restorer. */
 int files_plan_add_locks(struct files_plan *plan, const FdinfoEntry *fdi);
 
