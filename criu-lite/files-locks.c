@@ -6,8 +6,8 @@
  * Leases (F_SETLEASE) belong to the description too: cr takes them again
  * on its copy and each task once more at its own fd number (the number
  * the break signal's si_fd names). A lease being broken, a delegation,
- * mandatory locks and POSIX locks of a process other than the fd's are
- * refused.
+ * mandatory locks and POSIX locks of a live process that shares the
+ * fd's table (CLONE_FILES) are refused.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +18,9 @@
 #include <sys/file.h>
 #include <sys/fsuid.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/kcmp.h>
 
 #include "cleanup.h"
 #include "log.h"
@@ -58,6 +61,24 @@ static int lease_check(const struct fd_dump *d, const char *kind, const char *st
 }
 
 /*
+ * A POSIX lock belongs to an fd table, and its pid is the process that
+ * took it: another pid is a process that shares the task's table
+ * (clone(CLONE_FILES)) and took the lock, alive or gone since. A live
+ * sharer is refused (its table is the one to restore); the lock of a
+ * gone one is the task's own now: it comes back with the task's pid,
+ * which F_GETLK shows.
+ */
+static int foreign_posix_lock(const struct fd_dump *d, int pid)
+{
+	if (pid > 0 && syscall(SYS_kcmp, d->pid, pid, KCMP_FILES, 0, 0) == 0)
+		return files_refuse(d, "a file with a POSIX lock of another process",
+				    "that process shares the fd table (CLONE_FILES)");
+	pr_warn("pid %d: fd %d (%s): a POSIX lock taken by pid %d, gone, which shared the fd table: "
+		"restored as pid %d's (F_GETLK names that pid now)", d->pid, d->fd, d->link, pid, d->pid);
+	return 0;
+}
+
+/*
  * Collects the locks in @d's fdinfo: flock, OFD locks and leases when
  * @posix is false, POSIX locks when it is true.
  */
@@ -94,8 +115,12 @@ static int parse_locks(const struct fd_dump *d, bool posix, struct lock_list *ou
 				return err;
 		} else if (strcmp(adv, "ADVISORY"))
 			return files_refuse(d, "a file with a mandatory lock", NULL);
-		if (k == LOCK_KIND__LOCK_POSIX && pid != d->pid)
-			return files_refuse(d, "a file with a POSIX lock of another process", NULL);
+		if (k == LOCK_KIND__LOCK_POSIX && pid != d->pid) {
+			int err = foreign_posix_lock(d, pid);
+
+			if (err)
+				return err;
+		}
 
 		l = xmalloc(sizeof(*l));
 		v = l ? xrealloc(out->v, (out->nr + 1) * sizeof(*v)) : NULL;
@@ -119,14 +144,15 @@ int files_locks_dump(const struct fd_dump *d, struct lock_list *out)
 	return parse_locks(d, false, out);
 }
 
-/* The task's POSIX locks on @d's file, unless an earlier fd of it had them. */
-int files_posix_locks_dump(const struct fd_dump *d, struct locked_inodes *seen, struct lock_list *pl)
+/* The task's POSIX locks taken through description @id, unless an earlier fd of it had them. */
+int files_posix_locks_dump(const struct fd_dump *d, uint32_t id, struct locked_files *seen,
+			   struct lock_list *pl)
 {
-	void *n;
+	uint32_t *n;
 	int err;
 
 	for (size_t i = 0; i < seen->nr; i++)
-		if (seen->v[i].dev == d->st.st_dev && seen->v[i].ino == d->st.st_ino)
+		if (seen->v[i] == id)
 			return 0;
 	err = parse_locks(d, true, pl);
 	if (err || !pl->nr)
@@ -135,9 +161,7 @@ int files_posix_locks_dump(const struct fd_dump *d, struct locked_inodes *seen, 
 	if (!n)
 		return -ENOMEM;
 	seen->v = n;
-	seen->v[seen->nr].dev = d->st.st_dev;
-	seen->v[seen->nr].ino = d->st.st_ino;
-	seen->nr++;
+	seen->v[seen->nr++] = id;
 	return 0;
 }
 

@@ -364,7 +364,7 @@ static int dump_one_fd(struct files_dump *df, int pidfd, struct fd_dump *d, uint
 
 int files_dump(struct files_dump *df, pid_t pid, struct img *fdinfo_img)
 {
-	struct locked_inodes seen = { 0 };
+	struct locked_files seen = { 0 };
 	_cleanup_free_ int *fds = NULL;
 	_cleanup_close_ int pidfd = -EBADF;
 	int nr, err = 0;
@@ -391,7 +391,7 @@ int files_dump(struct files_dump *df, pid_t pid, struct img *fdinfo_img)
 			err = dump_one_fd(df, pidfd, &d, &fdi.id);
 		/* A deferred description took d.fdinfo along (no locks on those kinds). */
 		if (!err && d.fdinfo && strstr(d.fdinfo, "lock:"))
-			err = files_posix_locks_dump(&d, &seen, &pl);
+			err = files_posix_locks_dump(&d, fdi.id, &seen, &pl);
 		if (!err) {
 			fdi.fd = fds[i];
 			fdi.cloexec = !!(d.fdi.flags & O_CLOEXEC);
