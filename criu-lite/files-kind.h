@@ -152,6 +152,9 @@ int files_refuse(const struct fd_dump *d, const char *what, const char *why);
 int files_dump_find(struct files_dump *df, dev_t dev, ino_t ino,
 		    int (*same)(pid_t pid, int fd, void *arg), void *arg, uint32_t *ret_id);
 
+/* The dumped tree (pstree.h), or NULL (unit tests). */
+struct pstree;
+const struct pstree *files_dump_tree(const struct files_dump *df);
 /* Whether @pid is a process of the dumped tree. */
 bool files_dump_pid_in_tree(const struct files_dump *df, pid_t pid);
 /* Whether /proc/@pid, as task @viewer's /proc shows it, is a task of the tree (ns_proc_pid_in_tree()). */
@@ -201,6 +204,7 @@ extern const struct fd_kind fd_kind_eventfd, fd_kind_signalfd, fd_kind_timerfd, 
 extern const struct fd_kind fd_kind_inotify, fd_kind_fanotify;
 extern const struct fd_kind fd_kind_mqueue;
 extern const struct fd_kind fd_kind_pidfd;
+extern const struct fd_kind fd_kind_nsfile;
 extern const struct fd_kind fd_kind_netlink, fd_kind_packet;
 
 #endif

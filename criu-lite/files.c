@@ -51,7 +51,7 @@ static const struct fd_kind *const kinds[] = {
 	&fd_kind_inet_sk, &fd_kind_netlink, &fd_kind_packet, &fd_kind_unix,
 	&fd_kind_pipe, &fd_kind_fifo,
 	&fd_kind_eventfd, &fd_kind_signalfd, &fd_kind_timerfd, &fd_kind_epoll,
-	&fd_kind_inotify, &fd_kind_fanotify, &fd_kind_pidfd,
+	&fd_kind_inotify, &fd_kind_fanotify, &fd_kind_pidfd, &fd_kind_nsfile,
 };
 
 const struct fd_kind *files_kind_of(FileKind k)
@@ -72,6 +72,11 @@ struct fd_deferred {
 	FownEntry fown;
 	struct lock_list locks;
 };
+
+const struct pstree *files_dump_tree(const struct files_dump *df)
+{
+	return df->tree;
+}
 
 bool files_dump_pid_in_tree(const struct files_dump *df, pid_t pid)
 {
