@@ -204,7 +204,7 @@ extern const struct fd_kind fd_kind_eventfd, fd_kind_signalfd, fd_kind_timerfd, 
 extern const struct fd_kind fd_kind_inotify, fd_kind_fanotify;
 extern const struct fd_kind fd_kind_mqueue;
 extern const struct fd_kind fd_kind_pidfd;
-extern const struct fd_kind fd_kind_nsfile;
+extern const struct fd_kind fd_kind_nsfile, fd_kind_ttydev;
 extern const struct fd_kind fd_kind_netlink, fd_kind_packet;
 
 #endif

@@ -46,7 +46,7 @@
  * anyway); mqueue before reg (a queue is a regular file with a path).
  */
 static const struct fd_kind *const kinds[] = {
-	&fd_kind_mqueue, &fd_kind_reg, &fd_kind_dir, &fd_kind_tty, &fd_kind_ptmx, &fd_kind_chr,
+	&fd_kind_mqueue, &fd_kind_reg, &fd_kind_dir, &fd_kind_tty, &fd_kind_ptmx, &fd_kind_ttydev, &fd_kind_chr,
 	/* inet first: its match is one getxattr, unix's may re-read unix_diag. */
 	&fd_kind_inet_sk, &fd_kind_netlink, &fd_kind_packet, &fd_kind_unix,
 	&fd_kind_pipe, &fd_kind_fifo,
