@@ -69,6 +69,7 @@
 #define TTYAUX_MAJOR		5
 #define PTMX_MINOR		2
 #define TTY_MAJOR		4	/* virtual consoles and serial ports */
+#define VC_MINOR_END		64	/* minors 0..63 of TTY_MAJOR: /dev/tty0../dev/tty63 */
 #define PTS_MAJOR_FIRST		136	/* UNIX98_PTY_SLAVE_MAJOR */
 #define PTS_MAJOR_COUNT		8
 #define QUEUE_SETTLE_MS		2000	/* pty bytes reach the other side's queue from a work queue */
@@ -601,6 +602,10 @@ static int tty_dump(struct fd_dump *d, FileEntry *fe)
 	m = is_pts(d->st.st_rdev) ? master_by_index(t->index) : NULL;
 	if (!m && is_pts(d->st.st_rdev) && files_dump_opts(d->df)->orphan_pts_master)
 		return orphan_dump(d, fe, t);
+	if (!m && major(d->st.st_rdev) == TTY_MAJOR && !files_dump_opts(d->df)->shell_job)
+		return files_refuse(d, minor(d->st.st_rdev) < VC_MINOR_END ? "a virtual console" : "a serial port",
+				    "cr keeps such a terminal only as the one it runs on (--shell-job); "
+				    "its VT, keyboard and line state are not saved");
 	if (!m)
 		return external_dump(d, t);
 	t->type = TTY_TYPE__TTY_PTY_SLAVE;
