@@ -39,28 +39,10 @@ static bool ttydev_match(const struct fd_dump *d)
 	       ttydev_path(minor(d->st.st_rdev));
 }
 
-/* Whether task @pid has a controlling terminal (stat field 7). */
-static int has_ctty(pid_t pid, bool *ret)
-{
-	_cleanup_free_ char *buf = NULL;
-	struct proc_stat st;
-	char p[64];
-	int err;
-
-	snprintf(p, sizeof(p), "/proc/%d/stat", pid);
-	err = read_file_at(AT_FDCWD, p, &buf, NULL);
-	if (!err)
-		err = parse_stat_buf(buf, &st);
-	if (err)
-		return pr_errno(err, "pid %d: reading %s", pid, p);
-	*ret = st.tty_nr != 0;
-	return 0;
-}
-
 static int ttydev_dump(struct fd_dump *d, FileEntry *fe)
 {
 	TtydevEntry *t = xmalloc(sizeof(*t));
-	bool ctty;
+	struct proc_stat st;
 	int err;
 
 	if (!t)
@@ -70,8 +52,10 @@ static int ttydev_dump(struct fd_dump *d, FileEntry *fe)
 	t->minor = minor(d->st.st_rdev);
 	if (t->minor != TTY_ALIAS_MINOR)
 		return 0;
-	err = has_ctty(d->pid, &ctty);
-	if (!err && !ctty)
+	err = proc_parse_stat(d->pid, &st);
+	if (err)
+		return pr_errno(err, "pid %d: reading its controlling terminal", d->pid);
+	if (!st.tty_nr)
 		err = files_refuse(d, "/dev/tty", "the task has no controlling terminal any more (the fd is hung up)");
 	return err;
 }

@@ -55,6 +55,16 @@ void fdinfo_read(int fd, char *buf, size_t len);
  */
 void fdinfo_lines(int fd, const char *prefix, const char *cut, char *out, size_t len);
 
+/* ---- files (files.c) ------------------------------------------------------ */
+/* open(NAME, O_RDWR | O_CREAT, 0644), or the test fails. */
+int file_open_rw(const char *name);
+/*
+ * Waits (10 s at most, again after an EINTR) for the blocked signal SIG;
+ * FD >= 0: the si_fd it must carry (an F_SETSIG signal's). Fails the test
+ * naming WHO otherwise.
+ */
+void sig_wait_fd(int sig, int fd, const char *who);
+
 /* ---- whole reads and writes (io.c) ----------------------------------------- */
 /* Reads until LEN bytes or EOF; returns how many. Fails the test on error. */
 size_t read_full(int fd, void *buf, size_t len);

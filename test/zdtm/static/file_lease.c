@@ -68,24 +68,6 @@ static void wait_ok(pid_t pid, const char *what)
 		fail("%s: the child failed (status %#x)", what, st);
 }
 
-static void expect_sig(int sig, int fd, const char *what)
-{
-	struct timespec ts = { .tv_sec = 10 };
-	siginfo_t si;
-	sigset_t s;
-	int got;
-
-	sigemptyset(&s);
-	sigaddset(&s, sig);
-	do
-		got = sigtimedwait(&s, &si, &ts);
-	while (got < 0 && errno == EINTR);
-	if (got != sig)
-		fail_errno("%s: the lease break signal %d did not arrive", what, sig);
-	if (fd >= 0 && si.si_fd != fd)
-		fail("%s: the lease break signal carries fd %d, expected %d", what, si.si_fd, fd);
-}
-
 /* The lease on @fd is there: breaking it signals us, releasing it lets the opener in. */
 static void check_break(int fd, const char *name, int open_flags, int sig, int breaks_to)
 {
@@ -94,7 +76,7 @@ static void check_break(int fd, const char *name, int open_flags, int sig, int b
 	int nfd;
 
 	wait_ok(break_lease(name, open_flags), name);
-	expect_sig(sig, sig_fd, name);
+	sig_wait_fd(sig, sig_fd, name);
 	check_lease(fd, breaks_to, name);
 	if (fcntl(fd, F_SETLEASE, F_UNLCK))
 		fail_errno("%s: F_SETLEASE F_UNLCK", name);

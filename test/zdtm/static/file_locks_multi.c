@@ -45,15 +45,6 @@ struct fds {
 static int fd_flock_shared, fd_ofd_shared;
 static pid_t parent, kid;
 
-static int open_file(const char *name)
-{
-	int fd = open(name, O_RDWR | O_CREAT, 0644);
-
-	if (fd < 0)
-		fail_errno("open %s", name);
-	return fd;
-}
-
 static void set_lock(int fd, int cmd, short type, off_t start, off_t len)
 {
 	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len };
@@ -90,13 +81,13 @@ static void expect_flock(int fd, int op, int want_errno)
 
 static void open_all(struct fds *f)
 {
-	f->posix = open_file(FILE_POSIX);
-	f->flock = open_file(FILE_FLOCK);
-	f->ofd = open_file(FILE_OFD);
-	f->del_posix = open_file(FILE_DEL);
-	f->del_flock = open_file(FILE_DEL);
-	f->two = open_file(FILE_TWO);
-	f->gone = open_file(FILE_GONE);
+	f->posix = file_open_rw(FILE_POSIX);
+	f->flock = file_open_rw(FILE_FLOCK);
+	f->ofd = file_open_rw(FILE_OFD);
+	f->del_posix = file_open_rw(FILE_DEL);
+	f->del_flock = file_open_rw(FILE_DEL);
+	f->two = file_open_rw(FILE_TWO);
+	f->gone = file_open_rw(FILE_GONE);
 }
 
 /* What either process sees of both: @me the caller's fds, @other the other's pid. */
@@ -107,12 +98,12 @@ static void check_common(const struct fds *me)
 	/* Both read locks of FILE_POSIX are there; read locks still fit. */
 	expect_lock(me->posix, F_GETLK, F_RDLCK, 0, 200, F_UNLCK, 0, 0, 0);
 	/* Shared flocks: another LOCK_SH fits, LOCK_EX does not. */
-	fd = open_file(FILE_FLOCK);
+	fd = file_open_rw(FILE_FLOCK);
 	expect_flock(fd, LOCK_EX, EWOULDBLOCK);
 	expect_flock(fd, LOCK_SH, 0);
 	close(fd);
 	/* OFD: the read locks of both, the shared description's write lock. */
-	fd = open_file(FILE_OFD);
+	fd = file_open_rw(FILE_OFD);
 	expect_lock(fd, F_OFD_GETLK, F_WRLCK, 0, 100, F_RDLCK, 0, 100, -1);
 	expect_lock(fd, F_OFD_GETLK, F_RDLCK, 0, 100, F_UNLCK, 0, 0, 0);
 	expect_lock(fd, F_OFD_GETLK, F_RDLCK, 1000, 10, F_WRLCK, 1000, 10, -1);
@@ -182,10 +173,10 @@ int main(int argc, char **argv)
 	tree_init();
 	parent = getpid();
 
-	fd_flock_shared = open_file(FILE_FLOCK);
+	fd_flock_shared = file_open_rw(FILE_FLOCK);
 	if (flock(fd_flock_shared, LOCK_SH))
 		fail_errno("flock");
-	fd_ofd_shared = open_file(FILE_OFD);
+	fd_ofd_shared = file_open_rw(FILE_OFD);
 	set_lock(fd_ofd_shared, F_OFD_SETLK, F_WRLCK, 1000, 10);
 	kid = tree_fork(child);
 	tree_recv(kid);
@@ -195,7 +186,7 @@ int main(int argc, char **argv)
 	set_lock(f.ofd, F_OFD_SETLK, F_RDLCK, 0, 100);
 	set_lock(f.del_posix, F_SETLK, F_WRLCK, 0, 10);
 	set_lock(f.two, F_SETLK, F_WRLCK, 0, 10);
-	set_lock(open_file(FILE_TWO), F_SETLK, F_WRLCK, 100, 10);
+	set_lock(file_open_rw(FILE_TWO), F_SETLK, F_WRLCK, 100, 10);
 	lock_by_gone_sharer(f.gone);
 	if (unlink(FILE_DEL))
 		fail_errno("unlink");

@@ -48,27 +48,6 @@ static void block_all(void)
 		fail_errno("sigprocmask");
 }
 
-/* Waits (10 s at most) for @sig; @fd the si_fd it must carry, -1 any. */
-static void expect_sig(int sig, int fd, const char *who)
-{
-	struct timespec ts = { .tv_sec = 10 };
-	siginfo_t si;
-	sigset_t s;
-	int got;
-
-	sigemptyset(&s);
-	sigaddset(&s, sig);
-
-	/* A checkpoint interrupts the wait (EINTR): wait again. */
-	do
-		got = sigtimedwait(&s, &si, &ts);
-	while (got < 0 && errno == EINTR);
-	if (got != sig)
-		fail_errno("%s: signal %d did not arrive", who, sig);
-	if (fd >= 0 && si.si_fd != fd)
-		fail("%s: signal %d carries fd %d, expected %d", who, sig, si.si_fd, fd);
-}
-
 static void set_owner(int fd, int type, pid_t id, int sig)
 {
 	struct f_owner_ex ex = { .type = type, .pid = id };
@@ -111,7 +90,7 @@ static void *thread_fn(void *arg)
 	thread_tid = syscall(SYS_gettid);
 	__atomic_store_n(go, 1, __ATOMIC_RELEASE);
 	/* Directed at this thread: only it can dequeue it. */
-	expect_sig(SIG_TID, pipes[P_TID][0], "thread");
+	sig_wait_fd(SIG_TID, pipes[P_TID][0], "thread");
 	__atomic_store_n(go, 2, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -121,7 +100,7 @@ static void grandchild(void)
 {
 	tree_send(getppid(), 0);
 	test_wait_checkpoint();
-	expect_sig(SIGIO, -1, "grandchild (group owner)");
+	sig_wait_fd(SIGIO, -1, "grandchild (group owner)");
 	tree_exit(0);
 }
 
@@ -137,8 +116,8 @@ static void child(void)
 	tree_send(getppid(), gk);
 	test_wait_checkpoint();
 	tree_forward(&gk, 1);
-	expect_sig(SIG_PID, pipes[P_PID][0], "child (pid owner)");
-	expect_sig(SIGIO, -1, "child (group owner)");
+	sig_wait_fd(SIG_PID, pipes[P_PID][0], "child (pid owner)");
+	sig_wait_fd(SIGIO, -1, "child (group owner)");
 	tree_exit(tree_collect(&gk, 1));
 }
 
