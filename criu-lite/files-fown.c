@@ -31,6 +31,17 @@ int files_fown_dump(const struct fd_dump *d, FileEntry *fe, FownEntry *fown)
 	return 0;
 }
 
+int files_fown_async_at(const struct rst_file *f, int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	/* F_SETFL calls the file's fasync() only when O_ASYNC changes. */
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_ASYNC) < 0 || fcntl(fd, F_SETFL, fl | O_ASYNC) < 0)
+		return pr_errno(-errno, "fd %d: file id %u (%s): setting O_ASYNC at this number",
+				fd, f->fe->id, f->kind->name);
+	return 0;
+}
+
 int files_restore_owners(struct files_rst *rf, const struct pstree *tree)
 {
 	for (size_t i = 0; i < rf->nr; i++) {

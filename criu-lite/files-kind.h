@@ -167,6 +167,9 @@ int files_dump_find(struct files_dump *df, dev_t dev, ino_t ino,
  */
 int files_dump_flight(struct files_dump *df, const struct fd_dump *via, int fd, uint32_t *ret_id);
 
+/* The dumped tree (pstree.h), or NULL (unit tests). */
+struct pstree;
+const struct pstree *files_dump_tree(const struct files_dump *df);
 /* Whether @pid is a process of the dumped tree. */
 bool files_dump_pid_in_tree(const struct files_dump *df, pid_t pid);
 /* Whether /proc/@pid, as task @viewer's /proc shows it, is a task of the tree (ns_proc_pid_in_tree()). */
@@ -218,6 +221,7 @@ extern const struct fd_kind fd_kind_eventfd, fd_kind_signalfd, fd_kind_timerfd, 
 extern const struct fd_kind fd_kind_inotify, fd_kind_fanotify;
 extern const struct fd_kind fd_kind_mqueue;
 extern const struct fd_kind fd_kind_pidfd;
+extern const struct fd_kind fd_kind_nsfile, fd_kind_ttydev;
 extern const struct fd_kind fd_kind_netlink, fd_kind_packet;
 
 #endif

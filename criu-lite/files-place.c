@@ -195,6 +195,11 @@ int files_restore(const struct files_plan *plan, struct files_rst *rf)
 
 		if (f->kind->task_setup && f->inherit_fd < 0)
 			err = f->kind->task_setup(f->fe, plan->fds[i].fd);
+		/* The first user's number: what its SIGIO's si_fd was most likely. */
+		if (!err && (f->fe->flags & O_ASYNC) && f->inherit_fd < 0 && plan->fds[i].fd == f->want_fd)
+			err = files_fown_async_at(f, plan->fds[i].fd);
+		if (!err && f->fe->n_locks && f->inherit_fd < 0 && plan->fds[i].fd == f->want_fd)
+			err = files_lease_at(f, plan->fds[i].fd);
 	}
 	return err;
 }

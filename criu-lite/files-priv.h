@@ -40,9 +40,13 @@ struct lock_list {
 	size_t nr;
 };
 
-/* Inodes whose POSIX locks one task already recorded (every fd shows them). */
-struct locked_inodes {
-	struct { dev_t dev; ino_t ino; } *v;
+/*
+ * Descriptions whose POSIX locks one task already recorded: an fdinfo
+ * shows the task's locks taken through its description (every fd of
+ * it), not those taken through another description of the same file.
+ */
+struct locked_files {
+	uint32_t *v;			/* file ids */
 	size_t nr;
 };
 
@@ -98,8 +102,9 @@ int files_ident_get(struct fd_ident *ids, const struct fd_dump *d, uint32_t *ret
 void files_lock_list_free(struct lock_list *l);
 /* The flock and OFD locks of @d's description; a lease is refused. */
 int files_locks_dump(const struct fd_dump *d, struct lock_list *out);
-/* The task's POSIX locks on @d's file into @pl, unless @seen has its inode. */
-int files_posix_locks_dump(const struct fd_dump *d, struct locked_inodes *seen, struct lock_list *pl);
+/* The task's POSIX locks taken through @d's description @id into @pl, unless @seen has @id. */
+int files_posix_locks_dump(const struct fd_dump *d, uint32_t id, struct locked_files *seen,
+			   struct lock_list *pl);
 
 /* files-fown.c: the owner and signal of @d's description into @fown, hung off @fe if any. */
 int files_fown_dump(const struct fd_dump *d, FileEntry *fe, FownEntry *fown);
@@ -158,10 +163,20 @@ int files_rst_set_flags(const struct rst_file *f);
 int fdata_rst_open(struct files_rst *rf);
 
 /* files-locks.c */
-/* Takes the flock and OFD locks of entry @f again, on f->fd. */
+/* Takes the flock and OFD locks and the lease of entry @f again, on f->fd. */
 int files_locks_restore(const struct rst_file *f);
+/* In a task: the lease of @f taken again at @fd, the number its break signal names. */
+int files_lease_at(const struct rst_file *f, int fd);
 /* Adds the POSIX locks of @fdi to the plan, for the restorer. */
 int files_plan_add_locks(struct files_plan *plan, const FdinfoEntry *fdi);
+
+/* files-fown.c */
+/*
+ * O_ASYNC set again on @f at @fd, a number of the task: the signal's
+ * si_fd is the number at which O_ASYNC was set (the kernel's fasync
+ * entry), not cr's. Only for entries with O_ASYNC.
+ */
+int files_fown_async_at(const struct rst_file *f, int fd);
 
 /* files-inherit.c */
 /* Marks the entries --inherit-fd names (rst_file.inherit_fd). */

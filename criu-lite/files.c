@@ -46,12 +46,12 @@
  * anyway); mqueue before reg (a queue is a regular file with a path).
  */
 static const struct fd_kind *const kinds[] = {
-	&fd_kind_mqueue, &fd_kind_reg, &fd_kind_dir, &fd_kind_tty, &fd_kind_ptmx, &fd_kind_chr,
+	&fd_kind_mqueue, &fd_kind_reg, &fd_kind_dir, &fd_kind_tty, &fd_kind_ptmx, &fd_kind_ttydev, &fd_kind_chr,
 	/* inet first: its match is one getxattr, unix's may re-read unix_diag. */
 	&fd_kind_inet_sk, &fd_kind_netlink, &fd_kind_packet, &fd_kind_unix,
 	&fd_kind_pipe, &fd_kind_fifo,
 	&fd_kind_eventfd, &fd_kind_signalfd, &fd_kind_timerfd, &fd_kind_epoll,
-	&fd_kind_inotify, &fd_kind_fanotify, &fd_kind_pidfd,
+	&fd_kind_inotify, &fd_kind_fanotify, &fd_kind_pidfd, &fd_kind_nsfile,
 };
 
 const struct fd_kind *files_kind_of(FileKind k)
@@ -72,6 +72,11 @@ struct fd_deferred {
 	FownEntry fown;
 	struct lock_list locks;
 };
+
+const struct pstree *files_dump_tree(const struct files_dump *df)
+{
+	return df->tree;
+}
 
 bool files_dump_pid_in_tree(const struct files_dump *df, pid_t pid)
 {
@@ -362,7 +367,7 @@ static int dump_one_fd(struct files_dump *df, int pidfd, struct fd_dump *d, uint
 
 int files_dump(struct files_dump *df, pid_t pid, struct img *fdinfo_img)
 {
-	struct locked_inodes seen = { 0 };
+	struct locked_files seen = { 0 };
 	_cleanup_free_ int *fds = NULL;
 	_cleanup_close_ int pidfd = -EBADF;
 	int nr, err = 0;
@@ -389,7 +394,7 @@ int files_dump(struct files_dump *df, pid_t pid, struct img *fdinfo_img)
 			err = dump_one_fd(df, pidfd, &d, &fdi.id);
 		/* A deferred description took d.fdinfo along (no locks on those kinds). */
 		if (!err && d.fdinfo && strstr(d.fdinfo, "lock:"))
-			err = files_posix_locks_dump(&d, &seen, &pl);
+			err = files_posix_locks_dump(&d, fdi.id, &seen, &pl);
 		if (!err) {
 			fdi.fd = fds[i];
 			fdi.cloexec = !!(d.fdi.flags & O_CLOEXEC);

@@ -69,6 +69,7 @@
 #define TTYAUX_MAJOR		5
 #define PTMX_MINOR		2
 #define TTY_MAJOR		4	/* virtual consoles and serial ports */
+#define VC_MINOR_END		64	/* minors 0..63 of TTY_MAJOR: /dev/tty0../dev/tty63 */
 #define PTS_MAJOR_FIRST		136	/* UNIX98_PTY_SLAVE_MAJOR */
 #define PTS_MAJOR_COUNT		8
 #define QUEUE_SETTLE_MS		2000	/* pty bytes reach the other side's queue from a work queue */
@@ -357,6 +358,47 @@ static int read_queue(int fd, bool packet, char **ret_buf, size_t *ret_len, cons
 	return 0;
 }
 
+/*
+ * The slave's node as it is now (mode, owner: chmod and chown of
+ * /dev/pts/N) through an O_PATH peer, which opens no slave, and whether
+ * the slave side is closed (POLLHUP on the master: its reads give EIO).
+ */
+static int slave_node_dump(int master, const char *what, TtyEntry *t)
+{
+	_cleanup_close_ int p = ioctl(master, TIOCGPTPEER, O_PATH | O_NOCTTY | O_CLOEXEC);
+	struct pollfd pf = { .fd = master, .events = POLLIN };
+	struct stat st;
+
+	if (p < 0 || fstat(p, &st) < 0)
+		return pr_errno(-errno, "%s: the slave's node (TIOCGPTPEER O_PATH)", what);
+	if (poll(&pf, 1, 0) < 0)
+		return pr_errno(-errno, "%s: poll", what);
+	t->has_slave_mode = t->has_slave_uid = t->has_slave_gid = t->has_slave_closed = true;
+	t->slave_mode = st.st_mode & 07777;
+	t->slave_uid = st.st_uid;
+	t->slave_gid = st.st_gid;
+	t->slave_closed = !!(pf.revents & POLLHUP);
+	return 0;
+}
+
+/* The dumped mode and owner on the new pair's slave node, through an O_PATH peer. */
+static int slave_node_restore(int master, const TtyEntry *t, const char *what)
+{
+	_cleanup_close_ int p = -EBADF;
+	char path[64];
+
+	if (!t->has_slave_mode)
+		return 0;
+	p = ioctl(master, TIOCGPTPEER, O_PATH | O_NOCTTY | O_CLOEXEC);
+	if (p < 0)
+		return pr_errno(-errno, "%s: the new slave's node (TIOCGPTPEER O_PATH)", what);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", p);
+	if (chown(path, t->slave_uid, t->slave_gid) < 0 || chmod(path, t->slave_mode) < 0)
+		return pr_errno(-errno, "%s: giving the new slave node mode %o, owner %u:%u", what,
+				t->slave_mode, t->slave_uid, t->slave_gid);
+	return 0;
+}
+
 static int master_dump(struct fd_dump *d, FileEntry *fe, TtyEntry *t)
 {
 	char what[64];
@@ -381,6 +423,8 @@ static int master_dump(struct fd_dump *d, FileEntry *fe, TtyEntry *t)
 	t->has_packet_mode = true;
 	t->packet_mode = packet;
 	err = dump_termios(d->cr_fd, d, t);
+	if (!err)
+		err = slave_node_dump(d->cr_fd, what, t);
 	if (err)
 		return err;
 	/* Through the master these answer whoever asks; ENOTTY: no session has it. */
@@ -558,6 +602,10 @@ static int tty_dump(struct fd_dump *d, FileEntry *fe)
 	m = is_pts(d->st.st_rdev) ? master_by_index(t->index) : NULL;
 	if (!m && is_pts(d->st.st_rdev) && files_dump_opts(d->df)->orphan_pts_master)
 		return orphan_dump(d, fe, t);
+	if (!m && major(d->st.st_rdev) == TTY_MAJOR && !files_dump_opts(d->df)->shell_job)
+		return files_refuse(d, minor(d->st.st_rdev) < VC_MINOR_END ? "a virtual console" : "a serial port",
+				    "cr keeps such a terminal only as the one it runs on (--shell-job); "
+				    "its VT, keyboard and line state are not saved");
 	if (!m)
 		return external_dump(d, t);
 	t->type = TTY_TYPE__TTY_PTY_SLAVE;
@@ -921,13 +969,24 @@ static int master_open(struct files_rst *rf, const FileEntry *fe)
 		return pr_errno(-errno, "%s: opening /dev/ptmx", what);
 	if (ioctl(fd, TIOCSPTLCK, &unlock) < 0)
 		return pr_errno(-errno, "%s: unlocking the new pty", what);
-	slave = open_peer(fd, O_RDWR, what);
-	if (slave < 0)
-		return slave;
 	err = termios_of(t, &tio);
 	if (err)
 		return pr_errno(err, "%s: bad termios in the image", what);
-	err = set_termios(slave, &tio, what);
+	/*
+	 * The slave opened and closed here leaves the master as one whose
+	 * slave side is closed (reads give EIO): right for a master whose
+	 * slave was, or is held by the tree (which opens its own), not for
+	 * one whose slave was never opened. TCSETS through the master sets
+	 * the slave's termios.
+	 */
+	if (t->has_slave_closed && !t->slave_closed && !t->input) {
+		err = set_termios(fd, &tio, what);
+	} else {
+		slave = open_peer(fd, O_RDWR, what);
+		err = slave < 0 ? slave : set_termios(slave, &tio, what);
+	}
+	if (!err)
+		err = slave_node_restore(fd, t, what);
 	if (err)
 		return err;
 	if (ioctl(fd, TIOCSWINSZ, &ws) < 0)

@@ -67,6 +67,16 @@ void inotify_expect(int in, int wd, uint32_t mask, const char *name);
 /* The TCP state of socket FD (TCP_ESTABLISHED, ...), from TCP_INFO, or the test fails. */
 unsigned tcp_state(int fd);
 
+/* ---- files (files.c) ------------------------------------------------------ */
+/* open(NAME, O_RDWR | O_CREAT, 0644), or the test fails. */
+int file_open_rw(const char *name);
+/*
+ * Waits (10 s at most, again after an EINTR) for the blocked signal SIG;
+ * FD >= 0: the si_fd it must carry (an F_SETSIG signal's). Fails the test
+ * naming WHO otherwise.
+ */
+void sig_wait_fd(int sig, int fd, const char *who);
+
 /* ---- whole reads and writes (io.c) ----------------------------------------- */
 /* Reads until LEN bytes or EOF; returns how many. Fails the test on error. */
 size_t read_full(int fd, void *buf, size_t len);

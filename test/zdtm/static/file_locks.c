@@ -27,15 +27,6 @@
 #define OFD_LEN		50
 #define TO_EOF		0	/* l_len 0: up to the end of file and beyond */
 
-static int open_file(const char *name)
-{
-	int fd = open(name, O_RDWR | O_CREAT, 0644);
-
-	if (fd < 0)
-		fail_errno("open %s", name);
-	return fd;
-}
-
 static void set_lock(int fd, int cmd, short type, off_t start, off_t len)
 {
 	struct flock fl = { .l_type = type, .l_whence = SEEK_SET,
@@ -90,9 +81,9 @@ static void child(void)
 	tree_send(parent, 0);
 	test_wait_checkpoint();
 
-	ffl = open_file(FILE_FLOCK);
-	fpx = open_file(FILE_POSIX);
-	fofd = open_file(FILE_OFD);
+	ffl = file_open_rw(FILE_FLOCK);
+	fpx = file_open_rw(FILE_POSIX);
+	fofd = file_open_rw(FILE_OFD);
 
 	/* The parent's locks as set before the checkpoint, and no others. */
 	expect_flock(ffl, LOCK_EX, EWOULDBLOCK);
@@ -134,13 +125,13 @@ int main(int argc, char **argv)
 		child();
 	tree_recv(kid);
 
-	ffl = open_file(FILE_FLOCK);
+	ffl = file_open_rw(FILE_FLOCK);
 	if (flock(ffl, LOCK_EX))
 		fail_errno("flock %s", FILE_FLOCK);
-	fpx = open_file(FILE_POSIX);
+	fpx = file_open_rw(FILE_POSIX);
 	set_lock(fpx, F_SETLK, F_WRLCK, WR_START, WR_LEN);
 	set_lock(fpx, F_SETLK, F_RDLCK, RD_START, RD_LEN);
-	fofd = open_file(FILE_OFD);
+	fofd = file_open_rw(FILE_OFD);
 	set_lock(fofd, F_OFD_SETLK, F_WRLCK, OFD_START, OFD_LEN);
 
 	test_ready();
@@ -150,7 +141,7 @@ int main(int argc, char **argv)
 	tree_recv(kid);		/* the child saw the locks: now change them */
 
 	/* The flock is held by the description of FFL and no other. */
-	fd = open_file(FILE_FLOCK);
+	fd = file_open_rw(FILE_FLOCK);
 	expect_flock(fd, LOCK_EX, EWOULDBLOCK);
 	expect_flock(ffl, LOCK_EX, 0);	/* converting one's own lock */
 	if (flock(ffl, LOCK_UN))
@@ -159,7 +150,7 @@ int main(int argc, char **argv)
 	close(fd);		/* drops that flock again */
 
 	/* Likewise the OFD lock. */
-	fd = open_file(FILE_OFD);
+	fd = file_open_rw(FILE_OFD);
 	expect_lock(fd, F_OFD_GETLK, F_WRLCK, 0, TO_EOF, F_WRLCK, OFD_START, OFD_LEN, -1);
 	set_lock(fofd, F_OFD_SETLK, F_UNLCK, OFD_START, OFD_LEN);
 	expect_lock(fd, F_OFD_GETLK, F_WRLCK, 0, TO_EOF, F_UNLCK, 0, 0, 0);
