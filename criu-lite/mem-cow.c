@@ -478,11 +478,10 @@ int cow_premap(const struct cow_plan *plan, const struct pstree *tree, const str
 	int parent = tree->tasks[idx].parent;
 	int err;
 
-	if (!plan)
-		return 0;
-	err = clear_unused(plan, c);
-	if (!err)
-		err = cr_fail_point_nth("premap", idx + 1);
+	/* Reached by every alive task, with or without a plan: the N-th task's fails. */
+	err = cr_fail_point_nth("premap", idx + 1);
+	if (!err && plan)
+		err = clear_unused(plan, c);
 	if (err || !c)
 		return err;
 	pc = parent >= 0 ? tasks[parent].cow : NULL;
