@@ -1,9 +1,9 @@
 /*
  * Copy-on-write sharing survives the restore. The root fills 64 MiB of
  * private anonymous memory and writes 64 pages of a private file mapping,
- * then forks 8 children (the first of them a grandchild); each child
- * rewrites a few pages, one drops a page (MADV_DONTNEED), the root
- * rewrites a few after the forks. After restore every process checks its
+ * then forks 8 children (the first of them forks a grandchild first);
+ * each child rewrites a few pages, one drops a page (MADV_DONTNEED), the
+ * root rewrites a few after the forks. After restore every process checks its
  * content page by page, and that it shares what it shared before: in
  * /proc/self/smaps the areas are almost all Shared_*, and (where pagemap
  * shows page frames: not in a user namespace) every page neither it nor
