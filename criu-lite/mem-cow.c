@@ -255,6 +255,12 @@ static int reserve_arena(struct cow_plan *plan, const struct pstree *tree, const
 	addr = ALIGN_UP(addr, COW_ALIGN);
 	p = mmap((void *)addr, plan->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
 		 MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED && errno == ENOMEM) {	/* RLIMIT_AS, say: as without room */
+		pr_warn("reserving %lu bytes at %lx to premap the tree's memory: %s: pages its processes shared "
+			"copy-on-write are restored as copies", (unsigned long)plan->size, (unsigned long)addr,
+			strerror(errno));
+		return 0;
+	}
 	if (p == MAP_FAILED)
 		return pr_errno(-errno, "reserving the premap area at %lx", (unsigned long)addr);
 	plan->base = addr;
