@@ -18,6 +18,7 @@
 #include "files.h"
 #include "log.h"
 #include "mem.h"
+#include "mem-cow.h"
 #include "proc-parse.h"
 #include "restore.h"
 #include "restorer-abi.h"
@@ -38,17 +39,21 @@ static int cmp_span(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* An address range free in cr's layout and in the dumped one. */
-static int find_region(const MmEntry *mm, const struct proc_maps *self, size_t size, uint64_t *ret)
+int region_find_free(const MmEntry *const *mms, unsigned nr_mms, const struct proc_maps *self, size_t size,
+		     uint64_t *ret)
 {
-	size_t n = mm->n_vmas + self->nr, i, k = 0;
-	_cleanup_free_ struct span *s = xmalloc(sizeof(*s) * (n ? n : 1));
+	size_t n = self->nr, i, k = 0;
+	_cleanup_free_ struct span *s = NULL;
 	uint64_t cand = REGION_LOW;
 
+	for (unsigned m = 0; m < nr_mms; m++)
+		n += mms[m] ? mms[m]->n_vmas : 0;
+	s = xmalloc(sizeof(*s) * (n ? n : 1));
 	if (!s)
 		return -ENOMEM;
-	for (i = 0; i < mm->n_vmas; i++)
-		s[k++] = (struct span){ mm->vmas[i]->start, mm->vmas[i]->end };
+	for (unsigned m = 0; m < nr_mms; m++)
+		for (i = 0; mms[m] && i < mms[m]->n_vmas; i++)
+			s[k++] = (struct span){ mms[m]->vmas[i]->start, mms[m]->vmas[i]->end };
 	for (i = 0; i < self->nr; i++)
 		s[k++] = (struct span){ self->vmas[i].start, self->vmas[i].end };
 	qsort(s, k, sizeof(*s), cmp_span);
@@ -59,9 +64,19 @@ static int find_region(const MmEntry *mm, const struct proc_maps *self, size_t s
 			cand = s[i].end + PAGE_SIZE;
 	}
 	if (cand + size > ARCH_TASK_SIZE)
-		return pr_errno(-ENOMEM, "no free address range of %zu bytes for the restorer", size);
+		return -ENOMEM;
 	*ret = cand;
 	return 0;
+}
+
+/* An address range free in cr's layout and in the dumped one. */
+static int find_region(const MmEntry *mm, const struct proc_maps *self, size_t size, uint64_t *ret)
+{
+	int err = region_find_free(&mm, 1, self, size, ret);
+
+	if (err == -ENOMEM)
+		return pr_errno(err, "no free address range of %zu bytes for the restorer", size);
+	return err;
 }
 
 static const char *const special_names[RESTORER_NR_SPECIAL] = { "[vvar_vclock]", "[vvar]", "[vdso]" };
@@ -209,19 +224,22 @@ static int fill_vmas(struct rst_task *r, int keep_from)
 			.sysv_id = r->mem.vma_sysv[i],
 			.locked = !!(e->mlock & VMF_LOCKED),
 			.lock_flags = (e->mlock & VMF_LOCKONFAULT) ? MLOCK_ONFAULT : 0,
+			.premap = cow_vma_slot(r, i),
 		};
 		fill_madv(&v[k], e->madv);
 		k++;
 	}
 	a->vmas = (uint64_t)v;
 	a->nr_vmas = k;
+	a->nr_iovs = 0;
 	for (i = 0; i < r->mem.nr_runs; i++) {
-		iov[i] = (struct restorer_iov){ r->mem.runs[i].vaddr, r->mem.runs[i].len };
-		offs[i] = r->mem.runs[i].off;
+		if (cow_run_premapped(r, i))
+			continue;	/* in place before the fork */
+		iov[a->nr_iovs] = (struct restorer_iov){ r->mem.runs[i].vaddr, r->mem.runs[i].len };
+		offs[a->nr_iovs++] = r->mem.runs[i].off;
 	}
 	a->iovs = (uint64_t)iov;
 	a->iov_offs = (uint64_t)offs;
-	a->nr_iovs = r->mem.nr_runs;
 	return fill_guards(r);
 }
 
@@ -304,6 +322,8 @@ static int fill_region(struct rst_task *r, const struct proc_maps *self, uint64_
 	r->args->pid = r->pid;
 
 	err = plan_specials(r, self, addr + size - ALIGN_UP(park, PAGE_SIZE));
+	if (!err)
+		err = cow_fill_keep(r, addr, size);
 	if (!err)
 		err = fill_vmas(r, keep_from);
 	if (!err)

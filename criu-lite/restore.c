@@ -40,6 +40,7 @@
 #include "inventory.pb-c.h"
 #include "log.h"
 #include "mem.h"
+#include "mem-cow.h"
 #include "namespaces.h"
 #include "netlock.h"
 #include "open-file.h"
@@ -128,6 +129,7 @@ struct restore_ctx {
 	struct rst_task *tasks;		/* parallel to tree.tasks */
 	struct img *pages;
 	struct shmem_table *shm;
+	struct cow_plan *cow;		/* memory premapped for the children (mem-cow.h) */
 	struct files_rst *files;
 	struct ns_rst *ns;
 	struct netlock *net_lock;	/* the dump's, in cr's net namespace (netlock.h) */
@@ -535,6 +537,9 @@ static __noreturn void task_main(struct restore_ctx *r, unsigned idx)
 	/* In the tree's mount namespace and root, what the task opens itself is found as it was named. */
 	if (!err && idx == 0)
 		rst_root_set(NULL);
+	/* Before the first child: they inherit what it premaps, copy-on-write. */
+	if (!err && pt->kind == TASK_ALIVE)
+		err = cow_premap(r->cow, &r->tree, r->tasks, idx, r->pages->fd);
 	if (!err)
 		err = fork_children(r, idx, true);
 	if (!err && pt->sid == pt->pid && setsid() < 0)
@@ -1040,6 +1045,7 @@ static void restore_ctx_release(struct restore_ctx *r)
 	}
 	free(r->tasks);
 	r->tasks = NULL;
+	cow_plan_free(TAKE_PTR(r->cow));
 	if (r->sh)
 		munmap(r->sh, r->sh_size);
 	r->sh = NULL;
@@ -1316,6 +1322,9 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 	/* In a pid namespace of its own the tree gets new pids in cr's. */
 	if (!err && !ns_restore_pidns(r.ns))
 		err = pstree_check_free(&r.tree);
+	/* Before the regions, which are placed around its premap area. */
+	if (!err)
+		err = cow_plan_build(&r.tree, r.tasks, &r.cow);
 	if (!err)
 		err = build_regions(&r);
 	if (!err)

@@ -12,7 +12,9 @@
 #include "mm.pb-c.h"
 #include "region.h"
 
+struct cow_task;
 struct files_plan;
+struct proc_maps;
 struct restorer_args;
 
 struct rst_task {
@@ -25,6 +27,7 @@ struct rst_task {
 	struct region rg;
 	struct restorer_args *args;	/* in rg */
 	unsigned nr_seized;		/* its first threads cr holds for the go */
+	struct cow_task *cow;		/* its memory premapped for its children (mem-cow.h), or NULL */
 };
 
 /*
@@ -35,6 +38,13 @@ struct rst_task {
  */
 int region_build(struct rst_task *t, int keep_from);
 void region_free(struct rst_task *t);
+/*
+ * An address range of @size bytes (above 256 MiB) free in @self and in
+ * each dumped layout of @mms (NULL entries skipped): 0, or -ENOMEM
+ * (not logged) when there is none.
+ */
+int region_find_free(const MmEntry *const *mms, unsigned nr_mms, const struct proc_maps *self, size_t size,
+		     uint64_t *ret);
 /*
  * Once files_open_all() made the tree's files: the mappings of deleted
  * files get their recreated file (a description of their own, at

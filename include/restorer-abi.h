@@ -38,6 +38,7 @@ struct restorer_vma {
 	u32 madv[RESTORER_MAX_MADV];	/* MADV_* advice to apply */
 	u32 locked;			/* mlock2() it, with lock_flags (MLOCK_ONFAULT) */
 	u32 lock_flags;
+	u64 premap;			/* filled there before the fork (mem-cow.c): moved, not mapped; or 0 */
 };
 
 struct restorer_iov {			/* matches struct iovec */
@@ -194,6 +195,8 @@ struct restorer_args {
 	u32 nr_iovs;
 	u64 iovs;			/* struct restorer_iov[] */
 	u64 iov_offs;			/* u64[]: each iov's offset in the page image */
+	u32 nr_keep;
+	u64 keep;			/* struct restorer_iov[], address order: what unmap_old() leaves (the region, premaps) */
 
 	u32 nr_special;
 	struct restorer_special special[RESTORER_NR_SPECIAL];

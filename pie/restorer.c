@@ -60,15 +60,19 @@ static void move_specials(int to_dumped)
 	}
 }
 
+/* Everything but the region and the premapped VMAs; [vsyscall] lies above task_size. */
 static void unmap_old(void)
 {
-	u64 lo = A->region_start, hi = A->region_start + A->region_size;
+	const struct restorer_iov *keep = (const void *)A->keep;
+	u64 from = 0;
 
-	/* Everything but the region; [vsyscall] lies above task_size. */
-	if (lo)
-		CHECK(RSTEP_UNMAP, sys_munmap(0, lo));
-	if (hi < A->task_size)
-		CHECK(RSTEP_UNMAP, sys_munmap(hi, A->task_size - hi));
+	for (u32 i = 0; i < A->nr_keep; i++) {
+		if (keep[i].base > from)
+			CHECK(RSTEP_UNMAP, sys_munmap(from, keep[i].base - from));
+		from = keep[i].base + keep[i].len;
+	}
+	if (from < A->task_size)
+		CHECK(RSTEP_UNMAP, sys_munmap(from, A->task_size - from));
 }
 
 #define SHM_RDONLY_	010000
@@ -100,6 +104,16 @@ static void map_vmas(void)
 
 		if (v->sysv_id >= 0) {
 			map_sysv(v);
+			continue;
+		}
+		/* Its pages are in already, some shared copy-on-write with the parent's. */
+		if (v->premap) {
+			addr = sys_mremap(v->premap, v->end - v->start, v->end - v->start,
+					  MREMAP_MAYMOVE_ | MREMAP_FIXED_, v->start);
+			if (addr < 0 || (u64)addr != v->start) {
+				pie_err("mremap %lx to %lx-%lx: %ld", v->premap, v->start, v->end, addr);
+				fail(RSTEP_MAP_VMAS, addr < 0 ? addr : -22);
+			}
 			continue;
 		}
 		/* Pages are read in through write permission, fixed later. */
