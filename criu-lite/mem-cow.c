@@ -56,7 +56,9 @@ static bool cow_kind(const VmaEntry *v)
 	if (v->kind != VMA_KIND__VMA_ANON_PRIVATE && v->kind != VMA_KIND__VMA_FILE_PRIVATE &&
 	    v->kind != VMA_KIND__VMA_ZERO_PRIVATE)
 		return false;
-	return !(v->flags & MAP_GROWSDOWN) && !(v->madv & (VMF_DONTCOPY | VMF_WIPEONFORK | VMF_GUARD));
+	/* hugetlb memory is made by its own code (mem-huge.c), with its page size. */
+	return !(v->flags & MAP_GROWSDOWN) && !(v->madv & (VMF_DONTCOPY | VMF_WIPEONFORK | VMF_GUARD)) &&
+	       !v->has_hugetlb_size;
 }
 
 /* The child's VMA @c is its parent's @p as fork() left it: same place, kind, flags and backing. */
