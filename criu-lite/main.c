@@ -51,6 +51,7 @@ enum {
 	OPT_ORPHAN_PTS_MASTER,
 	OPT_CONSOLE_SOCKET,
 	OPT_NETWORK_LOCK,
+	OPT_NO_DEFAULT_CONFIG,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':'. */
@@ -99,6 +100,7 @@ static const struct option long_opts[] = {
 	{ "console-socket",	required_argument,	NULL, OPT_CONSOLE_SOCKET },
 	{ "join-ns",		required_argument,	NULL, 'J' },
 	{ "network-lock",	required_argument,	NULL, OPT_NETWORK_LOCK },
+	{ "no-default-config",	no_argument,		NULL, OPT_NO_DEFAULT_CONFIG },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -177,6 +179,8 @@ static void usage(FILE *f)
 "                           contents are not restored into it; may repeat\n"
 "      --file-locks, --evasive-devices  accepted: cr dumps file locks always, and\n"
 "                           opens device files at their dumped paths\n"
+"      --no-default-config  accepted: cr reads no configuration file (criu's\n"
+"                           default ones included)\n"
 "  -h, --help               this text\n"
 "  -V, --version            print the version\n"
 "\n"
@@ -513,6 +517,9 @@ static enum parse_result parse_options(int argc, char **argv)
 			break;
 		case OPT_LINK_REMAP:
 			opts.link_remap = true;
+			break;
+		case OPT_NO_DEFAULT_CONFIG:
+			/* criu's "read no config file": cr reads none ever */
 			break;
 		case OPT_EXT_UNIX_SK:
 			if (parse_ext_unix_sk(optarg))
