@@ -22,12 +22,13 @@
  * repair mode fails there (EPERM). After the checkpoint every end first
  * checks that its socket is out of repair mode and reads the whole of
  * what the other wrote before.
- * Then each child sends MORE_LEN bytes more and shuts its side down, the
- * root reads them and the FIN, then does the same the other way: a byte
- * lost, doubled or reordered, or a connection that no longer carries
- * data either way, fails the test. The children close first, so that
- * the TIME_WAIT is theirs: none holds the listener's port, and the same
- * images restore again at once.
+ * Then each child sends MORE_LEN bytes more, the root reads them, then
+ * does the same the other way; the child then resets the connection
+ * (SO_LINGER 0) and the root must see the reset right after the bytes:
+ * a byte lost, doubled or reordered, or a connection that no longer
+ * carries data either way, fails the test. No end closes with a FIN, so
+ * no connection is left in TIME_WAIT: the same images restore again at
+ * once, without waiting for the kernel to let their 4-tuples be reused.
  *
  * The fault suite (test/zdtm/fault) kills cr while it dumps or restores
  * this tree: a tree a killed dump left running must still pass, so no
@@ -119,8 +120,34 @@ static void send_more(struct conn *c)
 {
 	pattern_fill(out_buf, sizeof(out_buf), c->seed_out);
 	write_full(c->fd, out_buf + c->sent, MORE_LEN);
-	if (shutdown(c->fd, SHUT_WR))
-		fail_errno("%s: shutdown", c->name);
+}
+
+/* Closes with a reset: the connection leaves nothing in TIME_WAIT. */
+static void close_reset(int fd, const char *who)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)))
+		fail_errno("%s: SO_LINGER", who);
+	close(fd);
+}
+
+/* The peer reset the connection after its last byte: nothing more comes. */
+static void wait_reset(int fd, const char *who)
+{
+	char byte;
+	ssize_t n;
+
+	do
+		n = recv(fd, &byte, 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		fail("%s: a byte more than the peer sent", who);
+	if (n == 0)
+		fail("%s: the peer closed with a FIN, not the reset it sends", who);
+	if (errno != ECONNRESET)
+		fail_errno("%s: recv after the last byte", who);
+	close(fd);
 }
 
 /* The left child: blocked in recv() until the root's byte comes. */
@@ -136,14 +163,14 @@ static void wait_wake(int fd)
 		fail("wake (left): recv: EPERM: the socket was in TCP repair mode when this task ran again");
 	if (n != 1)
 		fail_errno("wake (left): recv returned %zd", n);
-	close(fd);
+	close_reset(fd, "wake (left)");
 }
 
-/* The rest of the other's stream and its end; then the whole stream is checked. */
+/* The rest of the other's stream; then the whole stream is checked. */
 static void read_to_end(struct conn *c)
 {
 	size_t total = c->peer_sent + MORE_LEN;
-	size_t n = c->peer_sent + read_full(c->fd, c->in + c->peer_sent, MORE_LEN + 1);
+	size_t n = c->peer_sent + read_full(c->fd, c->in + c->peer_sent, MORE_LEN);
 	long bad;
 
 	if (n != total)
@@ -189,7 +216,7 @@ static void child(struct conn *c, int lfd, bool wake)
 	read_before(c);
 	send_more(c);
 	read_to_end(c);
-	close(c->fd);
+	close_reset(c->fd, c->name);
 	tree_exit(0);
 }
 
@@ -264,11 +291,11 @@ int main(int argc, char **argv)
 		read_before(&conns[i]);
 	for (int i = 0; i < NR_KIDS; i++)
 		read_to_end(&conns[i]);
-	for (int i = 0; i < NR_KIDS; i++) {
+	for (int i = 0; i < NR_KIDS; i++)
 		send_more(&conns[i]);
-		close(conns[i].fd);
-	}
-	close(wake);
+	for (int i = 0; i < NR_KIDS; i++)
+		wait_reset(conns[i].fd, conns[i].name);
+	wait_reset(wake, "wake (root)");
 	close(lfd);
 	tree_exit(tree_collect(kids, NR_KIDS));
 }
