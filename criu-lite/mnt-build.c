@@ -428,6 +428,15 @@ int mntns_restore_preclone(struct mntns_img *m, struct files_rst *rf, const stru
 	/* Still in cr's cgroup namespace: cgroup mounts are made as dumped without joining it. */
 	struct build b = { .m = m, .rf = rf, .cgns_fd = -1 };
 
+	/*
+	 * The new root's path may cross directories the tree's user
+	 * namespace cannot search (runc's state dir under /run/runc is
+	 * 0700): the holder looks it up now, as its cwd, which its new mount
+	 * namespace carries over to the copy of the same directory.
+	 */
+	if (chdir(m->root) < 0)
+		return pr_errno(-errno, "chdir to the tree's root %s", m->root);
+	m->root_is_cwd = true;
 	m->host_clone = xmalloc(sizeof(int) * (m->nr ? m->nr : 1));
 	if (!m->host_clone)
 		return -ENOMEM;
@@ -463,7 +472,9 @@ static int make_mount(struct build *b, unsigned i)
 		return mfd;
 	if (b->pidns && (int)i == proc_helper_at(b->m) && umount2(me->mountpoint, MNT_DETACH) < 0)
 		return pr_errno(-errno, "mount %s: detaching the holder's clone of cr's /proc", me->mountpoint);
-	if (me->kind == MNT_KIND_ROOT) {
+	if (me->kind == MNT_KIND_ROOT && b->m->root_is_cwd) {
+		r = move_mount(mfd, "", AT_FDCWD, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+	} else if (me->kind == MNT_KIND_ROOT) {
 		r = move_mount(mfd, "", AT_FDCWD, b->m->root, MOVE_MOUNT_F_EMPTY_PATH);
 	} else {
 		target = open_target(b, i);
@@ -632,7 +643,7 @@ static int pivot(struct build *b)
 	int at = proc_helper_at(b->m);
 
 	if (at >= 0) {
-		proc = open_tree(AT_FDCWD, "/proc", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		proc = open_tree(AT_FDCWD, "/proc", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 		if (proc < 0)
 			return pr_errno(-errno, "cloning cr's /proc for the tree's proc mount in its user namespace");
 	}

@@ -70,6 +70,7 @@ struct mntns_img {
 	char *root;		/* the new root: --root, or "/" (cr's own) */
 	bool userns;		/* the mount namespace is made in a new user namespace */
 	int *host_clone;	/* then: the holder's clones of cr's paths (root, externals), -1 */
+	bool root_is_cwd;	/* then: the holder's cwd is the new root (see mntns_restore_preclone) */
 };
 
 /*

@@ -957,7 +957,14 @@ bool ns_restore_userns(const struct ns_rst *n)
 
 int ns_restore_userns_enter(const struct ns_rst *n)
 {
-	return userns_enter(n->user, n->fd[NS_USER]);
+	/*
+	 * The external mounts proc's hide (runc's masked paths) are cloned
+	 * from cr's mount namespace, which only cr's user namespace may do:
+	 * now, by the root's creator; the root inherits the clones.
+	 */
+	int err = n->e[NS_MNT] ? mntns_prepare_in_pidns(n->mnt) : 0;
+
+	return err ? err : userns_enter(n->user, n->fd[NS_USER]);
 }
 
 int ns_restore_pid_for_children(const struct pstree *tree, unsigned idx)
@@ -985,7 +992,8 @@ int ns_restore_enter(const struct ns_rst *n)
 	static const enum ns_kind order[] = { NS_MNT, NS_NET, NS_UTS, NS_IPC, NS_CGROUP, NS_TIME };
 	int err = 0;
 
-	if (n->e[NS_MNT])
+	/* In a user namespace of the tree's own its creator did (ns_restore_userns_enter()). */
+	if (n->e[NS_MNT] && !n->e[NS_USER])
 		err = mntns_prepare_in_pidns(n->mnt);
 	for (unsigned i = 0; i < ARRAY_SIZE(order) && !err; i++)
 		if (ns_has(n, order[i]))

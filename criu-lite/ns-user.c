@@ -416,6 +416,9 @@ int userns_creds(struct userns *u, pid_t pid, bool is_root, struct restorer_cred
 	return err;
 }
 
+/* The user namespace this process entered (the holder, the root's creator): ids it passes to the kernel are inside ones. */
+static const struct userns *entered;
+
 int userns_enter(const struct userns *u, int fd)
 {
 	/*
@@ -428,11 +431,10 @@ int userns_enter(const struct userns *u, int fd)
 		return pr_errno(-errno, "setting the root's groups before entering its user namespace");
 	if (setns(fd, CLONE_NEWUSER))
 		return pr_errno(-errno, "entering the tree's new user namespace");
+	/* The mounts the root makes in its pid namespace take inside ids too. */
+	entered = u;
 	return 0;
 }
-
-/* The user namespace this process entered as the holder: ids it passes to the kernel are inside ones. */
-static const struct userns *entered;
 
 int userns_to_inside(uint32_t *uid, uint32_t *gid)
 {

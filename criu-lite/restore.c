@@ -1092,36 +1092,51 @@ static void raise_nofile(void)
 /*
  * A tree in a user namespace: its pid namespace must be the user
  * namespace's, so the root is cloned from inside it, by a fork of cr that
- * entered it and makes the root cr's child (CLONE_PARENT, whose exit
- * signal is the creator's). Returns the root's pid, or -1 with errno set.
+ * entered it and makes the root its own parent's child (CLONE_PARENT,
+ * whose exit signal is the creator's). The creator is cr's child, or with
+ * --restore-sibling cr's parent's (so is the root then), which cr cannot
+ * wait for: it says how it went on a pipe. Returns the root's pid, or -1
+ * with errno set.
  */
 static pid_t clone_root_in_userns(struct restore_ctx *r)
 {
-	struct clone_args ca = { .exit_signal = exit_signal_of(r, 0) };
+	bool sibling = r->o->restore_sibling;
+	struct clone_args ca = { .exit_signal = sibling ? 0 : exit_signal_of(r, 0), .flags = sibling ? CLONE_PARENT : 0 };
 	pid_t root = r->tree.tasks[0].pid, creator, pid;
-	int status;
+	_cleanup_close_ int rd = -EBADF, wr = -EBADF;
+	int p[2], status, res = -EIO;
 
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return pr_errno(-errno, "pipe for the creator of pid %d", root), -1;
+	rd = p[0];
+	wr = p[1];
 	creator = syscall(SYS_clone3, &ca, sizeof(ca));
 	if (creator < 0)
 		return pr_errno(-errno, "forking the creator of pid %d", root), -1;
 	if (creator == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (ns_restore_userns_enter(r->ns))
-			_exit(1);	/* logged */
-		pid = clone_task(r, 0, 0, CLONE_PARENT);
-		if (pid == 0)
-			task_main(r, 0);
-		if (pid < 0) {
-			pr_errno(-errno, "clone3 of pid %d (pid 1 of a new pid namespace) in its user namespace", root);
-			_exit(1);
+		if (!sibling)
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(rd);
+		res = ns_restore_userns_enter(r->ns);	/* logged */
+		if (!res) {
+			pid = clone_task(r, 0, 0, CLONE_PARENT);
+			if (pid == 0)
+				task_main(r, 0);
+			if (pid < 0)
+				res = pr_errno(-errno, "clone3 of pid %d (pid 1 of a new pid namespace) in its user namespace",
+					       root);
+			else
+				__atomic_store_n(&r->sh->rep[0].host_pid, pid, __ATOMIC_SEQ_CST);
 		}
-		__atomic_store_n(&r->sh->rep[0].host_pid, pid, __ATOMIC_SEQ_CST);
-		_exit(0);
+		_exit(write(wr, &res, sizeof(res)) == sizeof(res) && !res ? 0 : 1);
 	}
-	if (waitpid(creator, &status, __WALL) != creator)
+	close(TAKE_FD(wr));
+	if (read(rd, &res, sizeof(res)) != sizeof(res))
+		res = -ECHILD;	/* it died before it said */
+	if (!sibling && waitpid(creator, &status, __WALL) != creator)
 		return pr_errno(-errno, "waiting for the creator of pid %d", root), -1;
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		errno = ECHILD;
+	if (res) {
+		errno = -res;
 		return -1;
 	}
 	return __atomic_load_n(&r->sh->rep[0].host_pid, __ATOMIC_SEQ_CST);
@@ -1312,13 +1327,6 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		err = read_images(&r);
 	/* As criu: the namespace notifications only for a tree with namespaces of its own. */
 	has_ns = !err && r.inv->has_namespaces && r.inv->namespaces;
-	/*
-	 * The root's creator is cr's child (clone_root_in_userns()); the
-	 * root cannot be cr's parent's.
-	 */
-	if (!err && ns_restore_userns(r.ns) && o->restore_sibling)
-		err = pr_errno(-EOPNOTSUPP, "--restore-sibling with a tree in a user namespace of its own is not "
-			       "supported yet");
 	/* In a pid namespace of its own the tree gets new pids in cr's. */
 	if (!err && !ns_restore_pidns(r.ns))
 		err = pstree_check_free(&r.tree);
