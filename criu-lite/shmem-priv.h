@@ -1,0 +1,24 @@
+#ifndef CR_SHMEM_PRIV_H
+#define CR_SHMEM_PRIV_H
+
+/* Between the shared memory module's parts (shmem.c, shmem-kept.c). */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "shmem.pb-c.h"
+
+/* One run of an object: @len bytes (whole pages) at @off, in @buf. 0 or -errno. */
+typedef int (*shmem_run_fn)(void *arg, uint64_t off, uint64_t len, const char *buf);
+
+#define SHMEM_RUN_MAX	(2UL << 20)	/* bytes of a run at most: one checksum per 2 MiB */
+
+/*
+ * Every run of pages of the object open as @obj_fd (@size bytes) that
+ * is not a hole, in order, through @buf (SHMEM_RUN_MAX bytes): see shmem.c.
+ */
+int shmem_scan(int obj_fd, uint64_t size, bool skip_zero, char *buf, shmem_run_fn fn, void *arg);
+
+/* A SysV segment's memory as a file (@flags of open()), through an attachment of cr's, detached again. */
+int shmem_sysv_open(int id, uint64_t page, int flags);
+
+#endif
