@@ -21,4 +21,30 @@ int shmem_scan(int obj_fd, uint64_t size, bool skip_zero, char *buf, shmem_run_f
 /* A SysV segment's memory as a file (@flags of open()), through an attachment of cr's, detached again. */
 int shmem_sysv_open(int id, uint64_t page, int flags);
 
+/*
+ * A SysV segment of cr's ipc namespace, not removed, that the tree maps
+ * (shmem-kept.c): what the dump saw of it, to remove it once the killed
+ * tree is gone if nothing else used it meanwhile.
+ */
+struct shmem_kept {
+	int shmid;
+	int key;
+	uint64_t size, page;
+	bool huge;
+	int64_t atime, ctime;		/* shm_atime, shm_ctime at dump */
+	unsigned long nattch;		/* at dump: the tree's mappings, or someone else attached */
+	unsigned maps;			/* the tree's mappings of it */
+	ShmemRun *runs;			/* as the images hold them */
+	size_t n_runs;
+};
+
+struct shmem_dump;
+/*
+ * @e (a SysV segment just dumped) becomes a candidate: its index in
+ * sd->kept, or -errno (logged). A segment cr cannot IPC_STAT is no
+ * candidate (-ENOENT, not logged).
+ */
+int shmem_kept_note(struct shmem_dump *sd, const ShmemEntry *e);
+void shmem_kept_free(struct shmem_dump *sd);
+
 #endif

@@ -33,6 +33,7 @@ struct shmem_seen {
 	dev_t dev;
 	ino_t ino;
 	uint64_t id;
+	int kept;			/* SysV: its index in shmem_dump.kept, else -1 */
 };
 
 static bool is_shmem_vma(const VmaEntry *e)
@@ -197,7 +198,7 @@ static int dump_new_object(struct shmem_dump *sd, pid_t pid, const VmaEntry *v, 
 	if (!n)
 		return -ENOMEM;
 	sd->objs = n;
-	n[sd->nr] = (struct shmem_seen){ st->st_dev, st->st_ino, sd->nr + 1 };
+	n[sd->nr] = (struct shmem_seen){ st->st_dev, st->st_ino, sd->nr + 1, -1 };
 	e.id = sd->nr + 1;
 	/* A private mapping's object: a memfd, or shared anonymous memory. */
 	e.kind = v->kind == VMA_KIND__VMA_SYSV_SHM ? SHMEM_KIND__SHMEM_SYSV :
@@ -233,6 +234,14 @@ static int dump_new_object(struct shmem_dump *sd, pid_t pid, const VmaEntry *v, 
 		err = dump_object(fd, st, &e, pages, &sd->bytes);
 	if (!err)
 		err = pb_write_one(shmem_img, &e, PB_SHMEM);
+	if (!err && e.kind == SHMEM_KIND__SHMEM_SYSV && !e.in_ipcns && !e.removed) {
+		int k = shmem_kept_note(sd, &e);
+
+		if (k >= 0)
+			n[sd->nr].kept = k;
+		else if (k != -ENOENT)
+			err = k;
+	}
 	if (e.runs && e.n_runs)
 		free(e.runs[0]);
 	free(e.runs);
@@ -270,6 +279,8 @@ int shmem_dump_task(struct shmem_dump *sd, pid_t pid, MmEntry *mm, struct img *s
 			if (err)
 				return err;
 		}
+		if (sd->objs[k].kept >= 0)
+			sd->kept[sd->objs[k].kept].maps++;
 		v->has_shmid = true;
 		v->shmid = sd->objs[k].id;
 	}
@@ -281,6 +292,7 @@ void shmem_dump_free(struct shmem_dump *sd)
 	free(sd->objs);
 	sd->objs = NULL;
 	sd->nr = 0;
+	shmem_kept_free(sd);
 }
 
 /* ---- restore ---------------------------------------------------------------- */
