@@ -49,10 +49,13 @@ int shmem_kept_note(struct shmem_dump *sd, const ShmemEntry *e)
 				  .atime = ds.shm_atime, .ctime = ds.shm_ctime, .nattch = ds.shm_nattch };
 	if (e->n_runs) {
 		k->runs = xmalloc(sizeof(*k->runs) * e->n_runs);
-		if (!k->runs)
+		k->rp = xmalloc(sizeof(*k->rp) * e->n_runs);
+		if (!k->runs || !k->rp)
 			return -ENOMEM;
-		for (size_t i = 0; i < e->n_runs; i++)
+		for (size_t i = 0; i < e->n_runs; i++) {
 			k->runs[i] = *e->runs[i];
+			k->rp[i] = &k->runs[i];
+		}
 		k->n_runs = e->n_runs;
 	}
 	return sd->nr_kept++;
@@ -60,8 +63,10 @@ int shmem_kept_note(struct shmem_dump *sd, const ShmemEntry *e)
 
 void shmem_kept_free(struct shmem_dump *sd)
 {
-	for (unsigned i = 0; i < sd->nr_kept; i++)
+	for (unsigned i = 0; i < sd->nr_kept; i++) {
 		free(sd->kept[i].runs);
+		free(sd->kept[i].rp);
+	}
 	free(sd->kept);
 	sd->kept = NULL;
 	sd->nr_kept = 0;
@@ -81,20 +86,30 @@ bool shmem_dump_kept_any(const struct shmem_dump *sd)
 }
 
 struct run_cmp {
-	const struct shmem_kept *k;
-	size_t next;
+	const ShmemRun *const *runs;
+	size_t n, next;
 };
 
-/* -ESTALE (not logged) where the segment's runs are not the images'. */
+/* -ESTALE (not logged) where the object's runs are not the images'. */
 static int cmp_run(void *arg, uint64_t off, uint64_t len, const char *buf)
 {
 	struct run_cmp *c = arg;
-	const ShmemRun *r = c->next < c->k->n_runs ? &c->k->runs[c->next] : NULL;
+	const ShmemRun *r = c->next < c->n ? c->runs[c->next] : NULL;
 
 	if (!r || r->off != off || (uint64_t)r->nr_pages * PAGE_SIZE != len || r->crc != crc32c(0, buf, len))
 		return -ESTALE;
 	c->next++;
 	return 0;
+}
+
+int shmem_runs_match(int fd, uint64_t size, bool huge, const ShmemRun *const *runs, size_t n, char *buf)
+{
+	struct run_cmp c = { .runs = runs, .n = n };
+	int err = shmem_scan(fd, size, huge, buf, cmp_run, &c);
+
+	if (err == -ESTALE)
+		return 0;
+	return err ? err : c.next == n;
 }
 
 /* Whether segment @k is as the dump left it: @ds its state now, unattached, of the same key and size. */
@@ -107,7 +122,6 @@ static bool unchanged(const struct shmem_kept *k, const struct shmid_ds *ds, int
 /* 0 and removed, 1 left (said why), or -errno (logged). */
 static int remove_one(const struct shmem_kept *k, char *buf)
 {
-	struct run_cmp c = { .k = k };
 	struct shmid_ds ds;
 	int64_t atime;
 	int fd, err;
@@ -123,14 +137,14 @@ static int remove_one(const struct shmem_kept *k, char *buf)
 	err = shmctl(k->shmid, IPC_STAT, &ds) ? -errno : 0;
 	atime = ds.shm_atime;
 	if (!err)
-		err = shmem_scan(fd, k->size, k->huge, buf, cmp_run, &c);
+		err = shmem_runs_match(fd, k->size, k->huge, (const ShmemRun *const *)k->rp, k->n_runs, buf);
 	close(fd);
-	if (err == -ESTALE || (!err && c.next != k->n_runs)) {
+	if (err < 0)
+		return pr_errno(err, "SysV segment %d: reading it back", k->shmid);
+	if (!err) {
 		pr_info("SysV segment %d (key 0x%x): its bytes are not the images' any more, left", k->shmid, k->key);
 		return 1;
 	}
-	if (err)
-		return pr_errno(err, "SysV segment %d: reading it back", k->shmid);
 	if (shmctl(k->shmid, IPC_STAT, &ds) || !unchanged(k, &ds, atime)) {
 		pr_info("SysV segment %d (key 0x%x): used since the dump, left", k->shmid, k->key);
 		return 1;
@@ -161,4 +175,47 @@ void shmem_dump_remove_kept(struct shmem_dump *sd)
 			pr_warn("SysV segment %d (key 0x%x) outlives the dumped tree: a restore here needs it removed "
 				"(ipcrm -m %d)", k->shmid, k->key, k->shmid);
 	}
+}
+
+/* ---- restore ---------------------------------------------------------------- */
+
+/* Whether segment @ds could be the one of @e: unattached, its size, mode and owner. */
+static bool may_be(const ShmemEntry *e, const struct shmid_ds *ds)
+{
+	return !ds->shm_nattch && !(ds->shm_perm.mode & SHM_DEST) && ds->shm_segsz == e->size &&
+	       (ds->shm_perm.mode & 0777) == (e->mode & 0777) && ds->shm_perm.uid == e->uid &&
+	       ds->shm_perm.gid == e->gid;
+}
+
+int shmem_sysv_adopt(const ShmemEntry *e, char *buf)
+{
+	struct shmid_ds ds;
+	int id, fd, ret;
+
+	if (e->removed || e->key == IPC_PRIVATE || e->has_hugetlb_size)
+		return -ENOENT;
+	id = shmget(e->key, 0, 0);
+	if (id < 0)
+		return -ENOENT;
+	if (shmctl(id, IPC_STAT, &ds) || !may_be(e, &ds)) {
+		pr_info("SysV segment %d (key 0x%x): attached, or of another size, mode or owner than the image's",
+			id, e->key);
+		return -ENOENT;
+	}
+	fd = shmem_sysv_open(id, PAGE_SIZE, O_RDONLY);
+	if (fd < 0)
+		return fd;
+	ret = shmem_runs_match(fd, e->size, false, (const ShmemRun *const *)e->runs, e->n_runs, buf);
+	close(fd);
+	if (ret < 0)
+		return pr_errno(ret, "SysV segment %d: reading it", id);
+	if (!ret) {
+		pr_info("SysV segment %d (key 0x%x): its bytes are not the image's", id, e->key);
+		return -ENOENT;
+	}
+	if (id != e->shmid)
+		pr_warn("SysV segment %d comes back as %d: that id is taken", e->shmid, id);
+	pr_info("SysV segment %d (key 0x%x): unattached and holding what the images hold (left by the dumped tree): "
+		"reused", id, e->key);
+	return id;
 }

@@ -35,8 +35,16 @@ struct shmem_kept {
 	unsigned long nattch;		/* at dump: the tree's mappings, or someone else attached */
 	unsigned maps;			/* the tree's mappings of it */
 	ShmemRun *runs;			/* as the images hold them */
+	ShmemRun **rp;			/* pointers to them, as in a ShmemEntry */
 	size_t n_runs;
 };
+
+/*
+ * Whether the object open as @fd (@size bytes) holds the @n runs, and
+ * nothing else, that shmem_scan() would find (offsets, lengths,
+ * checksums): 1, 0, or -errno of reading it (not logged).
+ */
+int shmem_runs_match(int fd, uint64_t size, bool huge, const ShmemRun *const *runs, size_t n, char *buf);
 
 struct shmem_dump;
 /*
@@ -46,5 +54,14 @@ struct shmem_dump;
  */
 int shmem_kept_note(struct shmem_dump *sd, const ShmemEntry *e);
 void shmem_kept_free(struct shmem_dump *sd);
+
+/*
+ * Restore: the segment with @e's key if it can stand for @e (left by
+ * the dumped tree when the dump could not remove it): unattached, of
+ * @e's size, mode and owner, holding byte for byte what the images
+ * hold. Its id, -ENOENT if there is none such (said at info level), or
+ * -errno (logged). @buf: SHMEM_RUN_MAX bytes of scratch.
+ */
+int shmem_sysv_adopt(const ShmemEntry *e, char *buf);
 
 #endif

@@ -304,6 +304,7 @@ struct shmem_obj {
 	bool removed;			/* SysV: IPC_RMID once attached */
 	bool gone;			/* SysV: IPC_RMID done */
 	bool in_ns;			/* SysV: ipcns_restore() made it in the tree's namespace */
+	bool adopted;			/* SysV: found as the image has it, not made (shmem_sysv_adopt) */
 	uint64_t ino;			/* memfd: inode at dump, 0 if unknown */
 };
 
@@ -519,11 +520,17 @@ static int restore_object(struct shmem_table *t, const struct shmem_src *src, co
 		return 0;
 	}
 	if (e->kind == SHMEM_KIND__SHMEM_SYSV) {
-		int id = create_sysv(e);
+		int id = shmem_sysv_adopt(e, src->buf);
+		bool adopted = id >= 0;
 
+		if (id == -ENOENT)
+			id = create_sysv(e);
 		if (id < 0)
 			return id;
-		n[t->nr++] = (struct shmem_obj){ .id = e->id, .fd = -1, .sysv_id = id, .removed = e->removed };
+		n[t->nr++] = (struct shmem_obj){ .id = e->id, .fd = -1, .sysv_id = id, .removed = e->removed,
+						 .adopted = adopted };
+		if (adopted)
+			return 0;
 		fd = shmem_sysv_open(id, e->has_hugetlb_size ? e->hugetlb_size : PAGE_SIZE, O_RDWR);
 		if (fd < 0)
 			return fd;
@@ -645,8 +652,9 @@ void shmem_table_free(struct shmem_table *t, bool restored)
 	for (unsigned i = 0; i < t->nr; i++) {
 		if (t->objs[i].fd >= 0)
 			close(t->objs[i].fd);
-		/* A failed restore leaves no segment behind. */
-		if (t->objs[i].sysv_id >= 0 && !t->objs[i].gone && !t->objs[i].in_ns && !restored)
+		/* A failed restore leaves no segment behind (one it reused stays, as it was). */
+		if (t->objs[i].sysv_id >= 0 && !t->objs[i].gone && !t->objs[i].in_ns && !t->objs[i].adopted &&
+		    !restored)
 			shmctl(t->objs[i].sysv_id, IPC_RMID, NULL);
 	}
 	free(t->objs);
