@@ -77,12 +77,20 @@ static bool only_the_tree(const struct shmem_kept *k)
 	return k->nattch == k->maps;
 }
 
-bool shmem_dump_kept_any(const struct shmem_dump *sd)
+bool shmem_dump_kept_removable(const struct shmem_dump *sd)
 {
-	for (unsigned i = 0; i < sd->nr_kept; i++)
-		if (only_the_tree(&sd->kept[i]))
-			return true;
-	return false;
+	bool any = false;
+
+	for (unsigned i = 0; i < sd->nr_kept; i++) {
+		const struct shmem_kept *k = &sd->kept[i];
+
+		if (only_the_tree(k))
+			any = true;
+		else
+			pr_info("SysV segment %d (key 0x%x): attached outside the tree at dump, left", k->shmid,
+				k->key);
+	}
+	return any;
 }
 
 struct run_cmp {
@@ -168,10 +176,7 @@ void shmem_dump_remove_kept(struct shmem_dump *sd)
 	for (unsigned i = 0; i < sd->nr_kept; i++) {
 		const struct shmem_kept *k = &sd->kept[i];
 
-		if (!only_the_tree(k))
-			pr_info("SysV segment %d (key 0x%x): attached outside the tree at dump, left", k->shmid,
-				k->key);
-		else if (remove_one(k, buf) < 0)
+		if (only_the_tree(k) && remove_one(k, buf) < 0)
 			pr_warn("SysV segment %d (key 0x%x) outlives the dumped tree: a restore here needs it removed "
 				"(ipcrm -m %d)", k->shmid, k->key, k->shmid);
 	}

@@ -37,15 +37,17 @@ int shmem_dump_task(struct shmem_dump *sd, pid_t pid, MmEntry *mm, struct img *s
 void shmem_dump_free(struct shmem_dump *sd);
 /*
  * A SysV segment that is not removed (IPC_RMID) outlives the killed
- * tree, and its key would make the restore fail. Once the tree is dead,
- * the dump removes each segment whose only users were the tree (every
- * attachment at dump was one of its mappings, nothing attached since)
- * and that still holds byte for byte what the images hold; the restore
- * makes it again. Any other is left, said at info level.
- * shmem_dump_kept_any(): whether there is such a segment to look at
- * (the caller waits for the tree's death first).
+ * tree, and its key would make the restore fail (unless the restore
+ * reuses it, shmem_sysv_adopt()). Once the tree is dead,
+ * shmem_dump_remove_kept() removes each segment whose only users were
+ * the tree (every attachment at dump was one of its mappings, nothing
+ * attached since) and that still holds byte for byte what the images
+ * hold; the restore makes it again. Any other is left, said at info
+ * level. shmem_dump_kept_removable() says which are left because
+ * another process had them attached, and whether any is for
+ * shmem_dump_remove_kept() (the caller waits for the tree's death first).
  */
-bool shmem_dump_kept_any(const struct shmem_dump *sd);
+bool shmem_dump_kept_removable(const struct shmem_dump *sd);
 void shmem_dump_remove_kept(struct shmem_dump *sd);
 
 /*

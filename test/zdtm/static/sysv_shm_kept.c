@@ -7,7 +7,15 @@
  * found it would refuse ("key ... is in use"). After restore the key
  * still finds the segment both processes map, with its size, mode and
  * bytes, attached twice; the test removes it when it ends.
+ *
+ * With ZDTM_SHM_ATTACHER=1 in its environment, in the test's work dir,
+ * the program is instead a process outside the tree that attaches the
+ * segment (read-only) until SIGTERM, having made zdtm_shm_attacher.ready
+ * (the runner's dump-kept-attached case: the dump leaves the segment).
  */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/ipc.h>
@@ -78,11 +86,34 @@ static void child(void)
 	tree_exit(bad);
 }
 
+__attribute__((noreturn))
+static void attacher(void)
+{
+	sigset_t set;
+	int id, fd, sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	key = ftok(".", 'k');
+	id = shmget(key, 0, 0);
+	if (key == -1 || id < 0 || shmat(id, NULL, SHM_RDONLY) == (void *)-1)
+		fail_errno("attacher: the segment of key %#x", key);
+	fd = open("zdtm_shm_attacher.ready", O_WRONLY | O_CREAT, 0644);
+	if (fd < 0)
+		fail_errno("attacher: zdtm_shm_attacher.ready");
+	close(fd);
+	sigwait(&set, &sig);
+	exit(0);
+}
+
 int main(int argc, char **argv)
 {
 	pid_t kid;
 	int id, bad;
 
+	if (getenv("ZDTM_SHM_ATTACHER"))
+		attacher();
 	test_init(argc, argv);
 	tree_init();
 	/* The work dir is the test's own: so is the key. */
