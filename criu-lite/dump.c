@@ -532,6 +532,10 @@ int cr_dump(const struct cr_options *o, int dfd)
 	pr_info("frozen for %.6f s", stats.frozen_us / 1e6);
 	if (!err && !o->leave_running && o->wait_killed)
 		err = wait_tree_dead(&d.tree);
+	/* SysV segments only the killed tree used: once it is gone, its mappings with it. */
+	if (!err && !o->leave_running && shmem_dump_kept_removable(&d.shm) &&
+	    (o->wait_killed || !wait_tree_dead(&d.tree)))
+		shmem_dump_remove_kept(&d.shm);
 	if (!err) {
 		pr_info("pid %d: dumped %u processes, %lu bytes of pages, %lu of shared memory", d.root,
 			d.tree.nr_alive, (unsigned long)d.mem.bytes, (unsigned long)d.shm.bytes);

@@ -342,6 +342,17 @@ static int open_at(const RegFileEntry *r, int flags)
 	return p ? open(p, flags) : -1;
 }
 
+/*
+ * Opened write-only with O_APPEND (a log file): what the tree writes goes
+ * to the end wherever that is, and it reads nothing, so the file growing
+ * after a --leave-running dump changes nothing it sees (as CRIU, which
+ * accepts this growth only).
+ */
+static bool appends_only(const FileEntry *fe)
+{
+	return (fe->flags & O_ACCMODE) == O_WRONLY && (fe->flags & O_APPEND);
+}
+
 static int reg_check(struct files_rst *rf, const FileEntry *fe)
 {
 	const RegFileEntry *r = fe->reg;
@@ -383,7 +394,11 @@ static int reg_check(struct files_rst *rf, const FileEntry *fe)
 	if ((st.st_mode & S_IFMT) != (r->mode & S_IFMT))
 		return pr_errno(-ESTALE, "file %s was a %s at dump, it is a %s now", r->path,
 				type_name(r->mode), type_name(st.st_mode));
-	if (S_ISREG(st.st_mode) && r->has_size && (uint64_t)st.st_size != r->size)
+	if (S_ISREG(st.st_mode) && r->has_size && (uint64_t)st.st_size > r->size && appends_only(fe))
+		pr_warn("file %s grew since dump (was %llu bytes, now %llu): it is open write-only with O_APPEND "
+			"(a log), so restored at its new end", r->path, (unsigned long long)r->size,
+			(unsigned long long)st.st_size);
+	else if (S_ISREG(st.st_mode) && r->has_size && (uint64_t)st.st_size != r->size)
 		return pr_errno(-ESTALE, "file %s changed size since dump (was %llu bytes, now %llu)",
 				r->path, (unsigned long long)r->size, (unsigned long long)st.st_size);
 	if (fe->kind == FILE_KIND__FILE_CHR) {
@@ -538,10 +553,16 @@ static int reg_open(struct files_rst *rf, const FileEntry *fe)
 	 * Positions matter for directories too (getdents resumes from it).
 	 * The allowed character devices ignore positions.
 	 */
-	if (fe->has_pos && !(fe->flags & O_PATH) && fe->kind != FILE_KIND__FILE_CHR &&
-	    lseek(fd, fe->pos, SEEK_SET) < 0)
-		return pr_errno(-errno, "can't seek %s to %llu", r->memfd_name ? r->memfd_name : r->path,
-				(unsigned long long)fe->pos);
+	if (fe->has_pos && !(fe->flags & O_PATH) && fe->kind != FILE_KIND__FILE_CHR) {
+		struct stat st;
+		/* A log that grew since dump (reg_check() said so): at its new end, where a write would go. */
+		bool grown = !r->deleted && appends_only(fe) && r->has_size && !fstat(fd, &st) &&
+			     S_ISREG(st.st_mode) && (uint64_t)st.st_size > r->size;
+
+		if (lseek(fd, grown ? 0 : fe->pos, grown ? SEEK_END : SEEK_SET) < 0)
+			return pr_errno(-errno, "can't seek %s to %llu%s", r->memfd_name ? r->memfd_name : r->path,
+					(unsigned long long)fe->pos, grown ? " (its new end)" : "");
+	}
 	return TAKE_FD(fd);
 }
 

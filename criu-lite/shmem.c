@@ -23,15 +23,17 @@
 #include "namespaces.h"
 #include "proc-parse.h"
 #include "shmem.h"
+#include "shmem-priv.h"
 #include "shmem.pb-c.h"
 
 #define MEMFD_PREFIX	"/memfd:"
-#define RUN_MAX_BYTES	(2UL << 20)	/* one checksum per 2 MiB at most */
+#define RUN_MAX_BYTES	SHMEM_RUN_MAX
 
 struct shmem_seen {
 	dev_t dev;
 	ino_t ino;
 	uint64_t id;
+	int kept;			/* SysV: its index in shmem_dump.kept, else -1 */
 };
 
 static bool is_shmem_vma(const VmaEntry *e)
@@ -46,42 +48,21 @@ static bool all_zero(const char *buf, uint64_t len)
 }
 
 /*
- * Copies one run of the object into the page image, with its checksum.
- * With @skip_zero, a run of zeros is left out (returns 1): hugetlbfs
- * knows no holes (SEEK_DATA finds all of it), and reading a huge page
- * never touched gives zeros without allocating it.
+ * The object's allocated pages (SEEK_DATA/SEEK_HOLE skip what was never
+ * touched), in runs of whole pages of RUN_MAX_BYTES at most, each read
+ * into @buf and given to @fn. An object whose size is not a multiple of
+ * the page size (a SysV segment of 56 bytes) ends in a page whose bytes
+ * past the end are zeros: only the object's bytes are read. With
+ * @skip_zero, a run of zeros is left out: hugetlbfs knows no holes
+ * (SEEK_DATA finds all of it), and reading a huge page never touched
+ * gives zeros without allocating it.
  */
-static int dump_run(int obj_fd, int pages_fd, uint64_t off, uint64_t len, char *buf, bool skip_zero,
-		    uint32_t *ret_crc)
+int shmem_scan(int obj_fd, uint64_t size, bool skip_zero, char *buf, shmem_run_fn fn, void *arg)
 {
-	ssize_t n = pread(obj_fd, buf, len, off);
-	int err;
-
-	if (n != (ssize_t)len)
-		return pr_errno(n < 0 ? -errno : -EIO, "reading shared memory at offset %lu", (unsigned long)off);
-	if (skip_zero && all_zero(buf, len))
-		return 1;
-	*ret_crc = crc32c(0, buf, len);
-	err = write_all(pages_fd, buf, len);
-	if (err)
-		return pr_errno(err, "writing shared memory pages");
-	return 0;
-}
-
-/* The object's allocated pages (SEEK_DATA/SEEK_HOLE skip what was never touched). */
-static int dump_object(int obj_fd, const struct stat *st, ShmemEntry *e, struct img *pages,
-		       uint64_t *ret_bytes)
-{
-	_cleanup_free_ char *buf = xmalloc(RUN_MAX_BYTES);
-	ShmemRun *runs = NULL;
-	size_t cap = 0;
 	off_t pos = 0;
 	int err = 0;
 
-	if (!buf)
-		return -ENOMEM;
-	e->page_off = lseek(pages->fd, 0, SEEK_CUR);
-	while (!err && pos < st->st_size) {
+	while (!err && (uint64_t)pos < size) {
 		off_t data = lseek(obj_fd, pos, SEEK_DATA), hole;
 
 		if (data < 0) {
@@ -90,43 +71,81 @@ static int dump_object(int obj_fd, const struct stat *st, ShmemEntry *e, struct 
 			break;
 		}
 		hole = lseek(obj_fd, data, SEEK_HOLE);
-		if (hole < 0)
-			hole = st->st_size;
+		if (hole < 0 || (uint64_t)hole > size)
+			hole = size;
 		hole = ALIGN_UP((uint64_t)hole, PAGE_SIZE);
 		for (pos = data & ~(off_t)(PAGE_SIZE - 1); !err && pos < hole;) {
 			uint64_t len = min((uint64_t)(hole - pos), RUN_MAX_BYTES);
+			uint64_t want = min(len, size - pos);
+			ssize_t n = pread(obj_fd, buf, want, pos);
 
-			if (e->n_runs == cap) {
-				ShmemRun *n = xrealloc(runs, sizeof(*n) * (cap = cap ? cap * 2 : 16));
-
-				if (!n) {
-					err = -ENOMEM;
-					break;
-				}
-				runs = n;
-			}
-			shmem_run__init(&runs[e->n_runs]);
-			runs[e->n_runs].off = pos;
-			runs[e->n_runs].nr_pages = len / PAGE_SIZE;
-			err = dump_run(obj_fd, pages->fd, pos, len, buf, e->has_hugetlb_size, &runs[e->n_runs].crc);
+			if (n != (ssize_t)want)
+				return pr_errno(n < 0 ? -errno : -EIO, "reading shared memory at offset %lu",
+						(unsigned long)pos);
+			memset(buf + want, 0, len - want);
+			if (!skip_zero || !all_zero(buf, len))
+				err = fn(arg, pos, len, buf);
 			pos += len;
-			if (err == 1) {
-				err = 0;
-				continue;
-			}
-			e->n_runs++;
-			*ret_bytes += len;
 		}
 	}
+	return err;
+}
+
+struct dump_runs {
+	ShmemEntry *e;
+	ShmemRun *runs;
+	size_t cap;
+	int pages_fd;
+	uint64_t *bytes;
+};
+
+/* One run into the page image, with its checksum. */
+static int dump_run(void *arg, uint64_t off, uint64_t len, const char *buf)
+{
+	struct dump_runs *dr = arg;
+	ShmemRun *r;
+	int err;
+
+	if (dr->e->n_runs == dr->cap) {
+		ShmemRun *n = xrealloc(dr->runs, sizeof(*n) * (dr->cap = dr->cap ? dr->cap * 2 : 16));
+
+		if (!n)
+			return -ENOMEM;
+		dr->runs = n;
+	}
+	r = &dr->runs[dr->e->n_runs];
+	shmem_run__init(r);
+	r->off = off;
+	r->nr_pages = len / PAGE_SIZE;
+	r->crc = crc32c(0, buf, len);
+	err = write_all(dr->pages_fd, buf, len);
+	if (err)
+		return pr_errno(err, "writing shared memory pages");
+	dr->e->n_runs++;
+	*dr->bytes += len;
+	return 0;
+}
+
+static int dump_object(int obj_fd, const struct stat *st, ShmemEntry *e, struct img *pages,
+		       uint64_t *ret_bytes)
+{
+	_cleanup_free_ char *buf = xmalloc(RUN_MAX_BYTES);
+	struct dump_runs dr = { .e = e, .pages_fd = pages->fd, .bytes = ret_bytes };
+	int err;
+
+	if (!buf)
+		return -ENOMEM;
+	e->page_off = lseek(pages->fd, 0, SEEK_CUR);
+	err = shmem_scan(obj_fd, st->st_size, e->has_hugetlb_size, buf, dump_run, &dr);
 	if (!err) {
 		e->runs = xmalloc(sizeof(*e->runs) * (e->n_runs ? e->n_runs : 1));
 		if (!e->runs)
 			err = -ENOMEM;
 		for (size_t i = 0; !err && i < e->n_runs; i++)
-			e->runs[i] = &runs[i];
+			e->runs[i] = &dr.runs[i];
 	}
 	if (err)
-		free(runs);
+		free(dr.runs);
 	return err;
 }
 
@@ -179,7 +198,7 @@ static int dump_new_object(struct shmem_dump *sd, pid_t pid, const VmaEntry *v, 
 	if (!n)
 		return -ENOMEM;
 	sd->objs = n;
-	n[sd->nr] = (struct shmem_seen){ st->st_dev, st->st_ino, sd->nr + 1 };
+	n[sd->nr] = (struct shmem_seen){ st->st_dev, st->st_ino, sd->nr + 1, -1 };
 	e.id = sd->nr + 1;
 	/* A private mapping's object: a memfd, or shared anonymous memory. */
 	e.kind = v->kind == VMA_KIND__VMA_SYSV_SHM ? SHMEM_KIND__SHMEM_SYSV :
@@ -215,6 +234,14 @@ static int dump_new_object(struct shmem_dump *sd, pid_t pid, const VmaEntry *v, 
 		err = dump_object(fd, st, &e, pages, &sd->bytes);
 	if (!err)
 		err = pb_write_one(shmem_img, &e, PB_SHMEM);
+	if (!err && e.kind == SHMEM_KIND__SHMEM_SYSV && !e.in_ipcns && !e.removed) {
+		int k = shmem_kept_note(sd, &e);
+
+		if (k >= 0)
+			n[sd->nr].kept = k;
+		else if (k != -ENOENT)
+			err = k;
+	}
 	if (e.runs && e.n_runs)
 		free(e.runs[0]);
 	free(e.runs);
@@ -252,6 +279,8 @@ int shmem_dump_task(struct shmem_dump *sd, pid_t pid, MmEntry *mm, struct img *s
 			if (err)
 				return err;
 		}
+		if (sd->objs[k].kept >= 0)
+			sd->kept[sd->objs[k].kept].maps++;
 		v->has_shmid = true;
 		v->shmid = sd->objs[k].id;
 	}
@@ -263,6 +292,7 @@ void shmem_dump_free(struct shmem_dump *sd)
 	free(sd->objs);
 	sd->objs = NULL;
 	sd->nr = 0;
+	shmem_kept_free(sd);
 }
 
 /* ---- restore ---------------------------------------------------------------- */
@@ -274,6 +304,7 @@ struct shmem_obj {
 	bool removed;			/* SysV: IPC_RMID once attached */
 	bool gone;			/* SysV: IPC_RMID done */
 	bool in_ns;			/* SysV: ipcns_restore() made it in the tree's namespace */
+	bool adopted;			/* SysV: found as the image has it, not made (shmem_sysv_adopt) */
 	uint64_t ino;			/* memfd: inode at dump, 0 if unknown */
 };
 
@@ -332,8 +363,7 @@ static int create_sysv(const ShmemEntry *e)
 	return id;
 }
 
-/* The segment's memory as a file, through an attachment of our own. */
-static int sysv_open(int id, uint64_t page)
+int shmem_sysv_open(int id, uint64_t page, int flags)
 {
 	char path[96];
 	void *p;
@@ -347,7 +377,7 @@ static int sysv_open(int id, uint64_t page)
 		return pr_errno(-errno, "SysV segment %d: shmat", id);
 	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)p,
 		 (unsigned long)p + ALIGN_UP(ds.shm_segsz, page));
-	fd = open(path, O_RDWR | O_CLOEXEC);
+	fd = open(path, flags | O_CLOEXEC);
 	if (fd < 0)
 		fd = pr_errno(-errno, "SysV segment %d: %s", id, path);
 	shmdt(p);
@@ -409,10 +439,12 @@ struct shmem_src {
 static int fill_run(int fd, const struct shmem_src *src, const ShmemEntry *e, const ShmemRun *run, char *buf,
 		    bool write, uint64_t off)
 {
-	uint64_t len = (uint64_t)run->nr_pages * PAGE_SIZE;
+	uint64_t len = (uint64_t)run->nr_pages * PAGE_SIZE, put;
 	ssize_t n;
 
-	if (!run->nr_pages || len > RUN_MAX_BYTES || run->off + len > e->size || run->off % PAGE_SIZE)
+	/* The last page of an object of a size not page-aligned is padded with zeros. */
+	if (!run->nr_pages || len > RUN_MAX_BYTES || run->off + len > ALIGN_UP(e->size, PAGE_SIZE) ||
+	    run->off % PAGE_SIZE)
 		return pr_errno(-EBADMSG, "shmem.img: object %lu: run at %lu of %u pages is invalid",
 				(unsigned long)e->id, (unsigned long)run->off, run->nr_pages);
 	if (off + len > src->end)
@@ -427,7 +459,8 @@ static int fill_run(int fd, const struct shmem_src *src, const ShmemEntry *e, co
 		return pr_errno(-EBADMSG, "pages-1.img: checksum mismatch in shared memory object %lu "
 				"(%u pages at file offset %lu)", (unsigned long)e->id, run->nr_pages,
 				(unsigned long)off);
-	if (write && pwrite(fd, buf, len, run->off) != (ssize_t)len)
+	put = min(len, e->size - run->off);
+	if (write && pwrite(fd, buf, put, run->off) != (ssize_t)put)
 		return pr_errno(-errno, "filling shared memory object %lu", (unsigned long)e->id);
 	return 0;
 }
@@ -468,7 +501,7 @@ static int restore_object(struct shmem_table *t, const struct shmem_src *src, co
 	struct shmem_obj *n;
 	int fd, err;
 
-	if (!e->size || (e->kind != SHMEM_KIND__SHMEM_SYSV && e->size % PAGE_SIZE))
+	if (!e->size || (e->kind == SHMEM_KIND__SHMEM_ANON && e->size % PAGE_SIZE))
 		return pr_errno(-EBADMSG, "shmem.img: object %lu has invalid size %lu", (unsigned long)e->id,
 				(unsigned long)e->size);
 	for (unsigned i = 0; i < t->nr; i++)
@@ -487,12 +520,18 @@ static int restore_object(struct shmem_table *t, const struct shmem_src *src, co
 		return 0;
 	}
 	if (e->kind == SHMEM_KIND__SHMEM_SYSV) {
-		int id = create_sysv(e);
+		int id = shmem_sysv_adopt(e, src->buf);
+		bool adopted = id >= 0;
 
+		if (id == -ENOENT)
+			id = create_sysv(e);
 		if (id < 0)
 			return id;
-		n[t->nr++] = (struct shmem_obj){ .id = e->id, .fd = -1, .sysv_id = id, .removed = e->removed };
-		fd = sysv_open(id, e->has_hugetlb_size ? e->hugetlb_size : PAGE_SIZE);
+		n[t->nr++] = (struct shmem_obj){ .id = e->id, .fd = -1, .sysv_id = id, .removed = e->removed,
+						 .adopted = adopted };
+		if (adopted)
+			return 0;
+		fd = shmem_sysv_open(id, e->has_hugetlb_size ? e->hugetlb_size : PAGE_SIZE, O_RDWR);
 		if (fd < 0)
 			return fd;
 		err = fill_object(fd, src, e);
@@ -613,8 +652,9 @@ void shmem_table_free(struct shmem_table *t, bool restored)
 	for (unsigned i = 0; i < t->nr; i++) {
 		if (t->objs[i].fd >= 0)
 			close(t->objs[i].fd);
-		/* A failed restore leaves no segment behind. */
-		if (t->objs[i].sysv_id >= 0 && !t->objs[i].gone && !t->objs[i].in_ns && !restored)
+		/* A failed restore leaves no segment behind (one it reused stays, as it was). */
+		if (t->objs[i].sysv_id >= 0 && !t->objs[i].gone && !t->objs[i].in_ns && !t->objs[i].adopted &&
+		    !restored)
 			shmctl(t->objs[i].sysv_id, IPC_RMID, NULL);
 	}
 	free(t->objs);

@@ -18,10 +18,13 @@ struct img;
  */
 
 struct shmem_seen;
+struct shmem_kept;
 struct shmem_dump {
 	struct shmem_seen *objs;
 	unsigned nr;
 	uint64_t bytes;			/* page bytes written */
+	struct shmem_kept *kept;	/* SysV segments not removed (shmem-kept.c) */
+	unsigned nr_kept;
 };
 
 /*
@@ -32,6 +35,20 @@ struct shmem_dump {
 int shmem_dump_task(struct shmem_dump *sd, pid_t pid, MmEntry *mm, struct img *shmem_img,
 		    struct img *pages);
 void shmem_dump_free(struct shmem_dump *sd);
+/*
+ * A SysV segment that is not removed (IPC_RMID) outlives the killed
+ * tree, and its key would make the restore fail (unless the restore
+ * reuses it, shmem_sysv_adopt()). Once the tree is dead,
+ * shmem_dump_remove_kept() removes each segment whose only users were
+ * the tree (every attachment at dump was one of its mappings, nothing
+ * attached since) and that still holds byte for byte what the images
+ * hold; the restore makes it again. Any other is left, said at info
+ * level. shmem_dump_kept_removable() says which are left because
+ * another process had them attached, and whether any is for
+ * shmem_dump_remove_kept() (the caller waits for the tree's death first).
+ */
+bool shmem_dump_kept_removable(const struct shmem_dump *sd);
+void shmem_dump_remove_kept(struct shmem_dump *sd);
 
 /*
  * Restore: reads shmem.img, creates every object and fills it from the
