@@ -134,8 +134,8 @@ static int dump_pipe_data(struct fd_dump *d, PipeEntry *pe)
 /* A FIFO's path, or the name it had and its attributes if it was deleted (recreated at restore). */
 static int fifo_dump_path(const struct fd_dump *d, PipeEntry *pe)
 {
+	char what[64], seen[PATH_MAX + 32];
 	struct stat st;
-	char what[64];
 
 	pe->path = xstrdup(d->link);
 	if (!pe->path)
@@ -147,7 +147,10 @@ static int fifo_dump_path(const struct fd_dump *d, PipeEntry *pe)
 		snprintf(what, sizeof(what), "pid %d: fd %d", d->pid, d->fd);
 		return ghost_attrs_dump(&d->st, d->cr_fd, what, &pe->deleted);
 	}
-	if (stat(d->link, &st) < 0 || st.st_dev != d->st.st_dev || st.st_ino != d->st.st_ino)
+	/* The name from the root of the task's mount namespace (a chroot is below it). */
+	if (proc_mnt_path(d->pid, d->link, seen, sizeof(seen)))
+		return -ENAMETOOLONG;
+	if (stat(seen, &st) < 0 || st.st_dev != d->st.st_dev || st.st_ino != d->st.st_ino)
 		return files_refuse(d, "a FIFO", "its path no longer names it (renamed or replaced?)");
 	return 0;
 }
@@ -233,7 +236,7 @@ static int pipe_check(struct files_rst *rf, const FileEntry *fe)
 					fe->id, pe->path);
 		return ghost_attrs_check(pe->deleted, pe->path);
 	}
-	if (stat(pe->path, &st) < 0)
+	if (rst_stat(pe->path, &st) < 0)
 		return pr_errno(-errno, "FIFO %s (open at dump) can't be found", pe->path);
 	if (!S_ISFIFO(st.st_mode))
 		return pr_errno(-ESTALE, "FIFO %s is not a FIFO any more (mode 0%o)", pe->path,

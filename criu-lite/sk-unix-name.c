@@ -120,26 +120,49 @@ socklen_t unix_make_addr(const UnixSkEntry *u, struct sockaddr_un *sa)
 	return offsetof(struct sockaddr_un, sun_path) + u->name.len + (unix_is_path(u) ? 1 : 0);
 }
 
-int unix_enter_dir(const UnixSkEntry *u, struct unix_in_dir *s)
+/* chdir() to @dir as the tree sees it, cr's cwd saved in @s. */
+static int enter(const UnixSkEntry *u, const char *dir, struct unix_in_dir *s)
 {
 	char buf[RST_PATH_MAX];
 	const char *at;
 
-	s->saved = -1;
-	if (!unix_is_path(u) || !u->dir)
-		return 0;
 	s->saved = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (s->saved < 0)
 		return pr_errno(-errno, "unix socket: opening cr's working directory");
-	if (!(at = rst_path(u->dir, buf)) || chdir(at) < 0) {
+	if (!(at = rst_path(dir, buf)) || chdir(at) < 0) {
 		int err = pr_errno(-errno, "unix socket %.*s: entering %s, the directory it was bound in",
-				   (int)u->name.len, (const char *)u->name.data, u->dir);
+				   (int)u->name.len, (const char *)u->name.data, dir);
 
 		close(s->saved);
 		s->saved = -1;
 		return err;
 	}
 	return 0;
+}
+
+int unix_enter_dir(const UnixSkEntry *u, struct unix_in_dir *s)
+{
+	char buf[RST_PATH_MAX], dir[SUN_PATH_MAX + 1];
+	const char *slash;
+
+	s->saved = -1;
+	s->len = unix_make_addr(u, &s->sa);
+	snprintf(s->rel, sizeof(s->rel), "%.*s", (int)u->name.len, (const char *)u->name.data);
+	if (!unix_is_path(u))
+		return 0;
+	if (u->dir)
+		return enter(u, u->dir, s);
+	/* An absolute name: from the tree's root, if it is not cr's. */
+	if (s->rel[0] != '/' || rst_path(s->rel, buf) == s->rel)
+		return 0;
+	slash = strrchr(s->rel, '/');
+	snprintf(dir, sizeof(dir), "%.*s", slash == s->rel ? 1 : (int)(slash - s->rel), s->rel);
+	memmove(s->rel, slash + 1, strlen(slash + 1) + 1);
+	memset(&s->sa, 0, sizeof(s->sa));
+	s->sa.sun_family = AF_UNIX;
+	memcpy(s->sa.sun_path, s->rel, strlen(s->rel));
+	s->len = offsetof(struct sockaddr_un, sun_path) + strlen(s->rel) + 1;
+	return enter(u, dir, s);
 }
 
 void unix_leave_dir(struct unix_in_dir *s)
@@ -158,23 +181,22 @@ void unix_leave_dir(struct unix_in_dir *s)
  */
 int unix_check_path_free(const UnixSkEntry *u, bool remove)
 {
-	char what[UNIX_NAME_STR_MAX], rel[SUN_PATH_MAX + 1];
+	char what[UNIX_NAME_STR_MAX];
 	struct unix_in_dir s;
 	struct stat st;
 	int err;
 
 	unix_name_str(u, what, sizeof(what));
-	snprintf(rel, sizeof(rel), "%.*s", (int)u->name.len, (const char *)u->name.data);
 	err = unix_enter_dir(u, &s);
 	if (err)
 		return err;
-	if (lstat(rel, &st) < 0) {
+	if (lstat(s.rel, &st) < 0) {
 		err = errno == ENOENT ? 0 : pr_errno(-errno, "unix socket %s: stat", what);
 	} else if (!S_ISSOCK(st.st_mode)) {
 		err = pr_errno(-EEXIST, "unix socket %s: the path exists and is not a socket (mode 0%o); cr will not replace it",
 			       what, (unsigned)st.st_mode);
 	} else if (remove) {
-		if (unlink(rel) < 0)
+		if (unlink(s.rel) < 0)
 			err = pr_errno(-errno, "unix socket %s: removing the stale socket file", what);
 		else
 			pr_info("unix socket %s: replaced the stale socket file", what);
@@ -186,8 +208,6 @@ int unix_check_path_free(const UnixSkEntry *u, bool remove)
 int unix_bind(int fd, const UnixSkEntry *u)
 {
 	char what[UNIX_NAME_STR_MAX];
-	struct sockaddr_un sa;
-	socklen_t len = unix_make_addr(u, &sa);
 	struct unix_in_dir s;
 	int err;
 
@@ -204,22 +224,22 @@ int unix_bind(int fd, const UnixSkEntry *u)
 	err = unix_enter_dir(u, &s);
 	if (err)
 		return err;
-	if (bind(fd, (struct sockaddr *)&sa, len) < 0)
+	if (bind(fd, (struct sockaddr *)&s.sa, s.len) < 0)
 		err = pr_errno(-errno, "unix socket %s: bind", what);
 	/*
 	 * Its owner: bind() made it cr's, which a tree in a user namespace
 	 * may not map (it could not connect). chown() first: it clears set-id bits.
 	 */
 	else if (unix_is_path(u) && u->file)
-		err = ghost_attrs_apply_path(sa.sun_path, u->file, what);
+		err = ghost_attrs_apply_path(s.rel, u->file, what);
 	else if (unix_is_path(u) && u->has_uid && u->has_gid &&
-		 fchownat(AT_FDCWD, sa.sun_path, u->uid, u->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		 fchownat(AT_FDCWD, s.rel, u->uid, u->gid, AT_SYMLINK_NOFOLLOW) < 0)
 		err = pr_errno(-errno, "unix socket %s: chown %u:%u", what, u->uid, u->gid);
-	else if (unix_is_path(u) && u->has_mode && fchmodat(AT_FDCWD, sa.sun_path, u->mode, 0) < 0)
+	else if (unix_is_path(u) && u->has_mode && fchmodat(AT_FDCWD, s.rel, u->mode, 0) < 0)
 		err = pr_errno(-errno, "unix socket %s: chmod 0%o", what, u->mode);
 	/* After a failed chmod the file is ours; EADDRINUSE means it is someone else's. */
 	if (err && unix_is_path(u) && err != -EADDRINUSE)
-		(void)unlink(sa.sun_path);
+		(void)unlink(s.rel);
 	unix_leave_dir(&s);
 	return err;
 }
@@ -227,8 +247,6 @@ int unix_bind(int fd, const UnixSkEntry *u)
 int unix_connect(int fd, const UnixSkEntry *to)
 {
 	char what[UNIX_NAME_STR_MAX];
-	struct sockaddr_un sa;
-	socklen_t len = unix_make_addr(to, &sa);
 	struct unix_in_dir s;
 	int err;
 
@@ -240,7 +258,7 @@ int unix_connect(int fd, const UnixSkEntry *to)
 	err = unix_enter_dir(to, &s);
 	if (err)
 		return err;
-	if (connect(fd, (struct sockaddr *)&sa, len) < 0)
+	if (connect(fd, (struct sockaddr *)&s.sa, s.len) < 0)
 		err = pr_errno(-errno, "unix socket: connecting to %s", what);
 	unix_leave_dir(&s);
 	return err;
@@ -278,18 +296,17 @@ int unix_connect_ext(int fd, const UnixSkEntry *u)
 
 int unix_unlink_name(const UnixSkEntry *u)
 {
-	char what[UNIX_NAME_STR_MAX], rel[SUN_PATH_MAX + 1];
+	char what[UNIX_NAME_STR_MAX];
 	struct unix_in_dir s;
 	int err;
 
 	if (u->deleted)
 		return unix_hidden_finish(u);
 	unix_name_str(u, what, sizeof(what));
-	snprintf(rel, sizeof(rel), "%.*s", (int)u->name.len, (const char *)u->name.data);
 	err = unix_enter_dir(u, &s);
 	if (err)
 		return err;
-	if (unlink(rel) < 0)
+	if (unlink(s.rel) < 0)
 		err = pr_errno(-errno, "unix socket %s: unlinking it after bind, as it was at dump", what);
 	unix_leave_dir(&s);
 	return err;
@@ -297,7 +314,6 @@ int unix_unlink_name(const UnixSkEntry *u)
 
 void unix_remove_name(const UnixSkEntry *u)
 {
-	char rel[SUN_PATH_MAX + 1];
 	struct unix_in_dir s;
 	struct stat st;
 
@@ -308,8 +324,7 @@ void unix_remove_name(const UnixSkEntry *u)
 	}
 	if (unix_enter_dir(u, &s))
 		return;
-	snprintf(rel, sizeof(rel), "%.*s", (int)u->name.len, (const char *)u->name.data);
-	if (lstat(rel, &st) == 0 && S_ISSOCK(st.st_mode) && unlink(rel) < 0)
-		pr_perror("unix socket %s: removing it after the failed restore", rel);
+	if (lstat(s.rel, &st) == 0 && S_ISSOCK(st.st_mode) && unlink(s.rel) < 0)
+		pr_perror("unix socket %s: removing it after the failed restore", s.rel);
 	unix_leave_dir(&s);
 }

@@ -89,11 +89,17 @@ void unix_name_str(const UnixSkEntry *u, char *buf, size_t size);
 /* The sockaddr of @u's name; returns its length. */
 socklen_t unix_make_addr(const UnixSkEntry *u, struct sockaddr_un *sa);
 /*
- * A relative name resolves against the directory it was bound in: cr
- * works there (chdir) between unix_enter_dir() and unix_leave_dir().
+ * A relative name resolves against the directory it was bound in, an
+ * absolute one, in a tree with a mount namespace of its own, against that
+ * namespace's root: cr works in the directory (chdir) between
+ * unix_enter_dir() and unix_leave_dir(), and uses @rel (the name from
+ * there, a C string for a path) and @sa, @len (its sockaddr).
  */
 struct unix_in_dir {
 	int saved;
+	char rel[SUN_PATH_MAX + 1];
+	struct sockaddr_un sa;
+	socklen_t len;
 };
 int unix_enter_dir(const UnixSkEntry *u, struct unix_in_dir *s);
 void unix_leave_dir(struct unix_in_dir *s);

@@ -203,9 +203,7 @@ int unix_shutdown_apply(int fd, const UnixSkEntry *u)
 int unix_queue_fill(struct files_rst *rf, const UnixSkEntry *u, int from, bool to_addr)
 {
 	char what[UNIX_NAME_STR_MAX];
-	struct sockaddr_un sa;
-	socklen_t len = unix_make_addr(u, &sa);
-	struct unix_in_dir s = { -1 };
+	struct unix_in_dir s = { .saved = -1 };
 	int err = 0;
 
 	unix_name_str(u, what, sizeof(what));
@@ -216,7 +214,7 @@ int unix_queue_fill(struct files_rst *rf, const UnixSkEntry *u, int from, bool t
 		struct scm_cbuf cb;
 		struct iovec iov;
 		struct msghdr mh = {
-			.msg_name = to_addr ? &sa : NULL, .msg_namelen = to_addr ? len : 0,
+			.msg_name = to_addr ? &s.sa : NULL, .msg_namelen = to_addr ? s.len : 0,
 			.msg_iov = &iov, .msg_iovlen = 1,
 		};
 		size_t done = 0;
