@@ -481,7 +481,10 @@ static int restore_files(struct restore_ctx *r, unsigned idx)
 
 	if (r->tree.tasks[idx].shares_files)
 		return 0;
-	err = files_restore(r->tasks[idx].files, r->files);
+	/* A shared table's owner failing here: its sharers wait for it (task-setup kills the task, not cr). */
+	err = pstree_files_shared(&r->tree, idx) ? cr_fail_point_nth("fdtable-place", idx + 1) : 0;
+	if (!err)
+		err = files_restore(r->tasks[idx].files, r->files);
 	if (!err) {
 		__atomic_store_n(&rep->files_placed, 1, __ATOMIC_SEQ_CST);
 		futex_wake_all(&rep->files_placed);
