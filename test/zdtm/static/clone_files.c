@@ -1,5 +1,6 @@
 /*
- * A fd table shared by three processes: the root R made C with
+ * A fd table shared by three processes: the root R (with a second
+ * thread, the table's owner has threads to go live too) made C with
  * clone(CLONE_FILES), C made G the same way (a sharer that is not R's
  * direct child). Fds opened before the clones (R's /dev/null at
  * FD_EARLY) and after them (C's pipe, with a byte in it; G's file, on
@@ -12,7 +13,9 @@
  *   - an fd R opens is G's too, and one G closes is gone for R.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -104,6 +107,19 @@ static int c_main(void *arg)
 	_exit(bad ? 1 : 0);
 }
 
+/* R's second thread: only its main thread takes the runner's signals. */
+static void *idle_thread(void *arg)
+{
+	sigset_t all;
+
+	(void)arg;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, NULL);
+	for (;;)
+		pause();
+	return NULL;
+}
+
 /* In a process with a table of its own: the lock on FD_LOCKED is C's. */
 static int lock_is_cs(void)
 {
@@ -129,9 +145,14 @@ int main(int argc, char **argv)
 	char byte = 0;
 	int bad = 0;
 
+	pthread_t th;
+
 	test_init(argc, argv);
 	tree_init();
 	fd_at(open("/dev/null", O_RDONLY), FD_EARLY);
+	errno = pthread_create(&th, NULL, idle_thread, NULL);
+	if (errno)
+		fail_errno("pthread_create");
 	c = clone(c_main, (char *)malloc(STACK_SIZE) + STACK_SIZE, CLONE_FILES | SIGCHLD, NULL);
 	if (c < 0)
 		fail_errno("clone(CLONE_FILES) of C");
