@@ -517,13 +517,13 @@ static int setup_alive(struct restore_ctx *r, unsigned idx)
 	const CoreEntry *c = t->core;
 	int err;
 
+	err = task_misc_restore(t->pid, c->misc);
+	if (err)
+		return err;
 	/* Shared with the parent (CLONE_FS): the parent sets it, once. */
 	if (r->tree.tasks[idx].shares_fs)
 		return restore_files(r, idx);
 	umask(c->umask);
-	err = task_misc_restore(t->pid, c->misc);
-	if (err)
-		return err;
 	/*
 	 * The dumped cwd, root and file paths are all from the top of the
 	 * mount namespace, as /proc shows them: a chroot, which leaves the
