@@ -888,6 +888,32 @@ static bool in_region(const struct restorer_args *a, pid_t tid)
 }
 
 /*
+ * Whether every thread of every task that shares task @idx's fd table
+ * is out of its restorer: all seized, none in its region. A sharer
+ * still in one (the guard could not take it out) would see the go pipe
+ * gone and leave: the pipe stays open in the table then, with a warning.
+ */
+static bool sharers_out(const struct restore_ctx *r, unsigned idx)
+{
+	unsigned owner = pstree_files_owner(&r->tree, idx);
+
+	for (unsigned i = owner; i < r->tree.nr; i++) {
+		const struct pstree_task *pt = &r->tree.tasks[i];
+
+		if (pt->kind != TASK_ALIVE || pstree_files_owner(&r->tree, i) != owner)
+			continue;
+		for (unsigned k = 0; k < pt->nr_tids; k++)
+			if (k >= r->tasks[i].nr_seized || in_region(r->tasks[i].args, pt->tids[k])) {
+				pr_warn("pid %d: thread %d of a task sharing its fd table may still be in its "
+					"restorer: the go pipe (fd %d) stays open in the table", r->tree.tasks[idx].pid,
+					pt->tids[k], r->tasks[idx].args->go_fd);
+				return false;
+			}
+	}
+	return true;
+}
+
+/*
  * After the go: runs every thread of task @idx to the end of its
  * rt_sigreturn, the other threads first (the main one waits for them to
  * have seen the go), then unmaps the region from inside. The task is
@@ -929,10 +955,11 @@ static int go_live(struct restore_ctx *r, unsigned idx, bool maybe_out)
 	 * its restorer (restorer-abi.h): the last closes it. The guard may
 	 * come after a cr that did.
 	 */
-	if (!err && pstree_files_last_sharer(&r->tree, idx))
+	if (!err && pstree_files_last_sharer(&r->tree, idx) && sharers_out(r, idx)) {
 		err = infect_syscall(ctl, __NR_close, &ret, a->go_fd, 0, 0, 0, 0, 0);
-	if (!err && ret && !(maybe_out && ret == -EBADF))
-		err = pr_errno((int)ret, "pid %d: closing the go pipe in the fd table it shares", pt->pid);
+		if (!err && ret && !(maybe_out && ret == -EBADF))
+			err = pr_errno((int)ret, "pid %d: closing the go pipe in the fd table it shares", pt->pid);
+	}
 	if (!err)
 		err = infect_cure(ctl);
 	else
