@@ -703,10 +703,10 @@ static int check_reports(struct restore_ctx *r)
 }
 
 /*
- * Waits until task @i's restorer is ready, or (@owner_waits) waits for
- * its sharers (RESTORER_SHARERS_WAIT); 0, or -errno (logged).
+ * Waits until task @i's restorer is ready, or (@or_waiting) waits for
+ * the rest of its fd table (RESTORER_SHARERS_WAIT); 0, or -errno (logged).
  */
-static int wait_task_ready(struct restore_ctx *r, unsigned i, bool owner_waits, int *waited)
+static int wait_task_ready(struct restore_ctx *r, unsigned i, bool or_waiting, int *waited)
 {
 	struct restorer_args *a = r->tasks[i].args;
 	int err;
@@ -715,7 +715,7 @@ static int wait_task_ready(struct restore_ctx *r, unsigned i, bool owner_waits, 
 		struct timespec ts = { 0, POLL_MS * 1000000 };
 		uint32_t st = __atomic_load_n(&a->status, __ATOMIC_SEQ_CST);
 
-		if (st == RESTORER_READY || (owner_waits && st == RESTORER_SHARERS_WAIT))
+		if (st == RESTORER_READY || (or_waiting && st == RESTORER_SHARERS_WAIT))
 			return 0;
 		if (st == RESTORER_FAILED)
 			return pr_errno(a->err, "restore of pid %d failed at: %s", r->tree.tasks[i].pid,
@@ -731,33 +731,45 @@ static int wait_task_ready(struct restore_ctx *r, unsigned i, bool owner_waits, 
 	}
 }
 
+/* Lets every task whose fd_table is @fdt on from RESTORER_SHARERS_WAIT and waits until it is ready. */
+static int release_fd_tables(struct restore_ctx *r, uint32_t fdt, int *waited)
+{
+	int err = 0;
+
+	for (unsigned i = 0; i < r->tree.nr && !err; i++) {
+		struct restorer_args *a = r->tasks[i].args;
+
+		if (!a || a->fd_table != fdt)
+			continue;
+		__atomic_store_n(&a->sharers_ready, 1, __ATOMIC_SEQ_CST);
+		futex_wake_all((uint32_t *)&a->sharers_ready);
+		err = wait_task_ready(r, i, false, waited);
+	}
+	return err;
+}
+
 /*
  * Waits until every alive task's restorer is ready; 0, or -errno
- * (logged). The owner of a shared fd table waits in its restorer until
- * every other task is ready (then none of them uses cr's fds in it any
- * more): it is let on to close them last.
+ * (logged). The tasks of a shared fd table wait in their restorers
+ * (restorer-abi.h): once every task is ready or waits, the owners close
+ * cr's fds, then the other sharers take their locks.
  */
 static int wait_ready(struct restore_ctx *r)
 {
 	int waited = 0, err = 0;
-	bool owners = false;
+	bool shared = false;
 
 	for (unsigned i = 0; i < r->tree.nr && !err; i++)
 		if (r->tree.tasks[i].kind == TASK_ALIVE)
 			err = wait_task_ready(r, i, true, &waited);
 	for (unsigned i = 0; i < r->tree.nr && !err; i++)
-		owners |= r->tasks[i].args && r->tasks[i].args->fd_table == RESTORER_FDT_OWNER;
-	if (!err && owners)
+		shared |= r->tasks[i].args && r->tasks[i].args->fd_table != RESTORER_FDT_OWN;
+	if (!err && shared)
 		err = cr_fail_point("sharers");
-	for (unsigned i = 0; i < r->tree.nr && !err; i++) {
-		struct restorer_args *a = r->tasks[i].args;
-
-		if (!a || a->fd_table != RESTORER_FDT_OWNER)
-			continue;
-		__atomic_store_n(&a->sharers_ready, 1, __ATOMIC_SEQ_CST);
-		futex_wake_all((uint32_t *)&a->sharers_ready);
-		err = wait_task_ready(r, i, false, &waited);
-	}
+	if (!err && shared)
+		err = release_fd_tables(r, RESTORER_FDT_OWNER, &waited);
+	if (!err && shared)
+		err = release_fd_tables(r, RESTORER_FDT_SHARER, &waited);
 	return err;
 }
 

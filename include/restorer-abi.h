@@ -26,16 +26,17 @@ enum restorer_status {
 	RESTORER_RUNNING = 0,
 	RESTORER_READY,			/* all done, waiting for go */
 	RESTORER_FAILED,		/* err and step say why */
-	RESTORER_SHARERS_WAIT,		/* a shared fd table's owner: waits for sharers_ready */
+	RESTORER_SHARERS_WAIT,		/* a shared fd table's task: waits for sharers_ready */
 };
 
 /*
  * An fd table shared by processes (CLONE_FILES) holds cr's fds once for
- * all of them: only its owner closes them, once cr saw every other
- * sharer ready (no sharer uses one after that), then takes its POSIX
- * locks; the others take theirs after the go (the owner's close would
- * drop them). The go pipe stays open in a shared table: cr closes it
- * with a remote syscall once every sharer is out of its restorer.
+ * all of them. Every sharer waits (RESTORER_SHARERS_WAIT) when it no
+ * longer needs them; once all do, cr lets the owner on, which closes
+ * them and takes its POSIX locks, then (the owner ready) the other
+ * sharers, which take theirs (a close drops the table's locks on the
+ * file). The go pipe stays open in a shared table: cr closes it with a
+ * remote syscall once every sharer is out of its restorer.
  */
 enum restorer_fd_table {
 	RESTORER_FDT_OWN = 0,		/* a table of its own */
@@ -270,7 +271,7 @@ struct restorer_args {
 	u32 nr_thp;
 	u64 thp;			/* struct restorer_thp[] */
 	u32 fd_table;			/* enum restorer_fd_table */
-	volatile u32 sharers_ready;	/* futex, the owner's: cr saw every other sharer ready */
+	volatile u32 sharers_ready;	/* futex: the owner: the others wait; a sharer: the owner closed */
 };
 
 /* Steps, so cr can say where a restore failed. */

@@ -539,9 +539,11 @@ static void wait_go(void)
 #define SHARERS_SLICE_NS	(50 * 1000 * 1000)
 
 /*
- * A shared fd table's owner, before it closes cr's fds: until cr saw
- * every other sharer ready (they use the page image, the executable and
- * mapped files until then). A cr gone meanwhile shows on the go pipe.
+ * A task of a shared fd table, before cr's fds in it close: the owner
+ * waits until cr saw every other sharer done with them (they use the
+ * page image, the executable and mapped files until then), a sharer
+ * until the owner closed them (its POSIX locks come after). A cr gone
+ * meanwhile shows on the go pipe.
  */
 static void wait_sharers(void)
 {
@@ -554,7 +556,7 @@ static void wait_sharers(void)
 
 		sys_futex((void *)&A->sharers_ready, FUTEX_WAIT, 0, &slice, 0, 0);
 		if (sys_ppoll(&p, 1, &now, 0, 8) > 0 && !(p.revents & POLLIN_)) {
-			pie_debug("pid %d: cr is gone before the sharers were ready: leaving", A->pid);
+			pie_debug("pid %d: cr is gone before its fd table was ready: leaving", A->pid);
 			sys_exit_group(1);
 		}
 	}
@@ -692,14 +694,14 @@ int blob_main(struct restorer_args *args)
 		CHECK(RSTEP_MLOCK, sys_mlockall(A->mcl_future));
 
 	pie_debug("pid %d: ready", A->pid);
-	if (A->fd_table == RESTORER_FDT_OWNER)
+	if (A->fd_table != RESTORER_FDT_OWN)
 		wait_sharers();
 	/* cr's fds (page image, mapped files, the log) go before we go live; the go pipe last. */
 	if (A->fd_table != RESTORER_FDT_SHARER) {
 		sys_close_range(A->helper_fd_from, A->go_fd - 1, 0);
 		sys_close_range(A->go_fd + 1, ~0U, 0);
-		restore_posix_locks();
 	}
+	restore_posix_locks();
 	/*
 	 * cr was the parent only while restoring: now the dumped death signal.
 	 * A cr that dies from here on is seen through the go pipe.
@@ -715,9 +717,6 @@ int blob_main(struct restorer_args *args)
 	/* In a shared table the other sharers' threads may not have seen it yet: cr closes it. */
 	if (A->fd_table == RESTORER_FDT_OWN)
 		sys_close(A->go_fd);
-	/* The owner closed cr's copies (restorer-abi.h): the sharer's own locks now. */
-	if (A->fd_table == RESTORER_FDT_SHARER)
-		restore_posix_locks();
 	stop_again(main_thread->tid);
 	install_seccomp(main_thread, 1);
 	arch_rt_sigreturn(ARCH_SIGFRAME_SP(main_thread->sigframe));
