@@ -12,7 +12,6 @@
  *     sees it with F_GETLK, l_pid C);
  *   - an fd R opens is G's too, and one G closes is gone for R.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -46,24 +45,6 @@ static void fd_at(int fd, int at)
 		fail_errno("fd %d at %d", fd, at);
 	if (fd != at)
 		close(fd);
-}
-
-/* The open fd numbers below MAX_FDS, one byte each (the directory's own left out). */
-static void fd_set_get(char *set)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-
-	if (!d)
-		fail_errno("opendir /proc/self/fd");
-	memset(set, 0, MAX_FDS);
-	while ((de = readdir(d))) {
-		int fd = atoi(de->d_name);
-
-		if (de->d_name[0] != '.' && fd != dirfd(d) && fd < MAX_FDS)
-			set[fd] = 1;
-	}
-	closedir(d);
 }
 
 static int g_main(void *arg)
@@ -141,7 +122,7 @@ static int lock_is_cs(void)
 
 int main(int argc, char **argv)
 {
-	static char before[MAX_FDS], after[MAX_FDS];
+	static unsigned char before[MAX_FDS], after[MAX_FDS];
 	char byte = 0;
 	int bad = 0;
 
@@ -161,7 +142,7 @@ int main(int argc, char **argv)
 		fail("setup: R, C and G do not share their fd table");
 	if (!lock_is_cs())
 		fail("setup: the lock on fd %d is not C's", FD_LOCKED);
-	fd_set_get(before);
+	fd_set_of(before, MAX_FDS);
 
 	test_ready();
 	test_wait_checkpoint();
@@ -170,7 +151,7 @@ int main(int argc, char **argv)
 		test_msg("FAIL: R, C and G no longer share one fd table");
 		bad++;
 	}
-	fd_set_get(after);
+	fd_set_of(after, MAX_FDS);
 	for (int fd = 0; fd < MAX_FDS; fd++)
 		if (before[fd] != after[fd]) {
 			test_msg("FAIL: fd %d is %s after the restore", fd, after[fd] ? "open" : "closed");
