@@ -9,7 +9,7 @@
  *   - R's table holds exactly the fds it held before the dump (none of
  *     cr's left behind, the go pipe included), the pipe still has its byte;
  *   - C's POSIX lock is there, C's (a process with a table of its own
- *     sees it with F_GETLK, l_pid C);
+ *     sees it with F_GETLK, l_pid C), and R's on a file of its own R's;
  *   - an fd R opens is G's too, and one G closes is gone for R.
  */
 #include <errno.h>
@@ -29,6 +29,7 @@
 #define FD_EARLY	50
 #define FD_PIPE		60	/* and FD_PIPE + 1 */
 #define FD_LOCKED	70
+#define FD_R_LOCKED	71	/* R's file, with R's lock */
 #define FD_LATE		100
 #define MAX_FDS		1024
 
@@ -101,8 +102,8 @@ static void *idle_thread(void *arg)
 	return NULL;
 }
 
-/* In a process with a table of its own: the lock on FD_LOCKED is C's. */
-static int lock_is_cs(void)
+/* In a process with a table of its own: the lock on @fd is @owner's. */
+static int lock_is(int fd, pid_t owner)
 {
 	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
 	pid_t pid = fork();
@@ -111,9 +112,9 @@ static int lock_is_cs(void)
 	if (pid < 0)
 		fail_errno("fork");
 	if (pid == 0) {
-		if (fcntl(FD_LOCKED, F_GETLK, &fl))
+		if (fcntl(fd, F_GETLK, &fl))
 			_exit(2);
-		_exit(fl.l_type == F_WRLCK && fl.l_pid == c ? 0 : 1);
+		_exit(fl.l_type == F_WRLCK && fl.l_pid == owner ? 0 : 1);
 	}
 	if (waitpid(pid, &status, 0) != pid)
 		fail_errno("waitpid");
@@ -123,6 +124,7 @@ static int lock_is_cs(void)
 int main(int argc, char **argv)
 {
 	static unsigned char before[MAX_FDS], after[MAX_FDS];
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	char byte = 0;
 	int bad = 0;
 
@@ -138,10 +140,13 @@ int main(int argc, char **argv)
 	if (c < 0)
 		fail_errno("clone(CLONE_FILES) of C");
 	g = tree_recv(c);
+	fd_at(open("clone_files.r-lock", O_RDWR | O_CREAT, 0644), FD_R_LOCKED);
+	if (fcntl(FD_R_LOCKED, F_SETLK, &fl))
+		fail_errno("R: F_SETLK");
 	if (!same(getpid(), c, KCMP_FILES) || !same(c, g, KCMP_FILES))
 		fail("setup: R, C and G do not share their fd table");
-	if (!lock_is_cs())
-		fail("setup: the lock on fd %d is not C's", FD_LOCKED);
+	if (!lock_is(FD_LOCKED, c) || !lock_is(FD_R_LOCKED, getpid()))
+		fail("setup: the locks on fds %d and %d are not C's and R's", FD_LOCKED, FD_R_LOCKED);
 	fd_set_of(before, MAX_FDS);
 
 	test_ready();
@@ -161,8 +166,12 @@ int main(int argc, char **argv)
 		test_msg("FAIL: the pipe's byte is not there: %m");
 		bad++;
 	}
-	if (!lock_is_cs()) {
+	if (!lock_is(FD_LOCKED, c)) {
 		test_msg("FAIL: C's POSIX lock on fd %d is not there, or not C's", FD_LOCKED);
+		bad++;
+	}
+	if (!lock_is(FD_R_LOCKED, getpid())) {
+		test_msg("FAIL: R's POSIX lock on fd %d is not there, or not R's", FD_R_LOCKED);
 		bad++;
 	}
 	kill(c, SIGTERM);
