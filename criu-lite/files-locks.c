@@ -6,8 +6,8 @@
  * Leases (F_SETLEASE) belong to the description too: cr takes them again
  * on its copy and each task once more at its own fd number (the number
  * the break signal's si_fd names). A lease being broken, a delegation,
- * mandatory locks and POSIX locks of a live process that shares the
- * fd's table (CLONE_FILES) are refused.
+ * mandatory locks and POSIX locks of a live process outside the tree
+ * that shares the fd's table (CLONE_FILES) are refused.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +25,7 @@
 #include "cleanup.h"
 #include "log.h"
 #include "files-priv.h"
+#include "pstree.h"
 #include "restorer-abi.h"
 
 /* ==== dump ============================================================== */
@@ -64,15 +65,22 @@ static int lease_check(const struct fd_dump *d, const char *kind, const char *st
  * A POSIX lock belongs to an fd table, and its pid is the process that
  * took it: another pid is a process that shares the task's table
  * (clone(CLONE_FILES)) and took the lock, alive or gone since. A live
- * sharer is refused (its table is the one to restore); the lock of a
- * gone one is the task's own now: it comes back with the task's pid,
- * which F_GETLK shows.
+ * sharer of the tree has it in its own image (@ret_skip: not this
+ * task's), and its restorer takes it again (pstree-share.c); one
+ * outside the tree is refused. The lock of a gone one is the task's own
+ * now: it comes back with the task's pid, which F_GETLK shows.
  */
-static int foreign_posix_lock(const struct fd_dump *d, int pid)
+static int foreign_posix_lock(const struct fd_dump *d, int pid, bool *ret_skip)
 {
-	if (pid > 0 && syscall(SYS_kcmp, d->pid, pid, KCMP_FILES, 0, 0) == 0)
+	*ret_skip = false;
+	if (pid > 0 && syscall(SYS_kcmp, d->pid, pid, KCMP_FILES, 0, 0) == 0) {
+		if (d->df && d->df->tree && pstree_find(d->df->tree, pid)) {
+			*ret_skip = true;
+			return 0;
+		}
 		return files_refuse(d, "a file with a POSIX lock of another process",
-				    "that process shares the fd table (CLONE_FILES)");
+				    "that process shares the fd table (CLONE_FILES) and is not in the tree");
+	}
 	pr_warn("pid %d: fd %d (%s): a POSIX lock taken by pid %d, gone, which shared the fd table: "
 		"restored as pid %d's (F_GETLK names that pid now)", d->pid, d->fd, d->link, pid, d->pid);
 	return 0;
@@ -116,10 +124,13 @@ static int parse_locks(const struct fd_dump *d, bool posix, struct lock_list *ou
 		} else if (strcmp(adv, "ADVISORY"))
 			return files_refuse(d, "a file with a mandatory lock", NULL);
 		if (k == LOCK_KIND__LOCK_POSIX && pid != d->pid) {
-			int err = foreign_posix_lock(d, pid);
+			bool skip;
+			int err = foreign_posix_lock(d, pid, &skip);
 
 			if (err)
 				return err;
+			if (skip)
+				continue;
 		}
 
 		l = xmalloc(sizeof(*l));

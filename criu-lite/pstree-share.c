@@ -2,8 +2,13 @@
  * Kernel objects processes of the tree share as clone() made them share:
  * the fd table (CLONE_FILES) and the fs info, cwd, root and umask
  * (CLONE_FS). kcmp() orders tasks by the object they hold, so one sort
- * groups the sharers. A task that shares its fs info with its parent is
- * restored as its parent's CLONE_FS child; anything else is refused.
+ * groups the sharers. A task that shares one with its parent is restored
+ * as its parent's CLONE_FILES (CLONE_FS) child, so the sharers of one
+ * object must form a subtree: its top, the owner, restores the object
+ * and every other sharer's parent shares it too. Anything else is
+ * refused: a sibling made with CLONE_PARENT, an orphan reparented to a
+ * process that does not share it, the root sharing with its parent
+ * outside the tree.
  */
 #include <errno.h>
 #include <linux/kcmp.h>
@@ -22,6 +27,20 @@ struct share_sort {
 	int err;
 };
 
+/* What is shared, as the refusals name it. */
+struct share_kind {
+	int type;			/* KCMP_* */
+	const char *what, *flag;
+};
+
+static const struct share_kind share_files = { KCMP_FILES, "fd table", "CLONE_FILES" };
+static const struct share_kind share_fs = { KCMP_FS, "fs info (cwd, root, umask)", "CLONE_FS" };
+
+static bool *share_flag(struct pstree_task *k, const struct share_kind *sk)
+{
+	return sk->type == KCMP_FILES ? &k->shares_files : &k->shares_fs;
+}
+
 /* kcmp's answer: 0 the same object, 1 less, 2 greater, 3 different but unordered. */
 static int kcmp_cmp(const void *a, const void *b, void *arg)
 {
@@ -34,9 +53,14 @@ static int kcmp_cmp(const void *a, const void *b, void *arg)
 	return r == 1 ? -1 : r == 2 || r == 3 ? 1 : 0;
 }
 
+static bool same_pid(pid_t a, pid_t b, int type)
+{
+	return syscall(SYS_kcmp, a, b, type, 0, 0) == 0;
+}
+
 static bool same(const struct pstree *t, unsigned a, unsigned b, int type)
 {
-	return syscall(SYS_kcmp, t->tasks[a].pid, t->tasks[b].pid, type, 0, 0) == 0;
+	return same_pid(t->tasks[a].pid, t->tasks[b].pid, type);
 }
 
 /*
@@ -62,54 +86,95 @@ static int sorted_alive(const struct pstree *t, int type, unsigned **ret, unsign
 	return 0;
 }
 
-static int check_files(const struct pstree *t)
+/* The root's parent is outside the tree: nothing restored can share with it. */
+static int check_root(const struct pstree *t, const struct share_kind *sk)
 {
-	_cleanup_free_ unsigned *idx = NULL;
-	unsigned nr;
-	int err = sorted_alive(t, KCMP_FILES, &idx, &nr);
+	const struct pstree_task *root = &t->tasks[0];
 
-	for (unsigned i = 1; !err && i < nr; i++)
-		if (same(t, idx[i - 1], idx[i], KCMP_FILES))
-			err = pr_errno(-EOPNOTSUPP, "pid %d shares its fd table with pid %d (clone with CLONE_FILES); "
-				       "a shared fd table between processes is not supported yet",
-				       t->tasks[idx[i]].pid, t->tasks[idx[i - 1]].pid);
-	return err;
+	if (root->ppid > 0 && same_pid(root->pid, root->ppid, sk->type))
+		return pr_errno(-EOPNOTSUPP, "pid %d shares its %s with its parent %d, which is not in the tree "
+				"(clone with %s); not supported", root->pid, sk->what, root->ppid, sk->flag);
+	return 0;
 }
 
-static int mark_fs(struct pstree *t)
+static int mark_shared(struct pstree *t, const struct share_kind *sk)
 {
 	_cleanup_free_ unsigned *idx = NULL;
 	unsigned nr;
-	int err = sorted_alive(t, KCMP_FS, &idx, &nr);
+	int err = sorted_alive(t, sk->type, &idx, &nr);
 
+	if (!err)
+		err = check_root(t, sk);
 	for (unsigned i = 0; !err && i < nr; i++) {
 		struct pstree_task *k = &t->tasks[idx[i]];
-		bool prev = i > 0 && same(t, idx[i - 1], idx[i], KCMP_FS);
-		bool next = i + 1 < nr && same(t, idx[i], idx[i + 1], KCMP_FS);
+		bool prev = i > 0 && same(t, idx[i - 1], idx[i], sk->type);
+		bool next = i + 1 < nr && same(t, idx[i], idx[i + 1], sk->type);
 
 		if (!prev && !next)
 			continue;
-		if (k->parent >= 0 && t->tasks[k->parent].kind == TASK_ALIVE && same(t, k->parent, idx[i], KCMP_FS)) {
-			k->shares_fs = true;
-			pr_debug("pid %d shares its fs info (cwd, root, umask) with its parent %d", k->pid,
+		if (k->parent >= 0 && t->tasks[k->parent].kind == TASK_ALIVE && same(t, k->parent, idx[i], sk->type)) {
+			*share_flag(k, sk) = true;
+			pr_debug("pid %d shares its %s with its parent %d", k->pid, sk->what,
 				 t->tasks[k->parent].pid);
 		}
 	}
 	/* In each group all but one share with their parent: the one at the top made the others. */
 	for (unsigned i = 0, top = 0; !err && i < nr; i++) {
-		if (i == 0 || !same(t, idx[i - 1], idx[i], KCMP_FS))
-			top = 0;
-		if (!t->tasks[idx[i]].shares_fs && top++)
-			err = pr_errno(-EOPNOTSUPP, "pid %d shares its fs info (cwd, root, umask) with another "
-				       "process than its parent (clone with CLONE_FS); not supported yet",
-				       t->tasks[idx[i]].pid);
+		struct pstree_task *k = &t->tasks[idx[i]];
+		bool group_start = i == 0 || !same(t, idx[i - 1], idx[i], sk->type);
+
+		if (group_start)
+			top = nr;	/* not found yet */
+		if (*share_flag(k, sk))
+			continue;
+		if (top == nr)
+			top = i;
+		else
+			err = pr_errno(-EOPNOTSUPP, "pid %d shares its %s with pid %d, which is not its parent "
+				       "(clone with %s and CLONE_PARENT, or its parent is gone); not supported yet",
+				       k->pid, sk->what, t->tasks[idx[top]].pid, sk->flag);
 	}
 	return err;
 }
 
 int pstree_dump_sharing(struct pstree *t)
 {
-	int err = check_files(t);
+	int err = mark_shared(t, &share_files);
 
-	return err ? err : mark_fs(t);
+	return err ? err : mark_shared(t, &share_fs);
+}
+
+unsigned pstree_files_owner(const struct pstree *t, unsigned idx)
+{
+	while (t->tasks[idx].shares_files)
+		idx = t->tasks[idx].parent;
+	return idx;
+}
+
+/* How many alive tasks share task @idx's fd table, the last of them in tree order into *ret_last. */
+static unsigned files_sharers(const struct pstree *t, unsigned idx, unsigned *ret_last)
+{
+	unsigned owner = pstree_files_owner(t, idx), nr = 0;
+
+	/* Parents come before their children: the sharers follow their owner. */
+	for (unsigned i = owner; i < t->nr; i++)
+		if (t->tasks[i].kind == TASK_ALIVE && pstree_files_owner(t, i) == owner) {
+			nr++;
+			*ret_last = i;
+		}
+	return nr;
+}
+
+bool pstree_files_shared(const struct pstree *t, unsigned idx)
+{
+	unsigned last;
+
+	return files_sharers(t, idx, &last) > 1;
+}
+
+bool pstree_files_last_sharer(const struct pstree *t, unsigned idx)
+{
+	unsigned last;
+
+	return files_sharers(t, idx, &last) > 1 && last == idx;
 }

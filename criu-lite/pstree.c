@@ -486,6 +486,8 @@ int pstree_write(int dfd, const struct pstree *t)
 		}
 		if (task->shares_fs)
 			e.has_shares_fs = e.shares_fs = true;
+		if (task->shares_files)
+			e.has_shares_files = e.shares_files = true;
 		if (task->pidns_child) {
 			e.has_pidns_child = true;
 			e.pidns_child = task->pidns_child;
@@ -564,9 +566,11 @@ static int entry_to_task(struct pstree *t, const PstreeEntry *e)
 	task->kind = e->has_state && e->state == TASK_STATE__TASK_STATE_ZOMBIE ? TASK_ZOMBIE : TASK_ALIVE;
 	task->stopped = e->has_state && e->state == TASK_STATE__TASK_STATE_STOPPED;
 	task->shares_fs = e->has_shares_fs && e->shares_fs;
-	if (task->shares_fs && (task->kind != TASK_ALIVE || parent < 0 || t->tasks[parent].kind != TASK_ALIVE))
-		return pr_errno(-EBADMSG, "pstree.img: pid %u shares the fs info of a parent that is not alive",
-				e->pid);
+	task->shares_files = e->has_shares_files && e->shares_files;
+	if ((task->shares_fs || task->shares_files) &&
+	    (task->kind != TASK_ALIVE || parent < 0 || t->tasks[parent].kind != TASK_ALIVE))
+		return pr_errno(-EBADMSG, "pstree.img: pid %u shares the %s of a parent that is not alive",
+				e->pid, task->shares_fs ? "fs info" : "fd table");
 	task->exit_code = e->exit_code;
 	task->pidns_child = e->has_pidns_child ? (pid_t)e->pidns_child : 0;
 	if (task->kind == TASK_ALIVE) {

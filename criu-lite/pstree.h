@@ -24,6 +24,7 @@ struct pstree_task {
 	int kind;
 	bool stopped;			/* alive, stopped by job control (state T) */
 	bool shares_fs;			/* alive, its fs info (cwd, root, umask) is its parent's (CLONE_FS) */
+	bool shares_files;		/* alive, its fd table is its parent's (CLONE_FILES) */
 	int exit_code;			/* zombie: the status waitpid() reports */
 	pid_t *tids;			/* alive: threads, the main thread first */
 	unsigned nr_tids;
@@ -92,11 +93,26 @@ int pstree_seize(pid_t root, bool frozen, struct pstree *ret);
  */
 int pstree_wait_seized(struct pstree *t);
 /*
- * Dump, the tree seized: sets shares_fs of every task whose fs info is
- * its parent's; refuses (naming the pids) a fd table shared between
- * processes and fs info shared otherwise. pstree-share.c.
+ * Dump, the tree seized: sets shares_fs (shares_files) of every task
+ * whose fs info (fd table) is its parent's; refuses, naming the pids,
+ * either shared otherwise: with a process that is not the parent (a
+ * sibling made with CLONE_PARENT, an orphan's new parent that does not
+ * share it) or the root's with a process outside the tree.
+ * pstree-share.c.
  */
 int pstree_dump_sharing(struct pstree *t);
+/*
+ * The index of the task that owns task @idx's fd table: the nearest
+ * ancestor (or @idx itself) that does not share its parent's.
+ */
+unsigned pstree_files_owner(const struct pstree *t, unsigned idx);
+/* Whether task @idx's fd table is shared with another process of the tree. */
+bool pstree_files_shared(const struct pstree *t, unsigned idx);
+/*
+ * Whether task @idx is the last, in tree order, of the tasks that share
+ * its fd table with another process (false for a table of its own).
+ */
+bool pstree_files_last_sharer(const struct pstree *t, unsigned idx);
 /*
  * Detaches every seized thread: the tree runs on; a stopped process is
  * stopped again (state T) when it returns.

@@ -99,6 +99,7 @@ struct rst_report {
 	int err;
 	uint32_t step;
 	pid_t host_pid;			/* a tree in a pid namespace of its own: its pid in cr's */
+	uint32_t files_placed;		/* futex: its fds are at their numbers (a shared table's owner) */
 };
 
 /*
@@ -297,6 +298,8 @@ static int build_regions(struct restore_ctx *r)
 		a->log_level = log_get_level();
 		a->log_fd = r->log_fd;
 		a->stopped = r->tree.tasks[i].stopped;
+		a->fd_table = r->tree.tasks[i].shares_files ? RESTORER_FDT_SHARER :
+			      pstree_files_shared(&r->tree, i) ? RESTORER_FDT_OWNER : RESTORER_FDT_OWN;
 	}
 	if (err)
 		return err;
@@ -413,7 +416,8 @@ static int fork_children(struct restore_ctx *r, unsigned idx, bool before_setsid
 		if (r->tree.tasks[c].before_setsid != before_setsid)
 			continue;
 		r->creator = getpid();
-		pid = clone_task(r, c, exit_signal_of(r, c), r->tree.tasks[c].shares_fs ? CLONE_FS : 0);
+		pid = clone_task(r, c, exit_signal_of(r, c), (r->tree.tasks[c].shares_fs ? CLONE_FS : 0) |
+				 (r->tree.tasks[c].shares_files ? CLONE_FILES : 0));
 		if (pid < 0) {
 			if (errno == EEXIST)
 				return pr_errno(-EEXIST, "pid %d is in use; it must be free to restore",
@@ -466,6 +470,46 @@ static int settle_children(struct restore_ctx *r, unsigned idx)
 	return 0;
 }
 
+/*
+ * The task's fds at their numbers. A table shared with its parent
+ * (CLONE_FILES) is placed once, by its owner (wait_files_placed()).
+ */
+static int restore_files(struct restore_ctx *r, unsigned idx)
+{
+	struct rst_report *rep = &r->sh->rep[idx];
+	int err;
+
+	if (r->tree.tasks[idx].shares_files)
+		return 0;
+	/* A shared table's owner failing here: its sharers wait for it (task-setup kills the task, not cr). */
+	err = pstree_files_shared(&r->tree, idx) ? cr_fail_point_nth("fdtable-place", idx + 1) : 0;
+	if (!err)
+		err = files_restore(r->tasks[idx].files, r->files);
+	if (!err) {
+		__atomic_store_n(&rep->files_placed, 1, __ATOMIC_SEQ_CST);
+		futex_wake_all(&rep->files_placed);
+	}
+	return err;
+}
+
+/*
+ * A task that shares its parent's fd table opens nothing until the
+ * table's owner placed the fds: a number it took meanwhile could be one
+ * the owner puts a file at. An owner that failed has said why: we go.
+ */
+static void wait_files_placed(const struct restore_ctx *r, unsigned idx)
+{
+	struct rst_report *rep = &r->sh->rep[pstree_files_owner(&r->tree, idx)];
+	struct timespec slice = { 0, BARRIER_SLICE_MS * 1000000 };
+
+	while (!__atomic_load_n(&rep->files_placed, __ATOMIC_SEQ_CST)) {
+		if (__atomic_load_n(&rep->state, __ATOMIC_SEQ_CST) == REP_FAILED)
+			_exit(1);
+		syscall(SYS_futex, &rep->files_placed, FUTEX_WAIT, 0, &slice, NULL, 0);
+		exit_if_abandoned(r);
+	}
+}
+
 /* What needs libc in an alive task, before its restorer takes over. */
 static int setup_alive(struct restore_ctx *r, unsigned idx)
 {
@@ -473,13 +517,13 @@ static int setup_alive(struct restore_ctx *r, unsigned idx)
 	const CoreEntry *c = t->core;
 	int err;
 
-	/* Shared with the parent (CLONE_FS): the parent sets it, once. */
-	if (r->tree.tasks[idx].shares_fs)
-		return files_restore(t->files, r->files);
-	umask(c->umask);
 	err = task_misc_restore(t->pid, c->misc);
 	if (err)
 		return err;
+	/* Shared with the parent (CLONE_FS): the parent sets it, once. */
+	if (r->tree.tasks[idx].shares_fs)
+		return restore_files(r, idx);
+	umask(c->umask);
 	/*
 	 * The dumped cwd, root and file paths are all from the top of the
 	 * mount namespace, as /proc shows them: a chroot, which leaves the
@@ -487,7 +531,7 @@ static int setup_alive(struct restore_ctx *r, unsigned idx)
 	 */
 	err = ghost_task_chdir(t->pid, c->cwd, c->cwd_deleted);
 	if (!err)
-		err = files_restore(t->files, r->files);
+		err = restore_files(r, idx);
 	if (!err && strcmp(c->root, "/"))
 		err = ghost_task_chroot(t->pid, c->root, c->root_deleted);
 	return err;
@@ -507,8 +551,9 @@ static __noreturn void task_main(struct restore_ctx *r, unsigned idx)
 	 */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
-	/* Only cr may hold the go pipe's write end: its death must show. */
-	close(r->go_wr);
+	/* Only cr may hold the go pipe's write end: its death must show (a shared table: closed there). */
+	if (!pt->shares_files)
+		close(r->go_wr);
 	/* cr's log fd may be one of the numbers the task's files take. */
 	log_use_fd(r->log_fd);
 	/* Armed only now: if our parent died before, nobody will kill us. */
@@ -561,6 +606,8 @@ static __noreturn void task_main(struct restore_ctx *r, unsigned idx)
 	if (getpgid(0) != task_vpgid(pt) && setpgid(0, task_vpgid(pt)))
 		task_fail(r, idx, pr_errno(-errno, "pid %d: joining group %d", pt->pid, pt->pgid));
 	barrier_pass(r, &r->sh->nr_joined, r->tree.nr);
+	if (pt->shares_files)
+		wait_files_placed(r, idx);
 	/* The foreground group of its terminal exists now. */
 	if (pt->sid == pt->pid) {
 		err = files_session_joined(r->files);
@@ -655,36 +702,75 @@ static int check_reports(struct restore_ctx *r)
 	return 0;
 }
 
-/* Waits until every alive task's restorer is ready; 0, or -errno (logged). */
-static int wait_ready(struct restore_ctx *r)
+/*
+ * Waits until task @i's restorer is ready, or (@or_waiting) waits for
+ * the rest of its fd table (RESTORER_SHARERS_WAIT); 0, or -errno (logged).
+ */
+static int wait_task_ready(struct restore_ctx *r, unsigned i, bool or_waiting, int *waited)
 {
-	int waited = 0, err;
+	struct restorer_args *a = r->tasks[i].args;
+	int err;
 
-	for (unsigned i = 0; i < r->tree.nr; i++) {
+	for (;;) {
+		struct timespec ts = { 0, POLL_MS * 1000000 };
+		uint32_t st = __atomic_load_n(&a->status, __ATOMIC_SEQ_CST);
+
+		if (st == RESTORER_READY || (or_waiting && st == RESTORER_SHARERS_WAIT))
+			return 0;
+		if (st == RESTORER_FAILED)
+			return pr_errno(a->err, "restore of pid %d failed at: %s", r->tree.tasks[i].pid,
+					step_name(a->step));
+		err = check_reports(r);
+		if (err)
+			return err;
+		if (*waited >= READY_TIMEOUT_MS)
+			return pr_errno(-ETIMEDOUT, "restore of pid %d: the restorer did not finish",
+					r->tree.tasks[i].pid);
+		syscall(SYS_futex, &a->status, FUTEX_WAIT, st, &ts, NULL, 0);
+		*waited += POLL_MS;
+	}
+}
+
+/* Lets every task whose fd_table is @fdt on from RESTORER_SHARERS_WAIT and waits until it is ready. */
+static int release_fd_tables(struct restore_ctx *r, uint32_t fdt, int *waited)
+{
+	int err = 0;
+
+	for (unsigned i = 0; i < r->tree.nr && !err; i++) {
 		struct restorer_args *a = r->tasks[i].args;
 
-		if (r->tree.tasks[i].kind != TASK_ALIVE)
+		if (!a || a->fd_table != fdt)
 			continue;
-		for (;;) {
-			struct timespec ts = { 0, POLL_MS * 1000000 };
-			uint32_t st = __atomic_load_n(&a->status, __ATOMIC_SEQ_CST);
-
-			if (st == RESTORER_READY)
-				break;
-			if (st == RESTORER_FAILED)
-				return pr_errno(a->err, "restore of pid %d failed at: %s", r->tree.tasks[i].pid,
-						step_name(a->step));
-			err = check_reports(r);
-			if (err)
-				return err;
-			if (waited >= READY_TIMEOUT_MS)
-				return pr_errno(-ETIMEDOUT, "restore of pid %d: the restorer did not finish",
-						r->tree.tasks[i].pid);
-			syscall(SYS_futex, &a->status, FUTEX_WAIT, st, &ts, NULL, 0);
-			waited += POLL_MS;
-		}
+		__atomic_store_n(&a->sharers_ready, 1, __ATOMIC_SEQ_CST);
+		futex_wake_all((uint32_t *)&a->sharers_ready);
+		err = wait_task_ready(r, i, false, waited);
 	}
-	return 0;
+	return err;
+}
+
+/*
+ * Waits until every alive task's restorer is ready; 0, or -errno
+ * (logged). The tasks of a shared fd table wait in their restorers
+ * (restorer-abi.h): once every task is ready or waits, the owners close
+ * cr's fds, then the other sharers take their locks.
+ */
+static int wait_ready(struct restore_ctx *r)
+{
+	int waited = 0, err = 0;
+	bool shared = false;
+
+	for (unsigned i = 0; i < r->tree.nr && !err; i++)
+		if (r->tree.tasks[i].kind == TASK_ALIVE)
+			err = wait_task_ready(r, i, true, &waited);
+	for (unsigned i = 0; i < r->tree.nr && !err; i++)
+		shared |= r->tasks[i].args && r->tasks[i].args->fd_table != RESTORER_FDT_OWN;
+	if (!err && shared)
+		err = cr_fail_point("sharers");
+	if (!err && shared)
+		err = release_fd_tables(r, RESTORER_FDT_OWNER, &waited);
+	if (!err && shared)
+		err = release_fd_tables(r, RESTORER_FDT_SHARER, &waited);
+	return err;
 }
 
 /* The tid in cr's pid namespace of the thread whose tid in its own is @vtid, among @host's threads. */
@@ -814,6 +900,32 @@ static bool in_region(const struct restorer_args *a, pid_t tid)
 }
 
 /*
+ * Whether every thread of every task that shares task @idx's fd table
+ * is out of its restorer: all seized, none in its region. A sharer
+ * still in one (the guard could not take it out) would see the go pipe
+ * gone and leave: the pipe stays open in the table then, with a warning.
+ */
+static bool sharers_out(const struct restore_ctx *r, unsigned idx)
+{
+	unsigned owner = pstree_files_owner(&r->tree, idx);
+
+	for (unsigned i = owner; i < r->tree.nr; i++) {
+		const struct pstree_task *pt = &r->tree.tasks[i];
+
+		if (pt->kind != TASK_ALIVE || pstree_files_owner(&r->tree, i) != owner)
+			continue;
+		for (unsigned k = 0; k < pt->nr_tids; k++)
+			if (k >= r->tasks[i].nr_seized || in_region(r->tasks[i].args, pt->tids[k])) {
+				pr_warn("pid %d: thread %d of a task sharing its fd table may still be in its "
+					"restorer: the go pipe (fd %d) stays open in the table", r->tree.tasks[idx].pid,
+					pt->tids[k], r->tasks[idx].args->go_fd);
+				return false;
+			}
+	}
+	return true;
+}
+
+/*
  * After the go: runs every thread of task @idx to the end of its
  * rt_sigreturn, the other threads first (the main one waits for them to
  * have seen the go), then unmaps the region from inside. The task is
@@ -850,6 +962,16 @@ static int go_live(struct restore_ctx *r, unsigned idx, bool maybe_out)
 	err = infect_syscall(ctl, __NR_munmap, &ret, a->region_start, a->region_size, 0, 0, 0, 0);
 	if (!err && ret)
 		err = pr_errno((int)ret, "pid %d: unmapping the restorer", pt->pid);
+	/*
+	 * A shared fd table keeps the go pipe until every sharer is out of
+	 * its restorer (restorer-abi.h): the last closes it. The guard may
+	 * come after a cr that did.
+	 */
+	if (!err && pstree_files_last_sharer(&r->tree, idx) && sharers_out(r, idx)) {
+		err = infect_syscall(ctl, __NR_close, &ret, a->go_fd, 0, 0, 0, 0, 0);
+		if (!err && ret && !(maybe_out && ret == -EBADF))
+			err = pr_errno((int)ret, "pid %d: closing the go pipe in the fd table it shares", pt->pid);
+	}
 	if (!err)
 		err = infect_cure(ctl);
 	else

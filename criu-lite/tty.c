@@ -65,6 +65,7 @@
 #include "log.h"
 #include "open-file.h"
 #include "proc-parse.h"
+#include "tty-priv.h"
 
 #define TTYAUX_MAJOR		5
 #define PTMX_MINOR		2
@@ -600,6 +601,12 @@ static int tty_dump(struct fd_dump *d, FileEntry *fe)
 	}
 	t->index = is_pts(d->st.st_rdev) ? pts_index(d->st.st_rdev) : minor(d->st.st_rdev);
 	m = is_pts(d->st.st_rdev) ? master_by_index(t->index) : NULL;
+	/* Its master closed: no other side anywhere (tty-hungup.c). */
+	if (!m && is_pts(d->st.st_rdev) && tty_hungup(d->cr_fd)) {
+		t->type = TTY_TYPE__TTY_PTY_SLAVE;
+		t->has_hung_up = t->hung_up = true;
+		return 0;
+	}
 	if (!m && is_pts(d->st.st_rdev) && files_dump_opts(d->df)->orphan_pts_master)
 		return orphan_dump(d, fe, t);
 	if (!m && major(d->st.st_rdev) == TTY_MAJOR && !files_dump_opts(d->df)->shell_job)
@@ -927,6 +934,8 @@ static int tty_check(struct files_rst *rf, const FileEntry *fe)
 	case TTY_TYPE__TTY_PTY_SLAVE: {
 		const FileEntry *m = t->has_master_id ? files_rst_entry(rf, t->master_id) : NULL;
 
+		if (t->hung_up && !t->has_master_id && !t->input)
+			return 0;
 		if (!m || !m->tty || m->tty->type != TTY_TYPE__TTY_PTY_MASTER)
 			return pr_errno(-EBADMSG, "files.img: pty slave id %u names no pty master (id %u)",
 					fe->id, t->master_id);
@@ -1068,7 +1077,7 @@ static int tty_open(struct files_rst *rf, const FileEntry *fe)
 	case TTY_TYPE__TTY_PTY_MASTER:
 		return master_open(rf, fe);
 	case TTY_TYPE__TTY_PTY_SLAVE:
-		return slave_open(rf, fe);
+		return fe->tty->hung_up ? tty_hungup_open(fe) : slave_open(rf, fe);
 	case TTY_TYPE__TTY_EXTERNAL:
 		return external_open(fe);
 	case TTY_TYPE__TTY_PTY_ORPHAN:

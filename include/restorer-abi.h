@@ -26,6 +26,22 @@ enum restorer_status {
 	RESTORER_RUNNING = 0,
 	RESTORER_READY,			/* all done, waiting for go */
 	RESTORER_FAILED,		/* err and step say why */
+	RESTORER_SHARERS_WAIT,		/* a shared fd table's task: waits for sharers_ready */
+};
+
+/*
+ * An fd table shared by processes (CLONE_FILES) holds cr's fds once for
+ * all of them. Every sharer waits (RESTORER_SHARERS_WAIT) when it no
+ * longer needs them; once all do, cr lets the owner on, which closes
+ * them and takes its POSIX locks, then (the owner ready) the other
+ * sharers, which take theirs (a close drops the table's locks on the
+ * file). The go pipe stays open in a shared table: cr closes it with a
+ * remote syscall once every sharer is out of its restorer.
+ */
+enum restorer_fd_table {
+	RESTORER_FDT_OWN = 0,		/* a table of its own */
+	RESTORER_FDT_OWNER,		/* the table's owner, which restored its fds */
+	RESTORER_FDT_SHARER,		/* shares the owner's table */
 };
 
 struct restorer_vma {
@@ -254,6 +270,8 @@ struct restorer_args {
 	u64 aios;			/* struct restorer_aio[] */
 	u32 nr_thp;
 	u64 thp;			/* struct restorer_thp[] */
+	u32 fd_table;			/* enum restorer_fd_table */
+	volatile u32 sharers_ready;	/* futex: the owner: the others wait; a sharer: the owner closed */
 };
 
 /* Steps, so cr can say where a restore failed. */

@@ -536,6 +536,32 @@ static void wait_go(void)
 	}
 }
 
+#define SHARERS_SLICE_NS	(50 * 1000 * 1000)
+
+/*
+ * A task of a shared fd table, before cr's fds in it close: the owner
+ * waits until cr saw every other sharer done with them (they use the
+ * page image, the executable and mapped files until then), a sharer
+ * until the owner closed them (its POSIX locks come after). A cr gone
+ * meanwhile shows on the go pipe.
+ */
+static void wait_sharers(void)
+{
+	struct { long sec, nsec; } slice = { 0, SHARERS_SLICE_NS }, now = { 0, 0 };
+
+	__atomic_store_n(&A->status, RESTORER_SHARERS_WAIT, __ATOMIC_SEQ_CST);
+	sys_futex((void *)&A->status, FUTEX_WAKE, 1, 0, 0, 0);
+	while (!__atomic_load_n(&A->sharers_ready, __ATOMIC_SEQ_CST)) {
+		struct { int fd; short events, revents; } p = { A->go_fd, POLLIN_, 0 };
+
+		sys_futex((void *)&A->sharers_ready, FUTEX_WAIT, 0, &slice, 0, 0);
+		if (sys_ppoll(&p, 1, &now, 0, 8) > 0 && !(p.revents & POLLIN_)) {
+			pie_debug("pid %d: cr is gone before its fd table was ready: leaving", A->pid);
+			sys_exit_group(1);
+		}
+	}
+}
+
 #define SOL_TCP_		6
 #define TCP_REPAIR_	19
 #define FINISH_POLL_NS	(100 * 1000)
@@ -668,9 +694,13 @@ int blob_main(struct restorer_args *args)
 		CHECK(RSTEP_MLOCK, sys_mlockall(A->mcl_future));
 
 	pie_debug("pid %d: ready", A->pid);
+	if (A->fd_table != RESTORER_FDT_OWN)
+		wait_sharers();
 	/* cr's fds (page image, mapped files, the log) go before we go live; the go pipe last. */
-	sys_close_range(A->helper_fd_from, A->go_fd - 1, 0);
-	sys_close_range(A->go_fd + 1, ~0U, 0);
+	if (A->fd_table != RESTORER_FDT_SHARER) {
+		sys_close_range(A->helper_fd_from, A->go_fd - 1, 0);
+		sys_close_range(A->go_fd + 1, ~0U, 0);
+	}
 	restore_posix_locks();
 	/*
 	 * cr was the parent only while restoring: now the dumped death signal.
@@ -684,7 +714,9 @@ int blob_main(struct restorer_args *args)
 	/* Every thread has seen the go before its pipe closes. */
 	for (u32 gone; (gone = __atomic_load_n(&A->threads_gone, __ATOMIC_SEQ_CST)) < A->nr_threads - 1;)
 		sys_futex((void *)&A->threads_gone, FUTEX_WAIT, gone, 0, 0, 0);
-	sys_close(A->go_fd);
+	/* In a shared table the other sharers' threads may not have seen it yet: cr closes it. */
+	if (A->fd_table == RESTORER_FDT_OWN)
+		sys_close(A->go_fd);
 	stop_again(main_thread->tid);
 	install_seccomp(main_thread, 1);
 	arch_rt_sigreturn(ARCH_SIGFRAME_SP(main_thread->sigframe));

@@ -70,6 +70,8 @@ unsigned tcp_state(int fd);
 /* ---- files (files.c) ------------------------------------------------------ */
 /* open(NAME, O_RDWR | O_CREAT, 0644), or the test fails. */
 int file_open_rw(const char *name);
+/* The open fds below MAX, one byte each (1: open), from /proc/self/fd (its own fd left out); fails on error. */
+void fd_set_of(unsigned char *set, int max);
 /*
  * Waits (10 s at most, again after an EINTR) for the blocked signal SIG;
  * FD >= 0: the si_fd it must carry (an F_SETSIG signal's). Fails the test

@@ -2,13 +2,15 @@
  * fs info (cwd, root, umask) shared between two processes: the root's
  * child C was made with clone(CLONE_FS). After the restore they still
  * share it: kcmp(KCMP_FS) says so, and a chdir() and umask() of the
- * root after the restore are C's too.
+ * root after the restore are C's too; C's own state that is not fs
+ * info (PR_SET_THP_DISABLE, the root's is not set) is still C's.
  */
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -31,8 +33,15 @@ static int child_main(void *arg)
 	mode_t m;
 
 	(void)arg;
+	/* The task's own state besides its fs info: C's, not the root's. */
+	if (prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0))
+		fail_errno("C: PR_SET_THP_DISABLE");
 	tree_send(tree_root, 0);
 	test_wait_checkpoint();
+	if (prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) != 1) {
+		test_msg("FAIL: C: PR_GET_THP_DISABLE is not 1 after the restore");
+		_exit(1);
+	}
 	tree_recv(tree_root);	/* the root changed directory and umask */
 	m = umask(0);
 	umask(m);

@@ -5,7 +5,6 @@
  * /dev/zero, /dev/urandom, and a high fd number. No fd appears or
  * disappears across the checkpoint.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,26 +71,6 @@ static void record(int idx, const char *name, int fd)
 	f->pos = lseek(fd, 0, SEEK_CUR);
 	if (fstat(fd, &f->st))
 		fail_errno("fstat %s", name);
-}
-
-/* Bitmap of the open fds, from /proc/self/fd. */
-static void fd_set_of(unsigned char *set, int max)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-
-	if (!d)
-		fail_errno("opendir /proc/self/fd");
-	memset(set, 0, max);
-	while ((de = readdir(d))) {
-		int fd = atoi(de->d_name);
-
-		if (de->d_name[0] == '.' || fd == dirfd(d))
-			continue;
-		if (fd < max)
-			set[fd] = 1;
-	}
-	closedir(d);
 }
 
 int main(int argc, char **argv)
