@@ -16,11 +16,11 @@
 #include "cleanup.h"
 #include "compiler.h"
 #include "image.h"
-#include "io.h"
 #include "log.h"
 #include "mem.h"
 #include "memfd.h"
 #include "namespaces.h"
+#include "page-xfer.h"
 #include "proc-parse.h"
 #include "shmem.h"
 #include "shmem.pb-c.h"
@@ -51,25 +51,24 @@ static bool all_zero(const char *buf, uint64_t len)
  * knows no holes (SEEK_DATA finds all of it), and reading a huge page
  * never touched gives zeros without allocating it.
  */
-static int dump_run(int obj_fd, int pages_fd, uint64_t off, uint64_t len, char *buf, bool skip_zero,
+static int dump_run(int obj_fd, struct page_xfer *pages, uint64_t off, uint64_t len, char *buf, bool skip_zero,
 		    uint32_t *ret_crc)
 {
 	ssize_t n = pread(obj_fd, buf, len, off);
+	struct page_xfer_sum sum = { len, 0 };
 	int err;
 
 	if (n != (ssize_t)len)
 		return pr_errno(n < 0 ? -errno : -EIO, "reading shared memory at offset %lu", (unsigned long)off);
 	if (skip_zero && all_zero(buf, len))
 		return 1;
-	*ret_crc = crc32c(0, buf, len);
-	err = write_all(pages_fd, buf, len);
-	if (err)
-		return pr_errno(err, "writing shared memory pages");
-	return 0;
+	*ret_crc = sum.crc = crc32c(0, buf, len);
+	err = page_xfer_write(pages, 0, buf, len);
+	return err ? err : page_xfer_sums(pages, &sum, 1);
 }
 
 /* The object's allocated pages (SEEK_DATA/SEEK_HOLE skip what was never touched). */
-static int dump_object(int obj_fd, const struct stat *st, ShmemEntry *e, struct img *pages,
+static int dump_object(int obj_fd, const struct stat *st, ShmemEntry *e, struct page_xfer *pages,
 		       uint64_t *ret_bytes)
 {
 	_cleanup_free_ char *buf = xmalloc(RUN_MAX_BYTES);
@@ -80,7 +79,7 @@ static int dump_object(int obj_fd, const struct stat *st, ShmemEntry *e, struct 
 
 	if (!buf)
 		return -ENOMEM;
-	e->page_off = lseek(pages->fd, 0, SEEK_CUR);
+	e->page_off = page_xfer_offset(pages);
 	while (!err && pos < st->st_size) {
 		off_t data = lseek(obj_fd, pos, SEEK_DATA), hole;
 
@@ -108,7 +107,7 @@ static int dump_object(int obj_fd, const struct stat *st, ShmemEntry *e, struct 
 			shmem_run__init(&runs[e->n_runs]);
 			runs[e->n_runs].off = pos;
 			runs[e->n_runs].nr_pages = len / PAGE_SIZE;
-			err = dump_run(obj_fd, pages->fd, pos, len, buf, e->has_hugetlb_size, &runs[e->n_runs].crc);
+			err = dump_run(obj_fd, pages, pos, len, buf, e->has_hugetlb_size, &runs[e->n_runs].crc);
 			pos += len;
 			if (err == 1) {
 				err = 0;
@@ -169,7 +168,7 @@ static int sysv_describe(int shmid, ShmemEntry *e)
 }
 
 static int dump_new_object(struct shmem_dump *sd, pid_t pid, const VmaEntry *v, int fd,
-			   const struct stat *st, struct img *shmem_img, struct img *pages)
+			   const struct stat *st, struct img *shmem_img, struct page_xfer *pages)
 {
 	ShmemEntry e = SHMEM_ENTRY__INIT;
 	struct shmem_seen *n;
@@ -227,7 +226,7 @@ static int dump_new_object(struct shmem_dump *sd, pid_t pid, const VmaEntry *v, 
 }
 
 int shmem_dump_task(struct shmem_dump *sd, pid_t pid, MmEntry *mm, struct img *shmem_img,
-		    struct img *pages)
+		    struct page_xfer *pages)
 {
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		VmaEntry *v = mm->vmas[i];
