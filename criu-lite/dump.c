@@ -142,6 +142,9 @@ static int drain(struct task_ctx *t)
 	if (!err)
 		err = mem_dump_pages(t->ctl, t->pid, &t->mm, t->imgs[IMG_PAGEMAP], t->d->pages, t->d->dedup,
 				     &t->d->mem);
+	/* The cure writes to the task's memory: a page server must have its pages first. */
+	if (!err)
+		err = page_xfer_sync(t->d->pages);
 	t->d->memdump_us += stats_us_since(&t0);
 	return err;
 }

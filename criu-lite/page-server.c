@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -27,6 +28,7 @@
 #define CHECK_BUF_SIZE		(1u << 20)	/* reading back what came, to check it */
 #define RECV_PIPE_SIZE		(1 << 20)
 #define PEER_NAME_MAX		80
+#define LINGER_SECONDS		5		/* for the dump to read a failure's ACK */
 
 struct ps_image {
 	struct img *img;	/* writing, on an unnamed file */
@@ -203,7 +205,8 @@ static int image_link(struct ps_server *s)
 	return 0;
 }
 
-static int do_commit(struct ps_server *s, const struct ps_hdr *h)
+/* SYNC and COMMIT: every byte came and was checked; COMMIT links the image in. */
+static int do_ack(struct ps_server *s, const struct ps_hdr *h)
 {
 	struct ps_hdr ack = { .cmd = PS_ACK, .id = h->id };
 	struct ps_image *im = &s->cur;
@@ -214,12 +217,12 @@ static int do_commit(struct ps_server *s, const struct ps_hdr *h)
 	if (h->off != im->got || im->checked != im->got)
 		err = proto_error(s, h, "bytes are missing or were not checked");
 	else
-		err = image_link(s);
+		err = h->cmd == PS_COMMIT ? image_link(s) : 0;
 	/* The dump says why it failed with what this says. */
 	ack.count = -err;
 	e = ps_send(s->sk, &ack, NULL, 0, 0);
 	if (e && !err)
-		err = pr_errno(e, "page server: %s: answering COMMIT of %s", s->peer, im->name);
+		err = pr_errno(e, "page server: %s: answering %s of %s", s->peer, ps_cmd_name(h->cmd), im->name);
 	return err;
 }
 
@@ -248,8 +251,9 @@ static int serve_one(struct ps_server *s)
 		return do_data(s, &h);
 	case PS_SUMS:
 		return do_sums(s, &h);
+	case PS_SYNC:
 	case PS_COMMIT:
-		return do_commit(s, &h);
+		return do_ack(s, &h);
 	case PS_CLOSE:
 		return s->cur.img ? proto_error(s, &h, "an image is still open") : 1;
 	default:
@@ -353,6 +357,23 @@ static int make_pipe(struct ps_server *s)
 	return 0;
 }
 
+/*
+ * A close with bytes unread makes the kernel reset the connection, and a
+ * reset drops what the dump had not read yet: the ACK that says why.
+ * So: our FIN first, then whatever comes until the dump closes (a dump
+ * that hangs is not waited for long).
+ */
+static void linger_close(struct ps_server *s)
+{
+	struct timeval tv = { .tv_sec = LINGER_SECONDS };
+
+	shutdown(s->sk, SHUT_WR);
+	setsockopt(s->sk, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (s->buf && recv(s->sk, s->buf, CHECK_BUF_SIZE, 0) > 0)
+		;
+	close(s->sk);
+}
+
 int cr_page_server(const struct cr_options *o, int dfd)
 {
 	struct ps_server s = { .o = o, .dfd = dfd, .sk = -1, .pipe_r = -1, .pipe_w = -1, .cur.link_fd = -1 };
@@ -384,9 +405,9 @@ int cr_page_server(const struct cr_options *o, int dfd)
 	if (err && s.cur.img)
 		pr_err("page server: %s in %s was not completed and is gone", s.cur.name, o->images_dir);
 	image_drop(&s.cur);
-	free(s.buf);
 	if (s.sk >= 0)
-		close(s.sk);
+		linger_close(&s);
+	free(s.buf);
 	if (s.pipe_r >= 0) {
 		close(s.pipe_r);
 		close(s.pipe_w);

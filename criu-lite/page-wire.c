@@ -28,7 +28,7 @@
 
 static const char *const cmd_names[PS_CMD_MAX] = {
 	[PS_OPEN] = "OPEN", [PS_DATA] = "DATA", [PS_SUMS] = "SUMS",
-	[PS_COMMIT] = "COMMIT", [PS_ACK] = "ACK", [PS_CLOSE] = "CLOSE",
+	[PS_COMMIT] = "COMMIT", [PS_ACK] = "ACK", [PS_CLOSE] = "CLOSE", [PS_SYNC] = "SYNC",
 };
 
 const char *ps_cmd_name(unsigned cmd)

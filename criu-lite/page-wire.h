@@ -21,8 +21,8 @@
  *	u32 count: SUMS: runs listed; ACK: 0, or the positive errno of the
  *	    server's failure,
  *	u32 CRC32C of the previous 36 bytes.
- * Commands, in the order a dump sends them (the server answers COMMIT
- * only):
+ * Commands, in the order a dump sends them (the server answers SYNC
+ * and COMMIT):
  *	OPEN	payload: the dump id (IMG_DUMP_ID_SIZE bytes), which the
  *		image's header carries; the server starts an unnamed file.
  *	DATA	payload: raw page bytes, appended to the image (splice()d
@@ -32,6 +32,9 @@
  *		cover the bytes after the last SUMS, in order (the CRC the
  *		parasite computed while it vmspliced them): the server reads
  *		them back and checks each before it accepts more.
+ *	SYNC	the server answers ACK once every byte before it came and
+ *		was checked: a dump sends it before it cures a task, whose
+ *		pages the socket refers to (not copies) until then.
  *	COMMIT	every byte came and was checked: the server adds the end
  *		marker, links the file in as pages-N.img (an image cut short
  *		never has the name) and answers ACK.
@@ -60,6 +63,7 @@ enum ps_cmd {
 	PS_COMMIT,
 	PS_ACK,
 	PS_CLOSE,
+	PS_SYNC,
 	PS_CMD_MAX,
 };
 

@@ -205,10 +205,10 @@ int page_xfer_sums(struct page_xfer *x, const struct page_xfer_sum *sums, unsign
 	return 0;
 }
 
-/* COMMIT, then the server's word that pages-N.img is complete. */
-static int commit_remote(struct page_xfer *x)
+/* @cmd (SYNC, COMMIT), then the server's ACK. 0 or -errno (logged). */
+static int round_trip(struct page_xfer *x, enum ps_cmd cmd, const char *what)
 {
-	struct ps_hdr h = { .cmd = PS_COMMIT, .id = x->id, .off = x->off };
+	struct ps_hdr h = { .cmd = cmd, .id = x->id, .off = x->off };
 	unsigned char buf[PS_HDR_SIZE];
 	struct ps_hdr ack;
 	int err;
@@ -220,16 +220,32 @@ static int commit_remote(struct page_xfer *x)
 	if (!err)
 		err = ps_recv_all(x->sk, buf, sizeof(buf));
 	if (err)
-		return peer_errno(x, err, "committing pages image");
+		return peer_errno(x, err, what);
 	err = ps_hdr_unpack(buf, x->peer, &ack);
 	if (err)
 		return err;
 	if (ack.cmd != PS_ACK || ack.id != x->id)
-		return pr_errno(-EPROTO, "%s: answered COMMIT of pages-%u.img with %s of %u", x->peer, x->id,
-				ps_cmd_name(ack.cmd), ack.id);
+		return pr_errno(-EPROTO, "%s: answered %s of pages-%u.img with %s of %u", x->peer, ps_cmd_name(cmd),
+				x->id, ps_cmd_name(ack.cmd), ack.id);
 	if (ack.count)
-		return pr_errno(-(int)ack.count, "%s: could not complete pages-%u.img (see its log)", x->peer, x->id);
-	h = (struct ps_hdr){ .cmd = PS_CLOSE, .id = x->id };
+		return pr_errno(-(int)ack.count, "%s: could not %s pages-%u.img (see its log)", x->peer,
+				cmd == PS_COMMIT ? "complete" : "receive", x->id);
+	return 0;
+}
+
+int page_xfer_sync(struct page_xfer *x)
+{
+	return x->img ? 0 : round_trip(x, PS_SYNC, "waiting for the pages to arrive");
+}
+
+/* COMMIT, then the server's word that pages-N.img is complete. */
+static int commit_remote(struct page_xfer *x)
+{
+	struct ps_hdr h = { .cmd = PS_CLOSE, .id = x->id };
+	int err = round_trip(x, PS_COMMIT, "committing pages image");
+
+	if (err)
+		return err;
 	err = ps_send(x->sk, &h, NULL, 0, 0);
 	if (err)
 		return peer_errno(x, err, "closing the session");

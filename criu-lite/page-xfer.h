@@ -51,6 +51,15 @@ int page_xfer_write(struct page_xfer *x, pid_t pid, const void *buf, uint64_t le
 int page_xfer_sums(struct page_xfer *x, const struct page_xfer_sum *sums, unsigned nr);
 
 /*
+ * Returns once everything written so far has reached the sink and, on a
+ * page server, matched its checksums. Call it before the pages spliced
+ * may change (the task is cured or resumed): a socket holds references
+ * to the task's own pages until the peer has them, not copies, so a byte
+ * changed before that would travel changed. 0 or -errno (logged).
+ */
+int page_xfer_sync(struct page_xfer *x);
+
+/*
  * Completes the image: the local file gets its end marker; a page server
  * checks that every byte came and matched, makes the image complete
  * under its name and says so before this returns. Frees @x (NULL: a
