@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -339,6 +341,85 @@ static int handle_command(struct swrk *s, const CriuReq *req)
 	return err;
 }
 
+/*
+ * PAGE_SERVER, PAGE_SERVER_CHLD: a child of this process serves the
+ * page server (it outlives the request and this process; PAGE_SERVER's
+ * in a session of its own, as criu's daemon); the reply, once it
+ * listens, names its pid and port. The child ends with the dump's
+ * connection: exit status 0 when every image came whole.
+ */
+static int handle_page_server(struct swrk *s, const CriuReq *req)
+{
+	CriuResp resp = CRIU_RESP__INIT;
+	CriuPageServerInfo ps = CRIU_PAGE_SERVER_INFO__INIT;
+	struct rpc_opts r;
+	char why[512], ready = 1;
+	int err, dfd = -1, p[2] = { -1, -1 };
+	pid_t pid = -1;
+
+	log_clear_first_error();
+	resp.type = req->type;
+	err = rpc_map_opts(req->opts, req->type, s->peer, &r, why, sizeof(why));
+	if (r.o.images_dir) {
+		int e = open_dirs_and_log(&r, &dfd);
+
+		if (!err)
+			err = e;
+	}
+	if (err && why[0])
+		pr_err("rpc: %s refused: %s", rpc_type_name(req->type), why);
+	if (!err && pipe2(p, O_CLOEXEC))
+		err = pr_errno(-errno, "rpc: %s: pipe", rpc_type_name(req->type));
+	if (!err) {
+		r.o.has_status_fd = true;
+		r.o.status_fd = p[1];
+		pid = fork();
+		if (pid < 0)
+			err = pr_errno(-errno, "rpc: %s: fork", rpc_type_name(req->type));
+	}
+	if (pid == 0) {
+		/* The caller's socket is not the server's: the caller sees the swrk's end go. */
+		close(s->sk);
+		close(p[0]);
+		if (req->type == CRIU_REQ_TYPE__PAGE_SERVER)
+			setsid();
+		err = cr_page_server(&r.o, TAKE_FD(dfd));
+		log_close();
+		_exit(err ? 1 : 0);
+	}
+	if (p[1] >= 0)
+		close(p[1]);
+	if (dfd >= 0)
+		close(dfd);
+	/* Its '\0' once it listens; nothing (EOF): it failed, and logged why. */
+	if (!err && (read(p[0], &ready, 1) != 1 || ready)) {
+		waitpid(pid, NULL, 0);
+		err = pr_errno(-ECONNREFUSED, "rpc: %s: the page server did not start (see the log)",
+			       rpc_type_name(req->type));
+	}
+	if (p[0] >= 0)
+		close(p[0]);
+	resp.success = !err;
+	if (err) {
+		set_failure(&resp, err);
+	} else {
+		resp.ps = &ps;
+		ps.has_pid = ps.has_port = true;
+		ps.pid = pid;
+		ps.port = r.o.ps.port;
+		pr_info("rpc: page server pid %d on port %d", pid, ps.port);
+	}
+	{
+		int e = send_resp(s->sk, &resp);
+
+		if (!err)
+			err = e;
+	}
+	rpc_opts_free(&r);
+	log_close();
+	return err;
+}
+
 static int handle_version(struct swrk *s, const CriuReq *req)
 {
 	CriuResp resp = CRIU_RESP__INIT;
@@ -383,7 +464,7 @@ static int handle_unsupported(struct swrk *s, const CriuReq *req)
 	if (req->opts && !rpc_map_opts(req->opts, CRIU_REQ_TYPE__CHECK, s->peer, &r, why, sizeof(why)))
 		open_dirs_and_log(&r, &dfd);
 	else
-		r = (struct rpc_opts){ 0 };
+		r = (struct rpc_opts){ .ps_fd = -1 };
 	rpc_opts_free(&r);
 	if (req->type == CRIU_REQ_TYPE__PRE_DUMP || req->type == CRIU_REQ_TYPE__SINGLE_PRE_DUMP)
 		err = pr_errno(-EOPNOTSUPP, "rpc: %s: cr has no pre-dump (incremental dumps) yet; use DUMP",
@@ -429,6 +510,10 @@ static int serve(struct swrk *s, const CriuReq *req, bool *ret_more)
 	case CRIU_REQ_TYPE__DUMP:
 	case CRIU_REQ_TYPE__RESTORE:
 		return handle_command(s, req);
+	case CRIU_REQ_TYPE__PAGE_SERVER:
+	case CRIU_REQ_TYPE__PAGE_SERVER_CHLD:
+		*ret_more = req->keep_open;
+		return handle_page_server(s, req);
 	default:
 		return handle_unsupported(s, req);
 	}
