@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -24,6 +25,7 @@
 #include "image.h"
 #include "log.h"
 #include "page-wire.h"
+#include "stats.h"
 
 #define CHECK_BUF_SIZE		(1u << 20)	/* reading back what came, to check it */
 #define RECV_PIPE_SIZE		(1 << 20)
@@ -37,6 +39,7 @@ struct ps_image {
 	char name[32];		/* pages-N.img */
 	uint64_t got;		/* image offset of the next byte to come */
 	uint64_t checked;	/* bytes before this matched their SUMS */
+	struct timespec t_first;	/* the first DATA came (bench-pageserver reads the rate) */
 };
 
 struct ps_server {
@@ -109,6 +112,8 @@ static int do_data(struct ps_server *s, const struct ps_hdr *h)
 	err = cr_fail_point("page-recv");
 	if (err)
 		return err;
+	if (im->got == IMG_PAGES_DATA_OFF)
+		clock_gettime(CLOCK_MONOTONIC, &im->t_first);
 	/* socket -> pipe -> file: the bytes never enter cr's memory. */
 	while (left) {
 		ssize_t n = splice(s->sk, NULL, s->pipe_w, NULL, min(left, (uint64_t)RECV_PIPE_SIZE),
@@ -199,8 +204,9 @@ static int image_link(struct ps_server *s)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", im->link_fd);
 	if (linkat(AT_FDCWD, path, s->dfd, im->name, AT_SYMLINK_FOLLOW) < 0)
 		return pr_errno(-errno, "page server: linking %s into %s", im->name, s->o->images_dir);
-	pr_info("page server: %s/%s complete, %lu bytes of pages", s->o->images_dir, im->name,
-		(unsigned long)(im->got - IMG_PAGES_DATA_OFF));
+	pr_info("page server: %s/%s complete, %lu bytes of pages in %.6f s from the first", s->o->images_dir,
+		im->name, (unsigned long)(im->got - IMG_PAGES_DATA_OFF),
+		im->got > IMG_PAGES_DATA_OFF ? stats_us_since(&im->t_first) / 1e6 : 0.0);
 	image_drop(im);
 	return 0;
 }
