@@ -281,34 +281,13 @@ static void peer_name(const struct sockaddr_storage *ss, socklen_t len, char *bu
 /* The listening socket of --address/--port. Returns it or -errno (logged). */
 static int listen_on(const struct cr_options *o)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE };
-	struct addrinfo *res = NULL, *ai;
-	char service[16];
-	int err, sk = -1, one = 1;
+	const char *gai, *addr = o->ps.address ? o->ps.address : "*";
+	int sk = ps_socket(o->ps.address, o->ps.port, true, &gai);
 
-	snprintf(service, sizeof(service), "%d", o->ps.port);
-	err = getaddrinfo(o->ps.address, service, &hints, &res);
-	if (err)
-		return pr_errno(-EADDRNOTAVAIL, "page server: address %s: %s", o->ps.address ? o->ps.address : "*",
-				gai_strerror(err));
-	err = -EADDRNOTAVAIL;
-	for (ai = res; ai && sk < 0; ai = ai->ai_next) {
-		sk = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-		if (sk < 0) {
-			err = -errno;
-			continue;
-		}
-		setsockopt(sk, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(sk, ai->ai_addr, ai->ai_addrlen) < 0 || listen(sk, 1) < 0) {
-			err = -errno;
-			close(sk);
-			sk = -1;
-		}
-	}
-	freeaddrinfo(res);
+	if (sk < 0 && gai)
+		return pr_errno(sk, "page server: address %s: %s", addr, gai);
 	if (sk < 0)
-		return pr_errno(err, "page server: listening on %s port %d", o->ps.address ? o->ps.address : "*",
-				o->ps.port);
+		return pr_errno(sk, "page server: listening on %s port %d", addr, o->ps.port);
 	return sk;
 }
 

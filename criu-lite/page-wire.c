@@ -5,6 +5,8 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -115,39 +117,67 @@ int ps_send(int sk, const struct ps_hdr *h, const void *payload, uint64_t len, i
 	return 0;
 }
 
+/* One step of a loop that moves bytes: counts @n off *@left; -errno, -EPIPE at the end of the input. */
+static int moved(ssize_t n, uint64_t *left)
+{
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (n == 0)
+		return -EPIPE;
+	*left -= n;
+	return 0;
+}
+
 int ps_recv_all(int sk, void *buf, uint64_t len)
 {
-	char *p = buf;
+	char *end = (char *)buf + len;
+	int err = 0;
 
-	while (len) {
-		ssize_t n = recv(sk, p, len, MSG_WAITALL);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EPIPE;
-		p += n;
-		len -= n;
-	}
-	return 0;
+	while (len && !err)
+		err = moved(recv(sk, end - len, len, MSG_WAITALL), &len);
+	return err;
 }
 
 int ps_splice_all(int in, int out, uint64_t len)
 {
-	while (len) {
-		ssize_t n = splice(in, NULL, out, NULL, len, SPLICE_F_MOVE | SPLICE_F_MORE);
+	int err = 0;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EPIPE;
-		len -= n;
+	while (len && !err)
+		err = moved(splice(in, NULL, out, NULL, len, SPLICE_F_MOVE | SPLICE_F_MORE), &len);
+	return err;
+}
+
+int ps_socket(const char *address, int port, bool passive, const char **ret_gai)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = passive ? AI_PASSIVE : 0 };
+	struct addrinfo *res = NULL, *ai;
+	char service[16];
+	int err, sk = -1, one = 1;
+
+	*ret_gai = NULL;
+	snprintf(service, sizeof(service), "%d", port);
+	err = getaddrinfo(address, service, &hints, &res);
+	if (err) {
+		*ret_gai = gai_strerror(err);
+		return -EADDRNOTAVAIL;
 	}
-	return 0;
+	err = -EADDRNOTAVAIL;
+	for (ai = res; ai && sk < 0; ai = ai->ai_next) {
+		sk = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (sk < 0) {
+			err = -errno;
+			continue;
+		}
+		if (passive)
+			setsockopt(sk, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (passive ? bind(sk, ai->ai_addr, ai->ai_addrlen) < 0 || listen(sk, 1) < 0
+			    : connect(sk, ai->ai_addr, ai->ai_addrlen) < 0) {
+			err = -errno;
+			close(sk);
+			sk = -1;
+		}
+	}
+	freeaddrinfo(res);
+	return sk < 0 ? err : sk;
 }

@@ -46,6 +46,7 @@
  * committed goes with it.
  */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define PS_MAGIC		0x53505243u	/* "CRPS" little-endian */
@@ -97,5 +98,13 @@ int ps_recv_all(int sk, void *buf, uint64_t len);
  * splice(); -EPIPE when @in ends first. 0 or -errno (not logged).
  */
 int ps_splice_all(int in, int out, uint64_t len);
+
+/*
+ * A TCP socket of @address:@port: connected, or with @passive bound and
+ * listening (@address NULL: every address). The first address
+ * getaddrinfo() gives that works. Returns it, or -errno (not logged; a
+ * name that does not resolve: -EADDRNOTAVAIL, and *@ret_gai says why).
+ */
+int ps_socket(const char *address, int port, bool passive, const char **ret_gai);
 
 #endif

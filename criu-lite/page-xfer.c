@@ -44,32 +44,14 @@ static int peer_errno(struct page_xfer *x, int err, const char *what)
 
 static int connect_to(const char *address, int port, char *peer, size_t peer_len)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-	struct addrinfo *res = NULL, *ai;
-	char service[16];
-	int err, sk = -1;
+	const char *gai;
+	int sk = ps_socket(address, port, false, &gai);
 
-	snprintf(service, sizeof(service), "%d", port);
 	snprintf(peer, peer_len, "page server %s:%d", address, port);
-	err = getaddrinfo(address, service, &hints, &res);
-	if (err)
-		return pr_errno(-EHOSTUNREACH, "%s: %s", peer, gai_strerror(err));
-	err = -EHOSTUNREACH;
-	for (ai = res; ai && sk < 0; ai = ai->ai_next) {
-		sk = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-		if (sk < 0) {
-			err = -errno;
-			continue;
-		}
-		if (connect(sk, ai->ai_addr, ai->ai_addrlen) < 0) {
-			err = -errno;
-			close(sk);
-			sk = -1;
-		}
-	}
-	freeaddrinfo(res);
+	if (sk < 0 && gai)
+		return pr_errno(sk, "%s: %s", peer, gai);
 	if (sk < 0)
-		return pr_errno(err, "%s: cannot connect", peer);
+		return pr_errno(sk, "%s: cannot connect", peer);
 	return sk;
 }
 

@@ -269,6 +269,41 @@ static void log_fields(const CriuOpts *q)
 	pr_info("rpc: the request sets:%s", line);
 }
 
+/*
+ * A request's options mapped into *@r (free with rpc_opts_free()
+ * whatever this returns), its directories taken (*@ret_dfd) and its log
+ * opened; a refusal is logged there. 0 or -errno.
+ */
+static int take_request(struct swrk *s, const CriuReq *req, struct rpc_opts *r, int *ret_dfd)
+{
+	char why[512];
+	int err;
+
+	log_clear_first_error();
+	err = rpc_map_opts(req->opts, req->type, s->peer, r, why, sizeof(why));
+	/* Without the directory named there is no log to write a refusal to. */
+	if (r->o.images_dir) {
+		int e = open_dirs_and_log(r, ret_dfd);
+
+		if (!err)
+			err = e;
+	}
+	if (err && why[0])
+		pr_err("rpc: %s refused: %s", rpc_type_name(req->type), why);
+	return err;
+}
+
+/* The reply @resp to a request take_request() took, whose outcome is @err; returns the first error. */
+static int finish_request(struct swrk *s, const CriuResp *resp, struct rpc_opts *r, int err)
+{
+	int e = send_resp(s->sk, resp);
+
+	rpc_opts_free(r);
+	/* What goes on is logged to the next request's log, or nowhere. */
+	log_close();
+	return err ? err : e;
+}
+
 /* DUMP, RESTORE, CHECK: options mapped, directories and log taken, then the command. */
 static int handle_command(struct swrk *s, const CriuReq *req)
 {
@@ -276,22 +311,11 @@ static int handle_command(struct swrk *s, const CriuReq *req)
 	CriuResp resp = CRIU_RESP__INIT;
 	CriuDumpResp dump = CRIU_DUMP_RESP__INIT;
 	CriuRestoreResp rst = CRIU_RESTORE_RESP__INIT;
-	char why[512];
 	int err, dfd = -1, exit_status = 0;
 
-	log_clear_first_error();
 	resp.type = req->type;
-	err = rpc_map_opts(req->opts, req->type, s->peer, &r, why, sizeof(why));
-	/* Without the directory named there is no log to write a refusal to. */
-	if (r.o.images_dir) {
-		int e = open_dirs_and_log(&r, &dfd);
-
-		if (!err)
-			err = e;
-	}
-	if (err && why[0])
-		pr_err("rpc: %s refused: %s", rpc_type_name(req->type), why);
-	else if (!err && req->keep_open && req->type != CRIU_REQ_TYPE__CHECK)
+	err = take_request(s, req, &r, &dfd);
+	if (!err && req->keep_open && req->type != CRIU_REQ_TYPE__CHECK)
 		err = pr_errno(-EINVAL, "rpc: keep_open: cr serves one %s per swrk process",
 			       rpc_type_name(req->type));
 	if (!err) {
@@ -329,16 +353,7 @@ static int handle_command(struct swrk *s, const CriuReq *req)
 	}
 	if (err)
 		pr_info("rpc: %s failed: %s", rpc_type_name(req->type), resp.cr_errmsg);
-	{
-		int e = send_resp(s->sk, &resp);
-
-		if (!err)
-			err = e;
-	}
-	rpc_opts_free(&r);
-	/* What goes on is logged to the next request's log, or nowhere. */
-	log_close();
-	return err;
+	return finish_request(s, &resp, &r, err);
 }
 
 /*
@@ -353,21 +368,12 @@ static int handle_page_server(struct swrk *s, const CriuReq *req)
 	CriuResp resp = CRIU_RESP__INIT;
 	CriuPageServerInfo ps = CRIU_PAGE_SERVER_INFO__INIT;
 	struct rpc_opts r;
-	char why[512], ready = 1;
+	char ready = 1;
 	int err, dfd = -1, p[2] = { -1, -1 };
 	pid_t pid = -1;
 
-	log_clear_first_error();
 	resp.type = req->type;
-	err = rpc_map_opts(req->opts, req->type, s->peer, &r, why, sizeof(why));
-	if (r.o.images_dir) {
-		int e = open_dirs_and_log(&r, &dfd);
-
-		if (!err)
-			err = e;
-	}
-	if (err && why[0])
-		pr_err("rpc: %s refused: %s", rpc_type_name(req->type), why);
+	err = take_request(s, req, &r, &dfd);
 	if (!err && pipe2(p, O_CLOEXEC))
 		err = pr_errno(-errno, "rpc: %s: pipe", rpc_type_name(req->type));
 	if (!err) {
@@ -409,15 +415,7 @@ static int handle_page_server(struct swrk *s, const CriuReq *req)
 		ps.port = r.o.ps.port;
 		pr_info("rpc: page server pid %d on port %d", pid, ps.port);
 	}
-	{
-		int e = send_resp(s->sk, &resp);
-
-		if (!err)
-			err = e;
-	}
-	rpc_opts_free(&r);
-	log_close();
-	return err;
+	return finish_request(s, &resp, &r, err);
 }
 
 static int handle_version(struct swrk *s, const CriuReq *req)
