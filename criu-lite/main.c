@@ -749,6 +749,10 @@ int main(int argc, char **argv)
 		pr_warn("--inherit-fd is only used by restore; ignored");
 	if (strcmp(opts.command, "dump") && opts.pid)
 		pr_warn("-t is only used by dump; ignored");
+	if (!strcmp(opts.command, "dump") && !opts.ps.on && (opts.ps.address || opts.ps.port))
+		pr_warn("--address and --port are used by dump with --page-server only; ignored");
+	if (strcmp(opts.command, "page-server") && (opts.daemon || opts.has_status_fd))
+		pr_warn("--daemon and --status-fd are used by page-server only; ignored");
 	if (strcmp(opts.command, "restore") && opts.allow_untrusted_images)
 		pr_warn("--allow-untrusted-images is only used by restore; ignored");
 
