@@ -32,6 +32,7 @@
 #include "stats.h"
 
 #define RUN_MAX_PAGES		512		/* one checksum per 2 MiB at most */
+#define BATCH_MAX_BYTES		(16ULL << 20)	/* moved per parasite command */
 #define PIPE_MAX_SIZE_FILE	"/proc/sys/fs/pipe-max-size"
 
 
@@ -289,7 +290,8 @@ static int add_run(struct page_dumper *d, const VmaEntry *v, uint64_t addr, uint
 {
 	struct parasite_page_iov *iov;
 
-	if (d->batch->nr_iovs == PARASITE_MAX_IOVS) {
+	/* Bounded batches: a page server checks one while the next travels. */
+	if (d->batch->nr_iovs == PARASITE_MAX_IOVS || d->batch_bytes >= BATCH_MAX_BYTES) {
 		int ret = flush_batch(d);
 		if (ret)
 			return ret;

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -25,11 +24,11 @@
 #include "cr.h"
 #include "image.h"
 #include "log.h"
+#include "page-check.h"
 #include "page-wire.h"
 #include "stats.h"
 
 #define CHECK_BUF_SIZE		(1u << 20)	/* draining a connection */
-#define CHECK_WINDOW		(8ull << 20)	/* what came, mapped back to be checked */
 #define RECV_PIPE_SIZE		(1 << 20)
 #define PEER_NAME_MAX		80
 #define LINGER_SECONDS		5		/* for the dump to read a failure's ACK */
@@ -42,6 +41,7 @@ struct ps_image {
 	uint64_t got;		/* image offset of the next byte to come */
 	uint64_t checked;	/* bytes before this matched their SUMS */
 	struct timespec t_first;	/* the first DATA came (bench-pageserver reads the rate) */
+	struct page_check *check;	/* reads back and checks what SUMS covered */
 };
 
 struct ps_server {
@@ -57,6 +57,8 @@ struct ps_server {
 
 static void image_drop(struct ps_image *im)
 {
+	/* The checker reads the file: it goes first. */
+	page_check_stop(TAKE_PTR(im->check));
 	img_close(TAKE_PTR(im->img));
 	if (im->link_fd >= 0)
 		close(im->link_fd);
@@ -98,6 +100,11 @@ static int do_open(struct ps_server *s, const struct ps_hdr *h)
 		return pr_errno(-errno, "page server: dup");
 	}
 	pr_info("page server: %s: receiving %s", s->peer, im->name);
+	err = page_check_start(im->link_fd, &im->check);
+	if (err) {
+		close(fd);
+		return err;
+	}
 	return img_create_fd(fd, IMG_PAGES, h->id, im->name, &im->img);
 }
 
@@ -135,26 +142,18 @@ static int do_data(struct ps_server *s, const struct ps_hdr *h)
 	return 0;
 }
 
-/*
- * CRC32C of the image's bytes [@off, @off + @len), read back through
- * windows of the page cache mapped in (no copy; populated in one call).
- */
-static int crc_range(struct ps_server *s, uint64_t off, uint64_t len, uint32_t *ret_crc)
+/* What the checker found: 0, or -errno after logging the run that failed. */
+static int check_result(struct ps_server *s, bool wait)
 {
-	uint32_t crc = 0;
+	struct page_check_run bad;
+	int err = s->cur.check ? page_check_result(s->cur.check, wait, &bad) : 0;
 
-	while (len) {
-		uint64_t base = ALIGN_DOWN(off, PAGE_SIZE), n = min(len, base + CHECK_WINDOW - off);
-		void *win = mmap(NULL, off - base + n, PROT_READ, MAP_SHARED | MAP_POPULATE, s->cur.img->fd, base);
-
-		if (win == MAP_FAILED)
-			return pr_errno(-errno, "page server: reading %s back at %lu", s->cur.name, (unsigned long)off);
-		crc = crc32c(crc, (char *)win + (off - base), n);
-		munmap(win, off - base + n);
-		off += n;
-		len -= n;
-	}
-	*ret_crc = crc;
+	if (err == -EBADMSG)
+		return pr_errno(err, "page server: %s: %s: checksum mismatch in the %lu bytes at offset %lu (pid %u): "
+				"damaged on the way", s->peer, s->cur.name, (unsigned long)bad.len,
+				(unsigned long)bad.off, bad.pid);
+	if (err)
+		return pr_errno(err, "page server: reading %s back at %lu", s->cur.name, (unsigned long)bad.off);
 	return 0;
 }
 
@@ -176,18 +175,14 @@ static int do_sums(struct ps_server *s, const struct ps_hdr *h)
 		return pr_errno(err, "page server: %s: reading checksums of %s", s->peer, im->name);
 	for (unsigned i = 0; i < h->count; i++) {
 		uint64_t len;
-		uint32_t want, got = 0;
+		uint32_t want;
 
 		ps_sum_unpack(sums + (size_t)i * PS_SUM_SIZE, &len, &want);
 		if (!len || len > im->got - im->checked)
 			return proto_error(s, h, "a checksum covers bytes that did not come");
-		err = crc_range(s, im->checked, len, &got);
+		err = page_check_queue(im->check, &(struct page_check_run){ im->checked, len, want, h->pid });
 		if (err)
 			return err;
-		if (got != want)
-			return pr_errno(-EBADMSG, "page server: %s: %s: checksum mismatch in the %lu bytes at offset %lu "
-					"(pid %u): damaged on the way", s->peer, im->name, (unsigned long)len,
-					(unsigned long)im->checked, h->pid);
 		im->checked += len;
 	}
 	return 0;
@@ -229,7 +224,9 @@ static int do_ack(struct ps_server *s, const struct ps_hdr *h)
 	if (h->off != im->got || im->checked != im->got)
 		err = proto_error(s, h, "bytes are missing or were not checked");
 	else
-		err = h->cmd == PS_COMMIT ? image_link(s) : 0;
+		err = check_result(s, true);
+	if (!err && h->cmd == PS_COMMIT)
+		err = image_link(s);
 	/* The dump says why it failed with what this says. */
 	ack.count = -err;
 	e = ps_send(s->sk, &ack, NULL, 0, 0);
@@ -254,6 +251,8 @@ static int serve_one(struct ps_server *s)
 	if (err)
 		return pr_errno(err, "page server: %s: reading a message", s->peer);
 	err = ps_hdr_unpack(buf, s->peer, &h);
+	if (!err)
+		err = check_result(s, false);
 	if (err)
 		return err;
 	switch (h.cmd) {
