@@ -37,7 +37,8 @@ struct page_xfer {
 static int peer_errno(struct page_xfer *x, int err, const char *what)
 {
 	if (err == -EPIPE || err == -ECONNRESET)
-		return pr_errno(err, "%s: the connection was lost while %s (%lu bytes of pages-%u.img sent)",
+		return pr_errno(err, "%s: the connection was lost while %s (%lu bytes of pages-%u.img sent; "
+				"a server that gave up says why in its log)",
 				x->peer, what, (unsigned long)(x->off - IMG_PAGES_DATA_OFF), x->id);
 	return pr_errno(err, "%s: %s", x->peer, what);
 }
