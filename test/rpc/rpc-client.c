@@ -34,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/shm.h>
@@ -977,8 +979,25 @@ static bool case_orphan_pts(int dir_fd)
 
 #define PS_PORT		27028
 
-/* PAGE_SERVER, then a DUMP that sends its pages there: in this process's own net namespace. */
-static bool page_server_and_dump(int ps_dir, int dump_dir)
+/* A TCP connection to 127.0.0.1:@port, or -1. */
+static int connect_local(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int sk = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (sk >= 0 && connect(sk, (struct sockaddr *)&a, sizeof(a))) {
+		close(sk);
+		sk = -1;
+	}
+	return sk;
+}
+
+/*
+ * @type (PAGE_SERVER or PAGE_SERVER_CHLD), then a DUMP that sends its
+ * pages there, by address and port or (@by_fd) over a connection of
+ * ours (ps.fd); in the caller's net namespace.
+ */
+static bool page_server_and_dump(CriuReqType type, bool by_fd, int ps_dir, int dump_dir)
 {
 	struct session s;
 	CriuReq req = CRIU_REQ__INIT;
@@ -986,16 +1005,15 @@ static bool page_server_and_dump(int ps_dir, int dump_dir)
 	CriuPageServerInfo ps = CRIU_PAGE_SERVER_INFO__INIT;
 	CriuResp *r;
 	bool ok = true;
+	int sk = -1;
 	pid_t pid;
 
-	if (unshare(CLONE_NEWNET) || system("ip link set lo up"))
-		return fail("a net namespace with lo up: %s", strerror(errno));
 	ps.address = "127.0.0.1";
 	ps.has_port = true;
 	ps.port = PS_PORT;
 	opts_for(&o, ps_dir, "ps.log");
 	o.ps = &ps;
-	req.type = CRIU_REQ_TYPE__PAGE_SERVER;
+	req.type = type;
 	req.opts = &o;
 	r = one_call(&s, &req, NULL);
 	if (!r)
@@ -1007,6 +1025,14 @@ static bool page_server_and_dump(int ps_dir, int dump_dir)
 	if (!ok)
 		return false;
 
+	if (by_fd) {
+		sk = connect_local(PS_PORT);
+		if (sk < 0)
+			return fail("connecting to the page server: %s", strerror(errno));
+		ps = (CriuPageServerInfo)CRIU_PAGE_SERVER_INFO__INIT;
+		ps.has_fd = true;
+		ps.fd = sk;
+	}
 	pid = start_counter();
 	if (pid < 0 || !counts_past(5))
 		return fail("the process to dump does not count");
@@ -1025,11 +1051,22 @@ static bool page_server_and_dump(int ps_dir, int dump_dir)
 		ok = fail("pid %d was not killed by the dump", pid);
 	criu_resp__free_unpacked(r, NULL);
 	kill(pid, SIGKILL);
+	if (sk >= 0)
+		close(sk);
 	return ok;
 }
 
+/* Both request types, by address and by fd, one after the other: each server serves one dump. */
+static bool page_server_cases(int ps_dir, int dump_dir, int ps_dir2, int dump_dir2)
+{
+	if (unshare(CLONE_NEWNET) || system("ip link set lo up"))
+		return fail("a net namespace with lo up: %s", strerror(errno));
+	return page_server_and_dump(CRIU_REQ_TYPE__PAGE_SERVER, false, ps_dir, dump_dir) &&
+	       page_server_and_dump(CRIU_REQ_TYPE__PAGE_SERVER_CHLD, true, ps_dir2, dump_dir2);
+}
+
 /* In a child, which leaves the net namespace behind with it. */
-static bool case_page_server(int ps_dir, int dump_dir)
+static bool case_page_server(int ps_dir, int dump_dir, int ps_dir2, int dump_dir2)
 {
 	int p[2], status = 0;
 	ssize_t n;
@@ -1039,7 +1076,7 @@ static bool case_page_server(int ps_dir, int dump_dir)
 		return fail("pipe: %s", strerror(errno));
 	child = fork();
 	if (child == 0) {
-		bool ok = page_server_and_dump(ps_dir, dump_dir);
+		bool ok = page_server_cases(ps_dir, dump_dir, ps_dir2, dump_dir2);
 
 		if (!ok)
 			(void)!write(p[1], why, strlen(why));
@@ -1112,7 +1149,8 @@ int main(int argc, char **argv)
 	report("join-ipc-objects", case_join_ipc_objects(open_dir("join-ipc")));
 	report("orphan-pts", case_orphan_pts(open_dir("orphan")));
 	report("external-pidns", case_external_pidns(open_dir("ext-pid")));
-	report("page-server", case_page_server(open_dir("ps"), open_dir("ps-dump")));
+	report("page-server", case_page_server(open_dir("ps"), open_dir("ps-dump"), open_dir("ps2"),
+					       open_dir("ps-dump2")));
 
 	printf("rpc: %u passed, %u failed\n", npass, nfail);
 	if (nfail)
