@@ -134,7 +134,7 @@ $(TOOL_O): $(B)/criu-lite/%.o: criu-lite/%.c | $(PROTO_H) $(BLOB_H)
 
 .SECONDARY:
 
-all: cr zdtm-bins engine-test rpc-client console-recv
+all: cr zdtm-bins engine-test rpc-client console-recv migrate-bins
 cr: $(CR)
 .PHONY: all cr
 
@@ -232,6 +232,16 @@ $(CONSOLE_RECV): test/containers/console-recv.c
 console-recv: $(CONSOLE_RECV)
 .PHONY: console-recv
 
+# The two-host migration test (test/migrate/run): its writer, and the
+# plain TCP stream scripts/bench-pageserver compares the page server with.
+MIGRATE_BINS	:= $(B)/test/migrate/mig-writer $(B)/test/migrate/tcp-stream
+$(MIGRATE_BINS): $(B)/test/migrate/%: test/migrate/%.c
+	$(mkout)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -o $@ $<
+migrate-bins: $(MIGRATE_BINS)
+.PHONY: migrate-bins
+
 # make install [PREFIX=/usr/local] [DESTDIR=...] [CRIU_LINK=1]: cr in
 # $(PREFIX)/sbin, where criu goes; with CRIU_LINK=1 also as `criu`, for
 # runtimes that look criu up in PATH (runc's default --criu is "criu").
@@ -261,7 +271,7 @@ demo: deps
 	$(Q)B=$(B) V=$(V) sh scripts/demo
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory cr
+	$(Q)$(MAKE) --no-print-directory cr migrate-bins
 	$(Q)B=$(B) sh scripts/bench
 
 $(B)/scripts/demo-counter: scripts/demo-counter.c

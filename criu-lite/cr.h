@@ -81,6 +81,17 @@ struct cr_options {
 	 */
 	int (*hand_fd)(void *ctx, const char *script, int fd);
 	void *hand_fd_ctx;
+	/*
+	 * dump --page-server --address A --port P (RPC opts.ps): the pages go
+	 * to `cr page-server` there (page-xfer.h), or over the connected
+	 * socket @fd (with @has_fd; RPC ps.fd); page-server: where it listens
+	 * (address NULL: every address; port 0: one the kernel picks), or the
+	 * connection @fd it serves.
+	 */
+	struct { bool on, has_fd; const char *address; int port; int fd; } ps;
+	bool daemon;			/* page-server --daemon: returns once it listens */
+	bool has_status_fd;		/* --status-fd FD: a '\0' to @status_fd when ready */
+	int status_fd;
 	/* --join-ns NS:PATH|PID (RPC join_ns), restore: the tree goes into that namespace (namespaces.h). */
 	struct cr_join_ns *join_ns;
 	unsigned nr_join_ns;
@@ -159,6 +170,13 @@ const char *cr_external_lookup(const struct cr_options *o, const char *type, con
 int cr_dump(const struct cr_options *o, int dfd);
 int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status);
 int cr_check(void);
+/*
+ * `cr page-server`: receives the pages of one dump into @dfd (-D)
+ * (page-server.c). 0 once every image came whole, else -errno (logged).
+ */
+int cr_page_server(const struct cr_options *o, int dfd);
+/* --status-fd: tells the one waiting that cr is ready ('\0', as criu), closes it. 0 or -errno (logged). */
+int cr_status_ready(const struct cr_options *o);
 int cr_show(const char *path);
 /*
  * `cr swrk FD`: criu's RPC server on the SOCK_SEQPACKET socket FD

@@ -29,6 +29,7 @@
 #include "mem.h"
 #include "namespaces.h"
 #include "netlock.h"
+#include "page-xfer.h"
 #include "parasite-cmds.h"
 #include "parasite-blob.h"
 #include "proc-parse.h"
@@ -44,7 +45,8 @@ struct dump_ctx {
 	pid_t root;
 	int dfd;
 	struct pstree tree;
-	struct img *pages, *shmem;	/* shared by all tasks */
+	struct page_xfer *pages;	/* shared by all tasks: pages-1.img, here or on a page server */
+	struct img *shmem;
 	struct files_dump *files;
 	struct shmem_dump shm;
 	struct page_dedup *dedup;
@@ -140,6 +142,9 @@ static int drain(struct task_ctx *t)
 	if (!err)
 		err = mem_dump_pages(t->ctl, t->pid, &t->mm, t->imgs[IMG_PAGEMAP], t->d->pages, t->d->dedup,
 				     &t->d->mem);
+	/* The cure writes to the task's memory: a page server must have its pages first. */
+	if (!err)
+		err = page_xfer_sync(t->d->pages);
 	t->d->memdump_us += stats_us_since(&t0);
 	return err;
 }
@@ -212,7 +217,7 @@ static int finish_images(struct dump_ctx *d)
 	err = ns_dump_write(d->ns, d->o, &d->tree, d->files, d->dfd);
 	if (!err)
 		err = cr_fail_point("ns-images");
-	e = img_close(TAKE_PTR(d->pages));
+	e = page_xfer_commit(TAKE_PTR(d->pages));
 	if (!err)
 		err = e;
 	e = files_dump_finish(d->files);
@@ -425,7 +430,7 @@ static void dump_ctx_release(struct dump_ctx *d)
 {
 	/* The tree is detached or dead, the repaired connections let out: nothing left to guard. */
 	guard_stop(TAKE_PTR(d->guard));
-	img_close(d->pages);
+	page_xfer_free(d->pages);
 	files_dump_free(d->files);
 	img_close(d->shmem);
 	shmem_dump_free(&d->shm);
@@ -455,13 +460,14 @@ int cr_dump(const struct cr_options *o, int dfd)
 	err = cr_notify(o, "pre-dump", 0);
 	if (!err)
 		err = img_dump_dir_prepare(d.dfd, o->images_dir);
+	/* A page server's connection from cr's own net namespace. */
+	if (!err)
+		err = page_xfer_open(o, d.dfd, 1, &d.pages);
 	/* cr in the tree's net, ipc and uts namespaces before it makes a socket. */
 	if (!err)
 		err = ns_dump_begin(d.root, &d.ns);
 	if (!err)
 		err = cr_fail_point("ns-begin");
-	if (!err)
-		err = img_open(d.dfd, IMG_PAGES, 1, O_WRONLY, &d.pages);
 	if (!err)
 		err = files_dump_begin(d.dfd, &d.tree, o, &d.files);
 	if (!err)

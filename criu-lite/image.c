@@ -259,6 +259,18 @@ int img_dump_id_new(void)
 	return 0;
 }
 
+void img_dump_id_get(uint8_t *ret_id)
+{
+	memcpy(ret_id, session.dump_id, IMG_DUMP_ID_SIZE);
+}
+
+void img_dump_id_set(const uint8_t *id)
+{
+	memcpy(session.dump_id, id, IMG_DUMP_ID_SIZE);
+	session.have_id = true;
+	session.first[0] = 0;
+}
+
 void img_dump_id_forget(void)
 {
 	memset(&session, 0, sizeof(session));
@@ -453,16 +465,12 @@ static int img_write_trailer(struct img *img)
 	return 0;
 }
 
-static int img_open_write(int dfd, enum img_type type, unsigned id, const char *name,
-			  struct img **ret_img)
+int img_create_fd(int fd, enum img_type type, unsigned id, const char *name, struct img **ret_img)
 {
 	_cleanup_img_free_ struct img *img = NULL;
 	unsigned char hdr[IMG_HDR_SIZE];
-	int fd, ret;
+	int ret;
 
-	fd = open_own_file(dfd, name, 0);
-	if (fd < 0)
-		return fd;
 	img = img_alloc(fd, type, name);
 	if (!img) {
 		close(fd);
@@ -498,6 +506,14 @@ static int img_open_write(int dfd, enum img_type type, unsigned id, const char *
 	}
 	*ret_img = TAKE_PTR(img);
 	return 0;
+}
+
+static int img_open_write(int dfd, enum img_type type, unsigned id, const char *name,
+			  struct img **ret_img)
+{
+	int fd = open_own_file(dfd, name, 0);
+
+	return fd < 0 ? fd : img_create_fd(fd, type, id, name, ret_img);
 }
 
 /*

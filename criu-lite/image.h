@@ -129,6 +129,12 @@ extern const struct img_desc img_descs[IMG_TYPE_MAX];
 #define IMG_DUMP_ID_SIZE	16
 int img_dump_id_new(void);		/* 0 or -errno (logged) */
 void img_dump_id_forget(void);
+/*
+ * The dump id this cr writes (after img_dump_id_new()), and setting it:
+ * the page server writes the pages image of a dump another cr makes.
+ */
+void img_dump_id_get(uint8_t *ret_id);
+void img_dump_id_set(const uint8_t *id);
 /* @id as hex digits into @buf, which holds IMG_DUMP_ID_SIZE * 2 + 1 bytes. */
 void img_dump_id_str(const uint8_t *id, char *buf);
 
@@ -157,6 +163,12 @@ struct img {
  * the reason (-ENOENT missing, -EBADMSG bad magic/version/header crc).
  */
 int img_open(int dfd, enum img_type type, unsigned id, int oflags, struct img **ret_img);
+/*
+ * img_open(O_WRONLY) of a file already open for writing at @fd (taken
+ * over, closed on failure too), to be named @name in messages: the page
+ * server writes an unnamed file (O_TMPFILE) it links in when complete.
+ */
+int img_create_fd(int fd, enum img_type type, unsigned id, const char *name, struct img **ret_img);
 /*
  * Opens file @name in @dfd for reading, whatever its type: the type comes
  * from the header's magic (for `cr show` and checks); a name of ours must

@@ -52,6 +52,10 @@ enum {
 	OPT_CONSOLE_SOCKET,
 	OPT_NETWORK_LOCK,
 	OPT_NO_DEFAULT_CONFIG,
+	OPT_PAGE_SERVER,
+	OPT_ADDRESS,
+	OPT_PORT,
+	OPT_DAEMON,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':'. */
@@ -101,6 +105,10 @@ static const struct option long_opts[] = {
 	{ "join-ns",		required_argument,	NULL, 'J' },
 	{ "network-lock",	required_argument,	NULL, OPT_NETWORK_LOCK },
 	{ "no-default-config",	no_argument,		NULL, OPT_NO_DEFAULT_CONFIG },
+	{ "page-server",	no_argument,		NULL, OPT_PAGE_SERVER },
+	{ "address",		required_argument,	NULL, OPT_ADDRESS },
+	{ "port",		required_argument,	NULL, OPT_PORT },
+	{ "daemon",		no_argument,		NULL, OPT_DAEMON },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -114,6 +122,7 @@ static void usage(FILE *f)
 "  cr restore [-D DIR] [options]       restore a tree from the images in DIR\n"
 "  cr check                            probe the kernel features cr needs\n"
 "  cr show DIR|FILE                    print images as JSON\n"
+"  cr page-server -D DIR --port P      receive the pages of a dump --page-server\n"
 "  cr swrk FD                          serve criu's RPC on the socket FD (runc, podman)\n"
 "\n"
 "Options:\n"
@@ -181,6 +190,13 @@ static void usage(FILE *f)
 "                           opens device files at their dumped paths\n"
 "      --no-default-config  accepted: cr reads no configuration file (criu's\n"
 "                           default ones included)\n"
+"      --page-server        dump: send the pages to `cr page-server` at --address\n"
+"                           and --port (the other images stay in DIR: copy them\n"
+"                           to the page server's DIR to restore there)\n"
+"      --address A, --port P  the page server's address and port (page-server:\n"
+"                           where it listens; default every address)\n"
+"      --daemon             page-server: return once it listens\n"
+"      --status-fd FD       page-server: write a '\\0' to FD once it listens\n"
 "  -h, --help               this text\n"
 "  -V, --version            print the version\n"
 "\n"
@@ -418,6 +434,35 @@ static int parse_verbosity(const char *arg, int *level)
 	return 0;
 }
 
+/* An fd cr was given open (--status-fd). */
+static int parse_fd_option(const char *opt, const char *arg, int *ret)
+{
+	long v;
+
+	if (parse_long(arg, 0, INT_MAX, &v)) {
+		usage_error("option %s: '%s' is not an fd number", opt, arg);
+		return -EINVAL;
+	}
+	if (fcntl((int)v, F_GETFD) < 0) {
+		usage_error("option %s: fd %ld is not open in cr", opt, v);
+		return -EBADF;
+	}
+	*ret = (int)v;
+	return 0;
+}
+
+static int parse_port(const char *arg, int *ret)
+{
+	long v;
+
+	if (parse_long(arg, 0, 65535, &v)) {
+		usage_error("option --port: '%s' is not a port (0..65535)", arg);
+		return -EINVAL;
+	}
+	*ret = (int)v;
+	return 0;
+}
+
 enum parse_result {
 	PARSE_RUN,
 	PARSE_EXIT_OK,		/* --help, --version */
@@ -544,8 +589,23 @@ static enum parse_result parse_options(int argc, char **argv)
 			}
 			break;
 		case OPT_STATUS_FD:
-			usage_error("option --status-fd: cr has no page server or lazy-pages daemon to report ready");
-			return PARSE_EXIT_FAIL;
+			if (parse_fd_option("--status-fd", optarg, &opts.status_fd))
+				return PARSE_EXIT_FAIL;
+			opts.has_status_fd = true;
+			break;
+		case OPT_PAGE_SERVER:
+			opts.ps.on = true;
+			break;
+		case OPT_ADDRESS:
+			opts.ps.address = optarg;
+			break;
+		case OPT_PORT:
+			if (parse_port(optarg, &opts.ps.port))
+				return PARSE_EXIT_FAIL;
+			break;
+		case OPT_DAEMON:
+			opts.daemon = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return PARSE_EXIT_OK;
@@ -588,7 +648,7 @@ static enum parse_result parse_options(int argc, char **argv)
 		}
 		swrk_fd_arg = argv[optind++];
 	} else if (strcmp(opts.command, "dump") && strcmp(opts.command, "restore") &&
-		   strcmp(opts.command, "check")) {
+		   strcmp(opts.command, "check") && strcmp(opts.command, "page-server")) {
 		usage_error("unknown command '%s'", opts.command);
 		return PARSE_EXIT_FAIL;
 	}
@@ -600,6 +660,14 @@ static enum parse_result parse_options(int argc, char **argv)
 
 	if (!strcmp(opts.command, "dump") && opts.pid <= 0) {
 		usage_error("dump needs -t PID");
+		return PARSE_EXIT_FAIL;
+	}
+	if (!strcmp(opts.command, "dump") && opts.ps.on && (!opts.ps.address || !opts.ps.port)) {
+		usage_error("dump --page-server needs --address and --port of the page server");
+		return PARSE_EXIT_FAIL;
+	}
+	if (!strcmp(opts.command, "page-server") && !opts.ps.port) {
+		usage_error("page-server needs --port");
 		return PARSE_EXIT_FAIL;
 	}
 	/* as criu: without -d cr would wait for a root that is not its child */
@@ -624,6 +692,8 @@ static int run_command(int dfd, int *ret_exit_status)
 		return cr_restore(&opts, dfd, ret_exit_status);
 	if (!strcmp(opts.command, "check"))
 		return cr_check();
+	if (!strcmp(opts.command, "page-server"))
+		return cr_page_server(&opts, dfd);
 	if (!strcmp(opts.command, "swrk"))
 		return cr_swrk(swrk_fd_arg);
 	return cr_show(opts.show_path);
@@ -679,6 +749,10 @@ int main(int argc, char **argv)
 		pr_warn("--inherit-fd is only used by restore; ignored");
 	if (strcmp(opts.command, "dump") && opts.pid)
 		pr_warn("-t is only used by dump; ignored");
+	if (!strcmp(opts.command, "dump") && !opts.ps.on && (opts.ps.address || opts.ps.port))
+		pr_warn("--address and --port are used by dump with --page-server only; ignored");
+	if (strcmp(opts.command, "page-server") && (opts.daemon || opts.has_status_fd))
+		pr_warn("--daemon and --status-fd are used by page-server only; ignored");
 	if (strcmp(opts.command, "restore") && opts.allow_untrusted_images)
 		pr_warn("--allow-untrusted-images is only used by restore; ignored");
 

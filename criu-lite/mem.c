@@ -24,6 +24,7 @@
 #include "log.h"
 #include "open-file.h"
 #include "mem.h"
+#include "page-xfer.h"
 #include "parasite-cmds.h"
 #include "pagemap.pb-c.h"
 #include "proc-parse.h"
@@ -31,6 +32,7 @@
 #include "stats.h"
 
 #define RUN_MAX_PAGES		512		/* one checksum per 2 MiB at most */
+#define BATCH_MAX_BYTES		(16ULL << 20)	/* moved per parasite command */
 #define PIPE_MAX_SIZE_FILE	"/proc/sys/fs/pipe-max-size"
 
 
@@ -213,7 +215,8 @@ struct page_dumper {
 	pid_t pid;
 	struct parasite_dump_pages *batch;	/* in the shared area */
 	int pipe_r, pipe_w;
-	struct img *pagemap, *pages;
+	struct img *pagemap;
+	struct page_xfer *pages;
 	uint64_t page_off;			/* this task's first byte in @pages */
 	uint64_t bytes;
 	uint64_t write_us;			/* in splice() into @pages */
@@ -222,6 +225,7 @@ struct page_dumper {
 	struct page_dedup *dd;
 	uint64_t ref_addr, ref_off;		/* pending run of shared pages */
 	uint32_t ref_len;
+	struct page_xfer_sum *sums;		/* of a batch, for the page sink */
 };
 
 static int open_pipe(struct page_dumper *d)
@@ -256,16 +260,7 @@ static int flush_batch(struct page_dumper *d)
 	if (ret)
 		return ret;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (left) {
-		ssize_t n = splice(d->pipe_r, NULL, d->pages->fd, NULL, left, SPLICE_F_MOVE);
-
-		if (n <= 0) {
-			err = n < 0 ? pr_errno(-errno, "splicing pages into %s", d->pages->name)
-				    : pr_errno(-EIO, "the parasite stopped sending pages");
-			break;
-		}
-		left -= n;
-	}
+	err = page_xfer_splice(d->pages, d->pid, d->pipe_r, left);
 	d->write_us += stats_us_since(&t0);
 	ret = infect_cmd_wait(d->ctl, PARASITE_CMD_DUMP_PAGES);
 	if (err || ret)
@@ -277,10 +272,14 @@ static int flush_batch(struct page_dumper *d)
 		pe.vaddr = b->iovs[i].addr;
 		pe.nr_pages = b->iovs[i].nr_pages;
 		pe.crc = b->iovs[i].crc;
+		d->sums[i] = (struct page_xfer_sum){ (uint64_t)pe.nr_pages * PAGE_SIZE, pe.crc };
 		ret = pb_write_one(d->pagemap, &pe, PB_PAGEMAP);
 		if (ret)
 			return ret;
 	}
+	ret = page_xfer_sums(d->pages, d->sums, b->nr_iovs);
+	if (ret)
+		return ret;
 	d->bytes += d->batch_bytes;
 	d->batch_bytes = 0;
 	b->nr_iovs = 0;
@@ -291,7 +290,8 @@ static int add_run(struct page_dumper *d, const VmaEntry *v, uint64_t addr, uint
 {
 	struct parasite_page_iov *iov;
 
-	if (d->batch->nr_iovs == PARASITE_MAX_IOVS) {
+	/* Bounded batches: a page server checks one while the next travels. */
+	if (d->batch->nr_iovs == PARASITE_MAX_IOVS || d->batch_bytes >= BATCH_MAX_BYTES) {
 		int ret = flush_batch(d);
 		if (ret)
 			return ret;
@@ -400,26 +400,25 @@ static int scan_vma(struct page_dumper *d, int pm_fd, const VmaEntry *v, uint64_
 }
 
 int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
-		   struct img *pagemap, struct img *pages, struct page_dedup *dd, struct mem_dump_stats *st)
+		   struct img *pagemap, struct page_xfer *pages, struct page_dedup *dd, struct mem_dump_stats *st)
 {
+	_cleanup_free_ struct page_xfer_sum *sums = xmalloc(sizeof(*sums) * PARASITE_MAX_IOVS);
 	struct page_dumper d = { .ctl = ctl, .pid = pid, .batch = infect_data(ctl), .pipe_r = -1, .pipe_w = -1,
-				 .pagemap = pagemap, .pages = pages, .dd = dd };
+				 .pagemap = pagemap, .pages = pages, .dd = dd, .sums = sums };
 	PagemapHead head = PAGEMAP_HEAD__INIT;
 	_cleanup_free_ uint64_t *pme = xmalloc(PAGEMAP_BATCH * 8);
 	uint64_t scanned = 0;
 	_cleanup_close_ int pm_fd = -EBADF;
-	off_t off;
+	uint64_t off;
 	size_t i;
 	int ret;
 
-	if (!pme)
+	if (!pme || !sums)
 		return -ENOMEM;
 	pm_fd = proc_pagemap_open(pid);
 	if (pm_fd < 0)
 		return pm_fd;
-	off = lseek(pages->fd, 0, SEEK_CUR);
-	if (off < 0)
-		return pr_errno(-errno, "%s: lseek", pages->name);
+	off = page_xfer_offset(pages);
 	head.pages_id = 1;
 	head.page_off = off;
 	d.page_off = off;

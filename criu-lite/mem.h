@@ -51,7 +51,7 @@ uint64_t mem_trampoline_place(const MmEntry *mm, unsigned slot);
 
 /*
  * Dump: finds the pages worth saving with /proc/PID/pagemap, has the
- * parasite vmsplice them into a pipe and splices that into @pages (no
+ * parasite vmsplice them into a pipe and splices that into the sink @pages (no
  * copy through cr), writing a pagemap head and one entry per run (with
  * the parasite's CRC32C) to @pagemap. Adds to *@st what it did.
  * With @dd, pages seen before in the tree are not written again.
@@ -62,8 +62,9 @@ struct mem_dump_stats {
 	uint64_t write_us;		/* splicing them into @pages */
 };
 struct page_dedup;
+struct page_xfer;
 int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
-		   struct img *pagemap, struct img *pages, struct page_dedup *dd, struct mem_dump_stats *st);
+		   struct img *pagemap, struct page_xfer *pages, struct page_dedup *dd, struct mem_dump_stats *st);
 
 /*
  * Pages a task shares with an earlier one of the tree (the kernel maps

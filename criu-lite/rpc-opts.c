@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "compiler.h"
@@ -121,8 +123,8 @@ static const struct refused_bool refused_bools[] = {
 	RB(weak_sysctls, "cr restores the sysctls it dumped or fails"),
 	RB(lazy_pages, "cr has no lazy restore"),
 	RB(tcp_close, "cr does not close established connections on restore"),
-	RB(tls, "cr has no page server"),
-	RB(tls_no_cn_verify, "cr has no page server"),
+	RB(tls, "cr's page server has no TLS"),
+	RB(tls_no_cn_verify, "cr's page server has no TLS"),
 	RB(mntns_compat_mode, "cr has one way of restoring mounts"),
 	RB(skip_file_rwx_check, "cr always checks the mode of the files it reopens"),
 	RB(unprivileged, "cr runs as root"),
@@ -143,7 +145,6 @@ struct refused_present {
 #define RP(f, w) { #f, PK_PTR, offsetof(CriuOpts, f), w }
 
 static const struct refused_present refused_present[] = {
-	RP(ps, "cr has no page server: dump to a directory and copy it"),
 	RP(parent_img, "cr has no pre-dump (incremental dumps) yet"),
 	RH(cpu_cap, "cr always checks the CPU features the images use; no other check can be chosen"),
 	RN(exec_cmd, "cr does not run a command after the restore"),
@@ -158,10 +159,10 @@ static const struct refused_present refused_present[] = {
 	RH(status_fd, "cr has no lazy restore"),
 	RP(lsm_profile, "cr does not change LSM profiles"),
 	RP(lsm_mount_context, "cr does not change LSM mount contexts"),
-	RP(tls_cacert, "cr has no page server"),
-	RP(tls_cacrl, "cr has no page server"),
-	RP(tls_cert, "cr has no page server"),
-	RP(tls_key, "cr has no page server"),
+	RP(tls_cacert, "cr's page server has no TLS"),
+	RP(tls_cacrl, "cr's page server has no TLS"),
+	RP(tls_cert, "cr's page server has no TLS"),
+	RP(tls_key, "cr's page server has no TLS"),
 	RP(cgroup_yard, "cr mounts its cgroup hierarchies itself"),
 	RH(pre_dump_mode, "cr has no pre-dump yet"),
 	RH(pidfd_store_sk, "cr has no pre-dump, so no pidfds to keep between pre-dumps"),
@@ -260,6 +261,8 @@ static int check_sides(const CriuOpts *q, bool dump, char *why, size_t len)
 			f = "leave_running";
 		else if (q->freeze_cgroup)
 			f = "freeze_cgroup";
+		else if (q->ps)
+			f = "ps (a restore reads the pages from the image directory)";
 	}
 	if (f)
 		return refuse(-EINVAL, why, len, "%s: not an option of %s", f, dump ? "dump" : "restore");
@@ -394,6 +397,35 @@ static int map_dump_restore(const CriuOpts *q, bool dump, struct rpc_opts *r, ch
 	return map_lists(q, r, why, len);
 }
 
+/*
+ * opts.ps of DUMP and PAGE_SERVER: the page server's address and port,
+ * or a connected socket of the caller's (its fd, taken with pidfd_getfd).
+ */
+static int map_page_server(const CriuPageServerInfo *ps, pid_t peer, struct rpc_opts *r, char *why, size_t len)
+{
+	struct cr_options *o = &r->o;
+	int pidfd;
+
+	o->ps.on = true;
+	o->ps.address = ps->address;
+	o->ps.port = ps->has_port ? ps->port : 0;
+	if (!ps->has_fd) {
+		if (ps->has_port && ps->port > 0 && ps->port <= 65535 && (ps->address || !strcmp(o->command, "page-server")))
+			return 0;
+		return refuse(-EINVAL, why, len, "ps: needs a port (1..65535)%s, or the fd of a connected socket",
+			      strcmp(o->command, "page-server") ? " and an address" : "");
+	}
+	pidfd = syscall(SYS_pidfd_open, peer, 0);
+	r->ps_fd = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, ps->fd, 0);
+	if (r->ps_fd < 0)
+		return refuse(-errno, why, len, "ps: fd %d of pid %d: %s", ps->fd, peer, strerror(errno));
+	if (pidfd >= 0)
+		close(pidfd);
+	o->ps.has_fd = true;
+	o->ps.fd = r->ps_fd;
+	return 0;
+}
+
 int rpc_map_opts(const CriuOpts *opts, CriuReqType type, pid_t peer, struct rpc_opts *ret, char *why,
 		 size_t why_len)
 {
@@ -402,7 +434,7 @@ int rpc_map_opts(const CriuOpts *opts, CriuReqType type, pid_t peer, struct rpc_
 	struct cr_options *o = &ret->o;
 	int err;
 
-	*ret = (struct rpc_opts){ .o = { .verbosity = LOG_WARN } };
+	*ret = (struct rpc_opts){ .o = { .verbosity = LOG_WARN }, .ps_fd = -1 };
 	why[0] = '\0';
 	switch (type) {
 	case CRIU_REQ_TYPE__DUMP:
@@ -414,6 +446,10 @@ int rpc_map_opts(const CriuOpts *opts, CriuReqType type, pid_t peer, struct rpc_
 	case CRIU_REQ_TYPE__CHECK:
 		o->command = "check";
 		break;
+	case CRIU_REQ_TYPE__PAGE_SERVER:
+	case CRIU_REQ_TYPE__PAGE_SERVER_CHLD:
+		o->command = "page-server";
+		break;
 	default:
 		return refuse(-EINVAL, why, why_len, "%s: no options to map", rpc_type_name(type));
 	}
@@ -423,7 +459,13 @@ int rpc_map_opts(const CriuOpts *opts, CriuReqType type, pid_t peer, struct rpc_
 	/* A check uses the log's options alone, as criu's. */
 	if (err || type == CRIU_REQ_TYPE__CHECK)
 		return err;
-	return map_dump_restore(q, type == CRIU_REQ_TYPE__DUMP, ret, why, why_len);
+	if (!strcmp(o->command, "page-server"))
+		return q->ps ? map_page_server(q->ps, peer, ret, why, why_len)
+			     : refuse(-EINVAL, why, why_len, "ps: a page server needs its port");
+	err = map_dump_restore(q, type == CRIU_REQ_TYPE__DUMP, ret, why, why_len);
+	if (!err && q->ps && type == CRIU_REQ_TYPE__DUMP)
+		err = map_page_server(q->ps, peer, ret, why, why_len);
+	return err;
 }
 
 void rpc_opts_log_accepted(const CriuOpts *q, bool dump)
@@ -450,7 +492,9 @@ void rpc_opts_free(struct rpc_opts *r)
 	free(r->o.inherit_fds);
 	free(r->ext_inos);
 	free(r->o.join_ns);
-	*r = (struct rpc_opts){ 0 };
+	if (r->ps_fd >= 0)
+		close(r->ps_fd);
+	*r = (struct rpc_opts){ .ps_fd = -1 };
 }
 
 const char *rpc_type_name(CriuReqType type)

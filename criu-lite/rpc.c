@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -267,6 +269,41 @@ static void log_fields(const CriuOpts *q)
 	pr_info("rpc: the request sets:%s", line);
 }
 
+/*
+ * A request's options mapped into *@r (free with rpc_opts_free()
+ * whatever this returns), its directories taken (*@ret_dfd) and its log
+ * opened; a refusal is logged there. 0 or -errno.
+ */
+static int take_request(struct swrk *s, const CriuReq *req, struct rpc_opts *r, int *ret_dfd)
+{
+	char why[512];
+	int err;
+
+	log_clear_first_error();
+	err = rpc_map_opts(req->opts, req->type, s->peer, r, why, sizeof(why));
+	/* Without the directory named there is no log to write a refusal to. */
+	if (r->o.images_dir) {
+		int e = open_dirs_and_log(r, ret_dfd);
+
+		if (!err)
+			err = e;
+	}
+	if (err && why[0])
+		pr_err("rpc: %s refused: %s", rpc_type_name(req->type), why);
+	return err;
+}
+
+/* The reply @resp to a request take_request() took, whose outcome is @err; returns the first error. */
+static int finish_request(struct swrk *s, const CriuResp *resp, struct rpc_opts *r, int err)
+{
+	int e = send_resp(s->sk, resp);
+
+	rpc_opts_free(r);
+	/* What goes on is logged to the next request's log, or nowhere. */
+	log_close();
+	return err ? err : e;
+}
+
 /* DUMP, RESTORE, CHECK: options mapped, directories and log taken, then the command. */
 static int handle_command(struct swrk *s, const CriuReq *req)
 {
@@ -274,22 +311,11 @@ static int handle_command(struct swrk *s, const CriuReq *req)
 	CriuResp resp = CRIU_RESP__INIT;
 	CriuDumpResp dump = CRIU_DUMP_RESP__INIT;
 	CriuRestoreResp rst = CRIU_RESTORE_RESP__INIT;
-	char why[512];
 	int err, dfd = -1, exit_status = 0;
 
-	log_clear_first_error();
 	resp.type = req->type;
-	err = rpc_map_opts(req->opts, req->type, s->peer, &r, why, sizeof(why));
-	/* Without the directory named there is no log to write a refusal to. */
-	if (r.o.images_dir) {
-		int e = open_dirs_and_log(&r, &dfd);
-
-		if (!err)
-			err = e;
-	}
-	if (err && why[0])
-		pr_err("rpc: %s refused: %s", rpc_type_name(req->type), why);
-	else if (!err && req->keep_open && req->type != CRIU_REQ_TYPE__CHECK)
+	err = take_request(s, req, &r, &dfd);
+	if (!err && req->keep_open && req->type != CRIU_REQ_TYPE__CHECK)
 		err = pr_errno(-EINVAL, "rpc: keep_open: cr serves one %s per swrk process",
 			       rpc_type_name(req->type));
 	if (!err) {
@@ -327,16 +353,69 @@ static int handle_command(struct swrk *s, const CriuReq *req)
 	}
 	if (err)
 		pr_info("rpc: %s failed: %s", rpc_type_name(req->type), resp.cr_errmsg);
-	{
-		int e = send_resp(s->sk, &resp);
+	return finish_request(s, &resp, &r, err);
+}
 
-		if (!err)
-			err = e;
+/*
+ * PAGE_SERVER, PAGE_SERVER_CHLD: a child of this process serves the
+ * page server (it outlives the request and this process; PAGE_SERVER's
+ * in a session of its own, as criu's daemon); the reply, once it
+ * listens, names its pid and port. The child ends with the dump's
+ * connection: exit status 0 when every image came whole.
+ */
+static int handle_page_server(struct swrk *s, const CriuReq *req)
+{
+	CriuResp resp = CRIU_RESP__INIT;
+	CriuPageServerInfo ps = CRIU_PAGE_SERVER_INFO__INIT;
+	struct rpc_opts r;
+	char ready = 1;
+	int err, dfd = -1, p[2] = { -1, -1 };
+	pid_t pid = -1;
+
+	resp.type = req->type;
+	err = take_request(s, req, &r, &dfd);
+	if (!err && pipe2(p, O_CLOEXEC))
+		err = pr_errno(-errno, "rpc: %s: pipe", rpc_type_name(req->type));
+	if (!err) {
+		r.o.has_status_fd = true;
+		r.o.status_fd = p[1];
+		pid = fork();
+		if (pid < 0)
+			err = pr_errno(-errno, "rpc: %s: fork", rpc_type_name(req->type));
 	}
-	rpc_opts_free(&r);
-	/* What goes on is logged to the next request's log, or nowhere. */
-	log_close();
-	return err;
+	if (pid == 0) {
+		/* The caller's socket is not the server's: the caller sees the swrk's end go. */
+		close(s->sk);
+		close(p[0]);
+		if (req->type == CRIU_REQ_TYPE__PAGE_SERVER)
+			setsid();
+		err = cr_page_server(&r.o, TAKE_FD(dfd));
+		log_close();
+		_exit(err ? 1 : 0);
+	}
+	if (p[1] >= 0)
+		close(p[1]);
+	if (dfd >= 0)
+		close(dfd);
+	/* Its '\0' once it listens; nothing (EOF): it failed, and logged why. */
+	if (!err && (read(p[0], &ready, 1) != 1 || ready)) {
+		waitpid(pid, NULL, 0);
+		err = pr_errno(-ECONNREFUSED, "rpc: %s: the page server did not start (see the log)",
+			       rpc_type_name(req->type));
+	}
+	if (p[0] >= 0)
+		close(p[0]);
+	resp.success = !err;
+	if (err) {
+		set_failure(&resp, err);
+	} else {
+		resp.ps = &ps;
+		ps.has_pid = ps.has_port = true;
+		ps.pid = pid;
+		ps.port = r.o.ps.port;
+		pr_info("rpc: page server pid %d on port %d", pid, ps.port);
+	}
+	return finish_request(s, &resp, &r, err);
 }
 
 static int handle_version(struct swrk *s, const CriuReq *req)
@@ -383,7 +462,7 @@ static int handle_unsupported(struct swrk *s, const CriuReq *req)
 	if (req->opts && !rpc_map_opts(req->opts, CRIU_REQ_TYPE__CHECK, s->peer, &r, why, sizeof(why)))
 		open_dirs_and_log(&r, &dfd);
 	else
-		r = (struct rpc_opts){ 0 };
+		r = (struct rpc_opts){ .ps_fd = -1 };
 	rpc_opts_free(&r);
 	if (req->type == CRIU_REQ_TYPE__PRE_DUMP || req->type == CRIU_REQ_TYPE__SINGLE_PRE_DUMP)
 		err = pr_errno(-EOPNOTSUPP, "rpc: %s: cr has no pre-dump (incremental dumps) yet; use DUMP",
@@ -429,6 +508,10 @@ static int serve(struct swrk *s, const CriuReq *req, bool *ret_more)
 	case CRIU_REQ_TYPE__DUMP:
 	case CRIU_REQ_TYPE__RESTORE:
 		return handle_command(s, req);
+	case CRIU_REQ_TYPE__PAGE_SERVER:
+	case CRIU_REQ_TYPE__PAGE_SERVER_CHLD:
+		*ret_more = req->keep_open;
+		return handle_page_server(s, req);
 	default:
 		return handle_unsupported(s, req);
 	}

@@ -34,12 +34,14 @@ struct rpc_opts {
 	const char *log_name;	/* log_file, in the work directory; NULL: stderr */
 	bool notify;		/* notify_scripts: NOTIFY round trips */
 	uint32_t *ext_inos;	/* unix_sk_ino, for o.ext_unix_inos */
+	int ps_fd;		/* ps.fd: our copy of the caller's socket, or -1 */
 	char **strs;		/* what was made from the request, freed with it */
 	unsigned nr_strs;
 };
 
 /*
- * Maps the options of a request of @type (DUMP, RESTORE or CHECK) into
+ * Maps the options of a request of @type (DUMP, RESTORE, CHECK,
+ * PAGE_SERVER or PAGE_SERVER_CHLD) into
  * @ret (to be freed with rpc_opts_free() whatever is returned). @peer
  * is the caller: its fds (images_dir_fd, work_dir_fd) are named
  * /proc/@peer/fd/N. @opts may be NULL (no options: the defaults).

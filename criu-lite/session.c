@@ -23,7 +23,8 @@
  */
 int cr_take_images_dir(const struct cr_options *o, int *ret_dfd)
 {
-	if (!strcmp(o->command, "dump"))
+	/* The page server writes pages-N.img into -D: a directory a dump could write. */
+	if (!strcmp(o->command, "dump") || !strcmp(o->command, "page-server"))
 		return img_dir_lock(o->images_dir, IMG_DIR_DUMP, ret_dfd);
 	if (!strcmp(o->command, "restore")) {
 		/* Root restores what another user could have written only when told to. */
@@ -52,4 +53,17 @@ int cr_open_log(const struct cr_options *o, char *ret_path)
 	if (!ret)
 		strcpy(ret_path, path);
 	return ret;
+}
+
+int cr_status_ready(const struct cr_options *o)
+{
+	int err = 0;
+
+	if (!o->has_status_fd)
+		return 0;
+	/* criu's: one '\0' byte, then the fd is closed (the reader sees EOF after it). */
+	if (write(o->status_fd, "", 1) != 1)
+		err = pr_errno(-errno, "--status-fd %d: telling that cr is ready", o->status_fd);
+	close(o->status_fd);
+	return err;
 }

@@ -16,11 +16,11 @@
 #include "cleanup.h"
 #include "compiler.h"
 #include "image.h"
-#include "io.h"
 #include "log.h"
 #include "mem.h"
 #include "memfd.h"
 #include "namespaces.h"
+#include "page-xfer.h"
 #include "proc-parse.h"
 #include "shmem.h"
 #include "shmem-priv.h"
@@ -95,7 +95,7 @@ struct dump_runs {
 	ShmemEntry *e;
 	ShmemRun *runs;
 	size_t cap;
-	int pages_fd;
+	struct page_xfer *pages;
 	uint64_t *bytes;
 };
 
@@ -118,24 +118,26 @@ static int dump_run(void *arg, uint64_t off, uint64_t len, const char *buf)
 	r->off = off;
 	r->nr_pages = len / PAGE_SIZE;
 	r->crc = crc32c(0, buf, len);
-	err = write_all(dr->pages_fd, buf, len);
+	err = page_xfer_write(dr->pages, 0, buf, len);
+	if (!err)
+		err = page_xfer_sums(dr->pages, &(struct page_xfer_sum){ len, r->crc }, 1);
 	if (err)
-		return pr_errno(err, "writing shared memory pages");
+		return err;
 	dr->e->n_runs++;
 	*dr->bytes += len;
 	return 0;
 }
 
-static int dump_object(int obj_fd, const struct stat *st, ShmemEntry *e, struct img *pages,
+static int dump_object(int obj_fd, const struct stat *st, ShmemEntry *e, struct page_xfer *pages,
 		       uint64_t *ret_bytes)
 {
 	_cleanup_free_ char *buf = xmalloc(RUN_MAX_BYTES);
-	struct dump_runs dr = { .e = e, .pages_fd = pages->fd, .bytes = ret_bytes };
+	struct dump_runs dr = { .e = e, .pages = pages, .bytes = ret_bytes };
 	int err;
 
 	if (!buf)
 		return -ENOMEM;
-	e->page_off = lseek(pages->fd, 0, SEEK_CUR);
+	e->page_off = page_xfer_offset(pages);
 	err = shmem_scan(obj_fd, st->st_size, e->has_hugetlb_size, buf, dump_run, &dr);
 	if (!err) {
 		e->runs = xmalloc(sizeof(*e->runs) * (e->n_runs ? e->n_runs : 1));
@@ -188,7 +190,7 @@ static int sysv_describe(int shmid, ShmemEntry *e)
 }
 
 static int dump_new_object(struct shmem_dump *sd, pid_t pid, const VmaEntry *v, int fd,
-			   const struct stat *st, struct img *shmem_img, struct img *pages)
+			   const struct stat *st, struct img *shmem_img, struct page_xfer *pages)
 {
 	ShmemEntry e = SHMEM_ENTRY__INIT;
 	struct shmem_seen *n;
@@ -254,7 +256,7 @@ static int dump_new_object(struct shmem_dump *sd, pid_t pid, const VmaEntry *v, 
 }
 
 int shmem_dump_task(struct shmem_dump *sd, pid_t pid, MmEntry *mm, struct img *shmem_img,
-		    struct img *pages)
+		    struct page_xfer *pages)
 {
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		VmaEntry *v = mm->vmas[i];

@@ -32,8 +32,9 @@ struct shmem_dump {
  * and inode), writing its entry to @shmem_img and its pages to @pages the
  * first time the object is seen, and sets the VMA's shmid.
  */
+struct page_xfer;
 int shmem_dump_task(struct shmem_dump *sd, pid_t pid, MmEntry *mm, struct img *shmem_img,
-		    struct img *pages);
+		    struct page_xfer *pages);
 void shmem_dump_free(struct shmem_dump *sd);
 /*
  * A SysV segment that is not removed (IPC_RMID) outlives the killed

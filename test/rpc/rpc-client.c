@@ -34,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/shm.h>
@@ -973,6 +975,122 @@ static bool case_orphan_pts(int dir_fd)
 	return ok;
 }
 
+/* ---- the page server ------------------------------------------------------ */
+
+#define PS_PORT		27028
+
+/* A TCP connection to 127.0.0.1:@port, or -1. */
+static int connect_local(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int sk = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (sk >= 0 && connect(sk, (struct sockaddr *)&a, sizeof(a))) {
+		close(sk);
+		sk = -1;
+	}
+	return sk;
+}
+
+/*
+ * @type (PAGE_SERVER or PAGE_SERVER_CHLD), then a DUMP that sends its
+ * pages there, by address and port or (@by_fd) over a connection of
+ * ours (ps.fd); in the caller's net namespace.
+ */
+static bool page_server_and_dump(CriuReqType type, bool by_fd, int ps_dir, int dump_dir)
+{
+	struct session s;
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts o;
+	CriuPageServerInfo ps = CRIU_PAGE_SERVER_INFO__INIT;
+	CriuResp *r;
+	bool ok = true;
+	int sk = -1;
+	pid_t pid;
+
+	ps.address = "127.0.0.1";
+	ps.has_port = true;
+	ps.port = PS_PORT;
+	opts_for(&o, ps_dir, "ps.log");
+	o.ps = &ps;
+	req.type = type;
+	req.opts = &o;
+	r = one_call(&s, &req, NULL);
+	if (!r)
+		return false;
+	if (!r->success || !r->ps || !r->ps->has_pid || r->ps->pid <= 0 || r->ps->port != PS_PORT)
+		ok = fail("PAGE_SERVER: success %d, pid %d, port %d: %s", r->success, r->ps ? r->ps->pid : 0,
+			  r->ps ? r->ps->port : 0, r->cr_errmsg ? r->cr_errmsg : "");
+	criu_resp__free_unpacked(r, NULL);
+	if (!ok)
+		return false;
+
+	if (by_fd) {
+		sk = connect_local(PS_PORT);
+		if (sk < 0)
+			return fail("connecting to the page server: %s", strerror(errno));
+		ps = (CriuPageServerInfo)CRIU_PAGE_SERVER_INFO__INIT;
+		ps.has_fd = true;
+		ps.fd = sk;
+	}
+	pid = start_counter();
+	if (pid < 0 || !counts_past(5))
+		return fail("the process to dump does not count");
+	req_for(&req, CRIU_REQ_TYPE__DUMP, &o, dump_dir, "dump.log", pid);
+	o.ps = &ps;
+	r = one_call(&s, &req, NULL);
+	if (!r)
+		return false;
+	if (!r->success)
+		ok = fail("DUMP to the page server: %s", r->cr_errmsg ? r->cr_errmsg : "no message");
+	else if (faccessat(ps_dir, "pages-1.img", F_OK, 0))
+		ok = fail("no pages-1.img in the page server's directory");
+	else if (!faccessat(dump_dir, "pages-1.img", F_OK, 0))
+		ok = fail("pages-1.img in the dump's own directory");
+	else if (!reaped(pid))
+		ok = fail("pid %d was not killed by the dump", pid);
+	criu_resp__free_unpacked(r, NULL);
+	kill(pid, SIGKILL);
+	if (sk >= 0)
+		close(sk);
+	return ok;
+}
+
+/* Both request types, by address and by fd, one after the other: each server serves one dump. */
+static bool page_server_cases(int ps_dir, int dump_dir, int ps_dir2, int dump_dir2)
+{
+	if (unshare(CLONE_NEWNET) || system("ip link set lo up"))
+		return fail("a net namespace with lo up: %s", strerror(errno));
+	return page_server_and_dump(CRIU_REQ_TYPE__PAGE_SERVER, false, ps_dir, dump_dir) &&
+	       page_server_and_dump(CRIU_REQ_TYPE__PAGE_SERVER_CHLD, true, ps_dir2, dump_dir2);
+}
+
+/* In a child, which leaves the net namespace behind with it. */
+static bool case_page_server(int ps_dir, int dump_dir, int ps_dir2, int dump_dir2)
+{
+	int p[2], status = 0;
+	ssize_t n;
+	pid_t child;
+
+	if (pipe(p))
+		return fail("pipe: %s", strerror(errno));
+	child = fork();
+	if (child == 0) {
+		bool ok = page_server_cases(ps_dir, dump_dir, ps_dir2, dump_dir2);
+
+		if (!ok)
+			(void)!write(p[1], why, strlen(why));
+		_exit(ok ? 0 : 1);
+	}
+	close(p[1]);
+	n = read(p[0], why, sizeof(why) - 1);
+	why[n > 0 ? n : 0] = '\0';
+	close(p[0]);
+	if (child < 0 || waitpid(child, &status, 0) != child)
+		return fail("fork or wait: %s", strerror(errno));
+	return (WIFEXITED(status) && !WEXITSTATUS(status)) || (why[0] ? false : fail("exit status 0x%x", status));
+}
+
 static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -1031,6 +1149,8 @@ int main(int argc, char **argv)
 	report("join-ipc-objects", case_join_ipc_objects(open_dir("join-ipc")));
 	report("orphan-pts", case_orphan_pts(open_dir("orphan")));
 	report("external-pidns", case_external_pidns(open_dir("ext-pid")));
+	report("page-server", case_page_server(open_dir("ps"), open_dir("ps-dump"), open_dir("ps2"),
+					       open_dir("ps-dump2")));
 
 	printf("rpc: %u passed, %u failed\n", npass, nfail);
 	if (nfail)

@@ -24,6 +24,7 @@ extern int unit_register_mntns(void) __attribute__((weak));
 extern int unit_register_userns(void) __attribute__((weak));
 extern int unit_register_rpc(void) __attribute__((weak));
 extern int unit_register_stats(void) __attribute__((weak));
+extern int unit_register_page_wire(void) __attribute__((weak));
 
 /* Every suite registration; NULL entries are test files not linked in. */
 static int (*const registrations[])(void) = {
@@ -41,6 +42,7 @@ static int (*const registrations[])(void) = {
 	unit_register_userns,
 	unit_register_rpc,
 	unit_register_stats,
+	unit_register_page_wire,
 };
 
 int main(void)

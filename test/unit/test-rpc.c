@@ -175,14 +175,13 @@ static void test_runc_restore(void)
 }
 
 static const char *const refused_fields[] = {
-	"track_mem", "auto_dedup", "lazy_pages", "tcp_close", "parent_img", "ps", "skip_mnt",
+	"track_mem", "auto_dedup", "lazy_pages", "tcp_close", "parent_img", "tls", "skip_mnt",
 	"lsm_profile", "pidfd_store_sk", "network_lock", "empty_ns 0x60000000",
 };
 
 /* Sets the @i-th of refused_fields in @o. */
 static void set_refused(CriuOpts *o, unsigned i)
 {
-	static CriuPageServerInfo ps = CRIU_PAGE_SERVER_INFO__INIT;
 	static char *skip[] = { (char *)"/mnt" };
 
 	switch (i) {
@@ -191,7 +190,7 @@ static void set_refused(CriuOpts *o, unsigned i)
 	case 2: o->lazy_pages = true; break;
 	case 3: o->has_tcp_close = o->tcp_close = true; break;
 	case 4: o->parent_img = (char *)"../pre"; break;
-	case 5: o->ps = &ps; break;
+	case 5: o->has_tls = o->tls = true; break;
 	case 6: o->n_skip_mnt = 1; o->skip_mnt = skip; break;
 	case 7: o->lsm_profile = (char *)"apparmor:x"; break;
 	case 8: o->has_pidfd_store_sk = true; o->pidfd_store_sk = 5; break;
@@ -204,6 +203,7 @@ static void set_refused(CriuOpts *o, unsigned i)
 /* Each of these, set, is refused naming the field. */
 static void test_refused(void)
 {
+	CriuPageServerInfo ps = CRIU_PAGE_SERVER_INFO__INIT;
 	CriuOpts o;
 
 	for (unsigned i = 0; i < sizeof(refused_fields) / sizeof(refused_fields[0]); i++) {
@@ -214,6 +214,20 @@ static void test_refused(void)
 			fprintf(stderr, "\n  %s: refused as '%s'\n", refused_fields[i], why);
 		CU_ASSERT_PTR_NOT_NULL(strstr(why, refused_fields[i]));
 	}
+	/* ps: the page server's address and port, both needed */
+	runc_dump(&o);
+	o.ps = &ps;
+	CU_ASSERT_EQUAL(map(&o, CRIU_REQ_TYPE__DUMP), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "ps: needs a port"));
+	rpc_opts_free(&r);
+	ps.address = (char *)"10.0.0.2";
+	ps.has_port = true;
+	ps.port = 27027;
+	runc_dump(&o);
+	o.ps = &ps;
+	CU_ASSERT_EQUAL(map(&o, CRIU_REQ_TYPE__DUMP), 0);
+	CU_ASSERT(r.o.ps.on && !r.o.ps.has_fd && r.o.ps.port == 27027 && !strcmp(r.o.ps.address, "10.0.0.2"));
+	rpc_opts_free(&r);
 	/* false is what cr does anyway */
 	runc_dump(&o);
 	o.has_track_mem = true;

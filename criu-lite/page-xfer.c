@@ -1,0 +1,261 @@
+/*
+ * The page sink of a dump (page-xfer.h): pages-N.img in -D, or a
+ * connection to `cr page-server` (the protocol is page-wire.h's).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "compiler.h"
+#include "cr.h"
+#include "image.h"
+#include "io.h"
+#include "log.h"
+#include "page-wire.h"
+#include "page-xfer.h"
+
+struct page_xfer {
+	struct img *img;		/* local: the file */
+	int sk;				/* remote: the connection, else -1 */
+	unsigned id;
+	char peer[80];			/* remote: "page server ADDR:PORT" */
+	uint64_t off;			/* of the next byte */
+	uint64_t summed;		/* remote: bytes whose SUMS went */
+	struct sigaction old_pipe;	/* remote: SIGPIPE as it was */
+};
+
+/* A lost connection says so, whatever the errno of the call that saw it. */
+static int peer_errno(struct page_xfer *x, int err, const char *what)
+{
+	if (err == -EPIPE || err == -ECONNRESET)
+		return pr_errno(err, "%s: the connection was lost while %s (%lu bytes of pages-%u.img sent; "
+				"a server that gave up says why in its log)",
+				x->peer, what, (unsigned long)(x->off - IMG_PAGES_DATA_OFF), x->id);
+	return pr_errno(err, "%s: %s", x->peer, what);
+}
+
+static int connect_to(const char *address, int port, char *peer, size_t peer_len)
+{
+	const char *gai;
+	int sk = ps_socket(address, port, false, &gai);
+
+	snprintf(peer, peer_len, "page server %s:%d", address, port);
+	if (sk < 0 && gai)
+		return pr_errno(sk, "%s: %s", peer, gai);
+	if (sk < 0)
+		return pr_errno(sk, "%s: cannot connect", peer);
+	return sk;
+}
+
+static int open_remote(const struct cr_options *o, unsigned id, struct page_xfer *x)
+{
+	struct ps_hdr h = { .cmd = PS_OPEN, .id = id, .len = IMG_DUMP_ID_SIZE };
+	uint8_t dump_id[IMG_DUMP_ID_SIZE];
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	int one = 1, err;
+
+	if (o->ps.has_fd) {
+		snprintf(x->peer, sizeof(x->peer), "page server on fd %d", o->ps.fd);
+		x->sk = fcntl(o->ps.fd, F_DUPFD_CLOEXEC, 0);
+		if (x->sk < 0)
+			return pr_errno(-errno, "%s: dup", x->peer);
+	} else {
+		if (!o->ps.address || o->ps.port <= 0)
+			return pr_errno(-EINVAL, "--page-server needs --address and --port");
+		x->sk = connect_to(o->ps.address, o->ps.port, x->peer, sizeof(x->peer));
+		if (x->sk < 0)
+			return x->sk;
+	}
+	/* COMMIT waits for its ACK: no Nagle delay on the small messages. */
+	if (setsockopt(x->sk, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)))
+		pr_debug("%s: TCP_NODELAY: %s", x->peer, strerror(errno));
+	/* splice() into a socket the peer closed raises SIGPIPE: an error return instead. */
+	sigaction(SIGPIPE, &ign, &x->old_pipe);
+	img_dump_id_get(dump_id);
+	err = ps_send(x->sk, &h, dump_id, sizeof(dump_id), 0);
+	if (err)
+		return peer_errno(x, err, "opening pages image");
+	pr_info("%s: sending pages-%u.img", x->peer, id);
+	return 0;
+}
+
+int page_xfer_open(const struct cr_options *o, int dfd, unsigned id, struct page_xfer **ret_x)
+{
+	struct page_xfer *x = xzalloc(sizeof(*x));
+	int err;
+
+	if (!x)
+		return -ENOMEM;
+	x->sk = -1;
+	x->id = id;
+	x->off = x->summed = IMG_PAGES_DATA_OFF;
+	err = o->ps.on ? open_remote(o, id, x) : img_open(dfd, IMG_PAGES, id, O_WRONLY, &x->img);
+	if (err) {
+		page_xfer_free(x);
+		return err;
+	}
+	*ret_x = x;
+	return 0;
+}
+
+uint64_t page_xfer_offset(const struct page_xfer *x)
+{
+	return x->off;
+}
+
+int page_xfer_splice(struct page_xfer *x, pid_t pid, int pipe_r, uint64_t len)
+{
+	struct ps_hdr h = { .cmd = PS_DATA, .id = x->id, .pid = pid, .off = x->off, .len = len };
+	int err;
+
+	if (x->img) {
+		/* cr holds the pipe's write end too: it never ends, a parasite gone is an error of its channel. */
+		err = ps_splice_all(pipe_r, x->img->fd, len);
+		if (err)
+			return pr_errno(err, "pid %d: splicing pages into %s", pid, x->img->name);
+	} else {
+		/* In pieces: the receiver's progress (and a fault point) per piece. */
+		for (uint64_t left = len; left; left -= h.len) {
+			h.off = x->off;
+			h.len = min(left, (uint64_t)PS_DATA_MAX);
+			err = cr_fail_point("page-send");
+			if (err)
+				return err;
+			err = ps_send(x->sk, &h, NULL, 0, 1);
+			if (!err)
+				err = ps_splice_all(pipe_r, x->sk, h.len);
+			if (err)
+				return peer_errno(x, err, "sending page data");
+			x->off += h.len;
+		}
+		return 0;
+	}
+	x->off += len;
+	return 0;
+}
+
+int page_xfer_write(struct page_xfer *x, pid_t pid, const void *buf, uint64_t len)
+{
+	struct ps_hdr h = { .cmd = PS_DATA, .id = x->id, .pid = pid, .off = x->off, .len = len };
+	int err;
+
+	if (x->img) {
+		err = write_all(x->img->fd, buf, len);
+		if (err)
+			return pr_errno(err, "writing shared memory pages into %s", x->img->name);
+	} else {
+		err = ps_send(x->sk, &h, buf, len, 1);
+		if (err)
+			return peer_errno(x, err, "sending shared memory pages");
+	}
+	x->off += len;
+	return 0;
+}
+
+int page_xfer_sums(struct page_xfer *x, const struct page_xfer_sum *sums, unsigned nr)
+{
+	struct ps_hdr h = { .cmd = PS_SUMS, .id = x->id, .off = x->summed };
+	_cleanup_free_ unsigned char *buf = NULL;
+	uint64_t covered = 0;
+	int err;
+
+	if (x->img || !nr)
+		return 0;
+	if (nr > PS_MAX_SUMS)
+		return pr_errno(-E2BIG, "%s: %u checksums in one message, at most %u", x->peer, nr, PS_MAX_SUMS);
+	buf = xmalloc((size_t)nr * PS_SUM_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	for (unsigned i = 0; i < nr; i++) {
+		ps_sum_pack(sums[i].len, sums[i].crc, buf + (size_t)i * PS_SUM_SIZE);
+		covered += sums[i].len;
+	}
+	h.count = nr;
+	h.len = (uint64_t)nr * PS_SUM_SIZE;
+	err = ps_send(x->sk, &h, buf, h.len, 1);
+	if (err)
+		return peer_errno(x, err, "sending checksums");
+	x->summed += covered;
+	return 0;
+}
+
+/* @cmd (SYNC, COMMIT), then the server's ACK. 0 or -errno (logged). */
+static int round_trip(struct page_xfer *x, enum ps_cmd cmd, const char *what)
+{
+	struct ps_hdr h = { .cmd = cmd, .id = x->id, .off = x->off };
+	unsigned char buf[PS_HDR_SIZE];
+	struct ps_hdr ack;
+	int err;
+
+	if (x->summed != x->off)
+		return pr_errno(-EINVAL, "%s: pages-%u.img: %lu bytes sent without checksums", x->peer, x->id,
+				(unsigned long)(x->off - x->summed));
+	err = ps_send(x->sk, &h, NULL, 0, 0);
+	if (!err)
+		err = ps_recv_all(x->sk, buf, sizeof(buf));
+	if (err)
+		return peer_errno(x, err, what);
+	err = ps_hdr_unpack(buf, x->peer, &ack);
+	if (err)
+		return err;
+	if (ack.cmd != PS_ACK || ack.id != x->id)
+		return pr_errno(-EPROTO, "%s: answered %s of pages-%u.img with %s of %u", x->peer, ps_cmd_name(cmd),
+				x->id, ps_cmd_name(ack.cmd), ack.id);
+	if (ack.count)
+		return pr_errno(-(int)ack.count, "%s: could not %s pages-%u.img (see its log)", x->peer,
+				cmd == PS_COMMIT ? "complete" : "receive", x->id);
+	return 0;
+}
+
+int page_xfer_sync(struct page_xfer *x)
+{
+	return x->img ? 0 : round_trip(x, PS_SYNC, "waiting for the pages to arrive");
+}
+
+/* COMMIT, then the server's word that pages-N.img is complete. */
+static int commit_remote(struct page_xfer *x)
+{
+	struct ps_hdr h = { .cmd = PS_CLOSE, .id = x->id };
+	int err = round_trip(x, PS_COMMIT, "committing pages image");
+
+	if (err)
+		return err;
+	err = ps_send(x->sk, &h, NULL, 0, 0);
+	if (err)
+		return peer_errno(x, err, "closing the session");
+	pr_info("%s: pages-%u.img complete there, %lu bytes", x->peer, x->id,
+		(unsigned long)(x->off - IMG_PAGES_DATA_OFF));
+	return 0;
+}
+
+int page_xfer_commit(struct page_xfer *x)
+{
+	int err;
+
+	if (!x)
+		return 0;
+	err = x->img ? img_close(TAKE_PTR(x->img)) : commit_remote(x);
+	page_xfer_free(x);
+	return err;
+}
+
+void page_xfer_free(struct page_xfer *x)
+{
+	if (!x)
+		return;
+	img_close(x->img);
+	if (x->sk >= 0) {
+		close(x->sk);
+		sigaction(SIGPIPE, &x->old_pipe, NULL);
+	}
+	free(x);
+}
