@@ -5,9 +5,15 @@
  * filter, from the kernel's packet_diag and getsockname(). Restore makes
  * the socket again in the tree's net namespace, bound as it was.
  *
+ * The older SOCK_PACKET ones (AF_PACKET or, as old programs ask,
+ * AF_INET: the kernel makes a packet socket either way) have no SOL_PACKET
+ * options: their protocol (packet_diag's) and the device they are bound
+ * to (getsockname()'s struct sockaddr_pkt names it) are kept, with the
+ * socket-level options and filter.
+ *
  * Not kept: the packets waiting in the queue (dropped with a warning, as
  * a busy link loses them). Refused: mapped rings (PACKET_RX_RING,
- * PACKET_TX_RING) and the older SOCK_PACKET.
+ * PACKET_TX_RING).
  */
 #include <errno.h>
 #include <linux/if_packet.h>
@@ -41,6 +47,7 @@ struct diag_one {
 	const struct fd_dump *d;
 	PacketSkEntry *e;
 	bool found, rings;
+	uint16_t num;		/* the protocol, host order */
 	int err;
 };
 
@@ -85,6 +92,7 @@ static int diag_parse(struct nlmsghdr *h, void *arg)
 	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)) || m->pdiag_ino != o->d->st.st_ino)
 		return 0;
 	o->found = true;
+	o->num = m->pdiag_num;
 	if (nlmsg_parse(h, sizeof(*m), tb, PACKET_DIAG_MAX, NULL))
 		return pr_errno(-EBADMSG, "pid %d: fd %d: packet_diag's reply", o->d->pid, o->d->fd);
 	if (tb[PACKET_DIAG_INFO]) {
@@ -111,6 +119,22 @@ static int diag_parse(struct nlmsghdr *h, void *arg)
 	return err;
 }
 
+/* A SOCK_PACKET socket: the device it is bound to, by name (getsockname() says "" when none). */
+static int dump_spkt(struct fd_dump *d, PacketSkEntry *e, const struct sockaddr_pkt *sp)
+{
+	char name[sizeof(sp->spkt_device) + 1];
+
+	memcpy(name, sp->spkt_device, sizeof(sp->spkt_device));
+	name[sizeof(sp->spkt_device)] = '\0';
+	if (!name[0])
+		return 0;
+	e->ifname = xstrdup(name);
+	if (!e->ifname)
+		return -ENOMEM;
+	pr_info("pid %d: fd %d: SOCK_PACKET socket bound to %s", d->pid, d->fd, name);
+	return 0;
+}
+
 static int packet_dump(struct fd_dump *d, FileEntry *fe)
 {
 	PacketSkEntry *e = xmalloc(sizeof(*e));
@@ -118,11 +142,14 @@ static int packet_dump(struct fd_dump *d, FileEntry *fe)
 		.sdiag_family = AF_PACKET, .pdiag_ino = d->st.st_ino,
 		.pdiag_show = PACKET_SHOW_INFO | PACKET_SHOW_MCLIST | PACKET_SHOW_RING_CFG | PACKET_SHOW_FANOUT,
 	};
-	struct diag_one o = { d, e, false, false, 0 };
-	struct sockaddr_ll sa;
+	struct diag_one o = { .d = d, .e = e };
+	union {
+		struct sockaddr_ll ll;
+		struct sockaddr_pkt pkt;	/* SOCK_PACKET's */
+	} sa;
 	socklen_t len = sizeof(sa), vlen = sizeof(int);
 	char ifname[IF_NAMESIZE], c;
-	int type, v, err;
+	int type, v, err = 0;
 	ssize_t n;
 
 	if (!e)
@@ -131,25 +158,29 @@ static int packet_dump(struct fd_dump *d, FileEntry *fe)
 	fe->packet_sk = e;
 	if (getsockopt(d->cr_fd, SOL_SOCKET, SO_TYPE, &type, &vlen) < 0 || getsockname(d->cr_fd, (struct sockaddr *)&sa, &len) < 0)
 		return pr_errno(-errno, "pid %d: fd %d (%s): SO_TYPE, getsockname", d->pid, d->fd, d->link);
-	if (type != SOCK_RAW && type != SOCK_DGRAM)
-		return files_refuse(d, "a packet socket", "only SOCK_RAW and SOCK_DGRAM ones are kept (not SOCK_PACKET)");
+	if (type != SOCK_RAW && type != SOCK_DGRAM && type != SOCK_PACKET)
+		return files_refuse(d, "a packet socket", "only SOCK_RAW, SOCK_DGRAM and SOCK_PACKET ones are kept");
 	e->type = type;
-	e->protocol = sa.sll_protocol;
-	if (sa.sll_ifindex) {
-		if (!if_indextoname(sa.sll_ifindex, ifname))
+	if (type == SOCK_PACKET) {
+		err = dump_spkt(d, e, &sa.pkt);
+	} else if (sa.ll.sll_ifindex) {
+		if (!if_indextoname(sa.ll.sll_ifindex, ifname))
 			return pr_errno(-errno, "pid %d: fd %d: the interface %d it is bound to", d->pid, d->fd,
-					sa.sll_ifindex);
+					sa.ll.sll_ifindex);
 		e->ifname = xstrdup(ifname);
 		if (!e->ifname)
 			return -ENOMEM;
 	}
-	err = sock_diag_dump(&req, sizeof(req), "the packet sockets", diag_parse, &o);
+	if (!err)
+		err = sock_diag_dump(&req, sizeof(req), "the packet sockets", diag_parse, &o);
 	if (err)
 		return err;
 	if (!o.found)
 		return files_refuse(d, "a packet socket", "packet_diag does not list it");
 	if (o.rings)
 		return files_refuse(d, "a packet socket", "it has mapped rings (PACKET_RX_RING, PACKET_TX_RING)");
+	/* SOCK_PACKET's address has the protocol only as the caller gave it to bind(). */
+	e->protocol = type == SOCK_PACKET ? htons(o.num) : sa.ll.sll_protocol;
 	vlen = sizeof(v);
 	if (getsockopt(d->cr_fd, SOL_SOCKET, SO_RCVBUF, &v, &vlen) == 0) {
 		e->has_rcvbuf = true;
@@ -191,8 +222,15 @@ static int packet_check(struct files_rst *rf, const FileEntry *fe)
 	const PacketSkEntry *e = fe->packet_sk;
 
 	(void)rf;
-	if (!e || (e->type != SOCK_RAW && e->type != SOCK_DGRAM) || sk_filter_check(e->filter))
+	if (!e || (e->type != SOCK_RAW && e->type != SOCK_DGRAM && e->type != SOCK_PACKET) ||
+	    sk_filter_check(e->filter))
 		return pr_errno(-EBADMSG, "files.img: packet socket file id %u is invalid", fe->id);
+	/* SOCK_PACKET: no SOL_PACKET option, a device name as short as struct sockaddr_pkt holds. */
+	if (e->type == SOCK_PACKET &&
+	    (e->version || e->reserve || e->tstamp || e->flags || e->copy_thresh || e->has_fanout || e->n_mclist ||
+	     (e->ifname && strlen(e->ifname) >= sizeof(((struct sockaddr_pkt *)0)->spkt_device))))
+		return pr_errno(-EBADMSG, "files.img: SOCK_PACKET socket file id %u has options it cannot have",
+				fe->id);
 	for (size_t i = 0; i < e->n_mclist; i++)
 		if (e->mclist[i]->has_addr && e->mclist[i]->addr.len > sizeof(((struct packet_mreq *)0)->mr_address))
 			return pr_errno(-EBADMSG, "files.img: packet socket file id %u: a membership's address is too long",
@@ -257,7 +295,15 @@ static int packet_open(struct files_rst *rf, const FileEntry *fe)
 	}
 	if (err)
 		return err;
-	if (e->ifname) {
+	if (e->ifname && e->type == SOCK_PACKET) {
+		struct sockaddr_pkt sp = { .spkt_family = AF_PACKET, .spkt_protocol = e->protocol };
+
+		/* The kernel wants struct sockaddr's size, and binds with the socket's protocol. */
+		memcpy(sp.spkt_device, e->ifname, strlen(e->ifname));
+		if (bind(fd, (struct sockaddr *)&sp, sizeof(struct sockaddr)) < 0)
+			return pr_errno(-errno, "%s: bind to %s (SOCK_PACKET)%s", what, e->ifname,
+					errno == ENODEV ? ": no such interface" : "");
+	} else if (e->ifname) {
 		sa.sll_ifindex = ifindex_of(e->ifname, what);
 		if (sa.sll_ifindex < 0)
 			return sa.sll_ifindex;
