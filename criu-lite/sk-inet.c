@@ -37,6 +37,7 @@
 #include "sk-inet-mc.h"
 #include "sk-inet-raw.h"
 #include "sk-filter.h"
+#include "sk-netns.h"
 #include "sk-opts.h"
 #include "sk-tcp.h"
 #include "sk-udp.h"
@@ -425,7 +426,9 @@ static int inet_dump(struct fd_dump *d, FileEntry *fe)
 		return -ENOMEM;
 	inet_sk_entry__init(e);
 	fe->inet_sk = e;
-	err = sk_dump_getsockopt(d, SOL_SOCKET, SO_DOMAIN, "SO_DOMAIN", &family, sizeof(family));
+	err = sk_dump_netns_check(d, "an inet socket");
+	if (!err)
+		err = sk_dump_getsockopt(d, SOL_SOCKET, SO_DOMAIN, "SO_DOMAIN", &family, sizeof(family));
 	if (!err)
 		err = sk_dump_getsockopt(d, SOL_SOCKET, SO_TYPE, "SO_TYPE", &type, sizeof(type));
 	if (!err)

@@ -29,6 +29,7 @@
 #include "files-kind.h"
 #include "log.h"
 #include "sk-filter.h"
+#include "sk-netns.h"
 #include "sk-opts.h"
 
 #ifndef NETLINK_LIST_MEMBERSHIPS
@@ -136,7 +137,9 @@ static int netlink_dump(struct fd_dump *d, FileEntry *fe)
 		return -ENOMEM;
 	netlink_sk_entry__init(e);
 	fe->netlink_sk = e;
-	err = sk_dump_getsockopt(d, SOL_SOCKET, SO_TYPE, "SO_TYPE", &type, sizeof(type));
+	err = sk_dump_netns_check(d, "a netlink socket");
+	if (!err)
+		err = sk_dump_getsockopt(d, SOL_SOCKET, SO_TYPE, "SO_TYPE", &type, sizeof(type));
 	if (!err)
 		err = sk_dump_getsockopt(d, SOL_SOCKET, SO_PROTOCOL, "SO_PROTOCOL", &proto, sizeof(proto));
 	if (err)

@@ -31,6 +31,7 @@
 #include "files-kind.h"
 #include "log.h"
 #include "sk-filter.h"
+#include "sk-netns.h"
 #include "sk-opts.h"
 #include "sock-diag.h"
 
@@ -156,6 +157,9 @@ static int packet_dump(struct fd_dump *d, FileEntry *fe)
 		return -ENOMEM;
 	packet_sk_entry__init(e);
 	fe->packet_sk = e;
+	err = sk_dump_netns_check(d, "a packet socket");
+	if (err)
+		return err;
 	if (getsockopt(d->cr_fd, SOL_SOCKET, SO_TYPE, &type, &vlen) < 0 || getsockname(d->cr_fd, (struct sockaddr *)&sa, &len) < 0)
 		return pr_errno(-errno, "pid %d: fd %d (%s): SO_TYPE, getsockname", d->pid, d->fd, d->link);
 	if (type != SOCK_RAW && type != SOCK_DGRAM && type != SOCK_PACKET)
