@@ -12,8 +12,15 @@
  * socket-level options and filter.
  *
  * Not kept: the packets waiting in the queue (dropped with a warning, as
- * a busy link loses them). Refused: mapped rings (PACKET_RX_RING,
- * PACKET_TX_RING).
+ * a busy link loses them).
+ *
+ * Refused: rings (PACKET_RX_RING, PACKET_TX_RING, any TPACKET_V*). Their
+ * setup could be made again and mapped at the same address, but not
+ * their position: the kernel fills (and sends) frames from an index of
+ * its own, which a new ring starts at 0 and no interface sets, while
+ * the program's index is in its memory. A ring made again would have the
+ * kernel write where the program does not read, and frames the user
+ * owns (unread packets, frames queued for sending) out of order.
  */
 #include <errno.h>
 #include <linux/if_packet.h>
@@ -47,7 +54,8 @@ static bool packet_match(const struct fd_dump *d)
 struct diag_one {
 	const struct fd_dump *d;
 	PacketSkEntry *e;
-	bool found, rings;
+	bool found;
+	struct packet_diag_ring ring[2];	/* RX, TX: pdr_frame_nr 0 for none */
 	uint16_t num;		/* the protocol, host order */
 	int err;
 };
@@ -105,7 +113,12 @@ static int diag_parse(struct nlmsghdr *h, void *arg)
 		o->e->copy_thresh = i->pdi_copy_thresh;
 		o->e->flags = i->pdi_flags & (PDI_AUXDATA | PDI_ORIGDEV | PDI_VNETHDR | PDI_LOSS);
 	}
-	o->rings = tb[PACKET_DIAG_RX_RING] || tb[PACKET_DIAG_TX_RING];
+	for (int k = 0; k < 2; k++) {
+		const struct nlattr *a = tb[k ? PACKET_DIAG_TX_RING : PACKET_DIAG_RX_RING];
+
+		if (a && nla_len(a) >= (int)sizeof(o->ring[k]))
+			memcpy(&o->ring[k], nla_data(a), sizeof(o->ring[k]));
+	}
 	if (tb[PACKET_DIAG_FANOUT]) {
 		o->e->has_fanout = true;
 		o->e->fanout = nla_get_u32(tb[PACKET_DIAG_FANOUT]);
@@ -134,6 +147,22 @@ static int dump_spkt(struct fd_dump *d, PacketSkEntry *e, const struct sockaddr_
 		return -ENOMEM;
 	pr_info("pid %d: fd %d: SOCK_PACKET socket bound to %s", d->pid, d->fd, name);
 	return 0;
+}
+
+/* Refuses @d, which has a ring: which, of what version and size. */
+static int refuse_rings(const struct fd_dump *d, const struct diag_one *o)
+{
+	char why[320], part[2][96] = { "", "" };
+
+	for (int k = 0; k < 2; k++)
+		if (o->ring[k].pdr_frame_nr)
+			snprintf(part[k], sizeof(part[k]), "%s%s (%u blocks of %u bytes, %u frames of %u)",
+				 k && part[0][0] ? " and " : "", k ? "PACKET_TX_RING" : "PACKET_RX_RING",
+				 o->ring[k].pdr_block_nr, o->ring[k].pdr_block_size, o->ring[k].pdr_frame_nr,
+				 o->ring[k].pdr_frame_size);
+	snprintf(why, sizeof(why), "it has a ring: %s%s, TPACKET_V%u; a ring made again would start where the "
+		 "kernel's index is 0, not where the program reads", part[0], part[1], o->e->version + 1);
+	return files_refuse(d, "a packet socket", why);
 }
 
 static int packet_dump(struct fd_dump *d, FileEntry *fe)
@@ -181,8 +210,8 @@ static int packet_dump(struct fd_dump *d, FileEntry *fe)
 		return err;
 	if (!o.found)
 		return files_refuse(d, "a packet socket", "packet_diag does not list it");
-	if (o.rings)
-		return files_refuse(d, "a packet socket", "it has mapped rings (PACKET_RX_RING, PACKET_TX_RING)");
+	if (o.ring[0].pdr_frame_nr || o.ring[1].pdr_frame_nr)
+		return refuse_rings(d, &o);
 	/* SOCK_PACKET's address has the protocol only as the caller gave it to bind(). */
 	e->protocol = type == SOCK_PACKET ? htons(o.num) : sa.ll.sll_protocol;
 	vlen = sizeof(v);
