@@ -17,10 +17,12 @@
  * Refused: rings (PACKET_RX_RING, PACKET_TX_RING, any TPACKET_V*). Their
  * setup could be made again and mapped at the same address, but not
  * their position: the kernel fills (and sends) frames from an index of
- * its own, which a new ring starts at 0 and no interface sets, while
- * the program's index is in its memory. A ring made again would have the
- * kernel write where the program does not read, and frames the user
- * owns (unread packets, frames queued for sending) out of order.
+ * its own, which no interface reads (packet_diag gives the geometry
+ * only; a ring whose frames are all the kernel's does not show it) or
+ * sets (a new ring starts at 0), while the program's index is in its
+ * memory. A ring made again would have the kernel write where the
+ * program does not read, and frames the user owns (unread packets,
+ * frames queued for sending) out of order.
  */
 #include <errno.h>
 #include <linux/if_packet.h>
