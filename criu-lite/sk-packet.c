@@ -151,6 +151,29 @@ static int dump_spkt(struct fd_dump *d, PacketSkEntry *e, const struct sockaddr_
 	return 0;
 }
 
+/*
+ * The fanout group: packet_diag gives its id and type, not its flags
+ * (PACKET_FANOUT_FLAG_*), which getsockopt() gives in the form setsockopt()
+ * takes: id | (type | flags) << 16. A group that demultiplexes by a BPF
+ * program is refused: the program cannot be read back.
+ */
+static int dump_fanout(struct fd_dump *d, PacketSkEntry *e)
+{
+	uint32_t type;
+	int err = sk_dump_getsockopt(d, SOL_PACKET, PACKET_FANOUT, "PACKET_FANOUT", &e->fanout, sizeof(e->fanout));
+	char why[128];
+
+	if (err)
+		return err;
+	type = (e->fanout >> 16) & 0xff;
+	if (type == PACKET_FANOUT_CBPF || type == PACKET_FANOUT_EBPF) {
+		snprintf(why, sizeof(why), "it is in fanout group %u, which picks sockets by a %s program (it cannot be "
+			 "read back)", e->fanout & 0xffff, type == PACKET_FANOUT_CBPF ? "classic BPF" : "eBPF");
+		return files_refuse(d, "a packet socket", why);
+	}
+	return 0;
+}
+
 /* Refuses @d, which has a ring: which, of what version and size. */
 static int refuse_rings(const struct fd_dump *d, const struct diag_one *o)
 {
@@ -214,6 +237,10 @@ static int packet_dump(struct fd_dump *d, FileEntry *fe)
 		return files_refuse(d, "a packet socket", "packet_diag does not list it");
 	if (o.ring[0].pdr_frame_nr || o.ring[1].pdr_frame_nr)
 		return refuse_rings(d, &o);
+	if (e->has_fanout)
+		err = dump_fanout(d, e);
+	if (err)
+		return err;
 	/* SOCK_PACKET's address has the protocol only as the caller gave it to bind(). */
 	e->protocol = type == SOCK_PACKET ? htons(o.num) : sa.ll.sll_protocol;
 	vlen = sizeof(v);
