@@ -7,8 +7,8 @@
  * with PACKET_FANOUT_FLAG_DEFRAG and PACKET_FANOUT_FLAG_ROLLOVER), one
  * of them with PACKET_VNET_HDR.
  *
- * After restore each option reads back as it was, and the filtered
- * socket still gets only what its filter lets through.
+ * After restore each option reads back as it was (PACKET_COPY_THRESH has
+ * no getsockopt: set only) and the filter is the same program.
  */
 #include <arpa/inet.h>
 #include <errno.h>
