@@ -29,15 +29,8 @@
 #define UDPLITE_SEND_CSCOV	10
 #define UDPLITE_RECV_CSCOV	11
 
-struct sk {
-	const char *name;
-	int fd;
-	struct sockaddr_storage addr;	/* as its peers see it */
-	socklen_t alen;
-};
-
-static struct sk r4 = { .name = "R4" }, s4 = { .name = "S4" }, c4 = { .name = "C4" },
-		 r6 = { .name = "R6" }, s6 = { .name = "S6" }, d6 = { .name = "D6" };
+static struct dgram_sk r4 = { .name = "R4" }, s4 = { .name = "S4" }, c4 = { .name = "C4" },
+		      r6 = { .name = "R6" }, s6 = { .name = "S6" }, d6 = { .name = "D6" };
 
 static int lite(int family)
 {
@@ -48,7 +41,7 @@ static int lite(int family)
 	return fd;
 }
 
-static void named(struct sk *s)
+static void named(struct dgram_sk *s)
 {
 	s->alen = sizeof(s->addr);
 	if (getsockname(s->fd, (struct sockaddr *)&s->addr, &s->alen))
@@ -56,7 +49,7 @@ static void named(struct sk *s)
 }
 
 /* Bound to the loopback (@any: IPv6's any address, dual-stack; peers reach it on the loopback). */
-static void bound(struct sk *s, int family, int any)
+static void bound(struct dgram_sk *s, int family, int any)
 {
 	struct sockaddr_storage ss = { .ss_family = family };
 	socklen_t len = sizeof(struct sockaddr_in);
@@ -78,61 +71,23 @@ static void bound(struct sk *s, int family, int any)
 	named(s);
 }
 
-static void setint(struct sk *s, int opt, int v)
+static int getint(struct dgram_sk *s, int level, int opt)
+{
+	return sk_getint(s->fd, level, opt, s->name);
+}
+
+/* Sends MSG from FROM to an address that is no dgram_sk's. */
+static void send_to(struct dgram_sk *from, const struct sockaddr_storage *to, socklen_t tlen, const char *msg)
+{
+	struct dgram_sk t = { .name = "an address", .addr = *to, .alen = tlen };
+
+	dgram_send(from, &t, msg);
+}
+
+static void setint(struct dgram_sk *s, int opt, int v)
 {
 	if (setsockopt(s->fd, SOL_UDPLITE, opt, &v, sizeof(v)))
 		fail_errno("%s: setting UDP-Lite option %d", s->name, opt);
-}
-
-static int getint(struct sk *s, int level, int opt)
-{
-	int v;
-	socklen_t len = sizeof(v);
-
-	if (getsockopt(s->fd, level, opt, &v, &len))
-		fail_errno("%s: getsockopt", s->name);
-	return v;
-}
-
-static void send_to(struct sk *from, const struct sockaddr_storage *to, socklen_t tlen, const char *msg)
-{
-	if (sendto(from->fd, msg, strlen(msg), 0, (const struct sockaddr *)to, tlen) != (ssize_t)strlen(msg))
-		fail_errno("%s: send '%s'", from->name, msg);
-}
-
-static void send_sk(struct sk *from, struct sk *to, const char *msg)
-{
-	send_to(from, to ? &to->addr : NULL, to ? to->alen : 0, msg);
-}
-
-/* The next datagram at @r must be @msg from @addr (@alen bytes). */
-static void expect_from(struct sk *r, const struct sockaddr_storage *addr, socklen_t alen, const char *who,
-			const char *msg)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	char buf[256];
-	ssize_t n = recvfrom(r->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&ss, &len);
-
-	if (n < 0)
-		fail_errno("%s: expected '%s' from %s", r->name, msg, who);
-	if ((size_t)n != strlen(msg) || memcmp(buf, msg, n))
-		fail("%s: got '%.*s' (%zd bytes), expected '%s'", r->name, (int)n, buf, n, msg);
-	if (len != alen || memcmp(&ss, addr, len))
-		fail("%s: '%s' did not come from %s's address", r->name, msg, who);
-}
-
-static void expect(struct sk *r, struct sk *from, const char *msg)
-{
-	expect_from(r, &from->addr, from->alen, from->name, msg);
-}
-
-static void expect_empty(struct sk *r)
-{
-	char c;
-
-	if (recv(r->fd, &c, 1, MSG_DONTWAIT) >= 0 || errno != EAGAIN)
-		fail("%s: more datagrams than expected", r->name);
 }
 
 int main(int argc, char **argv)
@@ -164,25 +119,25 @@ int main(int argc, char **argv)
 	m->sin6_addr.s6_addr[10] = m->sin6_addr.s6_addr[11] = 0xff;
 	memcpy(&m->sin6_addr.s6_addr[12], &((struct sockaddr_in *)&s4.addr)->sin_addr, 4);
 
-	send_sk(&s4, &r4, "covered by 8 bytes");
-	send_sk(&s4, &r4, "");
-	send_sk(&c4, NULL, "from the connected one");
-	send_sk(&s6, &r6, "six one");
-	send_sk(&s6, &r6, "six two");
+	dgram_send(&s4, &r4, "covered by 8 bytes");
+	dgram_send(&s4, &r4, "");
+	dgram_send(&c4, NULL, "from the connected one");
+	dgram_send(&s6, &r6, "six one");
+	dgram_send(&s6, &r6, "six two");
 	send_to(&s4, &d6_lo, sizeof(struct sockaddr_in), "to the dual-stack one");
 
 	test_ready();
 	test_wait_checkpoint();
 
-	expect(&r4, &s4, "covered by 8 bytes");
-	expect(&r4, &s4, "");
-	expect(&r4, &c4, "from the connected one");
-	expect_empty(&r4);
-	expect(&r6, &s6, "six one");
-	expect(&r6, &s6, "six two");
-	expect_empty(&r6);
-	expect_from(&d6, &s4_mapped, sizeof(*m), "S4 (IPv4-mapped)", "to the dual-stack one");
-	expect_empty(&d6);
+	dgram_expect(&r4, &s4, "covered by 8 bytes");
+	dgram_expect(&r4, &s4, "");
+	dgram_expect(&r4, &c4, "from the connected one");
+	dgram_expect_empty(&r4);
+	dgram_expect(&r6, &s6, "six one");
+	dgram_expect(&r6, &s6, "six two");
+	dgram_expect_empty(&r6);
+	dgram_expect_from(&d6, &s4_mapped, sizeof(*m), "S4 (IPv4-mapped)", "to the dual-stack one");
+	dgram_expect_empty(&d6);
 	zdtm_check(getint(&r4, SOL_SOCKET, SO_PROTOCOL) == IPPROTO_UDPLITE);
 	zdtm_check(getint(&d6, SOL_SOCKET, SO_PROTOCOL) == IPPROTO_UDPLITE);
 	zdtm_check(getint(&r4, SOL_UDPLITE, UDPLITE_RECV_CSCOV) == 8);
@@ -195,17 +150,17 @@ int main(int argc, char **argv)
 		fail("R6: not connected to S6 any more");
 
 	/* New traffic, every way: R4 takes S4's partial coverage still. */
-	send_sk(&s4, &r4, "after, covered by 8");
-	expect(&r4, &s4, "after, covered by 8");
-	send_sk(&c4, NULL, "after, connected");
-	expect(&r4, &c4, "after, connected");
-	send_sk(&r4, &c4, "back to C4");
-	expect(&c4, &r4, "back to C4");
-	send_sk(&r6, NULL, "six back");
-	expect(&s6, &r6, "six back");
-	send_sk(&s6, &r6, "six again");
-	expect(&r6, &s6, "six again");
+	dgram_send(&s4, &r4, "after, covered by 8");
+	dgram_expect(&r4, &s4, "after, covered by 8");
+	dgram_send(&c4, NULL, "after, connected");
+	dgram_expect(&r4, &c4, "after, connected");
+	dgram_send(&r4, &c4, "back to C4");
+	dgram_expect(&c4, &r4, "back to C4");
+	dgram_send(&r6, NULL, "six back");
+	dgram_expect(&s6, &r6, "six back");
+	dgram_send(&s6, &r6, "six again");
+	dgram_expect(&r6, &s6, "six again");
 	send_to(&s4, &d6_lo, sizeof(struct sockaddr_in), "dual-stack again");
-	expect_from(&d6, &s4_mapped, sizeof(*m), "S4 (IPv4-mapped)", "dual-stack again");
+	dgram_expect_from(&d6, &s4_mapped, sizeof(*m), "S4 (IPv4-mapped)", "dual-stack again");
 	pass();
 }
