@@ -12,7 +12,9 @@
  *
  * After restore the queued datagrams come out in order, with their
  * senders; the sockets keep protocol, address, peer and coverage
- * options, and new datagrams go both ways.
+ * options, SO_PEEK_OFF is off as it was (also after a dump killed while
+ * cr peeked: test/zdtm/run's dump-sigkill-udp-peek), and new datagrams
+ * go both ways.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -96,6 +98,7 @@ int main(int argc, char **argv)
 	struct sockaddr_in6 *m = (struct sockaddr_in6 *)&s4_mapped;
 	struct sockaddr_storage peer;
 	socklen_t plen = sizeof(peer);
+	struct dgram_sk *const all[] = { &r4, &s4, &c4, &r6, &s6, &d6 };
 
 	test_init(argc, argv);
 
@@ -138,6 +141,10 @@ int main(int argc, char **argv)
 	dgram_expect_empty(&r6);
 	dgram_expect_from(&d6, &s4_mapped, sizeof(*m), "S4 (IPv4-mapped)", "to the dual-stack one");
 	dgram_expect_empty(&d6);
+	/* cr peeks with SO_PEEK_OFF: off again (-1) whatever became of cr (a dump killed meanwhile too). */
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (getint(all[i], SOL_SOCKET, SO_PEEK_OFF) != -1)
+			fail("%s: SO_PEEK_OFF is %d, not off", all[i]->name, getint(all[i], SOL_SOCKET, SO_PEEK_OFF));
 	zdtm_check(getint(&r4, SOL_SOCKET, SO_PROTOCOL) == IPPROTO_UDPLITE);
 	zdtm_check(getint(&d6, SOL_SOCKET, SO_PROTOCOL) == IPPROTO_UDPLITE);
 	zdtm_check(getint(&r4, SOL_UDPLITE, UDPLITE_RECV_CSCOV) == 8);
