@@ -26,7 +26,10 @@
 #include <linux/inet_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/sockios.h>
+#include <netinet/udp.h>
 #include <netlink/msg.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -233,6 +236,12 @@ static const struct sk_opt inet_opts[] = {
 	INET_OPT(SOL_IPV6, IPV6_HDRINCL, IPV6_HDRINCL, ONLY_RAW | ONLY_V6, v6_hdrincl),
 	INET_OPT(SOL_UDPLITE, UDPLITE_SEND_CSCOV, UDPLITE_SEND_CSCOV, ONLY_UDPLITE, udplite_send_cscov),
 	INET_OPT(SOL_UDPLITE, UDPLITE_RECV_CSCOV, UDPLITE_RECV_CSCOV, ONLY_UDPLITE, udplite_recv_cscov),
+	/* SOL_UDP for UDP-Lite too. UDP_CORK: refused with a datagram corked (dump_udp_cork()). */
+	INET_OPT(SOL_UDP, UDP_CORK, UDP_CORK, ONLY_UDP, udp_cork),
+	INET_OPT(SOL_UDP, UDP_SEGMENT, UDP_SEGMENT, ONLY_UDP, udp_segment),
+	INET_OPT(SOL_UDP, UDP_GRO, UDP_GRO, ONLY_UDP, udp_gro),
+	INET_OPT(SOL_UDP, UDP_NO_CHECK6_TX, UDP_NO_CHECK6_TX, ONLY_UDP | ONLY_V6, udp_no_check6_tx),
+	INET_OPT(SOL_UDP, UDP_NO_CHECK6_RX, UDP_NO_CHECK6_RX, ONLY_UDP | ONLY_V6, udp_no_check6_rx),
 #undef INET_OPT
 	/* Before bind: a socket bound to a device binds within it. */
 	SK_OPT_STR_ROW(InetSkEntry, SOL_SOCKET, SO_BINDTODEVICE, SK_SET_CHANGED, 0, bindtodevice),
@@ -415,6 +424,28 @@ static int dump_udp_shutdown(const struct fd_dump *d, InetSkEntry *e)
 	return 0;
 }
 
+/*
+ * A UDP socket corked with UDP_CORK holds the datagram being built in
+ * its send queue, which cr cannot read: refused then. (One corked by
+ * MSG_MORE alone does not show apart from datagrams still on their way
+ * out, in the same count: its part is lost.)
+ */
+static int dump_udp_cork(const struct fd_dump *d, const InetSkEntry *e)
+{
+	char why[128];
+	int outq;
+
+	if (!e->udp_cork)
+		return 0;
+	if (ioctl(d->cr_fd, SIOCOUTQ, &outq) < 0)
+		return pr_errno(-errno, "pid %d: fd %d (%s): SIOCOUTQ", d->pid, d->fd, d->link);
+	if (!outq)
+		return 0;
+	snprintf(why, sizeof(why), "it is corked (UDP_CORK) with a datagram being built (%d bytes) that cr cannot read",
+		 outq);
+	return files_refuse(d, e->protocol == IPPROTO_UDPLITE ? "a UDP-Lite socket" : "a UDP socket", why);
+}
+
 static int inet_dump(struct fd_dump *d, FileEntry *fe)
 {
 	InetSkEntry *e = xmalloc(sizeof(*e));
@@ -464,7 +495,9 @@ static int inet_dump(struct fd_dump *d, FileEntry *fe)
 		return pr_errno(err, "pid %d: fd %d (%s): getpeername", d->pid, d->fd, d->link);
 	e->state = err ? INET_SK_STATE__INET_UNCONNECTED : INET_SK_STATE__INET_CONNECTED;
 	e->bound = e->src_port != 0;
-	err = dump_udp_shutdown(d, e);
+	err = dump_udp_cork(d, e);
+	if (!err)
+		err = dump_udp_shutdown(d, e);
 	if (!err)
 		err = inet_mc_dump(d, e);
 	return err ? err : udp_queue_dump(d, e);
