@@ -37,12 +37,36 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "compiler.h"
 #include "files-kind.h"
 #include "log.h"
 #include "sk-filter.h"
 #include "sk-netns.h"
 #include "sk-opts.h"
 #include "sock-diag.h"
+
+#ifndef PACKET_VNET_HDR_SZ
+#define PACKET_VNET_HDR_SZ	24
+#endif
+
+/* SOL_PACKET options packet_diag does not give, none of them SOCK_PACKET's. */
+enum { NOT_SPKT = SK_OPT_CALLER, ONLY_VNET = SK_OPT_CALLER << 1 };
+#define PACKET_OPT(o, fl, field)								\
+	SK_OPT_INT_ROW(PacketSkEntry, SOL_PACKET, o, o, SK_SET_CHANGED, NOT_SPKT | (fl), field,		\
+		       SK_OPT_HAS(PacketSkEntry, field))
+static const struct sk_opt packet_opts[] = {
+	PACKET_OPT(PACKET_QDISC_BYPASS, 0, qdisc_bypass),
+	PACKET_OPT(PACKET_TX_HAS_OFF, 0, tx_has_off),
+	PACKET_OPT(PACKET_IGNORE_OUTGOING, 0, ignore_outgoing),
+	/* After PACKET_VNET_HDR (the header's size: 10 or 12); since 6.2. */
+	PACKET_OPT(PACKET_VNET_HDR_SZ, ONLY_VNET, vnet_hdr_sz),
+};
+#undef PACKET_OPT
+
+static unsigned opts_skip(const PacketSkEntry *e)
+{
+	return e->type == SOCK_PACKET ? NOT_SPKT : e->flags & PDI_VNETHDR ? 0 : ONLY_VNET;
+}
 
 /* ---- dump ---------------------------------------------------------------- */
 
@@ -243,6 +267,9 @@ static int packet_dump(struct fd_dump *d, FileEntry *fe)
 		return err;
 	/* SOCK_PACKET's address has the protocol only as the caller gave it to bind(). */
 	e->protocol = type == SOCK_PACKET ? htons(o.num) : sa.ll.sll_protocol;
+	err = sk_opts_dump(d, packet_opts, ARRAY_SIZE(packet_opts), opts_skip(e), e);
+	if (err)
+		return err;
 	vlen = sizeof(v);
 	if (getsockopt(d->cr_fd, SOL_SOCKET, SO_RCVBUF, &v, &vlen) == 0) {
 		e->has_rcvbuf = true;
@@ -343,6 +370,8 @@ static int packet_open(struct files_rst *rf, const FileEntry *fe)
 		err = set_int(fd, PACKET_VNET_HDR, 1, "PACKET_VNET_HDR", what);
 	if (!err && (e->flags & PDI_LOSS))
 		err = set_int(fd, PACKET_LOSS, 1, "PACKET_LOSS", what);
+	if (!err)
+		err = sk_opts_restore(fd, packet_opts, ARRAY_SIZE(packet_opts), opts_skip(e), e, what);
 	if (!err && e->has_rcvbuf) {
 		int v = e->rcvbuf / 2;
 

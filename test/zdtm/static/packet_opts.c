@@ -2,10 +2,11 @@
  * Packet socket options: a SOCK_RAW socket bound to the loopback with
  * PACKET_VERSION TPACKET_V3, PACKET_RESERVE, PACKET_ORIGDEV,
  * PACKET_AUXDATA, PACKET_TIMESTAMP, PACKET_COPY_THRESH, PACKET_LOSS,
+ * PACKET_QDISC_BYPASS, PACKET_TX_HAS_OFF, PACKET_IGNORE_OUTGOING,
  * SO_SNDBUF and a classic BPF filter; a SOCK_DGRAM one with
  * PACKET_ORIGDEV; two in a fanout group with flags (PACKET_FANOUT_LB
  * with PACKET_FANOUT_FLAG_DEFRAG and PACKET_FANOUT_FLAG_ROLLOVER), one
- * of them with PACKET_VNET_HDR.
+ * of them with PACKET_VNET_HDR and PACKET_VNET_HDR_SZ 12.
  *
  * After restore each option reads back as it was (PACKET_COPY_THRESH has
  * no getsockopt: set only) and the filter is the same program.
@@ -23,6 +24,9 @@
 #include <unistd.h>
 #include "zdtm.h"
 
+#ifndef PACKET_VNET_HDR_SZ
+#define PACKET_VNET_HDR_SZ	24
+#endif
 #define FANOUT_ID	0x4321
 #define FANOUT_ARG	(FANOUT_ID | (PACKET_FANOUT_LB | PACKET_FANOUT_FLAG_DEFRAG | PACKET_FANOUT_FLAG_ROLLOVER) << 16)
 
@@ -38,6 +42,9 @@ static const struct opt raw_opts[] = {
 	{ PACKET_AUXDATA, 1, "PACKET_AUXDATA" },
 	{ PACKET_TIMESTAMP, SOF_TIMESTAMPING_RAW_HARDWARE, "PACKET_TIMESTAMP" },
 	{ PACKET_LOSS, 1, "PACKET_LOSS" },
+	{ PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS" },
+	{ PACKET_TX_HAS_OFF, 1, "PACKET_TX_HAS_OFF" },
+	{ PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING" },
 };
 
 /* Accepts IPv4 packets only (the EtherType at offset 12 of the Ethernet header). */
@@ -91,6 +98,7 @@ int main(int argc, char **argv)
 		fail_errno("SO_ATTACH_FILTER");
 	set(dgram, SOL_PACKET, PACKET_ORIGDEV, 1, "PACKET_ORIGDEV");
 	set(fan[0], SOL_PACKET, PACKET_VNET_HDR, 1, "PACKET_VNET_HDR");
+	set(fan[0], SOL_PACKET, PACKET_VNET_HDR_SZ, 12, "PACKET_VNET_HDR_SZ");
 	for (int i = 0; i < 2; i++)
 		set(fan[i], SOL_PACKET, PACKET_FANOUT, FANOUT_ARG, "PACKET_FANOUT");
 	check(raw, SOL_SOCKET, SO_SNDBUF, 100000, "SO_SNDBUF");
@@ -104,6 +112,7 @@ int main(int argc, char **argv)
 	check(raw, SOL_SOCKET, SO_SNDBUF, sndbuf, "SO_SNDBUF");
 	check(dgram, SOL_PACKET, PACKET_ORIGDEV, 1, "PACKET_ORIGDEV");
 	check(fan[0], SOL_PACKET, PACKET_VNET_HDR, 1, "PACKET_VNET_HDR");
+	check(fan[0], SOL_PACKET, PACKET_VNET_HDR_SZ, 12, "PACKET_VNET_HDR_SZ");
 	check(fan[1], SOL_PACKET, PACKET_VNET_HDR, 0, "PACKET_VNET_HDR");
 	for (int i = 0; i < 2; i++)
 		check(fan[i], SOL_PACKET, PACKET_FANOUT, FANOUT_ARG, "PACKET_FANOUT");
