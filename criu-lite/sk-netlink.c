@@ -12,8 +12,9 @@
  * message sent again would not be the same one: the kernel's (port id 0)
  * come from no socket cr can make, a peer's would have to come from the
  * peer's port id, which its own restored socket holds. The refusal names
- * the first message's sender and the bytes queued. (CRIU keeps no
- * netlink queue either.)
+ * the first message's sender and the bytes queued. (The CRIU sources
+ * read for this refuse such a socket too: "The socket has data to
+ * read".)
  */
 #include <errno.h>
 #include <linux/netlink.h>
