@@ -77,8 +77,10 @@ static int check_mapped_file(pid_t pid, const struct proc_vma *v, VmaEntry *e)
 	if (lstat(mf, &lst))
 		return pr_errno(-errno, "pid %d: %s", pid, mf);
 	if (!S_ISREG(st.st_mode))
-		return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx of %s: not a regular file",
-				pid, (unsigned long)v->start, (unsigned long)v->end, v->path);
+		return pr_errno(-ENOTSUP, "pid %d: mapping %lx-%lx of %s: not a regular file%s",
+				pid, (unsigned long)v->start, (unsigned long)v->end, v->path,
+				S_ISSOCK(st.st_mode) ? " (a packet socket's ring, PACKET_RX_RING or PACKET_TX_RING: "
+				"cr keeps no rings)" : "");
 	/* The name from the top of the task's mount namespace (maps shows a chrooted task's so). */
 	named = st.st_nlink && !v->deleted && v->path[0] == '/' &&
 		!proc_mnt_path(pid, v->path, seen, sizeof(seen)) && !stat(seen, &pst) &&

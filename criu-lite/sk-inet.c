@@ -1,5 +1,7 @@
 /*
- * IPv4 and IPv6 TCP and UDP sockets.
+ * IPv4 and IPv6 TCP, UDP and UDP-Lite sockets (and raw and ping ones:
+ * sk-inet-raw.c). UDP-Lite is UDP with a partial checksum: kept as UDP
+ * is, with its checksum coverage options.
  *
  * Kept: family, type, bound address and port, listening state and
  * backlog, a UDP socket's peer and its queued datagrams (with their
@@ -24,7 +26,10 @@
 #include <linux/inet_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/sockios.h>
+#include <netinet/udp.h>
 #include <netlink/msg.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -35,11 +40,18 @@
 #include "sk-inet-mc.h"
 #include "sk-inet-raw.h"
 #include "sk-filter.h"
+#include "sk-netns.h"
 #include "sk-opts.h"
 #include "sk-tcp.h"
 #include "sk-udp.h"
 #include "sock-diag.h"
 
+/* UDP-Lite (include/net/udplite.h: no uapi header has them). */
+#ifndef SOL_UDPLITE
+#define SOL_UDPLITE		136
+#endif
+#define UDPLITE_SEND_CSCOV	10
+#define UDPLITE_RECV_CSCOV	11
 
 /* ---- sock_diag: what getsockopt() does not tell ---------------------------- */
 
@@ -55,19 +67,31 @@ struct diag_sk {
 	uint16_t dport;			/* host order */
 };
 
+/* UDP or UDP-Lite: a datagram socket with ports, a queue cr keeps and sock_diag's udp tables. */
+static bool is_udp(uint32_t type, uint32_t proto)
+{
+	return type == SOCK_DGRAM && (proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE);
+}
+
+static const char *proto_name(uint32_t proto)
+{
+	return proto == IPPROTO_UDP ? "UDP" : proto == IPPROTO_UDPLITE ? "UDP-Lite" : "TCP";
+}
+
 /*
- * TCP and UDP sockets of the net namespace, by protocol and family (the
- * index: udp * 2 + v6), sorted by inode; each read once per dump.
+ * TCP, UDP and UDP-Lite sockets of the net namespace, by protocol and
+ * family (the index: protocol * 2 + v6), sorted by inode; each read once
+ * per dump.
  */
 static struct diag_cache {
 	bool done;
 	struct diag_sk *v;
 	size_t nr, cap;
-} diag[4];
+} diag[6];
 
 static struct diag_cache *diag_of(int family, int proto)
 {
-	return &diag[(proto == IPPROTO_UDP) * 2 + (family == AF_INET6)];
+	return &diag[(proto == IPPROTO_UDP ? 1 : proto == IPPROTO_UDPLITE ? 2 : 0) * 2 + (family == AF_INET6)];
 }
 
 /* One reply of the dump: a socket into the cache. 0 or -ENOMEM. */
@@ -110,13 +134,13 @@ static int diag_load(struct diag_cache *c, int family, int proto)
 	/* UDP: bound or connected (unbound ones are in no table the kernel lists). */
 	struct inet_diag_req_v2 req = {
 		.sdiag_family = family, .sdiag_protocol = proto,
-		.idiag_states = proto == IPPROTO_UDP ? ~0u : 1 << TCP_LISTEN | 1 << TCP_ESTABLISHED | 1 << TCP_CLOSE_WAIT | 1 << TCP_SYN_SENT |
+		.idiag_states = proto != IPPROTO_TCP ? ~0u : 1 << TCP_LISTEN | 1 << TCP_ESTABLISHED | 1 << TCP_CLOSE_WAIT | 1 << TCP_SYN_SENT |
 				1 << TCP_FIN_WAIT1 | 1 << TCP_FIN_WAIT2 | 1 << TCP_LAST_ACK | 1 << TCP_CLOSING,
 	};
 	char what[32];
 	int err;
 
-	snprintf(what, sizeof(what), "the %s sockets (IPv%d)", proto == IPPROTO_UDP ? "UDP" : "TCP",
+	snprintf(what, sizeof(what), "the %s sockets (IPv%d)", proto_name(proto),
 		 family == AF_INET6 ? 6 : 4);
 	err = sock_diag_dump(&req, sizeof(req), what, diag_add, c);
 
@@ -138,7 +162,7 @@ static int diag_find(const struct fd_dump *d, int family, int proto, const struc
 	*ret = bsearch(&key, c->v, c->nr, sizeof(*c->v), cmp_diag);
 	if (!*ret)
 		return pr_errno(-ENOENT, "pid %d: fd %d (%s): sock_diag does not list this %s socket",
-				d->pid, d->fd, d->link, proto == IPPROTO_UDP ? "UDP" : "TCP");
+				d->pid, d->fd, d->link, proto_name(proto));
 	return 0;
 }
 
@@ -161,6 +185,7 @@ enum {
 	ONLY_TCP = SK_OPT_CALLER, ONLY_V6 = SK_OPT_CALLER << 1, NOT_IN_REPAIR = SK_OPT_CALLER << 2,
 	ONLY_UDP = SK_OPT_CALLER << 3, ONLY_RAW = SK_OPT_CALLER << 4, ONLY_ICMP4 = SK_OPT_CALLER << 5,
 	IP4 = SK_OPT_CALLER << 6,	/* SOL_IP: not on a raw IPv6 socket, which has no IPv4 side */
+	ONLY_UDPLITE = SK_OPT_CALLER << 7,
 };
 
 /* Read at dump; the integers set at restore where they differ from a new socket's. */
@@ -209,6 +234,14 @@ static const struct sk_opt inet_opts[] = {
 	INET_OPT(SOL_RAW, ICMP_FILTER, ICMP_FILTER, ONLY_RAW | ONLY_ICMP4, icmp_filter),
 	INET_OPT(SOL_IPV6, IPV6_CHECKSUM, IPV6_CHECKSUM, ONLY_RAW | ONLY_V6, v6_checksum),
 	INET_OPT(SOL_IPV6, IPV6_HDRINCL, IPV6_HDRINCL, ONLY_RAW | ONLY_V6, v6_hdrincl),
+	INET_OPT(SOL_UDPLITE, UDPLITE_SEND_CSCOV, UDPLITE_SEND_CSCOV, ONLY_UDPLITE, udplite_send_cscov),
+	INET_OPT(SOL_UDPLITE, UDPLITE_RECV_CSCOV, UDPLITE_RECV_CSCOV, ONLY_UDPLITE, udplite_recv_cscov),
+	/* SOL_UDP for UDP-Lite too. UDP_CORK: refused with a datagram corked (dump_udp_cork()). */
+	INET_OPT(SOL_UDP, UDP_CORK, UDP_CORK, ONLY_UDP, udp_cork),
+	INET_OPT(SOL_UDP, UDP_SEGMENT, UDP_SEGMENT, ONLY_UDP, udp_segment),
+	INET_OPT(SOL_UDP, UDP_GRO, UDP_GRO, ONLY_UDP, udp_gro),
+	INET_OPT(SOL_UDP, UDP_NO_CHECK6_TX, UDP_NO_CHECK6_TX, ONLY_UDP | ONLY_V6, udp_no_check6_tx),
+	INET_OPT(SOL_UDP, UDP_NO_CHECK6_RX, UDP_NO_CHECK6_RX, ONLY_UDP | ONLY_V6, udp_no_check6_rx),
 #undef INET_OPT
 	/* Before bind: a socket bound to a device binds within it. */
 	SK_OPT_STR_ROW(InetSkEntry, SOL_SOCKET, SO_BINDTODEVICE, SK_SET_CHANGED, 0, bindtodevice),
@@ -224,7 +257,8 @@ static unsigned opts_skip(uint32_t family, uint32_t type, uint32_t proto)
 {
 	bool raw = type == SOCK_RAW;
 
-	return (raw || proto != IPPROTO_TCP ? ONLY_TCP : 0) | (raw || proto != IPPROTO_UDP ? ONLY_UDP : 0) |
+	return (raw || proto != IPPROTO_TCP ? ONLY_TCP : 0) | (!is_udp(type, proto) ? ONLY_UDP : 0) |
+	       (!is_udp(type, proto) || proto != IPPROTO_UDPLITE ? ONLY_UDPLITE : 0) |
 	       (family != AF_INET6 ? ONLY_V6 : 0) | (!raw ? ONLY_RAW : 0) |
 	       (family != AF_INET || proto != IPPROTO_ICMP ? ONLY_ICMP4 : 0) |
 	       (raw && family == AF_INET6 ? IP4 : 0);
@@ -250,7 +284,8 @@ static int restore_opts(int fd, const FileEntry *fe, bool repair)
 
 static bool inet_match(const struct fd_dump *d)
 {
-	static const char *const names[] = { "TCP", "TCPv6", "UDP", "UDPv6", "RAW", "RAWv6", "PING", "PINGv6", NULL };
+	static const char *const names[] = { "TCP", "TCPv6", "UDP", "UDPv6", "UDP-Lite", "UDPLITEv6", "RAW", "RAWv6",
+					     "PING", "PINGv6", NULL };
 
 	return sk_dump_proto_is(d, names);
 }
@@ -376,7 +411,7 @@ static int dump_udp_shutdown(const struct fd_dump *d, InetSkEntry *e)
 	int err;
 
 	if (e->bound || e->state == INET_SK_STATE__INET_CONNECTED) {
-		err = diag_find(d, e->family, IPPROTO_UDP, &s);
+		err = diag_find(d, e->family, e->protocol, &s);
 		if (err)
 			return err;
 		e->shutdown = s->shutdown;
@@ -387,6 +422,28 @@ static int dump_udp_shutdown(const struct fd_dump *d, InetSkEntry *e)
 	}
 	e->has_shutdown = e->shutdown != 0;
 	return 0;
+}
+
+/*
+ * A UDP socket corked with UDP_CORK holds the datagram being built in
+ * its send queue, which cr cannot read: refused then. (One corked by
+ * MSG_MORE alone does not show apart from datagrams still on their way
+ * out, in the same count: its part is lost.)
+ */
+static int dump_udp_cork(const struct fd_dump *d, const InetSkEntry *e)
+{
+	char why[128];
+	int outq;
+
+	if (!e->udp_cork)
+		return 0;
+	if (ioctl(d->cr_fd, SIOCOUTQ, &outq) < 0)
+		return pr_errno(-errno, "pid %d: fd %d (%s): SIOCOUTQ", d->pid, d->fd, d->link);
+	if (!outq)
+		return 0;
+	snprintf(why, sizeof(why), "it is corked (UDP_CORK) with a datagram being built (%d bytes) that cr cannot read",
+		 outq);
+	return files_refuse(d, e->protocol == IPPROTO_UDPLITE ? "a UDP-Lite socket" : "a UDP socket", why);
 }
 
 static int inet_dump(struct fd_dump *d, FileEntry *fe)
@@ -400,7 +457,9 @@ static int inet_dump(struct fd_dump *d, FileEntry *fe)
 		return -ENOMEM;
 	inet_sk_entry__init(e);
 	fe->inet_sk = e;
-	err = sk_dump_getsockopt(d, SOL_SOCKET, SO_DOMAIN, "SO_DOMAIN", &family, sizeof(family));
+	err = sk_dump_netns_check(d, "an inet socket");
+	if (!err)
+		err = sk_dump_getsockopt(d, SOL_SOCKET, SO_DOMAIN, "SO_DOMAIN", &family, sizeof(family));
 	if (!err)
 		err = sk_dump_getsockopt(d, SOL_SOCKET, SO_TYPE, "SO_TYPE", &type, sizeof(type));
 	if (!err)
@@ -408,9 +467,10 @@ static int inet_dump(struct fd_dump *d, FileEntry *fe)
 	if (err)
 		return err;
 	if ((family != AF_INET && family != AF_INET6) ||
-	    !((type == SOCK_STREAM && proto == IPPROTO_TCP) || (type == SOCK_DGRAM && proto == IPPROTO_UDP) ||
+	    !((type == SOCK_STREAM && proto == IPPROTO_TCP) || is_udp(type, proto) ||
 	      type == SOCK_RAW || is_ping(type, proto)))
-		return files_refuse(d, "an inet socket", "only TCP, UDP, raw and ping sockets of IPv4 and IPv6 are kept");
+		return files_refuse(d, "an inet socket",
+				    "only TCP, UDP, UDP-Lite, raw and ping sockets of IPv4 and IPv6 are kept");
 	e->family = family;
 	e->type = type;
 	e->protocol = proto;
@@ -435,7 +495,9 @@ static int inet_dump(struct fd_dump *d, FileEntry *fe)
 		return pr_errno(err, "pid %d: fd %d (%s): getpeername", d->pid, d->fd, d->link);
 	e->state = err ? INET_SK_STATE__INET_UNCONNECTED : INET_SK_STATE__INET_CONNECTED;
 	e->bound = e->src_port != 0;
-	err = dump_udp_shutdown(d, e);
+	err = dump_udp_cork(d, e);
+	if (!err)
+		err = dump_udp_shutdown(d, e);
 	if (!err)
 		err = inet_mc_dump(d, e);
 	return err ? err : udp_queue_dump(d, e);
@@ -482,7 +544,7 @@ static int inet_check(struct files_rst *rf, const FileEntry *fe)
 		return pr_errno(-EBADMSG, "files.img: inet socket id %u has no socket entry", fe->id);
 	tcp = e->type == SOCK_STREAM && e->protocol == IPPROTO_TCP;
 	if ((e->family != AF_INET && e->family != AF_INET6) ||
-	    !(tcp || (e->type == SOCK_DGRAM && e->protocol == IPPROTO_UDP) ||
+	    !(tcp || is_udp(e->type, e->protocol) ||
 	      (e->type == SOCK_RAW && e->protocol <= UINT8_MAX) || is_ping(e->type, e->protocol)) ||
 	    e->src_addr.len != inet_addr_len(e->family) || e->src_port > UINT16_MAX ||
 	    (e->state == INET_SK_STATE__INET_CONNECTING && !tcp) ||
@@ -609,9 +671,8 @@ static int inet_open(struct files_rst *rf, const FileEntry *fe)
 
 	len = inet_sockaddr(e->family, &e->src_addr, e->src_port, &ss);
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
-		return pr_errno(-errno, "file id %u: bind %s %s", fe->id,
-				e->protocol == IPPROTO_TCP ? "TCP" : "UDP", as.s);
-	if (e->protocol == IPPROTO_UDP) {
+		return pr_errno(-errno, "file id %u: bind %s %s", fe->id, proto_name(e->protocol), as.s);
+	if (is_udp(e->type, e->protocol)) {
 		/* Before connect(): a connected socket takes only its peer's datagrams. */
 		err = udp_queue_restore(rf, fe, fd);
 		if (err)
@@ -619,7 +680,8 @@ static int inet_open(struct files_rst *rf, const FileEntry *fe)
 		if (e->state == INET_SK_STATE__INET_CONNECTED) {
 			len = inet_sockaddr(e->family, &e->dst_addr, e->dst_port, &ss);
 			if (connect(fd, (struct sockaddr *)&ss, len) < 0)
-				return pr_errno(-errno, "file id %u: UDP %s: connect to %s", fe->id, as.s,
+				return pr_errno(-errno, "file id %u: %s %s: connect to %s", fe->id,
+						proto_name(e->protocol), as.s,
 						inet_addr_fmt(&bs, e->family, &e->dst_addr, e->dst_port));
 		}
 	}

@@ -5,11 +5,21 @@
  * filter. Restore makes the socket and binds it to the same port id and
  * groups, so the kernel's (or a peer's) messages find it again.
  *
- * What waits in its receive queue came from the kernel or a peer, and
- * cannot be sent to it again: a socket with queued messages is refused.
+ * A socket with messages in its receive queue is refused, for every
+ * protocol (NETLINK_USERSOCK too): netlink has no SO_PEEK_OFF, so cr can
+ * read the first message only without taking it off the queue, and the
+ * tree must keep them when the dump fails or leaves it running; and a
+ * message sent again would not be the same one: the kernel's (port id 0)
+ * come from no socket cr can make, a peer's would have to come from the
+ * peer's port id, which its own restored socket holds. The refusal names
+ * the first message's sender and the bytes queued. (The CRIU sources
+ * read for this refuse such a socket too: "The socket has data to
+ * read".)
  */
 #include <errno.h>
 #include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,6 +30,7 @@
 #include "files-kind.h"
 #include "log.h"
 #include "sk-filter.h"
+#include "sk-netns.h"
 #include "sk-opts.h"
 
 #ifndef NETLINK_LIST_MEMBERSHIPS
@@ -82,6 +93,39 @@ static int dump_groups(const struct fd_dump *d, NetlinkSkEntry *e)
 	return 0;
 }
 
+/*
+ * Refuses @d, whose receive queue is not empty: names the first
+ * message's sender and type and the bytes queued (the kernel's count, with
+ * its overhead).
+ */
+static int refuse_queued(const struct fd_dump *d, const NetlinkSkEntry *e)
+{
+	struct nlmsghdr h = { 0 };
+	struct sockaddr_nl from = { 0 };
+	struct iovec iov = { &h, sizeof(h) };
+	struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1 };
+	uint32_t mi[SK_MEMINFO_VARS] = { 0 };
+	socklen_t len = sizeof(mi);
+	char why[256], sender[48];
+	ssize_t n = recvmsg(d->cr_fd, &mh, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+
+	if (n < 0)
+		return pr_errno(-errno, "pid %d: fd %d (%s): peeking at its first queued message", d->pid, d->fd,
+				d->link);
+	if (getsockopt(d->cr_fd, SOL_SOCKET, SO_MEMINFO, mi, &len) < 0)
+		return pr_errno(-errno, "pid %d: fd %d (%s): SO_MEMINFO", d->pid, d->fd, d->link);
+	if (from.nl_pid)
+		snprintf(sender, sizeof(sender), "port id %u", from.nl_pid);
+	else
+		snprintf(sender, sizeof(sender), "the kernel");
+	snprintf(why, sizeof(why),
+		 "protocol %u, port id %u: messages wait in its receive queue (%u bytes; the first from %s, "
+		 "type %u%s), and cr can neither read them without taking them nor send them again as they came",
+		 e->protocol, e->portid, mi[SK_MEMINFO_RMEM_ALLOC], sender, (unsigned)h.nlmsg_type,
+		 from.nl_groups ? ", to a multicast group" : "");
+	return files_refuse(d, "a netlink socket", why);
+}
+
 static int netlink_dump(struct fd_dump *d, FileEntry *fe)
 {
 	NetlinkSkEntry *e = xmalloc(sizeof(*e));
@@ -94,7 +138,9 @@ static int netlink_dump(struct fd_dump *d, FileEntry *fe)
 		return -ENOMEM;
 	netlink_sk_entry__init(e);
 	fe->netlink_sk = e;
-	err = sk_dump_getsockopt(d, SOL_SOCKET, SO_TYPE, "SO_TYPE", &type, sizeof(type));
+	err = sk_dump_netns_check(d, "a netlink socket");
+	if (!err)
+		err = sk_dump_getsockopt(d, SOL_SOCKET, SO_TYPE, "SO_TYPE", &type, sizeof(type));
 	if (!err)
 		err = sk_dump_getsockopt(d, SOL_SOCKET, SO_PROTOCOL, "SO_PROTOCOL", &proto, sizeof(proto));
 	if (err)
@@ -111,7 +157,7 @@ static int netlink_dump(struct fd_dump *d, FileEntry *fe)
 	}
 	/* A peek takes nothing off the queue. */
 	if (recv(d->cr_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) >= 0)
-		return files_refuse(d, "a netlink socket", "messages wait in its receive queue (they cannot be sent to it again)");
+		return refuse_queued(d, e);
 	if (errno != EAGAIN)
 		return pr_errno(-errno, "pid %d: fd %d (%s): looking at its receive queue", d->pid, d->fd, d->link);
 	err = dump_groups(d, e);

@@ -5,9 +5,24 @@
  * filter, from the kernel's packet_diag and getsockname(). Restore makes
  * the socket again in the tree's net namespace, bound as it was.
  *
+ * The older SOCK_PACKET ones (AF_PACKET or, as old programs ask,
+ * AF_INET: the kernel makes a packet socket either way) have no SOL_PACKET
+ * options: their protocol (packet_diag's) and the device they are bound
+ * to (getsockname()'s struct sockaddr_pkt names it) are kept, with the
+ * socket-level options and filter.
+ *
  * Not kept: the packets waiting in the queue (dropped with a warning, as
- * a busy link loses them). Refused: mapped rings (PACKET_RX_RING,
- * PACKET_TX_RING) and the older SOCK_PACKET.
+ * a busy link loses them).
+ *
+ * Refused: rings (PACKET_RX_RING, PACKET_TX_RING, any TPACKET_V*). Their
+ * setup could be made again and mapped at the same address, but not
+ * their position: the kernel fills (and sends) frames from an index of
+ * its own, which no interface reads (packet_diag gives the geometry
+ * only; a ring whose frames are all the kernel's does not show it) or
+ * sets (a new ring starts at 0), while the program's index is in its
+ * memory. A ring made again would have the kernel write where the
+ * program does not read, and frames the user owns (unread packets,
+ * frames queued for sending) out of order.
  */
 #include <errno.h>
 #include <linux/if_packet.h>
@@ -22,11 +37,36 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "compiler.h"
 #include "files-kind.h"
 #include "log.h"
 #include "sk-filter.h"
+#include "sk-netns.h"
 #include "sk-opts.h"
 #include "sock-diag.h"
+
+#ifndef PACKET_VNET_HDR_SZ
+#define PACKET_VNET_HDR_SZ	24
+#endif
+
+/* SOL_PACKET options packet_diag does not give, none of them SOCK_PACKET's. */
+enum { NOT_SPKT = SK_OPT_CALLER, ONLY_VNET = SK_OPT_CALLER << 1 };
+#define PACKET_OPT(o, fl, field)								\
+	SK_OPT_INT_ROW(PacketSkEntry, SOL_PACKET, o, o, SK_SET_CHANGED, NOT_SPKT | (fl), field,		\
+		       SK_OPT_HAS(PacketSkEntry, field))
+static const struct sk_opt packet_opts[] = {
+	PACKET_OPT(PACKET_QDISC_BYPASS, 0, qdisc_bypass),
+	PACKET_OPT(PACKET_TX_HAS_OFF, 0, tx_has_off),
+	PACKET_OPT(PACKET_IGNORE_OUTGOING, 0, ignore_outgoing),
+	/* After PACKET_VNET_HDR (the header's size: 10 or 12); since 6.2. */
+	PACKET_OPT(PACKET_VNET_HDR_SZ, ONLY_VNET, vnet_hdr_sz),
+};
+#undef PACKET_OPT
+
+static unsigned opts_skip(const PacketSkEntry *e)
+{
+	return e->type == SOCK_PACKET ? NOT_SPKT : e->flags & PDI_VNETHDR ? 0 : ONLY_VNET;
+}
 
 /* ---- dump ---------------------------------------------------------------- */
 
@@ -40,7 +80,9 @@ static bool packet_match(const struct fd_dump *d)
 struct diag_one {
 	const struct fd_dump *d;
 	PacketSkEntry *e;
-	bool found, rings;
+	bool found;
+	struct packet_diag_ring ring[2];	/* RX, TX: pdr_frame_nr 0 for none */
+	uint16_t num;		/* the protocol, host order */
 	int err;
 };
 
@@ -85,6 +127,7 @@ static int diag_parse(struct nlmsghdr *h, void *arg)
 	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)) || m->pdiag_ino != o->d->st.st_ino)
 		return 0;
 	o->found = true;
+	o->num = m->pdiag_num;
 	if (nlmsg_parse(h, sizeof(*m), tb, PACKET_DIAG_MAX, NULL))
 		return pr_errno(-EBADMSG, "pid %d: fd %d: packet_diag's reply", o->d->pid, o->d->fd);
 	if (tb[PACKET_DIAG_INFO]) {
@@ -96,7 +139,12 @@ static int diag_parse(struct nlmsghdr *h, void *arg)
 		o->e->copy_thresh = i->pdi_copy_thresh;
 		o->e->flags = i->pdi_flags & (PDI_AUXDATA | PDI_ORIGDEV | PDI_VNETHDR | PDI_LOSS);
 	}
-	o->rings = tb[PACKET_DIAG_RX_RING] || tb[PACKET_DIAG_TX_RING];
+	for (int k = 0; k < 2; k++) {
+		const struct nlattr *a = tb[k ? PACKET_DIAG_TX_RING : PACKET_DIAG_RX_RING];
+
+		if (a && nla_len(a) >= (int)sizeof(o->ring[k]))
+			memcpy(&o->ring[k], nla_data(a), sizeof(o->ring[k]));
+	}
 	if (tb[PACKET_DIAG_FANOUT]) {
 		o->e->has_fanout = true;
 		o->e->fanout = nla_get_u32(tb[PACKET_DIAG_FANOUT]);
@@ -111,6 +159,61 @@ static int diag_parse(struct nlmsghdr *h, void *arg)
 	return err;
 }
 
+/* A SOCK_PACKET socket: the device it is bound to, by name (getsockname() says "" when none). */
+static int dump_spkt(struct fd_dump *d, PacketSkEntry *e, const struct sockaddr_pkt *sp)
+{
+	char name[sizeof(sp->spkt_device) + 1];
+
+	memcpy(name, sp->spkt_device, sizeof(sp->spkt_device));
+	name[sizeof(sp->spkt_device)] = '\0';
+	if (!name[0])
+		return 0;
+	e->ifname = xstrdup(name);
+	if (!e->ifname)
+		return -ENOMEM;
+	pr_info("pid %d: fd %d: SOCK_PACKET socket bound to %s", d->pid, d->fd, name);
+	return 0;
+}
+
+/*
+ * The fanout group: packet_diag gives its id and type, not its flags
+ * (PACKET_FANOUT_FLAG_*), which getsockopt() gives in the form setsockopt()
+ * takes: id | (type | flags) << 16. A group that demultiplexes by a BPF
+ * program is refused: the program cannot be read back.
+ */
+static int dump_fanout(struct fd_dump *d, PacketSkEntry *e)
+{
+	uint32_t type;
+	int err = sk_dump_getsockopt(d, SOL_PACKET, PACKET_FANOUT, "PACKET_FANOUT", &e->fanout, sizeof(e->fanout));
+	char why[128];
+
+	if (err)
+		return err;
+	type = (e->fanout >> 16) & 0xff;
+	if (type == PACKET_FANOUT_CBPF || type == PACKET_FANOUT_EBPF) {
+		snprintf(why, sizeof(why), "it is in fanout group %u, which picks sockets by a %s program (it cannot be "
+			 "read back)", e->fanout & 0xffff, type == PACKET_FANOUT_CBPF ? "classic BPF" : "eBPF");
+		return files_refuse(d, "a packet socket", why);
+	}
+	return 0;
+}
+
+/* Refuses @d, which has a ring: which, of what version and size. */
+static int refuse_rings(const struct fd_dump *d, const struct diag_one *o)
+{
+	char why[320], part[2][96] = { "", "" };
+
+	for (int k = 0; k < 2; k++)
+		if (o->ring[k].pdr_frame_nr)
+			snprintf(part[k], sizeof(part[k]), "%s%s (%u blocks of %u bytes, %u frames of %u)",
+				 k && part[0][0] ? " and " : "", k ? "PACKET_TX_RING" : "PACKET_RX_RING",
+				 o->ring[k].pdr_block_nr, o->ring[k].pdr_block_size, o->ring[k].pdr_frame_nr,
+				 o->ring[k].pdr_frame_size);
+	snprintf(why, sizeof(why), "it has a ring: %s%s, TPACKET_V%u; a ring made again would start where the "
+		 "kernel's index is 0, not where the program reads", part[0], part[1], o->e->version + 1);
+	return files_refuse(d, "a packet socket", why);
+}
+
 static int packet_dump(struct fd_dump *d, FileEntry *fe)
 {
 	PacketSkEntry *e = xmalloc(sizeof(*e));
@@ -118,38 +221,55 @@ static int packet_dump(struct fd_dump *d, FileEntry *fe)
 		.sdiag_family = AF_PACKET, .pdiag_ino = d->st.st_ino,
 		.pdiag_show = PACKET_SHOW_INFO | PACKET_SHOW_MCLIST | PACKET_SHOW_RING_CFG | PACKET_SHOW_FANOUT,
 	};
-	struct diag_one o = { d, e, false, false, 0 };
-	struct sockaddr_ll sa;
+	struct diag_one o = { .d = d, .e = e };
+	union {
+		struct sockaddr_ll ll;
+		struct sockaddr_pkt pkt;	/* SOCK_PACKET's */
+	} sa;
 	socklen_t len = sizeof(sa), vlen = sizeof(int);
 	char ifname[IF_NAMESIZE], c;
-	int type, v, err;
+	int type, v, err = 0;
 	ssize_t n;
 
 	if (!e)
 		return -ENOMEM;
 	packet_sk_entry__init(e);
 	fe->packet_sk = e;
+	err = sk_dump_netns_check(d, "a packet socket");
+	if (err)
+		return err;
 	if (getsockopt(d->cr_fd, SOL_SOCKET, SO_TYPE, &type, &vlen) < 0 || getsockname(d->cr_fd, (struct sockaddr *)&sa, &len) < 0)
 		return pr_errno(-errno, "pid %d: fd %d (%s): SO_TYPE, getsockname", d->pid, d->fd, d->link);
-	if (type != SOCK_RAW && type != SOCK_DGRAM)
-		return files_refuse(d, "a packet socket", "only SOCK_RAW and SOCK_DGRAM ones are kept (not SOCK_PACKET)");
+	if (type != SOCK_RAW && type != SOCK_DGRAM && type != SOCK_PACKET)
+		return files_refuse(d, "a packet socket", "only SOCK_RAW, SOCK_DGRAM and SOCK_PACKET ones are kept");
 	e->type = type;
-	e->protocol = sa.sll_protocol;
-	if (sa.sll_ifindex) {
-		if (!if_indextoname(sa.sll_ifindex, ifname))
+	if (type == SOCK_PACKET) {
+		err = dump_spkt(d, e, &sa.pkt);
+	} else if (sa.ll.sll_ifindex) {
+		if (!if_indextoname(sa.ll.sll_ifindex, ifname))
 			return pr_errno(-errno, "pid %d: fd %d: the interface %d it is bound to", d->pid, d->fd,
-					sa.sll_ifindex);
+					sa.ll.sll_ifindex);
 		e->ifname = xstrdup(ifname);
 		if (!e->ifname)
 			return -ENOMEM;
 	}
-	err = sock_diag_dump(&req, sizeof(req), "the packet sockets", diag_parse, &o);
+	if (!err)
+		err = sock_diag_dump(&req, sizeof(req), "the packet sockets", diag_parse, &o);
 	if (err)
 		return err;
 	if (!o.found)
 		return files_refuse(d, "a packet socket", "packet_diag does not list it");
-	if (o.rings)
-		return files_refuse(d, "a packet socket", "it has mapped rings (PACKET_RX_RING, PACKET_TX_RING)");
+	if (o.ring[0].pdr_frame_nr || o.ring[1].pdr_frame_nr)
+		return refuse_rings(d, &o);
+	if (e->has_fanout)
+		err = dump_fanout(d, e);
+	if (err)
+		return err;
+	/* SOCK_PACKET's address has the protocol only as the caller gave it to bind(). */
+	e->protocol = type == SOCK_PACKET ? htons(o.num) : sa.ll.sll_protocol;
+	err = sk_opts_dump(d, packet_opts, ARRAY_SIZE(packet_opts), opts_skip(e), e);
+	if (err)
+		return err;
 	vlen = sizeof(v);
 	if (getsockopt(d->cr_fd, SOL_SOCKET, SO_RCVBUF, &v, &vlen) == 0) {
 		e->has_rcvbuf = true;
@@ -191,8 +311,15 @@ static int packet_check(struct files_rst *rf, const FileEntry *fe)
 	const PacketSkEntry *e = fe->packet_sk;
 
 	(void)rf;
-	if (!e || (e->type != SOCK_RAW && e->type != SOCK_DGRAM) || sk_filter_check(e->filter))
+	if (!e || (e->type != SOCK_RAW && e->type != SOCK_DGRAM && e->type != SOCK_PACKET) ||
+	    sk_filter_check(e->filter))
 		return pr_errno(-EBADMSG, "files.img: packet socket file id %u is invalid", fe->id);
+	/* SOCK_PACKET: no SOL_PACKET option, a device name as short as struct sockaddr_pkt holds. */
+	if (e->type == SOCK_PACKET &&
+	    (e->version || e->reserve || e->tstamp || e->flags || e->copy_thresh || e->has_fanout || e->n_mclist ||
+	     (e->ifname && strlen(e->ifname) >= sizeof(((struct sockaddr_pkt *)0)->spkt_device))))
+		return pr_errno(-EBADMSG, "files.img: SOCK_PACKET socket file id %u has options it cannot have",
+				fe->id);
 	for (size_t i = 0; i < e->n_mclist; i++)
 		if (e->mclist[i]->has_addr && e->mclist[i]->addr.len > sizeof(((struct packet_mreq *)0)->mr_address))
 			return pr_errno(-EBADMSG, "files.img: packet socket file id %u: a membership's address is too long",
@@ -243,6 +370,8 @@ static int packet_open(struct files_rst *rf, const FileEntry *fe)
 		err = set_int(fd, PACKET_VNET_HDR, 1, "PACKET_VNET_HDR", what);
 	if (!err && (e->flags & PDI_LOSS))
 		err = set_int(fd, PACKET_LOSS, 1, "PACKET_LOSS", what);
+	if (!err)
+		err = sk_opts_restore(fd, packet_opts, ARRAY_SIZE(packet_opts), opts_skip(e), e, what);
 	if (!err && e->has_rcvbuf) {
 		int v = e->rcvbuf / 2;
 
@@ -257,7 +386,15 @@ static int packet_open(struct files_rst *rf, const FileEntry *fe)
 	}
 	if (err)
 		return err;
-	if (e->ifname) {
+	if (e->ifname && e->type == SOCK_PACKET) {
+		struct sockaddr_pkt sp = { .spkt_family = AF_PACKET, .spkt_protocol = e->protocol };
+
+		/* The kernel wants struct sockaddr's size, and binds with the socket's protocol. */
+		memcpy(sp.spkt_device, e->ifname, strlen(e->ifname));
+		if (bind(fd, (struct sockaddr *)&sp, sizeof(struct sockaddr)) < 0)
+			return pr_errno(-errno, "%s: bind to %s (SOCK_PACKET)%s", what, e->ifname,
+					errno == ENODEV ? ": no such interface" : "");
+	} else if (e->ifname) {
 		sa.sll_ifindex = ifindex_of(e->ifname, what);
 		if (sa.sll_ifindex < 0)
 			return sa.sll_ifindex;

@@ -1,8 +1,11 @@
 /*
- * The receive queue of a UDP socket: the datagrams waiting in it, each
- * with its sender's address and port. Dump: peeked, so they stay queued.
- * Restore: sent again from each old sender's address through a raw
- * socket, so the program's recvfrom() sees the same sender.
+ * The receive queue of a UDP or UDP-Lite socket: the datagrams waiting
+ * in it, each with its sender's address and port. Dump: peeked, so they
+ * stay queued. Restore: sent again from each old sender's address
+ * through a raw socket, so the program's recvfrom() sees the same
+ * sender. A UDP-Lite datagram goes back with its checksum covering all
+ * of it (coverage 0), which any UDPLITE_RECV_CSCOV takes; the coverage
+ * it came with is not kept (the kernel does not tell it).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +20,8 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "cr.h"
+#include "guard.h"
 #include "log.h"
 #include "sk-inet-addr.h"
 #include "sk-opts.h"
@@ -38,23 +43,37 @@ void udp_queue_free(InetSkEntry *e)
 	e->n_dgrams = 0;
 }
 
+/* The guard's undo, if cr dies while it peeks: the program's SO_PEEK_OFF back. */
+static void peek_off_undo(int fd, uint64_t saved)
+{
+	int v = (int)(int64_t)saved;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &v, sizeof(v)) < 0)
+		pr_perror("the guard could not put a UDP socket's SO_PEEK_OFF back to %d", v);
+}
+
 /*
  * Peeks every queued datagram with its sender. SO_PEEK_OFF makes each
- * MSG_PEEK go on where the last stopped; it is put back as it was.
+ * MSG_PEEK go on where the last stopped; it is put back as it was (by
+ * the guard if cr dies meanwhile).
  */
 int udp_queue_dump(struct fd_dump *d, InetSkEntry *e)
 {
 	_cleanup_free_ char *buf = xmalloc(UDP_MAX_PAYLOAD + 1);
+	struct guard *g = files_dump_guard(d->df);
 	int saved, back, err;
 
 	if (!buf)
 		return -ENOMEM;
 	err = sk_dump_getsockopt(d, SOL_SOCKET, SO_PEEK_OFF, "SO_PEEK_OFF", &saved, sizeof(saved));
+	if (!err && g)
+		err = guard_keep_fd(g, d->cr_fd, peek_off_undo, (uint64_t)(int64_t)saved, GUARD_UNDO);
 	if (!err)
 		err = sk_dump_set_peek_off(d, 0);
 	if (err)
 		return err;
-	for (;;) {
+	err = cr_fail_point("udp-peek");
+	while (!err) {
 		struct sockaddr_storage from;
 		struct iovec iov = { buf, UDP_MAX_PAYLOAD + 1 };
 		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from),
@@ -107,6 +126,39 @@ int udp_queue_dump(struct fd_dump *d, InetSkEntry *e)
 	return err;
 }
 
+/* The Internet checksum of @len bytes at @p, added to @sum (not folded). */
+static uint32_t csum_add(uint32_t sum, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	for (; len > 1; b += 2, len -= 2)
+		sum += (uint32_t)b[0] << 8 | b[1];
+	if (len)
+		sum += (uint32_t)b[0] << 8;
+	return sum;
+}
+
+/*
+ * The UDP-Lite checksum of @pkt (@len bytes, covering all: RFC 3828) from
+ * @src to @dst over IPv4, into its header. A raw IPv4 socket does not
+ * make it (IPv6 has IPV6_CHECKSUM); a UDP-Lite datagram without one is
+ * dropped.
+ */
+static void udplite_csum4(const struct in_addr *src, const struct in_addr *dst, char *pkt, size_t len)
+{
+	uint8_t ph[12] = { [9] = IPPROTO_UDPLITE, [10] = len >> 8, [11] = len & 0xff };
+	struct udphdr *uh = (struct udphdr *)pkt;
+	uint32_t sum;
+
+	memcpy(ph, src, 4);
+	memcpy(ph + 4, dst, 4);
+	sum = csum_add(csum_add(0, ph, sizeof(ph)), pkt, len);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	sum = ~sum & 0xffff;
+	uh->check = htons(sum ? sum : 0xffff);
+}
+
 /*
  * Puts datagram @g back into @fd's queue: sent from its old sender's
  * address and port through a raw socket (cr makes the UDP header), so the
@@ -122,6 +174,7 @@ static int requeue_dgram(struct files_rst *rf, const FileEntry *fe, const struct
 	struct inet_addr_str as;
 	struct udphdr *uh;
 	int family = e->family;
+	bool lite = e->protocol == IPPROTO_UDPLITE;
 	socklen_t slen, dlen;
 
 	if (!pkt)
@@ -162,12 +215,16 @@ static int requeue_dgram(struct files_rst *rf, const FileEntry *fe, const struct
 	uh = (struct udphdr *)pkt;
 	uh->source = htons(g->src_port);
 	uh->dest = ((struct sockaddr_in *)self)->sin_port;	/* sin_port and sin6_port coincide */
-	uh->len = htons(sizeof(*uh) + g->data->len);
-	uh->check = 0;		/* IPv4: none; IPv6: the kernel's, IPV6_CHECKSUM below */
+	/* UDP-Lite: the checksum's coverage, 0 for all of it. */
+	uh->len = lite ? 0 : htons(sizeof(*uh) + g->data->len);
+	uh->check = 0;		/* IPv4: none (UDP-Lite: below); IPv6: the kernel's, IPV6_CHECKSUM below */
 	if (fdata_read(rf, g->data, pkt + sizeof(*uh)))
 		return -EBADMSG;
+	if (lite && family == AF_INET)
+		udplite_csum4(&((struct sockaddr_in *)&src)->sin_addr, &((struct sockaddr_in *)&dst)->sin_addr, pkt,
+			      sizeof(*uh) + g->data->len);
 
-	raw = socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_UDP);
+	raw = socket(family, SOCK_RAW | SOCK_CLOEXEC, e->protocol);
 	if (raw < 0)
 		return pr_errno(-errno, "file id %u: a raw socket to requeue datagrams", fe->id);
 	if (family == AF_INET6) {

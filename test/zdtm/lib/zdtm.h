@@ -66,6 +66,27 @@ void inotify_expect(int in, int wd, uint32_t mask, const char *name);
 /* ---- sockets (net.c) --------------------------------------------------------- */
 /* The TCP state of socket FD (TCP_ESTABLISHED, ...), from TCP_INFO, or the test fails. */
 unsigned tcp_state(int fd);
+/* An int socket option of FD, or the test fails naming WHO. */
+int sk_getint(int fd, int level, int opt, const char *who);
+
+/* ---- datagram sockets (dgram.c) -------------------------------------------- */
+#include <sys/socket.h>
+/* A datagram socket of a test: its name for messages, and its address as its peers see it. */
+struct dgram_sk {
+	const char *name;
+	int fd;
+	struct sockaddr_storage addr;
+	socklen_t alen;
+};
+/* Sends MSG from FROM to TO (NULL: FROM's peer), or the test fails. */
+void dgram_send(struct dgram_sk *from, const struct dgram_sk *to, const char *msg);
+/* The next datagram at R (non-blocking) is MSG from ADDR (ALEN bytes; WHO for messages), or the test fails. */
+void dgram_expect_from(struct dgram_sk *r, const struct sockaddr_storage *addr, socklen_t alen, const char *who,
+		       const char *msg);
+/* The same, from FROM's address. */
+void dgram_expect(struct dgram_sk *r, const struct dgram_sk *from, const char *msg);
+/* R has no datagram waiting, or the test fails. */
+void dgram_expect_empty(struct dgram_sk *r);
 
 /* ---- files (files.c) ------------------------------------------------------ */
 /* open(NAME, O_RDWR | O_CREAT, 0644), or the test fails. */

@@ -19,17 +19,10 @@
 #include <unistd.h>
 #include "zdtm.h"
 
-struct sk {
-	const char *name;
-	int fd;
-	struct sockaddr_storage addr;
-	socklen_t alen;
-};
+static struct dgram_sk r4 = { .name = "R4" }, s4 = { .name = "S4" }, c4 = { .name = "C4" },
+		      r6 = { .name = "R6" }, s6 = { .name = "S6" };
 
-static struct sk r4 = { .name = "R4" }, s4 = { .name = "S4" }, c4 = { .name = "C4" },
-		 r6 = { .name = "R6" }, s6 = { .name = "S6" };
-
-static void bound(struct sk *s, int family)
+static void bound(struct dgram_sk *s, int family)
 {
 	memset(&s->addr, 0, sizeof(s->addr));
 	s->fd = socket(family, SOCK_DGRAM, 0);
@@ -56,45 +49,9 @@ static void bound(struct sk *s, int family)
 		fail_errno("%s: bind", s->name);
 }
 
-static void send_to(struct sk *from, struct sk *to, const char *msg)
+static int getint(struct dgram_sk *s, int level, int opt)
 {
-	if (sendto(from->fd, msg, strlen(msg), 0, to ? (struct sockaddr *)&to->addr : NULL,
-		   to ? to->alen : 0) != (ssize_t)strlen(msg))
-		fail_errno("%s -> %s: send '%s'", from->name, to ? to->name : "peer", msg);
-}
-
-/* The next datagram at @r must be @msg from @from. */
-static void expect(struct sk *r, struct sk *from, const char *msg)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	char buf[256];
-	ssize_t n = recvfrom(r->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&ss, &len);
-
-	if (n < 0)
-		fail_errno("%s: expected '%s' from %s", r->name, msg, from->name);
-	if ((size_t)n != strlen(msg) || memcmp(buf, msg, n))
-		fail("%s: got '%.*s' (%zd bytes), expected '%s'", r->name, (int)n, buf, n, msg);
-	if (len != from->alen || memcmp(&ss, &from->addr, len))
-		fail("%s: '%s' did not come from %s's address", r->name, msg, from->name);
-}
-
-static void expect_empty(struct sk *r)
-{
-	char c;
-
-	if (recv(r->fd, &c, 1, MSG_DONTWAIT) >= 0 || errno != EAGAIN)
-		fail("%s: more datagrams than expected", r->name);
-}
-
-static int getint(struct sk *s, int level, int opt)
-{
-	int v;
-	socklen_t len = sizeof(v);
-
-	if (getsockopt(s->fd, level, opt, &v, &len))
-		fail_errno("%s: getsockopt", s->name);
-	return v;
+	return sk_getint(s->fd, level, opt, s->name);
 }
 
 int main(int argc, char **argv)
@@ -122,26 +79,26 @@ int main(int argc, char **argv)
 	if (connect(r6.fd, (struct sockaddr *)&s6.addr, s6.alen))
 		fail_errno("R6: connect");
 
-	send_to(&s4, &r4, "first");
-	send_to(&c4, NULL, "from the connected one");
-	send_to(&s4, &r4, "");
-	send_to(&s4, &r4, "last v4");
-	send_to(&s6, &r6, "six one");
-	send_to(&s6, &r6, "six two");
+	dgram_send(&s4, &r4, "first");
+	dgram_send(&c4, NULL, "from the connected one");
+	dgram_send(&s4, &r4, "");
+	dgram_send(&s4, &r4, "last v4");
+	dgram_send(&s6, &r6, "six one");
+	dgram_send(&s6, &r6, "six two");
 	rcvbuf_before = getint(&r4, SOL_SOCKET, SO_RCVBUF);
 	v6only_before = getint(&r6, SOL_IPV6, IPV6_V6ONLY);
 
 	test_ready();
 	test_wait_checkpoint();
 
-	expect(&r4, &s4, "first");
-	expect(&r4, &c4, "from the connected one");
-	expect(&r4, &s4, "");
-	expect(&r4, &s4, "last v4");
-	expect_empty(&r4);
-	expect(&r6, &s6, "six one");
-	expect(&r6, &s6, "six two");
-	expect_empty(&r6);
+	dgram_expect(&r4, &s4, "first");
+	dgram_expect(&r4, &c4, "from the connected one");
+	dgram_expect(&r4, &s4, "");
+	dgram_expect(&r4, &s4, "last v4");
+	dgram_expect_empty(&r4);
+	dgram_expect(&r6, &s6, "six one");
+	dgram_expect(&r6, &s6, "six two");
+	dgram_expect_empty(&r6);
 	zdtm_check(getint(&r4, SOL_SOCKET, SO_BROADCAST) == 1);
 	zdtm_check(getint(&r4, SOL_SOCKET, SO_RCVBUF) == rcvbuf_before);
 	zdtm_check(getint(&r6, SOL_IPV6, IPV6_V6ONLY) == v6only_before);
@@ -150,15 +107,15 @@ int main(int argc, char **argv)
 		fail("R6: not connected to S6 any more");
 
 	/* New traffic, every way. */
-	send_to(&s4, &r4, "after");
-	expect(&r4, &s4, "after");
-	send_to(&c4, NULL, "after, connected");
-	expect(&r4, &c4, "after, connected");
-	send_to(&r4, &c4, "back to C4");
-	expect(&c4, &r4, "back to C4");
-	send_to(&r6, NULL, "six back");
-	expect(&s6, &r6, "six back");
-	send_to(&s6, &r6, "six again");
-	expect(&r6, &s6, "six again");
+	dgram_send(&s4, &r4, "after");
+	dgram_expect(&r4, &s4, "after");
+	dgram_send(&c4, NULL, "after, connected");
+	dgram_expect(&r4, &c4, "after, connected");
+	dgram_send(&r4, &c4, "back to C4");
+	dgram_expect(&c4, &r4, "back to C4");
+	dgram_send(&r6, NULL, "six back");
+	dgram_expect(&s6, &r6, "six back");
+	dgram_send(&s6, &r6, "six again");
+	dgram_expect(&r6, &s6, "six again");
 	pass();
 }
