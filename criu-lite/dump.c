@@ -27,11 +27,13 @@
 #include "inventory.pb-c.h"
 #include "log.h"
 #include "mem.h"
+#include "mem-track.h"
 #include "namespaces.h"
 #include "netlock.h"
 #include "parasite-cmds.h"
 #include "parasite-blob.h"
 #include "proc-parse.h"
+#include "precopy.h"
 #include "pstree.h"
 #include "seccomp.h"
 #include "shmem.h"
@@ -52,6 +54,7 @@ struct dump_ctx {
 	struct ns_dump *ns;
 	struct cgroup_freezer *freezer;	/* --freeze-cgroup */
 	struct netlock *net_lock;	/* --network-lock */
+	struct precopy *precopy;	/* --prev-images-dir, --track-mem */
 	struct mem_dump_stats mem;	/* the whole tree's */
 	uint64_t memdump_us;
 	struct timespec t_freeze, t_seize;	/* seizing started, every thread seized */
@@ -70,6 +73,7 @@ struct task_ctx {
 	struct thread_dump *threads;	/* one per tid, the main thread first */
 	unsigned nr_threads;
 	struct img *imgs[IMG_TYPE_MAX];	/* this task's: core, mm, pagemap, fdinfo */
+	struct mem_track_task *track;	/* pages the parent image holds */
 };
 
 static int open_images(struct task_ctx *t)
@@ -139,7 +143,7 @@ static int drain(struct task_ctx *t)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!err)
 		err = mem_dump_pages(t->ctl, t->pid, &t->mm, t->imgs[IMG_PAGEMAP], t->d->pages, t->d->dedup,
-				     &t->d->mem);
+				     t->track, &t->d->mem);
 	t->d->memdump_us += stats_us_since(&t0);
 	return err;
 }
@@ -240,6 +244,7 @@ static int finish_images(struct dump_ctx *d)
 	inv.namespaces = ns_dump_any(d->ns);
 	inv.has_cgroups = true;
 	inv.cgroups = d->o->manage_cgroups != CG_MODE_IGNORE;
+	precopy_inventory(d->precopy, &inv);
 	if (!d->o->leave_running)
 		netlock_dump_record(d->net_lock, &inv, &lock);
 	if (!d->o->leave_running)
@@ -318,6 +323,7 @@ static int task_ctx_release(struct task_ctx *t)
 	for (unsigned i = 0; i < t->nr_threads; i++)
 		thread_dump_free(&t->threads[i]);
 	free(t->threads);
+	mem_track_task_free(TAKE_PTR(t->track));
 	mem_free_vmas(&t->mm);
 	core_pending_free(&t->pending);
 	proc_maps_free(&t->maps);
@@ -378,6 +384,8 @@ static int infect_and_drain(struct task_ctx *t)
 	if (!err)
 		err = mem_aio_check_owner(t->ctl, t->pid, &t->mm);
 	if (!err)
+		err = precopy_task_begin(t->d->precopy, t->ctl, t->pid, &t->mm, &t->track);
+	if (!err)
 		err = infect_start_blob(t->ctl, parasite_blob, sizeof(parasite_blob),
 					parasite_blob_offset__blob_start, PARASITE_DATA_SIZE);
 	if (!err)
@@ -386,6 +394,8 @@ static int infect_and_drain(struct task_ctx *t)
 		err = drain(t);
 	if (!err)
 		err = cr_fail_point("cure");
+	if (!err)
+		err = precopy_task_end(t->d->precopy, t->pid, t->track);
 	return err;
 }
 
@@ -430,6 +440,8 @@ static void dump_ctx_release(struct dump_ctx *d)
 	img_close(d->shmem);
 	shmem_dump_free(&d->shm);
 	page_dedup_free(d->dedup);
+	/* The tracking of the last round ends with the dump (the tree dies or runs on untracked). */
+	precopy_end(TAKE_PTR(d->precopy), d->dfd, false);
 	pstree_free(&d->tree);
 	ns_dump_free(d->ns);
 	if (d->dfd >= 0)
@@ -455,6 +467,9 @@ int cr_dump(const struct cr_options *o, int dfd)
 	err = cr_notify(o, "pre-dump", 0);
 	if (!err)
 		err = img_dump_dir_prepare(d.dfd, o->images_dir);
+	/* Through -D (a relative parent path), before cr changes its namespaces. */
+	if (!err)
+		err = precopy_begin(o, d.dfd, o->track_mem, &d.precopy);
 	/* cr in the tree's net, ipc and uts namespaces before it makes a socket. */
 	if (!err)
 		err = ns_dump_begin(d.root, &d.ns);

@@ -129,6 +129,8 @@ extern const struct img_desc img_descs[IMG_TYPE_MAX];
 #define IMG_DUMP_ID_SIZE	16
 int img_dump_id_new(void);		/* 0 or -errno (logged) */
 void img_dump_id_forget(void);
+/* This session's dump id (the one the images written carry). */
+void img_dump_id_get(uint8_t *ret_id);
 /* @id as hex digits into @buf, which holds IMG_DUMP_ID_SIZE * 2 + 1 bytes. */
 void img_dump_id_str(const uint8_t *id, char *buf);
 
@@ -164,6 +166,13 @@ int img_open(int dfd, enum img_type type, unsigned id, int oflags, struct img **
  * images the fd is left at IMG_PAGES_DATA_OFF.
  */
 int img_open_any(int dfd, const char *name, struct img **ret_img);
+/*
+ * Opens image @type of another dump for reading (a parent image
+ * directory, mem-parent.c): its header must carry @dump_id, any id when
+ * NULL (img->dump_id then tells it); this session's id is left as it was.
+ * Same returns as img_open().
+ */
+int img_open_other(int dfd, enum img_type type, unsigned id, const uint8_t *dump_id, struct img **ret_img);
 
 /*
  * Tells whether @name is a file name of ours (one of the img_descs

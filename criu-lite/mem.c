@@ -24,6 +24,7 @@
 #include "log.h"
 #include "open-file.h"
 #include "mem.h"
+#include "mem-track.h"
 #include "parasite-cmds.h"
 #include "pagemap.pb-c.h"
 #include "proc-parse.h"
@@ -222,6 +223,10 @@ struct page_dumper {
 	struct page_dedup *dd;
 	uint64_t ref_addr, ref_off;		/* pending run of shared pages */
 	uint32_t ref_len;
+	struct mem_track_task *track;		/* pages the parent image holds; NULL: none */
+	uint64_t par_addr;			/* pending run of those */
+	uint32_t par_len;
+	uint64_t par_bytes;
 };
 
 static int open_pipe(struct page_dumper *d)
@@ -320,6 +325,40 @@ static int flush_ref(struct page_dumper *d)
 	return pb_write_one(d->pagemap, &pe, PB_PAGEMAP);
 }
 
+/* The pending run of pages the parent image holds, as one in_parent entry. */
+static int flush_parent(struct page_dumper *d)
+{
+	PagemapEntry pe = PAGEMAP_ENTRY__INIT;
+
+	if (!d->par_len)
+		return 0;
+	pe.vaddr = d->par_addr;
+	pe.nr_pages = d->par_len;
+	pe.has_in_parent = true;
+	pe.in_parent = true;
+	d->par_bytes += (uint64_t)d->par_len * PAGE_SIZE;
+	d->par_len = 0;
+	return pb_write_one(d->pagemap, &pe, PB_PAGEMAP);
+}
+
+/* Not written since the last round (returns 1): the entry says it is in the parent. */
+static int parent_page(struct page_dumper *d, uint64_t addr)
+{
+	int ret;
+
+	if (!d->track || !mem_track_unchanged(d->track, addr))
+		return 0;
+	if (d->par_len && (d->par_addr + (uint64_t)d->par_len * PAGE_SIZE != addr || d->par_len >= RUN_MAX_PAGES)) {
+		ret = flush_parent(d);
+		if (ret)
+			return ret;
+	}
+	if (!d->par_len)
+		d->par_addr = addr;
+	d->par_len++;
+	return 1;
+}
+
 /*
  * A page mapped elsewhere too (not exclusive) may be one an earlier task
  * of the tree stored already: then refer to that copy (returns 1).
@@ -375,7 +414,9 @@ static int scan_vma(struct page_dumper *d, int pm_fd, const VmaEntry *v, uint64_
 			if (page_wanted(v, pme[i], d->zero_pfn, d->huge_zero_pfn)) {
 				uint64_t off = d->page_off + d->bytes + d->batch_bytes + (uint64_t)run_len * PAGE_SIZE;
 
-				ret = dedup_page(d, addr, pme[i], off);
+				ret = parent_page(d, addr);
+				if (!ret)
+					ret = dedup_page(d, addr, pme[i], off);
 				if (ret < 0)
 					return ret;
 				if (!ret) {
@@ -396,14 +437,17 @@ static int scan_vma(struct page_dumper *d, int pm_fd, const VmaEntry *v, uint64_
 	}
 	/* A run, own or shared, lies in one VMA. */
 	ret = run_len ? add_run(d, v, run_start, run_len) : 0;
+	if (!ret)
+		ret = flush_parent(d);
 	return ret ? ret : flush_ref(d);
 }
 
 int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
-		   struct img *pagemap, struct img *pages, struct page_dedup *dd, struct mem_dump_stats *st)
+		   struct img *pagemap, struct img *pages, struct page_dedup *dd, struct mem_track_task *track,
+		   struct mem_dump_stats *st)
 {
 	struct page_dumper d = { .ctl = ctl, .pid = pid, .batch = infect_data(ctl), .pipe_r = -1, .pipe_w = -1,
-				 .pagemap = pagemap, .pages = pages, .dd = dd };
+				 .pagemap = pagemap, .pages = pages, .dd = dd, .track = track };
 	PagemapHead head = PAGEMAP_HEAD__INIT;
 	_cleanup_free_ uint64_t *pme = xmalloc(PAGEMAP_BATCH * 8);
 	uint64_t scanned = 0;
@@ -450,6 +494,7 @@ int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
 		st->bytes += d.bytes;
 		st->pages_scanned += scanned;
 		st->write_us += d.write_us;
+		st->parent_bytes += d.par_bytes;
 	}
 	return ret;
 }

@@ -54,16 +54,21 @@ uint64_t mem_trampoline_place(const MmEntry *mm, unsigned slot);
  * parasite vmsplice them into a pipe and splices that into @pages (no
  * copy through cr), writing a pagemap head and one entry per run (with
  * the parasite's CRC32C) to @pagemap. Adds to *@st what it did.
- * With @dd, pages seen before in the tree are not written again.
+ * With @dd, pages seen before in the tree are not written again. With
+ * @track (mem-track.h), pages not written since the last round of
+ * pre-copy get in_parent entries instead: the parent image holds them.
  */
 struct mem_dump_stats {
 	uint64_t bytes;			/* page bytes written */
 	uint64_t pages_scanned;		/* pages of the VMAs looked at */
 	uint64_t write_us;		/* splicing them into @pages */
+	uint64_t parent_bytes;		/* left in the parent image (in_parent) */
 };
 struct page_dedup;
+struct mem_track_task;
 int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
-		   struct img *pagemap, struct img *pages, struct page_dedup *dd, struct mem_dump_stats *st);
+		   struct img *pagemap, struct img *pages, struct page_dedup *dd, struct mem_track_task *track,
+		   struct mem_dump_stats *st);
 
 /*
  * Pages a task shares with an earlier one of the tree (the kernel maps
