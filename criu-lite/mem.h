@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "inventory.pb-c.h"
 #include "mm.pb-c.h"
 
 struct img;
@@ -157,12 +158,26 @@ struct mem_run {
 	uint64_t len;
 	uint64_t off;			/* where its bytes are in the page image */
 	uint32_t crc;			/* CRC32C the dump recorded */
-	bool shared;			/* bytes stored (and checked) for another task */
+	bool shared;			/* bytes stored (and checked) for another task, or by a check */
+	uint8_t src;			/* 0: the dump's page image; N: parent image N's (mem-parent.c) */
 };
 
+/* A whole run of a parent image some runs read from: its checksum covers it all. */
+struct mem_check {
+	uint8_t src;
+	uint64_t off, len;
+	uint32_t crc;
+};
+
+#define MEM_MAX_PARENTS		16	/* images in a pre-copy chain above a dump */
+
+struct mem_parents;
 struct mem_plan {
 	struct mem_run *runs;		/* this task's own in page-image order */
-	unsigned nr_runs;
+	unsigned nr_runs, cap_runs;
+	struct mem_parents *parents;	/* where runs with src read, NULL: none do */
+	struct mem_check *checks;
+	unsigned nr_checks;
 	uint64_t pages_off;		/* file offset of the first run */
 	uint32_t pages_id;
 	int *vma_fds;			/* per VMA: opened file or -1 */
@@ -179,7 +194,24 @@ struct mem_plan {
  */
 struct shmem_table;
 int mem_prepare(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, const struct shmem_table *shm,
-		struct mem_plan *ret);
+		struct mem_parents *parents, struct mem_plan *ret);
+
+/*
+ * The parent images of a pre-copy dump (mem-parent.c). mem_parents_open():
+ * the chain the inventory's parent_dump_id starts (*ret NULL: none), each
+ * checked to be the pre-dump its child was made against.
+ * mem_parent_resolve(): the in_parent entry [@vaddr, +@len) of @pid into
+ * runs of @plan with their src; mem_parent_checks(): after a task's
+ * entries, the parent runs it reads go to plan->checks.
+ * mem_parents_fd(): the page image fd of parent @src (1-based).
+ */
+int mem_parents_open(int dfd, const InventoryEntry *inv, struct mem_parents **ret);
+int mem_parent_resolve(struct mem_parents *ps, pid_t pid, uint64_t vaddr, uint64_t len, struct mem_plan *plan);
+int mem_parent_checks(struct mem_parents *ps, struct mem_plan *plan);
+int mem_parents_fd(const struct mem_parents *ps, unsigned src);
+int mem_parents_fds_high(struct mem_parents *ps, int from);
+unsigned mem_parents_nr(const struct mem_parents *ps);
+void mem_parents_free(struct mem_parents *ps);
 
 /*
  * Restore: checks every run's CRC32C against the page image, streaming
