@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "log.h"
 #include "mem.h"
 #include "mem-track.h"
+#include "namespaces.h"
 #include "parasite-blob.h"
 #include "parasite-cmds.h"
 #include "precopy.h"
@@ -162,6 +164,7 @@ struct predump {
 	struct pstree tree;
 	struct img *pages;
 	struct precopy *pc;
+	struct ns_dump *ns;
 	struct mem_dump_stats mem;
 };
 
@@ -255,6 +258,9 @@ static int pre_dump(const struct cr_options *o, int dfd, uint64_t *ret_bytes)
 	/* Every round tracks: the next one copies only what is written meanwhile. */
 	if (!err)
 		err = precopy_begin(o, dfd, true, &p.pc);
+	/* Into the tree's net namespace: the parasite connects to cr there. */
+	if (!err)
+		err = ns_dump_begin(o->pid, &p.ns);
 	if (!err)
 		err = img_open(dfd, IMG_PAGES, 1, O_WRONLY, &p.pages);
 	if (!err)
@@ -286,6 +292,7 @@ static int pre_dump(const struct cr_options *o, int dfd, uint64_t *ret_bytes)
 	else
 		pr_info("pre-dump of pid %d failed: %s", o->pid, strerror(-err));
 	pstree_free(&p.tree);
+	ns_dump_free(p.ns);
 	close(dfd);
 	*ret_bytes = p.mem.bytes;
 	return err;
@@ -299,6 +306,42 @@ int cr_pre_dump(const struct cr_options *o, int dfd)
 }
 
 #define PRE_COPY_DIR	"precopy-%u"
+
+/*
+ * One round in a child of cr's: a pre-dump enters the tree's namespaces,
+ * and the dump after it must start from cr's own to see them. Takes @dfd.
+ */
+static int pre_dump_round(const struct cr_options *o, int dfd, uint64_t *ret_bytes)
+{
+	int p[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC)) {
+		close(dfd);
+		return pr_errno(-errno, "pipe for a pre-copy round");
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(dfd);
+		close(p[0]);
+		close(p[1]);
+		return pr_errno(-errno, "fork for a pre-copy round");
+	}
+	if (!pid) {
+		uint64_t bytes = 0;
+		int err = pre_dump(o, dfd, &bytes);
+
+		_exit(err || write(p[1], &bytes, sizeof(bytes)) != sizeof(bytes));
+	}
+	close(dfd);
+	close(p[1]);
+	n = read(p[0], ret_bytes, sizeof(*ret_bytes));
+	close(p[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) || n != sizeof(*ret_bytes))
+		return pr_errno(-ECANCELED, "pre-copy round in %s failed (its log says why)", o->images_dir);
+	return 0;
+}
 
 /*
  * dump --pre-copy[=N]: pre-dump rounds in -D/precopy-1, -2, ..., each the
@@ -327,7 +370,7 @@ int cr_dump_pre_copy(const struct cr_options *o, int dfd)
 			break;
 		ro.images_dir = dir;
 		ro.prev_images_dir = prev[0] ? prev : NULL;
-		err = pre_dump(&ro, rdfd, &bytes);
+		err = pre_dump_round(&ro, rdfd, &bytes);
 		if (err)
 			break;
 		pr_info("pre-copy round %u: %lu bytes of pages", k, (unsigned long)bytes);
