@@ -111,8 +111,7 @@ struct refused_bool {
 #define RB(f, w) { #f, offsetof(CriuOpts, has_##f), offsetof(CriuOpts, f), w }
 
 static const struct refused_bool refused_bools[] = {
-	RB(track_mem, "cr has no pre-dump (memory tracking) yet"),
-	RB(auto_dedup, "cr has no pre-dump images to deduplicate against"),
+	RB(auto_dedup, "cr does not punch replaced pages out of parent images yet"),
 	RB(link_remap, "cr does not link-remap opened files that were unlinked"),
 	RB(force_irmap, "cr has no inode-to-path map"),
 	RB(auto_ext_mnt, "cr takes only the external mounts declared (ext_mnt, external)"),
@@ -144,7 +143,6 @@ struct refused_present {
 
 static const struct refused_present refused_present[] = {
 	RP(ps, "cr has no page server: dump to a directory and copy it"),
-	RP(parent_img, "cr has no pre-dump (incremental dumps) yet"),
 	RH(cpu_cap, "cr always checks the CPU features the images use; no other check can be chosen"),
 	RN(exec_cmd, "cr does not run a command after the restore"),
 	RN(skip_mnt, "cr cannot leave a mount out"),
@@ -163,7 +161,6 @@ static const struct refused_present refused_present[] = {
 	RP(tls_cert, "cr has no page server"),
 	RP(tls_key, "cr has no page server"),
 	RP(cgroup_yard, "cr mounts its cgroup hierarchies itself"),
-	RH(pre_dump_mode, "cr has no pre-dump yet"),
 	RH(pidfd_store_sk, "cr has no pre-dump, so no pidfds to keep between pre-dumps"),
 };
 
@@ -371,6 +368,13 @@ static int map_dump_restore(const CriuOpts *q, bool dump, struct rpc_opts *r, ch
 		o->freeze_cgroup = q->freeze_cgroup;
 		/* as criu's: callers look at the tree right after the reply */
 		o->wait_killed = true;
+		/*
+		 * Pre-copy (runc --parent-path ../PREV: relative to the images, as
+		 * criu's). pre_dump_mode: SPLICE and VM_READ copy the same pages;
+		 * cr always splices.
+		 */
+		o->prev_images_dir = q->parent_img;
+		o->track_mem = q->has_track_mem && q->track_mem;
 	} else {
 		/* As criu's service: the tree outlives the request. */
 		o->restore_detached = true;
@@ -414,6 +418,10 @@ int rpc_map_opts(const CriuOpts *opts, CriuReqType type, pid_t peer, struct rpc_
 	case CRIU_REQ_TYPE__CHECK:
 		o->command = "check";
 		break;
+	case CRIU_REQ_TYPE__PRE_DUMP:
+	case CRIU_REQ_TYPE__SINGLE_PRE_DUMP:
+		o->command = "pre-dump";
+		break;
 	default:
 		return refuse(-EINVAL, why, why_len, "%s: no options to map", rpc_type_name(type));
 	}
@@ -423,7 +431,7 @@ int rpc_map_opts(const CriuOpts *opts, CriuReqType type, pid_t peer, struct rpc_
 	/* A check uses the log's options alone, as criu's. */
 	if (err || type == CRIU_REQ_TYPE__CHECK)
 		return err;
-	return map_dump_restore(q, type == CRIU_REQ_TYPE__DUMP, ret, why, why_len);
+	return map_dump_restore(q, type != CRIU_REQ_TYPE__RESTORE, ret, why, why_len);
 }
 
 void rpc_opts_log_accepted(const CriuOpts *q, bool dump)
