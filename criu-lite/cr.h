@@ -89,6 +89,7 @@ struct cr_options {
 	bool track_mem;			/* --track-mem: copy only what was written since the parent */
 	bool auto_dedup;		/* --auto-dedup: punch out of the parent what this image replaces */
 	unsigned pre_copy_rounds;	/* dump --pre-copy[=N]: N rounds at most before the dump; 0: none */
+	const char *check_feature;	/* check --feature NAME */
 };
 
 /* One --join-ns: @ns "net", "uts", "ipc", ...; @file a path or a pid; @extra criu's ",OPTIONS" (user only). */
@@ -168,6 +169,8 @@ int cr_pre_dump(const struct cr_options *o, int dfd);
 int cr_dump_pre_copy(const struct cr_options *o, int dfd);
 int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status);
 int cr_check(void);
+/* cr check --feature NAME: 0 if this kernel has it, -ENOTSUP if not, -EINVAL for a name cr does not know. */
+int cr_check_feature(const char *name);
 int cr_show(const char *path);
 /*
  * `cr swrk FD`: criu's RPC server on the SOCK_SEQPACKET socket FD

@@ -56,6 +56,7 @@ enum {
 	OPT_TRACK_MEM,
 	OPT_AUTO_DEDUP,
 	OPT_PRE_COPY,
+	OPT_FEATURE,
 };
 
 #define PRE_COPY_DEFAULT_ROUNDS	4	/* --pre-copy without =N */
@@ -112,6 +113,7 @@ static const struct option long_opts[] = {
 	{ "track-mem",		no_argument,		NULL, OPT_TRACK_MEM },
 	{ "auto-dedup",		no_argument,		NULL, OPT_AUTO_DEDUP },
 	{ "pre-copy",		optional_argument,	NULL, OPT_PRE_COPY },
+	{ "feature",		required_argument,	NULL, OPT_FEATURE },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -203,6 +205,8 @@ static void usage(FILE *f)
 "      --pre-copy[=N]       dump: up to N (default 4) pre-dump rounds in\n"
 "                           DIR/precopy-K while the written set shrinks, then the\n"
 "                           dump with the last as its parent\n"
+"      --feature NAME       check: whether this kernel has feature NAME\n"
+"                           (mem_dirty_track: write tracking for pre-dump)\n"
 "  -h, --help               this text\n"
 "  -V, --version            print the version\n"
 "\n"
@@ -565,6 +569,9 @@ static enum parse_result parse_options(int argc, char **argv)
 				return PARSE_EXIT_FAIL;
 			}
 			break;
+		case OPT_FEATURE:
+			opts.check_feature = optarg;
+			break;
 		case OPT_PREV_IMAGES_DIR:
 			opts.prev_images_dir = optarg;
 			break;
@@ -671,7 +678,7 @@ static int run_command(int dfd, int *ret_exit_status)
 	if (!strcmp(opts.command, "restore"))
 		return cr_restore(&opts, dfd, ret_exit_status);
 	if (!strcmp(opts.command, "check"))
-		return cr_check();
+		return opts.check_feature ? cr_check_feature(opts.check_feature) : cr_check();
 	if (!strcmp(opts.command, "swrk"))
 		return cr_swrk(swrk_fd_arg);
 	return cr_show(opts.show_path);
