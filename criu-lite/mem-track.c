@@ -177,11 +177,11 @@ static int uffd_make(struct parasite_ctl *ctl, pid_t pid, int *ret_fd)
 		err = pr_errno(-errno, "pid %d: pidfd_open", pid);
 	else if ((fd = syscall(SYS_pidfd_getfd, pidfd, (int)remote, 0)) < 0)
 		err = pr_errno(-errno, "pid %d: pidfd_getfd of its userfaultfd %ld", pid, remote);
-	if (!err)
-		err = cr_fail_point("track-uffd");
 	/* Whatever happened: the task's copy goes. */
 	if (infect_syscall(ctl, __NR_close, &closed, remote, 0, 0, 0, 0, 0) || closed)
 		return pr_errno(-EIO, "pid %d: closing its userfaultfd %ld", pid, remote);
+	if (!err)
+		err = cr_fail_point("track-uffd");
 	if (err)
 		return err;
 	if (ioctl(fd, UFFDIO_API, &api) < 0)
