@@ -524,6 +524,8 @@ int cr_dump(const struct cr_options *o, int dfd)
 		err = dump_tree(&d);
 	if (!err)
 		err = finish_images(&d);
+	if (!err && o->auto_dedup)
+		precopy_dedup(d.precopy, d.dfd, &d.tree);
 	/* post-dump: the images are complete, the tree not killed yet. */
 	if (!err) {
 		err = cr_notify(o, "post-dump", 0);

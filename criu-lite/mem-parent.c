@@ -7,8 +7,10 @@
  * mem.c has each in_parent entry resolved here into runs read from the
  * parents' page images (mem_run.src), and the parent runs they read
  * are checksummed whole (mem_plan.checks) before any task goes live.
+ * And the dump side of --auto-dedup: parent runs a newer image replaced.
  */
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -137,6 +139,13 @@ int mem_parents_open(int dfd, const InventoryEntry *inv, struct mem_parents **re
 	pr_info("the dump's pages come from it and %u parent images", ps->nr);
 	*ret = ps;
 	return 0;
+}
+
+static int prun_cmp_v(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+
+	return *x < *y ? -1 : *x > *y;
 }
 
 static int prun_cmp(const void *a, const void *b)
@@ -324,4 +333,113 @@ int mem_parents_fds_high(struct mem_parents *ps, int from)
 unsigned mem_parents_nr(const struct mem_parents *ps)
 {
 	return ps ? ps->nr : 0;
+}
+
+/* ---- dump --auto-dedup -------------------------------------------------------- */
+
+struct vrange {
+	uint64_t start, end;
+};
+
+/* The in_parent runs of @pid in the image just written to @dfd, in address order. */
+static int child_in_parent(int dfd, pid_t pid, struct vrange **ret, size_t *ret_nr)
+{
+	_cleanup_img_ struct img *img = NULL;
+	struct vrange *v = NULL;
+	size_t nr = 0, cap = 0;
+	void *head = NULL;
+	int ret_err = img_open(dfd, IMG_PAGEMAP, pid, O_RDONLY, &img);
+
+	if (!ret_err)
+		ret_err = pb_read_one_required(img, &head, PB_PAGEMAP_HEAD);
+	if (ret_err)
+		return ret_err;
+	pb_free(head, PB_PAGEMAP_HEAD);
+	for (;;) {
+		PagemapEntry *pe;
+		int r = pb_read_one(img, (void **)&pe, PB_PAGEMAP);
+
+		if (r <= 0) {
+			ret_err = r;
+			break;
+		}
+		if (pe->has_in_parent && pe->in_parent) {
+			if (nr == cap) {
+				struct vrange *n = xrealloc(v, sizeof(*n) * (cap = cap ? cap * 2 : 256));
+
+				if (!n) {
+					pb_free(pe, PB_PAGEMAP);
+					ret_err = -ENOMEM;
+					break;
+				}
+				v = n;
+			}
+			v[nr++] = (struct vrange){ pe->vaddr, pe->vaddr + (uint64_t)pe->nr_pages * PAGE_SIZE };
+		}
+		pb_free(pe, PB_PAGEMAP);
+	}
+	if (ret_err) {
+		free(v);
+		return ret_err;
+	}
+	/* Written in address order within each kind of entry: sorted once for the lookups. */
+	qsort(v, nr, sizeof(*v), prun_cmp_v);
+	*ret = v;
+	*ret_nr = nr;
+	return 0;
+}
+
+static bool overlaps(const struct vrange *v, size_t nr, uint64_t start, uint64_t end)
+{
+	size_t lo = 0, hi = nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v[mid].end <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < nr && v[lo].start < end;
+}
+
+int mem_parent_dedup(int dfd, int parent_dfd, const uint8_t *parent_id, unsigned pages_id, pid_t pid,
+		     uint64_t *ret_bytes)
+{
+	struct plevel l = { .dfd = parent_dfd, .pid = -1, .data_end = UINT64_MAX };
+	_cleanup_free_ struct vrange *v = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	char name[32];
+	size_t nr = 0;
+	int err;
+
+	memcpy(l.self_id, parent_id, IMG_DUMP_ID_SIZE);
+	/* A task the parent round did not see: nothing of it there. */
+	snprintf(name, sizeof(name), img_descs[IMG_PAGEMAP].fmt, pid);
+	if (faccessat(parent_dfd, name, F_OK, AT_SYMLINK_NOFOLLOW) && errno == ENOENT)
+		return 0;
+	err = child_in_parent(dfd, pid, &v, &nr);
+	if (!err)
+		err = level_load(&l, 1, pid);
+	snprintf(name, sizeof(name), img_descs[IMG_PAGES].fmt, pages_id);
+	if (!err) {
+		fd = openat(parent_dfd, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			err = pr_errno(-errno, "parent image: %s for --auto-dedup", name);
+	}
+	for (size_t i = 0; i < l.nr && !err; i++) {
+		const struct prun *r = &l.runs[i];
+
+		if (r->in_parent || overlaps(v, nr, r->vaddr, r->vaddr + r->len))
+			continue;
+		/* Replaced whole by this image: no restore reads it again (nor checks its CRC). */
+		if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, r->off, r->len))
+			err = pr_errno(-errno, "parent image: punching %lu bytes at %lu of %s", (unsigned long)r->len,
+				       (unsigned long)r->off, name);
+		else
+			*ret_bytes += r->len;
+	}
+	free(l.runs);
+	return err;
 }

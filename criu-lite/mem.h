@@ -212,6 +212,13 @@ int mem_parents_fd(const struct mem_parents *ps, unsigned src);
 int mem_parents_fds_high(struct mem_parents *ps, int from);
 unsigned mem_parents_nr(const struct mem_parents *ps);
 void mem_parents_free(struct mem_parents *ps);
+/*
+ * Dump --auto-dedup: punches (FALLOC_FL_PUNCH_HOLE) out of the parent's
+ * pages-@pages_id.img the runs of @pid that the image in @dfd replaced
+ * whole (none of their pages in_parent), adding their bytes to *@ret_bytes.
+ */
+int mem_parent_dedup(int dfd, int parent_dfd, const uint8_t *parent_id, unsigned pages_id, pid_t pid,
+		     uint64_t *ret_bytes);
 
 /*
  * Restore: checks every run's CRC32C against the page image, streaming

@@ -34,5 +34,12 @@ int precopy_task_begin(struct precopy *pc, struct parasite_ctl *ctl, pid_t pid, 
 int precopy_task_end(struct precopy *pc, pid_t pid, struct mem_track_task *tt);
 void precopy_inventory(struct precopy *pc, InventoryEntry *inv);
 int precopy_end(struct precopy *pc, int dfd, bool keep_tracking);
+/*
+ * --auto-dedup, once the image in @dfd is complete: the parent's runs of
+ * @tree's tasks that it replaced whole are punched out of the parent's
+ * page image. A failure is a warning: the images are whole either way.
+ */
+struct pstree;
+void precopy_dedup(struct precopy *pc, int dfd, const struct pstree *tree);
 
 #endif

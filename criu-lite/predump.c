@@ -39,6 +39,8 @@
 struct precopy {
 	bool track;
 	bool has_parent;
+	int parent_dfd;
+	unsigned parent_pages_id;
 	uint8_t parent_dump_id[IMG_DUMP_ID_SIZE];
 	struct mem_track_set *taken;	/* the parent's tracker's uffds */
 	struct mem_track_set *next;	/* this round's, for the next one */
@@ -46,7 +48,7 @@ struct precopy {
 };
 
 /* The parent image: a complete pre-dump (its inventory says so); its dump id. */
-static int parent_check(int dfd, const char *prev, int *ret_pdfd, uint8_t *ret_id)
+static int parent_check(int dfd, const char *prev, int *ret_pdfd, unsigned *ret_pages_id, uint8_t *ret_id)
 {
 	_cleanup_close_ int pdfd = openat(dfd, prev, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_img_ struct img *img = NULL;
@@ -62,6 +64,7 @@ static int parent_check(int dfd, const char *prev, int *ret_pdfd, uint8_t *ret_i
 	if (err)
 		return pr_errno(err, "--prev-images-dir %s: no complete image there", prev);
 	pre = inv->has_pre_dump && inv->pre_dump;
+	*ret_pages_id = inv->pages_id;
 	pb_free(inv, PB_INVENTORY);
 	if (!pre)
 		return pr_errno(-EINVAL, "--prev-images-dir %s: not a pre-dump (cr pre-dump makes parents)", prev);
@@ -86,8 +89,9 @@ int precopy_begin(const struct cr_options *o, int dfd, bool track, struct precop
 	if (!pc)
 		return -ENOMEM;
 	pc->track = track;
+	pc->parent_dfd = -1;
 	if (o->prev_images_dir) {
-		err = parent_check(dfd, o->prev_images_dir, &pdfd, pc->parent_dump_id);
+		err = parent_check(dfd, o->prev_images_dir, &pdfd, &pc->parent_pages_id, pc->parent_dump_id);
 		if (!err && unlinkat(dfd, PARENT_LINK, 0) && errno != ENOENT)
 			err = pr_errno(-errno, "removing the old link %s", PARENT_LINK);
 		if (!err && symlinkat(o->prev_images_dir, dfd, PARENT_LINK))
@@ -103,8 +107,28 @@ int precopy_begin(const struct cr_options *o, int dfd, bool track, struct precop
 		precopy_end(pc, dfd, false);
 		return err;
 	}
+	if (pc->has_parent)
+		pc->parent_dfd = TAKE_FD(pdfd);
 	*ret = pc;
 	return 0;
+}
+
+void precopy_dedup(struct precopy *pc, int dfd, const struct pstree *tree)
+{
+	uint64_t bytes = 0;
+	int err = 0;
+
+	if (!pc || !pc->has_parent)
+		return;
+	for (unsigned i = 0; i < tree->nr && !err; i++)
+		if (tree->tasks[i].kind == TASK_ALIVE)
+			err = mem_parent_dedup(dfd, pc->parent_dfd, pc->parent_dump_id, pc->parent_pages_id,
+					       tree->tasks[i].pid, &bytes);
+	if (err)
+		pr_warn("--auto-dedup stopped after %lu bytes: the parent keeps the rest (the images are whole)",
+			(unsigned long)bytes);
+	else
+		pr_info("--auto-dedup: %lu bytes of the parent's pages punched out", (unsigned long)bytes);
 }
 
 int precopy_task_begin(struct precopy *pc, struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
@@ -152,6 +176,8 @@ int precopy_end(struct precopy *pc, int dfd, bool keep_tracking)
 	/* cr's copies: the tracker has its own, or the tasks are untracked from now on. */
 	mem_track_set_free(pc->taken);
 	mem_track_set_free(pc->next);
+	if (pc->parent_dfd >= 0)
+		close(pc->parent_dfd);
 	free(pc);
 	return err;
 }
@@ -279,6 +305,8 @@ static int pre_dump(const struct cr_options *o, int dfd, uint64_t *ret_bytes)
 		err = cr_fail_point("predump-images");
 	if (!err)
 		err = predump_inventory(&p);
+	if (!err && o->auto_dedup)
+		precopy_dedup(p.pc, dfd, &p.tree);
 	e = precopy_end(TAKE_PTR(p.pc), dfd, !err);
 	/* A tracker that did not start: the image is no parent to track from. */
 	if (!err && e && unlinkat(dfd, img_descs[IMG_INVENTORY].fmt, 0))

@@ -111,7 +111,6 @@ struct refused_bool {
 #define RB(f, w) { #f, offsetof(CriuOpts, has_##f), offsetof(CriuOpts, f), w }
 
 static const struct refused_bool refused_bools[] = {
-	RB(auto_dedup, "cr does not punch replaced pages out of parent images yet"),
 	RB(link_remap, "cr does not link-remap opened files that were unlinked"),
 	RB(force_irmap, "cr has no inode-to-path map"),
 	RB(auto_ext_mnt, "cr takes only the external mounts declared (ext_mnt, external)"),
@@ -375,6 +374,7 @@ static int map_dump_restore(const CriuOpts *q, bool dump, struct rpc_opts *r, ch
 		 */
 		o->prev_images_dir = q->parent_img;
 		o->track_mem = q->has_track_mem && q->track_mem;
+		o->auto_dedup = q->has_auto_dedup && q->auto_dedup;
 	} else {
 		/* As criu's service: the tree outlives the request. */
 		o->restore_detached = true;
