@@ -232,14 +232,7 @@ static int finish_images(struct dump_ctx *d)
 	if (err)
 		return err;
 
-	uname(&u);
-	inv.img_version = IMG_FORMAT_VERSION;
-	inv.root_pid = d->root;
-	inv.tool_version = CR_VERSION;
-	inv.xfeatures = arch_xfeatures();
-	inv.xsave_size = arch_xsave_size();
-	inv.kernel = u.release;
-	inv.pages_id = 1;
+	dump_inventory_init(&inv, d->root, &u);
 	inv.has_namespaces = true;
 	inv.namespaces = ns_dump_any(d->ns);
 	inv.has_cgroups = true;
@@ -256,6 +249,18 @@ static int finish_images(struct dump_ctx *d)
 	if (!err)
 		err = img_close(TAKE_PTR(img));
 	return err;
+}
+
+void dump_inventory_init(InventoryEntry *inv, pid_t root, struct utsname *u)
+{
+	uname(u);
+	inv->img_version = IMG_FORMAT_VERSION;
+	inv->root_pid = root;
+	inv->tool_version = CR_VERSION;
+	inv->xfeatures = arch_xfeatures();
+	inv->xsave_size = arch_xsave_size();
+	inv->kernel = u->release;
+	inv->pages_id = 1;
 }
 
 #define DEAD_WAIT_MS	10000

@@ -27,6 +27,7 @@
 #include "cr.h"
 #include "log.h"
 #include "mem-track.h"
+#include "scm.h"
 
 #define TRACKER_MAGIC	0x6d747263u	/* "crtm" */
 
@@ -186,22 +187,7 @@ int mem_tracker_take(int parent_dfd, const uint8_t *parent_dump_id, struct mem_t
 
 static int send_fd_msg(int sk, const void *buf, size_t len, int fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { (void *)buf, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (fd >= 0) {
-		struct cmsghdr *c;
-
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	return sendmsg(sk, &mh, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+	return scm_send(sk, buf, len, fd) == (ssize_t)len ? 0 : -1;
 }
 
 /* The tracker's answer to a cr of the same user: everything, then it is done. */

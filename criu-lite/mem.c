@@ -310,35 +310,40 @@ static int add_run(struct page_dumper *d, const VmaEntry *v, uint64_t addr, uint
 	return 0;
 }
 
-static int flush_ref(struct page_dumper *d)
+/*
+ * A pending run of pages stored elsewhere, as one entry: at @shared_off
+ * of this image (an earlier task's), or (NULL) in the parent image. Its
+ * bytes go to *@counter; *@len is reset.
+ */
+static int flush_elsewhere(struct page_dumper *d, uint64_t addr, uint32_t *len, const uint64_t *shared_off,
+			   uint64_t *counter)
 {
 	PagemapEntry pe = PAGEMAP_ENTRY__INIT;
 
-	if (!d->ref_len)
+	if (!*len)
 		return 0;
-	pe.vaddr = d->ref_addr;
-	pe.nr_pages = d->ref_len;
-	pe.has_shared_off = true;
-	pe.shared_off = d->ref_off;
-	d->dd->saved += (uint64_t)d->ref_len * PAGE_SIZE;
-	d->ref_len = 0;
+	pe.vaddr = addr;
+	pe.nr_pages = *len;
+	if (shared_off) {
+		pe.has_shared_off = true;
+		pe.shared_off = *shared_off;
+	} else {
+		pe.has_in_parent = pe.in_parent = true;
+	}
+	*counter += (uint64_t)*len * PAGE_SIZE;
+	*len = 0;
 	return pb_write_one(d->pagemap, &pe, PB_PAGEMAP);
+}
+
+static int flush_ref(struct page_dumper *d)
+{
+	return flush_elsewhere(d, d->ref_addr, &d->ref_len, &d->ref_off, &d->dd->saved);
 }
 
 /* The pending run of pages the parent image holds, as one in_parent entry. */
 static int flush_parent(struct page_dumper *d)
 {
-	PagemapEntry pe = PAGEMAP_ENTRY__INIT;
-
-	if (!d->par_len)
-		return 0;
-	pe.vaddr = d->par_addr;
-	pe.nr_pages = d->par_len;
-	pe.has_in_parent = true;
-	pe.in_parent = true;
-	d->par_bytes += (uint64_t)d->par_len * PAGE_SIZE;
-	d->par_len = 0;
-	return pb_write_one(d->pagemap, &pe, PB_PAGEMAP);
+	return flush_elsewhere(d, d->par_addr, &d->par_len, NULL, &d->par_bytes);
 }
 
 /* Not written since the last round (returns 1): the entry says it is in the parent. */

@@ -42,4 +42,8 @@ int precopy_end(struct precopy *pc, int dfd, bool keep_tracking);
 struct pstree;
 void precopy_dedup(struct precopy *pc, int dfd, const struct pstree *tree);
 
+/* dump.c: the inventory's fields every image directory has (root @root, this cr, CPU, kernel @u). */
+struct utsname;
+void dump_inventory_init(InventoryEntry *inv, pid_t root, struct utsname *u);
+
 #endif

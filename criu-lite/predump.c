@@ -18,7 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "asm/arch.h"
 #include "cleanup.h"
 #include "cr.h"
 #include "image.h"
@@ -254,14 +253,7 @@ static int predump_inventory(struct predump *p)
 	struct utsname u;
 	int err;
 
-	uname(&u);
-	inv.img_version = IMG_FORMAT_VERSION;
-	inv.root_pid = p->o->pid;
-	inv.tool_version = CR_VERSION;
-	inv.xfeatures = arch_xfeatures();
-	inv.xsave_size = arch_xsave_size();
-	inv.kernel = u.release;
-	inv.pages_id = 1;
+	dump_inventory_init(&inv, p->o->pid, &u);
 	inv.has_pre_dump = true;
 	inv.pre_dump = true;
 	precopy_inventory(p->pc, &inv);
