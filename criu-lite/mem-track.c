@@ -157,7 +157,8 @@ static bool vma_trackable(const VmaEntry *v)
  * caller's mm), fetched with pidfd_getfd() and closed in the task again,
  * so that the program never sees it (if cr dies in between, the task
  * keeps an fd of an unregistered uffd: nothing is tracked). Its ioctls
- * work on the mm it was made for, whoever calls them.
+ * work on the mm it was made for, whoever calls them. Returns 1 (warned,
+ * no fd) when the task may not have one.
  */
 static int uffd_make(struct parasite_ctl *ctl, pid_t pid, int *ret_fd)
 {
@@ -170,8 +171,12 @@ static int uffd_make(struct parasite_ctl *ctl, pid_t pid, int *ret_fd)
 			     0, 0, 0, 0, 0);
 	if (err)
 		return err;
-	if (remote < 0)
-		return pr_errno((int)remote, "pid %d: userfaultfd() in the task", pid);
+	/* Its seccomp filter or vm.unprivileged_userfaultfd may say no: then it is copied whole every round. */
+	if (remote < 0) {
+		pr_warn("pid %d: userfaultfd() in the task: %s: its writes are not tracked, every round copies it whole",
+			pid, strerror((int)-remote));
+		return 1;
+	}
 	pidfd = syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0)
 		err = pr_errno(-errno, "pid %d: pidfd_open", pid);
@@ -248,8 +253,13 @@ int mem_track_task_begin(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
 	/* 1. What the uffd tracked since the last round. */
 	if (!err && tt->uffd >= 0 && trust_parent && hi)
 		err = scan(pm_fd, pid, lo, hi, 0, PAGE_IS_WPALLOWED, &tt->tracked);
-	if (!err && tt->uffd < 0)
+	if (!err && tt->uffd < 0) {
 		err = uffd_make(ctl, pid, &tt->uffd);
+		if (err == 1) {
+			*ret = tt;	/* nothing tracked, nothing unchanged */
+			return 0;
+		}
+	}
 	/* 2. New VMAs join; 3. what was written is protected again, atomically with finding it. */
 	if (!err)
 		register_vmas(tt, mm);

@@ -146,10 +146,13 @@ int precopy_task_end(struct precopy *pc, pid_t pid, struct mem_track_task *tt)
 
 	if (!tt)
 		return 0;
+	int fd = mem_track_task_take_uffd(tt);
+
 	mem_track_task_stats(tt, &written, &tracked);
 	if (tracked)
 		pc->any_unchanged = true;
-	return mem_track_set_add(pc->next, pid, mem_track_task_take_uffd(tt));
+	/* A task that may not have a uffd: the next round copies it whole too. */
+	return fd < 0 ? 0 : mem_track_set_add(pc->next, pid, fd);
 }
 
 void precopy_inventory(struct precopy *pc, InventoryEntry *inv)
