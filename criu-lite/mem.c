@@ -121,6 +121,9 @@ static bool page_wanted(const VmaEntry *v, uint64_t pme, uint64_t zero_pfn, uint
 	/* A guard has the swap bit but no page (mem_guard_collect() lists it). */
 	if (!(pme & (PME_PRESENT | PME_SWAP)) || (pme & PME_GUARD))
 		return false;
+	/* A marker has the swap bit but is a hole (pagemap shows it so since 5.19). */
+	if (!(pme & PME_PRESENT) && (pme & PME_SWP_TYPE_MASK) == PME_SWP_TYPE_MARKER)
+		return false;
 	/* Private mappings of objects: only the copies the task wrote are its own. */
 	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_SHMEM_PRIVATE)
 		return !(pme & PME_FILE_SHARED);

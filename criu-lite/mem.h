@@ -19,6 +19,14 @@ struct proc_maps;
 #define PME_GUARD		(1ULL << 58)	/* a MADV_GUARD_INSTALL guard (6.15) */
 #define PME_EXCLUSIVE		(1ULL << 56)
 #define PME_PFN_MASK		((1ULL << 55) - 1)
+/*
+ * A swap entry's type (root sees it in the PFN bits): the last type is
+ * the kernel's pte markers (SWP_PTE_MARKER, 31 whatever the config), a
+ * page that is not there: the write-protect marker mem-track.c's scans
+ * leave on the holes of tracked VMAs (WP_UNPOPULATED), or a guard.
+ */
+#define PME_SWP_TYPE_MASK	0x1fULL
+#define PME_SWP_TYPE_MARKER	31
 #define PAGEMAP_BATCH		(64 * 1024)	/* entries read per pread */
 
 /* /dev/zero, whose private mappings are anonymous memory. */

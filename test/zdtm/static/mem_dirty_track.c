@@ -4,7 +4,10 @@
  * an anonymous area get new generations, a second area moves (mremap, so
  * it is a VMA the tracking has not seen), pages of a third are dropped
  * (MADV_DONTNEED: they must come back empty, not as the parent's copy),
- * a private file mapping gets copy-on-write pages. Each page says which
+ * a private file mapping gets copy-on-write pages, and an area is touched
+ * only at every 16th page: its holes must stay holes (not resident after
+ * the restore; the tracking marks them, a dump must not take them for
+ * pages). Each page says which
  * generation it holds; a table says which it must hold. The table is
  * shared memory, which every round copies whole (only private memory is
  * tracked): after the restore it is the current one, and a page restored
@@ -24,6 +27,8 @@
 #define C_PAGES		256
 #define D_PAGES		256
 #define NR_PAGES	(A_PAGES + B_PAGES + C_PAGES + D_PAGES)
+#define E_PAGES		1024		/* sparse: every 16th page written */
+#define E_STRIDE	16
 
 struct table {
 	volatile long cur;		/* the page being written: may lag one generation */
@@ -32,7 +37,7 @@ struct table {
 static struct table *tb;
 #define rec	(tb->rec)
 #define cur	(tb->cur)
-static char *area[4];
+static char *area[4], *sparse;
 static const unsigned pages[4] = { A_PAGES, B_PAGES, C_PAGES, D_PAGES };
 
 static uint64_t mark(unsigned idx, uint64_t gen)
@@ -99,6 +104,11 @@ int main(int argc, char **argv)
 		fail_errno("data file");
 	area[3] = mmap(NULL, D_PAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	close(fd);
+	sparse = mmap(NULL, E_PAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (sparse == MAP_FAILED)
+		fail_errno("mmap");
+	for (unsigned i = 0; i < E_PAGES; i += E_STRIDE)
+		sparse[i * PG] = (char)(i + 1);
 	if (tb == MAP_FAILED || area[0] == MAP_FAILED || area[1] == MAP_FAILED || area[2] == MAP_FAILED ||
 	    area[3] == MAP_FAILED)
 		fail_errno("mmap");
@@ -137,6 +147,21 @@ int main(int argc, char **argv)
 	}
 	for (unsigned i = 0; i < NR_PAGES; i++)
 		check(i);
+	{
+		unsigned char vec[E_PAGES];
+		unsigned resident = 0;
+
+		if (mincore(sparse, E_PAGES * PG, vec))
+			fail_errno("mincore");
+		for (unsigned i = 0; i < E_PAGES; i++) {
+			if (i % E_STRIDE == 0 && sparse[i * PG] != (char)(i + 1))
+				fail("sparse page %u holds %d", i, sparse[i * PG]);
+			if (i % E_STRIDE && (vec[i] & 1))
+				resident++;
+		}
+		if (resident)
+			fail("%u holes of the sparse area are resident after the restore", resident);
+	}
 	test_msg("%lu steps", (unsigned long)step);
 	pass();
 }
