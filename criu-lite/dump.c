@@ -472,9 +472,13 @@ int cr_dump(const struct cr_options *o, int dfd)
 	err = cr_notify(o, "pre-dump", 0);
 	if (!err)
 		err = img_dump_dir_prepare(d.dfd, o->images_dir);
-	/* Through -D (a relative parent path), before cr changes its namespaces. */
+	/*
+	 * Through -D (a relative parent path), before cr changes its
+	 * namespaces. --track-mem without a parent has nothing to track
+	 * against: a dump leaves no tracking behind.
+	 */
 	if (!err)
-		err = precopy_begin(o, d.dfd, o->track_mem, &d.precopy);
+		err = precopy_begin(o, d.dfd, o->track_mem && o->prev_images_dir, &d.precopy);
 	/* cr in the tree's net, ipc and uts namespaces before it makes a socket. */
 	if (!err)
 		err = ns_dump_begin(d.root, &d.ns);

@@ -27,7 +27,7 @@
 
 /* One parent run of the task being resolved. */
 struct prun {
-	uint64_t vaddr, len, off;
+	uint64_t vaddr, len, off;	/* vaddr first: addr_cmp() */
 	uint32_t crc;
 	bool in_parent, used;
 };
@@ -141,18 +141,12 @@ int mem_parents_open(int dfd, const InventoryEntry *inv, struct mem_parents **re
 	return 0;
 }
 
-static int prun_cmp_v(const void *a, const void *b)
+/* For qsort() of struct prun and struct vrange, which both start with their address. */
+static int addr_cmp(const void *a, const void *b)
 {
 	const uint64_t *x = a, *y = b;
 
 	return *x < *y ? -1 : *x > *y;
-}
-
-static int prun_cmp(const void *a, const void *b)
-{
-	const struct prun *x = a, *y = b;
-
-	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
 }
 
 /* The runs level @l has for @pid, in address order; refuses what a pre-dump never writes. */
@@ -215,7 +209,7 @@ static int level_load(struct plevel *l, unsigned depth, pid_t pid)
 	}
 	if (ret)
 		return ret;
-	qsort(l->runs, l->nr, sizeof(*l->runs), prun_cmp);
+	qsort(l->runs, l->nr, sizeof(*l->runs), addr_cmp);
 	l->pid = pid;
 	return 0;
 }
@@ -338,7 +332,7 @@ unsigned mem_parents_nr(const struct mem_parents *ps)
 /* ---- dump --auto-dedup -------------------------------------------------------- */
 
 struct vrange {
-	uint64_t start, end;
+	uint64_t start, end;	/* start first: addr_cmp() */
 };
 
 /* The in_parent runs of @pid in the image just written to @dfd, in address order. */
@@ -383,7 +377,7 @@ static int child_in_parent(int dfd, pid_t pid, struct vrange **ret, size_t *ret_
 		return ret_err;
 	}
 	/* Written in address order within each kind of entry: sorted once for the lookups. */
-	qsort(v, nr, sizeof(*v), prun_cmp_v);
+	qsort(v, nr, sizeof(*v), addr_cmp);
 	*ret = v;
 	*ret_nr = nr;
 	return 0;
