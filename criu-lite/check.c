@@ -32,6 +32,7 @@
 #include "compiler.h"
 #include "cr.h"
 #include "log.h"
+#include "mem-track.h"
 
 #define REASON_LEN	256
 
@@ -438,7 +439,7 @@ static int probe_pagemap_scan(char *why, size_t len)
 	return 0;
 }
 
-/* Needed later for incremental dumps (write tracking), not today. */
+/* Lazy pages would need it; write tracking probes its own features (mem-track.c). */
 static int probe_userfaultfd(char *why, size_t len)
 {
 	_cleanup_close_ int fd = -EBADF;
@@ -546,6 +547,34 @@ static const struct probe probes[] = {
 	{ "userfaultfd (optional)",	probe_userfaultfd,		true },
 };
 
+static bool mem_track_available(void);
+
+/* criu's names, the answer of this kernel: 1 yes, 0 no. */
+static const struct {
+	const char *name;
+	bool (*have)(void);
+} features[] = {
+	{ "mem_dirty_track",	mem_track_available },
+};
+
+static bool mem_track_available(void)
+{
+	return mem_track_method() != MEM_TRACK_NONE;
+}
+
+int cr_check_feature(const char *name)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(features); i++)
+		if (!strcmp(features[i].name, name)) {
+			bool yes = features[i].have();
+
+			printf("%s is %s\n", name, yes ? "supported" : "not supported");
+			fflush(stdout);
+			return yes ? 0 : pr_errno(-ENOTSUP, "feature %s: not supported here", name);
+		}
+	return pr_errno(-EINVAL, "feature %s: not a feature cr checks (it knows mem_dirty_track)", name);
+}
+
 int cr_check(void)
 {
 	char why[REASON_LEN];
@@ -566,6 +595,9 @@ int cr_check(void)
 		if (ret && !p->optional)
 			missing++;
 	}
+	printf("memory write tracking (pre-dump --track-mem): %s; soft-dirty %s\n",
+	       mem_track_method_name(mem_track_method()),
+	       mem_track_soft_dirty() ? "present (not used: cr tracks with userfaultfd only)" : "absent");
 	/* Results are on stdout; flush so they come before a final error. */
 	fflush(stdout);
 

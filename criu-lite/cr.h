@@ -95,6 +95,12 @@ struct cr_options {
 	/* --join-ns NS:PATH|PID (RPC join_ns), restore: the tree goes into that namespace (namespaces.h). */
 	struct cr_join_ns *join_ns;
 	unsigned nr_join_ns;
+	/* Pre-copy (predump.c): the parent image, relative to -D (the symlink "parent" names it). */
+	const char *prev_images_dir;	/* --prev-images-dir DIR, RPC parent_img */
+	bool track_mem;			/* --track-mem: copy only what was written since the parent */
+	bool auto_dedup;		/* --auto-dedup: punch out of the parent what this image replaces */
+	unsigned pre_copy_rounds;	/* dump --pre-copy[=N]: N rounds at most before the dump; 0: none */
+	const char *check_feature;	/* check --feature NAME */
 };
 
 /* One --join-ns: @ns "net", "uts", "ipc", ...; @file a path or a pid; @extra criu's ",OPTIONS" (user only). */
@@ -168,6 +174,10 @@ const char *cr_external_lookup(const struct cr_options *o, const char *type, con
  * *ret_exit_status (as a shell: 128 + signal if it was killed).
  */
 int cr_dump(const struct cr_options *o, int dfd);
+/* cr pre-dump (predump.c): memory only, the tree runs on, a parent for a later dump. */
+int cr_pre_dump(const struct cr_options *o, int dfd);
+/* cr dump --pre-copy[=N] (predump.c): pre-dump rounds in -D/precopy-K, then the dump. */
+int cr_dump_pre_copy(const struct cr_options *o, int dfd);
 int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status);
 int cr_check(void);
 /*
@@ -177,6 +187,8 @@ int cr_check(void);
 int cr_page_server(const struct cr_options *o, int dfd);
 /* --status-fd: tells the one waiting that cr is ready ('\0', as criu), closes it. 0 or -errno (logged). */
 int cr_status_ready(const struct cr_options *o);
+/* cr check --feature NAME: 0 if this kernel has it, -ENOTSUP if not, -EINVAL for a name cr does not know. */
+int cr_check_feature(const char *name);
 int cr_show(const char *path);
 /*
  * `cr swrk FD`: criu's RPC server on the SOCK_SEQPACKET socket FD

@@ -27,12 +27,14 @@
 #include "inventory.pb-c.h"
 #include "log.h"
 #include "mem.h"
+#include "mem-track.h"
 #include "namespaces.h"
 #include "netlock.h"
 #include "page-xfer.h"
 #include "parasite-cmds.h"
 #include "parasite-blob.h"
 #include "proc-parse.h"
+#include "precopy.h"
 #include "pstree.h"
 #include "seccomp.h"
 #include "shmem.h"
@@ -54,6 +56,7 @@ struct dump_ctx {
 	struct ns_dump *ns;
 	struct cgroup_freezer *freezer;	/* --freeze-cgroup */
 	struct netlock *net_lock;	/* --network-lock */
+	struct precopy *precopy;	/* --prev-images-dir, --track-mem */
 	struct mem_dump_stats mem;	/* the whole tree's */
 	uint64_t memdump_us;
 	struct timespec t_freeze, t_seize;	/* seizing started, every thread seized */
@@ -72,6 +75,7 @@ struct task_ctx {
 	struct thread_dump *threads;	/* one per tid, the main thread first */
 	unsigned nr_threads;
 	struct img *imgs[IMG_TYPE_MAX];	/* this task's: core, mm, pagemap, fdinfo */
+	struct mem_track_task *track;	/* pages the parent image holds */
 };
 
 static int open_images(struct task_ctx *t)
@@ -141,7 +145,7 @@ static int drain(struct task_ctx *t)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!err)
 		err = mem_dump_pages(t->ctl, t->pid, &t->mm, t->imgs[IMG_PAGEMAP], t->d->pages, t->d->dedup,
-				     &t->d->mem);
+				     t->track, &t->d->mem);
 	/* The cure writes to the task's memory: a page server must have its pages first. */
 	if (!err)
 		err = page_xfer_sync(t->d->pages);
@@ -233,18 +237,12 @@ static int finish_images(struct dump_ctx *d)
 	if (err)
 		return err;
 
-	uname(&u);
-	inv.img_version = IMG_FORMAT_VERSION;
-	inv.root_pid = d->root;
-	inv.tool_version = CR_VERSION;
-	inv.xfeatures = arch_xfeatures();
-	inv.xsave_size = arch_xsave_size();
-	inv.kernel = u.release;
-	inv.pages_id = 1;
+	dump_inventory_init(&inv, d->root, &u);
 	inv.has_namespaces = true;
 	inv.namespaces = ns_dump_any(d->ns);
 	inv.has_cgroups = true;
 	inv.cgroups = d->o->manage_cgroups != CG_MODE_IGNORE;
+	precopy_inventory(d->precopy, &inv);
 	if (!d->o->leave_running)
 		netlock_dump_record(d->net_lock, &inv, &lock);
 	if (!d->o->leave_running)
@@ -256,6 +254,18 @@ static int finish_images(struct dump_ctx *d)
 	if (!err)
 		err = img_close(TAKE_PTR(img));
 	return err;
+}
+
+void dump_inventory_init(InventoryEntry *inv, pid_t root, struct utsname *u)
+{
+	uname(u);
+	inv->img_version = IMG_FORMAT_VERSION;
+	inv->root_pid = root;
+	inv->tool_version = CR_VERSION;
+	inv->xfeatures = arch_xfeatures();
+	inv->xsave_size = arch_xsave_size();
+	inv->kernel = u->release;
+	inv->pages_id = 1;
 }
 
 #define DEAD_WAIT_MS	10000
@@ -323,6 +333,7 @@ static int task_ctx_release(struct task_ctx *t)
 	for (unsigned i = 0; i < t->nr_threads; i++)
 		thread_dump_free(&t->threads[i]);
 	free(t->threads);
+	mem_track_task_free(TAKE_PTR(t->track));
 	mem_free_vmas(&t->mm);
 	core_pending_free(&t->pending);
 	proc_maps_free(&t->maps);
@@ -383,6 +394,8 @@ static int infect_and_drain(struct task_ctx *t)
 	if (!err)
 		err = mem_aio_check_owner(t->ctl, t->pid, &t->mm);
 	if (!err)
+		err = precopy_task_begin(t->d->precopy, t->ctl, t->pid, &t->mm, &t->track);
+	if (!err)
 		err = infect_start_blob(t->ctl, parasite_blob, sizeof(parasite_blob),
 					parasite_blob_offset__blob_start, PARASITE_DATA_SIZE);
 	if (!err)
@@ -391,6 +404,8 @@ static int infect_and_drain(struct task_ctx *t)
 		err = drain(t);
 	if (!err)
 		err = cr_fail_point("cure");
+	if (!err)
+		err = precopy_task_end(t->d->precopy, t->pid, t->track);
 	return err;
 }
 
@@ -435,6 +450,8 @@ static void dump_ctx_release(struct dump_ctx *d)
 	img_close(d->shmem);
 	shmem_dump_free(&d->shm);
 	page_dedup_free(d->dedup);
+	/* The tracking of the last round ends with the dump (the tree dies or runs on untracked). */
+	precopy_end(TAKE_PTR(d->precopy), d->dfd, false);
 	pstree_free(&d->tree);
 	ns_dump_free(d->ns);
 	if (d->dfd >= 0)
@@ -463,6 +480,13 @@ int cr_dump(const struct cr_options *o, int dfd)
 	/* A page server's connection from cr's own net namespace. */
 	if (!err)
 		err = page_xfer_open(o, d.dfd, 1, &d.pages);
+	/*
+	 * Through -D (a relative parent path), before cr changes its
+	 * namespaces. --track-mem without a parent has nothing to track
+	 * against: a dump leaves no tracking behind.
+	 */
+	if (!err)
+		err = precopy_begin(o, d.dfd, o->track_mem && o->prev_images_dir, &d.precopy);
 	/* cr in the tree's net, ipc and uts namespaces before it makes a socket. */
 	if (!err)
 		err = ns_dump_begin(d.root, &d.ns);
@@ -515,6 +539,8 @@ int cr_dump(const struct cr_options *o, int dfd)
 		err = dump_tree(&d);
 	if (!err)
 		err = finish_images(&d);
+	if (!err && o->auto_dedup)
+		precopy_dedup(d.precopy, d.dfd, &d.tree);
 	/* post-dump: the images are complete, the tree not killed yet. */
 	if (!err) {
 		err = cr_notify(o, "post-dump", 0);

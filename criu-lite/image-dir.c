@@ -15,6 +15,7 @@
 #include "image.h"
 #include "image-priv.h"
 #include "log.h"
+#include "mem-track.h"
 #include "stats.h"
 #include "open-file.h"
 
@@ -33,6 +34,20 @@ static bool is_runtime_file(const char *name)
 {
 	return !strcmp(name, "descriptors.json") || !strcmp(name, STATS_DUMP_FILE) ||
 	       !strcmp(name, STATS_RESTORE_FILE);
+}
+
+/*
+ * Pre-copy's (predump.c, mem-tracker.c): the link to the parent image,
+ * a tracker's socket, the rounds of dump --pre-copy.
+ */
+static bool precopy_entry(const char *name, const struct stat *st)
+{
+	unsigned k;
+	char end;
+
+	return (S_ISLNK(st->st_mode) && !strcmp(name, "parent")) ||
+	       (S_ISSOCK(st->st_mode) && !strcmp(name, MEM_TRACKER_SOCK)) ||
+	       (S_ISDIR(st->st_mode) && sscanf(name, "precopy-%u%c", &k, &end) == 1);
 }
 
 /*
@@ -75,6 +90,8 @@ static int dir_check_contents(int dfd, const char *dir)
 			continue;
 		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			return img_errno(-errno, dir, "cannot stat %s", de->d_name);
+		if (precopy_entry(de->d_name, &st))
+			continue;
 		if (!S_ISREG(st.st_mode) ||
 		    !(img_match_name(de->d_name, NULL, NULL) || is_log_name(de->d_name) ||
 	      is_runtime_file(de->d_name))) {

@@ -709,6 +709,22 @@ int img_open_any(int dfd, const char *name, struct img **ret_img)
 	return img_open_read(dfd, name, ret_img);
 }
 
+int img_open_other(int dfd, enum img_type type, unsigned id, const uint8_t *dump_id, struct img **ret_img)
+{
+	typeof(session) saved = session;
+	int ret;
+
+	/* hdr_check() compares with the session's id: this one, for one open. */
+	memset(&session, 0, sizeof(session));
+	if (dump_id) {
+		memcpy(session.dump_id, dump_id, IMG_DUMP_ID_SIZE);
+		session.have_id = true;
+	}
+	ret = img_open(dfd, type, id, O_RDONLY, ret_img);
+	session = saved;
+	return ret;
+}
+
 int img_close(struct img *img)
 {
 	int ret, fd;

@@ -176,6 +176,13 @@ int img_create_fd(int fd, enum img_type type, unsigned id, const char *name, str
  * images the fd is left at IMG_PAGES_DATA_OFF.
  */
 int img_open_any(int dfd, const char *name, struct img **ret_img);
+/*
+ * Opens image @type of another dump for reading (a parent image
+ * directory, mem-parent.c): its header must carry @dump_id, any id when
+ * NULL (img->dump_id then tells it); this session's id is left as it was.
+ * Same returns as img_open().
+ */
+int img_open_other(int dfd, enum img_type type, unsigned id, const uint8_t *dump_id, struct img **ret_img);
 
 /*
  * Tells whether @name is a file name of ours (one of the img_descs

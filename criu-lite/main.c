@@ -56,7 +56,15 @@ enum {
 	OPT_ADDRESS,
 	OPT_PORT,
 	OPT_DAEMON,
+	OPT_PREV_IMAGES_DIR,
+	OPT_TRACK_MEM,
+	OPT_AUTO_DEDUP,
+	OPT_PRE_COPY,
+	OPT_FEATURE,
 };
+
+#define PRE_COPY_DEFAULT_ROUNDS	4	/* --pre-copy without =N */
+#define PRE_COPY_MAX_ROUNDS	64
 
 /* Leading ':' makes getopt report a missing argument as ':'. */
 /* This run's command line; passed as a value to the command it runs. */
@@ -109,6 +117,11 @@ static const struct option long_opts[] = {
 	{ "address",		required_argument,	NULL, OPT_ADDRESS },
 	{ "port",		required_argument,	NULL, OPT_PORT },
 	{ "daemon",		no_argument,		NULL, OPT_DAEMON },
+	{ "prev-images-dir",	required_argument,	NULL, OPT_PREV_IMAGES_DIR },
+	{ "track-mem",		no_argument,		NULL, OPT_TRACK_MEM },
+	{ "auto-dedup",		no_argument,		NULL, OPT_AUTO_DEDUP },
+	{ "pre-copy",		optional_argument,	NULL, OPT_PRE_COPY },
+	{ "feature",		required_argument,	NULL, OPT_FEATURE },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -119,6 +132,8 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage:\n"
 "  cr dump -t PID [-D DIR] [options]   checkpoint the process tree rooted at PID\n"
+"  cr pre-dump -t PID [-D DIR] [options]  copy the tree's memory while it runs\n"
+"                                      on, and track its writes (pre-copy)\n"
 "  cr restore [-D DIR] [options]       restore a tree from the images in DIR\n"
 "  cr check                            probe the kernel features cr needs\n"
 "  cr show DIR|FILE                    print images as JSON\n"
@@ -197,6 +212,17 @@ static void usage(FILE *f)
 "                           where it listens; default every address)\n"
 "      --daemon             page-server: return once it listens\n"
 "      --status-fd FD       page-server: write a '\\0' to FD once it listens\n"
+"      --prev-images-dir DIR  pre-dump and dump: DIR (relative to -D) is the\n"
+"                           pre-dump before this one, linked as DIR/parent\n"
+"      --track-mem          dump: store only the pages written since the\n"
+"                           --prev-images-dir pre-dump (pre-dump always tracks)\n"
+"      --auto-dedup         dump and pre-dump: punch the pages this image\n"
+"                           replaces out of the parent's page image\n"
+"      --pre-copy[=N]       dump: up to N (default 4) pre-dump rounds in\n"
+"                           DIR/precopy-K while the written set shrinks, then the\n"
+"                           dump with the last as its parent\n"
+"      --feature NAME       check: whether this kernel has feature NAME\n"
+"                           (mem_dirty_track: write tracking for pre-dump)\n"
 "  -h, --help               this text\n"
 "  -V, --version            print the version\n"
 "\n"
@@ -588,6 +614,29 @@ static enum parse_result parse_options(int argc, char **argv)
 				return PARSE_EXIT_FAIL;
 			}
 			break;
+		case OPT_FEATURE:
+			opts.check_feature = optarg;
+			break;
+		case OPT_PREV_IMAGES_DIR:
+			opts.prev_images_dir = optarg;
+			break;
+		case OPT_TRACK_MEM:
+			opts.track_mem = true;
+			break;
+		case OPT_AUTO_DEDUP:
+			opts.auto_dedup = true;
+			break;
+		case OPT_PRE_COPY: {
+			long n = PRE_COPY_DEFAULT_ROUNDS;
+
+			if (optarg && parse_long(optarg, 1, PRE_COPY_MAX_ROUNDS, &n)) {
+				usage_error("option --pre-copy: '%s' is not a number of rounds 1..%d", optarg,
+					    PRE_COPY_MAX_ROUNDS);
+				return PARSE_EXIT_FAIL;
+			}
+			opts.pre_copy_rounds = (unsigned)n;
+			break;
+		}
 		case OPT_STATUS_FD:
 			if (parse_fd_option("--status-fd", optarg, &opts.status_fd))
 				return PARSE_EXIT_FAIL;
@@ -647,7 +696,7 @@ static enum parse_result parse_options(int argc, char **argv)
 			return PARSE_EXIT_FAIL;
 		}
 		swrk_fd_arg = argv[optind++];
-	} else if (strcmp(opts.command, "dump") && strcmp(opts.command, "restore") &&
+	} else if (strcmp(opts.command, "dump") && strcmp(opts.command, "pre-dump") && strcmp(opts.command, "restore") &&
 		   strcmp(opts.command, "check") && strcmp(opts.command, "page-server")) {
 		usage_error("unknown command '%s'", opts.command);
 		return PARSE_EXIT_FAIL;
@@ -658,8 +707,12 @@ static enum parse_result parse_options(int argc, char **argv)
 		return PARSE_EXIT_FAIL;
 	}
 
-	if (!strcmp(opts.command, "dump") && opts.pid <= 0) {
-		usage_error("dump needs -t PID");
+	if ((!strcmp(opts.command, "dump") || !strcmp(opts.command, "pre-dump")) && opts.pid <= 0) {
+		usage_error("%s needs -t PID", opts.command);
+		return PARSE_EXIT_FAIL;
+	}
+	if (opts.pre_copy_rounds && (strcmp(opts.command, "dump") || opts.prev_images_dir)) {
+		usage_error("--pre-copy is for dump, without --prev-images-dir (it makes its own)");
 		return PARSE_EXIT_FAIL;
 	}
 	if (!strcmp(opts.command, "dump") && opts.ps.on && (!opts.ps.address || !opts.ps.port)) {
@@ -687,11 +740,13 @@ static enum parse_result parse_options(int argc, char **argv)
 static int run_command(int dfd, int *ret_exit_status)
 {
 	if (!strcmp(opts.command, "dump"))
-		return cr_dump(&opts, dfd);
+		return opts.pre_copy_rounds ? cr_dump_pre_copy(&opts, dfd) : cr_dump(&opts, dfd);
+	if (!strcmp(opts.command, "pre-dump"))
+		return cr_pre_dump(&opts, dfd);
 	if (!strcmp(opts.command, "restore"))
 		return cr_restore(&opts, dfd, ret_exit_status);
 	if (!strcmp(opts.command, "check"))
-		return cr_check();
+		return opts.check_feature ? cr_check_feature(opts.check_feature) : cr_check();
 	if (!strcmp(opts.command, "page-server"))
 		return cr_page_server(&opts, dfd);
 	if (!strcmp(opts.command, "swrk"))
@@ -747,7 +802,7 @@ int main(int argc, char **argv)
 		pr_warn("-d/--restore-detached has no meaning for dump; ignored");
 	if (strcmp(opts.command, "restore") && opts.nr_inherit_fds)
 		pr_warn("--inherit-fd is only used by restore; ignored");
-	if (strcmp(opts.command, "dump") && opts.pid)
+	if (strcmp(opts.command, "dump") && strcmp(opts.command, "pre-dump") && opts.pid)
 		pr_warn("-t is only used by dump; ignored");
 	if (!strcmp(opts.command, "dump") && !opts.ps.on && (opts.ps.address || opts.ps.port))
 		pr_warn("--address and --port are used by dump with --page-server only; ignored");

@@ -25,6 +25,7 @@
 #include "open-file.h"
 #include "mem.h"
 #include "page-xfer.h"
+#include "mem-track.h"
 #include "parasite-cmds.h"
 #include "pagemap.pb-c.h"
 #include "proc-parse.h"
@@ -121,6 +122,9 @@ static bool page_wanted(const VmaEntry *v, uint64_t pme, uint64_t zero_pfn, uint
 {
 	/* A guard has the swap bit but no page (mem_guard_collect() lists it). */
 	if (!(pme & (PME_PRESENT | PME_SWAP)) || (pme & PME_GUARD))
+		return false;
+	/* A marker has the swap bit but is a hole (pagemap shows it so since 5.19). */
+	if (!(pme & PME_PRESENT) && (pme & PME_SWP_TYPE_MASK) == PME_SWP_TYPE_MARKER)
 		return false;
 	/* Private mappings of objects: only the copies the task wrote are its own. */
 	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_SHMEM_PRIVATE)
@@ -226,6 +230,10 @@ struct page_dumper {
 	uint64_t ref_addr, ref_off;		/* pending run of shared pages */
 	uint32_t ref_len;
 	struct page_xfer_sum *sums;		/* of a batch, for the page sink */
+	struct mem_track_task *track;		/* pages the parent image holds; NULL: none */
+	uint64_t par_addr;			/* pending run of those */
+	uint32_t par_len;
+	uint64_t par_bytes;
 };
 
 static int open_pipe(struct page_dumper *d)
@@ -305,19 +313,58 @@ static int add_run(struct page_dumper *d, const VmaEntry *v, uint64_t addr, uint
 	return 0;
 }
 
-static int flush_ref(struct page_dumper *d)
+/*
+ * A pending run of pages stored elsewhere, as one entry: at @shared_off
+ * of this image (an earlier task's), or (NULL) in the parent image. Its
+ * bytes go to *@counter; *@len is reset.
+ */
+static int flush_elsewhere(struct page_dumper *d, uint64_t addr, uint32_t *len, const uint64_t *shared_off,
+			   uint64_t *counter)
 {
 	PagemapEntry pe = PAGEMAP_ENTRY__INIT;
 
-	if (!d->ref_len)
+	if (!*len)
 		return 0;
-	pe.vaddr = d->ref_addr;
-	pe.nr_pages = d->ref_len;
-	pe.has_shared_off = true;
-	pe.shared_off = d->ref_off;
-	d->dd->saved += (uint64_t)d->ref_len * PAGE_SIZE;
-	d->ref_len = 0;
+	pe.vaddr = addr;
+	pe.nr_pages = *len;
+	if (shared_off) {
+		pe.has_shared_off = true;
+		pe.shared_off = *shared_off;
+	} else {
+		pe.has_in_parent = pe.in_parent = true;
+	}
+	*counter += (uint64_t)*len * PAGE_SIZE;
+	*len = 0;
 	return pb_write_one(d->pagemap, &pe, PB_PAGEMAP);
+}
+
+static int flush_ref(struct page_dumper *d)
+{
+	return flush_elsewhere(d, d->ref_addr, &d->ref_len, &d->ref_off, &d->dd->saved);
+}
+
+/* The pending run of pages the parent image holds, as one in_parent entry. */
+static int flush_parent(struct page_dumper *d)
+{
+	return flush_elsewhere(d, d->par_addr, &d->par_len, NULL, &d->par_bytes);
+}
+
+/* Not written since the last round (returns 1): the entry says it is in the parent. */
+static int parent_page(struct page_dumper *d, uint64_t addr)
+{
+	int ret;
+
+	if (!d->track || !mem_track_unchanged(d->track, addr))
+		return 0;
+	if (d->par_len && (d->par_addr + (uint64_t)d->par_len * PAGE_SIZE != addr || d->par_len >= RUN_MAX_PAGES)) {
+		ret = flush_parent(d);
+		if (ret)
+			return ret;
+	}
+	if (!d->par_len)
+		d->par_addr = addr;
+	d->par_len++;
+	return 1;
 }
 
 /*
@@ -375,7 +422,9 @@ static int scan_vma(struct page_dumper *d, int pm_fd, const VmaEntry *v, uint64_
 			if (page_wanted(v, pme[i], d->zero_pfn, d->huge_zero_pfn)) {
 				uint64_t off = d->page_off + d->bytes + d->batch_bytes + (uint64_t)run_len * PAGE_SIZE;
 
-				ret = dedup_page(d, addr, pme[i], off);
+				ret = parent_page(d, addr);
+				if (!ret)
+					ret = dedup_page(d, addr, pme[i], off);
 				if (ret < 0)
 					return ret;
 				if (!ret) {
@@ -396,15 +445,18 @@ static int scan_vma(struct page_dumper *d, int pm_fd, const VmaEntry *v, uint64_
 	}
 	/* A run, own or shared, lies in one VMA. */
 	ret = run_len ? add_run(d, v, run_start, run_len) : 0;
+	if (!ret)
+		ret = flush_parent(d);
 	return ret ? ret : flush_ref(d);
 }
 
 int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
-		   struct img *pagemap, struct page_xfer *pages, struct page_dedup *dd, struct mem_dump_stats *st)
+		   struct img *pagemap, struct page_xfer *pages, struct page_dedup *dd, struct mem_track_task *track,
+		   struct mem_dump_stats *st)
 {
 	_cleanup_free_ struct page_xfer_sum *sums = xmalloc(sizeof(*sums) * PARASITE_MAX_IOVS);
 	struct page_dumper d = { .ctl = ctl, .pid = pid, .batch = infect_data(ctl), .pipe_r = -1, .pipe_w = -1,
-				 .pagemap = pagemap, .pages = pages, .dd = dd, .sums = sums };
+				 .pagemap = pagemap, .pages = pages, .dd = dd, .sums = sums, .track = track };
 	PagemapHead head = PAGEMAP_HEAD__INIT;
 	_cleanup_free_ uint64_t *pme = xmalloc(PAGEMAP_BATCH * 8);
 	uint64_t scanned = 0;
@@ -449,6 +501,7 @@ int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
 		st->bytes += d.bytes;
 		st->pages_scanned += scanned;
 		st->write_us += d.write_us;
+		st->parent_bytes += d.par_bytes;
 	}
 	return ret;
 }
@@ -476,12 +529,12 @@ const VmaEntry *mem_find_vma(const MmEntry *mm, uint64_t start, uint64_t end)
 }
 
 /* Reads the runs and checks them against the page image. */
-static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct mem_plan *plan)
+static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct mem_parents *parents,
+		     struct mem_plan *plan)
 {
 	_cleanup_img_ struct img *img = NULL;
 	PagemapHead *head = NULL;
 	uint64_t off, data_end;
-	unsigned cap = 0;
 	char pages_name[32];
 	int ret;
 
@@ -514,6 +567,12 @@ static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct
 		if (!v || !mem_vma_has_pages(v) || !pe->nr_pages) {
 			ret = pr_errno(-EBADMSG, "%s: run of %u pages at %lx lies outside the dumped memory",
 				       img->name, pe->nr_pages, (unsigned long)pe->vaddr);
+		} else if (pe->has_in_parent && pe->in_parent) {
+			ret = mem_parent_resolve(parents, pid, pe->vaddr, len, plan);
+			pb_free(pe, PB_PAGEMAP);
+			if (ret)
+				break;
+			continue;
 		} else if (pe->has_shared_off && (pe->shared_off % PAGE_SIZE || pe->shared_off < IMG_PAGES_DATA_OFF ||
 						  pe->shared_off + len > plan->pages_off)) {
 			/* Only bytes stored for an earlier task, which its own checksums cover. */
@@ -524,21 +583,23 @@ static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct
 			ret = pr_errno(-EBADMSG, "%s: run at %lx needs bytes up to %lu, the data ends at %lu",
 				       pages_name, (unsigned long)pe->vaddr,
 				       (unsigned long)(off + len), (unsigned long)data_end);
-		} else if (plan->nr_runs == cap) {
-			struct mem_run *n = xrealloc(plan->runs, sizeof(*n) * (cap = cap ? cap * 2 : 256));
-			if (!n)
+		} else if (plan->nr_runs == plan->cap_runs) {
+			unsigned cap = plan->cap_runs ? plan->cap_runs * 2 : 256;
+			struct mem_run *n = xrealloc(plan->runs, sizeof(*n) * cap);
+
+			if (!n) {
 				ret = -ENOMEM;
-			else
+			} else {
 				plan->runs = n;
+				plan->cap_runs = cap;
+			}
 		}
 		if (!ret) {
 			struct mem_run *run = &plan->runs[plan->nr_runs++];
 
-			run->vaddr = pe->vaddr;
-			run->len = len;
-			run->crc = pe->crc;
-			run->shared = pe->has_shared_off;
-			run->off = pe->has_shared_off ? pe->shared_off : off;
+			*run = (struct mem_run){ .vaddr = pe->vaddr, .len = len, .crc = pe->crc,
+						 .shared = pe->has_shared_off,
+						 .off = pe->has_shared_off ? pe->shared_off : off };
 			if (!run->shared)
 				off += len;
 		}
@@ -546,52 +607,93 @@ static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct
 		if (ret)
 			break;
 	}
-	return ret;
+	return ret ? ret : mem_parent_checks(parents, plan);
 }
 
 #define VERIFY_WINDOW	(8UL << 20)
 
+/* The CRC32C of @len bytes at @off of @fd, through a window that moves along (*@win). */
+struct verify_win {
+	int fd;
+	const unsigned char *p;
+	uint64_t off, len;
+};
+
+static void win_drop(struct verify_win *w)
+{
+	if (w->p)
+		munmap((void *)w->p, w->len);
+	w->p = NULL;
+}
+
+static int win_crc(struct verify_win *w, int fd, uint64_t off, uint64_t left, uint32_t *ret_crc)
+{
+	uint32_t crc = 0;
+
+	if (w->fd != fd)
+		win_drop(w);
+	w->fd = fd;
+	while (left) {
+		uint64_t n;
+
+		if (!w->p || off < w->off || off >= w->off + w->len) {
+			win_drop(w);
+			w->off = ALIGN_DOWN(off, PAGE_SIZE);
+			w->len = VERIFY_WINDOW;
+			/* Populate: one call maps the window, no per-page faults. */
+			w->p = mmap(NULL, w->len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, w->off);
+			if (w->p == MAP_FAILED) {
+				w->p = NULL;
+				return -errno;
+			}
+		}
+		n = min(left, w->off + w->len - off);
+		crc = crc32c(crc, w->p + (off - w->off), n);
+		off += n;
+		left -= n;
+	}
+	*ret_crc = crc;
+	return 0;
+}
+
+/* The whole parent runs this task reads from: checked as the dump's own are (indices past nr_runs). */
+static int verify_checks(struct verify_win *w, const struct mem_plan *plan, unsigned *ret_bad)
+{
+	for (unsigned i = 0; i < plan->nr_checks; i++) {
+		const struct mem_check *c = &plan->checks[i];
+		uint32_t crc;
+		int ret = win_crc(w, mem_parents_fd(plan->parents, c->src), c->off, c->len, &crc);
+
+		if (!ret && crc != c->crc)
+			ret = -EBADMSG;
+		if (ret) {
+			*ret_bad = plan->nr_runs + i;
+			return ret;
+		}
+	}
+	return 0;
+}
+
 int mem_verify_pages(int pages_fd, const struct mem_plan *plan, unsigned *ret_bad)
 {
-	uint64_t off, win_off = 0, win_len = 0;
-	const unsigned char *win = NULL;
+	struct verify_win w = { .fd = -1 };
 	unsigned i;
-	int ret = 0;
+	int ret = verify_checks(&w, plan, ret_bad);
 
+	if (ret) {
+		win_drop(&w);
+		return ret;
+	}
 	for (i = 0; i < plan->nr_runs && !ret; i++) {
-		uint64_t left = plan->runs[i].len;
-		uint32_t crc = 0;
+		uint32_t crc;
 
 		if (plan->runs[i].shared)
 			continue;
-		off = plan->runs[i].off;
-
-		while (left) {
-			uint64_t n;
-
-			if (!win || off >= win_off + win_len) {
-				if (win)
-					munmap((void *)win, win_len);
-				win_off = ALIGN_DOWN(off, PAGE_SIZE);
-				win_len = VERIFY_WINDOW;
-				/* Populate: one call maps the window, no per-page faults. */
-				win = mmap(NULL, win_len, PROT_READ, MAP_SHARED | MAP_POPULATE, pages_fd, win_off);
-				if (win == MAP_FAILED) {
-					win = NULL;
-					ret = -errno;
-					break;
-				}
-			}
-			n = min(left, win_off + win_len - off);
-			crc = crc32c(crc, win + (off - win_off), n);
-			off += n;
-			left -= n;
-		}
+		ret = win_crc(&w, pages_fd, plan->runs[i].off, plan->runs[i].len, &crc);
 		if (!ret && crc != plan->runs[i].crc)
 			ret = -EBADMSG;
 	}
-	if (win)
-		munmap((void *)win, win_len);
+	win_drop(&w);
 	if (ret)
 		*ret_bad = i - 1;
 	return ret;
@@ -599,7 +701,12 @@ int mem_verify_pages(int pages_fd, const struct mem_plan *plan, unsigned *ret_ba
 
 void mem_log_bad_run(const struct mem_plan *plan, unsigned bad)
 {
-	if (bad < plan->nr_runs)
+	if (bad >= plan->nr_runs && bad - plan->nr_runs < plan->nr_checks)
+		pr_err("parent image %u: pages-N.img: checksum mismatch in the %lu pages at file offset %lu",
+		       plan->checks[bad - plan->nr_runs].src,
+		       (unsigned long)(plan->checks[bad - plan->nr_runs].len / PAGE_SIZE),
+		       (unsigned long)plan->checks[bad - plan->nr_runs].off);
+	else if (bad < plan->nr_runs)
 		pr_err("pages-%u.img: checksum mismatch in the %lu pages at file offset %lu (address %lx)",
 		       plan->pages_id, (unsigned long)(plan->runs[bad].len / PAGE_SIZE),
 		       (unsigned long)plan->runs[bad].off, (unsigned long)plan->runs[bad].vaddr);
@@ -689,7 +796,7 @@ static int open_vma_files(const MmEntry *mm, const struct shmem_table *shm, stru
 }
 
 int mem_prepare(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, const struct shmem_table *shm,
-		struct mem_plan *ret)
+		struct mem_parents *parents, struct mem_plan *ret)
 {
 	struct mem_plan plan = { 0 };
 	int err;
@@ -702,7 +809,7 @@ int mem_prepare(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, const struc
 	if (!err)
 		err = mem_thp_check(pid, mm);
 	if (!err)
-		err = read_runs(dfd, pid, mm, pages_fd, &plan);
+		err = read_runs(dfd, pid, mm, pages_fd, parents, &plan);
 	if (!err)
 		err = open_vma_files(mm, shm, &plan);
 	if (!err)
@@ -726,5 +833,6 @@ void mem_plan_free(struct mem_plan *plan)
 	free(plan->vma_fds);
 	free(plan->vma_sysv);
 	free(plan->runs);
+	free(plan->checks);
 	memset(plan, 0, sizeof(*plan));
 }

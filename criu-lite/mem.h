@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "inventory.pb-c.h"
 #include "mm.pb-c.h"
 
 struct img;
@@ -18,6 +19,14 @@ struct proc_maps;
 #define PME_GUARD		(1ULL << 58)	/* a MADV_GUARD_INSTALL guard (6.15) */
 #define PME_EXCLUSIVE		(1ULL << 56)
 #define PME_PFN_MASK		((1ULL << 55) - 1)
+/*
+ * A swap entry's type (root sees it in the PFN bits): the last type is
+ * the kernel's pte markers (SWP_PTE_MARKER, 31 whatever the config), a
+ * page that is not there: the write-protect marker mem-track.c's scans
+ * leave on the holes of tracked VMAs (WP_UNPOPULATED), or a guard.
+ */
+#define PME_SWP_TYPE_MASK	0x1fULL
+#define PME_SWP_TYPE_MARKER	31
 #define PAGEMAP_BATCH		(64 * 1024)	/* entries read per pread */
 
 /* /dev/zero, whose private mappings are anonymous memory. */
@@ -54,17 +63,22 @@ uint64_t mem_trampoline_place(const MmEntry *mm, unsigned slot);
  * parasite vmsplice them into a pipe and splices that into the sink @pages (no
  * copy through cr), writing a pagemap head and one entry per run (with
  * the parasite's CRC32C) to @pagemap. Adds to *@st what it did.
- * With @dd, pages seen before in the tree are not written again.
+ * With @dd, pages seen before in the tree are not written again. With
+ * @track (mem-track.h), pages not written since the last round of
+ * pre-copy get in_parent entries instead: the parent image holds them.
  */
 struct mem_dump_stats {
 	uint64_t bytes;			/* page bytes written */
 	uint64_t pages_scanned;		/* pages of the VMAs looked at */
 	uint64_t write_us;		/* splicing them into @pages */
+	uint64_t parent_bytes;		/* left in the parent image (in_parent) */
 };
 struct page_dedup;
 struct page_xfer;
+struct mem_track_task;
 int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
-		   struct img *pagemap, struct page_xfer *pages, struct page_dedup *dd, struct mem_dump_stats *st);
+		   struct img *pagemap, struct page_xfer *pages, struct page_dedup *dd, struct mem_track_task *track,
+		   struct mem_dump_stats *st);
 
 /*
  * Pages a task shares with an earlier one of the tree (the kernel maps
@@ -153,12 +167,26 @@ struct mem_run {
 	uint64_t len;
 	uint64_t off;			/* where its bytes are in the page image */
 	uint32_t crc;			/* CRC32C the dump recorded */
-	bool shared;			/* bytes stored (and checked) for another task */
+	bool shared;			/* bytes stored (and checked) for another task, or by a check */
+	uint8_t src;			/* 0: the dump's page image; N: parent image N's (mem-parent.c) */
 };
 
+/* A whole run of a parent image some runs read from: its checksum covers it all. */
+struct mem_check {
+	uint8_t src;
+	uint64_t off, len;
+	uint32_t crc;
+};
+
+#define MEM_MAX_PARENTS		16	/* images in a pre-copy chain above a dump */
+
+struct mem_parents;
 struct mem_plan {
 	struct mem_run *runs;		/* this task's own in page-image order */
-	unsigned nr_runs;
+	unsigned nr_runs, cap_runs;
+	struct mem_parents *parents;	/* where runs with src read, NULL: none do */
+	struct mem_check *checks;
+	unsigned nr_checks;
 	uint64_t pages_off;		/* file offset of the first run */
 	uint32_t pages_id;
 	int *vma_fds;			/* per VMA: opened file or -1 */
@@ -175,7 +203,31 @@ struct mem_plan {
  */
 struct shmem_table;
 int mem_prepare(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, const struct shmem_table *shm,
-		struct mem_plan *ret);
+		struct mem_parents *parents, struct mem_plan *ret);
+
+/*
+ * The parent images of a pre-copy dump (mem-parent.c). mem_parents_open():
+ * the chain the inventory's parent_dump_id starts (*ret NULL: none), each
+ * checked to be the pre-dump its child was made against.
+ * mem_parent_resolve(): the in_parent entry [@vaddr, +@len) of @pid into
+ * runs of @plan with their src; mem_parent_checks(): after a task's
+ * entries, the parent runs it reads go to plan->checks.
+ * mem_parents_fd(): the page image fd of parent @src (1-based).
+ */
+int mem_parents_open(int dfd, const InventoryEntry *inv, struct mem_parents **ret);
+int mem_parent_resolve(struct mem_parents *ps, pid_t pid, uint64_t vaddr, uint64_t len, struct mem_plan *plan);
+int mem_parent_checks(struct mem_parents *ps, struct mem_plan *plan);
+int mem_parents_fd(const struct mem_parents *ps, unsigned src);
+int mem_parents_fds_high(struct mem_parents *ps, int from);
+unsigned mem_parents_nr(const struct mem_parents *ps);
+void mem_parents_free(struct mem_parents *ps);
+/*
+ * Dump --auto-dedup: punches (FALLOC_FL_PUNCH_HOLE) out of the parent's
+ * pages-@pages_id.img the runs of @pid that the image in @dfd replaced
+ * whole (none of their pages in_parent), adding their bytes to *@ret_bytes.
+ */
+int mem_parent_dedup(int dfd, int parent_dfd, const uint8_t *parent_id, unsigned pages_id, pid_t pid,
+		     uint64_t *ret_bytes);
 
 /*
  * Restore: checks every run's CRC32C against the page image, streaming

@@ -198,6 +198,7 @@ static int fill_vmas(struct rst_task *r, int keep_from)
 	struct restorer_vma *v;
 	struct restorer_iov *iov;
 	uint64_t *offs;
+	uint8_t *srcs;
 	size_t i;
 	unsigned k = 0;
 	int err;
@@ -205,7 +206,8 @@ static int fill_vmas(struct rst_task *r, int keep_from)
 	v = region_alloc(&r->rg, sizeof(*v) * (r->mm->n_vmas + 1), 8);
 	iov = region_alloc(&r->rg, sizeof(*iov) * (r->mem.nr_runs + 1), 8);
 	offs = region_alloc(&r->rg, sizeof(*offs) * (r->mem.nr_runs + 1), 8);
-	if (!v || !iov || !offs)
+	srcs = region_alloc(&r->rg, sizeof(*srcs) * (r->mem.nr_runs + 1), 8);
+	if (!v || !iov || !offs || !srcs)
 		return -ENOMEM;
 	for (i = 0; i < r->mm->n_vmas; i++) {
 		const VmaEntry *e = r->mm->vmas[i];
@@ -236,10 +238,12 @@ static int fill_vmas(struct rst_task *r, int keep_from)
 		if (cow_run_premapped(r, i))
 			continue;	/* in place before the fork */
 		iov[a->nr_iovs] = (struct restorer_iov){ r->mem.runs[i].vaddr, r->mem.runs[i].len };
+		srcs[a->nr_iovs] = r->mem.runs[i].src;
 		offs[a->nr_iovs++] = r->mem.runs[i].off;
 	}
 	a->iovs = (uint64_t)iov;
 	a->iov_offs = (uint64_t)offs;
+	a->iov_srcs = (uint64_t)srcs;
 	return fill_guards(r);
 }
 

@@ -129,6 +129,7 @@ struct restore_ctx {
 	struct pstree tree;
 	struct rst_task *tasks;		/* parallel to tree.tasks */
 	struct img *pages;
+	struct mem_parents *parents;	/* pre-copy: the images the dump's in_parent pages are in */
 	struct shmem_table *shm;
 	struct cow_plan *cow;		/* memory premapped for the children (mem-cow.h) */
 	struct files_rst *files;
@@ -163,7 +164,7 @@ static int read_task_images(struct restore_ctx *r, struct rst_task *t)
 	if (!err)
 		err = read_one_image(r->dfd, IMG_MM, t->pid, PB_MM, (void **)&t->mm);
 	if (!err)
-		err = mem_prepare(r->dfd, t->pid, t->mm, r->pages->fd, r->shm, &t->mem);
+		err = mem_prepare(r->dfd, t->pid, t->mm, r->pages->fd, r->shm, r->parents, &t->mem);
 	if (!err)
 		err = files_prepare(r->files, t->pid, &t->files);
 	if (err)
@@ -184,6 +185,9 @@ static int read_images(struct restore_ctx *r)
 	if (r->inv->img_version != IMG_FORMAT_VERSION)
 		return pr_errno(-EBADMSG, "inventory.img: image format version %u, this cr reads version %u",
 				r->inv->img_version, IMG_FORMAT_VERSION);
+	if (r->inv->has_pre_dump && r->inv->pre_dump)
+		return pr_errno(-EINVAL, "%s is a pre-dump (memory only): restore the dump made with "
+				"--prev-images-dir naming it", r->o->images_dir);
 	if (r->inv->xfeatures & ~arch_xfeatures())
 		return pr_errno(-EOPNOTSUPP, "inventory.img: dumped on a CPU with features 0x%llx, this one has 0x%llx",
 				(unsigned long long)r->inv->xfeatures,
@@ -198,6 +202,8 @@ static int read_images(struct restore_ctx *r)
 	err = netlock_restore_read(r->o, r->inv, &r->net_lock);
 	if (!err)
 		err = img_open(r->dfd, IMG_PAGES, r->inv->pages_id, O_RDONLY, &r->pages);
+	if (!err)
+		err = mem_parents_open(r->dfd, r->inv, &r->parents);
 	if (!err)
 		err = shmem_restore_prepare(r->dfd, r->pages->fd, &r->shm);
 	if (!err)
@@ -260,6 +266,8 @@ static int build_regions(struct restore_ctx *r)
 	for (i = 0; i < r->tree.nr; i++)
 		r->keep_from = max(r->keep_from, files_max_fd(r->tasks[i].files) + 1);
 	err = move_fd_high(&r->pages->fd, r->keep_from);
+	if (!err)
+		err = mem_parents_fds_high(r->parents, r->keep_from);
 	if (!err) {
 		r->log_fd = log_get_fd() >= 0 ? fcntl(log_get_fd(), F_DUPFD_CLOEXEC, r->keep_from) : -1;
 		if (log_get_fd() >= 0 && r->log_fd < 0)
@@ -292,6 +300,8 @@ static int build_regions(struct restore_ctx *r)
 			break;
 		a = t->args;
 		a->pages_fd = r->pages->fd;
+		for (unsigned k = 0; k < mem_parents_nr(r->parents); k++)
+			a->parent_fds[k] = mem_parents_fd(r->parents, k + 1);
 		a->mm_map.exe_fd = t->exe_fd;
 		a->helper_fd_from = r->keep_from;
 		a->go_fd = r->go_rd;
@@ -1192,6 +1202,7 @@ static void restore_ctx_release(struct restore_ctx *r)
 	r->shm = NULL;
 	img_close(r->pages);
 	r->pages = NULL;
+	mem_parents_free(TAKE_PTR(r->parents));
 	if (r->inv)
 		pb_free(r->inv, PB_INVENTORY);
 	r->inv = NULL;
@@ -1452,8 +1463,13 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 	/* In a pid namespace of its own the tree gets new pids in cr's. */
 	if (!err && !ns_restore_pidns(r.ns))
 		err = pstree_check_free(&r.tree);
-	/* Before the regions, which are placed around its premap area. */
-	if (!err)
+	/*
+	 * Before the regions, which are placed around its premap area. Not
+	 * for a pre-copy dump: the premap compares where runs are stored, and
+	 * its pages come from several images (a tree of forks restores
+	 * without sharing its copy-on-write pages).
+	 */
+	if (!err && !r.parents)
 		err = cow_plan_build(&r.tree, r.tasks, &r.cow);
 	if (!err)
 		err = build_regions(&r);

@@ -113,8 +113,6 @@ struct refused_bool {
 #define RB(f, w) { #f, offsetof(CriuOpts, has_##f), offsetof(CriuOpts, f), w }
 
 static const struct refused_bool refused_bools[] = {
-	RB(track_mem, "cr has no pre-dump (memory tracking) yet"),
-	RB(auto_dedup, "cr has no pre-dump images to deduplicate against"),
 	RB(link_remap, "cr does not link-remap opened files that were unlinked"),
 	RB(force_irmap, "cr has no inode-to-path map"),
 	RB(auto_ext_mnt, "cr takes only the external mounts declared (ext_mnt, external)"),
@@ -145,7 +143,6 @@ struct refused_present {
 #define RP(f, w) { #f, PK_PTR, offsetof(CriuOpts, f), w }
 
 static const struct refused_present refused_present[] = {
-	RP(parent_img, "cr has no pre-dump (incremental dumps) yet"),
 	RH(cpu_cap, "cr always checks the CPU features the images use; no other check can be chosen"),
 	RN(exec_cmd, "cr does not run a command after the restore"),
 	RN(skip_mnt, "cr cannot leave a mount out"),
@@ -164,7 +161,6 @@ static const struct refused_present refused_present[] = {
 	RP(tls_cert, "cr's page server has no TLS"),
 	RP(tls_key, "cr's page server has no TLS"),
 	RP(cgroup_yard, "cr mounts its cgroup hierarchies itself"),
-	RH(pre_dump_mode, "cr has no pre-dump yet"),
 	RH(pidfd_store_sk, "cr has no pre-dump, so no pidfds to keep between pre-dumps"),
 };
 
@@ -374,6 +370,14 @@ static int map_dump_restore(const CriuOpts *q, bool dump, struct rpc_opts *r, ch
 		o->freeze_cgroup = q->freeze_cgroup;
 		/* as criu's: callers look at the tree right after the reply */
 		o->wait_killed = true;
+		/*
+		 * Pre-copy (runc --parent-path ../PREV: relative to the images, as
+		 * criu's). pre_dump_mode: SPLICE and VM_READ copy the same pages;
+		 * cr always splices.
+		 */
+		o->prev_images_dir = q->parent_img;
+		o->track_mem = q->has_track_mem && q->track_mem;
+		o->auto_dedup = q->has_auto_dedup && q->auto_dedup;
 	} else {
 		/* As criu's service: the tree outlives the request. */
 		o->restore_detached = true;
@@ -449,6 +453,9 @@ int rpc_map_opts(const CriuOpts *opts, CriuReqType type, pid_t peer, struct rpc_
 	case CRIU_REQ_TYPE__PAGE_SERVER:
 	case CRIU_REQ_TYPE__PAGE_SERVER_CHLD:
 		o->command = "page-server";
+	case CRIU_REQ_TYPE__PRE_DUMP:
+	case CRIU_REQ_TYPE__SINGLE_PRE_DUMP:
+		o->command = "pre-dump";
 		break;
 	default:
 		return refuse(-EINVAL, why, why_len, "%s: no options to map", rpc_type_name(type));
@@ -462,8 +469,8 @@ int rpc_map_opts(const CriuOpts *opts, CriuReqType type, pid_t peer, struct rpc_
 	if (!strcmp(o->command, "page-server"))
 		return q->ps ? map_page_server(q->ps, peer, ret, why, why_len)
 			     : refuse(-EINVAL, why, why_len, "ps: a page server needs its port");
-	err = map_dump_restore(q, type == CRIU_REQ_TYPE__DUMP, ret, why, why_len);
-	if (!err && q->ps && type == CRIU_REQ_TYPE__DUMP)
+	err = map_dump_restore(q, type != CRIU_REQ_TYPE__RESTORE, ret, why, why_len);
+	if (!err && q->ps && type != CRIU_REQ_TYPE__RESTORE)
 		err = map_page_server(q->ps, peer, ret, why, why_len);
 	return err;
 }

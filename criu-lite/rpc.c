@@ -23,6 +23,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "mem-track.h"
 #include "rpc.h"
 #include "scm.h"
 
@@ -332,6 +333,8 @@ static int handle_command(struct swrk *s, const CriuReq *req)
 		/* The commands take the directory over. */
 		if (req->type == CRIU_REQ_TYPE__DUMP)
 			err = cr_dump(&r.o, TAKE_FD(dfd));
+		else if (req->type == CRIU_REQ_TYPE__PRE_DUMP || req->type == CRIU_REQ_TYPE__SINGLE_PRE_DUMP)
+			err = cr_pre_dump(&r.o, TAKE_FD(dfd));
 		else if (req->type == CRIU_REQ_TYPE__RESTORE)
 			err = cr_restore(&r.o, TAKE_FD(dfd), &exit_status);
 		else
@@ -433,9 +436,10 @@ static int handle_version(struct swrk *s, const CriuReq *req)
 }
 
 /*
- * Honest answers: cr has no memory tracking (pre-dump) and no lazy
- * pages, and keeps no pidfds between pre-dumps (pidfd_store_sk). Every
- * one is answered, asked for or not, as criu does.
+ * Honest answers: memory tracking as this kernel allows it (mem-track.h),
+ * no lazy pages, and no pidfds kept between pre-dumps (pidfd_store_sk:
+ * cr's tracker keeps pidfds of its own). Every one is answered, asked
+ * for or not, as criu does.
  */
 static int handle_features(struct swrk *s, const CriuReq *req)
 {
@@ -446,7 +450,8 @@ static int handle_features(struct swrk *s, const CriuReq *req)
 	resp.success = true;
 	resp.features = &f;
 	f.has_mem_track = f.has_lazy_pages = f.has_pidfd_store = true;
-	f.mem_track = f.lazy_pages = f.pidfd_store = false;
+	f.mem_track = mem_track_method() != MEM_TRACK_NONE;
+	f.lazy_pages = f.pidfd_store = false;
 	return send_resp(s->sk, &resp);
 }
 
@@ -464,10 +469,7 @@ static int handle_unsupported(struct swrk *s, const CriuReq *req)
 	else
 		r = (struct rpc_opts){ .ps_fd = -1 };
 	rpc_opts_free(&r);
-	if (req->type == CRIU_REQ_TYPE__PRE_DUMP || req->type == CRIU_REQ_TYPE__SINGLE_PRE_DUMP)
-		err = pr_errno(-EOPNOTSUPP, "rpc: %s: cr has no pre-dump (incremental dumps) yet; use DUMP",
-			       rpc_type_name(req->type));
-	else if (req->type == CRIU_REQ_TYPE__NOTIFY)
+	if (req->type == CRIU_REQ_TYPE__NOTIFY)
 		err = pr_errno(-EPROTO, "rpc: NOTIFY: an answer when no notification was sent");
 	else
 		err = pr_errno(-EOPNOTSUPP, "rpc: request type %s (%d): not served by cr", rpc_type_name(req->type),
@@ -505,6 +507,11 @@ static int serve(struct swrk *s, const CriuReq *req, bool *ret_more)
 	case CRIU_REQ_TYPE__CHECK:
 		*ret_more = req->keep_open;
 		return handle_command(s, req);
+	/* criu's PRE_DUMP loop: more pre-dumps, then the DUMP, may follow on the socket. */
+	case CRIU_REQ_TYPE__PRE_DUMP:
+		*ret_more = true;
+		return handle_command(s, req);
+	case CRIU_REQ_TYPE__SINGLE_PRE_DUMP:
 	case CRIU_REQ_TYPE__DUMP:
 	case CRIU_REQ_TYPE__RESTORE:
 		return handle_command(s, req);

@@ -24,7 +24,7 @@
 int cr_take_images_dir(const struct cr_options *o, int *ret_dfd)
 {
 	/* The page server writes pages-N.img into -D: a directory a dump could write. */
-	if (!strcmp(o->command, "dump") || !strcmp(o->command, "page-server"))
+	if (!strcmp(o->command, "dump") || !strcmp(o->command, "pre-dump") || !strcmp(o->command, "page-server"))
 		return img_dir_lock(o->images_dir, IMG_DIR_DUMP, ret_dfd);
 	if (!strcmp(o->command, "restore")) {
 		/* Root restores what another user could have written only when told to. */

@@ -57,6 +57,8 @@ struct restorer_vma {
 	u64 premap;			/* filled there before the fork (mem-cow.c): moved, not mapped; or 0 */
 };
 
+#define RESTORER_MAX_PARENTS	16	/* MEM_MAX_PARENTS */
+
 struct restorer_iov {			/* matches struct iovec */
 	u64 base, len;
 };
@@ -211,6 +213,8 @@ struct restorer_args {
 	u32 nr_iovs;
 	u64 iovs;			/* struct restorer_iov[] */
 	u64 iov_offs;			/* u64[]: each iov's offset in the page image */
+	u64 iov_srcs;			/* u8[]: each iov's page image: 0 pages_fd, N parent_fds[N - 1] */
+	int parent_fds[RESTORER_MAX_PARENTS];	/* pre-copy: the parent images' pages */
 	u32 nr_keep;
 	u64 keep;			/* struct restorer_iov[], address order: what unmap_old() leaves (the region, premaps) */
 

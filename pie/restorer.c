@@ -158,19 +158,22 @@ static void read_pages(void)
 {
 	struct restorer_iov *iov = (void *)A->iovs;
 	u64 *offs = (void *)A->iov_offs;
+	const u8 *srcs = (const void *)A->iov_srcs;
 	u32 done = 0;
 
 	while (done < A->nr_iovs) {
 		u64 off = offs[done], want = iov[done].len;
+		int fd = srcs[done] ? A->parent_fds[srcs[done] - 1] : A->pages_fd;
 		u32 n = 1;
 		long r;
 
-		/* One preadv for the runs stored back to back. */
-		while (done + n < A->nr_iovs && n < IOV_BATCH && offs[done + n] == off + want) {
+		/* One preadv for the runs stored back to back in one image. */
+		while (done + n < A->nr_iovs && n < IOV_BATCH && offs[done + n] == off + want &&
+		       srcs[done + n] == srcs[done]) {
 			want += iov[done + n].len;
 			n++;
 		}
-		r = CHECK(RSTEP_READ_PAGES, sys_preadv(A->pages_fd, &iov[done], n, off));
+		r = CHECK(RSTEP_READ_PAGES, sys_preadv(fd, &iov[done], n, off));
 		if ((u64)r != want) {
 			/* Short read: advance through the iovs and go on. */
 			u64 left = r;

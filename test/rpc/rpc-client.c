@@ -9,8 +9,9 @@
  * DUMP of a small counting process with notifications; RESTORE of it as
  * our child (rst_sibling), its pid from post-restore and the reply, the
  * counter going on; DUMP of a pid that does not exist (success false,
- * cr_errno, cr_errmsg); PRE_DUMP (an error reply); an option cr refuses
- * (track_mem); a notification answered with a failure (the dump fails,
+ * cr_errno, cr_errmsg); PRE_DUMP, then DUMP with parent_img on the same
+ * session (criu's loop); an option cr refuses (leave_stopped); a
+ * notification answered with a failure (the dump fails,
  * the process runs on); join_ns: a process in a uts namespace of its own
  * restored into another existing one, whose hostname stays; join_ns of
  * a pid namespace refused, and of an ipc namespace when the dumped one held
@@ -328,6 +329,15 @@ static void req_for(CriuReq *req, CriuReqType type, CriuOpts *o, int dir_fd, con
 
 /* ---- cases ----------------------------------------------------------------- */
 
+/* What cr's own check says of this kernel's write tracking. */
+static bool have_mem_track(void)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "%s check --feature mem_dirty_track >/dev/null 2>&1", cr_path);
+	return system(cmd) == 0;
+}
+
 static bool case_info(int dir_fd)
 {
 	struct session s;
@@ -366,9 +376,11 @@ static bool case_info(int dir_fd)
 		ok = false;
 	else if (!r->success || !r->features)
 		ok = fail("FEATURE_CHECK: success %d, features %p", r->success, (void *)r->features);
-	else if (!r->features->has_mem_track || r->features->mem_track || !r->features->has_lazy_pages ||
-		 r->features->lazy_pages || !r->features->has_pidfd_store || r->features->pidfd_store)
-		ok = fail("FEATURE_CHECK: cr has no memory tracking, lazy pages or pidfd store, the answer says otherwise");
+	else if (!r->features->has_mem_track || r->features->mem_track != have_mem_track() ||
+		 !r->features->has_lazy_pages || r->features->lazy_pages || !r->features->has_pidfd_store ||
+		 r->features->pidfd_store)
+		ok = fail("FEATURE_CHECK: mem_track %d (cr check --feature mem_dirty_track says %d); cr has no lazy "
+			  "pages or pidfd store", r->features->mem_track, have_mem_track());
 	if (r)
 		criu_resp__free_unpacked(r, NULL);
 	if (!ok)
@@ -550,13 +562,54 @@ static bool case_bad_pid(int dir_fd)
 	return ok;
 }
 
-static bool case_pre_dump(int dir_fd)
+/*
+ * criu's PRE_DUMP loop, as libcriu and go-criu drive it: PRE_DUMP into
+ * one directory (the process counts on), then on the same session the
+ * DUMP into another with parent_img and track_mem; the image links the
+ * pre-dump as its parent. The restore of such images is zdtm's (predump).
+ */
+static bool case_pre_dump(int pre_fd, int dump_fd)
 {
+	struct session s;
 	CriuReq req = CRIU_REQ__INIT;
 	CriuOpts o;
+	CriuResp *r;
+	char link[64] = "";
+	pid_t pid = start_counter();
+	bool ok = true;
 
-	req_for(&req, CRIU_REQ_TYPE__PRE_DUMP, &o, dir_fd, "pre-dump.log", getpid());
-	return call_refused(&req, "pre-dump");
+	if (pid < 0)
+		return fail("fork: %s", strerror(errno));
+	if (!counts_past(read_counter()) || !session_start(&s))
+		ok = fail("the process to pre-dump does not count, or no cr swrk");
+	if (ok) {
+		req_for(&req, CRIU_REQ_TYPE__PRE_DUMP, &o, pre_fd, "pre-dump.log", pid);
+		r = call(&s, &req);
+		if (!r || r->type != CRIU_REQ_TYPE__PRE_DUMP || !r->success)
+			ok = fail("PRE_DUMP: %s", r && r->cr_errmsg ? r->cr_errmsg : "no success");
+		if (r)
+			criu_resp__free_unpacked(r, NULL);
+	}
+	if (ok && !counts_past(read_counter()))
+		ok = fail("the process does not count on after PRE_DUMP");
+	if (ok) {
+		req_for(&req, CRIU_REQ_TYPE__DUMP, &o, dump_fd, "dump.log", pid);
+		o.parent_img = (char *)"../pre";
+		o.has_track_mem = o.track_mem = true;
+		r = call(&s, &req);
+		if (!r || r->type != CRIU_REQ_TYPE__DUMP || !r->success)
+			ok = fail("DUMP after PRE_DUMP: %s", r && r->cr_errmsg ? r->cr_errmsg : "no success");
+		if (r)
+			criu_resp__free_unpacked(r, NULL);
+	}
+	if (ok && (readlinkat(dump_fd, "parent", link, sizeof(link) - 1) < 0 || strcmp(link, "../pre")))
+		ok = fail("the dump links '%s' as its parent, not ../pre", link);
+	session_end(&s, NULL);
+	if (ok && !reaped(pid))
+		ok = fail("pid %d was not killed by the dump", pid);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, WNOHANG);
+	return ok;
 }
 
 static bool case_refused_option(int dir_fd)
@@ -568,8 +621,8 @@ static bool case_refused_option(int dir_fd)
 	if (pid < 0)
 		return fail("fork: %s", strerror(errno));
 	opts_for(&o, dir_fd, "refused.log");
-	o.has_track_mem = o.track_mem = true;
-	ok = dump_refused(&o, pid, "track_mem");
+	o.has_leave_stopped = o.leave_stopped = true;
+	ok = dump_refused(&o, pid, "leave_stopped");
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	return ok;
@@ -1140,7 +1193,7 @@ int main(int argc, char **argv)
 	report("dump", case_dump(img));
 	report("restore", case_restore(img));
 	report("bad-pid", case_bad_pid(other));
-	report("pre-dump", case_pre_dump(other));
+	report("pre-dump", case_pre_dump(open_dir("pre"), open_dir("pre-final")));
 	report("refused-option", case_refused_option(other));
 	report("notify-failure", case_notify_failure(other));
 	join = open_dir("join");

@@ -175,7 +175,7 @@ static void test_runc_restore(void)
 }
 
 static const char *const refused_fields[] = {
-	"track_mem", "auto_dedup", "lazy_pages", "tcp_close", "parent_img", "tls", "skip_mnt",
+	"leave_stopped", "unprivileged", "lazy_pages", "tcp_close", "cpu_cap", "tls", "skip_mnt",
 	"lsm_profile", "pidfd_store_sk", "network_lock", "empty_ns 0x60000000",
 };
 
@@ -185,11 +185,11 @@ static void set_refused(CriuOpts *o, unsigned i)
 	static char *skip[] = { (char *)"/mnt" };
 
 	switch (i) {
-	case 0: o->has_track_mem = o->track_mem = true; break;
-	case 1: o->auto_dedup = true; break;
+	case 0: o->has_leave_stopped = o->leave_stopped = true; break;
+	case 1: o->has_unprivileged = o->unprivileged = true; break;
 	case 2: o->lazy_pages = true; break;
 	case 3: o->has_tcp_close = o->tcp_close = true; break;
-	case 4: o->parent_img = (char *)"../pre"; break;
+	case 4: o->has_cpu_cap = true; o->cpu_cap = 1; break;
 	case 5: o->has_tls = o->tls = true; break;
 	case 6: o->n_skip_mnt = 1; o->skip_mnt = skip; break;
 	case 7: o->lsm_profile = (char *)"apparmor:x"; break;
@@ -227,11 +227,22 @@ static void test_refused(void)
 	o.ps = &ps;
 	CU_ASSERT_EQUAL(map(&o, CRIU_REQ_TYPE__DUMP), 0);
 	CU_ASSERT(r.o.ps.on && !r.o.ps.has_fd && r.o.ps.port == 27027 && !strcmp(r.o.ps.address, "10.0.0.2"));
+	/* pre-copy: the parent, tracking and dedup reach the dump */
+	runc_dump(&o);
+	o.has_track_mem = o.track_mem = true;
+	o.auto_dedup = true;
+	o.parent_img = (char *)"../pre";
+	CU_ASSERT_EQUAL_FATAL(map(&o, CRIU_REQ_TYPE__DUMP), 0);
+	CU_ASSERT_TRUE(r.o.track_mem);
+	CU_ASSERT_TRUE(r.o.auto_dedup);
+	CU_ASSERT_STRING_EQUAL(r.o.prev_images_dir, "../pre");
+	CU_ASSERT_EQUAL_FATAL(map(&o, CRIU_REQ_TYPE__PRE_DUMP), 0);
+	CU_ASSERT_STRING_EQUAL(r.o.command, "pre-dump");
 	rpc_opts_free(&r);
 	/* false is what cr does anyway */
 	runc_dump(&o);
-	o.has_track_mem = true;
-	o.track_mem = false;
+	o.has_lazy_pages = true;
+	o.lazy_pages = false;
 	CU_ASSERT_EQUAL(map(&o, CRIU_REQ_TYPE__DUMP), 0);
 	CU_ASSERT_FALSE(r.o.display_stats);
 	rpc_opts_free(&r);
