@@ -715,8 +715,15 @@ static enum parse_result parse_options(int argc, char **argv)
 		usage_error("--pre-copy is for dump, without --prev-images-dir (it makes its own)");
 		return PARSE_EXIT_FAIL;
 	}
-	if (!strcmp(opts.command, "dump") && opts.ps.on && (!opts.ps.address || !opts.ps.port)) {
-		usage_error("dump --page-server needs --address and --port of the page server");
+	if ((!strcmp(opts.command, "dump") || !strcmp(opts.command, "pre-dump")) && opts.ps.on &&
+	    (!opts.ps.address || !opts.ps.port)) {
+		usage_error("%s --page-server needs --address and --port of the page server", opts.command);
+		return PARSE_EXIT_FAIL;
+	}
+	/* One cr page-server takes one image set: the rounds would each need one. */
+	if (opts.ps.on && opts.pre_copy_rounds) {
+		usage_error("--pre-copy does not go through --page-server (one page server per image set): "
+			    "pre-dump to each server in turn");
 		return PARSE_EXIT_FAIL;
 	}
 	if (!strcmp(opts.command, "page-server") && !opts.ps.port) {
@@ -804,8 +811,9 @@ int main(int argc, char **argv)
 		pr_warn("--inherit-fd is only used by restore; ignored");
 	if (strcmp(opts.command, "dump") && strcmp(opts.command, "pre-dump") && opts.pid)
 		pr_warn("-t is only used by dump; ignored");
-	if (!strcmp(opts.command, "dump") && !opts.ps.on && (opts.ps.address || opts.ps.port))
-		pr_warn("--address and --port are used by dump with --page-server only; ignored");
+	if ((!strcmp(opts.command, "dump") || !strcmp(opts.command, "pre-dump")) && !opts.ps.on &&
+	    (opts.ps.address || opts.ps.port))
+		pr_warn("--address and --port are used by dump and pre-dump with --page-server only; ignored");
 	if (strcmp(opts.command, "page-server") && (opts.daemon || opts.has_status_fd))
 		pr_warn("--daemon and --status-fd are used by page-server only; ignored");
 	if (strcmp(opts.command, "restore") && opts.allow_untrusted_images)

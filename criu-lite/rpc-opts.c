@@ -453,6 +453,7 @@ int rpc_map_opts(const CriuOpts *opts, CriuReqType type, pid_t peer, struct rpc_
 	case CRIU_REQ_TYPE__PAGE_SERVER:
 	case CRIU_REQ_TYPE__PAGE_SERVER_CHLD:
 		o->command = "page-server";
+		break;
 	case CRIU_REQ_TYPE__PRE_DUMP:
 	case CRIU_REQ_TYPE__SINGLE_PRE_DUMP:
 		o->command = "pre-dump";
