@@ -22,6 +22,7 @@ struct cr_options {
 	int verbosity;			/* -v0..-v4 */
 	bool leave_running;		/* --leave-running */
 	bool restore_detached;		/* -d, --restore-detached */
+	bool lazy_pages;		/* restore --lazy-pages: anonymous memory filled after the tree runs (lazy.h) */
 	bool tcp_established;		/* --tcp-established: keep established TCP connections */
 	bool tcp_skip_in_flight;	/* --tcp-skip-in-flight: drop a listener's accept queue */
 	const char *pidfile;		/* --pidfile */

@@ -17,6 +17,7 @@
 #include "compiler.h"
 #include "cr.h"
 #include "image.h"
+#include "lazy.h"
 #include "log.h"
 #include "netlock.h"
 #include "rpc.h"
@@ -52,6 +53,7 @@ enum {
 	OPT_CONSOLE_SOCKET,
 	OPT_NETWORK_LOCK,
 	OPT_NO_DEFAULT_CONFIG,
+	OPT_LAZY_PAGES,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':'. */
@@ -100,6 +102,7 @@ static const struct option long_opts[] = {
 	{ "console-socket",	required_argument,	NULL, OPT_CONSOLE_SOCKET },
 	{ "join-ns",		required_argument,	NULL, 'J' },
 	{ "network-lock",	required_argument,	NULL, OPT_NETWORK_LOCK },
+	{ "lazy-pages",		no_argument,		NULL, OPT_LAZY_PAGES },
 	{ "no-default-config",	no_argument,		NULL, OPT_NO_DEFAULT_CONFIG },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
@@ -115,6 +118,8 @@ static void usage(FILE *f)
 "  cr check                            probe the kernel features cr needs\n"
 "  cr show DIR|FILE                    print images as JSON\n"
 "  cr swrk FD                          serve criu's RPC on the socket FD (runc, podman)\n"
+"  cr lazy-pages [-D DIR]              serve the memory of one restore --lazy-pages\n"
+"                                      (listens on DIR/lazy-pages.socket)\n"
 "\n"
 "Options:\n"
 "  -t, --tree PID           root of the tree to dump\n"
@@ -126,6 +131,10 @@ static void usage(FILE *f)
 "  -d, --restore-detached   restore: return once the tree runs; without -d\n"
 "                           cr waits and exits with the tree's exit status\n"
 "      --pidfile FILE       restore: write the root's PID to FILE\n"
+"      --lazy-pages         restore: the tree runs before its anonymous memory\n"
+"                           is in; the lazy-pages daemon (cr lazy-pages on\n"
+"                           DIR/lazy-pages.socket, else one of the restore's\n"
+"                           own) fills it; its server's pid: DIR/lazy-pages.pid\n"
 "      --tcp-established    dump and restore: keep established TCP connections\n"
 "                           (TCP repair mode); without it dump refuses them\n"
 "      --tcp-skip-in-flight dump: drop (with a warning) the connections still\n"
@@ -543,6 +552,9 @@ static enum parse_result parse_options(int argc, char **argv)
 				return PARSE_EXIT_FAIL;
 			}
 			break;
+		case OPT_LAZY_PAGES:
+			opts.lazy_pages = true;
+			break;
 		case OPT_STATUS_FD:
 			usage_error("option --status-fd: cr has no page server or lazy-pages daemon to report ready");
 			return PARSE_EXIT_FAIL;
@@ -588,7 +600,7 @@ static enum parse_result parse_options(int argc, char **argv)
 		}
 		swrk_fd_arg = argv[optind++];
 	} else if (strcmp(opts.command, "dump") && strcmp(opts.command, "restore") &&
-		   strcmp(opts.command, "check")) {
+		   strcmp(opts.command, "check") && strcmp(opts.command, "lazy-pages")) {
 		usage_error("unknown command '%s'", opts.command);
 		return PARSE_EXIT_FAIL;
 	}
@@ -626,6 +638,8 @@ static int run_command(int dfd, int *ret_exit_status)
 		return cr_check();
 	if (!strcmp(opts.command, "swrk"))
 		return cr_swrk(swrk_fd_arg);
+	if (!strcmp(opts.command, "lazy-pages"))
+		return cr_lazy_pages(&opts, dfd);
 	return cr_show(opts.show_path);
 }
 

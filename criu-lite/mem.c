@@ -476,8 +476,7 @@ const VmaEntry *mem_find_vma(const MmEntry *mm, uint64_t start, uint64_t end)
 	return NULL;
 }
 
-/* Reads the runs and checks them against the page image. */
-static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct mem_plan *plan)
+int mem_read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct mem_plan *plan)
 {
 	_cleanup_img_ struct img *img = NULL;
 	PagemapHead *head = NULL;
@@ -497,7 +496,8 @@ static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct
 	pb_free(head, PB_PAGEMAP_HEAD);
 
 	snprintf(pages_name, sizeof(pages_name), img_descs[IMG_PAGES].fmt, plan->pages_id);
-	ret = img_raw_data_end(pages_fd, pages_name, &data_end);
+	data_end = UINT64_MAX;
+	ret = pages_fd >= 0 ? img_raw_data_end(pages_fd, pages_name, &data_end) : 0;
 	if (ret)
 		return ret;
 
@@ -563,7 +563,7 @@ int mem_verify_pages(int pages_fd, const struct mem_plan *plan, unsigned *ret_ba
 		uint64_t left = plan->runs[i].len;
 		uint32_t crc = 0;
 
-		if (plan->runs[i].shared)
+		if (plan->runs[i].shared || plan->runs[i].lazy)
 			continue;
 		off = plan->runs[i].off;
 
@@ -703,7 +703,7 @@ int mem_prepare(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, const struc
 	if (!err)
 		err = mem_thp_check(pid, mm);
 	if (!err)
-		err = read_runs(dfd, pid, mm, pages_fd, &plan);
+		err = mem_read_runs(dfd, pid, mm, pages_fd, &plan);
 	if (!err)
 		err = open_vma_files(mm, shm, &plan);
 	if (!err)

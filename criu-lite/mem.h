@@ -153,6 +153,7 @@ struct mem_run {
 	uint64_t off;			/* where its bytes are in the page image */
 	uint32_t crc;			/* CRC32C the dump recorded */
 	bool shared;			/* bytes stored (and checked) for another task */
+	bool lazy;			/* --lazy-pages: the daemon fills it and checks it (lazy.h) */
 };
 
 struct mem_plan {
@@ -173,6 +174,12 @@ struct mem_plan {
  * get a dup of their object's fd from @shm.
  */
 struct shmem_table;
+/*
+ * The runs of pagemap-PID.img into @plan (runs, pages_off, pages_id),
+ * each checked to lie in a dumped VMA of @mm with pages and, with
+ * @pages_fd >= 0, inside that page image's data.
+ */
+int mem_read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct mem_plan *plan);
 int mem_prepare(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, const struct shmem_table *shm,
 		struct mem_plan *ret);
 

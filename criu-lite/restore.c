@@ -38,6 +38,7 @@
 #include "image.h"
 #include "infect.h"
 #include "inventory.pb-c.h"
+#include "lazy.h"
 #include "log.h"
 #include "mem.h"
 #include "mem-cow.h"
@@ -89,6 +90,7 @@ static const char *const step_names[RSTEP_MAX] = {
 	[RSTEP_FILE_LOCKS] = "taking POSIX file locks",
 	[RSTEP_GUARDS] = "installing guard pages (MADV_GUARD_INSTALL)",
 	[RSTEP_AIO] = "making the AIO contexts again (io_setup)",
+	[RSTEP_LAZY] = "registering the memory with userfaultfd for the lazy-pages daemon (--lazy-pages)",
 };
 
 enum { REP_NONE, REP_BORN, REP_FAILED };
@@ -138,6 +140,7 @@ struct restore_ctx {
 	int keep_from, log_fd;
 	int go_rd, go_wr;		/* the go pipe (restorer-abi.h) */
 	int pidfile_fd;
+	int lazy_sk;			/* --lazy-pages: to the daemon (lazy.h), or -1 */
 	int host_proc;			/* a tree in a pid namespace of its own: cr's /proc, where tasks find their pids */
 	bool pidfile_created;
 	pid_t creator;			/* in a new task: who cloned it */
@@ -163,6 +166,10 @@ static int read_task_images(struct restore_ctx *r, struct rst_task *t)
 		err = read_one_image(r->dfd, IMG_MM, t->pid, PB_MM, (void **)&t->mm);
 	if (!err)
 		err = mem_prepare(r->dfd, t->pid, t->mm, r->pages->fd, r->shm, &t->mem);
+	if (!err && r->o->lazy_pages) {
+		t->lazy = true;
+		lazy_mark_runs(t->mm, &t->mem);
+	}
 	if (!err)
 		err = files_prepare(r->files, t->pid, &t->files);
 	if (err)
@@ -268,6 +275,8 @@ static int build_regions(struct restore_ctx *r)
 		err = open_go_pipe(r);
 	if (!err)
 		err = ns_restore_fds_high(r->ns, r->keep_from);
+	if (!err && r->lazy_sk >= 0)
+		err = move_fd_high(&r->lazy_sk, r->keep_from);
 	if (!err && ns_restore_pidns(r->ns)) {
 		r->host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (r->host_proc < 0)
@@ -297,6 +306,10 @@ static int build_regions(struct restore_ctx *r)
 		a->log_level = log_get_level();
 		a->log_fd = r->log_fd;
 		a->stopped = r->tree.tasks[i].stopped;
+		a->lazy_sk = -1;
+		for (unsigned k = 0; k < a->nr_vmas; k++)
+			if (((struct restorer_vma *)a->vmas)[k].lazy)
+				a->lazy_sk = r->lazy_sk;
 	}
 	if (err)
 		return err;
@@ -1060,6 +1073,9 @@ static void restore_ctx_release(struct restore_ctx *r)
 	if (r->host_proc >= 0)
 		close(r->host_proc);
 	r->host_proc = -1;
+	if (r->lazy_sk >= 0)
+		close(r->lazy_sk);
+	r->lazy_sk = -1;
 	pidfile_close(r);
 	ns_restore_free(TAKE_PTR(r->ns));
 	netlock_free(TAKE_PTR(r->net_lock));
@@ -1293,7 +1309,7 @@ static uint64_t pages_restored(const struct restore_ctx *r)
 int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 {
 	struct restore_ctx r = { .o = o, .dfd = dfd, .log_fd = -1, .go_rd = -1, .go_wr = -1, .pidfile_fd = -1,
-				 .host_proc = -1 };
+				 .host_proc = -1, .lazy_sk = -1 };
 	struct restore_stats stats = { 0 };
 	struct timespec t_start, t_fork;
 	bool has_ns;
@@ -1322,9 +1338,15 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 	/* In a pid namespace of its own the tree gets new pids in cr's. */
 	if (!err && !ns_restore_pidns(r.ns))
 		err = pstree_check_free(&r.tree);
-	/* Before the regions, which are placed around its premap area. */
-	if (!err)
+	/*
+	 * Before the regions, which are placed around its premap area. Not
+	 * with --lazy-pages: what the parents premap is filled before the fork.
+	 */
+	if (!err && !o->lazy_pages)
 		err = cow_plan_build(&r.tree, r.tasks, &r.cow);
+	/* Before cr's fds are moved high: the daemon keeps none of them. */
+	if (!err && o->lazy_pages)
+		err = lazy_restore_connect(dfd, &r.lazy_sk);
 	if (!err)
 		err = build_regions(&r);
 	if (!err)
@@ -1350,6 +1372,11 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 	stats.forking_us = stats_us_since(&t_fork);
 	if (!err)
 		err = wait_ready(&r);
+	/* Every restorer sent its userfaultfd: the daemon sees the end of them. */
+	if (r.lazy_sk >= 0) {
+		close(r.lazy_sk);
+		r.lazy_sk = -1;
+	}
 	if (!err && ns_restore_pidns(r.ns))
 		err = learn_host_pids(&r);
 	/* Every task is in its namespaces, the root's pid the one their hooks look at. */
