@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -141,6 +142,18 @@ int cr_lazy_pages(const struct cr_options *o, int dfd)
 	if (err)
 		return err;
 	return lazy_daemon_run(dfd, TAKE_FD(sk));
+}
+
+#define UNPRIV_UFFD_SYSCTL	"/proc/sys/vm/unprivileged_userfaultfd"
+
+int lazy_userns_check(void)
+{
+	_cleanup_free_ char *buf = NULL;
+
+	if (!read_file_at(AT_FDCWD, UNPRIV_UFFD_SYSCTL, &buf, NULL) && atoi(buf) == 1)
+		return 0;
+	return pr_errno(-EOPNOTSUPP, "--lazy-pages: the tree has a user namespace of its own, where userfaultfd "
+			"serves faults of the kernel only with %s = 1 (it is not)", UNPRIV_UFFD_SYSCTL);
 }
 
 bool lazy_supported(void)

@@ -43,6 +43,13 @@ int lazy_daemon_run(int dfd, int sk);
 /* `cr lazy-pages -D DIR`. */
 int cr_lazy_pages(const struct cr_options *o, int dfd);
 
+/*
+ * A tree in a user namespace of its own makes its userfaultfds there:
+ * without vm.unprivileged_userfaultfd the kernel allows it only for
+ * faults from user mode (a read() into missing memory would fail with
+ * EFAULT). 0, or -EOPNOTSUPP (logged).
+ */
+int lazy_userns_check(void);
 /* Whether this kernel gives what lazy restore needs (userfaultfd with its events); logs why not. */
 bool lazy_supported(void);
 

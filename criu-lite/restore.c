@@ -307,6 +307,7 @@ static int build_regions(struct restore_ctx *r)
 		a->log_fd = r->log_fd;
 		a->stopped = r->tree.tasks[i].stopped;
 		a->lazy_sk = -1;
+		a->lazy_img_pid = t->pid;
 		for (unsigned k = 0; k < a->nr_vmas; k++)
 			if (((struct restorer_vma *)a->vmas)[k].lazy)
 				a->lazy_sk = r->lazy_sk;
@@ -1344,6 +1345,8 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 	 */
 	if (!err && !o->lazy_pages)
 		err = cow_plan_build(&r.tree, r.tasks, &r.cow);
+	if (!err && o->lazy_pages && ns_restore_userns(r.ns))
+		err = lazy_userns_check();
 	/* Before cr's fds are moved high: the daemon keeps none of them. */
 	if (!err && o->lazy_pages)
 		err = lazy_restore_connect(dfd, &r.lazy_sk);

@@ -264,7 +264,7 @@ struct restorer_args {
 	 * lazy-pages daemon, which fills them. -1: no lazy VMA.
 	 */
 	int lazy_sk;
-	u32 __pad_lazy;
+	int lazy_img_pid;		/* whose images (pid may be the one in its own pid namespace) */
 };
 
 /* The userfaultfd events the daemon follows (fork, mremap, munmap, MADV_DONTNEED). */
@@ -275,7 +275,7 @@ struct restorer_args {
 #define RESTORER_LAZY_MAGIC	0x4c415a59	/* "LAZY" */
 struct restorer_lazy_hello {
 	u32 magic;
-	int pid;			/* the dumped pid: its images */
+	int pid;			/* lazy_img_pid: its images */
 };
 
 /* Steps, so cr can say where a restore failed. */

@@ -8,6 +8,7 @@
  * writing a new generation each time. After SIGTERM every slot is checked
  * whole, and every child's verdict counts.
  * zdtm: lazy
+ * zdtm: tree-changes (a child it forks may be caught by the dump)
  */
 #include <stdint.h>
 #include <string.h>
