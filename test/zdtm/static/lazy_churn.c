@@ -9,7 +9,9 @@
  * whole, and every child's verdict counts.
  * zdtm: lazy
  * zdtm: tree-changes (a child it forks may be caught by the dump)
+ * zdtm: maps-change
  */
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -60,13 +62,15 @@ static int bad_children;
 static void op_fork(unsigned k)
 {
 	int status;
-	pid_t pid = fork();
+	pid_t pid = fork(), r;
 
 	if (pid < 0)
 		fail_errno("fork");
 	if (pid == 0)
 		_exit(check(k) >= 0 || check((k + 1) % NR_SLOTS) >= 0);
-	if (waitpid(pid, &status, 0) != pid)
+	while ((r = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		;	/* SIGTERM */
+	if (r != pid)
 		fail_errno("waitpid");
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		bad_children++;
