@@ -29,6 +29,7 @@
 
 #include "cleanup.h"
 #include "compiler.h"
+#include "cr.h"
 #include "guard.h"
 #include "image.h"
 #include "lazy.h"
@@ -441,8 +442,10 @@ static int copy_piece(struct lazy_srv *s, struct lazy_task *t, unsigned i)
 	struct lazy_run *r = &t->runs[p->run];
 	const unsigned char *buf;
 	uint64_t done = 0;
-	int err = 0;
+	int err = cr_fail_point("lazy-copy");
 
+	if (err)
+		return err;
 	err = s->src.ops->get(&s->src, r->off, r->len, (const void **)&buf);
 	if (err)
 		return err;
