@@ -31,6 +31,7 @@
 #include "proc-parse.h"
 #include "compiler.h"
 #include "cr.h"
+#include "lazy.h"
 #include "log.h"
 
 #define REASON_LEN	256
@@ -438,7 +439,7 @@ static int probe_pagemap_scan(char *why, size_t len)
 	return 0;
 }
 
-/* Needed later for incremental dumps (write tracking), not today. */
+/* Lazy restore (lazy.h), and later incremental dumps (write tracking). */
 static int probe_userfaultfd(char *why, size_t len)
 {
 	_cleanup_close_ int fd = -EBADF;
@@ -451,6 +452,12 @@ static int probe_userfaultfd(char *why, size_t len)
 		return fail_errno(-errno, "UFFDIO_API");
 	pr_info("userfaultfd features %#llx", (unsigned long long)api.features);
 	return 0;
+}
+
+/* restore --lazy-pages: userfaultfd with the fork, remap, remove and unmap events. */
+static int probe_lazy_pages(char *why, size_t len)
+{
+	return lazy_supported() ? 0 : fail(-EOPNOTSUPP, "userfaultfd lacks what lazy restore needs (see the log)");
 }
 
 /* ---- process state ---------------------------------------------------- */
@@ -544,7 +551,40 @@ static const struct probe probes[] = {
 	{ "xsave",			probe_xsave,			false },
 	{ "PAGEMAP_SCAN (optional)",	probe_pagemap_scan,		true },
 	{ "userfaultfd (optional)",	probe_userfaultfd,		true },
+	{ "lazy pages (optional)",	probe_lazy_pages,		true },
 };
+
+/* criu's `check --feature` names, for the probes a caller may ask about one by one. */
+static const struct {
+	const char *name;
+	probe_fn fn;
+} features[] = {
+	{ "uffd", probe_userfaultfd },
+	{ "uffd-noncoop", probe_lazy_pages },
+	{ "lazy_pages", probe_lazy_pages },
+	{ "lazy-pages", probe_lazy_pages },
+};
+
+int cr_check_feature(const char *name)
+{
+	char why[REASON_LEN] = "";
+
+	for (unsigned i = 0; i < ARRAY_SIZE(features); i++) {
+		int ret;
+
+		if (strcmp(features[i].name, name))
+			continue;
+		ret = features[i].fn(why, sizeof(why));
+		if (!ret) {
+			printf("%s is supported\n", name);
+			return 0;
+		}
+		printf("%s is NOT supported (%s)\n", name, why[0] ? why : strerror(-ret));
+		fflush(stdout);
+		return pr_errno(-EOPNOTSUPP, "feature %s is not supported", name);
+	}
+	return pr_errno(-EINVAL, "check --feature: unknown feature %s (known: uffd, uffd-noncoop, lazy_pages)", name);
+}
 
 int cr_check(void)
 {

@@ -23,6 +23,7 @@ struct cr_options {
 	bool leave_running;		/* --leave-running */
 	bool restore_detached;		/* -d, --restore-detached */
 	bool lazy_pages;		/* restore --lazy-pages: anonymous memory filled after the tree runs (lazy.h) */
+	const char *check_feature;	/* check --feature NAME */
 	bool tcp_established;		/* --tcp-established: keep established TCP connections */
 	bool tcp_skip_in_flight;	/* --tcp-skip-in-flight: drop a listener's accept queue */
 	const char *pidfile;		/* --pidfile */
@@ -160,6 +161,8 @@ const char *cr_external_lookup(const struct cr_options *o, const char *type, con
 int cr_dump(const struct cr_options *o, int dfd);
 int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status);
 int cr_check(void);
+/* cr check --feature NAME: one probe, by criu's name (uffd, lazy_pages, ...). */
+int cr_check_feature(const char *name);
 int cr_show(const char *path);
 /*
  * `cr swrk FD`: criu's RPC server on the SOCK_SEQPACKET socket FD

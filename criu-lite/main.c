@@ -54,6 +54,7 @@ enum {
 	OPT_NETWORK_LOCK,
 	OPT_NO_DEFAULT_CONFIG,
 	OPT_LAZY_PAGES,
+	OPT_FEATURE,
 };
 
 /* Leading ':' makes getopt report a missing argument as ':'. */
@@ -103,6 +104,7 @@ static const struct option long_opts[] = {
 	{ "join-ns",		required_argument,	NULL, 'J' },
 	{ "network-lock",	required_argument,	NULL, OPT_NETWORK_LOCK },
 	{ "lazy-pages",		no_argument,		NULL, OPT_LAZY_PAGES },
+	{ "feature",		required_argument,	NULL, OPT_FEATURE },
 	{ "no-default-config",	no_argument,		NULL, OPT_NO_DEFAULT_CONFIG },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
@@ -115,7 +117,8 @@ static void usage(FILE *f)
 "Usage:\n"
 "  cr dump -t PID [-D DIR] [options]   checkpoint the process tree rooted at PID\n"
 "  cr restore [-D DIR] [options]       restore a tree from the images in DIR\n"
-"  cr check                            probe the kernel features cr needs\n"
+"  cr check [--feature NAME]           probe the kernel features cr needs (NAME:\n"
+"                                      one of criu's: uffd, uffd-noncoop, lazy_pages)\n"
 "  cr show DIR|FILE                    print images as JSON\n"
 "  cr swrk FD                          serve criu's RPC on the socket FD (runc, podman)\n"
 "  cr lazy-pages [-D DIR]              serve the memory of one restore --lazy-pages\n"
@@ -555,6 +558,9 @@ static enum parse_result parse_options(int argc, char **argv)
 		case OPT_LAZY_PAGES:
 			opts.lazy_pages = true;
 			break;
+		case OPT_FEATURE:
+			opts.check_feature = optarg;
+			break;
 		case OPT_STATUS_FD:
 			usage_error("option --status-fd: cr has no page server or lazy-pages daemon to report ready");
 			return PARSE_EXIT_FAIL;
@@ -635,7 +641,7 @@ static int run_command(int dfd, int *ret_exit_status)
 	if (!strcmp(opts.command, "restore"))
 		return cr_restore(&opts, dfd, ret_exit_status);
 	if (!strcmp(opts.command, "check"))
-		return cr_check();
+		return opts.check_feature ? cr_check_feature(opts.check_feature) : cr_check();
 	if (!strcmp(opts.command, "swrk"))
 		return cr_swrk(swrk_fd_arg);
 	if (!strcmp(opts.command, "lazy-pages"))

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "lazy.h"
 #include "log.h"
 #include "rpc.h"
 #include "scm.h"
@@ -354,8 +355,9 @@ static int handle_version(struct swrk *s, const CriuReq *req)
 }
 
 /*
- * Honest answers: cr has no memory tracking (pre-dump) and no lazy
- * pages, and keeps no pidfds between pre-dumps (pidfd_store_sk). Every
+ * Honest answers: cr has no memory tracking (pre-dump), lazy pages
+ * where this kernel's userfaultfd allows (lazy.h), and keeps no pidfds
+ * between pre-dumps (pidfd_store_sk). Every
  * one is answered, asked for or not, as criu does.
  */
 static int handle_features(struct swrk *s, const CriuReq *req)
@@ -367,7 +369,8 @@ static int handle_features(struct swrk *s, const CriuReq *req)
 	resp.success = true;
 	resp.features = &f;
 	f.has_mem_track = f.has_lazy_pages = f.has_pidfd_store = true;
-	f.mem_track = f.lazy_pages = f.pidfd_store = false;
+	f.mem_track = f.pidfd_store = false;
+	f.lazy_pages = lazy_supported();
 	return send_resp(s->sk, &resp);
 }
 
