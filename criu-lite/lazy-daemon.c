@@ -38,6 +38,7 @@
 #include "mem.h"
 #include "proc-parse.h"
 #include "restorer-abi.h"
+#include "scm.h"
 
 #define UFFD_MSG_BATCH	64
 #define MAX_KIN		4096	/* tasks the keeper kills at most */
@@ -176,27 +177,9 @@ static void task_free(struct lazy_task *t)
 static int keeper_send(struct lazy_srv *s, uint32_t op, const struct lazy_task *t)
 {
 	struct keep_msg m = { op, t->id };
-	struct iovec iov = { &m, sizeof(m) };
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 2)];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	int fds[2] = { t->uffd, t->pidfd };
-	unsigned nfd = t->pidfd >= 0 ? 2 : 1;
 
-	if (op == KEEP_ADD) {
-		struct cmsghdr *c;
-
-		mh.msg_control = u.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfd);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int) * nfd);
-		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfd);
-	}
-	if (sendmsg(s->keeper, &mh, MSG_NOSIGNAL) != sizeof(m))
+	if (scm_send_fds(s->keeper, &m, sizeof(m), fds, op != KEEP_ADD ? 0 : t->pidfd >= 0 ? 2 : 1) != sizeof(m))
 		return pr_errno(-errno, "lazy-pages: telling the keeper about pid %d", t->pid);
 	return 0;
 }
@@ -276,24 +259,14 @@ static int task_load(struct lazy_srv *s, struct lazy_task *t)
 static int srv_accept(struct lazy_srv *s)
 {
 	struct restorer_lazy_hello hello;
-	struct iovec iov = { &hello, sizeof(hello) };
-	union {
-		char buf[CMSG_SPACE(sizeof(int) * 2)];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *c;
 	struct lazy_task *t;
-	int fds[2] = { -1, -1 }, err;
-	ssize_t n = recvmsg(s->sk, &mh, MSG_CMSG_CLOEXEC);
+	int fds[2], err;
+	ssize_t n = scm_recv_fds(s->sk, &hello, sizeof(hello), fds, 2);
 
 	if (n == 0)
 		return 0;
 	if (n < 0)
 		return pr_errno(-errno, "lazy-pages: receiving from the restore");
-	c = CMSG_FIRSTHDR(&mh);
-	if (c && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(fds)))
-		memcpy(fds, CMSG_DATA(c), sizeof(fds));
 	t = xzalloc(sizeof(*t));
 	if (!t) {
 		close(fds[0]);
@@ -802,26 +775,19 @@ static int keeper_run(int sk, pid_t server)
 
 	for (;;) {
 		struct keep_msg m;
-		struct iovec iov = { &m, sizeof(m) };
-		union {
-			char buf[CMSG_SPACE(sizeof(int) * 2)];
-			struct cmsghdr align;
-		} u;
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-				     .msg_controllen = sizeof(u.buf) };
-		ssize_t n = recvmsg(sk, &mh, MSG_CMSG_CLOEXEC);
-		struct cmsghdr *c;
+		int fds[2];
+		ssize_t n = scm_recv_fds(sk, &m, sizeof(m), fds, 2);
 
 		if (n <= 0 && !(n < 0 && errno == EINTR))
 			break;
-		if (n != sizeof(m))
+		if (n != sizeof(m) || (m.op != KEEP_ADD && fds[0] >= 0)) {
+			if (fds[0] >= 0)
+				close(fds[0]);
+			if (fds[1] >= 0)
+				close(fds[1]);
 			continue;
+		}
 		if (m.op == KEEP_ADD) {
-			int fds[2] = { -1, -1 };
-
-			c = CMSG_FIRSTHDR(&mh);
-			if (c && c->cmsg_type == SCM_RIGHTS)
-				memcpy(fds, CMSG_DATA(c), c->cmsg_len - CMSG_LEN(0));
 			if (nr == cap) {
 				struct kept *nk = xrealloc(k, sizeof(*k) * (cap = cap * 2 + 16));
 

@@ -49,16 +49,6 @@ void lazy_mark_runs(const MmEntry *mm, struct mem_plan *plan)
 	}
 }
 
-static int socket_path(int dfd, struct sockaddr_un *sa)
-{
-	int n;
-
-	memset(sa, 0, sizeof(*sa));
-	sa->sun_family = AF_UNIX;
-	n = snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%s", dfd, LAZY_SOCKET_NAME);
-	return n < (int)sizeof(sa->sun_path) ? 0 : -ENAMETOOLONG;
-}
-
 /* A daemon of the restore's own, outside the tree and cr's session: cr does not wait for it. */
 static int fork_daemon(int dfd, int *ret_sk)
 {
@@ -92,20 +82,29 @@ static int fork_daemon(int dfd, int *ret_sk)
 	return 0;
 }
 
-int lazy_restore_connect(int dfd, int *ret_sk)
+/* A socket for DIR/lazy-pages.socket (its address in @sa), where the kernel can do lazy restore. */
+static int lazy_socket(int dfd, struct sockaddr_un *sa)
 {
-	_cleanup_close_ int sk = -EBADF;
-	struct sockaddr_un sa;
-	int err;
+	int sk;
 
 	if (!lazy_supported())
-		return pr_errno(-EOPNOTSUPP, "--lazy-pages: this kernel's userfaultfd cannot do it (see above)");
-	err = socket_path(dfd, &sa);
-	if (err)
-		return pr_errno(err, "lazy-pages: the socket's path");
+		return pr_errno(-EOPNOTSUPP, "lazy-pages: this kernel's userfaultfd cannot do it (see above)");
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%s", dfd, LAZY_SOCKET_NAME) >=
+	    (int)sizeof(sa->sun_path))
+		return pr_errno(-ENAMETOOLONG, "lazy-pages: the socket's path");
 	sk = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	return sk < 0 ? pr_errno(-errno, "lazy-pages: socket") : sk;
+}
+
+int lazy_restore_connect(int dfd, int *ret_sk)
+{
+	struct sockaddr_un sa;
+	_cleanup_close_ int sk = lazy_socket(dfd, &sa);
+
 	if (sk < 0)
-		return pr_errno(-errno, "lazy-pages: socket");
+		return sk;
 	if (!connect(sk, (struct sockaddr *)&sa, sizeof(sa))) {
 		pr_info("lazy-pages: using the daemon listening on %s", LAZY_SOCKET_NAME);
 		*ret_sk = TAKE_FD(sk);
@@ -118,19 +117,13 @@ int lazy_restore_connect(int dfd, int *ret_sk)
 
 int cr_lazy_pages(const struct cr_options *o, int dfd)
 {
-	_cleanup_close_ int lsk = -EBADF, sk = -EBADF;
 	struct sockaddr_un sa;
+	_cleanup_close_ int lsk = lazy_socket(dfd, &sa), sk = -EBADF;
 	int err;
 
 	(void)o;
-	if (!lazy_supported())
-		return pr_errno(-EOPNOTSUPP, "lazy-pages: this kernel's userfaultfd cannot do it (see above)");
-	err = socket_path(dfd, &sa);
-	if (err)
-		return pr_errno(err, "lazy-pages: the socket's path");
-	lsk = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (lsk < 0)
-		return pr_errno(-errno, "lazy-pages: socket");
+		return lsk;
 	if (unlinkat(dfd, LAZY_SOCKET_NAME, 0) && errno != ENOENT)
 		return pr_errno(-errno, "lazy-pages: removing an old %s", LAZY_SOCKET_NAME);
 	if (bind(lsk, (struct sockaddr *)&sa, sizeof(sa)) || listen(lsk, 1))
