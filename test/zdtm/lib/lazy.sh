@@ -72,3 +72,27 @@ neg_lazy_cr_killed()
 	lazy_tree_killed "cr was killed before the go" || return 1
 	lazy_server_gone "$WD/dump"
 }
+
+# lazy_daemon_first: `cr lazy-pages -D DIR` started first, listening on
+# DIR/lazy-pages.socket: the restore uses it (no daemon of its own), the
+# restored test passes, and the daemon ends by itself.
+lazy_daemon_first()
+{
+	local dpid
+	lazy_dumped anon_64m || return 1
+	DETAIL="$DETAIL $WD/dump/lazy-pages.log $WD/lazy-pages.err"
+	"$CR" lazy-pages -D "$WD/dump" -v4 -o lazy-pages.log 2>"$WD/lazy-pages.err" &
+	dpid=$!
+	OWNED+=("$dpid")
+	for _ in $(seq 250); do [ -S "$WD/dump/lazy-pages.socket" ] && break; sleep 0.02; done
+	[ -S "$WD/dump/lazy-pages.socket" ] || { err "cr lazy-pages made no socket"; return 1; }
+	restores_and_passes restore "$WD/dump" --lazy-pages || return 1
+	grep -q "lazy-pages: using the daemon listening on lazy-pages.socket" "$WD/dump/restore.log" ||
+		{ err "the restore did not use the daemon listening"; return 1; }
+	wait_child "$dpid" || { err "cr lazy-pages did not end"; return 1; }
+	wait "$dpid" || { err "cr lazy-pages exited with $?"; return 1; }
+	[ ! -e "$WD/dump/lazy-pages.socket" ] || { err "cr lazy-pages left its socket"; return 1; }
+	grep -q "lazy-pages: .* bytes copied in" "$WD/dump/lazy-pages.log" ||
+		{ err "the daemon did not say it filled the memory"; return 1; }
+	lazy_server_gone "$WD/dump"
+}
