@@ -96,3 +96,20 @@ lazy_daemon_first()
 		{ err "the daemon did not say it filled the memory"; return 1; }
 	lazy_server_gone "$WD/dump"
 }
+
+# neg_lazy_cr_killed_live: cr restore --lazy-pages SIGKILLed right after
+# the go, before it let the first task out of its restorer: its guard
+# finishes the release, the daemon fills the memory, and the test passes.
+neg_lazy_cr_killed_live()
+{
+	lazy_dumped anon_64m || return 1
+	CR_FAIL_AT=sigkill:live cr_run restore restore -D "$WD/dump" -d -v4 -o restore.log --lazy-pages
+	[ "$RC" = 137 ] || { err "cr restore exited with $RC, not killed after the go"; return 1; }
+	OWNED+=("$TPID")
+	wait_cr_guard || return 1
+	check_running "$TPID" || return 1
+	kill -TERM "$TPID"
+	wait_gone "$TPID" || { err "test did not exit after SIGTERM"; return 1; }
+	passed_out || { err "last output: $(tail -n 1 "$WD/test.out" 2>/dev/null)"; return 1; }
+	lazy_server_gone "$WD/dump"
+}
