@@ -40,13 +40,17 @@ bool lazy_vma(const VmaEntry *v)
 	       !(v->madv & VMF_GUARD) && v->prot != PROT_NONE;
 }
 
-void lazy_mark_runs(const MmEntry *mm, struct mem_plan *plan)
+bool lazy_mark_runs(const MmEntry *mm, struct mem_plan *plan)
 {
+	bool eager_shared = false;
+
 	for (unsigned i = 0; i < plan->nr_runs; i++) {
 		struct mem_run *r = &plan->runs[i];
 
 		r->lazy = lazy_vma(mem_find_vma(mm, r->vaddr, r->vaddr + r->len));
+		eager_shared |= r->shared && !r->lazy;
 	}
+	return eager_shared;
 }
 
 /* A daemon of the restore's own, outside the tree and cr's session: cr does not wait for it. */

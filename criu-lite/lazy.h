@@ -29,8 +29,13 @@ struct mem_plan;
 
 /* A VMA a lazy restore fills through the userfaultfd (the others are filled as always). */
 bool lazy_vma(const VmaEntry *v);
-/* Restore: marks the runs of @plan that lie in lazy VMAs of @mm (the daemon checks their checksums). */
-void lazy_mark_runs(const MmEntry *mm, struct mem_plan *plan);
+/*
+ * Restore: marks the runs of @plan that lie in lazy VMAs of @mm (the
+ * daemon checks their checksums). Returns true if @plan has a shared run
+ * cr fills itself: the bytes it refers to may be another task's lazy
+ * run's, which cr's own check must then take too (verify_lazy).
+ */
+bool lazy_mark_runs(const MmEntry *mm, struct mem_plan *plan);
 /*
  * Restore: the socket the restorers send their userfaultfds over: the
  * daemon listening in @dfd (DIR/lazy-pages.socket), or else a daemon of

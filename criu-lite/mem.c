@@ -563,7 +563,7 @@ int mem_verify_pages(int pages_fd, const struct mem_plan *plan, unsigned *ret_ba
 		uint64_t left = plan->runs[i].len;
 		uint32_t crc = 0;
 
-		if (plan->runs[i].shared || plan->runs[i].lazy)
+		if (plan->runs[i].shared || (plan->runs[i].lazy && !plan->verify_lazy))
 			continue;
 		off = plan->runs[i].off;
 

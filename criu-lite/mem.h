@@ -164,6 +164,7 @@ struct mem_plan {
 	int *vma_fds;			/* per VMA: opened file or -1 */
 	int *vma_sysv;			/* per VMA: SysV segment id or -1 */
 	unsigned nr_vma_fds;
+	bool verify_lazy;		/* the checksum check takes the lazy runs too (lazy_mark_runs()) */
 };
 
 /*

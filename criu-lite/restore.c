@@ -141,6 +141,7 @@ struct restore_ctx {
 	int go_rd, go_wr;		/* the go pipe (restorer-abi.h) */
 	int pidfile_fd;
 	int lazy_sk;			/* --lazy-pages: to the daemon (lazy.h), or -1 */
+	bool lazy_verify_all;		/* cr checks the lazy runs too (lazy_mark_runs()) */
 	int host_proc;			/* a tree in a pid namespace of its own: cr's /proc, where tasks find their pids */
 	bool pidfile_created;
 	pid_t creator;			/* in a new task: who cloned it */
@@ -168,7 +169,7 @@ static int read_task_images(struct restore_ctx *r, struct rst_task *t)
 		err = mem_prepare(r->dfd, t->pid, t->mm, r->pages->fd, r->shm, &t->mem);
 	if (!err && r->o->lazy_pages) {
 		t->lazy = true;
-		lazy_mark_runs(t->mm, &t->mem);
+		r->lazy_verify_all |= lazy_mark_runs(t->mm, &t->mem);
 	}
 	if (!err)
 		err = files_prepare(r->files, t->pid, &t->files);
@@ -232,6 +233,8 @@ static int read_images(struct restore_ctx *r)
 	for (unsigned i = 0; i < r->tree.nr && !err; i++)
 		if (r->tree.tasks[i].kind == TASK_ALIVE)
 			err = read_task_images(r, &r->tasks[i]);
+	for (unsigned i = 0; i < r->tree.nr && r->lazy_verify_all; i++)
+		r->tasks[i].mem.verify_lazy = true;
 	return err;
 }
 
