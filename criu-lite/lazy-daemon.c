@@ -55,10 +55,8 @@ struct lazy_piece {
 };
 
 struct lazy_run {
-	uint64_t off, len;
-	uint32_t crc;
-	bool checked;
-	bool shared;			/* bytes another task stored: their runs' checksums cover them */
+	uint64_t off, len;		/* in the page image; its own bytes or another task's */
+	bool checked;			/* lazy_check_range() said so */
 };
 
 struct lazy_task {
@@ -79,11 +77,7 @@ struct lazy_srv {
 	struct lazy_task **t;
 	unsigned nr, cap, next_id, rr;
 	uint64_t copied, faults;
-	unsigned pages_id;
-	/* Every task's own runs in the image, by offset: loaded for the first shared run. */
-	struct lazy_run *img_runs;
-	unsigned nr_img_runs;
-	bool img_runs_loaded;
+	struct lazy_check *chk;
 };
 
 /* ---- pieces --------------------------------------------------------------- */
@@ -224,11 +218,9 @@ static int task_load(struct lazy_srv *s, struct lazy_task *t)
 		err = pb_read_one_required(img, (void **)&mm, PB_MM);
 	if (!err)
 		err = mem_read_runs(s->dfd, t->pid, mm, -1, &plan);
-	if (!err && !s->has_src) {
-		s->pages_id = plan.pages_id;
-		err = lazy_src_open_file(s->dfd, plan.pages_id, &s->src);
-		s->has_src = !err;
-	}
+	if (!err && plan.pages_id != lazy_check_pages_id(s->chk))
+		err = pr_errno(-EBADMSG, "lazy-pages: pagemap-%d.img names pages-%u.img, the others pages-%u.img",
+			       t->pid, plan.pages_id, lazy_check_pages_id(s->chk));
 	if (!err) {
 		t->runs = xmalloc(sizeof(*t->runs) * (plan.nr_runs + 1));
 		t->p = xmalloc(sizeof(*t->p) * (plan.nr_runs + 1));
@@ -240,7 +232,7 @@ static int task_load(struct lazy_srv *s, struct lazy_task *t)
 
 		if (!lazy_vma(mem_find_vma(mm, r->vaddr, r->vaddr + r->len)))
 			continue;
-		t->runs[t->nr_runs] = (struct lazy_run){ r->off, r->len, r->crc, false, r->shared };
+		t->runs[t->nr_runs] = (struct lazy_run){ r->off, r->len, false };
 		t->p[t->nr++] = (struct lazy_piece){ r->vaddr, r->len, r->off, t->nr_runs };
 		t->nr_runs++;
 	}
@@ -295,115 +287,6 @@ static int srv_accept(struct lazy_srv *s)
 
 /* ---- filling ------------------------------------------------------------------ */
 
-/* The whole of run @r (its bytes at @buf) against its checksum: 0, or -EBADMSG and the tree is killed. */
-static int check_run(struct lazy_srv *s, const struct lazy_task *t, const struct lazy_run *r, const void *buf)
-{
-	uint32_t crc = crc32c(0, buf, r->len);
-
-	if (crc == r->crc)
-		return 0;
-	pr_err("lazy-pages: pages-%u.img: checksum mismatch in the %lu pages at file offset %lu (for pid %d): "
-	       "killing the restored tree", s->pages_id, (unsigned long)(r->len / PAGE_SIZE), (unsigned long)r->off,
-	       t->pid);
-	srv_kill_all(s);
-	return -EBADMSG;
-}
-
-static int run_off_cmp(const void *a, const void *b)
-{
-	const struct lazy_run *x = a, *y = b;
-
-	return x->off < y->off ? -1 : x->off > y->off;
-}
-
-/* Every task's own runs: the pagemap-*.img files of the images dir. */
-static int load_img_runs(struct lazy_srv *s)
-{
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *de;
-	unsigned cap = 0;
-	int fd, err = 0;
-
-	s->img_runs_loaded = true;
-	fd = dup(s->dfd);
-	d = fd >= 0 ? fdopendir(fd) : NULL;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return pr_errno(-errno, "lazy-pages: listing the images dir");
-	}
-	rewinddir(d);
-	while (!err && (de = readdir(d))) {
-		_cleanup_img_ struct img *img = NULL;
-		struct mem_plan plan = { 0 };
-		MmEntry *mm = NULL;
-		int pid;
-
-		if (sscanf(de->d_name, "pagemap-%d.img", &pid) != 1)
-			continue;
-		err = img_open(s->dfd, IMG_MM, pid, O_RDONLY, &img);
-		if (!err)
-			err = pb_read_one_required(img, (void **)&mm, PB_MM);
-		if (!err)
-			err = mem_read_runs(s->dfd, pid, mm, -1, &plan);
-		for (unsigned i = 0; !err && i < plan.nr_runs; i++) {
-			if (plan.runs[i].shared)
-				continue;
-			if (s->nr_img_runs == cap) {
-				struct lazy_run *n = xrealloc(s->img_runs, sizeof(*n) * (cap = cap * 2 + 256));
-
-				if (!n) {
-					err = -ENOMEM;
-					break;
-				}
-				s->img_runs = n;
-			}
-			s->img_runs[s->nr_img_runs++] = (struct lazy_run){ plan.runs[i].off, plan.runs[i].len,
-									    plan.runs[i].crc, false, false };
-		}
-		mem_plan_free(&plan);
-		if (mm)
-			pb_free(mm, PB_MM);
-	}
-	qsort(s->img_runs, s->nr_img_runs, sizeof(*s->img_runs), run_off_cmp);
-	return err;
-}
-
-/*
- * A shared run's bytes were stored for an earlier task: the runs of
- * that task covering them are checked whole (each once).
- */
-static int check_shared(struct lazy_srv *s, const struct lazy_task *t, const struct lazy_run *r)
-{
-	uint64_t covered = r->off;
-	int err = s->img_runs_loaded ? 0 : load_img_runs(s);
-
-	for (unsigned i = 0; !err && i < s->nr_img_runs && covered < r->off + r->len; i++) {
-		struct lazy_run *o = &s->img_runs[i];
-		const void *buf;
-
-		if (o->off + o->len <= covered)
-			continue;
-		if (o->off > covered)
-			break;
-		if (!o->checked) {
-			err = s->src.ops->get(&s->src, o->off, o->len, &buf);
-			if (err)
-				return err;
-			err = check_run(s, t, o, buf);
-			s->src.ops->put(&s->src, o->off, o->len);
-			o->checked = !err;
-		}
-		covered = o->off + o->len;
-	}
-	if (!err && covered < r->off + r->len)
-		err = pr_errno(-EBADMSG, "lazy-pages: pid %d: pages-%u.img bytes %lu-%lu are no task's own", t->pid,
-			       s->pages_id, (unsigned long)r->off, (unsigned long)(r->off + r->len));
-	if (err == -EBADMSG)
-		srv_kill_all(s);
-	return err;
-}
-
 /*
  * Copies piece @i in. 0 (done, or its range is gone), -EAGAIN (an event
  * is to be read first; what was copied is taken off the piece), -ESRCH
@@ -423,9 +306,11 @@ static int copy_piece(struct lazy_srv *s, struct lazy_task *t, unsigned i)
 	if (err)
 		return err;
 	if (!r->checked) {
-		err = r->shared ? check_shared(s, t, r) : check_run(s, t, r, buf);
+		err = lazy_check_range(s->chk, &s->src, r->off, r->len, t->pid);
 		if (err) {
 			s->src.ops->put(&s->src, r->off, r->len);
+			if (err == -EBADMSG)
+				srv_kill_all(s);
 			return err;
 		}
 		r->checked = true;
@@ -858,14 +743,20 @@ int lazy_daemon_run(int dfd, int sk)
 		close(kp[0]);
 		prctl(PR_SET_NAME, "cr-lazy-pages");
 		s.keeper = kp[1];
-		err = srv_loop(&s);
+		err = lazy_check_start(dfd, &s.chk);
+		if (!err) {
+			err = lazy_src_open_file(dfd, lazy_check_pages_id(s.chk), &s.src);
+			s.has_src = !err;
+		}
+		if (!err)
+			err = srv_loop(&s);
 		pr_info("lazy-pages: %lu bytes copied in, %lu faults served%s", (unsigned long)s.copied,
 			(unsigned long)s.faults, err ? "; failed" : "");
 		for (unsigned i = 0; i < s.nr; i++)
 			task_free(s.t[i]);
 		if (s.has_src)
 			s.src.ops->close(&s.src);
-		free(s.img_runs);
+		lazy_check_stop(s.chk);
 		_exit(err ? 1 : 0);
 	}
 	close(kp[1]);

@@ -22,4 +22,17 @@ struct lazy_src_ops {
 /* pages-@pages_id.img of @dfd, mapped read-only. 0 or -errno (logged). */
 int lazy_src_open_file(int dfd, unsigned pages_id, struct lazy_src *ret);
 
+/*
+ * The checksums of the page image's runs (lazy-check.c): loaded from
+ * every pagemap-*.img of @dfd, checked by a thread of their own ahead of
+ * the copies. lazy_check_range(): 0 when the runs holding image bytes
+ * [@off, @off + @len) are right (checked now with @src if the thread has
+ * not got there), -EBADMSG (logged, naming @pid) or -errno.
+ */
+struct lazy_check;
+int lazy_check_start(int dfd, struct lazy_check **ret);
+unsigned lazy_check_pages_id(const struct lazy_check *c);
+int lazy_check_range(struct lazy_check *c, struct lazy_src *src, uint64_t off, uint64_t len, int pid);
+void lazy_check_stop(struct lazy_check *c);
+
 #endif
