@@ -1,15 +1,14 @@
 /*
  * The lazy-pages server's checksum checks (lazy-daemon.c): every run
  * the dump stored in the page image, each task's own ones (a shared run
- * refers to bytes of earlier tasks' runs), by offset. A thread checks
- * them in image order on the second core, ahead of the copies, which
- * come in about the same order; a copy whose runs it has not reached yet
- * checks them itself. Either way a run is checked whole before any of
- * its bytes go in.
+ * refers to bytes of earlier tasks' runs), by offset. A run is checked
+ * whole, once, right before the first copy of any of its bytes, through
+ * the mapping the copy reads (a thread checking ahead on the second core
+ * was measured slower: two mappings of the same pages, and the tree and
+ * cr want that core).
  */
 #include <dirent.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -26,18 +25,13 @@ enum { RUN_UNCHECKED, RUN_OK, RUN_BAD };
 struct img_run {
 	uint64_t off, len;
 	uint32_t crc;
-	uint32_t state;			/* RUN_*, atomic */
+	uint32_t state;			/* RUN_* */
 };
 
 struct lazy_check {
 	struct img_run *runs;
 	unsigned nr;
 	unsigned pages_id;
-	struct lazy_src src;		/* the thread's own view of the image */
-	bool has_src;
-	pthread_t thread;
-	bool started;
-	volatile int stop;
 };
 
 static int run_cmp(const void *a, const void *b)
@@ -113,39 +107,22 @@ static int load_runs(struct lazy_check *c, int dfd)
 static int check_one(struct lazy_src *src, struct img_run *r)
 {
 	const void *buf;
-	uint32_t st = __atomic_load_n(&r->state, __ATOMIC_ACQUIRE);
 	int err;
 
-	if (st != RUN_UNCHECKED)
-		return st;
+	if (r->state != RUN_UNCHECKED)
+		return r->state;
 	err = src->ops->get(src, r->off, r->len, &buf);
 	if (err)
 		return err;
-	st = crc32c(0, buf, r->len) == r->crc ? RUN_OK : RUN_BAD;
+	r->state = crc32c(0, buf, r->len) == r->crc ? RUN_OK : RUN_BAD;
 	src->ops->put(src, r->off, r->len);
-	__atomic_store_n(&r->state, st, __ATOMIC_RELEASE);
-	return st;
-}
-
-static void *check_thread(void *arg)
-{
-	struct lazy_check *c = arg;
-
-	for (unsigned i = 0; i < c->nr && !c->stop; i++)
-		if (check_one(&c->src, &c->runs[i]) < 0)
-			break;	/* the copies check it again, and say why */
-	return NULL;
+	return r->state;
 }
 
 void lazy_check_stop(struct lazy_check *c)
 {
 	if (!c)
 		return;
-	c->stop = 1;
-	if (c->started)
-		pthread_join(c->thread, NULL);
-	if (c->has_src)
-		c->src.ops->close(&c->src);
 	free(c->runs);
 	free(c);
 }
@@ -158,16 +135,6 @@ int lazy_check_start(int dfd, struct lazy_check **ret)
 	if (!c)
 		return -ENOMEM;
 	err = load_runs(c, dfd);
-	if (!err)
-		err = lazy_src_open_file(dfd, c->pages_id, &c->src);
-	c->has_src = !err;
-	if (!err) {
-		(void)crc32c(0, "", 1);	/* its tables are made once, here, not in two threads */
-		err = -pthread_create(&c->thread, NULL, check_thread, c);
-		if (err)
-			pr_errno(err, "lazy-pages: starting the checksum thread");
-		c->started = !err;
-	}
 	if (err) {
 		lazy_check_stop(c);
 		return err;

@@ -23,11 +23,10 @@ struct lazy_src_ops {
 int lazy_src_open_file(int dfd, unsigned pages_id, struct lazy_src *ret);
 
 /*
- * The checksums of the page image's runs (lazy-check.c): loaded from
- * every pagemap-*.img of @dfd, checked by a thread of their own ahead of
- * the copies. lazy_check_range(): 0 when the runs holding image bytes
- * [@off, @off + @len) are right (checked now with @src if the thread has
- * not got there), -EBADMSG (logged, naming @pid) or -errno.
+ * The checksums of the page image's runs (lazy-check.c), loaded from
+ * every pagemap-*.img of @dfd. lazy_check_range(): 0 when the runs
+ * holding image bytes [@off, @off + @len) are right (each checked once,
+ * whole, with @src), -EBADMSG (logged, naming @pid) or -errno.
  */
 struct lazy_check;
 int lazy_check_start(int dfd, struct lazy_check **ret);
