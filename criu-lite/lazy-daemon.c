@@ -66,6 +66,7 @@ struct lazy_task {
 	unsigned nr_runs;
 	struct lazy_piece *p;		/* in address order; len 0: done */
 	unsigned nr, pending, cursor;
+	bool readable;			/* poll() says its userfaultfd has messages */
 	uint64_t *deferred;		/* faults to answer once the events are read */
 	unsigned nr_deferred, cap_deferred;
 };
@@ -556,6 +557,9 @@ static int srv_loop(struct lazy_srv *s)
 				pfd[n++] = (struct pollfd){ .fd = s->t[i]->uffd, .events = POLLIN };
 		if (poll(pfd, n, more ? 0 : (live ? 1 : -1)) < 0 && errno != EINTR)
 			return pr_errno(-errno, "lazy-pages: poll");
+		for (unsigned i = 0, k = s->sk >= 0; i < s->nr; i++)
+			if (s->t[i])
+				s->t[i]->readable = pfd[k++].revents != 0;
 		if (s->sk >= 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			err = srv_accept(s);
 			if (err == 0) {
@@ -565,13 +569,13 @@ static int srv_loop(struct lazy_srv *s)
 			if (err < 0)
 				return err;
 		}
+		/* Only what has messages or faults put off: a syscall per task per piece is slow for big trees. */
 		for (unsigned i = 0; i < s->nr; i++) {
-			if (!s->t[i])
+			if (!s->t[i] || (!s->t[i]->readable && !s->t[i]->nr_deferred))
 				continue;
 			err = task_events(s, s->t[i]);
-			if (err == -ESRCH) {
+			if (err == -ESRCH)
 				err = task_end(s, i);
-			}
 			if (err)
 				return err;
 		}
