@@ -539,6 +539,7 @@ int mem_read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct me
 			run->len = len;
 			run->crc = pe->crc;
 			run->shared = pe->has_shared_off;
+			run->lazy = false;	/* lazy_mark_runs() decides */
 			run->off = pe->has_shared_off ? pe->shared_off : off;
 			if (!run->shared)
 				off += len;
