@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "image.h"
 #include "image-priv.h"
+#include "lazy.h"
 #include "log.h"
 #include "stats.h"
 #include "open-file.h"
@@ -32,7 +33,7 @@ static bool is_log_name(const char *name)
 static bool is_runtime_file(const char *name)
 {
 	return !strcmp(name, "descriptors.json") || !strcmp(name, STATS_DUMP_FILE) ||
-	       !strcmp(name, STATS_RESTORE_FILE);
+	       !strcmp(name, STATS_RESTORE_FILE) || !strcmp(name, LAZY_PIDFILE_NAME);
 }
 
 /*
