@@ -518,8 +518,8 @@ static int srv_loop(struct lazy_srv *s)
 	int err = 0;
 
 	for (;;) {
-		bool more = false;
-		int pushed;
+		bool more = false, deferred = false;
+		int pushed = -1;
 		unsigned n = 0;
 		struct pollfd *np = xrealloc(pfd, sizeof(*pfd) * (s->nr + 1));
 
@@ -546,6 +546,7 @@ static int srv_loop(struct lazy_srv *s)
 			if (t) {
 				live++;
 				more |= !t->nr_deferred;
+				deferred |= t->nr_deferred;
 			}
 		}
 		if (!live && s->sk < 0)
@@ -555,7 +556,14 @@ static int srv_loop(struct lazy_srv *s)
 		for (unsigned i = 0; i < s->nr; i++)
 			if (s->t[i])
 				pfd[n++] = (struct pollfd){ .fd = s->t[i]->uffd, .events = POLLIN };
-		if (poll(pfd, n, more ? 0 : (live ? 1 : -1)) < 0 && errno != EINTR)
+		/*
+		 * The background push waits for the restore's end of the
+		 * socket to close (every restorer ready): on two cores it would
+		 * slow the restore down, and the tree runs later. Faults are
+		 * served at once.
+		 */
+		more &= s->sk < 0;
+		if (poll(pfd, n, more ? 0 : deferred ? 1 : -1) < 0 && errno != EINTR)
 			return pr_errno(-errno, "lazy-pages: poll");
 		for (unsigned i = 0, k = s->sk >= 0; i < s->nr; i++)
 			if (s->t[i])
@@ -579,7 +587,7 @@ static int srv_loop(struct lazy_srv *s)
 			if (err)
 				return err;
 		}
-		err = push_one(s, &pushed);
+		err = more ? push_one(s, &pushed) : 0;
 		if (err == -ESRCH)	/* it is gone: the restore failed, or it exited */
 			err = task_end(s, pushed);
 		if (err && err != -EAGAIN)
