@@ -32,12 +32,15 @@
  * Private anonymous memory, as the daemon can fill it with UFFDIO_COPY:
  * not hugetlb (pages of another size), not locked (mlock() fills it in
  * the restorer, before any daemon could answer), no guards (installed
- * in the restorer on the final VMAs), not PROT_NONE.
+ * in the restorer on the final VMAs), not PROT_NONE, not MADV_WIPEONFORK
+ * (a child forked while its pages are missing would get them from the
+ * daemon as its parent's, where it must read zeros: the kernel copies the
+ * registration of the VMA, not its emptiness).
  */
 bool lazy_vma(const VmaEntry *v)
 {
 	return v && v->kind == VMA_KIND__VMA_ANON_PRIVATE && !v->hugetlb_size && !(v->mlock & VMF_LOCKED) &&
-	       !(v->madv & VMF_GUARD) && v->prot != PROT_NONE;
+	       !(v->madv & (VMF_GUARD | VMF_WIPEONFORK)) && v->prot != PROT_NONE;
 }
 
 bool lazy_mark_runs(const MmEntry *mm, struct mem_plan *plan)
