@@ -93,7 +93,7 @@ $(B)/pie/%.elf: $(B)/pie/%.pie.o $(PIE_LIB_O) pie/pie.lds
 	$(call msg,LD,$@)
 	$(Q)$(LINK_BLOB) -o $@ $(filter %.pie.o,$^)
 # The restorer's parts in files of their own.
-$(B)/pie/restorer.elf: $(B)/pie/restorer-aio.pie.o $(B)/pie/restorer-huge.pie.o
+$(B)/pie/restorer.elf: $(B)/pie/restorer-aio.pie.o $(B)/pie/restorer-huge.pie.o $(B)/pie/restorer-uffd.pie.o
 
 BLOB_H		:= $(BLOBS:%=$(B)/pie/%-blob.h)
 $(BLOB_H): $(B)/pie/%-blob.h: $(B)/pie/%.elf scripts/blob2h

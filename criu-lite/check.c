@@ -31,6 +31,7 @@
 #include "proc-parse.h"
 #include "compiler.h"
 #include "cr.h"
+#include "lazy.h"
 #include "log.h"
 #include "mem-track.h"
 
@@ -439,7 +440,7 @@ static int probe_pagemap_scan(char *why, size_t len)
 	return 0;
 }
 
-/* Lazy pages would need it; write tracking probes its own features (mem-track.c). */
+/* Lazy restore (lazy.h); write tracking probes its own features (mem-track.c). */
 static int probe_userfaultfd(char *why, size_t len)
 {
 	_cleanup_close_ int fd = -EBADF;
@@ -452,6 +453,12 @@ static int probe_userfaultfd(char *why, size_t len)
 		return fail_errno(-errno, "UFFDIO_API");
 	pr_info("userfaultfd features %#llx", (unsigned long long)api.features);
 	return 0;
+}
+
+/* restore --lazy-pages: userfaultfd with the fork, remap, remove and unmap events. */
+static int probe_lazy_pages(char *why, size_t len)
+{
+	return lazy_supported() ? 0 : fail(-EOPNOTSUPP, "userfaultfd lacks what lazy restore needs (see the log)");
 }
 
 /* ---- process state ---------------------------------------------------- */
@@ -545,34 +552,49 @@ static const struct probe probes[] = {
 	{ "xsave",			probe_xsave,			false },
 	{ "PAGEMAP_SCAN (optional)",	probe_pagemap_scan,		true },
 	{ "userfaultfd (optional)",	probe_userfaultfd,		true },
+	{ "lazy pages (optional)",	probe_lazy_pages,		true },
 };
 
-static bool mem_track_available(void);
+static int probe_mem_track(char *why, size_t len)
+{
+	if (mem_track_method() != MEM_TRACK_NONE)
+		return 0;
+	snprintf(why, len, "no userfaultfd write-protect with PAGEMAP_SCAN");
+	return -EOPNOTSUPP;
+}
 
-/* criu's names, the answer of this kernel: 1 yes, 0 no. */
+/* criu's `check --feature` names, for the probes a caller may ask about one by one. */
 static const struct {
 	const char *name;
-	bool (*have)(void);
+	probe_fn fn;
 } features[] = {
-	{ "mem_dirty_track",	mem_track_available },
+	{ "uffd", probe_userfaultfd },
+	{ "uffd-noncoop", probe_lazy_pages },
+	{ "lazy_pages", probe_lazy_pages },
+	{ "lazy-pages", probe_lazy_pages },
+	{ "mem_dirty_track", probe_mem_track },
 };
-
-static bool mem_track_available(void)
-{
-	return mem_track_method() != MEM_TRACK_NONE;
-}
 
 int cr_check_feature(const char *name)
 {
-	for (unsigned i = 0; i < ARRAY_SIZE(features); i++)
-		if (!strcmp(features[i].name, name)) {
-			bool yes = features[i].have();
+	char why[REASON_LEN] = "";
 
-			printf("%s is %s\n", name, yes ? "supported" : "not supported");
-			fflush(stdout);
-			return yes ? 0 : pr_errno(-ENOTSUP, "feature %s: not supported here", name);
+	for (unsigned i = 0; i < ARRAY_SIZE(features); i++) {
+		int ret;
+
+		if (strcmp(features[i].name, name))
+			continue;
+		ret = features[i].fn(why, sizeof(why));
+		if (!ret) {
+			printf("%s is supported\n", name);
+			return 0;
 		}
-	return pr_errno(-EINVAL, "feature %s: not a feature cr checks (it knows mem_dirty_track)", name);
+		printf("%s is NOT supported (%s)\n", name, why[0] ? why : strerror(-ret));
+		fflush(stdout);
+		return pr_errno(-EOPNOTSUPP, "feature %s is not supported", name);
+	}
+	return pr_errno(-EINVAL, "check --feature: unknown feature %s (known: uffd, uffd-noncoop, lazy_pages, "
+			"mem_dirty_track)", name);
 }
 
 int cr_check(void)

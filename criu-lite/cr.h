@@ -22,6 +22,8 @@ struct cr_options {
 	int verbosity;			/* -v0..-v4 */
 	bool leave_running;		/* --leave-running */
 	bool restore_detached;		/* -d, --restore-detached */
+	bool lazy_pages;		/* restore --lazy-pages: anonymous memory filled after the tree runs (lazy.h) */
+	const char *check_feature;	/* check --feature NAME */
 	bool tcp_established;		/* --tcp-established: keep established TCP connections */
 	bool tcp_skip_in_flight;	/* --tcp-skip-in-flight: drop a listener's accept queue */
 	const char *pidfile;		/* --pidfile */
@@ -187,7 +189,11 @@ int cr_check(void);
 int cr_page_server(const struct cr_options *o, int dfd);
 /* --status-fd: tells the one waiting that cr is ready ('\0', as criu), closes it. 0 or -errno (logged). */
 int cr_status_ready(const struct cr_options *o);
-/* cr check --feature NAME: 0 if this kernel has it, -ENOTSUP if not, -EINVAL for a name cr does not know. */
+/*
+ * cr check --feature NAME: one probe, by criu's name (uffd, lazy_pages,
+ * mem_dirty_track, ...). 0 if this kernel has it, -EOPNOTSUPP if not,
+ * -EINVAL for a name cr does not know.
+ */
 int cr_check_feature(const char *name);
 int cr_show(const char *path);
 /*

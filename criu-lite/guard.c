@@ -232,7 +232,7 @@ static int cmp_int(const void *a, const void *b)
 }
 
 /* Terminal signals and the session are cr's: a Ctrl-C must leave us standing. */
-static void detach_from_cr(int *keep, unsigned nr_keep)
+void guard_detach_from_cr(const char *name, int *keep, unsigned nr_keep)
 {
 	static const int sigs[] = { SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU };
 	struct sigaction ign = { .sa_handler = SIG_IGN };
@@ -241,7 +241,7 @@ static void detach_from_cr(int *keep, unsigned nr_keep)
 	for (unsigned i = 0; i < ARRAY_SIZE(sigs); i++)
 		sigaction(sigs[i], &ign, NULL);
 	setsid();
-	prctl(PR_SET_NAME, "cr-guard");
+	prctl(PR_SET_NAME, name);
 	prctl(PR_SET_PDEATHSIG, 0);
 	/* Nothing else of cr's stays open: a pipe end held here would hide cr's death from others. */
 	qsort(keep, nr_keep, sizeof(*keep), cmp_int);
@@ -328,7 +328,7 @@ int guard_start(guard_choose_fn choose, guard_finish_fn finish, void *arg, const
 		memcpy(own + 3, keep, sizeof(*keep) * nr_keep);
 		close(sv[0]);
 		cr_fail_disarm();
-		detach_from_cr(own, ARRAY_SIZE(own));
+		guard_detach_from_cr("cr-guard", own, ARRAY_SIZE(own));
 		guard_main(sv[1], cr_pidfd, g->board, choose, finish, arg);
 	}
 	close(sv[1]);

@@ -23,6 +23,13 @@
 
 struct guard;
 
+/*
+ * In a fork of cr that outlives it (the guard, the lazy-pages daemon):
+ * ignores terminal signals and SIGPIPE, leaves cr's session, takes
+ * @name, and closes every fd but the @nr_keep of @keep (sorted here).
+ */
+void guard_detach_from_cr(const char *name, int *keep, unsigned nr_keep);
+
 /* What a dump's guard does if cr died (the @when of guard_keep_fd()). */
 enum guard_action {
 	GUARD_NOTHING,

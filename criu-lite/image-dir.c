@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "image.h"
 #include "image-priv.h"
+#include "lazy.h"
 #include "log.h"
 #include "mem-track.h"
 #include "stats.h"
@@ -33,7 +34,7 @@ static bool is_log_name(const char *name)
 static bool is_runtime_file(const char *name)
 {
 	return !strcmp(name, "descriptors.json") || !strcmp(name, STATS_DUMP_FILE) ||
-	       !strcmp(name, STATS_RESTORE_FILE);
+	       !strcmp(name, STATS_RESTORE_FILE) || !strcmp(name, LAZY_PIDFILE_NAME);
 }
 
 /*
@@ -54,7 +55,7 @@ static bool precopy_entry(const char *name, const struct stat *st)
  * Opens @dir (creating it first when @create) and takes the lock.
  * Returns 0 and *ret_dfd, or -errno (-EBUSY: another cr has it), logged.
  */
-static int dir_open_locked(const char *dir, bool create, int *ret_dfd)
+static int dir_open_locked(const char *dir, bool create, bool lock, int *ret_dfd)
 {
 	_cleanup_close_ int dfd = -EBADF;
 
@@ -63,7 +64,7 @@ static int dir_open_locked(const char *dir, bool create, int *ret_dfd)
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return img_errno(-errno, dir, "cannot open the image directory");
-	if (flock(dfd, LOCK_EX | LOCK_NB) < 0) {
+	if (lock && flock(dfd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK)
 			return img_errno(-errno, dir, "cannot lock the image directory");
 		pr_err("image directory %s is in use by another cr", dir);
@@ -151,7 +152,7 @@ static int dir_check_trust(int dfd, const char *dir)
 int img_dir_lock(const char *dir, enum img_dir_use use, int *ret_dfd)
 {
 	_cleanup_close_ int dfd = -EBADF;
-	int ret = dir_open_locked(dir, use == IMG_DIR_DUMP, &dfd);
+	int ret = dir_open_locked(dir, use == IMG_DIR_DUMP, use != IMG_DIR_SERVE, &dfd);
 
 	if (!ret)
 		ret = use == IMG_DIR_DUMP ? dir_check_contents(dfd, dir) : dir_check_trust(dfd, dir);

@@ -202,7 +202,8 @@ bool img_match_name(const char *name, enum img_type *ret_type, unsigned *ret_id)
  * and the directory in *ret_dfd, whose lock ends when it is closed, or
  * -errno (logged).
  */
-enum img_dir_use { IMG_DIR_DUMP, IMG_DIR_RESTORE };
+/* IMG_DIR_SERVE: cr lazy-pages reads a restore's images: checked as for it, not locked (the restore locks it). */
+enum img_dir_use { IMG_DIR_DUMP, IMG_DIR_RESTORE, IMG_DIR_SERVE };
 
 /*
  * Images a restore may trust: the image directory and every image read

@@ -17,6 +17,7 @@
 #include "compiler.h"
 #include "cr.h"
 #include "image.h"
+#include "lazy.h"
 #include "log.h"
 #include "netlock.h"
 #include "rpc.h"
@@ -60,6 +61,7 @@ enum {
 	OPT_TRACK_MEM,
 	OPT_AUTO_DEDUP,
 	OPT_PRE_COPY,
+	OPT_LAZY_PAGES,
 	OPT_FEATURE,
 };
 
@@ -112,6 +114,8 @@ static const struct option long_opts[] = {
 	{ "console-socket",	required_argument,	NULL, OPT_CONSOLE_SOCKET },
 	{ "join-ns",		required_argument,	NULL, 'J' },
 	{ "network-lock",	required_argument,	NULL, OPT_NETWORK_LOCK },
+	{ "lazy-pages",		no_argument,		NULL, OPT_LAZY_PAGES },
+	{ "feature",		required_argument,	NULL, OPT_FEATURE },
 	{ "no-default-config",	no_argument,		NULL, OPT_NO_DEFAULT_CONFIG },
 	{ "page-server",	no_argument,		NULL, OPT_PAGE_SERVER },
 	{ "address",		required_argument,	NULL, OPT_ADDRESS },
@@ -121,7 +125,6 @@ static const struct option long_opts[] = {
 	{ "track-mem",		no_argument,		NULL, OPT_TRACK_MEM },
 	{ "auto-dedup",		no_argument,		NULL, OPT_AUTO_DEDUP },
 	{ "pre-copy",		optional_argument,	NULL, OPT_PRE_COPY },
-	{ "feature",		required_argument,	NULL, OPT_FEATURE },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -135,10 +138,14 @@ static void usage(FILE *f)
 "  cr pre-dump -t PID [-D DIR] [options]  copy the tree's memory while it runs\n"
 "                                      on, and track its writes (pre-copy)\n"
 "  cr restore [-D DIR] [options]       restore a tree from the images in DIR\n"
-"  cr check                            probe the kernel features cr needs\n"
+"  cr check [--feature NAME]           probe the kernel features cr needs (NAME:\n"
+"                                      one of criu's: uffd, uffd-noncoop, lazy_pages,\n"
+"                                      mem_dirty_track)\n"
 "  cr show DIR|FILE                    print images as JSON\n"
 "  cr page-server -D DIR --port P      receive the pages of a dump --page-server\n"
 "  cr swrk FD                          serve criu's RPC on the socket FD (runc, podman)\n"
+"  cr lazy-pages [-D DIR]              serve the memory of one restore --lazy-pages\n"
+"                                      (listens on DIR/lazy-pages.socket)\n"
 "\n"
 "Options:\n"
 "  -t, --tree PID           root of the tree to dump\n"
@@ -150,6 +157,10 @@ static void usage(FILE *f)
 "  -d, --restore-detached   restore: return once the tree runs; without -d\n"
 "                           cr waits and exits with the tree's exit status\n"
 "      --pidfile FILE       restore: write the root's PID to FILE\n"
+"      --lazy-pages         restore: the tree runs before its anonymous memory\n"
+"                           is in; the lazy-pages daemon (cr lazy-pages on\n"
+"                           DIR/lazy-pages.socket, else one of the restore's\n"
+"                           own) fills it; its server's pid: DIR/lazy-pages.pid\n"
 "      --tcp-established    dump and restore: keep established TCP connections\n"
 "                           (TCP repair mode); without it dump refuses them\n"
 "      --tcp-skip-in-flight dump: drop (with a warning) the connections still\n"
@@ -614,6 +625,9 @@ static enum parse_result parse_options(int argc, char **argv)
 				return PARSE_EXIT_FAIL;
 			}
 			break;
+		case OPT_LAZY_PAGES:
+			opts.lazy_pages = true;
+			break;
 		case OPT_FEATURE:
 			opts.check_feature = optarg;
 			break;
@@ -697,7 +711,8 @@ static enum parse_result parse_options(int argc, char **argv)
 		}
 		swrk_fd_arg = argv[optind++];
 	} else if (strcmp(opts.command, "dump") && strcmp(opts.command, "pre-dump") && strcmp(opts.command, "restore") &&
-		   strcmp(opts.command, "check") && strcmp(opts.command, "page-server")) {
+		   strcmp(opts.command, "check") && strcmp(opts.command, "page-server") &&
+		   strcmp(opts.command, "lazy-pages")) {
 		usage_error("unknown command '%s'", opts.command);
 		return PARSE_EXIT_FAIL;
 	}
@@ -758,6 +773,8 @@ static int run_command(int dfd, int *ret_exit_status)
 		return cr_page_server(&opts, dfd);
 	if (!strcmp(opts.command, "swrk"))
 		return cr_swrk(swrk_fd_arg);
+	if (!strcmp(opts.command, "lazy-pages"))
+		return cr_lazy_pages(&opts, dfd);
 	return cr_show(opts.show_path);
 }
 

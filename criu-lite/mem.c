@@ -528,9 +528,8 @@ const VmaEntry *mem_find_vma(const MmEntry *mm, uint64_t start, uint64_t end)
 	return NULL;
 }
 
-/* Reads the runs and checks them against the page image. */
-static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct mem_parents *parents,
-		     struct mem_plan *plan)
+int mem_read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct mem_parents *parents,
+		   struct mem_plan *plan)
 {
 	_cleanup_img_ struct img *img = NULL;
 	PagemapHead *head = NULL;
@@ -549,7 +548,8 @@ static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct
 	pb_free(head, PB_PAGEMAP_HEAD);
 
 	snprintf(pages_name, sizeof(pages_name), img_descs[IMG_PAGES].fmt, plan->pages_id);
-	ret = img_raw_data_end(pages_fd, pages_name, &data_end);
+	data_end = UINT64_MAX;
+	ret = pages_fd >= 0 ? img_raw_data_end(pages_fd, pages_name, &data_end) : 0;
 	if (ret)
 		return ret;
 
@@ -600,6 +600,7 @@ static int read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct
 			*run = (struct mem_run){ .vaddr = pe->vaddr, .len = len, .crc = pe->crc,
 						 .shared = pe->has_shared_off,
 						 .off = pe->has_shared_off ? pe->shared_off : off };
+			/* .lazy: lazy_mark_runs() decides */
 			if (!run->shared)
 				off += len;
 		}
@@ -687,7 +688,7 @@ int mem_verify_pages(int pages_fd, const struct mem_plan *plan, unsigned *ret_ba
 	for (i = 0; i < plan->nr_runs && !ret; i++) {
 		uint32_t crc;
 
-		if (plan->runs[i].shared)
+		if (plan->runs[i].shared || (plan->runs[i].lazy && !plan->verify_lazy))
 			continue;
 		ret = win_crc(&w, pages_fd, plan->runs[i].off, plan->runs[i].len, &crc);
 		if (!ret && crc != plan->runs[i].crc)
@@ -809,7 +810,7 @@ int mem_prepare(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, const struc
 	if (!err)
 		err = mem_thp_check(pid, mm);
 	if (!err)
-		err = read_runs(dfd, pid, mm, pages_fd, parents, &plan);
+		err = mem_read_runs(dfd, pid, mm, pages_fd, parents, &plan);
 	if (!err)
 		err = open_vma_files(mm, shm, &plan);
 	if (!err)

@@ -169,6 +169,7 @@ struct mem_run {
 	uint32_t crc;			/* CRC32C the dump recorded */
 	bool shared;			/* bytes stored (and checked) for another task, or by a check */
 	uint8_t src;			/* 0: the dump's page image; N: parent image N's (mem-parent.c) */
+	bool lazy;			/* --lazy-pages: the daemon fills it and checks it (lazy.h) */
 };
 
 /* A whole run of a parent image some runs read from: its checksum covers it all. */
@@ -192,6 +193,7 @@ struct mem_plan {
 	int *vma_fds;			/* per VMA: opened file or -1 */
 	int *vma_sysv;			/* per VMA: SysV segment id or -1 */
 	unsigned nr_vma_fds;
+	bool verify_lazy;		/* the checksum check takes the lazy runs too (lazy_mark_runs()) */
 };
 
 /*
@@ -202,6 +204,13 @@ struct mem_plan {
  * get a dup of their object's fd from @shm.
  */
 struct shmem_table;
+/*
+ * The runs of pagemap-PID.img into @plan (runs, pages_off, pages_id),
+ * each checked to lie in a dumped VMA of @mm with pages and, with
+ * @pages_fd >= 0, inside that page image's data.
+ */
+int mem_read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct mem_parents *parents,
+		  struct mem_plan *plan);
 int mem_prepare(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, const struct shmem_table *shm,
 		struct mem_parents *parents, struct mem_plan *ret);
 

@@ -16,6 +16,7 @@
 #include "cleanup.h"
 #include "core.h"
 #include "files.h"
+#include "lazy.h"
 #include "log.h"
 #include "mem.h"
 #include "mem-cow.h"
@@ -227,6 +228,7 @@ static int fill_vmas(struct rst_task *r, int keep_from)
 			.locked = !!(e->mlock & VMF_LOCKED),
 			.lock_flags = (e->mlock & VMF_LOCKONFAULT) ? MLOCK_ONFAULT : 0,
 			.premap = cow_vma_slot(r, i),
+			.lazy = r->lazy && lazy_vma(e),
 		};
 		fill_madv(&v[k], e->madv);
 		k++;
@@ -235,8 +237,8 @@ static int fill_vmas(struct rst_task *r, int keep_from)
 	a->nr_vmas = k;
 	a->nr_iovs = 0;
 	for (i = 0; i < r->mem.nr_runs; i++) {
-		if (cow_run_premapped(r, i))
-			continue;	/* in place before the fork */
+		if (cow_run_premapped(r, i) || r->mem.runs[i].lazy)
+			continue;	/* in place before the fork, or the lazy-pages daemon's */
 		iov[a->nr_iovs] = (struct restorer_iov){ r->mem.runs[i].vaddr, r->mem.runs[i].len };
 		srcs[a->nr_iovs] = r->mem.runs[i].src;
 		offs[a->nr_iovs++] = r->mem.runs[i].off;
@@ -340,7 +342,8 @@ static int fill_region(struct rst_task *r, const struct proc_maps *self, uint64_
 		err = fill_finish_fds(r);
 	if (!err)
 		err = mem_aio_fill_args(r->mm, &r->rg, r->args);
-	if (!err)
+	/* Not into memory the daemon fills: khugepaged leaves userfaultfd VMAs alone. */
+	if (!err && !r->lazy)
 		err = mem_thp_fill_args(r->mm, &r->rg, r->args);
 	return err;
 }

@@ -38,6 +38,7 @@
 #include "image.h"
 #include "infect.h"
 #include "inventory.pb-c.h"
+#include "lazy.h"
 #include "log.h"
 #include "mem.h"
 #include "mem-cow.h"
@@ -89,6 +90,7 @@ static const char *const step_names[RSTEP_MAX] = {
 	[RSTEP_FILE_LOCKS] = "taking POSIX file locks",
 	[RSTEP_GUARDS] = "installing guard pages (MADV_GUARD_INSTALL)",
 	[RSTEP_AIO] = "making the AIO contexts again (io_setup)",
+	[RSTEP_LAZY] = "registering the memory with userfaultfd for the lazy-pages daemon (--lazy-pages)",
 };
 
 enum { REP_NONE, REP_BORN, REP_FAILED };
@@ -140,6 +142,8 @@ struct restore_ctx {
 	int keep_from, log_fd;
 	int go_rd, go_wr;		/* the go pipe (restorer-abi.h) */
 	int pidfile_fd;
+	int lazy_sk;			/* --lazy-pages: to the daemon (lazy.h), or -1 */
+	bool lazy_verify_all;		/* cr checks the lazy runs too (lazy_mark_runs()) */
 	int host_proc;			/* a tree in a pid namespace of its own: cr's /proc, where tasks find their pids */
 	bool pidfile_created;
 	pid_t creator;			/* in a new task: who cloned it */
@@ -165,6 +169,10 @@ static int read_task_images(struct restore_ctx *r, struct rst_task *t)
 		err = read_one_image(r->dfd, IMG_MM, t->pid, PB_MM, (void **)&t->mm);
 	if (!err)
 		err = mem_prepare(r->dfd, t->pid, t->mm, r->pages->fd, r->shm, r->parents, &t->mem);
+	if (!err && r->o->lazy_pages) {
+		t->lazy = true;
+		r->lazy_verify_all |= lazy_mark_runs(t->mm, &t->mem);
+	}
 	if (!err)
 		err = files_prepare(r->files, t->pid, &t->files);
 	if (err)
@@ -204,6 +212,10 @@ static int read_images(struct restore_ctx *r)
 		err = img_open(r->dfd, IMG_PAGES, r->inv->pages_id, O_RDONLY, &r->pages);
 	if (!err)
 		err = mem_parents_open(r->dfd, r->inv, &r->parents);
+	/* The lazy-pages daemon serves the dump's own page image only. */
+	if (!err && r->parents && r->o->lazy_pages)
+		err = pr_errno(-EOPNOTSUPP, "--lazy-pages: the images are a pre-copy dump (pages in parent "
+			       "images); lazy restore of those is not supported yet: restore without it");
 	if (!err)
 		err = shmem_restore_prepare(r->dfd, r->pages->fd, &r->shm);
 	if (!err)
@@ -232,6 +244,8 @@ static int read_images(struct restore_ctx *r)
 	for (unsigned i = 0; i < r->tree.nr && !err; i++)
 		if (r->tree.tasks[i].kind == TASK_ALIVE)
 			err = read_task_images(r, &r->tasks[i]);
+	for (unsigned i = 0; i < r->tree.nr && r->lazy_verify_all; i++)
+		r->tasks[i].mem.verify_lazy = true;
 	return err;
 }
 
@@ -277,6 +291,8 @@ static int build_regions(struct restore_ctx *r)
 		err = open_go_pipe(r);
 	if (!err)
 		err = ns_restore_fds_high(r->ns, r->keep_from);
+	if (!err && r->lazy_sk >= 0)
+		err = move_fd_high(&r->lazy_sk, r->keep_from);
 	if (!err && ns_restore_pidns(r->ns)) {
 		r->host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (r->host_proc < 0)
@@ -310,6 +326,11 @@ static int build_regions(struct restore_ctx *r)
 		a->stopped = r->tree.tasks[i].stopped;
 		a->fd_table = r->tree.tasks[i].shares_files ? RESTORER_FDT_SHARER :
 			      pstree_files_shared(&r->tree, i) ? RESTORER_FDT_OWNER : RESTORER_FDT_OWN;
+		a->lazy_sk = -1;
+		a->lazy_img_pid = t->pid;
+		for (unsigned k = 0; k < a->nr_vmas; k++)
+			if (((struct restorer_vma *)a->vmas)[k].lazy)
+				a->lazy_sk = r->lazy_sk;
 	}
 	if (err)
 		return err;
@@ -1192,6 +1213,9 @@ static void restore_ctx_release(struct restore_ctx *r)
 	if (r->host_proc >= 0)
 		close(r->host_proc);
 	r->host_proc = -1;
+	if (r->lazy_sk >= 0)
+		close(r->lazy_sk);
+	r->lazy_sk = -1;
 	pidfile_close(r);
 	ns_restore_free(TAKE_PTR(r->ns));
 	netlock_free(TAKE_PTR(r->net_lock));
@@ -1441,7 +1465,7 @@ static uint64_t pages_restored(const struct restore_ctx *r)
 int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 {
 	struct restore_ctx r = { .o = o, .dfd = dfd, .log_fd = -1, .go_rd = -1, .go_wr = -1, .pidfile_fd = -1,
-				 .host_proc = -1 };
+				 .host_proc = -1, .lazy_sk = -1 };
 	struct restore_stats stats = { 0 };
 	struct timespec t_start, t_fork;
 	bool has_ns;
@@ -1467,10 +1491,16 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 	 * Before the regions, which are placed around its premap area. Not
 	 * for a pre-copy dump: the premap compares where runs are stored, and
 	 * its pages come from several images (a tree of forks restores
-	 * without sharing its copy-on-write pages).
+	 * without sharing its copy-on-write pages). Not with --lazy-pages:
+	 * what the parents premap is filled before the fork.
 	 */
-	if (!err && !r.parents)
+	if (!err && !r.parents && !o->lazy_pages)
 		err = cow_plan_build(&r.tree, r.tasks, &r.cow);
+	if (!err && o->lazy_pages && ns_restore_userns(r.ns))
+		err = lazy_userns_check();
+	/* Before cr's fds are moved high: the daemon keeps none of them. */
+	if (!err && o->lazy_pages)
+		err = lazy_restore_connect(dfd, &r.lazy_sk);
 	if (!err)
 		err = build_regions(&r);
 	if (!err)
@@ -1496,6 +1526,11 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 	stats.forking_us = stats_us_since(&t_fork);
 	if (!err)
 		err = wait_ready(&r);
+	/* Every restorer sent its userfaultfd: the daemon sees the end of them. */
+	if (r.lazy_sk >= 0) {
+		close(r.lazy_sk);
+		r.lazy_sk = -1;
+	}
 	if (!err && ns_restore_pidns(r.ns))
 		err = learn_host_pids(&r);
 	/* Every task is in its namespaces, the root's pid the one their hooks look at. */

@@ -28,6 +28,7 @@ struct rst_task {
 	struct restorer_args *args;	/* in rg */
 	unsigned nr_seized;		/* its first threads cr holds for the go */
 	struct cow_task *cow;		/* its memory premapped for its children (mem-cow.h), or NULL */
+	bool lazy;			/* --lazy-pages: lazy_vma()s are registered, not filled (lazy.h) */
 };
 
 /*

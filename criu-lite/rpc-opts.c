@@ -119,7 +119,6 @@ static const struct refused_bool refused_bools[] = {
 	RB(ext_sharing, "cr takes only the external mounts declared (ext_mnt, external)"),
 	RB(ext_masters, "cr takes only the external mounts declared (ext_mnt, external)"),
 	RB(weak_sysctls, "cr restores the sysctls it dumped or fails"),
-	RB(lazy_pages, "cr has no lazy restore"),
 	RB(tcp_close, "cr does not close established connections on restore"),
 	RB(tls, "cr's page server has no TLS"),
 	RB(tls_no_cn_verify, "cr's page server has no TLS"),
@@ -153,7 +152,7 @@ static const struct refused_present refused_present[] = {
 	RP(cgroup_props_file, "cr saves the cgroup properties it knows; none can be named"),
 	RN(cgroup_dump_controller, "cr saves every controller's cgroups"),
 	RH(timeout, "cr's timeouts are fixed"),
-	RH(status_fd, "cr has no lazy restore"),
+	RH(status_fd, "cr's lazy-pages daemon reports on no status fd (a restore starts its own)"),
 	RP(lsm_profile, "cr does not change LSM profiles"),
 	RP(lsm_mount_context, "cr does not change LSM mount contexts"),
 	RP(tls_cacert, "cr's page server has no TLS"),
@@ -366,6 +365,9 @@ static int map_dump_restore(const CriuOpts *q, bool dump, struct rpc_opts *r, ch
 		if (!q->has_pid || q->pid <= 0)
 			return refuse(-EINVAL, why, len, "pid: not given (cr does not dump the calling process)");
 		o->pid = q->pid;
+		if (q->has_lazy_pages && q->lazy_pages)
+			return refuse(-EOPNOTSUPP, why, len, "lazy_pages: a dump for a lazy restore (pages served "
+				      "through a page server) is not supported yet; restore lazily from a dump's images");
 		o->leave_running = q->has_leave_running && q->leave_running;
 		o->freeze_cgroup = q->freeze_cgroup;
 		/* as criu's: callers look at the tree right after the reply */
@@ -381,6 +383,7 @@ static int map_dump_restore(const CriuOpts *q, bool dump, struct rpc_opts *r, ch
 	} else {
 		/* As criu's service: the tree outlives the request. */
 		o->restore_detached = true;
+		o->lazy_pages = q->has_lazy_pages && q->lazy_pages;
 		o->restore_sibling = q->has_rst_sibling && q->rst_sibling;
 		/* Restore only: a dump takes the tree's root from the tree, as criu. */
 		o->root = q->root;

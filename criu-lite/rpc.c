@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "lazy.h"
 #include "log.h"
 #include "mem-track.h"
 #include "rpc.h"
@@ -437,9 +438,9 @@ static int handle_version(struct swrk *s, const CriuReq *req)
 
 /*
  * Honest answers: memory tracking as this kernel allows it (mem-track.h),
- * no lazy pages, and no pidfds kept between pre-dumps (pidfd_store_sk:
- * cr's tracker keeps pidfds of its own). Every one is answered, asked
- * for or not, as criu does.
+ * lazy pages where this kernel's userfaultfd allows (lazy.h), and no
+ * pidfds kept between pre-dumps (pidfd_store_sk: cr's tracker keeps
+ * pidfds of its own). Every one is answered, asked for or not, as criu does.
  */
 static int handle_features(struct swrk *s, const CriuReq *req)
 {
@@ -451,7 +452,8 @@ static int handle_features(struct swrk *s, const CriuReq *req)
 	resp.features = &f;
 	f.has_mem_track = f.has_lazy_pages = f.has_pidfd_store = true;
 	f.mem_track = mem_track_method() != MEM_TRACK_NONE;
-	f.lazy_pages = f.pidfd_store = false;
+	f.pidfd_store = false;
+	f.lazy_pages = lazy_supported();
 	return send_resp(s->sk, &resp);
 }
 

@@ -26,11 +26,12 @@ int cr_take_images_dir(const struct cr_options *o, int *ret_dfd)
 	/* The page server writes pages-N.img into -D: a directory a dump could write. */
 	if (!strcmp(o->command, "dump") || !strcmp(o->command, "pre-dump") || !strcmp(o->command, "page-server"))
 		return img_dir_lock(o->images_dir, IMG_DIR_DUMP, ret_dfd);
-	if (!strcmp(o->command, "restore")) {
+	if (!strcmp(o->command, "restore") || !strcmp(o->command, "lazy-pages")) {
 		/* Root restores what another user could have written only when told to. */
 		img_trust_set(geteuid() == 0 && !o->allow_untrusted_images ? IMG_TRUST_REFUSE
 									  : IMG_TRUST_WARN);
-		return img_dir_lock(o->images_dir, IMG_DIR_RESTORE, ret_dfd);
+		return img_dir_lock(o->images_dir, strcmp(o->command, "restore") ? IMG_DIR_SERVE : IMG_DIR_RESTORE,
+				    ret_dfd);
 	}
 	return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "compiler.h"
 #include "asm/regs.h"
+#include <linux/userfaultfd.h>
 
 #define RESTORER_STACK_SIZE	(64 * 1024)
 #define RESTORER_NSIG		64
@@ -55,6 +56,8 @@ struct restorer_vma {
 	u32 locked;			/* mlock2() it, with lock_flags (MLOCK_ONFAULT) */
 	u32 lock_flags;
 	u64 premap;			/* filled there before the fork (mem-cow.c): moved, not mapped; or 0 */
+	u32 lazy;			/* --lazy-pages: registered with the userfaultfd, not filled (restorer-uffd.c) */
+	u32 __pad_lazy;
 };
 
 #define RESTORER_MAX_PARENTS	16	/* MEM_MAX_PARENTS */
@@ -276,6 +279,25 @@ struct restorer_args {
 	u64 thp;			/* struct restorer_thp[] */
 	u32 fd_table;			/* enum restorer_fd_table */
 	volatile u32 sharers_ready;	/* futex: the owner: the others wait; a sharer: the owner closed */
+	/*
+	 * --lazy-pages (pie/restorer-uffd.c): the VMAs marked lazy are
+	 * registered with a userfaultfd, which goes with a pidfd of the task
+	 * and struct restorer_lazy_hello over lazy_sk (SCM_RIGHTS) to the
+	 * lazy-pages daemon, which fills them. -1: no lazy VMA.
+	 */
+	int lazy_sk;
+	int lazy_img_pid;		/* whose images (pid may be the one in its own pid namespace) */
+};
+
+/* The userfaultfd events the daemon follows (fork, mremap, munmap, MADV_DONTNEED). */
+#define RESTORER_LAZY_FEATURES	(UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | \
+				 UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP)
+
+/* What the restorer sends with its userfaultfd and pidfd. */
+#define RESTORER_LAZY_MAGIC	0x4c415a59	/* "LAZY" */
+struct restorer_lazy_hello {
+	u32 magic;
+	int pid;			/* lazy_img_pid: its images */
 };
 
 /* Steps, so cr can say where a restore failed. */
@@ -306,6 +328,7 @@ enum restorer_step {
 	RSTEP_MLOCK,
 	RSTEP_GUARDS,
 	RSTEP_AIO,
+	RSTEP_LAZY,
 	RSTEP_MAX,
 };
 

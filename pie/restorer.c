@@ -17,6 +17,7 @@
 #include "restorer-abi.h"
 #include "restorer-aio.h"
 #include "restorer-huge.h"
+#include "restorer-uffd.h"
 #include "asm/pie-arch.h"
 
 #define MREMAP_MAYMOVE_	1
@@ -672,6 +673,7 @@ int blob_main(struct restorer_args *args)
 	unmap_old();
 	map_vmas();
 	madvise_vmas();
+	CHECK(RSTEP_LAZY, restorer_uffd_setup((void *)A->vmas, A->nr_vmas, A->lazy_sk, A->lazy_img_pid));
 	read_pages();
 	protect_vmas();
 	/* Guards first: the kernel takes none in a locked VMA. */

@@ -57,6 +57,9 @@ static inline long sys_setitimer(int which, const void *v, void *old) { return S
 static inline long sys_brk(unsigned long b) { return SC(__NR_brk, b); }
 static inline long sys_umask(int m) { return SC(__NR_umask, m); }
 static inline long sys_getpid(void) { return SC0(__NR_getpid); }
+static inline long sys_ioctl(int fd, unsigned long cmd, void *arg) { return SC(__NR_ioctl, fd, cmd, arg); }
+static inline long sys_userfaultfd(int flags) { return SC(__NR_userfaultfd, flags); }
+static inline long sys_pidfd_open(int pid, unsigned flags) { return SC(__NR_pidfd_open, pid, flags); }
 static inline long sys_gettid(void) { return SC0(__NR_gettid); }
 static inline long sys_sigaltstack(const void *ss, void *old) { return SC(__NR_sigaltstack, ss, old); }
 static inline long sys_arch_prctl(int code, unsigned long addr) { return SC(__NR_arch_prctl, code, addr); }

@@ -53,6 +53,16 @@
 #define WAIT_MS		10000
 
 static const char *cr_path;
+
+/* What `cr check --feature NAME` says: the answer FEATURE_CHECK must give. */
+static bool check_feature(const char *name)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "'%s' check --feature %s >/dev/null 2>&1", cr_path, name);
+	return system(cmd) == 0;
+}
+
 static char tmp_dir[64];
 static unsigned npass, nfail;
 static char why[512];
@@ -329,15 +339,6 @@ static void req_for(CriuReq *req, CriuReqType type, CriuOpts *o, int dir_fd, con
 
 /* ---- cases ----------------------------------------------------------------- */
 
-/* What cr's own check says of this kernel's write tracking. */
-static bool have_mem_track(void)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "%s check --feature mem_dirty_track >/dev/null 2>&1", cr_path);
-	return system(cmd) == 0;
-}
-
 static bool case_info(int dir_fd)
 {
 	struct session s;
@@ -376,11 +377,14 @@ static bool case_info(int dir_fd)
 		ok = false;
 	else if (!r->success || !r->features)
 		ok = fail("FEATURE_CHECK: success %d, features %p", r->success, (void *)r->features);
-	else if (!r->features->has_mem_track || r->features->mem_track != have_mem_track() ||
-		 !r->features->has_lazy_pages || r->features->lazy_pages || !r->features->has_pidfd_store ||
-		 r->features->pidfd_store)
-		ok = fail("FEATURE_CHECK: mem_track %d (cr check --feature mem_dirty_track says %d); cr has no lazy "
-			  "pages or pidfd store", r->features->mem_track, have_mem_track());
+	else if (!r->features->has_mem_track || r->features->mem_track != check_feature("mem_dirty_track") ||
+		 !r->features->has_lazy_pages || !r->features->has_pidfd_store || r->features->pidfd_store)
+		ok = fail("FEATURE_CHECK: mem_track %d (cr check --feature mem_dirty_track says %d); cr has no "
+			  "pidfd store", r->features->mem_track, check_feature("mem_dirty_track"));
+	/* Lazy pages: what `cr check --feature lazy_pages` finds on this kernel. */
+	else if (r->features->lazy_pages != check_feature("lazy_pages"))
+		ok = fail("FEATURE_CHECK: lazy_pages %d, but cr check --feature lazy_pages says otherwise",
+			  r->features->lazy_pages);
 	if (r)
 		criu_resp__free_unpacked(r, NULL);
 	if (!ok)

@@ -146,8 +146,10 @@ static void test_runc_restore(void)
 	ifd.fd = STDERR_FILENO;
 	o.n_inherit_fd = 1;
 	o.inherit_fd = ifds;
+	o.lazy_pages = true;		/* podman's restore --lazy-pages */
 
 	CU_ASSERT_EQUAL_FATAL(map(&o, CRIU_REQ_TYPE__RESTORE), 0);
+	CU_ASSERT_TRUE(r.o.lazy_pages);
 	CU_ASSERT_STRING_EQUAL(r.o.command, "restore");
 	CU_ASSERT_STRING_EQUAL(r.work_dir, "/proc/4242/fd/9");
 	CU_ASSERT_STRING_EQUAL(r.log_name, "restore.log");

@@ -1,6 +1,7 @@
 /*
  * 64 MiB of private anonymous memory, every word depending on its offset.
  * anon_256m.c builds this with a larger AREA_SIZE.
+ * zdtm: lazy
  */
 #include <stdint.h>
 #include <sys/mman.h>

@@ -4,6 +4,7 @@
  * pages (they differ at dump time); after restore the root rewrites one
  * page, then child 1 rewrites a few, then everyone checks its own view:
  * its own writes are there, nobody else's are.
+ * zdtm: lazy
  */
 #include <stdint.h>
 #include <sys/mman.h>

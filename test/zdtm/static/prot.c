@@ -4,6 +4,7 @@
  * three VMAs by mprotect. After restore, /proc/self/maps shows the same
  * permissions, the data is intact, the function runs, and the guard and
  * the read-only pages still fault.
+ * zdtm: lazy
  */
 #include <setjmp.h>
 #include <stdint.h>

@@ -4,6 +4,7 @@
  * then a signal is delivered (the kernel refreshes rseq fields on signal
  * delivery to a registered thread); an unregistered thread keeps the
  * poison.
+ * zdtm: lazy
  */
 #include <signal.h>
 #include <sys/rseq.h>

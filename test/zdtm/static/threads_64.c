@@ -4,6 +4,7 @@
  * value. At the checkpoint one thread spins in user space, some sleep in
  * nanosleep, the rest wait on a futex; main wakes them all after restore
  * and each checks itself.
+ * zdtm: lazy
  */
 #include <errno.h>
 #include <dirent.h>

@@ -5,6 +5,7 @@
  * 6.13's MADV_GUARD_INSTALL; here removed again: guard_regions checks
  * the guards themselves). The VmFlags line of each area must be the same
  * after restore as before.
+ * zdtm: lazy
  */
 #include <stdio.h>
 #include <string.h>
