@@ -102,7 +102,6 @@ struct cr_options {
 	bool track_mem;			/* --track-mem: copy only what was written since the parent */
 	bool auto_dedup;		/* --auto-dedup: punch out of the parent what this image replaces */
 	unsigned pre_copy_rounds;	/* dump --pre-copy[=N]: N rounds at most before the dump; 0: none */
-	const char *check_feature;	/* check --feature NAME */
 };
 
 /* One --join-ns: @ns "net", "uts", "ipc", ...; @file a path or a pid; @extra criu's ",OPTIONS" (user only). */
