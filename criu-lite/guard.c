@@ -23,7 +23,8 @@
 #include "log.h"
 #include "scm.h"
 
-#define GUARD_MAX_FDS		4096
+/* Within cr's RLIMIT_NOFILE (its hard limit: 20000 here); untouched entries cost no memory. */
+#define GUARD_MAX_FDS		(1 << 16)
 #define CR_EXIT_TIMEOUT_MS	5000
 
 enum guard_msg_type {
@@ -134,6 +135,7 @@ static bool apply_msg(const struct guard_msg *m, int fd)
 		} else if (gs.nr < GUARD_MAX_FDS) {
 			gs.kept[gs.nr++] = (struct kept_fd){ fd, m->stage, m->fn, m->tag };
 		} else {
+			pr_err("guard: more than %u fds to keep: it cannot undo what cr did to this one", GUARD_MAX_FDS);
 			close(fd);
 		}
 		break;
