@@ -175,7 +175,7 @@ static void test_runc_restore(void)
 }
 
 static const char *const refused_fields[] = {
-	"track_mem", "auto_dedup", "lazy_pages", "tcp_close", "parent_img", "ps", "skip_mnt",
+	"track_mem", "auto_dedup", "lazy_pages", "tls", "parent_img", "ps", "skip_mnt",
 	"lsm_profile", "pidfd_store_sk", "network_lock", "empty_ns 0x60000000",
 };
 
@@ -189,7 +189,7 @@ static void set_refused(CriuOpts *o, unsigned i)
 	case 0: o->has_track_mem = o->track_mem = true; break;
 	case 1: o->auto_dedup = true; break;
 	case 2: o->lazy_pages = true; break;
-	case 3: o->has_tcp_close = o->tcp_close = true; break;
+	case 3: o->has_tls = o->tls = true; break;
 	case 4: o->parent_img = (char *)"../pre"; break;
 	case 5: o->ps = &ps; break;
 	case 6: o->n_skip_mnt = 1; o->skip_mnt = skip; break;
