@@ -613,7 +613,14 @@ static int collect_one(struct nlmsghdr *h, void *arg)
 	return 0;
 }
 
-/* The established TCP connections of @tree, from sock_diag of cr's (the tree's) namespace. */
+/*
+ * The states of the connections repair mode keeps (tcp_repair_state_kept()):
+ * established, or closing with the socket still open.
+ */
+#define NETLOCK_TCP_STATES	(1 << TCP_ESTABLISHED | 1 << TCP_CLOSE_WAIT | 1 << TCP_FIN_WAIT1 | \
+				 1 << TCP_FIN_WAIT2 | 1 << TCP_LAST_ACK | 1 << TCP_CLOSING)
+
+/* The established or closing TCP connections of @tree, from sock_diag of cr's (the tree's) namespace. */
 static int collect_conns(struct netlock *l, const struct pstree *tree)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
@@ -627,7 +634,7 @@ static int collect_conns(struct netlock *l, const struct pstree *tree)
 		qsort(s.v, s.nr, sizeof(*s.v), cmp_ino);
 	for (unsigned i = 0; i < ARRAY_SIZE(families) && !err && s.nr; i++) {
 		struct inet_diag_req_v2 req = { .sdiag_family = families[i], .sdiag_protocol = IPPROTO_TCP,
-						.idiag_states = 1 << TCP_ESTABLISHED };
+						.idiag_states = NETLOCK_TCP_STATES };
 		struct collect c = { l, &s, families[i] };
 
 		err = sock_diag_dump(&req, sizeof(req), families[i] == AF_INET6 ? "the tree's TCP connections (IPv6)"

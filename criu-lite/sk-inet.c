@@ -556,17 +556,27 @@ static int udp_shutdown_restore(const FileEntry *fe, int fd)
 			inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port));
 }
 
-/* Once its queue is back (UDP): its shutdown and its filter. */
-static int inet_open_end(const FileEntry *fe, int fd)
+static int filter_restore(const FileEntry *fe, int fd)
 {
 	char what[64];
+
+	snprintf(what, sizeof(what), "file id %u (inet socket)", fe->id);
+	return sk_filter_restore(fd, fe->inet_sk->filter, what);
+}
+
+/*
+ * Once its queue is back (UDP): its shutdown and its filter. A
+ * connection rebuilt in repair mode gets its filter once it is
+ * (inet_post_open()): the filter would see the segments restore makes up
+ * for it (sk-tcp-fin.c), and may drop them.
+ */
+static int inet_open_end(const FileEntry *fe, int fd)
+{
 	int err = udp_shutdown_restore(fe, fd);
 
 	if (!err)
 		err = inet_mc_restore(fe, fd);
-
-	snprintf(what, sizeof(what), "file id %u (inet socket)", fe->id);
-	return err ? err : sk_filter_restore(fd, fe->inet_sk->filter, what);
+	return err || is_repair(fe->inet_sk) ? err : filter_restore(fe, fd);
 }
 
 /*
@@ -618,6 +628,9 @@ static int closed_open_end(const FileEntry *fe, int fd)
 {
 	int err = inet_open_end(fe, fd);
 
+	/* Not rebuilt in repair mode after all: its filter now. */
+	if (!err && is_repair(fe->inet_sk))
+		err = filter_restore(fe, fd);
 	if (err)
 		return err;
 	if (shutdown(fd, SHUT_RDWR) < 0 && errno != ENOTCONN)
@@ -717,13 +730,17 @@ static int inet_post_open(struct files_rst *rf, const FileEntry *fe, int fd)
 {
 	const InetSkEntry *e = fe->inet_sk;
 	struct inet_addr_str as;
+	int err;
 
 	if (e->state == INET_SK_STATE__INET_LISTEN && listen(fd, e->backlog) < 0)
 		return pr_errno(-errno, "file id %u: listen on %s", fe->id,
 				inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port));
 	if (e->state == INET_SK_STATE__INET_CONNECTING)
 		return connect_again(fe, fd);
-	return is_repair(e) && !restored_closed(rf, e) ? tcp_repair_restore(rf, fe, fd) : 0;
+	if (!is_repair(e) || restored_closed(rf, e))
+		return 0;
+	err = tcp_repair_restore(rf, fe, fd);
+	return err ? err : filter_restore(fe, fd);
 }
 
 static int inet_finish(struct files_rst *rf, const FileEntry *fe, int fd)
