@@ -16,7 +16,6 @@
  *   - left running (--leave-running): every end is as it was, its bytes
  *     still there to read.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -28,7 +27,7 @@
 #include <unistd.h>
 #include "zdtm.h"
 
-enum { V4, V6, V4_MAPPED, NR_FAMILIES };
+#define NR_FAMILIES	NR_LOOP_FAMILIES
 enum { OPEN_PAIR, HALF_PAIR, NR_KINDS };
 
 static const char *const family_names[] = { "IPv4", "IPv6", "IPv4-mapped IPv6" };
@@ -44,33 +43,12 @@ struct pair {
 static struct pair pairs[NR_FAMILIES][NR_KINDS];
 static int listeners[NR_FAMILIES];
 
-static void addr_of(int fam, struct sockaddr_storage *ss, socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (fam == V4) {
-		struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-		a->sin_family = AF_INET;
-		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		*len = sizeof(*a);
-	} else {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-
-		a->sin6_family = AF_INET6;
-		if (fam == V6)
-			a->sin6_addr = in6addr_loopback;
-		else
-			inet_pton(AF_INET6, "::ffff:127.0.0.1", &a->sin6_addr);
-		*len = sizeof(*a);
-	}
-}
-
 /* A connection to @l (listening, of family @fam): *@ret_a connects, *@ret_b is accepted. */
 static void connect_to(int fam, int l, int *ret_a, int *ret_b, const char *name)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	int a = socket(fam == V4 ? AF_INET : AF_INET6, SOCK_STREAM, 0);
+	int a = socket(fam == LOOP_V4 ? AF_INET : AF_INET6, SOCK_STREAM, 0);
 
 	if (a < 0 || getsockname(l, (struct sockaddr *)&ss, &len))
 		fail_errno("%s: socket", name);
@@ -198,7 +176,7 @@ int main(int argc, char **argv)
 		struct sockaddr_storage ss;
 		socklen_t len;
 
-		addr_of(f, &ss, &len);
+		loopback_addr(f, &ss, &len);
 		listeners[f] = socket(ss.ss_family, SOCK_STREAM, 0);
 		if (listeners[f] < 0 || bind(listeners[f], (struct sockaddr *)&ss, len) || listen(listeners[f], 4))
 			fail_errno("%s: listener", family_names[f]);

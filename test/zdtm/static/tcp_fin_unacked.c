@@ -23,7 +23,6 @@
  * the other had sent, every byte once and in order, then the end of file
  * where a FIN was sent.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/filter.h>
 #include <netinet/in.h>
@@ -40,7 +39,7 @@
 #define WAIT_MS		30000	/* retransmissions back off: seconds apart */
 
 enum { FIN_WAIT1_PAIR, LAST_ACK_PAIR, CLOSING_PAIR, NR_KINDS };
-enum { V4, V6, V4_MAPPED, NR_FAMILIES };
+#define NR_FAMILIES	NR_LOOP_FAMILIES
 
 static const char *const kind_names[] = { "fin_wait1", "last_ack", "closing" };
 static const char *const family_names[] = { "IPv4", "IPv6", "IPv4-mapped IPv6" };
@@ -58,48 +57,6 @@ static struct pair pairs[NR_FAMILIES][NR_KINDS];
 static uint8_t byte_of(unsigned seed, unsigned i)
 {
 	return (uint8_t)(i * 37 + seed * 11);
-}
-
-static void addr_of(int fam, struct sockaddr_storage *ss, socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (fam == V4) {
-		struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-		a->sin_family = AF_INET;
-		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		*len = sizeof(*a);
-	} else {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-
-		a->sin6_family = AF_INET6;
-		if (fam == V6)
-			a->sin6_addr = in6addr_loopback;
-		else
-			inet_pton(AF_INET6, "::ffff:127.0.0.1", &a->sin6_addr);
-		*len = sizeof(*a);
-	}
-}
-
-static void connect_pair(int fam, struct pair *p)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int l;
-
-	addr_of(fam, &ss, &len);
-	l = socket(ss.ss_family, SOCK_STREAM, 0);
-	p->a = socket(ss.ss_family, SOCK_STREAM, 0);
-	if (l < 0 || p->a < 0)
-		fail_errno("%s: socket", p->name);
-	if (bind(l, (struct sockaddr *)&ss, len) || listen(l, 1) || getsockname(l, (struct sockaddr *)&ss, &len))
-		fail_errno("%s: listener", p->name);
-	if (connect(p->a, (struct sockaddr *)&ss, len))
-		fail_errno("%s: connect", p->name);
-	p->b = accept(l, NULL, NULL);
-	if (p->b < 0)
-		fail_errno("%s: accept", p->name);
-	close(l);
 }
 
 /* Every packet to @fd dropped (a classic BPF program: return 0). */
@@ -136,7 +93,7 @@ static void setup(int fam, int kind)
 	struct pair *p = &pairs[fam][kind];
 
 	snprintf(p->name, sizeof(p->name), "%s %s", family_names[fam], kind_names[kind]);
-	connect_pair(fam, p);
+	tcp_loopback_pair(fam, 0, &p->a, &p->b, p->name);
 	switch (kind) {
 	case FIN_WAIT1_PAIR:
 		drop_all(p->b, p->name);
