@@ -126,8 +126,12 @@ static bool apply_msg(const struct guard_msg *m, int fd)
 		gs.stage = m->stage;
 		break;
 	case GUARD_KEEP_FD:
-		if (fd < 0)
+		if (fd < 0) {
+			/* The kernel drops an fd past the guard's RLIMIT_NOFILE (MSG_CTRUNC). */
+			pr_err("guard: an fd cr gave it to keep did not arrive (out of fd numbers?): "
+			       "it cannot undo what cr did to that one");
 			break;
+		}
 		if (gs.acted) {		/* it came in while cr died: acted on like the others */
 			if (m->stage == gs.when)
 				m->fn(fd, m->tag);
