@@ -26,6 +26,7 @@ struct cr_options {
 	const char *check_feature;	/* check --feature NAME */
 	bool tcp_established;		/* --tcp-established: keep established TCP connections */
 	bool tcp_skip_in_flight;	/* --tcp-skip-in-flight: drop a listener's accept queue */
+	bool tcp_close;			/* --tcp-close: connections are restored closed */
 	const char *pidfile;		/* --pidfile */
 	const char *show_path;		/* cr show DIR|FILE */
 	bool shell_job;			/* --shell-job */

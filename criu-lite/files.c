@@ -448,8 +448,11 @@ unsigned files_restore_finish_fds(const struct files_rst *rf, int *fds, unsigned
 	unsigned n = 0;
 
 	for (size_t i = 0; i < rf->nr && n < max; i++)
-		if (rf->f[i].fd >= 0 && rf->f[i].kind->finish)
-			fds[n++] = rf->f[i].fd;
+		if (rf->f[i].fd >= 0 && rf->f[i].kind->finish) {
+			if (fds)
+				fds[n] = rf->f[i].fd;
+			n++;
+		}
 	return n;
 }
 

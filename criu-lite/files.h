@@ -94,7 +94,7 @@ struct pstree;
 /* @tree: the restored tree, whose pids may be new (pstree_new_pid()). */
 int files_restore_owners(struct files_rst *rf, const struct pstree *tree);
 int files_restore_finish(struct files_rst *rf);
-/* The fds files_restore_finish() works on (at most @max into @fds): the guard keeps them. */
+/* The fds files_restore_finish() works on (at most @max into @fds; @fds NULL: counts them): the guard keeps them. */
 unsigned files_restore_finish_fds(const struct files_rst *rf, int *fds, unsigned max);
 /*
  * A task's fd numbers whose objects files_restore_finish() finishes: its

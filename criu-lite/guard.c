@@ -23,7 +23,8 @@
 #include "log.h"
 #include "scm.h"
 
-#define GUARD_MAX_FDS		4096
+/* Within cr's RLIMIT_NOFILE (its hard limit: 20000 here); untouched entries cost no memory. */
+#define GUARD_MAX_FDS		(1 << 16)
 #define CR_EXIT_TIMEOUT_MS	5000
 
 enum guard_msg_type {
@@ -125,8 +126,12 @@ static bool apply_msg(const struct guard_msg *m, int fd)
 		gs.stage = m->stage;
 		break;
 	case GUARD_KEEP_FD:
-		if (fd < 0)
+		if (fd < 0) {
+			/* The kernel drops an fd past the guard's RLIMIT_NOFILE (MSG_CTRUNC). */
+			pr_err("guard: an fd cr gave it to keep did not arrive (out of fd numbers?): "
+			       "it cannot undo what cr did to that one");
 			break;
+		}
 		if (gs.acted) {		/* it came in while cr died: acted on like the others */
 			if (m->stage == gs.when)
 				m->fn(fd, m->tag);
@@ -134,6 +139,7 @@ static bool apply_msg(const struct guard_msg *m, int fd)
 		} else if (gs.nr < GUARD_MAX_FDS) {
 			gs.kept[gs.nr++] = (struct kept_fd){ fd, m->stage, m->fn, m->tag };
 		} else {
+			pr_err("guard: more than %u fds to keep: it cannot undo what cr did to this one", GUARD_MAX_FDS);
 			close(fd);
 		}
 		break;

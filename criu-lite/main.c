@@ -32,6 +32,7 @@ enum {
 	OPT_VERBOSITY,
 	OPT_TCP_ESTABLISHED,
 	OPT_TCP_SKIP_IN_FLIGHT,
+	OPT_TCP_CLOSE,
 	OPT_SHELL_JOB,
 	OPT_INHERIT_FD,
 	OPT_ALLOW_UNTRUSTED,
@@ -93,6 +94,7 @@ static const struct option long_opts[] = {
 	{ "pidfile",		required_argument,	NULL, OPT_PIDFILE },
 	{ "tcp-established",	no_argument,		NULL, OPT_TCP_ESTABLISHED },
 	{ "tcp-skip-in-flight",	no_argument,		NULL, OPT_TCP_SKIP_IN_FLIGHT },
+	{ "tcp-close",		no_argument,		NULL, OPT_TCP_CLOSE },
 	{ "shell-job",		no_argument,		NULL, OPT_SHELL_JOB },
 	{ "display-stats",	no_argument,		NULL, OPT_DISPLAY_STATS },
 	{ "inherit-fd",		required_argument,	NULL, OPT_INHERIT_FD },
@@ -166,6 +168,9 @@ static void usage(FILE *f)
 "      --tcp-skip-in-flight dump: drop (with a warning) the connections still\n"
 "                           in a listener's accept queue; without it dump\n"
 "                           refuses such a listener\n"
+"      --tcp-close          dump and restore: established and closing TCP\n"
+"                           connections come back closed (end of file, EPIPE;\n"
+"                           dump needs no repair mode for them)\n"
 "      --network-lock MODE  dump and restore: nftables (default), iptables or\n"
 "                           skip: how the tree's traffic is dropped while its\n"
 "                           connections are checkpointed, until restored\n"
@@ -550,6 +555,9 @@ static enum parse_result parse_options(int argc, char **argv)
 			break;
 		case OPT_TCP_SKIP_IN_FLIGHT:
 			opts.tcp_skip_in_flight = true;
+			break;
+		case OPT_TCP_CLOSE:
+			opts.tcp_close = true;
 			break;
 		case OPT_SHELL_JOB:
 			opts.shell_job = true;

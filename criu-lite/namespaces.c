@@ -916,8 +916,13 @@ int ns_restore_create(struct ns_rst *n, struct files_rst *rf)
 		err = utsns_restore(n->uts);
 	if (!err && n->e[NS_IPC] && n->join[NS_IPC] < 0)
 		err = ipcns_restore(n->ipc, rf);
-	/* Locked before a link exists: no packet can come in before the sockets are there. */
-	if (!err && n->e[NS_NET] && n->join[NS_NET] < 0 && netns_has_links(n->net))
+	/*
+	 * Locked before a link exists: no packet can come in before the
+	 * sockets are there. With connections to rebuild, also without a
+	 * link: a closing one answers the segments replayed into it, and its
+	 * peer in the tree may not be rebuilt yet (a reset would kill it).
+	 */
+	if (!err && n->e[NS_NET] && n->join[NS_NET] < 0 && (netns_has_links(n->net) || n->o->tcp_established))
 		err = netlock_netns_new(n->o, n->fd[NS_NET], &n->net_lock);
 	if (!err && n->net_lock)
 		err = cr_fail_point("netns-locked");

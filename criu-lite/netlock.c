@@ -202,6 +202,44 @@ static void nft_head(FILE *f, const struct netlock *l)
 	fprintf(f, "add rule inet %s output meta mark 0x%x accept\n", l->name, NETLOCK_PASS_MARK);
 }
 
+/* Set elements per "add element" line. */
+#define NFT_ELEMS_PER_LINE	512
+
+/*
+ * The connections of @family: one set of 4-tuples, each connection in it
+ * both ways, and a rule per chain that drops what the set holds (a rule
+ * per connection makes nft's commit slow: ~20 ms per thousand).
+ */
+static void nft_conns(FILE *f, const struct netlock *l, int family)
+{
+	const char *ip = family == AF_INET6 ? "ip6" : "ip", *set = family == AF_INET6 ? "c6" : "c4";
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < l->nr_conns; i++) {
+		const struct conn *c = &l->conns[i];
+
+		if (c->family != family)
+			continue;
+		if (!n) {
+			fprintf(f, "add set inet %s %s { type %s_addr . inet_service . %s_addr . inet_service; }\n",
+				l->name, set, family == AF_INET6 ? "ipv6" : "ipv4", family == AF_INET6 ? "ipv6" : "ipv4");
+			fprintf(f, "add rule inet %s input %s saddr . tcp sport . %s daddr . tcp dport @%s drop\n",
+				l->name, ip, ip, set);
+			fprintf(f, "add rule inet %s output %s saddr . tcp sport . %s daddr . tcp dport @%s drop\n",
+				l->name, ip, ip, set);
+		}
+		if (n % NFT_ELEMS_PER_LINE == 0)
+			fprintf(f, "%sadd element inet %s %s { ", n ? " }\n" : "", l->name, set);
+		else
+			fputs(", ", f);
+		fprintf(f, "%s . %u . %s . %u, %s . %u . %s . %u", c->peer, c->pport, c->local, c->lport,
+			c->local, c->lport, c->peer, c->pport);
+		n++;
+	}
+	if (n)
+		fprintf(f, " }\n");
+}
+
 static void nft_lock(FILE *f, const struct netlock *l)
 {
 	nft_head(f, l);
@@ -216,15 +254,8 @@ static void nft_lock(FILE *f, const struct netlock *l)
 		fprintf(f, "add rule inet %s output drop\n", l->name);
 		return;
 	}
-	for (unsigned i = 0; i < l->nr_conns; i++) {
-		const struct conn *c = &l->conns[i];
-		const char *ip = c->family == AF_INET6 ? "ip6" : "ip";
-
-		fprintf(f, "add rule inet %s input %s saddr %s tcp sport %u %s daddr %s tcp dport %u drop\n", l->name,
-			ip, c->peer, c->pport, ip, c->local, c->lport);
-		fprintf(f, "add rule inet %s output %s saddr %s tcp sport %u %s daddr %s tcp dport %u drop\n", l->name,
-			ip, c->local, c->lport, ip, c->peer, c->pport);
-	}
+	nft_conns(f, l, AF_INET);
+	nft_conns(f, l, AF_INET6);
 }
 
 /* Made first, so that the delete never fails on a table already gone. */
@@ -582,7 +613,14 @@ static int collect_one(struct nlmsghdr *h, void *arg)
 	return 0;
 }
 
-/* The established TCP connections of @tree, from sock_diag of cr's (the tree's) namespace. */
+/*
+ * The states of the connections repair mode keeps (tcp_repair_state_kept()):
+ * established, or closing with the socket still open.
+ */
+#define NETLOCK_TCP_STATES	(1 << TCP_ESTABLISHED | 1 << TCP_CLOSE_WAIT | 1 << TCP_FIN_WAIT1 | \
+				 1 << TCP_FIN_WAIT2 | 1 << TCP_LAST_ACK | 1 << TCP_CLOSING)
+
+/* The established or closing TCP connections of @tree, from sock_diag of cr's (the tree's) namespace. */
 static int collect_conns(struct netlock *l, const struct pstree *tree)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
@@ -596,7 +634,7 @@ static int collect_conns(struct netlock *l, const struct pstree *tree)
 		qsort(s.v, s.nr, sizeof(*s.v), cmp_ino);
 	for (unsigned i = 0; i < ARRAY_SIZE(families) && !err && s.nr; i++) {
 		struct inet_diag_req_v2 req = { .sdiag_family = families[i], .sdiag_protocol = IPPROTO_TCP,
-						.idiag_states = 1 << TCP_ESTABLISHED };
+						.idiag_states = NETLOCK_TCP_STATES };
 		struct collect c = { l, &s, families[i] };
 
 		err = sock_diag_dump(&req, sizeof(req), families[i] == AF_INET6 ? "the tree's TCP connections (IPv6)"

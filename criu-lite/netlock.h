@@ -19,8 +19,9 @@
  *     restore locks the new namespace the same way before its links are
  *     made, and unlocks it once the connections are live after the go.
  *     A namespace with no link but the loopback gets no packets from
- *     outside: it is locked only with --tcp-established, and its new one
- *     not at all (both ends of its connections are restored).
+ *     outside: it is locked only with --tcp-established, and so is its
+ *     new one (a connection rebuilt closing answers the segments
+ *     replayed into it, before its peer is rebuilt).
  *   - a tree in cr's net namespace: rules there drop the packets of each
  *     established connection of the tree (its 4-tuple, both ways), from
  *     before the connections go into repair mode until the restore has

@@ -58,7 +58,6 @@
 #define POLL_MS			20
 #define REAP_TIMEOUT_MS		5000
 #define BARRIER_SLICE_MS	50
-#define GUARD_KEEP_MAX		4096	/* the go pipe and the connections the guard may finish */
 /* glibc registers its rseq area with the original 32-byte ABI length
  * even where __rseq_size reports the smaller feature size. */
 #define RSEQ_REG_LEN		(__rseq_size > 32 ? __rseq_size : 32)
@@ -1396,11 +1395,14 @@ static void restore_guard_finish(void *arg, unsigned stage)
  */
 static int release_tree(struct restore_ctx *r)
 {
-	int keep[GUARD_KEEP_MAX] = { r->go_rd };
-	unsigned nr_keep = 1;
+	/* The go pipe, the connections the guard may finish, two network locks. */
+	unsigned nr_keep = 1, max_keep = 3 + files_restore_finish_fds(r->files, NULL, UINT_MAX);
+	_cleanup_free_ int *keep = xmalloc(max_keep * sizeof(*keep));
 	struct guard *g = NULL;
-	int err = 0, e;
+	int err = keep ? 0 : -ENOMEM, e;
 
+	if (keep)
+		keep[0] = r->go_rd;
 	for (unsigned i = 0; i < r->tree.nr && !err; i++)
 		if (r->tree.tasks[i].kind == TASK_ALIVE)
 			err = core_restore_oom_score_adj(r->tasks[i].core, r->tasks[i].pid);
@@ -1410,7 +1412,7 @@ static int release_tree(struct restore_ctx *r)
 		if (r->tree.tasks[i].kind == TASK_ALIVE)
 			err = seize_task(r, i, false);
 	if (!err) {
-		nr_keep += files_restore_finish_fds(r->files, keep + 1, GUARD_KEEP_MAX - 3);
+		nr_keep += files_restore_finish_fds(r->files, keep + 1, max_keep - 3);
 		keep[nr_keep] = netlock_fd(r->net_lock);
 		nr_keep += keep[nr_keep] >= 0;
 		keep[nr_keep] = netlock_fd(ns_restore_netlock(r->ns));

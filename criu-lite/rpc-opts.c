@@ -119,7 +119,6 @@ static const struct refused_bool refused_bools[] = {
 	RB(ext_sharing, "cr takes only the external mounts declared (ext_mnt, external)"),
 	RB(ext_masters, "cr takes only the external mounts declared (ext_mnt, external)"),
 	RB(weak_sysctls, "cr restores the sysctls it dumped or fails"),
-	RB(tcp_close, "cr does not close established connections on restore"),
 	RB(tls, "cr's page server has no TLS"),
 	RB(tls_no_cn_verify, "cr's page server has no TLS"),
 	RB(mntns_compat_mode, "cr has one way of restoring mounts"),
@@ -391,6 +390,7 @@ static int map_dump_restore(const CriuOpts *q, bool dump, struct rpc_opts *r, ch
 	o->empty_ns = q->has_empty_ns ? q->empty_ns : 0;
 	o->tcp_established = q->has_tcp_established && q->tcp_established;
 	o->tcp_skip_in_flight = q->has_tcp_skip_in_flight && q->tcp_skip_in_flight;
+	o->tcp_close = q->has_tcp_close && q->tcp_close;
 	/* enum netlock_mode numbers its modes as criu's RPC. */
 	o->network_lock = q->has_network_lock ? (int)q->network_lock : NETLOCK_DEFAULT;
 	o->shell_job = q->has_shell_job && q->shell_job;

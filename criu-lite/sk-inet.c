@@ -332,13 +332,30 @@ static int dump_connecting(struct fd_dump *d, InetSkEntry *e)
 	return 0;
 }
 
+/*
+ * An unbound closed TCP socket shut down for reading says end of file,
+ * a new one ENOTCONN: such is a connection restored closed
+ * (--tcp-close), and it is again. Only poll tells (POLLRDHUP); send()
+ * says EPIPE either way.
+ */
+static int dump_closed(const struct fd_dump *d, InetSkEntry *e)
+{
+	struct pollfd p = { .fd = d->cr_fd, .events = POLLRDHUP };
+
+	if (poll(&p, 1, 0) < 0)
+		return pr_errno(-errno, "pid %d: fd %d (%s): poll", d->pid, d->fd, d->link);
+	if (p.revents & POLLRDHUP)
+		e->has_tcp_closed = e->tcp_closed = true;
+	return 0;
+}
+
 static int dump_tcp(struct fd_dump *d, InetSkEntry *e)
 {
 	const struct diag_sk *s;
 	struct inet_addr_str as, bs;
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
-	char why[200];
+	char why[320];
 	int err;
 
 	if (getsockopt(d->cr_fd, SOL_TCP, TCP_INFO, &ti, &len) < 0)
@@ -348,7 +365,7 @@ static int dump_tcp(struct fd_dump *d, InetSkEntry *e)
 	case TCP_CLOSE:
 		e->state = INET_SK_STATE__INET_UNCONNECTED;
 		e->bound = e->src_port != 0;
-		return 0;
+		return e->bound ? 0 : dump_closed(d, e);
 	case TCP_LISTEN:
 		err = diag_find(d, e->family, IPPROTO_TCP, &s);
 		if (err)
@@ -376,8 +393,17 @@ static int dump_tcp(struct fd_dump *d, InetSkEntry *e)
 		if (err)
 			return pr_errno(err, "pid %d: fd %d (%s): getpeername", d->pid, d->fd, d->link);
 		inet_addr_fmt(&bs, e->family, &e->dst_addr, e->dst_port);
+		/* Closed at restore: nothing of the connection is kept but its addresses. */
+		if (files_dump_opts(d->df)->tcp_close) {
+			pr_info("pid %d: fd %d: TCP connection %s -> %s (%s): restored closed (--tcp-close)",
+				d->pid, d->fd, as.s, bs.s, tcp_state_name(ti.tcpi_state));
+			e->state = INET_SK_STATE__INET_UNCONNECTED;
+			e->has_tcp_closed = e->tcp_closed = true;
+			return 0;
+		}
 		if (!files_dump_opts(d->df)->tcp_established) {
-			snprintf(why, sizeof(why), "%s -> %s; dump with --tcp-established to keep it", as.s, bs.s);
+			snprintf(why, sizeof(why), "%s -> %s; dump with --tcp-established to keep it "
+				 "(or --tcp-close to have it closed)", as.s, bs.s);
 			return files_refuse(d, "an established TCP connection", why);
 		}
 		err = diag_find(d, e->family, IPPROTO_TCP, &s);
@@ -534,6 +560,15 @@ static bool is_repair(const InetSkEntry *e)
 	return e->type == SOCK_STREAM && e->protocol == IPPROTO_TCP && e->state == INET_SK_STATE__INET_CONNECTED;
 }
 
+/*
+ * Restored as a closed connection: dumped so (--tcp-close), or a
+ * connection kept in repair mode restored with --tcp-close.
+ */
+static bool restored_closed(struct files_rst *rf, const InetSkEntry *e)
+{
+	return e->tcp_closed || (is_repair(e) && files_rst_opts(rf)->tcp_close);
+}
+
 static int inet_check(struct files_rst *rf, const FileEntry *fe)
 {
 	const InetSkEntry *e = fe->inet_sk;
@@ -554,12 +589,14 @@ static int inet_check(struct files_rst *rf, const FileEntry *fe)
 	    (is_repair(e) != !!e->tcp) || e->shutdown > SHUTDOWN_MASK ||
 	    (e->tcp && e->tcp->has_state && !tcp_repair_state_kept(e->tcp->state)) ||
 	    (e->n_mc && tcp) || !inet_mc_valid(e) ||
+	    (e->tcp_closed && (!tcp || e->state != INET_SK_STATE__INET_UNCONNECTED || e->bound)) ||
 	    sk_filter_check(e->filter))
 		return pr_errno(-EBADMSG, "files.img: inet socket id %u is inconsistent", fe->id);
-	if (is_repair(e) && !files_rst_opts(rf)->tcp_established) {
+	if (is_repair(e) && !files_rst_opts(rf)->tcp_established && !files_rst_opts(rf)->tcp_close) {
 		struct inet_addr_str as, bs;
 
-		pr_err("file id %u: the images hold an established TCP connection %s -> %s; restore with --tcp-established",
+		pr_err("file id %u: the images hold an established TCP connection %s -> %s; restore with "
+		       "--tcp-established (or --tcp-close to have it closed)",
 		       fe->id, inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port),
 		       inet_addr_fmt(&bs, e->family, &e->dst_addr, e->dst_port));
 		return -EINVAL;
@@ -581,17 +618,27 @@ static int udp_shutdown_restore(const FileEntry *fe, int fd)
 			inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port));
 }
 
-/* Once its queue is back (UDP): its shutdown and its filter. */
-static int inet_open_end(const FileEntry *fe, int fd)
+static int filter_restore(const FileEntry *fe, int fd)
 {
 	char what[64];
+
+	snprintf(what, sizeof(what), "file id %u (inet socket)", fe->id);
+	return sk_filter_restore(fd, fe->inet_sk->filter, what);
+}
+
+/*
+ * Once its queue is back (UDP): its shutdown and its filter. A
+ * connection rebuilt in repair mode gets its filter once it is
+ * (inet_post_open()): the filter would see the segments restore makes up
+ * for it (sk-tcp-fin.c), and may drop them.
+ */
+static int inet_open_end(const FileEntry *fe, int fd)
+{
 	int err = udp_shutdown_restore(fe, fd);
 
 	if (!err)
 		err = inet_mc_restore(fe, fd);
-
-	snprintf(what, sizeof(what), "file id %u (inet socket)", fe->id);
-	return err ? err : sk_filter_restore(fd, fe->inet_sk->filter, what);
+	return err || is_repair(fe->inet_sk) ? err : filter_restore(fe, fd);
 }
 
 /*
@@ -633,6 +680,27 @@ static int ping_socket(const InetSkEntry *e)
 	return fd;
 }
 
+/*
+ * A closed connection (--tcp-close): a TCP socket neither bound nor
+ * connected, shut down both ways, as one whose connection was reset and
+ * seen so: recv() says end of file, send() EPIPE, poll() POLLHUP. The
+ * kernel shuts an unconnected socket down all the same, and says ENOTCONN.
+ */
+static int closed_open_end(const FileEntry *fe, int fd)
+{
+	int err = inet_open_end(fe, fd);
+
+	/* Not rebuilt in repair mode after all: its filter now. */
+	if (!err && is_repair(fe->inet_sk))
+		err = filter_restore(fe, fd);
+	if (err)
+		return err;
+	if (shutdown(fd, SHUT_RDWR) < 0 && errno != ENOTCONN)
+		return pr_errno(-errno, "file id %u: shutting down the closed TCP connection", fe->id);
+	pr_info("file id %u: TCP connection restored closed", fe->id);
+	return 0;
+}
+
 static int inet_open(struct files_rst *rf, const FileEntry *fe)
 {
 	const InetSkEntry *e = fe->inet_sk;
@@ -648,6 +716,12 @@ static int inet_open(struct files_rst *rf, const FileEntry *fe)
 		return pr_errno(-errno, "file id %u: socket for %s%s", fe->id, as.s,
 				errno == EACCES && is_ping(e->type, e->protocol) ?
 				" (a ping socket: net.ipv4.ping_group_range lets no group make one)" : "");
+	if (restored_closed(rf, e)) {
+		err = restore_opts(fd, fe, false);
+		if (!err)
+			err = closed_open_end(fe, fd);
+		return err ? err : TAKE_FD(fd);
+	}
 	if (is_repair(e)) {
 		int on = TCP_REPAIR_ON;
 
@@ -718,18 +792,22 @@ static int inet_post_open(struct files_rst *rf, const FileEntry *fe, int fd)
 {
 	const InetSkEntry *e = fe->inet_sk;
 	struct inet_addr_str as;
+	int err;
 
 	if (e->state == INET_SK_STATE__INET_LISTEN && listen(fd, e->backlog) < 0)
 		return pr_errno(-errno, "file id %u: listen on %s", fe->id,
 				inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port));
 	if (e->state == INET_SK_STATE__INET_CONNECTING)
 		return connect_again(fe, fd);
-	return is_repair(e) ? tcp_repair_restore(rf, fe, fd) : 0;
+	if (!is_repair(e) || restored_closed(rf, e))
+		return 0;
+	err = tcp_repair_restore(rf, fe, fd);
+	return err ? err : filter_restore(fe, fd);
 }
 
 static int inet_finish(struct files_rst *rf, const FileEntry *fe, int fd)
 {
-	return is_repair(fe->inet_sk) ? tcp_repair_finish(rf, fe, fd) : 0;
+	return is_repair(fe->inet_sk) && !restored_closed(rf, fe->inet_sk) ? tcp_repair_finish(rf, fe, fd) : 0;
 }
 
 /*

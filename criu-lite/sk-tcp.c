@@ -25,6 +25,7 @@
 
 #include "cleanup.h"
 #include "compiler.h"
+#include "cr.h"
 #include "files-kind.h"
 #include "guard.h"
 #include "log.h"
@@ -466,6 +467,22 @@ static int fin_step(int fd, const FileEntry *fe, enum fin_step step, bool in_rep
 	return 0;
 }
 
+/* @state shows @step taken already (a finish the guard goes on with). */
+static bool fin_step_done(enum fin_step step, unsigned state)
+{
+	bool gone = state == TCP_CLOSE || state == TCP_TIME_WAIT;
+
+	switch (step) {
+	case OWN_FIN:
+		return gone || fin_out(state);
+	case PEER_FIN:
+		return gone || fin_in(state);
+	case PEER_ACK:
+		return gone || state == TCP_FIN_WAIT2;
+	}
+	return false;
+}
+
 /*
  * The close of the dumped connection, in its order (CLOSING: the own FIN
  * went first; LAST_ACK: the peer's), each step in repair mode
@@ -503,7 +520,7 @@ static int replay_close(int fd, const FileEntry *fe, bool in_repair)
 	for (unsigned i = 0; i < nr && !err; i++) {
 		bool late = order[i] == OWN_FIN ? own_late : order[i] == PEER_FIN ? peer_late : false;
 
-		if (late != !in_repair)
+		if (late != !in_repair || (!in_repair && fin_step_done(order[i], state)))
 			continue;
 		err = fin_step(fd, fe, order[i], in_repair, &state);
 	}
@@ -627,45 +644,100 @@ static int set_sndbuf(int fd, uint64_t size)
 	return setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0 ? -errno : 0;
 }
 
+/*
+ * How many of the never-sent bytes @fd holds already (a finish that was
+ * cut short: cr died in it and the guard goes on). Since the connect in
+ * repair mode everything written is either acknowledged (tcpi_bytes_acked
+ * counts from there) or still queued (SIOCOUTQ), and the first
+ * outq - unsent_len bytes were the ones refilled in repair mode. The own
+ * FIN that may follow is not queued yet (its state says so first).
+ */
+static int unsent_done(int fd, const TcpStreamEntry *t, uint64_t *ret_done)
+{
+	/* The kernel's struct tcp_info goes on past glibc's (linux/tcp.h, since 4.1). */
+	struct {
+		struct tcp_info base;
+		uint64_t pacing_rate, max_pacing_rate, bytes_acked;
+	} ti;
+	socklen_t len = sizeof(ti);
+	uint64_t sent_part = t->outq->len - t->unsent_len, total;
+	int outq;
+
+	if (getsockopt(fd, SOL_TCP, TCP_INFO, &ti, &len) < 0 || ioctl(fd, SIOCOUTQ, &outq) < 0)
+		return -errno;
+	if (len < sizeof(ti))
+		return -EOPNOTSUPP;
+	if (fin_out(ti.base.tcpi_state) || ti.base.tcpi_state == TCP_CLOSE || ti.base.tcpi_state == TCP_TIME_WAIT) {
+		*ret_done = t->unsent_len;	/* the FIN went in behind all of them */
+		return 0;
+	}
+	total = ti.bytes_acked + (uint64_t)(outq > 0 ? outq : 0);
+	*ret_done = total <= sent_part ? 0 : total - sent_part > t->unsent_len ? t->unsent_len : total - sent_part;
+	return 0;
+}
+
+/*
+ * Never sent before the dump: an ordinary send now, of what the socket
+ * does not hold yet. The peer's window may be closed (that is why it was
+ * not sent) and the tree does not run yet, so it must all fit at once:
+ * the kernel counts a new socket's buffers differently, so the send
+ * buffer is made roomy for this and then set back.
+ */
+static int send_unsent(const FileEntry *fe, int fd)
+{
+	const InetSkEntry *e = fe->inet_sk;
+	const TcpStreamEntry *t = e->tcp;
+	struct unsent *u = unsent_of(fe->id);
+	uint64_t done = 0;
+	int err;
+
+	if (!t->unsent_len)
+		return 0;
+	err = u && u->buf ? unsent_done(fd, t, &done) : -ENOENT;
+	if (!err && done < t->unsent_len) {
+		err = set_sndbuf(fd, (uint64_t)t->unsent_len * 2 + SNDBUF_SLACK);
+		if (!err)
+			err = send_all(fd, u->buf + t->outq->len - t->unsent_len + done, t->unsent_len - done,
+				       MSG_DONTWAIT);
+		if (!err)
+			err = set_sndbuf(fd, e->has_sndbuf ? e->sndbuf : 0);
+	}
+	if (u) {
+		free(u->buf);
+		u->buf = NULL;
+	}
+	return err;
+}
+
+/*
+ * Out of repair mode, then what comes after: the never-sent bytes, the
+ * FINs behind them. Each step is done only if the socket shows it is not
+ * yet, so the guard can finish what a dead cr had begun (the network
+ * lock holds the tree's packets until after this).
+ */
 int tcp_repair_finish(struct files_rst *rf, const FileEntry *fe, int fd)
 {
 	const InetSkEntry *e = fe->inet_sk;
 	const TcpStreamEntry *t = e->tcp;
 	struct inet_addr_str as, bs;
-	int in_repair = 0, err;
+	int in_repair = 0, err = 0;
 	socklen_t len = sizeof(in_repair);
-	struct unsent *u = unsent_of(fe->id);
 
 	(void)rf;
-	/* Out of repair mode already: cr finished it before it died (the guard runs this again). */
-	if (getsockopt(fd, SOL_TCP, TCP_REPAIR, &in_repair, &len) == 0 && !in_repair)
-		return 0;
 	inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port);
 	inet_addr_fmt(&bs, e->family, &e->dst_addr, e->dst_port);
-	err = repair_off(fd, e->has_reuseaddr && e->reuseaddr);
-	if (err)
+	if (getsockopt(fd, SOL_TCP, TCP_REPAIR, &in_repair, &len) < 0)
+		return pr_errno(-errno, "file id %u: TCP connection %s -> %s: TCP_REPAIR", fe->id, as.s, bs.s);
+	if (in_repair && (err = repair_off(fd, e->has_reuseaddr && e->reuseaddr)))
 		return pr_errno(err, "file id %u: TCP connection %s -> %s: leaving repair mode",
 				fe->id, as.s, bs.s);
-	if (!t->unsent_len)
-		return t->fin_unsent ? replay_close(fd, fe, false) : 0;
-	/*
-	 * Never sent before the dump: an ordinary send now. The peer's window
-	 * may be closed (that is why it was not sent) and the tree does not
-	 * run yet, so it must all fit at once: the kernel counts a new
-	 * socket's buffers differently, so the send buffer is made roomy for
-	 * this and then set back.
-	 */
-	err = u && u->buf ? set_sndbuf(fd, (uint64_t)t->unsent_len * 2 + SNDBUF_SLACK) : -ENOENT;
-	if (!err)
-		err = send_all(fd, u->buf + t->outq->len - t->unsent_len, t->unsent_len, MSG_DONTWAIT);
-	if (!err)
-		err = set_sndbuf(fd, e->has_sndbuf ? e->sndbuf : 0);
-	if (u) {
-		free(u->buf);
-		u->buf = NULL;
-	}
-	if (err)
-		return pr_errno(err, "file id %u: TCP connection %s -> %s: queueing %u unsent bytes",
-				fe->id, as.s, bs.s, t->unsent_len);
-	return t->fin_unsent ? replay_close(fd, fe, false) : 0;
+	if (!t->unsent_len && !t->fin_unsent)
+		return 0;
+	/* Out of repair mode, the tail not sent yet: the guard's to finish. */
+	if (in_repair)
+		err = cr_fail_point("tcp-finish");
+	if (!err && (err = send_unsent(fe, fd)))
+		pr_errno(err, "file id %u: TCP connection %s -> %s: queueing %u unsent bytes",
+			 fe->id, as.s, bs.s, t->unsent_len);
+	return !err && t->fin_unsent ? replay_close(fd, fe, false) : err;
 }

@@ -177,7 +177,7 @@ static void test_runc_restore(void)
 }
 
 static const char *const refused_fields[] = {
-	"leave_stopped", "unprivileged", "lazy_pages", "tcp_close", "cpu_cap", "tls", "skip_mnt",
+	"leave_stopped", "unprivileged", "lazy_pages", "weak_sysctls", "cpu_cap", "tls", "skip_mnt",
 	"lsm_profile", "pidfd_store_sk", "network_lock", "empty_ns 0x60000000",
 };
 
@@ -190,7 +190,7 @@ static void set_refused(CriuOpts *o, unsigned i)
 	case 0: o->has_leave_stopped = o->leave_stopped = true; break;
 	case 1: o->has_unprivileged = o->unprivileged = true; break;
 	case 2: o->lazy_pages = true; break;
-	case 3: o->has_tcp_close = o->tcp_close = true; break;
+	case 3: o->has_weak_sysctls = o->weak_sysctls = true; break;
 	case 4: o->has_cpu_cap = true; o->cpu_cap = 1; break;
 	case 5: o->has_tls = o->tls = true; break;
 	case 6: o->n_skip_mnt = 1; o->skip_mnt = skip; break;

@@ -17,6 +17,7 @@
 
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/socket.h>
 
 /* Set by the SIGTERM handler; tests may spin on it directly (see fpu.c). */
 extern volatile sig_atomic_t zdtm_sigterm_seen;
@@ -87,6 +88,15 @@ void dgram_expect_from(struct dgram_sk *r, const struct sockaddr_storage *addr, 
 void dgram_expect(struct dgram_sk *r, const struct dgram_sk *from, const char *msg);
 /* R has no datagram waiting, or the test fails. */
 void dgram_expect_empty(struct dgram_sk *r);
+/* The loopback address of a family (LOOP_V4 127.0.0.1, LOOP_V6 ::1, LOOP_V4_MAPPED ::ffff:127.0.0.1), port 0. */
+enum { LOOP_V4, LOOP_V6, LOOP_V4_MAPPED, NR_LOOP_FAMILIES };
+void loopback_addr(int fam, struct sockaddr_storage *ss, socklen_t *len);
+/*
+ * A loopback TCP connection of family @fam: *@ret_a connects, *@ret_b is
+ * accepted from a listener made for it (closed then); @rcvbuf, if not 0,
+ * is the listener's SO_RCVBUF (B inherits it). @name for the failure.
+ */
+void tcp_loopback_pair(int fam, int rcvbuf, int *ret_a, int *ret_b, const char *name);
 
 /* ---- files (files.c) ------------------------------------------------------ */
 /* open(NAME, O_RDWR | O_CREAT, 0644), or the test fails. */

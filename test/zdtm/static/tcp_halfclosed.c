@@ -119,50 +119,14 @@ static void drain(const struct pair *p, int fd, unsigned seed, uint64_t want, in
 	drain_from(p, fd, seed, 0, want, eof, who);
 }
 
-static void addr_of(int fam, struct sockaddr_storage *ss, socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (fam == V4) {
-		struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-		a->sin_family = AF_INET;
-		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		*len = sizeof(*a);
-	} else {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-
-		a->sin6_family = AF_INET6;
-		if (fam == V6)
-			a->sin6_addr = in6addr_loopback;
-		else
-			inet_pton(AF_INET6, "::ffff:127.0.0.1", &a->sin6_addr);
-		*len = sizeof(*a);
-	}
-}
-
 /* A connected pair; B's receive buffer and A's send buffer small if @small. */
 static void connect_pair(int fam, struct pair *p, int small)
 {
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int l, rcv = 4096, snd = 8192;
+	int snd = 8192;
 
-	addr_of(fam, &ss, &len);
-	l = socket(ss.ss_family, SOCK_STREAM, 0);
-	p->a = socket(ss.ss_family, SOCK_STREAM, 0);
-	if (l < 0 || p->a < 0)
-		fail_errno("%s: socket", p->name);
-	if (small && (setsockopt(l, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv)) ||
-		      setsockopt(p->a, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd))))
-		fail_errno("%s: buffers", p->name);
-	if (bind(l, (struct sockaddr *)&ss, len) || listen(l, 1) || getsockname(l, (struct sockaddr *)&ss, &len))
-		fail_errno("%s: listener", p->name);
-	if (connect(p->a, (struct sockaddr *)&ss, len))
-		fail_errno("%s: connect", p->name);
-	p->b = accept(l, NULL, NULL);
-	if (p->b < 0)
-		fail_errno("%s: accept", p->name);
-	close(l);
+	tcp_loopback_pair(fam, small ? 4096 : 0, &p->a, &p->b, p->name);
+	if (small && setsockopt(p->a, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd)))
+		fail_errno("%s: SO_SNDBUF", p->name);
 }
 
 /* A fills B's receive window and its own send buffer: what it sends next waits. */
