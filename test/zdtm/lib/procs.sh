@@ -305,11 +305,27 @@ same_file()
 # wait_gone PID [SECS]: until the pid no longer exists. A zombie keeps the
 # pid taken; bash reaps every child (ours or reparented to us as
 # subreaper) from its SIGCHLD handler, so zombies go away by themselves.
+# reap_if_child PID: a zombie PID that is a child of this shell is
+# waited for. Only then: pids come round again (pid_max 32768 here), and
+# bash's `wait` of a pid it once had as a job but is another's now blocks
+# for good.
+reap_if_child()
+{
+	local s
+	{ read -r s <"/proc/$1/stat"; } 2>/dev/null
+	[ -n "$s" ] || return 0
+	s=${s##*) }
+	set -- $1 $s
+	# $2 state, $3 ppid
+	[ "$2" = Z ] && [ "$3" = "$BASHPID" ] && wait "$1" 2>/dev/null
+	return 0
+}
+
 wait_gone()
 {
 	local pid=$1 end=$((SECONDS + ${2:-$T}))
 	while [ -e "/proc/$pid" ]; do
-		[ "$(proc_state "$pid")" = Z ] && wait "$pid" 2>/dev/null
+		reap_if_child "$pid"
 		[ $SECONDS -ge $end ] && return 1
 		sleep 0.02
 	done
