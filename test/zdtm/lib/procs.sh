@@ -311,7 +311,7 @@ same_file()
 # for good.
 reap_if_child()
 {
-	local s
+	local s=
 	{ read -r s <"/proc/$1/stat"; } 2>/dev/null
 	[ -n "$s" ] || return 0
 	s=${s##*) }
