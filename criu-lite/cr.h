@@ -31,6 +31,7 @@ struct cr_options {
 	const char *show_path;		/* cr show DIR|FILE */
 	bool shell_job;			/* --shell-job */
 	bool allow_untrusted_images;	/* --allow-untrusted-images: restore as root anyway */
+	const char *key_file;		/* --key-file: sign (dump) and check (restore, show) images (image-mac.h) */
 	struct cr_inherit_fd *inherit_fds;	/* --inherit-fd, restore */
 	unsigned nr_inherit_fds;
 	/* Containers (namespaces.h). */

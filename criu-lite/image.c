@@ -18,6 +18,7 @@
 #include "compiler.h"
 #include "image.h"
 #include "image-priv.h"
+#include "image-mac.h"
 #include "io.h"
 #include "log.h"
 #include "open-file.h"
@@ -387,6 +388,7 @@ static int hdr_check(struct img *img, const unsigned char *hdr, size_t got)
 	img->type = t;
 	img->id = id;
 	memcpy(img->dump_id, hdr + HDR_DUMP_ID, IMG_DUMP_ID_SIZE);
+	memcpy(img->hdr, hdr, IMG_HDR_SIZE);
 	return 0;
 }
 
@@ -396,18 +398,97 @@ static uint32_t chain_start(const unsigned char hdr[IMG_HDR_SIZE])
 	return crc32c(0, hdr + HDR_CRC, 4);
 }
 
-static void trailer_build(unsigned char t[IMG_TRAILER_SIZE], uint32_t nr, uint64_t bytes, uint32_t chain)
+static void trailer_build(unsigned char t[IMG_TRAILER_SIZE], uint32_t mark, uint32_t nr, uint64_t bytes,
+			  uint32_t chain)
 {
-	put_le32(t, IMG_END_MARK);
+	put_le32(t, mark);
 	put_le32(t + 4, nr);
 	put_le64(t + 8, bytes);
 	put_le32(t + 16, chain);
 	put_le32(t + 20, crc32c(0, t, 20));
 }
 
-static bool trailer_crc_ok(const unsigned char t[IMG_TRAILER_SIZE])
+static bool trailer_crc_ok(const unsigned char t[IMG_TRAILER_SIZE], uint32_t mark)
 {
-	return get_le32(t) == IMG_END_MARK && get_le32(t + 20) == crc32c(0, t, 20);
+	return get_le32(t) == mark && get_le32(t + 20) == crc32c(0, t, 20);
+}
+
+/* ==== signatures (image-mac.h) ========================================== */
+
+static const char mac_label_rec[] = "criu-lite record";
+static const char mac_label_end[] = "criu-lite end";
+
+/* The MAC of the record of @len bytes (length word on) at @rec, at offset @off, the @idx-th. */
+static int rec_mac(const struct img *img, const unsigned char *rec, size_t len, uint64_t off, uint32_t idx,
+		   uint8_t *ret_mac)
+{
+	return img_mac_record(img->dump_id, mac_label_rec, img->name, off, idx, rec, len, ret_mac);
+}
+
+/* The signature block of @img whose end marker @t is at @off, with the key id @key_id. */
+static int sig_build(const struct img *img, const unsigned char t[IMG_TRAILER_SIZE], uint64_t off,
+		     const uint8_t *key_id, unsigned char sig[IMG_SIG_SIZE])
+{
+	unsigned char what[IMG_HDR_SIZE + IMG_TRAILER_SIZE + IMG_KEY_ID_SIZE];
+
+	memcpy(what, img->hdr, IMG_HDR_SIZE);
+	memcpy(what + IMG_HDR_SIZE, t, IMG_TRAILER_SIZE);
+	memcpy(what + IMG_HDR_SIZE + IMG_TRAILER_SIZE, key_id, IMG_KEY_ID_SIZE);
+	put_le32(sig, IMG_SIG_MAGIC);
+	memcpy(sig + 4, key_id, IMG_KEY_ID_SIZE);
+	return img_mac_record(img->dump_id, mac_label_end, img->name, off, img->nr_records, what, sizeof(what),
+			      sig + 4 + IMG_KEY_ID_SIZE);
+}
+
+/*
+ * Whether a key lets @img be read: signed (@sig, its block) with the
+ * loaded key, or unsigned with none, or (IMG_MAC_ANY) signed and no key
+ * to check it. Returns 1 when its MACs are to be checked, 0 when not,
+ * -EBADMSG (logged) to refuse it.
+ */
+static int sig_admit(const struct img *img, const unsigned char *sig)
+{
+	uint8_t id[IMG_KEY_ID_SIZE];
+	char want[IMG_KEY_ID_SIZE * 2 + 1], got[IMG_KEY_ID_SIZE * 2 + 1];
+
+	if (!sig) {
+		if (!img_key_loaded())
+			return 0;
+		pr_err("%s: is not signed, and --key-file says the images must be: refusing an image anyone "
+		       "could have written", img->name);
+		return -EBADMSG;
+	}
+	if (!img_key_loaded()) {
+		if (img_mac_policy() == IMG_MAC_ANY)
+			return 0;
+		pr_err("%s: is signed: restoring it needs the --key-file it was signed with", img->name);
+		return -EBADMSG;
+	}
+	img_key_id(id);
+	if (memcmp(id, sig + 4, IMG_KEY_ID_SIZE)) {
+		img_key_id_str(sig + 4, got);
+		img_key_id_str(id, want);
+		pr_err("%s: is signed with another key (key id %s; --key-file's is %s)", img->name, got, want);
+		return -EBADMSG;
+	}
+	return 1;
+}
+
+/* Checks the signature block @sig of @img, whose end marker @t is at @off. 0 or -EBADMSG (logged). */
+static int sig_check(const struct img *img, const unsigned char t[IMG_TRAILER_SIZE], uint64_t off,
+		     const unsigned char *sig)
+{
+	unsigned char want[IMG_SIG_SIZE];
+	int ret = sig_build(img, t, off, sig + 4, want);
+
+	if (ret)
+		return ret;
+	if (!img_mac_equal(want + 4 + IMG_KEY_ID_SIZE, sig + 4 + IMG_KEY_ID_SIZE)) {
+		pr_err("%s: the end marker at offset %llu does not match its MAC (the file was cut, extended, "
+		       "or its header or end changed)", img->name, (unsigned long long)off);
+		return -EBADMSG;
+	}
+	return 0;
 }
 
 /*
@@ -445,23 +526,45 @@ static int img_write_trailer(struct img *img)
 	struct stat st;
 	int ret;
 
+	unsigned char sig[IMG_SIG_SIZE];
+	uint8_t key_id[IMG_KEY_ID_SIZE];
+
+	img_key_id(key_id);
 	if (!img_type_is_raw(img->type)) {
-		trailer_build(t, img->nr_records, img->off - IMG_HDR_SIZE, img->chain);
-		if (img->buf_len + sizeof(t) > img->buf_cap) {
+		trailer_build(t, img->mac ? IMG_END_MARK_SIGNED : IMG_END_MARK, img->nr_records,
+			      img->off - IMG_HDR_SIZE, img->chain);
+		if (img->mac) {
+			ret = sig_build(img, t, img->off, key_id, sig);
+			if (ret)
+				return ret;
+		}
+		if (img->buf_len + sizeof(t) + sizeof(sig) > img->buf_cap) {
 			ret = img_flush(img);
 			if (ret)
 				return ret;
 		}
 		memcpy(img->buf + img->buf_len, t, sizeof(t));
 		img->buf_len += sizeof(t);
+		if (img->mac) {
+			memcpy(img->buf + img->buf_len, sig, sizeof(sig));
+			img->buf_len += sizeof(sig);
+		}
 		return 0;
 	}
 	/* Raw data went straight to the fd (splice, write): the marker follows it. */
 	if (fstat(img->fd, &st) < 0)
 		return img_errno(-errno, img->name, "cannot stat");
-	trailer_build(t, 0, st.st_size - IMG_PAGES_DATA_OFF, img->chain);
+	trailer_build(t, IMG_END_MARK, 0, st.st_size - IMG_PAGES_DATA_OFF, img->chain);
 	if (pwrite(img->fd, t, sizeof(t), st.st_size) != (ssize_t)sizeof(t))
 		return img_errno(errno ? -errno : -ENOSPC, img->name, "cannot write the end marker");
+	/* The signature of a raw image lives in its header's padding. */
+	if (img->mac) {
+		ret = sig_build(img, t, st.st_size, key_id, sig);
+		if (ret)
+			return ret;
+		if (pwrite(img->fd, sig, sizeof(sig), IMG_HDR_SIZE) != (ssize_t)sizeof(sig))
+			return img_errno(errno ? -errno : -ENOSPC, img->name, "cannot write the signature");
+	}
 	return 0;
 }
 
@@ -482,7 +585,9 @@ int img_create_fd(int fd, enum img_type type, unsigned id, const char *name, str
 	if (ret)
 		return ret;
 	memcpy(img->dump_id, hdr + HDR_DUMP_ID, IMG_DUMP_ID_SIZE);
+	memcpy(img->hdr, hdr, IMG_HDR_SIZE);
 	img->chain = chain_start(hdr);
+	img->mac = img_key_loaded();
 
 	if (img_type_is_raw(type)) {
 		/*
@@ -519,17 +624,19 @@ static int img_open_write(int dfd, enum img_type type, unsigned id, const char *
 /*
  * Checks the records and the end marker of a message image read whole:
  * each record's length and checksum, then the marker's count, size and
- * chain, and that nothing follows it. Sets data_end to the marker's
- * offset. Returns 0 or -EBADMSG after logging the file and the offset.
+ * chain, and that nothing follows it (but a signed image's signature
+ * block). Sets data_end to the marker's offset, nr_records and mac.
+ * Returns 0 or -EBADMSG after logging the file and the offset.
  */
 static int img_check_records(struct img *img)
 {
 	const unsigned char *b = img->buf;
-	size_t pos = IMG_HDR_SIZE, size = img->buf_len;
-	uint32_t nr = 0, chain = chain_start(b);
+	size_t pos = IMG_HDR_SIZE, size = img->buf_len, tail;
+	uint32_t nr = 0, chain = chain_start(b), mark;
+	int sig = -1;	/* signed records: not known yet */
 
 	for (;;) {
-		size_t left = size - pos;
+		size_t left = size - pos, mac;
 		uint32_t len;
 
 		if (!left) {
@@ -545,21 +652,29 @@ static int img_check_records(struct img *img)
 			return -EBADMSG;
 		}
 		len = get_le32(b + pos);
-		if (len == IMG_END_MARK)
+		if (len == IMG_END_MARK || len == IMG_END_MARK_SIGNED)
 			break;
 		if (left < IMG_REC_HDR_SIZE) {
 			pr_err("%s: record at offset %zu is truncated (needs %u bytes, %zu left)",
 			       img->name, pos, IMG_REC_HDR_SIZE, left);
 			return -EBADMSG;
 		}
-		if (len > IMG_MAX_RECORD) {
+		if ((len & ~IMG_REC_SIGNED) > IMG_MAX_RECORD) {
 			pr_err("%s: record at offset %zu claims %u bytes, over the %u limit",
-			       img->name, pos, len, IMG_MAX_RECORD);
+			       img->name, pos, len & ~IMG_REC_SIGNED, IMG_MAX_RECORD);
 			return -EBADMSG;
 		}
-		if (left < IMG_REC_HDR_SIZE + len) {
-			pr_err("%s: record at offset %zu is truncated (needs %u bytes, %zu left)",
-			       img->name, pos, IMG_REC_HDR_SIZE + len, left);
+		if (sig >= 0 && !!(len & IMG_REC_SIGNED) != sig) {
+			pr_err("%s: record at offset %zu is %s, the ones before it are %s", img->name, pos,
+			       sig ? "not signed" : "signed", sig ? "signed" : "not");
+			return -EBADMSG;
+		}
+		sig = !!(len & IMG_REC_SIGNED);
+		mac = sig ? IMG_MAC_SIZE : 0;
+		len &= ~IMG_REC_SIGNED;
+		if (left < IMG_REC_HDR_SIZE + len + mac) {
+			pr_err("%s: record at offset %zu is truncated (needs %zu bytes, %zu left)",
+			       img->name, pos, IMG_REC_HDR_SIZE + len + mac, left);
 			return -EBADMSG;
 		}
 		if (crc32c(0, b + pos + IMG_REC_HDR_SIZE, len) != get_le32(b + pos + 4)) {
@@ -568,29 +683,72 @@ static int img_check_records(struct img *img)
 		}
 		chain = crc32c(chain, b + pos + 4, 4);
 		nr++;
-		pos += IMG_REC_HDR_SIZE + len;
+		pos += IMG_REC_HDR_SIZE + len + mac;
 	}
 
-	if (size - pos < IMG_TRAILER_SIZE) {
-		pr_err("%s: end marker at offset %zu is truncated (needs %u bytes, %zu left)",
-		       img->name, pos, IMG_TRAILER_SIZE, size - pos);
+	mark = get_le32(b + pos);
+	if (sig >= 0 && (mark == IMG_END_MARK_SIGNED) != sig) {
+		pr_err("%s: the end marker at offset %zu is %s, the records are %s", img->name, pos,
+		       sig ? "not signed" : "signed", sig ? "signed" : "not");
 		return -EBADMSG;
 	}
-	if (!trailer_crc_ok(b + pos)) {
+	tail = IMG_TRAILER_SIZE + (mark == IMG_END_MARK_SIGNED ? IMG_SIG_SIZE : 0);
+	if (size - pos < tail) {
+		pr_err("%s: end marker at offset %zu is truncated (needs %zu bytes, %zu left)",
+		       img->name, pos, tail, size - pos);
+		return -EBADMSG;
+	}
+	if (!trailer_crc_ok(b + pos, mark)) {
 		pr_err("%s: end marker checksum mismatch at offset %zu", img->name, pos);
 		return -EBADMSG;
 	}
 	if (trailer_check(img, b + pos, nr, pos - IMG_HDR_SIZE, chain))
 		return -EBADMSG;
-	if (size - pos > IMG_TRAILER_SIZE) {
-		size_t extra = size - pos - IMG_TRAILER_SIZE;
+	if (mark == IMG_END_MARK_SIGNED && get_le32(b + pos + IMG_TRAILER_SIZE) != IMG_SIG_MAGIC) {
+		pr_err("%s: no signature block after the end marker at offset %zu", img->name, pos);
+		return -EBADMSG;
+	}
+	if (size - pos > tail) {
+		size_t extra = size - pos - tail;
 
 		pr_err("%s: %zu byte%s after the end marker", img->name, extra, extra == 1 ? "" : "s");
 		return -EBADMSG;
 	}
 	img->nr_records = nr;
 	img->data_end = pos;
+	img->mac = mark == IMG_END_MARK_SIGNED;
 	return 0;
+}
+
+/*
+ * Checks the MACs of a message image img_check_records() found sound:
+ * each record's, then the end's. Returns 0 or -EBADMSG after logging
+ * the file and the offset.
+ */
+static int img_check_macs(struct img *img)
+{
+	const unsigned char *b = img->buf;
+	size_t pos = IMG_HDR_SIZE;
+	int ret;
+
+	ret = sig_admit(img, img->mac ? b + img->data_end + IMG_TRAILER_SIZE : NULL);
+	if (ret <= 0)
+		return ret;
+	for (uint32_t i = 0; i < img->nr_records; i++) {
+		size_t len = IMG_REC_HDR_SIZE + (get_le32(b + pos) & ~IMG_REC_SIGNED);
+		uint8_t mac[IMG_MAC_SIZE];
+
+		ret = rec_mac(img, b + pos, len, pos, i, mac);
+		if (ret)
+			return ret;
+		if (!img_mac_equal(mac, b + pos + len)) {
+			pr_err("%s: record %u at offset %zu does not match its MAC (changed, moved, or from "
+			       "another file or dump)", img->name, i, pos);
+			return -EBADMSG;
+		}
+		pos += len + IMG_MAC_SIZE;
+	}
+	return sig_check(img, b + img->data_end, img->data_end, b + img->data_end + IMG_TRAILER_SIZE);
 }
 
 int img_raw_data_end(int fd, const char *name, uint64_t *ret_end)
@@ -621,7 +779,8 @@ static int img_check_raw(struct img *img, const unsigned char *head, size_t got)
 		       IMG_PAGES_DATA_OFF, got);
 		return -EBADMSG;
 	}
-	for (size_t i = IMG_HDR_SIZE; i < IMG_PAGES_DATA_OFF; i++) {
+	img->mac = get_le32(head + IMG_HDR_SIZE) == IMG_SIG_MAGIC;
+	for (size_t i = IMG_HDR_SIZE + (img->mac ? IMG_SIG_SIZE : 0); i < IMG_PAGES_DATA_OFF; i++) {
 		if (head[i]) {
 			pr_err("%s: header padding is corrupted at offset %zu", img->name, i);
 			return -EBADMSG;
@@ -630,12 +789,17 @@ static int img_check_raw(struct img *img, const unsigned char *head, size_t got)
 	ret = img_raw_data_end(img->fd, img->name, &img->data_end);
 	if (ret)
 		return ret;
-	if (pread(img->fd, t, sizeof(t), img->data_end) != (ssize_t)sizeof(t) || !trailer_crc_ok(t)) {
+	if (pread(img->fd, t, sizeof(t), img->data_end) != (ssize_t)sizeof(t) || !trailer_crc_ok(t, IMG_END_MARK)) {
 		pr_err("%s: no end marker at the end of the file (cut, or bytes added after it)", img->name);
 		return -EBADMSG;
 	}
 	if (trailer_check(img, t, 0, img->data_end - IMG_PAGES_DATA_OFF, chain_start(head)))
 		return -EBADMSG;
+	ret = sig_admit(img, img->mac ? head + IMG_HDR_SIZE : NULL);
+	if (ret > 0)
+		ret = sig_check(img, t, img->data_end, head + IMG_HDR_SIZE);
+	if (ret)
+		return ret;
 	if (lseek(img->fd, IMG_PAGES_DATA_OFF, SEEK_SET) < 0)
 		return img_errno(-errno, img->name, "cannot seek to the data");
 	img->off = IMG_PAGES_DATA_OFF;
@@ -675,6 +839,8 @@ static int img_open_read(int dfd, const char *name, struct img **ret_img)
 		ret = img_read_all(img, raw_head, got);
 		if (!ret)
 			ret = img_check_records(img);
+		if (!ret)
+			ret = img_check_macs(img);
 		img->buf_pos = img->off = IMG_HDR_SIZE;
 	}
 	if (ret)
@@ -768,7 +934,7 @@ int pb_write_one(struct img *img, const void *msg, enum pb_type type)
 {
 	const ProtobufCMessage *m = msg;
 	unsigned char *rec;
-	size_t len;
+	size_t len, mac;
 	int ret;
 
 	if (!img->writing) {
@@ -789,12 +955,13 @@ int pb_write_one(struct img *img, const void *msg, enum pb_type type)
 		       img->name, pb_descs[type]->name, len, IMG_MAX_RECORD);
 		return -EFBIG;
 	}
-	if (img->buf_len + IMG_REC_HDR_SIZE + len > img->buf_cap) {
+	mac = img->mac ? IMG_MAC_SIZE : 0;
+	if (img->buf_len + IMG_REC_HDR_SIZE + len + mac > img->buf_cap) {
 		ret = img_flush(img);
 		if (ret)
 			return ret;
 		/* A record larger than the buffer grows it once. */
-		ret = buf_reserve(img, IMG_REC_HDR_SIZE + len);
+		ret = buf_reserve(img, IMG_REC_HDR_SIZE + len + mac);
 		if (ret)
 			return ret;
 	}
@@ -804,12 +971,18 @@ int pb_write_one(struct img *img, const void *msg, enum pb_type type)
 		       pb_descs[type]->name);
 		return -EINVAL;
 	}
-	put_le32(rec, len);
+	put_le32(rec, len | (mac ? IMG_REC_SIGNED : 0));
 	put_le32(rec + 4, crc32c(0, rec + IMG_REC_HDR_SIZE, len));
+	if (mac) {
+		ret = rec_mac(img, rec, IMG_REC_HDR_SIZE + len, img->off, img->nr_records,
+			      rec + IMG_REC_HDR_SIZE + len);
+		if (ret)
+			return ret;
+	}
 	img->chain = crc32c(img->chain, rec + 4, 4);
 	img->nr_records++;
-	img->buf_len += IMG_REC_HDR_SIZE + len;
-	img->off += IMG_REC_HDR_SIZE + len;
+	img->buf_len += IMG_REC_HDR_SIZE + len + mac;
+	img->off += IMG_REC_HDR_SIZE + len + mac;
 	return 0;
 }
 
@@ -836,13 +1009,15 @@ int pb_read_one(struct img *img, void **ret_msg, enum pb_type type)
 	if (img->buf_pos >= img->data_end)
 		return 0;
 	rec = img->buf + img->buf_pos;
-	len = get_le32(rec);
+	len = get_le32(rec) & ~IMG_REC_SIGNED;
 	m = protobuf_c_message_unpack(pb_descs[type], NULL, len, rec + IMG_REC_HDR_SIZE);
 	if (!m) {
 		pr_err("%s: record at offset %llu is not a valid %s",
 		       img->name, (unsigned long long)img->off, pb_descs[type]->name);
 		return -EBADMSG;
 	}
+	if (img->mac)
+		len += IMG_MAC_SIZE;
 	img->buf_pos += IMG_REC_HDR_SIZE + len;
 	img->off += IMG_REC_HDR_SIZE + len;
 	*ret_msg = m;

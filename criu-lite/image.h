@@ -30,7 +30,22 @@
  *	    each record's CRC word in order (raw images: the header's only),
  *	u32 CRC32C of the marker's previous 20 bytes.
  * Nothing may follow the marker. All words are little-endian.
+ *
+ * Signed images (--key-file, image-mac.h): each record's length word has
+ * IMG_REC_SIGNED set and IMG_MAC_SIZE bytes of MAC follow its payload
+ * (over the file name, the record's offset and index, its length word,
+ * CRC and payload); a message image's end marker starts with
+ * IMG_END_MARK_SIGNED and is followed by a signature block, which a raw
+ * image keeps at IMG_HDR_SIZE in its header padding instead:
+ *	u32 IMG_SIG_MAGIC, u8[16] key id, u8[16] MAC over the file name,
+ *	    the header, the end marker and the key id.
+ * A file is signed whole or not at all. Raw data is signed run by run
+ * in the records that describe it (pagemap, shmem, data_ref).
  */
+#define IMG_REC_SIGNED		(1u << 30)	/* in a length word: a MAC follows the payload */
+#define IMG_END_MARK_SIGNED	0xfffffffeu	/* end marker of a signed message image */
+#define IMG_SIG_MAGIC		0x31474953u	/* "SIG1" */
+#define IMG_SIG_SIZE		36u
 
 #define IMG_MAGIC		0x544c5243u	/* "CRLT" little-endian */
 #define IMG_FORMAT_VERSION	2u		/* 2: ids in the header, the end marker */
@@ -153,6 +168,8 @@ struct img {
 	uint32_t chain;		/* the end marker's CRC32C chain so far */
 	/* Read: where the records or the raw data end (the end marker's offset). */
 	uint64_t data_end;
+	bool mac;		/* signed (written with a key, or read so) */
+	unsigned char hdr[IMG_HDR_SIZE];	/* the header, which the signature covers */
 };
 
 /*

@@ -36,6 +36,7 @@ enum {
 	OPT_SHELL_JOB,
 	OPT_INHERIT_FD,
 	OPT_ALLOW_UNTRUSTED,
+	OPT_KEY_FILE,
 	OPT_ROOT,
 	OPT_EXTERNAL,
 	OPT_EXT_MOUNT_MAP,
@@ -99,6 +100,7 @@ static const struct option long_opts[] = {
 	{ "display-stats",	no_argument,		NULL, OPT_DISPLAY_STATS },
 	{ "inherit-fd",		required_argument,	NULL, OPT_INHERIT_FD },
 	{ "allow-untrusted-images", no_argument,	NULL, OPT_ALLOW_UNTRUSTED },
+	{ "key-file",		required_argument,	NULL, OPT_KEY_FILE },
 	{ "root",		required_argument,	NULL, OPT_ROOT },
 	{ "external",		required_argument,	NULL, OPT_EXTERNAL },
 	{ "ext-mount-map",	required_argument,	NULL, OPT_EXT_MOUNT_MAP },
@@ -185,6 +187,10 @@ static void usage(FILE *f)
 "      --allow-untrusted-images  restore as root from a directory or images\n"
 "                           that group or others can write, or another user\n"
 "                           owns (refused without it; a warning with it)\n"
+"      --key-file FILE      dump, pre-dump: sign every image with the key in\n"
+"                           FILE (>= 32 bytes, raw or hex, mode 0600); restore,\n"
+"                           show: refuse any image not signed with it, naming\n"
+"                           the file and offset (README: trust model)\n"
 "      --root DIR           restore: build the tree's mount namespace under DIR\n"
 "                           (its root file system) and pivot_root into it\n"
 "      --external TYPE[NAME]:VALUE  dump: mnt[MOUNTPOINT]:KEY marks a mount as\n"
@@ -571,6 +577,9 @@ static enum parse_result parse_options(int argc, char **argv)
 			break;
 		case OPT_ALLOW_UNTRUSTED:
 			opts.allow_untrusted_images = true;
+			break;
+		case OPT_KEY_FILE:
+			opts.key_file = optarg;
 			break;
 		case OPT_ROOT:
 			opts.root = optarg;

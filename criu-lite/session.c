@@ -11,6 +11,7 @@
 
 #include "cr.h"
 #include "image.h"
+#include "image-mac.h"
 #include "log.h"
 #include "open-file.h"
 
@@ -23,6 +24,13 @@
  */
 int cr_take_images_dir(const struct cr_options *o, int *ret_dfd)
 {
+	/* The key first: a bad one is refused before the directory is touched. */
+	if (o->key_file) {
+		int ret = img_key_load(o->key_file);
+
+		if (ret)
+			return ret;
+	}
 	/* The page server writes pages-N.img into -D: a directory a dump could write. */
 	if (!strcmp(o->command, "dump") || !strcmp(o->command, "pre-dump") || !strcmp(o->command, "page-server"))
 		return img_dir_lock(o->images_dir, IMG_DIR_DUMP, ret_dfd);
@@ -30,6 +38,8 @@ int cr_take_images_dir(const struct cr_options *o, int *ret_dfd)
 		/* Root restores what another user could have written only when told to. */
 		img_trust_set(geteuid() == 0 && !o->allow_untrusted_images ? IMG_TRUST_REFUSE
 									  : IMG_TRUST_WARN);
+		/* A signed dump is restored with its key or not at all. */
+		img_mac_policy_set(IMG_MAC_NEED_KEY);
 		return img_dir_lock(o->images_dir, strcmp(o->command, "restore") ? IMG_DIR_SERVE : IMG_DIR_RESTORE,
 				    ret_dfd);
 	}
