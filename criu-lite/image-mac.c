@@ -4,6 +4,7 @@
  * gives HMAC-SHA256 (SHA-NI) and Poly1305 (AVX-512).
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -286,8 +287,8 @@ static void le64(uint8_t *p, uint64_t v)
  * HMAC-SHA256 under K_dump of: label, 0, name, 0, u64 @off, u32 @idx,
  * u64 @len, then @len bytes of @buf. Full HMAC_SIZE bytes into @out.
  */
-static int dump_hmac(const uint8_t *dump_id, const char *label, const char *name, uint64_t off, uint32_t idx,
-		     const void *buf, uint64_t len, uint8_t *out)
+static int dump_hmac_locked(const uint8_t *dump_id, const char *label, const char *name, uint64_t off,
+			    uint32_t idx, const void *buf, uint64_t len, uint8_t *out)
 {
 	EVP_MAC_CTX *c = dump_ctx(dump_id);
 	uint8_t pos[20];
@@ -302,9 +303,22 @@ static int dump_hmac(const uint8_t *dump_id, const char *label, const char *name
 	/* NULL key: the same key again (OpenSSL 3's HMAC keeps it). */
 	if (!EVP_MAC_init(c, NULL, 0, NULL) || !EVP_MAC_update(c, (const uint8_t *)label, strlen(label) + 1) ||
 	    !EVP_MAC_update(c, (const uint8_t *)name, strlen(name) + 1) || !EVP_MAC_update(c, pos, sizeof(pos)) ||
-	    (len && !EVP_MAC_update(c, buf, len)) || !EVP_MAC_final(c, out, &olen, HMAC_SIZE) || olen != HMAC_SIZE)
+	    (buf && len && !EVP_MAC_update(c, buf, len)) || !EVP_MAC_final(c, out, &olen, HMAC_SIZE) || olen != HMAC_SIZE)
 		return ossl_err("HMAC of an image record");
 	return 0;
+}
+
+/* The per-dump contexts are shared: restore checks pages in a thread of its own meanwhile. */
+static int dump_hmac(const uint8_t *dump_id, const char *label, const char *name, uint64_t off, uint32_t idx,
+		     const void *buf, uint64_t len, uint8_t *out)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	int ret;
+
+	pthread_mutex_lock(&lock);
+	ret = dump_hmac_locked(dump_id, label, name, off, idx, buf, len, out);
+	pthread_mutex_unlock(&lock);
+	return ret;
 }
 
 int img_mac_record(const uint8_t *dump_id, const char *label, const char *name, uint64_t off, uint32_t idx,

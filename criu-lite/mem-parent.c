@@ -29,6 +29,8 @@
 struct prun {
 	uint64_t vaddr, len, off;	/* vaddr first: addr_cmp() */
 	uint32_t crc;
+	bool has_mac;
+	uint8_t mac[IMG_MAC_SIZE];
 	bool in_parent, used;
 };
 
@@ -195,7 +197,9 @@ static int level_load(struct plevel *l, unsigned depth, pid_t pid)
 			r = &l->runs[l->nr++];
 			*r = (struct prun){ .vaddr = pe->vaddr, .len = (uint64_t)pe->nr_pages * PAGE_SIZE,
 					    .crc = pe->crc, .in_parent = pe->has_in_parent && pe->in_parent };
-			if (!r->in_parent) {
+			if (!r->in_parent)
+				ret = mem_run_mac(pe, img->name, &r->has_mac, r->mac);
+			if (!ret && !r->in_parent) {
 				r->off = off;
 				off += r->len;
 				if (off > l->data_end)
@@ -301,8 +305,10 @@ int mem_parent_checks(struct mem_parents *ps, struct mem_plan *plan)
 			if (!n)
 				return -ENOMEM;
 			plan->checks = n;
-			n[plan->nr_checks++] = (struct mem_check){ .src = d + 1, .off = l->runs[i].off,
-								   .len = l->runs[i].len, .crc = l->runs[i].crc };
+			n[plan->nr_checks] = (struct mem_check){ .src = d + 1, .off = l->runs[i].off,
+								 .len = l->runs[i].len, .crc = l->runs[i].crc,
+								 .has_mac = l->runs[i].has_mac };
+			memcpy(n[plan->nr_checks++].mac, l->runs[i].mac, IMG_MAC_SIZE);
 		}
 	}
 	return 0;
@@ -311,6 +317,11 @@ int mem_parent_checks(struct mem_parents *ps, struct mem_plan *plan)
 int mem_parents_fd(const struct mem_parents *ps, unsigned src)
 {
 	return ps && src >= 1 && src <= ps->nr ? ps->lv[src - 1].pages->fd : -EBADF;
+}
+
+const struct img *mem_parents_img(const struct mem_parents *ps, unsigned src)
+{
+	return ps && src >= 1 && src <= ps->nr ? ps->lv[src - 1].pages : NULL;
 }
 
 int mem_parents_fds_high(struct mem_parents *ps, int from)

@@ -20,6 +20,7 @@
 #include "compiler.h"
 #include "cr.h"
 #include "image.h"
+#include "image-mac.h"
 #include "infect.h"
 #include "log.h"
 #include "open-file.h"
@@ -230,6 +231,7 @@ struct page_dumper {
 	uint64_t ref_addr, ref_off;		/* pending run of shared pages */
 	uint32_t ref_len;
 	struct page_xfer_sum *sums;		/* of a batch, for the page sink */
+	uint8_t (*macs)[IMG_MAC_SIZE];		/* of a batch, signed dumps only */
 	struct mem_track_task *track;		/* pages the parent image holds; NULL: none */
 	uint64_t par_addr;			/* pending run of those */
 	uint32_t par_len;
@@ -262,6 +264,8 @@ static int flush_batch(struct page_dumper *d)
 	int ret, err = 0;
 	uint32_t i;
 
+	uint64_t off = page_xfer_offset(d->pages);
+
 	if (!b->nr_iovs)
 		return 0;
 	ret = infect_cmd_send(d->ctl, PARASITE_CMD_DUMP_PAGES, d->pipe_w);
@@ -274,13 +278,22 @@ static int flush_batch(struct page_dumper *d)
 	if (err || ret)
 		return err ? err : ret;
 
+	for (i = 0; i < b->nr_iovs; i++)
+		d->sums[i] = (struct page_xfer_sum){ (uint64_t)b->iovs[i].nr_pages * PAGE_SIZE, b->iovs[i].crc };
+	/* Signed by cr from what reached the image: the parasite runs in the task, which must not hold the key. */
+	ret = d->macs ? page_xfer_mac_runs(d->pages, off, d->sums, b->nr_iovs, d->macs) : 0;
+	if (ret)
+		return ret;
 	for (i = 0; i < b->nr_iovs; i++) {
 		PagemapEntry pe = PAGEMAP_ENTRY__INIT;
 
 		pe.vaddr = b->iovs[i].addr;
 		pe.nr_pages = b->iovs[i].nr_pages;
 		pe.crc = b->iovs[i].crc;
-		d->sums[i] = (struct page_xfer_sum){ (uint64_t)pe.nr_pages * PAGE_SIZE, pe.crc };
+		if (d->macs) {
+			pe.has_mac = true;
+			pe.mac = (ProtobufCBinaryData){ IMG_MAC_SIZE, d->macs[i] };
+		}
 		ret = pb_write_one(d->pagemap, &pe, PB_PAGEMAP);
 		if (ret)
 			return ret;
@@ -455,8 +468,11 @@ int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
 		   struct mem_dump_stats *st)
 {
 	_cleanup_free_ struct page_xfer_sum *sums = xmalloc(sizeof(*sums) * PARASITE_MAX_IOVS);
+	_cleanup_free_ uint8_t (*macs)[IMG_MAC_SIZE] = img_key_loaded() ? xmalloc(IMG_MAC_SIZE * PARASITE_MAX_IOVS)
+								   : NULL;
 	struct page_dumper d = { .ctl = ctl, .pid = pid, .batch = infect_data(ctl), .pipe_r = -1, .pipe_w = -1,
-				 .pagemap = pagemap, .pages = pages, .dd = dd, .sums = sums, .track = track };
+				 .pagemap = pagemap, .pages = pages, .dd = dd, .sums = sums, .macs = macs,
+				 .track = track };
 	PagemapHead head = PAGEMAP_HEAD__INIT;
 	_cleanup_free_ uint64_t *pme = xmalloc(PAGEMAP_BATCH * 8);
 	uint64_t scanned = 0;
@@ -465,7 +481,7 @@ int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
 	size_t i;
 	int ret;
 
-	if (!pme || !sums)
+	if (!pme || !sums || (img_key_loaded() && !macs))
 		return -ENOMEM;
 	pm_fd = proc_pagemap_open(pid);
 	if (pm_fd < 0)
@@ -595,11 +611,16 @@ int mem_read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct me
 			}
 		}
 		if (!ret) {
-			struct mem_run *run = &plan->runs[plan->nr_runs++];
+			struct mem_run *run = &plan->runs[plan->nr_runs];
 
 			*run = (struct mem_run){ .vaddr = pe->vaddr, .len = len, .crc = pe->crc,
 						 .shared = pe->has_shared_off,
 						 .off = pe->has_shared_off ? pe->shared_off : off };
+			ret = run->shared ? 0 : mem_run_mac(pe, img->name, &run->has_mac, run->mac);
+		}
+		if (!ret) {
+			struct mem_run *run = &plan->runs[plan->nr_runs++];
+
 			/* .lazy: lazy_mark_runs() decides */
 			if (!run->shared)
 				off += len;
@@ -611,6 +632,17 @@ int mem_read_runs(int dfd, pid_t pid, const MmEntry *mm, int pages_fd, struct me
 	return ret ? ret : mem_parent_checks(parents, plan);
 }
 
+int mem_run_mac(const PagemapEntry *pe, const char *name, bool *has, uint8_t *mac)
+{
+	*has = pe->has_mac && pe->mac.len == IMG_MAC_SIZE;
+	if (*has)
+		memcpy(mac, pe->mac.data, IMG_MAC_SIZE);
+	else if (img_key_loaded())
+		return pr_errno(-EBADMSG, "%s: the run at %lx has no MAC of its pages", name,
+				(unsigned long)pe->vaddr);
+	return 0;
+}
+
 #define VERIFY_WINDOW	(8UL << 20)
 
 /* The CRC32C of @len bytes at @off of @fd, through a window that moves along (*@win). */
@@ -620,6 +652,17 @@ struct verify_win {
 	uint64_t off, len;
 };
 
+/*
+ * What a run's bytes must give: with a key, the MAC @mac (of the bytes at
+ * their offset of the page image @pages); else the CRC32C @crc.
+ */
+struct run_want {
+	uint32_t crc;
+	const uint8_t *mac;		/* NULL: no key, @crc */
+	const struct img *pages;	/* NULL: the dump's own pages-N.img */
+	uint32_t pages_id;
+};
+
 static void win_drop(struct verify_win *w)
 {
 	if (w->p)
@@ -627,10 +670,27 @@ static void win_drop(struct verify_win *w)
 	w->p = NULL;
 }
 
-static int win_crc(struct verify_win *w, int fd, uint64_t off, uint64_t left, uint32_t *ret_crc)
+/* Checks @left bytes at @off of @fd against @want: 0, -EBADMSG, or -errno. */
+static int win_check(struct verify_win *w, int fd, uint64_t off, uint64_t left, const struct run_want *want)
 {
+	struct img_mac_data *m = NULL;
+	uint8_t mac[IMG_MAC_SIZE];
 	uint32_t crc = 0;
+	int ret = 0;
 
+	if (want->mac) {
+		uint8_t id[IMG_DUMP_ID_SIZE];
+		char name[32];
+
+		if (!want->pages) {
+			img_dump_id_get(id);
+			snprintf(name, sizeof(name), img_descs[IMG_PAGES].fmt, want->pages_id);
+		}
+		ret = img_mac_data_start(want->pages ? want->pages->dump_id : id,
+					 want->pages ? want->pages->name : name, off, left, &m);
+		if (ret)
+			return ret;
+	}
 	if (w->fd != fd)
 		win_drop(w);
 	w->fd = fd;
@@ -645,16 +705,26 @@ static int win_crc(struct verify_win *w, int fd, uint64_t off, uint64_t left, ui
 			w->p = mmap(NULL, w->len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, w->off);
 			if (w->p == MAP_FAILED) {
 				w->p = NULL;
+				img_mac_data_free(m);
 				return -errno;
 			}
 		}
 		n = min(left, w->off + w->len - off);
-		crc = crc32c(crc, w->p + (off - w->off), n);
+		if (m)
+			ret = img_mac_data_update(m, w->p + (off - w->off), n);
+		else
+			crc = crc32c(crc, w->p + (off - w->off), n);
+		if (ret) {
+			img_mac_data_free(m);
+			return ret;
+		}
 		off += n;
 		left -= n;
 	}
-	*ret_crc = crc;
-	return 0;
+	if (!m)
+		return crc == want->crc ? 0 : -EBADMSG;
+	ret = img_mac_data_end(m, mac);
+	return ret ? ret : img_mac_equal(mac, want->mac) ? 0 : -EBADMSG;
 }
 
 /* The whole parent runs this task reads from: checked as the dump's own are (indices past nr_runs). */
@@ -662,11 +732,10 @@ static int verify_checks(struct verify_win *w, const struct mem_plan *plan, unsi
 {
 	for (unsigned i = 0; i < plan->nr_checks; i++) {
 		const struct mem_check *c = &plan->checks[i];
-		uint32_t crc;
-		int ret = win_crc(w, mem_parents_fd(plan->parents, c->src), c->off, c->len, &crc);
+		struct run_want want = { .crc = c->crc, .mac = c->has_mac && img_key_loaded() ? c->mac : NULL,
+					 .pages = mem_parents_img(plan->parents, c->src) };
+		int ret = win_check(w, mem_parents_fd(plan->parents, c->src), c->off, c->len, &want);
 
-		if (!ret && crc != c->crc)
-			ret = -EBADMSG;
 		if (ret) {
 			*ret_bad = plan->nr_runs + i;
 			return ret;
@@ -686,13 +755,13 @@ int mem_verify_pages(int pages_fd, const struct mem_plan *plan, unsigned *ret_ba
 		return ret;
 	}
 	for (i = 0; i < plan->nr_runs && !ret; i++) {
-		uint32_t crc;
+		const struct mem_run *r = &plan->runs[i];
+		struct run_want want = { .crc = r->crc, .mac = r->has_mac && img_key_loaded() ? r->mac : NULL,
+					 .pages_id = plan->pages_id };
 
-		if (plan->runs[i].shared || (plan->runs[i].lazy && !plan->verify_lazy))
+		if (r->shared || (r->lazy && !plan->verify_lazy))
 			continue;
-		ret = win_crc(&w, pages_fd, plan->runs[i].off, plan->runs[i].len, &crc);
-		if (!ret && crc != plan->runs[i].crc)
-			ret = -EBADMSG;
+		ret = win_check(&w, pages_fd, r->off, r->len, &want);
 	}
 	win_drop(&w);
 	if (ret)
@@ -703,13 +772,13 @@ int mem_verify_pages(int pages_fd, const struct mem_plan *plan, unsigned *ret_ba
 void mem_log_bad_run(const struct mem_plan *plan, unsigned bad)
 {
 	if (bad >= plan->nr_runs && bad - plan->nr_runs < plan->nr_checks)
-		pr_err("parent image %u: pages-N.img: checksum mismatch in the %lu pages at file offset %lu",
-		       plan->checks[bad - plan->nr_runs].src,
+		pr_err("parent image %u: pages-N.img: %s mismatch in the %lu pages at file offset %lu",
+		       plan->checks[bad - plan->nr_runs].src, img_key_loaded() ? "MAC" : "checksum",
 		       (unsigned long)(plan->checks[bad - plan->nr_runs].len / PAGE_SIZE),
 		       (unsigned long)plan->checks[bad - plan->nr_runs].off);
 	else if (bad < plan->nr_runs)
-		pr_err("pages-%u.img: checksum mismatch in the %lu pages at file offset %lu (address %lx)",
-		       plan->pages_id, (unsigned long)(plan->runs[bad].len / PAGE_SIZE),
+		pr_err("pages-%u.img: %s mismatch in the %lu pages at file offset %lu (address %lx)",
+		       plan->pages_id, img_key_loaded() ? "MAC" : "checksum", (unsigned long)(plan->runs[bad].len / PAGE_SIZE),
 		       (unsigned long)plan->runs[bad].off, (unsigned long)plan->runs[bad].vaddr);
 }
 

@@ -7,6 +7,7 @@
 
 #include "inventory.pb-c.h"
 #include "mm.pb-c.h"
+#include "image-mac.h"
 
 struct img;
 struct parasite_ctl;
@@ -167,6 +168,8 @@ struct mem_run {
 	uint64_t len;
 	uint64_t off;			/* where its bytes are in the page image */
 	uint32_t crc;			/* CRC32C the dump recorded */
+	bool has_mac;			/* signed: @mac, checked instead of @crc with a key */
+	uint8_t mac[IMG_MAC_SIZE];
 	bool shared;			/* bytes stored (and checked) for another task, or by a check */
 	uint8_t src;			/* 0: the dump's page image; N: parent image N's (mem-parent.c) */
 	bool lazy;			/* --lazy-pages: the daemon fills it and checks it (lazy.h) */
@@ -177,6 +180,8 @@ struct mem_check {
 	uint8_t src;
 	uint64_t off, len;
 	uint32_t crc;
+	bool has_mac;
+	uint8_t mac[IMG_MAC_SIZE];
 };
 
 #define MEM_MAX_PARENTS		16	/* images in a pre-copy chain above a dump */
@@ -227,6 +232,14 @@ int mem_parents_open(int dfd, const InventoryEntry *inv, struct mem_parents **re
 int mem_parent_resolve(struct mem_parents *ps, pid_t pid, uint64_t vaddr, uint64_t len, struct mem_plan *plan);
 int mem_parent_checks(struct mem_parents *ps, struct mem_plan *plan);
 int mem_parents_fd(const struct mem_parents *ps, unsigned src);
+/* The page image of parent @src (1-based), for its name and dump id (MACs); NULL if none. */
+const struct img *mem_parents_img(const struct mem_parents *ps, unsigned src);
+/*
+ * Signed dumps: copies the MAC of @pe into @has/@mac; with a key loaded, a
+ * run of bytes stored without one is refused (-EBADMSG, logged naming @name).
+ */
+struct PagemapEntry;
+int mem_run_mac(const struct PagemapEntry *pe, const char *name, bool *has, uint8_t *mac);
 int mem_parents_fds_high(struct mem_parents *ps, int from);
 unsigned mem_parents_nr(const struct mem_parents *ps);
 void mem_parents_free(struct mem_parents *ps);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "compiler.h"
 #include "cr.h"
 #include "image.h"
+#include "image-mac.h"
 #include "io.h"
 #include "log.h"
 #include "page-wire.h"
@@ -31,6 +33,7 @@ struct page_xfer {
 	uint64_t off;			/* of the next byte */
 	uint64_t summed;		/* remote: bytes whose SUMS went */
 	struct sigaction old_pipe;	/* remote: SIGPIPE as it was */
+	int rfd;			/* local, signed: the file again, for reading (mmap) */
 };
 
 /* A lost connection says so, whatever the errno of the call that saw it. */
@@ -95,10 +98,14 @@ int page_xfer_open(const struct cr_options *o, int dfd, unsigned id, struct page
 
 	if (!x)
 		return -ENOMEM;
-	x->sk = -1;
+	x->sk = x->rfd = -1;
 	x->id = id;
 	x->off = x->summed = IMG_PAGES_DATA_OFF;
-	err = o->ps.on ? open_remote(o, id, x) : img_open(dfd, IMG_PAGES, id, O_WRONLY, &x->img);
+	if (o->ps.on && img_key_loaded())
+		err = pr_errno(-EOPNOTSUPP, "--key-file with --page-server: the page server cannot sign the pages "
+			       "it receives yet; dump signed images locally");
+	else
+		err = o->ps.on ? open_remote(o, id, x) : img_open(dfd, IMG_PAGES, id, O_WRONLY, &x->img);
 	if (err) {
 		page_xfer_free(x);
 		return err;
@@ -141,6 +148,53 @@ int page_xfer_splice(struct page_xfer *x, pid_t pid, int pipe_r, uint64_t len)
 	}
 	x->off += len;
 	return 0;
+}
+
+int page_xfer_mac_runs(struct page_xfer *x, uint64_t off, const struct page_xfer_sum *runs, unsigned nr,
+		       uint8_t (*ret_macs)[IMG_MAC_SIZE])
+{
+	uint64_t start = ALIGN_DOWN(off, PAGE_SIZE), len = off - start;
+	const unsigned char *p;
+	int err = 0;
+
+	if (!x->img)
+		return pr_errno(-EOPNOTSUPP, "%s: pages sent to a page server cannot be signed", x->peer);
+	for (unsigned i = 0; i < nr; i++)
+		len += runs[i].len;
+	if (!len)
+		return 0;
+	if (x->rfd < 0) {
+		char path[32];
+
+		/* The image is open write-only: mmap needs it readable. */
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", x->img->fd);
+		x->rfd = open(path, O_RDONLY | O_CLOEXEC);
+		if (x->rfd < 0)
+			return pr_errno(-errno, "%s: opening it again to sign its pages", x->img->name);
+	}
+	/* The bytes are in the page cache still: map them rather than copy them. */
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, x->rfd, start);
+	if (p == MAP_FAILED)
+		return pr_errno(-errno, "%s: mapping %lu bytes at %lu to sign them", x->img->name,
+				(unsigned long)len, (unsigned long)start);
+	for (unsigned i = 0; i < nr && !err; i++) {
+		err = img_mac_data(x->img->dump_id, x->img->name, off, p + (off - start), runs[i].len, ret_macs[i]);
+		off += runs[i].len;
+	}
+	munmap((void *)p, len);
+	return err;
+}
+
+int page_xfer_mac_buf(struct page_xfer *x, const void *buf, uint64_t len, uint8_t *ret_mac)
+{
+	uint8_t id[IMG_DUMP_ID_SIZE];
+	char name[32];
+
+	if (x->img)
+		return img_mac_data(x->img->dump_id, x->img->name, x->off, buf, len, ret_mac);
+	img_dump_id_get(id);
+	snprintf(name, sizeof(name), img_descs[IMG_PAGES].fmt, x->id);
+	return img_mac_data(id, name, x->off, buf, len, ret_mac);
 }
 
 int page_xfer_write(struct page_xfer *x, pid_t pid, const void *buf, uint64_t len)
@@ -253,6 +307,8 @@ void page_xfer_free(struct page_xfer *x)
 	if (!x)
 		return;
 	img_close(x->img);
+	if (x->rfd >= 0)
+		close(x->rfd);
 	if (x->sk >= 0) {
 		close(x->sk);
 		sigaction(SIGPIPE, &x->old_pipe, NULL);

@@ -36,6 +36,7 @@
 #include "files-remap.h"
 #include "guard.h"
 #include "image.h"
+#include "image-mac.h"
 #include "infect.h"
 #include "inventory.pb-c.h"
 #include "lazy.h"
@@ -212,6 +213,10 @@ static int read_images(struct restore_ctx *r)
 	if (!err)
 		err = mem_parents_open(r->dfd, r->inv, &r->parents);
 	/* The lazy-pages daemon serves the dump's own page image only. */
+	/* The daemon checks the runs it serves by their CRC32C only. */
+	if (!err && r->o->lazy_pages && img_key_loaded())
+		err = pr_errno(-EOPNOTSUPP, "--lazy-pages with --key-file: the lazy-pages daemon cannot check the "
+			       "pages' MACs yet: restore signed images without --lazy-pages");
 	if (!err && r->parents && r->o->lazy_pages)
 		err = pr_errno(-EOPNOTSUPP, "--lazy-pages: the images are a pre-copy dump (pages in parent "
 			       "images); lazy restore of those is not supported yet: restore without it");
