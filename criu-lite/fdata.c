@@ -13,19 +13,67 @@
 #include "log.h"
 #include "files-priv.h"
 #include "image.h"
+#include "image-mac.h"
 #include "io.h"
 
 /* ==== dump ============================================================== */
 
+/*
+ * Signed dumps: the data_refs' MACs live here until the dump's records
+ * are written (a DataRef points to its MAC), freed with the files_dump.
+ */
+#define MACS_PER_BLOCK	256
+struct fdata_macs {
+	struct fdata_macs *next;
+	unsigned used;
+	uint8_t mac[MACS_PER_BLOCK][IMG_MAC_SIZE];
+};
+
+void fdata_macs_free(struct files_dump *df)
+{
+	while (df->macs) {
+		struct fdata_macs *m = df->macs;
+
+		df->macs = m->next;
+		free(m);
+	}
+}
+
+/* Room for the MAC of @ref, which it then points to. NULL if out of memory. */
+static uint8_t *ref_mac(struct files_dump *df, DataRef *ref)
+{
+	struct fdata_macs *m = df->macs;
+
+	if (!m || m->used == MACS_PER_BLOCK) {
+		m = xzalloc(sizeof(*m));
+		if (!m)
+			return NULL;
+		m->next = df->macs;
+		df->macs = m;
+	}
+	ref->has_mac = true;
+	ref->mac = (ProtobufCBinaryData){ IMG_MAC_SIZE, m->mac[m->used] };
+	return m->mac[m->used++];
+}
+
 int fdata_append(struct files_dump *df, const void *buf, size_t len, DataRef *ref)
 {
 	struct img *img = df->fdata;
+	uint8_t *mac;
 	int err;
 
 	data_ref__init(ref);
 	ref->off = img->off;
 	ref->len = len;
 	ref->crc = crc32c(0, buf, len);
+	if (img_key_loaded()) {
+		mac = ref_mac(df, ref);
+		if (!mac)
+			return -ENOMEM;
+		err = img_mac_data(img->dump_id, img->name, ref->off, buf, len, mac);
+		if (err)
+			return err;
+	}
 	err = write_all(img->fd, buf, len);
 	if (err)
 		return pr_errno(err, "%s: writing file data", img->name);
@@ -33,22 +81,16 @@ int fdata_append(struct files_dump *df, const void *buf, size_t len, DataRef *re
 	return 0;
 }
 
-int fdata_append_fd(struct files_dump *df, int fd, uint64_t off, uint64_t len, DataRef *ref)
+/* Copies @len bytes at @off of @fd to the end of @img through @buf (@chunk bytes), summing them. 0 or -errno (logged). */
+static int fdata_copy_in(struct img *img, int fd, uint64_t off, uint64_t len, char *buf, size_t chunk,
+			 uint32_t *ret_crc, struct img_mac_data *m)
 {
-	enum { CHUNK = 1 << 20 };
-	_cleanup_free_ char *buf = xmalloc(CHUNK);
-	struct img *img = df->fdata;
 	uint64_t done = 0;
 	uint32_t crc = 0;
 	int err;
 
-	if (!buf)
-		return -ENOMEM;
-	data_ref__init(ref);
-	ref->off = img->off;
-	ref->len = len;
 	while (done < len) {
-		size_t want = len - done < CHUNK ? len - done : CHUNK;
+		size_t want = len - done < chunk ? len - done : chunk;
 		ssize_t n = pread(fd, buf, want, off + done);
 
 		if (n < 0 && errno == EINTR)
@@ -62,8 +104,44 @@ int fdata_append_fd(struct files_dump *df, int fd, uint64_t off, uint64_t len, D
 		if (err)
 			return pr_errno(err, "%s: writing file data", img->name);
 		crc = crc32c(crc, buf, n);
+		err = m ? img_mac_data_update(m, buf, n) : 0;
+		if (err)
+			return err;
 		done += n;
 	}
+	*ret_crc = crc;
+	return 0;
+}
+
+int fdata_append_fd(struct files_dump *df, int fd, uint64_t off, uint64_t len, DataRef *ref)
+{
+	enum { CHUNK = 1 << 20 };
+	_cleanup_free_ char *buf = xmalloc(CHUNK);
+	struct img *img = df->fdata;
+	struct img_mac_data *m = NULL;
+	uint8_t *mac = NULL;
+	uint32_t crc = 0;
+	int err;
+
+	if (!buf)
+		return -ENOMEM;
+	data_ref__init(ref);
+	ref->off = img->off;
+	ref->len = len;
+	if (img_key_loaded()) {
+		mac = ref_mac(df, ref);
+		if (!mac)
+			return -ENOMEM;
+		err = img_mac_data_start(img->dump_id, img->name, ref->off, len, &m);
+		if (err)
+			return err;
+	}
+	err = fdata_copy_in(img, fd, off, len, buf, CHUNK, &crc, m);
+	if (!err && m)
+		err = img_mac_data_end(TAKE_PTR(m), mac);
+	img_mac_data_free(m);
+	if (err)
+		return err;
 	ref->crc = crc;
 	img->off += len;
 	return 0;
@@ -117,8 +195,10 @@ int fdata_read(struct files_rst *rf, const DataRef *ref, void *buf)
 					(unsigned long long)ref->len, (unsigned long long)ref->off);
 		done += n;
 	}
-	if (crc32c(0, buf, ref->len) != ref->crc)
-		return pr_errno(-EBADMSG, "fdata.img: checksum mismatch in %llu bytes at %llu",
+	if (img_data_check("fdata.img", ref->off, buf, ref->len, ref->crc, ref->has_mac ? ref->mac.data : NULL,
+			   ref->mac.len))
+		return pr_errno(-EBADMSG, "fdata.img: %s mismatch in %llu bytes at %llu",
+				img_key_loaded() ? "MAC" : "checksum",
 				(unsigned long long)ref->len, (unsigned long long)ref->off);
 	return 0;
 }
@@ -127,6 +207,8 @@ int fdata_copy_to_fd(struct files_rst *rf, const DataRef *ref, int fd)
 {
 	enum { CHUNK = 1 << 20 };
 	_cleanup_free_ char *buf = xmalloc(CHUNK);
+	struct img_mac_data *m = NULL;
+	uint8_t id[IMG_DUMP_ID_SIZE], mac[IMG_MAC_SIZE];
 	uint64_t done = 0;
 	uint32_t crc = 0;
 	int err = fdata_ref_check(rf, ref);
@@ -135,25 +217,46 @@ int fdata_copy_to_fd(struct files_rst *rf, const DataRef *ref, int fd)
 		return err;
 	if (!buf)
 		return -ENOMEM;
+	if (img_key_loaded()) {
+		if (!ref->has_mac || ref->mac.len != IMG_MAC_SIZE)
+			return pr_errno(-EBADMSG, "fdata.img: %llu bytes at %llu have no MAC",
+					(unsigned long long)ref->len, (unsigned long long)ref->off);
+		img_dump_id_get(id);
+		err = img_mac_data_start(id, "fdata.img", ref->off, ref->len, &m);
+		if (err)
+			return err;
+	}
 	while (done < ref->len) {
 		size_t want = ref->len - done < CHUNK ? ref->len - done : CHUNK;
 		ssize_t n = pread(rf->fdata_fd, buf, want, ref->off + done);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			return pr_errno(-errno, "fdata.img: reading at %llu", (unsigned long long)(ref->off + done));
-		if (n == 0)
-			return pr_errno(-EBADMSG, "fdata.img is truncated (%llu bytes at %llu expected)",
-					(unsigned long long)ref->len, (unsigned long long)ref->off);
+		if (n <= 0) {
+			err = n < 0 ? pr_errno(-errno, "fdata.img: reading at %llu", (unsigned long long)(ref->off + done))
+				    : pr_errno(-EBADMSG, "fdata.img is truncated (%llu bytes at %llu expected)",
+					       (unsigned long long)ref->len, (unsigned long long)ref->off);
+			break;
+		}
 		crc = crc32c(crc, buf, n);
-		err = write_all(fd, buf, n);
+		err = m ? img_mac_data_update(m, buf, n) : 0;
+		if (!err) {
+			err = write_all(fd, buf, n);
+			if (err)
+				pr_errno(err, "writing restored file content");
+		}
 		if (err)
-			return pr_errno(err, "writing restored file content");
+			break;
 		done += n;
 	}
-	if (crc != ref->crc)
-		return pr_errno(-EBADMSG, "fdata.img: checksum mismatch in %llu bytes at %llu",
+	if (!err && m)
+		err = img_mac_data_end(TAKE_PTR(m), mac);
+	img_mac_data_free(m);
+	if (err)
+		return err;
+	if (img_key_loaded() ? !img_mac_equal(mac, ref->mac.data) : crc != ref->crc)
+		return pr_errno(-EBADMSG, "fdata.img: %s mismatch in %llu bytes at %llu",
+				img_key_loaded() ? "MAC" : "checksum",
 				(unsigned long long)ref->len, (unsigned long long)ref->off);
 	return 0;
 }

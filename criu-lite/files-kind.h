@@ -188,6 +188,8 @@ int files_fdinfo_u64(const struct fd_dump *d, const char *key, int base, uint64_
 int fdata_append(struct files_dump *df, const void *buf, size_t len, DataRef *ref);
 /* Appends @len bytes read from @fd at @off (pread) to fdata.img. */
 int fdata_append_fd(struct files_dump *df, int fd, uint64_t off, uint64_t len, DataRef *ref);
+/* Frees the MACs of @df's data_refs (signed dumps), once its records are written. */
+void fdata_macs_free(struct files_dump *df);
 
 /* ---- services for kinds: restore --------------------------------------- */
 

@@ -67,6 +67,7 @@ struct files_dump {
 	size_t nr_deferred, cap_deferred;
 	int *held;			/* files-mapped.c's: files of mappings, kept open */
 	size_t nr_held;
+	struct fdata_macs *macs;	/* fdata.c's: signed dumps, the data_refs' MACs */
 };
 
 /* files.c */

@@ -167,6 +167,7 @@ void files_dump_free(struct files_dump *df)
 		return;
 	img_close(df->files);
 	img_close(df->fdata);
+	fdata_macs_free(df);
 	files_ident_free(df->ident);
 	for (size_t i = 0; i < df->nr_held; i++)
 		close(df->held[i]);

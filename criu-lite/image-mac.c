@@ -399,6 +399,23 @@ int img_mac_data(const uint8_t *dump_id, const char *name, uint64_t off, const v
 	return img_mac_data_end(m, ret_mac);
 }
 
+int img_data_check(const char *name, uint64_t off, const void *buf, uint64_t len, uint32_t crc,
+		   const uint8_t *mac, size_t mac_len)
+{
+	uint8_t id[IMG_DUMP_ID_SIZE], got[IMG_MAC_SIZE];
+	int ret;
+
+	if (!mk.loaded)
+		return crc32c(0, buf, len) == crc ? 0 : -EBADMSG;
+	if (!mac || mac_len != IMG_MAC_SIZE)
+		return -EBADMSG;
+	img_dump_id_get(id);
+	ret = img_mac_data(id, name, off, buf, len, got);
+	if (ret)
+		return ret;
+	return img_mac_equal(got, mac) ? 0 : -EBADMSG;
+}
+
 bool img_mac_equal(const uint8_t *a, const uint8_t *b)
 {
 	return CRYPTO_memcmp(a, b, IMG_MAC_SIZE) == 0;

@@ -72,6 +72,16 @@ void img_mac_data_free(struct img_mac_data *m);
 int img_mac_data(const uint8_t *dump_id, const char *name, uint64_t off, const void *buf, uint64_t len,
 		 uint8_t *ret_mac);
 
+/*
+ * Checks the @len bytes at @buf, stored at offset @off of image @name of
+ * the dump being read (its dump id), against what the record describing
+ * them keeps: with a key loaded, the MAC @mac of @mac_len bytes (NULL:
+ * none, which is refused); without one, the CRC32C @crc. Returns 0 or
+ * -EBADMSG (not logged: the caller names the bytes), -errno (logged).
+ */
+int img_data_check(const char *name, uint64_t off, const void *buf, uint64_t len, uint32_t crc,
+		   const uint8_t *mac, size_t mac_len);
+
 /* Constant-time comparison of two MACs. */
 bool img_mac_equal(const uint8_t *a, const uint8_t *b);
 

@@ -16,6 +16,7 @@
 #include "cleanup.h"
 #include "compiler.h"
 #include "image.h"
+#include "image-mac.h"
 #include "log.h"
 #include "mem.h"
 #include "memfd.h"
@@ -94,6 +95,7 @@ int shmem_scan(int obj_fd, uint64_t size, bool skip_zero, char *buf, shmem_run_f
 struct dump_runs {
 	ShmemEntry *e;
 	ShmemRun *runs;
+	uint8_t (*macs)[IMG_MAC_SIZE];	/* signed dumps: one per run */
 	size_t cap;
 	struct page_xfer *pages;
 	uint64_t *bytes;
@@ -107,18 +109,25 @@ static int dump_run(void *arg, uint64_t off, uint64_t len, const char *buf)
 	int err;
 
 	if (dr->e->n_runs == dr->cap) {
-		ShmemRun *n = xrealloc(dr->runs, sizeof(*n) * (dr->cap = dr->cap ? dr->cap * 2 : 16));
+		size_t cap = dr->cap ? dr->cap * 2 : 16;
+		ShmemRun *n = xrealloc(dr->runs, sizeof(*n) * cap);
+		void *m = n ? xrealloc(dr->macs, IMG_MAC_SIZE * cap) : NULL;
 
-		if (!n)
+		if (n)
+			dr->runs = n;
+		if (!m)
 			return -ENOMEM;
-		dr->runs = n;
+		dr->macs = m;
+		dr->cap = cap;
 	}
 	r = &dr->runs[dr->e->n_runs];
 	shmem_run__init(r);
 	r->off = off;
 	r->nr_pages = len / PAGE_SIZE;
 	r->crc = crc32c(0, buf, len);
-	err = page_xfer_write(dr->pages, 0, buf, len);
+	err = img_key_loaded() ? page_xfer_mac_buf(dr->pages, buf, len, dr->macs[dr->e->n_runs]) : 0;
+	if (!err)
+		err = page_xfer_write(dr->pages, 0, buf, len);
 	if (!err)
 		err = page_xfer_sums(dr->pages, &(struct page_xfer_sum){ len, r->crc }, 1);
 	if (err)
@@ -139,6 +148,25 @@ static int dump_object(int obj_fd, const struct stat *st, ShmemEntry *e, struct 
 		return -ENOMEM;
 	e->page_off = page_xfer_offset(pages);
 	err = shmem_scan(obj_fd, st->st_size, e->has_hugetlb_size, buf, dump_run, &dr);
+	if (!err && img_key_loaded() && e->n_runs) {
+		/* The runs and their MACs in one block, which the caller frees as runs[0]. */
+		ShmemRun *all = xmalloc((sizeof(*all) + IMG_MAC_SIZE) * e->n_runs);
+		uint8_t *macs = (uint8_t *)(all + e->n_runs);
+
+		if (!all) {
+			err = -ENOMEM;
+		} else {
+			memcpy(all, dr.runs, sizeof(*all) * e->n_runs);
+			memcpy(macs, dr.macs, IMG_MAC_SIZE * e->n_runs);
+			for (size_t i = 0; i < e->n_runs; i++) {
+				all[i].has_mac = true;
+				all[i].mac = (ProtobufCBinaryData){ IMG_MAC_SIZE, macs + i * IMG_MAC_SIZE };
+			}
+			free(dr.runs);
+			dr.runs = all;
+		}
+	}
+	free(dr.macs);
 	if (!err) {
 		e->runs = xmalloc(sizeof(*e->runs) * (e->n_runs ? e->n_runs : 1));
 		if (!e->runs)
@@ -457,10 +485,11 @@ static int fill_run(int fd, const struct shmem_src *src, const ShmemEntry *e, co
 	if (n != (ssize_t)len)
 		return pr_errno(n < 0 ? -errno : -EBADMSG, "pages-1.img: truncated (shared memory run at offset %lu)",
 				(unsigned long)off);
-	if (crc32c(0, buf, len) != run->crc)
-		return pr_errno(-EBADMSG, "pages-1.img: checksum mismatch in shared memory object %lu "
-				"(%u pages at file offset %lu)", (unsigned long)e->id, run->nr_pages,
-				(unsigned long)off);
+	if (img_data_check("pages-1.img", off, buf, len, run->crc, run->has_mac ? run->mac.data : NULL,
+			   run->mac.len))
+		return pr_errno(-EBADMSG, "pages-1.img: %s mismatch in shared memory object %lu "
+				"(%u pages at file offset %lu)", img_key_loaded() ? "MAC" : "checksum",
+				(unsigned long)e->id, run->nr_pages, (unsigned long)off);
 	put = min(len, e->size - run->off);
 	if (write && pwrite(fd, buf, put, run->off) != (ssize_t)put)
 		return pr_errno(-errno, "filling shared memory object %lu", (unsigned long)e->id);
