@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "compiler.h"
+#include "cr.h"
 #include "image.h"
 #include "image-priv.h"
 #include "image-mac.h"
@@ -733,6 +734,9 @@ static int img_check_macs(struct img *img)
 
 	ret = sig_admit(img, img->mac ? b + img->data_end + IMG_TRAILER_SIZE : NULL);
 	if (ret <= 0)
+		return ret;
+	ret = cr_fail_point("mac-check");
+	if (ret)
 		return ret;
 	for (uint32_t i = 0; i < img->nr_records; i++) {
 		size_t len = IMG_REC_HDR_SIZE + (get_le32(b + pos) & ~IMG_REC_SIGNED);

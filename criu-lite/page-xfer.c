@@ -159,6 +159,9 @@ int page_xfer_mac_runs(struct page_xfer *x, uint64_t off, const struct page_xfer
 
 	if (!x->img)
 		return pr_errno(-EOPNOTSUPP, "%s: pages sent to a page server cannot be signed", x->peer);
+	err = cr_fail_point("page-sign");
+	if (err)
+		return err;
 	for (unsigned i = 0; i < nr; i++)
 		len += runs[i].len;
 	if (!len)
