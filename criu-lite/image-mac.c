@@ -236,12 +236,6 @@ int img_key_load(const char *path)
 			ret = img_key_set(buf, len);
 	}
 	OPENSSL_cleanse(buf, sizeof(buf));
-	if (!ret) {
-		char id[IMG_KEY_ID_SIZE * 2 + 1];
-
-		img_key_id_str(mk.id, id);
-		pr_info("images are signed and checked with the key of %s (key id %s)", path, id);
-	}
 	return ret;
 }
 

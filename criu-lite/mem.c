@@ -268,6 +268,11 @@ static int flush_batch(struct page_dumper *d)
 
 	if (!b->nr_iovs)
 		return 0;
+	for (i = 0; i < b->nr_iovs && d->macs; off += (uint64_t)b->iovs[i++].nr_pages * PAGE_SIZE) {
+		ret = page_xfer_sign(d->pages, off, (uint64_t)b->iovs[i].nr_pages * PAGE_SIZE, d->macs[i]);
+		if (ret)
+			return ret;
+	}
 	ret = infect_cmd_send(d->ctl, PARASITE_CMD_DUMP_PAGES, d->pipe_w);
 	if (ret)
 		return ret;
@@ -278,12 +283,12 @@ static int flush_batch(struct page_dumper *d)
 	if (err || ret)
 		return err ? err : ret;
 
-	for (i = 0; i < b->nr_iovs; i++)
-		d->sums[i] = (struct page_xfer_sum){ (uint64_t)b->iovs[i].nr_pages * PAGE_SIZE, b->iovs[i].crc };
 	/* Signed by cr from what reached the image: the parasite runs in the task, which must not hold the key. */
-	ret = d->macs ? page_xfer_mac_runs(d->pages, off, d->sums, b->nr_iovs, d->macs) : 0;
+	ret = d->macs ? page_xfer_sign_wait(d->pages) : 0;
 	if (ret)
 		return ret;
+	for (i = 0; i < b->nr_iovs; i++)
+		d->sums[i] = (struct page_xfer_sum){ (uint64_t)b->iovs[i].nr_pages * PAGE_SIZE, b->iovs[i].crc };
 	for (i = 0; i < b->nr_iovs; i++) {
 		PagemapEntry pe = PAGEMAP_ENTRY__INIT;
 

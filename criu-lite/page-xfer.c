@@ -24,6 +24,9 @@
 #include "log.h"
 #include "page-wire.h"
 #include "page-xfer.h"
+#include "page-sign.h"
+
+#define SIGN_PIECE	(1u << 20)	/* signed dumps: spliced at a time */
 
 struct page_xfer {
 	struct img *img;		/* local: the file */
@@ -33,7 +36,8 @@ struct page_xfer {
 	uint64_t off;			/* of the next byte */
 	uint64_t summed;		/* remote: bytes whose SUMS went */
 	struct sigaction old_pipe;	/* remote: SIGPIPE as it was */
-	int rfd;			/* local, signed: the file again, for reading (mmap) */
+	int rfd;			/* local, signed: the file again, for reading */
+	struct page_sign *signer;	/* local, signed: page-sign.h */
 };
 
 /* A lost connection says so, whatever the errno of the call that saw it. */
@@ -125,10 +129,21 @@ int page_xfer_splice(struct page_xfer *x, pid_t pid, int pipe_r, uint64_t len)
 	int err;
 
 	if (x->img) {
-		/* cr holds the pipe's write end too: it never ends, a parasite gone is an error of its channel. */
-		err = ps_splice_all(pipe_r, x->img->fd, len);
-		if (err)
-			return pr_errno(err, "pid %d: splicing pages into %s", pid, x->img->name);
+		/*
+		 * cr holds the pipe's write end too: it never ends, a parasite
+		 * gone is an error of its channel. Signed: in pieces, each
+		 * signed while the next one is spliced.
+		 */
+		for (uint64_t left = len, n; left; left -= n) {
+			n = x->signer ? min(left, (uint64_t)SIGN_PIECE) : left;
+			err = ps_splice_all(pipe_r, x->img->fd, n);
+			if (err)
+				return pr_errno(err, "pid %d: splicing pages into %s", pid, x->img->name);
+			x->off += n;
+			if (x->signer)
+				page_sign_written(x->signer, x->off);
+		}
+		return 0;
 	} else {
 		/* In pieces: the receiver's progress (and a fault point) per piece. */
 		for (uint64_t left = len; left; left -= h.len) {
@@ -146,46 +161,35 @@ int page_xfer_splice(struct page_xfer *x, pid_t pid, int pipe_r, uint64_t len)
 		}
 		return 0;
 	}
-	x->off += len;
-	return 0;
 }
 
-int page_xfer_mac_runs(struct page_xfer *x, uint64_t off, const struct page_xfer_sum *runs, unsigned nr,
-		       uint8_t (*ret_macs)[IMG_MAC_SIZE])
+int page_xfer_sign(struct page_xfer *x, uint64_t off, uint64_t len, uint8_t *ret_mac)
 {
-	uint64_t start = ALIGN_DOWN(off, PAGE_SIZE), len = off - start;
-	const unsigned char *p;
-	int err = 0;
-
 	if (!x->img)
 		return pr_errno(-EOPNOTSUPP, "%s: pages sent to a page server cannot be signed", x->peer);
-	err = cr_fail_point("page-sign");
-	if (err)
-		return err;
-	for (unsigned i = 0; i < nr; i++)
-		len += runs[i].len;
-	if (!len)
-		return 0;
 	if (x->rfd < 0) {
 		char path[32];
 
-		/* The image is open write-only: mmap needs it readable. */
+		/* The image is open write-only: the signer reads it back. */
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", x->img->fd);
 		x->rfd = open(path, O_RDONLY | O_CLOEXEC);
 		if (x->rfd < 0)
 			return pr_errno(-errno, "%s: opening it again to sign its pages", x->img->name);
 	}
-	/* The bytes are in the page cache still: map them rather than copy them. */
-	p = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, x->rfd, start);
-	if (p == MAP_FAILED)
-		return pr_errno(-errno, "%s: mapping %lu bytes at %lu to sign them", x->img->name,
-				(unsigned long)len, (unsigned long)start);
-	for (unsigned i = 0; i < nr && !err; i++) {
-		err = img_mac_data(x->img->dump_id, x->img->name, off, p + (off - start), runs[i].len, ret_macs[i]);
-		off += runs[i].len;
+	if (!x->signer) {
+		int err = page_sign_start(x->rfd, x->img->dump_id, x->img->name, &x->signer);
+
+		if (err)
+			return err;
 	}
-	munmap((void *)p, len);
-	return err;
+	return page_sign_queue(x->signer, off, len, ret_mac);
+}
+
+int page_xfer_sign_wait(struct page_xfer *x)
+{
+	int err = cr_fail_point("page-sign");
+
+	return err ? err : x->signer ? page_sign_wait(x->signer) : 0;
 }
 
 int page_xfer_mac_buf(struct page_xfer *x, const void *buf, uint64_t len, uint8_t *ret_mac)
@@ -300,6 +304,7 @@ int page_xfer_commit(struct page_xfer *x)
 
 	if (!x)
 		return 0;
+	page_sign_stop(TAKE_PTR(x->signer));
 	err = x->img ? img_close(TAKE_PTR(x->img)) : commit_remote(x);
 	page_xfer_free(x);
 	return err;
@@ -309,6 +314,7 @@ void page_xfer_free(struct page_xfer *x)
 {
 	if (!x)
 		return;
+	page_sign_stop(x->signer);
 	img_close(x->img);
 	if (x->rfd >= 0)
 		close(x->rfd);

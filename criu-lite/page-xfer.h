@@ -53,15 +53,16 @@ int page_xfer_write(struct page_xfer *x, pid_t pid, const void *buf, uint64_t le
 int page_xfer_sums(struct page_xfer *x, const struct page_xfer_sum *sums, unsigned nr);
 
 /*
- * Signed dumps (--key-file, image-mac.h). page_xfer_mac_runs(): the MACs
- * of the @nr runs of @lens bytes just spliced, back to back from image
- * offset @off, read back from the local file (a page server cannot sign:
- * page_xfer_open() refuses it with a key). page_xfer_mac_buf(): the MAC
- * of @len bytes at @buf that page_xfer_write() is to write next. Both 0
- * or -errno (logged).
+ * Signed dumps (--key-file, image-mac.h). page_xfer_sign(): the run of
+ * @len bytes that page_xfer_splice() is to write at image offset @off is
+ * signed as it is written (page-sign.h), its MAC into @ret_mac once
+ * page_xfer_sign_wait() returned 0. Local files only: a page server
+ * cannot sign (page_xfer_open() refuses it with a key).
+ * page_xfer_mac_buf(): the MAC of @len bytes at @buf that
+ * page_xfer_write() is to write next. All 0 or -errno (logged).
  */
-int page_xfer_mac_runs(struct page_xfer *x, uint64_t off, const struct page_xfer_sum *runs, unsigned nr,
-		       uint8_t (*ret_macs)[IMG_MAC_SIZE]);
+int page_xfer_sign(struct page_xfer *x, uint64_t off, uint64_t len, uint8_t *ret_mac);
+int page_xfer_sign_wait(struct page_xfer *x);
 int page_xfer_mac_buf(struct page_xfer *x, const void *buf, uint64_t len, uint8_t *ret_mac);
 
 /*

@@ -1,0 +1,202 @@
+/*
+ * The dump's page signer (page-sign.h): the main thread splices a batch
+ * of runs into the page image piece by piece and says how far it got;
+ * this thread reads each piece back from the page cache and feeds it to
+ * its run's MAC meanwhile.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compiler.h"
+#include "image.h"
+#include "image-mac.h"
+#include "log.h"
+#include "page-sign.h"
+
+#define SIGN_BUF	(256u << 10)	/* read back at a time: stays in the L2 cache */
+
+struct sign_run {
+	uint64_t off, len;
+	uint8_t *mac;
+};
+
+struct page_sign {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t more, done;	/* bytes or runs came; the queue ran empty or failed */
+	struct sign_run *q;		/* queued runs, [head, nr) not signed yet */
+	size_t head, nr, cap;
+	uint64_t written;		/* the image holds every byte before it */
+	int fd;
+	uint8_t dump_id[IMG_DUMP_ID_SIZE];
+	char name[64];
+	int err;			/* the first failure */
+	uint64_t bad_off;		/* where it happened */
+	bool stop;
+	unsigned char *buf;		/* SIGN_BUF */
+};
+
+/* Feeds the bytes [@off, @end) of the image to @m. 0 or -errno. */
+static int feed(struct page_sign *s, struct img_mac_data *m, uint64_t off, uint64_t end)
+{
+	while (off < end) {
+		ssize_t n = pread(s->fd, s->buf, min(end - off, (uint64_t)SIGN_BUF), off);
+		int err;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		err = img_mac_data_update(m, s->buf, n);
+		if (err)
+			return err;
+		off += n;
+	}
+	return 0;
+}
+
+static void *signer(void *arg)
+{
+	struct page_sign *s = arg;
+	struct img_mac_data *m = NULL;
+	uint64_t done = 0;	/* bytes of the head run fed to @m */
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		struct sign_run run;
+		uint64_t avail;
+		int err = 0;
+
+		while (!s->stop && (s->head == s->nr || s->err ||
+				    s->written <= s->q[s->head].off + done))
+			pthread_cond_wait(&s->more, &s->lock);
+		if (s->stop)
+			break;
+		run = s->q[s->head];
+		avail = min(s->written, run.off + run.len);
+		pthread_mutex_unlock(&s->lock);
+
+		if (!m)
+			err = img_mac_data_start(s->dump_id, s->name, run.off, run.len, &m);
+		if (!err)
+			err = feed(s, m, run.off + done, avail);
+		done = avail - run.off;
+		if (!err && done == run.len) {
+			err = img_mac_data_end(m, run.mac);
+			m = NULL;
+		}
+
+		pthread_mutex_lock(&s->lock);
+		if (err) {
+			img_mac_data_free(m);
+			m = NULL;
+			s->err = err;
+			s->bad_off = run.off;
+		}
+		if (err || done == run.len) {
+			done = 0;
+			s->head++;
+			if (s->head == s->nr || err)
+				pthread_cond_broadcast(&s->done);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	img_mac_data_free(m);
+	return NULL;
+}
+
+int page_sign_start(int fd, const uint8_t *dump_id, const char *name, struct page_sign **ret_s)
+{
+	struct page_sign *s = xzalloc(sizeof(*s));
+	int err;
+
+	if (!s)
+		return -ENOMEM;
+	s->buf = xmalloc(SIGN_BUF);
+	if (!s->buf) {
+		free(s);
+		return -ENOMEM;
+	}
+	s->fd = fd;
+	memcpy(s->dump_id, dump_id, IMG_DUMP_ID_SIZE);
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->more, NULL);
+	pthread_cond_init(&s->done, NULL);
+	err = -pthread_create(&s->thread, NULL, signer, s);
+	if (err) {
+		free(s->buf);
+		free(s);
+		return pr_errno(err, "%s: the page signing thread", name);
+	}
+	*ret_s = s;
+	return 0;
+}
+
+int page_sign_queue(struct page_sign *s, uint64_t off, uint64_t len, uint8_t *ret_mac)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->head == s->nr)
+		s->head = s->nr = 0;
+	if (s->nr == s->cap) {
+		struct sign_run *n = realloc(s->q, sizeof(*n) * (s->cap ? s->cap * 2 : 256));
+
+		if (n) {
+			s->q = n;
+			s->cap = s->cap ? s->cap * 2 : 256;
+		} else {
+			err = -ENOMEM;
+		}
+	}
+	if (!err) {
+		s->q[s->nr++] = (struct sign_run){ off, len, ret_mac };
+		pthread_cond_signal(&s->more);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+void page_sign_written(struct page_sign *s, uint64_t end)
+{
+	pthread_mutex_lock(&s->lock);
+	s->written = end;
+	pthread_cond_signal(&s->more);
+	pthread_mutex_unlock(&s->lock);
+}
+
+int page_sign_wait(struct page_sign *s)
+{
+	int err;
+
+	pthread_mutex_lock(&s->lock);
+	while (!s->err && s->head != s->nr)
+		pthread_cond_wait(&s->done, &s->lock);
+	err = s->err;
+	pthread_mutex_unlock(&s->lock);
+	if (err)
+		pr_errno(err, "%s: signing the pages at offset %lu", s->name, (unsigned long)s->bad_off);
+	return err;
+}
+
+void page_sign_stop(struct page_sign *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stop = true;
+	pthread_cond_signal(&s->more);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->more);
+	pthread_cond_destroy(&s->done);
+	free(s->q);
+	free(s->buf);
+	free(s);
+}
