@@ -277,6 +277,7 @@ static int map_lists(const CriuOpts *q, struct rpc_opts *r, char *why, size_t le
 		err = push(&o->externals, &o->nr_externals,
 			   keepf(r, "veth[%s]:%s", q->veths[i]->if_in, q->veths[i]->if_out));
 	o->link_remap = q->has_link_remap && q->link_remap;
+	o->key_file = q->key_file;	/* NULL: unsigned images (a key of an earlier request is forgotten) */
 	/* Listed inodes without ext_unix_sk: those sockets only, as criu. */
 	o->ext_unix_sk = (q->has_ext_unix_sk && q->ext_unix_sk) || q->n_unix_sk_ino;
 	if (!err && q->n_unix_sk_ino) {

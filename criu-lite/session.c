@@ -24,7 +24,12 @@
  */
 int cr_take_images_dir(const struct cr_options *o, int *ret_dfd)
 {
-	/* The key first: a bad one is refused before the directory is touched. */
+	/*
+	 * The key first: a bad one is refused before the directory is
+	 * touched. None: the key of an earlier RPC request is forgotten.
+	 */
+	img_key_forget();
+	img_mac_policy_set(IMG_MAC_ANY);
 	if (o->key_file) {
 		int ret = img_key_load(o->key_file);
 
