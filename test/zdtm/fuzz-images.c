@@ -5,13 +5,14 @@
  *
  * usage: fuzz-images -c CR -e EXE -w TESTDIR -p PID[,PID...] [-r PIDS]
  *                    [-s SEED] [-x OTHER] [-b BITS] [-u CUTS] [-l LABEL]
- *                    [-v] DUMP
+ *                    [-k KEYFILE] [-v] DUMP
  *
  * DUMP is a good dump of the test program EXE that runs in TESTDIR (its
  * cwd; its outfile is TESTDIR/test.out), the PIDs are its tree's, the
  * root first; -r names other pids to keep free (another fuzzer's tree).
  * OTHER is another dump of the same tree (the same file names, another
- * dump id). Every case is a fresh copy of DUMP (hard links but for the
+ * dump id). With -k, both are signed with KEYFILE and every restore
+ * gets --key-file KEYFILE. Every case is a fresh copy of DUMP (hard links but for the
  * changed files) in DUMP.fuzz/:
  *   bit FILE OFF.BIT   one bit flipped, at BITS offsets of every file: the
  *                      header's fields, each record's length and checksum,
@@ -89,6 +90,7 @@ struct change {
 
 static struct {
 	const char *cr, *testdir, *label;
+	const char *key;		/* -k: restores with --key-file */
 	char exe[4096], cr_exe[4096];	/* the test's program, cr: real paths */
 	pid_t pid_lo, pid_hi;		/* the lowest and highest pids kept free */
 	long pid_max;
@@ -407,7 +409,11 @@ static int run_restore(const char *dir, const char *pidfile, char **ret_err)
 		dup2(null, 0);
 		dup2(null, 1);
 		dup2(efd, 2);
-		execl(fz.cr, "cr", "restore", "-D", dir, "-d", "--pidfile", pidfile, (char *)NULL);
+		if (fz.key)
+			execl(fz.cr, "cr", "restore", "-D", dir, "-d", "--pidfile", pidfile, "--key-file", fz.key,
+			      (char *)NULL);
+		else
+			execl(fz.cr, "cr", "restore", "-D", dir, "-d", "--pidfile", pidfile, (char *)NULL);
 		_exit(127);
 	}
 	for (;;) {
@@ -808,7 +814,7 @@ int main(int argc, char **argv)
 	int c;
 
 	fz.label = "images";
-	while ((c = getopt(argc, argv, "c:e:w:p:r:s:x:b:u:l:v")) != -1) {
+	while ((c = getopt(argc, argv, "c:e:w:p:r:s:x:b:u:l:k:v")) != -1) {
 		switch (c) {
 		case 'c': fz.cr = optarg; break;
 		case 'e': exe = optarg; break;
@@ -820,13 +826,14 @@ int main(int argc, char **argv)
 		case 'b': bits = atoi(optarg); break;
 		case 'u': cuts = atoi(optarg); break;
 		case 'l': fz.label = optarg; break;
+		case 'k': fz.key = optarg; break;
 		case 'v': fz.verbose = true; break;
 		default: die("usage: see the comment at the top of fuzz-images.c");
 		}
 	}
 	if (optind != argc - 1 || !fz.cr || !exe || !fz.testdir || !fz.nr_pids || fz.pids[0] <= 0)
 		die("usage: fuzz-images -c CR -e EXE -w TESTDIR -p PIDS [-r PIDS] [-s SEED] [-x OTHER] "
-		    "[-b N] [-u N] [-l LABEL] [-v] DUMP");
+		    "[-b N] [-u N] [-l LABEL] [-k KEYFILE] [-v] DUMP");
 	if (!realpath(fz.cr, fz.cr_exe) || !realpath(exe, fz.exe))
 		die("%s or %s: %s", fz.cr, exe, strerror(errno));
 	fz.pid_max = read_pid_max();
