@@ -27,7 +27,7 @@ struct sign_run {
 struct page_sign {
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t more, done;	/* bytes or runs came; the queue ran empty or failed */
+	pthread_cond_t more, done_cond;	/* bytes or runs came; the queue ran empty or failed */
 	struct sign_run *q;		/* queued runs, [head, nr) not signed yet */
 	size_t head, nr, cap;
 	uint64_t written;		/* the image holds every byte before it */
@@ -38,6 +38,9 @@ struct page_sign {
 	uint64_t bad_off;		/* where it happened */
 	bool stop;
 	unsigned char *buf;		/* SIGN_BUF */
+	/* The head run's MAC so far: the thread's, or page_sign_data()'s caller's. */
+	struct img_mac_data *m;
+	uint64_t done;			/* bytes of the head run fed to @m */
 };
 
 /* Feeds the bytes [@off, @end) of the image to @m. 0 or -errno. */
@@ -59,54 +62,91 @@ static int feed(struct page_sign *s, struct img_mac_data *m, uint64_t off, uint6
 	return 0;
 }
 
+/*
+ * After @n more bytes of the head run @run were fed (or @err): ends its
+ * MAC when it is whole, records a failure. Called with the lock held.
+ */
+static void head_advance(struct page_sign *s, const struct sign_run *run, uint64_t n, int err)
+{
+	s->done += n;
+	if (!err && s->done == run->len) {
+		err = img_mac_data_end(s->m, run->mac);
+		s->m = NULL;
+	}
+	if (err) {
+		img_mac_data_free(s->m);
+		s->m = NULL;
+		s->err = err;
+		s->bad_off = run->off;
+	}
+	if (err || s->done == run->len) {
+		s->done = 0;
+		s->head++;
+		if (s->head == s->nr || err)
+			pthread_cond_broadcast(&s->done_cond);
+	}
+}
+
 static void *signer(void *arg)
 {
 	struct page_sign *s = arg;
-	struct img_mac_data *m = NULL;
-	uint64_t done = 0;	/* bytes of the head run fed to @m */
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		struct sign_run run;
-		uint64_t avail;
+		uint64_t from, avail;
 		int err = 0;
 
 		while (!s->stop && (s->head == s->nr || s->err ||
-				    s->written <= s->q[s->head].off + done))
+				    s->written <= s->q[s->head].off + s->done))
 			pthread_cond_wait(&s->more, &s->lock);
 		if (s->stop)
 			break;
 		run = s->q[s->head];
+		from = run.off + s->done;
 		avail = min(s->written, run.off + run.len);
+		/* Only this thread feeds the file's bytes: @m is its own meanwhile. */
 		pthread_mutex_unlock(&s->lock);
-
-		if (!m)
-			err = img_mac_data_start(s->dump_id, s->name, run.off, run.len, &m);
+		if (!s->m)
+			err = img_mac_data_start(s->dump_id, s->name, run.off, run.len, &s->m);
 		if (!err)
-			err = feed(s, m, run.off + done, avail);
-		done = avail - run.off;
-		if (!err && done == run.len) {
-			err = img_mac_data_end(m, run.mac);
-			m = NULL;
-		}
-
+			err = feed(s, s->m, from, avail);
 		pthread_mutex_lock(&s->lock);
-		if (err) {
-			img_mac_data_free(m);
-			m = NULL;
-			s->err = err;
-			s->bad_off = run.off;
-		}
-		if (err || done == run.len) {
-			done = 0;
-			s->head++;
-			if (s->head == s->nr || err)
-				pthread_cond_broadcast(&s->done);
-		}
+		head_advance(s, &run, avail - from, err);
 	}
 	pthread_mutex_unlock(&s->lock);
-	img_mac_data_free(m);
 	return NULL;
+}
+
+int page_sign_data(struct page_sign *s, const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	int err = 0;
+
+	pthread_mutex_lock(&s->lock);
+	while (len && !s->err) {
+		struct sign_run run;
+		uint64_t n;
+
+		if (s->head == s->nr) {
+			err = -EINVAL;
+			pr_err("%s: %zu bytes to sign past the runs queued", s->name, len);
+			break;
+		}
+		run = s->q[s->head];
+		n = min((uint64_t)len, run.len - s->done);
+		if (!s->m)
+			err = img_mac_data_start(s->dump_id, s->name, run.off, run.len, &s->m);
+		if (!err)
+			err = img_mac_data_update(s->m, p, n);
+		head_advance(s, &run, n, err);
+		p += n;
+		len -= n;
+	}
+	if (!err)
+		err = s->err;
+	pthread_mutex_unlock(&s->lock);
+	return err;
 }
 
 int page_sign_start(int fd, const uint8_t *dump_id, const char *name, struct page_sign **ret_s)
@@ -126,7 +166,7 @@ int page_sign_start(int fd, const uint8_t *dump_id, const char *name, struct pag
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->more, NULL);
-	pthread_cond_init(&s->done, NULL);
+	pthread_cond_init(&s->done_cond, NULL);
 	err = -pthread_create(&s->thread, NULL, signer, s);
 	if (err) {
 		free(s->buf);
@@ -176,7 +216,7 @@ int page_sign_wait(struct page_sign *s)
 
 	pthread_mutex_lock(&s->lock);
 	while (!s->err && s->head != s->nr)
-		pthread_cond_wait(&s->done, &s->lock);
+		pthread_cond_wait(&s->done_cond, &s->lock);
 	err = s->err;
 	pthread_mutex_unlock(&s->lock);
 	if (err)
@@ -195,7 +235,8 @@ void page_sign_stop(struct page_sign *s)
 	pthread_join(s->thread, NULL);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->more);
-	pthread_cond_destroy(&s->done);
+	pthread_cond_destroy(&s->done_cond);
+	img_mac_data_free(s->m);
 	free(s->q);
 	free(s->buf);
 	free(s);

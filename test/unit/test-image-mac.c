@@ -13,6 +13,7 @@
 #include "image.h"
 #include "image-mac.h"
 #include "log.h"
+#include "page-sign.h"
 #include "unit.h"
 
 #include "fdinfo.pb-c.h"
@@ -342,12 +343,65 @@ static void test_data_mac(void)
 	CU_ASSERT(last_error_has("no --key-file key"));
 }
 
+/* ---- the page signer ------------------------------------------------------ */
+
+/* Runs of 3, 1 and 700 pages from offset 4096, signed from a file as it is written, or fed from memory. */
+static void sign_runs(bool from_file)
+{
+	static const uint64_t pages[] = { 3, 1, 700 };
+	uint8_t id[IMG_DUMP_ID_SIZE] = { 9 }, got[3][IMG_MAC_SIZE], want[IMG_MAC_SIZE];
+	size_t total = (3 + 1 + 700) * 4096;
+	_cleanup_free_ unsigned char *buf = malloc(total);
+	_cleanup_close_ int fd = -EBADF;
+	struct page_sign *s = NULL;
+	uint64_t off = 4096;
+
+	CU_ASSERT_FATAL(buf != NULL);
+	for (size_t i = 0; i < total; i++)
+		buf[i] = i * 13 + (i >> 9);
+	fd = openat(tmp_dfd, "pages-1.img", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CU_ASSERT_FATAL(fd >= 0);
+	use_key(key_a);
+	CU_ASSERT_FATAL(page_sign_start(fd, id, "pages-1.img", &s) == 0);
+	for (size_t i = 0; i < ARRAY_SIZE(pages); off += pages[i++] * 4096)
+		CU_ASSERT_EQUAL(page_sign_queue(s, off, pages[i] * 4096, got[i]), 0);
+	/* In odd pieces, across run boundaries. */
+	for (size_t done = 0, n; done < total; done += n) {
+		n = min(total - done, (size_t)100000);
+		if (from_file) {
+			CU_ASSERT_EQUAL_FATAL(pwrite(fd, buf + done, n, 4096 + done), (ssize_t)n);
+			page_sign_written(s, 4096 + done + n);
+		} else {
+			CU_ASSERT_EQUAL(page_sign_data(s, buf + done, n), 0);
+		}
+	}
+	CU_ASSERT_EQUAL(page_sign_wait(s), 0);
+	off = 4096;
+	for (size_t i = 0; i < ARRAY_SIZE(pages); off += pages[i++] * 4096) {
+		CU_ASSERT_EQUAL(img_mac_data(id, "pages-1.img", off, buf + (off - 4096), pages[i] * 4096, want), 0);
+		CU_ASSERT(img_mac_equal(got[i], want));
+	}
+	/* Again, for the next batch: bytes past what was queued are refused. */
+	if (!from_file) {
+		CU_ASSERT_EQUAL(page_sign_queue(s, off, 4096, got[0]), 0);
+		CU_ASSERT_EQUAL(page_sign_data(s, buf, 8192), -EINVAL);
+		CU_ASSERT(last_error_has("bytes to sign past the runs queued"));
+	}
+	page_sign_stop(s);
+	no_key();
+}
+
+static void test_page_sign_file(void) { sign_runs(true); }
+static void test_page_sign_data(void) { sign_runs(false); }
+
 #define TMP_TEST(fn)						\
 	static void fn##_tmp(void) { tmp_setup(); fn(); tmp_teardown(); }
 TMP_TEST(test_key_file)
 TMP_TEST(test_signed_round_trip)
 TMP_TEST(test_signed_tampering)
 TMP_TEST(test_signed_raw)
+TMP_TEST(test_page_sign_file)
+TMP_TEST(test_page_sign_data)
 
 int unit_register_image_mac(void)
 {
@@ -357,6 +411,8 @@ int unit_register_image_mac(void)
 		{ "signed records: flips, cuts, swaps, other dumps", test_signed_tampering_tmp },
 		{ "signed raw image", test_signed_raw_tmp },
 		{ "data run MACs", test_data_mac },
+		{ "page signer, from the file as it is written", test_page_sign_file_tmp },
+		{ "page signer, fed from memory", test_page_sign_data_tmp },
 	};
 	CU_pSuite s = CU_add_suite("image-mac", NULL, NULL);
 
