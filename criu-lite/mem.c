@@ -505,6 +505,8 @@ int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
 	d.huge_zero_pfn = mem_huge_zero_pfn();
 
 	d.batch->nr_iovs = 0;
+	/* Signed: the MAC, which restore checks instead, covers the bytes; the task need not sum them too. */
+	d.batch->flags = macs ? PARASITE_PAGES_NO_CRC : 0;
 	for (i = 0; i < mm->n_vmas && !ret; i++)
 		if (mem_vma_has_pages(mm->vmas[i])) {
 			ret = scan_vma(&d, pm_fd, mm->vmas[i], pme);

@@ -29,9 +29,12 @@ struct parasite_page_iov {
 	u32 __pad;
 };
 
+/* PARASITE_CMD_DUMP_PAGES flags */
+#define PARASITE_PAGES_NO_CRC	(1u << 0)	/* signed dumps: cr MACs the runs, no CRC32C wanted */
+
 struct parasite_dump_pages {
 	u32 nr_iovs;
-	u32 __pad;
+	u32 flags;			/* PARASITE_PAGES_* */
 	struct parasite_page_iov iovs[];
 };
 #define PARASITE_MAX_IOVS \
