@@ -261,10 +261,9 @@ static int flush_batch(struct page_dumper *d)
 	struct parasite_dump_pages *b = d->batch;
 	uint64_t left = d->batch_bytes;
 	struct timespec t0;
+	uint64_t off = page_xfer_offset(d->pages);
 	int ret, err = 0;
 	uint32_t i;
-
-	uint64_t off = page_xfer_offset(d->pages);
 
 	if (!b->nr_iovs)
 		return 0;
