@@ -113,7 +113,6 @@ struct refused_bool {
 #define RB(f, w) { #f, offsetof(CriuOpts, has_##f), offsetof(CriuOpts, f), w }
 
 static const struct refused_bool refused_bools[] = {
-	RB(link_remap, "cr does not link-remap opened files that were unlinked"),
 	RB(force_irmap, "cr has no inode-to-path map"),
 	RB(auto_ext_mnt, "cr takes only the external mounts declared (ext_mnt, external)"),
 	RB(ext_sharing, "cr takes only the external mounts declared (ext_mnt, external)"),

@@ -282,6 +282,20 @@ static void test_ext_unix_sk(void)
 	rpc_opts_free(&r);
 }
 
+/* link_remap: what --link-remap does, in a dump. */
+static void test_link_remap(void)
+{
+	CriuOpts o;
+
+	runc_dump(&o);
+	CU_ASSERT_EQUAL_FATAL(map(&o, CRIU_REQ_TYPE__DUMP), 0);
+	CU_ASSERT_FALSE(r.o.link_remap);
+	o.has_link_remap = o.link_remap = true;
+	CU_ASSERT_EQUAL_FATAL(map(&o, CRIU_REQ_TYPE__DUMP), 0);
+	CU_ASSERT_TRUE(r.o.link_remap);
+	rpc_opts_free(&r);
+}
+
 static void test_sides_and_shape(void)
 {
 	char *ext[] = { (char *)"ipc[4026531839]:extRootIpcNS" };
@@ -456,6 +470,7 @@ int unit_register_rpc(void)
 	    !CU_add_test(s, "what cr does not do is refused, named", test_refused) ||
 	    !CU_add_test(s, "one side's options, directories, externals", test_sides_and_shape) ||
 	    !CU_add_test(s, "ext_unix_sk and unix_sk_ino", test_ext_unix_sk) ||
+	    !CU_add_test(s, "link_remap as --link-remap", test_link_remap) ||
 	    !CU_add_test(s, "a field cr does not know", test_unknown_field) ||
 	    !CU_add_test(s, "config_file: missing, empty, setting options", test_config_file) ||
 	    !CU_add_test(s, "--action-script as the notify hook", test_action_scripts) ||
