@@ -10,17 +10,13 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <unistd.h>
@@ -32,6 +28,7 @@
 #include "netlock.h"
 #include "pstree.h"
 #include "sock-diag.h"
+#include "tool.h"
 
 #define NETLOCK_NAME_FMT	"cr-%08x"
 #define NETLOCK_NAME_LEN	11	/* "cr-" and 8 hex digits */
@@ -90,103 +87,6 @@ static int resolve_mode(int mode)
 }
 
 /* ---- running the tools ------------------------------------------------------ */
-
-static void exec_tool(const char *tool, char *const argv[])
-{
-	static const char *const dirs[] = { "/usr/sbin", "/sbin", "/usr/bin", "/bin" };
-	char path[64];
-
-	execvp(tool, argv);
-	/* A caller's PATH without the sbin directories (runc passes its own). */
-	for (unsigned i = 0; i < ARRAY_SIZE(dirs); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dirs[i], tool);
-		execv(path, argv);
-	}
-}
-
-/* The tool's first line of output, into @msg. */
-static void tool_output(int memfd, char *msg, size_t size)
-{
-	ssize_t n = pread(memfd, msg, size - 1, 0);
-	char *nl;
-
-	msg[n > 0 ? n : 0] = '\0';
-	nl = strchr(msg, '\n');
-	if (nl)
-		*nl = '\0';
-}
-
-/* A memfd holding @text, at offset 0 (the tool's stdin: no pipe to block on or break). */
-static int text_fd(const char *text)
-{
-	int fd = memfd_create("cr-netlock-in", MFD_CLOEXEC);
-	size_t len = strlen(text), off = 0;
-
-	if (fd < 0)
-		return -errno;
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			close(fd);
-			return n < 0 ? -errno : -EIO;
-		}
-		off += n;
-	}
-	if (lseek(fd, 0, SEEK_SET) < 0) {
-		close(fd);
-		return -errno;
-	}
-	return fd;
-}
-
-/*
- * Runs @tool (@argv) in the net namespace @nsfd with @script on its
- * stdin. Returns 0, or -ENOENT (not installed), -EIO (it failed: @msg
- * says what it said), -errno. Does not log: the callers know what it was for.
- */
-static int run_tool(int nsfd, const char *tool, char *const argv[], const char *script, char *msg, size_t size)
-{
-	_cleanup_close_ int out = memfd_create("cr-netlock", MFD_CLOEXEC);
-	_cleanup_close_ int in = text_fd(script);
-	int status;
-	pid_t pid, parent;
-
-	msg[0] = '\0';
-	if (out < 0)
-		return -errno;
-	if (in < 0)
-		return in;
-	parent = getpid();
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		/* A lock must not be made after cr died and its guard unlocked. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
-			_exit(126);
-		if ((nsfd >= 0 && setns(nsfd, CLONE_NEWNET)) || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
-		    dup2(out, 2) < 0)
-			_exit(126);
-		/* Nothing of cr's (a tree's sockets among them) goes to the tool. */
-		close_range(3, ~0U, 0);
-		exec_tool(tool, argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	tool_output(out, msg, size);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		return -ENOENT;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 126)
-		snprintf(msg, size, "could not enter the net namespace");
-	return -EIO;
-}
 
 /* ---- the rules ---------------------------------------------------------------- */
 
@@ -331,7 +231,7 @@ static int apply(const struct netlock *l, rules_fn fn, int family, const char *w
 	if (!script)
 		return -ENOMEM;
 	pr_debug("network lock %s: %s with %s:\n%s", l->name, what, argv[0], script);
-	err = run_tool(l->nsfd, argv[0], argv, script, msg, size);
+	err = tool_run(l->nsfd, argv, script, NULL, msg, size);
 	if (err == -ENOENT)
 		snprintf(msg, size, "%s is not installed (Debian's package %s)", argv[0],
 			 l->mode == NETLOCK_NFTABLES ? "nftables" : "iptables");
@@ -344,7 +244,7 @@ static bool ipt_gone(const struct netlock *l, int family)
 	char *argv[] = { family == AF_INET6 ? "ip6tables" : "iptables", "-w", "-n", "-L", (char *)l->name, NULL };
 	char msg[TOOL_MSG_MAX];
 
-	return run_tool(l->nsfd, argv[0], argv, "", msg, sizeof(msg)) == -EIO && strstr(msg, "No chain");
+	return tool_run(l->nsfd, argv, "", NULL, msg, sizeof(msg)) == -EIO && strstr(msg, "No chain");
 }
 
 static int lock_families(const struct netlock *l, rules_fn lock_fn, rules_fn unlock_fn)
@@ -487,7 +387,7 @@ static void guard_unlock(int fd, uint64_t tag)
 
 	snprintf(l.name, sizeof(l.name), NETLOCK_NAME_FMT, l.id);
 	pr_warn("network lock %s: cr died, the guard unlocks", l.name);
-	/* After cr's nft, if one was locking: it dies with cr (run_tool()), its commit done or not. */
+	/* After cr's nft, if one was locking: it dies with cr (tool_run()), its commit done or not. */
 	guard_wait_cr();
 	unlock(&l);
 }
@@ -730,7 +630,7 @@ static void links_down(const struct netlock *l)
 		free(buf);
 		return;
 	}
-	err = run_tool(l->nsfd, argv[0], argv, buf, msg, sizeof(msg));
+	err = tool_run(l->nsfd, argv, buf, NULL, msg, sizeof(msg));
 	free(buf);
 	if (err)
 		pr_errno(err, "network lock %s: setting the dumped namespace's links down: %s", l->name, msg);
