@@ -37,6 +37,7 @@
 #include "namespaces.h"
 #include "proc-parse.h"
 #include "pstree.h"
+#include "task-fd.h"
 
 /* The kernel's O_LARGEFILE (asm-generic/fcntl.h); glibc's is 0 on 64-bit. */
 #define KERNEL_O_LARGEFILE	0100000
@@ -288,6 +289,47 @@ static int write_entry(struct files_dump *df, const struct fd_kind *k, struct fd
 	return err;
 }
 
+/* @d's copy in cr (d->cr_fd), from its task @pidfd. */
+static int take_copy(struct fd_dump *d, int pidfd)
+{
+	if (d->fdi.flags & O_PATH) {
+		/* pidfd_getfd() refuses O_PATH files; a new O_PATH open is as good. */
+		char p[64];
+
+		snprintf(p, sizeof(p), "/proc/%d/fd/%d", d->pid, d->fd);
+		d->cr_fd = open(p, O_PATH | O_CLOEXEC);
+		if (d->cr_fd < 0)
+			d->cr_fd = -errno;
+	} else {
+		d->cr_fd = task_fd_copy_pidfd(pidfd, d->fd, d->st.st_ino);
+	}
+	if (d->cr_fd < 0) {
+		int err = d->cr_fd;
+
+		d->cr_fd = -1;
+		return pr_errno(err, "pid %d: fd %d (%s): getting a copy of it", d->pid, d->fd, d->link);
+	}
+	return 0;
+}
+
+/* A deferred description's copy again (its task's fd stays put while the tree is frozen). */
+static int take_copy_again(struct fd_dump *d, struct task_fds *tasks)
+{
+	int err = 0;
+
+	if (tasks->pid != d->pid || tasks->pidfd < 0) {
+		int pidfd = syscall(SYS_pidfd_open, d->pid, 0);
+
+		if (pidfd < 0)
+			return pr_errno(-errno, "pid %d: pidfd_open", d->pid);
+		task_fds_close(tasks);
+		*tasks = (struct task_fds){ .pid = d->pid, .pidfd = pidfd };
+	}
+	if (d->cr_fd < 0)
+		err = take_copy(d, tasks->pidfd);
+	return err;
+}
+
 int files_dump_new(struct files_dump *df, int pidfd, struct fd_dump *d, uint32_t id)
 {
 	_cleanup_free_ struct fd_deferred *def = NULL;
@@ -296,17 +338,9 @@ int files_dump_new(struct files_dump *df, int pidfd, struct fd_dump *d, uint32_t
 
 	if (!k)
 		return files_refuse_unknown(d);
-	if (d->fdi.flags & O_PATH) {
-		/* pidfd_getfd() refuses O_PATH files; a new O_PATH open is as good. */
-		char p[64];
-
-		snprintf(p, sizeof(p), "/proc/%d/fd/%d", d->pid, d->fd);
-		d->cr_fd = open(p, O_PATH | O_CLOEXEC);
-	} else {
-		d->cr_fd = syscall(SYS_pidfd_getfd, pidfd, d->fd, 0);
-	}
-	if (d->cr_fd < 0)
-		return pr_errno(-errno, "pid %d: fd %d (%s): getting a copy of it", d->pid, d->fd, d->link);
+	err = take_copy(d, pidfd);
+	if (err)
+		return err;
 
 	def = xzalloc(sizeof(*def));
 	if (!def)
@@ -345,14 +379,17 @@ int files_dump_new(struct files_dump *df, int pidfd, struct fd_dump *d, uint32_t
 	if (def->fe.fown)
 		def->fe.fown = &def->fown;
 	/*
-	 * The copy owns link and cr_fd now; fdinfo is copied, the caller
-	 * still reads the task's POSIX locks from it.
+	 * The copy owns link now; fdinfo is copied, the caller still reads
+	 * the task's POSIX locks from it. cr_fd is closed: taken again when
+	 * the entry is dumped, so cr never holds every socket of a tree at
+	 * once (10,000 connections are 20,000 of them).
 	 */
 	def->d.fdinfo = xstrdup(d->fdinfo);
 	if (!def->d.fdinfo)
 		return -ENOMEM;
 	d->link = NULL;
-	d->cr_fd = -1;
+	close(d->cr_fd);
+	d->cr_fd = def->d.cr_fd = -1;
 	df->deferred[df->nr_deferred++] = TAKE_PTR(def);
 	return 0;
 }
@@ -411,19 +448,39 @@ int files_dump(struct files_dump *df, pid_t pid, struct img *fdinfo_img)
 	return err;
 }
 
+/* Closes cr's copy of @d's file. */
+static void drop_copy(struct fd_dump *d)
+{
+	if (d->cr_fd >= 0)
+		close(d->cr_fd);
+	d->cr_fd = -1;
+}
+
 int files_dump_finish(struct files_dump *df)
 {
+	struct task_fds tasks = TASK_FDS_INIT;
 	int err = 0;
 
 	/* First every file in flight (the list grows with those that carry files too). */
-	for (size_t i = 0; i < df->nr_deferred && !err; i++)
-		if (df->deferred[i]->kind->dump_flight)
-			err = df->deferred[i]->kind->dump_flight(&df->deferred[i]->d);
 	for (size_t i = 0; i < df->nr_deferred && !err; i++) {
 		struct fd_deferred *def = df->deferred[i];
 
-		err = write_entry(df, def->kind, &def->d, &def->fe);
+		if (!def->kind->dump_flight)
+			continue;
+		err = take_copy_again(&def->d, &tasks);
+		if (!err)
+			err = def->kind->dump_flight(&def->d);
+		drop_copy(&def->d);
 	}
+	for (size_t i = 0; i < df->nr_deferred && !err; i++) {
+		struct fd_deferred *def = df->deferred[i];
+
+		err = take_copy_again(&def->d, &tasks);
+		if (!err)
+			err = write_entry(df, def->kind, &def->d, &def->fe);
+		drop_copy(&def->d);
+	}
+	task_fds_close(&tasks);
 	for (size_t k = 0; k < ARRAY_SIZE(kinds) && !err; k++)
 		if (kinds[k]->dump_finish)
 			err = kinds[k]->dump_finish(df);
