@@ -510,6 +510,12 @@ unsigned files_restore_finish_fds(const struct files_rst *rf, int *fds, unsigned
 				fds[n] = rf->f[i].fd;
 			n++;
 		}
+	/* Those the tasks made are copied from them, through these. */
+	for (size_t i = 0; i < rf->nr_owners && n < max; i++) {
+		if (fds)
+			fds[n] = rf->owners[i].pidfd;
+		n++;
+	}
 	return n;
 }
 
@@ -517,11 +523,16 @@ int files_restore_finish(struct files_rst *rf)
 {
 	for (size_t i = 0; i < rf->nr; i++) {
 		struct rst_file *f = &rf->f[i];
-		int err;
+		int err, fd = f->fd;
 
-		if (f->fd < 0 || !f->kind->finish)
+		if (!f->kind->finish || (fd < 0 && !f->by_owner))
 			continue;
-		err = f->kind->finish(rf, f->fe, f->fd);
+		/* Made by its task: one copy at a time, so cr never holds them all. */
+		if (fd < 0 && (fd = files_rst_owner_copy(rf, f)) < 0)
+			return fd;
+		err = f->kind->finish(rf, f->fe, fd);
+		if (fd != f->fd)
+			close(fd);
 		if (err)
 			return err;
 	}

@@ -1506,7 +1506,7 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 	if (!err)
 		err = build_regions(&r);
 	if (!err)
-		err = files_open_all(r.files, r.keep_from);
+		err = files_open_all(r.files, r.keep_from, !ns_restore_userns(r.ns));
 	for (unsigned i = 0; i < r.tree.nr && !err; i++)
 		if (r.tree.tasks[i].kind == TASK_ALIVE)
 			err = region_bind_files(&r.tasks[i], r.files, r.keep_from);
@@ -1550,6 +1550,8 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		err = shmem_restore_finish(r.shm);
 	if (!err)
 		err = files_restore_owners(r.files, &r.tree);
+	if (!err)
+		err = files_restore_owner_pidfds(r.files, &r.tree);
 	/* Restored and held: the caller learns the root here; then the go. */
 	if (!err)
 		err = cr_notify(o, "post-restore", r.tree.tasks[0].pid);

@@ -353,9 +353,10 @@ static int fill_queue(struct files_rst *rf, int fd, int queue, const DataRef *re
 
 /*
  * Bytes a restored connection never sent before the dump, read from the
- * image before the tree is created: finish() sends them after the go, in
- * cr or in the guard (a fork of cr: the copy is there too), with no image
- * to read then.
+ * image by cr before the tree is created (tcp_repair_check()): finish()
+ * sends them after the go, in cr or in the guard (a fork of cr: the copy
+ * is there too), with no image to read then; the socket itself may be
+ * made by its task.
  */
 static struct unsent {
 	uint32_t id;
@@ -575,10 +576,6 @@ int tcp_repair_restore(struct files_rst *rf, const FileEntry *fe, int fd)
 	dlen = inet_sockaddr(e->family, &e->dst_addr, e->dst_port, &dst);
 	inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port);
 	inet_addr_fmt(&bs, e->family, &e->dst_addr, e->dst_port);
-	if (t->outq->len < t->unsent_len || t->outq->len > UINT32_MAX || t->inq->len > UINT32_MAX)
-		return pr_errno(-EBADMSG, "file id %u: TCP connection %s -> %s: bad queue lengths in the image",
-				fe->id, as.s, bs.s);
-
 	/* Repair mode binds over a port in use (the listener that accepted this). */
 	if (bind(fd, (struct sockaddr *)&src, slen) < 0)
 		return pr_errno(-errno, "file id %u: TCP connection %s -> %s: bind", fe->id, as.s, bs.s);
@@ -635,11 +632,27 @@ int tcp_repair_restore(struct files_rst *rf, const FileEntry *fe, int fd)
 			       fe->id, as.s, bs.s);
 	if (err)
 		return err;
+	pr_info("file id %u: TCP connection %s -> %s rebuilt in repair mode", fe->id, as.s, bs.s);
+	return 0;
+}
+
+int tcp_repair_check(struct files_rst *rf, const FileEntry *fe)
+{
+	const InetSkEntry *e = fe->inet_sk;
+	const TcpStreamEntry *t = e->tcp;
+	struct inet_addr_str as, bs;
+	int err = 0;
+
+	inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port);
+	inet_addr_fmt(&bs, e->family, &e->dst_addr, e->dst_port);
+	if (!t->inq || !t->outq || t->outq->len < t->unsent_len || t->outq->len > UINT32_MAX ||
+	    t->inq->len > UINT32_MAX)
+		return pr_errno(-EBADMSG, "file id %u: TCP connection %s -> %s: bad queue lengths in the image",
+				fe->id, as.s, bs.s);
 	err = keep_unsent(rf, fe);
 	if (err)
 		return pr_errno(err, "file id %u: TCP connection %s -> %s: reading %u unsent bytes",
 				fe->id, as.s, bs.s, t->unsent_len);
-	pr_info("file id %u: TCP connection %s -> %s rebuilt in repair mode", fe->id, as.s, bs.s);
 	return 0;
 }
 
