@@ -1342,6 +1342,14 @@ static void network_unlock(struct restore_ctx *r)
 	netlock_release(ns_restore_netlock(r->ns));
 }
 
+/* Every connection is out of repair mode: the restorers need not check each (restorer_args.finished). */
+static void tell_finished(struct restore_ctx *r)
+{
+	for (unsigned i = 0; i < r->tree.nr; i++)
+		if (r->tree.tasks[i].kind == TASK_ALIVE)
+			__atomic_store_n(&r->tasks[i].args->finished, 1, __ATOMIC_RELEASE);
+}
+
 /*
  * At once, when cr died: after the go, the connections leave repair mode
  * (what cr finished already is left alone) before the tasks use them.
@@ -1356,6 +1364,8 @@ static unsigned restore_guard_choose(void *arg, unsigned stage)
 		return GUARD_NOTHING;
 	if (files_restore_finish(r->files))
 		pr_err("the guard could not finish the tree's connections");
+	else
+		tell_finished(r);
 	network_unlock(r);
 	return GUARD_NOTHING;
 }
@@ -1429,6 +1439,8 @@ static int release_tree(struct restore_ctx *r)
 	/* The tasks are held (seized): the connections go live first. */
 	if (!err)
 		err = files_restore_finish(r->files);
+	if (!err)
+		tell_finished(r);
 	if (!err)
 		files_close_all(r->files);
 	for (unsigned i = 0; i < r->tree.nr && !err; i++) {
