@@ -40,6 +40,12 @@
 /* What a failing tool said, kept for the error line. */
 #define TOOL_MSG_MAX		512
 
+/* A tool started and not waited for yet (tool_start()). */
+struct tool_run {
+	pid_t pid;
+	int out;			/* its output */
+};
+
 /* One established connection of the tree, as seen from its end. */
 struct conn {
 	int family;			/* AF_INET (also for a v4-mapped IPv6 socket) or AF_INET6 */
@@ -59,6 +65,8 @@ struct netlock {
 	struct conn *conns;
 	char **texts;			/* each conn's text, for the inventory */
 	unsigned nr_conns;
+	bool pending;			/* lock() started nft, lock_wait() waits for it */
+	struct tool_run locking;
 };
 
 const char *netlock_mode_name(int mode)
@@ -143,18 +151,15 @@ static int text_fd(const char *text)
 }
 
 /*
- * Runs @tool (@argv) in the net namespace @nsfd with @script on its
- * stdin. Returns 0, or -ENOENT (not installed), -EIO (it failed: @msg
- * says what it said), -errno. Does not log: the callers know what it was for.
+ * Starts @tool (@argv) in the net namespace @nsfd with @script on its
+ * stdin. Returns 0 and @ret for tool_wait(), or -errno.
  */
-static int run_tool(int nsfd, const char *tool, char *const argv[], const char *script, char *msg, size_t size)
+static int tool_start(int nsfd, const char *tool, char *const argv[], const char *script, struct tool_run *ret)
 {
 	_cleanup_close_ int out = memfd_create("cr-netlock", MFD_CLOEXEC);
 	_cleanup_close_ int in = text_fd(script);
-	int status;
 	pid_t pid, parent;
 
-	msg[0] = '\0';
 	if (out < 0)
 		return -errno;
 	if (in < 0)
@@ -175,7 +180,21 @@ static int run_tool(int nsfd, const char *tool, char *const argv[], const char *
 		exec_tool(tool, argv);
 		_exit(127);
 	}
-	while (waitpid(pid, &status, 0) < 0)
+	*ret = (struct tool_run){ pid, TAKE_FD(out) };
+	return 0;
+}
+
+/*
+ * Waits for the tool @t runs. Returns 0, or -ENOENT (not installed),
+ * -EIO (it failed: @msg says what it said), -errno.
+ */
+static int tool_wait(struct tool_run *t, char *msg, size_t size)
+{
+	_cleanup_close_ int out = TAKE_FD(t->out);
+	int status;
+
+	msg[0] = '\0';
+	while (waitpid(t->pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
 	tool_output(out, msg, size);
@@ -186,6 +205,20 @@ static int run_tool(int nsfd, const char *tool, char *const argv[], const char *
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 126)
 		snprintf(msg, size, "could not enter the net namespace");
 	return -EIO;
+}
+
+/*
+ * Runs @tool (@argv) in the net namespace @nsfd with @script on its
+ * stdin: tool_start() and tool_wait(). Does not log: the callers know
+ * what it was for.
+ */
+static int run_tool(int nsfd, const char *tool, char *const argv[], const char *script, char *msg, size_t size)
+{
+	struct tool_run t;
+	int err = tool_start(nsfd, tool, argv, script, &t);
+
+	msg[0] = '\0';
+	return err ? err : tool_wait(&t, msg, size);
 }
 
 /* ---- the rules ---------------------------------------------------------------- */
@@ -205,16 +238,58 @@ static void nft_head(FILE *f, const struct netlock *l)
 /* Set elements per "add element" line. */
 #define NFT_ELEMS_PER_LINE	512
 
+static int cmp_conn(const void *a, const void *b)
+{
+	const struct conn *x = *(const struct conn *const *)a, *y = *(const struct conn *const *)b;
+	int d = strcmp(x->local, y->local);
+
+	if (!d)
+		d = strcmp(x->peer, y->peer);
+	return d ? d : x->lport != y->lport ? x->lport - y->lport : x->pport - y->pport;
+}
+
+/* Whether the other end of @c is a connection of the tree too (in @sorted, by cmp_conn()). */
+static bool peer_in_tree(const struct conn *c, const struct conn *const *sorted, unsigned nr)
+{
+	struct conn rev = { .family = c->family, .lport = c->pport, .pport = c->lport };
+	const struct conn *key = &rev;
+
+	memcpy(rev.local, c->peer, sizeof(rev.local));
+	memcpy(rev.peer, c->local, sizeof(rev.peer));
+	return nr && bsearch(&key, sorted, nr, sizeof(*sorted), cmp_conn);
+}
+
+/* One element of the set, a 4-tuple; @n counts them, NFT_ELEMS_PER_LINE a line. */
+static void nft_elem(FILE *f, const struct netlock *l, const char *set, unsigned *n, const char *from,
+		     unsigned fport, const char *to, unsigned tport)
+{
+	if (*n % NFT_ELEMS_PER_LINE == 0)
+		fprintf(f, "%sadd element inet %s %s { ", *n ? " }\n" : "", l->name, set);
+	else
+		fputs(", ", f);
+	fprintf(f, "%s . %u . %s . %u", from, fport, to, tport);
+	(*n)++;
+}
+
 /*
  * The connections of @family: one set of 4-tuples, each connection in it
  * both ways, and a rule per chain that drops what the set holds (a rule
- * per connection makes nft's commit slow: ~20 ms per thousand).
+ * per connection makes nft's commit slow: ~20 ms per thousand). A
+ * connection with both ends in the tree is there once each way, from
+ * each end's side (nft takes ~10 ms per thousand elements).
  */
 static void nft_conns(FILE *f, const struct netlock *l, int family)
 {
 	const char *ip = family == AF_INET6 ? "ip6" : "ip", *set = family == AF_INET6 ? "c6" : "c4";
-	unsigned n = 0;
+	_cleanup_free_ const struct conn **sorted = xmalloc((l->nr_conns + 1) * sizeof(*sorted));
+	unsigned n = 0, nr_sorted = 0;
 
+	/* Without the index every connection goes in both ways: the same set. */
+	for (unsigned i = 0; sorted && i < l->nr_conns; i++)
+		if (l->conns[i].family == family)
+			sorted[nr_sorted++] = &l->conns[i];
+	if (nr_sorted)
+		qsort(sorted, nr_sorted, sizeof(*sorted), cmp_conn);
 	for (unsigned i = 0; i < l->nr_conns; i++) {
 		const struct conn *c = &l->conns[i];
 
@@ -228,13 +303,9 @@ static void nft_conns(FILE *f, const struct netlock *l, int family)
 			fprintf(f, "add rule inet %s output %s saddr . tcp sport . %s daddr . tcp dport @%s drop\n",
 				l->name, ip, ip, set);
 		}
-		if (n % NFT_ELEMS_PER_LINE == 0)
-			fprintf(f, "%sadd element inet %s %s { ", n ? " }\n" : "", l->name, set);
-		else
-			fputs(", ", f);
-		fprintf(f, "%s . %u . %s . %u, %s . %u . %s . %u", c->peer, c->pport, c->local, c->lport,
-			c->local, c->lport, c->peer, c->pport);
-		n++;
+		nft_elem(f, l, set, &n, c->local, c->lport, c->peer, c->pport);
+		if (!peer_in_tree(c, sorted, nr_sorted))
+			nft_elem(f, l, set, &n, c->peer, c->pport, c->local, c->lport);
 	}
 	if (n)
 		fprintf(f, " }\n");
@@ -318,24 +389,46 @@ static char *script_of(const struct netlock *l, rules_fn fn, int family)
 static void nft_lock_fn(FILE *f, const struct netlock *l, int family) { (void)family; nft_lock(f, l); }
 static void nft_unlock_fn(FILE *f, const struct netlock *l, int family) { (void)family; nft_unlock(f, l); }
 
-/* Runs one script of @l's mode for @family (iptables: iptables-restore or ip6tables-restore). */
-static int apply(const struct netlock *l, rules_fn fn, int family, const char *what, char *msg, size_t size)
+static char *const *tool_argv(const struct netlock *l, int family)
 {
 	static char *const nft_argv[] = { "nft", "-f", "-", NULL };
 	static char *const ipt_argv[] = { "iptables-restore", "-w", "--noflush", NULL };
 	static char *const ip6t_argv[] = { "ip6tables-restore", "-w", "--noflush", NULL };
-	char *const *argv = l->mode == NETLOCK_NFTABLES ? nft_argv : family == AF_INET6 ? ip6t_argv : ipt_argv;
+
+	return l->mode == NETLOCK_NFTABLES ? nft_argv : family == AF_INET6 ? ip6t_argv : ipt_argv;
+}
+
+/* Starts one script of @l's mode for @family (iptables: iptables-restore or ip6tables-restore). */
+static int apply_start(const struct netlock *l, rules_fn fn, int family, const char *what, struct tool_run *ret)
+{
+	char *const *argv = tool_argv(l, family);
 	_cleanup_free_ char *script = script_of(l, fn, family);
-	int err;
 
 	if (!script)
 		return -ENOMEM;
 	pr_debug("network lock %s: %s with %s:\n%s", l->name, what, argv[0], script);
-	err = run_tool(l->nsfd, argv[0], argv, script, msg, size);
+	return tool_start(l->nsfd, argv[0], argv, script, ret);
+}
+
+/* Waits for what apply_start() started; the tool's message, or what went wrong, in @msg. */
+static int apply_wait(const struct netlock *l, int family, struct tool_run *t, char *msg, size_t size)
+{
+	int err = tool_wait(t, msg, size);
+
 	if (err == -ENOENT)
-		snprintf(msg, size, "%s is not installed (Debian's package %s)", argv[0],
+		snprintf(msg, size, "%s is not installed (Debian's package %s)", tool_argv(l, family)[0],
 			 l->mode == NETLOCK_NFTABLES ? "nftables" : "iptables");
 	return err;
+}
+
+/* Runs one script of @l's mode for @family. */
+static int apply(const struct netlock *l, rules_fn fn, int family, const char *what, char *msg, size_t size)
+{
+	struct tool_run t;
+	int err = apply_start(l, fn, family, what, &t);
+
+	msg[0] = '\0';
+	return err ? err : apply_wait(l, family, &t, msg, size);
 }
 
 /* Is @l's iptables chain gone from @family's table? */
@@ -375,10 +468,40 @@ static int lock_families(const struct netlock *l, rules_fn lock_fn, rules_fn unl
 	return 0;
 }
 
-static int lock(const struct netlock *l)
+/*
+ * nftables: the lock is one transaction, and nft takes a while to commit
+ * many connections (~0.2 s for 10,000): started here, waited for by
+ * lock_wait() before the first connection is read, while cr goes on with
+ * what needs no lock (the tasks' memory and fd tables). iptables: done
+ * here (one transaction per family, undone if the second fails).
+ */
+static int lock(struct netlock *l)
 {
-	return l->mode == NETLOCK_NFTABLES ? lock_families(l, nft_lock_fn, nft_unlock_fn)
-					   : lock_families(l, ipt_lock, ipt_unlock);
+	int err;
+
+	if (l->mode != NETLOCK_NFTABLES)
+		return lock_families(l, ipt_lock, ipt_unlock);
+	err = apply_start(l, nft_lock_fn, AF_UNSPEC, "lock", &l->locking);
+	if (err)
+		return pr_errno(err, "network lock %s (nftables): starting nft", l->name);
+	l->pending = true;
+	return 0;
+}
+
+/* The lock lock() started is in place: 0, or -errno (logged). */
+static int lock_wait(struct netlock *l)
+{
+	char msg[TOOL_MSG_MAX];
+	int err;
+
+	if (!l->pending)
+		return 0;
+	l->pending = false;
+	err = apply_wait(l, AF_UNSPEC, &l->locking, msg, sizeof(msg));
+	if (err)
+		return pr_errno(err, "network lock %s (nftables): %s", l->name, msg[0] ? msg : "failed");
+	pr_info("network lock %s (nftables): locked %s", l->name, l->netns ? "the net namespace" : "the tree's connections");
+	return 0;
 }
 
 /* Takes @l's rules out; also for a lock already gone. Logs a failure. */
@@ -444,6 +567,9 @@ void netlock_free(struct netlock *l)
 {
 	if (!l)
 		return;
+	/* Not left running: its commit may come after a release's. */
+	if (l->pending)
+		lock_wait(l);
 	for (unsigned i = 0; i < l->nr_conns; i++)
 		free(l->conns[i].text);
 	free(l->conns);
@@ -462,6 +588,9 @@ void netlock_release(struct netlock *l)
 {
 	if (!l || l->released)
 		return;
+	/* The unlock after the lock's commit, whatever it did. */
+	if (l->pending)
+		lock_wait(l);
 	l->released = true;
 	unlock(l);
 }
@@ -687,6 +816,11 @@ int netlock_dump_lock(const struct cr_options *o, const struct pstree *tree, boo
 	return 0;
 }
 
+int netlock_dump_wait(struct netlock *l)
+{
+	return l ? lock_wait(l) : 0;
+}
+
 void netlock_dump_record(const struct netlock *l, InventoryEntry *inv, NetlockEntry *e)
 {
 	if (!l || l->netns)
@@ -810,6 +944,8 @@ int netlock_netns_new(const struct cr_options *o, int nsfd, struct netlock **ret
 		err = netlock_new(o->network_lock, true, id, nsfd, &l);
 	if (!err)
 		err = lock(l);
+	if (!err)
+		err = lock_wait(l);
 	if (err) {
 		netlock_free(l);
 		return err;
