@@ -301,7 +301,8 @@ static int take_copy(struct fd_dump *d, int pidfd)
 		if (d->cr_fd < 0)
 			d->cr_fd = -errno;
 	} else {
-		d->cr_fd = task_fd_copy_pidfd(pidfd, d->fd, d->st.st_ino);
+		/* The tree is frozen: the number is still the file probed. */
+		d->cr_fd = task_fd_copy_pidfd(pidfd, d->fd, 0);
 	}
 	if (d->cr_fd < 0) {
 		int err = d->cr_fd;

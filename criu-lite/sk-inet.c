@@ -551,6 +551,7 @@ static void inet_dump_end(bool tree_killed)
 {
 	tcp_repair_dump_end(tree_killed);
 	diag_free();
+	sk_dump_netns_end();
 }
 
 /* ---- restore --------------------------------------------------------------- */
