@@ -539,7 +539,7 @@ int cr_dump(const struct cr_options *o, int dfd)
 		err = dump_tree(&d);
 	/* The connections are read from here on (deferred: files_dump_finish()). */
 	if (!err)
-		err = netlock_dump_wait(d.net_lock);
+		err = netlock_dump_wait(&d.net_lock);
 	if (!err)
 		err = finish_images(&d);
 	if (!err && o->auto_dedup)

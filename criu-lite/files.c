@@ -334,14 +334,16 @@ static int take_copy_again(struct fd_dump *d, struct task_fds *tasks)
 int files_dump_new(struct files_dump *df, int pidfd, struct fd_dump *d, uint32_t id)
 {
 	_cleanup_free_ struct fd_deferred *def = NULL;
-	const struct fd_kind *k = classify(d);
+	const struct fd_kind *k;
 	int err;
 
-	if (!k)
-		return files_refuse_unknown(d);
+	/* First: the kinds' match() may look at the copy (a socket's protocol). */
 	err = take_copy(d, pidfd);
 	if (err)
 		return err;
+	k = classify(d);
+	if (!k)
+		return files_refuse_unknown(d);
 
 	def = xzalloc(sizeof(*def));
 	if (!def)
