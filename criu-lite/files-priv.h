@@ -67,6 +67,8 @@ struct files_dump {
 	size_t nr_deferred, cap_deferred;
 	int *held;			/* files-mapped.c's: files of mappings, kept open */
 	size_t nr_held;
+	char *fdata_buf;		/* fdata.c's: small appends, written together */
+	size_t fdata_len;
 };
 
 /* files.c */
@@ -180,6 +182,8 @@ int files_rst_owner_copy(const struct files_rst *rf, const struct rst_file *f);
 /* The status flags F_SETFL can set, on f->fd. */
 int files_rst_set_flags(const struct rst_file *f);
 
+/* fdata.c: writes what fdata_append() keeps buffered, before fdata.img is closed. */
+int fdata_dump_flush(struct files_dump *df);
 /* fdata.c: opens fdata.img for fdata_read() and fdata_copy_to_fd(). */
 int fdata_rst_open(struct files_rst *rf);
 

@@ -172,6 +172,7 @@ void files_dump_free(struct files_dump *df)
 	for (size_t i = 0; i < df->nr_held; i++)
 		close(df->held[i]);
 	free(df->held);
+	free(df->fdata_buf);
 	for (size_t i = 0; i < df->nr_deferred; i++) {
 		files_fd_release(&df->deferred[i]->d);
 		files_lock_list_free(&df->deferred[i]->locks);
@@ -489,6 +490,8 @@ int files_dump_finish(struct files_dump *df)
 			err = kinds[k]->dump_finish(df);
 	if (!err)
 		err = img_close(TAKE_PTR(df->files));
+	if (!err)
+		err = fdata_dump_flush(df);
 	if (!err)
 		err = img_close(TAKE_PTR(df->fdata));
 	return err;
