@@ -360,7 +360,7 @@ int files_open_all(struct files_rst *rf, int keep_from, bool by_tasks)
 			again = true;
 		}
 	}
-	nr_by_owner = 0;
+	/* What a task makes after all (another entry needed it) is counted as cr's. */
 	for (size_t i = 0; i < rf->nr; i++)
 		nr_by_owner += rf->f[i].by_owner;
 	if (!err)
