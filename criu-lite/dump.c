@@ -537,6 +537,9 @@ int cr_dump(const struct cr_options *o, int dfd)
 		err = ns_dump_tree(d.ns, &d.tree);
 	if (!err)
 		err = dump_tree(&d);
+	/* The connections are read from here on (deferred: files_dump_finish()). */
+	if (!err)
+		err = netlock_dump_wait(&d.net_lock);
 	if (!err)
 		err = finish_images(&d);
 	if (!err && o->auto_dedup)

@@ -1342,6 +1342,14 @@ static void network_unlock(struct restore_ctx *r)
 	netlock_release(ns_restore_netlock(r->ns));
 }
 
+/* Every connection is out of repair mode: the restorers need not check each (restorer_args.finished). */
+static void tell_finished(struct restore_ctx *r)
+{
+	for (unsigned i = 0; i < r->tree.nr; i++)
+		if (r->tree.tasks[i].kind == TASK_ALIVE)
+			__atomic_store_n(&r->tasks[i].args->finished, 1, __ATOMIC_RELEASE);
+}
+
 /*
  * At once, when cr died: after the go, the connections leave repair mode
  * (what cr finished already is left alone) before the tasks use them.
@@ -1356,6 +1364,8 @@ static unsigned restore_guard_choose(void *arg, unsigned stage)
 		return GUARD_NOTHING;
 	if (files_restore_finish(r->files))
 		pr_err("the guard could not finish the tree's connections");
+	else
+		tell_finished(r);
 	network_unlock(r);
 	return GUARD_NOTHING;
 }
@@ -1429,6 +1439,8 @@ static int release_tree(struct restore_ctx *r)
 	/* The tasks are held (seized): the connections go live first. */
 	if (!err)
 		err = files_restore_finish(r->files);
+	if (!err)
+		tell_finished(r);
 	if (!err)
 		files_close_all(r->files);
 	for (unsigned i = 0; i < r->tree.nr && !err; i++) {
@@ -1506,7 +1518,7 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 	if (!err)
 		err = build_regions(&r);
 	if (!err)
-		err = files_open_all(r.files, r.keep_from);
+		err = files_open_all(r.files, r.keep_from, !ns_restore_userns(r.ns));
 	for (unsigned i = 0; i < r.tree.nr && !err; i++)
 		if (r.tree.tasks[i].kind == TASK_ALIVE)
 			err = region_bind_files(&r.tasks[i], r.files, r.keep_from);
@@ -1550,6 +1562,8 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		err = shmem_restore_finish(r.shm);
 	if (!err)
 		err = files_restore_owners(r.files, &r.tree);
+	if (!err)
+		err = files_restore_owner_pidfds(r.files, &r.tree);
 	/* Restored and held: the caller learns the root here; then the go. */
 	if (!err)
 		err = cr_notify(o, "post-restore", r.tree.tasks[0].pid);

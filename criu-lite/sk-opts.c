@@ -37,7 +37,9 @@ bool sk_dump_proto_is(const struct fd_dump *d, const char *const *names)
 	if (!S_ISSOCK(d->st.st_mode))
 		return false;
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", d->pid, d->fd);
-	n = getxattr(path, "system.sockprotoname", name, sizeof(name) - 1);
+	/* cr's copy when there is one: no path to look up. */
+	n = d->cr_fd >= 0 ? fgetxattr(d->cr_fd, "system.sockprotoname", name, sizeof(name) - 1) :
+			    getxattr(path, "system.sockprotoname", name, sizeof(name) - 1);
 	if (n <= 0)
 		return false;
 	name[n] = '\0';

@@ -264,6 +264,12 @@ struct restorer_args {
 	 */
 	u32 nr_finish_fds;
 	u64 finish_fds;			/* int[] */
+	/*
+	 * Set by cr (or its guard) once all of them are: the threads then
+	 * check none (each check would be two ptrace stops while cr runs
+	 * them out of the restorer: seconds for 10,000 connections).
+	 */
+	volatile u32 finished;
 	volatile u32 threads_ready;	/* futex: threads done with their setup */
 	u32 nr_guards;
 	u64 guards;			/* struct restorer_guard[] */
