@@ -25,6 +25,7 @@
 #include "image.h"
 #include "infect.h"
 #include "inventory.pb-c.h"
+#include "lazy-serve.h"
 #include "log.h"
 #include "mem.h"
 #include "mem-track.h"
@@ -48,6 +49,8 @@ struct dump_ctx {
 	int dfd;
 	struct pstree tree;
 	struct page_xfer *pages;	/* shared by all tasks: pages-1.img, here or on a page server */
+	int lazy_lsk, lazy_fd;		/* --lazy-pages: where the destination connects, the pages it reads */
+	bool lazy_killed;		/* --lazy-pages: the destination opened them, the tree is killed */
 	struct img *shmem;
 	struct files_dump *files;
 	struct shmem_dump shm;
@@ -205,7 +208,52 @@ static int guard_commit(struct dump_ctx *d)
 		err = guard_keep_fd(d->guard, pidfd, kill_pidfd, t->pid, GUARD_FINISH);
 		close(pidfd);
 	}
-	return err ? err : guard_stage(d->guard, DUMP_COMMITTING);
+	/* --lazy-pages: the images are not complete until the destination has the pages (dump_serve_lazy()). */
+	return err || d->o->lazy_pages ? err : guard_stage(d->guard, DUMP_COMMITTING);
+}
+
+/*
+ * --lazy-pages: the destination opened the pages, and may run a copy of
+ * the tree from now on (criu keeps the tree frozen until the transfer
+ * ends; cr serves from its own copy of the pages, so the tree goes now:
+ * it never runs twice, and its pids are free for a restore that shares
+ * them). The guard finishes the kill if cr dies.
+ */
+static int wait_tree_dead(const struct pstree *t);
+
+static int lazy_opened(void *arg)
+{
+	struct dump_ctx *d = arg;
+	int err = guard_stage(d->guard, DUMP_COMMITTING);
+
+	if (!err)
+		err = pstree_kill(&d->tree);
+	d->lazy_killed = !err;
+	/* cr collects the exits of what it traces: only then do the parents see them, and the pids come free. */
+	if (!err)
+		err = wait_tree_dead(&d->tree);
+	if (!err)
+		pr_info("pid %d: the destination opened the pages: the tree is killed", d->root);
+	return err;
+}
+
+/*
+ * --lazy-pages: the tree frozen, serves its pages to the destination
+ * until it has every one (0). On failure, *@ret_killed says whether the
+ * tree was killed already (the destination had opened the pages: its
+ * restored copy dies with its page source unless it has every page);
+ * otherwise the tree runs on, as after any failed dump.
+ */
+static int dump_serve_lazy(struct dump_ctx *d, bool *ret_killed)
+{
+	bool opened;
+	int err = lazy_serve(d->o, d->lazy_lsk, d->lazy_fd, 1, lazy_opened, d, &opened);
+
+	*ret_killed = d->lazy_killed;
+	if (err && d->lazy_killed)
+		pr_err("pid %d: the transfer of its pages failed after the tree was killed: the restore on the "
+		       "destination dies with it", d->root);
+	return err;
 }
 
 /* Writes the tree and then the inventory, which marks a complete dump. */
@@ -221,6 +269,10 @@ static int finish_images(struct dump_ctx *d)
 	err = ns_dump_write(d->ns, d->o, &d->tree, d->files, d->dfd);
 	if (!err)
 		err = cr_fail_point("ns-images");
+	if (!err && d->o->lazy_pages) {
+		d->lazy_fd = page_xfer_dup_fd(d->pages);
+		err = d->lazy_fd < 0 ? d->lazy_fd : 0;
+	}
 	e = page_xfer_commit(TAKE_PTR(d->pages));
 	if (!err)
 		err = e;
@@ -446,6 +498,10 @@ static void dump_ctx_release(struct dump_ctx *d)
 	/* The tree is detached or dead, the repaired connections let out: nothing left to guard. */
 	guard_stop(TAKE_PTR(d->guard));
 	page_xfer_free(d->pages);
+	if (d->lazy_fd >= 0)
+		close(d->lazy_fd);
+	if (d->lazy_lsk >= 0)
+		close(d->lazy_lsk);
 	files_dump_free(d->files);
 	img_close(d->shmem);
 	shmem_dump_free(&d->shm);
@@ -460,11 +516,11 @@ static void dump_ctx_release(struct dump_ctx *d)
 
 int cr_dump(const struct cr_options *o, int dfd)
 {
-	struct dump_ctx d = { .o = o, .root = o->pid, .dfd = dfd };
+	struct dump_ctx d = { .o = o, .root = o->pid, .dfd = dfd, .lazy_lsk = -1, .lazy_fd = -1 };
 	struct dump_stats stats = { 0 };
-	bool net_locked = false;
+	bool net_locked = false, lazy_kill = false;
 	char path[32];
-	int err;
+	int err, lazy_err = 0;
 
 	infect_set_logger(log_line);
 	infect_set_fault_hook(cr_fail_point);
@@ -480,6 +536,11 @@ int cr_dump(const struct cr_options *o, int dfd)
 	/* A page server's connection from cr's own net namespace. */
 	if (!err)
 		err = page_xfer_open(o, d.dfd, 1, &d.pages);
+	/* --lazy-pages: the port taken or the address wrong fails the dump before the tree is touched. */
+	if (!err && o->lazy_pages) {
+		d.lazy_lsk = lazy_serve_listen(o);
+		err = d.lazy_lsk < 0 ? d.lazy_lsk : 0;
+	}
 	/*
 	 * Through -D (a relative parent path), before cr changes its
 	 * namespaces. --track-mem without a parent has nothing to track
@@ -547,7 +608,14 @@ int cr_dump(const struct cr_options *o, int dfd)
 		if (err)
 			drop_inventory(&d);
 	}
-	if (!err && !o->leave_running)
+	if (!err && o->lazy_pages) {
+		lazy_err = dump_serve_lazy(&d, &lazy_kill);
+		if (lazy_err && !lazy_kill) {
+			err = lazy_err;
+			drop_inventory(&d);
+		}
+	}
+	if (!err && !o->leave_running && !d.lazy_killed)
 		err = pstree_kill(&d.tree);
 	/* Live objects (TCP repair mode) back as they were, or closed with the killed tree. */
 	files_dump_end(!err && !o->leave_running);
@@ -568,6 +636,8 @@ int cr_dump(const struct cr_options *o, int dfd)
 	if (!err && !o->leave_running && shmem_dump_kept_removable(&d.shm) &&
 	    (o->wait_killed || !wait_tree_dead(&d.tree)))
 		shmem_dump_remove_kept(&d.shm);
+	if (!err)
+		err = lazy_err;
 	if (!err) {
 		pr_info("pid %d: dumped %u processes, %lu bytes of pages, %lu of shared memory", d.root,
 			d.tree.nr_alive, (unsigned long)d.mem.bytes, (unsigned long)d.shm.bytes);
