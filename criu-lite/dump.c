@@ -50,7 +50,7 @@ struct dump_ctx {
 	struct pstree tree;
 	struct page_xfer *pages;	/* shared by all tasks: pages-1.img, here or on a page server */
 	int lazy_lsk, lazy_fd;		/* --lazy-pages: where the destination connects, the pages it reads */
-	bool lazy_killed;		/* --lazy-pages: the destination opened them, the tree is killed */
+	bool lazy_killed;		/* --lazy-pages: the destination started its restore, the tree is killed */
 	struct img *shmem;
 	struct files_dump *files;
 	struct shmem_dump shm;
@@ -213,15 +213,15 @@ static int guard_commit(struct dump_ctx *d)
 }
 
 /*
- * --lazy-pages: the destination opened the pages, and may run a copy of
- * the tree from now on (criu keeps the tree frozen until the transfer
- * ends; cr serves from its own copy of the pages, so the tree goes now:
- * it never runs twice, and its pids are free for a restore that shares
- * them). The guard finishes the kill if cr dies.
+ * --lazy-pages: the destination got what its restore reads and may run
+ * a copy of the tree from now on (criu keeps the tree frozen until the
+ * transfer ends; cr serves from its own copy of the pages, so the tree
+ * goes now: it never runs twice, and its pids are free for a restore
+ * that shares them). The guard finishes the kill if cr dies.
  */
 static int wait_tree_dead(const struct pstree *t);
 
-static int lazy_opened(void *arg)
+static int lazy_started(void *arg)
 {
 	struct dump_ctx *d = arg;
 	int err = guard_stage(d->guard, DUMP_COMMITTING);
@@ -233,26 +233,28 @@ static int lazy_opened(void *arg)
 	if (!err)
 		err = wait_tree_dead(&d->tree);
 	if (!err)
-		pr_info("pid %d: the destination opened the pages: the tree is killed", d->root);
+		pr_info("pid %d: the destination starts its restore: the tree is killed", d->root);
 	return err;
 }
 
 /*
  * --lazy-pages: the tree frozen, serves its pages to the destination
  * until it has every one (0). On failure, *@ret_killed says whether the
- * tree was killed already (the destination had opened the pages: its
- * restored copy dies with its page source unless it has every page);
- * otherwise the tree runs on, as after any failed dump.
+ * tree was killed already (the destination had started its restore:
+ * the restored copy dies with its page source unless it has every
+ * page); otherwise the tree runs on, as after any failed dump.
  */
 static int dump_serve_lazy(struct dump_ctx *d, bool *ret_killed)
 {
-	bool opened;
-	int err = lazy_serve(d->o, d->lazy_lsk, d->lazy_fd, 1, lazy_opened, d, &opened);
+	bool started;
+	int err = lazy_serve(d->o, d->lazy_lsk, d->lazy_fd, 1, lazy_started, d, &started);
 
 	*ret_killed = d->lazy_killed;
 	if (err && d->lazy_killed)
 		pr_err("pid %d: the transfer of its pages failed after the tree was killed: the restore on the "
 		       "destination dies with it", d->root);
+	else if (err)
+		pr_err("pid %d: no restore started from its pages: the tree runs on", d->root);
 	return err;
 }
 

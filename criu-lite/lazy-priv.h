@@ -11,8 +11,9 @@ struct cr_options;
  * Where the lazy-pages daemon gets page bytes: the page image in the
  * images dir (lazy-src.c), or a page source on another host
  * (lazy-remote.c). get() gives @len bytes at image offset @off, valid
- * until put() of the same range. finish() (may be NULL) tells the
- * source that every page is in place; 0 or -errno (logged).
+ * until put() of the same range. start() and finish() (may be NULL) tell
+ * the source that a restore may run from its bytes from now on, and
+ * that every page is in place; 0 or -errno (logged).
  */
 struct lazy_src {
 	const struct lazy_src_ops *ops;
@@ -23,6 +24,7 @@ struct lazy_src_ops {
 	int (*get)(struct lazy_src *s, uint64_t off, uint64_t len, const void **ret);
 	void (*put)(struct lazy_src *s, uint64_t off, uint64_t len);
 	void (*close)(struct lazy_src *s);
+	int (*start)(struct lazy_src *s);
 	int (*finish)(struct lazy_src *s);
 };
 

@@ -215,7 +215,20 @@ static int remote_finish(struct lazy_src *s)
 	return err;
 }
 
-static const struct lazy_src_ops remote_ops = { remote_get, remote_put, remote_close, remote_finish };
+/* The source kills its tree and says so: a restore may start. */
+static int remote_start(struct lazy_src *s)
+{
+	struct remote_src *r = s->priv;
+	struct ps_hdr req = { .cmd = PS_LZ_START, .id = r->id }, ans;
+	int err = request(r, &req, &ans, "starting the restore after");
+
+	if (!err && ans.cmd != PS_ACK)
+		err = pr_errno(-EPROTO, "lazy-pages: %s answered LZ_START with %s", r->peer, ps_cmd_name(ans.cmd));
+	return err;
+}
+
+static const struct lazy_src_ops remote_ops = { remote_get, remote_put, remote_close, remote_start,
+						remote_finish };
 
 /* ---- the local image ------------------------------------------------------------ */
 

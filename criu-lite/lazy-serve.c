@@ -30,7 +30,7 @@ struct lz_server {
 	unsigned id;
 	uint64_t size;			/* of the image */
 	uint64_t served, gets;
-	bool opened;
+	bool opened, started;
 	char peer[80];
 };
 
@@ -117,10 +117,9 @@ static int do_get(struct lz_server *s, const struct ps_hdr *h)
 	return 0;
 }
 
-static int do_open(struct lz_server *s, const struct ps_hdr *h, lazy_serve_opened_fn opened, void *arg)
+static int do_open(struct lz_server *s, const struct ps_hdr *h)
 {
 	struct stat st;
-	int err;
 
 	if (s->opened)
 		return pr_errno(-EPROTO, "lazy pages source: %s opened pages-%u.img twice", s->peer, h->id);
@@ -132,19 +131,30 @@ static int do_open(struct lz_server *s, const struct ps_hdr *h, lazy_serve_opene
 	if (fstat(s->fd, &st))
 		return pr_errno(-errno, "lazy pages source: fstat of pages-%u.img", s->id);
 	s->size = st.st_size;
-	/* From here the destination may run a tree on these bytes. */
-	err = opened ? opened(arg) : 0;
-	if (err) {
-		answer(s, h, 0, err);
-		return err;
-	}
 	s->opened = true;
 	pr_info("lazy pages source: %s opened pages-%u.img (%lu bytes)", s->peer, s->id, (unsigned long)s->size);
 	return answer(s, h, s->size, 0);
 }
 
+/* From here the destination may run a tree on these bytes. */
+static int do_start(struct lz_server *s, const struct ps_hdr *h, lazy_serve_start_fn start, void *arg)
+{
+	int err = 0;
+
+	if (!s->opened || s->started)
+		return pr_errno(-EPROTO, "lazy pages source: %s sent LZ_START %s", s->peer,
+				s->started ? "twice" : "before it opened the image");
+	err = cr_fail_point("lazy-start");
+	if (!err && start)
+		err = start(arg);
+	s->started = !err;
+	if (!err)
+		pr_info("lazy pages source: %s starts its restore", s->peer);
+	return answer(s, h, 0, err) ?: err;
+}
+
 /* One request. 1 after LZ_DONE, 0 to go on, -errno (logged). */
-static int serve_one(struct lz_server *s, lazy_serve_opened_fn opened, void *arg)
+static int serve_one(struct lz_server *s, lazy_serve_start_fn start, void *arg)
 {
 	unsigned char buf[PS_HDR_SIZE];
 	struct ps_hdr h;
@@ -161,12 +171,14 @@ static int serve_one(struct lz_server *s, lazy_serve_opened_fn opened, void *arg
 		return err;
 	switch (h.cmd) {
 	case PS_LZ_OPEN:
-		return do_open(s, &h, opened, arg);
+		return do_open(s, &h);
+	case PS_LZ_START:
+		return do_start(s, &h, start, arg);
 	case PS_LZ_GET:
 		return do_get(s, &h);
 	case PS_LZ_DONE:
-		if (!s->opened)
-			return pr_errno(-EPROTO, "lazy pages source: %s said done before it opened the image", s->peer);
+		if (!s->started)
+			return pr_errno(-EPROTO, "lazy pages source: %s said done before it started", s->peer);
 		return answer(s, &h, 0, 0) ?: 1;
 	default:
 		return pr_errno(-EPROTO, "lazy pages source: %s sent %s, not a lazy-pages request", s->peer,
@@ -185,8 +197,8 @@ static void peer_name(const struct sockaddr_storage *ss, socklen_t len, char *bu
 		snprintf(buf, size, "the destination %s:%s", host, serv);
 }
 
-int lazy_serve(const struct cr_options *o, int lsk, int fd, unsigned id, lazy_serve_opened_fn opened, void *arg,
-	       bool *ret_opened)
+int lazy_serve(const struct cr_options *o, int lsk, int fd, unsigned id, lazy_serve_start_fn start, void *arg,
+	       bool *ret_started)
 {
 	struct lz_server s = { .sk = -1, .fd = fd, .id = id };
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
@@ -194,8 +206,10 @@ int lazy_serve(const struct cr_options *o, int lsk, int fd, unsigned id, lazy_se
 	socklen_t len = sizeof(ss);
 	int err;
 
-	*ret_opened = false;
+	*ret_started = false;
 	err = cr_status_ready(o);
+	if (!err)
+		err = cr_fail_point("lazy-accept");
 	if (err)
 		return err;
 	pr_info("lazy pages source: waiting for cr lazy-pages --page-server to connect");
@@ -207,11 +221,11 @@ int lazy_serve(const struct cr_options *o, int lsk, int fd, unsigned id, lazy_se
 	/* sendfile() into a socket the peer closed raises SIGPIPE: an error return instead. */
 	sigaction(SIGPIPE, &ign, &old);
 	do
-		err = serve_one(&s, opened, arg);
+		err = serve_one(&s, start, arg);
 	while (!err);
 	sigaction(SIGPIPE, &old, NULL);
 	close(s.sk);
-	*ret_opened = s.opened;
+	*ret_started = s.started;
 	if (err == 1) {
 		pr_info("lazy pages source: %s has every page: %lu bytes served in %lu requests", s.peer,
 			(unsigned long)s.served, (unsigned long)s.gets);
@@ -224,7 +238,7 @@ int cr_lazy_page_server(const struct cr_options *o, int dfd)
 {
 	_cleanup_img_ struct img *img = NULL;
 	_cleanup_close_ int lsk = -EBADF;
-	bool opened;
+	bool started;
 	int err;
 
 	err = img_open(dfd, IMG_PAGES, 1, O_RDONLY, &img);
@@ -232,7 +246,7 @@ int cr_lazy_page_server(const struct cr_options *o, int dfd)
 	if (!err && lsk < 0)
 		err = lsk;
 	if (!err)
-		err = lazy_serve(o, lsk, img->fd, 1, NULL, NULL, &opened);
+		err = lazy_serve(o, lsk, img->fd, 1, NULL, NULL, &started);
 	close(dfd);
 	return err;
 }

@@ -17,18 +17,18 @@ struct cr_options;
 /* The listening socket of @o's --address (all if none) and --port. Returns it or -errno (logged). */
 int lazy_serve_listen(const struct cr_options *o);
 
-/* Called once the destination opened the image: a restore may run from its bytes from now on. */
-typedef int (*lazy_serve_opened_fn)(void *arg);
+/* Called when the destination says that a restore may run from the bytes from now on (LZ_START). */
+typedef int (*lazy_serve_start_fn)(void *arg);
 
 /*
  * Reports ready on --status-fd, accepts one destination on @lsk and
  * serves it pages-@id.img, open at @fd, until it says every page is in
  * place: 0. Otherwise -errno (logged: a destination that went away says
- * so, with what it had got). *@ret_opened: whether @opened was called
+ * so, with what it had got). *@ret_started: whether @start was called
  * (and said 0).
  */
-int lazy_serve(const struct cr_options *o, int lsk, int fd, unsigned id, lazy_serve_opened_fn opened, void *arg,
-	       bool *ret_opened);
+int lazy_serve(const struct cr_options *o, int lsk, int fd, unsigned id, lazy_serve_start_fn start, void *arg,
+	       bool *ret_started);
 
 /* `cr page-server --lazy-pages -D DIR`: serves DIR's pages-1.img. 0 or -errno (logged). */
 int cr_lazy_page_server(const struct cr_options *o, int dfd);

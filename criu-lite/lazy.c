@@ -152,6 +152,9 @@ int cr_lazy_pages(const struct cr_options *o, int dfd)
 		err = pr_errno(-errno, "lazy-pages: removing an old %s", LAZY_SOCKET_NAME);
 	if (!err && (bind(lsk, (struct sockaddr *)&sa, sizeof(sa)) || listen(lsk, 1)))
 		err = pr_errno(-errno, "lazy-pages: listening on %s", LAZY_SOCKET_NAME);
+	/* The point of no return: the source's tree dies, a restore may start. */
+	if (!err && src.ops)
+		err = src.ops->start(&src);
 	if (!err)
 		err = cr_status_ready(o);
 	if (!err) {

@@ -54,6 +54,10 @@
  *	LZ_GET	@len bytes (at most PS_DATA_MAX) at image offset @off:
  *		answered by DATA with those bytes (@off, @len as asked),
  *		or ACK with @count an errno.
+ *	LZ_START a restore may run from these bytes from now on (the
+ *		source kills its tree: it must not run twice): answered
+ *		by ACK once done. Until then, a failure on either side
+ *		leaves the source's tree running.
  *	LZ_DONE	every page is in place: answered by ACK; then both close.
  * The bytes are checked on the destination against the pagemaps' CRC32C
  * (lazy-check.c), which it has from the images copied over.
@@ -81,6 +85,7 @@ enum ps_cmd {
 	PS_LZ_OPEN,
 	PS_LZ_GET,
 	PS_LZ_DONE,
+	PS_LZ_START,
 	PS_CMD_MAX,
 };
 

@@ -30,12 +30,12 @@ gone()
 	return 1
 }
 
-# none_left WORD: no process whose command line names WORD (a case's own dirs) is left.
+# none_left NAME: no cr is left whose command line names case NAME's -D (its guard, its daemon).
 none_left()
 {
 	local _
 	for _ in $(seq $((TIMEOUT * 20))); do
-		pgrep -f -- "$1" >/dev/null || return 0
+		pgrep -f -- "$W/$1-(src|dst)" >/dev/null || return 0
 		sleep 0.05
 	done
 	return 1
@@ -120,7 +120,7 @@ lazy_fault_case()
 	grep -q "killing the restored tree" "$dst/lazy.log" ||
 		{ echo "lazy-pages did not say it killed the tree: $(grep Error "$dst/lazy.log")"; return; }
 	gone "$WPID" || { echo "the restored pid $WPID runs on"; return; }
-	none_left "$W/$1-" || { echo "processes left: $(pgrep -a -f -- "$W/$1-")"; return; }
+	none_left "$1" || { echo "processes left: $(pgrep -a -f -- "$W/$1-(src|dst)")"; return; }
 }
 
 # A pre-dump through one page server, the dump through another with it as its parent.
@@ -147,6 +147,30 @@ case_pre_dump_ps()
 	in_b "$CR" restore -D "$dst/dump" -d -o restore.log -v4 2>"$dst.stderr" ||
 		{ echo "restore failed: $(cat "$dst.stderr")"; return; }
 	out=$(check_writer "$WPID" "$res") || { echo "after restore: $out"; return; }
+	kill -9 "$WPID"
+	wait "$WPID" 2>/dev/null
+}
+
+# lazy_early_case NAME SRC_ENV DST_ENV EXPECT: a lazy migration that fails before any restore may
+# start: lazy-pages never gets ready, both cr fail (EXPECT in a log), the process runs on, whole.
+lazy_early_case()
+{
+	local src=$W/$1-src dst=$W/$1-dst res=$W/$1-res out
+	mkdir -p "$src" "$dst"
+	start_writer 16 "$res" || { echo "the writer did not start"; return; }
+	# shellcheck disable=SC2086
+	lazy_source "$src" $2 || { echo "dump --lazy-pages did not get ready: $(cat "$src.stderr")"; return; }
+	cp "$src"/*.img "$dst"/ || { echo "copying the images"; return; }
+	# shellcheck disable=SC2086
+	lazy_dest "$dst" $3 && { echo "lazy-pages got ready"; return; }
+	wait_exit "$LPID" && { echo "lazy-pages exited 0"; return; }
+	wait_exit "$DPID" && { echo "the source's dump exited 0"; return; }
+	grep -q "$4" "$src/dump.log" "$dst/lazy.log" "$src.stderr" "$dst.lz.stderr" 2>/dev/null ||
+		{ echo "no log says '$4': $(cat "$src.stderr" "$dst.lz.stderr")"; return; }
+	[ -e "$dst/pages-1.img" ] && { echo "lazy-pages left a pages-1.img"; return; }
+	untraced "$WPID" || { echo "pid $WPID is still traced"; return; }
+	out=$(check_writer "$WPID" "$res") || { echo "the process after the failed migration: $out"; return; }
+	none_left "$1" || { echo "processes left: $(pgrep -a -f -- "$W/$1-(src|dst)")"; return; }
 	kill -9 "$WPID"
 	wait "$WPID" 2>/dev/null
 }
