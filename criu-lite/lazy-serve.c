@@ -34,6 +34,24 @@ struct lz_server {
 	char peer[80];
 };
 
+const char *lazy_serve_opts_error(const struct cr_options *o)
+{
+	bool dump = !strcmp(o->command, "dump");
+	bool source = o->lazy_pages && (dump || !strcmp(o->command, "page-server"));
+
+	if (source && !o->ps.port)
+		return "--lazy-pages of dump and page-server needs --port (and --address) to serve the pages on";
+	if (source && dump && (o->ps.on || o->leave_running || o->prev_images_dir || o->track_mem ||
+			       o->pre_copy_rounds))
+		return "dump --lazy-pages serves the pages itself, from this dump alone: not with --page-server, "
+		       "--leave-running, --prev-images-dir, --track-mem or --pre-copy";
+	if (o->lazy_pages && !strcmp(o->command, "pre-dump"))
+		return "pre-dump --lazy-pages: a pre-dump serves no pages (dump --lazy-pages does)";
+	if (!strcmp(o->command, "lazy-pages") && o->ps.on && (!o->ps.address || !o->ps.port))
+		return "lazy-pages --page-server needs --address and --port of the page source";
+	return NULL;
+}
+
 int lazy_serve_listen(const struct cr_options *o)
 {
 	const char *gai, *addr = o->ps.address ? o->ps.address : "*";

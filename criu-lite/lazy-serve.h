@@ -14,6 +14,13 @@
 
 struct cr_options;
 
+/*
+ * What is wrong with @o's lazy pages options (CLI or RPC): --lazy-pages
+ * of dump and page-server (a page source), of pre-dump, --page-server of
+ * lazy-pages. NULL: nothing.
+ */
+const char *lazy_serve_opts_error(const struct cr_options *o);
+
 /* The listening socket of @o's --address (all if none) and --port. Returns it or -errno (logged). */
 int lazy_serve_listen(const struct cr_options *o);
 

@@ -266,26 +266,6 @@ static void usage_error(const char *fmt, ...)
 	fputs("\nTry 'cr --help' for more information.\n", stderr);
 }
 
-/* What is wrong with --lazy-pages of dump and page-server (a page source), --page-server of lazy-pages. */
-static const char *lazy_opts_error(void)
-{
-	bool dump = !strcmp(opts.command, "dump");
-	bool source = opts.lazy_pages && (dump || !strcmp(opts.command, "page-server"));
-
-	if (source && !opts.ps.port)
-		return "--lazy-pages of dump and page-server needs --port (and --address) to serve the pages on";
-	if (source && dump && (opts.ps.on || opts.leave_running || opts.prev_images_dir || opts.track_mem ||
-				 opts.pre_copy_rounds))
-		return "dump --lazy-pages serves the pages itself, from this dump alone: not with --page-server, "
-		       "--leave-running, --prev-images-dir, --track-mem or --pre-copy";
-	if (opts.lazy_pages && !strcmp(opts.command, "pre-dump"))
-		return "pre-dump --lazy-pages: a pre-dump serves no pages (dump --lazy-pages does)";
-	if (!strcmp(opts.command, "lazy-pages") && opts.ps.on && (!opts.ps.address || !opts.ps.port))
-		return "lazy-pages --page-server needs --address and --port of the page source";
-	return NULL;
-}
-
-
 /*
  * Strict integer parsing: the whole string must be a decimal number in
  * [min, max]. Returns 0 and sets *ret, or -EINVAL / -ERANGE.
@@ -781,8 +761,8 @@ static enum parse_result parse_options(int argc, char **argv)
 		usage_error("page-server needs --port");
 		return PARSE_EXIT_FAIL;
 	}
-	if (lazy_opts_error()) {
-		usage_error("%s", lazy_opts_error());
+	if (lazy_serve_opts_error(&opts)) {
+		usage_error("%s", lazy_serve_opts_error(&opts));
 		return PARSE_EXIT_FAIL;
 	}
 	/* as criu: without -d cr would wait for a root that is not its child */
