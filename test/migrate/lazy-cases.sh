@@ -174,3 +174,44 @@ lazy_early_case()
 	kill -9 "$WPID"
 	wait "$WPID" 2>/dev/null
 }
+
+# lazy_images_case NAME [bad]: a dump's images in the source, their pages served by `cr page-server
+# --lazy-pages` there, restored lazily on the destination; with "bad", a byte of the page image is
+# changed first: the restored process is killed (checksum mismatch), every cr ends.
+lazy_images_case()
+{
+	local src=$W/$1-src dst=$W/$1-dst res=$W/$1-res fifo=$W/lzi.$RANDOM out size
+	mkdir -p "$src" "$dst"
+	start_writer 16 "$res" || { echo "the writer did not start"; return; }
+	in_a "$CR" dump -t "$WPID" -D "$src" -o dump.log -v4 2>"$src.stderr" || { echo "dump failed: $(cat "$src.stderr")"; return; }
+	wait "$WPID" 2>/dev/null
+	for f in "$src"/*.img; do
+		case $f in */pages-*) ;; *) cp "$f" "$dst"/ || { echo "copying $f"; return; } ;; esac
+	done
+	if [ "${2:-}" = bad ]; then
+		size=$(stat -c %s "$src/pages-1.img")
+		printf '\x5a' | dd of="$src/pages-1.img" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+	fi
+	mkfifo "$fifo" || return
+	# shellcheck disable=SC2094
+	(exec nsenter -t "$SA" -n "$CR" page-server --lazy-pages -D "$src" --address "$ADDR_A" --port $PORT \
+		-o lps.log -v4 --status-fd 3 3>"$fifo" </dev/null >/dev/null 2>"$src.lps.stderr") &
+	DPID=$!
+	PIDS+=("$DPID")
+	status_started "$fifo" || { echo "page-server --lazy-pages did not get ready: $(cat "$src.lps.stderr")"; return; }
+	lazy_dest "$dst" || { echo "lazy-pages did not get ready: $(cat "$dst.lz.stderr")"; return; }
+	in_b "$CR" restore -D "$dst" --lazy-pages -d -o restore.log -v4 2>"$dst.stderr"
+	if [ "${2:-}" = bad ]; then
+		wait_exit "$LPID" && { echo "lazy-pages exited 0"; return; }
+		wait_exit "$DPID" && { echo "page-server --lazy-pages exited 0"; return; }
+		grep -q "checksum mismatch" "$dst/lazy.log" || { echo "lazy-pages did not find the bad run"; return; }
+		gone "$WPID" || { echo "the restored pid $WPID runs on"; return; }
+		none_left "$1" || { echo "processes left: $(pgrep -a -f -- "$W/$1-(src|dst)")"; return; }
+		return
+	fi
+	wait_exit "$LPID" || { echo "lazy-pages exited $?: $(grep Error "$dst/lazy.log")"; return; }
+	wait_exit "$DPID" || { echo "page-server --lazy-pages exited $?: $(cat "$src.lps.stderr")"; return; }
+	out=$(check_writer "$WPID" "$res") || { echo "after restore: $out"; return; }
+	kill -9 "$WPID"
+	wait "$WPID" 2>/dev/null
+}
