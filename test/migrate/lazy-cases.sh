@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2153  # WPID, W, CR...: set by run
 # Sourced by test/migrate/run: the cases of a pre-dump through the page
 # server and of a lazy migration (see run's header). Uses run's hosts
 # (SA, SB, in_a, in_b), start_server, start_writer, check_writer.
@@ -55,7 +56,7 @@ lazy_source()
 	mkfifo "$fifo" || return 1
 	# shellcheck disable=SC2094
 	(exec env "$@" nsenter -t "$SA" -n "$CR" dump -t "$WPID" -D "$dir" --lazy-pages --address "$ADDR_A" \
-		--port $PORT -o dump.log -v4 --status-fd 3 3>"$fifo" </dev/null >/dev/null 2>"$dir.stderr") &
+		--port "$PORT" -o dump.log -v4 --status-fd 3 3>"$fifo" </dev/null >/dev/null 2>"$dir.stderr") &
 	DPID=$!
 	PIDS+=("$DPID")
 	status_started "$fifo"
@@ -68,7 +69,7 @@ lazy_dest()
 	shift
 	mkfifo "$fifo" || return 1
 	# shellcheck disable=SC2094
-	(exec env "$@" nsenter -t "$SB" -n "$CR" lazy-pages --page-server --address "$ADDR_A" --port $PORT \
+	(exec env "$@" nsenter -t "$SB" -n "$CR" lazy-pages --page-server --address "$ADDR_A" --port "$PORT" \
 		-D "$dir" -o lazy.log -v4 --status-fd 3 3>"$fifo" </dev/null >/dev/null 2>"$dir.lz.stderr") &
 	LPID=$!
 	PIDS+=("$LPID")
@@ -130,13 +131,13 @@ case_pre_dump_ps()
 	mkdir -p "$src/pre" "$src/dump" "$dst/pre" "$dst/dump"
 	start_writer 64 "$res" || { echo "the writer did not start"; return; }
 	start_server "$dst/pre" || { echo "the page server did not start"; return; }
-	in_a "$CR" pre-dump -t "$WPID" -D "$src/pre" --page-server --address "$ADDR_B" --port $PORT \
+	in_a "$CR" pre-dump -t "$WPID" -D "$src/pre" --page-server --address "$ADDR_B" --port "$PORT" \
 		-o pre-dump.log -v4 2>"$src.stderr" || { echo "pre-dump failed: $(cat "$src.stderr")"; return; }
 	wait "$SPID" || { echo "the pre-dump's page server exited $?"; return; }
 	sleep 0.2	# written meanwhile: the dump sends those
 	start_server "$dst/dump" || { echo "the page server did not start again"; return; }
 	in_a "$CR" dump -t "$WPID" -D "$src/dump" --prev-images-dir ../pre --track-mem --page-server \
-		--address "$ADDR_B" --port $PORT -o dump.log -v4 2>"$src.stderr" ||
+		--address "$ADDR_B" --port "$PORT" -o dump.log -v4 2>"$src.stderr" ||
 		{ echo "dump failed: $(cat "$src.stderr")"; return; }
 	wait "$WPID" 2>/dev/null
 	wait "$SPID" || { echo "the dump's page server exited $?"; return; }
@@ -194,7 +195,7 @@ lazy_images_case()
 	fi
 	mkfifo "$fifo" || return
 	# shellcheck disable=SC2094
-	(exec nsenter -t "$SA" -n "$CR" page-server --lazy-pages -D "$src" --address "$ADDR_A" --port $PORT \
+	(exec nsenter -t "$SA" -n "$CR" page-server --lazy-pages -D "$src" --address "$ADDR_A" --port "$PORT" \
 		-o lps.log -v4 --status-fd 3 3>"$fifo" </dev/null >/dev/null 2>"$src.lps.stderr") &
 	DPID=$!
 	PIDS+=("$DPID")
