@@ -765,8 +765,12 @@ int lazy_daemon_run(int dfd, int sk, struct lazy_src *src)
 		}
 		if (!err)
 			err = srv_loop(&s);
+		/* A restore that failed before any task: the source must not take it for a migration done. */
+		if (!err && s.src.ops->finish && !s.next_id)
+			err = pr_errno(-ECANCELED, "lazy-pages: the restore ended before it restored any task: the "
+				       "page source is not told that all is in place");
 		/* All in place: a source that cannot be told so is no harm to the tree. */
-		if (!err && s.src.ops->finish && s.src.ops->finish(&s.src))
+		else if (!err && s.src.ops->finish && s.src.ops->finish(&s.src))
 			pr_warn("lazy-pages: every page is in place, but the page source did not hear it");
 		pr_info("lazy-pages: %lu bytes copied in, %lu faults served%s", (unsigned long)s.copied,
 			(unsigned long)s.faults, err ? "; failed" : "");

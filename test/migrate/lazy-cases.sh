@@ -76,7 +76,8 @@ lazy_dest()
 	status_started "$fifo"
 }
 
-# lazy_start NAME MIB [SRC_ENV] [DST_ENV]: writer, source, images copied, destination ready, restore run.
+# lazy_start NAME MIB [SRC_ENV] [DST_ENV] [RESTORE_ENV]: writer, source, images copied, destination
+# ready, restore run.
 lazy_start()
 {
 	local src=$W/$1-src dst=$W/$1-dst res=$W/$1-res
@@ -91,7 +92,8 @@ lazy_start()
 	lazy_dest "$dst" ${4:-} || { echo "lazy-pages did not get ready: $(cat "$dst.lz.stderr")"; return 1; }
 	# The source killed the tree once the destination opened its pages: its pid is free.
 	wait "$WPID" 2>/dev/null
-	in_b "$CR" restore -D "$dst" --lazy-pages -d -o restore.log -v4 2>"$dst.stderr"
+	# shellcheck disable=SC2086
+	in_b env ${5:-} "$CR" restore -D "$dst" --lazy-pages -d -o restore.log -v4 2>"$dst.stderr"
 }
 
 case_lazy()
@@ -122,6 +124,20 @@ lazy_fault_case()
 		{ echo "lazy-pages did not say it killed the tree: $(grep Error "$dst/lazy.log")"; return; }
 	gone "$WPID" || { echo "the restored pid $WPID runs on"; return; }
 	none_left "$1" || { echo "processes left: $(pgrep -a -f -- "$W/$1-(src|dst)")"; return; }
+}
+
+# A restore that fails before any task runs: lazy-pages does not tell the source all is well.
+case_lazy_restore_fails()
+{
+	local src=$W/lazy-restore-fails-src dst=$W/lazy-restore-fails-dst
+	lazy_start lazy-restore-fails 16 "" "" CR_FAIL_AT=fork && { echo "the restore succeeded"; return; }
+	wait_exit "$LPID" && { echo "lazy-pages exited 0"; return; }
+	wait_exit "$DPID" && { echo "the source's dump exited 0"; return; }
+	grep -q "ended before it restored any task" "$dst/lazy.log" ||
+		{ echo "lazy-pages did not say why: $(grep Error "$dst/lazy.log")"; return; }
+	grep -q "went away before it had every page" "$src/dump.log" ||
+		{ echo "the source did not say why: $(grep Error "$src/dump.log")"; return; }
+	none_left lazy-restore-fails || { echo "processes left: $(pgrep -a -f -- "$W/lazy-restore-fails-")"; return; }
 }
 
 # A pre-dump through one page server, the dump through another with it as its parent.
