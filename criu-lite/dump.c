@@ -239,17 +239,16 @@ static int lazy_started(void *arg)
 
 /*
  * --lazy-pages: the tree frozen, serves its pages to the destination
- * until it has every one (0). On failure, *@ret_killed says whether the
- * tree was killed already (the destination had started its restore:
- * the restored copy dies with its page source unless it has every
- * page); otherwise the tree runs on, as after any failed dump.
+ * until it has every one (0). On failure, d->lazy_killed says whether
+ * the tree was killed already (the destination had started its
+ * restore: the restored copy dies with its page source unless it has
+ * every page); otherwise the tree runs on, as after any failed dump.
  */
-static int dump_serve_lazy(struct dump_ctx *d, bool *ret_killed)
+static int dump_serve_lazy(struct dump_ctx *d)
 {
 	bool started;
 	int err = lazy_serve(d->o, d->lazy_lsk, d->lazy_fd, 1, lazy_started, d, &started);
 
-	*ret_killed = d->lazy_killed;
 	if (err && d->lazy_killed)
 		pr_err("pid %d: the transfer of its pages failed after the tree was killed: the restore on the "
 		       "destination dies with it", d->root);
@@ -520,7 +519,7 @@ int cr_dump(const struct cr_options *o, int dfd)
 {
 	struct dump_ctx d = { .o = o, .root = o->pid, .dfd = dfd, .lazy_lsk = -1, .lazy_fd = -1 };
 	struct dump_stats stats = { 0 };
-	bool net_locked = false, lazy_kill = false;
+	bool net_locked = false;
 	char path[32];
 	int err, lazy_err = 0;
 
@@ -611,8 +610,8 @@ int cr_dump(const struct cr_options *o, int dfd)
 			drop_inventory(&d);
 	}
 	if (!err && o->lazy_pages) {
-		lazy_err = dump_serve_lazy(&d, &lazy_kill);
-		if (lazy_err && !lazy_kill) {
+		lazy_err = dump_serve_lazy(&d);
+		if (lazy_err && !d.lazy_killed) {
 			err = lazy_err;
 			drop_inventory(&d);
 		}

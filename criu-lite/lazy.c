@@ -162,8 +162,10 @@ int cr_lazy_pages(const struct cr_options *o, int dfd)
 		sk = accept4(lsk, NULL, NULL, SOCK_CLOEXEC);
 		if (sk < 0)
 			err = pr_errno(-errno, "lazy-pages: accept on %s", LAZY_SOCKET_NAME);
-		unlinkat(dfd, LAZY_SOCKET_NAME, 0);
 	}
+	/* One restore: nobody else connects (and a failure leaves no socket to find). */
+	if (lsk >= 0)
+		unlinkat(dfd, LAZY_SOCKET_NAME, 0);
 	if (!err)
 		err = lazy_daemon_run(dfd, TAKE_FD(sk), src.ops ? &src : NULL);
 	else if (src.ops)
