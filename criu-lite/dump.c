@@ -219,7 +219,45 @@ static int guard_commit(struct dump_ctx *d)
  * goes now: it never runs twice, and its pids are free for a restore
  * that shares them). The guard finishes the kill if cr dies.
  */
-static int wait_tree_dead(const struct pstree *t);
+#define DEAD_WAIT_MS	10000
+
+/*
+ * Every thread of the killed tree, collected: cr traces them, so a
+ * thread's exit is cr's to collect before its parent sees the process
+ * end, and its tid stays taken until then (cr serves on for a while).
+ * 0, or -ETIMEDOUT (logged) for a task that does not die.
+ */
+static int reap_killed(const struct pstree *t)
+{
+	_cleanup_free_ bool *done = NULL;
+	unsigned nr = 0;
+
+	for (unsigned i = 0; i < t->nr; i++)
+		nr += t->tasks[i].kind == TASK_ALIVE ? t->tasks[i].nr_tids : 0;
+	done = xzalloc(sizeof(*done) * (nr + 1));
+	if (!done)
+		return -ENOMEM;
+	for (unsigned waited = 0;; waited++) {
+		pid_t left = 0;
+
+		for (unsigned i = 0, n = 0; i < t->nr; i++) {
+			const struct pstree_task *task = &t->tasks[i];
+
+			for (unsigned k = 0; task->kind == TASK_ALIVE && k < task->nr_tids; k++, n++) {
+				/* Collected, or not ours (any more): either way not to be waited for again. */
+				if (!done[n] && waitpid(task->tids[k], NULL, WNOHANG | __WALL))
+					done[n] = true;
+				if (!done[n])
+					left = task->tids[k];
+			}
+		}
+		if (!left)
+			return 0;
+		if (waited >= DEAD_WAIT_MS)
+			return pr_errno(-ETIMEDOUT, "tid %d: still there %u ms after it was killed", left, waited);
+		usleep(1000);
+	}
+}
 
 static int lazy_started(void *arg)
 {
@@ -229,9 +267,9 @@ static int lazy_started(void *arg)
 	if (!err)
 		err = pstree_kill(&d->tree);
 	d->lazy_killed = !err;
-	/* cr collects the exits of what it traces: only then do the parents see them, and the pids come free. */
+	/* Only then do the parents see the tree end, and its pids come free for a restore. */
 	if (!err)
-		err = wait_tree_dead(&d->tree);
+		err = reap_killed(&d->tree);
 	if (!err)
 		pr_info("pid %d: the destination starts its restore: the tree is killed", d->root);
 	return err;
@@ -320,8 +358,6 @@ void dump_inventory_init(InventoryEntry *inv, pid_t root, struct utsname *u)
 	inv->kernel = u->release;
 	inv->pages_id = 1;
 }
-
-#define DEAD_WAIT_MS	10000
 
 /*
  * o->wait_killed (the RPC's: criu's own behaviour, which runtimes rely
