@@ -270,6 +270,19 @@ static int lazy_started(void *arg)
 	/* Only then do the parents see the tree end, and its pids come free for a restore. */
 	if (!err)
 		err = reap_killed(&d->tree);
+	/*
+	 * What cr holds of the tree goes with it now, not when the serving
+	 * ends: its files (cr's copies of its sockets hold their ports, which
+	 * are the restore's), connections in repair mode; the network lock
+	 * stays for the restore; the guard has nothing left to finish (and
+	 * must not hold those ports either).
+	 */
+	if (!err) {
+		files_dump_end(true);
+		files_dump_free(TAKE_PTR(d->files));
+		netlock_dump_end(TAKE_PTR(d->net_lock), true);
+		err = guard_forget_fds(d->guard);
+	}
 	if (!err)
 		pr_info("pid %d: the destination starts its restore: the tree is killed", d->root);
 	return err;
