@@ -281,6 +281,9 @@ static int lazy_started(void *arg)
 		files_dump_end(true);
 		files_dump_free(TAKE_PTR(d->files));
 		netlock_dump_end(TAKE_PTR(d->net_lock), true);
+		/* SysV segments only the tree used: their keys are the restore's too. */
+		if (shmem_dump_kept_removable(&d->shm))
+			shmem_dump_remove_kept(&d->shm);
 		err = guard_forget_fds(d->guard);
 	}
 	if (!err)
@@ -680,10 +683,11 @@ int cr_dump(const struct cr_options *o, int dfd)
 	pstree_detach(&d.tree);
 	stats.frozen_us = stats_us_since(&d.t_seize);
 	pr_info("frozen for %.6f s", stats.frozen_us / 1e6);
-	if (!err && !o->leave_running && o->wait_killed)
+	/* A lazy dump's tree is long dead: its pids may be the restored tree's by now. */
+	if (!err && !o->leave_running && o->wait_killed && !d.lazy_killed)
 		err = wait_tree_dead(&d.tree);
 	/* SysV segments only the killed tree used: once it is gone, its mappings with it. */
-	if (!err && !o->leave_running && shmem_dump_kept_removable(&d.shm) &&
+	if (!err && !o->leave_running && !d.lazy_killed && shmem_dump_kept_removable(&d.shm) &&
 	    (o->wait_killed || !wait_tree_dead(&d.tree)))
 		shmem_dump_remove_kept(&d.shm);
 	if (!err)
