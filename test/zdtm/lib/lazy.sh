@@ -144,6 +144,7 @@ mode_lazy_remote()
 		dpid=$!
 		lazy_remote_ready lz-dump "$WD/lz-dump.status" "$dpid" && break
 		grep -q "Address already in use" "$WD/lz-dump.err" && [ "$try" != 3 ] || return 1
+		REASON=""	# lazy_remote_ready's, of a try that does not count
 		port=$((20000 + RANDOM % 30000))
 	done
 	images_tree "$WD/src" || return 1
