@@ -69,7 +69,7 @@ static void file_close(struct lazy_src *s)
 	s->priv = NULL;
 }
 
-static const struct lazy_src_ops file_ops = { file_get, file_put, file_close };
+static const struct lazy_src_ops file_ops = { file_get, file_put, file_close, NULL, NULL };
 
 int lazy_src_open_file(int dfd, unsigned pages_id, struct lazy_src *ret)
 {

@@ -18,6 +18,7 @@
 #include "cr.h"
 #include "image.h"
 #include "lazy.h"
+#include "lazy-serve.h"
 #include "log.h"
 #include "netlock.h"
 #include "rpc.h"
@@ -147,7 +148,9 @@ static void usage(FILE *f)
 "  cr page-server -D DIR --port P      receive the pages of a dump --page-server\n"
 "  cr swrk FD                          serve criu's RPC on the socket FD (runc, podman)\n"
 "  cr lazy-pages [-D DIR]              serve the memory of one restore --lazy-pages\n"
-"                                      (listens on DIR/lazy-pages.socket)\n"
+"                                      (listens on DIR/lazy-pages.socket); with\n"
+"                                      --page-server --address A --port P from the\n"
+"                                      lazy page source there (dump --lazy-pages)\n"
 "\n"
 "Options:\n"
 "  -t, --tree PID           root of the tree to dump\n"
@@ -162,7 +165,11 @@ static void usage(FILE *f)
 "      --lazy-pages         restore: the tree runs before its anonymous memory\n"
 "                           is in; the lazy-pages daemon (cr lazy-pages on\n"
 "                           DIR/lazy-pages.socket, else one of the restore's\n"
-"                           own) fills it; its server's pid: DIR/lazy-pages.pid\n"
+"                           own) fills it; its server's pid: DIR/lazy-pages.pid;\n"
+"                           dump --port P [--address A]: the page source of such\n"
+"                           a restore (every image but the pages in DIR, the tree\n"
+"                           frozen until the destination has them, then killed);\n"
+"                           page-server --port P: the same from DIR's pages\n"
 "      --tcp-established    dump and restore: keep established TCP connections\n"
 "                           (TCP repair mode); without it dump refuses them\n"
 "      --tcp-skip-in-flight dump: drop (with a warning) the connections still\n"
@@ -227,7 +234,8 @@ static void usage(FILE *f)
 "      --address A, --port P  the page server's address and port (page-server:\n"
 "                           where it listens; default every address)\n"
 "      --daemon             page-server: return once it listens\n"
-"      --status-fd FD       page-server: write a '\\0' to FD once it listens\n"
+"      --status-fd FD       page-server, lazy-pages, dump --lazy-pages: write a\n"
+"                           '\\0' to FD once it listens\n"
 "      --prev-images-dir DIR  pre-dump and dump: DIR (relative to -D) is the\n"
 "                           pre-dump before this one, linked as DIR/parent\n"
 "      --track-mem          dump: store only the pages written since the\n"
@@ -753,6 +761,10 @@ static enum parse_result parse_options(int argc, char **argv)
 		usage_error("page-server needs --port");
 		return PARSE_EXIT_FAIL;
 	}
+	if (lazy_serve_opts_error(&opts)) {
+		usage_error("%s", lazy_serve_opts_error(&opts));
+		return PARSE_EXIT_FAIL;
+	}
 	/* as criu: without -d cr would wait for a root that is not its child */
 	if (opts.restore_sibling && !opts.restore_detached) {
 		usage_error("--restore-sibling needs -d (--restore-detached)");
@@ -778,7 +790,7 @@ static int run_command(int dfd, int *ret_exit_status)
 	if (!strcmp(opts.command, "check"))
 		return opts.check_feature ? cr_check_feature(opts.check_feature) : cr_check();
 	if (!strcmp(opts.command, "page-server"))
-		return cr_page_server(&opts, dfd);
+		return opts.lazy_pages ? cr_lazy_page_server(&opts, dfd) : cr_page_server(&opts, dfd);
 	if (!strcmp(opts.command, "swrk"))
 		return cr_swrk(swrk_fd_arg);
 	if (!strcmp(opts.command, "lazy-pages"))
@@ -837,10 +849,13 @@ int main(int argc, char **argv)
 	if (strcmp(opts.command, "dump") && strcmp(opts.command, "pre-dump") && opts.pid)
 		pr_warn("-t is only used by dump; ignored");
 	if ((!strcmp(opts.command, "dump") || !strcmp(opts.command, "pre-dump")) && !opts.ps.on &&
-	    (opts.ps.address || opts.ps.port))
+	    !opts.lazy_pages && (opts.ps.address || opts.ps.port))
 		pr_warn("--address and --port are used by dump and pre-dump with --page-server only; ignored");
-	if (strcmp(opts.command, "page-server") && (opts.daemon || opts.has_status_fd))
-		pr_warn("--daemon and --status-fd are used by page-server only; ignored");
+	if (strcmp(opts.command, "page-server") && opts.daemon)
+		pr_warn("--daemon is used by page-server only; ignored");
+	if (strcmp(opts.command, "page-server") && strcmp(opts.command, "lazy-pages") &&
+	    !(opts.lazy_pages && !strcmp(opts.command, "dump")) && opts.has_status_fd)
+		pr_warn("--status-fd is used by page-server, lazy-pages and dump --lazy-pages only; ignored");
 	if (strcmp(opts.command, "restore") && opts.allow_untrusted_images)
 		pr_warn("--allow-untrusted-images is only used by restore; ignored");
 

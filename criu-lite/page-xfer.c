@@ -88,6 +88,27 @@ static int open_remote(const struct cr_options *o, unsigned id, struct page_xfer
 	return 0;
 }
 
+/* The image of a dump that serves its pages itself: unnamed, so that nobody restores from -D without it. */
+static int open_private(int dfd, unsigned id, struct img **ret_img)
+{
+	char name[32];
+	int fd = openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	snprintf(name, sizeof(name), img_descs[IMG_PAGES].fmt, id);
+	if (fd < 0)
+		return pr_errno(-errno, "--lazy-pages: an unnamed file in -D for the pages served from it");
+	return img_create_fd(fd, IMG_PAGES, id, name, ret_img);
+}
+
+int page_xfer_dup_fd(const struct page_xfer *x)
+{
+	int fd = x->img ? fcntl(x->img->fd, F_DUPFD_CLOEXEC, 0) : -EBADF;
+
+	if (!x->img)
+		return pr_errno(-EINVAL, "pages-%u.img goes to a page server: no file here", x->id);
+	return fd < 0 ? pr_errno(-errno, "dup of %s", x->img->name) : fd;
+}
+
 int page_xfer_open(const struct cr_options *o, int dfd, unsigned id, struct page_xfer **ret_x)
 {
 	struct page_xfer *x = xzalloc(sizeof(*x));
@@ -98,7 +119,12 @@ int page_xfer_open(const struct cr_options *o, int dfd, unsigned id, struct page
 	x->sk = -1;
 	x->id = id;
 	x->off = x->summed = IMG_PAGES_DATA_OFF;
-	err = o->ps.on ? open_remote(o, id, x) : img_open(dfd, IMG_PAGES, id, O_WRONLY, &x->img);
+	if (o->ps.on)
+		err = open_remote(o, id, x);
+	else if (o->lazy_pages)
+		err = open_private(dfd, id, &x->img);
+	else
+		err = img_open(dfd, IMG_PAGES, id, O_WRONLY, &x->img);
 	if (err) {
 		page_xfer_free(x);
 		return err;

@@ -210,6 +210,9 @@ static int predump_infected(struct predump *p, pid_t pid, struct parasite_ctl *c
 					PARASITE_DATA_SIZE);
 	if (!err)
 		err = mem_dump_pages(ctl, pid, mm, pagemap, p->pages, NULL, tt, &p->mem);
+	/* The cure writes to the task's memory (its stack): a page server must have its pages first. */
+	if (!err)
+		err = page_xfer_sync(p->pages);
 	if (!err)
 		err = cr_fail_point("predump-task");
 	if (!err)
