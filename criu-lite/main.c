@@ -20,6 +20,7 @@
 #include "lazy.h"
 #include "log.h"
 #include "netlock.h"
+#include "pagez.h"
 #include "rpc.h"
 
 #define DEFAULT_VERBOSITY	LOG_WARN
@@ -64,6 +65,7 @@ enum {
 	OPT_PRE_COPY,
 	OPT_LAZY_PAGES,
 	OPT_FEATURE,
+	OPT_COMPRESS,
 };
 
 #define PRE_COPY_DEFAULT_ROUNDS	4	/* --pre-copy without =N */
@@ -127,6 +129,7 @@ static const struct option long_opts[] = {
 	{ "track-mem",		no_argument,		NULL, OPT_TRACK_MEM },
 	{ "auto-dedup",		no_argument,		NULL, OPT_AUTO_DEDUP },
 	{ "pre-copy",		optional_argument,	NULL, OPT_PRE_COPY },
+	{ "compress",		optional_argument,	NULL, OPT_COMPRESS },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -237,6 +240,8 @@ static void usage(FILE *f)
 "      --pre-copy[=N]       dump: up to N (default 4) pre-dump rounds in\n"
 "                           DIR/precopy-K while the written set shrinks, then the\n"
 "                           dump with the last as its parent\n"
+"      --compress[=zstd[:LEVEL]]  dump and pre-dump: pages-N.img in blocks\n"
+"                           compressed with zstd (level 1..19, default 1)\n"
 "      --feature NAME       check: whether this kernel has feature NAME\n"
 "                           (mem_dirty_track: write tracking for pre-dump)\n"
 "  -h, --help               this text\n"
@@ -659,6 +664,10 @@ static enum parse_result parse_options(int argc, char **argv)
 			opts.pre_copy_rounds = (unsigned)n;
 			break;
 		}
+		case OPT_COMPRESS:
+			if (pagez_parse_spec(optarg, &opts.compress_level))
+				return PARSE_EXIT_FAIL;
+			break;
 		case OPT_STATUS_FD:
 			if (parse_fd_option("--status-fd", optarg, &opts.status_fd))
 				return PARSE_EXIT_FAIL;

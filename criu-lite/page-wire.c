@@ -30,7 +30,7 @@
 
 static const char *const cmd_names[PS_CMD_MAX] = {
 	[PS_OPEN] = "OPEN", [PS_DATA] = "DATA", [PS_SUMS] = "SUMS",
-	[PS_COMMIT] = "COMMIT", [PS_ACK] = "ACK", [PS_CLOSE] = "CLOSE", [PS_SYNC] = "SYNC",
+	[PS_COMMIT] = "COMMIT", [PS_ACK] = "ACK", [PS_CLOSE] = "CLOSE", [PS_SYNC] = "SYNC", [PS_OPENZ] = "OPENZ",
 };
 
 const char *ps_cmd_name(unsigned cmd)
