@@ -104,7 +104,9 @@ static int out_block(void *ctx, const void *block, size_t len)
 	int err;
 
 	if (x->img) {
-		err = write_all(x->img->fd, block, len);
+		err = cr_fail_point("pagez-write");
+		if (!err)
+			err = write_all(x->img->fd, block, len);
 		if (err)
 			return pr_errno(err, "writing compressed pages into %s", x->img->name);
 		x->off += len;
