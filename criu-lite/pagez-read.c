@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -22,6 +23,7 @@
 #include "io.h"
 #include "log.h"
 #include "pagez.h"
+#include "stats.h"
 
 #define MAX_READERS	16
 
@@ -93,7 +95,7 @@ struct inflate {
 	const struct img *img;
 	const struct pagez_index_entry *ix;
 	size_t nr;
-	unsigned char *dst;
+	int dst_fd;		/* the memfd, at the blocks' logical offsets */
 	atomic_size_t next;	/* the next block a thread takes */
 	atomic_bool failed;	/* one refused a block: the others stop */
 	pthread_mutex_t lock;
@@ -118,9 +120,9 @@ static void *inflate_thread(void *arg)
 {
 	struct inflate *z = arg;
 	void *dctx = pagez_dctx_new();
-	unsigned char *buf = xmalloc(PAGEZ_BLOCK_SIZE);
+	unsigned char *buf = xmalloc(PAGEZ_BLOCK_SIZE), *out = xmalloc(PAGEZ_BLOCK_SIZE);
 
-	if (!dctx || !buf)
+	if (!dctx || !buf || !out)
 		inflate_fail(z, 0, -ENOMEM, NULL);
 	while (!atomic_load(&z->failed)) {
 		size_t i = atomic_fetch_add(&z->next, 1);
@@ -136,20 +138,30 @@ static void *inflate_thread(void *arg)
 			inflate_fail(z, i, n < 0 ? -errno : -EIO, NULL);
 			break;
 		}
-		if (pagez_decode(dctx, &e->b, buf, z->dst + (e->b.loff - IMG_PAGES_DATA_OFF), &why)) {
+		if (pagez_decode(dctx, &e->b, buf, out, &why)) {
 			inflate_fail(z, i, -EBADMSG, why);
 			break;
 		}
+		/*
+		 * write() rather than a mapping: the memfd's pages are
+		 * allocated in the call, without a fault per page.
+		 */
+		n = pwrite(z->dst_fd, out, e->b.raw_len, e->b.loff);
+		if (n != (ssize_t)e->b.raw_len) {
+			inflate_fail(z, i, n < 0 ? -errno : -ENOSPC, "writing the memfd");
+			break;
+		}
 	}
+	free(out);
 	free(buf);
 	pagez_dctx_free(dctx);
 	return NULL;
 }
 
-/* The blocks of @ix decompressed into @dst on every core. 0 or -errno (logged: the first bad block). */
-static int inflate_all(const struct img *img, const struct pagez_index_entry *ix, size_t nr, unsigned char *dst)
+/* The blocks of @ix decompressed into @dst_fd on every core. 0 or -errno (logged: the first bad block). */
+static int inflate_all(const struct img *img, const struct pagez_index_entry *ix, size_t nr, int dst_fd)
 {
-	struct inflate z = { .img = img, .ix = ix, .nr = nr, .dst = dst, .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct inflate z = { .img = img, .ix = ix, .nr = nr, .dst_fd = dst_fd, .lock = PTHREAD_MUTEX_INITIALIZER };
 	pthread_t th[MAX_READERS];
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned n = 0, want = cpus < 1 ? 1 : cpus > MAX_READERS ? MAX_READERS : (unsigned)cpus;
@@ -163,6 +175,9 @@ static int inflate_all(const struct img *img, const struct pagez_index_entry *ix
 		pthread_join(th[i], NULL);
 	if (z.err == -EBADMSG)
 		return bad_block(img, ix[z.bad].off, z.why);
+	if (z.err && z.why)
+		return pr_errno(z.err, "%s: the block at offset %lu: %s", img->name, (unsigned long)ix[z.bad].off,
+				z.why);
 	if (z.err)
 		return pr_errno(z.err, "%s: reading the block at offset %lu", img->name, (unsigned long)ix[z.bad].off);
 	return 0;
@@ -177,7 +192,6 @@ static int inflate_to_memfd(const struct img *img, const struct pagez_index_entr
 {
 	_cleanup_close_ int fd = -EBADF;
 	uint64_t size = IMG_PAGES_DATA_OFF + logical + IMG_TRAILER_SIZE;
-	unsigned char *map = NULL;
 	char name[96];
 	int err;
 
@@ -187,24 +201,17 @@ static int inflate_to_memfd(const struct img *img, const struct pagez_index_entr
 		return pr_errno(-errno, "%s: a memfd for its %lu decompressed bytes", img->name, (unsigned long)logical);
 	if (ftruncate(fd, size))
 		return pr_errno(-errno, "%s: %lu bytes of memfd for its pages", img->name, (unsigned long)size);
-	if (logical) {
-		map = mmap(NULL, logical, PROT_READ | PROT_WRITE, MAP_SHARED, fd, IMG_PAGES_DATA_OFF);
-		if (map == MAP_FAILED)
-			return pr_errno(-errno, "%s: mapping %lu bytes of memfd", img->name, (unsigned long)logical);
-		err = cr_fail_point("pagez-inflate");
-		if (!err)
-			err = inflate_all(img, ix, nr, map);
-		munmap(map, logical);
-		if (err)
-			return err;
-	}
-	return TAKE_FD(fd);
+	err = cr_fail_point("pagez-inflate");
+	if (!err)
+		err = inflate_all(img, ix, nr, fd);
+	return err ? err : TAKE_FD(fd);
 }
 
 int pages_open(int dfd, unsigned id, bool other, const uint8_t *dump_id, struct img **ret_img)
 {
 	_cleanup_img_ struct img *img = NULL;
 	_cleanup_free_ struct pagez_index_entry *ix = NULL;
+	struct timespec t0;
 	size_t nr = 0;
 	uint64_t logical = 0;
 	int err, fd;
@@ -213,14 +220,16 @@ int pages_open(int dfd, unsigned id, bool other, const uint8_t *dump_id, struct 
 	if (err)
 		return err;
 	if (img->type == IMG_PAGESZ) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		err = pagez_index(img, false, &ix, &nr, &logical);
 		if (err)
 			return err;
 		fd = inflate_to_memfd(img, ix, nr, logical);
 		if (fd < 0)
 			return fd;
-		pr_info("%s: %lu bytes of pages from %zu compressed blocks (%lu bytes)", img->name,
-			(unsigned long)logical, nr, (unsigned long)(img->data_end - IMG_PAGES_DATA_OFF));
+		pr_info("%s: %lu bytes of pages from %zu compressed blocks (%lu bytes) in %.3f s", img->name,
+			(unsigned long)logical, nr, (unsigned long)(img->data_end - IMG_PAGES_DATA_OFF),
+			stats_us_since(&t0) / 1e6);
 		close(img->fd);
 		img->fd = fd;
 		img->type = IMG_PAGES;
