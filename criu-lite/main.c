@@ -665,8 +665,11 @@ static enum parse_result parse_options(int argc, char **argv)
 			break;
 		}
 		case OPT_COMPRESS:
-			if (pagez_parse_spec(optarg, &opts.compress_level))
+			if (pagez_parse_spec(optarg, &opts.compress_level)) {
+				usage_error("option --compress: '%s' is not zstd or zstd:LEVEL (level %d..%d)", optarg,
+					    PAGEZ_LEVEL_MIN, PAGEZ_LEVEL_MAX);
 				return PARSE_EXIT_FAIL;
+			}
 			break;
 		case OPT_STATUS_FD:
 			if (parse_fd_option("--status-fd", optarg, &opts.status_fd))

@@ -64,7 +64,7 @@ int pagez_parse_spec(const char *spec, int *ret_level)
 		return 0;
 	}
 	if (strncmp(spec, "zstd", 4) || (spec[4] && spec[4] != ':'))
-		return pr_errno(-EINVAL, "--compress=%s: the only method is zstd (zstd or zstd:LEVEL)", spec);
+		return -EINVAL;
 	if (!spec[4]) {
 		*ret_level = PAGEZ_LEVEL_DEFAULT;
 		return 0;
@@ -73,8 +73,7 @@ int pagez_parse_spec(const char *spec, int *ret_level)
 	errno = 0;
 	v = strtol(lvl, &end, 10);
 	if (!*lvl || *end || errno || v < PAGEZ_LEVEL_MIN || v > PAGEZ_LEVEL_MAX)
-		return pr_errno(-EINVAL, "--compress=%s: the level is a number from %d to %d", spec, PAGEZ_LEVEL_MIN,
-				PAGEZ_LEVEL_MAX);
+		return -EINVAL;
 	*ret_level = (int)v;
 	return 0;
 }

@@ -54,7 +54,7 @@ struct pagez_block {
 
 /*
  * Parses "zstd", "zstd:LEVEL" or "" (the default) of --compress[=...]
- * into *ret_level. 0, or -EINVAL (logged: what was wrong).
+ * into *ret_level. 0, or -EINVAL (not logged: the caller names the option).
  */
 int pagez_parse_spec(const char *spec, int *ret_level);
 
