@@ -627,6 +627,38 @@ static void win_drop(struct verify_win *w)
 	w->p = NULL;
 }
 
+/* CRC32C continued over @len zero bytes. */
+static uint32_t crc_zeros(uint32_t crc, uint64_t len)
+{
+	static const unsigned char zero[PAGE_SIZE];
+
+	for (uint64_t n; len; len -= n) {
+		n = min(len, (uint64_t)PAGE_SIZE);
+		crc = crc32c(crc, zero, n);
+	}
+	return crc;
+}
+
+/*
+ * Where the bytes from @off of @fd go on: *@ret_hole bytes of a hole
+ * (read as zeros: a compressed image's memfd keeps its zero pages so) or
+ * *@ret_data bytes of data, at most @left either way. A hole is checked
+ * without mapping it: a mapping would allocate it.
+ */
+static void extent_at(int fd, uint64_t off, uint64_t left, uint64_t *ret_hole, uint64_t *ret_data)
+{
+	off_t hole = lseek(fd, off, SEEK_HOLE), data;
+
+	*ret_hole = *ret_data = 0;
+	if (hole < 0 || (uint64_t)hole > off) {
+		/* Data up to the next hole (or where lseek cannot tell: all of it). */
+		*ret_data = hole < 0 ? left : min(left, (uint64_t)hole - off);
+		return;
+	}
+	data = lseek(fd, off, SEEK_DATA);
+	*ret_hole = data < 0 ? left : min(left, (uint64_t)data - off);
+}
+
 static int win_crc(struct verify_win *w, int fd, uint64_t off, uint64_t left, uint32_t *ret_crc)
 {
 	uint32_t crc = 0;
@@ -635,20 +667,29 @@ static int win_crc(struct verify_win *w, int fd, uint64_t off, uint64_t left, ui
 		win_drop(w);
 	w->fd = fd;
 	while (left) {
-		uint64_t n;
+		uint64_t n, hole, data;
 
+		extent_at(fd, off, left, &hole, &data);
+		if (hole) {
+			crc = crc_zeros(crc, hole);
+			off += hole;
+			left -= hole;
+			continue;
+		}
 		if (!w->p || off < w->off || off >= w->off + w->len) {
 			win_drop(w);
 			w->off = ALIGN_DOWN(off, PAGE_SIZE);
 			w->len = VERIFY_WINDOW;
-			/* Populate: one call maps the window, no per-page faults. */
-			w->p = mmap(NULL, w->len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, w->off);
+			w->p = mmap(NULL, w->len, PROT_READ, MAP_SHARED, fd, w->off);
 			if (w->p == MAP_FAILED) {
 				w->p = NULL;
 				return -errno;
 			}
 		}
-		n = min(left, w->off + w->len - off);
+		n = min(data, w->off + w->len - off);
+		/* One call maps what is read, no per-page faults (and no hole next to it). */
+		(void)madvise((void *)ALIGN_DOWN((uintptr_t)(w->p + (off - w->off)), PAGE_SIZE),
+			      ALIGN_UP(n + (off % PAGE_SIZE), PAGE_SIZE), MADV_POPULATE_READ);
 		crc = crc32c(crc, w->p + (off - w->off), n);
 		off += n;
 		left -= n;

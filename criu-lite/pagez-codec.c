@@ -163,7 +163,8 @@ int pagez_decode(void *dctx, const struct pagez_block *b, const void *payload, v
 		return -EBADMSG;
 	}
 	if (b->codec == PAGEZ_RAW) {
-		memcpy(dst, payload, b->raw_len);
+		if (dst)
+			memcpy(dst, payload, b->raw_len);
 		return 0;
 	}
 	n = ZSTD_decompressDCtx(dctx, dst, b->raw_len, payload, b->stored_len);

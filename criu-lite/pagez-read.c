@@ -116,6 +116,45 @@ static void inflate_fail(struct inflate *z, size_t i, int err, const char *why)
 	atomic_store(&z->failed, true);
 }
 
+static bool page_is_zero(const unsigned char *p, size_t len)
+{
+	const uint64_t *w = (const void *)p;
+	uint64_t acc = 0;
+
+	for (size_t i = 0; i < len / 8; i++)
+		acc |= w[i];
+	return !acc;
+}
+
+/*
+ * Writes @len bytes of @buf at @off of the memfd @fd but for the pages of
+ * zeros, which stay holes: they read as zeros and take no memory.
+ * write() rather than a mapping: the memfd's pages are allocated in the
+ * call, without a fault per page. 0 or -errno.
+ */
+static int write_nonzero(int fd, const unsigned char *buf, size_t len, uint64_t off)
+{
+	size_t pos = 0;
+
+	while (pos < len) {
+		size_t start, end;
+		ssize_t n;
+
+		while (pos < len && page_is_zero(buf + pos, min(len - pos, (size_t)PAGE_SIZE)))
+			pos += PAGE_SIZE;
+		if (pos >= len)
+			break;
+		start = pos;
+		while (pos < len && !page_is_zero(buf + pos, min(len - pos, (size_t)PAGE_SIZE)))
+			pos += PAGE_SIZE;
+		end = min(pos, len);
+		n = pwrite(fd, buf + start, end - start, off + start);
+		if (n != (ssize_t)(end - start))
+			return n < 0 ? -errno : -ENOSPC;
+	}
+	return 0;
+}
+
 static void *inflate_thread(void *arg)
 {
 	struct inflate *z = arg;
@@ -138,17 +177,14 @@ static void *inflate_thread(void *arg)
 			inflate_fail(z, i, n < 0 ? -errno : -EIO, NULL);
 			break;
 		}
-		if (pagez_decode(dctx, &e->b, buf, out, &why)) {
+		/* A raw block is checked where it was read, and written from there. */
+		if (pagez_decode(dctx, &e->b, buf, e->b.codec == PAGEZ_RAW ? NULL : out, &why)) {
 			inflate_fail(z, i, -EBADMSG, why);
 			break;
 		}
-		/*
-		 * write() rather than a mapping: the memfd's pages are
-		 * allocated in the call, without a fault per page.
-		 */
-		n = pwrite(z->dst_fd, out, e->b.raw_len, e->b.loff);
-		if (n != (ssize_t)e->b.raw_len) {
-			inflate_fail(z, i, n < 0 ? -errno : -ENOSPC, "writing the memfd");
+		n = write_nonzero(z->dst_fd, e->b.codec == PAGEZ_RAW ? buf : out, e->b.raw_len, e->b.loff);
+		if (n) {
+			inflate_fail(z, i, n, "writing the memfd");
 			break;
 		}
 	}

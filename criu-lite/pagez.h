@@ -83,7 +83,8 @@ int pagez_hdr_parse(const unsigned char hdr[PAGEZ_HDR_SIZE], struct pagez_block 
 /*
  * Checks the payload @payload (b->stored_len bytes) against its CRC32C,
  * then decodes it into @dst (b->raw_len bytes) through @dctx (a
- * ZSTD_DCtx, reused). Returns 0, or -EBADMSG with *@ret_why.
+ * ZSTD_DCtx, reused); a raw block with @dst NULL is only checked (its
+ * bytes are the payload). Returns 0, or -EBADMSG with *@ret_why.
  */
 int pagez_decode(void *dctx, const struct pagez_block *b, const void *payload, void *dst, const char **ret_why);
 
