@@ -105,7 +105,7 @@ ssize_t pagez_encode(void *cctx, int level, uint64_t loff, const void *src, size
 
 	if (!len || len > PAGEZ_BLOCK_SIZE || !cctx)
 		return -EINVAL;
-	if (cap < PAGEZ_HDR_SIZE + len && cap < pagez_encoded_bound(len))
+	if (cap <= PAGEZ_HDR_SIZE)
 		return -ENOBUFS;
 	n = ZSTD_compressCCtx(cctx, out + PAGEZ_HDR_SIZE, cap - PAGEZ_HDR_SIZE, src, len, level);
 	if (ZSTD_isError(n) && ZSTD_getErrorCode(n) != ZSTD_error_dstSize_tooSmall)

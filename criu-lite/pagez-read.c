@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -228,9 +229,14 @@ static int inflate_to_memfd(const struct img *img, const struct pagez_index_entr
 {
 	_cleanup_close_ int fd = -EBADF;
 	uint64_t size = IMG_PAGES_DATA_OFF + logical + IMG_TRAILER_SIZE;
+	struct sysinfo si;
 	char name[96];
 	int err;
 
+	/* A crafted image may claim far more than any dump held: refused before the memfd grows. */
+	if (!sysinfo(&si) && logical / si.mem_unit > (uint64_t)si.totalram + si.totalswap)
+		return pr_errno(-EFBIG, "%s: its blocks decompress to %lu bytes, more than this machine's memory",
+				img->name, (unsigned long)logical);
 	snprintf(name, sizeof(name), "cr:%s (decompressed)", img->name);
 	fd = memfd_create(name, MFD_CLOEXEC);
 	if (fd < 0)

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include "image.h"
@@ -268,6 +269,50 @@ static void test_image_corrupt(void)
 	free(src);
 }
 
+static void put32(unsigned char *p, uint32_t v)
+{
+	p[0] = v, p[1] = v >> 8, p[2] = v >> 16, p[3] = v >> 24;
+}
+
+/*
+ * A crafted image of small blocks that would decompress to more than
+ * the machine's memory: refused before any memfd grows.
+ */
+static void test_image_bomb(void)
+{
+	unsigned char *src = malloc(PAGEZ_BLOCK_SIZE), enc[4096];
+	struct sysinfo si;
+	struct img *img = NULL;
+	void *c = pagez_cctx_new();
+	uint64_t nr;
+	ssize_t len;
+
+	CU_ASSERT_FATAL(src && c && sysinfo(&si) == 0);
+	memset(src, 'a', PAGEZ_BLOCK_SIZE);
+	len = pagez_encode(c, 1, 0, src, PAGEZ_BLOCK_SIZE, enc, sizeof(enc));
+	CU_ASSERT_FATAL(len > 0 && len < (ssize_t)sizeof(enc));
+	nr = ((uint64_t)si.totalram + si.totalswap) * si.mem_unit / PAGEZ_BLOCK_SIZE + 1;
+	tmp_setup();
+	CU_ASSERT_EQUAL(img_dump_id_new(), 0);
+	CU_ASSERT_FATAL(img_open(tmp_dfd, IMG_PAGESZ, 1, O_WRONLY, &img) == 0);
+	for (uint64_t i = 0; i < nr; i++) {
+		uint64_t loff = IMG_PAGES_DATA_OFF + i * PAGEZ_BLOCK_SIZE;
+
+		put32(enc + 16, loff);
+		put32(enc + 20, loff >> 32);
+		put32(enc + 28, crc32c(0, enc, 28));
+		CU_ASSERT_FATAL(write_all(img->fd, enc, len) == 0);
+	}
+	CU_ASSERT_EQUAL(img_close(img), 0);
+	img = NULL;
+	CU_ASSERT_EQUAL(pages_open(tmp_dfd, 1, false, NULL, &img), -EFBIG);
+	CU_ASSERT(last_error_has("more than this machine's memory"));
+	img_dump_id_forget();
+	tmp_teardown();
+	pagez_cctx_free(c);
+	free(src);
+}
+
 int unit_register_pagez(void)
 {
 	CU_pSuite s = CU_add_suite("pagez", NULL, NULL);
@@ -277,7 +322,8 @@ int unit_register_pagez(void)
 	    !CU_add_test(s, "block round trip, raw when incompressible", test_block_round_trip) ||
 	    !CU_add_test(s, "forged block headers refused", test_header_refused) ||
 	    !CU_add_test(s, "image: threaded writer, pages_open() reads it back", test_image_round_trip) ||
-	    !CU_add_test(s, "image: a flipped byte names the file and the block", test_image_corrupt))
+	    !CU_add_test(s, "image: a flipped byte names the file and the block", test_image_corrupt) ||
+	    !CU_add_test(s, "image: more than the machine's memory refused", test_image_bomb))
 		return CU_get_error();
 	return 0;
 }
