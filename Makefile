@@ -31,7 +31,8 @@ INCLUDES	:= -iquote include -iquote arch/$(ARCH)/include -iquote criu-lite \
 WARN		:= -Wall -Wextra -Werror
 CFLAGS_HOST	= -std=gnu11 -O2 -g $(WARN) $(INCLUDES) -D_GNU_SOURCE \
 		   -DCR_VERSION='"$(VERSION)"' -MMD -MP $(NL_CFLAGS) $(EXTRA_CFLAGS)
-LIBS		= -lprotobuf-c $(NL_LIBS)
+# libzstd: dump --compress (criu-lite/pagez*.c).
+LIBS		= -lprotobuf-c $(NL_LIBS) -lzstd
 # The injection engine (parasite/, arch/) sees none of the tool's folders:
 # an include of criu-lite/, proto/ or pie/ there does not compile.
 ENGINE_INCLUDES	:= -iquote include -iquote arch/$(ARCH)/include -iquote parasite

@@ -103,6 +103,8 @@ struct cr_options {
 	bool track_mem;			/* --track-mem: copy only what was written since the parent */
 	bool auto_dedup;		/* --auto-dedup: punch out of the parent what this image replaces */
 	unsigned pre_copy_rounds;	/* dump --pre-copy[=N]: N rounds at most before the dump; 0: none */
+	/* dump, pre-dump --compress[=zstd[:LEVEL]] (RPC cr_compress): the zstd level of pages-N.img; 0: plain */
+	int compress_level;
 };
 
 /* One --join-ns: @ns "net", "uts", "ipc", ...; @file a path or a pid; @extra criu's ",OPTIONS" (user only). */

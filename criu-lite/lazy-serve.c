@@ -45,6 +45,8 @@ const char *lazy_serve_opts_error(const struct cr_options *o)
 			       o->pre_copy_rounds))
 		return "dump --lazy-pages serves the pages itself, from this dump alone: not with --page-server, "
 		       "--leave-running, --prev-images-dir, --track-mem or --pre-copy";
+	if (source && dump && o->compress_level)
+		return "dump --lazy-pages sends its pages as they are: not with --compress";
 	if (o->lazy_pages && !strcmp(o->command, "pre-dump"))
 		return "pre-dump --lazy-pages: a pre-dump serves no pages (dump --lazy-pages does)";
 	if (!strcmp(o->command, "lazy-pages") && o->ps.on && (!o->ps.address || !o->ps.port))

@@ -21,6 +21,7 @@
 #include "lazy-serve.h"
 #include "log.h"
 #include "netlock.h"
+#include "pagez.h"
 #include "rpc.h"
 
 #define DEFAULT_VERBOSITY	LOG_WARN
@@ -65,6 +66,7 @@ enum {
 	OPT_PRE_COPY,
 	OPT_LAZY_PAGES,
 	OPT_FEATURE,
+	OPT_COMPRESS,
 };
 
 #define PRE_COPY_DEFAULT_ROUNDS	4	/* --pre-copy without =N */
@@ -128,6 +130,7 @@ static const struct option long_opts[] = {
 	{ "track-mem",		no_argument,		NULL, OPT_TRACK_MEM },
 	{ "auto-dedup",		no_argument,		NULL, OPT_AUTO_DEDUP },
 	{ "pre-copy",		optional_argument,	NULL, OPT_PRE_COPY },
+	{ "compress",		optional_argument,	NULL, OPT_COMPRESS },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -245,6 +248,8 @@ static void usage(FILE *f)
 "      --pre-copy[=N]       dump: up to N (default 4) pre-dump rounds in\n"
 "                           DIR/precopy-K while the written set shrinks, then the\n"
 "                           dump with the last as its parent\n"
+"      --compress[=zstd[:LEVEL]]  dump and pre-dump: pages-N.img in blocks\n"
+"                           compressed with zstd (level 1..19, default 1)\n"
 "      --feature NAME       check: whether this kernel has feature NAME\n"
 "                           (mem_dirty_track: write tracking for pre-dump)\n"
 "  -h, --help               this text\n"
@@ -667,6 +672,13 @@ static enum parse_result parse_options(int argc, char **argv)
 			opts.pre_copy_rounds = (unsigned)n;
 			break;
 		}
+		case OPT_COMPRESS:
+			if (pagez_parse_spec(optarg, &opts.compress_level)) {
+				usage_error("option --compress: '%s' is not zstd or zstd:LEVEL (level %d..%d)", optarg,
+					    PAGEZ_LEVEL_MIN, PAGEZ_LEVEL_MAX);
+				return PARSE_EXIT_FAIL;
+			}
+			break;
 		case OPT_STATUS_FD:
 			if (parse_fd_option("--status-fd", optarg, &opts.status_fd))
 				return PARSE_EXIT_FAIL;

@@ -618,6 +618,13 @@ struct verify_win {
 	int fd;
 	const unsigned char *p;
 	uint64_t off, len;
+	/*
+	 * @fd has holes (fewer blocks than its size: a compressed image's
+	 * memfd keeps its zero pages so); then [ext_off, ext_end) is the
+	 * extent last looked up, a hole if @ext_hole.
+	 */
+	bool sparse, ext_hole;
+	uint64_t ext_off, ext_end;
 };
 
 static void win_drop(struct verify_win *w)
@@ -627,28 +634,89 @@ static void win_drop(struct verify_win *w)
 	w->p = NULL;
 }
 
+/* CRC32C continued over @len zero bytes. */
+static uint32_t crc_zeros(uint32_t crc, uint64_t len)
+{
+	static const unsigned char zero[PAGE_SIZE];
+
+	for (uint64_t n; len; len -= n) {
+		n = min(len, (uint64_t)PAGE_SIZE);
+		crc = crc32c(crc, zero, n);
+	}
+	return crc;
+}
+
+/*
+ * How many of the @left bytes from @off of @fd are a hole (*@ret_hole,
+ * read as zeros) or data (returned): a hole is checked without mapping
+ * it, as a mapping would allocate it. Files without holes are all data
+ * (no lookup); in a sparse one each extent is looked up once (lseek
+ * from where it starts), the verification going forwards.
+ */
+static uint64_t extent_at(struct verify_win *w, uint64_t off, uint64_t left, bool *ret_hole)
+{
+	off_t next;
+
+	*ret_hole = false;
+	if (!w->sparse)
+		return left;
+	if (off < w->ext_off || off >= w->ext_end) {
+		next = lseek(w->fd, off, SEEK_DATA);
+		w->ext_hole = next < 0 || (uint64_t)next > off;
+		if (!w->ext_hole)
+			next = lseek(w->fd, off, SEEK_HOLE);
+		w->ext_off = off;
+		/* Past the end (ENXIO): the rest is a hole; lseek failing otherwise: data. */
+		w->ext_end = next < 0 ? UINT64_MAX : (uint64_t)next;
+		if (next < 0 && errno != ENXIO)
+			w->ext_hole = false;
+	}
+	*ret_hole = w->ext_hole;
+	return min(left, w->ext_end - off);
+}
+
+static void win_use(struct verify_win *w, int fd)
+{
+	struct stat st;
+
+	if (w->fd == fd)
+		return;
+	win_drop(w);
+	w->fd = fd;
+	w->ext_off = w->ext_end = 0;
+	w->sparse = !fstat(fd, &st) && (uint64_t)st.st_blocks * 512 < (uint64_t)st.st_size;
+}
+
 static int win_crc(struct verify_win *w, int fd, uint64_t off, uint64_t left, uint32_t *ret_crc)
 {
 	uint32_t crc = 0;
 
-	if (w->fd != fd)
-		win_drop(w);
-	w->fd = fd;
+	win_use(w, fd);
 	while (left) {
-		uint64_t n;
+		bool hole;
+		uint64_t n = extent_at(w, off, left, &hole);
 
+		if (hole) {
+			crc = crc_zeros(crc, n);
+			off += n;
+			left -= n;
+			continue;
+		}
 		if (!w->p || off < w->off || off >= w->off + w->len) {
 			win_drop(w);
 			w->off = ALIGN_DOWN(off, PAGE_SIZE);
 			w->len = VERIFY_WINDOW;
-			/* Populate: one call maps the window, no per-page faults. */
-			w->p = mmap(NULL, w->len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, w->off);
+			/* Populate: one call maps the window, no per-page faults (sparse: what is read, below). */
+			w->p = mmap(NULL, w->len, PROT_READ, MAP_SHARED | (w->sparse ? 0 : MAP_POPULATE), fd, w->off);
 			if (w->p == MAP_FAILED) {
 				w->p = NULL;
 				return -errno;
 			}
 		}
-		n = min(left, w->off + w->len - off);
+		n = min(n, w->off + w->len - off);
+		if (w->sparse)
+			(void)madvise((void *)ALIGN_DOWN((uintptr_t)(w->p + (off - w->off)), PAGE_SIZE),
+				      ALIGN_UP(n + off % PAGE_SIZE, PAGE_SIZE), MADV_POPULATE_READ);
 		crc = crc32c(crc, w->p + (off - w->off), n);
 		off += n;
 		left -= n;

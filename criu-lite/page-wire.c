@@ -35,6 +35,7 @@ static const char *const cmd_names[PS_CMD_MAX] = {
 	[PS_COMMIT] = "COMMIT", [PS_ACK] = "ACK", [PS_CLOSE] = "CLOSE", [PS_SYNC] = "SYNC",
 	[PS_LZ_OPEN] = "LZ_OPEN", [PS_LZ_GET] = "LZ_GET", [PS_LZ_DONE] = "LZ_DONE",
 	[PS_LZ_START] = "LZ_START",
+	[PS_OPENZ] = "OPENZ",
 };
 
 const char *ps_cmd_name(unsigned cmd)

@@ -25,6 +25,11 @@
  * and COMMIT):
  *	OPEN	payload: the dump id (IMG_DUMP_ID_SIZE bytes), which the
  *		image's header carries; the server starts an unnamed file.
+ *	OPENZ	as OPEN, for a compressed pages-N.img (dump --compress):
+ *		DATA and SUMS then carry its blocks as they are stored
+ *		(pagez.h), each checked and stored as plain page bytes are.
+ *		A server that does not know it refuses it as an unknown
+ *		command.
  *	DATA	payload: raw page bytes, appended to the image (splice()d
  *		from the parasite's pipe to the socket, from the socket to a
  *		pipe to the file: no copy through cr on either side).
@@ -86,6 +91,7 @@ enum ps_cmd {
 	PS_LZ_GET,
 	PS_LZ_DONE,
 	PS_LZ_START,
+	PS_OPENZ,
 	PS_CMD_MAX,
 };
 

@@ -9,7 +9,10 @@
  * the same way (its pages-N.img id).
  *
  * Offsets are those of the page image the bytes end up in: the first
- * byte written is at IMG_PAGES_DATA_OFF, whatever the sink.
+ * byte written is at IMG_PAGES_DATA_OFF, whatever the sink. With
+ * --compress (o->compress_level) the bytes are compressed in blocks on
+ * their way (pagez.h) and the offsets stay those of the uncompressed
+ * bytes, as the pagemap keeps them.
  */
 
 #include <stdint.h>

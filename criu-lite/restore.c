@@ -40,6 +40,7 @@
 #include "inventory.pb-c.h"
 #include "lazy.h"
 #include "log.h"
+#include "pagez.h"
 #include "mem.h"
 #include "mem-cow.h"
 #include "namespaces.h"
@@ -208,7 +209,7 @@ static int read_images(struct restore_ctx *r)
 	/* In cr's own net namespace still, where the dump's lock is. */
 	err = netlock_restore_read(r->o, r->inv, &r->net_lock);
 	if (!err)
-		err = img_open(r->dfd, IMG_PAGES, r->inv->pages_id, O_RDONLY, &r->pages);
+		err = pages_open(r->dfd, r->inv->pages_id, false, NULL, &r->pages);
 	if (!err)
 		err = mem_parents_open(r->dfd, r->inv, &r->parents);
 	/* The lazy-pages daemon serves the dump's own page image only. */

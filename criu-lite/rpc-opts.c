@@ -19,6 +19,7 @@
 #include "lazy-serve.h"
 #include "log.h"
 #include "netlock.h"
+#include "pagez.h"
 #include "rpc.h"
 
 #define DEFAULT_LOG_NAME	"criu.log"	/* criu's, when log_file is not given */
@@ -378,6 +379,9 @@ static int map_dump_restore(const CriuOpts *q, bool dump, struct rpc_opts *r, ch
 		o->prev_images_dir = q->parent_img;
 		o->track_mem = q->has_track_mem && q->track_mem;
 		o->auto_dedup = q->has_auto_dedup && q->auto_dedup;
+		if (q->cr_compress && pagez_parse_spec(q->cr_compress, &o->compress_level))
+			return refuse(-EINVAL, why, len, "cr_compress '%s': not zstd or zstd:LEVEL (1..%d)",
+				      q->cr_compress, PAGEZ_LEVEL_MAX);
 	} else {
 		/* As criu's service: the tree outlives the request. */
 		o->restore_detached = true;

@@ -19,6 +19,7 @@
 #include "cr.h"
 #include "image.h"
 #include "log.h"
+#include "pagez.h"
 #include "open-file.h"
 
 #define SHOW_MAX_BYTES	2048	/* bytes fields: 4096 hex chars at most */
@@ -340,8 +341,42 @@ static void json_file_error(FILE *f, int level)
 	fputc('}', f);
 }
 
+/*
+ * A compressed pages image: what its blocks hold, every block checked
+ * (header, chain, the CRC32C of its stored bytes), the first bad one
+ * refused with its offset.
+ */
+static int show_pagesz(FILE *f, struct img *img, int level)
+{
+	_cleanup_free_ struct pagez_index_entry *ix = NULL;
+	uint64_t logical = 0;
+	size_t nr = 0, raw = 0;
+	int ret = pagez_index(img, true, &ix, &nr, &logical);
+
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < nr; i++)
+		raw += ix[i].b.codec == PAGEZ_RAW;
+	fputs(",", f);
+	indent(f, level + 1);
+	fprintf(f, "\"pages_bytes\": %llu,", (unsigned long long)logical);
+	indent(f, level + 1);
+	fprintf(f, "\"stored_bytes\": %llu,", (unsigned long long)(img->data_end - IMG_PAGES_DATA_OFF));
+	indent(f, level + 1);
+	fprintf(f, "\"compression\": \"zstd\",");
+	indent(f, level + 1);
+	fprintf(f, "\"block_size\": %u,", PAGEZ_BLOCK_SIZE);
+	indent(f, level + 1);
+	fprintf(f, "\"blocks\": %zu,", nr);
+	indent(f, level + 1);
+	fprintf(f, "\"blocks_stored_raw\": %zu", raw);
+	return 0;
+}
+
 static int show_pages(FILE *f, struct img *img, int level)
 {
+	if (img->type == IMG_PAGESZ)
+		return show_pagesz(f, img, level);
 	fputs(",", f);
 	indent(f, level + 1);
 	fprintf(f, "\"%s_bytes\": %llu", img_descs[img->type].name,

@@ -634,6 +634,49 @@ static bool case_refused_option(int dir_fd)
 	return ok;
 }
 
+/*
+ * cr_compress (criu-lite's own option, field 1000): a DUMP with
+ * "zstd:3" writes pages-1.img compressed (its header's type magic);
+ * "lz4" is refused, the process left running.
+ */
+static bool case_compress(int dir_fd)
+{
+	struct session s;
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts o;
+	CriuResp *r;
+	unsigned char hdr[8];
+	int fd;
+	pid_t pid = start_counter();
+	bool ok = true;
+
+	if (pid < 0)
+		return fail("fork: %s", strerror(errno));
+	opts_for(&o, dir_fd, "compress-refused.log");
+	o.cr_compress = (char *)"lz4";
+	ok = dump_refused(&o, pid, "cr_compress");
+	if (ok && !counts_past(read_counter()))
+		ok = fail("the process does not count after the refused dump");
+	if (ok) {
+		req_for(&req, CRIU_REQ_TYPE__DUMP, &o, dir_fd, "compress.log", pid);
+		o.cr_compress = (char *)"zstd:3";
+		r = one_call(&s, &req, NULL);
+		if (!r || !r->success)
+			ok = fail("DUMP with cr_compress: %s", r && r->cr_errmsg ? r->cr_errmsg : "no success");
+		if (r)
+			criu_resp__free_unpacked(r, NULL);
+	}
+	fd = ok ? openat(dir_fd, "pages-1.img", O_RDONLY | O_CLOEXEC) : -1;
+	if (ok && (fd < 0 || pread(fd, hdr, sizeof(hdr), 0) != sizeof(hdr) ||
+		   (hdr[4] | hdr[5] << 8 | hdr[6] << 16 | (unsigned)hdr[7] << 24) != 0x5a475011u))
+		ok = fail("pages-1.img is not a compressed pages image");
+	if (fd >= 0)
+		close(fd);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return ok;
+}
+
 static bool case_notify_failure(int dir_fd)
 {
 	struct session s;
@@ -1306,6 +1349,7 @@ int main(int argc, char **argv)
 	report("bad-pid", case_bad_pid(other));
 	report("pre-dump", case_pre_dump(open_dir("pre"), open_dir("pre-final")));
 	report("refused-option", case_refused_option(other));
+	report("compress", case_compress(open_dir("compress")));
 	report("notify-failure", case_notify_failure(other));
 	join = open_dir("join");
 	report("join-ns", case_join_ns(join));
