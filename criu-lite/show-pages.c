@@ -40,8 +40,9 @@ struct pages_ctx {
 	const MmEntry *mm;		/* NULL: mm-PID.img unreadable */
 	pid_t pid;
 	char pages_name[64];		/* this dump's page image */
-	uint64_t pages_end;		/* where its data ends; 0: unknown */
-	unsigned nr_rows;
+	uint64_t pages_end;		/* where its data ends */
+	char pages_err[256];		/* why it cannot be opened; "": it can */
+	unsigned nr_rows, nr_bad;	/* rows printed, of them with an error */
 };
 
 struct run_row {
@@ -81,9 +82,15 @@ static void print_row(struct pages_ctx *c, const struct run_row *r)
 	row_image(c, r);
 	fprintf(f, ", \"offset\": %llu, \"in_parent\": %s, \"shared\": %s, \"compressed\": false",
 		(unsigned long long)r->offset, r->in_parent ? "true" : "false", r->shared ? "true" : "false");
-	if (!r->src && c->pages_end && r->offset + r->nr_pages * PAGE_SIZE > c->pages_end)
+	if (!r->src && c->pages_err[0]) {
+		fputs(", \"error\": ", f);
+		show_json_str(f, c->pages_err);
+		c->nr_bad++;
+	} else if (!r->src && r->offset + r->nr_pages * PAGE_SIZE > c->pages_end) {
 		fprintf(f, ", \"error\": \"past the end of %s's data (%llu bytes)\"", c->pages_name,
 			(unsigned long long)c->pages_end);
+		c->nr_bad++;
+	}
 	fputc('}', f);
 }
 
@@ -105,15 +112,22 @@ static int print_parent_rows(struct pages_ctx *c, const PagemapEntry *pe)
 	return err;
 }
 
-/* The page image's data end, for the rows' check; 0 if it cannot be opened (its rows then say nothing). */
-static uint64_t pages_data_end(int dfd, const char *name)
+/* Where the page image's data ends, or why it cannot be opened (c->pages_err): its rows say so. */
+static void pages_check(struct pages_ctx *c)
 {
 	_cleanup_img_ struct img *img = NULL;
-	uint64_t end = 0;
+	int err;
 
-	if (img_open_any(dfd, name, &img) || img->type != IMG_PAGES)
-		return 0;
-	return img_raw_data_end(img->fd, name, &end) ? 0 : end;
+	c->pages_err[0] = 0;
+	c->pages_end = 0;
+	err = img_open_any(c->dfd, c->pages_name, &img);
+	if (!err && img->type != IMG_PAGES)
+		err = pr_errno(-EBADMSG, "%s: not a page image", c->pages_name);
+	if (!err)
+		err = img_raw_data_end(img->fd, c->pages_name, &c->pages_end);
+	if (err)
+		snprintf(c->pages_err, sizeof(c->pages_err), "%s",
+			 log_last_error() ? log_last_error() : strerror(-err));
 }
 
 static int print_runs(struct pages_ctx *c, struct img *pm)
@@ -128,7 +142,7 @@ static int print_runs(struct pages_ctx *c, struct img *pm)
 	off = head->page_off;
 	snprintf(c->pages_name, sizeof(c->pages_name), img_descs[IMG_PAGES].fmt, head->pages_id);
 	pb_free(head, PB_PAGEMAP_HEAD);
-	c->pages_end = pages_data_end(c->dfd, c->pages_name);
+	pages_check(c);
 	for (;;) {
 		PagemapEntry *pe;
 		struct run_row r;
@@ -273,6 +287,8 @@ int cr_show_pages(const char *dir)
 	mem_parents_free(c.parents);
 	if (ret)
 		pr_err("%s: %u of %zu pagemap images are bad", dir, nbad, n);
+	else if (c.nr_bad)
+		ret = pr_errno(-EBADMSG, "%s: %u runs are not in their page image (the rows say why)", dir, c.nr_bad);
 	if (fflush(c.f) == EOF && !ret)
 		ret = pr_errno(-errno, "cannot write the JSON output");
 	return ret;

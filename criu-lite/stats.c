@@ -104,6 +104,12 @@ static void write_file(const struct cr_options *o, int dfd, const char *name, co
 	_cleanup_close_ int fd = -EBADF;
 
 	snprintf(path, sizeof(path), "%s/%s", o->work_dir ? o->work_dir : o->images_dir ? o->images_dir : ".", name);
+	/* The dump or restore is done: a failure here is the file's alone. */
+	err = cr_fail_point("stats");
+	if (err) {
+		pr_warn("stats: %s not written: %s", path, strerror(-err));
+		return;
+	}
 	if (o->work_dir)
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	else
