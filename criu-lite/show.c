@@ -387,15 +387,18 @@ static int show_records(FILE *f, struct img *img, int level)
 /* stats-dump, stats-restore: criu's layout, not an image (stats.h). */
 static int show_stats_file(FILE *f, int dfd, const char *name, int level)
 {
-	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_close_ int fd = -EBADF;
 	StatsEntry *e = NULL;
+	struct stat st;
 	int ret;
 
 	fputc('{', f);
 	indent(f, level + 1);
 	fputs("\"file\": ", f);
 	json_str(f, name);
-	ret = fd < 0 ? pr_errno(-errno, "%s: cannot open", name) : stats_read_fd(fd, &e);
+	/* Not a FIFO, nor through a link (open-file.h). */
+	fd = open_regular(dfd, name, &st);
+	ret = fd < 0 ? fd : stats_read_fd(fd, &e);
 	if (ret) {
 		json_file_error(f, level);
 		return ret;

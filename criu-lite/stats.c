@@ -18,6 +18,7 @@
 #include "cr.h"
 #include "io.h"
 #include "log.h"
+#include "open-file.h"
 #include "progress.h"
 #include "stats.h"
 
@@ -110,12 +111,10 @@ static void write_file(const struct cr_options *o, int dfd, const char *name, co
 		pr_warn("stats: %s not written: %s", path, strerror(-err));
 		return;
 	}
-	if (o->work_dir)
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	else
-		fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* Never blocking on a FIFO of that name, nor writing another's file (open-file.h). */
+	fd = open_own_file(o->work_dir ? AT_FDCWD : dfd, o->work_dir ? path : name, 0);
 	if (fd < 0) {
-		pr_warn("stats: creating %s: %s", path, strerror(errno));
+		pr_warn("stats: %s not written: %s", path, strerror(-fd));
 		return;
 	}
 	err = stats_write_fd(fd, e);
