@@ -36,6 +36,7 @@
 #include "parasite-blob.h"
 #include "proc-parse.h"
 #include "precopy.h"
+#include "progress.h"
 #include "pstree.h"
 #include "seccomp.h"
 #include "shmem.h"
@@ -62,7 +63,8 @@ struct dump_ctx {
 	struct precopy *precopy;	/* --prev-images-dir, --track-mem */
 	struct mem_dump_stats mem;	/* the whole tree's */
 	uint64_t memdump_us;
-	struct timespec t_freeze, t_seize;	/* seizing started, every thread seized */
+	uint64_t tasks_us, images_us;	/* dump_tree(), finish_images() */
+	struct timespec t_start, t_freeze, t_seize;	/* cr_dump() began, seizing started, every thread seized */
 };
 
 /* One process of the tree, while it is being dumped. */
@@ -538,12 +540,38 @@ static int dump_task(struct dump_ctx *d, const struct pstree_task *task)
 
 static int dump_tree(struct dump_ctx *d)
 {
+	struct timespec t0;
 	int err = 0;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	progress_begin_tree("dump", &d->tree);
 	for (unsigned i = 0; i < d->tree.nr && !err; i++)
 		if (d->tree.tasks[i].kind == TASK_ALIVE)
 			err = dump_task(d, &d->tree.tasks[i]);
+	progress_end();
+	d->tasks_us = stats_us_since(&t0);
 	return err;
+}
+
+/* The figures of a dump that went through, for stats-dump and --stats. */
+static void dump_stats_fill(const struct dump_ctx *d, struct dump_stats *s)
+{
+	s->nr_tasks = d->tree.nr_alive;
+	s->total_us = stats_us_since(&d->t_start);
+	s->freezing_us = stats_us_between(&d->t_freeze, &d->t_seize);
+	s->tasks_us = d->tasks_us;
+	s->memdump_us = d->memdump_us;
+	s->memwrite_us = d->mem.write_us;
+	s->images_us = d->images_us;
+	s->pages_scanned = d->mem.pages_scanned;
+	s->pages_written = d->mem.bytes / PAGE_SIZE;
+	s->pages_skipped_parent = d->mem.parent_bytes / PAGE_SIZE;
+	s->pages_zero = d->mem.zero_pages;
+	s->pages_shared = d->mem.shared_bytes / PAGE_SIZE;
+	s->page_pipes = d->mem.pipes;
+	s->page_pipe_bufs = d->mem.pipe_fills;
+	s->shpages_scanned = d->shm.scanned / PAGE_SIZE;
+	s->shpages_written = d->shm.bytes / PAGE_SIZE;
 }
 
 static void dump_ctx_release(struct dump_ctx *d)
@@ -575,6 +603,7 @@ int cr_dump(const struct cr_options *o, int dfd)
 	char path[32];
 	int err, lazy_err = 0;
 
+	clock_gettime(CLOCK_MONOTONIC, &d.t_start);
 	infect_set_logger(log_line);
 	infect_set_fault_hook(cr_fail_point);
 	snprintf(path, sizeof(path), "/proc/%d", d.root);
@@ -654,8 +683,13 @@ int cr_dump(const struct cr_options *o, int dfd)
 	/* The connections are read from here on (deferred: files_dump_finish()). */
 	if (!err)
 		err = netlock_dump_wait(&d.net_lock);
-	if (!err)
+	if (!err) {
+		struct timespec t0;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		err = finish_images(&d);
+		d.images_us = stats_us_since(&t0);
+	}
 	if (!err && o->auto_dedup)
 		precopy_dedup(d.precopy, d.dfd, &d.tree);
 	/* post-dump: the images are complete, the tree not killed yet. */
@@ -698,12 +732,7 @@ int cr_dump(const struct cr_options *o, int dfd)
 	if (!err) {
 		pr_info("pid %d: dumped %u processes, %lu bytes of pages, %lu of shared memory", d.root,
 			d.tree.nr_alive, (unsigned long)d.mem.bytes, (unsigned long)d.shm.bytes);
-		stats.freezing_us = stats_us_between(&d.t_freeze, &d.t_seize);
-		stats.memdump_us = d.memdump_us;
-		stats.memwrite_us = d.mem.write_us;
-		stats.pages_scanned = d.mem.pages_scanned;
-		stats.pages_written = d.mem.bytes / PAGE_SIZE;
-		stats.shpages_written = d.shm.bytes / PAGE_SIZE;
+		dump_stats_fill(&d, &stats);
 		stats_write_dump(o, d.dfd, &stats);
 	}
 out:

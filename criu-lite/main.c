@@ -22,6 +22,7 @@
 #include "log.h"
 #include "netlock.h"
 #include "pagez.h"
+#include "progress.h"
 #include "rpc.h"
 
 #define DEFAULT_VERBOSITY	LOG_WARN
@@ -67,6 +68,8 @@ enum {
 	OPT_LAZY_PAGES,
 	OPT_FEATURE,
 	OPT_COMPRESS,
+	OPT_STATS,
+	OPT_SHOW_PAGES,
 };
 
 #define PRE_COPY_DEFAULT_ROUNDS	4	/* --pre-copy without =N */
@@ -121,6 +124,8 @@ static const struct option long_opts[] = {
 	{ "network-lock",	required_argument,	NULL, OPT_NETWORK_LOCK },
 	{ "lazy-pages",		no_argument,		NULL, OPT_LAZY_PAGES },
 	{ "feature",		required_argument,	NULL, OPT_FEATURE },
+	{ "stats",		no_argument,		NULL, OPT_STATS },
+	{ "pages",		no_argument,		NULL, OPT_SHOW_PAGES },
 	{ "no-default-config",	no_argument,		NULL, OPT_NO_DEFAULT_CONFIG },
 	{ "page-server",	no_argument,		NULL, OPT_PAGE_SERVER },
 	{ "address",		required_argument,	NULL, OPT_ADDRESS },
@@ -252,10 +257,16 @@ static void usage(FILE *f)
 "                           compressed with zstd (level 1..19, default 1)\n"
 "      --feature NAME       check: whether this kernel has feature NAME\n"
 "                           (mem_dirty_track: write tracking for pre-dump)\n"
+"      --stats              dump, pre-dump, restore: a summary on stderr at the\n"
+"                           end (times, pages scanned/written/skipped, bytes,\n"
+"                           throughput); the same figures as stats-dump/-restore\n"
+"      --pages              show: which address ranges of each process are in\n"
+"                           which page image, at which offset\n"
 "  -h, --help               this text\n"
 "  -V, --version            print the version\n"
 "\n"
-"Environment: CR_FAIL_AT=<point> injects a failure (for tests).\n");
+"Environment: CR_FAIL_AT=<point> injects a failure (for tests);\n"
+"CR_PROGRESS_DELAY_MS=N shows the progress line after N ms, not 1000.\n");
 }
 
 /* Complains on stderr: logging is not set up while options are parsed. */
@@ -652,6 +663,12 @@ static enum parse_result parse_options(int argc, char **argv)
 		case OPT_FEATURE:
 			opts.check_feature = optarg;
 			break;
+		case OPT_STATS:
+			opts.stats = true;
+			break;
+		case OPT_SHOW_PAGES:
+			opts.show_pages = true;
+			break;
 		case OPT_PREV_IMAGES_DIR:
 			opts.prev_images_dir = optarg;
 			break;
@@ -807,7 +824,7 @@ static int run_command(int dfd, int *ret_exit_status)
 		return cr_swrk(swrk_fd_arg);
 	if (!strcmp(opts.command, "lazy-pages"))
 		return cr_lazy_pages(&opts, dfd);
-	return cr_show(opts.show_path);
+	return opts.show_pages ? cr_show_pages(opts.show_path) : cr_show(opts.show_path);
 }
 
 /*
@@ -871,6 +888,10 @@ int main(int argc, char **argv)
 	if (strcmp(opts.command, "restore") && opts.allow_untrusted_images)
 		pr_warn("--allow-untrusted-images is only used by restore; ignored");
 
+	/* A progress line for a person watching: on a terminal, not with -v0 (progress.h). */
+	progress_setup(isatty(STDERR_FILENO) && opts.verbosity > LOG_MSG &&
+		       (!strcmp(opts.command, "dump") || !strcmp(opts.command, "pre-dump") ||
+			!strcmp(opts.command, "restore")));
 	pr_debug("cr (criu-lite) %s: %s", CR_VERSION, opts.command);
 	ret = run_command(dfd, &exit_status);
 	if (ret < 0)

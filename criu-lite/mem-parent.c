@@ -325,6 +325,11 @@ int mem_parents_fds_high(struct mem_parents *ps, int from)
 	return 0;
 }
 
+const char *mem_parents_name(const struct mem_parents *ps, unsigned src)
+{
+	return ps && src >= 1 && src <= ps->nr ? ps->lv[src - 1].pages->name : NULL;
+}
+
 unsigned mem_parents_nr(const struct mem_parents *ps)
 {
 	return ps ? ps->nr : 0;

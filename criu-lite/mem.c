@@ -29,6 +29,7 @@
 #include "parasite-cmds.h"
 #include "pagemap.pb-c.h"
 #include "proc-parse.h"
+#include "progress.h"
 #include "shmem.h"
 #include "stats.h"
 
@@ -117,6 +118,14 @@ static uint64_t zero_page_pfn(void)
 	return (pme & PME_PRESENT) ? pme & PME_PFN_MASK : 0;
 }
 
+/* A present page that is the kernel's zero page (or a part of its huge one). */
+static bool page_is_zero(uint64_t pme, uint64_t zero_pfn, uint64_t huge_zero_pfn)
+{
+	if (!(pme & PME_PRESENT))
+		return false;
+	return (zero_pfn && (pme & PME_PFN_MASK) == zero_pfn) || mem_huge_zero_page(pme & PME_PFN_MASK, huge_zero_pfn);
+}
+
 /* A page is worth saving if it exists, holds data, and no file holds it. */
 static bool page_wanted(const VmaEntry *v, uint64_t pme, uint64_t zero_pfn, uint64_t huge_zero_pfn)
 {
@@ -129,9 +138,7 @@ static bool page_wanted(const VmaEntry *v, uint64_t pme, uint64_t zero_pfn, uint
 	/* Private mappings of objects: only the copies the task wrote are its own. */
 	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_SHMEM_PRIVATE)
 		return !(pme & PME_FILE_SHARED);
-	if (zero_pfn && (pme & PME_PRESENT) && (pme & PME_PFN_MASK) == zero_pfn)
-		return false;
-	return !((pme & PME_PRESENT) && mem_huge_zero_page(pme & PME_PFN_MASK, huge_zero_pfn));
+	return !page_is_zero(pme, zero_pfn, huge_zero_pfn);
 }
 
 /* PFN -> page image offset of its stored copy; open addressing. */
@@ -234,6 +241,8 @@ struct page_dumper {
 	uint64_t par_addr;			/* pending run of those */
 	uint32_t par_len;
 	uint64_t par_bytes;
+	uint64_t zero_pages;			/* anonymous pages that are the zero page */
+	uint64_t fills;				/* batches sent to the parasite */
 };
 
 static int open_pipe(struct page_dumper *d)
@@ -289,6 +298,8 @@ static int flush_batch(struct page_dumper *d)
 	if (ret)
 		return ret;
 	d->bytes += d->batch_bytes;
+	d->fills++;
+	progress_add(d->batch_bytes);
 	d->batch_bytes = 0;
 	b->nr_iovs = 0;
 	return 0;
@@ -433,6 +444,9 @@ static int scan_vma(struct page_dumper *d, int pm_fd, const VmaEntry *v, uint64_
 					if (++run_len < RUN_MAX_PAGES)
 						continue;
 				}
+			} else if (v->kind != VMA_KIND__VMA_FILE_PRIVATE && v->kind != VMA_KIND__VMA_SHMEM_PRIVATE &&
+				   page_is_zero(pme[i], d->zero_pfn, d->huge_zero_pfn)) {
+				d->zero_pages++;
 			}
 			if (run_len) {
 				ret = add_run(d, v, run_start, run_len);
@@ -459,7 +473,7 @@ int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
 				 .pagemap = pagemap, .pages = pages, .dd = dd, .sums = sums, .track = track };
 	PagemapHead head = PAGEMAP_HEAD__INIT;
 	_cleanup_free_ uint64_t *pme = xmalloc(PAGEMAP_BATCH * 8);
-	uint64_t scanned = 0;
+	uint64_t scanned = 0, shared_before = dd ? dd->saved : 0;
 	_cleanup_close_ int pm_fd = -EBADF;
 	uint64_t off;
 	size_t i;
@@ -502,6 +516,10 @@ int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
 		st->pages_scanned += scanned;
 		st->write_us += d.write_us;
 		st->parent_bytes += d.par_bytes;
+		st->zero_pages += d.zero_pages;
+		st->shared_bytes += dd ? dd->saved - shared_before : 0;
+		st->pipes++;
+		st->pipe_fills += d.fills;
 	}
 	return ret;
 }

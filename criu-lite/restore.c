@@ -51,6 +51,7 @@
 #include "restore.h"
 #include "task-misc.h"
 #include "shmem.h"
+#include "progress.h"
 #include "stats.h"
 #include "restorer-abi.h"
 #include "restorer-blob.h"
@@ -733,6 +734,17 @@ static int check_reports(struct restore_ctx *r)
 	return 0;
 }
 
+/* Bytes the restorers have read into place so far, for the progress line. */
+static uint64_t restore_bytes_read(const struct restore_ctx *r)
+{
+	uint64_t bytes = 0;
+
+	for (unsigned i = 0; i < r->tree.nr; i++)
+		if (r->tasks[i].args)
+			bytes += __atomic_load_n(&r->tasks[i].args->bytes_read, __ATOMIC_RELAXED);
+	return bytes;
+}
+
 /*
  * Waits until task @i's restorer is ready, or (@or_waiting) waits for
  * the rest of its fd table (RESTORER_SHARERS_WAIT); 0, or -errno (logged).
@@ -754,6 +766,7 @@ static int wait_task_ready(struct restore_ctx *r, unsigned i, bool or_waiting, i
 		err = check_reports(r);
 		if (err)
 			return err;
+		progress_update(restore_bytes_read(r));
 		if (*waited >= READY_TIMEOUT_MS)
 			return pr_errno(-ETIMEDOUT, "restore of pid %d: the restorer did not finish",
 					r->tree.tasks[i].pid);
@@ -1466,15 +1479,38 @@ static int release_tree(struct restore_ctx *r)
 	return err ? err : e;
 }
 
-/* The pages the tree's tasks read into place (their own and shared runs). */
-static uint64_t pages_restored(const struct restore_ctx *r)
+/*
+ * The pages of the tree's tasks (their own and shared runs): put into
+ * place by the restorers, before the fork by the premap, or left to the
+ * lazy-pages daemon; and what the premap compared and kept shared.
+ */
+static void restore_stats_pages(const struct restore_ctx *r, struct restore_stats *s)
 {
-	uint64_t bytes = 0;
+	uint64_t read = 0, premapped = 0, lazy = 0;
 
-	for (unsigned i = 0; i < r->tree.nr; i++)
-		for (unsigned k = 0; k < r->tasks[i].mem.nr_runs; k++)
-			bytes += r->tasks[i].mem.runs[k].len;
-	return bytes / PAGE_SIZE;
+	for (unsigned i = 0; i < r->tree.nr; i++) {
+		const struct rst_task *t = &r->tasks[i];
+
+		if (r->tree.tasks[i].kind != TASK_ALIVE)
+			continue;
+		for (unsigned k = 0; k < t->mem.nr_runs; k++) {
+			uint64_t len = t->mem.runs[k].len;
+
+			if (t->mem.runs[k].lazy)
+				lazy += len;
+			else if (cow_run_premapped(t, k))
+				premapped += len;
+			else
+				read += len;
+		}
+	}
+	s->nr_tasks = r->tree.nr_alive;
+	s->pages_read = read / PAGE_SIZE;
+	s->pages_premapped = premapped / PAGE_SIZE;
+	s->pages_lazy = lazy / PAGE_SIZE;
+	s->pages_restored = s->pages_read + s->pages_premapped;
+	if (r->cow)
+		cow_plan_counts(&r->tree, r->tasks, &s->pages_compared, &s->pages_skipped_cow);
 }
 
 int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
@@ -1533,7 +1569,12 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		err = cr_fail_point("fork");
 	if (!err)
 		err = verifier_start(&r);
+	if (!err) {
+		restore_stats_pages(&r, &stats);
+		progress_begin("restore", stats.pages_read * PAGE_SIZE, false);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t_fork);
+	stats.images_us = stats_us_between(&t_start, &t_fork);
 	if (!err)
 		err = create_tree(&r);
 	/* Every task has the directories made for deleted cwds and roots. */
@@ -1541,6 +1582,8 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 	stats.forking_us = stats_us_since(&t_fork);
 	if (!err)
 		err = wait_ready(&r);
+	progress_end();
+	stats.ready_us = stats_us_since(&t_fork);
 	/* Every restorer sent its userfaultfd: the daemon sees the end of them. */
 	if (r.lazy_sk >= 0) {
 		close(r.lazy_sk);
@@ -1584,7 +1627,6 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 	/* Its files are open: the links --link-remap made at dump go. */
 	link_remap_restore_end(true);
 	stats.restore_us = stats_us_since(&t_start);
-	stats.pages_restored = pages_restored(&r);
 	stats_write_restore(o, dfd, &stats);
 
 	root = r.tree.tasks[0].pid;

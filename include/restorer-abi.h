@@ -196,6 +196,7 @@ struct restorer_args {
 	volatile u32 status;
 	volatile int err;
 	volatile u32 step;		/* enum restorer_step where it failed */
+	volatile u64 bytes_read;	/* of the iovs, read into place so far (cr's progress line) */
 	/*
 	 * The go pipe's read end, shared by the whole tree; cr holds the only
 	 * write end. A byte in it: go live. End of file without one: cr

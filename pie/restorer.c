@@ -175,6 +175,7 @@ static void read_pages(void)
 			n++;
 		}
 		r = CHECK(RSTEP_READ_PAGES, sys_preadv(fd, &iov[done], n, off));
+		A->bytes_read += r;
 		if ((u64)r != want) {
 			/* Short read: advance through the iovs and go on. */
 			u64 left = r;
