@@ -31,8 +31,9 @@ INCLUDES	:= -iquote include -iquote arch/$(ARCH)/include -iquote criu-lite \
 WARN		:= -Wall -Wextra -Werror
 CFLAGS_HOST	= -std=gnu11 -O2 -g $(WARN) $(INCLUDES) -D_GNU_SOURCE \
 		   -DCR_VERSION='"$(VERSION)"' -MMD -MP $(NL_CFLAGS) $(EXTRA_CFLAGS)
-# libcrypto (OpenSSL 3): the MACs of signed images (--key-file, image-mac.c).
-LIBS		= -lprotobuf-c $(NL_LIBS) -lcrypto
+# libzstd: dump --compress (criu-lite/pagez*.c); libcrypto (OpenSSL 3):
+# the MACs of signed images (--key-file, image-mac.c).
+LIBS		= -lprotobuf-c $(NL_LIBS) -lzstd -lcrypto
 # The injection engine (parasite/, arch/) sees none of the tool's folders:
 # an include of criu-lite/, proto/ or pie/ there does not compile.
 ENGINE_INCLUDES	:= -iquote include -iquote arch/$(ARCH)/include -iquote parasite
@@ -135,7 +136,7 @@ $(TOOL_O): $(B)/criu-lite/%.o: criu-lite/%.c | $(PROTO_H) $(BLOB_H)
 
 .SECONDARY:
 
-all: cr zdtm-bins engine-test rpc-client console-recv migrate-bins
+all: cr zdtm-bins engine-test rpc-client console-recv migrate-bins stats-bins
 cr: $(CR)
 .PHONY: all cr
 
@@ -242,6 +243,15 @@ $(MIGRATE_BINS): $(B)/test/migrate/%: test/migrate/%.c
 	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -o $@ $<
 migrate-bins: $(MIGRATE_BINS)
 .PHONY: migrate-bins
+
+# --stats, the progress line and show --pages (test/stats/run): the process it dumps.
+STATS_BINS	:= $(B)/test/stats/stats-target
+$(STATS_BINS): $(B)/test/stats/%: test/stats/%.c
+	$(mkout)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -o $@ $<
+stats-bins: $(STATS_BINS)
+.PHONY: stats-bins
 
 # make install [PREFIX=/usr/local] [DESTDIR=...] [CRIU_LINK=1]: cr in
 # $(PREFIX)/sbin, where criu goes; with CRIU_LINK=1 also as `criu`, for

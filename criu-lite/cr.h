@@ -19,6 +19,8 @@ struct cr_options {
 	const char *log_file;		/* -o, relative to -D */
 	const char *work_dir;		/* RPC work_dir_fd: stats-dump/-restore there; NULL: in -D */
 	bool display_stats;		/* --display-stats, RPC display_stats: the stats in the log */
+	bool stats;			/* --stats: a summary of them on stderr at the end (stats.h) */
+	bool show_pages;		/* show --pages: which address ranges are in which image */
 	int verbosity;			/* -v0..-v4 */
 	bool leave_running;		/* --leave-running */
 	bool restore_detached;		/* -d, --restore-detached */
@@ -104,6 +106,8 @@ struct cr_options {
 	bool track_mem;			/* --track-mem: copy only what was written since the parent */
 	bool auto_dedup;		/* --auto-dedup: punch out of the parent what this image replaces */
 	unsigned pre_copy_rounds;	/* dump --pre-copy[=N]: N rounds at most before the dump; 0: none */
+	/* dump, pre-dump --compress[=zstd[:LEVEL]] (RPC cr_compress): the zstd level of pages-N.img; 0: plain */
+	int compress_level;
 };
 
 /* One --join-ns: @ns "net", "uts", "ipc", ...; @file a path or a pid; @extra criu's ",OPTIONS" (user only). */
@@ -197,6 +201,8 @@ int cr_status_ready(const struct cr_options *o);
  */
 int cr_check_feature(const char *name);
 int cr_show(const char *path);
+/* cr show --pages DIR (show-pages.c): the page runs of each process and where their bytes are. */
+int cr_show_pages(const char *dir);
 /*
  * `cr swrk FD`: criu's RPC server on the SOCK_SEQPACKET socket FD
  * (rpc.c). Returns 0 when every request it served succeeded.

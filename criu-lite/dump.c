@@ -25,6 +25,7 @@
 #include "image.h"
 #include "infect.h"
 #include "inventory.pb-c.h"
+#include "lazy-serve.h"
 #include "log.h"
 #include "mem.h"
 #include "mem-track.h"
@@ -35,6 +36,7 @@
 #include "parasite-blob.h"
 #include "proc-parse.h"
 #include "precopy.h"
+#include "progress.h"
 #include "pstree.h"
 #include "seccomp.h"
 #include "shmem.h"
@@ -48,6 +50,8 @@ struct dump_ctx {
 	int dfd;
 	struct pstree tree;
 	struct page_xfer *pages;	/* shared by all tasks: pages-1.img, here or on a page server */
+	int lazy_lsk, lazy_fd;		/* --lazy-pages: where the destination connects, the pages it reads */
+	bool lazy_killed;		/* --lazy-pages: the destination started its restore, the tree is killed */
 	struct img *shmem;
 	struct files_dump *files;
 	struct shmem_dump shm;
@@ -59,7 +63,8 @@ struct dump_ctx {
 	struct precopy *precopy;	/* --prev-images-dir, --track-mem */
 	struct mem_dump_stats mem;	/* the whole tree's */
 	uint64_t memdump_us;
-	struct timespec t_freeze, t_seize;	/* seizing started, every thread seized */
+	uint64_t tasks_us, images_us;	/* dump_tree(), finish_images() */
+	struct timespec t_start, t_freeze, t_seize;	/* cr_dump() began, seizing started, every thread seized */
 };
 
 /* One process of the tree, while it is being dumped. */
@@ -205,7 +210,107 @@ static int guard_commit(struct dump_ctx *d)
 		err = guard_keep_fd(d->guard, pidfd, kill_pidfd, t->pid, GUARD_FINISH);
 		close(pidfd);
 	}
-	return err ? err : guard_stage(d->guard, DUMP_COMMITTING);
+	/* --lazy-pages: the images are not complete until the destination has the pages (dump_serve_lazy()). */
+	return err || d->o->lazy_pages ? err : guard_stage(d->guard, DUMP_COMMITTING);
+}
+
+/*
+ * --lazy-pages: the destination got what its restore reads and may run
+ * a copy of the tree from now on (criu keeps the tree frozen until the
+ * transfer ends; cr serves from its own copy of the pages, so the tree
+ * goes now: it never runs twice, and its pids are free for a restore
+ * that shares them). The guard finishes the kill if cr dies.
+ */
+#define DEAD_WAIT_MS	10000
+
+/*
+ * Every thread of the killed tree, collected: cr traces them, so a
+ * thread's exit is cr's to collect before its parent sees the process
+ * end, and its tid stays taken until then (cr serves on for a while).
+ * 0, or -ETIMEDOUT (logged) for a task that does not die.
+ */
+static int reap_killed(const struct pstree *t)
+{
+	_cleanup_free_ bool *done = NULL;
+	unsigned nr = 0;
+
+	for (unsigned i = 0; i < t->nr; i++)
+		nr += t->tasks[i].kind == TASK_ALIVE ? t->tasks[i].nr_tids : 0;
+	done = xzalloc(sizeof(*done) * (nr + 1));
+	if (!done)
+		return -ENOMEM;
+	for (unsigned waited = 0;; waited++) {
+		pid_t left = 0;
+
+		for (unsigned i = 0, n = 0; i < t->nr; i++) {
+			const struct pstree_task *task = &t->tasks[i];
+
+			for (unsigned k = 0; task->kind == TASK_ALIVE && k < task->nr_tids; k++, n++) {
+				/* Collected, or not ours (any more): either way not to be waited for again. */
+				if (!done[n] && waitpid(task->tids[k], NULL, WNOHANG | __WALL))
+					done[n] = true;
+				if (!done[n])
+					left = task->tids[k];
+			}
+		}
+		if (!left)
+			return 0;
+		if (waited >= DEAD_WAIT_MS)
+			return pr_errno(-ETIMEDOUT, "tid %d: still there %u ms after it was killed", left, waited);
+		usleep(1000);
+	}
+}
+
+static int lazy_started(void *arg)
+{
+	struct dump_ctx *d = arg;
+	int err = guard_stage(d->guard, DUMP_COMMITTING);
+
+	if (!err)
+		err = pstree_kill(&d->tree);
+	d->lazy_killed = !err;
+	/* Only then do the parents see the tree end, and its pids come free for a restore. */
+	if (!err)
+		err = reap_killed(&d->tree);
+	/*
+	 * What cr holds of the tree goes with it now, not when the serving
+	 * ends: its files (cr's copies of its sockets hold their ports, which
+	 * are the restore's), connections in repair mode; the network lock
+	 * stays for the restore; the guard has nothing left to finish (and
+	 * must not hold those ports either).
+	 */
+	if (!err) {
+		files_dump_end(true);
+		files_dump_free(TAKE_PTR(d->files));
+		netlock_dump_end(TAKE_PTR(d->net_lock), true);
+		/* SysV segments only the tree used: their keys are the restore's too. */
+		if (shmem_dump_kept_removable(&d->shm))
+			shmem_dump_remove_kept(&d->shm);
+		err = guard_forget_fds(d->guard);
+	}
+	if (!err)
+		pr_info("pid %d: the destination starts its restore: the tree is killed", d->root);
+	return err;
+}
+
+/*
+ * --lazy-pages: the tree frozen, serves its pages to the destination
+ * until it has every one (0). On failure, d->lazy_killed says whether
+ * the tree was killed already (the destination had started its
+ * restore: the restored copy dies with its page source unless it has
+ * every page); otherwise the tree runs on, as after any failed dump.
+ */
+static int dump_serve_lazy(struct dump_ctx *d)
+{
+	bool started;
+	int err = lazy_serve(d->o, d->lazy_lsk, d->lazy_fd, 1, lazy_started, d, &started);
+
+	if (err && d->lazy_killed)
+		pr_err("pid %d: the transfer of its pages failed after the tree was killed: the restore on the "
+		       "destination dies with it", d->root);
+	else if (err)
+		pr_err("pid %d: no restore started from its pages: the tree runs on", d->root);
+	return err;
 }
 
 /* Writes the tree and then the inventory, which marks a complete dump. */
@@ -221,6 +326,10 @@ static int finish_images(struct dump_ctx *d)
 	err = ns_dump_write(d->ns, d->o, &d->tree, d->files, d->dfd);
 	if (!err)
 		err = cr_fail_point("ns-images");
+	if (!err && d->o->lazy_pages) {
+		d->lazy_fd = page_xfer_dup_fd(d->pages);
+		err = d->lazy_fd < 0 ? d->lazy_fd : 0;
+	}
 	e = page_xfer_commit(TAKE_PTR(d->pages));
 	if (!err)
 		err = e;
@@ -267,8 +376,6 @@ void dump_inventory_init(InventoryEntry *inv, pid_t root, struct utsname *u)
 	inv->kernel = u->release;
 	inv->pages_id = 1;
 }
-
-#define DEAD_WAIT_MS	10000
 
 /*
  * o->wait_killed (the RPC's: criu's own behaviour, which runtimes rely
@@ -433,12 +540,38 @@ static int dump_task(struct dump_ctx *d, const struct pstree_task *task)
 
 static int dump_tree(struct dump_ctx *d)
 {
+	struct timespec t0;
 	int err = 0;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	progress_begin_tree("dump", &d->tree);
 	for (unsigned i = 0; i < d->tree.nr && !err; i++)
 		if (d->tree.tasks[i].kind == TASK_ALIVE)
 			err = dump_task(d, &d->tree.tasks[i]);
+	progress_end();
+	d->tasks_us = stats_us_since(&t0);
 	return err;
+}
+
+/* The figures of a dump that went through, for stats-dump and --stats. */
+static void dump_stats_fill(const struct dump_ctx *d, struct dump_stats *s)
+{
+	s->nr_tasks = d->tree.nr_alive;
+	s->total_us = stats_us_since(&d->t_start);
+	s->freezing_us = stats_us_between(&d->t_freeze, &d->t_seize);
+	s->tasks_us = d->tasks_us;
+	s->memdump_us = d->memdump_us;
+	s->memwrite_us = d->mem.write_us;
+	s->images_us = d->images_us;
+	s->pages_scanned = d->mem.pages_scanned;
+	s->pages_written = d->mem.bytes / PAGE_SIZE;
+	s->pages_skipped_parent = d->mem.parent_bytes / PAGE_SIZE;
+	s->pages_zero = d->mem.zero_pages;
+	s->pages_shared = d->mem.shared_bytes / PAGE_SIZE;
+	s->page_pipes = d->mem.pipes;
+	s->page_pipe_bufs = d->mem.pipe_fills;
+	s->shpages_scanned = d->shm.scanned / PAGE_SIZE;
+	s->shpages_written = d->shm.bytes / PAGE_SIZE;
 }
 
 static void dump_ctx_release(struct dump_ctx *d)
@@ -446,6 +579,10 @@ static void dump_ctx_release(struct dump_ctx *d)
 	/* The tree is detached or dead, the repaired connections let out: nothing left to guard. */
 	guard_stop(TAKE_PTR(d->guard));
 	page_xfer_free(d->pages);
+	if (d->lazy_fd >= 0)
+		close(d->lazy_fd);
+	if (d->lazy_lsk >= 0)
+		close(d->lazy_lsk);
 	files_dump_free(d->files);
 	img_close(d->shmem);
 	shmem_dump_free(&d->shm);
@@ -460,12 +597,13 @@ static void dump_ctx_release(struct dump_ctx *d)
 
 int cr_dump(const struct cr_options *o, int dfd)
 {
-	struct dump_ctx d = { .o = o, .root = o->pid, .dfd = dfd };
+	struct dump_ctx d = { .o = o, .root = o->pid, .dfd = dfd, .lazy_lsk = -1, .lazy_fd = -1 };
 	struct dump_stats stats = { 0 };
 	bool net_locked = false;
 	char path[32];
-	int err;
+	int err, lazy_err = 0;
 
+	clock_gettime(CLOCK_MONOTONIC, &d.t_start);
 	infect_set_logger(log_line);
 	infect_set_fault_hook(cr_fail_point);
 	snprintf(path, sizeof(path), "/proc/%d", d.root);
@@ -480,6 +618,11 @@ int cr_dump(const struct cr_options *o, int dfd)
 	/* A page server's connection from cr's own net namespace. */
 	if (!err)
 		err = page_xfer_open(o, d.dfd, 1, &d.pages);
+	/* --lazy-pages: the port taken or the address wrong fails the dump before the tree is touched. */
+	if (!err && o->lazy_pages) {
+		d.lazy_lsk = lazy_serve_listen(o);
+		err = d.lazy_lsk < 0 ? d.lazy_lsk : 0;
+	}
 	/*
 	 * Through -D (a relative parent path), before cr changes its
 	 * namespaces. --track-mem without a parent has nothing to track
@@ -537,8 +680,16 @@ int cr_dump(const struct cr_options *o, int dfd)
 		err = ns_dump_tree(d.ns, &d.tree);
 	if (!err)
 		err = dump_tree(&d);
+	/* The connections are read from here on (deferred: files_dump_finish()). */
 	if (!err)
+		err = netlock_dump_wait(&d.net_lock);
+	if (!err) {
+		struct timespec t0;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		err = finish_images(&d);
+		d.images_us = stats_us_since(&t0);
+	}
 	if (!err && o->auto_dedup)
 		precopy_dedup(d.precopy, d.dfd, &d.tree);
 	/* post-dump: the images are complete, the tree not killed yet. */
@@ -547,7 +698,14 @@ int cr_dump(const struct cr_options *o, int dfd)
 		if (err)
 			drop_inventory(&d);
 	}
-	if (!err && !o->leave_running)
+	if (!err && o->lazy_pages) {
+		lazy_err = dump_serve_lazy(&d);
+		if (lazy_err && !d.lazy_killed) {
+			err = lazy_err;
+			drop_inventory(&d);
+		}
+	}
+	if (!err && !o->leave_running && !d.lazy_killed)
 		err = pstree_kill(&d.tree);
 	/* Live objects (TCP repair mode) back as they were, or closed with the killed tree. */
 	files_dump_end(!err && !o->leave_running);
@@ -562,21 +720,19 @@ int cr_dump(const struct cr_options *o, int dfd)
 	pstree_detach(&d.tree);
 	stats.frozen_us = stats_us_since(&d.t_seize);
 	pr_info("frozen for %.6f s", stats.frozen_us / 1e6);
-	if (!err && !o->leave_running && o->wait_killed)
+	/* A lazy dump's tree is long dead: its pids may be the restored tree's by now. */
+	if (!err && !o->leave_running && o->wait_killed && !d.lazy_killed)
 		err = wait_tree_dead(&d.tree);
 	/* SysV segments only the killed tree used: once it is gone, its mappings with it. */
-	if (!err && !o->leave_running && shmem_dump_kept_removable(&d.shm) &&
+	if (!err && !o->leave_running && !d.lazy_killed && shmem_dump_kept_removable(&d.shm) &&
 	    (o->wait_killed || !wait_tree_dead(&d.tree)))
 		shmem_dump_remove_kept(&d.shm);
+	if (!err)
+		err = lazy_err;
 	if (!err) {
 		pr_info("pid %d: dumped %u processes, %lu bytes of pages, %lu of shared memory", d.root,
 			d.tree.nr_alive, (unsigned long)d.mem.bytes, (unsigned long)d.shm.bytes);
-		stats.freezing_us = stats_us_between(&d.t_freeze, &d.t_seize);
-		stats.memdump_us = d.memdump_us;
-		stats.memwrite_us = d.mem.write_us;
-		stats.pages_scanned = d.mem.pages_scanned;
-		stats.pages_written = d.mem.bytes / PAGE_SIZE;
-		stats.shpages_written = d.shm.bytes / PAGE_SIZE;
+		dump_stats_fill(&d, &stats);
 		stats_write_dump(o, d.dfd, &stats);
 	}
 out:

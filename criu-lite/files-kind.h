@@ -108,6 +108,17 @@ struct fd_kind {
 	 * it with open() itself, after the tree is created. May be NULL.
 	 */
 	bool (*open_in_task)(const FileEntry *fe);
+	/*
+	 * Entries the one task that has them may create itself, after the
+	 * fork, instead of cr (a kind with many entries: TCP connections
+	 * rebuilt in repair mode, tens of thousands in a tree, more than cr's
+	 * RLIMIT_NOFILE). Only an entry of one fd table, without an owner
+	 * (F_SETOWN) or locks, is; one another entry needs in cr (an epoll's
+	 * target, a file in flight) is made by cr after all. open() and
+	 * post_open() then run in the task, finish() in cr (and its guard)
+	 * on a copy of the task's fd. May be NULL.
+	 */
+	bool (*open_by_owner)(struct files_rst *rf, const FileEntry *fe);
 	/* Once every entry is open: links between them (epoll watches). May be NULL. */
 	int (*post_open)(struct files_rst *rf, const FileEntry *fe, int fd);
 	/*

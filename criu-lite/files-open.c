@@ -9,12 +9,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "log.h"
 #include "files-priv.h"
 #include "image.h"
+#include "pstree.h"
+#include "task-fd.h"
 
 /* Status flags F_SETFL can change (fs/fcntl.c SETFL_MASK). */
 #define SETFL_MASK	(O_APPEND | O_NONBLOCK | O_NDELAY | O_DIRECT | O_NOATIME | O_ASYNC)
@@ -65,6 +68,10 @@ void files_rst_free(struct files_rst *rf, bool failed)
 	}
 	free(rf->f);
 	free(rf->at);
+	for (size_t i = 0; i < rf->nr_owners; i++)
+		if (rf->owners[i].pidfd >= 0)
+			close(rf->owners[i].pidfd);
+	free(rf->owners);
 	if (rf->fdata_fd >= 0)
 		close(rf->fdata_fd);
 	free(rf);
@@ -254,6 +261,8 @@ static int rst_open_idx(struct files_rst *rf, size_t idx)
 	if (f->opening)
 		return pr_errno(-ELOOP, "file id %u (%s) depends on itself", f->fe->id, f->kind->name);
 	f->opening = true;
+	/* Another entry needs it in cr: not its task's to make after all. */
+	f->by_owner = false;
 	fd = f->inherit_fd >= 0 ? files_inherit_dup(f) : f->kind->open(rf, f->fe);
 	f->opening = false;
 	if (fd < 0)
@@ -278,35 +287,134 @@ int files_rst_get(struct files_rst *rf, uint32_t id)
 	return rst_open_idx(rf, idx);
 }
 
-int files_open_all(struct files_rst *rf, int keep_from)
+/* Whether @f is left to the one task that has it (fd_kind.open_by_owner). */
+static bool by_owner(struct files_rst *rf, const struct rst_file *f)
 {
+	return f->inherit_fd < 0 && f->kind->open_by_owner && f->nr_tables == 1 && !f->fe->fown &&
+	       !f->fe->n_locks && f->kind->open_by_owner(rf, f->fe);
+}
+
+static int post_open(struct files_rst *rf, struct rst_file *f)
+{
+	int err = f->kind->post_open ? f->kind->post_open(rf, f->fe, f->fd) : 0;
+
+	if (!err)
+		err = files_rst_set_flags(f);
+	f->post_opened = true;
+	return err;
+}
+
+int files_rst_open_by_owner(struct files_rst *rf, struct rst_file *f)
+{
+	int fd = f->kind->open(rf, f->fe), err;
+
+	if (fd < 0)
+		return fd;
+	f->fd = fd;
+	err = post_open(rf, f);
+	if (err) {
+		close(fd);
+		f->fd = -1;
+	}
+	return err;
+}
+
+int files_open_all(struct files_rst *rf, int keep_from, bool by_tasks)
+{
+	size_t nr_by_owner = 0;
+	bool again = true;
 	int err = 0;
 
 	rf->keep_from = keep_from;
 	rf->at = xzalloc(sizeof(*rf->at) * (keep_from + 1));
 	if (!rf->at)
 		return -ENOMEM;
+	/* Out of the way of the numbers the tasks place their files at: they read it too (by_owner). */
+	if (rf->fdata_fd >= 0 && rf->fdata_fd < keep_from) {
+		int fd = fcntl(rf->fdata_fd, F_DUPFD_CLOEXEC, keep_from);
+
+		if (fd < 0)
+			return pr_errno(-errno, "moving fdata.img's fd above %d", keep_from);
+		close(rf->fdata_fd);
+		rf->fdata_fd = fd;
+	}
+	for (size_t i = 0; i < rf->nr; i++)
+		rf->f[i].by_owner = by_tasks && by_owner(rf, &rf->f[i]);
 	for (size_t i = 0; i < rf->nr && !err; i++) {
-		int fd = files_rst_in_task(&rf->f[i]) ? 0 : rst_open_idx(rf, i);
+		int fd = files_rst_in_task(&rf->f[i]) || rf->f[i].by_owner ? 0 : rst_open_idx(rf, i);
 
 		err = fd < 0 ? fd : 0;
 	}
-	for (size_t i = 0; i < rf->nr && !err; i++) {
-		struct rst_file *f = &rf->f[i];
+	/* Again for what a post_open() made meanwhile (an epoll's target its task would have made). */
+	while (again && !err) {
+		again = false;
+		for (size_t i = 0; i < rf->nr && !err; i++) {
+			struct rst_file *f = &rf->f[i];
 
-		/* An inherited file is the caller's as it is: flags, locks and all. */
-		if (files_rst_in_task(f) || f->inherit_fd >= 0)
-			continue;
-		if (f->kind->post_open)
-			err = f->kind->post_open(rf, f->fe, f->fd);
-		if (!err)
-			err = files_rst_set_flags(f);
-		if (!err)
-			err = files_locks_restore(f);
+			/* An inherited file is the caller's as it is: flags, locks and all. */
+			if (f->fd < 0 || f->post_opened || files_rst_in_task(f) || f->inherit_fd >= 0)
+				continue;
+			err = post_open(rf, f);
+			if (!err)
+				err = files_locks_restore(f);
+			again = true;
+		}
 	}
+	/* What a task makes after all (another entry needed it) is counted as cr's. */
+	for (size_t i = 0; i < rf->nr; i++)
+		nr_by_owner += rf->f[i].by_owner;
 	if (!err)
-		pr_info("%zu open files created", rf->nr);
+		pr_info("%zu open files created, %zu more left to their tasks", rf->nr - nr_by_owner, nr_by_owner);
 	return err;
+}
+
+static int cmp_owner(const void *a, const void *b)
+{
+	pid_t x = ((const struct rst_owner *)a)->pid, y = ((const struct rst_owner *)b)->pid;
+
+	return (x > y) - (x < y);
+}
+
+int files_restore_owner_pidfds(struct files_rst *rf, const struct pstree *tree)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < rf->nr; i++)
+		n += rf->f[i].by_owner && rf->f[i].kind->finish;
+	if (!n)
+		return 0;
+	rf->owners = xmalloc(n * sizeof(*rf->owners));
+	if (!rf->owners)
+		return -ENOMEM;
+	for (size_t i = 0; i < rf->nr; i++)
+		if (rf->f[i].by_owner && rf->f[i].kind->finish)
+			rf->owners[rf->nr_owners++] = (struct rst_owner){ rf->f[i].owner, -1 };
+	qsort(rf->owners, rf->nr_owners, sizeof(*rf->owners), cmp_owner);
+	n = 0;
+	for (size_t i = 0; i < rf->nr_owners; i++)
+		if (!n || rf->owners[n - 1].pid != rf->owners[i].pid)
+			rf->owners[n++] = rf->owners[i];
+	rf->nr_owners = n;
+	for (size_t i = 0; i < rf->nr_owners; i++) {
+		pid_t pid = pstree_new_pid(tree, rf->owners[i].pid);
+
+		rf->owners[i].pidfd = syscall(SYS_pidfd_open, pid, 0);
+		if (rf->owners[i].pidfd < 0)
+			return pr_errno(-errno, "pid %d: pidfd_open, for the connections it made", pid);
+	}
+	return 0;
+}
+
+int files_rst_owner_copy(const struct files_rst *rf, const struct rst_file *f)
+{
+	struct rst_owner key = { .pid = f->owner };
+	const struct rst_owner *o = bsearch(&key, rf->owners, rf->nr_owners, sizeof(key), cmp_owner);
+	int fd = o ? task_fd_copy_pidfd(o->pidfd, f->want_fd, 0) : -ENOENT;
+
+	if (fd < 0)
+		return pr_errno(fd, "file id %u (%s): a copy of pid %d's fd %d, which made it", f->fe->id,
+				f->kind->name, f->owner, f->want_fd);
+	return fd;
 }
 
 void files_close_all(struct files_rst *rf)

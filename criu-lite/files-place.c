@@ -107,8 +107,14 @@ int files_prepare(struct files_rst *rf, pid_t pid, struct files_plan **ret)
 		if (i && plan->fds[i].fd == plan->fds[i - 1].fd)
 			return pr_errno(-EBADMSG, "pid %d: fd %d appears twice in %s", pid,
 					plan->fds[i].fd, img->name);
-		if (f->want_fd < 0)
+		if (f->want_fd < 0) {
 			f->want_fd = plan->fds[i].fd;
+			f->owner = pid;
+		}
+		if (f->last_table != pid || !f->nr_tables) {
+			f->nr_tables++;
+			f->last_table = pid;
+		}
 		plan->fds[i].finish = f->kind->finish != NULL;
 	}
 	pr_info("pid %d: %u file descriptors to restore", pid, plan->nr);
@@ -155,9 +161,15 @@ int files_restore(const struct files_plan *plan, struct files_rst *rf)
 	for (unsigned i = 0; i < plan->nr; i++) {
 		const struct files_plan_fd *pf = &plan->fds[i];
 		struct rst_file *f = &rf->f[pf->idx];
-		int t = pf->fd, occ = rf->at[t] - 1;
+		int t = pf->fd, occ = rf->at[t] - 1, made = -1;
 
-		if (f->fd < 0 && files_rst_in_task(f)) {
+		if (f->fd < 0 && f->by_owner) {
+			/* Made here (any free number), then placed like the others. */
+			err = files_rst_open_by_owner(rf, f);
+			if (err)
+				return err;
+			made = f->fd;
+		} else if (f->fd < 0 && files_rst_in_task(f)) {
 			/* Opened here, now that every task exists; placed like the others. */
 			int fd = f->kind->open(rf, f->fe);
 
@@ -183,9 +195,16 @@ int files_restore(const struct files_plan *plan, struct files_rst *rf)
 			err = fcntl(t, F_SETFD, pf->cloexec ? FD_CLOEXEC : 0);
 		else
 			err = dup3(f->fd, t, pf->cloexec ? O_CLOEXEC : 0);
-		if (err < 0)
-			return pr_errno(-errno, "pid %d: fd %d: placing file id %u (%s) there",
-					plan->pid, t, f->fe->id, f->kind->name);
+		if (err < 0) {
+			err = pr_errno(-errno, "pid %d: fd %d: placing file id %u (%s) there",
+				       plan->pid, t, f->fe->id, f->kind->name);
+			if (made >= 0 && made != t)
+				close(made);
+			return err;
+		}
+		/* Its only copy is at its number now (no fd of cr's above keep_from for it). */
+		if (made >= 0 && made != t)
+			close(made);
 		f->fd = t;
 		rf->at[t] = pf->idx + 1;
 	}

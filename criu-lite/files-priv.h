@@ -67,6 +67,8 @@ struct files_dump {
 	size_t nr_deferred, cap_deferred;
 	int *held;			/* files-mapped.c's: files of mappings, kept open */
 	size_t nr_held;
+	char *fdata_buf;		/* fdata.c's: small appends, written together */
+	size_t fdata_len;
 	struct fdata_macs *macs;	/* fdata.c's: signed dumps, the data_refs' MACs */
 };
 
@@ -119,6 +121,18 @@ struct rst_file {
 	int want_fd;			/* the number of its first user, -1 none */
 	int inherit_fd;			/* --inherit-fd: cr's fd standing for it, -1 none */
 	bool opening;
+	bool post_opened;		/* post_open() ran in cr */
+	/* fd_kind.open_by_owner: made by its task (owner, at want_fd), not by cr */
+	bool by_owner;
+	pid_t owner;			/* the task of want_fd */
+	unsigned nr_tables;		/* how many tasks' plans have it */
+	pid_t last_table;
+};
+
+/* A task that made entries itself (rst_file.by_owner), for cr's copies of them. */
+struct rst_owner {
+	pid_t pid;			/* as the images name it */
+	int pidfd;
 };
 
 struct files_rst {
@@ -135,6 +149,8 @@ struct files_rst {
 	 * at number n in cr, 0 for none. Each task updates its own copy.
 	 */
 	int *at;
+	struct rst_owner *owners;	/* sorted by pid */
+	size_t nr_owners;
 };
 
 struct files_plan_fd {
@@ -157,9 +173,18 @@ struct files_plan {
 long files_rst_index(const struct files_rst *rf, uint32_t id);
 /* Whether entry @f is opened in each task that has it, after the fork (fd_kind.open_in_task). */
 bool files_rst_in_task(const struct rst_file *f);
+/*
+ * In a task: creates entry @f (rst_file.by_owner) and sets it up as cr
+ * would (post_open(), status flags). f->fd is its fd, at any number.
+ */
+int files_rst_open_by_owner(struct files_rst *rf, struct rst_file *f);
+/* In cr: a copy of entry @f, which its task made (by_owner), from that task; -errno, logged. */
+int files_rst_owner_copy(const struct files_rst *rf, const struct rst_file *f);
 /* The status flags F_SETFL can set, on f->fd. */
 int files_rst_set_flags(const struct rst_file *f);
 
+/* fdata.c: writes what fdata_append() keeps buffered, before fdata.img is closed. */
+int fdata_dump_flush(struct files_dump *df);
 /* fdata.c: opens fdata.img for fdata_read() and fdata_copy_to_fd(). */
 int fdata_rst_open(struct files_rst *rf);
 

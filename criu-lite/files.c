@@ -37,6 +37,7 @@
 #include "namespaces.h"
 #include "proc-parse.h"
 #include "pstree.h"
+#include "task-fd.h"
 
 /* The kernel's O_LARGEFILE (asm-generic/fcntl.h); glibc's is 0 on 64-bit. */
 #define KERNEL_O_LARGEFILE	0100000
@@ -172,6 +173,7 @@ void files_dump_free(struct files_dump *df)
 	for (size_t i = 0; i < df->nr_held; i++)
 		close(df->held[i]);
 	free(df->held);
+	free(df->fdata_buf);
 	for (size_t i = 0; i < df->nr_deferred; i++) {
 		files_fd_release(&df->deferred[i]->d);
 		files_lock_list_free(&df->deferred[i]->locks);
@@ -289,25 +291,61 @@ static int write_entry(struct files_dump *df, const struct fd_kind *k, struct fd
 	return err;
 }
 
-int files_dump_new(struct files_dump *df, int pidfd, struct fd_dump *d, uint32_t id)
+/* @d's copy in cr (d->cr_fd), from its task @pidfd. */
+static int take_copy(struct fd_dump *d, int pidfd)
 {
-	_cleanup_free_ struct fd_deferred *def = NULL;
-	const struct fd_kind *k = classify(d);
-	int err;
-
-	if (!k)
-		return files_refuse_unknown(d);
 	if (d->fdi.flags & O_PATH) {
 		/* pidfd_getfd() refuses O_PATH files; a new O_PATH open is as good. */
 		char p[64];
 
 		snprintf(p, sizeof(p), "/proc/%d/fd/%d", d->pid, d->fd);
 		d->cr_fd = open(p, O_PATH | O_CLOEXEC);
+		if (d->cr_fd < 0)
+			d->cr_fd = -errno;
 	} else {
-		d->cr_fd = syscall(SYS_pidfd_getfd, pidfd, d->fd, 0);
+		/* The tree is frozen: the number is still the file probed. */
+		d->cr_fd = task_fd_copy_pidfd(pidfd, d->fd, 0);
+	}
+	if (d->cr_fd < 0) {
+		int err = d->cr_fd;
+
+		d->cr_fd = -1;
+		return pr_errno(err, "pid %d: fd %d (%s): getting a copy of it", d->pid, d->fd, d->link);
+	}
+	return 0;
+}
+
+/* A deferred description's copy again (its task's fd stays put while the tree is frozen). */
+static int take_copy_again(struct fd_dump *d, struct task_fds *tasks)
+{
+	int err = 0;
+
+	if (tasks->pid != d->pid || tasks->pidfd < 0) {
+		int pidfd = syscall(SYS_pidfd_open, d->pid, 0);
+
+		if (pidfd < 0)
+			return pr_errno(-errno, "pid %d: pidfd_open", d->pid);
+		task_fds_close(tasks);
+		*tasks = (struct task_fds){ .pid = d->pid, .pidfd = pidfd };
 	}
 	if (d->cr_fd < 0)
-		return pr_errno(-errno, "pid %d: fd %d (%s): getting a copy of it", d->pid, d->fd, d->link);
+		err = take_copy(d, tasks->pidfd);
+	return err;
+}
+
+int files_dump_new(struct files_dump *df, int pidfd, struct fd_dump *d, uint32_t id)
+{
+	_cleanup_free_ struct fd_deferred *def = NULL;
+	const struct fd_kind *k;
+	int err;
+
+	/* First: the kinds' match() may look at the copy (a socket's protocol). */
+	err = take_copy(d, pidfd);
+	if (err)
+		return err;
+	k = classify(d);
+	if (!k)
+		return files_refuse_unknown(d);
 
 	def = xzalloc(sizeof(*def));
 	if (!def)
@@ -346,14 +384,17 @@ int files_dump_new(struct files_dump *df, int pidfd, struct fd_dump *d, uint32_t
 	if (def->fe.fown)
 		def->fe.fown = &def->fown;
 	/*
-	 * The copy owns link and cr_fd now; fdinfo is copied, the caller
-	 * still reads the task's POSIX locks from it.
+	 * The copy owns link now; fdinfo is copied, the caller still reads
+	 * the task's POSIX locks from it. cr_fd is closed: taken again when
+	 * the entry is dumped, so cr never holds every socket of a tree at
+	 * once (10,000 connections are 20,000 of them).
 	 */
 	def->d.fdinfo = xstrdup(d->fdinfo);
 	if (!def->d.fdinfo)
 		return -ENOMEM;
 	d->link = NULL;
-	d->cr_fd = -1;
+	close(d->cr_fd);
+	d->cr_fd = def->d.cr_fd = -1;
 	df->deferred[df->nr_deferred++] = TAKE_PTR(def);
 	return 0;
 }
@@ -412,24 +453,46 @@ int files_dump(struct files_dump *df, pid_t pid, struct img *fdinfo_img)
 	return err;
 }
 
+/* Closes cr's copy of @d's file. */
+static void drop_copy(struct fd_dump *d)
+{
+	if (d->cr_fd >= 0)
+		close(d->cr_fd);
+	d->cr_fd = -1;
+}
+
 int files_dump_finish(struct files_dump *df)
 {
+	struct task_fds tasks = TASK_FDS_INIT;
 	int err = 0;
 
 	/* First every file in flight (the list grows with those that carry files too). */
-	for (size_t i = 0; i < df->nr_deferred && !err; i++)
-		if (df->deferred[i]->kind->dump_flight)
-			err = df->deferred[i]->kind->dump_flight(&df->deferred[i]->d);
 	for (size_t i = 0; i < df->nr_deferred && !err; i++) {
 		struct fd_deferred *def = df->deferred[i];
 
-		err = write_entry(df, def->kind, &def->d, &def->fe);
+		if (!def->kind->dump_flight)
+			continue;
+		err = take_copy_again(&def->d, &tasks);
+		if (!err)
+			err = def->kind->dump_flight(&def->d);
+		drop_copy(&def->d);
 	}
+	for (size_t i = 0; i < df->nr_deferred && !err; i++) {
+		struct fd_deferred *def = df->deferred[i];
+
+		err = take_copy_again(&def->d, &tasks);
+		if (!err)
+			err = write_entry(df, def->kind, &def->d, &def->fe);
+		drop_copy(&def->d);
+	}
+	task_fds_close(&tasks);
 	for (size_t k = 0; k < ARRAY_SIZE(kinds) && !err; k++)
 		if (kinds[k]->dump_finish)
 			err = kinds[k]->dump_finish(df);
 	if (!err)
 		err = img_close(TAKE_PTR(df->files));
+	if (!err)
+		err = fdata_dump_flush(df);
 	if (!err)
 		err = img_close(TAKE_PTR(df->fdata));
 	return err;
@@ -454,6 +517,12 @@ unsigned files_restore_finish_fds(const struct files_rst *rf, int *fds, unsigned
 				fds[n] = rf->f[i].fd;
 			n++;
 		}
+	/* Those the tasks made are copied from them, through these. */
+	for (size_t i = 0; i < rf->nr_owners && n < max; i++) {
+		if (fds)
+			fds[n] = rf->owners[i].pidfd;
+		n++;
+	}
 	return n;
 }
 
@@ -461,11 +530,16 @@ int files_restore_finish(struct files_rst *rf)
 {
 	for (size_t i = 0; i < rf->nr; i++) {
 		struct rst_file *f = &rf->f[i];
-		int err;
+		int err, fd = f->fd;
 
-		if (f->fd < 0 || !f->kind->finish)
+		if (!f->kind->finish || (fd < 0 && !f->by_owner))
 			continue;
-		err = f->kind->finish(rf, f->fe, f->fd);
+		/* Made by its task: one copy at a time, so cr never holds them all. */
+		if (fd < 0 && (fd = files_rst_owner_copy(rf, f)) < 0)
+			return fd;
+		err = f->kind->finish(rf, f->fe, fd);
+		if (fd != f->fd)
+			close(fd);
 		if (err)
 			return err;
 	}

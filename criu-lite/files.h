@@ -85,7 +85,12 @@ int files_rst_load(int dfd, const struct shmem_table *shm, const struct cr_optio
 int files_rst_check(struct files_rst *rf);
 int files_prepare(struct files_rst *rf, pid_t pid, struct files_plan **ret);
 int files_max_fd(const struct files_plan *plan);	/* -1 if none */
-int files_open_all(struct files_rst *rf, int keep_from);
+/*
+ * @by_tasks: the tasks may make entries of their own (fd_kind.open_by_owner):
+ * they have cr's privileges over the net namespace (not in a user namespace
+ * of the tree's own, where TCP_REPAIR and SO_RCVBUFFORCE would be refused).
+ */
+int files_open_all(struct files_rst *rf, int keep_from, bool by_tasks);
 int files_restore(const struct files_plan *plan, struct files_rst *rf);
 /* In a session leader: see fd_kind.session_new/session_joined. */
 int files_session_new(struct files_rst *rf);
@@ -93,6 +98,12 @@ int files_session_joined(struct files_rst *rf);
 struct pstree;
 /* @tree: the restored tree, whose pids may be new (pstree_new_pid()). */
 int files_restore_owners(struct files_rst *rf, const struct pstree *tree);
+/*
+ * In cr once every task exists: a pidfd of each task that made files
+ * itself (fd_kind.open_by_owner), for files_restore_finish() to copy
+ * them from (files_restore_finish_fds() lists them too).
+ */
+int files_restore_owner_pidfds(struct files_rst *rf, const struct pstree *tree);
 int files_restore_finish(struct files_rst *rf);
 /* The fds files_restore_finish() works on (at most @max into @fds; @fds NULL: counts them): the guard keeps them. */
 unsigned files_restore_finish_fds(const struct files_rst *rf, int *fds, unsigned max);

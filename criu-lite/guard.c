@@ -22,9 +22,12 @@
 #include "guard.h"
 #include "log.h"
 #include "scm.h"
+#include "task-fd.h"
 
 /* Within cr's RLIMIT_NOFILE (its hard limit: 20000 here); untouched entries cost no memory. */
 #define GUARD_MAX_FDS		(1 << 16)
+/* Task fds (guard_keep_task_fd()): entries of the shared board, in pages touched only when used. */
+#define GUARD_MAX_TASK_FDS	(1 << 18)
 #define CR_EXIT_TIMEOUT_MS	5000
 
 enum guard_msg_type {
@@ -39,12 +42,35 @@ struct guard_msg {
 	uint32_t stage;		/* GUARD_STAGE; GUARD_KEEP_FD: when */
 	guard_undo_fn fn;	/* GUARD_KEEP_FD */
 	uint64_t tag;
+	uint32_t after;		/* GUARD_KEEP_FD: kept after this many task fds */
+};
+
+/* A task's fd to act on, copied only then: no fd held for it. */
+struct task_fd {
+	pid_t pid;
+	int fd;
+	ino_t ino;
+	unsigned when;
+	guard_undo_fn fn;
+	uint64_t tag;
+};
+
+/*
+ * Memory cr and the guard share: the robust mutex cr holds while it
+ * lives, and the task fds, which cr writes there rather than sending a
+ * message for each (a dump of 10,000 connections keeps 20,000): an entry
+ * counts once nr_task_fds (stored last, released) covers it.
+ */
+struct board {
+	pthread_mutex_t lock;
+	uint32_t nr_task_fds;
+	struct task_fd task_fds[GUARD_MAX_TASK_FDS];
 };
 
 struct guard {
 	pid_t pid;
 	int sock;
-	pthread_mutex_t *board;		/* robust, shared: held by cr while it lives */
+	struct board *board;		/* shared; its lock held by cr while it lives */
 };
 
 struct kept_fd {
@@ -52,6 +78,7 @@ struct kept_fd {
 	unsigned when;
 	guard_undo_fn fn;
 	uint64_t tag;
+	uint32_t after;			/* kept after this many task fds */
 };
 
 /* ---- in the guard ---------------------------------------------------------- */
@@ -114,6 +141,7 @@ struct guard_state {
 	bool stopping, acted;
 	unsigned when;			/* what was chosen, once acted */
 	int cr_pidfd;
+	struct board *board;
 };
 
 static struct guard_state gs;
@@ -137,7 +165,7 @@ static bool apply_msg(const struct guard_msg *m, int fd)
 				m->fn(fd, m->tag);
 			close(fd);
 		} else if (gs.nr < GUARD_MAX_FDS) {
-			gs.kept[gs.nr++] = (struct kept_fd){ fd, m->stage, m->fn, m->tag };
+			gs.kept[gs.nr++] = (struct kept_fd){ fd, m->stage, m->fn, m->tag, m->after };
 		} else {
 			pr_err("guard: more than %u fds to keep: it cannot undo what cr did to this one", GUARD_MAX_FDS);
 			close(fd);
@@ -153,10 +181,34 @@ static bool apply_msg(const struct guard_msg *m, int fd)
 	return true;
 }
 
+/* Task fd @t's undo, on a copy taken now (through @tasks). */
+static void undo_task_fd(const struct task_fd *t, struct task_fds *tasks)
+{
+	int fd = task_fd_copy(tasks, t->pid, t->fd, t->ino);
+
+	if (fd < 0) {
+		/* Gone with its task, or closed: nothing is left to undo on it. */
+		pr_warn("guard: pid %d: fd %d: %s", t->pid, t->fd, strerror(-fd));
+		return;
+	}
+	t->fn(fd, t->tag);
+	close(fd);
+}
+
+/* The task fds from the @*from-th down to the @to-th, last first, that were kept for @when. */
+static void undo_task_fds(uint32_t *from, uint32_t to, unsigned when, struct task_fds *tasks)
+{
+	for (; *from > to; (*from)--)
+		if (gs.board->task_fds[*from - 1].when == when)
+			undo_task_fd(&gs.board->task_fds[*from - 1], tasks);
+}
+
 /* cr died: what is to be undone or finished on the kept fds, once; under gs.lock. */
 static void act(void)
 {
+	struct task_fds tasks = TASK_FDS_INIT;
 	struct guard_msg m;
+	uint32_t nr_task;
 	int fd;
 
 	if (gs.acted || gs.stopping)
@@ -172,15 +224,23 @@ static void act(void)
 	 * mode before the network lock that came before them is taken out
 	 * (slow: an nft commit), and both before the freezer thaws.
 	 */
-	for (unsigned i = gs.nr; i-- > 0 && gs.when;)
+	nr_task = __atomic_load_n(&gs.board->nr_task_fds, __ATOMIC_ACQUIRE);
+	if (nr_task > GUARD_MAX_TASK_FDS)
+		nr_task = GUARD_MAX_TASK_FDS;
+	for (unsigned i = gs.nr; i-- > 0 && gs.when;) {
+		undo_task_fds(&nr_task, gs.kept[i].after, gs.when, &tasks);
 		if (gs.kept[i].when == gs.when)
 			gs.kept[i].fn(gs.kept[i].fd, gs.kept[i].tag);
+	}
+	if (gs.when)
+		undo_task_fds(&nr_task, 0, gs.when, &tasks);
+	task_fds_close(&tasks);
 	forget(gs.kept, &gs.nr);
 }
 
 static void *watch_cr(void *board)
 {
-	int r = pthread_mutex_lock(board);
+	int r = pthread_mutex_lock(&((struct board *)board)->lock);
 
 	/* 0: cr let go of it, as it does when it stops the guard. */
 	if (r == EOWNERDEAD) {
@@ -191,7 +251,7 @@ static void *watch_cr(void *board)
 	return NULL;
 }
 
-static __noreturn void guard_main(int sock, int cr_pidfd, pthread_mutex_t *board, guard_choose_fn choose,
+static __noreturn void guard_main(int sock, int cr_pidfd, struct board *board, guard_choose_fn choose,
 				  guard_finish_fn finish, void *arg)
 {
 	pthread_t watcher;
@@ -200,6 +260,7 @@ static __noreturn void guard_main(int sock, int cr_pidfd, pthread_mutex_t *board
 	pthread_mutex_init(&gs.lock, NULL);
 	gs.sock = sock;
 	gs.cr_pidfd = cr_pidfd;
+	gs.board = board;
 	gs.choose = choose;
 	gs.arg = arg;
 	if (pthread_create(&watcher, NULL, watch_cr, board))
@@ -263,15 +324,17 @@ void guard_detach_from_cr(const char *name, int *keep, unsigned nr_keep)
 
 /* ---- in cr ------------------------------------------------------------------- */
 
-/* The robust mutex, in memory cr and the guard share, locked by cr. */
-static int board_new(pthread_mutex_t **ret)
+/* The board (struct board), with its robust mutex locked by cr. */
+static int board_new(struct board **ret)
 {
 	pthread_mutexattr_t a;
-	pthread_mutex_t *m = mmap(NULL, sizeof(*m), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct board *b = mmap(NULL, sizeof(*b), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE,
+			       -1, 0);
+	pthread_mutex_t *m = &b->lock;
 	int err;
 
-	if (m == MAP_FAILED)
-		return pr_errno(-errno, "guard: mapping its shared page");
+	if (b == MAP_FAILED)
+		return pr_errno(-errno, "guard: mapping its shared memory");
 	pthread_mutexattr_init(&a);
 	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
 	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
@@ -280,16 +343,16 @@ static int board_new(pthread_mutex_t **ret)
 	if (!err)
 		err = -pthread_mutex_lock(m);
 	if (err) {
-		munmap(m, sizeof(*m));
+		munmap(b, sizeof(*b));
 		return pr_errno(err, "guard: its robust mutex");
 	}
-	*ret = m;
+	*ret = b;
 	return 0;
 }
 
-static void board_free(pthread_mutex_t *m)
+static void board_free(struct board *b)
 {
-	munmap(m, sizeof(*m));
+	munmap(b, sizeof(*b));
 }
 
 int guard_start(guard_choose_fn choose, guard_finish_fn finish, void *arg, const int *keep, unsigned nr_keep,
@@ -360,11 +423,25 @@ int guard_stage(struct guard *g, unsigned stage)
 
 int guard_keep_fd(struct guard *g, int fd, guard_undo_fn fn, uint64_t tag, unsigned when)
 {
-	return send_msg(g, &(struct guard_msg){ .type = GUARD_KEEP_FD, .stage = when, .fn = fn, .tag = tag }, fd);
+	return send_msg(g, &(struct guard_msg){ .type = GUARD_KEEP_FD, .stage = when, .fn = fn, .tag = tag,
+						 .after = g->board->nr_task_fds }, fd);
+}
+
+int guard_keep_task_fd(struct guard *g, pid_t pid, int fd, ino_t ino, guard_undo_fn fn, uint64_t tag,
+		       unsigned when)
+{
+	uint32_t n = g->board->nr_task_fds;
+
+	if (n == GUARD_MAX_TASK_FDS)
+		return pr_errno(-ENOSPC, "guard %d: more than %u task fds to keep", g->pid, GUARD_MAX_TASK_FDS);
+	g->board->task_fds[n] = (struct task_fd){ pid, fd, ino, when, fn, tag };
+	__atomic_store_n(&g->board->nr_task_fds, n + 1, __ATOMIC_RELEASE);
+	return 0;
 }
 
 int guard_forget_fds(struct guard *g)
 {
+	__atomic_store_n(&g->board->nr_task_fds, 0, __ATOMIC_RELEASE);
 	return send_msg(g, &(struct guard_msg){ .type = GUARD_FORGET_FDS }, -1);
 }
 
@@ -376,7 +453,7 @@ int guard_stop(struct guard *g)
 		return 0;
 	pr_debug("guard %d: stopping", g->pid);
 	err = send_msg(g, &(struct guard_msg){ .type = GUARD_STOP }, -1);
-	pthread_mutex_unlock(g->board);		/* its watcher then knows cr is not dead */
+	pthread_mutex_unlock(&g->board->lock);	/* its watcher then knows cr is not dead */
 	close(g->sock);
 	if (waitpid(g->pid, NULL, 0) != g->pid && !err)
 		err = pr_errno(-errno, "guard %d: waitpid", g->pid);

@@ -67,6 +67,23 @@ int guard_stage(struct guard *g, unsigned stage);
  */
 int guard_keep_fd(struct guard *g, int fd, guard_undo_fn fn, uint64_t tag, unsigned when);
 /*
+ * As guard_keep_fd() for fd @fd of process @pid (a task cr holds, whose
+ * fd numbers stay put), while it is the file of inode @ino: the guard
+ * holds no copy, it takes one (pidfd_getfd) when it acts. So the guard
+ * needs no fd per object (a tree's tens of thousands of connections).
+ */
+int guard_keep_task_fd(struct guard *g, pid_t pid, int fd, ino_t ino, guard_undo_fn fn, uint64_t tag,
+		       unsigned when);
+/*
+ * As guard_keep_fd() for fd @fd of process @pid (a task cr holds, whose
+ * fd numbers stay put), while it is the file of inode @ino: the guard
+ * holds no copy but takes one (pidfd_getfd) when it acts, and cr sends
+ * no message (shared memory). So neither needs an fd per object (a
+ * tree's tens of thousands of connections).
+ */
+int guard_keep_task_fd(struct guard *g, pid_t pid, int fd, ino_t ino, guard_undo_fn fn, uint64_t tag,
+		       unsigned when);
+/*
  * In the guard, from an undo function: waits until cr has exited (its
  * children have had their parent-death signals), for an undo that must
  * come after whatever cr's own children were doing.

@@ -57,6 +57,8 @@ const struct img_desc img_descs[IMG_TYPE_MAX] = {
 	[IMG_NETNS]     = { "netns.img",      NETNS_MAGIC,     "netns",     PB_NETNS_HEAD,   PB_NET_OBJECT },
 	[IMG_MNTNS]     = { "mountpoints.img", MNTNS_MAGIC,    "mountpoints", PB_MNTNS_HEAD, PB_MOUNT },
 	[IMG_CGROUP]    = { "cgroup.img",     CGROUP_MAGIC,    "cgroup",    PB_CGROUP_HEAD,  PB_CGROUP_OBJECT },
+	/* After IMG_PAGES: img_match_name() takes the first of the two for the name. */
+	[IMG_PAGESZ]    = { "pages-%u.img",   PAGESZ_MAGIC,    "compressed pages", PB_TYPE_MAX, PB_TYPE_MAX },
 };
 
 static const ProtobufCMessageDescriptor *const pb_descs[PB_TYPE_MAX] = {
@@ -374,7 +376,8 @@ static int hdr_check(struct img *img, const unsigned char *hdr, size_t got)
 	}
 	id = get_le32(hdr + HDR_ID);
 	if (img_match_name(name, &name_type, &name_id)) {
-		if ((enum img_type)t != name_type) {
+		/* pages-N.img is the name of both kinds of pages image. */
+		if ((enum img_type)t != name_type && !(name_type == IMG_PAGES && t == IMG_PAGESZ)) {
 			pr_err("%s: is a %s image, expected a %s image", name,
 			       img_descs[t].name, img_descs[name_type].name);
 			return -EBADMSG;
@@ -853,6 +856,28 @@ static int img_open_read(int dfd, const char *name, struct img **ret_img)
 	return 0;
 }
 
+/*
+ * img_open_read() of an image of @type. A compressed pages image where a
+ * plain one is read is refused by name, so that no reader takes its
+ * blocks for pages (img_open_pages() is for readers of both).
+ */
+static int img_open_read_type(int dfd, const char *name, enum img_type type, struct img **ret_img)
+{
+	struct img *img;
+	int ret = img_open_read(dfd, name, &img);
+
+	if (ret)
+		return ret;
+	if (img->type == IMG_PAGESZ && type == IMG_PAGES) {
+		pr_err("%s: is a compressed pages image (dump --compress), which this reader of pages cannot read",
+		       name);
+		img_close(img);
+		return -EBADMSG;
+	}
+	*ret_img = img;
+	return 0;
+}
+
 int img_open(int dfd, enum img_type type, unsigned id, int oflags, struct img **ret_img)
 {
 	char name[sizeof(((struct img *)0)->name)];
@@ -867,7 +892,7 @@ int img_open(int dfd, enum img_type type, unsigned id, int oflags, struct img **
 	case O_WRONLY:
 		return img_open_write(dfd, type, id, name, ret_img);
 	case O_RDONLY:
-		return img_open_read(dfd, name, ret_img);
+		return img_open_read_type(dfd, name, type, ret_img);
 	default:
 		pr_err("%s: images are opened either read-only or write-only", name);
 		return -EINVAL;
@@ -891,6 +916,25 @@ int img_open_other(int dfd, enum img_type type, unsigned id, const uint8_t *dump
 		session.have_id = true;
 	}
 	ret = img_open(dfd, type, id, O_RDONLY, ret_img);
+	session = saved;
+	return ret;
+}
+
+int img_open_pages(int dfd, unsigned id, bool other, const uint8_t *dump_id, struct img **ret_img)
+{
+	typeof(session) saved = session;
+	char name[sizeof(((struct img *)0)->name)];
+	int ret;
+
+	snprintf(name, sizeof(name), img_descs[IMG_PAGES].fmt, id);
+	if (!other)
+		return img_open_read(dfd, name, ret_img);
+	memset(&session, 0, sizeof(session));
+	if (dump_id) {
+		memcpy(session.dump_id, dump_id, IMG_DUMP_ID_SIZE);
+		session.have_id = true;
+	}
+	ret = img_open_read(dfd, name, ret_img);
 	session = saved;
 	return ret;
 }

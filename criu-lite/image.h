@@ -75,6 +75,7 @@
 #define NETNS_MAGIC		0x54454e0eu	/* "\16NET" */
 #define MNTNS_MAGIC		0x544e4d0fu	/* "\17MNT" */
 #define CGROUP_MAGIC		0x50524310u	/* "\20CGP" */
+#define PAGESZ_MAGIC		0x5a475011u	/* "\21PGZ": pages-N.img compressed (pagez.h) */
 
 enum img_type {
 	IMG_INVENTORY,
@@ -93,6 +94,12 @@ enum img_type {
 	IMG_NETNS,
 	IMG_MNTNS,
 	IMG_CGROUP,
+	/*
+	 * pages-N.img of a dump made with --compress: the same name, its own
+	 * magic, blocks of compressed page data (pagez.h). img_open() of
+	 * IMG_PAGES refuses it by name: readers go through pages_open().
+	 */
+	IMG_PAGESZ,
 	IMG_TYPE_MAX,
 };
 
@@ -200,6 +207,13 @@ int img_open_any(int dfd, const char *name, struct img **ret_img);
  * Same returns as img_open().
  */
 int img_open_other(int dfd, enum img_type type, unsigned id, const uint8_t *dump_id, struct img **ret_img);
+/*
+ * Opens pages-@id.img for reading, compressed (img->type IMG_PAGESZ) or
+ * not (IMG_PAGES): pages_open() (pagez.h) reads both. With @other, of
+ * another dump as img_open_other() (@dump_id NULL: any). Same returns as
+ * img_open().
+ */
+int img_open_pages(int dfd, unsigned id, bool other, const uint8_t *dump_id, struct img **ret_img);
 
 /*
  * Tells whether @name is a file name of ours (one of the img_descs
@@ -259,7 +273,7 @@ int img_raw_data_end(int fd, const char *name, uint64_t *ret_end);
 /* True for images of raw data after a padded header (no records). */
 static inline bool img_type_is_raw(enum img_type type)
 {
-	return type == IMG_PAGES || type == IMG_FDATA;
+	return type == IMG_PAGES || type == IMG_PAGESZ || type == IMG_FDATA;
 }
 
 /*

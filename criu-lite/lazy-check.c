@@ -59,12 +59,10 @@ static int add_runs(struct lazy_check *c, const struct mem_plan *plan, unsigned 
 	return 0;
 }
 
-/* Every task's own runs: the pagemap-*.img files of the images dir. */
-static int load_runs(struct lazy_check *c, int dfd)
+int lazy_for_each_task(int dfd, lazy_task_fn fn, void *arg)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	unsigned cap = 0;
 	int fd = dup(dfd), err = 0;
 	bool any = false;
 
@@ -89,9 +87,7 @@ static int load_runs(struct lazy_check *c, int dfd)
 		if (!err)
 			err = mem_read_runs(dfd, pid, mm, -1, NULL, &plan);
 		if (!err)
-			err = add_runs(c, &plan, &cap);
-		if (!err)
-			c->pages_id = plan.pages_id;
+			err = fn(arg, pid, mm, &plan);
 		any |= !err;
 		mem_plan_free(&plan);
 		if (mm)
@@ -99,6 +95,30 @@ static int load_runs(struct lazy_check *c, int dfd)
 	}
 	if (!err && !any)
 		err = pr_errno(-ENOENT, "lazy-pages: no pagemap-*.img in the images dir");
+	return err;
+}
+
+struct load_arg {
+	struct lazy_check *c;
+	unsigned cap;
+};
+
+static int load_task(void *arg, int pid, const MmEntry *mm, const struct mem_plan *plan)
+{
+	struct load_arg *a = arg;
+
+	(void)pid;
+	(void)mm;
+	a->c->pages_id = plan->pages_id;
+	return add_runs(a->c, plan, &a->cap);
+}
+
+/* Every task's own runs: the pagemap-*.img files of the images dir. */
+static int load_runs(struct lazy_check *c, int dfd)
+{
+	struct load_arg a = { c, 0 };
+	int err = lazy_for_each_task(dfd, load_task, &a);
+
 	qsort(c->runs, c->nr, sizeof(*c->runs), run_cmp);
 	return err;
 }

@@ -740,7 +740,7 @@ static void write_pidfile(int dfd, pid_t pid)
 		pr_warn("lazy-pages: writing %s: %s", LAZY_PIDFILE_NAME, strerror(errno));
 }
 
-int lazy_daemon_run(int dfd, int sk)
+int lazy_daemon_run(int dfd, int sk, struct lazy_src *src)
 {
 	struct lazy_srv s = { .dfd = dfd, .sk = sk };
 	int kp[2], err;
@@ -756,12 +756,22 @@ int lazy_daemon_run(int dfd, int sk)
 		prctl(PR_SET_NAME, "cr-lazy-pages");
 		s.keeper = kp[1];
 		err = lazy_check_start(dfd, &s.chk);
-		if (!err) {
+		if (!err && src) {
+			s.src = *src;
+			s.has_src = true;
+		} else if (!err) {
 			err = lazy_src_open_file(dfd, lazy_check_pages_id(s.chk), &s.src);
 			s.has_src = !err;
 		}
 		if (!err)
 			err = srv_loop(&s);
+		/* A restore that failed before any task: the source must not take it for a migration done. */
+		if (!err && s.src.ops->finish && !s.next_id)
+			err = pr_errno(-ECANCELED, "lazy-pages: the restore ended before it restored any task: the "
+				       "page source is not told that all is in place");
+		/* All in place: a source that cannot be told so is no harm to the tree. */
+		else if (!err && s.src.ops->finish && s.src.ops->finish(&s.src))
+			pr_warn("lazy-pages: every page is in place, but the page source did not hear it");
 		pr_info("lazy-pages: %lu bytes copied in, %lu faults served%s", (unsigned long)s.copied,
 			(unsigned long)s.faults, err ? "; failed" : "");
 		for (unsigned i = 0; i < s.nr; i++)
@@ -773,6 +783,9 @@ int lazy_daemon_run(int dfd, int sk)
 	}
 	close(kp[1]);
 	close(sk);
+	/* The server's connection to a page source: its death must close it. */
+	if (src)
+		src->ops->close(src);
 	prctl(PR_SET_NAME, "cr-lazy-keeper");
 	write_pidfile(dfd, pid);
 	err = keeper_run(kp[0], pid);

@@ -15,6 +15,7 @@
 #include "image.h"
 #include "lazy-priv.h"
 #include "log.h"
+#include "pagez.h"
 
 #define MADV_POPULATE_READ_	22	/* Linux 5.14; an older kernel faults them in one by one */
 #define POPULATE_MIN		(64 * 1024)
@@ -69,7 +70,7 @@ static void file_close(struct lazy_src *s)
 	s->priv = NULL;
 }
 
-static const struct lazy_src_ops file_ops = { file_get, file_put, file_close };
+static const struct lazy_src_ops file_ops = { file_get, file_put, file_close, NULL, NULL };
 
 int lazy_src_open_file(int dfd, unsigned pages_id, struct lazy_src *ret)
 {
@@ -81,7 +82,8 @@ int lazy_src_open_file(int dfd, unsigned pages_id, struct lazy_src *ret)
 
 	if (!f)
 		return -ENOMEM;
-	err = img_open(dfd, IMG_PAGES, pages_id, O_RDONLY, &img);
+	/* A compressed image: its pages decompressed, mapped as the file would be. */
+	err = pages_open(dfd, pages_id, false, NULL, &img);
 	if (err)
 		return err;
 	snprintf(f->name, sizeof(f->name), "%s", img->name);

@@ -19,7 +19,9 @@
 #include "cleanup.h"
 #include "cr.h"
 #include "guard.h"
+#include "image.h"
 #include "lazy.h"
+#include "lazy-priv.h"
 #include "log.h"
 #include "mem.h"
 #include "proc-parse.h"
@@ -77,7 +79,7 @@ static int fork_daemon(int dfd, int *ret_sk)
 		if (d)
 			_exit(d < 0);
 		guard_detach_from_cr("cr-lazy-keeper", keep, log_get_fd() >= 0 ? 3 : 2);
-		_exit(lazy_daemon_run(dfd, sv[1]) ? 1 : 0);
+		_exit(lazy_daemon_run(dfd, sv[1], NULL) ? 1 : 0);
 	}
 	close(sv[1]);
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status)) {
@@ -122,26 +124,60 @@ int lazy_restore_connect(int dfd, int *ret_sk)
 	return fork_daemon(dfd, ret_sk);
 }
 
+/* --page-server: the remote source, and the local page image the restore reads (lazy-remote.c). */
+static int open_remote(const struct cr_options *o, int dfd, struct lazy_src *ret, unsigned *ret_id)
+{
+	struct lazy_check *c = NULL;
+	int err = lazy_check_start(dfd, &c);
+
+	if (err)
+		return err;
+	*ret_id = lazy_check_pages_id(c);
+	lazy_check_stop(c);
+	return lazy_src_open_remote(o, dfd, *ret_id, ret);
+}
+
 int cr_lazy_pages(const struct cr_options *o, int dfd)
 {
 	struct sockaddr_un sa;
 	_cleanup_close_ int lsk = lazy_socket(dfd, &sa), sk = -EBADF;
-	int err;
+	struct lazy_src src = { 0 };
+	unsigned pages_id = 0;
+	int err = lsk < 0 ? lsk : 0;
 
-	(void)o;
-	if (lsk < 0)
-		return lsk;
-	if (unlinkat(dfd, LAZY_SOCKET_NAME, 0) && errno != ENOENT)
-		return pr_errno(-errno, "lazy-pages: removing an old %s", LAZY_SOCKET_NAME);
-	if (bind(lsk, (struct sockaddr *)&sa, sizeof(sa)) || listen(lsk, 1))
-		return pr_errno(-errno, "lazy-pages: listening on %s", LAZY_SOCKET_NAME);
-	pr_info("lazy-pages: waiting for cr restore --lazy-pages on %s", LAZY_SOCKET_NAME);
-	sk = accept4(lsk, NULL, NULL, SOCK_CLOEXEC);
-	err = sk < 0 ? pr_errno(-errno, "lazy-pages: accept on %s", LAZY_SOCKET_NAME) : 0;
-	unlinkat(dfd, LAZY_SOCKET_NAME, 0);
-	if (err)
-		return err;
-	return lazy_daemon_run(dfd, TAKE_FD(sk));
+	/* The restore reads the local page image: it is whole before anybody can connect. */
+	if (!err && o->ps.on)
+		err = open_remote(o, dfd, &src, &pages_id);
+	if (!err && unlinkat(dfd, LAZY_SOCKET_NAME, 0) && errno != ENOENT)
+		err = pr_errno(-errno, "lazy-pages: removing an old %s", LAZY_SOCKET_NAME);
+	if (!err && (bind(lsk, (struct sockaddr *)&sa, sizeof(sa)) || listen(lsk, 1)))
+		err = pr_errno(-errno, "lazy-pages: listening on %s", LAZY_SOCKET_NAME);
+	/* The point of no return: the source's tree dies, a restore may start. */
+	if (!err && src.ops)
+		err = src.ops->start(&src);
+	if (!err)
+		err = cr_status_ready(o);
+	if (!err) {
+		pr_info("lazy-pages: waiting for cr restore --lazy-pages on %s", LAZY_SOCKET_NAME);
+		sk = accept4(lsk, NULL, NULL, SOCK_CLOEXEC);
+		if (sk < 0)
+			err = pr_errno(-errno, "lazy-pages: accept on %s", LAZY_SOCKET_NAME);
+	}
+	/* One restore: nobody else connects (and a failure leaves no socket to find). */
+	if (lsk >= 0)
+		unlinkat(dfd, LAZY_SOCKET_NAME, 0);
+	if (!err)
+		err = lazy_daemon_run(dfd, TAKE_FD(sk), src.ops ? &src : NULL);
+	else if (src.ops)
+		src.ops->close(&src);
+	/* Its holes would read as zeros: the local page image is the restore's only. */
+	if (src.ops) {
+		char name[32];
+
+		snprintf(name, sizeof(name), img_descs[IMG_PAGES].fmt, pages_id);
+		unlinkat(dfd, name, 0);
+	}
+	return err;
 }
 
 #define UNPRIV_UFFD_SYSCTL	"/proc/sys/vm/unprivileged_userfaultfd"

@@ -43,9 +43,14 @@ bool lazy_mark_runs(const MmEntry *mm, struct mem_plan *plan);
  */
 int lazy_restore_connect(int dfd, int *ret_sk);
 
-/* The daemon on the connected socket @sk, images in @dfd: 0 when all memory is in place, else -errno (logged). */
-int lazy_daemon_run(int dfd, int sk);
-/* `cr lazy-pages -D DIR`. */
+/*
+ * The daemon on the connected socket @sk, images in @dfd, page bytes
+ * from @src (taken; NULL: the page image in @dfd): 0 when all memory is
+ * in place, else -errno (logged).
+ */
+struct lazy_src;
+int lazy_daemon_run(int dfd, int sk, struct lazy_src *src);
+/* `cr lazy-pages -D DIR [--page-server --address A --port P]` (a remote page source: lazy-serve.h). */
 int cr_lazy_pages(const struct cr_options *o, int dfd);
 
 /*

@@ -7,6 +7,7 @@
 
 #include "compiler.h"
 #include "log.h"
+#include "progress.h"
 
 static int log_level = LOG_WARN;
 static int log_fd = -1;			/* -1: log to stderr */
@@ -83,6 +84,9 @@ void log_line(int level, const char *file, int line, const char *fmt, ...)
 		n = snprintf(out, sizeof(out), "(%.6f) %s\n", t, msg);
 	if (n > (int)sizeof(out) - 1)
 		n = sizeof(out) - 1;
+	/* The progress line goes before a line on the same terminal; it comes back at its next update. */
+	if (log_fd < 0)
+		progress_clear();
 	/* A failed log write has nowhere to be reported. */
 	(void)!write(log_get_fd(), out, n);
 }

@@ -18,8 +18,11 @@
 #include "cr.h"
 #include "image.h"
 #include "lazy.h"
+#include "lazy-serve.h"
 #include "log.h"
 #include "netlock.h"
+#include "pagez.h"
+#include "progress.h"
 #include "rpc.h"
 
 #define DEFAULT_VERBOSITY	LOG_WARN
@@ -65,6 +68,9 @@ enum {
 	OPT_PRE_COPY,
 	OPT_LAZY_PAGES,
 	OPT_FEATURE,
+	OPT_COMPRESS,
+	OPT_STATS,
+	OPT_SHOW_PAGES,
 };
 
 #define PRE_COPY_DEFAULT_ROUNDS	4	/* --pre-copy without =N */
@@ -120,6 +126,8 @@ static const struct option long_opts[] = {
 	{ "network-lock",	required_argument,	NULL, OPT_NETWORK_LOCK },
 	{ "lazy-pages",		no_argument,		NULL, OPT_LAZY_PAGES },
 	{ "feature",		required_argument,	NULL, OPT_FEATURE },
+	{ "stats",		no_argument,		NULL, OPT_STATS },
+	{ "pages",		no_argument,		NULL, OPT_SHOW_PAGES },
 	{ "no-default-config",	no_argument,		NULL, OPT_NO_DEFAULT_CONFIG },
 	{ "page-server",	no_argument,		NULL, OPT_PAGE_SERVER },
 	{ "address",		required_argument,	NULL, OPT_ADDRESS },
@@ -129,6 +137,7 @@ static const struct option long_opts[] = {
 	{ "track-mem",		no_argument,		NULL, OPT_TRACK_MEM },
 	{ "auto-dedup",		no_argument,		NULL, OPT_AUTO_DEDUP },
 	{ "pre-copy",		optional_argument,	NULL, OPT_PRE_COPY },
+	{ "compress",		optional_argument,	NULL, OPT_COMPRESS },
 	{ "help",		no_argument,		NULL, 'h' },
 	{ "version",		no_argument,		NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -149,7 +158,9 @@ static void usage(FILE *f)
 "  cr page-server -D DIR --port P      receive the pages of a dump --page-server\n"
 "  cr swrk FD                          serve criu's RPC on the socket FD (runc, podman)\n"
 "  cr lazy-pages [-D DIR]              serve the memory of one restore --lazy-pages\n"
-"                                      (listens on DIR/lazy-pages.socket)\n"
+"                                      (listens on DIR/lazy-pages.socket); with\n"
+"                                      --page-server --address A --port P from the\n"
+"                                      lazy page source there (dump --lazy-pages)\n"
 "\n"
 "Options:\n"
 "  -t, --tree PID           root of the tree to dump\n"
@@ -164,7 +175,11 @@ static void usage(FILE *f)
 "      --lazy-pages         restore: the tree runs before its anonymous memory\n"
 "                           is in; the lazy-pages daemon (cr lazy-pages on\n"
 "                           DIR/lazy-pages.socket, else one of the restore's\n"
-"                           own) fills it; its server's pid: DIR/lazy-pages.pid\n"
+"                           own) fills it; its server's pid: DIR/lazy-pages.pid;\n"
+"                           dump --port P [--address A]: the page source of such\n"
+"                           a restore (every image but the pages in DIR, the tree\n"
+"                           frozen until the destination has them, then killed);\n"
+"                           page-server --port P: the same from DIR's pages\n"
 "      --tcp-established    dump and restore: keep established TCP connections\n"
 "                           (TCP repair mode); without it dump refuses them\n"
 "      --tcp-skip-in-flight dump: drop (with a warning) the connections still\n"
@@ -233,7 +248,8 @@ static void usage(FILE *f)
 "      --address A, --port P  the page server's address and port (page-server:\n"
 "                           where it listens; default every address)\n"
 "      --daemon             page-server: return once it listens\n"
-"      --status-fd FD       page-server: write a '\\0' to FD once it listens\n"
+"      --status-fd FD       page-server, lazy-pages, dump --lazy-pages: write a\n"
+"                           '\\0' to FD once it listens\n"
 "      --prev-images-dir DIR  pre-dump and dump: DIR (relative to -D) is the\n"
 "                           pre-dump before this one, linked as DIR/parent\n"
 "      --track-mem          dump: store only the pages written since the\n"
@@ -243,12 +259,20 @@ static void usage(FILE *f)
 "      --pre-copy[=N]       dump: up to N (default 4) pre-dump rounds in\n"
 "                           DIR/precopy-K while the written set shrinks, then the\n"
 "                           dump with the last as its parent\n"
+"      --compress[=zstd[:LEVEL]]  dump and pre-dump: pages-N.img in blocks\n"
+"                           compressed with zstd (level 1..19, default 1)\n"
 "      --feature NAME       check: whether this kernel has feature NAME\n"
 "                           (mem_dirty_track: write tracking for pre-dump)\n"
+"      --stats              dump, pre-dump, restore: a summary on stderr at the\n"
+"                           end (times, pages scanned/written/skipped, bytes,\n"
+"                           throughput); the same figures as stats-dump/-restore\n"
+"      --pages              show: which address ranges of each process are in\n"
+"                           which page image, at which offset\n"
 "  -h, --help               this text\n"
 "  -V, --version            print the version\n"
 "\n"
-"Environment: CR_FAIL_AT=<point> injects a failure (for tests).\n");
+"Environment: CR_FAIL_AT=<point> injects a failure (for tests);\n"
+"CR_PROGRESS_DELAY_MS=N shows the progress line after N ms, not 1000.\n");
 }
 
 /* Complains on stderr: logging is not set up while options are parsed. */
@@ -648,6 +672,12 @@ static enum parse_result parse_options(int argc, char **argv)
 		case OPT_FEATURE:
 			opts.check_feature = optarg;
 			break;
+		case OPT_STATS:
+			opts.stats = true;
+			break;
+		case OPT_SHOW_PAGES:
+			opts.show_pages = true;
+			break;
 		case OPT_PREV_IMAGES_DIR:
 			opts.prev_images_dir = optarg;
 			break;
@@ -668,6 +698,13 @@ static enum parse_result parse_options(int argc, char **argv)
 			opts.pre_copy_rounds = (unsigned)n;
 			break;
 		}
+		case OPT_COMPRESS:
+			if (pagez_parse_spec(optarg, &opts.compress_level)) {
+				usage_error("option --compress: '%s' is not zstd or zstd:LEVEL (level %d..%d)", optarg,
+					    PAGEZ_LEVEL_MIN, PAGEZ_LEVEL_MAX);
+				return PARSE_EXIT_FAIL;
+			}
+			break;
 		case OPT_STATUS_FD:
 			if (parse_fd_option("--status-fd", optarg, &opts.status_fd))
 				return PARSE_EXIT_FAIL;
@@ -762,6 +799,10 @@ static enum parse_result parse_options(int argc, char **argv)
 		usage_error("page-server needs --port");
 		return PARSE_EXIT_FAIL;
 	}
+	if (lazy_serve_opts_error(&opts)) {
+		usage_error("%s", lazy_serve_opts_error(&opts));
+		return PARSE_EXIT_FAIL;
+	}
 	/* as criu: without -d cr would wait for a root that is not its child */
 	if (opts.restore_sibling && !opts.restore_detached) {
 		usage_error("--restore-sibling needs -d (--restore-detached)");
@@ -787,12 +828,12 @@ static int run_command(int dfd, int *ret_exit_status)
 	if (!strcmp(opts.command, "check"))
 		return opts.check_feature ? cr_check_feature(opts.check_feature) : cr_check();
 	if (!strcmp(opts.command, "page-server"))
-		return cr_page_server(&opts, dfd);
+		return opts.lazy_pages ? cr_lazy_page_server(&opts, dfd) : cr_page_server(&opts, dfd);
 	if (!strcmp(opts.command, "swrk"))
 		return cr_swrk(swrk_fd_arg);
 	if (!strcmp(opts.command, "lazy-pages"))
 		return cr_lazy_pages(&opts, dfd);
-	return cr_show(opts.show_path);
+	return opts.show_pages ? cr_show_pages(opts.show_path) : cr_show(opts.show_path);
 }
 
 /*
@@ -846,13 +887,20 @@ int main(int argc, char **argv)
 	if (strcmp(opts.command, "dump") && strcmp(opts.command, "pre-dump") && opts.pid)
 		pr_warn("-t is only used by dump; ignored");
 	if ((!strcmp(opts.command, "dump") || !strcmp(opts.command, "pre-dump")) && !opts.ps.on &&
-	    (opts.ps.address || opts.ps.port))
+	    !opts.lazy_pages && (opts.ps.address || opts.ps.port))
 		pr_warn("--address and --port are used by dump and pre-dump with --page-server only; ignored");
-	if (strcmp(opts.command, "page-server") && (opts.daemon || opts.has_status_fd))
-		pr_warn("--daemon and --status-fd are used by page-server only; ignored");
+	if (strcmp(opts.command, "page-server") && opts.daemon)
+		pr_warn("--daemon is used by page-server only; ignored");
+	if (strcmp(opts.command, "page-server") && strcmp(opts.command, "lazy-pages") &&
+	    !(opts.lazy_pages && !strcmp(opts.command, "dump")) && opts.has_status_fd)
+		pr_warn("--status-fd is used by page-server, lazy-pages and dump --lazy-pages only; ignored");
 	if (strcmp(opts.command, "restore") && opts.allow_untrusted_images)
 		pr_warn("--allow-untrusted-images is only used by restore; ignored");
 
+	/* A progress line for a person watching: on a terminal, not with -v0 (progress.h). */
+	progress_setup(isatty(STDERR_FILENO) && opts.verbosity > LOG_MSG &&
+		       (!strcmp(opts.command, "dump") || !strcmp(opts.command, "pre-dump") ||
+			!strcmp(opts.command, "restore")));
 	pr_debug("cr (criu-lite) %s: %s", CR_VERSION, opts.command);
 	ret = run_command(dfd, &exit_status);
 	if (ret < 0)

@@ -505,3 +505,39 @@ int cow_premap(const struct cow_plan *plan, const struct pstree *tree, const str
 	}
 	return err;
 }
+
+void cow_plan_counts(const struct pstree *tree, const struct rst_task *tasks, uint64_t *ret_compared,
+		     uint64_t *ret_kept)
+{
+	uint64_t compared = 0, kept = 0;
+
+	for (unsigned idx = 0; idx < tree->nr; idx++) {
+		const struct rst_task *t = &tasks[idx];
+		const struct cow_task *c = t->cow;
+		int parent = tree->tasks[idx].parent;
+		const struct cow_task *pc = parent >= 0 ? tasks[parent].cow : NULL;
+
+		for (size_t i = 0; c && pc && i < t->mm->n_vmas; i++) {
+			const VmaEntry *v = t->mm->vmas[i];
+			struct run_cursor a, b;
+			uint64_t addr, len;
+
+			if (!c->slot[i] || c->src[i] < 0)
+				continue;
+			a = cursor_of(c, v->start);
+			b = cursor_of(pc, v->start);
+			/* As fill_slot() walks it. */
+			for (addr = v->start; addr < v->end; addr += len) {
+				uint64_t la, lb, oa = cursor_at(&a, addr, v->end, &la), ob = cursor_at(&b, addr, v->end, &lb);
+
+				len = min(min(la, lb), v->end - addr);
+				if (oa != NO_PAGE || ob != NO_PAGE)
+					compared += len;
+				if (oa == ob && oa != NO_PAGE)
+					kept += len;
+			}
+		}
+	}
+	*ret_compared = compared / PAGE_SIZE;
+	*ret_kept = kept / PAGE_SIZE;
+}

@@ -45,6 +45,14 @@ void cow_plan_free(struct cow_plan *plan);
 int cow_premap(const struct cow_plan *plan, const struct pstree *tree, const struct rst_task *tasks, unsigned idx,
 	       int pages_fd);
 
+/*
+ * For the statistics: pages of the children's inherited premaps whose
+ * stored copy cr compared with the parent's (*@ret_compared), and of
+ * them those it kept shared, the same copy (*@ret_kept: not read).
+ */
+void cow_plan_counts(const struct pstree *tree, const struct rst_task *tasks, uint64_t *ret_compared,
+		     uint64_t *ret_kept);
+
 /* The premap address of VMA @vma of @t's mm image, or 0. */
 uint64_t cow_vma_slot(const struct rst_task *t, unsigned vma);
 /* Whether run @run of @t's mem plan is filled by the premap. */

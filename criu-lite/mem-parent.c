@@ -19,6 +19,7 @@
 #include "image.h"
 #include "inventory.pb-c.h"
 #include "log.h"
+#include "pagez.h"
 #include "mem.h"
 #include "pagemap.pb-c.h"
 #include "restore.h"
@@ -92,7 +93,7 @@ static int level_open(struct mem_parents *ps, int dfd, const uint8_t *want_id)
 	if (!err && l->has_parent)
 		memcpy(l->dump_id, inv->parent_dump_id.data, IMG_DUMP_ID_SIZE);
 	if (!err)
-		err = img_open_other(dfd, IMG_PAGES, inv->pages_id, want_id, &l->pages);
+		err = pages_open(dfd, inv->pages_id, true, want_id, &l->pages);
 	snprintf(name, sizeof(name), img_descs[IMG_PAGES].fmt, inv->pages_id);
 	pb_free(inv, PB_INVENTORY);
 	if (!err)
@@ -335,6 +336,11 @@ int mem_parents_fds_high(struct mem_parents *ps, int from)
 	return 0;
 }
 
+const char *mem_parents_name(const struct mem_parents *ps, unsigned src)
+{
+	return ps && src >= 1 && src <= ps->nr ? ps->lv[src - 1].pages->name : NULL;
+}
+
 unsigned mem_parents_nr(const struct mem_parents *ps)
 {
 	return ps ? ps->nr : 0;
@@ -409,6 +415,14 @@ static bool overlaps(const struct vrange *v, size_t nr, uint64_t start, uint64_t
 	return lo < nr && v[lo].start < end;
 }
 
+/* Whether the parent's pages-@pages_id.img is compressed (an image that does not open: not). */
+static bool parent_compressed(int parent_dfd, unsigned pages_id, const uint8_t *parent_id)
+{
+	_cleanup_img_ struct img *img = NULL;
+
+	return !img_open_pages(parent_dfd, pages_id, true, parent_id, &img) && img->type == IMG_PAGESZ;
+}
+
 int mem_parent_dedup(int dfd, int parent_dfd, const uint8_t *parent_id, unsigned pages_id, pid_t pid,
 		     uint64_t *ret_bytes)
 {
@@ -428,6 +442,12 @@ int mem_parent_dedup(int dfd, int parent_dfd, const uint8_t *parent_id, unsigned
 	if (!err)
 		err = level_load(&l, 1, pid);
 	snprintf(name, sizeof(name), img_descs[IMG_PAGES].fmt, pages_id);
+	if (!err && parent_compressed(parent_dfd, pages_id, parent_id)) {
+		/* Its offsets are of uncompressed bytes: there is nothing to punch at them. */
+		pr_info("parent image: %s is compressed: --auto-dedup leaves it whole", name);
+		free(l.runs);
+		return 0;
+	}
 	if (!err) {
 		fd = openat(parent_dfd, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0)

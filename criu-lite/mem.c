@@ -30,6 +30,7 @@
 #include "parasite-cmds.h"
 #include "pagemap.pb-c.h"
 #include "proc-parse.h"
+#include "progress.h"
 #include "shmem.h"
 #include "stats.h"
 
@@ -118,6 +119,14 @@ static uint64_t zero_page_pfn(void)
 	return (pme & PME_PRESENT) ? pme & PME_PFN_MASK : 0;
 }
 
+/* A present page that is the kernel's zero page (or a part of its huge one). */
+static bool page_is_zero(uint64_t pme, uint64_t zero_pfn, uint64_t huge_zero_pfn)
+{
+	if (!(pme & PME_PRESENT))
+		return false;
+	return (zero_pfn && (pme & PME_PFN_MASK) == zero_pfn) || mem_huge_zero_page(pme & PME_PFN_MASK, huge_zero_pfn);
+}
+
 /* A page is worth saving if it exists, holds data, and no file holds it. */
 static bool page_wanted(const VmaEntry *v, uint64_t pme, uint64_t zero_pfn, uint64_t huge_zero_pfn)
 {
@@ -130,9 +139,7 @@ static bool page_wanted(const VmaEntry *v, uint64_t pme, uint64_t zero_pfn, uint
 	/* Private mappings of objects: only the copies the task wrote are its own. */
 	if (v->kind == VMA_KIND__VMA_FILE_PRIVATE || v->kind == VMA_KIND__VMA_SHMEM_PRIVATE)
 		return !(pme & PME_FILE_SHARED);
-	if (zero_pfn && (pme & PME_PRESENT) && (pme & PME_PFN_MASK) == zero_pfn)
-		return false;
-	return !((pme & PME_PRESENT) && mem_huge_zero_page(pme & PME_PFN_MASK, huge_zero_pfn));
+	return !page_is_zero(pme, zero_pfn, huge_zero_pfn);
 }
 
 /* PFN -> page image offset of its stored copy; open addressing. */
@@ -236,6 +243,8 @@ struct page_dumper {
 	uint64_t par_addr;			/* pending run of those */
 	uint32_t par_len;
 	uint64_t par_bytes;
+	uint64_t zero_pages;			/* anonymous pages that are the zero page */
+	uint64_t fills;				/* batches sent to the parasite */
 };
 
 static int open_pipe(struct page_dumper *d)
@@ -306,6 +315,8 @@ static int flush_batch(struct page_dumper *d)
 	if (ret)
 		return ret;
 	d->bytes += d->batch_bytes;
+	d->fills++;
+	progress_add(d->batch_bytes);
 	d->batch_bytes = 0;
 	b->nr_iovs = 0;
 	return 0;
@@ -450,6 +461,9 @@ static int scan_vma(struct page_dumper *d, int pm_fd, const VmaEntry *v, uint64_
 					if (++run_len < RUN_MAX_PAGES)
 						continue;
 				}
+			} else if (v->kind != VMA_KIND__VMA_FILE_PRIVATE && v->kind != VMA_KIND__VMA_SHMEM_PRIVATE &&
+				   page_is_zero(pme[i], d->zero_pfn, d->huge_zero_pfn)) {
+				d->zero_pages++;
 			}
 			if (run_len) {
 				ret = add_run(d, v, run_start, run_len);
@@ -479,7 +493,7 @@ int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
 				 .track = track };
 	PagemapHead head = PAGEMAP_HEAD__INIT;
 	_cleanup_free_ uint64_t *pme = xmalloc(PAGEMAP_BATCH * 8);
-	uint64_t scanned = 0;
+	uint64_t scanned = 0, shared_before = dd ? dd->saved : 0;
 	_cleanup_close_ int pm_fd = -EBADF;
 	uint64_t off;
 	size_t i;
@@ -524,6 +538,10 @@ int mem_dump_pages(struct parasite_ctl *ctl, pid_t pid, const MmEntry *mm,
 		st->pages_scanned += scanned;
 		st->write_us += d.write_us;
 		st->parent_bytes += d.par_bytes;
+		st->zero_pages += d.zero_pages;
+		st->shared_bytes += dd ? dd->saved - shared_before : 0;
+		st->pipes++;
+		st->pipe_fills += d.fills;
 	}
 	return ret;
 }
@@ -656,6 +674,13 @@ struct verify_win {
 	int fd;
 	const unsigned char *p;
 	uint64_t off, len;
+	/*
+	 * @fd has holes (fewer blocks than its size: a compressed image's
+	 * memfd keeps its zero pages so); then [ext_off, ext_end) is the
+	 * extent last looked up, a hole if @ext_hole.
+	 */
+	bool sparse, ext_hole;
+	uint64_t ext_off, ext_end;
 };
 
 /*
@@ -674,6 +699,72 @@ static void win_drop(struct verify_win *w)
 	if (w->p)
 		munmap((void *)w->p, w->len);
 	w->p = NULL;
+}
+
+/* CRC32C continued over @len zero bytes. */
+static uint32_t crc_zeros(uint32_t crc, uint64_t len)
+{
+	static const unsigned char zero[PAGE_SIZE];
+
+	for (uint64_t n; len; len -= n) {
+		n = min(len, (uint64_t)PAGE_SIZE);
+		crc = crc32c(crc, zero, n);
+	}
+	return crc;
+}
+
+/*
+ * How many of the @left bytes from @off of @fd are a hole (*@ret_hole,
+ * read as zeros) or data (returned): a hole is checked without mapping
+ * it, as a mapping would allocate it. Files without holes are all data
+ * (no lookup); in a sparse one each extent is looked up once (lseek
+ * from where it starts), the verification going forwards.
+ */
+static uint64_t extent_at(struct verify_win *w, uint64_t off, uint64_t left, bool *ret_hole)
+{
+	off_t next;
+
+	*ret_hole = false;
+	if (!w->sparse)
+		return left;
+	if (off < w->ext_off || off >= w->ext_end) {
+		next = lseek(w->fd, off, SEEK_DATA);
+		w->ext_hole = next < 0 || (uint64_t)next > off;
+		if (!w->ext_hole)
+			next = lseek(w->fd, off, SEEK_HOLE);
+		w->ext_off = off;
+		/* Past the end (ENXIO): the rest is a hole; lseek failing otherwise: data. */
+		w->ext_end = next < 0 ? UINT64_MAX : (uint64_t)next;
+		if (next < 0 && errno != ENXIO)
+			w->ext_hole = false;
+	}
+	*ret_hole = w->ext_hole;
+	return min(left, w->ext_end - off);
+}
+
+static void win_use(struct verify_win *w, int fd)
+{
+	struct stat st;
+
+	if (w->fd == fd)
+		return;
+	win_drop(w);
+	w->fd = fd;
+	w->ext_off = w->ext_end = 0;
+	w->sparse = !fstat(fd, &st) && (uint64_t)st.st_blocks * 512 < (uint64_t)st.st_size;
+}
+
+/* The MAC continued over @len zero bytes (a hole of the image). 0 or -errno. */
+static int mac_zeros(struct img_mac_data *m, uint64_t len)
+{
+	static const unsigned char zero[PAGE_SIZE];
+	int ret = 0;
+
+	for (uint64_t n; len && !ret; len -= n) {
+		n = min(len, (uint64_t)PAGE_SIZE);
+		ret = img_mac_data_update(m, zero, n);
+	}
+	return ret;
 }
 
 /* Checks @left bytes at @off of @fd against @want: 0, -EBADMSG, or -errno. */
@@ -697,25 +788,40 @@ static int win_check(struct verify_win *w, int fd, uint64_t off, uint64_t left, 
 		if (ret)
 			return ret;
 	}
-	if (w->fd != fd)
-		win_drop(w);
-	w->fd = fd;
+	win_use(w, fd);
 	while (left) {
-		uint64_t n;
+		bool hole;
+		uint64_t n = extent_at(w, off, left, &hole);
 
+		if (hole) {
+			if (m)
+				ret = mac_zeros(m, n);
+			else
+				crc = crc_zeros(crc, n);
+			if (ret) {
+				img_mac_data_free(m);
+				return ret;
+			}
+			off += n;
+			left -= n;
+			continue;
+		}
 		if (!w->p || off < w->off || off >= w->off + w->len) {
 			win_drop(w);
 			w->off = ALIGN_DOWN(off, PAGE_SIZE);
 			w->len = VERIFY_WINDOW;
-			/* Populate: one call maps the window, no per-page faults. */
-			w->p = mmap(NULL, w->len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, w->off);
+			/* Populate: one call maps the window, no per-page faults (sparse: what is read, below). */
+			w->p = mmap(NULL, w->len, PROT_READ, MAP_SHARED | (w->sparse ? 0 : MAP_POPULATE), fd, w->off);
 			if (w->p == MAP_FAILED) {
 				w->p = NULL;
 				img_mac_data_free(m);
 				return -errno;
 			}
 		}
-		n = min(left, w->off + w->len - off);
+		n = min(n, w->off + w->len - off);
+		if (w->sparse)
+			(void)madvise((void *)ALIGN_DOWN((uintptr_t)(w->p + (off - w->off)), PAGE_SIZE),
+				      ALIGN_UP(n + off % PAGE_SIZE, PAGE_SIZE), MADV_POPULATE_READ);
 		if (m)
 			ret = img_mac_data_update(m, w->p + (off - w->off), n);
 		else

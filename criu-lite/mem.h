@@ -73,6 +73,10 @@ struct mem_dump_stats {
 	uint64_t pages_scanned;		/* pages of the VMAs looked at */
 	uint64_t write_us;		/* splicing them into @pages */
 	uint64_t parent_bytes;		/* left in the parent image (in_parent) */
+	uint64_t zero_pages;		/* the zero page, not stored */
+	uint64_t shared_bytes;		/* stored for an earlier task (dedup) */
+	uint64_t pipes;			/* page pipes used (one per task) */
+	uint64_t pipe_fills;		/* parasite page commands */
 };
 struct page_dedup;
 struct page_xfer;
@@ -242,6 +246,8 @@ struct PagemapEntry;
 int mem_run_mac(const struct PagemapEntry *pe, const char *name, bool *has, uint8_t *mac);
 int mem_parents_fds_high(struct mem_parents *ps, int from);
 unsigned mem_parents_nr(const struct mem_parents *ps);
+/* The file name of parent @src's page image (1-based), NULL if there is no such parent. */
+const char *mem_parents_name(const struct mem_parents *ps, unsigned src);
 void mem_parents_free(struct mem_parents *ps);
 /*
  * Dump --auto-dedup: punches (FALLOC_FL_PUNCH_HOLE) out of the parent's

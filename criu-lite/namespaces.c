@@ -427,7 +427,7 @@ static int dump_kind(struct ns_dump *n, enum ns_kind k, const struct cr_options 
 	case NS_MNT:
 		return mntns_dump(o, n->root, df, dfd);
 	case NS_NET:
-		return netns_dump(o, dfd);
+		return netns_dump(o, n->root, dfd);
 	case NS_UTS:
 		return utsns_dump(dfd);
 	case NS_IPC:

@@ -260,10 +260,11 @@ void ipcns_free(struct ipcns_img *n);
 /* ---- net (ns-net.c): netns.img; links, addresses, routes, sysctls --------- */
 struct netns_img;
 /*
- * cr is in the tree's net namespace. Links other than the loopback and
- * veths are refused; a veth whose peer is outside is recorded as external.
+ * cr is in the tree's net namespace, that of @root (for the messages).
+ * Links other than the loopback and veths are refused; a veth whose peer
+ * is outside is recorded as external; the nftables ruleset is saved.
  */
-int netns_dump(const struct cr_options *o, int dfd);
+int netns_dump(const struct cr_options *o, pid_t root, int dfd);
 /*
  * Reads and checks netns.img (needs no namespace): an external veth needs
  * --external veth[IFNAME]:HOSTIF in @o, or this fails naming it.

@@ -10,17 +10,14 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sched.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <unistd.h>
@@ -32,6 +29,7 @@
 #include "netlock.h"
 #include "pstree.h"
 #include "sock-diag.h"
+#include "tool.h"
 
 #define NETLOCK_NAME_FMT	"cr-%08x"
 #define NETLOCK_NAME_LEN	11	/* "cr-" and 8 hex digits */
@@ -59,6 +57,11 @@ struct netlock {
 	struct conn *conns;
 	char **texts;			/* each conn's text, for the inventory */
 	unsigned nr_conns;
+	/* The dump's lock is made by a thread of cr's (netlock_dump_lock()). */
+	bool pending;
+	pthread_t worker;
+	int worker_err;
+	const struct pstree *tree;
 };
 
 const char *netlock_mode_name(int mode)
@@ -91,103 +94,6 @@ static int resolve_mode(int mode)
 
 /* ---- running the tools ------------------------------------------------------ */
 
-static void exec_tool(const char *tool, char *const argv[])
-{
-	static const char *const dirs[] = { "/usr/sbin", "/sbin", "/usr/bin", "/bin" };
-	char path[64];
-
-	execvp(tool, argv);
-	/* A caller's PATH without the sbin directories (runc passes its own). */
-	for (unsigned i = 0; i < ARRAY_SIZE(dirs); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dirs[i], tool);
-		execv(path, argv);
-	}
-}
-
-/* The tool's first line of output, into @msg. */
-static void tool_output(int memfd, char *msg, size_t size)
-{
-	ssize_t n = pread(memfd, msg, size - 1, 0);
-	char *nl;
-
-	msg[n > 0 ? n : 0] = '\0';
-	nl = strchr(msg, '\n');
-	if (nl)
-		*nl = '\0';
-}
-
-/* A memfd holding @text, at offset 0 (the tool's stdin: no pipe to block on or break). */
-static int text_fd(const char *text)
-{
-	int fd = memfd_create("cr-netlock-in", MFD_CLOEXEC);
-	size_t len = strlen(text), off = 0;
-
-	if (fd < 0)
-		return -errno;
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			close(fd);
-			return n < 0 ? -errno : -EIO;
-		}
-		off += n;
-	}
-	if (lseek(fd, 0, SEEK_SET) < 0) {
-		close(fd);
-		return -errno;
-	}
-	return fd;
-}
-
-/*
- * Runs @tool (@argv) in the net namespace @nsfd with @script on its
- * stdin. Returns 0, or -ENOENT (not installed), -EIO (it failed: @msg
- * says what it said), -errno. Does not log: the callers know what it was for.
- */
-static int run_tool(int nsfd, const char *tool, char *const argv[], const char *script, char *msg, size_t size)
-{
-	_cleanup_close_ int out = memfd_create("cr-netlock", MFD_CLOEXEC);
-	_cleanup_close_ int in = text_fd(script);
-	int status;
-	pid_t pid, parent;
-
-	msg[0] = '\0';
-	if (out < 0)
-		return -errno;
-	if (in < 0)
-		return in;
-	parent = getpid();
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		/* A lock must not be made after cr died and its guard unlocked. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
-			_exit(126);
-		if ((nsfd >= 0 && setns(nsfd, CLONE_NEWNET)) || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
-		    dup2(out, 2) < 0)
-			_exit(126);
-		/* Nothing of cr's (a tree's sockets among them) goes to the tool. */
-		close_range(3, ~0U, 0);
-		exec_tool(tool, argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	tool_output(out, msg, size);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-		return -ENOENT;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 126)
-		snprintf(msg, size, "could not enter the net namespace");
-	return -EIO;
-}
-
 /* ---- the rules ---------------------------------------------------------------- */
 
 /* nft: the table with its two base chains. */
@@ -205,16 +111,58 @@ static void nft_head(FILE *f, const struct netlock *l)
 /* Set elements per "add element" line. */
 #define NFT_ELEMS_PER_LINE	512
 
+static int cmp_conn(const void *a, const void *b)
+{
+	const struct conn *x = *(const struct conn *const *)a, *y = *(const struct conn *const *)b;
+	int d = strcmp(x->local, y->local);
+
+	if (!d)
+		d = strcmp(x->peer, y->peer);
+	return d ? d : x->lport != y->lport ? x->lport - y->lport : x->pport - y->pport;
+}
+
+/* Whether the other end of @c is a connection of the tree too (in @sorted, by cmp_conn()). */
+static bool peer_in_tree(const struct conn *c, const struct conn *const *sorted, unsigned nr)
+{
+	struct conn rev = { .family = c->family, .lport = c->pport, .pport = c->lport };
+	const struct conn *key = &rev;
+
+	memcpy(rev.local, c->peer, sizeof(rev.local));
+	memcpy(rev.peer, c->local, sizeof(rev.peer));
+	return nr && bsearch(&key, sorted, nr, sizeof(*sorted), cmp_conn);
+}
+
+/* One element of the set, a 4-tuple; @n counts them, NFT_ELEMS_PER_LINE a line. */
+static void nft_elem(FILE *f, const struct netlock *l, const char *set, unsigned *n, const char *from,
+		     unsigned fport, const char *to, unsigned tport)
+{
+	if (*n % NFT_ELEMS_PER_LINE == 0)
+		fprintf(f, "%sadd element inet %s %s { ", *n ? " }\n" : "", l->name, set);
+	else
+		fputs(", ", f);
+	fprintf(f, "%s . %u . %s . %u", from, fport, to, tport);
+	(*n)++;
+}
+
 /*
  * The connections of @family: one set of 4-tuples, each connection in it
  * both ways, and a rule per chain that drops what the set holds (a rule
- * per connection makes nft's commit slow: ~20 ms per thousand).
+ * per connection makes nft's commit slow: ~20 ms per thousand). A
+ * connection with both ends in the tree is there once each way, from
+ * each end's side (nft takes ~10 ms per thousand elements).
  */
 static void nft_conns(FILE *f, const struct netlock *l, int family)
 {
 	const char *ip = family == AF_INET6 ? "ip6" : "ip", *set = family == AF_INET6 ? "c6" : "c4";
-	unsigned n = 0;
+	_cleanup_free_ const struct conn **sorted = xmalloc((l->nr_conns + 1) * sizeof(*sorted));
+	unsigned n = 0, nr_sorted = 0;
 
+	/* Without the index every connection goes in both ways: the same set. */
+	for (unsigned i = 0; sorted && i < l->nr_conns; i++)
+		if (l->conns[i].family == family)
+			sorted[nr_sorted++] = &l->conns[i];
+	if (nr_sorted)
+		qsort(sorted, nr_sorted, sizeof(*sorted), cmp_conn);
 	for (unsigned i = 0; i < l->nr_conns; i++) {
 		const struct conn *c = &l->conns[i];
 
@@ -228,13 +176,9 @@ static void nft_conns(FILE *f, const struct netlock *l, int family)
 			fprintf(f, "add rule inet %s output %s saddr . tcp sport . %s daddr . tcp dport @%s drop\n",
 				l->name, ip, ip, set);
 		}
-		if (n % NFT_ELEMS_PER_LINE == 0)
-			fprintf(f, "%sadd element inet %s %s { ", n ? " }\n" : "", l->name, set);
-		else
-			fputs(", ", f);
-		fprintf(f, "%s . %u . %s . %u, %s . %u . %s . %u", c->peer, c->pport, c->local, c->lport,
-			c->local, c->lport, c->peer, c->pport);
-		n++;
+		nft_elem(f, l, set, &n, c->local, c->lport, c->peer, c->pport);
+		if (!peer_in_tree(c, sorted, nr_sorted))
+			nft_elem(f, l, set, &n, c->peer, c->pport, c->local, c->lport);
 	}
 	if (n)
 		fprintf(f, " }\n");
@@ -328,10 +272,11 @@ static int apply(const struct netlock *l, rules_fn fn, int family, const char *w
 	_cleanup_free_ char *script = script_of(l, fn, family);
 	int err;
 
+	msg[0] = '\0';
 	if (!script)
 		return -ENOMEM;
 	pr_debug("network lock %s: %s with %s:\n%s", l->name, what, argv[0], script);
-	err = run_tool(l->nsfd, argv[0], argv, script, msg, size);
+	err = tool_run(l->nsfd, argv, script, NULL, msg, size);
 	if (err == -ENOENT)
 		snprintf(msg, size, "%s is not installed (Debian's package %s)", argv[0],
 			 l->mode == NETLOCK_NFTABLES ? "nftables" : "iptables");
@@ -344,7 +289,7 @@ static bool ipt_gone(const struct netlock *l, int family)
 	char *argv[] = { family == AF_INET6 ? "ip6tables" : "iptables", "-w", "-n", "-L", (char *)l->name, NULL };
 	char msg[TOOL_MSG_MAX];
 
-	return run_tool(l->nsfd, argv[0], argv, "", msg, sizeof(msg)) == -EIO && strstr(msg, "No chain");
+	return tool_run(l->nsfd, argv, "", NULL, msg, sizeof(msg)) == -EIO && strstr(msg, "No chain");
 }
 
 static int lock_families(const struct netlock *l, rules_fn lock_fn, rules_fn unlock_fn)
@@ -379,6 +324,16 @@ static int lock(const struct netlock *l)
 {
 	return l->mode == NETLOCK_NFTABLES ? lock_families(l, nft_lock_fn, nft_unlock_fn)
 					   : lock_families(l, ipt_lock, ipt_unlock);
+}
+
+/* The dump's lock thread (netlock_dump_lock()) is done: its result. */
+static int lock_join(struct netlock *l)
+{
+	if (l->pending) {
+		pthread_join(l->worker, NULL);
+		l->pending = false;
+	}
+	return l->worker_err;
 }
 
 /* Takes @l's rules out; also for a lock already gone. Logs a failure. */
@@ -444,6 +399,8 @@ void netlock_free(struct netlock *l)
 {
 	if (!l)
 		return;
+	/* Not left running: it uses @l. */
+	lock_join(l);
 	for (unsigned i = 0; i < l->nr_conns; i++)
 		free(l->conns[i].text);
 	free(l->conns);
@@ -462,6 +419,8 @@ void netlock_release(struct netlock *l)
 {
 	if (!l || l->released)
 		return;
+	/* The unlock after the lock's commit, whatever it did. */
+	lock_join(l);
 	l->released = true;
 	unlock(l);
 }
@@ -487,7 +446,7 @@ static void guard_unlock(int fd, uint64_t tag)
 
 	snprintf(l.name, sizeof(l.name), NETLOCK_NAME_FMT, l.id);
 	pr_warn("network lock %s: cr died, the guard unlocks", l.name);
-	/* After cr's nft, if one was locking: it dies with cr (run_tool()), its commit done or not. */
+	/* After cr's nft, if one was locking: it dies with cr (tool_run()), its commit done or not. */
 	guard_wait_cr();
 	unlock(&l);
 }
@@ -644,6 +603,24 @@ static int collect_conns(struct netlock *l, const struct pstree *tree)
 	return err;
 }
 
+/*
+ * The dump's lock, made in a thread of cr's: collecting the tree's
+ * connections (a readlink of every fd of the tree, sock_diag) and nft's
+ * commit take ~0.3 s for 10,000 connections, and the lock need only be in
+ * place when the first connection is read (netlock_dump_wait()), after
+ * every task's memory and fd table, which cr dumps meanwhile.
+ */
+static void *dump_lock_worker(void *arg)
+{
+	struct netlock *l = arg;
+	int err = l->netns ? 0 : collect_conns(l, l->tree);
+
+	if (!err && (l->netns || l->nr_conns))
+		err = lock(l);
+	l->worker_err = err;
+	return NULL;
+}
+
 int netlock_dump_lock(const struct cr_options *o, const struct pstree *tree, bool own_netns, struct guard *g,
 		      struct netlock **ret)
 {
@@ -665,25 +642,40 @@ int netlock_dump_lock(const struct cr_options *o, const struct pstree *tree, boo
 	err = new_id(&id);
 	if (!err)
 		err = netlock_new(o->network_lock, own_netns, id, -1, &l);
-	if (!err && !own_netns)
-		err = collect_conns(l, tree);
-	if (!err && !own_netns && !l->nr_conns) {
-		pr_info("network lock: the tree has no established TCP connection: nothing to lock");
-		netlock_free(l);
-		return 0;
-	}
-	/* The guard first: a cr killed right after the lock must not leave it. */
+	/* The guard first: a cr killed right after the lock must not leave it (an unlock of none is harmless). */
 	if (!err && g)
 		err = guard_keep_fd(g, l->nsfd, guard_unlock, guard_tag(l), GUARD_UNDO);
-	if (!err)
-		err = lock(l);
 	if (err) {
 		netlock_free(l);
 		return err;
 	}
+	l->tree = tree;
+	if (pthread_create(&l->worker, NULL, dump_lock_worker, l) == 0)
+		l->pending = true;
+	else
+		dump_lock_worker(l);	/* no thread: here and now */
+	*ret = l;
+	return 0;
+}
+
+int netlock_dump_wait(struct netlock **lp)
+{
+	struct netlock *l = *lp;
+	int err;
+
+	if (!l)
+		return 0;
+	err = lock_join(l);
+	if (err)
+		return err;
+	if (!l->netns && !l->nr_conns) {
+		pr_info("network lock: the tree has no established TCP connection: nothing to lock");
+		netlock_free(l);
+		*lp = NULL;
+		return 0;
+	}
 	for (unsigned i = 0; i < l->nr_conns; i++)
 		pr_info("network lock %s: %s", l->name, l->conns[i].text);
-	*ret = l;
 	return 0;
 }
 
@@ -730,7 +722,7 @@ static void links_down(const struct netlock *l)
 		free(buf);
 		return;
 	}
-	err = run_tool(l->nsfd, argv[0], argv, buf, msg, sizeof(msg));
+	err = tool_run(l->nsfd, argv, buf, NULL, msg, sizeof(msg));
 	free(buf);
 	if (err)
 		pr_errno(err, "network lock %s: setting the dumped namespace's links down: %s", l->name, msg);

@@ -71,6 +71,13 @@ int netlock_mode_parse(const char *s, int *ret);
 int netlock_dump_lock(const struct cr_options *o, const struct pstree *tree, bool own_netns,
 		      struct guard *g, struct netlock **ret);
 /*
+ * The lock netlock_dump_lock() makes in a thread (the tree's connections
+ * collected, the rules committed) is in place: before the first
+ * connection is read. 0 or -errno (logged). One that found nothing to
+ * lock is freed (*@l NULL).
+ */
+int netlock_dump_wait(struct netlock **l);
+/*
  * For the inventory: a lock the restore must take out (one in cr's
  * namespace) goes to @e (pointing into @l) and inv->netlock. No-op for NULL.
  */

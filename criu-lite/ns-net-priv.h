@@ -20,7 +20,7 @@ struct nl_msg;
 #define NETNS_IMG_VERSION	1u
 
 /* net_object.kind */
-enum net_obj_kind { NET_OBJ_LINK = 1, NET_OBJ_ADDR, NET_OBJ_ROUTE, NET_OBJ_SYSCTL };
+enum net_obj_kind { NET_OBJ_LINK = 1, NET_OBJ_ADDR, NET_OBJ_ROUTE, NET_OBJ_SYSCTL, NET_OBJ_NFT };
 
 /* net_link.kind */
 enum net_link_kind { NET_LINK_LOOPBACK = 1, NET_LINK_VETH };
@@ -38,6 +38,7 @@ struct netns_img {
 	size_t nr_routes;
 	NetSysctl **sysctls;
 	size_t nr_sysctls;
+	NetNft *nft;			/* at most one */
 };
 
 /* ---- ns-net.c ----------------------------------------------------------- */
@@ -85,5 +86,20 @@ int net_routes_restore(const struct netns_img *n, struct nl_sock *sk);
 int net_sysctls_dump(struct nl_cache *links, struct img *img);
 int net_sysctls_check(const struct netns_img *n);
 int net_sysctls_restore(const struct netns_img *n);
+
+/* ---- ns-net-nft.c ------------------------------------------------------- */
+/*
+ * The ruleset of cr's current net namespace (@root's), but the network
+ * lock's tables; refused when nft could not read it back. No nft: a warning.
+ */
+int net_nft_dump(struct img *img, pid_t root);
+/*
+ * Drops the network lock's tables from the ruleset @text (in place): a
+ * top-level block runs from its "table ..." line to the next line that
+ * is "}". Returns the length left (not NUL-terminated there).
+ */
+size_t net_nft_drop_lock_tables(char *text, size_t len);
+/* Loads the image's ruleset (if any) into cr's current net namespace. */
+int net_nft_restore(const struct netns_img *n);
 
 #endif

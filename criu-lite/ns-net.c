@@ -89,6 +89,7 @@ int net_obj_write(struct img *img, enum net_obj_kind kind, void *field)
 	case NET_OBJ_ADDR:   o.addr = field; break;
 	case NET_OBJ_ROUTE:  o.route = field; break;
 	case NET_OBJ_SYSCTL: o.sysctl = field; break;
+	case NET_OBJ_NFT:    o.nft = field; break;
 	}
 	return pb_write_one(img, &o, PB_NET_OBJECT);
 }
@@ -122,7 +123,7 @@ int net_ifindex(const char *name, const char *what)
 	return idx;
 }
 
-int netns_dump(const struct cr_options *o, int dfd)
+int netns_dump(const struct cr_options *o, pid_t root, int dfd)
 {
 	_cleanup_(nl_sock_freep) struct nl_sock *sk = NULL;
 	_cleanup_(nl_cache_freep) struct nl_cache *links = NULL;
@@ -160,6 +161,8 @@ int netns_dump(const struct cr_options *o, int dfd)
 		ret = net_routes_dump(sk, links, img);
 	if (!ret)
 		ret = net_sysctls_dump(links, img);
+	if (!ret)
+		ret = net_nft_dump(img, root);
 	if (ret)
 		return ret;
 	return img_close(TAKE_PTR(img));
@@ -221,6 +224,12 @@ static int netns_sort(struct netns_img *n, NetObject *o)
 	case NET_OBJ_SYSCTL:
 		if (o->sysctl)
 			return push((void ***)&n->sysctls, &n->nr_sysctls, o->sysctl);
+		break;
+	case NET_OBJ_NFT:
+		if (o->nft && !n->nft) {
+			n->nft = o->nft;
+			return 0;
+		}
 		break;
 	}
 	pr_err("netns.img: object %zu: kind %u without its record", n->nr_objs, o->kind);
@@ -301,6 +310,8 @@ int netns_restore(const struct netns_img *n, int host_netns)
 		ret = net_routes_restore(n, sk);
 	if (!ret)
 		ret = net_sysctls_restore(n);
+	if (!ret)
+		ret = net_nft_restore(n);
 	if (ret)
 		net_links_undo(n, sk);
 	return ret;

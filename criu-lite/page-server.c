@@ -99,13 +99,14 @@ static int do_open(struct ps_server *s, const struct ps_hdr *h)
 		close(fd);
 		return pr_errno(-errno, "page server: dup");
 	}
-	pr_info("page server: %s: receiving %s", s->peer, im->name);
+	pr_info("page server: %s: receiving %s%s", s->peer, im->name, h->cmd == PS_OPENZ ? " (compressed)" : "");
 	err = page_check_start(im->link_fd, &im->check);
 	if (err) {
 		close(fd);
 		return err;
 	}
-	return img_create_fd(fd, IMG_PAGES, h->id, im->name, &im->img);
+	/* Compressed: the blocks are stored as they come, checked as plain pages are. */
+	return img_create_fd(fd, h->cmd == PS_OPENZ ? IMG_PAGESZ : IMG_PAGES, h->id, im->name, &im->img);
 }
 
 static int do_data(struct ps_server *s, const struct ps_hdr *h)
@@ -257,6 +258,7 @@ static int serve_one(struct ps_server *s)
 		return err;
 	switch (h.cmd) {
 	case PS_OPEN:
+	case PS_OPENZ:
 		return do_open(s, &h);
 	case PS_DATA:
 		return do_data(s, &h);

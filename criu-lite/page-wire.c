@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -31,6 +33,9 @@
 static const char *const cmd_names[PS_CMD_MAX] = {
 	[PS_OPEN] = "OPEN", [PS_DATA] = "DATA", [PS_SUMS] = "SUMS",
 	[PS_COMMIT] = "COMMIT", [PS_ACK] = "ACK", [PS_CLOSE] = "CLOSE", [PS_SYNC] = "SYNC",
+	[PS_LZ_OPEN] = "LZ_OPEN", [PS_LZ_GET] = "LZ_GET", [PS_LZ_DONE] = "LZ_DONE",
+	[PS_LZ_START] = "LZ_START",
+	[PS_OPENZ] = "OPENZ",
 };
 
 const char *ps_cmd_name(unsigned cmd)
@@ -180,4 +185,20 @@ int ps_socket(const char *address, int port, bool passive, const char **ret_gai)
 	}
 	freeaddrinfo(res);
 	return sk < 0 ? err : sk;
+}
+
+#define KEEPALIVE_IDLE		10	/* seconds without traffic before the first probe */
+#define KEEPALIVE_INTVL		5
+#define KEEPALIVE_CNT		4
+
+void ps_keepalive(int sk)
+{
+	int one = 1, idle = KEEPALIVE_IDLE, intvl = KEEPALIVE_INTVL, cnt = KEEPALIVE_CNT;
+
+	/* (void): without them a dead host is noticed later, not wrongly. */
+	(void)setsockopt(sk, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	(void)setsockopt(sk, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	(void)setsockopt(sk, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	(void)setsockopt(sk, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	(void)setsockopt(sk, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }

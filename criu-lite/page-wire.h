@@ -25,6 +25,11 @@
  * and COMMIT):
  *	OPEN	payload: the dump id (IMG_DUMP_ID_SIZE bytes), which the
  *		image's header carries; the server starts an unnamed file.
+ *	OPENZ	as OPEN, for a compressed pages-N.img (dump --compress):
+ *		DATA and SUMS then carry its blocks as they are stored
+ *		(pagez.h), each checked and stored as plain page bytes are.
+ *		A server that does not know it refuses it as an unknown
+ *		command.
  *	DATA	payload: raw page bytes, appended to the image (splice()d
  *		from the parasite's pipe to the socket, from the socket to a
  *		pipe to the file: no copy through cr on either side).
@@ -44,6 +49,23 @@
  * A connection that ends any other way (cr killed, network down) makes
  * the server exit 1 with a message; the unnamed file of an image not
  * committed goes with it.
+ *
+ * A lazy restore's page source (lazy-serve.c, lazy-remote.c) speaks the
+ * same messages the other way round: `cr lazy-pages --page-server`
+ * connects to the source (`cr dump --lazy-pages`, or `cr page-server
+ * --lazy-pages` over a dump's images) and asks; the source answers.
+ *	LZ_OPEN	pages-@id.img, please: answered by ACK with @len the
+ *		image's size in bytes, or @count an errno.
+ *	LZ_GET	@len bytes (at most PS_DATA_MAX) at image offset @off:
+ *		answered by DATA with those bytes (@off, @len as asked),
+ *		or ACK with @count an errno.
+ *	LZ_START a restore may run from these bytes from now on (the
+ *		source kills its tree: it must not run twice): answered
+ *		by ACK once done. Until then, a failure on either side
+ *		leaves the source's tree running.
+ *	LZ_DONE	every page is in place: answered by ACK; then both close.
+ * The bytes are checked on the destination against the pagemaps' CRC32C
+ * (lazy-check.c), which it has from the images copied over.
  */
 
 #include <stdbool.h>
@@ -65,6 +87,11 @@ enum ps_cmd {
 	PS_ACK,
 	PS_CLOSE,
 	PS_SYNC,
+	PS_LZ_OPEN,
+	PS_LZ_GET,
+	PS_LZ_DONE,
+	PS_LZ_START,
+	PS_OPENZ,
 	PS_CMD_MAX,
 };
 
@@ -106,5 +133,11 @@ int ps_splice_all(int in, int out, uint64_t len);
  * name that does not resolve: -EADDRNOTAVAIL, and *@ret_gai says why).
  */
 int ps_socket(const char *address, int port, bool passive, const char **ret_gai);
+/*
+ * TCP keepalive probes on @sk, so that a peer whose host is gone ends a
+ * wait for it in about half a minute (a lazy page source or its
+ * destination can be idle that long). Best effort.
+ */
+void ps_keepalive(int sk);
 
 #endif

@@ -27,14 +27,17 @@
 #include "page-sign.h"
 
 #define SIGN_PIECE	(1u << 20)	/* signed dumps: spliced at a time */
+#include "pagez.h"
 
 struct page_xfer {
 	struct img *img;		/* local: the file */
 	int sk;				/* remote: the connection, else -1 */
 	unsigned id;
 	char peer[80];			/* remote: "page server ADDR:PORT" */
-	uint64_t off;			/* of the next byte */
+	uint64_t off;			/* of the next byte stored (compressed: of the blocks) */
 	uint64_t summed;		/* remote: bytes whose SUMS went */
+	uint64_t loff;			/* of the next byte of pages (the pagemap's offsets) */
+	struct pagez_writer *z;		/* --compress: pages go through it */
 	struct sigaction old_pipe;	/* remote: SIGPIPE as it was */
 	int rfd;			/* local, signed: the file again, for reading */
 	struct page_sign *signer;	/* local, signed: page-sign.h */
@@ -65,7 +68,7 @@ static int connect_to(const char *address, int port, char *peer, size_t peer_len
 
 static int open_remote(const struct cr_options *o, unsigned id, struct page_xfer *x)
 {
-	struct ps_hdr h = { .cmd = PS_OPEN, .id = id, .len = IMG_DUMP_ID_SIZE };
+	struct ps_hdr h = { .cmd = o->compress_level ? PS_OPENZ : PS_OPEN, .id = id, .len = IMG_DUMP_ID_SIZE };
 	uint8_t dump_id[IMG_DUMP_ID_SIZE];
 	struct sigaction ign = { .sa_handler = SIG_IGN };
 	int one = 1, err;
@@ -91,8 +94,66 @@ static int open_remote(const struct cr_options *o, unsigned id, struct page_xfer
 	err = ps_send(x->sk, &h, dump_id, sizeof(dump_id), 0);
 	if (err)
 		return peer_errno(x, err, "opening pages image");
-	pr_info("%s: sending pages-%u.img", x->peer, id);
+	pr_info("%s: sending pages-%u.img%s", x->peer, id, o->compress_level ? " (compressed)" : "");
 	return 0;
+}
+
+/*
+ * One compressed block, in order (pagez_out_fn): into the file, or to
+ * the page server as DATA with its SUMS, the checksum of the stored
+ * bytes, which the server checks as it checks plain runs.
+ */
+static int out_block(void *ctx, const void *block, size_t len)
+{
+	struct page_xfer *x = ctx;
+	struct ps_hdr h = { .cmd = PS_DATA, .id = x->id, .off = x->off, .len = len };
+	unsigned char sum[PS_SUM_SIZE];
+	int err;
+
+	if (x->img) {
+		err = cr_fail_point("pagez-write");
+		if (!err)
+			err = write_all(x->img->fd, block, len);
+		if (err)
+			return pr_errno(err, "writing compressed pages into %s", x->img->name);
+		x->off += len;
+		return 0;
+	}
+	err = cr_fail_point("page-send");
+	if (err)
+		return err;
+	err = ps_send(x->sk, &h, block, len, 1);
+	if (err)
+		return peer_errno(x, err, "sending compressed pages");
+	x->off += len;
+	ps_sum_pack(len, crc32c(0, block, len), sum);
+	h = (struct ps_hdr){ .cmd = PS_SUMS, .id = x->id, .off = x->summed, .len = sizeof(sum), .count = 1 };
+	err = ps_send(x->sk, &h, sum, sizeof(sum), 1);
+	if (err)
+		return peer_errno(x, err, "sending checksums");
+	x->summed += len;
+	return 0;
+}
+
+/* The image of a dump that serves its pages itself: unnamed, so that nobody restores from -D without it. */
+static int open_private(int dfd, unsigned id, struct img **ret_img)
+{
+	char name[32];
+	int fd = openat(dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	snprintf(name, sizeof(name), img_descs[IMG_PAGES].fmt, id);
+	if (fd < 0)
+		return pr_errno(-errno, "--lazy-pages: an unnamed file in -D for the pages served from it");
+	return img_create_fd(fd, IMG_PAGES, id, name, ret_img);
+}
+
+int page_xfer_dup_fd(const struct page_xfer *x)
+{
+	int fd = x->img ? fcntl(x->img->fd, F_DUPFD_CLOEXEC, 0) : -EBADF;
+
+	if (!x->img)
+		return pr_errno(-EINVAL, "pages-%u.img goes to a page server: no file here", x->id);
+	return fd < 0 ? pr_errno(-errno, "dup of %s", x->img->name) : fd;
 }
 
 int page_xfer_open(const struct cr_options *o, int dfd, unsigned id, struct page_xfer **ret_x)
@@ -104,12 +165,21 @@ int page_xfer_open(const struct cr_options *o, int dfd, unsigned id, struct page
 		return -ENOMEM;
 	x->sk = x->rfd = -1;
 	x->id = id;
-	x->off = x->summed = IMG_PAGES_DATA_OFF;
+	x->off = x->summed = x->loff = IMG_PAGES_DATA_OFF;
 	if (o->ps.on && img_key_loaded())
 		err = pr_errno(-EOPNOTSUPP, "--key-file with --page-server: the page server cannot sign the pages "
 			       "it receives yet; dump signed images locally");
+	else if (o->compress_level && img_key_loaded())
+		err = pr_errno(-EOPNOTSUPP, "--key-file with --compress: compressed page images cannot be signed "
+			       "yet; dump signed images uncompressed");
+	else if (o->ps.on)
+		err = open_remote(o, id, x);
+	else if (o->lazy_pages)
+		err = open_private(dfd, id, &x->img);
 	else
-		err = o->ps.on ? open_remote(o, id, x) : img_open(dfd, IMG_PAGES, id, O_WRONLY, &x->img);
+		err = img_open(dfd, o->compress_level ? IMG_PAGESZ : IMG_PAGES, id, O_WRONLY, &x->img);
+	if (!err && o->compress_level)
+		err = pagez_writer_new(o->compress_level, 0, IMG_PAGES_DATA_OFF, out_block, x, &x->z);
 	if (err) {
 		page_xfer_free(x);
 		return err;
@@ -120,14 +190,21 @@ int page_xfer_open(const struct cr_options *o, int dfd, unsigned id, struct page
 
 uint64_t page_xfer_offset(const struct page_xfer *x)
 {
-	return x->off;
+	return x->loff;
 }
 
 int page_xfer_splice(struct page_xfer *x, pid_t pid, int pipe_r, uint64_t len)
 {
 	struct ps_hdr h = { .cmd = PS_DATA, .id = x->id, .pid = pid, .off = x->off, .len = len };
+	char what[32];
 	int err;
 
+	x->loff += len;
+	if (x->z) {
+		/* Copies out of the pipe: the task's pages are free to change once this returns. */
+		snprintf(what, sizeof(what), "pid %d", pid);
+		return pagez_write_from(x->z, pipe_r, len, what);
+	}
 	if (x->img) {
 		/*
 		 * cr holds the pipe's write end too: it never ends, a parasite
@@ -209,6 +286,9 @@ int page_xfer_write(struct page_xfer *x, pid_t pid, const void *buf, uint64_t le
 	struct ps_hdr h = { .cmd = PS_DATA, .id = x->id, .pid = pid, .off = x->off, .len = len };
 	int err;
 
+	x->loff += len;
+	if (x->z)
+		return pagez_write(x->z, buf, len);
 	if (x->img) {
 		err = write_all(x->img->fd, buf, len);
 		if (err)
@@ -229,7 +309,8 @@ int page_xfer_sums(struct page_xfer *x, const struct page_xfer_sum *sums, unsign
 	uint64_t covered = 0;
 	int err;
 
-	if (x->img || !nr)
+	/* Compressed: each block's own checksum went with it (out_block()). */
+	if (x->img || x->z || !nr)
 		return 0;
 	if (nr > PS_MAX_SUMS)
 		return pr_errno(-E2BIG, "%s: %u checksums in one message, at most %u", x->peer, nr, PS_MAX_SUMS);
@@ -298,14 +379,30 @@ static int commit_remote(struct page_xfer *x)
 	return 0;
 }
 
+/* The last blocks out, and what compression made of the pages. */
+static int finish_compressed(struct page_xfer *x)
+{
+	uint64_t raw = x->loff - IMG_PAGES_DATA_OFF;
+	int err = pagez_writer_finish(x->z);
+
+	if (!err)
+		pr_info("pages-%u.img: %lu bytes of pages stored compressed in %lu (%.1f%%)", x->id,
+			(unsigned long)raw, (unsigned long)pagez_writer_stored(x->z),
+			raw ? 100.0 * pagez_writer_stored(x->z) / raw : 0.0);
+	return err;
+}
+
 int page_xfer_commit(struct page_xfer *x)
 {
-	int err;
+	int err = 0;
 
 	if (!x)
 		return 0;
 	page_sign_stop(TAKE_PTR(x->signer));
-	err = x->img ? img_close(TAKE_PTR(x->img)) : commit_remote(x);
+	if (x->z)
+		err = finish_compressed(x);
+	if (!err)
+		err = x->img ? img_close(TAKE_PTR(x->img)) : commit_remote(x);
 	page_xfer_free(x);
 	return err;
 }
@@ -315,6 +412,7 @@ void page_xfer_free(struct page_xfer *x)
 	if (!x)
 		return;
 	page_sign_stop(x->signer);
+	pagez_writer_free(x->z);
 	img_close(x->img);
 	if (x->rfd >= 0)
 		close(x->rfd);

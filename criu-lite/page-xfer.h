@@ -9,7 +9,10 @@
  * the same way (its pages-N.img id).
  *
  * Offsets are those of the page image the bytes end up in: the first
- * byte written is at IMG_PAGES_DATA_OFF, whatever the sink.
+ * byte written is at IMG_PAGES_DATA_OFF, whatever the sink. With
+ * --compress (o->compress_level) the bytes are compressed in blocks on
+ * their way (pagez.h) and the offsets stay those of the uncompressed
+ * bytes, as the pagemap keeps them.
  */
 
 #include <stdint.h>
@@ -29,10 +32,15 @@ struct page_xfer_sum {
 /*
  * Opens the sink of pages-@id.img for the dump @o describes: with
  * o->ps.on (--page-server) a connection to o->ps.address:o->ps.port (or
- * the connected socket o->ps.fd), else the file in @dfd. Returns 0 and
+ * the connected socket o->ps.fd); with o->lazy_pages (a dump that serves
+ * its pages itself, lazy-serve.h) an unnamed file in @dfd, which no name
+ * leads to (page_xfer_dup_fd()); else the file in @dfd. Returns 0 and
  * *ret_x, or -errno (logged). The dump id must be made already.
  */
 int page_xfer_open(const struct cr_options *o, int dfd, unsigned id, struct page_xfer **ret_x);
+
+/* A local sink's file, for reading (a new fd, close-on-exec), or -errno (logged). */
+int page_xfer_dup_fd(const struct page_xfer *x);
 
 /* The page image offset the next byte written lands at. */
 uint64_t page_xfer_offset(const struct page_xfer *x);

@@ -32,6 +32,7 @@
 #include "proc-parse.h"
 #include "page-xfer.h"
 #include "pstree.h"
+#include "progress.h"
 #include "stats.h"
 
 #define PARENT_LINK	"parent"
@@ -195,6 +196,7 @@ struct predump {
 	struct precopy *pc;
 	struct ns_dump *ns;
 	struct mem_dump_stats mem;
+	uint64_t memdump_us;
 };
 
 static int predump_infected(struct predump *p, pid_t pid, struct parasite_ctl *ctl, const MmEntry *mm,
@@ -208,8 +210,16 @@ static int predump_infected(struct predump *p, pid_t pid, struct parasite_ctl *c
 	if (!err)
 		err = infect_start_blob(ctl, parasite_blob, sizeof(parasite_blob), parasite_blob_offset__blob_start,
 					PARASITE_DATA_SIZE);
-	if (!err)
+	if (!err) {
+		struct timespec t0;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		err = mem_dump_pages(ctl, pid, mm, pagemap, p->pages, NULL, tt, &p->mem);
+		p->memdump_us += stats_us_since(&t0);
+	}
+	/* The cure writes to the task's memory (its stack): a page server must have its pages first. */
+	if (!err)
+		err = page_xfer_sync(p->pages);
 	if (!err)
 		err = cr_fail_point("predump-task");
 	if (!err)
@@ -267,13 +277,37 @@ static int predump_inventory(struct predump *p)
 	return err ? err : img_close(TAKE_PTR(img));
 }
 
+/* The figures of a pre-dump that went through, for stats-dump and --stats. */
+static void predump_stats(const struct predump *p, const struct timespec *t, uint64_t frozen_us,
+			  struct dump_stats *s)
+{
+	s->pre_dump = true;
+	s->nr_tasks = p->tree.nr_alive;
+	s->total_us = stats_us_since(&t[0]);
+	s->freezing_us = stats_us_between(&t[1], &t[2]);
+	s->frozen_us = frozen_us;
+	s->tasks_us = stats_us_between(&t[2], &t[3]);
+	s->memdump_us = p->memdump_us;
+	s->memwrite_us = p->mem.write_us;
+	s->images_us = stats_us_since(&t[4]);
+	s->pages_scanned = p->mem.pages_scanned;
+	s->pages_written = p->mem.bytes / PAGE_SIZE;
+	s->pages_skipped_parent = p->mem.parent_bytes / PAGE_SIZE;
+	s->pages_zero = p->mem.zero_pages;
+	s->page_pipes = p->mem.pipes;
+	s->page_pipe_bufs = p->mem.pipe_fills;
+}
+
+enum { PD_START, PD_SEIZE, PD_SEIZED, PD_TASKS_DONE, PD_IMAGES, PD_NR_TIMES };
+
 static int pre_dump(const struct cr_options *o, int dfd, uint64_t *ret_bytes)
 {
 	struct predump p = { .o = o, .dfd = dfd };
-	struct timespec t_seize;
+	struct timespec t[PD_NR_TIMES];
 	uint64_t frozen_us;
 	int err, e;
 
+	clock_gettime(CLOCK_MONOTONIC, &t[PD_START]);
 	infect_set_logger(log_line);
 	infect_set_fault_hook(cr_fail_point);
 	err = img_dump_dir_prepare(dfd, o->images_dir);
@@ -286,18 +320,24 @@ static int pre_dump(const struct cr_options *o, int dfd, uint64_t *ret_bytes)
 	/* Into the tree's net namespace: the parasite connects to cr there. */
 	if (!err)
 		err = ns_dump_begin(o->pid, &p.ns);
+	clock_gettime(CLOCK_MONOTONIC, &t[PD_SEIZE]);
 	if (!err)
 		err = pstree_seize(o->pid, false, &p.tree);
-	clock_gettime(CLOCK_MONOTONIC, &t_seize);
+	clock_gettime(CLOCK_MONOTONIC, &t[PD_SEIZED]);
+	if (!err)
+		progress_begin_tree("pre-dump", &p.tree);
 	for (unsigned i = 0; i < p.tree.nr && !err; i++)
 		if (p.tree.tasks[i].kind == TASK_ALIVE)
 			err = predump_task(&p, p.tree.tasks[i].pid);
+	progress_end();
 	/* Spliced pages are the tree's own until the sink has them: before it runs on. */
 	if (!err && p.pages)
 		err = page_xfer_sync(p.pages);
+	clock_gettime(CLOCK_MONOTONIC, &t[PD_TASKS_DONE]);
 	/* The tree runs on, whatever happened; the rest is written while it does. */
 	pstree_detach(&p.tree);
-	frozen_us = stats_us_since(&t_seize);
+	frozen_us = stats_us_since(&t[PD_SEIZED]);
+	clock_gettime(CLOCK_MONOTONIC, &t[PD_IMAGES]);
 	if (!err) {
 		err = page_xfer_commit(TAKE_PTR(p.pages));
 	} else {
@@ -315,11 +355,15 @@ static int pre_dump(const struct cr_options *o, int dfd, uint64_t *ret_bytes)
 		pr_perror("removing %s after the tracker failed", img_descs[IMG_INVENTORY].fmt);
 	if (!err)
 		err = e;
-	if (!err)
+	if (!err) {
+		struct dump_stats st = { 0 };
+
 		pr_info("pid %d: pre-dumped %u processes, %lu bytes of pages (%lu left in the parent), frozen for "
 			"%.6f s", o->pid, p.tree.nr_alive, (unsigned long)p.mem.bytes,
 			(unsigned long)p.mem.parent_bytes, frozen_us / 1e6);
-	else
+		predump_stats(&p, t, frozen_us, &st);
+		stats_write_dump(o, dfd, &st);
+	} else
 		pr_info("pre-dump of pid %d failed: %s", o->pid, strerror(-err));
 	pstree_free(&p.tree);
 	ns_dump_free(p.ns);

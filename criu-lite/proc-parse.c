@@ -951,3 +951,22 @@ int proc_pagemap_open(pid_t pid)
 		return pr_errno(-errno, "%s", path);
 	return fd;
 }
+
+uint64_t proc_anon_bytes(pid_t pid)
+{
+	static const char *const keys[] = { "\nAnonymous:", "\nSwap:" };
+	_cleanup_free_ char *buf = NULL;
+	char path[64];
+	uint64_t kb = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
+	if (read_file_at(AT_FDCWD, path, &buf, NULL))
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		const char *p = strstr(buf, keys[i]);
+
+		if (p)
+			kb += strtoull(p + strlen(keys[i]), NULL, 10);
+	}
+	return kb * 1024;
+}

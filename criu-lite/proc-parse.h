@@ -176,4 +176,11 @@ int proc_parse_auxv(pid_t pid, uint64_t **ret_auxv, unsigned *ret_nr);
 /* Opens /proc/PID/pagemap read-only, O_CLOEXEC: an fd or -errno (logged). */
 int proc_pagemap_open(pid_t pid);
 
+/*
+ * Bytes of anonymous memory task @pid has, in memory or swapped out
+ * (/proc/PID/smaps_rollup's Anonymous and Swap): about what a dump
+ * writes of it, for a progress line. 0 if it cannot be read.
+ */
+uint64_t proc_anon_bytes(pid_t pid);
+
 #endif

@@ -41,6 +41,7 @@
 #include "inventory.pb-c.h"
 #include "lazy.h"
 #include "log.h"
+#include "pagez.h"
 #include "mem.h"
 #include "mem-cow.h"
 #include "namespaces.h"
@@ -51,6 +52,7 @@
 #include "restore.h"
 #include "task-misc.h"
 #include "shmem.h"
+#include "progress.h"
 #include "stats.h"
 #include "restorer-abi.h"
 #include "restorer-blob.h"
@@ -209,7 +211,7 @@ static int read_images(struct restore_ctx *r)
 	/* In cr's own net namespace still, where the dump's lock is. */
 	err = netlock_restore_read(r->o, r->inv, &r->net_lock);
 	if (!err)
-		err = img_open(r->dfd, IMG_PAGES, r->inv->pages_id, O_RDONLY, &r->pages);
+		err = pages_open(r->dfd, r->inv->pages_id, false, NULL, &r->pages);
 	if (!err)
 		err = mem_parents_open(r->dfd, r->inv, &r->parents);
 	/* The lazy-pages daemon serves the dump's own page image only. */
@@ -737,6 +739,17 @@ static int check_reports(struct restore_ctx *r)
 	return 0;
 }
 
+/* Bytes the restorers have read into place so far, for the progress line. */
+static uint64_t restore_bytes_read(const struct restore_ctx *r)
+{
+	uint64_t bytes = 0;
+
+	for (unsigned i = 0; i < r->tree.nr; i++)
+		if (r->tasks[i].args)
+			bytes += __atomic_load_n(&r->tasks[i].args->bytes_read, __ATOMIC_RELAXED);
+	return bytes;
+}
+
 /*
  * Waits until task @i's restorer is ready, or (@or_waiting) waits for
  * the rest of its fd table (RESTORER_SHARERS_WAIT); 0, or -errno (logged).
@@ -758,6 +771,7 @@ static int wait_task_ready(struct restore_ctx *r, unsigned i, bool or_waiting, i
 		err = check_reports(r);
 		if (err)
 			return err;
+		progress_update(restore_bytes_read(r));
 		if (*waited >= READY_TIMEOUT_MS)
 			return pr_errno(-ETIMEDOUT, "restore of pid %d: the restorer did not finish",
 					r->tree.tasks[i].pid);
@@ -1347,6 +1361,14 @@ static void network_unlock(struct restore_ctx *r)
 	netlock_release(ns_restore_netlock(r->ns));
 }
 
+/* Every connection is out of repair mode: the restorers need not check each (restorer_args.finished). */
+static void tell_finished(struct restore_ctx *r)
+{
+	for (unsigned i = 0; i < r->tree.nr; i++)
+		if (r->tree.tasks[i].kind == TASK_ALIVE)
+			__atomic_store_n(&r->tasks[i].args->finished, 1, __ATOMIC_RELEASE);
+}
+
 /*
  * At once, when cr died: after the go, the connections leave repair mode
  * (what cr finished already is left alone) before the tasks use them.
@@ -1361,6 +1383,8 @@ static unsigned restore_guard_choose(void *arg, unsigned stage)
 		return GUARD_NOTHING;
 	if (files_restore_finish(r->files))
 		pr_err("the guard could not finish the tree's connections");
+	else
+		tell_finished(r);
 	network_unlock(r);
 	return GUARD_NOTHING;
 }
@@ -1435,6 +1459,8 @@ static int release_tree(struct restore_ctx *r)
 	if (!err)
 		err = files_restore_finish(r->files);
 	if (!err)
+		tell_finished(r);
+	if (!err)
 		files_close_all(r->files);
 	for (unsigned i = 0; i < r->tree.nr && !err; i++) {
 		if (r->tree.tasks[i].kind != TASK_ALIVE)
@@ -1458,15 +1484,38 @@ static int release_tree(struct restore_ctx *r)
 	return err ? err : e;
 }
 
-/* The pages the tree's tasks read into place (their own and shared runs). */
-static uint64_t pages_restored(const struct restore_ctx *r)
+/*
+ * The pages of the tree's tasks (their own and shared runs): put into
+ * place by the restorers, before the fork by the premap, or left to the
+ * lazy-pages daemon; and what the premap compared and kept shared.
+ */
+static void restore_stats_pages(const struct restore_ctx *r, struct restore_stats *s)
 {
-	uint64_t bytes = 0;
+	uint64_t read = 0, premapped = 0, lazy = 0;
 
-	for (unsigned i = 0; i < r->tree.nr; i++)
-		for (unsigned k = 0; k < r->tasks[i].mem.nr_runs; k++)
-			bytes += r->tasks[i].mem.runs[k].len;
-	return bytes / PAGE_SIZE;
+	for (unsigned i = 0; i < r->tree.nr; i++) {
+		const struct rst_task *t = &r->tasks[i];
+
+		if (r->tree.tasks[i].kind != TASK_ALIVE)
+			continue;
+		for (unsigned k = 0; k < t->mem.nr_runs; k++) {
+			uint64_t len = t->mem.runs[k].len;
+
+			if (t->mem.runs[k].lazy)
+				lazy += len;
+			else if (cow_run_premapped(t, k))
+				premapped += len;
+			else
+				read += len;
+		}
+	}
+	s->nr_tasks = r->tree.nr_alive;
+	s->pages_read = read / PAGE_SIZE;
+	s->pages_premapped = premapped / PAGE_SIZE;
+	s->pages_lazy = lazy / PAGE_SIZE;
+	s->pages_restored = s->pages_read + s->pages_premapped;
+	if (r->cow)
+		cow_plan_counts(&r->tree, r->tasks, &s->pages_compared, &s->pages_skipped_cow);
 }
 
 int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
@@ -1511,7 +1560,7 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 	if (!err)
 		err = build_regions(&r);
 	if (!err)
-		err = files_open_all(r.files, r.keep_from);
+		err = files_open_all(r.files, r.keep_from, !ns_restore_userns(r.ns));
 	for (unsigned i = 0; i < r.tree.nr && !err; i++)
 		if (r.tree.tasks[i].kind == TASK_ALIVE)
 			err = region_bind_files(&r.tasks[i], r.files, r.keep_from);
@@ -1525,7 +1574,12 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		err = cr_fail_point("fork");
 	if (!err)
 		err = verifier_start(&r);
+	if (!err) {
+		restore_stats_pages(&r, &stats);
+		progress_begin("restore", stats.pages_read * PAGE_SIZE, false);
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t_fork);
+	stats.images_us = stats_us_between(&t_start, &t_fork);
 	if (!err)
 		err = create_tree(&r);
 	/* Every task has the directories made for deleted cwds and roots. */
@@ -1533,6 +1587,8 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 	stats.forking_us = stats_us_since(&t_fork);
 	if (!err)
 		err = wait_ready(&r);
+	progress_end();
+	stats.ready_us = stats_us_since(&t_fork);
 	/* Every restorer sent its userfaultfd: the daemon sees the end of them. */
 	if (r.lazy_sk >= 0) {
 		close(r.lazy_sk);
@@ -1555,6 +1611,8 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 		err = shmem_restore_finish(r.shm);
 	if (!err)
 		err = files_restore_owners(r.files, &r.tree);
+	if (!err)
+		err = files_restore_owner_pidfds(r.files, &r.tree);
 	/* Restored and held: the caller learns the root here; then the go. */
 	if (!err)
 		err = cr_notify(o, "post-restore", r.tree.tasks[0].pid);
@@ -1574,7 +1632,6 @@ int cr_restore(const struct cr_options *o, int dfd, int *ret_exit_status)
 	/* Its files are open: the links --link-remap made at dump go. */
 	link_remap_restore_end(true);
 	stats.restore_us = stats_us_since(&t_start);
-	stats.pages_restored = pages_restored(&r);
 	stats_write_restore(o, dfd, &stats);
 
 	root = r.tree.tasks[0].pid;

@@ -16,8 +16,10 @@
 
 #include "cleanup.h"
 #include "compiler.h"
+#include "lazy-serve.h"
 #include "log.h"
 #include "netlock.h"
+#include "pagez.h"
 #include "rpc.h"
 
 #define DEFAULT_LOG_NAME	"criu.log"	/* criu's, when log_file is not given */
@@ -113,7 +115,6 @@ struct refused_bool {
 #define RB(f, w) { #f, offsetof(CriuOpts, has_##f), offsetof(CriuOpts, f), w }
 
 static const struct refused_bool refused_bools[] = {
-	RB(link_remap, "cr does not link-remap opened files that were unlinked"),
 	RB(force_irmap, "cr has no inode-to-path map"),
 	RB(auto_ext_mnt, "cr takes only the external mounts declared (ext_mnt, external)"),
 	RB(ext_sharing, "cr takes only the external mounts declared (ext_mnt, external)"),
@@ -365,9 +366,8 @@ static int map_dump_restore(const CriuOpts *q, bool dump, struct rpc_opts *r, ch
 		if (!q->has_pid || q->pid <= 0)
 			return refuse(-EINVAL, why, len, "pid: not given (cr does not dump the calling process)");
 		o->pid = q->pid;
-		if (q->has_lazy_pages && q->lazy_pages)
-			return refuse(-EOPNOTSUPP, why, len, "lazy_pages: a dump for a lazy restore (pages served "
-				      "through a page server) is not supported yet; restore lazily from a dump's images");
+		/* A dump for a lazy restore: it serves the pages on ps's port (lazy-serve.h). */
+		o->lazy_pages = q->has_lazy_pages && q->lazy_pages;
 		o->leave_running = q->has_leave_running && q->leave_running;
 		o->freeze_cgroup = q->freeze_cgroup;
 		/* as criu's: callers look at the tree right after the reply */
@@ -380,6 +380,9 @@ static int map_dump_restore(const CriuOpts *q, bool dump, struct rpc_opts *r, ch
 		o->prev_images_dir = q->parent_img;
 		o->track_mem = q->has_track_mem && q->track_mem;
 		o->auto_dedup = q->has_auto_dedup && q->auto_dedup;
+		if (q->cr_compress && pagez_parse_spec(q->cr_compress, &o->compress_level))
+			return refuse(-EINVAL, why, len, "cr_compress '%s': not zstd or zstd:LEVEL (1..%d)",
+				      q->cr_compress, PAGEZ_LEVEL_MAX);
 	} else {
 		/* As criu's service: the tree outlives the request. */
 		o->restore_detached = true;
@@ -434,6 +437,18 @@ static int map_page_server(const CriuPageServerInfo *ps, pid_t peer, struct rpc_
 	return 0;
 }
 
+/* opts.ps of a DUMP with lazy_pages (criu's): where the dump serves its pages. */
+static int map_lazy_source(const CriuPageServerInfo *ps, struct cr_options *o, char *why, size_t len)
+{
+	if (ps->has_fd)
+		return refuse(-EOPNOTSUPP, why, len, "ps.fd with lazy_pages: the dump serves its pages on ps.port");
+	if (!ps->has_port || ps->port <= 0 || ps->port > 65535)
+		return refuse(-EINVAL, why, len, "ps: lazy_pages needs the port (1..65535) to serve the pages on");
+	o->ps.address = ps->address;
+	o->ps.port = ps->port;
+	return 0;
+}
+
 int rpc_map_opts(const CriuOpts *opts, CriuReqType type, pid_t peer, struct rpc_opts *ret, char *why,
 		 size_t why_len)
 {
@@ -476,7 +491,10 @@ int rpc_map_opts(const CriuOpts *opts, CriuReqType type, pid_t peer, struct rpc_
 			     : refuse(-EINVAL, why, why_len, "ps: a page server needs its port");
 	err = map_dump_restore(q, type != CRIU_REQ_TYPE__RESTORE, ret, why, why_len);
 	if (!err && q->ps && type != CRIU_REQ_TYPE__RESTORE)
-		err = map_page_server(q->ps, peer, ret, why, why_len);
+		err = o->lazy_pages ? map_lazy_source(q->ps, o, why, why_len) : map_page_server(q->ps, peer, ret, why,
+												 why_len);
+	if (!err && lazy_serve_opts_error(o))
+		err = refuse(-EINVAL, why, why_len, "lazy_pages: %s", lazy_serve_opts_error(o));
 	return err;
 }
 

@@ -194,10 +194,11 @@ static bool may_be(const ShmemEntry *e, const struct shmid_ds *ds)
 
 int shmem_sysv_adopt(const ShmemEntry *e, char *buf)
 {
+	bool huge = e->has_hugetlb_size;
 	struct shmid_ds ds;
 	int id, fd, ret;
 
-	if (e->removed || e->key == IPC_PRIVATE || e->has_hugetlb_size)
+	if (e->removed || e->key == IPC_PRIVATE)
 		return -ENOENT;
 	id = shmget(e->key, 0, 0);
 	if (id < 0)
@@ -207,10 +208,10 @@ int shmem_sysv_adopt(const ShmemEntry *e, char *buf)
 			id, e->key);
 		return -ENOENT;
 	}
-	fd = shmem_sysv_open(id, PAGE_SIZE, O_RDONLY);
+	fd = shmem_sysv_open(id, huge ? e->hugetlb_size : PAGE_SIZE, O_RDONLY);
 	if (fd < 0)
 		return fd;
-	ret = shmem_runs_match(fd, e->size, false, (const ShmemRun *const *)e->runs, e->n_runs, buf);
+	ret = shmem_runs_match(fd, e->size, huge, (const ShmemRun *const *)e->runs, e->n_runs, buf);
 	close(fd);
 	if (ret < 0)
 		return pr_errno(ret, "SysV segment %d: reading it", id);

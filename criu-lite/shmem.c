@@ -260,8 +260,10 @@ static int dump_new_object(struct shmem_dump *sd, pid_t pid, const VmaEntry *v, 
 		err = sysv_describe(st->st_ino, &e);
 		e.has_in_ipcns = e.in_ipcns = ipcns_entered();
 	}
-	if (!err && !e.in_ipcns)
+	if (!err && !e.in_ipcns) {
+		sd->scanned += ALIGN_UP((uint64_t)st->st_size, PAGE_SIZE);
 		err = dump_object(fd, st, &e, pages, &sd->bytes);
+	}
 	if (!err)
 		err = pb_write_one(shmem_img, &e, PB_SHMEM);
 	if (!err && e.kind == SHMEM_KIND__SHMEM_SYSV && !e.in_ipcns && !e.removed) {

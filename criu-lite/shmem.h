@@ -23,6 +23,7 @@ struct shmem_dump {
 	struct shmem_seen *objs;
 	unsigned nr;
 	uint64_t bytes;			/* page bytes written */
+	uint64_t scanned;		/* bytes of the objects looked at */
 	struct shmem_kept *kept;	/* SysV segments not removed (shmem-kept.c) */
 	unsigned nr_kept;
 };

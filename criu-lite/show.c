@@ -19,7 +19,10 @@
 #include "cr.h"
 #include "image.h"
 #include "log.h"
+#include "pagez.h"
 #include "open-file.h"
+#include "show.h"
+#include "stats.h"
 
 #define SHOW_MAX_BYTES	2048	/* bytes fields: 4096 hex chars at most */
 
@@ -93,6 +96,11 @@ static void json_str(FILE *f, const char *str)
 		s += n;
 	}
 	fputc('"', f);
+}
+
+void show_json_str(FILE *f, const char *s)
+{
+	json_str(f, s);
 }
 
 static bool has_suffix(const char *s, const char *suffix)
@@ -340,8 +348,42 @@ static void json_file_error(FILE *f, int level)
 	fputc('}', f);
 }
 
+/*
+ * A compressed pages image: what its blocks hold, every block checked
+ * (header, chain, the CRC32C of its stored bytes), the first bad one
+ * refused with its offset.
+ */
+static int show_pagesz(FILE *f, struct img *img, int level)
+{
+	_cleanup_free_ struct pagez_index_entry *ix = NULL;
+	uint64_t logical = 0;
+	size_t nr = 0, raw = 0;
+	int ret = pagez_index(img, true, &ix, &nr, &logical);
+
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < nr; i++)
+		raw += ix[i].b.codec == PAGEZ_RAW;
+	fputs(",", f);
+	indent(f, level + 1);
+	fprintf(f, "\"pages_bytes\": %llu,", (unsigned long long)logical);
+	indent(f, level + 1);
+	fprintf(f, "\"stored_bytes\": %llu,", (unsigned long long)(img->data_end - IMG_PAGES_DATA_OFF));
+	indent(f, level + 1);
+	fprintf(f, "\"compression\": \"zstd\",");
+	indent(f, level + 1);
+	fprintf(f, "\"block_size\": %u,", PAGEZ_BLOCK_SIZE);
+	indent(f, level + 1);
+	fprintf(f, "\"blocks\": %zu,", nr);
+	indent(f, level + 1);
+	fprintf(f, "\"blocks_stored_raw\": %zu", raw);
+	return 0;
+}
+
 static int show_pages(FILE *f, struct img *img, int level)
 {
+	if (img->type == IMG_PAGESZ)
+		return show_pagesz(f, img, level);
 	fputs(",", f);
 	indent(f, level + 1);
 	fprintf(f, "\"%s_bytes\": %llu", img_descs[img->type].name,
@@ -377,12 +419,45 @@ static int show_records(FILE *f, struct img *img, int level)
 	return ret;
 }
 
+/* stats-dump, stats-restore: criu's layout, not an image (stats.h). */
+static int show_stats_file(FILE *f, int dfd, const char *name, int level)
+{
+	_cleanup_close_ int fd = -EBADF;
+	StatsEntry *e = NULL;
+	struct stat st;
+	int ret;
+
+	fputc('{', f);
+	indent(f, level + 1);
+	fputs("\"file\": ", f);
+	json_str(f, name);
+	/* Not a FIFO, nor through a link (open-file.h). */
+	fd = open_regular(dfd, name, &st);
+	ret = fd < 0 ? fd : stats_read_fd(fd, &e);
+	if (ret) {
+		json_file_error(f, level);
+		return ret;
+	}
+	fputs(",", f);
+	indent(f, level + 1);
+	fputs("\"type\": \"stats\",", f);
+	indent(f, level + 1);
+	fputs("\"entry\": ", f);
+	json_msg(f, &e->base, level + 1);
+	indent(f, level);
+	fputc('}', f);
+	stats_entry__free_unpacked(e, NULL);
+	return 0;
+}
+
 /* Prints one image file as a JSON object. Returns 0 or -errno (logged). */
 static int show_file(FILE *f, int dfd, const char *name, int level)
 {
 	_cleanup_img_ struct img *img = NULL;
 	int ret;
 
+	if (!strcmp(name, STATS_DUMP_FILE) || !strcmp(name, STATS_RESTORE_FILE))
+		return show_stats_file(f, dfd, name, level);
 	ret = img_open_any(dfd, name, &img);
 	json_file_head(f, name, img, level);
 	if (ret) {

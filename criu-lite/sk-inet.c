@@ -551,6 +551,7 @@ static void inet_dump_end(bool tree_killed)
 {
 	tcp_repair_dump_end(tree_killed);
 	diag_free();
+	sk_dump_netns_end();
 }
 
 /* ---- restore --------------------------------------------------------------- */
@@ -601,7 +602,7 @@ static int inet_check(struct files_rst *rf, const FileEntry *fe)
 		       inet_addr_fmt(&bs, e->family, &e->dst_addr, e->dst_port));
 		return -EINVAL;
 	}
-	return 0;
+	return is_repair(e) && !restored_closed(rf, e) ? tcp_repair_check(rf, fe) : 0;
 }
 
 /* An unconnected UDP socket says ENOTCONN, and is shut down all the same. */
@@ -805,6 +806,15 @@ static int inet_post_open(struct files_rst *rf, const FileEntry *fe, int fd)
 	return err ? err : filter_restore(fe, fd);
 }
 
+/*
+ * A connection rebuilt in repair mode is made by its task: a tree of
+ * 10,000 connections has 20,000 of them, more than cr may hold.
+ */
+static bool inet_open_by_owner(struct files_rst *rf, const FileEntry *fe)
+{
+	return is_repair(fe->inet_sk) && !restored_closed(rf, fe->inet_sk);
+}
+
 static int inet_finish(struct files_rst *rf, const FileEntry *fe, int fd)
 {
 	return is_repair(fe->inet_sk) && !restored_closed(rf, fe->inet_sk) ? tcp_repair_finish(rf, fe, fd) : 0;
@@ -822,5 +832,5 @@ const struct fd_kind fd_kind_inet_sk = {
 	.match = inet_match, .dump = inet_dump, .deferred = true, .free_entry = inet_free_entry,
 	.dump_end = inet_dump_end,
 	.check = inet_check, .open = inet_open, .post_open = inet_post_open,
-	.finish = inet_finish,
+	.open_by_owner = inet_open_by_owner, .finish = inet_finish,
 };

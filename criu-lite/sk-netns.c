@@ -22,6 +22,18 @@
 #define SIOCGSKNS	0x894C
 #endif
 
+/* The net namespace of the task of the last socket asked about: a tree's many sockets are in runs of one task. */
+static struct {
+	const struct files_dump *df;
+	pid_t pid;
+	struct stat st;
+} task_ns;
+
+void sk_dump_netns_end(void)
+{
+	memset(&task_ns, 0, sizeof(task_ns));
+}
+
 int sk_dump_netns_check(const struct fd_dump *d, const char *what)
 {
 	_cleanup_close_ int ns = ioctl(d->cr_fd, SIOCGSKNS);
@@ -34,8 +46,18 @@ int sk_dump_netns_check(const struct fd_dump *d, const char *what)
 		return 0;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", d->pid);
-	if (fstat(ns, &sk_st) < 0 || stat(path, &task_st) < 0)
-		return pr_errno(-errno, "pid %d: fd %d (%s): its net namespace and the task's", d->pid, d->fd, d->link);
+	/* The tree is frozen: a task's namespace stays (pid 0 is none: cr's own files in flight are getpid()'s). */
+	if (task_ns.df == d->df && task_ns.pid == d->pid && d->pid) {
+		task_st = task_ns.st;
+	} else if (stat(path, &task_st) == 0) {
+		task_ns.df = d->df;
+		task_ns.pid = d->pid;
+		task_ns.st = task_st;
+	} else {
+		return pr_errno(-errno, "pid %d: fd %d (%s): the task's net namespace", d->pid, d->fd, d->link);
+	}
+	if (fstat(ns, &sk_st) < 0)
+		return pr_errno(-errno, "pid %d: fd %d (%s): its net namespace", d->pid, d->fd, d->link);
 	if (sk_st.st_ino == task_st.st_ino && sk_st.st_dev == task_st.st_dev)
 		return 0;
 	snprintf(why, sizeof(why), "it belongs to net namespace net:[%lu], not to its task's (net:[%lu]): it was "

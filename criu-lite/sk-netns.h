@@ -15,5 +15,7 @@
  * (SIOCGSKNS); the refusal's -errno otherwise.
  */
 int sk_dump_netns_check(const struct fd_dump *d, const char *what);
+/* The dump is over: what sk_dump_netns_check() remembers of the tasks is forgotten. */
+void sk_dump_netns_end(void);
 
 #endif

@@ -10,6 +10,8 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "files-kind.h"
+#include "guard.h"
 #include "log.h"
 #include "sk-opts.h"
 
@@ -35,7 +37,9 @@ bool sk_dump_proto_is(const struct fd_dump *d, const char *const *names)
 	if (!S_ISSOCK(d->st.st_mode))
 		return false;
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", d->pid, d->fd);
-	n = getxattr(path, "system.sockprotoname", name, sizeof(name) - 1);
+	/* cr's copy when there is one: no path to look up. */
+	n = d->cr_fd >= 0 ? fgetxattr(d->cr_fd, "system.sockprotoname", name, sizeof(name) - 1) :
+			    getxattr(path, "system.sockprotoname", name, sizeof(name) - 1);
 	if (n <= 0)
 		return false;
 	name[n] = '\0';
@@ -51,6 +55,28 @@ int sk_dump_set_peek_off(const struct fd_dump *d, int off)
 		return pr_errno(-errno, "pid %d: fd %d (%s): setting SO_PEEK_OFF to %d",
 				d->pid, d->fd, d->link, off);
 	return 0;
+}
+
+/* The guard's undo, if cr dies while it peeks: the program's SO_PEEK_OFF back. */
+static void peek_off_undo(int fd, uint64_t saved)
+{
+	int v = (int)(int64_t)saved;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &v, sizeof(v)) < 0)
+		pr_perror("the guard could not put a socket's SO_PEEK_OFF back to %d", v);
+}
+
+int sk_dump_peek_from_start(const struct fd_dump *d, int *ret_own)
+{
+	struct guard *g = files_dump_guard(d->df);
+	int err;
+
+	err = sk_dump_getsockopt(d, SOL_SOCKET, SO_PEEK_OFF, "SO_PEEK_OFF", ret_own, sizeof(*ret_own));
+	if (!err && g)
+		err = guard_keep_fd(g, d->cr_fd, peek_off_undo, (uint64_t)(int64_t)*ret_own, GUARD_UNDO);
+	if (!err)
+		err = sk_dump_set_peek_off(d, 0);
+	return err;
 }
 
 static void set_has(void *msg, size_t has)

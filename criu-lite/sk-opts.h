@@ -103,5 +103,12 @@ int sk_dump_getsockopt(const struct fd_dump *d, int level, int opt, const char *
 		       void *val, socklen_t len);
 /* Sets SO_PEEK_OFF of @d's socket (the task's own: cr's copy shares it). 0 or -errno (logged). */
 int sk_dump_set_peek_off(const struct fd_dump *d, int off);
+/*
+ * Before cr peeks at @d's queue: the task's own SO_PEEK_OFF in *@ret_own
+ * (put it back with sk_dump_set_peek_off() when done), kept by the dump's
+ * guard to put back if cr dies meanwhile, and the offset set to 0. 0 or
+ * -errno (logged).
+ */
+int sk_dump_peek_from_start(const struct fd_dump *d, int *ret_own);
 
 #endif

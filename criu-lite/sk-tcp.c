@@ -33,6 +33,7 @@
 #include "sk-opts.h"
 #include "sk-tcp.h"
 #include "sk-tcp-fin.h"
+#include "task-fd.h"
 
 /* TCP option kinds of TCP_REPAIR_OPTIONS (RFC 793, 7323, 2018). */
 #define TCPOPT_MSS		2
@@ -83,12 +84,18 @@ static unsigned stream_state(const TcpStreamEntry *t)
 
 /* ---- dump ---------------------------------------------------------------- */
 
-/* Sockets put into repair mode by this dump; cr's own copies. */
+/*
+ * Sockets put into repair mode by this dump, as fds of the frozen tasks:
+ * cr holds no copy (a tree's 20,000 sockets would be more than its
+ * RLIMIT_NOFILE), it takes one again to let each out.
+ */
 static struct repaired {
+	pid_t pid;
 	int fd;
+	ino_t ino;
 	bool reuseaddr;
 } *repaired;
-static size_t nr_repaired;
+static size_t nr_repaired, cap_repaired;
 
 static int repair_set(int fd, int val)
 {
@@ -112,22 +119,24 @@ static int repair_off(int fd, bool reuseaddr)
 
 void tcp_repair_dump_end(bool tree_killed)
 {
-	for (size_t i = 0; i < nr_repaired; i++) {
-		/*
-		 * Killed: the socket stays in repair mode, so its last close
-		 * (cr's or the dying task's) sends nothing to the peer.
-		 */
-		if (!tree_killed) {
-			int err = repair_off(repaired[i].fd, repaired[i].reuseaddr);
+	struct task_fds tasks = TASK_FDS_INIT;
 
-			if (err)
-				pr_errno(err, "a dumped TCP connection could not leave repair mode; it is stuck");
-		}
-		close(repaired[i].fd);
+	/* Killed: the sockets stay in repair mode, so the dying tasks' close sends nothing to the peers. */
+	for (size_t i = 0; i < nr_repaired && !tree_killed; i++) {
+		const struct repaired *r = &repaired[i];
+		int fd = task_fd_copy(&tasks, r->pid, r->fd, r->ino), err;
+
+		err = fd < 0 ? fd : repair_off(fd, r->reuseaddr);
+		if (err)
+			pr_errno(err, "pid %d: fd %d: a dumped TCP connection could not leave repair mode; it is stuck",
+				 r->pid, r->fd);
+		if (fd >= 0)
+			close(fd);
 	}
+	task_fds_close(&tasks);
 	free(repaired);
 	repaired = NULL;
-	nr_repaired = 0;
+	nr_repaired = cap_repaired = 0;
 }
 
 /* The guard's undo, if cr dies while the connection is in repair mode. */
@@ -140,31 +149,32 @@ static void repair_undo(int fd, uint64_t reuseaddr)
 }
 
 /*
- * Keeps a copy of @fd and turns repair mode on; undone by
- * tcp_repair_dump_end(), or by the guard if cr dies before.
+ * Turns repair mode on, noted to be undone by tcp_repair_dump_end(), or
+ * by the guard if cr dies before (both on the task's fd, which stays put
+ * while the tree is frozen).
  */
 static int repair_on_dump(const struct fd_dump *d, bool reuseaddr)
 {
 	struct guard *g = files_dump_guard(d->df);
-	struct repaired *n = xrealloc(repaired, (nr_repaired + 1) * sizeof(*n));
-	int fd, err;
+	int err;
 
-	if (!n)
-		return -ENOMEM;
-	repaired = n;
-	fd = fcntl(d->cr_fd, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0)
-		return pr_errno(-errno, "pid %d: fd %d: dup", d->pid, d->fd);
+	if (nr_repaired == cap_repaired) {
+		size_t cap = cap_repaired ? cap_repaired * 2 : 64;
+		struct repaired *n = xrealloc(repaired, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		repaired = n;
+		cap_repaired = cap;
+	}
 	/* The guard first: a cr that dies right after must not leave it in repair mode. */
-	err = g ? guard_keep_fd(g, fd, repair_undo, reuseaddr, GUARD_UNDO) : 0;
+	err = g ? guard_keep_task_fd(g, d->pid, d->fd, d->st.st_ino, repair_undo, reuseaddr, GUARD_UNDO) : 0;
 	if (!err)
-		err = repair_set(fd, TCP_REPAIR_ON);
-	if (err) {
-		close(fd);
+		err = repair_set(d->cr_fd, TCP_REPAIR_ON);
+	if (err)
 		return pr_errno(err, "pid %d: fd %d (%s): can't put the TCP connection into repair mode%s",
 				d->pid, d->fd, d->link, err == -EPERM ? " (needs CAP_NET_ADMIN)" : "");
-	}
-	repaired[nr_repaired++] = (struct repaired){ fd, reuseaddr };
+	repaired[nr_repaired++] = (struct repaired){ d->pid, d->fd, d->st.st_ino, reuseaddr };
 	return 0;
 }
 
@@ -343,9 +353,10 @@ static int fill_queue(struct files_rst *rf, int fd, int queue, const DataRef *re
 
 /*
  * Bytes a restored connection never sent before the dump, read from the
- * image before the tree is created: finish() sends them after the go, in
- * cr or in the guard (a fork of cr: the copy is there too), with no image
- * to read then.
+ * image by cr before the tree is created (tcp_repair_check()): finish()
+ * sends them after the go, in cr or in the guard (a fork of cr: the copy
+ * is there too), with no image to read then; the socket itself may be
+ * made by its task.
  */
 static struct unsent {
 	uint32_t id;
@@ -565,10 +576,6 @@ int tcp_repair_restore(struct files_rst *rf, const FileEntry *fe, int fd)
 	dlen = inet_sockaddr(e->family, &e->dst_addr, e->dst_port, &dst);
 	inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port);
 	inet_addr_fmt(&bs, e->family, &e->dst_addr, e->dst_port);
-	if (t->outq->len < t->unsent_len || t->outq->len > UINT32_MAX || t->inq->len > UINT32_MAX)
-		return pr_errno(-EBADMSG, "file id %u: TCP connection %s -> %s: bad queue lengths in the image",
-				fe->id, as.s, bs.s);
-
 	/* Repair mode binds over a port in use (the listener that accepted this). */
 	if (bind(fd, (struct sockaddr *)&src, slen) < 0)
 		return pr_errno(-errno, "file id %u: TCP connection %s -> %s: bind", fe->id, as.s, bs.s);
@@ -625,11 +632,27 @@ int tcp_repair_restore(struct files_rst *rf, const FileEntry *fe, int fd)
 			       fe->id, as.s, bs.s);
 	if (err)
 		return err;
+	pr_info("file id %u: TCP connection %s -> %s rebuilt in repair mode", fe->id, as.s, bs.s);
+	return 0;
+}
+
+int tcp_repair_check(struct files_rst *rf, const FileEntry *fe)
+{
+	const InetSkEntry *e = fe->inet_sk;
+	const TcpStreamEntry *t = e->tcp;
+	struct inet_addr_str as, bs;
+	int err = 0;
+
+	inet_addr_fmt(&as, e->family, &e->src_addr, e->src_port);
+	inet_addr_fmt(&bs, e->family, &e->dst_addr, e->dst_port);
+	if (!t->inq || !t->outq || t->outq->len < t->unsent_len || t->outq->len > UINT32_MAX ||
+	    t->inq->len > UINT32_MAX)
+		return pr_errno(-EBADMSG, "file id %u: TCP connection %s -> %s: bad queue lengths in the image",
+				fe->id, as.s, bs.s);
 	err = keep_unsent(rf, fe);
 	if (err)
 		return pr_errno(err, "file id %u: TCP connection %s -> %s: reading %u unsent bytes",
 				fe->id, as.s, bs.s, t->unsent_len);
-	pr_info("file id %u: TCP connection %s -> %s rebuilt in repair mode", fe->id, as.s, bs.s);
 	return 0;
 }
 

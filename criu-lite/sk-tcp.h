@@ -32,6 +32,12 @@ void tcp_stream_free(TcpStreamEntry *t);
  * stays in repair mode until tcp_repair_finish().
  */
 int tcp_repair_restore(struct files_rst *rf, const FileEntry *fe, int fd);
+/*
+ * Restore, in cr before anything is created: the queue lengths make
+ * sense, and the never-sent bytes are kept for tcp_repair_finish() (which
+ * may run in cr's guard, with no image to read).
+ */
+int tcp_repair_check(struct files_rst *rf, const FileEntry *fe);
 /* Repair mode off, SO_REUSEADDR back, the never-sent tail of the send queue sent. */
 int tcp_repair_finish(struct files_rst *rf, const FileEntry *fe, int fd);
 

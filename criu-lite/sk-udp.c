@@ -21,7 +21,6 @@
 
 #include "cleanup.h"
 #include "cr.h"
-#include "guard.h"
 #include "log.h"
 #include "sk-inet-addr.h"
 #include "sk-opts.h"
@@ -43,15 +42,6 @@ void udp_queue_free(InetSkEntry *e)
 	e->n_dgrams = 0;
 }
 
-/* The guard's undo, if cr dies while it peeks: the program's SO_PEEK_OFF back. */
-static void peek_off_undo(int fd, uint64_t saved)
-{
-	int v = (int)(int64_t)saved;
-
-	if (setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &v, sizeof(v)) < 0)
-		pr_perror("the guard could not put a UDP socket's SO_PEEK_OFF back to %d", v);
-}
-
 /*
  * Peeks every queued datagram with its sender. SO_PEEK_OFF makes each
  * MSG_PEEK go on where the last stopped; it is put back as it was (by
@@ -60,16 +50,11 @@ static void peek_off_undo(int fd, uint64_t saved)
 int udp_queue_dump(struct fd_dump *d, InetSkEntry *e)
 {
 	_cleanup_free_ char *buf = xmalloc(UDP_MAX_PAYLOAD + 1);
-	struct guard *g = files_dump_guard(d->df);
 	int saved, back, err;
 
 	if (!buf)
 		return -ENOMEM;
-	err = sk_dump_getsockopt(d, SOL_SOCKET, SO_PEEK_OFF, "SO_PEEK_OFF", &saved, sizeof(saved));
-	if (!err && g)
-		err = guard_keep_fd(g, d->cr_fd, peek_off_undo, (uint64_t)(int64_t)saved, GUARD_UNDO);
-	if (!err)
-		err = sk_dump_set_peek_off(d, 0);
+	err = sk_dump_peek_from_start(d, &saved);
 	if (err)
 		return err;
 	err = cr_fail_point("udp-peek");

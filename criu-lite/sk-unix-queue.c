@@ -138,12 +138,12 @@ int unix_queue_walk(const struct fd_dump *d, unsigned type, unix_run_fn fn, void
 {
 	int own_off, err;
 
-	err = sk_dump_getsockopt(d, SOL_SOCKET, SO_PEEK_OFF, "SO_PEEK_OFF", &own_off, sizeof(own_off));
-	if (!err)
-		err = sk_dump_set_peek_off(d, 0);
+	err = sk_dump_peek_from_start(d, &own_off);
 	if (err)
 		return err;
-	err = type == SOCK_STREAM ? walk_stream(d, fn, arg) : walk_dgram(d, type, fn, arg);
+	err = cr_fail_point("unix-peek");
+	if (!err)
+		err = type == SOCK_STREAM ? walk_stream(d, fn, arg) : walk_dgram(d, type, fn, arg);
 	/* SO_PEEK_OFF belongs to the socket: the task gets its own value back. */
 	if (sk_dump_set_peek_off(d, own_off) && !err)
 		err = -EIO;

@@ -196,6 +196,7 @@ struct restorer_args {
 	volatile u32 status;
 	volatile int err;
 	volatile u32 step;		/* enum restorer_step where it failed */
+	volatile u64 bytes_read;	/* of the iovs, read into place so far (cr's progress line) */
 	/*
 	 * The go pipe's read end, shared by the whole tree; cr holds the only
 	 * write end. A byte in it: go live. End of file without one: cr
@@ -264,6 +265,12 @@ struct restorer_args {
 	 */
 	u32 nr_finish_fds;
 	u64 finish_fds;			/* int[] */
+	/*
+	 * Set by cr (or its guard) once all of them are: the threads then
+	 * check none (each check would be two ptrace stops while cr runs
+	 * them out of the restorer: seconds for 10,000 connections).
+	 */
+	volatile u32 finished;
 	volatile u32 threads_ready;	/* futex: threads done with their setup */
 	u32 nr_guards;
 	u64 guards;			/* struct restorer_guard[] */

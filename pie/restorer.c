@@ -175,6 +175,7 @@ static void read_pages(void)
 			n++;
 		}
 		r = CHECK(RSTEP_READ_PAGES, sys_preadv(fd, &iov[done], n, off));
+		A->bytes_read += r;
 		if ((u64)r != want) {
 			/* Short read: advance through the iovs and go on. */
 			u64 left = r;
@@ -581,7 +582,7 @@ static void wait_finished(void)
 	const int *fds = (const int *)A->finish_fds;
 	struct { long sec, nsec; } nap = { 0, FINISH_POLL_NS };
 
-	for (u32 i = 0; i < A->nr_finish_fds; i++)
+	for (u32 i = 0; i < A->nr_finish_fds && !__atomic_load_n(&A->finished, __ATOMIC_ACQUIRE); i++)
 		for (u32 k = 0; k < FINISH_MAX_POLLS; k++) {
 			int in_repair = 0;
 			unsigned len = sizeof(in_repair);

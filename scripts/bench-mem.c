@@ -1,9 +1,13 @@
 /*
- * bench-mem MiB READY-FILE: the benchmark's target. Maps MiB of anonymous
- * memory, writes every page with non-zero data (so no page is a zero page
- * a dumper could skip), creates READY-FILE and waits. On SIGUSR1 it checks
- * every page and writes "ok" or "bad" to READY-FILE.check, so the bench
- * can tell a fast restore from a wrong one.
+ * bench-mem MiB READY-FILE [--mix]: the benchmark's target. Maps MiB of
+ * anonymous memory, writes every page with non-zero data (so no page is a
+ * zero page a dumper could skip), creates READY-FILE and waits. On SIGUSR1
+ * it checks every page and writes "ok" or "bad" to READY-FILE.check, so
+ * the bench can tell a fast restore from a wrong one.
+ * --mix (scripts/bench-compress): typical program memory instead, in
+ * thirds: pages written with zeros, text-like pages (words of a
+ * vocabulary, the common ones more often), random pages; each page made
+ * from its index alone, and checked whole.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -41,8 +45,79 @@ static void fill(unsigned char *mem, size_t pages)
 	}
 }
 
+static uint64_t xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+#define VOCAB		4096
+static char vocab[VOCAB][12];
+
+static void vocab_make(void)
+{
+	uint64_t s = 0x9e3779b97f4a7c15ULL;
+
+	for (int i = 0; i < VOCAB; i++) {
+		int len = 2 + xorshift(&s) % 9;
+
+		for (int k = 0; k < len; k++)
+			vocab[i][k] = 'a' + xorshift(&s) % 26;
+		vocab[i][len] = (xorshift(&s) % 8) ? ' ' : '\n';
+		vocab[i][len + 1] = 0;
+	}
+}
+
+/* Page @i of @pages in --mix: zeros, text or random by thirds. */
+static void mix_page(size_t i, size_t pages, unsigned char *p)
+{
+	uint64_t s = (i + 1) * 0x2545f4914f6cdd1dULL;
+	size_t n = 0;
+
+	if (i < pages / 3) {
+		memset(p, 0, PAGE);
+	} else if (i < pages / 3 * 2) {
+		while (n < PAGE) {
+			/* The product of two draws: small indices (common words) come up most. */
+			uint64_t r = xorshift(&s);
+			const char *w = vocab[((r & 0xffff) * ((r >> 16) & 0xffff)) >> 20];
+
+			for (; *w && n < PAGE; w++)
+				p[n++] = *w;
+		}
+	} else {
+		for (; n < PAGE; n += 8)
+			*(uint64_t *)(p + n) = xorshift(&s);
+	}
+}
+
+static int mix;
+
+static void fill_mix(unsigned char *mem, size_t pages)
+{
+	vocab_make();
+	for (size_t i = 0; i < pages; i++)
+		mix_page(i, pages, mem + i * PAGE);
+}
+
+static int verify_mix(const unsigned char *mem, size_t pages)
+{
+	unsigned char want[PAGE];
+
+	for (size_t i = 0; i < pages; i++) {
+		mix_page(i, pages, want);
+		if (memcmp(mem + i * PAGE, want, PAGE))
+			return -1;
+	}
+	return 0;
+}
+
 static int verify(const unsigned char *mem, size_t pages)
 {
+	if (mix)
+		return verify_mix(mem, pages);
 	for (size_t i = 0; i < pages; i++) {
 		const unsigned char *p = mem + i * PAGE;
 
@@ -76,8 +151,9 @@ int main(int argc, char **argv)
 	char *end;
 	long mib;
 
-	if (argc != 3 || (mib = strtol(argv[1], &end, 10)) < 0 || *end) {
-		fprintf(stderr, "usage: bench-mem MiB READY-FILE\n");
+	mix = argc == 4 && !strcmp(argv[3], "--mix");
+	if ((argc != 3 && !mix) || (mib = strtol(argv[1], &end, 10)) < 0 || *end) {
+		fprintf(stderr, "usage: bench-mem MiB READY-FILE [--mix]\n");
 		return 2;
 	}
 	snprintf(check_path, sizeof(check_path), "%s.check", argv[2]);
@@ -92,7 +168,10 @@ int main(int argc, char **argv)
 			perror("bench-mem: mmap");
 			return 1;
 		}
-		fill(mem, pages);
+		if (mix)
+			fill_mix(mem, pages);
+		else
+			fill(mem, pages);
 	}
 	/* SIGUSR1 only arrives inside sigsuspend(): no request is lost. */
 	sigemptyset(&usr1);

@@ -20,7 +20,9 @@
  * orphan-pts-master notification (SCM_RIGHTS), and the process answers
  * a line written to it; the same restore refused without notifications;
  * an external pid namespace (runc's pid[INODE]:extRootPidNS) refused at
- * dump, the process running on.
+ * dump, the process running on; PAGE_SERVER and PAGE_SERVER_CHLD with a
+ * DUMP to each, then a DUMP with lazy_pages serving its pages to `cr
+ * lazy-pages --page-server` for a RESTORE with lazy_pages.
  * One line per case, "ok NAME" or "FAIL NAME:
  * why", then exactly "rpc: N passed, N failed"; exit status 1 if a case
  * failed.
@@ -632,6 +634,49 @@ static bool case_refused_option(int dir_fd)
 	return ok;
 }
 
+/*
+ * cr_compress (criu-lite's own option, field 1000): a DUMP with
+ * "zstd:3" writes pages-1.img compressed (its header's type magic);
+ * "lz4" is refused, the process left running.
+ */
+static bool case_compress(int dir_fd)
+{
+	struct session s;
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts o;
+	CriuResp *r;
+	unsigned char hdr[8];
+	int fd;
+	pid_t pid = start_counter();
+	bool ok = true;
+
+	if (pid < 0)
+		return fail("fork: %s", strerror(errno));
+	opts_for(&o, dir_fd, "compress-refused.log");
+	o.cr_compress = (char *)"lz4";
+	ok = dump_refused(&o, pid, "cr_compress");
+	if (ok && !counts_past(read_counter()))
+		ok = fail("the process does not count after the refused dump");
+	if (ok) {
+		req_for(&req, CRIU_REQ_TYPE__DUMP, &o, dir_fd, "compress.log", pid);
+		o.cr_compress = (char *)"zstd:3";
+		r = one_call(&s, &req, NULL);
+		if (!r || !r->success)
+			ok = fail("DUMP with cr_compress: %s", r && r->cr_errmsg ? r->cr_errmsg : "no success");
+		if (r)
+			criu_resp__free_unpacked(r, NULL);
+	}
+	fd = ok ? openat(dir_fd, "pages-1.img", O_RDONLY | O_CLOEXEC) : -1;
+	if (ok && (fd < 0 || pread(fd, hdr, sizeof(hdr), 0) != sizeof(hdr) ||
+		   (hdr[4] | hdr[5] << 8 | hdr[6] << 16 | (unsigned)hdr[7] << 24) != 0x5a475011u))
+		ok = fail("pages-1.img is not a compressed pages image");
+	if (fd >= 0)
+		close(fd);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return ok;
+}
+
 static bool case_notify_failure(int dir_fd)
 {
 	struct session s;
@@ -1113,17 +1158,122 @@ static bool page_server_and_dump(CriuReqType type, bool by_fd, int ps_dir, int d
 	return ok;
 }
 
+#define LAZY_PORT	(PS_PORT + 1)
+
+/* `cr lazy-pages --page-server` from the lazy dump on LAZY_PORT into tmp_dir/@dst; ready (its --status-fd). */
+static pid_t start_lazy_pages(const char *dst)
+{
+	char dir[160], port[16], fd[16], c;
+	int p[2];
+	pid_t pid;
+
+	snprintf(dir, sizeof(dir), "%s/%s", tmp_dir, dst);
+	snprintf(port, sizeof(port), "%d", LAZY_PORT);
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		snprintf(fd, sizeof(fd), "%d", p[1]);
+		execl(cr_path, cr_path, "lazy-pages", "-D", dir, "-o", "lazy.log", "-v4", "--page-server", "--address",
+		      "127.0.0.1", "--port", port, "--status-fd", fd, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	if (pid > 0 && read(p[0], &c, 1) != 1) {
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	close(p[0]);
+	return pid;
+}
+
+/*
+ * A DUMP with lazy_pages (criu's lazy migration): it serves the pages on
+ * ps's port; once its images are there, they are copied (all but the
+ * pages: none is there), `cr lazy-pages --page-server` gets ready, and a
+ * RESTORE with lazy_pages brings the process back from them; the DUMP
+ * answers once every page is in.
+ */
+static bool lazy_dump_and_restore(int src_dir, int dst_dir)
+{
+	struct session s, rs;
+	CriuReq req = CRIU_REQ__INIT;
+	CriuOpts o;
+	CriuPageServerInfo ps = CRIU_PAGE_SERVER_INFO__INIT;
+	CriuResp *r = NULL;
+	char cmd[400];
+	bool ok = true;
+	pid_t pid = start_counter(), lazy = -1;
+	int status;
+
+	if (pid < 0 || !counts_past(5))
+		return fail("the process to dump lazily does not count");
+	ps.address = "127.0.0.1";
+	ps.has_port = true;
+	ps.port = LAZY_PORT;
+	req_for(&req, CRIU_REQ_TYPE__DUMP, &o, src_dir, "dump.log", pid);
+	o.has_lazy_pages = o.lazy_pages = true;
+	o.ps = &ps;
+	if (!session_start(&s) || !send_req(&s, &req))
+		ok = false;
+	for (unsigned waited = 0; ok && faccessat(src_dir, "inventory.img", F_OK, 0); waited += 10) {
+		if (waited >= WAIT_MS)
+			ok = fail("DUMP with lazy_pages: no inventory.img after %u ms", waited);
+		msleep(10);
+	}
+	if (ok && !faccessat(src_dir, "pages-1.img", F_OK, 0))
+		ok = fail("DUMP with lazy_pages left pages-1.img in its directory");
+	snprintf(cmd, sizeof(cmd), "cp %s/lz-src/*.img %s/lz-dst/", tmp_dir, tmp_dir);
+	if (ok && system(cmd))
+		ok = fail("copying the images");
+	if (ok && (lazy = start_lazy_pages("lz-dst")) < 0)
+		ok = fail("cr lazy-pages --page-server did not get ready (see lz-dst/lazy.log)");
+	/* the dump killed it when lazy-pages started: its pid is free */
+	if (ok && !reaped(pid))
+		ok = fail("pid %d was not killed by the lazy dump", pid);
+	if (ok) {
+		req_for(&req, CRIU_REQ_TYPE__RESTORE, &o, dst_dir, "restore.log", 0);
+		o.has_pid = false;
+		o.has_lazy_pages = o.lazy_pages = true;
+		o.has_rst_sibling = o.rst_sibling = true;
+		r = one_call(&rs, &req, NULL);
+		if (!r)
+			ok = false;
+		else if (!r->success || !r->restore || r->restore->pid != pid)
+			ok = fail("RESTORE with lazy_pages: %s", r->cr_errmsg ? r->cr_errmsg : "not pid as dumped");
+		if (r)
+			criu_resp__free_unpacked(r, NULL);
+	}
+	if (ok && !counts_past(read_counter()))
+		ok = fail("the process restored lazily does not count");
+	r = ok ? recv_resp(&s) : NULL;
+	if (ok && !r)
+		ok = false;
+	else if (ok && !r->success)
+		ok = fail("DUMP with lazy_pages: %s", r->cr_errmsg ? r->cr_errmsg : "no message");
+	if (r)
+		criu_resp__free_unpacked(r, NULL);
+	if (s.cr > 0)
+		session_end(&s, NULL);
+	if (lazy > 0 && (waitpid(lazy, &status, 0) != lazy || !WIFEXITED(status) || WEXITSTATUS(status)) && ok)
+		ok = fail("cr lazy-pages --page-server did not exit 0");
+	stop(pid);
+	return ok;
+}
+
 /* Both request types, by address and by fd, one after the other: each server serves one dump. */
-static bool page_server_cases(int ps_dir, int dump_dir, int ps_dir2, int dump_dir2)
+static bool page_server_cases(int ps_dir, int dump_dir, int ps_dir2, int dump_dir2, int lz_src, int lz_dst)
 {
 	if (unshare(CLONE_NEWNET) || system("ip link set lo up"))
 		return fail("a net namespace with lo up: %s", strerror(errno));
 	return page_server_and_dump(CRIU_REQ_TYPE__PAGE_SERVER, false, ps_dir, dump_dir) &&
-	       page_server_and_dump(CRIU_REQ_TYPE__PAGE_SERVER_CHLD, true, ps_dir2, dump_dir2);
+	       page_server_and_dump(CRIU_REQ_TYPE__PAGE_SERVER_CHLD, true, ps_dir2, dump_dir2) &&
+	       lazy_dump_and_restore(lz_src, lz_dst);
 }
 
 /* In a child, which leaves the net namespace behind with it. */
-static bool case_page_server(int ps_dir, int dump_dir, int ps_dir2, int dump_dir2)
+static bool case_page_server(int ps_dir, int dump_dir, int ps_dir2, int dump_dir2, int lz_src, int lz_dst)
 {
 	int p[2], status = 0;
 	ssize_t n;
@@ -1133,7 +1283,7 @@ static bool case_page_server(int ps_dir, int dump_dir, int ps_dir2, int dump_dir
 		return fail("pipe: %s", strerror(errno));
 	child = fork();
 	if (child == 0) {
-		bool ok = page_server_cases(ps_dir, dump_dir, ps_dir2, dump_dir2);
+		bool ok = page_server_cases(ps_dir, dump_dir, ps_dir2, dump_dir2, lz_src, lz_dst);
 
 		if (!ok)
 			(void)!write(p[1], why, strlen(why));
@@ -1199,6 +1349,7 @@ int main(int argc, char **argv)
 	report("bad-pid", case_bad_pid(other));
 	report("pre-dump", case_pre_dump(open_dir("pre"), open_dir("pre-final")));
 	report("refused-option", case_refused_option(other));
+	report("compress", case_compress(open_dir("compress")));
 	report("notify-failure", case_notify_failure(other));
 	join = open_dir("join");
 	report("join-ns", case_join_ns(join));
@@ -1207,7 +1358,7 @@ int main(int argc, char **argv)
 	report("orphan-pts", case_orphan_pts(open_dir("orphan")));
 	report("external-pidns", case_external_pidns(open_dir("ext-pid")));
 	report("page-server", case_page_server(open_dir("ps"), open_dir("ps-dump"), open_dir("ps2"),
-					       open_dir("ps-dump2")));
+					       open_dir("ps-dump2"), open_dir("lz-src"), open_dir("lz-dst")));
 
 	printf("rpc: %u passed, %u failed\n", npass, nfail);
 	if (nfail)

@@ -25,6 +25,7 @@ extern int unit_register_userns(void) __attribute__((weak));
 extern int unit_register_rpc(void) __attribute__((weak));
 extern int unit_register_stats(void) __attribute__((weak));
 extern int unit_register_page_wire(void) __attribute__((weak));
+extern int unit_register_pagez(void) __attribute__((weak));
 extern int unit_register_image_mac(void) __attribute__((weak));
 
 /* Every suite registration; NULL entries are test files not linked in. */
@@ -44,6 +45,7 @@ static int (*const registrations[])(void) = {
 	unit_register_rpc,
 	unit_register_stats,
 	unit_register_page_wire,
+	unit_register_pagez,
 	unit_register_image_mac,
 };
 

@@ -199,7 +199,7 @@ static void __attribute__((noreturn)) restore_and_compare(const char *dir, pid_t
 		_exit(22);
 	if (files_max_fd(plan) != 11)
 		_exit(23);
-	if (files_open_all(rf, KEEP_FROM) < 0 || files_restore(plan, rf) < 0)
+	if (files_open_all(rf, KEEP_FROM, false) < 0 || files_restore(plan, rf) < 0)
 		_exit(24);
 	files_plan_free(plan);
 

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "namespaces.h"
 #include "netns.pb-c.h"
+#include "ns-net-priv.h"
 #include "unit.h"
 
 int unit_register_netns(void);
@@ -126,7 +127,7 @@ static int dump_ns(pid_t pid)
 		return -EIO;
 	ret = enter(pid);
 	if (!ret)
-		ret = netns_dump(&o, tmp_dfd);
+		ret = netns_dump(&o, pid, tmp_dfd);
 	leave();
 	return ret;
 }
@@ -431,6 +432,24 @@ static int read_image(void)
 	return ret;
 }
 
+/* The network lock's tables (cr-XXXXXXXX) leave a ruleset; others stay whole. */
+static void test_nft_lock_tables(void)
+{
+	char text[] = "table inet cr-6349d86f {\n\tchain in {\n\t\tct state established accept\n\t}\n}\n"
+		      "table ip filter {\n\tchain OUTPUT {\n\t}\n}\n"
+		      "table inet cr-12345678x {\n}\n"
+		      "table ip6 cr-abcdef01 {\n\tchain x {\n\t}\n}\n"
+		      "table inet crx-6349d86f {\n}";
+	const char *want = "table ip filter {\n\tchain OUTPUT {\n\t}\n}\n"
+			   "table inet cr-12345678x {\n}\n"
+			   "table inet crx-6349d86f {\n}";
+	size_t n = net_nft_drop_lock_tables(text, strlen(text));
+
+	text[n] = '\0';
+	CU_ASSERT_STRING_EQUAL(text, want);
+	CU_ASSERT_EQUAL(net_nft_drop_lock_tables(text, 0), 0);
+}
+
 static void test_bad_images(void)
 {
 	NetObject obj = NET_OBJECT__INIT;
@@ -500,6 +519,7 @@ int unit_register_netns(void)
 			 test_external_veth) ||
 	    !CU_add_test(s, "a failed restore removes the host end", test_failed_restore_cleans_host) ||
 	    !CU_add_test(s, "refuse a bridge", test_refuse_bridge) ||
+	    !CU_add_test(s, "the network lock's nft tables are not saved", test_nft_lock_tables) ||
 	    !CU_add_test(s, "broken images", test_bad_images))
 		return CU_get_error();
 	return 0;

@@ -177,7 +177,7 @@ static void test_runc_restore(void)
 }
 
 static const char *const refused_fields[] = {
-	"leave_stopped", "unprivileged", "lazy_pages", "weak_sysctls", "cpu_cap", "tls", "skip_mnt",
+	"leave_stopped", "unprivileged", "weak_sysctls", "cpu_cap", "tls", "skip_mnt",
 	"lsm_profile", "pidfd_store_sk", "network_lock", "empty_ns 0x60000000",
 };
 
@@ -189,16 +189,15 @@ static void set_refused(CriuOpts *o, unsigned i)
 	switch (i) {
 	case 0: o->has_leave_stopped = o->leave_stopped = true; break;
 	case 1: o->has_unprivileged = o->unprivileged = true; break;
-	case 2: o->lazy_pages = true; break;
-	case 3: o->has_weak_sysctls = o->weak_sysctls = true; break;
-	case 4: o->has_cpu_cap = true; o->cpu_cap = 1; break;
-	case 5: o->has_tls = o->tls = true; break;
-	case 6: o->n_skip_mnt = 1; o->skip_mnt = skip; break;
-	case 7: o->lsm_profile = (char *)"apparmor:x"; break;
-	case 8: o->has_pidfd_store_sk = true; o->pidfd_store_sk = 5; break;
+	case 2: o->has_weak_sysctls = o->weak_sysctls = true; break;
+	case 3: o->has_cpu_cap = true; o->cpu_cap = 1; break;
+	case 4: o->has_tls = o->tls = true; break;
+	case 5: o->n_skip_mnt = 1; o->skip_mnt = skip; break;
+	case 6: o->lsm_profile = (char *)"apparmor:x"; break;
+	case 7: o->has_pidfd_store_sk = true; o->pidfd_store_sk = 5; break;
 	/* a method no criu has */
-	case 9: o->has_network_lock = true; o->network_lock = (CriuNetworkLockMethod)7; break;
-	case 10: o->empty_ns = CLONE_NEWNET | CLONE_NEWPID; break;
+	case 8: o->has_network_lock = true; o->network_lock = (CriuNetworkLockMethod)7; break;
+	case 9: o->empty_ns = CLONE_NEWNET | CLONE_NEWPID; break;
 	}
 }
 
@@ -256,6 +255,45 @@ static void test_refused(void)
 	rpc_opts_free(&r);
 }
 
+/* lazy_pages in a DUMP: the dump serves its pages on ps's port (criu's lazy migration). */
+static void test_lazy_dump(void)
+{
+	CriuPageServerInfo ps = CRIU_PAGE_SERVER_INFO__INIT;
+	CriuOpts o;
+
+	runc_dump(&o);
+	o.lazy_pages = true;
+	o.ps = &ps;
+	ps.has_port = true;
+	ps.port = 27028;
+	CU_ASSERT_EQUAL_FATAL(map(&o, CRIU_REQ_TYPE__DUMP), 0);
+	CU_ASSERT(r.o.lazy_pages && !r.o.ps.on && r.o.ps.port == 27028 && !r.o.ps.address);
+	rpc_opts_free(&r);
+	ps.address = (char *)"10.0.0.1";
+	CU_ASSERT_EQUAL_FATAL(map(&o, CRIU_REQ_TYPE__DUMP), 0);
+	CU_ASSERT_STRING_EQUAL(r.o.ps.address, "10.0.0.1");
+	rpc_opts_free(&r);
+	/* no port to serve on */
+	o.ps = NULL;
+	CU_ASSERT_EQUAL(map(&o, CRIU_REQ_TYPE__DUMP), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "lazy_pages"));
+	/* a socket of the caller's: the dump listens itself */
+	o.ps = &ps;
+	ps.has_fd = true;
+	ps.fd = 0;
+	CU_ASSERT_EQUAL(map(&o, CRIU_REQ_TYPE__DUMP), -EOPNOTSUPP);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "ps.fd"));
+	ps.has_fd = false;
+	/* the tree is killed once the destination starts its restore: not left running */
+	o.has_leave_running = o.leave_running = true;
+	CU_ASSERT_EQUAL(map(&o, CRIU_REQ_TYPE__DUMP), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "--leave-running"));
+	o.has_leave_running = o.leave_running = false;
+	/* a pre-dump serves nothing */
+	CU_ASSERT_EQUAL(map(&o, CRIU_REQ_TYPE__PRE_DUMP), -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "pre-dump"));
+}
+
 /* ext_unix_sk: all outside peers; unix_sk_ino: those sockets only. */
 static void test_ext_unix_sk(void)
 {
@@ -279,6 +317,20 @@ static void test_ext_unix_sk(void)
 	CU_ASSERT_EQUAL_FATAL(r.o.nr_ext_unix_inos, 2);
 	CU_ASSERT_EQUAL(r.o.ext_unix_inos[0], 4711);
 	CU_ASSERT_EQUAL(r.o.ext_unix_inos[1], 815);
+	rpc_opts_free(&r);
+}
+
+/* link_remap: what --link-remap does, in a dump. */
+static void test_link_remap(void)
+{
+	CriuOpts o;
+
+	runc_dump(&o);
+	CU_ASSERT_EQUAL_FATAL(map(&o, CRIU_REQ_TYPE__DUMP), 0);
+	CU_ASSERT_FALSE(r.o.link_remap);
+	o.has_link_remap = o.link_remap = true;
+	CU_ASSERT_EQUAL_FATAL(map(&o, CRIU_REQ_TYPE__DUMP), 0);
+	CU_ASSERT_TRUE(r.o.link_remap);
 	rpc_opts_free(&r);
 }
 
@@ -454,8 +506,10 @@ int unit_register_rpc(void)
 	    !CU_add_test(s, "runc's restore options", test_runc_restore) ||
 	    !CU_add_test(s, "network_lock's methods", test_network_lock) ||
 	    !CU_add_test(s, "what cr does not do is refused, named", test_refused) ||
+	    !CU_add_test(s, "a dump with lazy_pages serves on ps's port", test_lazy_dump) ||
 	    !CU_add_test(s, "one side's options, directories, externals", test_sides_and_shape) ||
 	    !CU_add_test(s, "ext_unix_sk and unix_sk_ino", test_ext_unix_sk) ||
+	    !CU_add_test(s, "link_remap as --link-remap", test_link_remap) ||
 	    !CU_add_test(s, "a field cr does not know", test_unknown_field) ||
 	    !CU_add_test(s, "config_file: missing, empty, setting options", test_config_file) ||
 	    !CU_add_test(s, "--action-script as the notify hook", test_action_scripts) ||

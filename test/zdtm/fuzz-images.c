@@ -25,7 +25,9 @@
  *                      swapped (a few pairs of each kind)
  *   foreign FILE       FILE taken from OTHER
  * The good dump itself is restored first and last ("pristine"): it must
- * restore exactly.
+ * restore exactly. Before each restore, `cr show CASE` and `cr show
+ * --pages CASE` must end by themselves with exit status 0 or 1 (0 for the
+ * good dump): no crash, no hang, whatever the images hold.
  * `cr restore -D CASE -d --pidfile CASE/restore.pid` must then either
  *   - fail: exit status 1, exactly one line on stderr that names a changed
  *     file, no process of the tree left, nothing created in CASE or
@@ -387,11 +389,11 @@ static void kill_tree(void)
 }
 
 /*
- * Runs `cr restore -D @dir -d --pidfile @pidfile` with stderr into a
- * memfd; returns the wait status (-1: killed after the timeout) and the
- * stderr text in *ret_err (malloc'ed).
+ * Runs cr with @args (after argv[0]), stdout to /dev/null and stderr
+ * into a memfd; returns the wait status (-1: killed after the timeout)
+ * and the stderr text in *ret_err (malloc'ed).
  */
-static int run_restore(const char *dir, const char *pidfile, char **ret_err)
+static int run_cr(char *const args[], char **ret_err)
 {
 	int efd = memfd_create("cr-stderr", MFD_CLOEXEC), status = -1;
 	long end = now_ms() + CR_TIMEOUT_MS;
@@ -409,11 +411,7 @@ static int run_restore(const char *dir, const char *pidfile, char **ret_err)
 		dup2(null, 0);
 		dup2(null, 1);
 		dup2(efd, 2);
-		if (fz.key)
-			execl(fz.cr, "cr", "restore", "-D", dir, "-d", "--pidfile", pidfile, "--key-file", fz.key,
-			      (char *)NULL);
-		else
-			execl(fz.cr, "cr", "restore", "-D", dir, "-d", "--pidfile", pidfile, (char *)NULL);
+		execv(fz.cr, args);
 		_exit(127);
 	}
 	for (;;) {
@@ -435,6 +433,43 @@ static int run_restore(const char *dir, const char *pidfile, char **ret_err)
 		die("reading cr's stderr");
 	close(efd);
 	return status;
+}
+
+/* `cr restore -D @dir -d --pidfile @pidfile`, as run_cr(). */
+static int run_restore(const char *dir, const char *pidfile, char **ret_err)
+{
+	char *const args[] = { "cr", "restore", "-D", (char *)dir, "-d", "--pidfile", (char *)pidfile,
+			       fz.key ? "--key-file" : NULL, (char *)fz.key, NULL };
+
+	return run_cr(args, ret_err);
+}
+
+/*
+ * `cr show` of the case, whole and --pages, before its restore: whatever
+ * the images hold, it ends by itself with exit status 0 or 1 (0 for the
+ * good dump), never a crash or a hang. 0, or -1 with the reason in @why.
+ */
+static int check_show(const char *dir, bool pristine, char *why, size_t size)
+{
+	char *const whole[] = { "cr", "show", (char *)dir, fz.key ? "--key-file" : NULL, (char *)fz.key, NULL };
+	char *const pages[] = { "cr", "show", "--pages", (char *)dir, fz.key ? "--key-file" : NULL, (char *)fz.key,
+				NULL };
+	char *const *runs[] = { whole, pages };
+
+	for (unsigned i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		char *err = NULL;
+		int status = run_cr(runs[i], &err);
+		bool ok = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) <= (pristine ? 0 : 1);
+
+		if (!ok)
+			snprintf(why, size, "cr show%s %s, not exit status %s: %.120s", i ? " --pages" : "",
+				 status == -1 ? "did not end in time" : "ended with another status",
+				 pristine ? "0" : "0 or 1", err ? err : "");
+		free(err);
+		if (!ok)
+			return -1;
+	}
+	return 0;
 }
 
 static size_t file_size(const char *path)
@@ -605,8 +640,12 @@ static void run_case(const char *what, const struct change *ch, unsigned nr)
 	snprintf(pidfile, sizeof(pidfile), "%s/restore.pid", dir);
 	out_before = file_size("test.out");
 	steer_pids();
-	status = run_restore(dir, pidfile, &err);
-	if (status == 0) {
+	if (check_show(dir, !nr, why, sizeof(why))) {
+		/* Reported as the case's failure; the restore is not tried. */
+		status = 1;
+		ret = -1;
+		err = strdup("");
+	} else if ((status = run_restore(dir, pidfile, &err)) == 0) {
 		ret = check_restored(pidfile, out_before, why, sizeof(why));
 		/*
 		 * The outfile as it was dumped (a restored test only adds to

@@ -113,3 +113,56 @@ neg_lazy_cr_killed_live()
 	passed_out || { err "last output: $(tail -n 1 "$WD/test.out" 2>/dev/null)"; return 1; }
 	lazy_server_gone "$WD/dump"
 }
+
+# lazy_remote_ready STEP FIFO PID: the '\0' cr STEP (PID) writes into FIFO once it listens.
+lazy_remote_ready()
+{
+	[ "$(timeout "$T" dd if="$2" bs=1 count=1 2>/dev/null | wc -c)" = 1 ] && return 0
+	wait "$3"
+	err "$1 exited with $? before it listened: $(tail -2 "$WD/$1.err")"
+	return 1
+}
+
+# mode_lazy_remote NAME: mode_lazy as a lazy migration over loopback: `cr dump
+# --lazy-pages` in $WD/src serves the pages (the tree dies when the
+# destination starts), the other images are copied to $WD/dump, where `cr
+# lazy-pages --page-server` fetches the pages for `cr restore --lazy-pages`;
+# both end 0 once every page is in.
+mode_lazy_remote()
+{
+	local port=$((20000 + RANDOM % 30000)) dpid lpid rc try
+	start_test "$1" || return 1
+	record_tree
+	mkdir -p "$WD/src" "$WD/dump"
+	mkfifo "$WD/lz-dump.status" "$WD/lz-pages.status" || return 1
+	DETAIL="$DETAIL $WD/src/dump.log $WD/lz-dump.err $WD/dump/lazy.log $WD/lz-pages.err"
+	# A port of loopback's another test may hold: the dump fails before it touches the tree.
+	for try in 1 2 3; do
+		timeout -k 5 "$T" "$CR" dump -t "$TPID" -D "$WD/src" -v4 -o dump.log --lazy-pages \
+			--address 127.0.0.1 --port "$port" --status-fd 3 "${TEST_CR_OPTS[@]}" \
+			3>"$WD/lz-dump.status" >"$WD/lz-dump.err" 2>&1 &
+		dpid=$!
+		lazy_remote_ready lz-dump "$WD/lz-dump.status" "$dpid" && break
+		grep -q "Address already in use" "$WD/lz-dump.err" && [ "$try" != 3 ] || return 1
+		REASON=""	# lazy_remote_ready's, of a try that does not count
+		port=$((20000 + RANDOM % 30000))
+	done
+	images_tree "$WD/src" || return 1
+	cp -a "$WD/src"/*.img "$WD/dump"/ || { err "copying the images"; return 1; }
+	timeout -k 5 "$T" "$CR" lazy-pages -D "$WD/dump" -v4 -o lazy.log --page-server --address 127.0.0.1 \
+		--port "$port" --status-fd 3 3>"$WD/lz-pages.status" >"$WD/lz-pages.err" 2>&1 &
+	lpid=$!
+	lazy_remote_ready lz-pages "$WD/lz-pages.status" "$lpid" || return 1
+	wait_tree_gone "after the destination started" || return 1
+	# shellcheck disable=SC2034	# plain_restore's
+	RESTORE_EXTRA=(--lazy-pages)
+	plain_restore
+	rc=$?
+	# shellcheck disable=SC2034
+	RESTORE_EXTRA=()
+	[ "$rc" = 0 ] || return "$rc"
+	wait "$lpid" || { err "cr lazy-pages --page-server exited $?"; return 1; }
+	wait "$dpid" || { err "cr dump --lazy-pages exited $?"; return 1; }
+	grep -q "has every page" "$WD/src/dump.log" || { err "the source did not say all was in"; return 1; }
+	no_strays "the lazy migration"
+}

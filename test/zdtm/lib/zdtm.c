@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "zdtm.h"
@@ -167,4 +168,27 @@ void fdinfo_lines(int fd, const char *prefix, const char *cut, char *out, size_t
 	out[0] = '\0';
 	for (int i = 0; i < nr; i++)
 		snprintf(out + strlen(out), len - strlen(out), "%s\n", lines[i]);
+}
+
+void test_sh(const char *cmd)
+{
+	int st = system(cmd);
+
+	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st))
+		fail("setup: '%s' failed (status %#x)", cmd, st);
+}
+
+int test_sh_capture(const char *cmd, char *buf, size_t len)
+{
+	FILE *f = popen(cmd, "r");
+	size_t n;
+	int st;
+
+	buf[0] = 0;
+	if (!f)
+		return -1;
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = 0;
+	st = pclose(f);
+	return (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st)) ? -1 : 0;
 }

@@ -47,6 +47,11 @@ void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /* ---- fdinfo (zdtm.c) ----------------------------------------------------- */
 #include <stddef.h>
 
+/* Runs the shell command CMD; fails the test ("setup: ...") unless it exits 0. */
+void test_sh(const char *cmd);
+/* The whole output of the shell command CMD into BUF; -1 when it cannot run or fails. */
+int test_sh_capture(const char *cmd, char *buf, size_t len);
+
 /* All of /proc/self/fdinfo/FD into BUF (NUL-terminated); fails the test on error. */
 void fdinfo_read(int fd, char *buf, size_t len);
 /*

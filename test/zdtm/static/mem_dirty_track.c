@@ -12,6 +12,8 @@
  * shared memory, which every round copies whole (only private memory is
  * tracked): after the restore it is the current one, and a page restored
  * from a stale round does not match it.
+ *
+ * zdtm: maps-change (the moving area moves while it runs)
  */
 #include <fcntl.h>
 #include <stdint.h>

@@ -77,30 +77,6 @@ static const struct {
 	{ "ipv6/conf/zv1/forwarding", "0" },
 };
 
-static void run(const char *cmd)
-{
-	int st = system(cmd);
-
-	if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st))
-		fail("setup: '%s' failed (status %#x)", cmd, st);
-}
-
-/* The whole output of CMD into BUF; -1 when it cannot run or fails. */
-static int capture(const char *cmd, char *buf, size_t len)
-{
-	FILE *f = popen(cmd, "r");
-	size_t n;
-	int st;
-
-	buf[0] = 0;
-	if (!f)
-		return -1;
-	n = fread(buf, 1, len - 1, f);
-	buf[n] = 0;
-	st = pclose(f);
-	return (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st)) ? -1 : 0;
-}
-
 static void sysctl_set(const char *path, const char *val)
 {
 	char full[256];
@@ -119,7 +95,7 @@ static int link_read(const char *name, char *peer, char *flags, int *mtu, char *
 	int idx;
 
 	snprintf(cmd, sizeof(cmd), "ip -o link show dev %s 2>&1", name);
-	if (capture(cmd, out, sizeof(out))) {
+	if (test_sh_capture(cmd, out, sizeof(out))) {
 		test_msg("'%s': %s", cmd, out);
 		return -1;
 	}
@@ -186,7 +162,7 @@ static int check_addrs(void)
 
 	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
 		snprintf(cmd, sizeof(cmd), "ip -o addr show dev %s", addrs[i].dev);
-		if (capture(cmd, out, sizeof(out)) || !strstr(out, addrs[i].addr)) {
+		if (test_sh_capture(cmd, out, sizeof(out)) || !strstr(out, addrs[i].addr)) {
 			test_msg("FAIL: %s has no address '%s'; '%s' gives:\n%s", addrs[i].dev, addrs[i].addr, cmd, out);
 			bad++;
 		}
@@ -200,7 +176,7 @@ static int check_routes(void)
 	int bad = 0;
 
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (capture(routes[i].cmd, out, sizeof(out)) || strncmp(out, routes[i].want, strlen(routes[i].want)) ||
+		if (test_sh_capture(routes[i].cmd, out, sizeof(out)) || strncmp(out, routes[i].want, strlen(routes[i].want)) ||
 		    strchr(out, '\n') != out + strlen(out) - 1) {
 			test_msg("FAIL: '%s' gives '%s', expected one route '%s...'", routes[i].cmd, out,
 				 routes[i].want);
@@ -243,7 +219,7 @@ int main(int argc, char **argv)
 	if (getpid() != 1)
 		fail("not pid 1 of a pid namespace (pid %d): run in the ns flavor", getpid());
 	for (size_t i = 0; i < sizeof(setup_cmds) / sizeof(setup_cmds[0]); i++)
-		run(setup_cmds[i]);
+		test_sh(setup_cmds[i]);
 	sysctl_set("ipv4/ip_forward", "1");
 	sysctl_set("ipv4/conf/zv1/forwarding", "0");
 	sysctl_set("ipv6/conf/zv0/forwarding", "1");

@@ -1,5 +1,7 @@
 /*
  * zdtm: cr-opts: --tcp-established
+ * zdtm: lazy (the source of a lazy migration lets its ports go when the
+ *       destination starts: mode lazy-remote restores them on this host)
  *
  * An established loopback TCP connection between two processes of the
  * tree, with data queued in both directions, survives checkpoint and
