@@ -8,7 +8,8 @@
  * header and end marker, never read.
  *
  * The rows are flat JSON objects, so a new property of a run is one more
- * field ("compressed" is false: no page image is compressed yet).
+ * field ("compressed": whether this dump's page image is; null for runs
+ * of parent images).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -28,6 +29,7 @@
 #include "mm.pb-c.h"
 #include "open-file.h"
 #include "pagemap.pb-c.h"
+#include "pagez.h"
 #include "show.h"
 
 #define PARENT_PREFIX	"parent/"
@@ -40,7 +42,8 @@ struct pages_ctx {
 	const MmEntry *mm;		/* NULL: mm-PID.img unreadable */
 	pid_t pid;
 	char pages_name[64];		/* this dump's page image */
-	uint64_t pages_end;		/* where its data ends */
+	uint64_t pages_end;		/* where its data ends (compressed: its logical data) */
+	bool compressed;		/* it is (IMG_PAGESZ) */
 	char pages_err[256];		/* why it cannot be opened; "": it can */
 	unsigned nr_rows, nr_bad;	/* rows printed, of them with an error */
 };
@@ -80,8 +83,9 @@ static void print_row(struct pages_ctx *c, const struct run_row *r)
 	fprintf(f, "\"start\": \"0x%llx\", \"end\": \"0x%llx\", \"nr_pages\": %llu, \"image\": ",
 		(unsigned long long)r->start, (unsigned long long)end, (unsigned long long)r->nr_pages);
 	row_image(c, r);
-	fprintf(f, ", \"offset\": %llu, \"in_parent\": %s, \"shared\": %s, \"compressed\": false",
-		(unsigned long long)r->offset, r->in_parent ? "true" : "false", r->shared ? "true" : "false");
+	fprintf(f, ", \"offset\": %llu, \"in_parent\": %s, \"shared\": %s, \"compressed\": %s",
+		(unsigned long long)r->offset, r->in_parent ? "true" : "false", r->shared ? "true" : "false",
+		r->src ? "null" : c->compressed ? "true" : "false");
 	if (!r->src && c->pages_err[0]) {
 		fputs(", \"error\": ", f);
 		show_json_str(f, c->pages_err);
@@ -120,11 +124,22 @@ static void pages_check(struct pages_ctx *c)
 
 	c->pages_err[0] = 0;
 	c->pages_end = 0;
+	c->compressed = false;
 	err = img_open_any(c->dfd, c->pages_name, &img);
-	if (!err && img->type != IMG_PAGES)
+	if (!err && img->type != IMG_PAGES && img->type != IMG_PAGESZ)
 		err = pr_errno(-EBADMSG, "%s: not a page image", c->pages_name);
-	if (!err)
+	if (!err && img->type == IMG_PAGESZ) {
+		_cleanup_free_ struct pagez_index_entry *ix = NULL;
+		uint64_t logical = 0;
+		size_t nr = 0;
+
+		/* The block headers only: what they decompress to, nothing read whole. */
+		c->compressed = true;
+		err = pagez_index(img, false, &ix, &nr, &logical);
+		c->pages_end = IMG_PAGES_DATA_OFF + logical;
+	} else if (!err) {
 		err = img_raw_data_end(img->fd, c->pages_name, &c->pages_end);
+	}
 	if (err)
 		snprintf(c->pages_err, sizeof(c->pages_err), "%s",
 			 log_last_error() ? log_last_error() : strerror(-err));
