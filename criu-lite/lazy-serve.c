@@ -206,17 +206,6 @@ static int serve_one(struct lz_server *s, lazy_serve_start_fn start, void *arg)
 	}
 }
 
-static void peer_name(const struct sockaddr_storage *ss, socklen_t len, char *buf, size_t size)
-{
-	char host[INET6_ADDRSTRLEN], serv[8];
-
-	if (getnameinfo((const struct sockaddr *)ss, len, host, sizeof(host), serv, sizeof(serv),
-			NI_NUMERICHOST | NI_NUMERICSERV))
-		snprintf(buf, size, "the destination");
-	else
-		snprintf(buf, size, "the destination %s:%s", host, serv);
-}
-
 int lazy_serve(const struct cr_options *o, int lsk, int fd, unsigned id, lazy_serve_start_fn start, void *arg,
 	       bool *ret_started)
 {
@@ -236,7 +225,7 @@ int lazy_serve(const struct cr_options *o, int lsk, int fd, unsigned id, lazy_se
 	s.sk = accept4(lsk, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
 	if (s.sk < 0)
 		return pr_errno(-errno, "lazy pages source: accept");
-	peer_name(&ss, len, s.peer, sizeof(s.peer));
+	ps_peer_name(&ss, len, "the destination", "the destination", s.peer, sizeof(s.peer));
 	ps_keepalive(s.sk);
 	/* sendfile() into a socket the peer closed raises SIGPIPE: an error return instead. */
 	sigaction(SIGPIPE, &ign, &old);

@@ -274,17 +274,6 @@ static int serve_one(struct ps_server *s)
 	}
 }
 
-static void peer_name(const struct sockaddr_storage *ss, socklen_t len, char *buf, size_t size)
-{
-	char host[INET6_ADDRSTRLEN], serv[8];
-
-	if (getnameinfo((const struct sockaddr *)ss, len, host, sizeof(host), serv, sizeof(serv),
-			NI_NUMERICHOST | NI_NUMERICSERV))
-		snprintf(buf, size, "the dump");
-	else
-		snprintf(buf, size, "the dump from %s:%s", host, serv);
-}
-
 /* The listening socket of --address/--port. Returns it or -errno (logged). */
 static int listen_on(const struct cr_options *o)
 {
@@ -332,7 +321,7 @@ static int wait_connection(struct ps_server *s, bool *ret_parent)
 	s->sk = accept4(lsk, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC);
 	if (s->sk < 0)
 		return pr_errno(-errno, "page server: accept");
-	peer_name(&ss, len, s->peer, sizeof(s->peer));
+	ps_peer_name(&ss, len, "the dump from", "the dump", s->peer, sizeof(s->peer));
 	return 0;
 }
 

@@ -202,3 +202,15 @@ void ps_keepalive(int sk)
 	(void)setsockopt(sk, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
 	(void)setsockopt(sk, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
+
+void ps_peer_name(const struct sockaddr_storage *ss, unsigned len, const char *who, const char *unnamed,
+		  char *buf, size_t size)
+{
+	char host[INET6_ADDRSTRLEN], serv[8];
+
+	if (getnameinfo((const struct sockaddr *)ss, len, host, sizeof(host), serv, sizeof(serv),
+			NI_NUMERICHOST | NI_NUMERICSERV))
+		snprintf(buf, size, "%s", unnamed);
+	else
+		snprintf(buf, size, "%s %s:%s", who, host, serv);
+}

@@ -134,6 +134,13 @@ int ps_splice_all(int in, int out, uint64_t len);
  */
 int ps_socket(const char *address, int port, bool passive, const char **ret_gai);
 /*
+ * "@who ADDR:PORT" of the peer @ss (@len bytes) into @buf, for messages;
+ * @unnamed if it has no numeric name.
+ */
+struct sockaddr_storage;
+void ps_peer_name(const struct sockaddr_storage *ss, unsigned len, const char *who, const char *unnamed,
+		  char *buf, size_t size);
+/*
  * TCP keepalive probes on @sk, so that a peer whose host is gone ends a
  * wait for it in about half a minute (a lazy page source or its
  * destination can be idle that long). Best effort.
